@@ -1,0 +1,138 @@
+"""The ``gradproof`` command line.
+
+Each command lives in ``reports/commands/<name>.py`` and is imported only when
+it runs, so ``gradproof --help`` stays fast and never imports SymPy.
+
+>>> build_parser().prog
+'gradproof'
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module under reports.commands, one-line help)
+COMMANDS = {
+    "list": ("topics", "list every topic with its kind"),
+    "derive": ("topics", "print a topic's derivation step by step, and its results"),
+    "codegen": ("codegen", "write generated NumPy modules into a folder"),
+    "verify": ("verify", "run every verification layer (exact and numeric)"),
+    "report": ("report", "the main job: the verified lecture as HTML, LaTeX and PDF"),
+    "train": ("train", "train a generated MLP on the bundled digits data"),
+    "exercises": ("exercises", "list the seminar exercise bank"),
+    "check": ("exercises", "check one seminar answer"),
+    "grade": ("exercises", "grade a class's answers from a CSV file"),
+}
+
+
+class CLIError(Exception):
+    """A user-facing error: one line on stderr and an exit code."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradproof",
+        description="Derive, generate, verify and report the mathematics of neural networks.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        _ARGS[name](p)
+    return parser
+
+
+def _spec(p):
+    p.add_argument("--spec", metavar="FILE", action="append", default=[],
+                   help="a user-defined module (TOML), treated like a built-in topic")
+
+
+def _args_list(p):
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _args_derive(p):
+    p.add_argument("topic", nargs="?", help="topic name (see `gradproof list`)")
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    _spec(p)
+
+
+def _args_codegen(p):
+    p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: every module)")
+    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
+    _spec(p)
+
+
+def _args_verify(p):
+    p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: all, and the networks)")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    _spec(p)
+
+
+def _args_report(p):
+    p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: the whole lecture)")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report")
+    p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
+    _spec(p)
+
+
+def _args_train(p):
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    p.add_argument("--epochs", type=int, default=None, help="gradient-descent iterations")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _args_exercises(p):
+    p.add_argument("--json", action="store_true")
+
+
+def _args_check(p):
+    p.add_argument("exercise", help="exercise id (see `gradproof exercises`)")
+    p.add_argument("answer", help="the answer, e.g. \"X^T (yhat - y)\"")
+    p.add_argument("--json", action="store_true")
+
+
+def _args_grade(p):
+    p.add_argument("answers", metavar="ANSWERS.csv", help="CSV with columns student, exercise, answer")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
+
+
+_ARGS = {
+    "list": _args_list,
+    "derive": _args_derive,
+    "codegen": _args_codegen,
+    "verify": _args_verify,
+    "report": _args_report,
+    "train": _args_train,
+    "exercises": _args_exercises,
+    "check": _args_check,
+    "grade": _args_grade,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
+    handler = getattr(module, "cmd_" + args.command)
+    try:
+        return int(handler(args) or 0)
+    except CLIError as err:
+        print(f"gradproof {args.command}: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print(f"gradproof {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
