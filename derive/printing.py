@@ -417,15 +417,6 @@ def derivation_latex(d) -> str:
     return "$$" + "\n".join(out) + "$$"
 
 
-def derivation_html(d) -> str:
-    import html
-
-    return "<div class='gradproof-derivation'><h3>%s</h3><pre>%s</pre></div>" % (
-        html.escape(d.title),
-        html.escape(derivation_text(d)),
-    )
-
-
 def _expr_json(e):
     if e is None:
         return None
@@ -470,3 +461,146 @@ def derivation_json(d) -> dict:
 
 def dumps(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=False)
+
+
+# ---------------------------------------------------------------------------
+# HTML maths: MathML Core, rendered natively by browsers (no script, no CDN)
+# ---------------------------------------------------------------------------
+#
+# The LaTeX printers above are the one source of every formula; the HTML
+# target converts their output to MathML with the maintained ``latex2mathml``
+# converter and then normalises the few constructs that converter emits in a
+# form MathML Core does not render (see docs/report.md for the choice).
+
+import html as _html
+import re as _re
+
+
+def _math_alphabet(base_upper: int, base_lower: int, greek_upper: int | None, greek_lower: int | None, digits: int | None):
+    def convert(ch: str) -> str:
+        o = ord(ch)
+        if 65 <= o <= 90:
+            return chr(base_upper + o - 65)
+        if 97 <= o <= 122:
+            return chr(base_lower + o - 97)
+        if greek_upper is not None and 0x391 <= o <= 0x3A9:
+            return chr(greek_upper + o - 0x391)
+        if greek_lower is not None and 0x3B1 <= o <= 0x3C9:
+            return chr(greek_lower + o - 0x3B1)
+        if digits is not None and 48 <= o <= 57:
+            return chr(digits + o - 48)
+        return ch
+
+    return convert
+
+
+# MathML Core honours only mathvariant="normal"; other variants must become
+# the Unicode mathematical alphanumerics (bold matrices, bold Greek).
+_MATHVARIANTS = {
+    "bold": _math_alphabet(0x1D400, 0x1D41A, 0x1D6A8, 0x1D6C2, 0x1D7CE),
+    "bold-italic": _math_alphabet(0x1D468, 0x1D482, 0x1D71C, 0x1D736, 0x1D7CE),
+}
+
+_TEXT_ESCAPES = _re.compile(r"\\([#$%&_{}])")
+_CHAR = _re.compile(r"\\char(\d+)\s?")
+_VARIANT_TOKEN = _re.compile(r'<(mi|mn) mathvariant="(bold|bold-italic)">([^<]*)</\1>')
+_WORD_MO = _re.compile(r"<mo>([A-Za-z]{2,})</mo>")
+
+
+def _normalise_latex(tex: str) -> str:
+    # Iverson brackets are written [\![ ... ]\!] for pdflatex (no stmaryrd);
+    # the converter has no negative thin space, so use the Unicode brackets.
+    tex = tex.replace(r"[\![", r"\llbracket ").replace(r"]\!]", r"\rrbracket ")
+    tex = _CHAR.sub(lambda m: chr(int(m.group(1))), tex)
+    tex = tex.replace(r"\textbackslash{}", "\\backslash ")
+    tex = _re.sub(r"\\text\{((?:[^{}\\]|\\.)*)\}", lambda m: r"\text{" + _TEXT_ESCAPES.sub(r"\1", m.group(1)) + "}", tex)
+    return tex
+
+
+def _normalise_mathml(mathml: str) -> str:
+    def variant(m):
+        tag, kind, body = m.groups()
+        chars = _html.unescape(body)
+        return "<%s>%s</%s>" % (tag, _html.escape("".join(_MATHVARIANTS[kind](c) for c in chars), quote=False), tag)
+
+    out = _VARIANT_TOKEN.sub(variant, mathml)
+    # \operatorname{softmax} comes out as an operator; it is an identifier.
+    out = _WORD_MO.sub(r"<mi>\1</mi>", out)
+    out = out.replace("<mi>&#x027E6;</mi>", '<mo stretchy="false">\u27e6</mo>')
+    out = out.replace("<mi>&#x027E7;</mi>", '<mo stretchy="false">\u27e7</mo>')
+    out = out.replace("<mi>&#x0007E;</mi>", "<mo>\u223c</mo>")  # \sim
+    out = out.replace('<mspace width="negativethinmathspace" />', "")
+    # Fences carry no operator spacing in TeX; MathML's defaults pad them.
+    out = out.replace('fence="true" form="prefix">', 'fence="true" form="prefix" lspace="0" rspace="0">')
+    out = out.replace('fence="true" form="postfix">', 'fence="true" form="postfix" lspace="0" rspace="0">')
+    return out
+
+
+def latex_to_mathml(tex: str, display: bool = False) -> str:
+    """Convert LaTeX from the printers above to MathML Core markup.
+
+    >>> "<mfrac>" in latex_to_mathml(r"\\frac{a}{b}")
+    True
+    """
+    from latex2mathml.converter import convert
+
+    mathml = convert(_normalise_latex(tex), display="block" if display else "inline")
+    # The LaTeX source rides along as an annotation-free attribute so that
+    # copying a formula, and the browser tests, can find what it came from.
+    mathml = mathml.replace(
+        '<math xmlns="http://www.w3.org/1998/Math/MathML"',
+        '<math xmlns="http://www.w3.org/1998/Math/MathML" alttext="%s"' % _html.escape(tex, quote=True),
+        1,
+    )
+    return _normalise_mathml(mathml)
+
+
+def to_mathml(e, display: bool = False) -> str:
+    """MathML of a matrix or scalar expression (or a :class:`Label`)."""
+    return latex_to_mathml(to_latex(e), display=display)
+
+
+_DERIVATION_CSS = (
+    "math{font-family:'Latin Modern Math','STIX Two Math','Cambria Math',math}"
+    ".gp-steps{border-collapse:collapse}"
+    ".gp-steps td{padding:.25em .5em;vertical-align:middle}"
+    ".gp-rule{color:#555;font-size:.9em}"
+)
+
+
+def derivation_html(d) -> str:
+    """A derivation as an HTML fragment with native MathML maths.
+
+    Used by ``Derivation.to_html()`` and Jupyter's ``_repr_mimebundle_``:
+    the definition, each step (rule, then the expression after it) and the
+    results with their shapes and origin.
+    """
+    esc = _html.escape
+
+    def row(lhs, rhs, note, shape=None):
+        cells = [to_mathml(lhs), latex_to_mathml("="), to_mathml(rhs)]
+        if shape is not None:
+            cells.append(latex_to_mathml(shape_latex(shape)))
+        return "<tr>%s<td class='gp-rule'>%s</td></tr>" % (
+            "".join("<td>%s</td>" % c for c in cells), esc(note))
+
+    parts = ["<div class='gradproof-derivation'><style>%s</style>" % _DERIVATION_CSS]
+    parts.append("<h3>%s</h3><p>%s</p>" % (esc(d.title), esc(d.summary)))
+    if d.definition:
+        parts.append("<h4>Definition</h4><table class='gp-steps'>")
+        parts += [row(s.lhs, s.rhs, s.note) for s in d.definition]
+        parts.append("</table>")
+    if d.steps:
+        parts.append("<h4>Derivation</h4><table class='gp-steps'>")
+        parts += [row(s.lhs, s.rhs, s.rule) for s in d.steps]
+        parts.append("</table>")
+    parts.append("<h4>Results</h4><table class='gp-steps'>")
+    for r in d.results:
+        if r.index is not None:
+            parts.append(row(r.index_lhs or r.lhs, r.index, "index form, " + r.origin))
+        if r.matrix is not None:
+            parts.append(row(r.lhs, r.matrix, "matrix form, " + r.origin, r.shape))
+    parts.append("</table>")
+    verdict = "all exact proofs pass" if d.passed else "A PROOF FAILED"
+    parts.append("<p><strong>%s</strong> (%d checks)</p></div>" % (esc(verdict), len(d.proofs)))
+    return "".join(parts)
