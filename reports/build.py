@@ -1,0 +1,369 @@
+"""Report building: from the registry to one plain :class:`Report` object.
+
+The builder derives every topic (in the lecture's order), collects its
+verification records and its generated NumPy code, and gathers the
+report-level figures.  Renderers (:mod:`reports.render_html`,
+:mod:`reports.render_latex`) only read the result; :func:`write_report`
+writes the files atomically and compiles the PDF.
+
+>>> rec = Record("relu", "exact: matrix form", None, None, True)
+>>> rec.error_text
+'exact'
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+FORMATS = ("html", "latex", "pdf")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One verification record, the ``gradproof verify --json`` format.
+
+    ``max_rel_error`` and ``tolerance`` are ``None`` for exact (symbolic)
+    checks, which either hold identically or fail.
+    """
+
+    topic: str
+    check: str
+    max_rel_error: float | None
+    tolerance: float | None
+    passed: bool
+    detail: str = ""
+
+    @property
+    def error_text(self) -> str:
+        return "exact" if self.max_rel_error is None else f"{self.max_rel_error:.1e}"
+
+    @property
+    def tolerance_text(self) -> str:
+        return "identical" if self.tolerance is None else f"{self.tolerance:.0e}"
+
+
+@dataclass(frozen=True)
+class TopicSection:
+    """Everything the report says about one topic."""
+
+    name: str
+    title: str
+    kind: str
+    section: str
+    derivation: Any = None  # derive.model.Derivation, None if deriving failed
+    records: tuple[Record, ...] = ()
+    code: str | None = None  # the generated NumPy module's source
+    code_path: str = ""
+    error: str = ""  # why the topic could not be derived or verified
+
+    @property
+    def passed(self) -> bool:
+        if self.error or self.derivation is None:
+            return False
+        return self.derivation.passed and all(r.passed for r in self.records)
+
+    @property
+    def failures(self) -> list[str]:
+        out = []
+        if self.error:
+            out.append(f"{self.name}: {self.error}")
+        out += [f"{self.name}: {r.check}" for r in self.records if not r.passed]
+        if self.derivation is not None and not self.derivation.passed and not out:
+            # The records came from a verifier that does not repeat the exact layer.
+            keys = ", ".join(p.key for p in self.derivation.proofs if not p.passed)
+            out.append(f"{self.name}: exact proof failed for {keys}")
+        return out
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A report-level figure: inline SVG for HTML, a PDF file for LaTeX."""
+
+    name: str  # file stem, e.g. "init-distributions"
+    title: str
+    caption: str
+    svg: str
+    pdf: bytes
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A report-level part that could not be produced, and why (shown as such)."""
+
+    title: str
+    reason: str
+
+
+@dataclass
+class Report:
+    """The whole report: topic sections, figures, and timings per stage."""
+
+    sections: list[TopicSection]
+    figures: list[Figure] = field(default_factory=list)
+    unavailable: list[Unavailable] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.sections) and all(s.passed for s in self.sections)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f for s in self.sections for f in s.failures]
+
+    def closed_form_records(self) -> list[Record]:
+        """Numeric checks of the closed-form solutions (a report-level table)."""
+        return [r for s in self.sections if s.kind == "closed_form" for r in s.records]
+
+
+# ---------------------------------------------------------------------------
+# Collecting
+# ---------------------------------------------------------------------------
+
+def _record(obj) -> Record:
+    get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
+    err, tol = get("max_rel_error"), get("tolerance")
+    return Record(
+        topic=str(get("topic")),
+        check=str(get("check")),
+        max_rel_error=None if err is None else float(err),
+        tolerance=None if tol is None else float(tol),
+        passed=bool(get("passed")),
+        detail=str(get("detail", "") or ""),
+    )
+
+
+def _verifier() -> Callable[[str], list] | None:
+    """The library verifier when it is installed; exact proofs only otherwise."""
+    try:
+        from reports.verify import verify_topic
+    except ModuleNotFoundError as err:
+        if err.name != "reports.verify":
+            raise
+        return None
+    return verify_topic
+
+
+def records_from_proofs(derivation) -> list[Record]:
+    """The exact layer as records: what the derivation itself proved."""
+    return [
+        Record(derivation.topic, f"exact: {p.key} — {p.check} at {p.sizes}", None, None, p.passed, p.detail)
+        for p in derivation.proofs
+    ]
+
+
+def generated_code_path(name: str) -> Path:
+    """Where code generation writes (and commits) a topic's NumPy module."""
+    import numeric.generated
+
+    return Path(numeric.generated.__file__).resolve().parent / f"{name}.py"
+
+
+def build_section(topic, verify: Callable[[str], list] | None = None) -> TopicSection:
+    """Derive and verify one topic; an exception becomes a failed section."""
+    from derive.registry import derive
+
+    try:
+        d = derive(topic)
+    except Exception as err:  # the report must say which topic broke, not crash
+        return TopicSection(topic.name, topic.title, topic.kind, topic.section,
+                            error=f"derivation failed: {type(err).__name__}: {err}")
+    try:
+        records = [_record(r) for r in verify(topic.name)] if verify else records_from_proofs(d)
+    except Exception as err:
+        return TopicSection(topic.name, topic.title, topic.kind, topic.section, derivation=d,
+                            records=tuple(records_from_proofs(d)),
+                            error=f"verification failed to run: {type(err).__name__}: {err}")
+    path = generated_code_path(topic.name)
+    code = path.read_text(encoding="utf-8") if path.is_file() else None
+    return TopicSection(
+        topic.name, topic.title, topic.kind, topic.section, derivation=d,
+        records=tuple(records), code=code,
+        code_path=f"numeric/generated/{topic.name}.py" if code is not None else "",
+    )
+
+
+def select_topics(names: list[str] | None = None) -> list:
+    """Registry topics in the lecture's order, or the named ones (validated)."""
+    from derive import registry
+
+    if not names:
+        return registry.topics()
+    chosen = [registry.get(n) for n in names]  # raises UnknownTopic
+    order = {t.name: k for k, t in enumerate(registry.topics())}
+    return sorted(dict.fromkeys(chosen), key=lambda t: order.get(t.name, len(order)))
+
+
+def build_report(names: list[str] | None = None, progress=None, figures: bool = True) -> Report:
+    """Derive, verify and collect every selected topic, plus the figures.
+
+    ``progress`` is a :class:`reports.progress.Progress` (or ``None``); it
+    advances once per topic and once for the figures.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    selected = select_topics(names)
+    timings["registry"] = time.perf_counter() - t0
+
+    verify = _verifier()
+    sections = []
+    t0 = time.perf_counter()
+    for topic in selected:
+        if progress:
+            progress.note(topic.name)
+        sections.append(build_section(topic, verify))
+        if progress:
+            progress.advance(topic.name)
+    timings["derive+verify"] = time.perf_counter() - t0
+
+    report = Report(sections=sections, timings=timings)
+    if figures:
+        from reports import plots
+
+        t0 = time.perf_counter()
+        if progress:
+            progress.note("figures")
+        report.figures, report.unavailable = plots.report_figures()
+        if progress:
+            progress.advance("figures")
+        timings["figures"] = time.perf_counter() - t0
+    return report
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temporary name in the same folder, then rename over ``path``.
+
+    An interrupted run therefore leaves either the old file or the new one,
+    never half of it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp creates the file private (0600); a report is for reading.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class PdfError(Exception):
+    """pdflatex failed on report.tex: the message is the first error line."""
+
+
+def latex_engine() -> tuple[list[str] | None, str]:
+    """The command that compiles a .tex file to PDF, or ``None`` and why not."""
+    if shutil.which("pdflatex") is None:
+        return None, ("pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base "
+                      "texlive-latex-recommended latexmk)")
+    if shutil.which("latexmk"):
+        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+                "-quiet"], ""
+    return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"], ""
+
+
+def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
+    """Compile ``outdir/tex_name`` in a scratch folder; move the PDF in on success.
+
+    Figures referenced by the .tex are beside it in ``outdir``.  On failure
+    the log is kept as ``report.log`` and :class:`PdfError` raised.
+    """
+    cmd, why = latex_engine()
+    if cmd is None:
+        raise FileNotFoundError(why)
+    outdir = Path(outdir).resolve()
+    stem = Path(tex_name).stem
+    with tempfile.TemporaryDirectory(prefix=".gradproof-pdf-", dir=outdir) as work:
+        shutil.copy2(outdir / tex_name, Path(work) / tex_name)
+        for fig in outdir.glob("fig-*.pdf"):
+            shutil.copy2(fig, Path(work) / fig.name)
+        # A fixed date makes pdfTeX's output reproducible too.
+        env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
+        runs = [cmd + [tex_name]] if cmd[0] == "latexmk" else [cmd + [tex_name]] * 2
+        for run in runs:
+            proc = subprocess.run(run, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            if proc.returncode != 0:
+                log = Path(work) / f"{stem}.log"
+                text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
+                if log.exists():
+                    shutil.copy2(log, outdir / f"{stem}.log")
+                first = next((ln for ln in text.splitlines() if ln.startswith("!") or ":error:" in ln
+                              or ".tex:" in ln), "see the log")
+                raise PdfError(f"pdflatex failed on {tex_name}: {first.strip()} (log: {outdir / (stem + '.log')})")
+        pdf = outdir / f"{stem}.pdf"
+        write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())
+        write_atomic(outdir / f"{stem}.log", (Path(work) / f"{stem}.log").read_bytes())
+    return pdf
+
+
+@dataclass
+class WriteResult:
+    """What :func:`write_report` wrote, and what it skipped and why."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> WriteResult:
+    """Render ``report`` into ``outdir``: index.html, report.tex (+ figures), report.pdf."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    result = WriteResult()
+    if "html" in formats:
+        from reports.render_html import render_html
+
+        t0 = time.perf_counter()
+        if progress:
+            progress.note("index.html")
+        path = outdir / "index.html"
+        write_atomic(path, render_html(report))
+        result.files.append(path)
+        result.timings["html"] = time.perf_counter() - t0
+        if progress:
+            progress.advance("index.html")
+    if "latex" in formats or "pdf" in formats:
+        from reports.render_latex import render_latex
+
+        t0 = time.perf_counter()
+        if progress:
+            progress.note("report.tex")
+        for fig in report.figures:
+            write_atomic(outdir / f"{fig.name}.pdf", fig.pdf)
+            result.files.append(outdir / f"{fig.name}.pdf")
+        path = outdir / "report.tex"
+        write_atomic(path, render_latex(report))
+        result.files.append(path)
+        result.timings["latex"] = time.perf_counter() - t0
+        if progress:
+            progress.advance("report.tex")
+    if "pdf" in formats:
+        cmd, why = latex_engine()
+        if cmd is None:
+            result.skipped.append(f"PDF skipped: {why}; report.tex is ready to compile")
+        else:
+            t0 = time.perf_counter()
+            if progress:
+                progress.note("report.pdf (pdflatex)")
+            result.files.append(compile_pdf(outdir))
+            result.timings["pdf"] = time.perf_counter() - t0
+        if progress:
+            progress.advance("report.pdf")
+    return result

@@ -1,0 +1,73 @@
+"""``gradproof report``: the main job, the whole verified lecture as HTML, LaTeX and PDF."""
+from __future__ import annotations
+
+import sys
+import time
+
+from reports.build import FORMATS
+from reports.cli import CLIError
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"html,pdf"`` -> ``("html", "pdf")``; unknown names are a user error."""
+    wanted = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise CLIError(f"unknown format {', '.join(bad) or repr(text)}; choose from {', '.join(FORMATS)}", 2)
+    return wanted
+
+
+def _load_specs(paths) -> list[str]:
+    if not paths:
+        return []
+    try:
+        from derive.spec import load_spec_topic
+    except ModuleNotFoundError as err:
+        raise CLIError(f"--spec is not supported by this installation ({err.name} is missing)", 2) from None
+    names = []
+    for path in paths:
+        try:
+            names.append(load_spec_topic(path).name)
+        except (OSError, ValueError) as err:
+            raise CLIError(f"{path}: {err}", 2) from None
+    return names
+
+
+def cmd_report(args) -> int:
+    """Build the report; exit 1 when any check failed (the report says which)."""
+    from derive.registry import UnknownTopic
+    from reports.build import PdfError, build_report, write_report
+    from reports.progress import Progress
+
+    formats = parse_formats(args.format)
+    names = list(args.topics) + _load_specs(getattr(args, "spec", []))
+    start = time.perf_counter()
+    try:
+        from reports.build import select_topics
+
+        n_topics = len(select_topics(names or None))
+    except UnknownTopic as err:
+        raise CLIError(str(err), 2) from None
+    if n_topics == 0:
+        raise CLIError("no topic is registered yet: nothing to report", 1)
+    steps = n_topics + 1 + len(formats)
+    with Progress(steps, "report") as bar:
+        report = build_report(names or None, progress=bar)
+        try:
+            written = write_report(report, args.output, formats, progress=bar)
+        except PdfError as err:
+            raise CLIError(str(err), 1) from None
+        except OSError as err:
+            raise CLIError(f"cannot write the report: {err}", 1) from None
+    for line in written.skipped:
+        print(f"gradproof report: {line}", file=sys.stderr)
+    wall = time.perf_counter() - start
+    files = ", ".join(str(p) for p in written.files if p.suffix in (".html", ".tex", ".pdf") and not p.name.startswith("fig-"))
+    if report.passed:
+        print(f"{len(report.sections)} topics, every check passed ({wall:.1f} s): {files}")
+        return 0
+    print(f"gradproof report: VERIFICATION FAILED in {len(report.failures)} check(s); the report says which: {files}",
+          file=sys.stderr)
+    for f in report.failures:
+        print(f"  FAIL {f}", file=sys.stderr)
+    return 1

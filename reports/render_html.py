@@ -1,0 +1,126 @@
+"""The report as one self-contained HTML page with native MathML maths.
+
+Every formula is printed by :mod:`derive.printing` (LaTeX printer, converted
+to MathML Core); the page has no script, no external stylesheet, font or
+image: figures are inline SVG, the code highlighting is inline CSS.  The
+Jinja2 template (``templates/report.html.j2``) holds the layout only and
+autoescapes everything not explicitly marked as markup.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=None)
+def _env():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _math(e) -> Markup:
+    """A formula for a table cell: inline, but with display-style sums and fractions."""
+    from derive.printing import to_mathml
+
+    return Markup(to_mathml(e).replace("<math ", '<math displaystyle="true" ', 1))
+
+
+def _tex(tex: str, display: bool = False) -> Markup:
+    from derive.printing import latex_to_mathml
+
+    return Markup(latex_to_mathml(tex, display=display))
+
+
+@lru_cache(maxsize=None)
+def _code_formatter():
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(cssclass="code", linenos=False)
+
+
+def highlight_python(source: str) -> Markup:
+    """Python source as highlighted HTML (CSS classes; see :func:`code_css`)."""
+    from pygments import highlight
+    from pygments.lexers import PythonLexer
+
+    return Markup(highlight(source, PythonLexer(), _code_formatter()))
+
+
+def code_css() -> str:
+    return _code_formatter().get_style_defs(".code")
+
+
+def _step_rows(steps, note_attr: str):
+    return [
+        {"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": getattr(s, note_attr), "note": s.note
+         if note_attr != "note" else ""}
+        for s in steps
+    ]
+
+
+def section_view(sec) -> dict:
+    """What the template shows for one topic: strings and markup only."""
+    from derive.printing import shape_latex
+
+    view = {
+        "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
+        "passed": sec.passed, "error": sec.error, "failures": sec.failures,
+        "records": sec.records, "code_path": sec.code_path,
+        "code": highlight_python(sec.code) if sec.code is not None else None,
+        "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [],
+        "kinks": [],
+    }
+    d = sec.derivation
+    if d is None:
+        return view
+    view["summary"] = d.summary
+    view["definition"] = _step_rows(d.definition, "note")
+    view["steps"] = _step_rows(d.steps, "rule")
+    for r in d.results:
+        forms = []
+        if r.index is not None:
+            forms.append({"form": "index", "lhs": _math(r.index_lhs or r.lhs), "rhs": _math(r.index),
+                          "shape": None})
+        if r.matrix is not None:
+            forms.append({"form": "matrix", "lhs": _math(r.lhs), "rhs": _math(r.matrix),
+                          "shape": _tex(shape_latex(r.shape)) if r.shape else None})
+        view["results"].append({"key": r.key, "origin": r.origin, "forms": forms})
+    for c in d.claims:
+        checks = [p for p in d.proofs if p.key == "claim:" + c.key]
+        view["claims"].append({"statement": c.statement, "key": c.key,
+                               "proved": bool(checks) and all(p.passed for p in checks),
+                               "checked": bool(checks)})
+    view["notes"] = list(d.notes)
+    if d.code is not None:
+        view["kinks"] = list(d.code.kinks)
+    return view
+
+
+def render_html(report) -> str:
+    """The whole report as one HTML document (a string)."""
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    sections = [section_view(s) for s in report.sections]
+    html = _env().get_template("report.html.j2").render(
+        report=report,
+        sections=sections,
+        css=Markup(css + "\n" + code_css()),
+        figures=[{"name": f.name, "title": f.title, "caption": f.caption, "svg": Markup(f.svg)}
+                 for f in report.figures],
+        unavailable=report.unavailable,
+        closed_form_records=report.closed_form_records(),
+        failures=report.failures,
+        rel=_tex("="),
+    )
+    return html
