@@ -100,14 +100,14 @@ class MatMul(MExpr):
     left: MExpr
     right: MExpr
 
-    def __post_init__(self):
+    @property
+    def shape(self) -> Shape:
+        # NOTE: checked here, not at construction, so that a wrongly shaped
+        # *claim* can be built, shown, and then rejected by its proof.
         if sp.simplify(self.left.shape[1] - self.right.shape[0]) != 0:
             raise ValueError(
                 f"shape mismatch in matrix product: {self.left.shape} @ {self.right.shape}"
             )
-
-    @property
-    def shape(self) -> Shape:
         return (self.left.shape[0], self.right.shape[1])
 
     def children(self):

@@ -137,6 +137,14 @@ class _MatrixPrinter:
         return s
 
 
+def _strict(self, e):
+    s = self.doprint(e)
+    return s if isinstance(e, (mx.Sym, mx.Transpose)) else self.lparen + s + self.rparen
+
+
+_MatrixPrinter._strict_paren = _strict
+
+
 class TextPrinter(_MatrixPrinter):
     lparen, rparen = "(", ")"
 
@@ -265,13 +273,13 @@ class MatrixLatexPrinter(_MatrixPrinter):
         return HadamardLatexPrinter(names).doprint(body)
 
     def _print_RowSum(self, e):
-        return self._paren(e.arg) + r" \mathbf{1}"
+        return self._strict_paren(e.arg) + r" \mathbf{1}"
 
     def _print_ColSum(self, e):
-        return r"\mathbf{1}^{\top} " + self._paren(e.arg)
+        return r"\mathbf{1}^{\top} " + self._strict_paren(e.arg)
 
     def _print_Total(self, e):
-        return r"\mathbf{1}^{\top} " + self._paren(e.arg) + r" \mathbf{1}"
+        return r"\mathbf{1}^{\top} " + self._strict_paren(e.arg) + r" \mathbf{1}"
 
     def _print_Softmax(self, e):
         return r"\operatorname{softmax}\left(" + self.doprint(e.arg) + r"\right)"
