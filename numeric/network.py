@@ -1,0 +1,556 @@
+"""Networks composed from modules by the lecture's modular backpropagation.
+
+Every module passes three messages (see the generated-module contract):
+
+* forward:   ``z_next = module.forward(z, **params)``
+* backward:  ``delta_in, grads = module.backward(delta, z, **params)`` where
+  ``delta = dL/dz_next`` arrives from above and ``delta_in = dL/dz`` goes on down;
+* parameter: ``grads[name] = dL/dparam``.
+
+A network only stores the forward messages, runs the modules forwards, starts
+the backward pass at the loss module (``delta = dL/dz`` of the last output) and
+collects the parameter messages.  Three architectures:
+
+* :class:`MLP` -- a sequence of affine layers and activations, any depth;
+* :class:`DAG` -- a directed acyclic graph of modules, where one module (one
+  set of parameters) may be used at several places: its parameter messages
+  add up (weight sharing);
+* :class:`RNN` -- a fully connected recurrent network unrolled in time into a
+  DAG whose modules are shared across time steps (backpropagation through time).
+
+All parameters of a network live in one flat vector ``theta`` (each named
+parameter is a view of it), so gradient descent and the gradient checker see
+``theta`` as the lecture's single parameter vector.  Updates are in place,
+through preallocated buffers.
+
+Modules are module objects (a generated file, or anything with the same
+contract) or topic names resolved in ``numeric.generated``.
+
+>>> net = MLP((4, 5, 3), activation="tanh", output="softmax", seed=0)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from numeric import gradcheck, memory
+from numeric.init import initialise
+
+__all__ = ["load", "Network", "MLP", "DAG", "Node", "RNN", "OUTPUT_LOSS"]
+
+
+def load(topic: str):
+    """The generated module of ``topic`` (``numeric.generated.<topic>``)."""
+    try:
+        return importlib.import_module("numeric.generated." + topic)
+    except ModuleNotFoundError as err:
+        if err.name == "numeric.generated." + topic:
+            raise LookupError(f"no generated module for topic {topic!r} in numeric/generated/") from None
+        raise
+
+
+def _resolve(mod, modules: Mapping[str, Any] | None):
+    """A module object from an object, or a topic name (looked up in ``modules`` first)."""
+    if isinstance(mod, str):
+        if modules and mod in modules:
+            return modules[mod]
+        return load(mod)
+    return mod
+
+
+# output activation -> (its module topic, the fused loss on its logits)
+OUTPUT_LOSS = {
+    "softmax": ("softmax", "softmax_cross_entropy"),
+    "sigmoid": ("sigmoid", "sigmoid_bce"),
+    "linear": (None, "mse_multi"),
+}
+
+
+# Network checks with kinked modules: a step of 1e-5 moves a pre-activation
+# by about 1e-5 |z|, far less than the margin kept from every kink.
+NETWORK_KINK_STEP = 1e-5
+NETWORK_KINK_MARGIN = 2e-3
+
+
+class Network:
+    """Common machinery: the flat parameter vector, the loss, gradient descent, checks.
+
+    Subclasses implement ``_loss_and_grads(inputs, targets, need_loss)``
+    returning ``(data loss or None, {key: gradient})``.
+    """
+
+    def __init__(self, modules=None, penalty=None, lam: float = 0.0, keep_memory: bool = True):
+        self._modules = modules
+        self.keys: list[str] = []
+        self.params: dict[str, np.ndarray] = {}
+        self.theta = np.empty(0)
+        self._penalised: tuple[str, ...] = ()
+        self.penalty = _resolve(penalty, modules) if penalty else None
+        self.lam = float(lam)
+        if keep_memory:
+            memory.keep_freed_memory()
+
+    # -- parameters ------------------------------------------------------
+    def _allocate(self, arrays: Sequence[tuple[str, np.ndarray]], penalised: Sequence[str] = ()) -> None:
+        """Place the named initial arrays in one flat vector and keep views of it."""
+        total = sum(a.size for _, a in arrays)
+        dtype = np.result_type(*[a.dtype for _, a in arrays]) if arrays else np.float64
+        self.theta = np.empty(total, dtype=dtype)
+        self.keys, self.params, self._tmp = [], {}, {}
+        at = 0
+        for key, a in arrays:
+            view = self.theta[at:at + a.size].reshape(a.shape)
+            view[...] = a
+            self.keys.append(key)
+            self.params[key] = view
+            self._tmp[key] = np.empty_like(view)  # scratch for alpha * grad, reused every step
+            at += a.size
+        self._penalised = tuple(penalised)
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters P."""
+        return int(self.theta.size)
+
+    def flatten(self, grads: Mapping[str, np.ndarray]) -> np.ndarray:
+        """A ``{key: array}`` gradient as one vector laid out like ``theta``."""
+        return np.concatenate([np.ravel(grads[k]) for k in self.keys]) if self.keys else np.empty(0)
+
+    # -- loss and gradient ------------------------------------------------
+    def _loss_and_grads(self, inputs, targets, need_loss: bool):
+        raise NotImplementedError
+
+    def _penalise(self, loss, grads, need_loss):
+        if self.penalty is None or self.lam == 0.0:
+            return loss
+        for key in self._penalised:
+            W = self.params[key]
+            grads[key] = grads[key] + self.penalty.backward(W, lam=self.lam)
+            if need_loss:
+                loss += float(self.penalty.forward(W, lam=self.lam))
+        return loss
+
+    def loss(self, inputs, targets) -> float:
+        """The training loss L(theta): data loss plus the penalty on the weights (biases excluded)."""
+        loss, _ = self._loss_only(inputs, targets)
+        return loss
+
+    def _loss_only(self, inputs, targets):
+        loss = self._data_loss(inputs, targets)
+        if self.penalty is not None and self.lam != 0.0:
+            loss += sum(float(self.penalty.forward(self.params[k], lam=self.lam)) for k in self._penalised)
+        return loss, None
+
+    def gradient(self, inputs, targets, *, with_loss: bool = True):
+        """``(L, {key: dL/dkey})`` by one forward and one backward pass (``L`` is None when not asked)."""
+        loss, grads = self._loss_and_grads(inputs, targets, with_loss)
+        loss = self._penalise(loss, grads, with_loss)
+        return loss, grads
+
+    def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
+        """One gradient-descent step ``theta <- theta - alpha * grad L(theta)``, in place; returns L if asked."""
+        loss, grads = self.gradient(inputs, targets, with_loss=with_loss)
+        for key in self.keys:
+            tmp = self._tmp[key]
+            np.multiply(grads[key], alpha, out=tmp)
+            np.subtract(self.params[key], tmp, out=self.params[key])
+        return loss
+
+    # -- verification -----------------------------------------------------
+    def _kinked_inputs(self, inputs):
+        """Pairs ``(input value, kinks)`` for every module with declared kinks."""
+        return []
+
+    def _kink_distance(self, inputs) -> float:
+        d = np.inf
+        for z, kinks in self._kinked_inputs(inputs):
+            for k in kinks:
+                d = min(d, float(np.min(np.abs(z - k), initial=np.inf)))
+        return d
+
+    def check(self, inputs, targets, *, topic: str | None = None, methods=("directional",),
+              seeds: int = 8, seed: int = 0, wrt=None) -> list[gradcheck.CheckRecord]:
+        """Check the network's gradient of L(theta) against finite differences of L.
+
+        One record per parameter and method; ``"central"`` is the full
+        gradient (2 x 2 forward passes per parameter entry), ``"directional"``
+        costs the same whatever the parameter count.
+        """
+        topic = topic or type(self).__name__
+        saved = self.theta.copy()
+        names = list(wrt or self.keys)
+        # A difference quotient must not straddle a kink (ReLU at 0).  With
+        # kinked modules, take small steps, and where a kinked module's input
+        # still sits near a kink -- zero biases put a dead layer's output
+        # exactly on it -- check at a slightly moved point instead.
+        step = None
+        if self._kinked_inputs(inputs):
+            step = NETWORK_KINK_STEP
+            rng = np.random.default_rng([seed, 7])
+            for _ in range(50):
+                if self._kink_distance(inputs) >= NETWORK_KINK_MARGIN:
+                    break
+                self.theta += 0.01 * rng.standard_normal(self.theta.shape)
+            else:  # pragma: no cover -- 50 random moves all landing near a kink
+                self.theta[...] = saved
+                raise RuntimeError("could not move the parameters away from the kinks")
+
+        def f(**ps):
+            for k, a in ps.items():
+                self.params[k][...] = a
+            return self.loss(inputs, targets)
+
+        def vjp(v, **ps):
+            for k, a in ps.items():
+                self.params[k][...] = a
+            _, g = self.gradient(inputs, targets, with_loss=False)
+            return {k: v * g[k] for k in names}
+
+        args = {k: self.params[k].copy() for k in names}
+        try:
+            return gradcheck.check_function(f, vjp, args, topic=topic, wrt=names,
+                                            labels={k: f"dL/d{k}" for k in names},
+                                            methods=methods, seeds=seeds, seed=seed, step=step)
+        finally:
+            self.theta[...] = saved
+
+
+# ---------------------------------------------------------------------------
+# Sequential MLP
+# ---------------------------------------------------------------------------
+
+class MLP(Network):
+    """A multilayer perceptron: ``affine -> activation -> ... -> affine -> output loss``.
+
+    ``sizes = (n_0, n_1, ..., n_L)``; hidden layers use ``activation`` (a
+    topic name or module); the output layer produces logits that the fused
+    loss of ``output`` consumes (``softmax`` -> softmax cross-entropy,
+    ``sigmoid`` -> sigmoid binary cross-entropy, ``linear`` -> mean squared
+    error), unless ``loss`` names another loss module.  Weights by
+    ``init`` (see :mod:`numeric.init`), biases zero.  ``penalty`` (``"l2_penalty"``
+    or ``"l1_penalty"``) with weight ``lam`` applies to the weights only.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation="tanh", output: str = "softmax", *,
+                 loss=None, init: str = "xavier", sigma0: float | None = None, value: float = 0.5,
+                 seed: int = 0, dtype=np.float64, penalty=None, lam: float = 0.0,
+                 modules: Mapping[str, Any] | None = None, keep_memory: bool = True):
+        super().__init__(modules, penalty, lam, keep_memory)
+        if len(sizes) < 2:
+            raise ValueError("an MLP needs at least an input and an output size")
+        if output not in OUTPUT_LOSS:
+            raise ValueError(f"unknown output {output!r}: one of {', '.join(OUTPUT_LOSS)}")
+        self.sizes = tuple(int(s) for s in sizes)
+        self.output = output
+        self.affine = _resolve("affine", modules)
+        self.activation = _resolve(activation, modules)
+        out_topic, loss_topic = OUTPUT_LOSS[output]
+        self.out_module = _resolve(out_topic, modules) if out_topic else None
+        self.loss_module = _resolve(loss or loss_topic, modules)
+        rng = np.random.default_rng(seed)
+        arrays, weights = [], []
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            arrays.append((f"W{l}", initialise(init, (n_in, n_out), rng, sigma0=sigma0, value=value, dtype=dtype)))
+            arrays.append((f"b{l}", np.zeros(n_out, dtype=dtype)))
+            weights.append(f"W{l}")
+        self._allocate(arrays, penalised=weights)
+        self.depth = len(self.sizes) - 1
+        self._act_hyper = dict(getattr(self.activation, "HYPER", {}) or {})
+        # The first layer's delta_in (dL/dX) is never needed: use the
+        # generated backward specialised to return parameter messages only.
+        self._first_backward = _params_only_backward(self.affine)
+
+    def _layer(self, l):
+        return self.params[f"W{l}"], self.params[f"b{l}"]
+
+    def forward(self, X: np.ndarray, *, keep: bool = False):
+        """The logits (output-layer pre-activations); with ``keep``, also every forward message."""
+        zs = [X]
+        z = X
+        act, aff, hyper = self.activation.forward, self.affine.forward, self._act_hyper
+        for l in range(1, self.depth + 1):
+            W, b = self._layer(l)
+            s = aff(z, W=W, b=b)
+            if keep:
+                zs.append(s)
+            if l < self.depth:
+                z = act(s, **hyper)
+                if keep:
+                    zs.append(z)
+            else:
+                z = s
+        return (z, zs) if keep else z
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """The network's output: softmax/sigmoid of the logits, or the logits for a linear output."""
+        s = self.forward(X)
+        return self.out_module.forward(s) if self.out_module is not None else s
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class decisions: argmax for softmax, ``yhat > 1/2`` for sigmoid, the output for linear."""
+        p = self.predict_proba(X)
+        if self.output == "softmax":
+            return p.argmax(axis=1)
+        if self.output == "sigmoid":
+            return (p > 0.5).astype(np.int64)
+        return p
+
+    def _data_loss(self, X, Y) -> float:
+        return float(self.loss_module.forward(self.forward(X), Y))
+
+    def _kinked_inputs(self, X):
+        kinks = tuple(getattr(self.activation, "KINKS", ()) or ())
+        if not kinks:
+            return []
+        _, zs = self.forward(X, keep=True)
+        return [(s, kinks) for s in zs[1:-1:2]]
+
+    def _loss_and_grads(self, X, Y, need_loss):
+        s, zs = self.forward(X, keep=True)
+        loss = float(self.loss_module.forward(s, Y)) if need_loss else None
+        delta = self.loss_module.backward(s, Y)
+        grads = {}
+        act_back, aff_back, hyper = self.activation.backward, self.affine.backward, self._act_hyper
+        # zs = [X, s1, z1, s2, z2, ..., sL]: layer l's input is zs[2l - 2], its pre-activation zs[2l - 1]
+        for l in range(self.depth, 0, -1):
+            W, b = self._layer(l)
+            z_in = zs[2 * l - 2]
+            if l == 1:
+                g = self._first_backward(delta, z_in, W=W, b=b)
+            else:
+                delta, g = aff_back(delta, z_in, W=W, b=b)
+                delta, _ = act_back(delta, zs[2 * l - 3], **hyper)
+            grads[f"W{l}"], grads[f"b{l}"] = g["W"], g["b"]
+        return loss, grads
+
+
+def _params_only_backward(module) -> Callable:
+    """``backward`` of ``module`` returning only the parameter messages.
+
+    Uses :func:`numeric.specialise.params_only` on the generated source when
+    it applies (so the unused ``delta_in`` product is never computed); falls
+    back to calling the full backward and dropping ``delta_in``.
+    """
+    from numeric import specialise
+
+    fast = specialise.params_only(module)
+    if fast is not None:
+        return fast
+    full = module.backward
+
+    def backward(delta, z, **params):
+        return full(delta, z, **params)[1]
+
+    return backward
+
+
+# ---------------------------------------------------------------------------
+# Directed acyclic graphs of modules, with module reuse
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Node:
+    """One use of a module in a :class:`DAG`.
+
+    ``op`` is a module (object or topic name) applied to the single value
+    named in ``inputs``, or the string ``"add"`` (the sum of the named
+    values, for skip connections and recurrences).  ``params`` maps the
+    module's parameter names to keys of the network's parameter store: two
+    nodes with the same keys share the parameters (module reuse), and their
+    parameter messages add up.
+    """
+
+    name: str
+    op: Any
+    inputs: tuple[str, ...]
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+class DAG(Network):
+    """A directed acyclic graph of modules with shared parameters.
+
+    ``inputs`` name the values fed in; ``nodes`` are listed in a topological
+    order (every input of a node is an input of the graph or an earlier
+    node); ``losses`` pair an output value with a loss module and the name
+    of its target: the training loss is their sum.  ``init`` is a
+    ``{key: array}`` of initial parameter values.
+
+    The backward pass visits the nodes in reverse: a value read by several
+    nodes receives the sum of their backward messages, and a parameter
+    used by several nodes the sum of their parameter messages.
+    """
+
+    def __init__(self, inputs: Sequence[str], nodes: Sequence[Node], losses: Sequence[tuple[str, Any, str]],
+                 init: Mapping[str, np.ndarray], *, penalised: Sequence[str] = (), penalty=None,
+                 lam: float = 0.0, modules: Mapping[str, Any] | None = None, keep_memory: bool = True):
+        super().__init__(modules, penalty, lam, keep_memory)
+        self.inputs = tuple(inputs)
+        known = set(self.inputs)
+        resolved = []
+        for node in nodes:
+            if node.name in known:
+                raise ValueError(f"value {node.name!r} defined twice")
+            for i in node.inputs:
+                if i not in known:
+                    raise ValueError(f"node {node.name!r} reads {i!r} before it is defined (not a DAG order)")
+            if node.op != "add":
+                if len(node.inputs) != 1:
+                    raise ValueError(f"module node {node.name!r} takes exactly one input")
+                mod = _resolve(node.op, modules)
+                missing = set(getattr(mod, "PARAMS", ()) or ()) - set(node.params)
+                if missing:
+                    raise ValueError(f"node {node.name!r}: no key for parameters {sorted(missing)}")
+                for key in node.params.values():
+                    if key not in init:
+                        raise ValueError(f"node {node.name!r}: parameter {key!r} has no initial value")
+            else:
+                mod = None
+            resolved.append((node, mod))
+            known.add(node.name)
+        self.nodes = resolved
+        self.losses = [(out, _resolve(loss, modules), target) for out, loss, target in losses]
+        for out, _, _ in self.losses:
+            if out not in known:
+                raise ValueError(f"loss on unknown value {out!r}")
+        self._allocate([(k, np.asarray(v, dtype=np.float64)) for k, v in init.items()], penalised=penalised)
+
+    def forward(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every value of the graph, inputs included."""
+        vals = dict(inputs)
+        for node, mod in self.nodes:
+            if mod is None:
+                out = vals[node.inputs[0]]
+                for i in node.inputs[1:]:
+                    out = out + vals[i]
+            else:
+                p = {name: self.params[key] for name, key in node.params.items()}
+                out = mod.forward(vals[node.inputs[0]], **p, **(getattr(mod, "HYPER", {}) or {}))
+            vals[node.name] = out
+        return vals
+
+    def _kinked_inputs(self, inputs):
+        vals = None
+        out = []
+        for node, mod in self.nodes:
+            kinks = tuple(getattr(mod, "KINKS", ()) or ()) if mod is not None else ()
+            if kinks:
+                vals = vals if vals is not None else self.forward(inputs)
+                out.append((vals[node.inputs[0]], kinks))
+        return out
+
+    def _data_loss(self, inputs, targets) -> float:
+        vals = self.forward(inputs)
+        return float(sum(float(loss.forward(vals[out], targets[t])) for out, loss, t in self.losses))
+
+    def _loss_and_grads(self, inputs, targets, need_loss):
+        vals = self.forward(inputs)
+        deltas: dict[str, np.ndarray] = {}
+        loss = 0.0 if need_loss else None
+
+        def add(name, d):
+            deltas[name] = d if name not in deltas else deltas[name] + d
+
+        for out, lmod, t in self.losses:
+            if need_loss:
+                loss += float(lmod.forward(vals[out], targets[t]))
+            add(out, lmod.backward(vals[out], targets[t]))
+        grads = {k: np.zeros_like(self.params[k]) for k in self.keys}
+        for node, mod in reversed(self.nodes):
+            delta = deltas.pop(node.name, None)
+            if delta is None:  # the value does not reach any loss
+                continue
+            if mod is None:
+                for i in node.inputs:
+                    add(i, delta)
+                continue
+            p = {name: self.params[key] for name, key in node.params.items()}
+            delta_in, g = mod.backward(delta, vals[node.inputs[0]], **p, **(getattr(mod, "HYPER", {}) or {}))
+            add(node.inputs[0], delta_in)
+            for name, key in node.params.items():
+                grads[key] += g[name]  # weight sharing: parameter messages accumulate
+        return loss, grads
+
+
+# ---------------------------------------------------------------------------
+# Fully connected recurrent network, unrolled in time
+# ---------------------------------------------------------------------------
+
+class RNN(DAG):
+    """A fully connected recurrent network unrolled over ``T`` time steps.
+
+    ``h_t = act(x_t W_x + b_h + h_{t-1} W_h)``, ``h_{-1} = 0``, and an output
+    ``o_t = h_t W_y + b_y`` at every step with a loss on each; the training
+    loss is the sum over time.  Unrolled, the same modules (``W_x, b_h``,
+    ``W_h`` and ``W_y, b_y``) appear at every time step, so the backward pass
+    through the unrolled DAG *is* backpropagation through time, and their
+    parameter messages accumulate over the steps.
+
+    Inputs: ``X`` of shape ``(T, m, n)``; targets: ``Y`` of shape ``(T, m, K)``
+    (as the loss expects).
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, T: int, *, activation="tanh",
+                 output: str = "linear", loss=None, init: str = "xavier", seed: int = 0,
+                 penalty=None, lam: float = 0.0, modules: Mapping[str, Any] | None = None,
+                 keep_memory: bool = True):
+        rng = np.random.default_rng(seed)
+        params = {
+            "Wx": initialise(init, (n_in, n_hidden), rng),
+            "bh": np.zeros(n_hidden),
+            "Wh": initialise(init, (n_hidden, n_hidden), rng),
+            "Wy": initialise(init, (n_hidden, n_out), rng),
+            "by": np.zeros(n_out),
+        }
+        loss_mod = loss or OUTPUT_LOSS[output][1]
+        nodes, losses = [], []
+        for t in range(T):
+            nodes.append(Node(f"u{t}", "affine", (f"x{t}",), {"W": "Wx", "b": "bh"}))
+            if t == 0:
+                pre = f"u{t}"  # h_{-1} = 0 contributes nothing
+            else:
+                nodes.append(Node(f"r{t}", "linear", (f"h{t - 1}",), {"W": "Wh"}))
+                nodes.append(Node(f"s{t}", "add", (f"u{t}", f"r{t}")))
+                pre = f"s{t}"
+            nodes.append(Node(f"h{t}", activation, (pre,)))
+            nodes.append(Node(f"o{t}", "affine", (f"h{t}",), {"W": "Wy", "b": "by"}))
+            losses.append((f"o{t}", loss_mod, f"y{t}"))
+        if T < 2:
+            del params["Wh"]  # no recurrence to learn
+        self.T = T
+        self.output = output
+        self.out_module = _resolve(OUTPUT_LOSS[output][0], modules) if OUTPUT_LOSS[output][0] else None
+        super().__init__([f"x{t}" for t in range(T)], nodes, losses, params,
+                         penalised=[k for k in ("Wx", "Wh", "Wy") if k in params], penalty=penalty,
+                         lam=lam, modules=modules, keep_memory=keep_memory)
+
+    def _split(self, X, Y=None):
+        X = np.asarray(X)
+        if X.shape[0] != self.T:
+            raise ValueError(f"X has {X.shape[0]} time steps, the network {self.T}")
+        inputs = {f"x{t}": X[t] for t in range(self.T)}
+        targets = None if Y is None else {f"y{t}": np.asarray(Y)[t] for t in range(self.T)}
+        return inputs, targets
+
+    def outputs(self, X) -> np.ndarray:
+        """The output logits at every time step, shape ``(T, m, K)``."""
+        inputs, _ = self._split(X)
+        vals = self.forward(inputs)
+        return np.stack([vals[f"o{t}"] for t in range(self.T)])
+
+    def loss(self, X, Y) -> float:  # accepts stacked arrays as well as dicts
+        if isinstance(X, np.ndarray):
+            X, Y = self._split(X, Y)
+        return super().loss(X, Y)
+
+    def _kinked_inputs(self, inputs):
+        if isinstance(inputs, np.ndarray):
+            inputs, _ = self._split(inputs)
+        return super()._kinked_inputs(inputs)
+
+    def gradient(self, X, Y, *, with_loss: bool = True):
+        if isinstance(X, np.ndarray):
+            X, Y = self._split(X, Y)
+        return super().gradient(X, Y, with_loss=with_loss)
