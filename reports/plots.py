@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import Any
 
 from reports.build import Figure, Unavailable
@@ -39,6 +40,8 @@ def _finish(fig, name: str, title: str, caption: str) -> Figure:
     text = svg.getvalue().decode("utf-8")
     # Inline SVG needs no XML prolog or DOCTYPE inside an HTML page.
     text = text[text.index("<svg"):]
+    # The RDF metadata block only names the tool; it is noise inside a page.
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
     return Figure(name=name, title=title, caption=caption, svg=text, pdf=pdf.getvalue())
 
 

@@ -1,0 +1,233 @@
+"""Report building and rendering: content, escaping, determinism, safety, CLI."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from reports import build, cli
+from reports.build import Report, TopicSection, records_from_proofs, write_atomic, write_report
+from reports.progress import Progress
+from reports.render_html import render_html
+from reports.render_latex import render_latex, tex_text
+
+
+
+def test_html_has_every_part_of_a_topic(toy):
+    html = render_html(toy)
+    d = toy.sections[0].derivation
+    assert html.count("<tr><td class=\"n\">") == len(d.steps)
+    for word in ("Definition", "Derivation", "Results", "claimed-and-proved", "Verification", "Generated NumPy code"):
+        assert word in html
+    assert "dL/dW = Z^T Delta" in html and "proved equal to the derived result" in html
+    # shapes of matrix results, rendered as maths
+    assert html.count('class="shape"><math') == sum(r.matrix is not None for r in d.results)
+    # pygments highlighting of the generated code
+    assert '<div class="code"><pre>' in html and '<span class="k">def</span>' in html
+    # both figures inline, no external files
+    assert html.count("<svg") >= 2 and "fig-init" in html and "fig-training" in html
+
+
+def test_html_is_self_contained_and_escaped(toy):
+    html = render_html(toy)
+    assert "<script" not in html.lower()
+    external = re.findall(r'(?:src|href)\s*=\s*"(?!#|data:)([^"]+)"', html)
+    assert external == []
+    urls = set(re.findall(r"https?://[^\s\"'<>]+", html))
+    # only XML namespace names, which are identifiers and never fetched
+    assert urls <= {"http://www.w3.org/1998/Math/MathML", "http://www.w3.org/2000/svg",
+                    "http://www.w3.org/1999/xlink"}
+    # prose from the derivation is escaped, not injected
+    assert "&lt;escaping&gt;" in html and "<escaping>" not in html
+
+
+def test_maths_is_mathml_core(toy):
+    html = render_html(toy)
+    assert html.count("<math") > 20
+    assert 'mathvariant="bold' not in html  # MathML Core ignores it: converted to Unicode bold
+    assert "&#x1D416;" in html or "\U0001d416" in html  # bold W
+    assert "\u27e6" in html and "\u27e7" in html  # Iverson brackets
+    assert "<mfrac>" in html and "<munderover>" in html or "<msubsup>" in html
+    assert "<mtable>" in html  # the matrix
+    assert "merror" not in html
+
+
+def test_failed_check_is_prominent_everywhere(toy_report):
+    report = toy_report(passed=False, figures=False)
+    assert not report.passed
+    assert report.failures and all(f.startswith("toy_layer: ") for f in report.failures)
+    html = render_html(report)
+    assert 'class="verdict fail"' in html and "VERIFICATION FAILED" in html
+    assert "entry (0, 1): derived z_0 but SymPy gives -z_0" in html
+    assert "REJECTED" in html
+    tex = render_latex(report)
+    assert "VERIFICATION FAILED" in tex and r"\gpfail" in tex
+    ok = render_html(toy_report(passed=True, figures=False))
+    assert "VERIFICATION FAILED" not in ok and 'class="verdict pass"' in ok
+
+
+def test_a_topic_that_cannot_be_derived_fails_the_report():
+    class Broken:
+        name, title, kind, section = "broken", "Broken topic", "user", "Tests"
+
+    def build_fn(topic):
+        raise RuntimeError("engine exploded")
+
+    Broken.build = staticmethod(build_fn)
+    from derive import registry
+
+    topic = registry.Topic("broken_for_report", "Broken topic", "user", "Tests", 999.0, "", build_fn)
+    sec = build.build_section(topic)
+    assert not sec.passed and "engine exploded" in sec.error
+    assert "engine exploded" in render_html(Report(sections=[sec]))
+
+
+def test_rendering_is_deterministic(toy, toy_report, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_report(toy, a, ("html", "latex"))
+    write_report(toy_report(passed=True), b, ("html", "latex"))
+    for name in ("index.html", "report.tex", "fig-init.pdf", "fig-training.pdf"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_latex_escapes_text_without_losing_characters(toy):
+    assert tex_text("a_b #1 50% & {x} ~ ^") == r"a\_b \#1 50\% \& \{x\} \~{} \^{}"
+    assert tex_text("σ ≤ ∂ — é") == r"\ensuremath{\sigma} \ensuremath{\leq} \ensuremath{\partial} --- é"
+    assert tex_text("\u2603") == r"\texttt{[U+2603]}"  # unknown: visible, never dropped
+    tex = render_latex(toy)
+    assert r"Toy sigmoid layer \#1: 50\% \& more\_\ensuremath{\sigma}" in tex
+    assert "σ" not in tex  # no raw Greek reaches pdflatex
+    # delimiters of the template never leak
+    assert r"\VAR{" not in tex and r"\BLOCK{" not in tex
+
+
+def test_latex_scales_wide_formulas(toy):
+    tex = render_latex(toy)
+    d = toy.sections[0].derivation
+    assert tex.count(r"\gpdisplay{") == len(d.definition) + len(d.steps) + sum(
+        (r.index is not None) + (r.matrix is not None) for r in d.results)
+    assert r"\resizebox{\linewidth}{!}" in tex
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "index.html"
+    target.write_text("old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build.os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+    monkeypatch.undo()
+    write_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert oct(target.stat().st_mode & 0o044) != "0o0"  # readable by others, not mkstemp's 0600
+
+
+def test_pdf_is_skipped_with_a_reason_without_pdflatex(toy, tmp_path, monkeypatch):
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    result = write_report(toy, tmp_path, ("latex", "pdf"))
+    assert len(result.skipped) == 1 and "pdflatex not found" in result.skipped[0]
+    assert (tmp_path / "report.tex").exists() and not (tmp_path / "report.pdf").exists()
+
+
+def _register(toy_derivation, passed: bool):
+    from derive import registry
+
+    name = "toy_layer"
+    registry.add_user_topic(registry.Topic(name, "Toy layer", "user", "Tests", 999.0, "",
+                                           lambda t: toy_derivation(passed)))
+    return name
+
+
+def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypatch):
+    name = _register(toy_derivation, passed=True)
+    assert cli.main(["report", name, "-o", str(tmp_path / "ok"), "--format", "html"]) == 0
+    out = capsys.readouterr()
+    assert "every check passed" in out.out and out.err == ""
+    assert (tmp_path / "ok" / "index.html").exists() and not (tmp_path / "ok" / "report.tex").exists()
+
+    name = _register(toy_derivation, passed=False)
+    assert cli.main(["report", name, "-o", str(tmp_path / "bad"), "--format", "html,latex"]) == 1
+    err = capsys.readouterr().err
+    assert "VERIFICATION FAILED" in err and "toy_layer" in err
+    assert "VERIFICATION FAILED" in (tmp_path / "bad" / "report.tex").read_text()
+
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    _register(toy_derivation, passed=True)
+    assert cli.main(["report", name, "-o", str(tmp_path / "nopdf"), "--format", "latex,pdf"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gradproof report: PDF skipped: pdflatex not found")
+
+    assert cli.main(["report", "no_such_topic", "-o", str(tmp_path / "x")]) == 2
+    assert "unknown topic 'no_such_topic'" in capsys.readouterr().err
+    assert cli.main(["report", name, "-o", str(tmp_path / "x"), "--format", "docx"]) == 2
+    assert "unknown format docx" in capsys.readouterr().err
+
+
+def test_progress_bar_draws_only_on_a_terminal():
+    quiet = io.StringIO()
+    with Progress(3, "report", stream=quiet) as bar:
+        bar.advance("a")
+    assert quiet.getvalue() == ""
+
+    class TTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    loud = TTY()
+    with Progress(2, "report", stream=loud) as bar:
+        bar.advance("relu")
+        assert "1/2" in loud.getvalue() and "relu" in loud.getvalue() and "\r" in loud.getvalue()
+    assert loud.getvalue().endswith("\r")  # the line is cleared on close
+
+
+def test_notebook_display_is_rendered_maths(toy_derivation):
+    d = toy_derivation()
+    html = d.to_html()
+    assert "<math" in html and "<pre" not in html
+    assert html.count("<tr>") == len(d.definition) + len(d.steps) + sum(
+        (r.index is not None) + (r.matrix is not None) for r in d.results)
+    bundle = d._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/latex", "text/html"}
+    latex = d._repr_latex_()
+    assert latex.startswith("$$") and latex.endswith("$$") and r"\begin{aligned}" in latex
+
+
+def test_help_is_fast_to_import():
+    code = ("import sys; from reports import cli\n"
+            "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in ('sympy', 'numpy', 'matplotlib', 'jinja2') if m in sys.modules]\n"
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONWARNINGS="error"))
+    assert proc.returncode == 0, proc.stderr
+    assert "report" in proc.stdout
+
+
+def test_lecture_report_lists_every_registry_topic(lecture_report):
+    from derive.registry import topics
+
+    report, out = lecture_report
+    names = [s.name for s in report.sections]
+    expected = [t.name for t in topics() if t.name != "toy_layer"]
+    assert names[: len(expected)] == expected
+    html = (out / "index.html").read_text()
+    for t in topics():
+        assert f'id="topic-{t.name}"' in html
+
+
+def test_records_from_proofs_mirror_the_exact_layer(toy_derivation):
+    d = toy_derivation(passed=False)
+    recs = records_from_proofs(d)
+    assert [r.passed for r in recs] == [p.passed for p in d.proofs]
+    assert all(r.max_rel_error is None and r.error_text == "exact" for r in recs)
+    sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=())
+    assert not sec.passed and "exact proof failed" in sec.failures[0]
