@@ -390,7 +390,7 @@ class ModuleDeriver:
             out_sym = mx.Sym(sp_.output.matrix, fm.shape, role="output", latex=sp_.output.matrix_latex)
         return ModuleCode(
             kind="module", input=z.sym(), params=tuple(p.sym() for p in sp_.arg("param")),
-            hyper=sp_.hyper, forward=fm, output=out_sym,
+            hyper=sp_.hyper, forward=fm, output=out_sym, output_def=fm if out_sym is not None else None,
             upstream=mx.Sym("Delta", fm.shape, role="upstream"), backward=back_m, grads=tuple(grads),
             kinks=sp_.kinks, kink_points=sp_.kink_points,
         )
@@ -455,8 +455,11 @@ class ModuleDeriver:
         out_sym = None
         if sp_.output is not None:
             out_sym = mx.Sym(sp_.output.matrix, z.sym().shape, role="output", latex=sp_.output.matrix_latex)
+            val = self.batch(sp_.output.value(self.bases, a if z.dims else None))
+            out_def = Translator(self._bindings()).translate(val, s_, a if z.dims else None)
         return ModuleCode(
             kind="loss", input=z.sym(), target=y.sym(), hyper=sp_.hyper, forward=Lm, output=out_sym,
+            output_def=out_def if sp_.output is not None else None,
             backward=gm, kinks=sp_.kinks, kink_points=sp_.kink_points,
             params=tuple(p.sym() for p in sp_.arg("param")),
         )

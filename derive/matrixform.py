@@ -258,6 +258,11 @@ class Translator:
         # remaining atoms carry only row/col/ONE; an outer product u v^T is a
         # matrix product, anything else combines by broadcasting
         if len(atoms) == 2 and row != col:
+            for at in atoms:
+                if at.idx == (col, ONE) and col != ONE:
+                    at.expr, at.idx = _t(at.expr), (ONE, col)
+                elif at.idx == (ONE, row) and row != ONE:
+                    at.expr, at.idx = _t(at.expr), (row, ONE)
             u, v = atoms
             if v.idx == (row, ONE) and u.idx == (ONE, col):
                 u, v = v, u

@@ -254,6 +254,27 @@ class Identity(MExpr):
         return (self.size, self.size)
 
 
+def substitute(expr: MExpr, mapping: dict) -> MExpr:
+    """Replace symbols by name: ``substitute(e, {"Z": MatMul(X, W)})``."""
+    if isinstance(expr, Sym):
+        return mapping.get(expr.name, expr)
+    if isinstance(expr, Map):
+        return Map(expr.expr, tuple((p, substitute(a, mapping)) for p, a in expr.args))
+    if isinstance(expr, Add):
+        return Add(tuple(substitute(t, mapping) for t in expr.terms))
+    if isinstance(expr, Scale):
+        return Scale(expr.coeff, substitute(expr.arg, mapping))
+    if isinstance(expr, MatMul):
+        return MatMul(substitute(expr.left, mapping), substitute(expr.right, mapping))
+    if isinstance(expr, Solve):
+        return Solve(substitute(expr.a, mapping), substitute(expr.b, mapping))
+    kids = expr.children()
+    if not kids:
+        return expr
+    (arg,) = kids
+    return type(expr)(substitute(arg, mapping))
+
+
 def broadcast_shape(shapes: list[Shape]) -> Shape:
     """NumPy broadcasting of 2-D shapes; a dimension of 1 stretches."""
     rows, cols = sp.Integer(1), sp.Integer(1)

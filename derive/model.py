@@ -87,6 +87,7 @@ class ModuleCode:
     hyper: tuple = ()  # SymPy scalar symbols (lambda, alpha, ...) as keyword arguments
     forward: Any = None  # mexpr.MExpr of the forward map
     output: Any = None  # mexpr.Sym naming the forward output in backward formulas
+    output_def: Any = None  # mexpr.MExpr defining ``output`` from the inputs
     upstream: Any = None  # mexpr.Sym of the incoming message Delta
     backward: Any = None  # mexpr.MExpr of delta_in (or dL/dz for losses)
     grads: tuple = ()  # (param name, mexpr.MExpr) pairs

@@ -342,3 +342,52 @@ module(
                              _subgradient),),
                kinks=("|w| has no derivative at w = 0: subgradient 0 used",), kink_points=(0.0,)),
 )
+
+# ---------------------------------------------------------------------------
+# Models: modules composed by the chain rule (derive/models.py)
+# ---------------------------------------------------------------------------
+from derive.models import ModelSpec, build_model  # noqa: E402
+
+_X = mx.Sym("X", (m, n))
+_w = mx.Sym("w", (n, 1), role="param")
+
+
+def model(name, title, order, summary, spec, claims=(), notes=()):
+    return register(Topic(name=name, title=title, kind="model", section=_SECTIONS["model"], order=order,
+                          summary=summary, build=build_model, spec=spec, claims=tuple(claims),
+                          extra={"notes": tuple(notes)}))
+
+
+model(
+    "linear_regression", "Linear regression", 70,
+    "A linear neuron with the squared error summed over the data: L(w) = (y - Xw)^T (y - Xw). "
+    "Backpropagation: the loss module's 2(yhat - y), then the neuron's parameter message x.",
+    ModelSpec(layer="linear_neuron", activation=None, loss="squared_error", reduction="sum",
+              output="yhat", output_matrix="yhat"),
+    claims=(Claim("grad:w", "dL/dw = 2 X^T (yhat - y)",
+                  matrix=mx.Scale(2, mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("yhat", (m, 1), role="output"),
+                                                                         mx.Scale(-1, mx.Sym("y", (m, 1), role="target"))))))),),
+)
+
+model(
+    "logistic_regression", "Logistic regression", 71,
+    "A sigmoid neuron with the cross-entropy summed over the data (the negative log-likelihood): "
+    "dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i) = X^T (yhat - y).",
+    ModelSpec(layer="linear_neuron", activation="sigmoid", loss="bce", reduction="sum",
+              output="yhat", output_matrix="yhat"),
+    claims=(Claim("grad:w", "dL/dw = X^T (yhat - y)",
+                  matrix=mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("yhat", (m, 1), role="output"),
+                                                             mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))))),),
+    notes=("With the mean instead of the sum the gradient carries a factor 1/m.",),
+)
+
+model(
+    "multinomial_logistic_regression", "Multinomial logistic regression", 72,
+    "Linear layer + softmax + multinomial cross-entropy (mean over samples), the lecture's running "
+    "backpropagation example: dL/dW = 1/m X^T (Yhat - Y); for the summed loss X^T (Yhat - Y).",
+    ModelSpec(layer="linear", activation="softmax", loss="cross_entropy", reduction="mean",
+              output="p", output_matrix="P", onehot=True),
+    claims=(Claim("grad:W", "dL/dW = 1/m X^T (Yhat - Y)",
+                  matrix=mx.Scale(1 / m, mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("P", (m, K), role="output"),
+                                                                             mx.Scale(-1, mx.Sym("Y", (m, K), role="target"))))))),),
+)

@@ -1,0 +1,841 @@
+"""Deciding whether an answer equals the reference, and naming the mistake.
+
+Three stages, cheapest first; the verdict records which one decided:
+
+1. **shape** - the answer's shape at non-square sizes (``m=5, n=3, K=4``):
+   a missing transpose is a shape error, reported as such;
+2. **numeric** - seeded probing at >= 8 points drawn from each symbol's
+   domain (redrawn where the reference is undefined), relative tolerance with
+   an absolute floor;
+3. **symbolic** - SymPy confirmation at small explicit sizes, after
+   rewriting to ``exp``, under a time limit.  A timeout leaves the numeric
+   verdict standing; it never turns an answer *wrong*.
+
+A wrong answer is compared with the exercise's tutor-written wrong answers and
+with single mutations of the reference (sign, factor 2, 1/2, m, 1/m,
+transpose, operand order, dropped factor or term) so that feedback names the
+mistake.  No student text is evaluated: numbers come from the typed tree via
+:mod:`derive.answers`, and this module evaluates SymPy / matrix expressions
+with NumPy by walking them.
+
+>>> from derive.exercises import get
+>>> decide(get("linear_grad_W"), "Z^T Delta").status
+'correct'
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from derive import mexpr as mx
+from derive.functions import sigmoid, softplus
+
+RTOL = 1e-7
+ATOL = 1e-10
+PROBES = 8
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one answer.
+
+    ``status``: ``correct``, ``incorrect``, ``undecided`` (a limit was hit;
+    never counted wrong) or ``invalid`` (the answer could not be read).
+    ``decided_by``: ``parser``, ``limits``, ``shape``, ``numeric``,
+    ``symbolic``, ``timeout`` or ``error``.  ``mistake`` is a short code
+    (``sign``, ``factor:2``, ``transposed``, ``order``, ``missing-sigma-prime``,
+    ``tutor:1``...), ``credit`` in [0, 1].
+    """
+
+    exercise: str
+    answer: str
+    status: str
+    decided_by: str
+    reading: str = ""
+    reading_latex: str = ""
+    feedback: tuple = ()
+    mistake: str = ""
+    credit: float = 0.0
+    detail: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["feedback"] = list(self.feedback)
+        return d
+
+    @staticmethod
+    def from_json(d: dict) -> "Verdict":
+        d = dict(d)
+        d["feedback"] = tuple(d.get("feedback", ()))
+        return Verdict(**d)
+
+
+class Undefined(Exception):
+    """The expression is not defined at this point (log of a negative, singular solve...)."""
+
+
+class Unsupported(Exception):
+    """The expression uses a node the numeric evaluator does not know."""
+
+
+class SymbolicTimeout(BaseException):
+    """Raised by the interval timer; a BaseException so SymPy's ``except Exception`` cannot swallow it."""
+
+
+# ---------------------------------------------------------------------------
+# Numeric evaluation of SymPy and matrix expressions (a tree walk, no lambdify)
+# ---------------------------------------------------------------------------
+
+_FUNCS = {
+    sp.exp: np.exp,
+    sp.log: np.log,
+    sp.tanh: np.tanh,
+    sp.sinh: np.sinh,
+    sp.cosh: np.cosh,
+    sp.Abs: np.abs,
+    sigmoid: lambda x: 0.5 * (1 + np.tanh(0.5 * x)),  # stable for large |x|
+    softplus: lambda x: np.logaddexp(0, x),
+}
+
+
+def num_eval(expr, env: dict, local: dict | None = None):
+    """Evaluate a SymPy scalar or :mod:`derive.mexpr` expression with NumPy.
+
+    ``env`` maps names to floats or arrays (matrices 2-D, indexed vectors 1-D,
+    index symbols integer arrays); ``local`` binds Map placeholders.
+    """
+    with np.errstate(all="ignore"):
+        return _Num(env, local or {})(expr)
+
+
+@dataclass
+class _Num:
+    env: dict
+    local: dict
+
+    def __call__(self, e):
+        if isinstance(e, mx.MExpr):
+            return getattr(self, "_m_" + type(e).__name__)(e)
+        return self.scalar(e)
+
+    # matrix nodes
+    def _m_Sym(self, e):
+        try:
+            return np.asarray(self.env[e.name], dtype=float)
+        except KeyError:
+            raise Unsupported(f"no value for {e.name}") from None
+
+    def _m_Const(self, e):
+        return np.full((int(self.scalar(e.shape[0])), int(self.scalar(e.shape[1]))), self.scalar(e.value), dtype=float)
+
+    def _m_Identity(self, e):
+        return np.eye(int(self.scalar(e.size)))
+
+    def _m_Transpose(self, e):
+        return self(e.arg).T
+
+    def _m_MatMul(self, e):
+        return self(e.left) @ self(e.right)
+
+    def _m_Scale(self, e):
+        return self.scalar(e.coeff) * self(e.arg)
+
+    def _m_Add(self, e):
+        out = self(e.terms[0])
+        for t in e.terms[1:]:
+            out = out + self(t)
+        return out
+
+    def _m_Map(self, e):
+        local = dict(self.local)
+        for p, a in e.args:
+            local[p] = self(a)
+        return np.asarray(_Num(self.env, local).scalar(e.expr), dtype=float)
+
+    def _m_RowSum(self, e):
+        return self(e.arg).sum(axis=1, keepdims=True)
+
+    def _m_ColSum(self, e):
+        return self(e.arg).sum(axis=0, keepdims=True)
+
+    def _m_Total(self, e):
+        return np.array([[self(e.arg).sum()]])
+
+    def _m_Softmax(self, e):
+        a = self(e.arg)
+        z = np.exp(a - a.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def _m_LogSoftmax(self, e):
+        a = self(e.arg)
+        sh = a - a.max(axis=1, keepdims=True)
+        return sh - np.log(np.exp(sh).sum(axis=1, keepdims=True))
+
+    def _m_Solve(self, e):
+        a, b = self(e.a), self(e.b)
+        try:
+            if np.linalg.cond(a) > 1e12:
+                raise Undefined("singular matrix")
+            return np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise Undefined("singular matrix") from None
+
+    # scalar nodes
+    def scalar(self, e):
+        if isinstance(e, (int, float)):
+            return float(e)
+        if isinstance(e, mx.MExpr):
+            return self(e)
+        if e in self.local:
+            return self.local[e]
+        if e.is_Number or e in (sp.E, sp.pi):
+            return float(e)
+        if isinstance(e, sp.Symbol):
+            try:
+                return self.env[e.name]
+            except KeyError:
+                raise Unsupported(f"no value for {e.name}") from None
+        if isinstance(e, sp.Add):
+            out = 0.0
+            for a in e.args:
+                out = out + self.scalar(a)
+            return out
+        if isinstance(e, sp.Mul):
+            out = 1.0
+            for a in e.args:
+                out = out * self.scalar(a)
+            return out
+        if isinstance(e, sp.Pow):
+            base, ex = self.scalar(e.args[0]), self.scalar(e.args[1])
+            return np.power(base, ex) if not isinstance(base, float) or base >= 0 or float(ex).is_integer() else math.nan
+        if isinstance(e, sp.Indexed):
+            arr = self.env.get(e.base.label.name)
+            if arr is None:
+                raise Unsupported(f"no value for {e.base.label.name}")
+            idx = tuple(np.asarray(self.scalar(i)).astype(int) for i in e.indices)
+            return np.asarray(arr)[idx]
+        if isinstance(e, sp.KroneckerDelta):
+            return (np.asarray(self.scalar(e.args[0])) == np.asarray(self.scalar(e.args[1]))).astype(float)
+        if isinstance(e, sp.Sum):
+            return self._sum(e)
+        if isinstance(e, sp.Function) and type(e) in _FUNCS:
+            return _FUNCS[type(e)](*[self.scalar(a) for a in e.args])
+        raise Unsupported(f"cannot evaluate {type(e).__name__}")
+
+    def _sum(self, e):
+        body, limits = e.args[0], e.args[1:]
+        ranges = []
+        for var, lo, hi in limits:
+            lo_v, hi_v = int(self.scalar(lo)), int(self.scalar(hi))
+            ranges.append((var, range(lo_v, hi_v + 1)))
+        total = 0.0
+        for values in itertools.product(*[r for _, r in ranges]):
+            env = dict(self.env)
+            for (var, _), v in zip(ranges, values):
+                env[var.name] = v
+            total = total + _Num(env, self.local).scalar(body)
+        return total
+
+
+def close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """Relative closeness with an absolute floor, over whole arrays."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return False
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, float(np.max(np.abs(a))) if a.size else 0.0)
+    return bool(np.max(np.abs(a - b)) <= rtol * scale + atol) if a.size else True
+
+
+def max_rel_error(a, b) -> float:
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    scale = max(float(np.max(np.abs(b))), 1e-300)
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+# ---------------------------------------------------------------------------
+# Time limits for the symbolic stage
+# ---------------------------------------------------------------------------
+
+class time_limit:
+    """``with time_limit(2.0):`` raises :class:`SymbolicTimeout` after 2 s of wall time.
+
+    Uses an interval timer, so it works only in the main thread; elsewhere
+    the block runs with no limit and relies on the worker's CPU limit.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.active = threading.current_thread() is threading.main_thread() and seconds > 0
+
+    def _fire(self, signum, frame):
+        raise SymbolicTimeout()
+
+    def __enter__(self):
+        if self.active:
+            self.old = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Deciding
+# ---------------------------------------------------------------------------
+
+def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
+    """Check one answer to one exercise (in this process; see :mod:`derive.answers.sandbox`)."""
+    from derive.answers import AnswerError, read_answer
+
+    t0 = time.perf_counter()
+    ex = exercise
+    base = dict(exercise=ex.id, answer=answer)
+    try:
+        reading = read_answer(answer, ex.vocabulary())
+    except AnswerError as err:
+        if err.code == "shape":
+            mistake, fb = "shape", [str(err)]
+            if err.hint == "order":
+                mistake, fb = "order", fb + ["the operands of this product look to be in the wrong order"]
+            elif err.hint == "transpose":
+                mistake, fb = "transposed", fb + ["a transpose looks to be missing or misplaced"]
+            return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,
+                           seconds=time.perf_counter() - t0)
+        by = "limits" if err.code.startswith("too-") else "parser"
+        return Verdict(**base, status="invalid", decided_by=by, feedback=(str(err),), mistake=err.code,
+                       seconds=time.perf_counter() - t0)
+    base.update(reading=reading.text, reading_latex=reading.latex)
+    oracle = ex.oracle()
+    want = oracle.shape
+    got = ex.shape_at_probe(reading.shape)
+    if got != want:
+        fb = [f"your answer has shape {got[0]}x{got[1]} at the probe sizes ({ex.sizes_text()}), "
+              f"but {ex.lhs} is {want[0]}x{want[1]} ({ex.shape_text()})"]
+        mistake = "shape"
+        if got == want[::-1]:
+            mistake = "transposed"
+            fb.append("your answer is transposed (or a transpose is missing)")
+        return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,
+                       seconds=time.perf_counter() - t0)
+    values = oracle.evaluate(reading.expr)
+    if values is None:
+        return Verdict(**base, status="incorrect", decided_by="numeric",
+                       feedback=("your answer is undefined (log of a negative number, division by zero, "
+                                 "a singular matrix...) where the right answer is defined",),
+                       mistake="undefined", seconds=time.perf_counter() - t0)
+    if isinstance(values, str):
+        return Verdict(**base, status="undecided", decided_by="error", feedback=(values,),
+                       seconds=time.perf_counter() - t0)
+    errs = [max_rel_error(v, r) for v, r in zip(values, oracle.ref_values)]
+    if all(close(v, r) for v, r in zip(values, oracle.ref_values)):
+        detail = f"{len(values)} probe points agree (max relative error {max(errs):.1e})"
+        decided, sym_note = "numeric", ""
+        try:
+            with time_limit(symbolic_seconds):
+                proved = oracle.symbolic_equal(reading.expr)
+            if proved:
+                decided = "symbolic"
+            else:
+                sym_note = "; symbolic confirmation inconclusive"
+        except SymbolicTimeout:
+            sym_note = f"; symbolic confirmation timed out after {symbolic_seconds:g} s"
+        except (MemoryError, RecursionError):
+            sym_note = "; symbolic confirmation ran out of resources"
+        except Exception as err:  # SymPy can fail on exotic input; the numeric verdict stands
+            sym_note = f"; symbolic confirmation failed ({type(err).__name__})"
+        return Verdict(**base, status="correct", decided_by=decided, credit=1.0,
+                       feedback=("correct",), detail=detail + sym_note, seconds=time.perf_counter() - t0)
+    mistake, message, credit = diagnose(ex, oracle, values)
+    fb = [message] if message else ["not equal to the right answer"]
+    return Verdict(**base, status="incorrect", decided_by="numeric", feedback=tuple(fb), mistake=mistake,
+                   credit=credit, detail=f"differs at the probe points (relative error up to {max(errs):.2g})",
+                   seconds=time.perf_counter() - t0)
+
+
+def diagnose(ex, oracle, values) -> tuple[str, str, float]:
+    """Name the mistake in a numerically wrong answer: (code, message, credit)."""
+    for k, (vals, w) in enumerate(oracle.wrong_values()):
+        if vals is not None and all(close(v, r, 1e-6, 1e-9) for v, r in zip(values, vals)):
+            return f"tutor:{k + 1}", w.message, w.credit
+    ratio = _constant_ratio(values, oracle.ref_values)
+    if ratio is not None:
+        named = _name_factor(ratio, ex)
+        if named:
+            return named
+        return "factor", f"your answer is {ratio:.4g} times the right one: a constant factor is off", ex.auto_credit
+    for code, message, vals in oracle.mutant_values():
+        if all(close(v, r, 1e-6, 1e-9) for v, r in zip(values, vals)):
+            return code, message, ex.auto_credit
+    return "", "", 0.0
+
+
+def _constant_ratio(values, refs) -> float | None:
+    num = den = 0.0
+    for v, r in zip(values, refs):
+        v, r = np.broadcast_arrays(np.asarray(v, float), np.asarray(r, float))
+        num += float(np.sum(v * r))
+        den += float(np.sum(r * r))
+    if den == 0 or not math.isfinite(num):
+        return None
+    c = num / den
+    if abs(c) < 1e-12:
+        return None
+    if all(close(v, c * np.asarray(r), 1e-6, 1e-9) for v, r in zip(values, refs)):
+        return c
+    return None
+
+
+def _name_factor(c: float, ex) -> tuple[str, str, float] | None:
+    """Match a constant ratio against the usual slips (sign, 2, 1/2, m, 1/m...)."""
+    cands = [(-1.0, "sign", "sign error: your answer is the negative of the right one")]
+    for f, label in ((2.0, "2"), (0.5, "1/2")):
+        cands.append((f, f"factor:{label}", f"off by a factor of {label}: your answer is {label} times the right one"))
+        cands.append((-f, f"factor:-{label}", f"sign error and a factor of {label}"))
+    for name, size in ex.dims:
+        hint = " (the loss is a mean over the m samples)" if name == "m" else ""
+        cands.append((float(size), f"factor:{name}", f"off by a factor of {name}: your answer is {name} times the right one{hint}"))
+        cands.append((1.0 / size, f"factor:1/{name}", f"off by a factor of 1/{name}: your answer is the right one divided by {name}{hint}"))
+        cands.append((2.0 * size, f"factor:2{name}", f"off by a factor of 2{name}"))
+        cands.append((0.5 / size, f"factor:1/(2{name})", f"off by a factor of 1/(2{name})"))
+    for f, code, msg in cands:
+        if abs(c - f) <= 1e-6 * abs(f):
+            return code, msg, ex.auto_credit
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The oracle: an exercise's probe points, reference values and mutants
+# ---------------------------------------------------------------------------
+
+class Oracle:
+    """Everything about an exercise's reference that does not depend on the answer.
+
+    Built once per exercise per process (the grading workers inherit it when
+    they fork); deterministic, seeded by the exercise.
+    """
+
+    def __init__(self, ex, probes: int = PROBES):
+        from derive.answers import read_answer
+
+        self.ex = ex
+        self.vocab = ex.vocabulary()
+        self.ref_expr, ref_shape = ex.reference()
+        self.shape = ex.shape_at_probe(ref_shape)
+        self.refnames = dict(ex.reference_names)
+        self.definitions = []
+        for decl in ex.symbols:
+            if decl.definition:
+                self.definitions.append((decl, read_answer(decl.definition, self.vocab).expr))
+        self.envs: list[dict] = []
+        self.ref_values: list = []
+        rng = np.random.default_rng(ex.seed)
+        attempts = 0
+        while len(self.envs) < probes:
+            attempts += 1
+            if attempts > 30 * probes:
+                raise RuntimeError(f"exercise {ex.id}: the reference is undefined at almost every probe point")
+            env = self._draw(rng)
+            try:
+                val = num_eval(self.ref_expr, self._ref_env(env))
+            except Undefined:
+                continue  # NOTE: redraw where the reference itself is undefined
+            val = np.asarray(val, dtype=float)
+            if not np.all(np.isfinite(val)):
+                continue
+            self.envs.append(env)
+            self.ref_values.append(self._grid(val))
+        self._wrong = None
+        self._mutants = None
+
+    # -- probe points -----------------------------------------------------
+    def _draw(self, rng) -> dict:
+        env: dict[str, Any] = {}
+        dims = dict(self.ex.dims)
+        env.update({k: v for k, v in dims.items()})
+        index_syms = [d for d in self.ex.symbols if d.is_index]
+        if index_syms:
+            grids = np.meshgrid(*[np.arange(dims[d.index_range]) for d in index_syms], indexing="ij")
+            for d, g in zip(index_syms, grids):
+                env[d.name] = g
+        for d in self.ex.symbols:
+            if d.is_index or d.definition or d.domain == "identity":
+                continue
+            if d.is_matrix:
+                shape = tuple(1 if s in (1, "1") else dims[s] for s in d.shape)
+            elif d.is_indexed_vector:
+                shape = (dims[d.shape[0]],)
+            else:
+                shape = ()
+            env[d.name] = _sample(rng, d.domain, shape)
+        for d, expr in self.definitions:
+            val = np.asarray(num_eval(expr, env), dtype=float)
+            env[d.name] = val.reshape(-1) if d.is_indexed_vector else (float(val) if d.shape == () else val)
+        return env
+
+    def _ref_env(self, env: dict) -> dict:
+        out = dict(env)
+        for engine_name, ex_name in self.refnames.items():
+            out[engine_name] = env[ex_name]
+        return out
+
+    def _grid(self, val):
+        """Broadcast a value to the index grid (index exercises) or keep it."""
+        return val
+
+    def evaluate(self, expr):
+        """The answer's values at every probe point; None if undefined; a message if unsupported."""
+        out = []
+        for env in self.envs:
+            try:
+                v = np.asarray(num_eval(expr, env), dtype=float)
+            except Undefined:
+                return None
+            except Unsupported as err:
+                return f"cannot evaluate the answer numerically: {err}"
+            if not np.all(np.isfinite(v)):
+                return None
+            out.append(v)
+        return out
+
+    # -- wrong answers and mutants ----------------------------------------
+    def wrong_values(self):
+        """Tutor-written wrong answers with their values (parsed once)."""
+        from derive.answers import AnswerError, read_answer
+
+        if self._wrong is None:
+            self._wrong = []
+            for w in self.ex.wrong:
+                try:
+                    r = read_answer(w.answer, self.vocab)
+                    vals = self.evaluate(r.expr) if self.ex.shape_at_probe(r.shape) == self.shape else None
+                except AnswerError:
+                    vals = None
+                self._wrong.append((vals if isinstance(vals, list) else None, w))
+        return self._wrong
+
+    def mutant_values(self):
+        """Single mutations of the reference, with values, named; computed once."""
+        if self._mutants is None:
+            self._mutants = []
+            seen = [self.ref_values]
+            for code, message, expr in itertools.islice(_mutants(self.ref_expr, self), 400):
+                vals = []
+                try:
+                    for env in self.envs:
+                        v = np.asarray(num_eval(expr, self._ref_env(env)), dtype=float)
+                        if not np.all(np.isfinite(v)) or v.shape != np.asarray(self.ref_values[0]).shape and v.size != 1:
+                            raise Undefined("")
+                        vals.append(v)
+                except (Undefined, Unsupported, ValueError):
+                    continue
+                if any(all(close(a, b) for a, b in zip(vals, s)) for s in seen):
+                    continue
+                seen.append(vals)
+                self._mutants.append((code, message, vals))
+        return self._mutants
+
+    # -- symbolic confirmation --------------------------------------------
+    def symbolic_equal(self, expr) -> bool:
+        """True if SymPy proves ``expr`` equal to the reference at small explicit sizes."""
+        env, dims = self._symbolic_env()
+        index_syms = [d for d in self.ex.symbols if d.is_index]
+        if index_syms:
+            ranges = [range(dims_int(self.ex.symbolic_dims, d.index_range)) for d in index_syms]
+            for values in itertools.product(*ranges):
+                local = {d.name: sp.Integer(v) for d, v in zip(index_syms, values)}
+                a = _sym_scalar(expr, env, local)
+                b = _sym_scalar(self.ref_expr, self._ref_env(env), self._ref_env_local(local))
+                if not _zero(a - b):
+                    return False
+            return True
+        a = _sym_value(expr, env, dims)
+        b = _sym_value(self.ref_expr, self._ref_env(env), dims)
+        if a.shape != b.shape:
+            return False
+        return all(_zero(x) for x in (a - b))
+
+    def _ref_env_local(self, local):
+        out = dict(local)
+        for engine_name, ex_name in self.refnames.items():
+            if ex_name in local:
+                out[engine_name] = local[ex_name]
+        return out
+
+    def _symbolic_env(self):
+        from derive.answers.convert import scalar_symbol
+
+        sdims = dict(self.ex.symbolic_dims)
+        env: dict[str, Any] = {k: sp.Integer(v) for k, v in sdims.items()}
+        for d in self.ex.symbols:
+            if d.is_index or d.definition or d.domain == "identity":
+                continue
+            if d.is_matrix:
+                r, c = (1 if s in (1, "1") else sdims[s] for s in d.shape)
+                env[d.name] = sp.Matrix(r, c, lambda i, j: scalar_symbol(f"{d.name}_{i}_{j}", d.domain))
+            elif d.is_indexed_vector:
+                env[d.name] = [scalar_symbol(f"{d.name}_{i}", d.domain) for i in range(sdims[d.shape[0]])]
+            else:
+                env[d.name] = scalar_symbol(d.name, d.domain)
+        for d, expr in self.definitions:
+            val = _sym_value(expr, env, None)
+            if d.is_indexed_vector:
+                env[d.name] = list(val)
+            elif d.shape == ():
+                env[d.name] = val[0, 0]
+            else:
+                env[d.name] = val
+        return env, None
+
+
+def dims_int(dims, name) -> int:
+    return dict(dims)[name]
+
+
+def _sample(rng, domain: str, shape: tuple):
+    if domain == "positive":
+        v = rng.uniform(0.5, 2.0, shape)
+    elif domain == "prob":
+        v = rng.uniform(0.05, 0.95, shape)
+    elif domain == "binary":
+        v = rng.integers(0, 2, shape).astype(float)
+    elif domain == "onehot":
+        v = np.zeros(shape)
+        if len(shape) == 2:
+            v[np.arange(shape[0]), rng.integers(0, shape[1], shape[0])] = 1.0
+    elif domain == "count":
+        v = rng.integers(2, 10, shape).astype(float)
+    elif domain == "spd":
+        if len(shape) == 2 and shape[0] == shape[1]:
+            a = rng.normal(size=shape)
+            v = a @ a.T + shape[0] * np.eye(shape[0])
+        else:
+            v = rng.uniform(0.5, 2.0, shape)
+    else:
+        v = rng.normal(0.0, 1.0, shape)
+    return float(v) if shape == () else v
+
+
+def _scalar_symbols(expr):
+    """Every SymPy Symbol inside a scalar or matrix expression (Map bodies, coefficients...)."""
+    out = set()
+    if isinstance(expr, mx.MExpr):
+        for node in expr.walk():
+            for f in ("coeff", "expr", "value", "size"):
+                v = getattr(node, f, None)
+                if isinstance(v, sp.Basic):
+                    out |= v.free_symbols
+            for d in getattr(node, "shape", ()):
+                if isinstance(d, sp.Basic):
+                    out |= d.free_symbols
+    elif isinstance(expr, sp.Basic):
+        out |= expr.free_symbols
+    return out
+
+
+def _sym_value(expr, env: dict, _dims) -> sp.Matrix:
+    """Explicit SymPy value of an expression, symbols bound by name."""
+    subs = {}
+    for s in _scalar_symbols(expr):
+        if s.name in env and not isinstance(env[s.name], (sp.MatrixBase, list)):
+            subs[s] = env[s.name]
+    if isinstance(expr, mx.MExpr):
+        return mx.evaluate(expr, env, subs)
+    return sp.Matrix([[_sym_scalar(expr, env, {})]])
+
+
+def _sym_scalar(expr, env: dict, local: dict):
+    """Explicit SymPy value of a scalar / index expression at concrete indices."""
+    def bind(s):
+        if s.name in local:
+            return local[s.name]
+        v = env.get(s.name)
+        if v is None or isinstance(v, (sp.MatrixBase, list)):
+            return s
+        return v
+
+    e = expr.xreplace({s: bind(s) for s in expr.free_symbols if isinstance(s, sp.Symbol)})
+    if e.has(sp.Sum):
+        e = e.doit()
+
+    def entry(ix):
+        v = env.get(ix.base.label.name)
+        idx = [int(i) for i in ix.indices]
+        if isinstance(v, list):
+            return v[idx[0]]
+        if isinstance(v, sp.MatrixBase):
+            return v[idx[0], idx[1]] if len(idx) == 2 else v[idx[0]]
+        raise Unsupported(f"no value for {ix.base.label.name}")
+
+    return e.replace(lambda x: isinstance(x, sp.Indexed), entry)
+
+
+def _zero(x) -> bool:
+    from derive.functions import explicit
+
+    x = explicit(sp.sympify(x)).rewrite(sp.exp)
+    if x == 0:
+        return True
+    if sp.cancel(sp.together(x)) == 0:
+        return True
+    return sp.simplify(x) == 0
+
+
+# ---------------------------------------------------------------------------
+# Single mutations of the reference
+# ---------------------------------------------------------------------------
+
+def _mutants(e, oracle):
+    """Yield ``(code, message, mutated expression)`` for single mutations of ``e``."""
+    yield from _local_mutants(e, oracle)
+    if isinstance(e, mx.MExpr):
+        for name, child, rebuild in _mexpr_slots(e):
+            for code, msg, new in _mutants(child, oracle):
+                try:
+                    yield code, msg, rebuild(new)
+                except (ValueError, TypeError):
+                    continue
+    elif isinstance(e, sp.Basic) and e.args and not isinstance(e, (sp.Indexed, sp.KroneckerDelta)):
+        for i, child in enumerate(e.args):
+            for code, msg, new in _mutants(child, oracle):
+                args = list(e.args)
+                args[i] = new
+                try:
+                    yield code, msg, e.func(*args)
+                except (TypeError, ValueError):
+                    continue
+
+
+def _mexpr_slots(e):
+    import dataclasses
+
+    for f in dataclasses.fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, (mx.MExpr, sp.Basic)) and f.name not in ("shape", "size", "value"):
+            yield f.name, v, (lambda new, _f=f.name: dataclasses.replace(e, **{_f: new}))
+        elif f.name == "terms":
+            for i, t in enumerate(v):
+                yield f"terms[{i}]", t, (lambda new, _i=i: dataclasses.replace(e, terms=v[:_i] + (new,) + v[_i + 1:]))
+        elif f.name == "args" and isinstance(e, mx.Map):
+            for i, (p, a) in enumerate(v):
+                yield f"args[{i}]", a, (lambda new, _i=i, _p=p: dataclasses.replace(e, args=v[:_i] + ((_p, new),) + v[_i + 1:]))
+
+
+def _describe(expr, oracle) -> str:
+    from derive.printing import to_text
+
+    try:
+        text = to_text(expr)
+    except Exception:
+        text = str(expr)
+    for engine_name, ex_name in oracle.refnames.items():
+        text = text.replace(engine_name, ex_name) if len(engine_name) > 1 else text
+    return text
+
+
+def _local_mutants(e, oracle):
+    if isinstance(e, mx.MatMul):
+        l, r = e.left, e.right
+        yield "order", "the operands of a product are in the wrong order", _try(lambda: mx.MatMul(r, l))
+        yield "transposed", "a transpose is missing or misplaced", _try(lambda: mx.MatMul(mx.Transpose(l), r))
+        yield "transposed", "a transpose is missing or misplaced", _try(lambda: mx.MatMul(l, mx.Transpose(r)))
+        yield "order", "the operands of a product are in the wrong order", _try(lambda: mx.MatMul(mx.Transpose(r), mx.Transpose(l)))
+    if isinstance(e, mx.Add):
+        for i, t in enumerate(e.terms):
+            yield "sign", "sign error in one term", mx.Add(e.terms[:i] + (mx.Scale(sp.Integer(-1), t),) + e.terms[i + 1:])
+            rest = e.terms[:i] + e.terms[i + 1:]
+            if rest:
+                yield "missing-term", f"a term is missing ({_describe(t, oracle)})", rest[0] if len(rest) == 1 else mx.Add(rest)
+    if isinstance(e, mx.Solve) and isinstance(e.a, mx.Add):
+        # ridge: A = X^T X + lambda I; the term must sit inside the inverse
+        for i, t in enumerate(e.a.terms):
+            rest = e.a.terms[:i] + e.a.terms[i + 1:]
+            if not rest:
+                continue
+            inner = rest[0] if len(rest) == 1 else mx.Add(rest)
+            yield ("ridge-outside", "the ridge term belongs inside the inverse, added to X^T X, not outside it",
+                   _try(lambda: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)))
+            yield ("ridge-outside", "the ridge term belongs inside the inverse, added to X^T X, not outside it",
+                   _try(lambda: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))))
+            yield ("missing-ridge", "the ridge term lambda I is missing: this is the least-squares solution",
+                   mx.Solve(inner, e.b))
+    if isinstance(e, mx.Map):
+        places = {p: a for p, a in e.args}
+        for code, msg, body in _sympy_local(e.expr, places, oracle):
+            yield code, msg, mx.Map(body, e.args)
+    if isinstance(e, sp.Basic) and not isinstance(e, mx.MExpr):
+        yield from _sympy_local(e, {}, oracle)
+
+
+def _try(fn):
+    try:
+        return fn()
+    except (ValueError, TypeError):
+        return mx.Const(sp.nan)
+
+
+def _sympy_local(e, places, oracle):
+    if isinstance(e, sp.Mul):
+        factors = [f for f in e.args if not f.is_Number]
+        for k in (1, 2):
+            for drop in itertools.combinations(range(len(factors)), k):
+                if len(factors) - k < 1 and not any(f.is_Number for f in e.args):
+                    continue
+                dropped = [factors[i] for i in drop]
+                kept = [f for i, f in enumerate(factors) if i not in drop] + [f for f in e.args if f.is_Number]
+                code, msg = _name_dropped(dropped, places, oracle)
+                yield code, msg, sp.Mul(*kept)
+    if isinstance(e, sp.Add):
+        terms = list(e.args)
+        for i, t in enumerate(terms):
+            yield "sign", "sign error in one term", sp.Add(*(terms[:i] + [-t] + terms[i + 1:]))
+            if len(terms) > 1:
+                yield "missing-term", "a term is missing", sp.Add(*(terms[:i] + terms[i + 1:]))
+    if isinstance(e, sp.KroneckerDelta):
+        yield "missing-delta", "the indicator [[j = k]] is missing or misplaced", sp.Integer(1)
+    if isinstance(e, sp.Indexed) and len(e.indices) == 1:
+        others = sorted({s for s in oracle.ref_expr.free_symbols if isinstance(s, sp.Symbol)
+                         and s.name in {d for d, _ in oracle.ex.reference_names} | {x.name for x in ()}
+                         and s != e.indices[0]} if isinstance(oracle.ref_expr, sp.Basic) else (), key=str)
+        for o in others:
+            yield "indices", "the indices j and k are mixed up", e.base[o]
+    if isinstance(e, sp.Pow) and e.exp == 2:
+        yield "missing-square", "a square is missing", e.base
+
+
+def _name_dropped(dropped, places, oracle):
+    def is_one_minus(f):
+        return isinstance(f, sp.Add) and len(f.args) == 2 and sp.Integer(1) in f.args
+
+    def base_of(f):
+        return (f - 1) * -1 if is_one_minus(f) else None
+
+    if len(dropped) == 2:
+        a, b = dropped
+        for x, y in ((a, b), (b, a)):
+            if is_one_minus(y) and sp.simplify(base_of(y) - x) == 0:
+                return "missing-sigma-prime", "the factor sigma'(s) = sigma(s)(1 - sigma(s)) is missing (chain rule through the sigmoid)"
+    if len(dropped) == 1:
+        (f,) = dropped
+        if is_one_minus(f):
+            inner = base_of(f)
+            if isinstance(inner, sp.Pow) and inner.exp == 2:
+                return "missing-tanh-prime", "the factor 1 - tanh^2 (the derivative of tanh) is missing"
+            return "missing-one-minus", "the factor (1 - sigma) is missing: sigma'(s) = sigma(s)(1 - sigma(s))"
+        if isinstance(f, sp.KroneckerDelta):
+            return "missing-delta", "the indicator [[j = k]] is missing"
+    text = " * ".join(_describe(d.xreplace({p: sp.Symbol(_describe(a, oracle)) for p, a in places.items()}), oracle)
+                      for d in dropped)
+    return "missing-factor", f"a factor is missing ({text})"

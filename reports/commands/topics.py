@@ -1,0 +1,80 @@
+"""``gradproof list`` and ``gradproof derive``."""
+from __future__ import annotations
+
+import json
+import sys
+
+from reports.cli import CLIError
+
+
+def load_specs(paths) -> list:
+    """Register user modules from spec files (``--spec``); returns their topics."""
+    if not paths:
+        return []
+    try:
+        from derive.spec import load_spec_file
+    except ImportError:  # pragma: no cover - spec support not installed
+        raise CLIError("--spec is not supported by this installation", 2) from None
+    out = []
+    for p in paths:
+        try:
+            out.extend(load_spec_file(p))
+        except (OSError, ValueError) as err:
+            raise CLIError(str(err), 2) from None
+    return out
+
+
+def resolve(names: list[str]):
+    """Topics for the given names (all when empty); unknown name -> exit 2."""
+    from derive.registry import UnknownTopic, get, topics
+
+    if not names:
+        return topics()
+    out = []
+    for nm in names:
+        try:
+            out.append(get(nm))
+        except UnknownTopic as err:
+            raise CLIError(str(err), 2) from None
+    return out
+
+
+def cmd_list(args) -> int:
+    from derive.registry import topics
+
+    ts = topics()
+    if args.json:
+        json.dump([{"name": t.name, "kind": t.kind, "title": t.title, "section": t.section} for t in ts],
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    w = max(len(t.name) for t in ts)
+    kw = max(len(t.kind) for t in ts)
+    for t in ts:
+        print(f"{t.name:<{w}}  {t.kind:<{kw}}  {t.title}")
+    return 0
+
+
+def cmd_derive(args) -> int:
+    from derive.printing import derivation_json, derivation_text
+    from derive.registry import derive
+
+    user = load_specs(args.spec)
+    if args.topic is None:
+        if len(user) == 1:
+            topic = user[0]
+        else:
+            raise CLIError("name a topic (see `gradproof list`)", 2)
+    else:
+        (topic,) = resolve([args.topic])
+    d = derive(topic)
+    if args.format == "json":
+        json.dump(derivation_json(d), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "latex":
+        from derive.printing import derivation_latex
+
+        print(derivation_latex(d))
+    else:
+        print(derivation_text(d))
+    return 0
