@@ -520,6 +520,9 @@ def _normalise_latex(tex: str) -> str:
     # the converter has no negative thin space, so use the Unicode brackets.
     tex = tex.replace(r"[\![", r"\llbracket ").replace(r"]\!]", r"\rrbracket ")
     tex = _CHAR.sub(lambda m: chr(int(m.group(1))), tex)
+    # Big operators as under/over scripts, so display style puts the limits
+    # above and below as TeX does (the converter emits msubsup otherwise).
+    tex = _re.sub(r"\\(sum|prod)(?!\\limits)(\s*[_^])", r"\\\1\\limits\2", tex)
     tex = tex.replace(r"\textbackslash{}", "\\backslash ")
     tex = _re.sub(r"\\text\{((?:[^{}\\]|\\.)*)\}", lambda m: r"\text{" + _TEXT_ESCAPES.sub(r"\1", m.group(1)) + "}", tex)
     return tex
