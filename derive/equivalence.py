@@ -488,7 +488,8 @@ class Oracle:
     def _ref_env(self, env: dict) -> dict:
         out = dict(env)
         for engine_name, ex_name in self.refnames.items():
-            out[engine_name] = env[ex_name]
+            if ex_name in env:
+                out[engine_name] = env[ex_name]
         return out
 
     def _grid(self, val):
@@ -805,12 +806,6 @@ def _sympy_local(e, places, oracle):
                 yield "missing-term", "a term is missing", sp.Add(*(terms[:i] + terms[i + 1:]))
     if isinstance(e, sp.KroneckerDelta):
         yield "missing-delta", "the indicator [[j = k]] is missing or misplaced", sp.Integer(1)
-    if isinstance(e, sp.Indexed) and len(e.indices) == 1:
-        others = sorted({s for s in oracle.ref_expr.free_symbols if isinstance(s, sp.Symbol)
-                         and s.name in {d for d, _ in oracle.ex.reference_names} | {x.name for x in ()}
-                         and s != e.indices[0]} if isinstance(oracle.ref_expr, sp.Basic) else (), key=str)
-        for o in others:
-            yield "indices", "the indices j and k are mixed up", e.base[o]
     if isinstance(e, sp.Pow) and e.exp == 2:
         yield "missing-square", "a square is missing", e.base
 

@@ -393,9 +393,11 @@ class _Converter:
         if base.shape == (ONE, ONE):
             return self._elementwise(lambda x: x ** ex.expr, [base], text, 4)
         if base.shape[0] != base.shape[1]:
+            if ex.expr.is_number and ex.expr.is_positive:
+                # a non-square matrix has no matrix power: the only meaning is entrywise
+                return self._elementwise(lambda x: x ** ex.expr, [base], base.paren(5) + "^∘" + ex.paren(5), 4)
             raise ConversionError(
-                "shape", f"{base.text} is {shape_str(base.shape)}, not square: it has no power or inverse"
-                + (" (for a squared norm write v^T v)" if ONE in base.shape else ""))
+                "shape", f"{base.text} is {shape_str(base.shape)}, not square: it has no inverse or negative power")
         e = ex.expr
         if e == -1:
             return Value(mx.Solve(base.expr, mx.Identity(base.shape[0])), base.shape, "inv(" + base.text + ")", 9)

@@ -58,8 +58,8 @@ GRAMMAR = r"""
      | "[" expr EQ expr "]"                 -> iverson
      | "|" "|" expr "|" "|"                 -> norm
 
-STAR: "*" | /\\cdot(?![A-Za-z])/ | /\\times(?![A-Za-z])/
-HADAMARD: ".*" | /\\odot(?![A-Za-z])/
+STAR.3: "*" | /\\cdot(?![A-Za-z])/ | /\\times(?![A-Za-z])/
+HADAMARD.3: ".*" | /\\odot(?![A-Za-z])/
 POW: "**" | "^"
 EQ: "==" | "="
 TRANSPOSE.4: /\^\s*(?:T|\\top|\{\s*(?:T|\\top)\s*\})(?![A-Za-z0-9_])/

@@ -1,0 +1,399 @@
+"""The seminar exercise bank: declared once, like the topics.
+
+Each exercise poses one of the lecture's "see seminar" derivations, declares
+the symbols an answer may use (shapes, domains, definitions such as
+``yhat := sigma(s)``) and points at the topic and result key whose derived
+formula is the reference: reference answers come from the derivation engine,
+never typed a second time.  ``accepted`` and ``mistakes`` are examples that
+the test suite checks against the engine's reference.
+
+Tutors add exercises without touching code, in a TOML file named by the
+``GRADPROOF_EXERCISES`` environment variable (see ``docs/exercises.md``).
+
+>>> ex = get("linear_grad_W")
+>>> ex.topic, ex.result
+('linear', 'grad:W')
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import zlib
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.answers import SymbolDecl, Vocabulary
+
+# Probe sizes: distinct and non-square, so that X^T y and X y^T cannot both fit
+# and products do not commute.
+PROBE_DIMS = (("m", 5), ("n", 3), ("K", 4))
+# Explicit sizes for the symbolic confirmation: small, to keep SymPy quick.
+SYMBOLIC_DIMS = (("m", 2), ("n", 3), ("K", 3))
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A tutor-written wrong answer: when a student's answer equals it, show ``message``."""
+
+    answer: str
+    message: str
+    credit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One seminar exercise.
+
+    ``form`` says which form of the engine's result is the reference:
+    ``matrix`` (batched, rows are samples) or ``index`` (per entry, with index
+    symbols).  ``reference_names`` maps the engine's symbol names to the
+    exercise's.  ``reference_text`` exists only for tutor exercises on
+    formulas no topic covers; built-in exercises always name a topic.
+    """
+
+    id: str
+    title: str
+    prompt: str
+    lhs: str
+    topic: str
+    result: str
+    symbols: tuple
+    form: str = "matrix"
+    reference_names: tuple = ()
+    accepted: tuple = ()
+    mistakes: tuple = ()  # (answer, expected mistake code) examples
+    wrong: tuple = ()  # WrongAnswer
+    auto_credit: float = 0.0
+    dims: tuple = PROBE_DIMS
+    symbolic_dims: tuple = SYMBOLIC_DIMS
+    section: str = ""
+    reference_text: str = ""
+    source: str = "built-in"
+
+    @property
+    def seed(self) -> int:
+        return zlib.crc32(self.id.encode())
+
+    def vocabulary(self) -> Vocabulary:
+        return _vocabulary(self)
+
+    def reference(self):
+        """The reference expression and its symbolic shape, from the engine."""
+        if self.reference_text and not self.topic:
+            from derive.answers import read_answer
+
+            r = read_answer(self.reference_text, self.vocabulary())
+            return r.expr, r.shape
+        from derive.registry import derive
+
+        res = derive(self.topic).result(self.result)
+        if self.form == "index":
+            if res.index is None:
+                raise ValueError(f"{self.topic} result {self.result!r} has no index form")
+            return res.index, (sp.Integer(1), sp.Integer(1))
+        if res.matrix is None:
+            if res.index is not None and not any(isinstance(a, sp.Indexed) for a in res.index.atoms(sp.Indexed)):
+                return res.index, (sp.Integer(1), sp.Integer(1))
+            raise ValueError(f"{self.topic} result {self.result!r} has no matrix form")
+        return res.matrix, tuple(res.matrix.shape)
+
+    def oracle(self):
+        from derive.equivalence import Oracle
+
+        return _oracle(self)
+
+    def shape_at_probe(self, shape) -> tuple:
+        """A symbolic shape at the probe sizes, symbols matched by name."""
+        dims = dict(self.dims)
+        renames = dict(self.reference_names)
+        out = []
+        for d in shape:
+            d = sp.sympify(d)
+            sub = {s: sp.Integer(dims.get(renames.get(s.name, s.name), 0)) or s for s in d.free_symbols}
+            v = sp.sympify(d.xreplace(sub))
+            out.append(int(v) if v.is_number else str(v))
+        return tuple(out)
+
+    def sizes_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.dims)
+
+    def shape_text(self) -> str:
+        shape = self.reference()[1]
+        renames = dict(self.reference_names)
+        return "x".join(renames.get(str(d), str(d)) for d in shape)
+
+    def symbol_table(self) -> list[dict]:
+        """The symbols as a student needs to know them."""
+        out = []
+        for d in self.symbols:
+            if d.domain == "index":
+                kind = f"index 0..{d.index_range}-1"
+            elif d.is_matrix:
+                kind = "x".join(str(x) for x in d.shape)
+            elif d.is_indexed_vector:
+                kind = f"vector of length {d.shape[0]}, written with an index"
+            else:
+                kind = "scalar"
+            out.append({"name": d.name, "shape": kind, "domain": d.domain, "aliases": list(d.aliases),
+                        "definition": d.definition, "description": d.description})
+        return out
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "prompt": self.prompt, "lhs": self.lhs,
+                "topic": self.topic, "result": self.result, "form": self.form, "section": self.section,
+                "symbols": self.symbol_table(), "example": self.accepted[0] if self.accepted else "",
+                "source": self.source}
+
+
+@functools.lru_cache(maxsize=None)
+def _vocabulary(ex: Exercise) -> Vocabulary:
+    return Vocabulary(dims=dict(ex.dims), symbols=ex.symbols)
+
+
+@functools.lru_cache(maxsize=None)
+def _oracle(ex: Exercise):
+    from derive.equivalence import Oracle
+
+    return Oracle(ex)
+
+
+# ---------------------------------------------------------------------------
+# The bank
+# ---------------------------------------------------------------------------
+
+_BANK: dict[str, Exercise] = {}
+
+
+def declare(ex: Exercise) -> Exercise:
+    if ex.id in _BANK:
+        raise ValueError(f"exercise {ex.id!r} declared twice")
+    _BANK[ex.id] = ex
+    return ex
+
+
+S = SymbolDecl
+
+declare(Exercise(
+    id="sigmoid_bce_grad",
+    title="Sigmoid + cross-entropy: gradient on the logits",
+    section="Loss functions",
+    prompt="The binary cross-entropy, averaged over m samples, of yhat = sigma(s). Give dL/ds (m x 1).",
+    lhs="dL/ds",
+    topic="sigmoid_bce", result="backward",
+    symbols=(S("s", ("m", 1), description="logits"), S("y", ("m", 1), "binary", description="targets in {0, 1}"),
+             S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(s)", description="sigma(s)")),
+    accepted=("(yhat - y)/m", "(sigma(s) - y)/m", r"\frac{1}{m}(\hat{y} - y)", "-(y - yhat)/m", "yhat/m - y/m"),
+    mistakes=(("(y - yhat)/m", "sign"), ("yhat - y", "tutor:1"), ("(yhat - y)/(2m)", "factor:1/2"),
+              ("m (yhat - y)", "factor")),
+    wrong=(WrongAnswer("yhat - y", "that is the gradient of the summed loss; this loss is the mean over the "
+                       "m samples, so divide by m", 0.5),),
+))
+
+declare(Exercise(
+    id="softmax_ce_grad",
+    title="Softmax + cross-entropy: gradient on the logits",
+    section="Loss functions",
+    prompt="The multinomial cross-entropy, averaged over m samples, of P = softmax(S) row by row, "
+           "with one-hot targets Y. Give dL/dS (m x K).",
+    lhs="dL/dS",
+    topic="softmax_cross_entropy", result="backward",
+    symbols=(S("S", ("m", "K"), description="logits"), S("Y", ("m", "K"), "onehot", description="one-hot targets"),
+             S("P", ("m", "K"), aliases=("Yhat",), definition="softmax(S)", description="softmax(S), row-wise")),
+    accepted=("(P - Y)/m", "(softmax(S) - Y)/m", r"\frac{1}{m}(\hat{Y} - Y)", "P/m - Y/m"),
+    mistakes=(("(Y - P)/m", "sign"), ("P - Y", "tutor:1"), ("-Y/m", "missing-term")),
+    wrong=(WrongAnswer("P - Y", "that is the gradient of the summed loss; divide by m for the mean", 0.5),),
+))
+
+declare(Exercise(
+    id="softmax_jacobian",
+    title="The softmax Jacobian",
+    section="Softmax layer",
+    prompt="sigma_k(s) = exp(s_k) / sum_c exp(s_c). Give d sigma_k / d s_j, using sigma_k, sigma_j and [[j = k]].",
+    lhs="d sigma_k / d s_j",
+    topic="softmax", result="jacobian", form="index",
+    symbols=(S("s", (1, "K"), description="logits (a row)"),
+             S("sigma", ("K",), aliases=("p",), definition="softmax(s)", call_args=("s",),
+               description="softmax output, sigma_k"),
+             S("j", domain="index", index_range="K"), S("k", domain="index", index_range="K")),
+    reference_names=(("p", "sigma"), ("a", "j"), ("j", "k")),
+    accepted=("sigma_k([[j = k]] - sigma_j)", r"\sigma_k(s)(\delta_{jk} - \sigma_j(s))",
+              "sigma_k*delta(j,k) - sigma_k*sigma_j", "sigma_j([[j=k]] - sigma_k)"),
+    mistakes=(("sigma_k(1 - sigma_j)", "missing-delta"), ("-sigma_k sigma_j", "missing-term"),
+              ("sigma_k([[j = k]] + sigma_j)", "sign")),
+    wrong=(WrongAnswer("sigma_k (1 - sigma_k)", "that is only the diagonal (j = k); for j != k the entry is "
+                       "-sigma_j sigma_k: use [[j = k]]", 0.25),),
+))
+
+declare(Exercise(
+    id="linear_backward",
+    title="Linear layer: backward message",
+    section="Backpropagation",
+    prompt="A linear layer Z' = Z W (Z is m x n, W is n x K) receives Delta = dL/dZ' (m x K). Give dL/dZ.",
+    lhs="dL/dZ",
+    topic="linear", result="backward",
+    symbols=(S("Z", ("m", "n"), aliases=("X",)), S("W", ("n", "K")), S("Delta", ("m", "K"), aliases=("D", "delta"))),
+    accepted=("Delta W^T", "Delta @ W.T", r"\Delta W^\top", "(W Delta^T)^T"),
+    mistakes=(("W Delta^T", "transposed"), ("-Delta W^T", "sign"), ("Delta W", "transposed"), ("2 Delta W^T", "factor:2")),
+))
+
+declare(Exercise(
+    id="linear_grad_W",
+    title="Linear layer: parameter message",
+    section="Backpropagation",
+    prompt="A linear layer Z' = Z W (Z is m x n, W is n x K) receives Delta = dL/dZ' (m x K). Give dL/dW.",
+    lhs="dL/dW",
+    topic="linear", result="grad:W",
+    symbols=(S("Z", ("m", "n"), aliases=("X",)), S("W", ("n", "K")), S("Delta", ("m", "K"), aliases=("D", "delta"))),
+    accepted=("Z^T Delta", "Z.T @ Delta", r"Z^\top \Delta", "(Delta^T Z)^T"),
+    mistakes=(("Delta^T Z", "transposed"), ("Z Delta", "shape"), ("Z^T Delta / m", "factor:1/m")),
+))
+
+declare(Exercise(
+    id="squared_error_backward",
+    title="Squared error: backward message",
+    section="Backpropagation",
+    prompt="The squared-error module z' = sum_i (y_i - z_i)^2 of a column z (m x 1). Give dz'/dz.",
+    lhs="dz'/dz",
+    topic="squared_error", result="backward",
+    symbols=(S("z", ("m", 1), aliases=("yhat",)), S("y", ("m", 1))),
+    reference_names=(("yhat", "z"),),
+    accepted=("2(z - y)", "2*z - 2*y", "-2(y - z)", "2 (z - y)"),
+    mistakes=(("2(y - z)", "sign"), ("z - y", "factor:1/2"), ("(z - y)/m", "factor:1/(2m)")),
+))
+
+declare(Exercise(
+    id="l2_grad",
+    title="L2 penalty: gradient",
+    section="Regularization",
+    prompt="The L2 penalty R(W) = lambda sum_ij W_ij^2 of a weight matrix W (n x K). Give dR/dW.",
+    lhs="dR/dW",
+    topic="l2_penalty", result="grad:W",
+    symbols=(S("W", ("n", "K")), S("lambda", (), "positive", aliases=("lam", "l"))),
+    reference_names=(("lam", "lambda"),),
+    accepted=("2 lambda W", r"2\lambda W", "lambda*W*2", "2*lam*W"),
+    mistakes=(("lambda W", "factor:1/2"), ("2 W", "factor"), ("-2 lambda W", "sign")),
+    wrong=(WrongAnswer("2 W", "the strength lambda is missing", 0.25),),
+))
+
+declare(Exercise(
+    id="sigmoid_backward",
+    title="Sigmoid layer: backward message",
+    section="Backpropagation",
+    prompt="A sigmoid layer A = sigma(Z), entrywise (Z is m x n), receives Delta = dL/dA. Give dL/dZ.",
+    lhs="dL/dZ",
+    topic="sigmoid", result="backward",
+    symbols=(S("Z", ("m", "n")), S("Delta", ("m", "n"), aliases=("D", "delta")),
+             S("A", ("m", "n"), definition="sigma(Z)", description="sigma(Z), entrywise")),
+    accepted=("Delta .* A .* (1 - A)", "Delta * sigma(Z) * (1 - sigma(Z))", r"\Delta \odot A \odot (1 - A)",
+              "A*(1-A)*Delta"),
+    mistakes=(("Delta", "missing-sigma-prime"), ("Delta * A", "missing-one-minus"), ("-Delta * A * (1 - A)", "sign")),
+))
+
+declare(Exercise(
+    id="tanh_backward",
+    title="Tanh layer: backward message",
+    section="Backpropagation",
+    prompt="A tanh layer A = tanh(Z), entrywise (Z is m x n), receives Delta = dL/dA. Give dL/dZ.",
+    lhs="dL/dZ",
+    topic="tanh", result="backward",
+    symbols=(S("Z", ("m", "n")), S("Delta", ("m", "n"), aliases=("D", "delta")),
+             S("A", ("m", "n"), definition="tanh(Z)", description="tanh(Z), entrywise")),
+    accepted=("Delta * (1 - A^2)", "Delta .* (1 - tanh(Z)^2)", r"\Delta \odot (1 - A^2)", "Delta - Delta*A*A"),
+    mistakes=(("Delta", "missing-tanh-prime"), ("Delta * (1 - A)", "missing-square"), ("Delta*(A^2 - 1)", "sign")),
+))
+
+
+# ---------------------------------------------------------------------------
+# Tutor exercises from TOML
+# ---------------------------------------------------------------------------
+
+def load_toml(path: str) -> list[Exercise]:
+    """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md)."""
+    import tomllib
+
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    out = []
+    for k, item in enumerate(data.get("exercise", [])):
+        where = f"{path}: exercise {k + 1}"
+        try:
+            symbols = tuple(
+                SymbolDecl(name=name, shape=tuple(spec.get("shape", ())), domain=spec.get("domain", "real"),
+                           aliases=tuple(spec.get("aliases", ())), definition=spec.get("definition", ""),
+                           call_args=tuple(spec.get("call_args", ())), index_range=spec.get("range", ""),
+                           description=spec.get("description", ""))
+                for name, spec in item.get("symbols", {}).items())
+            wrong = tuple(WrongAnswer(w["answer"], w["message"], float(w.get("credit", 0.0)))
+                          for w in item.get("wrong", []))
+            dims = tuple((k2, int(v)) for k2, v in item.get("dims", dict(PROBE_DIMS)).items())
+            ex = Exercise(
+                id=item["id"], title=item.get("title", item["id"]), prompt=item.get("prompt", ""),
+                lhs=item.get("lhs", "the answer"), topic=item.get("topic", ""), result=item.get("result", ""),
+                symbols=symbols, form=item.get("form", "matrix"),
+                reference_names=tuple(item.get("reference_names", {}).items()),
+                accepted=tuple(item.get("accepted", ())), wrong=wrong,
+                auto_credit=float(item.get("auto_credit", 0.0)), dims=dims,
+                section=item.get("section", "Tutor exercises"),
+                reference_text=item.get("reference", ""), source=path)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{where}: {err}") from None
+        if not ex.topic and not ex.reference_text:
+            raise ValueError(f"{where}: give either topic + result or a reference formula")
+        out.append(ex)
+    return out
+
+
+class UnknownExercise(KeyError):
+    def __init__(self, name: str, suggestions: list[str]):
+        super().__init__(name)
+        self.name = name
+        self.suggestions = suggestions
+
+    def __str__(self) -> str:
+        msg = f"unknown exercise {self.name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + ", ".join(self.suggestions) + "?"
+        return msg + " (see `gradproof exercises`)"
+
+
+def _available(ex: Exercise) -> bool:
+    if not ex.topic:
+        return True
+    from derive.registry import topics
+
+    return ex.topic in {t.name for t in topics()}
+
+
+def exercises() -> list[Exercise]:
+    """Every exercise whose reference topic exists, then the tutor's (``GRADPROOF_EXERCISES``)."""
+    out = [ex for ex in _BANK.values() if _available(ex)]
+    path = os.environ.get("GRADPROOF_EXERCISES")
+    if path:
+        seen = {ex.id for ex in out}
+        for ex in _load_cached(path, os.path.getmtime(path)):
+            if ex.id in seen:
+                raise ValueError(f"{path}: exercise {ex.id!r} is already in the bank")
+            out.append(ex)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float):
+    return tuple(load_toml(path))
+
+
+def get(ex_id: str) -> Exercise:
+    """One exercise by id (raises :class:`UnknownExercise` with suggestions)."""
+    bank = {ex.id: ex for ex in exercises()}
+    try:
+        return bank[ex_id]
+    except KeyError:
+        close = difflib.get_close_matches(ex_id, list(bank), n=3, cutoff=0.5)
+        raise UnknownExercise(ex_id, close) from None
+
+
+def pending() -> list[Exercise]:
+    """Declared exercises whose reference topic is not (yet) in the registry."""
+    return [ex for ex in _BANK.values() if not _available(ex)]
