@@ -1,0 +1,240 @@
+"""Grading a class: answers CSV in, per-student HTML and class CSV/HTML out.
+
+Every answer is checked in a limited worker process
+(:mod:`derive.answers.sandbox`), in parallel over the cores; identical
+answers to the same exercise are checked once.  Everything a student typed
+is escaped in HTML (Jinja2 autoescape) and neutralised in CSV (a leading
+``= + - @`` or tab/CR would make a spreadsheet run it as a formula).
+Files are written to a temporary name and renamed, so an interrupted run
+never leaves half a report.
+
+>>> csv_safe("=HYPERLINK(\\"http://x\\")")
+'\\'=HYPERLINK("http://x")'
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REQUIRED = ("student", "exercise", "answer")
+MAX_ROWS = 100_000
+
+
+class GradingError(Exception):
+    """A problem with the input file as a whole (one line for the user)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    student: str
+    exercise: str
+    answer: str
+
+
+@dataclass
+class ClassResult:
+    rows: list
+    verdicts: list  # one Verdict per row, same order
+    unique_checks: int = 0
+    slowest: tuple = ("", "", 0.0)  # (exercise, answer, seconds)
+    exercises: list = field(default_factory=list)
+
+
+def csv_safe(cell) -> str:
+    """Neutralise spreadsheet formula injection: prefix risky cells with a quote."""
+    text = "" if cell is None else str(cell)
+    if text and text[0] in "=+-@\t\r|%":
+        return "'" + text
+    return text
+
+
+def read_answers(path: str) -> list[Row]:
+    """Read ``student, exercise, answer`` rows (header required, any column order)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            text = fh.read(64 * 1024 * 1024 + 1)
+    except FileNotFoundError:
+        raise GradingError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise GradingError(f"{path} is a folder, not a CSV file") from None
+    except UnicodeDecodeError as err:
+        raise GradingError(f"{path} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise GradingError(f"cannot read {path}: {err.strerror}") from None
+    if len(text) > 64 * 1024 * 1024:
+        raise GradingError(f"{path} is larger than 64 MB")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise GradingError(f"{path} is empty: expected a header row 'student,exercise,answer'") from None
+    except csv.Error as err:
+        raise GradingError(f"{path}: {err}") from None
+    cols = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise GradingError(f"{path}: missing column(s) {', '.join(missing)}; the header must name student, exercise, answer")
+    idx = {c: cols.index(c) for c in REQUIRED}
+    rows = []
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            get = lambda c: cells[idx[c]] if idx[c] < len(cells) else ""
+            rows.append(Row(reader.line_num, get("student").strip(), get("exercise").strip(), get("answer")))
+            if len(rows) > MAX_ROWS:
+                raise GradingError(f"{path} has more than {MAX_ROWS} answers")
+    except csv.Error as err:
+        raise GradingError(f"{path}, line {reader.line_num}: {err}") from None
+    return rows
+
+
+def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None) -> ClassResult:
+    """Check every row; identical (exercise, answer) pairs are checked once."""
+    from derive.answers.sandbox import Budget, CheckPool
+    from derive.equivalence import Verdict
+    from derive.exercises import UnknownExercise, exercises, get
+    from reports.progress import Progress
+
+    known = {ex.id for ex in exercises()}
+    tasks, key_of = [], {}
+    for r in rows:
+        if r.exercise not in known:
+            continue
+        key = (r.exercise, " ".join(r.answer.split()))
+        if key not in key_of:
+            key_of[key] = len(tasks)
+            tasks.append((len(tasks), r.exercise, r.answer))
+    bar = Progress(len(tasks), "grading", enabled=progress)
+    with CheckPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
+        done = pool.run(tasks, on_result=lambda key, v: bar.advance(v.exercise))
+    bar.close()
+    verdicts = []
+    for r in rows:
+        if r.exercise not in known:
+            try:
+                get(r.exercise)
+                msg = f"unknown exercise {r.exercise!r}"
+            except UnknownExercise as err:
+                msg = str(err)
+            verdicts.append(Verdict(exercise=r.exercise, answer=r.answer, status="invalid", decided_by="parser",
+                                    feedback=(msg,), mistake="unknown-exercise"))
+            continue
+        v = done[key_of[(r.exercise, " ".join(r.answer.split()))]]
+        if v.answer != r.answer:
+            v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback})
+        verdicts.append(v)
+    slow = max(done.values(), key=lambda v: v.seconds, default=None)
+    used = sorted({r.exercise for r in rows if r.exercise in known})
+    return ClassResult(rows, verdicts, len(tasks),
+                       (slow.exercise, slow.answer, slow.seconds) if slow else ("", "", 0.0),
+                       [get(e) for e in used])
+
+
+# ---------------------------------------------------------------------------
+# Summaries and output
+# ---------------------------------------------------------------------------
+
+def summary(result: ClassResult) -> list[dict]:
+    """Per exercise: counts by status, mean credit, the most common mistakes."""
+    by_ex = defaultdict(list)
+    for r, v in zip(result.rows, result.verdicts):
+        by_ex[r.exercise].append(v)
+    titles = {ex.id: ex.title for ex in result.exercises}
+    out = []
+    for ex_id in sorted(by_ex):
+        vs = by_ex[ex_id]
+        counts = Counter(v.status for v in vs)
+        mistakes = Counter((v.mistake, v.feedback[0] if v.feedback else "") for v in vs
+                           if v.status in ("incorrect", "invalid") and v.mistake)
+        out.append({
+            "exercise": ex_id,
+            "title": titles.get(ex_id, "(unknown exercise)"),
+            "answers": len(vs),
+            "correct": counts["correct"],
+            "incorrect": counts["incorrect"],
+            "undecided": counts["undecided"],
+            "invalid": counts["invalid"],
+            "mean_credit": sum(v.credit for v in vs) / len(vs),
+            "mistakes": [{"mistake": k[0], "message": k[1], "count": n} for k, n in mistakes.most_common(3)],
+        })
+    return out
+
+
+def students(result: ClassResult) -> dict[str, list]:
+    out = defaultdict(list)
+    for r, v in zip(result.rows, result.verdicts):
+        out[r.student].append((r, v))
+    return dict(out)
+
+
+def student_filename(student: str) -> str:
+    """A safe, unique file name for a student id (whatever characters it holds)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", student).strip("-")[:40] or "student"
+    digest = hashlib.sha1(student.encode("utf-8")).hexdigest()[:8]
+    return f"student-{slug}-{digest}.html"
+
+
+def _env():
+    import jinja2
+
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def write_reports(result: ClassResult, outdir: str) -> list[Path]:
+    """Write one HTML page per student, ``class.html``, ``class.csv`` and ``summary.csv``."""
+    from reports.build import write_atomic
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise GradingError(f"{outdir} exists and is not a folder")
+    env = _env()
+    summ = summary(result)
+    per_student = students(result)
+    written = []
+    exercises = {ex.id: ex for ex in result.exercises}
+    student_rows = []
+    for name in sorted(per_student):
+        items = per_student[name]
+        credit = sum(v.credit for _, v in items)
+        fname = student_filename(name)
+        html = env.get_template("grade_student.html").render(
+            student=name, items=[{"row": r, "v": v, "ex": exercises.get(r.exercise)} for r, v in items],
+            credit=credit, total=len(items))
+        write_atomic(out / fname, html)
+        written.append(out / fname)
+        student_rows.append({"student": name, "file": fname, "credit": credit, "answers": len(items),
+                             "correct": sum(v.status == "correct" for _, v in items)})
+    html = env.get_template("grade_class.html").render(
+        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows))
+    write_atomic(out / "class.html", html)
+    written.append(out / "class.html")
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as"])
+    for r, v in zip(result.rows, result.verdicts):
+        w.writerow([csv_safe(x) for x in (r.student, r.exercise, r.answer, v.status, v.decided_by, v.mistake,
+                                          f"{v.credit:g}", " | ".join(v.feedback), v.reading)])
+    write_atomic(out / "class.csv", buf.getvalue())
+    written.append(out / "class.csv")
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["exercise", "answers", "correct", "incorrect", "undecided", "invalid", "mean_credit", "top_mistake"])
+    for s in summ:
+        top = s["mistakes"][0]["message"] if s["mistakes"] else ""
+        w.writerow([csv_safe(x) for x in (s["exercise"], s["answers"], s["correct"], s["incorrect"],
+                                          s["undecided"], s["invalid"], f"{s['mean_credit']:.3f}", top)])
+    write_atomic(out / "summary.csv", buf.getvalue())
+    written.append(out / "summary.csv")
+    return written
