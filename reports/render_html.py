@@ -79,13 +79,14 @@ def section_view(sec) -> dict:
         "passed": sec.passed, "error": sec.error, "failures": sec.failures,
         "records": sec.records, "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
-        "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [],
+        "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [],
         "kinks": [],
     }
     d = sec.derivation
     if d is None:
         return view
     view["summary"] = d.summary
+    view["n_results"] = len(d.results)
     view["definition"] = _step_rows(d.definition, "note")
     view["steps"] = _step_rows(d.steps, "rule")
     for r in d.results:

@@ -121,12 +121,13 @@ def section_view(sec) -> dict:
         "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
         "passed": sec.passed, "error": sec.error, "records": sec.records, "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
-        "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [], "kinks": [],
+        "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [], "kinks": [],
     }
     d = sec.derivation
     if d is None:
         return view
     view["summary"] = d.summary
+    view["n_results"] = len(d.results)
     view["definition"] = [{"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": s.note} for s in d.definition]
     view["steps"] = [{"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": s.rule} for s in d.steps]
     for r in d.results:

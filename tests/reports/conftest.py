@@ -32,6 +32,12 @@ def require_tool(*names: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def need_tools():
+    """``need_tools("pdflatex", ...)``: skip, or fail under GRADPROOF_REQUIRE_TOOLS=1."""
+    return require_tool
+
+
 def make_toy_derivation(passed: bool = True, title: str = "Toy sigmoid layer #1: 50% & more_σ") -> Derivation:
     """A small, complete derivation exercising every printer construct."""
     m, n, K = sp.symbols("m n K", positive=True, integer=True)
