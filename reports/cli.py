@@ -135,4 +135,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run as `python -m reports.cli`: use the importable module, so that the
+    # commands' CLIError is the class this entry point catches
+    from reports.cli import main as _main
+
+    sys.exit(_main())
