@@ -305,6 +305,50 @@ declare(Exercise(
 ))
 
 
+declare(Exercise(
+    id="logreg_grad",
+    title="Logistic regression: gradient of the cross-entropy",
+    section="Logistic regression",
+    prompt="Logistic regression yhat = sigma(X w) with the summed cross-entropy loss "
+           "L(w) = -sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]. Give dL/dw (n x 1).",
+    lhs="dL/dw",
+    topic="logistic_regression", result="grad:w",
+    symbols=(S("X", ("m", "n")), S("w", ("n", 1)), S("y", ("m", 1), "binary", description="targets in {0, 1}"),
+             S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(X w)", description="sigma(X w)")),
+    accepted=("X^T(yhat - y)", "-(X^T)(y - yhat)", "X.T@yhat - X.T@y", r"X^\top(\hat{y}-y)", "X^T (sigma(X w) - y)",
+              "X'(yhat - y)"),
+    mistakes=(("X^T(y - yhat)", "sign"), ("(yhat - y)^T X", "transposed"), ("X (yhat - y)", "transposed"),
+              ("(yhat - y) X^T", "order"), ("X^T(yhat - y)/m", "factor:1/m"), ("2 X^T (yhat - y)", "factor:2")),
+))
+
+declare(Exercise(
+    id="multinomial_grad",
+    title="Multinomial logistic regression: gradient of the cross-entropy",
+    section="Backpropagation",
+    prompt="Multinomial logistic regression P = softmax(X W) row by row, one-hot targets Y, loss the mean "
+           "cross-entropy over the m samples. Give dL/dW (n x K).",
+    lhs="dL/dW",
+    topic="multinomial_logistic_regression", result="grad:W",
+    symbols=(S("X", ("m", "n")), S("W", ("n", "K")), S("Y", ("m", "K"), "onehot", description="one-hot targets"),
+             S("P", ("m", "K"), aliases=("Yhat",), definition="softmax(X W)", description="softmax(X W), row-wise")),
+    accepted=("X^T (P - Y)/m", "(1/m) X^T (P - Y)", r"\frac{1}{m} X^\top (\hat{Y} - Y)", "X^T (softmax(X W) - Y) / m"),
+    mistakes=(("X^T (P - Y)", "factor:m"), ("(P - Y)^T X / m", "transposed"), ("X^T (Y - P)/m", "sign")),
+))
+
+declare(Exercise(
+    id="linreg_grad",
+    title="Linear regression: gradient of the squared error",
+    section="Linear neuron",
+    prompt="Linear regression yhat = X w with the summed squared error L(w) = (y - X w)^T (y - X w). Give dL/dw (n x 1).",
+    lhs="dL/dw",
+    topic="linear_regression", result="grad:w",
+    symbols=(S("X", ("m", "n")), S("w", ("n", 1)), S("y", ("m", 1)),
+             S("yhat", ("m", 1), aliases=("y_hat",), definition="X w", description="X w")),
+    accepted=("2 X^T (X w - y)", "-2 X^T (y - X w)", "2 X^T X w - 2 X^T y", "2 X'(yhat - y)"),
+    mistakes=(("X^T (X w - y)", "factor:1/2"), ("2 X^T (y - X w)", "sign"), ("2 (X w - y)^T X", "transposed")),
+))
+
+
 # ---------------------------------------------------------------------------
 # Tutor exercises from TOML
 # ---------------------------------------------------------------------------

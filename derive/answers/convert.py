@@ -308,7 +308,14 @@ class _Converter:
     def _Mul(self, n: t.Mul) -> Value:
         if n.op == "juxt" and isinstance(n.left, t.Num) and isinstance(n.right, (t.Num,)):
             raise ConversionError("ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them")
-        left = self(n.left)
+        try:
+            left = self(n.left)
+        except ConversionError as err:
+            if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
+                raise ConversionError(
+                    "unknown-name", f"unknown function {n.left.full!r}; the functions understood are "
+                    + ", ".join(sorted(FUNCTION_NAMES))) from None
+            raise
         # ``sigma_k(s)``: the declared argument after an indexed name is just notation
         if n.op == "juxt" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
             decl = self.vocab.lookup(n.left.base)

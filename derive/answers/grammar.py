@@ -60,7 +60,7 @@ GRAMMAR = r"""
 
 STAR.3: "*" | /\\cdot(?![A-Za-z])/ | /\\times(?![A-Za-z])/
 HADAMARD.3: ".*" | /\\odot(?![A-Za-z])/
-POW: "**" | "^"
+POW.4: "**" | "^"
 EQ: "==" | "="
 TRANSPOSE.4: /\^\s*(?:T|\\top|\{\s*(?:T|\\top)\s*\})(?![A-Za-z0-9_])/
            | "'"
@@ -73,7 +73,7 @@ _SUB: /_(?:\{\\(?:text|mathrm|rm)\{[A-Za-z0-9]+\}\}|\{[A-Za-z0-9, ]*\}|[A-Za-z0-
 NAME: /\\?[A-Za-z][A-Za-z0-9]*/ _SUB?
 NUMBER: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/
 
-SPACING: /\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])/ | /\\[,;:! ]/ | /\\quad(?![A-Za-z])/
+SPACING.3: /\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])/ | /\\[,;:! ]/ | /\\quad(?![A-Za-z])/
 %import common.WS
 %ignore WS
 %ignore SPACING

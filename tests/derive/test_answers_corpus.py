@@ -50,7 +50,7 @@ CORPUS = [
     ("dos", "-" * 300 + "y"),
     ("dos", "X^T" + " (X X^T)" * 60 + " (yhat - y)"),
     ("dos", "+".join(["y"] * 150)),
-    ("dos", "exp(exp(exp(exp(exp(exp(exp(exp(exp(exp(yhat))))))))))"),
+    ("huge", "X^T exp(exp(exp(exp(exp(exp(exp(exp(exp(exp(yhat))))))))))"),
     ("dos", "(yhat + 1)^64^64"),
     # ambiguity
     ("ambiguous", "1/m X^T (yhat - y)"),
