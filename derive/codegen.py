@@ -460,7 +460,11 @@ def generate(d) -> str:
         "HYPER = {" + ", ".join(f"{h.name!r}: {default!r}" for h, default in hyper) + "}",
         f"KINKS = {tuple(float(k) for k in code.kink_points)!r}",
         f"ANALYTIC = {analytic!r}",
+        f"DOMAIN = {code.domain!r}",
     ]
+    if code.target is not None:
+        meta.append(f"TARGET = {code.target_domain!r}")
+    meta.append("SHAPES = {" + ", ".join(f"{k!r}: {v!r}" for k, v in _shapes(code, names).items()) + "}")
     helper_src = [HELPERS[h].rstrip() + "\n" for h in helpers]
     # header, imports, metadata, helpers, functions
     head, rest = lines[:3], lines[3:]
@@ -469,6 +473,21 @@ def generate(d) -> str:
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
     return text.rstrip() + "\n"
+
+
+def _shapes(code, names) -> dict:
+    """Argument shapes by dimension name, for samplers (``{"z": ("m", "n")}``)."""
+    def dim(d):
+        return str(d) if isinstance(d, sp.Symbol) else int(d)
+
+    out = {}
+    syms = [code.input] + list(code.params) + ([code.target] if code.target is not None else [])
+    for s in syms:
+        shape = tuple(dim(d) for d in s.shape)
+        if s.role == "param" and shape[0] == 1 and len(shape) == 2 and code.kind != "penalty":
+            shape = shape[1:]  # a bias row: NumPy's (K,)
+        out[names[s.name]] = shape
+    return out
 
 
 def _uses(e: mx.MExpr, dsym) -> bool:

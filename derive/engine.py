@@ -392,7 +392,7 @@ class ModuleDeriver:
             kind="module", input=z.sym(), params=tuple(p.sym() for p in sp_.arg("param")),
             hyper=sp_.hyper, forward=fm, output=out_sym, output_def=fm if out_sym is not None else None,
             upstream=mx.Sym("Delta", fm.shape, role="upstream"), backward=back_m, grads=tuple(grads),
-            kinks=sp_.kinks, kink_points=sp_.kink_points,
+            kinks=sp_.kinks, kink_points=sp_.kink_points, domain=z.domain,
         )
 
     def _msg_bindings(self):
@@ -461,7 +461,7 @@ class ModuleDeriver:
             kind="loss", input=z.sym(), target=y.sym(), hyper=sp_.hyper, forward=Lm, output=out_sym,
             output_def=out_def if sp_.output is not None else None,
             backward=gm, kinks=sp_.kinks, kink_points=sp_.kink_points,
-            params=tuple(p.sym() for p in sp_.arg("param")),
+            params=tuple(p.sym() for p in sp_.arg("param")), domain=z.domain, target_domain=y.domain,
         )
 
     # --- penalties ---

@@ -93,6 +93,8 @@ class ModuleCode:
     grads: tuple = ()  # (param name, mexpr.MExpr) pairs
     kinks: tuple = ()  # human-readable statements of non-differentiable points
     kink_points: tuple = ()  # scalar values of the input where the derivative is undefined
+    domain: str = "real"  # where the input's entries live (real, probability, positive, ...)
+    target_domain: str = "real"  # where the target's entries live (real, binary, onehot)
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,8 @@ def build_model(topic) -> Derivation:
     results.insert(0, Result("loss", _lbl("L", "L"), matrix=Lm, shape=(1, 1)))
     target = bindings["Y" if vector else "y"].sym
     code = ModuleCode(kind="model", input=Xs, target=target, params=(Ws,), forward=Lm, output=out_sym,
-                      output_def=fwd, grads=((pname, G),))
+                      output_def=fwd, grads=((pname, G),),
+                      target_domain="onehot" if vector else ("binary" if spec.activation == "sigmoid" else "real"))
     d = Derivation(topic=topic.name, title=topic.title, kind=topic.kind, section=topic.section,
                    summary=topic.summary, definition=tuple(definition), steps=tuple(steps),
                    results=tuple(results), claims=tuple(topic.claims), notes=tuple(notes), code=code)

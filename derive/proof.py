@@ -98,7 +98,7 @@ def _explicit_arg(arg, dims, rows=None):
         for s in range(r):
             M[s, (2 * s + 1) % c] = 1
         return M
-    assumptions = {"real": True}
+    assumptions = {"real": True}  # binary targets too: the identities hold for every real y
     if arg.domain in ("positive", "probability"):
         assumptions = {"positive": True}
     return sp.Matrix(r, c, lambda a, b: sp.Symbol(f"{arg.matrix}_{a}{b}", **assumptions))

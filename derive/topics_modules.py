@@ -224,6 +224,7 @@ _zs = Arg("z", "input", (), "yhat", latex=r"\hat{y}", matrix_latex=r"\hat{\mathb
 _ys = Arg("y", "target", (), "y", latex="y", matrix_latex=r"\mathbf{y}")
 _zv = Arg("z", "input", (K,), "Yhat", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{Y}}")
 _yv = Arg("y", "target", (K,), "Y", latex="y", matrix_latex=r"\mathbf{Y}")
+_yb = Arg("y", "target", (), "y", domain="binary", latex="y", matrix_latex=r"\mathbf{y}")
 _yhat_v = mx.Sym("yhat", (m, 1))
 _y_v = mx.Sym("y", (m, 1), role="target")
 
@@ -255,7 +256,7 @@ module(
     "The negative log-likelihood of Bernoulli targets y in {0, 1} given probabilities yhat in (0, 1): "
     "L = -1/m sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)].",
     ModuleSpec(kind="loss",
-               args=(Arg("z", "input", (), "yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{y}}"), _ys),
+               args=(Arg("z", "input", (), "yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{y}}"), _yb),
                reduction="mean",
                forward=lambda b, _: -(b["y"] * sp.log(b["z"]) + (1 - b["y"]) * sp.log(1 - b["z"]))),
 )
@@ -279,7 +280,7 @@ module(
     "sigmoid_bce", "Sigmoid + binary cross-entropy (fused)", "fused", 50,
     "The binary cross-entropy of yhat = sigma(s), taken from the logits s: dL/ds = yhat - y per sample "
     "(and 1/m (yhat - y) for the mean).",
-    ModuleSpec(kind="loss", args=(_s_scalar, _ys), reduction="mean",
+    ModuleSpec(kind="loss", args=(_s_scalar, _yb), reduction="mean",
                forward=lambda b, _: -(b["y"] * sp.log(sigmoid(b["z"])) + (1 - b["y"]) * sp.log(1 - sigmoid(b["z"]))),
                output=OutputName("yhat", "yhat",
                                  lambda e, bases, out: e.replace(sigmoid, lambda s: sp.Symbol("yhat", real=True)),

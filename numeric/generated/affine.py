@@ -20,6 +20,8 @@ PARAMS = ('W', 'b')
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n'), 'W': ('n', 'K'), 'b': ('K',)}
 
 
 def forward(z, W, b):

@@ -19,6 +19,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'probability'
+TARGET = 'binary'
+SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def forward(z, y):

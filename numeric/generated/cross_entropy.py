@@ -18,6 +18,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'probability'
+TARGET = 'onehot'
+SHAPES = {'z': ('m', 'K'), 'y': ('m', 'K')}
 
 
 def forward(z, y):

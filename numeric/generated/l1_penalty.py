@@ -20,6 +20,8 @@ PARAMS = ()
 HYPER = {'lam': 0.01}
 KINKS = (0.0,)
 ANALYTIC = False
+DOMAIN = 'real'
+SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):

@@ -19,6 +19,8 @@ PARAMS = ()
 HYPER = {'lam': 0.01}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):

@@ -19,6 +19,8 @@ PARAMS = ()
 HYPER = {'alpha': 0.01}
 KINKS = (0.0,)
 ANALYTIC = False
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z, alpha=0.01):

@@ -20,6 +20,8 @@ PARAMS = ('W',)
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n'), 'W': ('n', 'K')}
 
 
 def forward(z, W):

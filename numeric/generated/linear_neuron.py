@@ -19,6 +19,8 @@ PARAMS = ('w',)
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n'), 'w': ('n', 1)}
 
 
 def forward(z, w):

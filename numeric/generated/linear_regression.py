@@ -20,6 +20,9 @@ PARAMS = ('w',)
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+TARGET = 'real'
+SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 
 def forward(X, y, w):

@@ -20,6 +20,9 @@ PARAMS = ('w',)
 HYPER = {}
 KINKS = ()
 ANALYTIC = False
+DOMAIN = 'real'
+TARGET = 'binary'
+SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 
 def _sigmoid(s):

@@ -17,6 +17,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+TARGET = 'real'
+SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def forward(z, y):

@@ -18,6 +18,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+TARGET = 'real'
+SHAPES = {'z': ('m', 'K'), 'y': ('m', 'K')}
 
 
 def forward(z, y):

@@ -20,6 +20,9 @@ PARAMS = ('W',)
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+TARGET = 'onehot'
+SHAPES = {'X': ('m', 'n'), 'W': ('n', 'K'), 'y': ('m', 'K')}
 
 
 def _log_softmax(s):

@@ -23,6 +23,8 @@ PARAMS = ('W', 'b')
 HYPER = {}
 KINKS = (0.0,)
 ANALYTIC = False
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n'), 'W': ('n', 'K'), 'b': ('K',)}
 
 
 def forward(z, W, b):

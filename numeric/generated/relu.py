@@ -19,6 +19,8 @@ PARAMS = ()
 HYPER = {}
 KINKS = (0.0,)
 ANALYTIC = False
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z):

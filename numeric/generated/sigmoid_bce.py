@@ -18,6 +18,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = False
+DOMAIN = 'real'
+TARGET = 'binary'
+SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def _sigmoid(s):

@@ -18,6 +18,8 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+SHAPES = {'z': ('m', 'n')}
 
 
 def _softmax(s):

@@ -18,6 +18,9 @@ PARAMS = ()
 HYPER = {}
 KINKS = ()
 ANALYTIC = True
+DOMAIN = 'real'
+TARGET = 'onehot'
+SHAPES = {'z': ('m', 'K'), 'y': ('m', 'K')}
 
 
 def _log_softmax(s):
