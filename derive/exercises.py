@@ -247,7 +247,7 @@ declare(Exercise(
     topic="linear", result="grad:W",
     symbols=(S("Z", ("m", "n"), aliases=("X",)), S("W", ("n", "K")), S("Delta", ("m", "K"), aliases=("D", "delta"))),
     accepted=("Z^T Delta", "Z.T @ Delta", r"Z^\top \Delta", "(Delta^T Z)^T"),
-    mistakes=(("Delta^T Z", "transposed"), ("Z Delta", "shape"), ("Z^T Delta / m", "factor:1/m")),
+    mistakes=(("Delta^T Z", "transposed"), ("Z Delta", "transposed"), ("Z^T Delta / m", "factor:1/m")),
 ))
 
 declare(Exercise(
@@ -273,7 +273,7 @@ declare(Exercise(
     symbols=(S("W", ("n", "K")), S("lambda", (), "positive", aliases=("lam", "l"))),
     reference_names=(("lam", "lambda"),),
     accepted=("2 lambda W", r"2\lambda W", "lambda*W*2", "2*lam*W"),
-    mistakes=(("lambda W", "factor:1/2"), ("2 W", "factor"), ("-2 lambda W", "sign")),
+    mistakes=(("lambda W", "factor:1/2"), ("2 W", "tutor:1"), ("-2 lambda W", "sign"), ("2 lambda W^T", "transposed")),
     wrong=(WrongAnswer("2 W", "the strength lambda is missing", 0.25),),
 ))
 

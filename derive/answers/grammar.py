@@ -65,8 +65,8 @@ EQ: "==" | "="
 TRANSPOSE.4: /\^\s*(?:T|\\top|\{\s*(?:T|\\top)\s*\})(?![A-Za-z0-9_])/
            | "'"
            | /\.T(?![A-Za-z0-9_])/
-FUNC.3: /\\?(?:sigma|sigmoid|tanh|exp|log|ln|inv|softmax|delta|norm)(?=\s*(?:\(|\\left\s*\())/
-SQRT.3: /\\sqrt(?![A-Za-z])/
+FUNC.3: /\\?(?:sigma|sigmoid|tanh|exp|log|ln|inv|softmax|delta|norm|sqrt)(?=\s*(?:\(|\\left\s*\())/
+SQRT.2: /\\sqrt(?![A-Za-z])/
 FRAC.3: /\\[dt]?frac(?![A-Za-z])/
 WRAP.3: /\\(?:hat|mathbf|boldsymbol|mathrm|text|bm|vec|mathit|operatorname)(?![A-Za-z])/
 _SUB: /_(?:\{\\(?:text|mathrm|rm)\{[A-Za-z0-9]+\}\}|\{[A-Za-z0-9, ]*\}|[A-Za-z0-9]+)/

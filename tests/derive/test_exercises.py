@@ -1,0 +1,139 @@
+"""The exercise bank, parametrized over every exercise: references come from
+the engine; sample correct forms are accepted and planted mistakes named."""
+import textwrap
+
+import pytest
+
+from derive import exercises as bank
+from derive.equivalence import decide
+from derive.exercises import UnknownExercise, exercises, get, load_toml
+
+EXERCISES = exercises()
+IDS = [ex.id for ex in EXERCISES]
+
+
+def test_bank_covers_the_available_topics():
+    assert len(EXERCISES) >= 12
+    assert len({ex.id for ex in EXERCISES}) == len(EXERCISES)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
+def test_reference_comes_from_a_topic(ex):
+    from derive.registry import derive
+
+    assert ex.topic and not ex.reference_text
+    expr, shape = ex.reference()
+    res = derive(ex.topic).result(ex.result)
+    assert expr is (res.index if ex.form == "index" else res.matrix)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
+def test_every_symbol_of_the_reference_is_declared(ex):
+    """A reference symbol without a value would make probing silently meaningless."""
+    o = ex.oracle()
+    assert len(o.envs) >= 8 and len(o.ref_values) == len(o.envs)
+    # probe points differ from each other (seeded, but not constant)
+    assert any(abs(float((a - b).sum())) > 0 for a, b in zip(o.ref_values, o.ref_values[1:]))
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
+def test_accepted_forms_are_correct(ex):
+    assert len(ex.accepted) >= 3
+    for answer in ex.accepted:
+        v = decide(ex, answer)
+        assert v.status == "correct", (answer, v)
+        assert v.decided_by in ("numeric", "symbolic")
+        assert v.credit == 1.0
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
+def test_planted_mistakes_are_named(ex):
+    assert ex.mistakes
+    for answer, code in ex.mistakes:
+        v = decide(ex, answer)
+        assert v.status == "incorrect", (answer, v)
+        assert v.mistake == code, (answer, v.mistake, v.feedback)
+        assert v.feedback and v.feedback[0]
+
+
+@pytest.mark.parametrize("ex", [e for e in EXERCISES if e.wrong], ids=[e.id for e in EXERCISES if e.wrong])
+def test_tutor_wrong_answers_give_their_message_and_credit(ex):
+    for k, w in enumerate(ex.wrong):
+        v = decide(ex, w.answer)
+        assert v.status == "incorrect"
+        assert v.mistake == f"tutor:{k + 1}" and v.feedback == (w.message,) and v.credit == w.credit
+
+
+def test_unknown_exercise_suggests():
+    with pytest.raises(UnknownExercise) as err:
+        get("logreg_gard")
+    assert "logreg_grad" in str(err.value)
+
+
+def test_pending_exercises_wait_for_their_topic():
+    from derive.registry import topics
+
+    names = {t.name for t in topics()}
+    for ex in bank.pending():
+        assert ex.topic not in names
+
+
+TOML = textwrap.dedent('''
+    [[exercise]]
+    id = "tutor_bce_mean"
+    title = "BCE gradient again"
+    prompt = "dL/ds of the mean BCE"
+    lhs = "dL/ds"
+    topic = "sigmoid_bce"
+    result = "backward"
+    accepted = ["(p - y)/m"]
+
+    [exercise.symbols.s]
+    shape = ["m", 1]
+    [exercise.symbols.y]
+    shape = ["m", 1]
+    domain = "binary"
+    [exercise.symbols.p]
+    shape = ["m", 1]
+    definition = "sigma(s)"
+    [exercise.reference_names]
+    yhat = "p"
+
+    [[exercise.wrong]]
+    answer = "p - y"
+    message = "divide by m"
+    credit = 0.5
+
+    [[exercise]]
+    id = "tutor_square"
+    title = "A formula of the tutor's own"
+    lhs = "d/dx x^2"
+    reference = "2 x"
+    [exercise.symbols.x]
+    shape = []
+    dims = { m = 5 }
+''')
+
+
+def test_tutor_exercises_from_toml(tmp_path, monkeypatch):
+    path = tmp_path / "seminar.toml"
+    path.write_text(TOML)
+    monkeypatch.setenv("GRADPROOF_EXERCISES", str(path))
+    ex = get("tutor_bce_mean")
+    assert ex.source == str(path)
+    assert decide(ex, "(p - y)/m").status == "correct"
+    v = decide(ex, "p - y")
+    assert (v.mistake, v.feedback, v.credit) == ("tutor:1", ("divide by m",), 0.5)
+    sq = get("tutor_square")
+    assert decide(sq, "x + x").status == "correct"
+    assert decide(sq, "x^2").status == "incorrect"
+
+
+def test_broken_toml_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[exercise]]\nid = "x"\n')
+    with pytest.raises(ValueError, match="topic"):
+        load_toml(str(path))
+    path.write_text('[[exercise]]\nid = "x"\nreference = "2 x"\n[exercise.symbols.x]\ndomain = "complex"\n')
+    with pytest.raises(ValueError, match="domain"):
+        load_toml(str(path))
