@@ -432,13 +432,34 @@ def away_from_kinks(x: np.ndarray, kinks, rng: np.random.Generator, margin: floa
 
 # The shapes of the lecture's names (rows are samples), used when a module
 # does not declare its own ``SHAPES``.  m samples, n inputs, K outputs.
+# Lower-case vectors are columns, as in the lecture (``w`` in R^n, ``y`` in R^m);
+# a model's target takes the shape of its prediction.
 DEFAULT_SHAPES = {
-    "z": ("m", "n"), "X": ("m", "n"), "W": ("n", "K"), "b": ("K",), "w": ("n",), "y": ("m",),
+    "z": ("m", "n"), "X": ("m", "n"), "W": ("n", "K"), "b": ("K",), "w": ("n", 1),
 }
 
 # What an input or target may be.  Modules may declare ``DOMAIN`` (their
 # input z) and ``TARGET`` (their y) with one of these names.
 DOMAINS = ("real", "probability", "simplex", "positive", "binary", "onehot", "sign")
+
+# For the lecture's own topics, while their generated files do not declare
+# DOMAIN / TARGET themselves: losses on probabilities need inputs in (0, 1),
+# and the fused softmax loss's gradient (P - Y)/m holds only for one-hot Y
+# (it uses sum_c y_c = 1).  A module's own DOMAIN / TARGET take precedence.
+LECTURE_HINTS: dict[str, dict[str, str]] = {
+    "bce": {"DOMAIN": "probability", "TARGET": "binary"},
+    "cross_entropy": {"DOMAIN": "simplex", "TARGET": "onehot"},
+    "sigmoid_bce": {"TARGET": "binary"},
+    "softmax_cross_entropy": {"TARGET": "onehot"},
+    "logistic_regression": {"TARGET": "binary"},
+    "multinomial_logistic_regression": {"TARGET": "onehot"},
+}
+
+
+def _meta(module, name: str, default):
+    if hasattr(module, name):
+        return getattr(module, name)
+    return LECTURE_HINTS.get(getattr(module, "TOPIC", ""), {}).get(name, default)
 
 
 def _sample(domain: str, shape, rng: np.random.Generator) -> np.ndarray:
@@ -488,7 +509,8 @@ def sample_inputs(module, *, sizes: Mapping[str, int] | None = None,
     rng = rng if rng is not None else np.random.default_rng(0)
     kind = getattr(module, "KIND", "module")
     kinks = tuple(getattr(module, "KINKS", ()) or ())
-    domain = getattr(module, "DOMAIN", "real")
+    domain = _meta(module, "DOMAIN", "real")
+    target = _meta(module, "TARGET", "real")
     params = tuple(getattr(module, "PARAMS", ()) or ())
     out: dict[str, np.ndarray] = {}
     if kind == "module":
@@ -498,16 +520,20 @@ def sample_inputs(module, *, sizes: Mapping[str, int] | None = None,
     elif kind == "loss":
         zshape = _shape_of("z", module, sizes)
         out["z"] = away_from_kinks(_sample(domain, zshape, rng), kinks, rng)
-        out["y"] = _sample(getattr(module, "TARGET", "real"), _shape_of("y", module, {**sizes})
-                           if "y" in (getattr(module, "SHAPES", {}) or {}) else zshape, rng)
+        yshape = _shape_of("y", module, sizes) if "y" in (getattr(module, "SHAPES", {}) or {}) else zshape
+        out["y"] = _sample(target, yshape, rng)
     elif kind == "penalty":
         name = params[0] if params else "W"
         out[name] = away_from_kinks(rng.standard_normal(_shape_of(name, module, sizes)), kinks, rng)
     elif kind == "model":
         out["X"] = rng.standard_normal(_shape_of("X", module, sizes))
-        out["y"] = _sample(getattr(module, "TARGET", "real"), _shape_of("y", module, sizes), rng)
         for p in params:
             out[p] = rng.standard_normal(_shape_of(p, module, sizes))
+        if "y" in (getattr(module, "SHAPES", {}) or {}):
+            yshape = _shape_of("y", module, sizes)
+        else:  # the target has the shape of the prediction X @ param
+            yshape = (out["X"] @ out[params[0]]).shape
+        out["y"] = _sample(target, yshape, rng)
     else:
         raise ValueError(f"unknown KIND {kind!r}")
     return out
@@ -568,6 +594,24 @@ def _adapt(module, inputs: Mapping[str, np.ndarray], hyper: Mapping[str, Any]):
     raise ValueError(f"unknown KIND {kind!r}")
 
 
+def _keeps_complex(f, args) -> bool:
+    """Whether ``f`` returns complex values for complex input.
+
+    A loss that returns ``float(...)`` (the contract's scalar) drops the
+    imaginary part: the complex step cannot apply to it even when its
+    formula is analytic.
+    """
+    name = next(k for k, v in args.items() if isinstance(v, np.ndarray))
+    probe = {**args, name: np.asarray(args[name], dtype=np.complex128) + 1e-30j}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = f(**probe)
+    except Exception:  # noqa: BLE001 -- any failure means: not complex-capable
+        return False
+    return np.iscomplexobj(out)
+
+
 def check_module(module, *, topic: str | None = None, inputs: Mapping[str, np.ndarray] | None = None,
                  sizes: Mapping[str, int] | None = None, hyper: Mapping[str, Any] | None = None,
                  methods=None, seeds: int = 8, seed: int = 0, dtype=np.float64) -> list[CheckRecord]:
@@ -578,7 +622,8 @@ def check_module(module, *, topic: str | None = None, inputs: Mapping[str, np.nd
     generated file, or a class written by hand.  Inputs are sampled from the
     metadata (see :func:`sample_inputs`) unless given.  ``methods`` defaults to
     central differences and the directional check, plus the complex step when
-    ``ANALYTIC`` is true.  Returns one :class:`CheckRecord` per method and
+    ``ANALYTIC`` is true and ``forward`` keeps complex values (a loss returning
+    ``float(...)`` does not).  Returns one :class:`CheckRecord` per method and
     derivative.
     """
     topic = topic or getattr(module, "TOPIC", getattr(module, "__name__", "module"))
@@ -586,9 +631,11 @@ def check_module(module, *, topic: str | None = None, inputs: Mapping[str, np.nd
     if inputs is None:
         inputs = sample_inputs(module, sizes=sizes, rng=rng)
     hyper = {**(getattr(module, "HYPER", {}) or {}), **(hyper or {})}
-    if methods is None:
-        methods = ("central", "directional") + (("complex",) if getattr(module, "ANALYTIC", False) else ())
     f, vjp, args, wrt, labels = _adapt(module, inputs, hyper)
+    if methods is None:
+        methods = ("central", "directional")
+        if getattr(module, "ANALYTIC", False) and _keeps_complex(f, args):
+            methods += ("complex",)
     return check_function(f, vjp, args, topic=topic, wrt=wrt, labels=labels, dtype=dtype,
                           methods=methods, seeds=seeds, seed=seed)
 

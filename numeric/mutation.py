@@ -1,7 +1,8 @@
 """Mutation testing of the gradient checker: plant faults, show each is caught.
 
 A checker that never fails proves nothing.  This layer takes a module's
-*source text*, plants one fault at a time in its ``backward`` function by
+*source text*, plants one fault at a time in its ``backward`` function (and
+the helpers only it calls) by
 transforming the syntax tree, loads each mutant as a fresh module and runs
 the gradient checker on it.  Operators (the typical slips of a hand
 derivation):
@@ -73,6 +74,29 @@ def _backward(tree: ast.Module) -> ast.FunctionDef:
         if isinstance(n, ast.FunctionDef) and n.name == "backward":
             return n
     raise ValueError("the source has no top-level backward function")
+
+
+def _targets(tree: ast.Module) -> list[ast.FunctionDef]:
+    """``backward`` and the module's helper functions that only the backward pass calls.
+
+    A helper that ``forward`` also calls (``_log_softmax``) is left alone: a
+    fault in it changes both sides alike and a gradient check rightly sees
+    nothing wrong.
+    """
+    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+    def calls(fn):
+        return {c.func.id for c in ast.walk(fn) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+
+    back = _backward(tree)
+    used_by_forward = calls(funcs["forward"]) if "forward" in funcs else set()
+    helpers = [funcs[name] for name in sorted(calls(back)) if name in funcs and name not in used_by_forward
+               and name not in ("forward", "backward")]
+    return [back] + helpers
+
+
+def _all_sites(tree: ast.Module):
+    return [site for fn in _targets(tree) for site in _sites(fn)]
 
 
 def _returned_messages(fn: ast.FunctionDef) -> list[ast.AST]:
@@ -160,18 +184,17 @@ def mutants(source: str, operators=OPERATORS) -> list[Mutant]:
     ['transpose at line 2: delta -> delta.T', 'transpose at line 2: W.T -> W']
     """
     base = ast.parse(source)
-    n_sites = len(_sites(_backward(base)))
+    n_sites = len(_all_sites(base))
     out, seen = [], set()
     for k in range(n_sites):
         tree = copy.deepcopy(base)
-        fn = _backward(tree)
-        op, node, build = _sites(fn)[k]
+        op, node, build = _all_sites(tree)[k]
         if op not in operators:
             continue
         before = ast.unparse(node)
         new = build(node)
         after = ast.unparse(new)
-        _replace(fn, node, new)
+        _replace(tree, node, new)
         ast.fix_missing_locations(tree)
         text = ast.unparse(tree)
         if text in seen:

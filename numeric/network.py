@@ -262,6 +262,11 @@ class MLP(Network):
         # The first layer's delta_in (dL/dX) is never needed: use the
         # generated backward specialised to return parameter messages only.
         self._first_backward = _params_only_backward(self.affine)
+        # The forward pass keeps every activation's output: let the
+        # activation's backward take it instead of recomputing it.
+        from numeric import specialise
+
+        self._act_back_out = specialise.with_output(self.activation)
 
     def _layer(self, l):
         return self.params[f"W{l}"], self.params[f"b{l}"]
@@ -314,6 +319,7 @@ class MLP(Network):
         delta = self.loss_module.backward(s, Y)
         grads = {}
         act_back, aff_back, hyper = self.activation.backward, self.affine.backward, self._act_hyper
+        act_back_out = self._act_back_out
         # zs = [X, s1, z1, s2, z2, ..., sL]: layer l's input is zs[2l - 2], its pre-activation zs[2l - 1]
         for l in range(self.depth, 0, -1):
             W, b = self._layer(l)
@@ -322,7 +328,10 @@ class MLP(Network):
                 g = self._first_backward(delta, z_in, W=W, b=b)
             else:
                 delta, g = aff_back(delta, z_in, W=W, b=b)
-                delta, _ = act_back(delta, zs[2 * l - 3], **hyper)
+                if act_back_out is not None:
+                    delta, _ = act_back_out(delta, zs[2 * l - 3], _forward_output=z_in, **hyper)
+                else:
+                    delta, _ = act_back(delta, zs[2 * l - 3], **hyper)
             grads[f"W{l}"], grads[f"b{l}"] = g["W"], g["b"]
         return loss, grads
 

@@ -2,7 +2,11 @@
 
 The first layer of a network never needs ``delta_in = dL/dX``: nobody below
 it receives the message.  For the affine layer that unused product is a
-third of the layer's backward work.  :func:`params_only` rewrites the
+third of the layer's backward work.  And a network keeps every forward
+message, so an activation's backward need not recompute its own output
+(``a = np.tanh(z)``): :func:`with_output` takes it as an argument.
+
+:func:`params_only` rewrites the
 generated source (not the maths): the ``return delta_in, grads`` of
 ``backward`` becomes ``return grads``, and assignments that only fed
 ``delta_in`` are dropped.  The result is checked by the network gradient
@@ -27,7 +31,7 @@ import inspect
 import types
 from typing import Callable
 
-__all__ = ["params_only"]
+__all__ = ["params_only", "with_output"]
 
 
 def _names_read(nodes) -> set[str]:
@@ -79,5 +83,83 @@ def params_only(module, source: str | None = None) -> Callable | None:
     namespace = dict(vars(module))
     code = compile(ast.Module(body=[fn], type_ignores=[]),
                    f"<{getattr(module, '__name__', 'module')}.backward, parameter messages only>", "exec")
+    exec(code, namespace)  # noqa: S102 -- our own generated source, rewritten above
+    return namespace["backward"]
+
+
+def _tree(module, source):
+    if source is None:
+        if not isinstance(module, types.ModuleType):
+            return None
+        try:
+            source = inspect.getsource(module)
+        except (OSError, TypeError):
+            return None
+    return ast.parse(source)
+
+
+def _body(fn: ast.FunctionDef) -> list:
+    body = list(fn.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    return body
+
+
+OUTPUT_ARG = "_forward_output"
+
+
+def with_output(module, source: str | None = None) -> Callable | None:
+    """``backward(delta, z, *, _forward_output, **params)`` reusing the forward output, or None.
+
+    Applies when ``forward`` is a single ``return EXPR`` and ``backward``
+    assigns exactly that ``EXPR`` (same text, same argument names) to a
+    name: the assignment becomes ``name = _forward_output``.  The caller
+    passes the value ``forward`` returned for the same ``z``.
+
+    >>> import types, numpy as np
+    >>> src = '''
+    ... import numpy as np
+    ... def forward(z):
+    ...     return np.tanh(z)
+    ... def backward(delta, z):
+    ...     a = np.tanh(z)
+    ...     return delta * (1 - a ** 2), {}
+    ... '''
+    >>> mod = types.ModuleType("tanh_demo"); exec(src, mod.__dict__)
+    >>> fast = with_output(mod, source=src)
+    >>> z = np.array([[0.3, -1.2]])
+    >>> bool(np.allclose(fast(np.ones((1, 2)), z, _forward_output=np.tanh(z))[0], 1 - np.tanh(z) ** 2))
+    True
+    """
+    tree = _tree(module, source)
+    if tree is None:
+        return None
+    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    fwd, back = funcs.get("forward"), funcs.get("backward")
+    if fwd is None or back is None:
+        return None
+    body = _body(fwd)
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return None
+    f_args = [a.arg for a in fwd.args.args]
+    b_args = [a.arg for a in back.args.args]
+    if b_args[1:len(f_args) + 1] != f_args:
+        return None  # the same names must mean the same values
+    target = ast.dump(body[0].value)
+    hits = 0
+    for stmt in back.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and ast.dump(stmt.value) == target):
+            stmt.value = ast.Name(OUTPUT_ARG, ast.Load())
+            hits += 1
+    if not hits:
+        return None
+    back.args.kwonlyargs.append(ast.arg(OUTPUT_ARG))
+    back.args.kw_defaults.append(None)
+    ast.fix_missing_locations(tree)
+    namespace = dict(vars(module))
+    code = compile(ast.Module(body=[back], type_ignores=[]),
+                   f"<{getattr(module, '__name__', 'module')}.backward, reusing the forward output>", "exec")
     exec(code, namespace)  # noqa: S102 -- our own generated source, rewritten above
     return namespace["backward"]

@@ -1,0 +1,90 @@
+"""The mutation layer: planted faults in generated source are all caught."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import numpy as np
+import pytest
+
+import contract_modules as cm
+import numeric.generated
+from numeric import gradcheck, mutation
+
+GENERATED = sorted(m.name for m in pkgutil.iter_modules(numeric.generated.__path__) if not m.name.startswith("_"))
+
+
+def _source(topic):
+    return inspect.getsource(importlib.import_module("numeric.generated." + topic))
+
+
+@pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
+def test_every_mutant_of_every_generated_module_is_caught(topic):
+    recs = mutation.mutation_records(_source(topic))
+    assert recs[0].check == "mutation: original passes" and recs[0].passed, recs[0].detail
+    planted = [r for r in recs[1:] if "equivalent" not in r.detail]
+    uncaught = [r.detail for r in planted if not r.passed]
+    assert not uncaught, uncaught
+    assert all(r.check.startswith("mutation: ") for r in recs)
+
+
+def test_the_operators_the_lecture_slips_are_made_of_all_occur():
+    ops = set()
+    for topic in ("affine", "mse_multi", "softmax_cross_entropy", "linear"):
+        ops |= {m.operator for m in mutation.mutants(_source(topic))}
+    assert ops == set(mutation.OPERATORS)
+
+
+def _find(recs, operator, change):
+    hits = [r for r in recs if r.check.startswith(f"mutation: {operator} at line ") and r.check.endswith(change)]
+    assert len(hits) == 1, [r.check for r in recs]
+    return hits[0]
+
+
+def test_named_faults_are_planted_and_caught():
+    recs = mutation.mutation_records(_source("affine"))
+    # dropped transpose in delta_in = Delta W^T
+    r = _find(recs, "transpose", ": W.T -> W")
+    assert r.passed and r.detail.startswith("caught by ")
+    # wrong axis in the bias gradient
+    axis = [r for r in recs if "index/axis" in r.check]
+    assert axis and all(r.passed for r in axis)
+    recs = mutation.mutation_records(_source("mse_multi"))
+    assert _find(recs, "factor 2", ": 2 * (z - y) -> z - y").passed
+    assert _find(recs, "divisor", ": 2 * (z - y) / m -> 2 * (z - y)").passed
+
+
+def test_an_uncaught_mutant_is_a_failing_record():
+    # a checker that cannot fail catches nothing: every non-equivalent mutant must then fail
+    def blind(mod):
+        return [gradcheck.CheckRecord("x", "blind", 0.0, 1e-6, True)]
+
+    recs = mutation.mutation_records(cm.source("affine"), check=blind)
+    planted = [r for r in recs[1:] if "equivalent" not in r.detail]
+    assert planted and not any(r.passed for r in planted)
+    assert all("NOT caught" in r.detail for r in planted)
+
+
+def test_equivalent_mutants_are_recognised_not_counted_as_faults():
+    # the sign of the shift in a shifted softmax does not matter
+    recs = mutation.mutation_records(cm.source("softmax"))
+    eq = [r for r in recs if "equivalent" in r.detail]
+    assert [r.check for r in eq] == ["mutation: sign flip at line 7: z - z.max(axis=1, keepdims=True) "
+                                     "-> z + z.max(axis=1, keepdims=True)"]
+
+
+def test_a_broken_original_is_reported():
+    src = cm.source("tanh").replace("1 - t * t", "1 - t")
+    recs = mutation.mutation_records(src)
+    assert not recs[0].passed and "prove nothing" in recs[0].detail
+
+
+def test_mutants_load_as_independent_modules():
+    ms = mutation.mutants(_source("tanh"))
+    mods = [mutation.load_source(m.source) for m in ms]
+    z = np.random.default_rng(0).standard_normal((2, 3))
+    outs = [mod.backward(np.ones_like(z), z)[0] for mod in mods]
+    assert not np.allclose(outs[0], outs[1])
+    import numeric.generated.tanh as original
+    assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched
