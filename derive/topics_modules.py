@@ -95,18 +95,20 @@ _SECTIONS = {
 # ---------------------------------------------------------------------------
 module(
     "perceptron", "McCulloch-Pitts perceptron", "neuron", 10,
-    "K threshold neurons yhat_k = f(<w_k, x> + b_k) with f(s) = -1 for s < 0 and 1 otherwise. "
-    "The activation has derivative 0 wherever it has one and none at s = 0, so no gradient "
-    "flows through it: the reason the lecture moves on to smooth activations.",
+    "yhat = f(s) with the inner potential s = <w, x> + b (an affine layer in front, as modules) and "
+    "f(s) = -1 for s < 0, 1 otherwise. The activation has derivative 0 wherever it has one and none at "
+    "s = 0, so no gradient flows through it: the reason the lecture moves on to smooth activations.",
     ModuleSpec(
-        kind="module", args=(Z_IN, W, B), out_dim=K,
-        forward=lambda b, jj: step(sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1)) + b["b"][jj]),
+        kind="module", args=(Arg("z", "input", (n,), "S", latex="s", matrix_latex=r"\mathbf{S}"),), out_dim=n,
+        forward=lambda b, jj: step(b["z"][jj]),
         kinks=("f(s) jumps at s = 0: the derivative is 0 for every s != 0 and does not exist at s = 0",),
         kink_points=(0.0,),
-        out_matrix="Yhat",
+        out_matrix="Yhat", out_latex=r"\hat{\mathbf{Y}}",
     ),
     notes=("The derivative 0 holds almost everywhere; inputs with a zero inner potential are excluded "
-           "from every numeric check (kink declared, not faked).",),
+           "from every numeric check (kink declared, not faked).",
+           "SymPy differentiates the Piecewise form of f to 0 everywhere, at s = 0 included: silently "
+           "wrong there, which is why the kink is declared rather than derived."),
 )
 
 module(

@@ -70,6 +70,8 @@ def _args_codegen(p):
 def _args_verify(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: all, and the networks)")
     p.add_argument("--json", action="store_true", help="print JSON records")
+    p.add_argument("--code", metavar="DIR", default=None,
+                   help="check the modules in DIR (as written by `gradproof codegen`) instead of the bundled ones")
     _spec(p)
 
 
