@@ -1,0 +1,181 @@
+"""Grading a class and the exercise commands, as a user runs them."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+from reports.cli import main
+from reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary, write_reports
+
+EVIL_STUDENT = '<img src=x onerror=alert(1)>'
+ROWS = [
+    ("alice", "logreg_grad", "X^T(yhat - y)"),
+    ("alice", "linear_grad_W", "Delta^T Z"),
+    ("alice", "sigmoid_bce_grad", "yhat - y"),
+    ("bob", "logreg_grad", "X^T(y - yhat)"),
+    ("bob", "linear_grad_W", "Z^T Delta"),
+    ("bob", "nonexistent", "1"),
+    (EVIL_STUDENT, "logreg_grad", "<script>alert('x')</script>"),
+    (EVIL_STUDENT, "linear_grad_W", "=HYPERLINK(\"http://evil\",\"x\")"),
+    ("carol", "logreg_grad", "  X^T(yhat  -  y) "),
+]
+
+
+def write_csv(path, rows, header=("student", "exercise", "answer")):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    d = tmp_path_factory.mktemp("grade")
+    src = write_csv(d / "answers.csv", ROWS)
+    out = d / "out"
+    rc = main(["grade", str(src), "-o", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_csv_safe_neutralises_formulas():
+    for bad in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert csv_safe(bad).startswith("'")
+    assert csv_safe("X^T y") == "X^T y"
+
+
+def test_read_answers_validates_the_header(tmp_path):
+    p = write_csv(tmp_path / "a.csv", [("a", "b")], header=("student", "answer"))
+    with pytest.raises(GradingError, match="exercise"):
+        read_answers(str(p))
+    with pytest.raises(GradingError, match="no such file"):
+        read_answers(str(tmp_path / "missing.csv"))
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(GradingError, match="UTF-8"):
+        read_answers(str(tmp_path / "bin.csv"))
+
+
+def test_columns_in_any_order_and_bom(tmp_path):
+    p = tmp_path / "b.csv"
+    p.write_text("\ufeffAnswer,Student,Exercise\nZ^T Delta,zoe,linear_grad_W\n", encoding="utf-8")
+    (row,) = read_answers(str(p))
+    assert (row.student, row.exercise, row.answer) == ("zoe", "linear_grad_W", "Z^T Delta")
+
+
+def test_identical_answers_are_checked_once():
+    from reports.grading import Row
+
+    rows = [Row(k, f"s{k}", "linear_grad_W", "Z^T Delta" if k % 2 else " Z^T  Delta") for k in range(6)]
+    result = grade(rows, workers=1, progress=False)
+    assert result.unique_checks == 1
+    assert all(v.status == "correct" for v in result.verdicts)
+    assert [v.answer for v in result.verdicts] == [r.answer for r in rows]
+
+
+def test_class_csv_has_every_answer_and_no_formula(graded):
+    with open(graded / "class.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(ROWS)
+    for r in rows:
+        for cell in r.values():
+            assert not cell or cell[0] not in "=+-@", cell
+    by = {(r["student"], r["exercise"]): r for r in rows}
+    assert by[("alice", "logreg_grad")]["status"] == "correct"
+    assert by[("bob", "logreg_grad")]["mistake"] == "sign"
+    assert by[("alice", "linear_grad_W")]["mistake"] == "transposed"
+    assert by[("alice", "sigmoid_bce_grad")]["credit"] == "0.5"
+    assert by[("bob", "nonexistent")]["status"] == "invalid"
+    assert by[("carol", "logreg_grad")]["status"] == "correct"
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_escapes_everything_a_student_typed(graded):
+    files = sorted(os.listdir(graded))
+    evil = student_filename(EVIL_STUDENT)
+    assert evil in files and "<" not in evil
+    for name in [evil, "class.html"]:
+        html = (graded / name).read_text(encoding="utf-8")
+        p = _Collect()
+        p.feed(html)
+        assert "script" not in p.tags and "img" not in p.tags
+        assert EVIL_STUDENT in "".join(p.text)  # shown, as text
+    assert "<script>alert" not in (graded / evil).read_text(encoding="utf-8")
+
+
+def test_per_student_pages_and_summary(graded):
+    pages = [f for f in os.listdir(graded) if f.startswith("student-")]
+    assert len(pages) == 4
+    alice = (graded / student_filename("alice")).read_text(encoding="utf-8")
+    assert "X^T @ (yhat - y)" in alice  # how the answer was read
+    assert "divide by m" in alice
+    with open(graded / "summary.csv", newline="") as fh:
+        summ = {r["exercise"]: r for r in csv.DictReader(fh)}
+    assert summ["logreg_grad"]["correct"] == "2" and summ["logreg_grad"]["answers"] == "4"
+    assert not [f for f in os.listdir(graded) if f.endswith(".tmp")]
+
+
+def test_summary_counts_common_mistakes():
+    from derive.equivalence import Verdict
+    from reports.grading import ClassResult, Row
+
+    rows = [Row(k, f"s{k}", "e", "a") for k in range(4)]
+    vs = [Verdict("e", "a", "incorrect", "numeric", feedback=("sign error",), mistake="sign")] * 3
+    vs.append(Verdict("e", "a", "correct", "symbolic", credit=1.0))
+    (s,) = summary(ClassResult(rows, vs))
+    assert (s["correct"], s["incorrect"]) == (1, 3)
+    assert s["mistakes"][0] == {"mistake": "sign", "message": "sign error", "count": 3}
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_cli_check_json_and_exit_codes():
+    r = run_cli("check", "logreg_grad", "X^T (y - yhat)", "--json")
+    assert r.returncode == 0
+    d = json.loads(r.stdout)
+    assert d["status"] == "incorrect" and d["mistake"] == "sign" and d["reading"] == "X^T @ (y - yhat)"
+    r = run_cli("check", "no_such_exercise", "x")
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr and "unknown exercise" in r.stderr
+
+
+def test_cli_check_text_shows_reading_and_decider():
+    r = run_cli("check", "softmax_jacobian", r"\sigma_k(\delta_{jk} - \sigma_j)")
+    assert r.returncode == 0
+    assert "read as:    sigma_k * ([[j = k]] - sigma_j)" in r.stdout
+    assert "correct (decided by symbolic)" in r.stdout
+
+
+def test_cli_exercises_json():
+    r = run_cli("exercises", "--json")
+    assert r.returncode == 0
+    bank = json.loads(r.stdout)
+    assert {"logreg_grad", "softmax_jacobian"} <= {e["id"] for e in bank}
+    assert all(e["symbols"] for e in bank)
+
+
+def test_cli_grade_bad_input_is_one_line(tmp_path):
+    (tmp_path / "x.csv").write_text("who,what\n1,2\n")
+    r = run_cli("grade", str(tmp_path / "x.csv"), "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "missing column" in r.stderr
+    assert not (tmp_path / "o").exists()
