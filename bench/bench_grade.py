@@ -1,0 +1,103 @@
+"""Benchmark ``gradproof grade`` on a generated class.
+
+A class of 200 students x 14 answers is drawn (seeded) from each exercise's
+correct forms, planted mistakes and tutor wrong answers, from hostile input,
+and from randomly scaled or re-combined answers (so that many answers are
+distinct and really need checking).  Prints the wall time of grading and of
+writing the reports, the number of distinct checks, and the slowest single
+check.  Run: ``python bench/bench_grade.py [--students 200] [--answers 14]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+HOSTILE = ["__import__('os').system('id')", "10^10^10", "((9^9)^9999)^9999", "factorial(10^7)",
+           "(x+1)^(10^6)", "", "X^T (", "1/m X", "=cmd|' /C calc'!A0", "<b>bold</b>", "ŷ − y ✓"]
+
+
+def answer_for(ex, rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.40 and ex.accepted:
+        a = rng.choice(ex.accepted)
+    elif roll < 0.65 and ex.mistakes:
+        a = rng.choice(ex.mistakes)[0]
+    elif roll < 0.72 and ex.wrong:
+        a = rng.choice(ex.wrong).answer
+    elif roll < 0.78:
+        a = rng.choice(HOSTILE)
+    elif roll < 0.90 and ex.accepted:
+        # a scaled answer: distinct text, needs probing and a ratio diagnosis
+        a = f"{rng.randint(2, 97)}/{rng.randint(2, 97)} * ({rng.choice(ex.accepted)})"
+    else:
+        # two answers combined: mostly wrong in some new way
+        pool = list(ex.accepted) + [m[0] for m in ex.mistakes]
+        a = f"({rng.choice(pool)}) {rng.choice(['+', '-'])} ({rng.choice(pool)})"
+    # students space things differently
+    return a.replace(" ", " " * rng.randint(0, 2)) if rng.random() < 0.3 else a
+
+
+def generate(students: int, answers: int, seed: int = 0):
+    from derive.exercises import exercises
+    from reports.grading import Row
+
+    rng = random.Random(seed)
+    bank = exercises()
+    rows = []
+    for s in range(students):
+        picks = (bank * (answers // len(bank) + 1))[:answers]
+        for ex in picks:
+            rows.append(Row(len(rows) + 2, f"student{s:03d}", ex.id, answer_for(ex, rng)))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--students", type=int, default=200)
+    ap.add_argument("--answers", type=int, default=14)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    from reports.grading import grade, write_reports
+
+    t_import = time.perf_counter() - t0
+    rows = generate(args.students, args.answers)
+    t1 = time.perf_counter()
+    result = grade(rows, workers=args.workers, progress=False)
+    t_grade = time.perf_counter() - t1
+    with tempfile.TemporaryDirectory() as d:
+        t2 = time.perf_counter()
+        write_reports(result, d)
+        t_write = time.perf_counter() - t2
+    statuses = {}
+    for v in result.verdicts:
+        statuses[v.status] = statuses.get(v.status, 0) + 1
+    ex, ans, secs = result.slowest
+    rows_out = [
+        ("answers", f"{len(rows)} ({args.students} students x {args.answers})"),
+        ("distinct checks", f"{result.unique_checks}"),
+        ("workers", f"{args.workers}"),
+        ("import", f"{t_import:.2f} s"),
+        ("grade (wall, incl. oracles)", f"{t_grade:.2f} s"),
+        ("write reports", f"{t_write:.2f} s"),
+        ("total", f"{t_import + t_grade + t_write:.2f} s (target <= 60 s)"),
+        ("slowest check", f"{secs:.3f} s  [{ex}] {ans[:50]!r}"),
+        ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
+    ]
+    width = max(len(k) for k, _ in rows_out)
+    print(f"{'measure':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 40}")
+    for k, v in rows_out:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
