@@ -148,3 +148,23 @@ def test_pool_recovers_after_a_limit(monkeypatch):
     assert out[1].status == "undecided"
     assert out[2].status == "correct"
     assert out[3].status == "incorrect"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from derive.exercises import exercises  # noqa: E402
+
+_BANK = [ex for ex in exercises() if ex.accepted]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(_BANK), st.integers(-9, 9).filter(bool), st.integers(1, 9), st.data())
+def test_scaled_answers_are_caught_by_the_ratio_test(ex, p, q, data):
+    """c * (a correct answer) is correct iff c = 1, and otherwise the factor is reported."""
+    answer = data.draw(st.sampled_from(ex.accepted))
+    v = decide(ex, f"({p}/{q}) * ({answer})", symbolic_seconds=0.5)
+    if p == q:
+        assert v.status == "correct"
+    else:
+        assert v.status == "incorrect"
+        assert v.mistake.startswith(("factor", "sign", "tutor")), (p, q, v.mistake)
