@@ -34,6 +34,8 @@ from sympy.matrices.expressions import MatAdd, MatMul, MatrixExpr, MatrixSymbol,
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from derive import mexpr as mx
+from derive.functions import ALL as FUNCTIONS
+from derive.functions import explicit
 from derive.model import Claim, Derivation, Label, Proof, Result, Step
 
 # ---------------------------------------------------------------------------
@@ -128,14 +130,30 @@ def prose(text: str, latex: str | None = None) -> Label:
 
 
 def is_zero(expr) -> bool:
-    """Exactly zero, trying cheap normal forms before ``simplify``."""
+    """Exactly zero, trying cheap normal forms before ``simplify``.
+
+    The lecture's functions are first rewritten to ``exp``/``log`` (SymPy's
+    ``simplify`` misses identities such as tanh vs sigmoid otherwise); then
+    ``cancel`` (rational in the exponentials) and ``expand`` (polynomials)
+    decide almost every case at once.  ``simplify`` is the last resort, and
+    only on small expressions: it can take minutes on large ones.
+    """
     expr = sp.sympify(expr)
     if expr == 0:
         return True
-    for f in (sp.expand, sp.cancel, lambda e: sp.simplify(e.rewrite(sp.exp))):
-        if f(expr) == 0:
+    e = explicit(expr).rewrite(sp.exp) if expr.has(*FUNCTIONS, sp.tanh) else expr
+    if e == 0:
+        return True
+    for f in (sp.cancel, sp.expand):
+        if f(e) == 0:
             return True
-    return False
+    if sp.count_ops(e) > SIMPLIFY_LIMIT:
+        return False
+    return sp.simplify(e) == 0
+
+
+# Above this many operations ``simplify`` is not attempted (see is_zero).
+SIMPLIFY_LIMIT = 120
 
 
 def matrices_equal(a: sp.Matrix, b: sp.Matrix) -> tuple[bool, str]:
