@@ -177,9 +177,61 @@ def pull_out_of_sums(e: sp.Expr) -> sp.Expr:
     return e
 
 
+def _is_branching(pw) -> bool:
+    """A ``Piecewise`` of the declaration (ELU, Huber), not a range wrapper."""
+    return isinstance(pw, sp.Piecewise) and drop_range_piecewise(pw) is pw
+
+
+def _delta_out_of_branches(e: sp.Expr) -> sp.Expr:
+    """``Piecewise((d x, c), (d y, True)) -> d Piecewise((x, c), (y, True))`` for a common Kronecker delta ``d``."""
+
+    def repl(pw):
+        if not _is_branching(pw):
+            return pw
+        common = None
+        for x, _ in pw.args:
+            facs = {f for f in sp.Mul.make_args(x) if isinstance(f, sp.KroneckerDelta)}
+            common = facs if common is None else common & facs
+        if not common:
+            return pw
+        rest = [(sp.Mul(*[f for f in sp.Mul.make_args(x) if f not in common]), c) for x, c in pw.args]
+        return sp.Mul(*common) * sp.Piecewise(*rest)
+
+    return e.replace(lambda x: isinstance(x, sp.Piecewise), repl)
+
+
+def sum_deltas_through_branches(e: sp.Expr) -> sp.Expr:
+    """``sum_j delta_{xj} f(j) = f(x)`` where ``f`` is a declared ``Piecewise``.
+
+    SymPy leaves such sums unevaluated (the delta sits inside every branch);
+    the index ``x`` is in range by construction, as everywhere in the engine.
+    Sums without a declared ``Piecewise`` are left to :func:`clean`'s usual path.
+    """
+
+    def repl(sm):
+        if len(sm.limits) != 1 or not sm.function.has(sp.Piecewise):
+            return sm
+        if not any(_is_branching(p) for p in sm.function.atoms(sp.Piecewise)):
+            return sm
+        jv = sm.limits[0][0]
+        body = _delta_out_of_branches(strip_delta_ranges(sm.function))
+        facs = sp.Mul.make_args(body)
+        for f in facs:
+            if isinstance(f, sp.KroneckerDelta) and jv in f.args:
+                other = f.args[0] if f.args[1] == jv else f.args[1]
+                if other.has(jv):
+                    continue
+                return sp.Mul(*[g for g in facs if g is not f]).xreplace({jv: other})
+        return sm
+
+    return e.replace(lambda x: isinstance(x, sp.Sum), repl)
+
+
 def clean(e: sp.Expr) -> sp.Expr:
     """Evaluate Kronecker sums, drop range conditions, tidy."""
     e = strip_delta_ranges(e)
+    if e.has(sp.Piecewise):
+        e = sum_deltas_through_branches(_delta_out_of_branches(e))
     e = sp.expand(e)
     e = pull_out_of_sums(e)
     e = e.doit()
@@ -337,7 +389,8 @@ class ModuleDeriver:
         self.step("chain rule (backward message)", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), raw_b,
                   "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i")
         back = tidy(clean(raw_b))
-        self.step("sum out Kronecker deltas", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), back)
+        if back != raw_b:
+            self.step("sum out Kronecker deltas", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), back)
         # batched and matrix form
         extra = {"delta": sp.IndexedBase("Delta")}
         if self.out is not None:
@@ -360,12 +413,15 @@ class ModuleDeriver:
             rawp = sp.diff(fwd, entry)
             self.step("differentiate (SymPy diff)", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), rawp)
             dp = tidy(self.rename_output(clean(rawp)))
-            self.step("sum out Kronecker deltas", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), dp)
+            if dp != rawp:
+                self.step("sum out Kronecker deltas", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), dp)
             self.results.append(Result(f"jacobian:{p.name}", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), index=dp))
             rawg = sp.Sum(dn[j] * dp, (j, 0, out_dim - 1))
-            g = tidy(clean(rawg))
-            self.step("chain rule (parameter message)", _pd("L", "L", plabel_t, plabel_l), g,
+            self.step("chain rule (parameter message)", _pd("L", "L", plabel_t, plabel_l), rawg,
                       "dL/dw = sum_j delta^{l+1}_j dz^{l+1}_j / dw")
+            g = tidy(clean(rawg))
+            if g != rawg:
+                self.step("sum out Kronecker deltas", _pd("L", "L", plabel_t, plabel_l), g)
             gb = self.batch(g, extra)
             gsum = sp.Sum(gb, (s_, 0, m - 1)) if gb != 0 else sp.Integer(0)
             self.step("batch: sum over samples", _pd("L", "L", plabel_t, plabel_l), gsum)
@@ -476,7 +532,8 @@ class ModuleDeriver:
         lab_i = _pd("R", "R", f"W[{a_}, {c_}]", "w_{%s%s}" % (a_, c_))
         self.step("differentiate (SymPy diff)", lab_i, raw)
         g = tidy(clean(raw))
-        self.step("sum out Kronecker deltas", lab_i, g)
+        if g != raw:
+            self.step("sum out Kronecker deltas", lab_i, g)
         g2 = self.apply_assumptions(g)
         if g2 != g:
             self.step("state the subgradient", lab_i, g2, "; ".join(s for s, _ in sp_.assumptions))

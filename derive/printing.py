@@ -110,6 +110,10 @@ class ScalarLatexPrinter(LatexPrinter):
 
 
 class ScalarStrPrinter(StrPrinter):
+    def _print_Sum(self, expr):
+        lims = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits)
+        return "sum_{%s} (%s)" % (lims, self._print(expr.function))
+
     def _print_KroneckerDelta(self, expr):
         i, j = expr.args[:2]
         return "[[%s = %s]]" % (self._print(i), self._print(j))
