@@ -323,7 +323,8 @@ def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
     got = ex.shape_at_probe(reading.shape)
     if got != want:
         fb = [f"your answer has shape {got[0]}x{got[1]} at the probe sizes ({ex.sizes_text()}), "
-              f"but {ex.lhs} is {want[0]}x{want[1]} ({ex.shape_text()})"]
+              f"but {ex.lhs} is " + ("a scalar (one entry)" if want == (1, 1) else
+                                     f"{want[0]}x{want[1]} ({ex.shape_text()})")]
         mistake = "shape"
         if got == want[::-1]:
             mistake = "transposed"
@@ -456,7 +457,7 @@ class Oracle:
             if not np.all(np.isfinite(val)):
                 continue
             self.envs.append(env)
-            self.ref_values.append(self._grid(val))
+            self.ref_values.append(val)
         self._wrong = None
         self._mutants = None
 
@@ -491,10 +492,6 @@ class Oracle:
             if ex_name in env:
                 out[engine_name] = env[ex_name]
         return out
-
-    def _grid(self, val):
-        """Broadcast a value to the index grid (index exercises) or keep it."""
-        return val
 
     def evaluate(self, expr):
         """The answer's values at every probe point; None if undefined; a message if unsupported."""
@@ -532,7 +529,7 @@ class Oracle:
         if self._mutants is None:
             self._mutants = []
             seen = [self.ref_values]
-            for code, message, expr in itertools.islice(_mutants(self.ref_expr, self), 400):
+            for code, message, expr in itertools.islice(itertools.chain(self._index_swaps(), _mutants(self.ref_expr, self)), 400):
                 vals = []
                 try:
                     for env in self.envs:
@@ -547,6 +544,19 @@ class Oracle:
                 seen.append(vals)
                 self._mutants.append((code, message, vals))
         return self._mutants
+
+    def _index_swaps(self):
+        """Index form: the reference with two index symbols exchanged (``d sigma_j / d s_k``)."""
+        if not isinstance(self.ref_expr, sp.Basic):
+            return
+        names = {ex: eng for eng, ex in self.refnames.items()}
+        idx = [d.name for d in self.ex.symbols if d.is_index]
+        by_name = {s.name: s for s in self.ref_expr.free_symbols if isinstance(s, sp.Symbol)}
+        for a, b in itertools.combinations(idx, 2):
+            sa, sb = by_name.get(names.get(a, a)), by_name.get(names.get(b, b))
+            if sa is not None and sb is not None:
+                yield ("indices", f"the indices {a} and {b} are exchanged",
+                       self.ref_expr.xreplace({sa: sb, sb: sa}))
 
     # -- symbolic confirmation --------------------------------------------
     def symbolic_equal(self, expr) -> bool:

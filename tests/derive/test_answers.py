@@ -39,6 +39,10 @@ VOCAB = Vocabulary(dims={"m": 5, "n": 3, "K": 4}, symbols=(
     ("Xw", "X @ w"),
     ("(1/2) lambda", "(1 / 2) * lambda"),
     ("2*lam", "2 * lambda"),
+    (r"2 \cdot \lambda", "2 * lambda"),
+    (r"\sqrt{\lambda} + sqrt(lambda)", "sqrt(lambda) + sqrt(lambda)"),
+    (r"\mathbf{X}^T \mathbf{y}", "X^T @ y"),
+    ("norm(y)^2", "norm(y)^2"),
 ])
 def test_readings(text, reading):
     assert read_answer(text, VOCAB).text == reading
