@@ -503,6 +503,8 @@ class Oracle:
                 return None
             except Unsupported as err:
                 return f"cannot evaluate the answer numerically: {err}"
+            except (ValueError, TypeError, IndexError, OverflowError) as err:
+                return f"cannot evaluate the answer numerically ({type(err).__name__})"
             if not np.all(np.isfinite(v)):
                 return None
             out.append(v)
