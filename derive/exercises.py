@@ -355,10 +355,19 @@ declare(Exercise(
 
 def load_toml(path: str) -> list[Exercise]:
     """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md)."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ValueError("reading exercise TOML files needs Python 3.11+ or the tomli package") from None
 
     with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: {err}") from None
     out = []
     for k, item in enumerate(data.get("exercise", [])):
         where = f"{path}: exercise {k + 1}"
