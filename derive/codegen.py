@@ -201,6 +201,31 @@ class _NumpyScalarPrinter(StrPrinter):
     def _print_Heaviside(self, e):
         return f"({self._print(e.args[0])} > 0)"
 
+    def _print_sign(self, e):
+        return f"np.sign({self._print(e.args[0])})"
+
+    def _print_Relational(self, e):
+        return f"({self._print(e.lhs)} {e.rel_op} {self._print(e.rhs)})"
+
+    def _print_And(self, e):
+        return " & ".join(self._print(a) for a in e.args)
+
+    def _print_Or(self, e):
+        return " | ".join(self._print(a) for a in e.args)
+
+    def _print_Piecewise(self, e):
+        # A declared piecewise map (ELU, Huber): nested np.where, the last branch
+        # the default.  np.where evaluates every branch everywhere, so the
+        # generated function runs under np.errstate (see _guard_branches).
+        self.helpers.add("branches")
+        *pieces, (last, cond) = e.args
+        if cond is not sp.true:
+            raise ValueError("a Piecewise needs a final default branch (condition True) for code generation")
+        out = self._print(last)
+        for value, c in reversed(pieces):
+            out = f"np.where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
 
 class NumpyPrinter:
     """Matrix forms to NumPy expressions; ``names`` maps symbols to variables."""
@@ -358,7 +383,7 @@ def generate(d) -> str:
     if code.output is not None and code.output_def is not None:
         out_def_txt = pr.doprint(stabilize(code.output_def))
 
-    src_file = _SOURCE.get(d.kind, "derive/" + _declared_in(d))
+    src_file = _SOURCE.get(d.kind) or _user_source(d) or "derive/" + _declared_in(d)
     doc = [f"{d.title}: {HEADER.format(source=src_file)}.", ""]
     doc += _wrap(d.summary)
     doc += ["", "Rows are samples (the lecture's Yhat = X W)."]
@@ -450,7 +475,10 @@ def generate(d) -> str:
     else:
         raise ValueError(code.kind)
 
-    helpers = sorted(pr.helpers)
+    if "branches" in pr.helpers:
+        rest_start = 3
+        lines[rest_start:] = _guard_branches(lines[rest_start:])
+    helpers = sorted(h for h in pr.helpers if h in HELPERS)
     analytic = not any(tok in t for t in analytic_probe for tok in _NOT_ANALYTIC)
     meta = [
         "",
@@ -473,6 +501,39 @@ def generate(d) -> str:
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
     return text.rstrip() + "\n"
+
+
+def _guard_branches(lines: list[str]) -> list[str]:
+    """Run each generated function's body under ``np.errstate``.
+
+    ``np.where`` evaluates every branch on every entry: ``exp(s)`` in ELU's
+    negative branch overflows at ``s = 1000`` although the positive branch is
+    the one returned.  Overflow and 0 * inf in a branch not taken are
+    discarded; the selected values are the same as without the guard.
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        out.append(line)
+        k += 1
+        if not line.startswith("def "):
+            continue
+        # copy the docstring, then indent the body under the guard
+        first = lines[k]
+        out.append(first)
+        k += 1
+        if not (first.count('"""') >= 2):
+            while k < len(lines) and '"""' not in lines[k]:
+                out.append(lines[k])
+                k += 1
+            out.append(lines[k])
+            k += 1
+        out.append('    with np.errstate(over="ignore", invalid="ignore"):  # branches not taken may overflow')
+        while k < len(lines) and lines[k].startswith("    "):
+            out.append("    " + lines[k])
+            k += 1
+    return out
 
 
 def _shapes(code, names) -> dict:
@@ -515,6 +576,13 @@ def _wrap(text, width=76):
     import textwrap
 
     return textwrap.wrap(text, width) or [""]
+
+
+def _user_source(d) -> str | None:
+    """A user module's spec file (``Topic.extra["source"]``), named in its header."""
+    from derive.registry import get
+
+    return get(d.topic).extra.get("source") if d.kind == "user" else None
 
 
 def _declared_in(d) -> str:
