@@ -12,6 +12,7 @@ import sympy as sp
 
 from derive import closed_forms as cf
 from derive import mexpr as mx
+from derive import mle as ml
 from derive.model import Claim
 from derive.registry import Topic, register
 
@@ -49,4 +50,80 @@ register(Topic(
     build=cf.build_ridge,
     claims=(Claim("solution", "w* = (X^T X + lambda I)^-1 X^T y",
                   matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n)))), _Xty)),),
+))
+
+# ---------------------------------------------------------------------------
+# Maximum likelihood and MAP
+# ---------------------------------------------------------------------------
+_i, _m = ml.i, ml.m
+
+register(Topic(
+    name="mle_gaussian",
+    title="Linear neuron: maximum likelihood under Gaussian noise",
+    kind="mle",
+    section="Linear neuron",
+    order=12,
+    summary="Gaussian noise -> likelihood -> negative log-likelihood; minimising it is least squares.",
+    build=ml.build_mle_gaussian,
+    claims=(Claim("nll", "L(w) = m/2 log(2 pi sigma^2) + 1/(2 sigma^2) sum_i (y_i - <w, x_i>)^2",
+                  index=_m / 2 * sp.log(2 * sp.pi * ml.sigma**2)
+                  + sp.Sum((ml.yb[_i] - sp.Sum(ml.Xb[_i, ml.j] * ml.wb[ml.j], (ml.j, 1, ml.n))) ** 2, (_i, 1, _m))
+                  / (2 * ml.sigma**2)),),
+))
+
+register(Topic(
+    name="mle_sigma2",
+    title="Maximum likelihood estimate of the noise variance",
+    kind="mle",
+    section="Linear neuron",
+    order=12.5,
+    summary="Maximising the Gaussian likelihood over sigma > 0 gives sigma^2 = RSS / m.",
+    build=ml.build_mle_sigma2,
+    claims=(Claim("sigma2", "sigma^2 = RSS / m", index=ml.RSS / _m),),
+))
+
+register(Topic(
+    name="mle_bernoulli",
+    title="Logistic regression: maximum likelihood is the cross-entropy",
+    kind="mle",
+    section="Logistic regression",
+    order=32,
+    summary="Bernoulli outputs yhat = sigma(s): the negative log-likelihood is the binary cross-entropy.",
+    build=ml.build_mle_bernoulli,
+    claims=(Claim("nll", "L(w) = sum_i -[y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]",
+                  index=sp.Sum(-(ml.yb[_i] * sp.log(ml.Yhb[_i]) + (1 - ml.yb[_i]) * sp.log(1 - ml.Yhb[_i])), (_i, 1, _m))),),
+))
+
+register(Topic(
+    name="mle_categorical",
+    title="Softmax: maximum likelihood is the multinomial cross-entropy",
+    kind="mle",
+    section="Softmax layer",
+    order=34.5,
+    summary="Categorical outputs of a softmax: the negative log-likelihood is -sum_i sum_c y_ic log yhat_ic.",
+    build=ml.build_mle_categorical,
+    claims=(Claim("nll", "L(w) = -sum_i sum_c y_ic log(yhat_ic)",
+                  index=-sp.Sum(ml.Yb[_i, ml.c] * sp.log(ml.Yhb[_i, ml.c]), (_i, 1, _m), (ml.c, 1, ml.K))),),
+))
+
+register(Topic(
+    name="map_gaussian",
+    title="MAP with a Gaussian prior is L2 regularisation",
+    kind="map",
+    section="Regularization",
+    order=85,
+    summary="A zero-mean Gaussian prior on the weights gives the ridge loss with lambda = sigma^2 / sigma_0^2; "
+            "the bias has no prior and is not penalised.",
+    build=ml.build_map_gaussian,
+    claims=(Claim("lambda", "lambda = sigma^2 / sigma_0^2", index=ml.sigma**2 / ml.sigma_0**2),),
+))
+
+register(Topic(
+    name="map_laplace",
+    title="MAP with a Laplace prior is L1 regularisation",
+    kind="map",
+    section="Regularization",
+    order=86,
+    summary="A zero-mean Laplace prior with scale beta gives the L1 penalty lambda ||w||_1 with lambda = 2 sigma^2 / beta.",
+    build=ml.build_map_laplace,
 ))
