@@ -139,3 +139,44 @@ def add_user_topic(topic: Topic) -> Topic:
     _REGISTRY[topic.name] = topic
     _CACHE.pop(topic.name, None)
     return topic
+
+
+def _derive_in_worker(name: str):
+    import pickle
+
+    return name, pickle.dumps(derive(name))
+
+
+def derive_many(names=None, jobs: int | None = None) -> list:
+    """Derive several topics (all by default), over ``jobs`` processes.
+
+    SymPy is single-threaded; the exact proofs dominate the cost, and topics
+    are independent, so forked workers (each keeping its own cache for shared
+    dependencies) roughly divide the wall time by the core count.  Results
+    land in this process's cache, in the order asked for.
+    """
+    import os
+    import pickle
+
+    ts = [name if isinstance(name, Topic) else get(name) for name in names] if names is not None else topics()
+    todo = [t.name for t in ts if t.name not in _CACHE or _CACHE[t.name][0] is not t]
+    if jobs is None:
+        jobs = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if jobs > 1 and len(todo) > 2:
+        import multiprocessing as mp
+
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # pragma: no cover - platforms without fork
+            ctx = None
+        if ctx is not None:
+            # the costliest topics first, so that the workers finish together
+            order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).kind, 1))
+            with ctx.Pool(jobs) as pool:
+                for name, blob in pool.imap_unordered(_derive_in_worker, order):
+                    _CACHE[name] = (get(name), pickle.loads(blob))
+    return [derive(t) for t in ts]
+
+
+# rough relative cost per kind, for scheduling only
+_COST_HINT = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "fused": 2, "init": 2}
