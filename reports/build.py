@@ -41,11 +41,17 @@ class Record:
 
     @property
     def error_text(self) -> str:
-        return "exact" if self.max_rel_error is None else f"{self.max_rel_error:.1e}"
+        if self.max_rel_error is None:
+            return "exact"
+        if self.max_rel_error == 0:
+            return "0"
+        return f"{self.max_rel_error:.1e}"
 
     @property
     def tolerance_text(self) -> str:
-        return "identical" if self.tolerance is None else f"{self.tolerance:.0e}"
+        if self.tolerance is None:
+            return "identical"
+        return "0 (exact)" if self.tolerance == 0 else f"{self.tolerance:.0e}"
 
 
 @dataclass(frozen=True)
@@ -107,15 +113,18 @@ class Report:
     sections: list[TopicSection]
     figures: list[Figure] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
+    experiment_records: list[Record] = field(default_factory=list)  # e.g. the digits MLP's gradient checks
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        return bool(self.sections) and all(s.passed for s in self.sections)
+        return (bool(self.sections) and all(s.passed for s in self.sections)
+                and all(r.passed for r in self.experiment_records))
 
     @property
     def failures(self) -> list[str]:
-        return [f for s in self.sections for f in s.failures]
+        return [f for s in self.sections for f in s.failures] + [
+            f"{r.topic}: {r.check}" for r in self.experiment_records if not r.passed]
 
     def closed_form_records(self) -> list[Record]:
         """Numeric checks of the closed-form solutions (a report-level table)."""
@@ -165,21 +174,31 @@ def generated_code_path(name: str) -> Path:
     return Path(numeric.generated.__file__).resolve().parent / f"{name}.py"
 
 
-def build_section(topic, verify: Callable[[str], list] | None = None) -> TopicSection:
-    """Derive and verify one topic; an exception becomes a failed section."""
+def build_section(topic, verify: Callable[[str], list] | None = None, timings: dict | None = None) -> TopicSection:
+    """Derive and verify one topic; an exception becomes a failed section.
+
+    ``timings`` (optional) accumulates seconds under ``derive`` and ``verify``.
+    """
     from derive.registry import derive
 
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     try:
         d = derive(topic)
     except Exception as err:  # the report must say which topic broke, not crash
         return TopicSection(topic.name, topic.title, topic.kind, topic.section,
                             error=f"derivation failed: {type(err).__name__}: {err}")
+    finally:
+        timings["derive"] = timings.get("derive", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
     try:
         records = [_record(r) for r in verify(topic.name)] if verify else records_from_proofs(d)
     except Exception as err:
         return TopicSection(topic.name, topic.title, topic.kind, topic.section, derivation=d,
                             records=tuple(records_from_proofs(d)),
                             error=f"verification failed to run: {type(err).__name__}: {err}")
+    finally:
+        timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t0
     path = generated_code_path(topic.name)
     code = path.read_text(encoding="utf-8") if path.is_file() else None
     return TopicSection(
@@ -200,39 +219,60 @@ def select_topics(names: list[str] | None = None) -> list:
     return sorted(dict.fromkeys(chosen), key=lambda t: order.get(t.name, len(order)))
 
 
-def build_report(names: list[str] | None = None, progress=None, figures: bool = True) -> Report:
-    """Derive, verify and collect every selected topic, plus the figures.
+def build_report(names: list[str] | None = None, progress=None, figures: bool | None = None) -> Report:
+    """Derive, verify and collect every selected topic, plus the report-level parts.
 
-    ``progress`` is a :class:`reports.progress.Progress` (or ``None``); it
-    advances once per topic and once for the figures.
+    The report-level parts (the experiments' figures, the composed networks'
+    checks) belong to the whole lecture: by default they are built only when
+    no topic is named.  The experiments (initialisation, digits training)
+    run in a worker process while this one derives.  ``progress`` is a
+    :class:`reports.progress.Progress` (or ``None``); it advances once per
+    topic and once for the figures.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    selected = select_topics(names)
+    selected = select_topics(names)  # unknown names raise before any work starts
     timings["registry"] = time.perf_counter() - t0
-
-    verify = _verifier()
-    sections = []
-    t0 = time.perf_counter()
-    for topic in selected:
-        if progress:
-            progress.note(topic.name)
-        sections.append(build_section(topic, verify))
-        if progress:
-            progress.advance(topic.name)
-    timings["derive+verify"] = time.perf_counter() - t0
-
-    report = Report(sections=sections, timings=timings)
+    if figures is None:
+        figures = not names
+    started = None
     if figures:
         from reports import plots
 
+        started = plots.start_sources()
+
+    verify = _verifier()
+    sections = []
+    for topic in selected:
+        if progress:
+            progress.note(topic.name)
+        sections.append(build_section(topic, verify, timings))
+        if progress:
+            progress.advance(topic.name)
+
+    report = Report(sections=sections, timings=timings)
+    if figures and verify is not None:
+        t0 = time.perf_counter()
+        from reports.verify import NETWORKS
+
+        for net in NETWORKS:
+            if progress:
+                progress.note(net)
+            try:
+                report.experiment_records += [_record(r) for r in verify(net)]
+            except Exception as err:  # a broken network check is a failed check, shown as such
+                report.experiment_records.append(Record(net, f"check failed to run: {type(err).__name__}: {err}",
+                                                        None, None, False))
+        timings["networks"] = time.perf_counter() - t0
+    if started is not None:
         t0 = time.perf_counter()
         if progress:
-            progress.note("figures")
-        report.figures, report.unavailable = plots.report_figures()
+            progress.note("experiments (training, initialisation)")
+        report.figures, report.unavailable, extra = plots.finish_sources(started, timings)
+        report.experiment_records += extra
         if progress:
             progress.advance("figures")
-        timings["figures"] = time.perf_counter() - t0
+        timings["experiments (wait + draw)"] = time.perf_counter() - t0
     return report
 
 

@@ -45,51 +45,52 @@ def _finish(fig, name: str, title: str, caption: str) -> Figure:
     return Figure(name=name, title=title, caption=caption, svg=text, pdf=pdf.getvalue())
 
 
-def init_figure(runs: dict[str, dict]) -> Figure:
+def init_figure(data: dict) -> Figure:
     """The lecture's initialisation experiment: per-layer output distributions
     and per-layer delta norms, one row per initialisation.
 
-    ``runs`` maps an initialisation's label to ``{"outputs": [per-layer
-    arrays of activations], "delta_norms": [per-layer norms]}``.
+    ``data`` is :func:`numeric.experiments.initialisation_experiment`'s
+    result: ``bin_edges`` and, per initialisation label in ``runs``, the
+    per-layer histogram counts ``hist``, ``std`` and ``delta_norm``.
     """
     import numpy as np
 
-    labels = list(runs)
-    fig = _new_figure(7.0, 2.1 * len(labels))
+    edges = np.asarray(data["bin_edges"], dtype=float)
+    labels = list(data["runs"])
+    fig = _new_figure(7.0, 2.0 * len(labels))
     axes = fig.subplots(len(labels), 2, squeeze=False)
     for row, label in enumerate(labels):
-        outputs = [np.asarray(a, dtype=float).ravel() for a in runs[label]["outputs"]]
+        run = data["runs"][label]
+        hists = [np.asarray(h, dtype=float) for h in run["hist"]]
+        n = len(hists)
         ax = axes[row][0]
-        n = len(outputs)
-        lo = min(float(a.min()) for a in outputs)
-        hi = max(float(a.max()) for a in outputs)
-        if hi - lo < 1e-12:
-            lo, hi = lo - 1, hi + 1
-        bins = np.linspace(lo, hi, 61)
-        for k, a in enumerate(outputs):
-            hist, edges = np.histogram(a, bins=bins, density=True)
+        for k, h in enumerate(hists):
+            total = h.sum() * np.diff(edges)
+            density = h / total if total.all() else h
             shade = 0.15 + 0.8 * k / max(n - 1, 1)
-            ax.stairs(hist, edges, color=(shade * 0.2, shade * 0.4, shade), linewidth=0.9,
+            ax.stairs(density, edges, color=(shade * 0.2, shade * 0.45, shade), linewidth=0.9,
                       label=f"layer {k + 1}" if k in (0, n - 1) else None)
-        ax.set_title(f"{label}: layer outputs", fontsize=9)
-        ax.set_xlabel("activation value", fontsize=8)
+        stds = ", ".join(f"{v:.2g}" for v in (run["std"][0], run["std"][-1]))
+        ax.set_title(f"{label}: layer outputs (std first, last: {stds})", fontsize=8)
+        ax.set_xlabel("output value", fontsize=8)
         ax.set_ylabel("density", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, frameon=False)
         ax = axes[row][1]
-        norms = np.asarray(runs[label]["delta_norms"], dtype=float)
+        norms = np.asarray(run["delta_norm"], dtype=float)
         layers = np.arange(1, len(norms) + 1)
         ax.plot(layers, norms, marker="o", markersize=3, linewidth=1)
-        if np.all(norms > 0) and norms.max() / max(norms.min(), 1e-300) > 50:
+        if np.all(norms > 0) and norms.max() / norms.min() > 50:
             ax.set_yscale("log")
-        ax.set_title(f"{label}: delta norms", fontsize=9)
+        ax.set_title(f"{label}: norm of delta per layer", fontsize=8)
         ax.set_xlabel("layer", fontsize=8)
-        ax.set_ylabel(r"$\|\delta\|$", fontsize=8)
+        ax.set_ylabel("norm", fontsize=8)
         ax.tick_params(labelsize=7)
     return _finish(
         fig, "fig-init", "Initialisation experiment",
-        "Per-layer output distributions (left) and per-layer norms of the backward message delta "
-        "(right) of a deep tanh network, for each initialisation.",
+        f"A network of {data.get('layers', n)} tanh layers of {data.get('units', '?')} units fed N(0, 1) inputs: "
+        "per-layer output distributions (left, light = deeper) and per-layer norms of the backward message "
+        "delta (right), for each initialisation.",
     )
 
 
@@ -123,38 +124,103 @@ def training_figure(curve: dict[str, Any]) -> Figure:
 # ---------------------------------------------------------------------------
 # Data sources (other parts of gradproof); absent ones are reported as such
 # ---------------------------------------------------------------------------
+#
+# Each loader runs in a worker process (the training run takes seconds of
+# NumPy while the main process derives with SymPy: two cores, both busy) and
+# returns plain data; the drawing happens back in the report process.
 
-def _missing(err: ModuleNotFoundError, module: str) -> bool:
-    return err.name is not None and (err.name == module or module.startswith(err.name + "."))
-
-
-def report_figures() -> tuple[list[Figure], list[Unavailable]]:
-    """Every report-level figure whose data source is installed."""
-    figures: list[Figure] = []
-    unavailable: list[Unavailable] = []
-    for title, loader, draw in _SOURCES:
-        try:
-            data = loader()
-        except ModuleNotFoundError as err:
-            unavailable.append(Unavailable(title, f"its data source is not available ({err.name} is missing)"))
-            continue
-        figures.append(draw(data))
-    return figures, unavailable
-
-
-def _init_data():
+def _init_data() -> dict:
     import importlib
 
-    return importlib.import_module("numeric.experiments").init_experiment_data()
+    return importlib.import_module("numeric.experiments").initialisation_experiment()
 
 
-def _training_data():
-    import importlib
+def _training_data() -> dict:
+    from numeric.digits import train_digits
 
-    return importlib.import_module("numeric.train").training_curve()
+    run = train_digits(seed=0).to_json()
+    return {"curve": run["curve"], "test_accuracy": run["test_accuracy"], "sizes": run["sizes"],
+            "epochs": run["epochs"],
+            "records": run["gradient_check"]["before"] + run["gradient_check"]["after"]}
 
 
-_SOURCES = (
-    ("Initialisation experiment", _init_data, init_figure),
-    ("Digits training curve", _training_data, training_figure),
-)
+def _draw_init(data):
+    return init_figure(data), []
+
+
+def _draw_training(data):
+    from reports.build import Record
+
+    c = data["curve"]
+    fig = training_figure({"iteration": c["iterations"], "loss": c["loss"],
+                           "test_accuracy": c.get("test_accuracy", data["test_accuracy"])})
+    sizes = "-".join(str(s) for s in data["sizes"])
+    fig = Figure(fig.name, fig.title,
+                 f"Training loss and test accuracy of the generated {sizes} MLP (tanh, softmax + cross-entropy, "
+                 f"Xavier initialisation) trained by gradient descent for {data['epochs']} iterations on the "
+                 f"digits data; final test accuracy {100 * data['test_accuracy']:.1f}%.", fig.svg, fig.pdf)
+    records = []
+    for k, r in enumerate(data["records"]):
+        when = "before training" if k < len(data["records"]) // 2 else "after training"
+        records.append(Record(str(r["topic"]), f"{r['check']} ({when})", r["max_rel_error"], r["tolerance"],
+                              bool(r["passed"]), str(r.get("detail") or "")))
+    return fig, records
+
+
+SOURCES = {
+    "init": ("Initialisation experiment", _init_data, _draw_init),
+    "training": ("Digits training curve", _training_data, _draw_training),
+}
+
+
+def load_source(key: str) -> dict:
+    """Run one data source; never raises (the outcome says what happened)."""
+    import time
+
+    title, loader, _ = SOURCES[key]
+    t0 = time.perf_counter()
+    try:
+        return {"data": loader(), "seconds": time.perf_counter() - t0}
+    except ModuleNotFoundError as err:
+        return {"unavailable": f"its data source is not available ({err.name} is missing)"}
+    except Exception as err:  # noqa: BLE001  the report must show a broken experiment, not crash
+        if type(err).__name__ == "MissingExtra":
+            return {"unavailable": str(err)}
+        return {"error": f"{title} failed: {type(err).__name__}: {err}"}
+
+
+def start_sources(keys=tuple(SOURCES)):
+    """Start every data source in one worker process; returns (executor, futures)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ex = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ex, {k: ex.submit(load_source, k) for k in keys}
+
+
+def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], list[Unavailable], list]:
+    """Collect the sources started by :func:`start_sources` and draw their figures.
+
+    ``timings`` (optional) receives each source's seconds in the worker.
+    """
+    ex, futures = started
+    figures, unavailable, records = [], [], []
+    try:
+        for key, fut in futures.items():
+            title, _, draw = SOURCES[key]
+            outcome = fut.result()
+            if timings is not None and "seconds" in outcome:
+                timings[f"{key} (worker, in parallel)"] = outcome["seconds"]
+            if "data" in outcome:
+                fig, recs = draw(outcome["data"])
+                figures.append(fig)
+                records += recs
+            elif "unavailable" in outcome:
+                unavailable.append(Unavailable(title, outcome["unavailable"]))
+            else:
+                from reports.build import Record
+
+                records.append(Record(key, outcome["error"], None, None, False))
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+    return figures, unavailable, records

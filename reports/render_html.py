@@ -121,6 +121,7 @@ def render_html(report) -> str:
                  for f in report.figures],
         unavailable=report.unavailable,
         closed_form_records=report.closed_form_records(),
+        experiment_records=report.experiment_records,
         failures=report.failures,
         rel=_tex("="),
     )

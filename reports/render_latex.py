@@ -155,6 +155,7 @@ def render_latex(report) -> str:
         figures=report.figures,
         unavailable=report.unavailable,
         closed_form_records=report.closed_form_records(),
+        experiment_records=report.experiment_records,
         failures=report.failures,
         code_style=_code_formatter().get_style_defs(),
     )
