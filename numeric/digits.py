@@ -64,6 +64,7 @@ class DigitsRun:
     seed: int
     epochs: int
     alpha: float
+    tau: float
     n_train: int
     n_test: int
     n_params: int
@@ -80,7 +81,7 @@ class DigitsRun:
 
     def to_json(self) -> dict:
         return {
-            "sizes": list(self.sizes), "seed": self.seed, "epochs": self.epochs, "alpha": self.alpha,
+            "sizes": list(self.sizes), "seed": self.seed, "epochs": self.epochs, "alpha": self.alpha, "tau": self.tau,
             "n_train": self.n_train, "n_test": self.n_test, "n_params": self.n_params,
             "train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
             "curve": self.curve,
@@ -137,7 +138,7 @@ def train_digits(*, epochs: int | None = None, seed: int = 0, hidden: int | None
     after = _check(net, Xtr[probe], Ytr[probe], seed) if check else []
     curve = hist.to_json()
     return DigitsRun(
-        sizes=net.sizes, seed=seed, epochs=epochs, alpha=alpha, n_train=int(tr.size), n_test=int(te.size),
+        sizes=net.sizes, seed=seed, epochs=epochs, alpha=alpha, tau=DEFAULTS["tau"], n_train=int(tr.size), n_test=int(te.size),
         n_params=net.n_params, curve=curve, train_accuracy=curve["train_accuracy"][-1],
         test_accuracy=curve["test_accuracy"][-1], check_before=before, check_after=after,
         seconds=time.perf_counter() - t0)

@@ -8,19 +8,20 @@ when stderr is a terminal.  Exit 0, or 1 when a gradient check failed.
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from reports.cli import CLIError
 from reports.progress import Progress
 
-_BARS = " .:-=+*#%@"
 
 
-def _spark(values, width: int = 40) -> list[str]:
-    """A horizontal bar per value, scaled between the smallest and the largest."""
-    lo, hi = min(values), max(values)
+def _bars(values, width: int = 40) -> list[str]:
+    """A horizontal bar per (positive) value on a log scale, so the slow tail stays visible."""
+    logs = [math.log10(max(v, 1e-300)) for v in values]
+    lo, hi = min(logs), max(logs)
     span = (hi - lo) or 1.0
-    return ["#" * max(1, int(round((v - lo) / span * width))) for v in values]
+    return ["#" * max(1, int(round((v - lo) / span * width))) for v in logs]
 
 
 def render_text(run) -> str:
@@ -30,12 +31,12 @@ def render_text(run) -> str:
     c = run.curve
     lines = [
         f"MLP {'-'.join(map(str, run.sizes))} (tanh, softmax + cross-entropy), {run.n_params} parameters, "
-        f"gradient descent alpha_k = {run.alpha:g} / (1 + k/tau), seed {run.seed}",
+        f"full-batch gradient descent, alpha_k = {run.alpha:g} / (1 + k/{run.tau:g}), seed {run.seed}",
         f"digits: {run.n_train} training and {run.n_test} test images (stratified split)",
         "",
-        f"{'iteration':>9}  {'loss':>8}  {'train acc':>9}  {'test acc':>8}  loss",
+        f"{'iteration':>9}  {'loss':>8}  {'train acc':>9}  {'test acc':>8}  loss (log scale)",
     ]
-    bars = _spark(c["loss"])
+    bars = _bars(c["loss"])
     for k, loss, tr, te, bar in zip(c["iterations"], c["loss"], c["train_accuracy"], c["test_accuracy"], bars):
         lines.append(f"{k:>9}  {loss:8.4f}  {tr:9.2%}  {te:8.2%}  {bar}")
     lines += [
