@@ -27,6 +27,9 @@ def cmd_verify(args) -> int:
 
         if not os.path.isdir(args.code):
             raise CLIError(f"{args.code} is not a folder", 2)
+    from derive.registry import derive_many
+
+    derive_many([t for t in topics if t not in NETWORKS])  # over the cores
     records = []
     with Progress(len(topics), "verify") as bar:
         for name in topics:
