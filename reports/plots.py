@@ -117,7 +117,8 @@ def training_figure(curve: dict[str, Any]) -> Figure:
         ax2.tick_params(labelsize=7)
     elif isinstance(acc, (int, float)) and not math.isnan(acc):
         caption += f" Final test accuracy: {100 * acc:.1f}%."
-    ax.legend(fontsize=7, frameon=False)
+    handles = [h for a in fig.axes for h in a.get_lines()]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, frameon=False, loc="center right")
     return _finish(fig, "fig-training", "Digits training curve", caption)
 
 
