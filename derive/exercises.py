@@ -349,6 +349,43 @@ declare(Exercise(
 ))
 
 
+LSQ_SYMBOLS = (S("X", ("m", "n")), S("y", ("m", 1)), S("I", ("n", "n"), "identity", description="identity"),
+               S("lambda", (), "positive", aliases=("lam", "l")))
+
+declare(Exercise(
+    id="least_squares",
+    title="Least squares: the closed-form solution",
+    section="Linear neuron",
+    prompt="Minimise (y - X w)^T (y - X w) over w (X is m x n of full column rank). Give w*.",
+    lhs="w*",
+    topic="least_squares", result="solution",
+    symbols=LSQ_SYMBOLS[:3],
+    # X^T X must stay invertible at the symbolic sizes too: more samples than features
+    symbolic_dims=(("m", 3), ("n", 2), ("K", 2)),
+    accepted=("inv(X^T X) X^T y", "(X'X)^-1 X'y", "(X^T X)^{-1} X^T y", r"\left(X^\top X\right)^{-1} X^\top y",
+              "inv(X.T @ X) @ X.T @ y"),
+    mistakes=(("inv(X^T X) X y", "transposed"), ("X^T y inv(X^T X)", "transposed"), ("-inv(X^T X) X^T y", "sign"),
+              ("inv(X^T X) X^T y / 2", "factor:1/2"), ("inv(X) y", "shape")),
+))
+
+declare(Exercise(
+    id="ridge",
+    title="Ridge regression: the closed-form solution",
+    section="Regularization",
+    prompt="Minimise (y - X w)^T (y - X w) + lambda w^T w over w (lambda > 0). Give w*.",
+    lhs="w*",
+    topic="ridge", result="solution",
+    symbols=LSQ_SYMBOLS,
+    symbolic_dims=(("m", 3), ("n", 2), ("K", 2)),
+    accepted=("inv(X^T X + lambda I) X^T y", "(X'X + lambda I)^-1 X'y", r"(X^\top X + \lambda I)^{-1} X^\top y",
+              r"\left(X^T X + \lambda I\right)^{-1} X^T y", "inv(lambda I + X^T X) X^T y"),
+    mistakes=(("inv(X^T X) X^T y", "tutor:1"), ("(inv(X^T X) + lambda I) X^T y", "ridge-outside"),
+              ("inv(X^T X - lambda I) X^T y", "sign"), ("X^T y inv(X^T X + lambda I)", "transposed")),
+    wrong=(WrongAnswer("inv(X^T X) X^T y", "that is the least-squares solution: the ridge term lambda I belongs "
+                       "inside the inverse, added to X^T X", 0.25),),
+))
+
+
 # ---------------------------------------------------------------------------
 # Tutor exercises from TOML
 # ---------------------------------------------------------------------------

@@ -346,11 +346,10 @@ class _Converter:
             return Value(mx.MatMul(a.expr, b.expr), (a.shape[0], b.shape[1]), a.paren(2.5) + " @ " + b.paren(3), 2.6)
         if same and op != "@":
             return self._elementwise(lambda x, y: x * y, [a, b], a.paren(2.5) + " ⊙ " + b.paren(3), 2.6)
-        hint = ""
-        if b.shape[1] == a.shape[0]:
-            hint = "order"
-        elif a.shape[0] == b.shape[0] or a.shape[1] == b.shape[1]:
-            hint = "transpose"
+        swap_fits = b.shape[1] == a.shape[0]
+        transpose_fits = a.shape[0] == b.shape[0] or a.shape[1] == b.shape[1]
+        hint = ("transpose-or-order" if swap_fits and transpose_fits else
+                "order" if swap_fits else "transpose" if transpose_fits else "")
         raise ConversionError(
             "shape", f"cannot multiply {a.text} ({shape_str(a.shape)}) by {b.text} ({shape_str(b.shape)}): "
             f"the inner dimensions {a.shape[1]} and {b.shape[0]} differ", hint=hint)
