@@ -12,7 +12,10 @@ import sympy as sp
 
 from derive import closed_forms as cf
 from derive import mexpr as mx
+from derive import identities as idn
+from derive import init_variance as iv
 from derive import mle as ml
+from derive.functions import sigmoid
 from derive.model import Claim
 from derive.registry import Topic, register
 
@@ -126,4 +129,105 @@ register(Topic(
     order=86,
     summary="A zero-mean Laplace prior with scale beta gives the L1 penalty lambda ||w||_1 with lambda = 2 sigma^2 / beta.",
     build=ml.build_map_laplace,
+))
+
+# ---------------------------------------------------------------------------
+# Identities the lecture states
+# ---------------------------------------------------------------------------
+_s, _y = idn.s, idn.y
+
+register(Topic(
+    name="sigmoid_derivative",
+    title="The derivative of the logistic sigmoid",
+    kind="identity",
+    section="Activation functions",
+    order=30.2,
+    summary="sigma'(s) = sigma(s) (1 - sigma(s)), from the explicit definition.",
+    build=idn.build_sigmoid_derivative,
+    claims=(Claim("derivative", "sigma'(s) = sigma(s)(1 - sigma(s))", index=sigmoid(_s) * (1 - sigmoid(_s))),),
+))
+
+register(Topic(
+    name="tanh_sigmoid",
+    title="tanh is a scaled and shifted sigmoid",
+    kind="identity",
+    section="Activation functions",
+    order=31.2,
+    summary="tanh(s) = 2 sigma(2s) - 1.",
+    build=idn.build_tanh_sigmoid,
+    claims=(Claim("identity", "tanh(s) = 2 sigma(2s) - 1", index=2 * sigmoid(2 * _s) - 1),),
+))
+
+register(Topic(
+    name="softmax_simplex",
+    title="Softmax outputs form a probability distribution",
+    kind="identity",
+    section="Softmax layer",
+    order=34.2,
+    summary="sigma_k(s) in (0, 1) and sum_k sigma_k(s) = 1.",
+    build=idn.build_softmax_simplex,
+    claims=(Claim("sum", "sum_k sigma_k = 1",
+                  index=sp.Sum(sp.exp(idn.Sb[idn.k]) / sp.Sum(sp.exp(idn.Sb[idn.c]), (idn.c, 1, idn.K)), (idn.k, 1, idn.K))),),
+))
+
+register(Topic(
+    name="fused_gradients",
+    title="dL/ds = yhat - y for both fused pairs",
+    kind="identity",
+    section="Loss functions",
+    order=50.5,
+    summary="Sigmoid + cross-entropy and softmax + cross-entropy both back-propagate yhat - y.",
+    build=idn.build_fused_gradients,
+    claims=(
+        Claim("sigmoid_bce", "dL/ds = yhat - y (sigmoid + cross-entropy)", index=sigmoid(_s) - _y),
+        Claim("softmax_cross_entropy", "dL/ds_j = yhat_j - y_j (softmax + cross-entropy)",
+              index=sp.exp(idn.Sb[idn.j]) / sp.Sum(sp.exp(idn.Sb[idn.k]), (idn.k, 1, idn.K)) - idn.Yb[idn.j]),
+    ),
+))
+
+register(Topic(
+    name="symmetry",
+    title="Constant initialisation cannot break the symmetry",
+    kind="identity",
+    section="Parameter initialization",
+    order=79,
+    summary="With all weights equal, every neuron of a layer receives the same delta and the same update.",
+    build=idn.build_symmetry,
+))
+
+# ---------------------------------------------------------------------------
+# Initialisation variance
+# ---------------------------------------------------------------------------
+
+register(Topic(
+    name="xavier",
+    title="Xavier initialisation: Var(w) = 1/n_in",
+    kind="init",
+    section="Parameter initialization",
+    order=80,
+    summary="For s = sum_i w_i x_i with independent zero-mean terms, Var(s) = n_in Var(x) Var(w).",
+    build=iv.build_xavier,
+    claims=(Claim("var_w", "Var(w) = 1/n_in", index=1 / iv.n_in),),
+))
+
+register(Topic(
+    name="glorot",
+    title="Glorot initialisation: Var(w) = 2/(n_in + n_out)",
+    kind="init",
+    section="Parameter initialization",
+    order=81,
+    summary="The backward pass asks for n_out Var(w) = 1; Glorot and Bengio compromise with 2/(n_in + n_out).",
+    build=iv.build_glorot,
+    claims=(Claim("var_w", "Var(w) = 2/(n_in + n_out)", index=2 / (iv.n_in + iv.n_out)),),
+))
+
+register(Topic(
+    name="he",
+    title="He initialisation for ReLU: Var(w) = 2/n_in",
+    kind="init",
+    section="Parameter initialization",
+    order=82,
+    summary="A ReLU keeps half of a symmetric input's second moment, so the weights need twice the variance.",
+    build=iv.build_he,
+    claims=(Claim("var_w", "Var(w) = 2/n_in", index=2 / iv.n_in),),
 ))

@@ -1,0 +1,156 @@
+"""Initialisation variances: Xavier (forward), Glorot (forward and backward),
+He (ReLU).
+
+``sympy.stats`` cannot take ``Var(sum_i w_i x_i)`` for a symbolic number of
+terms, so the lecture's chain of equalities is done for one pair ``w x`` with
+``sympy.stats`` (every step checked on distributions with symbolic
+parameters), and the iid-sum rule is an explicit step, checked with
+``sympy.stats`` at ``n = 3`` on finite distributions (exact and fast).
+
+>>> from derive.registry import derive
+>>> derive("xavier").result("var_w").index
+1/n_in
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.stats import E, FiniteRV, Normal, Uniform, variance
+
+from derive.stats import Builder, is_zero, prose
+
+n_in, n_out = sp.symbols("n_in n_out", positive=True, integer=True)
+Vx, Vw, Vs, Vd = sp.symbols("Var(x) Var(w) Var(s) Var(delta)", positive=True)
+
+_a = sp.Symbol("a", positive=True)
+_q = sp.Symbol("q", positive=True)
+_sw = sp.Symbol("sigma_w", positive=True)
+
+
+def _finite_pair(tag: str):
+    """Zero-mean finite distributions with symbolic parameters (exact, fast)."""
+    w = FiniteRV(f"w{tag}", {-_a: sp.Rational(1, 2), _a: sp.Rational(1, 2)})
+    x = FiniteRV(f"x{tag}", {-1: _q / 2, 0: 1 - _q, 1: _q / 2})
+    return w, x
+
+
+def _pair_steps(B: Builder, other: str = "x"):
+    """The lecture's chain for one term, each step checked with sympy.stats."""
+    w, x = _finite_pair("")
+    wc, xc = Normal("w_c", 0, _sw), Uniform("x_c", -_a, _a)  # a continuous pair too
+    ex = f"E(w {other})"
+    chain = [
+        ("definition of the variance", f"Var(w {other})", f"E([w {other} - {ex}]^2)",
+         lambda w, x: E((w * x - E(w * x)) ** 2)),
+        ("independence: E(w x) = E(w) E(x)", f"Var(w {other})", f"E([w {other} - E(w) E({other})]^2)",
+         lambda w, x: E((w * x - E(w) * E(x)) ** 2)),
+        ("zero means", f"Var(w {other})", f"E(w^2 {other}^2)", lambda w, x: E(w**2 * x**2)),
+        ("independence of w^2 and x^2", f"Var(w {other})", f"E(w^2) E({other}^2)", lambda w, x: E(w**2) * E(x**2)),
+        ("zero means: E(w^2) = Var(w)", f"Var(w {other})", f"Var(w) Var({other})", lambda w, x: variance(w) * variance(x)),
+    ]
+    prev = lambda w, x: variance(w * x)  # noqa: E731
+    for rule, lhs, rhs, fn in chain:
+        B.step(rule, lhs, lhs, prose(rhs))
+        B.prove("var_s", f"exact (sympy.stats): step '{rule}' on finite zero-mean w, x", "one pair",
+                lambda p=prev, f=fn: is_zero(p(w, x) - f(w, x)))
+        prev = fn
+    B.prove("var_s", "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ U(-a, a)", "one pair",
+            lambda: is_zero(variance(wc * xc) - variance(wc) * variance(xc)))
+
+
+def _sum_rule(B: Builder, count, other="x"):
+    B.step("independent terms: the variance of the sum is the sum of the variances (iid-sum rule)",
+           "Var(s)", r"\operatorname{Var}(s)", prose(f"sum_i Var(w_i {other}_i)"))
+    B.step("identically distributed: all terms equal", "Var(s)", r"\operatorname{Var}(s)",
+           prose(f"{count} Var({other}) Var(w)"))
+
+    def rule_at_three():
+        pairs = [_finite_pair(str(t)) for t in range(3)]
+        total = sum(w * x for w, x in pairs)
+        w0, x0 = pairs[0]
+        return is_zero(variance(total) - 3 * variance(w0) * variance(x0))
+
+    B.prove("var_s", "exact (sympy.stats): Var(sum_i w_i x_i) = 3 Var(w) Var(x)", "n=3", rule_at_three)
+
+
+def build_xavier(topic):
+    """Var(s) = n_in Var(x) Var(w); Var(s) = Var(x) gives Var(w) = 1/n_in."""
+    B = Builder(topic)
+    B.define("s", "s", prose("sum_{i=1..n_in} w_i x_i"), "the linear neuron")
+    B.define("assumptions", r"\text{assumptions}",
+             prose("w_i, x_i independent; w_i iid; x_i iid; E(w_i) = E(x_i) = 0"))
+    _sum_rule(B, "n_in")
+    _pair_steps(B)
+    var_s = n_in * Vx * Vw
+    B.step("collect", "Var(s)", r"\operatorname{Var}(s)", var_s)
+    sol = sp.solve(sp.Eq(var_s, Vx), Vw)
+    B.step("require Var(s) = Var(x) and solve for Var(w)", "Var(w)", r"\operatorname{Var}(w)", sol[0],
+           "tanh is linear near 0, so the variance passes through it; standardise the inputs")
+    B.result("var_s", "Var(s)", r"\operatorname{Var}(s)", index=var_s)
+    B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=sol[0])
+    B.prove("var_w", "exact: the unique solution of n_in Var(x) Var(w) = Var(x)", "symbolic n_in",
+            lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vx))
+    B.prove_claims(lambda claim: is_zero(claim.index - sol[0]), "symbolic n_in, n_out")
+    return B.freeze()
+
+
+def build_glorot(topic):
+    """Forward needs n_in Var(w) = 1, backward n_out Var(w) = 1: compromise 2/(n_in + n_out)."""
+    B = Builder(topic)
+    B.define("forward", r"\text{forward}", prose("s_j = sum_{i=1..n_in} w_ij x_i"))
+    B.define("backward", r"\text{backward}", prose("delta_i = sum_{j=1..n_out} w_ij delta_j (linear region, f' = 1)"))
+    _pair_steps(B, other="delta")
+    fwd = n_in * Vx * Vw
+    bwd = n_out * Vd * Vw
+    B.step("forward pass, as for Xavier", "Var(s)", r"\operatorname{Var}(s)", fwd)
+    B.step("backward pass: the same rule over the n_out outgoing weights", "Var(delta_in)", r"\operatorname{Var}(\delta^{l})", bwd)
+    f_sol = sp.solve(sp.Eq(fwd, Vx), Vw)[0]
+    b_sol = sp.solve(sp.Eq(bwd, Vd), Vw)[0]
+    B.step("keep the forward variance", "Var(w)", r"\operatorname{Var}(w)", f_sol)
+    B.step("keep the backward variance", "Var(w)", r"\operatorname{Var}(w)", b_sol, "both only when n_in = n_out")
+    h = sp.Symbol("h", positive=True)
+    compromise = sp.solve(sp.Eq(1 / h, (1 / f_sol + 1 / b_sol) / 2), h)[0]
+    B.step("compromise: 1/Var(w) the mean of n_in and n_out", "Var(w)", r"\operatorname{Var}(w)", compromise)
+    a_u = sp.solve(sp.Eq(variance(Uniform("w_u", -_a, _a)), compromise), _a)[0]
+    B.step("uniform U(-a, a) with this variance (sympy.stats: a^2/3)", "a", "a", a_u)
+    B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=compromise)
+    B.result("uniform_limit", "a", "a", index=a_u)
+    B.prove("var_w", "exact: equals 1/n_in and 1/n_out when n_in = n_out", "symbolic",
+            lambda: is_zero(compromise.subs(n_out, n_in) - f_sol) and is_zero(compromise.subs(n_in, n_out) - b_sol))
+    B.prove("uniform_limit", "exact (sympy.stats): Var(U(-a, a)) at this a", "symbolic",
+            lambda: is_zero(variance(Uniform("w_v", -a_u, a_u)) - compromise))
+    B.prove_claims(lambda claim: is_zero(claim.index - compromise), "symbolic n_in, n_out")
+    return B.freeze()
+
+
+def build_he(topic):
+    """ReLU halves the second moment: Var(w) = 2/n_in."""
+    B = Builder(topic)
+    B.define("x_i", "x_i", prose("max(0, s'_i), s'_i symmetric about 0 with variance Var(s')"))
+    B.define("assumptions", r"\text{assumptions}", prose("w_i iid, E(w_i) = 0, independent of x_i"))
+    B.step("zero-mean w: Var(w x) = E(w^2) E(x^2) - (E(w) E(x))^2", "Var(w x)", r"\operatorname{Var}(w x)",
+           prose("Var(w) E(x^2)"), "E(x) is not 0 after a ReLU, so only E(w) = 0 is used")
+
+    sig = sp.Symbol("sigma_s", positive=True)
+    Sp = Normal("s_prev", 0, sig)
+    ex2 = sp.simplify(E(sp.Piecewise((Sp**2, Sp > 0), (0, True))))
+    B.step("E(max(0, s')^2) for s' ~ N(0, sigma^2) (sympy.stats)", "E(x^2)", r"\operatorname{E}(x^2)", ex2,
+           "half of the symmetric mass is cut off")
+    Vsp = sp.Symbol("Var(s')", positive=True)
+    ex2_v = ex2.subs(sig, sp.sqrt(Vsp))
+    var_s = n_in * Vw * ex2_v
+    B.step("iid-sum rule over the n_in inputs", "Var(s)", r"\operatorname{Var}(s)", var_s)
+    sol = sp.solve(sp.Eq(var_s, Vsp), Vw)
+    B.step("require Var(s) = Var(s') from layer to layer", "Var(w)", r"\operatorname{Var}(w)", sol[0])
+    B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=sol[0])
+
+    B.prove("var_w", "exact (sympy.stats): E(max(0, s')^2) = Var(s')/2 for a symmetric uniform s' too", "symbolic",
+            lambda: is_zero(_uniform_half()))
+    B.prove("var_w", "exact: the unique solution", "symbolic n_in", lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vsp))
+    B.prove_claims(lambda claim: is_zero(claim.index - sol[0]), "symbolic n_in")
+    return B.freeze()
+
+
+def _uniform_half():
+    # The halving does not depend on the Gaussian: any symmetric law gives it.
+    U = Uniform("s_u", -_a, _a)
+    return sp.simplify(E(sp.Piecewise((U**2, U > 0), (0, True))) - variance(U) / 2)
