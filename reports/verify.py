@@ -64,7 +64,11 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
     except (ImportError, OSError, SyntaxError) as err:
         return [CheckRecord(topic, "generated code loads", float("inf"), 0.0, False,
                             f"{topic}: cannot load the generated module: {err}")]
-    recs = gradcheck.check_module(mod, topic=topic, seed=seed)
+    source = module_source(topic, code_dir) if mutation else ""
+    # A piecewise map (np.where: ELU, Huber) is checked on more samples, so that
+    # every branch is exercised and a fault in any one of them can be seen.
+    sizes = {"m": 16} if "np.where(" in (source or module_source(topic, code_dir)) else None
+    recs = gradcheck.check_module(mod, topic=topic, seed=seed, sizes=sizes)
     if getattr(mod, "KIND", "module") == "module":
         # layer 3 on larger shapes too: its cost does not grow with the parameter count
         from dataclasses import replace
@@ -73,7 +77,7 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
                                      methods=("directional",))
         recs += [replace(r, check=r.check.replace("directional", "directional at m=16, n=24, K=20", 1)) for r in big]
     if mutation:
-        recs += mutation_records(module_source(topic, code_dir), topic=topic, seed=seed)
+        recs += mutation_records(source, topic=topic, seed=seed, sizes=sizes)
     return recs
 
 
@@ -131,6 +135,11 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
 
     d = derive(name)
     recs = exact_records(d)
+    if d.code is not None and d.passed and code_dir is None and d.kind == "user":
+        # a user module (from a spec file) has no bundled code: generate it into a cache folder
+        from derive.spec import user_code_dir
+
+        code_dir = user_code_dir(d)
     if d.code is not None and d.passed:
         recs += numeric_records(name, code_dir, seed, mutation=mutation)
     recs += stats_records(name, seed)
