@@ -1,0 +1,149 @@
+"""User modules from TOML spec files: derive, codegen and verify like built-ins; bad specs refused."""
+from __future__ import annotations
+
+import builtins
+import os
+import pathlib
+
+import pytest
+
+from derive.spec import SpecError, load_spec_topic, parse_spec
+from reports.cli import main
+
+SPECS = pathlib.Path(__file__).resolve().parents[2] / "examples" / "specs"
+GOOD = ["softplus", "swish", "elu", "huber", "scale_shift", "bilinear"]
+
+
+def _name(spec):
+    import tomllib
+
+    return tomllib.loads((SPECS / f"{spec}.toml").read_text())["name"]
+
+
+@pytest.mark.parametrize("spec", GOOD)
+def test_spec_derives_codegens_and_verifies(spec, tmp_path, capsys):
+    path = str(SPECS / f"{spec}.toml")
+    name = _name(spec)
+    assert main(["derive", "--spec", path]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "FAIL" not in out
+    assert main(["codegen", "--spec", path, "-o", str(tmp_path), name]) == 0
+    src = (tmp_path / f"{name}.py").read_text()
+    assert f"spec file {spec}.toml: do not edit" in src
+    assert main(["verify", "--spec", path, name]) == 0
+    table = capsys.readouterr().out
+    assert " 0 failed" in table and "mutation" in table and "exact" in table
+    # the written code verifies too (what a user does with `verify --code DIR`)
+    assert main(["verify", "--spec", path, "--code", str(tmp_path), name]) == 0
+
+
+def test_claim_is_proved_and_marked(capsys):
+    topic = load_spec_topic(SPECS / "softplus.toml")
+    from derive.registry import derive
+
+    d = derive(topic)
+    assert d.passed
+    assert d.result("backward").origin == "claimed-and-proved"
+
+
+def test_planted_wrong_claim_fails_naming_the_entry(capsys):
+    path = str(SPECS / "wrong_claim.toml")
+    assert main(["verify", "--spec", path, "softplus_wrong_claim"]) == 1
+    out = capsys.readouterr().out
+    assert "claim:backward" in out
+    assert "entry (0, 0)" in out and "sigmoid(-S_00)" in out
+    # and no code is generated from a failed proof
+    assert main(["codegen", "--spec", path, "-o", os.devnull + "_x", "softplus_wrong_claim"]) == 1
+
+
+def _write(tmp_path, text, name="bad.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+BAD = [
+    # (spec text, expected line, words in the message)
+    ('name = "b1"\nkind = "activation"\nforward = "log(1 + exp(t))"\n', 3, ["unknown symbol 't'"]),
+    ('name = "b2"\nkind = "activation"\n', None, ["missing key 'forward'"]),
+    ('name = "b3"\nforward = "s"\n', None, ["missing key 'kind'"]),
+    ('name = "b4"\nkind = "activation"\n\nforward = "Piecewise((s, s > 0), (alpha * (exp(s) - 1), True))"\n'
+     '[hyper]\nalpha = 1.0\n', 4, ["not differentiable at s = 0", "kinks = [0]"]),
+    ('name = "b5"\nkind = "layer"\nforward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n', 3,
+     ["shape mismatch", "index j"]),
+    ('name = "b6"\nkind = "layer"\nforward = "z_next[j] = W[j] * z[j]"\n[params]\nW = ["n", "K"]\n', 3,
+     ["shape mismatch", "W has 2 index(es), not 1"]),
+    ('name = "b7"\nkind = "loss"\nforward = "abs(yhat - y)"\n', 3, ["not differentiable", "kinks"]),
+    ('name = "b8"\nkind = "activation"\nforwrd = "s"\nforward = "s"\n', 3, ["unknown key 'forwrd'", "'forward'"]),
+    ('name = "b9"\nkind = "activation"\nforward = "s +"\n', 3, ["ends too early"]),
+    ('name = "../evil"\nkind = "activation"\nforward = "s"\n', 1, ["must be a name"]),
+    ('name = "b10"\nkind = "activation"\nforward = "__import__(\'os\').system(\'true\')"\n', 3,
+     ["unexpected character"]),
+    ('name = "b11"\nkind = "activation"\nforward = "getattr(s, 1)"\n', 3, ["unknown function 'getattr'"]),
+    ('name = "b12"\nkind = "activation"\nforward = "2^10^10 * s"\n', 3, ["exponent"]),
+    ('name = "b13"\nkind = "activation"\nforward = "s"\nkind2 = 1\n[hyper\n', 5, ["TOML syntax error"]),
+    ('name = "b14"\nkind = "activation"\nforward = "s"\n\n[[claims]]\nresult = "backward"\nmatrix = "Delta .* X"\n', 7,
+     ["claim 1", "unknown name 'X'"]),
+    ('name = "b15"\nkind = "layer"\nforward = "z_next[j] = sum(W[i, j] * z[i], i) + z[i]"\n[params]\nW = ["n", "K"]\n', 3,
+     ["summed"]),
+    ('name = "sigmoid"\nkind = "activation"\nforward = "s"\n', 1, ["built-in topic 'sigmoid'"]),
+    ('name = "b16"\nkind = "activation"\nforward = "s"\n[hyper]\nlambda = 0.1\n', 5, ["Python keyword"]),
+]
+
+
+@pytest.mark.parametrize("text,line,words", BAD, ids=[b[0].split('"')[1] for b in BAD])
+def test_bad_spec_one_clear_message(text, line, words, tmp_path, capsys):
+    path = _write(tmp_path, text)
+    assert main(["derive", "--spec", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert err.startswith("gradproof derive: " + path + (f":{line}:" if line else ":"))
+    for w in words:
+        assert w in err, (w, err)
+
+
+def test_declared_kinks_accept_what_undeclared_refuse(tmp_path):
+    base = 'name = "{n}"\nkind = "loss"\nforward = "abs(yhat - y)"\n'
+    t = parse_spec(base.format(n="l1_ok") + 'kinks = ["yhat = y"]\n', "ok.toml")
+    assert t.spec.kinks == ("yhat = y",)
+    with pytest.raises(SpecError, match="not differentiable"):
+        parse_spec(base.format(n="l1_bad"), "bad.toml")
+    # Huber is differentiable at its branch points: accepted without kinks
+    huber = parse_spec((SPECS / "huber.toml").read_text(), "huber.toml")
+    assert huber.spec.kink_points == ()
+    # ELU with alpha = 1 is smooth at 0, but alpha is a hyperparameter: the kink must be declared
+    with pytest.raises(SpecError, match=r"kinks = \[0\]"):
+        parse_spec('name = "e"\nkind = "activation"\nforward = "Piecewise((s, s > 0), (alpha*(exp(s)-1), True))"\n'
+                   "[hyper]\nalpha = 1.0\n", "e.toml")
+
+
+def test_spec_text_never_evaluated(monkeypatch):
+    import sympy.parsing.sympy_parser as spp
+
+    def refuse(*a, **k):
+        raise AssertionError("spec text reached an evaluator")
+
+    monkeypatch.setattr(spp, "parse_expr", refuse)
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    t = parse_spec('name = "ev"\nkind = "activation"\nforward = "s * sigma(s) + log(1 + exp(s))"\n', "ev.toml")
+    import sympy as sp
+
+    from derive.functions import sigmoid, softplus
+
+    z = sp.IndexedBase("z", real=True)
+    assert t.spec.forward({"z": z}, 0) == z[0] * sigmoid(z[0]) + softplus(z[0])
+    src = (pathlib.Path(__file__).resolve().parents[2] / "derive" / "spec.py").read_text()
+    for word in ("sympify(", "eval(", "exec(", "parse_expr"):
+        assert word not in src
+
+
+def test_log_one_plus_exp_is_read_as_softplus():
+    from derive.functions import softplus
+
+    t = parse_spec('name = "sp2"\nkind = "activation"\nforward = "log(1 + exp(s))"\n', "sp2.toml")
+    import sympy as sp
+
+    e = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
+    assert isinstance(e, softplus)
+
