@@ -320,6 +320,11 @@ def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
         return Verdict(**base, status="invalid", decided_by=by, feedback=(str(err),), mistake=err.code,
                        seconds=time.perf_counter() - t0)
     base.update(reading=reading.text, reading_latex=reading.latex)
+    used = reading.functions & set(ex.forbid)
+    if used:
+        return Verdict(**base, status="invalid", decided_by="parser", mistake="forbidden",
+                       feedback=(f"{ex.lhs} must be written without {', '.join(sorted(used))}",),
+                       seconds=time.perf_counter() - t0)
     oracle = ex.oracle()
     want = oracle.shape
     got = ex.shape_at_probe(reading.shape)
@@ -408,9 +413,8 @@ def _name_factor(c: float, ex) -> tuple[str, str, float] | None:
         cands.append((f, f"factor:{label}", f"off by a factor of {label}: your answer is {label} times the right one"))
         cands.append((-f, f"factor:-{label}", f"sign error and a factor of {label}"))
     for name, size in ex.dims:
-        hint = " (the loss is a mean over the m samples)" if name == "m" else ""
-        cands.append((float(size), f"factor:{name}", f"off by a factor of {name}: your answer is {name} times the right one{hint}"))
-        cands.append((1.0 / size, f"factor:1/{name}", f"off by a factor of 1/{name}: your answer is the right one divided by {name}{hint}"))
+        cands.append((float(size), f"factor:{name}", f"off by a factor of {name}: your answer is {name} times the right one"))
+        cands.append((1.0 / size, f"factor:1/{name}", f"off by a factor of 1/{name}: your answer is the right one divided by {name}"))
         cands.append((2.0 * size, f"factor:2{name}", f"off by a factor of 2{name}"))
         cands.append((0.5 / size, f"factor:1/(2{name})", f"off by a factor of 1/(2{name})"))
     for f, code, msg in cands:
@@ -485,7 +489,7 @@ class Oracle:
             env[d.name] = _sample(rng, d.domain, shape)
         for d, expr in self.definitions:
             val = np.asarray(num_eval(expr, env), dtype=float)
-            env[d.name] = val.reshape(-1) if d.is_indexed_vector else (float(val) if d.shape == () else val)
+            env[d.name] = val.reshape(-1) if d.is_indexed_vector else (float(val.reshape(-1)[0]) if d.shape == () else val)
         return env
 
     def _ref_env(self, env: dict) -> dict:
@@ -533,7 +537,7 @@ class Oracle:
         if self._mutants is None:
             self._mutants = []
             seen = [self.ref_values]
-            for code, message, expr in itertools.islice(itertools.chain(self._index_swaps(), _mutants(self.ref_expr, self)), 400):
+            for code, message, expr in itertools.islice(itertools.chain(self._index_swaps(), self._global_mutants(), _mutants(self.ref_expr, self)), 400):
                 vals = []
                 try:
                     for env in self.envs:
@@ -548,6 +552,14 @@ class Oracle:
                 seen.append(vals)
                 self._mutants.append((code, message, vals))
         return self._mutants
+
+    def _global_mutants(self):
+        """Mutations of the whole reference at once: every square halved (sigma vs sigma^2)."""
+        e = self.ref_expr
+        if isinstance(e, sp.Basic) and e.has(sp.Pow):
+            halved = e.replace(lambda x: isinstance(x, sp.Pow) and x.exp.is_Integer and x.exp % 2 == 0,
+                               lambda x: sp.Pow(x.base, x.exp / 2))
+            yield "missing-square", "squares are missing (a standard deviation where a variance belongs?)", halved
 
     def _index_swaps(self):
         """Index form: the reference with two index symbols exchanged (``d sigma_j / d s_k``)."""

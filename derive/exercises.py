@@ -71,6 +71,7 @@ class Exercise:
     section: str = ""
     reference_text: str = ""
     source: str = "built-in"
+    forbid: tuple = ()  # functions an answer may not use (tanh when tanh is asked for)
 
     @property
     def seed(self) -> int:
@@ -386,6 +387,66 @@ declare(Exercise(
 ))
 
 
+declare(Exercise(
+    id="sigmoid_derivative",
+    title="The derivative of the sigmoid",
+    section="Activation functions",
+    prompt="sigma(s) = 1 / (1 + exp(-s)). Give sigma'(s) in terms of sigma(s).",
+    lhs="sigma'(s)",
+    topic="sigmoid_derivative", result="derivative", form="index",
+    symbols=(S("s", ()),),
+    accepted=("sigma(s)*(1-sigma(s))", r"\sigma(s)(1-\sigma(s))", "sigma(s) - sigma(s)^2", "sigma(s) sigma(-s)",
+              "exp(-s)/(1 + exp(-s))^2"),
+    mistakes=(("sigma(s)", "missing-one-minus"), ("-sigma(s)(1 - sigma(s))", "sign"),
+              ("sigma(s)(1 + sigma(s))", "sign"), ("2 sigma(s)(1 - sigma(s))", "factor:2")),
+))
+
+declare(Exercise(
+    id="tanh_via_sigma",
+    title="tanh through the sigmoid",
+    section="Activation functions",
+    prompt="Write tanh(s) using the logistic sigmoid sigma only.",
+    lhs="tanh(s)",
+    topic="tanh_sigmoid", result="identity", form="index",
+    symbols=(S("s", ()),),
+    accepted=("2 sigma(2s) - 1", r"2\sigma(2s) - 1", "1 - 2 sigma(-2 s)", "sigma(2s) - sigma(-2s)"),
+    mistakes=(("2 sigma(s) - 1", "tutor:1"), ("2 sigma(2s) + 1", "sign"), ("1 - 2 sigma(2s)", "sign")),
+    forbid=("tanh", "exp"),
+    wrong=(WrongAnswer("2 sigma(s) - 1", "the sigmoid's argument must be 2s: tanh(s) = 2 sigma(2s) - 1", 0.5),),
+))
+
+declare(Exercise(
+    id="mle_sigma2",
+    title="Maximum likelihood estimate of the noise variance",
+    section="Linear neuron",
+    prompt="y_i ~ N(<x_i, w>, sigma^2), i.i.d. for i = 1..m. Give the maximum-likelihood sigma^2 "
+           "(RSS = (y - X w)^T (y - X w) may be used).",
+    lhs="sigma^2_MLE",
+    topic="mle_sigma2", result="sigma2", form="index",
+    symbols=(S("X", ("m", "n")), S("y", ("m", 1)), S("w", ("n", 1)),
+             S("RSS", (), definition="(y - X w)^T (y - X w)", description="residual sum of squares")),
+    accepted=("RSS/m", "(y - X w)^T (y - X w) / m", r"\frac{1}{m}(y - Xw)^\top(y - Xw)", "norm(y - X w)^2 / m"),
+    mistakes=(("RSS", "factor:m"), ("RSS/(m - 1)", "tutor:1"), ("RSS/(2m)", "factor:1/2"),
+              ("(y - X w)(y - X w)^T / m", "shape")),
+    wrong=(WrongAnswer("RSS/(m - 1)", "that is the unbiased estimator; the maximum-likelihood estimate divides by m", 0.5),),
+))
+
+declare(Exercise(
+    id="map_lambda",
+    title="MAP: the regularisation strength",
+    section="Regularization",
+    prompt="Gaussian likelihood with noise variance sigma^2 and a zero-mean Gaussian prior on w with variance "
+           "sigma_0^2. Minimising -log p(w | y, X) is (y - X w)^T (y - X w) + lambda w^T w: give lambda.",
+    lhs="lambda",
+    topic="map_gaussian", result="lambda", form="index",
+    symbols=(S("sigma", (), "positive", description="noise standard deviation"),
+             S("sigma_0", (), "positive", aliases=("sigma0", "sigma_{0}"), description="prior standard deviation")),
+    accepted=("sigma^2/sigma_0^2", r"\frac{\sigma^2}{\sigma_0^2}", "(sigma/sigma0)^2", "sigma^2 / sigma_{0}^2"),
+    mistakes=(("sigma_0^2/sigma^2", "tutor:1"), ("sigma/sigma_0", "missing-square"), ("2 sigma^2/sigma_0^2", "factor:2")),
+    wrong=(WrongAnswer("sigma_0^2/sigma^2", "upside down: lambda is the noise variance over the prior variance", 0.25),),
+))
+
+
 # ---------------------------------------------------------------------------
 # Tutor exercises from TOML
 # ---------------------------------------------------------------------------
@@ -425,7 +486,7 @@ def load_toml(path: str) -> list[Exercise]:
                 reference_names=tuple(item.get("reference_names", {}).items()),
                 accepted=tuple(item.get("accepted", ())), wrong=wrong,
                 auto_credit=float(item.get("auto_credit", 0.0)), dims=dims,
-                section=item.get("section", "Tutor exercises"),
+                section=item.get("section", "Tutor exercises"), forbid=tuple(item.get("forbid", ())),
                 reference_text=item.get("reference", ""), source=path)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where}: {err}") from None

@@ -45,6 +45,7 @@ class Reading:
     latex: str
     expr: Any
     shape: tuple
+    functions: frozenset = frozenset()  # functions the answer calls, by canonical name
 
     @property
     def is_scalar(self) -> bool:
@@ -125,4 +126,6 @@ def read_answer(text: str, vocab: Vocabulary, limits: Limits = DEFAULT) -> Readi
         latex = latex.replace(r"\right)^{-1} \mathbf{I}", r"\right)^{-1}")
     except Exception:  # printing is cosmetic: never let it sink a verdict
         latex = ""
-    return Reading(value.text, latex, value.expr, value.shape)
+    calls = {("sigma" if n.func == "sigmoid" else "log" if n.func == "ln" else n.func)
+             for n in tree.walk(node) if isinstance(n, tree.Call)}
+    return Reading(value.text, latex, value.expr, value.shape, frozenset(calls))
