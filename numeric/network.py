@@ -109,6 +109,7 @@ class Network:
             self._tmp[key] = np.empty_like(view)  # scratch for alpha * grad, reused every step
             at += a.size
         self._penalised = tuple(penalised)
+        self._update = [(k, self.params[k], self._tmp[k]) for k in self.keys]
 
     @property
     def n_params(self) -> int:
@@ -153,10 +154,9 @@ class Network:
     def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
         """One gradient-descent step ``theta <- theta - alpha * grad L(theta)``, in place; returns L if asked."""
         loss, grads = self.gradient(inputs, targets, with_loss=with_loss)
-        for key in self.keys:
-            tmp = self._tmp[key]
+        for key, param, tmp in self._update:
             np.multiply(grads[key], alpha, out=tmp)
-            np.subtract(self.params[key], tmp, out=self.params[key])
+            np.subtract(param, tmp, out=param)
         return loss
 
     # -- verification -----------------------------------------------------
@@ -267,26 +267,44 @@ class MLP(Network):
         from numeric import specialise
 
         self._act_back_out = specialise.with_output(self.activation)
-
-    def _layer(self, l):
-        return self.params[f"W{l}"], self.params[f"b{l}"]
+        # Per layer, in order: (W key, b key, W view, b view) -- looked up once
+        # here, not on every step (at batch 32 the bookkeeping is the cost).
+        self._layers = [(f"W{l}", f"b{l}", self.params[f"W{l}"], self.params[f"b{l}"])
+                        for l in range(1, self.depth + 1)]
+        if tuple(getattr(self.affine, "PARAMS", ())) != ("W", "b"):
+            raise ValueError("the MLP's affine module must take parameters (W, b)")
+        # Activation calls with their hyperparameters bound once.
+        act, hyper = self.activation, self._act_hyper
+        if hyper:
+            fast_back = self._act_back_out
+            self._act_forward = lambda s: act.forward(s, **hyper)
+            self._act_backward = lambda d, s, out: (fast_back(d, s, _forward_output=out, **hyper)
+                                                    if fast_back is not None else act.backward(d, s, **hyper))
+        else:
+            self._act_forward = act.forward
+            if self._act_back_out is not None:
+                fast_back = self._act_back_out
+                self._act_backward = lambda d, s, out: fast_back(d, s, _forward_output=out)
+            else:
+                self._act_backward = lambda d, s, out: act.backward(d, s)
 
     def forward(self, X: np.ndarray, *, keep: bool = False):
         """The logits (output-layer pre-activations); with ``keep``, also every forward message."""
         zs = [X]
         z = X
-        act, aff, hyper = self.activation.forward, self.affine.forward, self._act_hyper
-        for l in range(1, self.depth + 1):
-            W, b = self._layer(l)
-            s = aff(z, W=W, b=b)
-            if keep:
-                zs.append(s)
-            if l < self.depth:
-                z = act(s, **hyper)
+        act, aff = self._act_forward, self.affine.forward
+        last = self.depth - 1
+        for i, (_, _, W, b) in enumerate(self._layers):
+            s = aff(z, W, b)
+            if i < last:
+                z = act(s)
                 if keep:
+                    zs.append(s)
                     zs.append(z)
             else:
                 z = s
+                if keep:
+                    zs.append(s)
         return (z, zs) if keep else z
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -318,21 +336,18 @@ class MLP(Network):
         loss = float(self.loss_module.forward(s, Y)) if need_loss else None
         delta = self.loss_module.backward(s, Y)
         grads = {}
-        act_back, aff_back, hyper = self.activation.backward, self.affine.backward, self._act_hyper
-        act_back_out = self._act_back_out
+        aff_back, act_back, first = self.affine.backward, self._act_backward, self._first_backward
         # zs = [X, s1, z1, s2, z2, ..., sL]: layer l's input is zs[2l - 2], its pre-activation zs[2l - 1]
         for l in range(self.depth, 0, -1):
-            W, b = self._layer(l)
+            kW, kb, W, b = self._layers[l - 1]
             z_in = zs[2 * l - 2]
             if l == 1:
-                g = self._first_backward(delta, z_in, W=W, b=b)
+                g = first(delta, z_in, W, b)
             else:
-                delta, g = aff_back(delta, z_in, W=W, b=b)
-                if act_back_out is not None:
-                    delta, _ = act_back_out(delta, zs[2 * l - 3], _forward_output=z_in, **hyper)
-                else:
-                    delta, _ = act_back(delta, zs[2 * l - 3], **hyper)
-            grads[f"W{l}"], grads[f"b{l}"] = g["W"], g["b"]
+                delta, g = aff_back(delta, z_in, W, b)
+                delta, _ = act_back(delta, zs[2 * l - 3], z_in)
+            grads[kW] = g["W"]
+            grads[kb] = g["b"]
         return loss, grads
 
 
@@ -350,8 +365,8 @@ def _params_only_backward(module) -> Callable:
         return fast
     full = module.backward
 
-    def backward(delta, z, **params):
-        return full(delta, z, **params)[1]
+    def backward(delta, z, *params, **kw):
+        return full(delta, z, *params, **kw)[1]
 
     return backward
 

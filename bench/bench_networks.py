@@ -1,0 +1,155 @@
+"""Benchmark: networks built from generated code vs hand-written NumPy.
+
+One command, one process; the contenders of each scenario run interleaved
+(A B A B ...) after a warm-up, and the table reports medians::
+
+    python bench/bench_networks.py            # about a minute on a quiet 2-core machine
+    python bench/bench_networks.py --quick    # fewer repetitions
+
+Scenarios:
+* a gradient-descent step of the lecture MLP 64-128-10 (tanh, softmax +
+  cross-entropy, float64) at batch 32 and at full batch 1797 (the digits);
+* a step of a 10-layer, 500-unit tanh network (linear output, mean squared
+  error) at batch 500;
+* the cost of the full finite-difference gradient check against the
+  directional check for the lecture MLP (P = 9,610 parameters).
+
+Before timing, each pair is run once from identical weights and must reach
+identical weights (the comparison is like for like).  The generated network
+sets glibc to keep freed memory (numeric.memory); that is process-wide, so
+every contender here runs under it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from handwritten import HandwrittenMLP, naive_step  # noqa: E402
+
+from numeric import digits  # noqa: E402
+from numeric.network import MLP  # noqa: E402
+
+
+def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
+    """Run the contenders in turn, ``warmup + reps`` rounds; the per-call times of the timed rounds."""
+    times = {name: [] for name in contenders}
+    for r in range(warmup + reps):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
+            if r >= warmup:
+                times[name].append(dt)
+    return times
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:8.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:8.2f} ms"
+    return f"{seconds:8.2f} s "
+
+
+def _pair(net: MLP, loss: str) -> HandwrittenMLP:
+    Ws = [net.params[f"W{l}"] for l in range(1, net.depth + 1)]
+    bs = [net.params[f"b{l}"] for l in range(1, net.depth + 1)]
+    return HandwrittenMLP(Ws, bs, loss=loss)
+
+
+def _same_step(net: MLP, hand: HandwrittenMLP, X, Y, alpha) -> float:
+    """Largest difference of the weights after one step of each from identical weights."""
+    saved = net.theta.copy()
+    net.step(X, Y, alpha)
+    hand.step(X, Y, alpha)
+    diff = max(float(np.max(np.abs(net.params[f"W{l}"] - hand.Ws[l - 1]))) for l in range(1, net.depth + 1))
+    net.theta[...] = saved
+    return diff
+
+
+def _rows_for(title, times):
+    med = {k: statistics.median(v) for k, v in times.items()}
+    # the stricter baseline: the faster of the hand-written versions
+    base = min(t for k, t in med.items() if k.startswith("hand-written"))
+    rows = []
+    for i, (name, t) in enumerate(med.items()):
+        rows.append((title if i == 0 else "", name, _fmt(t), f"{t / base:5.2f}x", str(len(times[name]))))
+    return rows
+
+
+def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
+    diff = _same_step(net, hand, X, Y, alpha)
+    if diff > 1e-10:
+        raise SystemExit(f"{title}: generated and hand-written steps disagree by {diff:.2e}")
+    contenders = {
+        "generated": lambda: net.step(X, Y, alpha),
+        "hand-written (buffers)": lambda: hand.step(X, Y, alpha),
+    }
+    if naive:
+        Ws = [W.copy() for W in hand.Ws]
+        bs = [b.copy() for b in hand.bs]
+        contenders["hand-written (plain)"] = lambda: naive_step(Ws, bs, X, Y, alpha, hand.loss)
+    return _rows_for(title, interleaved(contenders, reps, warmup))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads (default 1: stable timings on a shared machine)")
+    args = ap.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_limits
+        limiter = threadpool_limits(limits=args.threads, user_api="blas")
+    except ImportError:  # timings then use the BLAS default
+        limiter = None
+    q = 4 if args.quick else 1
+    rows = []
+
+    X, labels = digits.load()
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    Y = np.eye(10)[labels]
+    net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0)
+    # each scenario starts the hand-written copy from the network's current weights
+    rows += step_scenario("MLP 64-128-10 step, batch 32", net, _pair(net, "softmax"), X[:32], Y[:32], 1e-3,
+                          reps=400 // q, warmup=50 // q)
+    rows += step_scenario("MLP 64-128-10 step, batch 1797", net, _pair(net, "softmax"), X, Y, 1e-3,
+                          reps=60 // q, warmup=10 // q)
+
+    rng = np.random.default_rng(0)
+    deep = MLP((500,) * 11, activation="tanh", output="linear", seed=0)
+    Xd, Yd = rng.standard_normal((500, 500)), rng.standard_normal((500, 500))
+    rows += step_scenario("10 x 500 tanh step, batch 500, MSE", deep, _pair(deep, "mse"), Xd, Yd, 1e-4,
+                          reps=12 // q + 2, warmup=2)
+
+    # Gradient-check cost for the lecture MLP at a batch of 32.
+    Xb, Yb = X[:32], Y[:32]
+    t_dir = interleaved({"d": lambda: net.check(Xb, Yb, methods=("directional",), seeds=8)}, 5, 1)["d"]
+    t0 = time.perf_counter()
+    recs = net.check(Xb, Yb, methods=("central",))
+    t_full = time.perf_counter() - t0
+    ok = all(r.passed for r in recs)
+    d = statistics.median(t_dir)
+    title = f"gradient check, MLP P={net.n_params}, batch 32"
+    rows.append((title, "directional (8 seeds)", _fmt(d), " 1.00x", str(len(t_dir))))
+    rows.append(("", f"full central differences{'' if ok else ' (FAILED)'}", _fmt(t_full), f"{t_full / d:5.0f}x", "1"))
+
+    head = ("scenario", "contender", "median", "ratio", "n")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
+    print(f"numpy {np.__version__}, BLAS threads: {args.threads if limiter is not None else 'default'}, "
+          f"float64; ratio = median / the faster hand-written median (checks: / directional)")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
