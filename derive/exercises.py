@@ -447,6 +447,39 @@ declare(Exercise(
 ))
 
 
+N_IN = S("n_in", (), "count", aliases=("nin", "n_{in}"), description="fan-in: inputs per neuron")
+
+declare(Exercise(
+    id="xavier_var",
+    title="Xavier initialisation: the weight variance",
+    section="Parameter initialization",
+    prompt="For s = sum_i w_i x_i with independent zero-mean w_i, x_i, Var(s) = n_in Var(x) Var(w). "
+           "Which Var(w) keeps Var(s) = Var(x)?",
+    lhs="Var(w)",
+    topic="xavier", result="var_w", form="index",
+    symbols=(N_IN,),
+    accepted=("1/n_in", r"\frac{1}{n_{in}}", "n_in^-1", r"1/n_{\text{in}}"),
+    mistakes=(("2/n_in", "tutor:1"), ("1/sqrt(n_in)", "tutor:2"), ("n_in", "tutor:3"), ("1/(2 n_in)", "factor:1/2")),
+    wrong=(WrongAnswer("2/n_in", "2/n_in is He initialisation (for ReLU); Xavier keeps Var(s) = Var(x) with 1/n_in", 0.25),
+           WrongAnswer("1/sqrt(n_in)", "that is the standard deviation of w; the variance is its square", 0.5),
+           WrongAnswer("n_in", "upside down: n_in Var(w) = 1", 0.0)),
+))
+
+declare(Exercise(
+    id="glorot_var",
+    title="Glorot initialisation: the compromise variance",
+    section="Parameter initialization",
+    prompt="The forward pass wants n_in Var(w) = 1, the backward pass n_out Var(w) = 1. "
+           "Give Glorot and Bengio's compromise Var(w).",
+    lhs="Var(w)",
+    topic="glorot", result="var_w", form="index",
+    symbols=(N_IN, S("n_out", (), "count", aliases=("nout", "n_{out}"), description="fan-out")),
+    accepted=("2/(n_in + n_out)", r"\frac{2}{n_{in} + n_{out}}", "1/((n_in + n_out)/2)"),
+    mistakes=(("1/(n_in + n_out)", "factor:1/2"), ("2/n_in", "tutor:1"), ("-2/(n_in + n_out)", "sign")),
+    wrong=(WrongAnswer("2/n_in", "that is He initialisation; Glorot averages fan-in and fan-out: 2/(n_in + n_out)", 0.25),),
+))
+
+
 # ---------------------------------------------------------------------------
 # Tutor exercises from TOML
 # ---------------------------------------------------------------------------
