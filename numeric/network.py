@@ -162,7 +162,9 @@ class Network:
 
     def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
         """One gradient-descent step ``theta <- theta - alpha * grad L(theta)``, in place; returns L if asked."""
-        loss, grads = self.gradient(inputs, targets, with_loss=with_loss)
+        loss, grads = self._loss_and_grads(inputs, targets, with_loss)
+        if self.penalty is not None:
+            loss = self._penalise(loss, grads, with_loss)
         for key, param, tmp in self._update:
             np.multiply(grads[key], alpha, out=tmp)
             np.subtract(param, tmp, out=param)
@@ -284,18 +286,15 @@ class MLP(Network):
             raise ValueError("the MLP's affine module must take parameters (W, b)")
         # Activation calls with their hyperparameters bound once.
         act, hyper = self.activation, self._act_hyper
+        fast_back = self._act_back_out
         if hyper:
-            fast_back = self._act_back_out
             self._act_forward = lambda s: act.forward(s, **hyper)
-            self._act_backward = lambda d, s, out: (fast_back(d, s, _forward_output=out, **hyper)
+            self._act_backward = lambda d, s, out: (fast_back(d, s, out, **hyper)
                                                     if fast_back is not None else act.backward(d, s, **hyper))
         else:
             self._act_forward = act.forward
-            if self._act_back_out is not None:
-                fast_back = self._act_back_out
-                self._act_backward = lambda d, s, out: fast_back(d, s, _forward_output=out)
-            else:
-                self._act_backward = lambda d, s, out: act.backward(d, s)
+            # backward(delta, s, out) -> (delta_in, grads), called directly when it can be
+            self._act_backward = fast_back if fast_back is not None else (lambda d, s, out: act.backward(d, s))
 
     def forward(self, X: np.ndarray, *, keep: bool = False):
         """The logits (output-layer pre-activations); with ``keep``, also every forward message."""
@@ -573,17 +572,18 @@ class RNN(DAG):
         vals = self.forward(inputs)
         return np.stack([vals[f"o{t}"] for t in range(self.T)])
 
-    def loss(self, X, Y) -> float:  # accepts stacked arrays as well as dicts
+    # Stacked arrays (T, m, .) are accepted wherever the DAG takes dicts.
+    def _data_loss(self, X, Y) -> float:
         if isinstance(X, np.ndarray):
             X, Y = self._split(X, Y)
-        return super().loss(X, Y)
+        return super()._data_loss(X, Y)
+
+    def _loss_and_grads(self, X, Y, need_loss):
+        if isinstance(X, np.ndarray):
+            X, Y = self._split(X, Y)
+        return super()._loss_and_grads(X, Y, need_loss)
 
     def _kinked_inputs(self, inputs):
         if isinstance(inputs, np.ndarray):
             inputs, _ = self._split(inputs)
         return super()._kinked_inputs(inputs)
-
-    def gradient(self, X, Y, *, with_loss: bool = True):
-        if isinstance(X, np.ndarray):
-            X, Y = self._split(X, Y)
-        return super().gradient(X, Y, with_loss=with_loss)

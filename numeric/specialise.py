@@ -110,12 +110,13 @@ OUTPUT_ARG = "_forward_output"
 
 
 def with_output(module, source: str | None = None) -> Callable | None:
-    """``backward(delta, z, *, _forward_output, **params)`` reusing the forward output, or None.
+    """``backward(delta, z, *params, _forward_output)`` reusing the forward output, or None.
 
     Applies when ``forward`` is a single ``return EXPR`` and ``backward``
     assigns exactly that ``EXPR`` (same text, same argument names) to a
-    name: the assignment becomes ``name = _forward_output``.  The caller
-    passes the value ``forward`` returned for the same ``z``.
+    name: the assignment becomes ``name = _forward_output``, a new last
+    positional argument.  The caller passes the value ``forward`` returned
+    for the same ``z`` (hyperparameters stay keywords).
 
     >>> import types, numpy as np
     >>> src = '''
@@ -129,7 +130,7 @@ def with_output(module, source: str | None = None) -> Callable | None:
     >>> mod = types.ModuleType("tanh_demo"); exec(src, mod.__dict__)
     >>> fast = with_output(mod, source=src)
     >>> z = np.array([[0.3, -1.2]])
-    >>> bool(np.allclose(fast(np.ones((1, 2)), z, _forward_output=np.tanh(z))[0], 1 - np.tanh(z) ** 2))
+    >>> bool(np.allclose(fast(np.ones((1, 2)), z, np.tanh(z))[0], 1 - np.tanh(z) ** 2))
     True
     """
     tree = _tree(module, source)
@@ -155,8 +156,9 @@ def with_output(module, source: str | None = None) -> Callable | None:
             hits += 1
     if not hits:
         return None
-    back.args.kwonlyargs.append(ast.arg(OUTPUT_ARG))
-    back.args.kw_defaults.append(None)
+    if back.args.defaults or back.args.vararg:
+        return None  # a new positional argument cannot follow these
+    back.args.args.append(ast.arg(OUTPUT_ARG))
     ast.fix_missing_locations(tree)
     namespace = dict(vars(module))
     code = compile(ast.Module(body=[back], type_ignores=[]),

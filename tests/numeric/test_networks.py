@@ -233,3 +233,16 @@ def test_schedules_and_bad_arguments():
 def test_keep_freed_memory_is_idempotent():
     first = memory.keep_freed_memory()
     assert memory.keep_freed_memory() is first
+
+
+def test_rnn_trains_by_gradient_descent_on_stacked_arrays():
+    # predict the running sum of a sequence: needs the recurrence
+    rng = np.random.default_rng(15)
+    X = rng.standard_normal((6, 16, 1)) * 0.5
+    Y = np.cumsum(X, axis=0)
+    rnn = RNN(1, 8, 1, T=6, seed=0)
+    before = rnn.loss(X, Y)
+    for _ in range(150):
+        rnn.step(X, Y, 0.05)
+    assert rnn.loss(X, Y) < 0.5 * before
+    assert rnn.outputs(X).shape == (6, 16, 1)
