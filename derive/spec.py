@@ -782,7 +782,9 @@ def _find_kinks(f, x, others, hypers, trials: int = 3):
             if abs(fl - fr) > 1e-6 * scale:
                 found.append((float(p), "the value jumps"))
             elif abs(dl - dr) > 1e-6 * max(1.0, abs(dl), abs(dr)):
-                found.append((float(p), f"the one-sided derivatives {dl.real:.3g} and {dr.real:.3g} differ"))
+                at_h = ", ".join(f"{h} = {sub[h]}" for h in hypers)
+                found.append((float(p), f"the one-sided derivatives {dl.real:.3g} and {dr.real:.3g} differ"
+                              + (f" at {at_h}" if at_h else "")))
         if found:
             if others:  # describe where in terms of the target
                 return [(p, f"yhat = {sp.nsimplify(p)} for y = {sub[others[0]]}") for p, _ in found]
