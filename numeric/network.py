@@ -165,9 +165,10 @@ class Network:
         loss, grads = self._loss_and_grads(inputs, targets, with_loss)
         if self.penalty is not None:
             loss = self._penalise(loss, grads, with_loss)
+        mul, sub = np.multiply, np.subtract
         for key, param, tmp in self._update:
-            np.multiply(grads[key], alpha, out=tmp)
-            np.subtract(param, tmp, out=param)
+            mul(grads[key], alpha, tmp)  # positional out: cheaper to call than out=
+            sub(param, tmp, param)
         return loss
 
     # -- verification -----------------------------------------------------
@@ -282,6 +283,7 @@ class MLP(Network):
         # here, not on every step (at batch 32 the bookkeeping is the cost).
         self._layers = [(f"W{l}", f"b{l}", self.params[f"W{l}"], self.params[f"b{l}"])
                         for l in range(1, self.depth + 1)]
+        self._backward_order = [(l, self._layers[l - 1]) for l in range(self.depth, 1, -1)]
         if tuple(getattr(self.affine, "PARAMS", ())) != ("W", "b"):
             raise ValueError("the MLP's affine module must take parameters (W, b)")
         # Activation calls with their hyperparameters bound once.
@@ -344,18 +346,18 @@ class MLP(Network):
         loss = float(self.loss_module.forward(s, Y)) if need_loss else None
         delta = self.loss_module.backward(s, Y)
         grads = {}
-        aff_back, act_back, first = self.affine.backward, self._act_backward, self._first_backward
+        aff_back, act_back = self.affine.backward, self._act_backward
         # zs = [X, s1, z1, s2, z2, ..., sL]: layer l's input is zs[2l - 2], its pre-activation zs[2l - 1]
-        for l in range(self.depth, 0, -1):
-            kW, kb, W, b = self._layers[l - 1]
+        for l, (kW, kb, W, b) in self._backward_order:
             z_in = zs[2 * l - 2]
-            if l == 1:
-                g = first(delta, z_in, W, b)
-            else:
-                delta, g = aff_back(delta, z_in, W, b)
-                delta, _ = act_back(delta, zs[2 * l - 3], z_in)
+            delta, g = aff_back(delta, z_in, W, b)
+            delta, _ = act_back(delta, zs[2 * l - 3], z_in)
             grads[kW] = g["W"]
             grads[kb] = g["b"]
+        kW, kb, W, b = self._layers[0]
+        g = self._first_backward(delta, zs[0], W, b)
+        grads[kW] = g["W"]
+        grads[kb] = g["b"]
         return loss, grads
 
 

@@ -77,3 +77,19 @@ def test_train_command_errors(capsys, monkeypatch):
     assert main(["train", "--epochs", "1"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'gradproof[digits]'" in err
+
+
+def test_train_command_draws_a_progress_bar_only_on_a_terminal(capsys, monkeypatch):
+    import io
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert main(["train", "--epochs", "20", "--json"]) == 0
+    drawn = tty.getvalue()
+    assert "\r" in drawn and "train [" in drawn and "loss" in drawn
+    json.loads(capsys.readouterr().out)  # stdout stays pure JSON
