@@ -51,6 +51,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 __all__ = [
+    "CONTRACT_KINDS",
     "CheckRecord",
     "TOLERANCES",
     "STEPS",
@@ -91,6 +92,10 @@ class CheckRecord:
             d["max_rel_error"] = None
         return d
 
+
+# The kinds of the generated-module contract that have forward/backward messages
+# (a closed-form "solver" has neither and is checked elsewhere).
+CONTRACT_KINDS = ("module", "loss", "penalty", "model")
 
 # Tolerance on the maximum relative error, per dtype and method.  Central
 # differences in float64 with the step below are accurate to about 1e-9
@@ -442,24 +447,9 @@ DEFAULT_SHAPES = {
 # input z) and ``TARGET`` (their y) with one of these names.
 DOMAINS = ("real", "probability", "simplex", "positive", "binary", "onehot", "sign")
 
-# For the lecture's own topics, while their generated files do not declare
-# DOMAIN / TARGET themselves: losses on probabilities need inputs in (0, 1),
-# and the fused softmax loss's gradient (P - Y)/m holds only for one-hot Y
-# (it uses sum_c y_c = 1).  A module's own DOMAIN / TARGET take precedence.
-LECTURE_HINTS: dict[str, dict[str, str]] = {
-    "bce": {"DOMAIN": "probability", "TARGET": "binary"},
-    "cross_entropy": {"DOMAIN": "simplex", "TARGET": "onehot"},
-    "sigmoid_bce": {"TARGET": "binary"},
-    "softmax_cross_entropy": {"TARGET": "onehot"},
-    "logistic_regression": {"TARGET": "binary"},
-    "multinomial_logistic_regression": {"TARGET": "onehot"},
-}
-
-
 def _meta(module, name: str, default):
-    if hasattr(module, name):
-        return getattr(module, name)
-    return LECTURE_HINTS.get(getattr(module, "TOPIC", ""), {}).get(name, default)
+    """A module's declared metadata constant (``DOMAIN``, ``TARGET``, ...), or ``default``."""
+    return getattr(module, name, default)
 
 
 def _sample(domain: str, shape, rng: np.random.Generator) -> np.ndarray:
@@ -535,7 +525,7 @@ def sample_inputs(module, *, sizes: Mapping[str, int] | None = None,
             yshape = (out["X"] @ out[params[0]]).shape
         out["y"] = _sample(target, yshape, rng)
     else:
-        raise ValueError(f"unknown KIND {kind!r}")
+        raise ValueError(f"unknown KIND {kind!r}: the checker handles {', '.join(CONTRACT_KINDS)}")
     return out
 
 
@@ -591,7 +581,7 @@ def _adapt(module, inputs: Mapping[str, np.ndarray], hyper: Mapping[str, Any]):
             return {k: v * np.asarray(g[k]) for k in params}
 
         return f, vjp, {k: inputs[k] for k in params}, params, {k: f"dL/d{k}" for k in params}
-    raise ValueError(f"unknown KIND {kind!r}")
+    raise ValueError(f"unknown KIND {kind!r}: the checker handles {', '.join(CONTRACT_KINDS)}")
 
 
 def _keeps_complex(f, args) -> bool:

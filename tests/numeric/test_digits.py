@@ -89,7 +89,7 @@ def test_train_command_draws_a_progress_bar_only_on_a_terminal(capsys, monkeypat
 
     tty = Tty()
     monkeypatch.setattr(sys, "stderr", tty)
-    assert main(["train", "--epochs", "20", "--json"]) == 0
+    assert main(["train", "--epochs", "10", "--json"]) == 0
     drawn = tty.getvalue()
     assert "\r" in drawn and "train [" in drawn and "loss" in drawn
     json.loads(capsys.readouterr().out)  # stdout stays pure JSON

@@ -16,7 +16,10 @@ import numeric.generated
 from numeric import gradcheck
 from numeric.gradcheck import CheckRecord
 
-GENERATED = sorted(m.name for m in pkgutil.iter_modules(numeric.generated.__path__) if not m.name.startswith("_"))
+# every generated file with forward/backward messages (closed-form solvers have none)
+GENERATED = sorted(m.name for m in pkgutil.iter_modules(numeric.generated.__path__)
+                   if not m.name.startswith("_") and getattr(
+                       importlib.import_module("numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
 
 
 def generated(topic):
@@ -232,3 +235,11 @@ def test_numeric_never_imports_sympy():
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_kind_outside_the_contract_is_a_clear_error():
+    class Solver:
+        TOPIC, KIND, PARAMS = "closed_form", "solver", ("w",)
+
+    with pytest.raises(ValueError, match="unknown KIND 'solver': the checker handles module, loss"):
+        gradcheck.check_module(Solver)
