@@ -320,6 +320,22 @@ def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
         return Verdict(**base, status="invalid", decided_by=by, feedback=(str(err),), mistake=err.code,
                        seconds=time.perf_counter() - t0)
     base.update(reading=reading.text, reading_latex=reading.latex)
+    # Different spellings read as the same expression get the same verdict:
+    # decide once per process (a class types a handful of forms per exercise).
+    key = (ex, repr(reading.expr), reading.functions & frozenset(ex.forbid), symbolic_seconds)
+    hit = _DECIDED.get(key)
+    if hit is not None:
+        return Verdict(**{**hit.to_json(), **base, "feedback": hit.feedback, "seconds": time.perf_counter() - t0})
+    verdict = _decide_read(ex, reading, base, t0, symbolic_seconds)
+    if verdict.decided_by != "timeout":
+        _DECIDED[key] = verdict
+    return verdict
+
+
+_DECIDED: dict = {}
+
+
+def _decide_read(ex, reading, base, t0, symbolic_seconds) -> Verdict:
     used = reading.functions & set(ex.forbid)
     if used:
         return Verdict(**base, status="invalid", decided_by="parser", mistake="forbidden",
@@ -439,8 +455,8 @@ class Oracle:
 
         self.ex = ex
         self.vocab = ex.vocabulary()
-        self.ref_expr, ref_shape = ex.reference()
-        self.shape = ex.shape_at_probe(ref_shape)
+        self.ref_expr, self.ref_shape = ex.reference()
+        self.shape = ex.shape_at_probe(self.ref_shape)
         self.refnames = dict(ex.reference_names)
         self.definitions = []
         for decl in ex.symbols:

@@ -121,7 +121,7 @@ class Exercise:
         return ", ".join(f"{k}={v}" for k, v in self.dims)
 
     def shape_text(self) -> str:
-        shape = self.reference()[1]
+        shape = self.oracle().ref_shape
         renames = dict(self.reference_names)
         return "x".join(renames.get(str(d), str(d)) for d in shape)
 
@@ -153,11 +153,24 @@ def _vocabulary(ex: Exercise) -> Vocabulary:
     return Vocabulary(dims=dict(ex.dims), symbols=ex.symbols)
 
 
-@functools.lru_cache(maxsize=None)
-def _oracle(ex: Exercise):
-    from derive.equivalence import Oracle
+_ORACLES: dict = {}
 
-    return Oracle(ex)
+
+def _oracle(ex: Exercise):
+    if ex not in _ORACLES:
+        from derive.equivalence import Oracle
+
+        _ORACLES[ex] = Oracle(ex)
+    return _ORACLES[ex]
+
+
+def has_oracle(ex: Exercise) -> bool:
+    return ex in _ORACLES
+
+
+def install_oracle(oracle) -> None:
+    """Adopt an oracle built in another process (see :meth:`CheckPool.warm`)."""
+    _ORACLES[oracle.ex] = oracle
 
 
 # ---------------------------------------------------------------------------

@@ -97,6 +97,19 @@ def _worker(conn, budget: Budget) -> None:
             return
 
 
+def _build_oracle(ex_id: str):
+    """Build (or fetch) one exercise's oracle with its wrong answers and mutants; None if it fails."""
+    from derive.exercises import get
+
+    try:
+        o = get(ex_id).oracle()
+        o.wrong_values()
+        o.mutant_values()
+        return o
+    except Exception:  # noqa: BLE001 - the worker reports it per answer, as undecided
+        return None
+
+
 def _undecided(ex_id, answer, by, message):
     from derive.equivalence import Verdict
 
@@ -120,16 +133,31 @@ class CheckPool:
         return False
 
     def warm(self, exercise_ids: Iterable[str]) -> None:
-        """Build oracles (probe points, reference values, mutants) before forking."""
-        from derive.exercises import get
+        """Build oracles (probe points, reference values, mutants) before forking.
 
-        for ex_id in set(exercise_ids):
+        Deriving the references is most of the cost, so with several workers
+        the oracles are built in parallel processes and sent back.
+        """
+        from derive.exercises import get, has_oracle, install_oracle
+
+        todo = []
+        for ex_id in sorted(set(exercise_ids)):
             try:
-                o = get(ex_id).oracle()
-                o.wrong_values()
-                o.mutant_values()
-            except Exception:  # noqa: BLE001 - the worker reports it per answer, as undecided
+                ex = get(ex_id)
+            except KeyError:
                 continue
+            if not has_oracle(ex):
+                todo.append(ex_id)
+        if len(todo) > 1 and self.nworkers > 1:
+            try:
+                with self.ctx.Pool(min(self.nworkers, len(todo))) as pool:
+                    for oracle in pool.imap_unordered(_build_oracle, todo):
+                        if oracle is not None:
+                            install_oracle(oracle)
+            except Exception:  # noqa: BLE001 - e.g. an unpicklable reference: build here instead
+                pass
+        for ex_id in todo:
+            _build_oracle(ex_id)
 
     def _spawn(self):
         parent, child = self.ctx.Pipe()
