@@ -128,7 +128,8 @@ def _domain(module, domain, shape, kinks):
 def module_inputs(draw, module, max_size: int = 4):
     """A full argument set for a module of the generated-module contract, at drawn sizes.
 
-    ``{"z", <params>}`` for modules, ``{"z", "y"}`` for losses; inputs honour
+    ``{"z", <params>}`` for modules, ``{"z", "y"}`` for losses, ``{"W"}`` for
+    penalties, ``{"X", "y", <params>}`` for models; inputs honour
     ``DOMAIN``/``TARGET`` and stay away from ``KINKS``.
     """
     from numeric.gradcheck import _meta
@@ -136,7 +137,8 @@ def module_inputs(draw, module, max_size: int = 4):
     sz = draw(sizes(max_size))
     kind = getattr(module, "KIND", "module")
     kinks = tuple(getattr(module, "KINKS", ()) or ())
-    out = {"z": draw(_domain(module, _meta(module, "DOMAIN", "real"), _shape(module, "z", sz), kinks))}
+    if kind in ("module", "loss"):
+        out = {"z": draw(_domain(module, _meta(module, "DOMAIN", "real"), _shape(module, "z", sz), kinks))}
     if kind == "module":
         for p in getattr(module, "PARAMS", ()) or ():
             out[p] = draw(arrays(_shape(module, p, sz)))
@@ -144,6 +146,17 @@ def module_inputs(draw, module, max_size: int = 4):
         shapes = getattr(module, "SHAPES", {}) or {}
         yshape = _shape(module, "y", sz) if "y" in shapes else out["z"].shape
         out["y"] = draw(_domain(module, _meta(module, "TARGET", "real"), yshape, ()))
+    elif kind == "penalty":
+        name = (getattr(module, "PARAMS", ()) or ("W",))[0]
+        return {name: draw(away_from_kinks(_shape(module, name, sz), kinks) if kinks else arrays(_shape(module, name, sz)))}
+    elif kind == "model":
+        out = {"X": draw(arrays(_shape(module, "X", sz)))}
+        params = getattr(module, "PARAMS", ()) or ()
+        for p in params:
+            out[p] = draw(arrays(_shape(module, p, sz)))
+        shapes = getattr(module, "SHAPES", {}) or {}
+        yshape = _shape(module, "y", sz) if "y" in shapes else (out["X"] @ out[params[0]]).shape
+        out["y"] = draw(_domain(module, _meta(module, "TARGET", "real"), yshape, ()))
     else:
-        raise ValueError(f"module_inputs covers modules and losses, not {kind!r}")
+        raise ValueError(f"unknown KIND {kind!r}")
     return out
