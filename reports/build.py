@@ -62,17 +62,32 @@ class TopicSection:
     title: str
     kind: str
     section: str
-    derivation: Any = None  # derive.model.Derivation, None if deriving failed
+    derivation: Any = None  # derive.model.Derivation, None if deriving failed or once rendered
     records: tuple[Record, ...] = ()
     code: str | None = None  # the generated NumPy module's source
     code_path: str = ""
     error: str = ""  # why the topic could not be derived or verified
+    # Set by rendered(): the renderers' views, computed where the derivation
+    # lives (SymPy expressions do not survive pickling unchanged, strings do).
+    views: dict | None = None
+    exact_failed: tuple[str, ...] | None = None
+
+    @property
+    def derived(self) -> bool:
+        return self.derivation is not None or self.views is not None
+
+    def _exact_failed(self) -> tuple[str, ...]:
+        if self.exact_failed is not None:
+            return self.exact_failed
+        if self.derivation is None:
+            return ()
+        return tuple(p.key for p in self.derivation.proofs if not p.passed)
 
     @property
     def passed(self) -> bool:
-        if self.error or self.derivation is None:
+        if self.error or not self.derived:
             return False
-        return self.derivation.passed and all(r.passed for r in self.records)
+        return not self._exact_failed() and all(r.passed for r in self.records)
 
     @property
     def failures(self) -> list[str]:
@@ -80,11 +95,19 @@ class TopicSection:
         if self.error:
             out.append(f"{self.name}: {self.error}")
         out += [f"{self.name}: {r.check}" for r in self.records if not r.passed]
-        if self.derivation is not None and not self.derivation.passed and not out:
+        if self._exact_failed() and not out:
             # The records came from a verifier that does not repeat the exact layer.
-            keys = ", ".join(p.key for p in self.derivation.proofs if not p.passed)
-            out.append(f"{self.name}: exact proof failed for {keys}")
+            out.append(f"{self.name}: exact proof failed for {', '.join(self._exact_failed())}")
         return out
+
+    def rendered(self) -> "TopicSection":
+        """This section with its HTML and LaTeX views computed and the derivation dropped."""
+        from dataclasses import replace
+
+        from reports import render_html, render_latex
+
+        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self)},
+                       exact_failed=self._exact_failed(), derivation=None)
 
 
 @dataclass(frozen=True)
@@ -208,6 +231,26 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     )
 
 
+def _section_job(name: str) -> tuple[TopicSection, dict]:
+    """Worker side: derive, verify and render one registry topic to plain data."""
+    from derive import registry
+
+    timings: dict = {}
+    sec = build_section(registry.get(name), _verifier(), timings)
+    t0 = time.perf_counter()
+    sec = sec.rendered()
+    timings["render views"] = time.perf_counter() - t0
+    return sec, timings
+
+
+def default_jobs() -> int:
+    """Worker processes for the report: ``$GRADPROOF_JOBS``, else the number of CPUs."""
+    env = os.environ.get("GRADPROOF_JOBS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def select_topics(names: list[str] | None = None) -> list:
     """Registry topics in the lecture's order, or the named ones (validated)."""
     from derive import registry
@@ -219,60 +262,88 @@ def select_topics(names: list[str] | None = None) -> list:
     return sorted(dict.fromkeys(chosen), key=lambda t: order.get(t.name, len(order)))
 
 
-def build_report(names: list[str] | None = None, progress=None, figures: bool | None = None) -> Report:
+def build_report(names: list[str] | None = None, progress=None, figures: bool | None = None,
+                 jobs: int | None = None) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
     The report-level parts (the experiments' figures, the composed networks'
     checks) belong to the whole lecture: by default they are built only when
-    no topic is named.  The experiments (initialisation, digits training)
-    run in a worker process while this one derives.  ``progress`` is a
-    :class:`reports.progress.Progress` (or ``None``); it advances once per
-    topic and once for the figures.
+    no topic is named.  With ``jobs > 1`` (default: :func:`default_jobs`)
+    the experiments and the built-in topics run in that many worker
+    processes, longest first; user topics (registered in this process only)
+    are derived here.  ``progress`` is a :class:`reports.progress.Progress`
+    (or ``None``); it advances once per topic and once for the figures.
     """
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     selected = select_topics(names)  # unknown names raise before any work starts
     timings["registry"] = time.perf_counter() - t0
     if figures is None:
         figures = not names
-    started = None
-    if figures:
-        from reports import plots
-
-        started = plots.start_sources()
-
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
     verify = _verifier()
-    sections = []
-    for topic in selected:
-        if progress:
-            progress.note(topic.name)
-        sections.append(build_section(topic, verify, timings))
-        if progress:
-            progress.advance(topic.name)
+    pooled = [t for t in selected if t.kind != "user"] if jobs > 1 else []
+    pool = None
+    if pooled or figures:
+        # fork where there is one: the workers start with the registry and
+        # SymPy already imported (spawn would re-import them, and re-run an
+        # unguarded __main__ script).  All workers are forked at the first
+        # submit, before the pool starts its own thread.
+        methods = multiprocessing.get_all_start_methods()
+        pool = ProcessPoolExecutor(max_workers=jobs if pooled else 1,
+                                   mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
+    try:
+        started = None
+        if figures:
+            from reports import plots
 
-    report = Report(sections=sections, timings=timings)
-    if figures and verify is not None:
+            started = plots.start_sources(pool)
+        futures = {t.name: pool.submit(_section_job, t.name) for t in pooled}
+        sections = []
         t0 = time.perf_counter()
-        from reports.verify import NETWORKS
-
-        for net in NETWORKS:
+        for topic in selected:
             if progress:
-                progress.note(net)
-            try:
-                report.experiment_records += [_record(r) for r in verify(net)]
-            except Exception as err:  # a broken network check is a failed check, shown as such
-                report.experiment_records.append(Record(net, f"check failed to run: {type(err).__name__}: {err}",
-                                                        None, None, False))
-        timings["networks"] = time.perf_counter() - t0
-    if started is not None:
-        t0 = time.perf_counter()
-        if progress:
-            progress.note("experiments (training, initialisation)")
-        report.figures, report.unavailable, extra = plots.finish_sources(started, timings)
-        report.experiment_records += extra
-        if progress:
-            progress.advance("figures")
-        timings["experiments (wait + draw)"] = time.perf_counter() - t0
+                progress.note(topic.name)
+            if topic.name in futures:
+                sec, worker_times = futures[topic.name].result()
+                for k, v in worker_times.items():
+                    timings[k + " (workers)"] = timings.get(k + " (workers)", 0.0) + v
+            else:
+                sec = build_section(topic, verify, timings)
+            sections.append(sec)
+            if progress:
+                progress.advance(topic.name)
+        timings["topics (wall)"] = time.perf_counter() - t0
+
+        report = Report(sections=sections, timings=timings)
+        if figures and verify is not None:
+            t0 = time.perf_counter()
+            from reports.verify import NETWORKS
+
+            for net in NETWORKS:
+                if progress:
+                    progress.note(net)
+                try:
+                    report.experiment_records += [_record(r) for r in verify(net)]
+                except Exception as err:  # a broken network check is a failed check, shown as such
+                    report.experiment_records.append(
+                        Record(net, f"check failed to run: {type(err).__name__}: {err}", None, None, False))
+            timings["networks"] = time.perf_counter() - t0
+        if started is not None:
+            t0 = time.perf_counter()
+            if progress:
+                progress.note("experiments (training, initialisation)")
+            report.figures, report.unavailable, extra = plots.finish_sources(started, timings)
+            report.experiment_records += extra
+            if progress:
+                progress.advance("figures")
+            timings["experiments (wait + draw)"] = time.perf_counter() - t0
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return report
 
 

@@ -190,13 +190,10 @@ def load_source(key: str) -> dict:
         return {"error": f"{title} failed: {type(err).__name__}: {err}"}
 
 
-def start_sources(keys=tuple(SOURCES)):
-    """Start every data source in one worker process; returns (executor, futures)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ex = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return ex, {k: ex.submit(load_source, k) for k in keys}
+def start_sources(executor, keys=tuple(SOURCES)):
+    """Start every data source on ``executor`` (a process pool), longest first; returns the futures."""
+    order = sorted(keys, key=lambda k: k != "training")
+    return {k: executor.submit(load_source, k) for k in order}
 
 
 def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], list[Unavailable], list]:
@@ -204,24 +201,21 @@ def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], 
 
     ``timings`` (optional) receives each source's seconds in the worker.
     """
-    ex, futures = started
-    figures, unavailable, records = [], [], []
-    try:
-        for key, fut in futures.items():
-            title, _, draw = SOURCES[key]
-            outcome = fut.result()
-            if timings is not None and "seconds" in outcome:
-                timings[f"{key} (worker, in parallel)"] = outcome["seconds"]
-            if "data" in outcome:
-                fig, recs = draw(outcome["data"])
-                figures.append(fig)
-                records += recs
-            elif "unavailable" in outcome:
-                unavailable.append(Unavailable(title, outcome["unavailable"]))
-            else:
-                from reports.build import Record
+    from reports.build import Record
 
-                records.append(Record(key, outcome["error"], None, None, False))
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+    figures, unavailable, records = [], [], []
+    for key, (title, _, draw) in SOURCES.items():
+        if key not in started:
+            continue
+        outcome = started[key].result()
+        if timings is not None and "seconds" in outcome:
+            timings[f"{key} (worker)"] = outcome["seconds"]
+        if "data" in outcome:
+            fig, recs = draw(outcome["data"])
+            figures.append(fig)
+            records += recs
+        elif "unavailable" in outcome:
+            unavailable.append(Unavailable(title, outcome["unavailable"]))
+        else:
+            records.append(Record(key, outcome["error"], None, None, False))
     return figures, unavailable, records

@@ -72,6 +72,8 @@ def _step_rows(steps, note_attr: str):
 
 def section_view(sec) -> dict:
     """What the template shows for one topic: strings and markup only."""
+    if sec.views is not None:  # rendered in a worker process
+        return sec.views["html"]
     from derive.printing import shape_latex
 
     view = {

@@ -55,6 +55,15 @@ def tex_text(text) -> str:
     return "".join(out)
 
 
+def tex_identifier(name) -> str:
+    r"""A name in typewriter type that may break after its underscores.
+
+    >>> print(tex_identifier("a_b_c"))
+    \texttt{a\_\allowbreak{}b\_\allowbreak{}c}
+    """
+    return r"\texttt{%s}" % tex_text(name).replace(r"\_", r"\_\allowbreak{}")
+
+
 @lru_cache(maxsize=None)
 def _env():
     import jinja2
@@ -76,6 +85,7 @@ def _env():
         keep_trailing_newline=True,
     )
     env.filters["t"] = tex_text
+    env.filters["tt"] = tex_identifier
     return env
 
 
@@ -95,7 +105,17 @@ def _safe_math(tex: str) -> str:
         return _UNICODE_TEX.get(ch, r"\text{[U+%04X]}" % ord(ch))
 
     tex = re.sub(r"\\text\{\\char(\d+)\}", char, tex)
-    return "".join(_UNICODE_TEX.get(c, c) if ord(c) > 127 else c for c in tex)
+
+    # Prose inside \text{} from a declaration may carry raw _ ^ & % # (fine
+    # for the HTML converter, fatal to pdflatex): escape them there.
+    def text(m):
+        body = re.sub(r"(?<!\\)([_&%#])", r"\\\1", m.group(1))
+        body = re.sub(r"(?<!\\)\^", r"\\^{}", body)
+        return r"\text{" + body + "}"
+
+    tex = re.sub(r"\\text\{((?:[^{}]|\{[^{}]*\})*)\}", text, tex)
+    return "".join(r"\ensuremath{%s}" % _UNICODE_TEX[c] if c in _UNICODE_TEX
+                   else (c if ord(c) < 128 else r"\text{[U+%04X]}" % ord(c)) for c in tex)
 
 
 @lru_cache(maxsize=None)
@@ -115,6 +135,8 @@ def highlight_python(source: str) -> str:
 
 def section_view(sec) -> dict:
     """What the LaTeX template shows for one topic: TeX strings only."""
+    if sec.views is not None:  # rendered in a worker process
+        return sec.views["latex"]
     from derive.printing import shape_latex
 
     view = {

@@ -105,6 +105,14 @@ def test_latex_escapes_text_without_losing_characters(toy):
     assert r"\VAR{" not in tex and r"\BLOCK{" not in tex
 
 
+def test_latex_maths_survives_declaration_prose():
+    from reports.render_latex import _safe_math
+
+    out = _safe_math(r"\sigma_k = \text{exp(s_k) > 0 \& 5% x^2, σ} + a_{1}")
+    assert out == (r"\sigma_k = \text{exp(s\_k) > 0 \& 5\% x\^{}2, \ensuremath{\sigma}} + a_{1}")
+    assert _safe_math("\u2603") == r"\text{[U+2603]}"
+
+
 def test_latex_scales_wide_formulas(toy):
     tex = render_latex(toy)
     d = toy.sections[0].derivation
