@@ -257,9 +257,9 @@ def select_topics(names: list[str] | None = None) -> list:
 
     if not names:
         return registry.topics()
-    chosen = [registry.get(n) for n in names]  # raises UnknownTopic
+    chosen = {n: registry.get(n) for n in dict.fromkeys(names)}  # raises UnknownTopic
     order = {t.name: k for k, t in enumerate(registry.topics())}
-    return sorted(dict.fromkeys(chosen), key=lambda t: order.get(t.name, len(order)))
+    return sorted(chosen.values(), key=lambda t: order.get(t.name, len(order)))
 
 
 def build_report(names: list[str] | None = None, progress=None, figures: bool | None = None,

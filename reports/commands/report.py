@@ -17,22 +17,6 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return wanted
 
 
-def _load_specs(paths) -> list[str]:
-    if not paths:
-        return []
-    try:
-        from derive.spec import load_spec_topic
-    except ModuleNotFoundError as err:
-        raise CLIError(f"--spec is not supported by this installation ({err.name} is missing)", 2) from None
-    names = []
-    for path in paths:
-        try:
-            names.append(load_spec_topic(path).name)
-        except (OSError, ValueError) as err:
-            raise CLIError(f"{path}: {err}", 2) from None
-    return names
-
-
 def cmd_report(args) -> int:
     """Build the report; exit 1 when any check failed (the report says which)."""
     from derive.registry import UnknownTopic
@@ -40,7 +24,10 @@ def cmd_report(args) -> int:
     from reports.progress import Progress
 
     formats = parse_formats(args.format)
-    names = list(args.topics) + _load_specs(getattr(args, "spec", []))
+    from reports.commands.topics import load_specs
+
+    user = [t.name for t in load_specs(getattr(args, "spec", []))]
+    names = list(args.topics) + [n for n in user if n not in args.topics]
     start = time.perf_counter()
     try:
         from reports.build import select_topics
