@@ -218,7 +218,8 @@ class _Converter:
         if n.base in FUNCTION_NAMES:
             raise ConversionError("unknown-name", f"{n.base} is a function: write its argument in parentheses, {n.base}(...)")
         known = ", ".join(vocab.names())
-        raise ConversionError("unknown-name", f"unknown name {full!r}; this exercise uses: {known}")
+        shown = full if len(full) <= 30 else full[:27] + "..."
+        raise ConversionError("unknown-name", f"unknown name {shown!r}; this exercise uses: {known}")
 
     def _symbol(self, decl: SymbolDecl) -> Value:
         if decl.is_index:
@@ -313,7 +314,7 @@ class _Converter:
         except ConversionError as err:
             if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
                 raise ConversionError(
-                    "unknown-name", f"unknown function {n.left.full!r}; the functions understood are "
+                    "unknown-name", f"unknown function {n.left.full[:30]!r}; the functions understood are "
                     + ", ".join(sorted(FUNCTION_NAMES))) from None
             raise
         # ``sigma_k(s)``: the declared argument after an indexed name is just notation
