@@ -110,6 +110,11 @@ def _least_squares_like(topic, with_ridge: bool):
             "point is a minimiser"))
 
     B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+    from derive.model import ModuleCode
+
+    B.code = ModuleCode(kind="solver", input=mx.Sym("X", (m, n)), target=mx.Sym("y", (m, 1), role="target"),
+                        params=(ws,), hyper=((lam, 0.01),) if with_ridge else (), forward=sol,
+                        grads=(("w", grad_m),))
     B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n, 1))
     B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n, n))
 

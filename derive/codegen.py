@@ -41,6 +41,8 @@ def stabilize(e: mx.MExpr) -> mx.MExpr:
       and ``-logaddexp(0, s)`` (see :class:`_NumpyScalarPrinter`).
     """
     e = _rebuild(e, stabilize)
+    if isinstance(e, mx.Solve):
+        e = _normal_equations(e)
     if isinstance(e, mx.Map):
         e = _fuse_maps(e)
         e = _softmax_map(e)
@@ -63,6 +65,16 @@ def _rebuild(e, f):
     if not kids:
         return e
     return type(e)(f(kids[0]))
+
+
+def _normal_equations(e: mx.Solve) -> mx.MExpr:
+    """``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``: solving the normal equations
+    squares the condition number of X; least squares on X itself does not."""
+    a, b = e.a, e.b
+    if (isinstance(a, mx.MatMul) and isinstance(a.left, mx.Transpose) and a.left.arg == a.right
+            and isinstance(b, mx.MatMul) and isinstance(b.left, mx.Transpose) and b.left.arg == a.right):
+        return mx.Lstsq(a.right, b.right)
+    return e
 
 
 def _fuse_maps(e: mx.Map) -> mx.MExpr:
@@ -240,7 +252,8 @@ class NumpyPrinter:
 
     def _p(self, e) -> str:
         s = self.doprint(e)
-        if isinstance(e, (mx.Sym, mx.Transpose, mx.Softmax, mx.LogSoftmax, mx.RowSum, mx.ColSum, mx.Total, mx.Solve)):
+        if isinstance(e, (mx.Sym, mx.Transpose, mx.Softmax, mx.LogSoftmax, mx.RowSum, mx.ColSum, mx.Total, mx.Solve,
+                          mx.Lstsq)):
             return s
         return f"({s})"
 
@@ -268,10 +281,18 @@ class NumpyPrinter:
         return f"{self._p(e.left)} @ {self._p(e.right)}"
 
     def _print_Scale(self, e):
+        if e.coeff == 1:
+            return self.doprint(e.arg)
         return f"{self._scalar(e.coeff)} * {self._p(e.arg)}"
 
     def _print_Add(self, e):
-        return " + ".join(self.doprint(t) for t in e.terms)
+        out = self.doprint(e.terms[0])
+        for t in e.terms[1:]:
+            if isinstance(t, mx.Scale) and sp.sympify(t.coeff).could_extract_minus_sign():
+                out += " - " + self.doprint(mx.Scale(-t.coeff, t.arg))
+            else:
+                out += " + " + self.doprint(t)
+        return out
 
     def _print_Map(self, e):
         names = dict(self.dims)
@@ -299,6 +320,9 @@ class NumpyPrinter:
     def _print_Solve(self, e):
         return f"np.linalg.solve({self.doprint(e.a)}, {self.doprint(e.b)})"
 
+    def _print_Lstsq(self, e):
+        return f"np.linalg.lstsq({self.doprint(e.a)}, {self.doprint(e.b)}, rcond=None)[0]"
+
 
 HELPERS = {
     "sigmoid": '''
@@ -320,7 +344,7 @@ def _log_softmax(s):
 ''',
 }
 
-_NOT_ANALYTIC = ("np.maximum", "np.where", "np.sign", "np.abs", " > 0", "np.logaddexp", "np.max(")
+_NOT_ANALYTIC = ("np.linalg", "np.maximum", "np.where", "np.sign", "np.abs", " > 0", "np.logaddexp", "np.max(")
 
 
 def _py_name(sym: mx.Sym) -> str:
@@ -350,7 +374,7 @@ def generate(d) -> str:
         syms.append(code.upstream)
     for s in syms:
         names[s.name] = _py_name(s)
-    if code.kind == "model":
+    if code.kind in ("model", "solver"):
         names[code.input.name] = "X"
     for s in syms:
         names.setdefault(("zeros", tuple(s.shape)), names[s.name])
@@ -361,7 +385,7 @@ def generate(d) -> str:
             if isinstance(dsym, sp.Symbol) and dsym not in dim_src:
                 dim_src[dsym] = f"{names[s.name]}.shape[{ax}]"
     hyper = [(h, default) for h, default in code.hyper]
-    dims = {h: h.name for h, _ in hyper}
+    dims = {h: _py_hyper(h) for h, _ in hyper}
     dims.update({d_: d_.name for d_ in dim_src})
     pr = NumpyPrinter(names, dims)
 
@@ -376,7 +400,7 @@ def generate(d) -> str:
         return pre, txt
 
     input_name = names[code.input.name]
-    hyper_sig = "".join(f", {h.name}={default!r}" for h, default in hyper)
+    hyper_sig = "".join(f", {_py_hyper(h)}={default!r}" for h, default in hyper)
     param_sig = "".join(f", {names[p.name]}" for p in code.params)
     lines: list[str] = []
     out_def_txt = None
@@ -392,7 +416,10 @@ def generate(d) -> str:
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
-            doc.append(f"    {to_text(r.lhs)} = {to_text(stabilize(r.matrix))}")
+            derived, computed = to_text(r.matrix), to_text(stabilize(r.matrix))
+            doc.append(f"    {to_text(r.lhs)} = {derived}")
+            if computed != derived:
+                doc.append(f"        computed stably as {computed}")
     lines.append('"""' + "\n".join(doc).rstrip() + '\n"""')
     lines.append("import numpy as np")
     lines.append("")
@@ -472,6 +499,24 @@ def generate(d) -> str:
                 lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction, reused")
                 analytic_probe.append(out_def_txt)
             lines.append(f"    return {btxt}")
+    elif code.kind == "solver":
+        pname, g = code.grads[0]
+        spre, stxt = body(code.forward, {"X", "y"})
+        gpre, gtxt = body(g, {"X", "y", pname})
+        analytic_probe.append("np.linalg")
+        lines += [
+            "",
+            f"def solve(X, y{hyper_sig}):",
+            f'    """Closed form: {_fdoc(d, "solution")}"""',
+            *spre,
+            f"    return {stxt}",
+            "",
+            "",
+            f"def gradient(X, y, {pname}{hyper_sig}):",
+            f'    """Gradient of the loss, zero at the solution: {_fdoc(d, "gradient")}"""',
+            *gpre,
+            f"    return {gtxt}",
+        ]
     else:
         raise ValueError(code.kind)
 
@@ -485,7 +530,7 @@ def generate(d) -> str:
         f"TOPIC = {d.topic!r}",
         f"KIND = {code.kind!r}",
         f"PARAMS = {tuple(p.name for p in code.params) if code.kind != 'penalty' else ()!r}",
-        "HYPER = {" + ", ".join(f"{h.name!r}: {default!r}" for h, default in hyper) + "}",
+        "HYPER = {" + ", ".join(f"{_py_hyper(h)!r}: {default!r}" for h, default in hyper) + "}",
         f"KINKS = {tuple(float(k) for k in code.kink_points)!r}",
         f"ANALYTIC = {analytic!r}",
         f"DOMAIN = {code.domain!r}",
@@ -534,6 +579,12 @@ def _guard_branches(lines: list[str]) -> list[str]:
             out.append("    " + lines[k])
             k += 1
     return out
+
+
+def _py_hyper(h) -> str:
+    import keyword
+
+    return "lam" if h.name in ("lambda", "lambda_") else (h.name + "_" if keyword.iskeyword(h.name) else h.name)
 
 
 def _shapes(code, names) -> dict:
@@ -594,11 +645,13 @@ def _declared_in(d) -> str:
 
 
 def generated_topics():
-    """Every registered topic that has code to generate, in lecture order."""
+    """Every built-in topic that has code to generate, in lecture order."""
     from derive.registry import derive, topics
 
     out = []
     for t in topics():
+        if t.kind == "user":
+            continue  # user modules are generated where the user asks, never into the package
         d = derive(t)
         if d.code is not None:
             out.append(d)

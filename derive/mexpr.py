@@ -246,6 +246,22 @@ class Solve(MExpr):
 
 
 @dataclass(frozen=True)
+class Lstsq(MExpr):
+    """The least-squares solution of ``a w = b``: ``(a^T a)^{-1} a^T b`` without
+    forming ``a^T a`` (whose condition number is the square of ``a``'s)."""
+
+    a: MExpr
+    b: MExpr
+
+    @property
+    def shape(self) -> Shape:
+        return (self.a.shape[1], self.b.shape[1])
+
+    def children(self):
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True)
 class Identity(MExpr):
     size: sp.Expr
 
@@ -266,8 +282,8 @@ def substitute(expr: MExpr, mapping: dict) -> MExpr:
         return Scale(expr.coeff, substitute(expr.arg, mapping))
     if isinstance(expr, MatMul):
         return MatMul(substitute(expr.left, mapping), substitute(expr.right, mapping))
-    if isinstance(expr, Solve):
-        return Solve(substitute(expr.a, mapping), substitute(expr.b, mapping))
+    if isinstance(expr, (Solve, Lstsq)):
+        return type(expr)(substitute(expr.a, mapping), substitute(expr.b, mapping))
     kids = expr.children()
     if not kids:
         return expr
@@ -384,6 +400,10 @@ class _Evaluator:
 
     def _eval_Solve(self, e):
         return self(e.a).LUsolve(self(e.b))
+
+    def _eval_Lstsq(self, e):
+        a = self(e.a)
+        return (a.T * a).LUsolve(a.T * self(e.b))
 
 
 def _broadcast_apply(fn, mats: list[sp.Matrix]) -> sp.Matrix:

@@ -211,6 +211,9 @@ class TextPrinter(_MatrixPrinter):
     def _print_Solve(self, e):
         return "(" + self.doprint(e.a) + ")^-1 " + self._paren(e.b)
 
+    def _print_Lstsq(self, e):
+        return "lstsq(" + self.doprint(e.a) + ", " + self.doprint(e.b) + ")"
+
 
 def _text_operand(printer, a):
     s = printer.doprint(a)
@@ -293,6 +296,9 @@ class MatrixLatexPrinter(_MatrixPrinter):
 
     def _print_Solve(self, e):
         return self.lparen + self.doprint(e.a) + self.rparen + "^{-1} " + self._paren(e.b)
+
+    def _print_Lstsq(self, e):
+        return r"\operatorname{lstsq}\left(" + self.doprint(e.a) + ", " + self.doprint(e.b) + r"\right)"
 
 
 class HadamardLatexPrinter(ScalarLatexPrinter):

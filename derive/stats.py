@@ -54,6 +54,7 @@ class Builder:
     proofs: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    code: Any = None  # derive.model.ModuleCode, when the topic has code to generate
 
     def define(self, text: str, latex: str, rhs, note: str = "") -> None:
         """State an assumption or a part of the model."""
@@ -116,6 +117,7 @@ class Builder:
             proofs=tuple(self.proofs),
             notes=tuple(self.notes),
             extra=dict(self.extra),
+            code=self.code,
         )
 
 

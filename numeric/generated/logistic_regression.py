@@ -7,7 +7,8 @@ log-likelihood): dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i)
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
+    L = sum(-y*log((sigmoid((X w)))) - (1 - y)*log(1 - (sigmoid((X w)))))
+        computed stably as sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
     yhat = sigmoid((X w))
     dL/dw = X^T (-y + yhat)
 """

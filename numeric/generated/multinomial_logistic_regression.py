@@ -7,7 +7,8 @@ the summed loss X^T (Yhat - Y).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = -(sum((log_softmax(X W))*Y))/m
+    L = -(sum(Y*log((softmax(X W)))))/m
+        computed stably as -(sum((log_softmax(X W))*Y))/m
     P = softmax(X W)
     dL/dW = (X^T (P - Y))/m
 """

@@ -6,7 +6,8 @@ classes (row-wise for a batch).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    P = softmax(Z)
+    P = exp(Z)/(rowsum(exp(Z)))
+        computed stably as softmax(Z)
     Delta_in = P*(-(rowsum(Delta*P)) + Delta)
 """
 import numpy as np

@@ -6,7 +6,8 @@ dL/ds = p - y per sample (1/m (P - Y) for the mean).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = -(sum((log_softmax(S))*Y))/m
+    L = -(sum(Y*log(exp(S)/(rowsum(exp(S))))))/m
+        computed stably as -(sum((log_softmax(S))*Y))/m
     dL/dS = (P - Y)/m
 """
 import numpy as np
