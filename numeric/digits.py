@@ -77,9 +77,11 @@ class DigitsRun:
 
     @property
     def check_passed(self) -> bool:
+        """Whether every gradient check, before and after training, passed."""
         return gradcheck.all_passed(self.check_before) and gradcheck.all_passed(self.check_after)
 
     def to_json(self) -> dict:
+        """The run as JSON-ready data (what ``gradproof train --json`` prints)."""
         return {
             "sizes": list(self.sizes), "seed": self.seed, "epochs": self.epochs, "alpha": self.alpha, "tau": self.tau,
             "n_train": self.n_train, "n_test": self.n_test, "n_params": self.n_params,

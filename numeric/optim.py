@@ -45,6 +45,7 @@ class History:
     metrics: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        """Plain lists: ``iterations``, ``loss`` and one list per metric."""
         return {"iterations": list(self.iterations), "loss": list(self.loss),
                 **{k: list(v) for k, v in self.metrics.items()}}
 
