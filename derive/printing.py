@@ -598,12 +598,15 @@ def derivation_html(d) -> str:
     """
     esc = _html.escape
 
-    def row(lhs, rhs, note, shape=None):
-        cells = [to_mathml(lhs), latex_to_mathml("="), to_mathml(rhs)]
-        if shape is not None:
-            cells.append(latex_to_mathml(shape_latex(shape)))
-        return "<tr>%s<td class='gp-rule'>%s</td></tr>" % (
-            "".join("<td>%s</td>" % c for c in cells), esc(note))
+    def cell(mathml):
+        # display style: full-size fractions and sums with limits above and below
+        return "<td>%s</td>" % mathml.replace("<math ", '<math displaystyle="true" ', 1)
+
+    def row(lhs, rhs, note, shape=None, results=False):
+        cells = [cell(to_mathml(lhs)), cell(latex_to_mathml("=")), cell(to_mathml(rhs))]
+        if results:
+            cells.append(cell(latex_to_mathml(shape_latex(shape))) if shape else "<td></td>")
+        return "<tr>%s<td class='gp-rule'>%s</td></tr>" % ("".join(cells), esc(note))
 
     parts = ["<div class='gradproof-derivation'><style>%s</style>" % _DERIVATION_CSS]
     parts.append("<h3>%s</h3><p>%s</p>" % (esc(d.title), esc(d.summary)))
@@ -618,9 +621,9 @@ def derivation_html(d) -> str:
     parts.append("<h4>Results</h4><table class='gp-steps'>")
     for r in d.results:
         if r.index is not None:
-            parts.append(row(r.index_lhs or r.lhs, r.index, "index form, " + r.origin))
+            parts.append(row(r.index_lhs or r.lhs, r.index, "index form, " + r.origin, None, True))
         if r.matrix is not None:
-            parts.append(row(r.lhs, r.matrix, "matrix form, " + r.origin, r.shape))
+            parts.append(row(r.lhs, r.matrix, "matrix form, " + r.origin, r.shape, True))
     parts.append("</table>")
     verdict = "all exact proofs pass" if d.passed else "A PROOF FAILED"
     parts.append("<p><strong>%s</strong> (%d checks)</p></div>" % (esc(verdict), len(d.proofs)))
