@@ -147,3 +147,20 @@ def test_log_one_plus_exp_is_read_as_softplus():
     e = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
     assert isinstance(e, softplus)
 
+
+
+def test_report_with_spec(tmp_path, capsys):
+    out = tmp_path / "rep"
+    code = main(["report", "--spec", str(SPECS / "elu.toml"), "elu", "-o", str(out), "--format", "html"])
+    assert code == 0, capsys.readouterr().err
+    html = (out / "index.html").read_text()
+    assert "Exponential linear unit (ELU)" in html
+    assert "alpha" in html
+
+
+def test_report_with_wrong_claim_fails(tmp_path, capsys):
+    out = tmp_path / "rep"
+    code = main(["report", "--spec", str(SPECS / "wrong_claim.toml"), "softplus_wrong_claim", "-o", str(out),
+                 "--format", "html"])
+    assert code == 1
+    assert "claim:backward" in capsys.readouterr().err
