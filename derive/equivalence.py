@@ -728,7 +728,7 @@ def _sym_scalar(expr, env: dict, local: dict):
 def _zero(x) -> bool:
     from derive.functions import explicit
 
-    x = explicit(sp.sympify(x)).rewrite(sp.exp)
+    x = explicit(x if isinstance(x, sp.Basic) else sp.Float(x)).rewrite(sp.exp)
     if x == 0:
         return True
     if sp.cancel(sp.together(x)) == 0:

@@ -111,9 +111,9 @@ class Exercise:
         renames = dict(self.reference_names)
         out = []
         for d in shape:
-            d = sp.sympify(d)
+            d = sp.Integer(d) if isinstance(d, int) else d
             sub = {s: sp.Integer(dims.get(renames.get(s.name, s.name), 0)) or s for s in d.free_symbols}
-            v = sp.sympify(d.xreplace(sub))
+            v = d.xreplace(sub)
             out.append(int(v) if v.is_number else str(v))
         return tuple(out)
 
