@@ -179,3 +179,16 @@ def test_cli_grade_bad_input_is_one_line(tmp_path):
     r = run_cli("grade", str(tmp_path / "x.csv"), "-o", str(tmp_path / "o"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "missing column" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_grade_is_quiet_on_stderr_when_not_a_terminal(tmp_path):
+    src = write_csv(tmp_path / "a.csv", [("ann", "ridge", "(X'X + lambda I)^-1 X'y"),
+                                         ("ben", "ridge", "inv(X^T X) X^T y")])
+    r = run_cli("grade", str(src), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0
+    assert r.stderr == ""  # no progress bar in a pipe
+    assert "graded 2 answers" in r.stdout
+    with open(tmp_path / "out" / "class.csv", newline="") as fh:
+        rows = {row["student"]: row for row in csv.DictReader(fh)}
+    assert rows["ann"]["status"] == "correct"
+    assert rows["ben"]["mistake"] == "tutor:1" and rows["ben"]["credit"] == "0.25"
