@@ -185,8 +185,9 @@ def student_filename(student: str) -> str:
 def _env():
     import jinja2
 
-    templates = Path(__file__).resolve().parent.parent / "templates"
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
+    from reports.paths import template_dir
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
