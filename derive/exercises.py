@@ -20,7 +20,7 @@ import difflib
 import functools
 import os
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field

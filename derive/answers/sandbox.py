@@ -13,7 +13,6 @@ costs only the answer's own work.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import resource
 import signal
 import time

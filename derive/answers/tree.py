@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lark import Token, Tree
+from lark import Token
 
 
 class Node:

@@ -1,6 +1,5 @@
 """Grading a class and the exercise commands, as a user runs them."""
 import csv
-import io
 import json
 import os
 import subprocess
@@ -10,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from reports.cli import main
-from reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary, write_reports
+from reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary
 
 EVIL_STUDENT = '<img src=x onerror=alert(1)>'
 ROWS = [
