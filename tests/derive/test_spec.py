@@ -164,3 +164,15 @@ def test_report_with_wrong_claim_fails(tmp_path, capsys):
                  "--format", "html"])
     assert code == 1
     assert "claim:backward" in capsys.readouterr().err
+
+
+def test_vector_loss_with_index_sum(tmp_path, capsys):
+    spec = ('name = "vec_half_se"\nkind = "loss"\nshape = "K"\nforward = "sum((yhat[c] - y[c])^2, c) / 2"\n\n'
+            '[[claims]]\nresult = "backward"\nmatrix = "(Yhat - Y) / m"\n')
+    path = _write(tmp_path, spec, "vec.toml")
+    assert main(["verify", "--spec", path, "vec_half_se"]) == 0
+    assert "claim:backward" in capsys.readouterr().out
+    # a free index in a loss is refused: every index of a vector loss is summed
+    bad = _write(tmp_path, spec.replace("sum((yhat[c] - y[c])^2, c) / 2", "(yhat[c] - y[c])^2"), "vec_bad.toml")
+    assert main(["derive", "--spec", bad]) == 2
+    assert "must be summed" in capsys.readouterr().err
