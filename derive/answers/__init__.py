@@ -98,6 +98,8 @@ def parse_answer(text: str, limits: Limits = DEFAULT) -> tree.Node:
 
 
 def _unexpected_char(ch: str, column) -> str:
+    if ch == "_":
+        return f"names start with a letter (the '_' at column {column})"
     if ch == "=":
         return "type only the right-hand side of the formula (no '=')"
     if ch in "\\":

@@ -376,10 +376,11 @@ class _Converter:
 
     def _Div(self, n: t.Div) -> Value:
         if not n.frac and isinstance(n.right, t.Mul) and n.right.op == "juxt":
-            a, p, q = self(n.left), self(n.right.left), self(n.right.right)
+            top, factors = t.source(n.left), t.juxt_factors(n.right)
+            first, rest = t.source(factors[0]), " ".join(t.source(f) for f in factors[1:])
             raise ConversionError(
-                "ambiguous", f"{a.paren(3)} / {p.paren(3)} {q.paren(3)} is ambiguous: write "
-                f"({a.text} / {p.text}) {q.paren(3)} or {a.paren(3)} / ({p.text} {q.text}) with parentheses")
+                "ambiguous", f"{top}/{first} {rest} is ambiguous: write ({top}/{first}) {rest} "
+                f"or {top}/({first} {rest}) with parentheses")
         a, b = self(n.left), self(n.right)
         if b.shape != (ONE, ONE):
             raise ConversionError("shape", f"cannot divide by the {shape_str(b.shape)} matrix {b.text}: use inv(...) or ^-1")

@@ -247,3 +247,46 @@ def depth(node: Node) -> int:
         best = max(best, d)
         stack.extend((c, d + 1) for c in n.children())
     return best
+
+
+def source(node: Node) -> str:
+    """The tree written back in plain answer syntax (for messages about what was typed)."""
+    n = node
+    if isinstance(n, Num):
+        return n.text
+    if isinstance(n, Name):
+        return n.full
+    if isinstance(n, Group):
+        return "(" + source(n.arg) + ")"
+    if isinstance(n, Neg):
+        return "-" + source(n.arg)
+    if isinstance(n, Add):
+        return source(n.left) + " + " + source(n.right)
+    if isinstance(n, Sub):
+        return source(n.left) + " - " + source(n.right)
+    if isinstance(n, Mul):
+        op = " " if n.op == "juxt" else f" {n.op} "
+        return source(n.left) + op + source(n.right)
+    if isinstance(n, Div):
+        return source(n.left) + "/" + source(n.right)
+    if isinstance(n, Pow):
+        return source(n.base) + "^" + source(n.exp)
+    if isinstance(n, Transpose):
+        return source(n.arg) + "^T"
+    if isinstance(n, Call):
+        return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
+    if isinstance(n, Iverson):
+        return "[[" + source(n.left) + " = " + source(n.right) + "]]"
+    if isinstance(n, Norm):
+        return "||" + source(n.arg) + "||"
+    return "?"
+
+
+def juxt_factors(node: Node) -> list[Node]:
+    """The factors of a chain of implicit products, left to right."""
+    out = []
+    while isinstance(node, Mul) and node.op == "juxt":
+        out.append(node.right)
+        node = node.left
+    out.append(node)
+    return out[::-1]
