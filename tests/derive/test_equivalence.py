@@ -168,3 +168,15 @@ def test_scaled_answers_are_caught_by_the_ratio_test(ex, p, q, data):
     else:
         assert v.status == "incorrect"
         assert v.mistake.startswith(("factor", "sign", "tutor")), (p, q, v.mistake)
+
+
+SQUARE_PRODUCT = make("t_square_product", "A B", symbols=(S("A", ("n", "n")), S("B", ("n", "n"))))
+
+
+def test_square_products_are_diagnosed_numerically():
+    """With square operands shapes cannot tell; the mutants of the reference can."""
+    v = decide(SQUARE_PRODUCT, "B A")
+    assert (v.decided_by, v.mistake) == ("numeric", "order")
+    v = decide(SQUARE_PRODUCT, "A^T B")
+    assert (v.decided_by, v.mistake) == ("numeric", "transposed")
+    assert decide(SQUARE_PRODUCT, "(B^T A^T)^T").status == "correct"
