@@ -245,6 +245,10 @@ def _section_job(name: str) -> tuple[TopicSection, dict]:
     return sec, timings
 
 
+# rough relative cost of deriving and verifying a topic, by kind (scheduling only)
+_COST = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "init": 3, "identity": 2, "fused": 2}
+
+
 def default_jobs() -> int:
     """Worker processes for the report: ``$GRADPROOF_JOBS``, else the number of CPUs."""
     env = os.environ.get("GRADPROOF_JOBS", "").strip()
@@ -303,7 +307,9 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
             from reports import plots
 
             started = plots.start_sources(pool)
-        futures = {t.name: pool.submit(_section_job, t.name) for t in pooled}
+        # costly kinds first, so that the workers finish together
+        costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
+        futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
         sections = []
         t0 = time.perf_counter()
         for topic in selected:

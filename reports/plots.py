@@ -126,9 +126,9 @@ def training_figure(curve: dict[str, Any]) -> Figure:
 # Data sources (other parts of gradproof); absent ones are reported as such
 # ---------------------------------------------------------------------------
 #
-# Each loader runs in a worker process (the training run takes seconds of
-# NumPy while the main process derives with SymPy: two cores, both busy) and
-# returns plain data; the drawing happens back in the report process.
+# Each loader runs, and its figure is drawn, in a worker process (the
+# training run takes seconds of NumPy while other workers derive with SymPy);
+# what comes back is plain data: SVG text, PDF bytes and records.
 
 def _init_data() -> dict:
     import importlib
@@ -178,10 +178,12 @@ def load_source(key: str) -> dict:
     """Run one data source; never raises (the outcome says what happened)."""
     import time
 
-    title, loader, _ = SOURCES[key]
+    title, loader, draw = SOURCES[key]
     t0 = time.perf_counter()
     try:
-        return {"data": loader(), "seconds": time.perf_counter() - t0}
+        # drawn here too: figures cross the process boundary as SVG and PDF bytes
+        fig, records = draw(loader())
+        return {"figure": fig, "records": records, "seconds": time.perf_counter() - t0}
     except ModuleNotFoundError as err:
         return {"unavailable": f"its data source is not available ({err.name} is missing)"}
     except Exception as err:  # noqa: BLE001  the report must show a broken experiment, not crash
@@ -204,16 +206,15 @@ def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], 
     from reports.build import Record
 
     figures, unavailable, records = [], [], []
-    for key, (title, _, draw) in SOURCES.items():
+    for key, (title, _, _) in SOURCES.items():
         if key not in started:
             continue
         outcome = started[key].result()
         if timings is not None and "seconds" in outcome:
             timings[f"{key} (worker)"] = outcome["seconds"]
-        if "data" in outcome:
-            fig, recs = draw(outcome["data"])
-            figures.append(fig)
-            records += recs
+        if "figure" in outcome:
+            figures.append(outcome["figure"])
+            records += outcome["records"]
         elif "unavailable" in outcome:
             unavailable.append(Unavailable(title, outcome["unavailable"]))
         else:
