@@ -312,6 +312,8 @@ def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
                 mistake, fb = "order", fb + ["the operands of this product look to be in the wrong order"]
             elif err.hint == "transpose":
                 mistake, fb = "transposed", fb + ["a transpose looks to be missing or misplaced"]
+            elif err.hint == "ridge-outside":
+                mistake, fb = "ridge-outside", fb + ["the ridge term lambda I belongs inside the inverse, added to X^T X"]
             elif err.hint == "transpose-or-order":
                 mistake, fb = "transposed", fb + ["a transpose looks to be missing, or the operands are in the wrong order"]
             return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,

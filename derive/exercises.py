@@ -394,7 +394,8 @@ declare(Exercise(
     accepted=("inv(X^T X + lambda I) X^T y", "(X'X + lambda I)^-1 X'y", r"(X^\top X + \lambda I)^{-1} X^\top y",
               r"\left(X^T X + \lambda I\right)^{-1} X^T y", "inv(lambda I + X^T X) X^T y"),
     mistakes=(("inv(X^T X) X^T y", "tutor:1"), ("(inv(X^T X) + lambda I) X^T y", "ridge-outside"),
-              ("inv(X^T X - lambda I) X^T y", "sign"), ("X^T y inv(X^T X + lambda I)", "transposed")),
+              ("inv(X^T X - lambda I) X^T y", "sign"), ("X^T y inv(X^T X + lambda I)", "transposed"),
+              ("(X^T X)^-1 X^T y + lambda I", "ridge-outside")),
     wrong=(WrongAnswer("inv(X^T X) X^T y", "that is the least-squares solution: the ridge term lambda I belongs "
                        "inside the inverse, added to X^T X", 0.25),),
 ))

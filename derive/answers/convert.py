@@ -289,9 +289,12 @@ class _Converter:
         if a.is_scalar and b.is_scalar:
             return Value(a.expr + sign * b.expr, a.shape, text, 1)
         if a.shape != b.shape and (ONE, ONE) not in (a.shape, b.shape):
+            hint = "transpose" if a.shape == b.shape[::-1] else ""
+            if _is_identity_term(b) and _has_inverse(a) or _is_identity_term(a) and _has_inverse(b):
+                hint = "ridge-outside"
             raise ConversionError(
                 "shape", f"cannot add {a.text} ({shape_str(a.shape)}) and {b.text} ({shape_str(b.shape)}): the shapes differ",
-                hint="transpose" if a.shape == b.shape[::-1] else "")
+                hint=hint)
         for mat, sc in ((a, b), (b, a)):
             if sc.shape == (ONE, ONE) and mat.shape != (ONE, ONE) and mat.shape[0] == mat.shape[1]:
                 raise ConversionError(
@@ -477,3 +480,12 @@ class _Converter:
             raise ConversionError("unsupported", f"norm of the {shape_str(a.shape)} matrix {a.text}: only vector norms are understood")
         u = sp.Symbol("u%d" % next(self.counter), real=True)
         return Value(mx.Map(sp.sqrt(u), ((u, inner),)), (ONE, ONE), "norm(" + a.text + ")")
+
+
+def _is_identity_term(v: Value) -> bool:
+    e = v.expr
+    return isinstance(e, mx.Identity) or isinstance(e, mx.Scale) and isinstance(e.arg, mx.Identity)
+
+
+def _has_inverse(v: Value) -> bool:
+    return not v.is_scalar and any(isinstance(n, mx.Solve) for n in v.expr.walk())
