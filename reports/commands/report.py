@@ -37,7 +37,9 @@ def cmd_report(args) -> int:
         raise CLIError(str(err), 2) from None
     if n_topics == 0:
         raise CLIError("no topic is registered yet: nothing to report", 1)
-    steps = n_topics + 1 + len(formats)
+    # one step per topic, the figures (whole lecture only), then each file written
+    steps = (n_topics + (0 if names else 1) + ("html" in formats)
+             + ("latex" in formats or "pdf" in formats) + ("pdf" in formats))
     with Progress(steps, "report") as bar:
         report = build_report(names or None, progress=bar)
         try:
