@@ -245,6 +245,25 @@ def _section_job(name: str) -> tuple[TopicSection, dict]:
     return sec, timings
 
 
+_LIMITS = []
+
+
+def _worker_init() -> None:
+    """Worker start-up: one BLAS thread per worker process.
+
+    NOTE: OpenBLAS threads busy-wait; with two of them per worker next to
+    another busy worker on two cores, the numeric experiments took about
+    three times longer than single-threaded.  threadpoolctl comes with
+    scikit-learn (the digits extra); without it the workers keep the default.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _LIMITS.append(threadpool_limits(limits=1))
+    except Exception:  # noqa: BLE001  only a speed-up; never a reason to fail
+        pass
+
+
 # rough relative cost of deriving and verifying a topic, by kind (scheduling only)
 _COST = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "init": 3, "identity": 2, "fused": 2}
 
@@ -299,7 +318,7 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
         # unguarded __main__ script).  All workers are forked at the first
         # submit, before the pool starts its own thread.
         methods = multiprocessing.get_all_start_methods()
-        pool = ProcessPoolExecutor(max_workers=jobs if pooled else 1,
+        pool = ProcessPoolExecutor(max_workers=jobs if pooled else 1, initializer=_worker_init,
                                    mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
     try:
         started = None
