@@ -301,13 +301,14 @@ class NumpyPrinter:
         return _NumpyScalarPrinter(names, self.helpers).doprint(sp.sympify(e.expr))
 
     def _print_RowSum(self, e):
-        return f"np.sum({self.doprint(e.arg)}, axis=1, keepdims=True)"
+        # the method, not np.sum: the same reduction without np.sum's Python-level dispatch
+        return f"{self._p(e.arg)}.sum(axis=1, keepdims=True)"
 
     def _print_ColSum(self, e):
-        return f"np.sum({self.doprint(e.arg)}, axis=0)"
+        return f"{self._p(e.arg)}.sum(axis=0)"
 
     def _print_Total(self, e):
-        return f"np.sum({self.doprint(e.arg)})"
+        return f"{self._p(e.arg)}.sum()"
 
     def _print_Softmax(self, e):
         self.helpers.add("softmax")
@@ -333,14 +334,15 @@ def _sigmoid(s):
     "softmax": '''
 def _softmax(s):
     """Row-wise softmax, shifted by the row maximum so that exp never overflows."""
-    e = np.exp(s - np.max(s, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)  # in place: e is this function's own array
+    return e
 ''',
     "log_softmax": '''
 def _log_softmax(s):
     """Row-wise log softmax = s - logsumexp(s), shifted by the row maximum."""
-    shifted = s - np.max(s, axis=1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    shifted = s - s.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 ''',
 }
 

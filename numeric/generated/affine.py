@@ -35,4 +35,4 @@ def backward(delta, z, W, b):
     Returns (delta_in, {parameter name: dL/dparameter}).
     """
     delta_in = delta @ W.T
-    return delta_in, {"W": z.T @ delta, "b": np.sum(delta, axis=0).reshape(np.shape(b))}
+    return delta_in, {"W": z.T @ delta, "b": delta.sum(axis=0).reshape(np.shape(b))}

@@ -27,7 +27,7 @@ SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 def forward(z, y):
     """Loss: L = (sum(-y*log(yhat) - (1 - y)*log(1 - yhat)))/m"""
     m = z.shape[0]
-    return float(np.sum(-y*np.log(z) - (1 - y)*np.log1p(-z))/m)
+    return float((-y*np.log(z) - (1 - y)*np.log1p(-z)).sum()/m)
 
 
 def backward(z, y):

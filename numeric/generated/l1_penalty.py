@@ -26,7 +26,7 @@ SHAPES = {'W': ('n', 'K')}
 
 def forward(W, lam=0.01):
     """Penalty: R = (sum(Abs(W)))*lam"""
-    return float(np.sum(np.abs(W))*lam)
+    return float((np.abs(W)).sum()*lam)
 
 
 def backward(W, lam=0.01):

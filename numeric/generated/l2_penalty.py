@@ -25,7 +25,7 @@ SHAPES = {'W': ('n', 'K')}
 
 def forward(W, lam=0.01):
     """Penalty: R = (sum(W**2))*lam"""
-    return float(np.sum(W**2)*lam)
+    return float((W**2).sum()*lam)
 
 
 def backward(W, lam=0.01):

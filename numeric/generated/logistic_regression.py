@@ -33,7 +33,7 @@ def _sigmoid(s):
 
 def forward(X, y, w):
     """Loss: L = sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))"""
-    return float(np.sum(-y*(-np.logaddexp(0, -(X @ w))) - (1 - y)*(-np.logaddexp(0, (X @ w)))))
+    return float((-y*(-np.logaddexp(0, -(X @ w))) - (1 - y)*(-np.logaddexp(0, (X @ w)))).sum())
 
 
 def predict(X, w):

@@ -28,20 +28,21 @@ SHAPES = {'X': ('m', 'n'), 'W': ('n', 'K'), 'y': ('m', 'K')}
 
 def _log_softmax(s):
     """Row-wise log softmax = s - logsumexp(s), shifted by the row maximum."""
-    shifted = s - np.max(s, axis=1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    shifted = s - s.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def _softmax(s):
     """Row-wise softmax, shifted by the row maximum so that exp never overflows."""
-    e = np.exp(s - np.max(s, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)  # in place: e is this function's own array
+    return e
 
 
 def forward(X, y, W):
     """Loss: L = -(sum((log_softmax(X W))*Y))/m"""
     m = X.shape[0]
-    return float(-np.sum(y*_log_softmax(X @ W))/m)
+    return float(-(y*_log_softmax(X @ W)).sum()/m)
 
 
 def predict(X, W):

@@ -31,7 +31,7 @@ def _sigmoid(s):
 def forward(z, y):
     """Loss: L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m"""
     m = z.shape[0]
-    return float(np.sum(-y*(-np.logaddexp(0, -z)) - (1 - y)*(-np.logaddexp(0, z)))/m)
+    return float((-y*(-np.logaddexp(0, -z)) - (1 - y)*(-np.logaddexp(0, z))).sum()/m)
 
 
 def backward(z, y):

@@ -25,8 +25,9 @@ SHAPES = {'z': ('m', 'n')}
 
 def _softmax(s):
     """Row-wise softmax, shifted by the row maximum so that exp never overflows."""
-    e = np.exp(s - np.max(s, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)  # in place: e is this function's own array
+    return e
 
 
 def forward(z):
@@ -40,5 +41,5 @@ def backward(delta, z):
     Returns (delta_in, {parameter name: dL/dparameter}).
     """
     p = _softmax(z)  # the forward output, reused
-    delta_in = p*(delta - np.sum(delta*p, axis=1, keepdims=True))
+    delta_in = p*(delta - (delta*p).sum(axis=1, keepdims=True))
     return delta_in, {}
