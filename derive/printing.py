@@ -427,12 +427,56 @@ def derivation_text(d) -> str:
     return "\n".join(lines)
 
 
+def _split_text(tex: str) -> str:
+    r"""Make ``\text{...}`` bodies safe for both LaTeX and MathJax.
+
+    Declarations sometimes write prose such as ``\text{w_i x_i}``: LaTeX
+    rejects the raw ``_``, and MathJax would show an escaped ``\_``
+    literally.  Specials are therefore set in maths between text pieces, and
+    grouping braces inside the prose are dropped.
+
+    >>> _split_text(r"s = \text{sum_{i} w_i}")
+    's = \\text{sum}\\_\\text{i w}\\_\\text{i}'
+    """
+    import re
+
+    def fix(m):
+        body = re.sub(r"(?<!\\)[{}]", "", m.group(1))
+        body = re.sub(r"(?<!\\)([_&%#^])", lambda c: "}\\%s\\text{" % c.group(1) if c.group(1) != "^"
+                      else "}\\hat{}\\text{", body)
+        return r"\text{" + body + "}"
+
+    return re.sub(r"\\text\{((?:[^{}]|\{[^{}]*\})*)\}", fix, tex)
+
+
 def derivation_latex(d) -> str:
-    out = [r"\begin{aligned}"]
-    for s in d.steps:
-        out.append(r"%s &= %s && \text{%s}\\" % (to_latex(s.lhs), to_latex(s.rhs), escape_latex_text(s.rule)))
-    out.append(r"\end{aligned}")
-    return "$$" + "\n".join(out) + "$$"
+    """A derivation as one display-maths block (Jupyter's ``text/latex``).
+
+    The definition, each step with its rule, then the results with their
+    shapes and origin, aligned at the equals sign.
+    """
+    def tex(e):
+        return _split_text(to_latex(e))
+
+    def note(text):
+        # TeX's special characters are set in maths between pieces of \text:
+        # that reads the same in MathJax (which takes \text literally) and in LaTeX.
+        special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                   "\\": r"\backslash ", "^": r"\hat{}", "~": r"\sim "}
+        out = "".join("}%s\\text{" % special[c] if c in special else c for c in text)
+        return r"\text{%s}" % out if text else ""
+
+    rows = [r"%s &= %s && %s" % (tex(s.lhs), tex(s.rhs), note(s.note)) for s in d.definition]
+    rows += [r"%s &= %s && %s" % (tex(s.lhs), tex(s.rhs), note(s.rule)) for s in d.steps]
+    for r in d.results:
+        if r.index is not None:
+            rows.append(r"%s &= %s && %s" % (tex(r.index_lhs or r.lhs), tex(r.index),
+                                             note("index form, " + r.origin)))
+        if r.matrix is not None:
+            shape = r"\in \mathbb{R}^{%s}" % shape_latex(r.shape) if r.shape else ""
+            rows.append(r"%s &= %s %s && %s" % (tex(r.lhs), tex(r.matrix), shape,
+                                                note("matrix form, " + r.origin)))
+    return "$$\\begin{aligned}\n" + "\\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
 def _expr_json(e):

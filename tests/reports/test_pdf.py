@@ -53,3 +53,20 @@ def test_pages_render(pdf, tmp_path):
     assert len(pages) == 2 and all(p.stat().st_size > 5_000 for p in pages)
     info = subprocess.run(["pdfinfo", str(pdf["path"])], capture_output=True, text=True, check=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= len(pdf["report"].sections)
+
+
+def test_notebook_latex_of_every_topic_compiles(need_tools, tmp_path):
+    """``Derivation._repr_latex_`` is also what nbconvert hands to LaTeX."""
+    need_tools("pdflatex")
+    from derive.registry import derive, topics
+
+    blocks = [derive(t)._repr_latex_() for t in topics()]
+    assert all(b.startswith("$$\\begin{aligned}") and b.endswith("\\end{aligned}$$") for b in blocks)
+    body = "\n\n".join(b.replace("$$", "\n$$\n") for b in blocks)
+    (tmp_path / "nb.tex").write_text(
+        "\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{amsmath,amssymb}\n"
+        "\\begin{document}\n" + body + "\n\\end{document}\n", encoding="utf-8")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "nb.tex"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
+    assert proc.returncode == 0 and errors == [], errors
