@@ -563,10 +563,17 @@ _MATHVARIANTS = {
     "bold-italic": _math_alphabet(0x1D468, 0x1D482, 0x1D71C, 0x1D736, 0x1D7CE),
 }
 
-_TEXT_ESCAPES = _re.compile(r"\\([#$%&_{}])")
+_TEXT_ESCAPES = _re.compile(r"\\([#$%&_])")
 _CHAR = _re.compile(r"\\char(\d+)\s?")
 _VARIANT_TOKEN = _re.compile(r'<(mi|mn) mathvariant="(bold|bold-italic)">([^<]*)</\1>')
 _WORD_MO = _re.compile(r"<mo>([A-Za-z]{2,})</mo>")
+
+
+def _text_body(body: str) -> str:
+    body = _re.sub(r"(?<!\\)[{}]", "", body)
+    # literal braces leave the text for maths mode, where the converter knows them
+    body = body.replace(r"\{", r"}\{\text{").replace(r"\}", r"}\}\text{")
+    return _TEXT_ESCAPES.sub(r"\1", body)
 
 
 def _normalise_latex(tex: str) -> str:
@@ -578,7 +585,10 @@ def _normalise_latex(tex: str) -> str:
     # above and below as TeX does (the converter emits msubsup otherwise).
     tex = _re.sub(r"\\(sum|prod)(?!\\limits)(\s*[_^])", r"\\\1\\limits\2", tex)
     tex = tex.replace(r"\textbackslash{}", "\\backslash ")
-    tex = _re.sub(r"\\text\{((?:[^{}\\]|\\.)*)\}", lambda m: r"\text{" + _TEXT_ESCAPES.sub(r"\1", m.group(1)) + "}", tex)
+    # Inside \text{}: undo TeX escapes, and drop grouping braces (invisible in
+    # TeX; the converter would end the text at the first closing one).
+    tex = _re.sub(r"\\text\{((?:[^{}\\]|\\.|\{(?:[^{}\\]|\\.)*\})*)\}",
+                  lambda m: r"\text{" + _text_body(m.group(1)) + "}", tex)
     return tex
 
 

@@ -56,6 +56,15 @@ def test_maths_is_mathml_core(toy):
     assert "merror" not in html
 
 
+def test_prose_in_text_converts_whole():
+    from derive.printing import latex_to_mathml
+
+    out = latex_to_mathml(r"s = \text{sum_{i=1..n} w_i, \{c\}, 5\%}")
+    assert "<mtext>sum_i=1..n\u00a0w_i,\u00a0</mtext>" in out.replace("&#x000A0;", "\u00a0")
+    assert "<mi>}</mi>" not in out and "\\" not in out.split('display="inline">', 1)[1]
+    assert "5%" in out
+
+
 def test_failed_check_is_prominent_everywhere(toy_report):
     report = toy_report(passed=False, figures=False)
     assert not report.passed
