@@ -154,6 +154,12 @@ def derive_many(names=None, jobs: int | None = None) -> list:
     are independent, so forked workers (each keeping its own cache for shared
     dependencies) roughly divide the wall time by the core count.  Results
     land in this process's cache, in the order asked for.
+
+    NOTE: the derivations cross the process boundary pickled, and unpickling
+    re-evaluates unevaluated SymPy expressions (a displayed step such as an
+    unevaluated product may come back multiplied out).  Results, proofs and
+    matrix forms are unaffected; code that *prints steps* should derive in
+    the process that prints (the report renders inside its workers).
     """
     import os
     import pickle
