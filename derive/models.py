@@ -241,14 +241,15 @@ def _prove_model(spec, d, fwd, G, Xs, Ws, out_sym, vector, pname, act, Lm):
     if spec.reduction == "mean":
         L = L / mm
     proofs: list[Proof] = []
+    derived: dict = {}
     oracle = {
         "forward": P if vector else Yh,
         f"grad:{pname}": We.applyfunc(lambda w: sp.diff(L, w)),
     }
     ev = lambda e: mx.evaluate(e, env, dims)
-    _compare(oracle["forward"], _safe(lambda: ev(fwd)), "forward", "exact: matrix form", sizes_text, proofs)
-    _compare(sp.Matrix([[L]]), _safe(lambda: ev(Lm)), "loss", "exact: matrix form", sizes_text, proofs)
-    _compare(oracle[f"grad:{pname}"], _safe(lambda: ev(G)), f"grad:{pname}", "exact: matrix form", sizes_text, proofs)
+    _compare(oracle["forward"], _safe(lambda: ev(fwd)), "forward", "exact: matrix form", sizes_text, proofs, store=derived)
+    _compare(sp.Matrix([[L]]), _safe(lambda: ev(Lm)), "loss", "exact: matrix form", sizes_text, proofs, store=derived)
+    _compare(oracle[f"grad:{pname}"], _safe(lambda: ev(G)), f"grad:{pname}", "exact: matrix form", sizes_text, proofs, store=derived)
     for claim in d.claims:
-        prove_claim(claim, oracle, ev, sizes_text, proofs)
+        prove_claim(claim, oracle, ev, sizes_text, proofs, derived)
     return proofs
