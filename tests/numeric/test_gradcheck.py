@@ -160,7 +160,26 @@ def test_directional_check_cost_is_independent_of_parameter_count():
 
     recs = gradcheck.directional(f, vjp, {"x": rng.standard_normal((3, 50))}, seeds=5)
     assert recs[0].passed
-    assert calls == {"f": 1 + 5 * 4, "vjp": 5}  # 4 evaluations per seed (Richardson), whatever the size
+    # 2 evaluations per seed (one plain central difference settles a smooth
+    # function), whatever the size
+    assert calls == {"f": 1 + 5 * 2, "vjp": 5}
+
+
+def test_a_disagreeing_direction_is_refined_before_it_is_judged():
+    calls = {"f": 0}
+    rng = np.random.default_rng(1)
+
+    def f(x):
+        calls["f"] += 1
+        return float(np.sum(np.sin(x)))
+
+    def wrong_vjp(v, x):
+        return {"x": v * 1.001 * np.cos(x)}  # off by 0.1 %
+
+    recs = gradcheck.directional(f, wrong_vjp, {"x": rng.standard_normal(7)}, seeds=3)
+    assert not recs[0].passed
+    assert 1e-4 < recs[0].max_rel_error < 1e-2
+    assert calls["f"] == 1 + 3 * (2 + 4)  # plain difference, then Richardson, every seed
 
 
 def test_kinks_are_sampled_away_from():
@@ -243,3 +262,21 @@ def test_a_kind_outside_the_contract_is_a_clear_error():
 
     with pytest.raises(ValueError, match="unknown KIND 'solver': the checker handles module, loss"):
         gradcheck.check_module(Solver)
+
+
+def test_full_check_settles_right_entries_with_two_evaluations_and_refines_wrong_ones():
+    calls = {"f": 0}
+    x = np.array([0.3, -1.2, 2.0])
+
+    def f(x):
+        calls["f"] += 1
+        return np.exp(x)
+
+    right = gradcheck.central_differences(f, lambda v, x: {"x": v * np.exp(x)}, {"x": x})
+    assert right[0].passed and right[0].max_rel_error < 1e-7
+    assert calls["f"] == 1 + 3 * 2  # one plain central difference per entry
+    calls["f"] = 0
+    wrong = gradcheck.central_differences(f, lambda v, x: {"x": v * np.exp(x) * (1 + 1e-4)}, {"x": x})
+    assert not wrong[0].passed
+    assert calls["f"] == 1 + 3 * (2 + 4)  # every wrong entry redone by Richardson before it is judged
+    assert "analytic" in wrong[0].detail and "numeric" in wrong[0].detail
