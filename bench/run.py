@@ -525,10 +525,12 @@ DOC_TAIL = """
 - **(b)** is `MLP((500,) * 12)`: 10 tanh layers of 500 units and a linear
   500-unit read-out, squared error `sum((S - Y)^2)/m`.
 - **(c)** gradproof's checks are `MLP.check(X, Y, methods=("central",))` (every
-  parameter entry, central differences with Richardson extrapolation: 4 loss
-  evaluations per entry) and `methods=("directional",)` (one random direction
-  per parameter array and seed, Richardson too: 1 seed is the like-for-like
-  setting for fast mode's single direction, 8 is the default); torch's are `gradcheck(f, (theta,))` on the
+  parameter entry: one plain central difference, 2 loss evaluations, and
+  Richardson extrapolation, 4 more, only where the plain difference does not
+  agree to a tenth of the tolerance) and `methods=("directional",)` (one random
+  direction per parameter array and seed, refined the same way: 1 seed is the
+  like-for-like setting for fast mode's single direction, 8 is the default);
+  torch's are `gradcheck(f, (theta,))` on the
   same loss as a function of the flat float64 parameter vector (2 evaluations
   per entry, plus its analytic Jacobian twice) and `fast_mode=True` (one random
   direction).
