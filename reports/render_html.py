@@ -9,11 +9,12 @@ autoescapes everything not explicitly marked as markup.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from reports.paths import template_dir
+
+TEMPLATES = template_dir()
 
 
 @lru_cache(maxsize=None)

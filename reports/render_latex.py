@@ -13,9 +13,10 @@ never drops a character silently.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from reports.paths import template_dir
+
+TEMPLATES = template_dir()
 
 # Non-ASCII characters of the lecture's prose, as pdflatex (T1, utf8) input.
 _UNICODE_TEX = {
