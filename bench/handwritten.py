@@ -20,13 +20,17 @@ import numpy as np
 
 
 class HandwrittenMLP:
-    """A tanh MLP with a fused output loss (``"softmax"`` or ``"mse"``), buffers reused across steps."""
+    """A tanh MLP with a fused output loss (``"softmax"`` or ``"mse"``), buffers reused across steps.
+
+    Works in the dtype of the weights it is given (float64 or float32).
+    """
 
     def __init__(self, Ws, bs, loss: str = "softmax"):
         if loss not in ("softmax", "mse"):
             raise ValueError("loss is 'softmax' or 'mse'")
-        self.Ws = [np.array(W, dtype=np.float64) for W in Ws]
-        self.bs = [np.array(b, dtype=np.float64) for b in bs]
+        self.Ws = [np.array(W) for W in Ws]
+        self.bs = [np.array(b) for b in bs]
+        self.dtype = self.Ws[0].dtype
         self.loss = loss
         self.gWs = [np.empty_like(W) for W in self.Ws]
         self.gbs = [np.empty_like(b) for b in self.bs]
@@ -35,15 +39,15 @@ class HandwrittenMLP:
     def _buffers(self, m: int) -> None:
         if self._m == m:
             return
-        self._m = m
-        self.S = [np.empty((m, W.shape[1])) for W in self.Ws]  # pre-activations
-        self.H = [np.empty((m, W.shape[1])) for W in self.Ws[:-1]]  # hidden outputs
-        self.D = [np.empty((m, W.shape[1])) for W in self.Ws]  # deltas of the pre-activations
-        self.T = [np.empty((m, W.shape[1])) for W in self.Ws[:-1]]  # 1 - H^2
-        self.row = np.empty((m, 1))
+        self._m, dt = m, self.dtype
+        self.S = [np.empty((m, W.shape[1]), dt) for W in self.Ws]  # pre-activations
+        self.H = [np.empty((m, W.shape[1]), dt) for W in self.Ws[:-1]]  # hidden outputs
+        self.D = [np.empty((m, W.shape[1]), dt) for W in self.Ws]  # deltas of the pre-activations
+        self.T = [np.empty((m, W.shape[1]), dt) for W in self.Ws[:-1]]  # 1 - H^2
+        self.row = np.empty((m, 1), dt)
 
-    def step(self, X: np.ndarray, Y: np.ndarray, alpha: float) -> None:
-        """One gradient-descent step on the batch ``(X, Y)``, in place."""
+    def gradient(self, X: np.ndarray, Y: np.ndarray):
+        """Every parameter gradient on the batch ``(X, Y)``: ``(dL/dW_l, dL/db_l)`` lists (buffers)."""
         m = X.shape[0]
         self._buffers(m)
         L = len(self.Ws)
@@ -76,6 +80,11 @@ class HandwrittenMLP:
                 np.multiply(H[l - 1], H[l - 1], out=T[l - 1])
                 np.subtract(1.0, T[l - 1], out=T[l - 1])
                 D[l - 1] *= T[l - 1]
+        return self.gWs, self.gbs
+
+    def step(self, X: np.ndarray, Y: np.ndarray, alpha: float) -> None:
+        """One gradient-descent step on the batch ``(X, Y)``, in place."""
+        self.gradient(X, Y)
         for W, gW, b, gb in zip(self.Ws, self.gWs, self.bs, self.gbs):
             gW *= alpha
             W -= gW

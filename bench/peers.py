@@ -19,11 +19,11 @@ it with a note.
 from __future__ import annotations
 
 import os
-from typing import Sequence
 
 import numpy as np
+from handwritten import HandwrittenMLP  # bench/ is on sys.path: these run as scripts
 
-__all__ = ["Missing", "HandwrittenGradient", "gradproof_grad", "handwritten_grad", "torch_grad",
+__all__ = ["Missing", "gradproof_grad", "handwritten_grad", "torch_grad",
            "jax_grad", "autograd_grad", "torch_flat_loss"]
 
 
@@ -56,71 +56,9 @@ def gradproof_grad(net, X, Y):
 # Hand-written NumPy: what a careful NumPy programmer writes for this network
 # ---------------------------------------------------------------------------
 
-class HandwrittenGradient:
-    """The gradient written out by hand, every intermediate in a buffer kept across calls.
-
-    The output delta is the fused one, ``(softmax(S) - Y) / m`` or
-    ``2 (S - Y) / m``; the tanh derivative reuses the forward output,
-    ``1 - H^2``.
-    """
-
-    def __init__(self, Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], loss: str):
-        if loss not in ("softmax", "mse"):
-            raise ValueError("loss is 'softmax' or 'mse'")
-        self.Ws, self.bs, self.loss = list(Ws), list(bs), loss
-        self.dtype = self.Ws[0].dtype
-        self.gWs = [np.empty_like(W) for W in self.Ws]
-        self.gbs = [np.empty_like(b) for b in self.bs]
-        self._m = None
-
-    def _buffers(self, m: int) -> None:
-        if self._m == m:
-            return
-        self._m, dt = m, self.dtype
-        self.S = [np.empty((m, W.shape[1]), dt) for W in self.Ws]
-        self.H = [np.empty((m, W.shape[1]), dt) for W in self.Ws[:-1]]
-        self.D = [np.empty((m, W.shape[1]), dt) for W in self.Ws]
-        self.T = [np.empty((m, W.shape[1]), dt) for W in self.Ws[:-1]]
-        self.row = np.empty((m, 1), dt)
-
-    def gradient(self, X: np.ndarray, Y: np.ndarray):
-        m = X.shape[0]
-        self._buffers(m)
-        L = len(self.Ws)
-        S, H, D, T = self.S, self.H, self.D, self.T
-        z = X
-        for l in range(L):
-            np.matmul(z, self.Ws[l], out=S[l])
-            S[l] += self.bs[l]
-            if l < L - 1:
-                np.tanh(S[l], out=H[l])
-                z = H[l]
-        d = D[-1]
-        if self.loss == "softmax":
-            np.max(S[-1], axis=1, keepdims=True, out=self.row)
-            np.subtract(S[-1], self.row, out=d)
-            np.exp(d, out=d)
-            np.sum(d, axis=1, keepdims=True, out=self.row)
-            d /= self.row
-            d -= Y
-            d *= 1.0 / m
-        else:
-            np.subtract(S[-1], Y, out=d)
-            d *= 2.0 / m
-        for l in range(L - 1, -1, -1):
-            np.matmul((X if l == 0 else H[l - 1]).T, D[l], out=self.gWs[l])
-            np.sum(D[l], axis=0, out=self.gbs[l])
-            if l > 0:
-                np.matmul(D[l], self.Ws[l].T, out=D[l - 1])
-                np.multiply(H[l - 1], H[l - 1], out=T[l - 1])
-                np.subtract(1.0, T[l - 1], out=T[l - 1])
-                D[l - 1] *= T[l - 1]
-        return self.gWs, self.gbs
-
-
 def handwritten_grad(net, X, Y, loss: str):
     Ws, bs = _layers(net)
-    hand = HandwrittenGradient([W.copy() for W in Ws], [b.copy() for b in bs], loss)
+    hand = HandwrittenMLP([W.copy() for W in Ws], [b.copy() for b in bs], loss)
 
     def as_list(g):
         gWs, gbs = g
