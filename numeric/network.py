@@ -39,6 +39,7 @@ True
 """
 from __future__ import annotations
 
+import abc
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -84,7 +85,7 @@ NETWORK_KINK_STEP = 1e-5
 NETWORK_KINK_MARGIN = 2e-3
 
 
-class Network:
+class Network(abc.ABC):
     """Common machinery: the flat parameter vector, the loss, gradient descent, checks.
 
     Subclasses implement ``_loss_and_grads(inputs, targets, need_loss)``
@@ -130,8 +131,9 @@ class Network:
         return np.concatenate([np.ravel(grads[k]) for k in self.keys]) if self.keys else np.empty(0)
 
     # -- loss and gradient ------------------------------------------------
+    @abc.abstractmethod
     def _loss_and_grads(self, inputs, targets, need_loss: bool):
-        raise NotImplementedError
+        """``(L or None, {key: dL/dkey})``: one forward and one backward pass."""
 
     def _penalise(self, loss, grads, need_loss):
         if self.penalty is None or self.lam == 0.0:
