@@ -86,8 +86,20 @@ def _is_scalar(shape) -> bool:
 # Scalar printers
 # ---------------------------------------------------------------------------
 
+def _positive_first(expr):
+    """The terms of a sum with the subtracted ones last, as the lecture writes
+    ``yhat - y`` where SymPy's canonical order gives ``-y + yhat``."""
+    terms = list(expr.as_ordered_terms())
+    return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+
+
 class ScalarLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the lecture's notation."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        if isinstance(expr, sp.Add):
+            return _positive_first(expr)
+        return super()._as_ordered_terms(expr, order=order)
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in LATEX_NAMES:
@@ -110,6 +122,11 @@ class ScalarLatexPrinter(LatexPrinter):
 
 
 class ScalarStrPrinter(StrPrinter):
+    def _as_ordered_terms(self, expr, order=None):
+        if isinstance(expr, sp.Add):
+            return _positive_first(expr)
+        return super()._as_ordered_terms(expr, order=order)
+
     def _print_Sum(self, expr):
         lims = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits)
         return "sum_{%s} (%s)" % (lims, self._print(expr.function))

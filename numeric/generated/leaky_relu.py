@@ -7,7 +7,7 @@ Rows are samples (the lecture's Yhat = X W).
 Kinks: no derivative at s = 0 (slopes 1 and alpha meet).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = -alpha*relu(-Z) + relu(Z)
+    Znext = relu(Z) - alpha*relu(-Z)
     Delta_in = Delta*(alpha*relu_grad(-Z) + relu_grad(Z))
 """
 import numpy as np
@@ -24,7 +24,7 @@ SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z, alpha=0.01):
-    """Forward message: Znext = -alpha*relu(-Z) + relu(Z)"""
+    """Forward message: Znext = relu(Z) - alpha*relu(-Z)"""
     return -alpha*np.maximum(-z, 0) + np.maximum(z, 0)
 
 

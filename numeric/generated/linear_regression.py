@@ -7,9 +7,9 @@ neuron's parameter message x.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum((-(X w) + y)**2)
+    L = sum((y - (X w))**2)
     yhat = X w
-    dL/dw = 2*(X^T (-y + yhat))
+    dL/dw = 2*(X^T (yhat - y))
 """
 import numpy as np
 
@@ -26,7 +26,7 @@ SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 
 def forward(X, y, w):
-    """Loss: L = sum((-(X w) + y)**2)"""
+    """Loss: L = sum((y - (X w))**2)"""
     return float(((y - (X @ w))**2).sum())
 
 
@@ -36,6 +36,6 @@ def predict(X, w):
 
 
 def backward(X, y, w):
-    """Parameter gradient: dL/dw = 2*(X^T (-y + yhat))"""
+    """Parameter gradient: dL/dw = 2*(X^T (yhat - y))"""
     yhat = X @ w  # the prediction
     return {"w": 2*(X.T @ (yhat - y))}

@@ -10,7 +10,7 @@ Formulas (matrix form, derived and proved exactly):
     L = sum(-y*log((sigmoid((X w)))) - (1 - y)*log(1 - (sigmoid((X w)))))
         computed stably as sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
     yhat = sigmoid((X w))
-    dL/dw = X^T (-y + yhat)
+    dL/dw = X^T (yhat - y)
 """
 import numpy as np
 
@@ -42,6 +42,6 @@ def predict(X, w):
 
 
 def backward(X, y, w):
-    """Parameter gradient: dL/dw = X^T (-y + yhat)"""
+    """Parameter gradient: dL/dw = X^T (yhat - y)"""
     yhat = _sigmoid((X @ w))  # the prediction
     return {"w": X.T @ (yhat - y)}

@@ -6,7 +6,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     L = (sum((y - yhat)**2))/m
-    dL/dyhat = 2*(-y + yhat)/m
+    dL/dyhat = 2*(yhat - y)/m
 """
 import numpy as np
 
@@ -29,6 +29,6 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/dyhat = 2*(-y + yhat)/m"""
+    """Gradient: dL/dyhat = 2*(yhat - y)/m"""
     m = z.shape[0]
     return 2*(z - y)/m

@@ -7,7 +7,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     L = (sum((Y - Yhat)**2))/m
-    dL/dYhat = 2*(-Y + Yhat)/m
+    dL/dYhat = 2*(Yhat - Y)/m
 """
 import numpy as np
 
@@ -30,6 +30,6 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/dYhat = 2*(-Y + Yhat)/m"""
+    """Gradient: dL/dYhat = 2*(Yhat - Y)/m"""
     m = z.shape[0]
     return 2*(z - y)/m

@@ -7,7 +7,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m
-    dL/ds = (-y + yhat)/m
+    dL/ds = (yhat - y)/m
 """
 import numpy as np
 
@@ -35,7 +35,7 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/ds = (-y + yhat)/m"""
+    """Gradient: dL/ds = (yhat - y)/m"""
     m = z.shape[0]
     yhat = _sigmoid(z)  # the prediction, reused
     return (yhat - y)/m

@@ -8,7 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Formulas (matrix form, derived and proved exactly):
     P = exp(Z)/(rowsum(exp(Z)))
         computed stably as softmax(Z)
-    Delta_in = P*(-(rowsum(Delta*P)) + Delta)
+    Delta_in = P*(Delta - (rowsum(Delta*P)))
 """
 import numpy as np
 
@@ -36,7 +36,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = P*(-(rowsum(Delta*P)) + Delta)
+    """Backward message and parameter messages: Delta_in = P*(Delta - (rowsum(Delta*P)))
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -7,7 +7,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     L = sum((y - yhat)**2)
-    dL/dyhat = -2*y + 2*yhat
+    dL/dyhat = 2*yhat - 2*y
 """
 import numpy as np
 
@@ -29,5 +29,5 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/dyhat = -2*y + 2*yhat"""
+    """Gradient: dL/dyhat = 2*yhat - 2*y"""
     return 2*(z - y)
