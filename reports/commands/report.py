@@ -47,7 +47,8 @@ def cmd_report(args) -> int:
         except PdfError as err:
             raise CLIError(str(err), 1) from None
         except OSError as err:
-            raise CLIError(f"cannot write the report: {err}", 1) from None
+            # the output folder, not a check, failed: bad input (exit 2)
+            raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
     for line in written.skipped:
         print(f"gradproof report: {line}", file=sys.stderr)
     wall = time.perf_counter() - start

@@ -19,7 +19,9 @@ def load_specs(paths) -> list:
     for p in paths:
         try:
             out.extend(load_spec_file(p))
-        except (OSError, ValueError) as err:
+        except OSError as err:
+            raise CLIError(f"cannot read the spec {p}: {err.strerror or err}", 2) from None
+        except ValueError as err:
             raise CLIError(str(err), 2) from None
     return out
 

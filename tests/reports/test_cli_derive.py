@@ -55,3 +55,14 @@ def test_unknown_topic_is_one_line_and_exit_2():
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
     assert "softmax" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unreadable_spec_and_unwritable_report_are_one_line_exit_2(tmp_path):
+    r = run("derive", "--spec", str(tmp_path / "missing.toml"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "cannot read the spec" in r.stderr and "Traceback" not in r.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run("report", "linear", "-o", str(blocker / "sub"), "--format", "html")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "cannot write the report" in r.stderr
