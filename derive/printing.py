@@ -415,6 +415,16 @@ def shape_latex(shape) -> str:
 # Whole derivations
 # ---------------------------------------------------------------------------
 
+def claim_latex(d, c) -> str | None:
+    """A claim as a formula, ``lhs = claimed expression`` (None when it has none)."""
+    expr = c.matrix if c.matrix is not None else c.index
+    res = {r.key: r for r in d.results}.get(c.key)
+    if expr is None or res is None:
+        return None
+    lhs = res.lhs if c.matrix is not None else (res.index_lhs or res.lhs)
+    return to_latex(lhs) + " = " + to_latex(expr)
+
+
 def derivation_text(d) -> str:
     lines = [f"{d.title}  [{d.topic}, {d.kind}]", "", d.summary, "", "Definition:"]
     for s in d.definition:

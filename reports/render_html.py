@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
+from derive.printing import claim_latex
+
 from reports.paths import template_dir
 
 TEMPLATES = template_dir()
@@ -103,7 +105,10 @@ def section_view(sec) -> dict:
         view["results"].append({"key": r.key, "origin": r.origin, "forms": forms})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
+        tex = claim_latex(d, c)
         view["claims"].append({"statement": c.statement, "key": c.key,
+                               "math": Markup(str(_tex(tex)).replace("<math ", '<math displaystyle="true" ', 1))
+                               if tex else None,
                                "proved": bool(checks) and all(p.passed for p in checks),
                                "checked": bool(checks)})
     view["notes"] = list(d.notes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from derive.printing import claim_latex
 from reports.paths import template_dir
 
 TEMPLATES = template_dir()
@@ -162,7 +163,9 @@ def section_view(sec) -> dict:
                                     "rhs": _math(r.matrix), "shape": shape_latex(r.shape) if r.shape else ""})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
+        tex = claim_latex(d, c)
         view["claims"].append({"statement": c.statement, "checked": bool(checks),
+                               "math": _safe_math(tex) if tex else "",
                                "proved": bool(checks) and all(p.passed for p in checks)})
     view["notes"] = list(d.notes)
     if d.code is not None:
