@@ -330,12 +330,11 @@ def _main_sig(sigs):
 
 
 def _orient(a: Atom, row, col) -> mx.MExpr:
+    """The atom as a matrix whose rows run over ``row`` and columns over ``col``."""
     r, c = a.idx
-    if (r in (row, ONE)) and (c in (col, ONE)) and not (r == ONE and c == ONE and False):
-        if r == ONE and row != ONE and c == row:
-            return _t(a.expr)
+    if r in (row, ONE) and c in (col, ONE):
         return a.expr
-    if (c in (row, ONE)) and (r in (col, ONE)):
+    if c in (row, ONE) and r in (col, ONE):
         return _t(a.expr)
     raise TranslationError(f"free indices {a.idx} do not match ({row}, {col})")
 
