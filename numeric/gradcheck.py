@@ -244,6 +244,23 @@ def _labels(names, labels):
     return {n: (labels or {}).get(n, f"d/d{n}") for n in names}
 
 
+def _jacobian_setup(f, vjp, args, wrt, labels, dtype, topic, method, tol):
+    """Arguments in ``dtype``, the names differentiated, their labels, the
+    output shape and the analytic Jacobian; or, when the user's code fails or
+    returns a wrongly shaped message, the failed records instead."""
+    args = {k: (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v) for k, v in args.items()}
+    names = list(wrt or [k for k, v in args.items() if isinstance(v, np.ndarray)])
+    labels = _labels(names, labels)
+    try:
+        out_shape = np.shape(f(**args))
+        J_an = _analytic_jacobian(vjp, args, names, out_shape, np.dtype(dtype).type)
+    except _ShapeMismatch as e:
+        return [_shape_error(topic, f"{method}: {labels[e.name]}", tol, labels[e.name], e.got, e.want)]
+    except Exception as e:  # noqa: BLE001 -- any failure of user code is a failed check
+        return [_error_record(topic, f"{method}: {labels[n]}", tol, e) for n in names]
+    return args, names, labels, out_shape, J_an
+
+
 def central_differences(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: str = "function",
                         wrt=None, labels: Mapping[str, str] | None = None, dtype=np.float64,
                         tolerance: float | None = None, step: float | None = None) -> list[CheckRecord]:
@@ -260,16 +277,10 @@ def central_differences(f: Callable, vjp: Callable, args: Mapping[str, Any], *, 
     dname = _dtype_name(dtype)
     tol = TOLERANCES[dname]["central"] if tolerance is None else tolerance
     h = STEPS[dname]["central"] if step is None else step
-    args = {k: (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v) for k, v in args.items()}
-    names = list(wrt or [k for k, v in args.items() if isinstance(v, np.ndarray)])
-    labels = _labels(names, labels)
-    try:
-        out_shape = np.shape(f(**args))
-        J_an = _analytic_jacobian(vjp, args, names, out_shape, np.dtype(dtype).type)
-    except _ShapeMismatch as e:
-        return [_shape_error(topic, f"central differences: {labels[e.name]}", tol, labels[e.name], e.got, e.want)]
-    except Exception as e:  # noqa: BLE001 -- any failure of user code is a failed check
-        return [_error_record(topic, f"central differences: {labels[n]}", tol, e) for n in names]
+    prep = _jacobian_setup(f, vjp, args, wrt, labels, dtype, topic, "central differences", tol)
+    if isinstance(prep, list):
+        return prep
+    args, names, labels, out_shape, J_an = prep
     J_num = {}
     n_out = int(np.prod(out_shape)) if out_shape else 1
     for name in names:
@@ -326,16 +337,10 @@ def complex_step(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: 
     tol = TOLERANCES[dname]["complex"] if tolerance is None else tolerance
     h = STEPS[dname]["complex"]
     ctype = _COMPLEX[dname]
-    args = {k: (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v) for k, v in args.items()}
-    names = list(wrt or [k for k, v in args.items() if isinstance(v, np.ndarray)])
-    labels = _labels(names, labels)
-    try:
-        out_shape = np.shape(f(**args))
-        J_an = _analytic_jacobian(vjp, args, names, out_shape, np.dtype(dtype).type)
-    except _ShapeMismatch as e:
-        return [_shape_error(topic, f"complex step: {labels[e.name]}", tol, labels[e.name], e.got, e.want)]
-    except Exception as e:  # noqa: BLE001
-        return [_error_record(topic, f"complex step: {labels[n]}", tol, e) for n in names]
+    prep = _jacobian_setup(f, vjp, args, wrt, labels, dtype, topic, "complex step", tol)
+    if isinstance(prep, list):
+        return prep
+    args, names, labels, out_shape, J_an = prep
     n_out = int(np.prod(out_shape)) if out_shape else 1
     J_num = {}
     try:
