@@ -190,6 +190,26 @@ class sech2(sp.Function):
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
+class logcosh(sp.Function):
+    """``log(cosh(s))``, named so that generated code neither overflows in
+    ``cosh`` for ``|s| > 710`` nor cancels in ``log`` near ``s = 0``."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.tanh(self.args[0])
+
+    def _eval_rewrite_as_log(self, s, **kwargs):
+        return sp.log(sp.cosh(s))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\log\cosh\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
 # ---------------------------------------------------------------------------
 # The function table: one declaration per scalar function
 # ---------------------------------------------------------------------------
@@ -257,6 +277,12 @@ def _probe_sech2(x):
     return 4 * e / (1 + e) ** 2
 
 
+def _probe_logcosh(x):
+    np = _np()
+    a = np.abs(np.asarray(x, dtype=float))
+    return a - np.log(2.0) + np.log1p(np.exp(-2 * a))
+
+
 FUNCTIONS: tuple[ScalarFunction, ...] = (
     ScalarFunction("exp", ("exp",), sp.exp, sp.exp, "np.exp({0})", lambda x: _np().exp(x)),
     ScalarFunction("log", ("log", "ln"), sp.log, sp.log, "np.log({0})", lambda x: _np().log(x), domain="positive"),
@@ -274,6 +300,8 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
     ScalarFunction("sech2", (), sech2, sech2, "_sech2({0})", _probe_sech2,
                    explicit=lambda s: 4 / (sp.exp(s) + sp.exp(-s)) ** 2, helper="sech2",
                    in_specs=False, in_answers=False),
+    ScalarFunction("logcosh", (), logcosh, logcosh, "_logcosh({0})", _probe_logcosh,
+                   explicit=lambda s: sp.log(sp.cosh(s)), helper="logcosh", in_specs=False, in_answers=False),
     ScalarFunction("relu", ("relu",), relu, relu, "np.maximum({0}, 0)", lambda x: _np().maximum(x, 0),
                    explicit=lambda s: sp.Max(0, s), analytic=False, kinks=(0,), in_specs=False, in_answers=False),
     ScalarFunction("relu_grad", (), relu_grad, relu_grad, "({0} > 0)", lambda x: (_np().asarray(x) > 0) * 1.0,
