@@ -326,6 +326,8 @@ class _NumpyScalarPrinter(StrPrinter):
         if isinstance(expr, sp.Basic) and not self._allowed(expr):
             raise CodegenError(f"no NumPy form for {type(expr).__name__} in {sp.sstr(expr)[:80]}; "
                                "declare the function in derive/functions.py")
+        if isinstance(expr, sp.Function) and not isinstance(expr, (sp.Piecewise, sp.log)):
+            return self._print_Function(expr)  # the table, never one of StrPrinter's own function methods
         return super()._print(expr, **kwargs)
 
     def _allowed(self, e) -> bool:
@@ -357,7 +359,7 @@ class _NumpyScalarPrinter(StrPrinter):
         if entry is None:
             raise CodegenError(f"the function {type(e).__name__!r} has no NumPy form; "
                                "declare it in derive/functions.py")
-        if len(e.args) != 1:
+        if len(e.args) != entry.nargs:
             raise CodegenError(f"{entry.name} takes one argument, not {len(e.args)}")
         if entry.helper:
             self.helpers.add(entry.helper)

@@ -235,7 +235,9 @@ class ScalarFunction:
     ``kinks``      points where it has no derivative (``()`` when smooth);
     ``domain``     where it is real: ``"real"``, ``"positive"`` or ``"nonnegative"``;
     ``in_specs``   whether spec files may call it by name;
-    ``in_answers`` whether seminar answers may call it by name.
+    ``in_answers`` whether seminar answers may call it by name;
+    ``nargs``      how many arguments SymPy's node holds (the first is the
+                   argument; ``Heaviside``'s second is its value at the kink).
     """
 
     name: str
@@ -251,6 +253,7 @@ class ScalarFunction:
     domain: str = "real"
     in_specs: bool = True
     in_answers: bool = True
+    nargs: int = 1
 
     @property
     def smooth(self) -> bool:
@@ -317,7 +320,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
                    analytic=False, kinks=(0,), in_specs=False, in_answers=False),
     ScalarFunction("heaviside", (), sp.Heaviside, sp.Heaviside, "({0} > 0)",
                    lambda x: (_np().asarray(x) > 0) * 1.0, analytic=False, kinks=(0,),
-                   in_specs=False, in_answers=False),
+                   in_specs=False, in_answers=False, nargs=2),
 )
 """Every scalar function, in one place.  Adding a function is one entry here."""
 
