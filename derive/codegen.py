@@ -13,6 +13,8 @@ True
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -214,19 +216,78 @@ def _rebuild(e, f):
         return mx.MatMul(f(e.left), f(e.right))
     if isinstance(e, mx.Solve):
         return mx.Solve(f(e.a), f(e.b))
+    if isinstance(e, (Stack, ZeroRows)):
+        return e
     kids = e.children()
     if not kids:
         return e
     return type(e)(f(kids[0]))
 
 
+@dataclass(frozen=True)
+class Stack(mx.MExpr):
+    """``[top; bottom]``: rows of ``bottom`` below those of ``top`` (code generation only)."""
+
+    top: mx.MExpr
+    bottom: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.top.shape[0] + self.bottom.shape[0], self.top.shape[1])
+
+    def children(self):
+        return (self.top, self.bottom)
+
+
+@dataclass(frozen=True)
+class ZeroRows(mx.MExpr):
+    """``size`` rows of zeros with the columns of ``like`` (code generation only)."""
+
+    size: sp.Expr
+    like: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.size, self.like.shape[1])
+
+    def children(self):
+        return (self.like,)
+
+
+def _gram(t):
+    """``(c, X)`` when ``t`` is ``c X^T X``."""
+    c, t = (t.coeff, t.arg) if isinstance(t, mx.Scale) else (sp.Integer(1), t)
+    if isinstance(t, mx.MatMul) and isinstance(t.left, mx.Transpose) and t.left.arg == t.right:
+        return sp.sympify(c), t.right
+    return None
+
+
 def _normal_equations(e: mx.Solve) -> mx.MExpr:
-    """``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``: solving the normal equations
-    squares the condition number of X; least squares on X itself does not."""
+    """Closed forms through least squares, never the normal equations.
+
+    ``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``, and ridge's
+    ``(c1 X^T X + c2 I)^{-1} c3 X^T y`` -> ``lstsq([sqrt(c1) X; sqrt(c2) I], [c3/sqrt(c1) y; 0])``
+    (the augmented system's normal equations are exactly the ridge ones).
+    Forming ``X^T X`` squares the condition number of X; these do not.
+    """
     a, b = e.a, e.b
-    if (isinstance(a, mx.MatMul) and isinstance(a.left, mx.Transpose) and a.left.arg == a.right
-            and isinstance(b, mx.MatMul) and isinstance(b.left, mx.Transpose) and b.left.arg == a.right):
-        return mx.Lstsq(a.right, b.right)
+    cb, b_ = (sp.sympify(b.coeff), b.arg) if isinstance(b, mx.Scale) else (sp.Integer(1), b)
+    if not (isinstance(b_, mx.MatMul) and isinstance(b_.left, mx.Transpose)):
+        return e
+    X, y = b_.left.arg, b_.right
+    g = _gram(a)
+    if g is not None and g[1] == X and g[0] == cb:
+        return mx.Lstsq(X, y)
+    if isinstance(a, mx.Add) and len(a.terms) == 2:
+        gram = [t for t in a.terms if _gram(t) is not None]
+        eye = [t for t in a.terms if isinstance(t, mx.Scale) and isinstance(t.arg, mx.Identity)]
+        if len(gram) == 1 and len(eye) == 1 and _gram(gram[0])[1] == X:
+            c1, c2 = _gram(gram[0])[0], sp.sympify(eye[0].coeff)
+            if c1.is_positive and c2.is_nonnegative is not False:
+                top = X if c1 == 1 else mx.Scale(sp.sqrt(c1), X)
+                rhs = y if cb == sp.sqrt(c1) else mx.Scale(cb / sp.sqrt(c1), y)
+                n = eye[0].arg.size
+                return mx.Lstsq(Stack(top, mx.Scale(sp.sqrt(c2), mx.Identity(n))), Stack(rhs, ZeroRows(n, y)))
     return e
 
 
@@ -527,6 +588,13 @@ class NumpyPrinter:
         self.not_analytic.add("linalg")
         return f"np.linalg.solve({self.doprint(e.a)}, {self.doprint(e.b)})"
 
+    def _print_Stack(self, e):
+        return f"np.concatenate([{self.doprint(e.top)}, {self.doprint(e.bottom)}])"
+
+    def _print_ZeroRows(self, e):
+        like = self._p(e.like)
+        return f"np.zeros(({self._scalar(e.size)},) + {like}.shape[1:])"
+
     def _print_Lstsq(self, e):
         self.not_analytic.add("linalg")
         return f"np.linalg.lstsq({self.doprint(e.a)}, {self.doprint(e.b)}, rcond=None)[0]"
@@ -646,7 +714,7 @@ def generate(d) -> str:
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
-            derived, computed = to_text(r.matrix), to_text(stabilize(fuse_output(r.matrix, code)))
+            derived, computed = to_text(r.matrix), _text(stabilize(fuse_output(r.matrix, code)))
             doc.append(f"    {to_text(r.lhs)} = {derived}")
             if computed != derived:
                 doc.append(f"        computed stably as {computed}")
@@ -846,8 +914,17 @@ def _uses_sym(e, sym, grads) -> bool:
 def _fdoc(d, key) -> str:
     for r in d.results:
         if r.key == key and r.matrix is not None:
-            return f"{to_text(r.lhs)} = {to_text(stabilize(fuse_output(r.matrix, d.code)))}"
+            return f"{to_text(r.lhs)} = {_text(stabilize(fuse_output(r.matrix, d.code)))}"
     return ""
+
+
+def _text(e) -> str:
+    """Plain text of a stabilized form (the code-generation-only nodes included)."""
+    if isinstance(e, mx.Lstsq) and isinstance(e.a, Stack):
+        return f"lstsq([{_text(e.a.top)}; {_text(e.a.bottom)}], [{_text(e.b.top)}; 0])"
+    if isinstance(e, mx.Lstsq):
+        return f"lstsq({_text(e.a)}, {_text(e.b)})"
+    return to_text(e)
 
 
 def _wrap(text, width=76):
