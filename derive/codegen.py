@@ -13,6 +13,7 @@ True
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -662,6 +663,13 @@ def generate(d) -> str:
     code = d.code
     if code is None:
         raise ValueError(f"topic {d.topic!r} has no code to generate")
+    check_module_name(d.topic)
+    for p in code.params:
+        _check_identifier(p.name)
+    for h, default in code.hyper:
+        _check_identifier(_py_hyper(h))
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or not math.isfinite(default):
+            raise CodegenError(f"the default of {h.name} must be a finite number, not {default!r}")
     names = {}
     syms = [code.input] + list(code.params)
     if code.target is not None:
@@ -706,11 +714,11 @@ def generate(d) -> str:
         out_def_txt = pr.doprint(stabilize(code.output_def))
 
     src_file = _SOURCE.get(d.kind) or _user_source(d) or "derive/" + _declared_in(d)
-    doc = [f"{d.title}: {HEADER.format(source=src_file)}.", ""]
+    doc = [" ".join(f"{d.title}: {HEADER.format(source=src_file)}.".split()), ""]
     doc += _wrap(d.summary)
     doc += ["", "Rows are samples (the lecture's Yhat = X W)."]
     if code.kinks:
-        doc += ["Kinks: " + "; ".join(code.kinks) + "."]
+        doc += _wrap("Kinks: " + "; ".join(code.kinks) + ".")
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
@@ -718,7 +726,8 @@ def generate(d) -> str:
             doc.append(f"    {to_text(r.lhs)} = {derived}")
             if computed != derived:
                 doc.append(f"        computed stably as {computed}")
-    lines.append('"""' + "\n".join(doc).rstrip() + '\n"""')
+    doc_text = "\n".join(doc).rstrip() + "\n"
+    lines.append('"""' + "\n".join(_doc_escape(x) for x in doc_text.split("\n")) + '"""')
     lines.append("import numpy as np")
     lines.append("")
 
@@ -840,7 +849,112 @@ def generate(d) -> str:
     text = "\n".join(out)
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
-    return text.rstrip() + "\n"
+    text = text.rstrip() + "\n"
+    _self_check(text, doc_text, d.topic)
+    return text
+
+
+# ---------------------------------------------------------------------------
+# User text and names: never code
+# ---------------------------------------------------------------------------
+
+_SAFE_NAME = r"[A-Za-z][A-Za-z0-9_]{0,63}"
+_SHADOWED = frozenset({"numpy", "np", "scipy", "sympy", "mpmath", "gradproof", "derive", "numeric", "reports",
+                       "templates", "tests", "conftest", "setup", "site", "sitecustomize", "usercustomize",
+                       "builtins", "pytest", "hypothesis", "jinja2", "lark", "tomllib", "typing_extensions"})
+
+
+def check_module_name(name: str) -> str:
+    """``name`` if it is safe as a generated module's (and file's) name, else :class:`CodegenError`.
+
+    Letters, digits and ``_`` (at most 64, a letter first), not a
+    Python keyword, and never the name of a standard-library module, of NumPy
+    or of another package gradproof imports (a file ``numpy.py`` or
+    ``os.py`` next to user code would shadow it), nor ``__init__``.
+    """
+    import keyword
+    import re
+    import sys
+
+    if not isinstance(name, str) or not re.fullmatch(_SAFE_NAME, name):
+        raise CodegenError(f"the module name {name!r} is not allowed: use letters, digits and _ "
+                           "(a letter first, at most 64 characters)")
+    low = name.lower()  # OS.py shadows os on a case-insensitive file system
+    if keyword.iskeyword(name) or low in {m.lower() for m in sys.stdlib_module_names} or low in _SHADOWED:
+        raise CodegenError(f"the module name {name!r} would shadow the Python or NumPy module of that name; "
+                           "choose another name")
+    return name
+
+
+def _check_identifier(name: str) -> str:
+    import keyword
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) \
+            or keyword.iskeyword(name) or name in ("np", "float", "True", "False", "None"):
+        raise CodegenError(f"{name!r} cannot be a name in generated code")
+    return name
+
+
+def _doc_escape(line: str) -> str:
+    """One docstring line with every character that could end or bend the literal escaped.
+
+    Backslashes are doubled and quotes escaped, so no text can close the
+    docstring or start an escape of its own (``\\N{...}`` stays text); any
+    character outside printable ASCII (line and paragraph separators, bidi
+    controls, letters such as sigma) is written as its ``\\u`` escape, which
+    Python reads back as the same character.
+    """
+    out = []
+    for ch in line:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+_TOP_LEVEL_FUNCTIONS = {"forward", "backward", "predict", "solve", "gradient"}
+
+
+def _self_check(src: str, doc_text: str, topic: str) -> None:
+    """The generated source holds what it should and nothing else.
+
+    Its module docstring reads back as exactly the intended text, and its top
+    level is only that docstring, ``import numpy as np``, constant
+    assignments and the functions code generation writes: no statement can
+    have come from user text.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as err:
+        raise CodegenError(f"{topic}: generated source does not parse ({err.msg})") from None
+    if ast.get_docstring(tree, clean=False) != doc_text:
+        raise CodegenError(f"{topic}: the module docstring does not read back as written")
+    for node in tree.body[1:]:
+        ok = (isinstance(node, ast.Import) and [(a.name, a.asname) for a in node.names] == [("numpy", "np")]) \
+            or (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.isupper() and _is_literal(node.value)) \
+            or (isinstance(node, ast.FunctionDef) and (node.name in _TOP_LEVEL_FUNCTIONS
+                                                      or node.name.lstrip("_") in HELPERS))
+        if not ok:
+            raise CodegenError(f"{topic}: unexpected statement at line {node.lineno} of the generated source")
+
+
+def _is_literal(node) -> bool:
+    import ast
+
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _guard_branches(lines: list[str]) -> list[str]:
@@ -914,7 +1028,7 @@ def _uses_sym(e, sym, grads) -> bool:
 def _fdoc(d, key) -> str:
     for r in d.results:
         if r.key == key and r.matrix is not None:
-            return f"{to_text(r.lhs)} = {_text(stabilize(fuse_output(r.matrix, d.code)))}"
+            return _doc_escape(f"{to_text(r.lhs)} = {_text(stabilize(fuse_output(r.matrix, d.code)))}")
     return ""
 
 
@@ -967,9 +1081,9 @@ def write_module(d, folder) -> str:
     import os
     import tempfile
 
+    src = generate(d)  # checks the module name first: nothing is written for a refused one
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{d.topic}.py")
-    src = generate(d)
+    path = os.path.join(folder, f"{check_module_name(d.topic)}.py")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{d.topic}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
