@@ -372,3 +372,16 @@ def not_analytic() -> tuple:
 
 ALL = tuple(f.node for f in FUNCTIONS if f.explicit is not None and f.node is not None)
 """The lecture's own function classes (those that are not SymPy built-ins)."""
+
+
+def mutation_swaps() -> dict:
+    """NumPy call -> the call a "wrong function" mutant puts in its place.
+
+    The smooth functions defined on all reals whose NumPy form is a plain
+    ``np.f(x)`` call, each replaced by the next of them in table order
+    (a cycle): the slips of a hand derivation (``cosh`` for ``sinh``).
+    """
+    calls = [f.numpy[: -len("({0})")] for f in FUNCTIONS
+             if f.domain == "real" and f.analytic and not f.kinks and f.numpy.startswith("np.")
+             and f.numpy.endswith("({0})") and f.numpy.count("{0}") == 1]
+    return {c: calls[(k + 1) % len(calls)] for k, c in enumerate(calls)} if len(calls) > 1 else {}
