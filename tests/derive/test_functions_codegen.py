@@ -240,3 +240,24 @@ def test_analytic_is_decided_from_the_expression_not_the_text():
     for topic, analytic in (("sigmoid", True), ("tanh", True), ("relu", False), ("l1_penalty", False),
                             ("softmax", True), ("leaky_relu", False)):
         assert "ANALYTIC = " + repr(analytic) in codegen.generate(derive(topic)), topic
+
+
+def test_verify_fails_and_says_where_when_the_code_loses_digits(tmp_path, capsys):
+    """``gradproof verify --code DIR`` with the old sigmoid: exit 1, a failing accuracy record naming the input."""
+    import inspect
+    import json
+
+    import numeric.generated.sigmoid as good
+    from reports.cli import main
+
+    src = inspect.getsource(good)
+    start = src.index("def _sigmoid(s):")
+    end = src.index("\ndef ", start + 1)
+    (tmp_path / "sigmoid.py").write_text(src[:start] + "def _sigmoid(s):\n    return 0.5 + 0.5 * np.tanh(0.5 * s)\n\n"
+                                         + src[end:])
+    assert main(["verify", "sigmoid", "--code", str(tmp_path), "--json"]) == 1
+    recs = json.loads(capsys.readouterr().out)
+    assert all(set(r) >= {"topic", "check", "max_rel_error", "tolerance", "passed"} for r in recs)
+    bad = [r for r in recs if not r["passed"]]
+    assert bad and all(r["check"].startswith("accuracy") for r in bad)
+    assert any("forward at z = -" in r["detail"] for r in bad)
