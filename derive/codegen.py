@@ -109,14 +109,19 @@ def stable_scalar(expr: sp.Expr) -> sp.Expr:
     e = sp.sympify(expr)
     if e.is_Atom:
         return e
+    if isinstance(e, sp.Piecewise):  # each branch on its own; the conditions as they are
+        return sp.Piecewise(*[(stable_scalar(v), c) for v, c in e.args])
     e = e.replace(lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.cosh),
                   lambda x: fn.logcosh(x.args[0].args[0]))
     for c in sorted(e.atoms(sp.cosh), key=sp.default_sort_key):
         u = c.args[0]
         if e.has(sp.sinh(u)):
             e = e.xreplace({sp.sinh(u): sp.tanh(u) * sp.cosh(u)})
-    if sp.count_ops(e) <= MAX_REWRITE_OPS:
-        e = _complements(e)
+    if sp.count_ops(e) <= MAX_REWRITE_OPS and not e.has(sp.Piecewise):
+        try:
+            e = _complements(e)
+        except (sp.PolynomialError, sp.polys.polyerrors.PolificationFailed, NotImplementedError, TypeError):
+            pass  # a body the factoriser cannot take (e.g. inside a Piecewise) is printed as derived
     return e.replace(_sigmoid_pair, _sech2_of_pair)
 
 
@@ -159,7 +164,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
     sub.update({g: sigma_of(g.args[0]) for g in sigs})
     x = e.xreplace(sub)
     args_of = {p: a for a, p in holders.items()}
-    used = {"complement": False}
+    used = {"complement": False, "fallback": False}
 
     def back(expr):
         """Placeholders back into functions, each factor in its stable form."""
@@ -173,6 +178,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
         p = ps[0]
         poly = sp.Poly(expr, p) if expr.is_polynomial(p) else None
         if poly is None or poly.degree() != 1:
+            used["fallback"] = True
             return expr.xreplace({q: fn.sigmoid(args_of[q]) for q in ps})
         B, A = poly.all_coeffs()
         a = args_of[p]
@@ -191,7 +197,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
 
     y = back(_factored(x))
     tanh_removed = bool(tanhs) and not y.has(*tanhs)
-    return y if (used["complement"] or tanh_removed) else e
+    return y if (used["complement"] or tanh_removed) and not used["fallback"] else e
 
 
 def _factored(x):

@@ -268,21 +268,24 @@ def _np():
 
 def _probe_sigmoid(x):
     np = _np()
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    x = np.asarray(x)
+    pos = np.real(x) >= 0  # branch on the real part: complex arguments keep working
+    e = np.exp(np.where(pos, -x, x))
+    return np.where(pos, 1 / (1 + e), e / (1 + e))
 
 
 def _probe_sech2(x):
     np = _np()
-    x = np.abs(np.asarray(x, dtype=float))
-    e = np.exp(-2 * x)
+    x = np.asarray(x)
+    a = np.where(np.real(x) >= 0, x, -x)
+    e = np.exp(-2 * a)
     return 4 * e / (1 + e) ** 2
 
 
 def _probe_logcosh(x):
     np = _np()
-    a = np.abs(np.asarray(x, dtype=float))
+    x = np.asarray(x)
+    a = np.where(np.real(x) >= 0, x, -x)
     return a - np.log(2.0) + np.log1p(np.exp(-2 * a))
 
 

@@ -1,7 +1,8 @@
 """Regenerate ``numeric/generated/`` from the registry: ``python -m derive.regenerate``.
 
-The generated files are committed; ``tests/numeric/test_generated_fresh.py``
-fails when they differ from what this writes.
+The generated files are committed (and ``numeric/_functions.py``, the NumPy
+side of the function table); ``tests/numeric/test_generated_fresh.py`` fails
+when they differ from what this writes.
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import sys
 GENERATED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "numeric", "generated")
 
 
-FUNCTIONS_FILE = "_functions.py"
+FUNCTIONS_FILE = os.path.join(os.path.dirname(GENERATED), "_functions.py")
 
 
 def functions_source() -> str:
-    """``numeric/generated/_functions.py``: the function table's NumPy side, for numeric code without SymPy."""
+    """``numeric/_functions.py``: the function table's NumPy side, for numeric code without SymPy."""
     from derive.functions import mutation_swaps
 
     swaps = mutation_swaps()
@@ -32,28 +33,26 @@ def functions_source() -> str:
 
 
 def expected_files() -> dict[str, str]:
-    """File name -> source, for every topic with code, in lecture order (and the function table's file)."""
+    """File name -> source, for every topic with code, in lecture order."""
     from derive.codegen import generate, generated_topics
 
-    out = {f"{d.topic}.py": generate(d) for d in generated_topics()}
-    out[FUNCTIONS_FILE] = functions_source()
-    return out
+    return {f"{d.topic}.py": generate(d) for d in generated_topics()}
 
 
 def main() -> int:
     from derive.codegen import write_module
     from derive.codegen import generated_topics
 
-    keep = {"__init__.py", FUNCTIONS_FILE}
+    keep = {"__init__.py"}
     for d in generated_topics():
         write_module(d, GENERATED)
         keep.add(f"{d.topic}.py")
-    _write(os.path.join(GENERATED, FUNCTIONS_FILE), functions_source())
+    _write(FUNCTIONS_FILE, functions_source())
     for name in os.listdir(GENERATED):
         if name.endswith(".py") and name not in keep:
             os.unlink(os.path.join(GENERATED, name))
             print(f"removed stale {name}", file=sys.stderr)
-    print(f"{len(keep) - 2} generated modules in {GENERATED}", file=sys.stderr)
+    print(f"{len(keep) - 1} generated modules in {GENERATED}", file=sys.stderr)
     return 0
 
 

@@ -14,7 +14,7 @@ derivation):
 * ``index/axis``       -- ``axis=0`` <-> ``axis=1``, ``shape[0]`` <-> ``shape[1]``;
 * ``wrong function``   -- a call of one of the table's smooth functions replaced
   by another (``np.cosh`` for ``np.sinh``; the list is generated from
-  ``derive/functions.py`` into ``numeric/generated/_functions.py``).
+  ``derive/functions.py`` into ``numeric/_functions.py``).
 
 A mutant whose backward messages equal the original's on random inputs is
 *equivalent* (e.g. the sign of the shift in a shifted softmax): it plants no
@@ -57,9 +57,9 @@ OPERATORS = ("sign flip", "transpose", "factor 2", "divisor", "index/axis", "wro
 
 
 def _swaps() -> dict:
-    """The wrong-function slips, from the function table (``numeric/generated/_functions.py``)."""
+    """The wrong-function slips, from the function table (``numeric/_functions.py``)."""
     try:
-        from numeric.generated._functions import MUTATION_SWAPS
+        from numeric._functions import MUTATION_SWAPS
     except ImportError:  # pragma: no cover -- the file is committed with the generated code
         return {}
     return dict(MUTATION_SWAPS)

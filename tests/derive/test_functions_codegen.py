@@ -261,3 +261,22 @@ def test_verify_fails_and_says_where_when_the_code_loses_digits(tmp_path, capsys
     bad = [r for r in recs if not r["passed"]]
     assert bad and all(r["check"].startswith("accuracy") for r in bad)
     assert any("forward at z = -" in r["detail"] for r in bad)
+
+
+def test_stability_rewrites_are_identities():
+    """Each rewrite equals its input (30 digits at several points), and removes the cancelling form."""
+    s, y, d = sp.symbols("s y delta", real=True)
+    sg = fn.sigmoid
+    cases = [sg(s) * (1 - sg(s)) * d, 1 - sp.tanh(s) ** 2, s * (1 + sp.tanh(s + s**3 / 20)) / 2,
+             sp.diff(s * (1 + sp.tanh(sp.Rational(4, 5) * (s + s**3 / 20))) / 2, s) * d, sg(s) - y,
+             sp.log(sp.cosh(s - y)), -sp.sinh(y - s) / (3 * sp.cosh(y - s)), d * (1 + s - s * sg(s)) * sg(s),
+             sp.Piecewise((sg(s) * (1 - sg(s)), s > 0), (1 - sp.tanh(s) ** 2, True))]
+    for e in cases:
+        r = codegen.stable_scalar(e)
+        assert r != e
+        for pt in ({s: sp.Rational(-37, 3), y: sp.Rational(1, 7), d: 2}, {s: sp.Rational(5, 2), y: 1, d: -1}):
+            a = fn.explicit(e).xreplace(pt).evalf(30)
+            b = fn.explicit(r).xreplace(pt).evalf(30)
+            assert abs(a - b) <= sp.Float(1e-25) * abs(a), (e, r, pt)
+    assert codegen.stable_scalar(sp.tanh(s)) == sp.tanh(s)  # nothing cancels: printed as derived
+    assert codegen.stable_scalar(s * sg(s)) == s * sg(s)
