@@ -23,6 +23,7 @@ COMMANDS = {
     "exercises": ("exercises", "list the seminar exercise bank"),
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
+    "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
 }
 
 
@@ -103,6 +104,15 @@ def _args_grade(p):
     p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
 
 
+def _args_diff(p):
+    p.add_argument("expr", metavar="EXPR", help="e.g. \"(X w - y)^T (X w - y) + lambda w^T w\"")
+    p.add_argument("--wrt", metavar="VAR", required=True, help="the variable to differentiate by")
+    p.add_argument("--shape", metavar="NAME=r,c", action="append", default=[],
+                   help="override a name's shape: NAME=rows,cols or NAME=scalar")
+    p.add_argument("--hessian", action="store_true", help="the Hessian of a scalar expression of a vector")
+    p.add_argument("--format", choices=["text", "latex", "json", "numpy"], default="text")
+
+
 _ARGS = {
     "list": _args_list,
     "derive": _args_derive,
@@ -113,6 +123,7 @@ _ARGS = {
     "exercises": _args_exercises,
     "check": _args_check,
     "grade": _args_grade,
+    "diff": _args_diff,
 }
 
 
