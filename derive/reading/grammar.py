@@ -14,7 +14,7 @@ import functools
 from lark import Lark
 
 FUNCTIONS = ("tr", "det", "logdet", "log", "ln", "exp", "tanh", "sigma", "sigmoid", "softplus", "relu",
-             "abs", "sqrt", "sum", "norm2", "norm1", "normF", "diag", "inv")
+             "abs", "sqrt", "sum", "norm2", "norm1", "normF", "diag", "inv", "sign", "step")
 
 _FN = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
 
