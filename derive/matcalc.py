@@ -424,6 +424,9 @@ _FN_TEXT = {"sigma": "sigma"}
 def text(e: E, parent: int = 0) -> str:
     """Plain-text matrix notation, the language read back."""
     op = e.op
+    if op == "scale" and e.args[0].op == "num" and e.args[1].op == "ones":
+        # c 1 reads back as the number c, broadcast
+        return text(e.args[0], parent)
     if op == "num":
         v = e.value
         s = str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
@@ -576,18 +579,21 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
             raise DiffError("--hessian needs a scalar expression of a column vector")
         g = gradient(e, wrt, [])
         steps.append(("gradient (adjoints propagated from the root)", text(g)))
-        res = jacobian(g, wrt, vshape[0])
+        g = _tidy_step(g, steps)
+        res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian = Jacobian of the gradient")
         steps.append(("Hessian = Jacobian of the gradient", text(res)))
         kind = "hessian"
     elif e.is_scalar():
         res = gradient(e, wrt, [])
         steps.append(("gradient (adjoints propagated from the root)", text(res)))
+        res = _tidy_step(res, steps)
         kind = "gradient"
     else:
         if e.shape[1] != 1 or vshape[1] != 1:
             raise DiffError("a Jacobian needs a column-vector expression and a column-vector variable")
         res = jacobian(e, wrt, vshape[0])
         steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", text(res)))
+        res = _tidy_step(res, steps)
         kind = "jacobian"
     sizes = concrete_sizes(e)
     r = Result(e, wrt, kind, res, shapes, sizes, tuple(steps))
@@ -596,6 +602,15 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
 
         r = Result(e, wrt, kind, res, shapes, sizes, tuple(steps), tuple(prove(r)))
     return r
+
+
+def _tidy_step(e, steps, label=None):
+    if label:
+        steps.append((label, text(e)))
+    out = tidy(e)
+    if out != e:
+        steps.append(("elementwise terms collected", text(out)))
+    return out
 
 
 def _shape_text(s):
@@ -616,3 +631,170 @@ def concrete_sizes(e: E) -> dict:
 def pyname(name: str) -> str:
     """The keyword argument for a variable (``lambda`` -> ``lambda_``)."""
     return name + "_" if keyword.iskeyword(name) or name in ("np",) else name
+
+
+# ---------------------------------------------------- elementwise algebra
+_ELEMENTWISE_OPS = ("add", "neg", "had", "ediv", "pow", "scale")
+
+
+def _is_elementwise(e):
+    if e.op == "scale":
+        return e.args[0].op == "num" or e.args[1].op == "ones"
+    return e.op in _ELEMENTWISE_OPS
+
+
+def tidy(e: E) -> E:
+    """Collect an elementwise subexpression as a rational function of its atoms.
+
+    Vectors combined entry by entry (``+ - .* ./ ^``) behave like scalars, so
+    each maximal such subtree is rewritten with SymPy over scalar stand-ins
+    for its atoms (``sigma(X w)``, ``y``, ...), cancelled, and read back:
+    ``-y .* sigma^-1 .* sigma .* (1 - sigma) + ...`` becomes ``sigma(X w) - y``.
+    The proof that follows checks the outcome like any other result.
+    """
+    import sympy as sp
+
+    if e.op == "add":
+        args = tuple(tidy(a) for a in e.args)
+        f = _factor(_rebuild(e, args))
+        if f.op != "add":
+            return tidy(f)
+        e = f
+    if not e.is_scalar() and e.shape[1] == 1 and _is_elementwise(e):
+        atoms: dict = {}
+
+        def to_sp(x):
+            if x.op == "num" and x.is_scalar():
+                return sp.Rational(x.value.numerator, x.value.denominator)
+            if x.op == "ones":
+                return sp.Integer(1)
+            if x.is_scalar() and x.op == "ediv":
+                return to_sp(x.args[0]) / to_sp(x.args[1])
+            if x.is_scalar() or not _is_elementwise(x):
+                key = tidy(x) if x.args else x
+                if key not in atoms:
+                    atoms[key] = sp.Symbol(f"a{len(atoms)}", positive=True)
+                return atoms[key]
+            a = [to_sp(y) for y in x.args]
+            return {"add": lambda: a[0] + a[1], "neg": lambda: -a[0], "had": lambda: a[0] * a[1],
+                    "scale": lambda: a[0] * a[1], "ediv": lambda: a[0] / a[1],
+                    "pow": lambda: a[0] ** sp.Rational(x.value.numerator, x.value.denominator)}[x.op]()
+
+        s = to_sp(e)
+        cands = [sp.cancel(s), sp.expand(s)]
+        fac = sp.factor(s)
+        if fac.as_coeff_Mul()[0] == 1:  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
+            cands.append(fac)
+        best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
+        back = {v: k for k, v in atoms.items()}
+        n = e.shape[0]
+
+        def from_sp(x):
+            if x.is_Symbol:
+                return back[x]
+            if x.is_Rational:
+                return scale(E("num", value=Fraction(int(x.p), int(x.q))), ones(n))
+            if x.is_Add:
+                terms = sorted(x.args, key=lambda t_: t_.could_extract_minus_sign())
+                out = from_sp(terms[0])
+                for t_ in terms[1:]:
+                    out = add(out, from_sp(t_))
+                return out
+            if x.is_Mul:
+                c, rest = x.as_coeff_Mul()
+                if c != 1:
+                    r = from_sp(rest)
+                    return neg(r) if c == -1 else scale(E("num", value=Fraction(int(c.p), int(c.q))), r)
+                num_, den = sp.fraction(x)
+                if den != 1:
+                    return ediv(from_sp(num_), from_sp(den))
+                out = from_sp(x.args[0])
+                for f in x.args[1:]:
+                    out = _had_vec(out, from_sp(f))
+                return out
+            if x.is_Pow and x.exp.is_Rational:
+                if x.exp < 0:
+                    return ediv(ones(n), from_sp(x.base ** -x.exp))
+                return power(from_sp(x.base), Fraction(int(x.exp.p), int(x.exp.q)))
+            raise DiffError("cannot read back an elementwise form")
+
+        try:
+            if best.free_symbols <= set(back):
+                out = from_sp(best)
+                if len(text(out)) <= len(text(e)):
+                    return out
+        except (DiffError, KeyError):
+            pass
+        return e
+    if not e.args:
+        return e
+    args = tuple(tidy(a) for a in e.args)
+    out = e if args == e.args else _rebuild(e, args)
+    if out.op == "add":
+        out = _factor(out)
+    return out
+
+
+def _factor(e):
+    """``L a + L b`` -> ``L (a + b)`` and ``A r + B r`` -> ``(A + B) r``, inner sum tidied."""
+    terms = _terms(e)
+    for side in (0, 1):
+        groups: dict = {}
+        order = []
+        for x in terms:
+            sign, core = (-1, x.args[0]) if x.op == "neg" else (1, x)
+            if core.op != "mul":
+                groups.setdefault(("solo", x), []).append((1, x))
+                order.append(("solo", x)) if ("solo", x) not in order else None
+                continue
+            key = core.args[side]
+            rest = core.args[1 - side]
+            groups.setdefault(key, []).append((sign, rest))
+            if key not in order:
+                order.append(key)
+        if all(len(v) == 1 for v in groups.values()):
+            continue
+        out = None
+        for key in order:
+            items = groups[key]
+            if isinstance(key, tuple) and key and key[0] == "solo":
+                term = items[0][1]
+            elif len(items) == 1:
+                sign, rest = items[0]
+                term = mul(key, rest) if side == 0 else mul(rest, key)
+                term = neg(term) if sign < 0 else term
+            else:
+                inner_ = None
+                for sign, rest in items:
+                    r = neg(rest) if sign < 0 else rest
+                    inner_ = r if inner_ is None else add(inner_, r)
+                inner_ = tidy(inner_)
+                term = mul(key, inner_) if side == 0 else mul(inner_, key)
+            out = term if out is None else add(out, term)
+        return out
+    return e
+
+
+def _had_vec(a, b):
+    if a.is_scalar() and not b.is_scalar():
+        return scale(a, b)
+    if b.is_scalar() and not a.is_scalar():
+        return scale(b, a)
+    return had(a, b)
+
+
+def _rebuild(e, args):
+    op = e.op
+    if op == "add":
+        return add(*args)
+    if op == "neg":
+        return neg(args[0])
+    if op == "scale":
+        return scale(*args)
+    if op == "mul":
+        return mul(*args)
+    if op == "had":
+        return had(*args)
+    if op == "T":
+        return T(args[0])
+    return E(op, args, e.shape, e.name, e.value)

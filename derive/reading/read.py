@@ -207,7 +207,7 @@ class _Builder:
             return t.E("scale", (y, x), x.shape) if op == "had" else t.E("ediv", (x, y), x.shape)
         if op == "had" and self.is_scalar(x):
             return t.E("scale", (x, y), y.shape)
-        if op == "add" and self.is_scalar(x) != self.is_scalar(y):
+        if (op == "add" or (op == "ediv" and self.is_scalar(x))) and self.is_scalar(x) != self.is_scalar(y):
             # a scalar added to a vector or matrix is broadcast: c 1 (or c 1 1^T)
             s, m = (x, y) if self.is_scalar(x) else (y, x)
             ones = t.E("ones", (), (m.shape[0], ("fixed", 1)))

@@ -115,6 +115,12 @@ def test_gradient_forms_read_off_as_the_cookbook_writes_them():
     assert text(differentiate(read("(X w - y)^T (X w - y) + lambda w^T w"), "w").result) == "2 X^T (X w - y) + 2 lambda w"
     assert text(differentiate(read("tr(A X B)"), "X").result) == "A^T B^T"
     assert text(differentiate(read("log(det(X))"), "X").result) == "X^{-T}"
+    assert text(differentiate(read("-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))"), "w").result) \
+        == "X^T (sigma(X w) - y)"
+    assert text(differentiate(read("-y^T (W x) + log(sum(exp(W x)))"), "W").result) \
+        == "(exp(W x) / sum(exp(W x)) - y) x^T"
+    assert text(differentiate(read("a^T X^T b"), "X").result) == "b a^T"
+    assert text(differentiate(read("a^T X^{-1} b"), "X").result) == "-X^{-T} a b^T X^{-T}"
 
 
 def test_a_wrong_derivative_fails_its_proof():
