@@ -112,7 +112,7 @@ def _is_zero(d) -> bool:
         for _ in range(3):
             point = {s: sp.Rational(rnd.randint(-97, 97), rnd.randint(1, 13)) for s in syms}
             try:
-                val = d.subs(point)
+                val = d.xreplace(point)
             except ZeroDivisionError:
                 return False
             if val != 0:
