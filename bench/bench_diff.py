@@ -64,10 +64,15 @@ def to_matrix_expr(e, syms):
         return -xs[0]
     if op == "add":
         x, y = xs
-        if e.is_scalar():
+        if e.is_scalar() and not (isinstance(x, sp.MatrixExpr) and isinstance(y, sp.MatrixExpr)):
             return scal(x) + scal(y)
+        # 1x1 matrix expressions stay matrices: wrapping each in Trace makes
+        # SymPy answer 0 for sums (a formulation it handles badly), and the
+        # table should show SymPy at its best
         return x + y
     if op == "scale":
+        if isinstance(xs[0], sp.MatrixExpr) and isinstance(xs[1], sp.MatrixExpr) and xs[1].shape == (1, 1):
+            return xs[0] * xs[1]
         return scal(xs[0]) * xs[1]
     if op == "mul":
         x, y = xs
