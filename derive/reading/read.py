@@ -117,6 +117,7 @@ class _Builder:
         self.overrides = overrides
         self.vars = {}
         self.divisors = set()
+        self.bounds = []
 
     def span(self, tree):
         m = tree.meta if isinstance(tree, Tree) else tree
@@ -343,7 +344,12 @@ class _Builder:
 
     def _isum(self, tr, tok, body):
         idx = re.match(r"\\?sum_\{?\s*([a-z])", str(tok)).group(1)
-        return t.E("sum", (self.indexed(body, idx),))
+        inner = self.indexed(body, idx)
+        upper = re.search(r"\^\{?\s*([A-Za-z])\s*\}?$", str(tok))
+        if upper and not self.is_one(inner.shape[0]):
+            # the upper bound names the summed dimension (sum_{i=1}^{m}: length m)
+            self.bounds.append((upper.group(1), inner.shape[0]))
+        return t.E("sum", (inner,))
 
     def indexed(self, tr, idx):
         """Σ_i body: every ``a_i`` is entry i of vector a, products are elementwise."""
@@ -472,6 +478,10 @@ def read(text: str, shapes: dict | None = None) -> t.E:
                     if lab in by_letter and not b.dims.unify(by_letter[lab], d):
                         raise ReadError(f"--shape: dimension {lab} cannot be both sizes")
                     by_letter.setdefault(lab, d)
+        for lab, d in b.bounds:
+            if lab in by_letter and not b.dims.unify(by_letter[lab], d):
+                raise ReadError(f"dimension {lab} cannot be both sizes")
+            by_letter.setdefault(lab, d)
         for lab, d in by_letter.items():
             r = b.dims.find(d)
             if not isinstance(r, tuple):

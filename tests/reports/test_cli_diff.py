@@ -78,3 +78,29 @@ def test_caret_points_at_the_column():
     lines = r.stderr.splitlines()
     assert "column 8" in lines[0]
     assert lines[-1].index("^") - 2 == 7
+
+
+def test_a_derivative_failing_its_proof_is_never_printed(monkeypatch, capsys):
+    """A planted wrong rule (a transpose dropped) makes the command exit 1 naming the entry."""
+    import derive.matcalc as mc
+    from reports.cli import main
+
+    real = mc.gradient
+
+    def wrong(e, v, steps):
+        return mc.T(real(e, v, steps))
+
+    monkeypatch.setattr(mc, "gradient", wrong)
+    code = main(["diff", "log(det(X))", "--wrt", "X"])  # X^{-1} instead of X^{-T}: same shape
+    out = capsys.readouterr()
+    assert code == 1
+    assert out.out == ""
+    assert "failed its exact proof" in out.err and "d/dX[" in out.err
+
+
+def test_sigma_notation_and_latex_reach_the_same_gradient():
+    a = json.loads(run("sum_i x_i (yhat_i - y_i)", "--wrt", "yhat", "--format", "json").stdout)
+    assert a["result"] == "x" and a["proof"]["passed"]
+    b = json.loads(run(r"\frac{1}{2} \|X w - y\|_2^2", "--wrt", "w", "--format", "json").stdout)
+    c = json.loads(run("(X w - y)^T (X w - y) / 2", "--wrt", "w", "--format", "json").stdout)
+    assert b["proof"]["passed"] and c["proof"]["passed"]
