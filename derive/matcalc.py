@@ -127,6 +127,10 @@ def scale(s, m):
         return zero(m.shape)
     if is_num(s, 1):
         return m
+    if m.op == "ediv" and m.args[1] == s:
+        return m.args[0]
+    if s.op == "scale" and s.args[0].op == "num" and s.is_scalar():
+        return scale(s.args[0], scale(s.args[1], m))
     if s.op == "pow" and s.value == -1:
         if m.op == "scale" and m.args[0] == s.args[0]:
             return m.args[1]
