@@ -341,7 +341,12 @@ class _MpNum(_Num):
         return out
 
     def _pow(self, base, ex):
-        return _mp_vec(lambda b, x: b ** x)(base, ex)
+        def power(b, x):
+            mp = _mp()
+            if b and abs(x) * abs(mp.log(abs(b))) > 1e6:
+                raise TooLarge("too large to evaluate exactly")
+            return b ** x
+        return _mp_vec(power)(base, ex)
 
     def _func(self, f, args):
         fn = _MP_FUNCS.get(f)
@@ -395,13 +400,17 @@ def _mp_vec(fn):
     return apply
 
 
+class TooLarge(OverflowError):
+    """An intermediate value of the exact evaluation is beyond e^(10^6)."""
+
+
 def _guarded(fn, bound=1e6):
     # NOTE: exp(1e9) has a ten-digit exponent that mpmath computes happily, but
     # exp(exp(1e9)) would need a billion digits; a float evaluation that
     # overflowed has already been judged, so refuse the rest here.
     def g(x):
         if abs(x) > bound:
-            raise OverflowError("too large to evaluate exactly")
+            raise TooLarge("too large to evaluate exactly")
         return fn(x)
     return g
 
@@ -583,6 +592,11 @@ def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
     try:
         with time_limit(exact_seconds):
             diff, point = oracle.exact_difference(reading.expr)
+    except TooLarge:
+        return Verdict(**base, status="incorrect", decided_by="exact", mistake="too-large",
+                       feedback=("your answer agrees in floating point only because a part of it is beyond "
+                                 "e^1000000 (or its inverse) at the probe points; the right answer has no such part",),
+                       detail=detail, seconds=time.perf_counter() - t0)
     except SymbolicTimeout:
         return Verdict(**base, status="undecided", decided_by="timeout",
                        feedback=(f"the exact evaluation took longer than {exact_seconds:g} s; "
