@@ -1,15 +1,19 @@
 """Deciding whether an answer equals the reference, and naming the mistake.
 
-Three stages, cheapest first; the verdict records which one decided:
+Four stages, cheapest first; the verdict records which one decided:
 
 1. **shape** - the answer's shape at non-square sizes (``m=5, n=3, K=4``):
    a missing transpose is a shape error, reported as such;
 2. **numeric** - seeded probing at >= 8 points drawn from each symbol's
    domain (redrawn where the reference is undefined), relative tolerance with
-   an absolute floor;
-3. **symbolic** - SymPy confirmation at small explicit sizes, after
-   rewriting to ``exp``, under a time limit.  A timeout leaves the numeric
-   verdict standing; it never turns an answer *wrong*.
+   an absolute floor.  An answer undefined (complex, infinite, NaN) at a
+   point where the reference is defined is wrong;
+3. **exact** - an answer that agrees in float64 is evaluated again at the
+   same (exactly representable) points with mpmath at ``EXACT_DPS`` digits:
+   a difference of 1e-12 or exp(-40) is wrong, not "close enough";
+4. **symbolic** - SymPy confirmation at small explicit sizes, after
+   rewriting to ``exp``, under a time limit.  A timeout leaves the exact
+   verdict standing; only a check that no stage could finish is undecided.
 
 A wrong answer is compared with the exercise's tutor-written wrong answers and
 with single mutations of the reference (sign, factor 2, 1/2, m, 1/m,
@@ -53,12 +57,12 @@ EXACT_SECONDS = 3.0  # wall time for the exact probes (milliseconds for any hone
 class Verdict:
     """The outcome of checking one answer.
 
-    ``status``: ``correct``, ``incorrect``, ``undecided`` (a limit was hit;
-    never counted wrong) or ``invalid`` (the answer could not be read).
-    ``decided_by``: ``parser``, ``limits``, ``shape``, ``numeric``,
+    ``status``: ``correct``, ``incorrect``, ``undecided`` (a time or memory
+    limit was hit; never counted wrong, listed for the tutor) or ``invalid`` (the answer could not be read).
+    ``decided_by``: ``parser``, ``limits``, ``shape``, ``numeric``, ``exact``,
     ``symbolic``, ``timeout`` or ``error``.  ``mistake`` is a short code
     (``sign``, ``factor:2``, ``transposed``, ``order``, ``missing-sigma-prime``,
-    ``tutor:1``...), ``credit`` in [0, 1].
+    ``tutor:1``, ``undefined``, ``near-miss``...), ``credit`` in [0, 1].
     """
 
     exercise: str
