@@ -258,3 +258,26 @@ def test_cli_check_gives_a_verdict_without_traceback(answer, status):
     assert p.returncode == 0, p.stderr
     assert f"verdict:    {status}" in p.stdout
     assert "Traceback" not in p.stderr + p.stdout
+
+
+def test_a_class_of_hostile_rows_is_graded_with_nothing_undecided(tmp_path):
+    """The rows that used to run into the CPU limit or an internal error are now plain verdicts."""
+    import csv
+
+    answers = tmp_path / "answers.csv"
+    rows = [("a", "(0.1^60000)^60000"), ("b", "2^(0.1^-20)"), ("c", "0.1^60000 X^T (yhat - y)"),
+            ("d", "(2^64)^64 X^T y"), ("e", "1.000000001 X^T (yhat - y)"), ("f", "log(-1) X^T (yhat - y)"),
+            ("g", "X^T(yhat-y)")]
+    with open(answers, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student", "exercise", "answer"])
+        w.writerows((s, "logreg_grad", a) for s, a in rows)
+    out = tmp_path / "grades"
+    p = subprocess.run([sys.executable, "-m", "reports.cli", "grade", str(answers), "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "0 undecided" in p.stdout and "Traceback" not in p.stderr
+    with open(out / "class.csv", newline="") as fh:
+        got = {r["student"]: r["status"] for r in csv.DictReader(fh)}
+    assert got == {"a": "invalid", "b": "invalid", "c": "invalid", "d": "invalid", "e": "incorrect",
+                   "f": "incorrect", "g": "correct"}
