@@ -111,6 +111,10 @@ _FUNCS = {
     sp.tanh: np.tanh,
     sp.sinh: np.sinh,
     sp.cosh: np.cosh,
+    # SymPy rewrites hyperbolic functions of imaginary arguments: cosh(I s) is cos(s)
+    sp.sin: np.sin,
+    sp.cos: np.cos,
+    sp.tan: np.tan,
     sp.Abs: np.abs,
     sigmoid: lambda x: 0.5 * (1 + np.tanh(0.5 * x)),  # stable for large |x|
     softplus: lambda x: np.logaddexp(0, x),
@@ -246,6 +250,8 @@ class _Num:
             return self._sum(e)
         if isinstance(e, sp.Function) and type(e) in _FUNCS:
             return self._func(type(e), [self.scalar(a) for a in e.args])
+        if e.has(sp.I):
+            raise Undefined(_NOT_REAL[sp.I])
         raise Unsupported(f"cannot evaluate {type(e).__name__}")
 
     def _pow(self, base, ex):
@@ -430,6 +436,9 @@ _MP_FUNCS = {
     sp.tanh: lambda x: _mp().tanh(x),
     sp.sinh: _guarded(lambda x: _mp().sinh(x)),
     sp.cosh: _guarded(lambda x: _mp().cosh(x)),
+    sp.sin: lambda x: _mp().sin(x),
+    sp.cos: lambda x: _mp().cos(x),
+    sp.tan: lambda x: _mp().tan(x),
     sp.Abs: lambda x: abs(x),
     sigmoid: _guarded(_mp_sigmoid),
     softplus: _guarded(lambda x: _mp().log(1 + _mp().exp(x))),
