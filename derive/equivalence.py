@@ -859,20 +859,26 @@ class Oracle:
             out[d.name] = val.reshape(-1) if d.is_indexed_vector else (val.reshape(-1)[0] if d.shape == () else val)
         return out
 
+    def exact_points(self, dps: int = EXACT_DPS):
+        """The probe points and reference values in mpmath at ``dps`` digits (computed once)."""
+        if self._mp_cache.get("dps") != dps:
+            envs, refs = [], []
+            for env in self.envs:
+                menv = self._mp_env(env, dps)
+                envs.append(menv)
+                refs.append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
+            self._mp_cache = {"dps": dps, "envs": envs, "refs": refs}
+        return self._mp_cache["envs"], self._mp_cache["refs"]
+
     def exact_difference(self, expr, dps: int = EXACT_DPS):
         """Largest relative difference from the reference at the probe points, at ``dps`` digits.
 
         Returns ``(difference, point)`` (an mpf and the probe index), with
         ``difference`` None where the answer is not a finite real number.
         """
-        if self._mp_cache.get("dps") != dps:
-            self._mp_cache = {"dps": dps, "envs": [], "refs": []}
-            for env in self.envs:
-                menv = self._mp_env(env, dps)
-                self._mp_cache["envs"].append(menv)
-                self._mp_cache["refs"].append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
+        envs, refs = self.exact_points(dps)
         worst, where = _mp().mpf(0), 0
-        for i, (menv, ref) in enumerate(zip(self._mp_cache["envs"], self._mp_cache["refs"])):
+        for i, (menv, ref) in enumerate(zip(envs, refs)):
             with _mp().workdps(dps):
                 d = _mp_rel_diff(mp_eval(expr, menv, dps), ref)
                 if d is None:
