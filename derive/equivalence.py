@@ -9,8 +9,10 @@ Four stages, cheapest first; the verdict records which one decided:
    an absolute floor.  An answer undefined (complex, infinite, NaN) at a
    point where the reference is defined is wrong;
 3. **exact** - an answer that agrees in float64 is evaluated again at the
-   same (exactly representable) points with mpmath at ``EXACT_DPS`` digits:
-   a difference of 1e-12 or exp(-40) is wrong, not "close enough";
+   same (exactly representable) points with mpmath at ``EXACT_DPS`` digits,
+   or more where a part of it could hide below them (:class:`_Range`): a
+   difference of 1e-12, exp(-40) or exp(-300 (s^2 + 1)) is wrong, not "close
+   enough";
 4. **symbolic** - SymPy confirmation at small explicit sizes, after
    rewriting to ``exp``, under a time limit.  A timeout leaves the exact
    verdict standing; only a check that no stage could finish is undecided.
@@ -50,6 +52,9 @@ PROBES = 8
 # Constants are at least 1e-50 in size (derive.answers.limits), far above it.
 EXACT_DPS = 110
 EXACT_RTOL = 1e-90
+# Digits a hidden part may need (see _Range): above this the answer is judged
+# to contain a part too small or too large to be a formula of the lecture.
+MAX_EXTRA_DIGITS = 1500
 EXACT_SECONDS = 3.0  # wall time for the exact probes (milliseconds for any honest answer)
 
 
@@ -144,6 +149,9 @@ class _Num:
     def _array(self, v):
         return np.asarray(v, dtype=float)
 
+    def _child(self, env, local):
+        return type(self)(env, local)
+
     def _number(self, e):
         return float(e)
 
@@ -179,7 +187,7 @@ class _Num:
         local = dict(self.local)
         for p, a in e.args:
             local[p] = self(a)
-        return self._array(type(self)(self.env, local).scalar(e.expr))
+        return self._array(self._child(self.env, local).scalar(e.expr))
 
     def _m_RowSum(self, e):
         return self(e.arg).sum(axis=1, keepdims=True)
@@ -271,8 +279,76 @@ class _Num:
             env = dict(self.env)
             for (var, _), v in zip(ranges, values):
                 env[var.name] = v
-            total = total + type(self)(env, self.local).scalar(body)
+            total = total + self._child(env, self.local).scalar(body)
         return total
+
+
+_EXPONENTIAL_LIKE = {sp.exp, sp.sinh, sp.cosh, sp.tanh, sigmoid, softplus}
+
+
+class _Range(_Num):
+    """A float64 walk that also bounds how small a part of the expression can get.
+
+    Every exponential-like function of x can be as small as e^-|x| (or hide
+    1 - tanh(x) ~ e^-2|x|), every power b^k as small as |b|^-|k|, every
+    constant c as small as |c|, and every solve loses log10(cond) digits.
+    ``digits`` sums these over the nodes met: a part of the answer that
+    vanishes in float64 is still visible at ``EXACT_DPS + 2 * digits``.
+    """
+
+    def __init__(self, env, local, tally=None):
+        super().__init__(env, local)
+        self.tally = tally if tally is not None else [0.0]
+
+    def _note(self, value) -> None:
+        with np.errstate(all="ignore"):
+            v = np.asarray(value, dtype=float)
+        v = v[np.isfinite(v)] if v.size else v
+        if v.size:
+            self.tally[0] += float(np.max(np.abs(v)))
+
+    def _number(self, e):
+        v = float(e)
+        if v != 0 and math.isfinite(v):
+            self.tally[0] += abs(math.log10(abs(v)))
+        return v
+
+    def _func(self, f, args):
+        if f in _EXPONENTIAL_LIKE:
+            for a in args:
+                self._note(np.asarray(a, dtype=float) * (2 / math.log(10)))
+        return super()._func(f, args)
+
+    def _pow(self, base, ex):
+        with np.errstate(all="ignore"):
+            self._note(np.asarray(ex, dtype=float) * np.log10(np.abs(np.asarray(base, dtype=float))))
+        return super()._pow(base, ex)
+
+    def _m_Softmax(self, e):
+        self._note(np.asarray(self(e.arg), dtype=float) * (2 / math.log(10)))
+        return super()._m_Softmax(e)
+
+    def _m_LogSoftmax(self, e):
+        self._note(np.asarray(self(e.arg), dtype=float) * (2 / math.log(10)))
+        return super()._m_LogSoftmax(e)
+
+    def _m_Solve(self, e):
+        a = self(e.a)
+        with np.errstate(all="ignore"):
+            self.tally[0] += float(np.log10(max(np.linalg.cond(a), 1.0))) if np.all(np.isfinite(a)) else 0.0
+        return super()._m_Solve(e)
+
+    def _child(self, env, local):
+        return _Range(env, local, self.tally)
+
+
+def extra_digits(expr, env: dict) -> float:
+    """The digits beyond float64's that a hidden part of ``expr`` may need at this point (see :class:`_Range`)."""
+    tally = [0.0]
+    walker = _Range(env, {}, tally)
+    with np.errstate(all="ignore"):
+        walker(expr)
+    return tally[0]
 
 
 _NOT_REAL = {
@@ -599,16 +675,19 @@ def _undefined_verdict(ex, oracle, values, undefined, why, base, t0) -> Verdict:
 
 
 def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds) -> Verdict:
-    """Float64 agrees: settle it exactly (mpmath at EXACT_DPS digits), then let SymPy confirm."""
+    """Float64 agrees: settle it exactly (mpmath, EXACT_DPS digits or more), then let SymPy confirm."""
     detail = f"{len(values)} probe points agree in float64 (max relative error {max(errs):.1e})"
     exact_seconds = max(symbolic_seconds, EXACT_SECONDS)
+    dps, rtol = EXACT_DPS, EXACT_RTOL
     try:
         with time_limit(exact_seconds):
-            diff, point = oracle.exact_difference(reading.expr)
+            dps, rtol = oracle.exact_plan(reading.expr)
+            diff, point = oracle.exact_difference(reading.expr, dps)
     except TooLarge:
         return Verdict(**base, status="incorrect", decided_by="exact", mistake="too-large",
-                       feedback=("your answer agrees in floating point only because a part of it is beyond "
-                                 "e^1000000 (or its inverse) at the probe points; the right answer has no such part",),
+                       feedback=("your answer agrees in floating point only because a part of it is astronomically "
+                                 "small or large at the probe points (beyond 10^-1500 or e^1000000); the right answer "
+                                 "has no such part",),
                        detail=detail, seconds=time.perf_counter() - t0)
     except SymbolicTimeout:
         return Verdict(**base, status="undecided", decided_by="timeout",
@@ -623,16 +702,16 @@ def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
                        feedback=(f"your answer is undefined at {oracle.describe_point(point)}, where the right "
                                  "answer is defined: it is not a finite real number there",),
                        detail=detail, seconds=time.perf_counter() - t0)
-    if diff != "failed" and diff > EXACT_RTOL:
-        rel = float(diff) if diff > 1e-300 else 0.0
+    if diff != "failed" and diff > rtol:
+        rel = _mp().nstr(diff, 2, min_fixed=1, max_fixed=0)
         return Verdict(**base, status="incorrect", decided_by="exact", mistake="near-miss",
                        feedback=(f"your answer is close to the right one but not equal: evaluated exactly "
-                                 f"({EXACT_DPS} digits) at {oracle.describe_point(point)} it differs by a "
-                                 f"relative {rel:.1e}",),
-                       detail=detail + f"; exact evaluation differs (relative {rel:.1e})",
+                                 f"({dps} digits) at {oracle.describe_point(point)} it differs by a "
+                                 f"relative {rel}",),
+                       detail=detail + f"; exact evaluation differs (relative {rel})",
                        seconds=time.perf_counter() - t0)
     exact_note = ("; exact evaluation could not run (" + point + ")" if diff == "failed" else
-                  f"; agree to {EXACT_DPS} digits (relative difference below {EXACT_RTOL:.0e})")
+                  f"; agree to {dps} digits (relative difference below {_mp().nstr(rtol, 1, min_fixed=1, max_fixed=0)})")
     sym_note = ""
     try:
         with time_limit(symbolic_seconds):
@@ -763,6 +842,7 @@ class Oracle:
         self._wrong = None
         self._mutants = None
         self._mp_cache: dict = {}
+        self._ref_digits = None
 
     # -- probe points -----------------------------------------------------
     def _draw(self, rng) -> dict:
@@ -860,15 +940,42 @@ class Oracle:
         return out
 
     def exact_points(self, dps: int = EXACT_DPS):
-        """The probe points and reference values in mpmath at ``dps`` digits (computed once)."""
-        if self._mp_cache.get("dps") != dps:
+        """The probe points and reference values in mpmath at ``dps`` digits (computed once per dps)."""
+        hit = self._mp_cache.get(dps)
+        if hit is None:
             envs, refs = [], []
             for env in self.envs:
                 menv = self._mp_env(env, dps)
                 envs.append(menv)
                 refs.append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
-            self._mp_cache = {"dps": dps, "envs": envs, "refs": refs}
-        return self._mp_cache["envs"], self._mp_cache["refs"]
+            if len(self._mp_cache) > 4:  # precisions beyond the usual one are rare: keep a few
+                self._mp_cache.pop(next(k for k in self._mp_cache if k != EXACT_DPS))
+            hit = self._mp_cache[dps] = (envs, refs)
+        return hit
+
+    def reference_digits(self) -> float:
+        """:func:`extra_digits` of the reference, at its worst probe point (computed once)."""
+        if self._ref_digits is None:
+            self._ref_digits = max(extra_digits(self.ref_expr, self._ref_env(env)) for env in self.envs)
+        return self._ref_digits
+
+    def exact_plan(self, expr) -> tuple[int, float]:
+        """Precision and threshold for comparing ``expr`` exactly: ``(dps, rtol)``.
+
+        A part of the answer may be as small as 10^-extra relative to the
+        rest (an exp(-300 s^2) term, a 1e-40 coefficient, (s^2/(s^2 + 10^6))^64);
+        evaluating at ``EXACT_DPS + 2 extra`` digits leaves it far above the
+        rounding noise, which cancellation can raise by at most 10^extra.
+        Raises :class:`TooLarge` when the part would need more than
+        ``MAX_EXTRA_DIGITS``.
+        """
+        extra = max(extra_digits(expr, env) for env in self.envs) + self.reference_digits()
+        if not math.isfinite(extra) or extra > MAX_EXTRA_DIGITS:
+            raise TooLarge(f"a part of the answer needs about {extra:.3g} digits")
+        if extra <= (EXACT_DPS - 20 - 90) / 2 + 10:
+            return EXACT_DPS, EXACT_RTOL
+        dps = int(math.ceil((EXACT_DPS + 2 * extra) / 50.0) * 50)
+        return dps, _mp().mpf(10) ** -int(math.ceil(90 + extra))
 
     def exact_difference(self, expr, dps: int = EXACT_DPS):
         """Largest relative difference from the reference at the probe points, at ``dps`` digits.

@@ -208,11 +208,17 @@ class _Const:
 
 @dataclass(frozen=True)
 class _Part:
-    """A non-constant part: estimated degree, log10 of its monomial count, exponential nesting."""
+    """A non-constant part: estimated degree, log10 of its monomial count, exponential nesting.
+
+    ``lo`` and ``hi`` bound log10 of the constant coefficients folded into its
+    terms (``1e-12 X 1e-12 y`` has a coefficient 1e-24, as SymPy folds it).
+    """
 
     degree: float = 1.0
     terms: float = 0.0
     tower: int = 0
+    lo: float = 0.0
+    hi: float = 0.0
 
 
 _EXPONENTIAL = {"exp", "sinh", "cosh"}
@@ -245,8 +251,14 @@ class _Estimate:
             approx = None
         return _Const(mag, approx, digits, integer)
 
-    def _part(self, degree: float, terms: float, tower: int) -> _Part:
+    def _part(self, degree: float, terms: float, tower: int, lo: float = 0.0, hi: float = 0.0) -> _Part:
         lim = self.limits
+        if min(lo, -hi) < -lim.max_constant_magnitude:
+            size = "small" if lo < -lim.max_constant_magnitude else "large"
+            mag = lo if size == "small" else hi
+            raise LimitExceeded("too-large", f"a constant factor in the expression is far too {size} once folded "
+                                f"(about 10^{mag:.0f}); constants must lie between 10^-{lim.max_constant_magnitude} "
+                                f"and 10^{lim.max_constant_magnitude}")
         if degree > lim.max_degree:
             raise LimitExceeded("too-large", f"the expression would expand to degree about {degree:g}; "
                                 f"the limit is {lim.max_degree}")
@@ -255,11 +267,14 @@ class _Estimate:
                                 f"the limit is {lim.max_terms:g}")
         if tower > lim.max_tower:
             raise LimitExceeded("too-large", f"exponentials are nested {tower} deep; the limit is {lim.max_tower}")
-        return _Part(degree, terms, tower)
+        return _Part(degree, terms, tower, lo, hi)
 
     @staticmethod
     def _as_part(v) -> _Part:
-        return _Part(0.0, 0.0, 0) if isinstance(v, _Const) else v
+        if isinstance(v, _Const):
+            mag = 0.0 if v.mag == -math.inf else v.mag
+            return _Part(0.0, 0.0, 0, mag, mag)
+        return v
 
     def _from_float(self, value: float, digits: float, integer: bool = False) -> _Const:
         mag = math.log10(abs(value)) if value != 0 else -math.inf
@@ -311,7 +326,8 @@ class _Estimate:
             return self._const(max(a.mag, b.mag) + 0.31, None, digits, a.integer and b.integer)
         pa, pb = self._as_part(a), self._as_part(b)
         terms = math.log10(10 ** min(pa.terms, 300) + 10 ** min(pb.terms, 300))
-        return self._part(max(pa.degree, pb.degree), terms, max(pa.tower, pb.tower))
+        return self._part(max(pa.degree, pb.degree), terms, max(pa.tower, pb.tower), min(pa.lo, pb.lo),
+                          max(pa.hi, pb.hi))
 
     def _Add(self, n):
         return self._sum(n, +1)
@@ -327,7 +343,8 @@ class _Estimate:
         pa, pb = self._as_part(a), self._as_part(b)
         # a matrix product sums over an inner dimension (at most 3 at the explicit sizes)
         inner = math.log10(3) if n.op in ("@", "juxt", "*") and not (isinstance(a, _Const) or isinstance(b, _Const)) else 0.0
-        return self._part(pa.degree + pb.degree, pa.terms + pb.terms + inner, max(pa.tower, pb.tower))
+        return self._part(pa.degree + pb.degree, pa.terms + pb.terms + inner, max(pa.tower, pb.tower),
+                          pa.lo + pb.lo, pa.hi + pb.hi)
 
     def _Div(self, n):
         a, b = self(n.left), self(n.right)
@@ -337,7 +354,8 @@ class _Estimate:
             approx = a.approx / b.approx if a.approx is not None and b.approx is not None else None
             return self._const(a.mag - b.mag, approx, a.digits + b.digits)
         pa, pb = self._as_part(a), self._as_part(b)
-        return self._part(pa.degree + pb.degree, pa.terms + pb.terms, max(pa.tower, pb.tower))
+        return self._part(pa.degree + pb.degree, pa.terms + pb.terms, max(pa.tower, pb.tower),
+                          pa.lo - pb.hi, pa.hi - pb.lo)
 
     def _Pow(self, n):
         base, ex = self(n.base), self(n.exp)
@@ -361,13 +379,14 @@ class _Estimate:
             return self._const(mag, approx, digits, base.integer and ex.integer and e >= 0)
         if abs(e) > lim.max_exponent:
             raise LimitExceeded("too-large", f"the exponent {e:g} is larger than {lim.max_exponent}")
+        lo, hi = sorted((base.lo * e, base.hi * e))
         if not float(e).is_integer():
-            return self._part(base.degree, base.terms, base.tower)
+            return self._part(base.degree, base.terms, base.tower, lo, hi)
         k = abs(int(e))
         # monomials of (t terms)^k: at most C(t + k - 1, k)
         tcount = min(10 ** min(base.terms, 300), 1e300)
         terms = (math.lgamma(tcount + k) - math.lgamma(k + 1) - math.lgamma(tcount)) / _LN10 if k else 0.0
-        return self._part(base.degree * k, max(terms, base.terms), base.tower)
+        return self._part(base.degree * k, max(terms, base.terms), base.tower, lo, hi)
 
     def _Call(self, n: t.Call):
         args = [self(a) for a in n.args]
