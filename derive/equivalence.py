@@ -292,7 +292,7 @@ class _Range(_Num):
     Every exponential-like function of x can be as small as e^-|x| (or hide
     1 - tanh(x) ~ e^-2|x|), every power b^k as small as |b|^-|k|, every
     constant c as small as |c|, and every solve loses log10(cond) digits.
-    ``digits`` sums these over the nodes met: a part of the answer that
+    ``tally`` sums these over the nodes met: a part of the answer that
     vanishes in float64 is still visible at ``EXACT_DPS + 2 * digits``.
     """
 
