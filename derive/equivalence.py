@@ -30,6 +30,7 @@ with NumPy by walking them.
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import signal
@@ -552,6 +553,9 @@ class time_limit:
 
     Uses an interval timer, so it works only in the main thread; elsewhere
     the block runs with no limit and relies on the worker's CPU limit.
+    NOTE: a signal that lands while a finalizer runs is swallowed by Python
+    (the block then runs on, under the worker's CPU limit); the cyclic garbage
+    collector, the usual caller of finalizers, is paused inside the block.
     """
 
     def __init__(self, seconds: float):
@@ -563,6 +567,8 @@ class time_limit:
 
     def __enter__(self):
         if self.active:
+            self.gc_was_enabled = gc.isenabled()
+            gc.disable()
             self.old = signal.signal(signal.SIGALRM, self._fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
@@ -571,6 +577,8 @@ class time_limit:
         if self.active:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.old)
+            if self.gc_was_enabled:
+                gc.enable()
         return False
 
 
