@@ -355,9 +355,9 @@ def _version(dist: str) -> str:
         return "absent"
 
 
-def source_hash() -> str:
-    """SHA-256 over every ``.py`` file of the running ``derive`` package (path and bytes)."""
-    root = Path(__file__).resolve().parent
+def source_hash(root=None) -> str:
+    """SHA-256 over every ``.py`` file (path and bytes) under ``root``, the running ``derive`` package by default."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parent
     h = hashlib.sha256()
     for p in sorted(root.rglob("*.py")):
         rel = p.relative_to(root).as_posix()
@@ -437,13 +437,38 @@ def _store() -> Cache:
 
 
 def _give_up(err: BaseException) -> None:
-    """Work on without the cache, saying so once per process."""
+    """Work on without the cache, saying so once per process (one line, no traceback)."""
     global _BROKEN
     if _BROKEN is None:
-        why = err.strerror if isinstance(err, OSError) and err.strerror and not isinstance(err, CacheUnusable) else str(err)
-        where = f" ({err.filename})" if isinstance(err, OSError) and err.filename else ""
+        if isinstance(err, OSError) and err.strerror and not isinstance(err, CacheUnusable):
+            why = f"{err.filename or cache_dir()}: {err.strerror}"
+        else:
+            why = str(err)
         _BROKEN = why
-        print(f"gradproof: working without the derivation cache: {why}{where}", file=sys.stderr)
+        print(f"gradproof: working without the derivation cache: {why}", file=sys.stderr)
+
+
+def usable() -> bool:
+    """Whether the cache folder can be read and written; says once on stderr when it cannot.
+
+    Commands check this before they start workers, so that an unusable
+    folder is reported once, not once per process.
+    """
+    if _BROKEN is not None:
+        return False
+    store = _store()
+    try:
+        if store.folder.exists() and not store.folder.is_dir():
+            raise CacheUnusable(f"{store.folder} is not a folder")
+        store.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store.secret(create=True)
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=store.folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        _give_up(err)
+        return False
+    return True
 
 
 def fetch(topic, build):

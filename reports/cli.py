@@ -129,6 +129,19 @@ _ARGS = {
 }
 
 
+def _derivation_cache(args):
+    """Off for the command under --no-cache, or when its folder is unusable (said once, on stderr)."""
+    import contextlib
+
+    if args.command not in _CACHED:
+        return contextlib.nullcontext()
+    from derive import cache
+
+    if args.no_cache or (cache.enabled() and not cache.usable()):
+        return cache.disabled()
+    return contextlib.nullcontext()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -138,12 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
     handler = getattr(module, "cmd_" + args.command)
     try:
-        if getattr(args, "no_cache", False):
-            from derive.cache import disabled
-
-            with disabled():
-                return int(handler(args) or 0)
-        return int(handler(args) or 0)
+        with _derivation_cache(args):
+            return int(handler(args) or 0)
     except CLIError as err:
         print(f"gradproof {args.command}: {err}", file=sys.stderr)
         return err.code

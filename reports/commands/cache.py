@@ -26,7 +26,8 @@ def cmd_cache(args) -> int:
             return 0
         facts = cache.info()
     except OSError as err:
-        raise CLIError(f"cannot {args.action} the cache at {folder}: {err.strerror or err}", 2) from None
+        verb = "read" if args.action == "info" else "clear"
+        raise CLIError(f"cannot {verb} the cache at {folder}: {err.strerror or err}", 2) from None
     if args.json:
         json.dump(facts, sys.stdout, indent=2)
         sys.stdout.write("\n")
