@@ -30,13 +30,10 @@ This module imports neither SymPy nor the engine, so ``gradproof cache``
 stays fast.
 
 >>> import tempfile
->>> c = Cache(tempfile.mkdtemp())
->>> c.put("0" * 64, {"result": 42})
-True
->>> c.get("0" * 64)
-{'result': 42}
->>> c.get("1" * 64) is None
-True
+>>> with tempfile.TemporaryDirectory() as folder:
+...     c = Cache(folder)
+...     c.put("0" * 64, {"result": 42}), c.get("0" * 64), c.get("1" * 64)
+(True, {'result': 42}, None)
 """
 from __future__ import annotations
 

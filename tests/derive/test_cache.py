@@ -65,6 +65,7 @@ def entries(where: Path) -> list[Path]:
 _PRINT_ALL = textwrap.dedent("""
     import json
     from derive import cache, registry
+    from derive.codegen import generate
     from derive.printing import derivation_json, derivation_latex, derivation_text
 
     out, hits = {}, []
@@ -79,7 +80,8 @@ _PRINT_ALL = textwrap.dedent("""
                 hits.append(t.name)
             d = registry.derive(t)
         out[t.name] = {"text": derivation_text(d), "latex": derivation_latex(d),
-                       "json": json.dumps(derivation_json(d), indent=2), "passed": d.passed}
+                       "json": json.dumps(derivation_json(d), indent=2), "passed": d.passed,
+                       "code": generate(d) if d.code is not None else None}
     print(json.dumps({"hits": hits, "out": out}))
 """)
 
@@ -92,13 +94,14 @@ def test_every_topic_prints_the_same_from_the_cache_as_fresh(folder, capsys, mon
     names = [t.name for t in registry.topics()]
     assert fresh["hits"] == [] and sorted(fresh["out"]) == sorted(names)
     assert len(entries(folder)) == len(names)
+    assert sum(v["code"] is not None for v in fresh["out"].values()) >= 10  # generated code compared too
 
     again = run("-c", _PRINT_ALL, "cached", env=env)
     assert again.returncode == 0, again.stderr
     again = json.loads(again.stdout)
     assert sorted(again["hits"]) == sorted(names)  # every derivation came from the cache
     for name in names:
-        for fmt in ("text", "latex", "json", "passed"):
+        for fmt in ("text", "latex", "json", "passed", "code"):
             assert again["out"][name][fmt] == fresh["out"][name][fmt], f"{name}: {fmt} differs from the cache"
 
     # `gradproof derive` itself: the first run prints from the cached derivation
@@ -540,3 +543,10 @@ def test_cache_command_on_a_file_is_one_line_exit_2(tmp_path):
     for action in ("info", "clear"):
         r = gradproof("cache", action, env={cache.ENV_DIR: str(blocker / "sub")})
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_docstring_example():
+    import doctest
+
+    result = doctest.testmod(cache)
+    assert result.attempted > 0 and result.failed == 0
