@@ -33,14 +33,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _time(args, env) -> float:
+def _time(args, env, cpu: list | None = None) -> float:
+    """Wall seconds of one ``gradproof ARGS`` subprocess; its CPU seconds (user + system) go into ``cpu``."""
+    before = _children_cpu()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "reports.cli", *args], cwd=ROOT, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     took = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"gradproof {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    if cpu is not None:
+        cpu.append(_children_cpu() - before)
     return took
+
+
+def _children_cpu() -> float:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return 0.0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _topics() -> list[str]:
@@ -73,11 +86,13 @@ def main(argv=None) -> int:
     rows = []
     try:
         for name in names:
-            cold = _time(["derive", name, "--no-cache"], env)
+            cpu_cold, cpu_cached = [], []
+            cold = _time(["derive", name, "--no-cache"], env, cpu_cold)
             first = _time(["derive", name], env)
             derivation = _time(["derive", name, "--format", "latex"], env)
-            cached = statistics.median(_time(["derive", name], env) for _ in range(args.repeat))
-            rows.append({"topic": name, "cold": cold, "first": first, "derivation": derivation, "cached": cached})
+            cached = statistics.median(_time(["derive", name], env, cpu_cached) for _ in range(args.repeat))
+            rows.append({"topic": name, "cold": cold, "first": first, "derivation": derivation, "cached": cached,
+                         "cold cpu": cpu_cold[0], "cached cpu": statistics.median(cpu_cached)})
             print(f"  {name:<34} cold {cold:6.2f} s  first {first:6.2f} s  derivation {derivation:6.2f} s"
                   f"  cached {cached:6.3f} s", file=sys.stderr, flush=True)
         report = {}
@@ -92,7 +107,7 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
-    cols = ("cold", "first", "derivation", "cached")
+    cols = ("cold", "first", "derivation", "cached", "cold cpu", "cached cpu")
     print(f"gradproof derive TOPIC, one fresh process each ({len(names)} topics; "
           f"load average {load_before} before, {_load()} after; cached = median of {args.repeat})")
     print()
@@ -107,6 +122,8 @@ def main(argv=None) -> int:
     print()
     print("cold = --no-cache; first = into an empty cache (derive, prove, store); derivation = the stored")
     print("derivation loaded and printed in a new format; cached = the printed text from the cache.")
+    print("Wall seconds, except the cpu columns: user + system CPU seconds of the same process, which")
+    print("depend far less on what else the machine runs.")
     if report:
         print()
         print(f"gradproof report --format {args.report_formats} (all topics)")
