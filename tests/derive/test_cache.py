@@ -151,10 +151,16 @@ def test_key_changes_with_source_versions_and_declaration(folder, monkeypatch, t
     engine.write_bytes(engine.read_bytes() + b"\n")
     assert cache.source_hash(src) != cache.source_hash()
 
-    import sympy
+    real = cache._version
+    assert real("sympy") == __import__("sympy").__version__
+
+    def other(dist):
+        return lambda d: "0.0.1" if d == dist else real(d)
 
     for what, target, name, value in [("source", cache, "source_hash", lambda root=None: "0" * 64),
-                                      ("SymPy version", sympy, "__version__", "0.0.1"),
+                                      ("SymPy version", cache, "_version", other("sympy")),
+                                      ("mpmath version", cache, "_version", other("mpmath")),
+                                      ("gradproof version", cache, "_version", other("gradproof")),
                                       ("Python version", sys, "version", "2.7.18 (planted)")]:
         with monkeypatch.context() as m:
             m.setattr(cache, "_FINGERPRINT", None)
