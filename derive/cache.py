@@ -11,6 +11,10 @@ result changes unless one of these does, so they make up an entry's key:
   change a derivation);
 * the versions of SymPy, mpmath and lark, and of Python.
 
+Besides derivations, the text ``gradproof derive`` printed is kept, under the
+derivation's key plus the format (:func:`lookup_output`), so that a repeated
+``derive`` needs neither SymPy nor the declarations.
+
 Entries live in the user's cache folder (``platformdirs``), or in
 ``GRADPROOF_CACHE_DIR``; ``GRADPROOF_NO_CACHE=1`` (or ``--no-cache`` on the
 command line) turns the cache off: it is then neither read nor written.
