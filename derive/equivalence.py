@@ -43,7 +43,7 @@ import numpy as np
 import sympy as sp
 
 from derive import mexpr as mx
-from derive.functions import sigmoid, softplus
+from derive.functions import FUNCTIONS, logcosh, probes, sech2, sigmoid, softplus
 
 RTOL = 1e-7
 ATOL = 1e-10
@@ -111,20 +111,9 @@ class SymbolicTimeout(BaseException):
 # Numeric evaluation of SymPy and matrix expressions (a tree walk, no lambdify)
 # ---------------------------------------------------------------------------
 
-_FUNCS = {
-    sp.exp: np.exp,
-    sp.log: np.log,
-    sp.tanh: np.tanh,
-    sp.sinh: np.sinh,
-    sp.cosh: np.cosh,
-    # SymPy rewrites hyperbolic functions of imaginary arguments: cosh(I s) is cos(s)
-    sp.sin: np.sin,
-    sp.cos: np.cos,
-    sp.tan: np.tan,
-    sp.Abs: np.abs,
-    sigmoid: lambda x: 0.5 * (1 + np.tanh(0.5 * x)),  # stable for large |x|
-    softplus: lambda x: np.logaddexp(0, x),
-}
+# the function table (derive.functions): SymPy class -> NumPy float function; SymPy rewrites
+# hyperbolic functions of imaginary arguments (cosh(I s) is cos(s)), so the circular ones too
+_FUNCS = {**probes(), sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan}
 
 
 def num_eval(expr, env: dict, local: dict | None = None):
@@ -284,7 +273,7 @@ class _Num:
         return total
 
 
-_EXPONENTIAL_LIKE = {sp.exp, sp.sinh, sp.cosh, sp.tanh, sigmoid, softplus}
+_EXPONENTIAL_LIKE = {sp.exp, sp.sinh, sp.cosh, sp.tanh, sigmoid, softplus, sech2, logcosh}
 
 
 class _Range(_Num):
@@ -436,7 +425,7 @@ class _MpNum(_Num):
         return _mp_vec(power)(base, ex)
 
     def _func(self, f, args):
-        fn = _MP_FUNCS.get(f)
+        fn = _MP_FUNCS.get(f) or _mp_from_table(f)
         if fn is None:
             raise Unsupported(f"cannot evaluate {f.__name__} exactly")
         return _mp_vec(fn)(*args)
@@ -500,6 +489,16 @@ def _guarded(fn, bound=1e6):
             raise TooLarge("too large to evaluate exactly")
         return fn(x)
     return g
+
+
+def _mp_from_table(f):
+    """A table function without its own mpmath form: evaluate its explicit SymPy form (one argument)."""
+    entry = next((g for g in FUNCTIONS if g.node is f and g.explicit is not None and g.nargs == 1), None)
+    if entry is None:
+        return None
+    x = sp.Dummy("x", real=True)
+    body = entry.explicit(x)
+    return _guarded(lambda v: _MpNum({}, {x: v}).scalar(body))
 
 
 def _mp_sigmoid(x):
