@@ -661,20 +661,11 @@ def generated_topics():
 
 
 def write_module(d, folder) -> str:
-    """Write ``<folder>/<topic>.py`` atomically; returns the path."""
+    """Write ``<folder>/<topic>.py`` atomically (mode from the umask); returns the path."""
     import os
-    import tempfile
 
-    os.makedirs(folder, exist_ok=True)
+    from derive.atomic import write_atomic
+
     path = os.path.join(folder, f"{d.topic}.py")
-    src = generate(d)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{d.topic}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(src)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, generate(d))
     return path

@@ -26,6 +26,35 @@ COMMANDS = {
 }
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: the run stops, cleans up and exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _install_stop_handlers() -> dict:
+    """SIGINT and SIGTERM raise :class:`Stopped` in the main thread, once.
+
+    Unwinding runs every ``finally`` and ``with`` block: worker pools kill
+    and reap their workers, an unfinished output folder is removed.  A second
+    signal during that clean-up is ignored (SIGKILL still ends the process).
+    """
+    import signal
+
+    def on_signal(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+            old[sig] = signal.signal(sig, on_signal)
+    return old  # restored when the command returns (main() may run inside a longer process)
+
+
 class CLIError(Exception):
     """A user-facing error: one line on stderr and an exit code."""
 
@@ -51,6 +80,11 @@ def _spec(p):
                    help="a user-defined module (TOML), treated like a built-in topic")
 
 
+def _follow(p):
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="allow -o to be a symbolic link (the folder it points to is replaced)")
+
+
 def _args_list(p):
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -63,7 +97,9 @@ def _args_derive(p):
 
 def _args_codegen(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: every module)")
-    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
+    p.add_argument("-o", "--output", metavar="DIR", required=True,
+                   help="folder to write into (new, empty, or written by an earlier codegen)")
+    _follow(p)
     _spec(p)
 
 
@@ -77,8 +113,10 @@ def _args_verify(p):
 
 def _args_report(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: the whole lecture)")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report",
+                   help="folder to write into (new, empty, or an earlier report's)")
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
+    _follow(p)
     _spec(p)
 
 
@@ -100,7 +138,9 @@ def _args_check(p):
 
 def _args_grade(p):
     p.add_argument("answers", metavar="ANSWERS.csv", help="CSV with columns student, exercise, answer")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades",
+                   help="folder to write into (new, empty, or an earlier grade run's)")
+    _follow(p)
 
 
 _ARGS = {
@@ -122,18 +162,29 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
-    handler = getattr(module, "cmd_" + args.command)
+    import signal
+    import threading
+
+    previous = _install_stop_handlers() if threading.current_thread() is threading.main_thread() else {}
     try:
+        module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
+        handler = getattr(module, "cmd_" + args.command)
         return int(handler(args) or 0)
     except CLIError as err:
         print(f"gradproof {args.command}: {err}", file=sys.stderr)
         return err.code
+    except Stopped as err:
+        name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[err.signum]
+        print(f"gradproof {args.command}: {name}; stopped cleanly, nothing half-written left", file=sys.stderr)
+        return 128 + err.signum
     except KeyboardInterrupt:
         print(f"gradproof {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

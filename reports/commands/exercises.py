@@ -65,6 +65,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from derive.atomic import OutputError, OutputFolder
     from reports.grading import GradingError, grade, read_answers, write_reports
 
     _bank()
@@ -72,12 +73,15 @@ def cmd_grade(args) -> int:
         rows = read_answers(args.answers)
         if not rows:
             raise CLIError(f"{args.answers} has a header but no answers", 2)
-        result = grade(rows, workers=min(2, os.cpu_count() or 1))
-        write_reports(result, args.output)
-    except GradingError as err:
+        # built beside the folder, swapped in when complete; locked against a second run
+        with OutputFolder(args.output, kind="grade", follow_symlinks=args.follow_symlinks) as folder:
+            result = grade(rows, workers=min(2, os.cpu_count() or 1))
+            write_reports(result, folder.path)
+            folder.commit()
+    except (GradingError, OutputError) as err:
         raise CLIError(str(err), 2) from None
     except OSError as err:
-        raise CLIError(f"cannot write to {args.output}: {err.strerror}", 2) from None
+        raise CLIError(f"cannot write to {args.output}: {err.strerror or err}", 2) from None
     from reports.grading import summary
 
     right = sum(v.status == "correct" for v in result.verdicts)
