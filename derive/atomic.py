@@ -42,9 +42,9 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
-from contextlib import contextmanager
 from pathlib import Path
+
+from derive.lifetime import signals_deferred
 
 MARKER = ".gradproof-output"
 _NEW, _OLD, _LOCK = "gradproof-new", "gradproof-old", "gradproof-lock"
@@ -84,26 +84,6 @@ def file_mode() -> int:
 def dir_mode() -> int:
     """The mode a new folder gets from the umask (``0o755`` under umask 022)."""
     return 0o777 & ~current_umask()
-
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextmanager
-def signals_deferred():
-    """Hold SIGINT/SIGTERM back until the block ends (main thread: they then act).
-
-    A write or a swap therefore either happens whole or not at all; the
-    signal's handler runs right after the block.
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 # ---------------------------------------------------------------------------
@@ -159,19 +139,40 @@ def _exchange(a: str, b: str) -> bool:
     raise OSError(err, os.strerror(err), b)
 
 
+def _remove_lock_file(path: str) -> None:
+    """Remove a dead run's lock file, unless another run holds it by now."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            os.unlink(path)  # while holding it: see OutputFolder._lock
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class _Janitor:
     """A watcher process that removes registered paths if this process dies.
 
     It reads ``+path`` / ``-path`` lines from a pipe; at end of file (this
     process exited, however it exited) it removes what is still registered.
     A ``!`` line means the run cleaned up itself: the watcher just exits.
+    Forked workers inherit the pipe, so the end of file comes once they are
+    gone too.
     """
 
     def __init__(self):
         r, w = os.pipe()
-        pid = os.fork()
+        with signals_deferred():
+            pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
-            try:
+            try:  # the signals stay blocked here, and ignored should they be unblocked
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_IGN)
                 os.close(w)
@@ -189,8 +190,11 @@ class _Janitor:
                             break
                         p = os.fsdecode(line[1:])
                         (paths.add if line[:1] == b"+" else paths.discard)(p)
-                for p in paths:
-                    shutil.rmtree(p, ignore_errors=True)
+                for p in [] if done else sorted(paths, key=lambda p: p.endswith(_LOCK)):  # lock file last
+                    if p.endswith(_LOCK):
+                        _remove_lock_file(p)
+                    elif os.path.isdir(p) and not os.path.islink(p):
+                        shutil.rmtree(p, ignore_errors=True)
             finally:
                 os._exit(0)
         os.close(r)
@@ -198,7 +202,10 @@ class _Janitor:
 
     def _send(self, line: bytes) -> None:
         if self.fd is not None:
-            os.write(self.fd, line + b"\n")
+            try:
+                os.write(self.fd, line + b"\n")
+            except OSError:  # the watcher is gone (killed alone): the next run sweeps instead
+                pass
 
     def watch(self, path: str) -> None:
         self._send(b"+" + os.fsencode(path))
@@ -336,11 +343,15 @@ class OutputFolder:
     def open(self) -> "OutputFolder":
         p = self._resolve()
         p.parent.mkdir(parents=True, exist_ok=True)  # OSError: the caller says it in its words
-        self._lock(p)
+        # The watcher first: whatever this process creates from here on is
+        # registered with it before it exists, so a SIGKILL at any moment
+        # leaves nothing behind.
+        self._janitor = _Janitor()
         try:
+            self._janitor.watch(str(p.parent / f".{p.name}.{_LOCK}"))
+            self._lock(p)
             self._sweep(p)
             self._check_existing(p)
-            self._janitor = _Janitor()
             with signals_deferred():
                 staging = tempfile.mkdtemp(prefix=f".{p.name}.{_NEW}-", dir=p.parent)
                 self._janitor.watch(staging)
@@ -383,14 +394,15 @@ class OutputFolder:
             self.committed = True
 
     def _release(self) -> None:
-        if self._janitor is not None:
-            self._janitor.close()
-            self._janitor = None
         if self._lock_fd is not None:
             try:
                 os.unlink(self._lock_path)  # while still holding it: see _lock
             except FileNotFoundError:
                 pass
+        if self._janitor is not None:
+            self._janitor.close()
+            self._janitor = None
+        if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 

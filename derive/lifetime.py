@@ -23,6 +23,8 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 _PR_SET_PDEATHSIG = 1
 
@@ -37,6 +39,28 @@ def _prctl_pdeathsig(sig: int) -> bool:
         return False
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def signals_deferred():
+    """Hold SIGINT/SIGTERM back until the block ends (then they act at once).
+
+    Used around writes and renames (each happens whole or not at all) and
+    around every fork: a signal handled inside the fork hooks of the
+    interpreter would be reported and lost instead of stopping the run.
+    Only the main thread receives Python's signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def die_with_parent(parent_pid: int | None = None) -> None:
     """Make this (forked) process die when its parent dies; ignore Ctrl-C.
 
@@ -45,6 +69,8 @@ def die_with_parent(parent_pid: int | None = None) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # forked under signals_deferred(): take signals again
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _prctl_pdeathsig(signal.SIGKILL)
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)

@@ -327,14 +327,17 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
                                    initargs=(os.getpid(),),
                                    mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
     try:
-        started = None
-        if figures:
-            from reports import plots
+        from derive.lifetime import signals_deferred
 
-            started = plots.start_sources(pool)
-        # costly kinds first, so that the workers finish together
-        costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
-        futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
+        started = None
+        with signals_deferred():  # the workers are forked here; a signal lands after the fork
+            if figures:
+                from reports import plots
+
+                started = plots.start_sources(pool)
+            # costly kinds first, so that the workers finish together
+            costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
+            futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
         sections = []
         t0 = time.perf_counter()
         for topic in selected:

@@ -34,6 +34,9 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+_STOPPED: list[int] = []
+
+
 def _install_stop_handlers() -> dict:
     """SIGINT and SIGTERM raise :class:`Stopped` in the main thread, once.
 
@@ -46,6 +49,7 @@ def _install_stop_handlers() -> dict:
     def on_signal(signum, frame):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        _STOPPED.append(signum)  # remembered even if some callback swallows the exception
         raise Stopped(signum)
 
     old = {}
@@ -166,10 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     previous = _install_stop_handlers() if threading.current_thread() is threading.main_thread() else {}
+    _STOPPED.clear()
     try:
         module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
         handler = getattr(module, "cmd_" + args.command)
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        if _STOPPED:  # the signal came too late to stop the run: it finished, but say so
+            raise Stopped(_STOPPED[0])
+        return code
     except CLIError as err:
         print(f"gradproof {args.command}: {err}", file=sys.stderr)
         return err.code

@@ -156,8 +156,12 @@ class CheckPool:
             try:
                 from derive.lifetime import die_with_parent
 
-                with self.ctx.Pool(min(self.nworkers, len(todo)), initializer=die_with_parent,
-                                   initargs=(os.getpid(),)) as pool:
+                from derive.lifetime import signals_deferred
+
+                with signals_deferred():
+                    pool = self.ctx.Pool(min(self.nworkers, len(todo)), initializer=die_with_parent,
+                                         initargs=(os.getpid(),))
+                with pool:
                     for oracle in pool.imap_unordered(_build_oracle, todo):
                         if oracle is not None:
                             install_oracle(oracle)
@@ -168,8 +172,11 @@ class CheckPool:
 
     def _spawn(self):
         parent, child = self.ctx.Pipe()
+        from derive.lifetime import signals_deferred
+
         p = self.ctx.Process(target=_worker, args=(child, self.budget, os.getpid()), daemon=True)
-        p.start()
+        with signals_deferred():  # a Ctrl-C lands after the fork, in the parent's own code
+            p.start()
         child.close()
         return {"proc": p, "conn": parent, "task": None, "start": 0.0}
 

@@ -1,0 +1,142 @@
+"""Fault tests: SIGKILL and SIGTERM at random moments of `grade`, `report` and `codegen`.
+
+For each command, an output folder first holds a complete earlier result A.
+The command is then started on other input B and stopped by a signal after
+a seeded random delay spread over a whole run.  Afterwards:
+
+* no process of the run is alive 3 s later (workers, the folder watcher);
+* no temporary file or sibling folder is left anywhere;
+* the folder holds A byte for byte, or B complete (its marker lists exactly
+  the files present, and the file set is a finished run's);
+* SIGTERM ends the run with exit 143 and one line (or the run had already
+  finished, exit 0), never a traceback.
+
+Runs go four at a time, each into a folder of its own: 20 per command by
+default (10 per signal), more with ``GRADPROOF_FAULT_RUNS``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from faultlib import cli, debris, reap_group, snapshot, start, survivors_after
+
+# 10 SIGKILL + 10 SIGTERM per command by default (about a minute on two
+# cores); GRADPROOF_FAULT_RUNS=20 doubles it.
+RUNS_PER_SIGNAL = max(10, int(os.environ.get("GRADPROOF_FAULT_RUNS", "10")))
+PARALLEL = 4
+
+CLASS_A = "student,exercise,answer\nann,logreg_grad,X^T(yhat - y)\nabe,linear_grad_W,Z^T Delta\n"
+CLASS_B = "student,exercise,answer\n" + "".join(
+    f"b{k},{ex},{ans}\n" for k, (ex, ans) in enumerate([
+        ("logreg_grad", "X^T(yhat - y)"), ("logreg_grad", "X^T(y - yhat)"), ("linear_grad_W", "Delta^T Z"),
+        ("linear_grad_W", "Z^T Delta"), ("sigmoid_bce_grad", "yhat - y"), ("logreg_grad", "X (yhat - y)"),
+        ("linear_grad_W", "Z Delta"), ("logreg_grad", "2 X^T(yhat - y)")]))
+
+COMMANDS = {
+    # command: (args for A, args for B); "{out}" is the output folder, "{dir}" the run's folder
+    "grade": (["grade", "{dir}/a.csv", "-o", "{out}"], ["grade", "{dir}/b.csv", "-o", "{out}"]),
+    "report": (["report", "affine", "-o", "{out}", "--format", "html"],
+               ["report", "relu", "sigmoid", "-o", "{out}", "--format", "html,latex"]),
+    "codegen": (["codegen", "affine", "-o", "{out}"],
+                ["codegen", "relu", "sigmoid", "tanh", "softmax", "mse", "-o", "{out}"]),
+}
+
+
+def _args(template, folder):
+    return cli(*[a.format(out=folder / "out", dir=folder) for a in template])
+
+
+def _prepare(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.csv").write_text(CLASS_A)
+    (folder / "b.csv").write_text(CLASS_B)
+
+
+def _complete_run(args) -> float:
+    t0 = time.monotonic()
+    p = start(args)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    return time.monotonic() - t0
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """Per command: A's exact files, B's file set, and how long a B run takes."""
+    refs = {}
+    for name, (a_args, b_args) in COMMANDS.items():
+        base = tmp_path_factory.mktemp(f"ref-{name}")
+        _prepare(base / "a")
+        _complete_run(_args(a_args, base / "a"))
+        _prepare(base / "b")
+        seconds = _complete_run(_args(b_args, base / "b"))
+        refs[name] = {"a_dir": base / "a" / "out", "a": snapshot(base / "a" / "out"),
+                      "b": set(snapshot(base / "b" / "out")), "seconds": seconds}
+        assert refs[name]["a"].keys() != refs[name]["b"]
+    return refs
+
+
+def _one_run(name, ref, folder, sig, delay):
+    """Start a B run over a folder holding A, signal it after ``delay`` s; return what went wrong."""
+    _prepare(folder)
+    shutil.copytree(ref["a_dir"], folder / "out", symlinks=True)
+    p = start(_args(COMMANDS[name][1], folder))
+    time.sleep(delay)
+    if p.poll() is None:
+        os.kill(p.pid, sig)  # the main process only: the workers must notice by themselves
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        reap_group(p.pid)
+        return [f"{name}: {sig.name} at {delay:.2f} s: the run did not stop within 60 s"]
+    problems = []
+    left = survivors_after(p.pid, 3.0)
+    if left:
+        reap_group(p.pid)
+        problems.append(f"processes alive 3 s after {sig.name}: {left}")
+    bad = debris(folder)
+    if bad:
+        problems.append(f"left behind: {bad}")
+    files = snapshot(folder / "out") if (folder / "out").is_dir() else None
+    if files is None:
+        problems.append("the output folder is gone")
+    elif files != ref["a"]:
+        if set(files) != ref["b"]:
+            problems.append(f"a mixture: {sorted(set(files) ^ ref['b'])[:5]} differ from a complete new run")
+        else:
+            marker = json.loads((folder / "out" / ".gradproof-output").read_text())
+            if set(marker["files"]) | {".gradproof-output"} != set(files):
+                problems.append("the marker does not list the files present")
+    if "Traceback" in err:
+        problems.append(f"a traceback: {err[-500:]}")
+    if sig == signal.SIGTERM:
+        if p.returncode == 143:
+            if err.count("\n") != 1 or "terminated" not in err:
+                problems.append(f"SIGTERM: not one line: {err!r}")
+        elif p.returncode not in (0, -signal.SIGTERM):  # finished first / before Python took the signal
+            problems.append(f"SIGTERM: exit {p.returncode}: {err[-300:]!r}")
+    return [f"{name}: {sig.name} at {delay:.2f} s: {x}" for x in problems]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_killed_runs_leave_old_or_new_never_a_mixture(name, references, tmp_path):
+    ref = references[name]
+    rng = random.Random(f"faults-{name}")
+    # spread over a whole run (four runs share the cores: a run takes longer than alone)
+    span = ref["seconds"] * 1.6
+    plan = [(sig, rng.uniform(0.05, span)) for sig in (signal.SIGKILL, signal.SIGTERM)
+            for _ in range(RUNS_PER_SIGNAL)]
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        results = list(pool.map(lambda k: _one_run(name, ref, tmp_path / f"run{k}", *plan[k]), range(len(plan))))
+    problems = [p for r in results for p in r]
+    assert not problems, "\n".join(problems)
+    assert len(plan) >= 20
