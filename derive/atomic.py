@@ -42,6 +42,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from derive.lifetime import signals_deferred
@@ -98,7 +99,12 @@ def write_atomic(path, data: str | bytes, mode: int | None = None) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if isinstance(data, str):
+        payload = data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        payload = bytes(data)
+    else:
+        raise TypeError(f"write_atomic writes str or bytes, not {type(data).__name__}")
     with signals_deferred():
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -148,7 +154,16 @@ def _remove_lock_file(path: str) -> None:
     except OSError:
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The dead run's descriptors close one by one as it exits: give its
+        # lock a moment to go; a live run holding it removes the file itself.
+        for _ in range(40):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(0.025)
+        else:
+            return
         if os.stat(path).st_ino == os.fstat(fd).st_ino:
             os.unlink(path)  # while holding it: see OutputFolder._lock
     except OSError:

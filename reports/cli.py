@@ -59,6 +59,18 @@ def _install_stop_handlers() -> dict:
     return old  # restored when the command returns (main() may run inside a longer process)
 
 
+def one_line(text: str) -> str:
+    """A message as one terminal line: line breaks and control characters escaped.
+
+    File names and CSV cells are untrusted: a name holding a newline or an
+    escape sequence must not add lines or drive the terminal.
+
+    >>> one_line("bad\\nname\\x1b[2J")
+    'bad\\\\nname\\\\x1b[2J'
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class CLIError(Exception):
     """A user-facing error: one line on stderr and an exit code."""
 
@@ -179,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             raise Stopped(_STOPPED[0])
         return code
     except CLIError as err:
-        print(f"gradproof {args.command}: {err}", file=sys.stderr)
+        print(f"gradproof {args.command}: {one_line(str(err))}", file=sys.stderr)
         return err.code
     except Stopped as err:
         name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[err.signum]

@@ -115,7 +115,11 @@ def read_answers(path: str) -> list[Row]:
         raise GradingError(f"cannot read {path}: {err.strerror}") from None
     if len(text) > MAX_BYTES:
         raise GradingError(f"{path} is larger than 64 MB")
-    reader = csv.reader(io.StringIO(text))
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise GradingError(f"{path}, line {line}: a NUL character (binary data, not a CSV text file)")
+    # strict: an unbalanced quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header = next(reader)
     except StopIteration:

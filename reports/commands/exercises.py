@@ -64,6 +64,14 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _printable(text: str) -> str:
+    """Text from a CSV as it may reach a terminal: control and invisible characters escaped."""
+    import unicodedata
+
+    return "".join(ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ascii(ch)[1:-1]
+                   for ch in text)
+
+
 def cmd_grade(args) -> int:
     from derive.atomic import OutputError, OutputFolder
     from reports.grading import GradingError, grade, read_answers, write_reports
@@ -89,6 +97,6 @@ def cmd_grade(args) -> int:
     print(f"graded {len(rows)} answers ({result.unique_checks} distinct) from "
           f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided")
     for s in summary(result):
-        print(f"  {s['exercise']:<26} {s['correct']:>4}/{s['answers']:<4} right")
+        print(f"  {_printable(s['exercise']):<26} {s['correct']:>4}/{s['answers']:<4} right")
     print(f"reports in {args.output}/ (class.html, class.csv, summary.csv, one page per student)")
     return 0
