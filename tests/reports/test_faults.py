@@ -140,3 +140,57 @@ def test_killed_runs_leave_old_or_new_never_a_mixture(name, references, tmp_path
     problems = [p for r in results for p in r]
     assert not problems, "\n".join(problems)
     assert len(plan) >= 20
+
+
+def _wait_for_workers(p, at_least: int, timeout: float = 120.0) -> list[int]:
+    """Wait until the run has forked ``at_least`` other processes (its workers)."""
+    from faultlib import group_members
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        members = group_members(p.pid)
+        if len(members) > at_least:
+            return members
+        time.sleep(0.02)
+    raise AssertionError(f"the run never had {at_least} workers (exit {p.poll()})")
+
+
+SLOW_CLASS = "student,exercise,answer\n" + "".join(
+    f"s{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(40))
+
+
+@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "Ctrl-C to the whole group"])
+def test_a_signal_while_workers_check_answers_stops_grade_cleanly(sig, group, tmp_path):
+    (tmp_path / "c.csv").write_text(SLOW_CLASS)
+    p = start(cli("grade", str(tmp_path / "c.csv"), "-o", str(tmp_path / "out")))
+    workers = _wait_for_workers(p, 2)  # the run, its folder watcher, a worker
+    (os.killpg if group else os.kill)(p.pid, sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + sig, err
+    assert err.count("\n") == 1 and "stopped cleanly" in err and "Traceback" not in err, err
+    assert survivors_after(p.pid, 3.0) == []
+    assert all(not os.path.exists(f"/proc/{w}") or open(f"/proc/{w}/stat").read().split()[2] == "Z"
+               for w in workers)
+    assert os.listdir(tmp_path) == ["c.csv"]  # no folder, no sibling, no lock file
+
+
+def test_sigterm_while_the_report_derives_stops_cleanly(tmp_path):
+    p = start(cli("report", "affine", "relu", "sigmoid", "-o", str(tmp_path / "r"), "--format", "html"))
+    _wait_for_workers(p, 2)
+    os.kill(p.pid, signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert err.count("\n") == 1 and "terminated" in err and "Traceback" not in err, err
+    assert survivors_after(p.pid, 3.0) == []
+    assert os.listdir(tmp_path) == []
+
+
+def test_sigkill_of_the_run_takes_its_workers_along(tmp_path):
+    (tmp_path / "c.csv").write_text(SLOW_CLASS)
+    p = start(cli("grade", str(tmp_path / "c.csv"), "-o", str(tmp_path / "out")))
+    _wait_for_workers(p, 2)
+    os.kill(p.pid, signal.SIGKILL)
+    p.communicate(timeout=60)
+    assert survivors_after(p.pid, 3.0) == []
+    assert os.listdir(tmp_path) == ["c.csv"]
