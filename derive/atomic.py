@@ -30,6 +30,7 @@ users stay fast) and nothing from ``reports``.
 'hello'
 >>> sorted(p.name for p in d.iterdir())
 ['a.txt']
+>>> import shutil; shutil.rmtree(d)
 """
 from __future__ import annotations
 
@@ -264,6 +265,7 @@ class OutputFolder:
     ['.gradproof-output', 'page.html']
     >>> sorted(p.name for p in base.iterdir())
     ['out']
+    >>> import shutil; shutil.rmtree(base)
 
     ``kind`` names the command (``grade``, ``report``, ``codegen``): a
     folder written by one is not replaced by another.  Write into

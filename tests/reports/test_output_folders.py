@@ -330,3 +330,15 @@ def test_output_errors_are_one_line_messages(tmp_path):
     with pytest.raises(OutputError, match="not a folder"):
         (tmp_path / "f").write_text("x")
         OutputFolder(tmp_path / "f", kind="grade").open()
+
+
+def test_the_writer_is_sympy_free_and_its_examples_run():
+    import doctest
+    import importlib
+
+    code = "import sys, derive.atomic, derive.lifetime; assert 'sympy' not in sys.modules, 'sympy imported'"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd())
+    assert r.returncode == 0, r.stderr
+    for name in ("derive.atomic", "derive.lifetime", "reports.grading", "reports.cli"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.attempted > 0 and result.failed == 0, name
