@@ -290,11 +290,12 @@ class OutputFolder:
         if not given or "\x00" in given:
             raise OutputError("the output folder name is empty or holds a NUL character")
         p = Path(os.path.abspath(given))
-        if os.path.islink(given):
+        bare = given.rstrip("/") or "/"  # "link/" names the link itself, not what it points to
+        if os.path.islink(bare):
             if not self.follow_symlinks:
                 raise OutputError(f"{given} is a symbolic link; gradproof writes through a link only with "
                                   "--follow-symlinks")
-            p = Path(os.path.realpath(given))
+            p = Path(os.path.realpath(bare))
         if p.parent == p:
             raise OutputError(f"{given} is the root of the file system, not an output folder")
         cwd = Path(os.path.realpath(os.getcwd()))

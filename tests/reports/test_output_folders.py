@@ -65,6 +65,8 @@ def test_symlink_output_is_refused_unless_followed(tmp_path, capsys):
     link = tmp_path / "link"
     link.symlink_to(real)
     one_line_exit_2(codegen(link, "relu"), capsys, "symbolic link", "--follow-symlinks")
+    one_line_exit_2(codegen(str(link) + "/", "relu"), capsys, "symbolic link")
+    one_line_exit_2(codegen(str(link) + "//", "relu"), capsys, "symbolic link")
     assert listing(real) == [MARKER, "affine.py"] and (real / "affine.py").read_bytes() == before
     assert codegen(link, "relu", extra=("--follow-symlinks",)) == 0
     assert link.is_symlink() and listing(real) == [MARKER, "relu.py"]
@@ -72,7 +74,7 @@ def test_symlink_output_is_refused_unless_followed(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["dangling link", "link to a file", "a file", "root", "empty name",
-                                  "parent is a file", "name too long", "link to the root"])
+                                  "parent is a file", "name too long", "link to the root", "a device"])
 def test_impossible_output_paths(case, tmp_path, capsys):
     (tmp_path / "file").write_text("precious")
     target = {
@@ -84,6 +86,7 @@ def test_impossible_output_paths(case, tmp_path, capsys):
         "parent is a file": tmp_path / "file" / "sub",
         "name too long": tmp_path / ("x" * 300),
         "link to the root": tmp_path / "rootlink",
+        "a device": "/dev/null",
     }[case]
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "flink").symlink_to(tmp_path / "file")
