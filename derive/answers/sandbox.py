@@ -154,11 +154,9 @@ class CheckPool:
                 todo.append(ex_id)
         if len(todo) > 1 and self.nworkers > 1:
             try:
-                from derive.lifetime import die_with_parent
+                from derive.lifetime import die_with_parent, signals_deferred
 
-                from derive.lifetime import signals_deferred
-
-                with signals_deferred():
+                with signals_deferred():  # workers die with this process; signals land after the fork
                     pool = self.ctx.Pool(min(self.nworkers, len(todo)), initializer=die_with_parent,
                                          initargs=(os.getpid(),))
                 with pool:
