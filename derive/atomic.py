@@ -365,6 +365,7 @@ class OutputFolder:
         # registered with it before it exists, so a SIGKILL at any moment
         # leaves nothing behind.
         self._janitor = _Janitor()
+        staging = None
         try:
             self._janitor.watch(str(p.parent / f".{p.name}.{_LOCK}"))
             self._lock(p)
@@ -376,6 +377,8 @@ class OutputFolder:
             mode = (p.stat().st_mode & 0o7777) if p.is_dir() else dir_mode()
             os.chmod(staging, mode)
         except BaseException:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             self._release()
             raise
         self.target, self.path = p, Path(staging)
