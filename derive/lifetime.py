@@ -6,9 +6,9 @@ sends it SIGKILL the moment its parent dies, however the parent died
 so a Ctrl-C in the terminal reaches the parent alone, which stops its
 workers itself and reports one line.
 
-External programs (pdflatex) get the same promise through
-:func:`guarded_command`, a tiny launcher that sets the death signal and then
-executes the program.
+External programs (pdflatex, latexmk) get the same promise through
+:func:`run_guarded`: a tiny launcher leads a process group, runs the program,
+and kills the whole group when this process dies.
 
 This module imports no SymPy and nothing from gradproof.
 
@@ -76,20 +76,63 @@ def die_with_parent(parent_pid: int | None = None) -> None:
         os._exit(1)
 
 
-_LAUNCHER = (
-    "import ctypes,ctypes.util,os,sys\n"
-    "try:\n"
-    " ctypes.CDLL(ctypes.util.find_library('c') or None).prctl(1,9,0,0,0)\n"
-    "except Exception:\n"
-    " pass\n"
-    "if os.getppid()!=int(sys.argv[1]):\n"
-    " sys.exit(1)\n"
-    "os.execvp(sys.argv[2],sys.argv[2:])\n"
-)
+# The launcher leads a process group of its own and runs the program as its
+# child.  When the launcher's parent dies, the kernel sends it SIGTERM
+# (PR_SET_PDEATHSIG) and it kills its whole group: the program and whatever
+# the program started (latexmk's pdflatex runs).
+_LAUNCHER = """
+import ctypes, ctypes.util, os, signal, sys
+def stop(*_):
+    try:
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(137)
+os.setpgid(0, 0)
+signal.signal(signal.SIGTERM, stop)
+try:
+    ctypes.CDLL(ctypes.util.find_library("c") or None).prctl(1, signal.SIGTERM, 0, 0, 0)
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    stop()
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as err:
+        print(f"cannot run {sys.argv[2]}: {err.strerror}", file=sys.stderr)
+    os._exit(127)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 def guarded_command(cmd: list[str]) -> list[str]:
-    """``cmd`` wrapped so that the program is killed when this process dies (Linux)."""
+    """``cmd`` wrapped so that it and its children are killed when this process dies (Linux)."""
     if not sys.platform.startswith("linux"):
         return list(cmd)
     return [sys.executable, "-I", "-c", _LAUNCHER, str(os.getpid()), *cmd]
+
+
+def run_guarded(cmd: list[str], timeout: float | None = None, **kwargs):
+    """``subprocess.run`` for an external program that must never outlive the run.
+
+    The program runs under :func:`guarded_command`; on a timeout, a signal or
+    any other exception here, its whole process group is killed and reaped
+    before the exception goes on.
+    """
+    import subprocess
+
+    proc = subprocess.Popen(guarded_command(cmd), **kwargs)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        with signals_deferred():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the launcher's own group
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

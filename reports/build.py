@@ -429,7 +429,7 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
     Figures referenced by the .tex are beside it in ``outdir``.  On failure
     the log is kept as ``report.log`` and :class:`PdfError` raised.
     """
-    from derive.lifetime import guarded_command
+    from derive.lifetime import run_guarded
 
     cmd, why = latex_engine()
     if cmd is None:
@@ -445,8 +445,8 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
         runs = [cmd + [tex_name]] if cmd[0] == "latexmk" else [cmd + [tex_name]] * 2
         for run in runs:
             # guarded: pdflatex dies with this process, never left running alone
-            proc = subprocess.run(guarded_command(run), cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            proc = run_guarded(run, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
             if proc.returncode != 0:
                 log = Path(work) / f"{stem}.log"
                 text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")

@@ -28,7 +28,8 @@ def start(args: list[str]) -> subprocess.Popen:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is ``pgid``."""
+    """Live (non-zombie) processes in process group or session ``pgid`` (a run
+    started by :func:`start` leads both; a launcher may make a group of its own)."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -38,8 +39,8 @@ def group_members(pgid: int) -> list[int]:
                 fields = fh.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
+        state, pgrp, session = fields[0], int(fields[2]), int(fields[3])
+        if pgid in (pgrp, session) and state not in ("Z", "X"):
             out.append(int(entry))
     return out
 
@@ -56,10 +57,11 @@ def survivors_after(pgid: int, seconds: float = 3.0) -> list[int]:
 
 def reap_group(pgid: int) -> None:
     """Test hygiene only: kill what a failed run left (the test has already failed)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for pid in group_members(pgid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -201,3 +202,43 @@ def test_sigkill_of_the_run_takes_its_workers_along(tmp_path):
     p.communicate(timeout=60)
     assert survivors_after(p.pid, 3.0) == []
     assert os.listdir(tmp_path) == ["c.csv"]
+
+
+def test_an_external_program_and_its_children_die_with_the_run(tmp_path):
+    """pdflatex's stand-in: a shell that starts a child of its own; the run is SIGKILLed."""
+    code = ("import os, sys, subprocess; sys.path.insert(0, os.getcwd())\n"
+            "from derive.lifetime import run_guarded\n"
+            "print('ready', flush=True)\n"
+            "run_guarded(['sh', '-c', 'sleep 60 & sleep 60'])\n")
+    p = start([sys.executable, "-c", code])
+    assert p.stdout.readline().strip() == "ready"
+    _wait_for_workers(p, 3)  # the run, the launcher, sh, the sleeps
+    os.kill(p.pid, signal.SIGKILL)
+    p.communicate(timeout=60)
+    assert survivors_after(p.pid, 3.0) == []
+
+
+def test_a_timeout_kills_the_program_and_its_children():
+    from derive.lifetime import run_guarded
+
+    marker = f"61.{os.getpid()}"  # a duration no other process sleeps
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_guarded(["sh", "-c", f"sleep {marker} & sleep {marker}"], timeout=0.5)
+    assert run_guarded(["sh", "-c", "exit 3"]).returncode == 3
+    deadline = time.monotonic() + 3
+    while _named(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _named(marker)
+
+
+def _named(text):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if text.encode() in fh.read() and _alive(int(entry)):
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
