@@ -35,7 +35,6 @@ users stay fast) and nothing from ``reports``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import json
 import os
@@ -46,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from derive.lifetime import signals_deferred
+from derive.lifetime import _libc, signals_deferred
 
 MARKER = ".gradproof-output"
 _NEW, _OLD, _LOCK = "gradproof-new", "gradproof-old", "gradproof-lock"
@@ -131,7 +130,7 @@ def _exchange(a: str, b: str) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = _libc()
         fn = libc.renameat2
     except (OSError, AttributeError):
         return False

@@ -19,7 +19,6 @@ This module imports no SymPy and nothing from gradproof.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -29,11 +28,17 @@ from contextlib import contextmanager
 _PR_SET_PDEATHSIG = 1
 
 
+def _libc():
+    """The C library, from the symbols already loaded (no search: finding it by
+    name would start ldconfig, a process of its own, in every worker)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _prctl_pdeathsig(sig: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = _libc()
         return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
@@ -81,7 +86,7 @@ def die_with_parent(parent_pid: int | None = None) -> None:
 # (PR_SET_PDEATHSIG) and it kills its whole group: the program and whatever
 # the program started (latexmk's pdflatex runs).
 _LAUNCHER = """
-import ctypes, ctypes.util, os, signal, sys
+import ctypes, os, signal, sys
 def stop(*_):
     try:
         os.killpg(0, signal.SIGKILL)
@@ -90,7 +95,7 @@ def stop(*_):
 os.setpgid(0, 0)
 signal.signal(signal.SIGTERM, stop)
 try:
-    ctypes.CDLL(ctypes.util.find_library("c") or None).prctl(1, signal.SIGTERM, 0, 0, 0)
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
 except Exception:
     pass
 if os.getppid() != int(sys.argv[1]):

@@ -59,6 +59,14 @@ def _install_stop_handlers() -> dict:
     return old  # restored when the command returns (main() may run inside a longer process)
 
 
+def _stopped(command: str, signum: int) -> int:
+    import signal
+
+    name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[signum]
+    print(f"gradproof {command}: {name}; stopped cleanly, nothing half-written left", file=sys.stderr)
+    return 128 + signum
+
+
 def one_line(text: str) -> str:
     """A message as one terminal line: line breaks and control characters escaped.
 
@@ -190,18 +198,22 @@ def main(argv: list[str] | None = None) -> int:
         if _STOPPED:  # the signal came too late to stop the run: it finished, but say so
             raise Stopped(_STOPPED[0])
         return code
+    except Stopped as err:
+        return _stopped(args.command, err.signum)
     except CLIError as err:
+        if _STOPPED:  # the clean-up after a signal failed in its turn: the signal is the news
+            return _stopped(args.command, _STOPPED[0])
         print(f"gradproof {args.command}: {one_line(str(err))}", file=sys.stderr)
         return err.code
-    except Stopped as err:
-        name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[err.signum]
-        print(f"gradproof {args.command}: {name}; stopped cleanly, nothing half-written left", file=sys.stderr)
-        return 128 + err.signum
     except KeyboardInterrupt:
         print(f"gradproof {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return _stopped(args.command, _STOPPED[0]) if _STOPPED else 0
+    except Exception:
+        if _STOPPED:
+            return _stopped(args.command, _STOPPED[0])
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

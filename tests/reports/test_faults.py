@@ -143,13 +143,26 @@ def test_killed_runs_leave_old_or_new_never_a_mixture(name, references, tmp_path
     assert len(plan) >= 20
 
 
-def _wait_for_workers(p, at_least: int, timeout: float = 120.0) -> list[int]:
-    """Wait until the run has forked ``at_least`` other processes (its workers)."""
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def _wait_for_workers(p, at_least: int, timeout: float = 120.0, forks_only: bool = True) -> list[int]:
+    """Wait until the run has more than ``at_least`` processes; with ``forks_only``,
+    count only forks of the run itself (its workers and folder watcher), not a
+    short-lived helper program."""
     from faultlib import group_members
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and p.poll() is None:
         members = group_members(p.pid)
+        if forks_only:
+            own = _cmdline(p.pid)
+            members = [m for m in members if _cmdline(m) == own]
         if len(members) > at_least:
             return members
         time.sleep(0.02)
@@ -212,7 +225,7 @@ def test_an_external_program_and_its_children_die_with_the_run(tmp_path):
             "run_guarded(['sh', '-c', 'sleep 60 & sleep 60'])\n")
     p = start([sys.executable, "-c", code])
     assert p.stdout.readline().strip() == "ready"
-    _wait_for_workers(p, 3)  # the run, the launcher, sh, the sleeps
+    _wait_for_workers(p, 3, forks_only=False)  # the run, the launcher, sh, the sleeps
     os.kill(p.pid, signal.SIGKILL)
     p.communicate(timeout=60)
     assert survivors_after(p.pid, 3.0) == []
