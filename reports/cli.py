@@ -52,10 +52,12 @@ def _install_stop_handlers() -> dict:
         _STOPPED.append(signum)  # remembered even if some callback swallows the exception
         raise Stopped(signum)
 
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
-            old[sig] = signal.signal(sig, on_signal)
+    # Installed whatever was inherited (an ignored or blocked SIGINT, as in a
+    # background job): stopping cleanly is always safe, and a run that
+    # cannot be stopped would leave only SIGKILL.
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     return old  # restored when the command returns (main() may run inside a longer process)
 
 

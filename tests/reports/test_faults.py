@@ -188,8 +188,8 @@ def test_a_signal_while_workers_check_answers_stops_grade_cleanly(sig, group, tm
     p = start(cli("grade", str(tmp_path / "c.csv"), "-o", str(tmp_path / "out")))
     workers = _wait_for_workers(p, 2)  # the run, its folder watcher, a worker
     (os.killpg if group else os.kill)(p.pid, sig)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 128 + sig, err
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + sig, (out, err)
     assert err.count("\n") == 1 and "stopped cleanly" in err and "Traceback" not in err, err
     assert survivors_after(p.pid, 3.0) == []
     assert not [w for w in workers if _alive(w)]
