@@ -10,7 +10,7 @@ from reports.commands.topics import load_specs, resolve
 
 def cmd_codegen(args) -> int:
     from derive.atomic import OutputError, OutputFolder
-    from derive.codegen import write_module
+    from derive.codegen import CodegenError, write_module
     from derive.registry import derive
 
     user = load_specs(args.spec)
@@ -38,6 +38,8 @@ def cmd_codegen(args) -> int:
         raise CLIError(str(err), 2) from None
     except OSError as err:
         raise CLIError(f"cannot write into {out}: {err.strerror or err}", 2) from None
+    except CodegenError as err:
+        raise CLIError(str(err), 2) from None
     for p in paths:
         print(os.path.join(out, os.path.basename(p)))
     print(f"{len(ders)} module(s) written to {out}", file=sys.stderr)
