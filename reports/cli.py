@@ -23,8 +23,67 @@ COMMANDS = {
     "exercises": ("exercises", "list the seminar exercise bank"),
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
+    "cache": ("cache", "show or clear the derivation cache"),
     "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
 }
+
+# commands that derive, and so read and write the derivation cache unless --no-cache
+_CACHED = ("derive", "codegen", "verify", "report")
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: the run stops, cleans up and exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOPPED: list[int] = []
+
+
+def _install_stop_handlers() -> dict:
+    """SIGINT and SIGTERM raise :class:`Stopped` in the main thread, once.
+
+    Unwinding runs every ``finally`` and ``with`` block: worker pools kill
+    and reap their workers, an unfinished output folder is removed.  A second
+    signal during that clean-up is ignored (SIGKILL still ends the process).
+    """
+    import signal
+
+    def on_signal(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        _STOPPED.append(signum)  # remembered even if some callback swallows the exception
+        raise Stopped(signum)
+
+    # Installed whatever was inherited (an ignored or blocked SIGINT, as in a
+    # background job): stopping cleanly is always safe, and a run that
+    # cannot be stopped would leave only SIGKILL.
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    return old  # restored when the command returns (main() may run inside a longer process)
+
+
+def _stopped(command: str, signum: int) -> int:
+    import signal
+
+    name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[signum]
+    print(f"gradproof {command}: {name}; stopped cleanly, nothing half-written left", file=sys.stderr)
+    return 128 + signum
+
+
+def one_line(text: str) -> str:
+    """A message as one terminal line: line breaks and control characters escaped.
+
+    File names and CSV cells are untrusted: a name holding a newline or an
+    escape sequence must not add lines or drive the terminal.
+
+    >>> one_line("bad\\nname\\x1b[2J")
+    'bad\\\\nname\\\\x1b[2J'
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class CLIError(Exception):
@@ -44,12 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         _ARGS[name](p)
+        if name in _CACHED:
+            p.add_argument("--no-cache", action="store_true",
+                           help="derive afresh: neither read nor write the derivation cache")
     return parser
 
 
 def _spec(p):
     p.add_argument("--spec", metavar="FILE", action="append", default=[],
                    help="a user-defined module (TOML), treated like a built-in topic")
+
+
+def _follow(p):
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="allow -o to be a symbolic link (the folder it points to is replaced)")
 
 
 def _args_list(p):
@@ -64,7 +131,9 @@ def _args_derive(p):
 
 def _args_codegen(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: every module)")
-    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
+    p.add_argument("-o", "--output", metavar="DIR", required=True,
+                   help="folder to write into (new, empty, or written by an earlier codegen)")
+    _follow(p)
     _spec(p)
 
 
@@ -78,8 +147,10 @@ def _args_verify(p):
 
 def _args_report(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: the whole lecture)")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report",
+                   help="folder to write into (new, empty, or an earlier report's)")
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
+    _follow(p)
     _spec(p)
 
 
@@ -101,7 +172,14 @@ def _args_check(p):
 
 def _args_grade(p):
     p.add_argument("answers", metavar="ANSWERS.csv", help="CSV with columns student, exercise, answer")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades",
+                   help="folder to write into (new, empty, or an earlier grade run's)")
+    _follow(p)
+
+
+def _args_cache(p):
+    p.add_argument("action", choices=["info", "clear"], help="info: folder, entries, size; clear: remove every entry")
+    p.add_argument("--json", action="store_true", help="print `info` as JSON")
 
 
 def _args_diff(p):
@@ -123,8 +201,22 @@ _ARGS = {
     "exercises": _args_exercises,
     "check": _args_check,
     "grade": _args_grade,
+    "cache": _args_cache,
     "diff": _args_diff,
 }
+
+
+def _derivation_cache(args):
+    """Off for the command under --no-cache, or when its folder is unusable (said once, on stderr)."""
+    import contextlib
+
+    if args.command not in _CACHED:
+        return contextlib.nullcontext()
+    from derive import cache
+
+    if args.no_cache or (cache.enabled() and not cache.usable()):
+        return cache.disabled()
+    return contextlib.nullcontext()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,18 +225,38 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
-    handler = getattr(module, "cmd_" + args.command)
+    import signal
+    import threading
+
+    previous = _install_stop_handlers() if threading.current_thread() is threading.main_thread() else {}
+    _STOPPED.clear()
     try:
-        return int(handler(args) or 0)
+        module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
+        handler = getattr(module, "cmd_" + args.command)
+        with _derivation_cache(args):
+            code = int(handler(args) or 0)
+        if _STOPPED:  # the signal came too late to stop the run: it finished, but say so
+            raise Stopped(_STOPPED[0])
+        return code
+    except Stopped as err:
+        return _stopped(args.command, err.signum)
     except CLIError as err:
-        print(f"gradproof {args.command}: {err}", file=sys.stderr)
+        if _STOPPED:  # the clean-up after a signal failed in its turn: the signal is the news
+            return _stopped(args.command, _STOPPED[0])
+        print(f"gradproof {args.command}: {one_line(str(err))}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
         print(f"gradproof {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return _stopped(args.command, _STOPPED[0]) if _STOPPED else 0
+    except Exception:
+        if _STOPPED:
+            return _stopped(args.command, _STOPPED[0])
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

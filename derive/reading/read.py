@@ -36,7 +36,15 @@ FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
 
 
 class ReadError(Exception):
-    """Input outside the language or with inconsistent shapes: one line, exit 2."""
+    """Input outside the language or with inconsistent shapes: one line, exit 2.
+
+    ``caret`` (when reading stopped at a column) is the text around it and the
+    offset of that column inside it, for a caret line under the message.
+    """
+
+    def __init__(self, message: str, caret: tuple[str, int] | None = None):
+        super().__init__(message)
+        self.caret = caret
 
 
 def normalise(text: str) -> str:
@@ -449,14 +457,14 @@ def read(text: str, shapes: dict | None = None) -> t.E:
     norm = pair_norm_bars(normalise(text))
     if any(ord(ch) > 0x7E or (ord(ch) < 0x20 and ch not in "\t\n") for ch in norm if ch not in "\u27e6\u27e7\u2299\U0001d7d9"):
         bad = next(i for i, ch in enumerate(norm) if (ord(ch) > 0x7E or ord(ch) < 0x20) and ch not in "\t\n\u27e6\u27e7\u2299\U0001d7d9")
-        raise ReadError(_caret(norm, bad, f"character {norm[bad]!r} is not part of the language"))
+        raise _caret(norm, bad, f"character {norm[bad]!r} is not part of the language")
     try:
         tree = parser().parse(norm)
     except UnexpectedInput as err:
         pos = getattr(err, "pos_in_stream", None)
         if pos is None:
             pos = len(norm)
-        raise ReadError(_caret(norm, pos, "cannot read the expression here")) from None
+        raise _caret(norm, pos, "cannot read the expression here") from None
     overrides = {}
     named = {}
     for name, shape in (shapes or {}).items():
@@ -496,11 +504,10 @@ def read(text: str, shapes: dict | None = None) -> t.E:
         raise ReadError("the expression nests too deeply") from None
 
 
-def _caret(text: str, pos: int, msg: str) -> str:
-    line = text.replace("\n", " ").replace("\t", " ")
+def _caret(text: str, pos: int, msg: str) -> ReadError:
+    line = "".join(ch if ch.isprintable() else " " for ch in text)
     start = max(0, pos - 60)
-    shown = line[start:pos + 20]
-    return f"{msg} (column {pos + 1}): {shown} <-- here" if False else f"{msg} at column {pos + 1}\n  {shown}\n  {' ' * (pos - start)}^"
+    return ReadError(f"{msg} at column {pos + 1}", (line[start:pos + 20], pos - start))
 
 
 def names(e: t.E) -> dict:

@@ -26,7 +26,14 @@ def cmd_diff(args) -> int:
         r = differentiate(e, args.wrt, hessian=args.hessian)
         src = numpy_module(r)
     except ReadError as err:
-        raise CLIError(str(err), 2) from None
+        if err.caret is None:
+            raise CLIError(str(err), 2) from None
+        from reports.cli import one_line
+
+        shown, col = err.caret
+        print(f"gradproof diff: {one_line(str(err))}", file=sys.stderr)
+        print(f"  {one_line(shown)}\n  {' ' * col}^", file=sys.stderr)
+        return 2
     except DiffError as err:
         raise CLIError(str(err), 2) from None
     except RecursionError:
