@@ -26,7 +26,9 @@ import sympy as sp
 
 from derive import mexpr as mx
 from derive.functions import explicit, sigmoid
-from derive.model import Label
+from dataclasses import replace
+
+from derive.model import Erratum, Label
 from derive.stats import Builder, is_zero, matrices_equal, symbolic_matrix
 
 s = sp.Symbol("s", real=True)
@@ -62,14 +64,17 @@ def _same(a: sp.Matrix, b: sp.Matrix):
 # Neural networks overview: empirical risk minimisation
 # ---------------------------------------------------------------------------
 
+_i = sp.Symbol("i", positive=True, integer=True)
+_ell, _h = sp.Function("ell"), sp.Function("h_theta")
+_xb, _yb, _wb = sp.IndexedBase("x"), sp.IndexedBase("y"), sp.IndexedBase("w")
+# The lecture's empirical risk, and its perceptron with the bias as input x0 = 1
+ERM_RISK = sp.Sum(_ell(_yb[_i], _h(_xb[_i])), (_i, 1, m)) / m
+BIAS_CLAIM = sp.Sum(_wb[_i] * _xb[_i], (_i, 0, n))
+
 def build_erm(topic):
     """R(h) = 1/m sum_i l(y_i, h(x_i)); the lecture's losses are instances of it."""
     B = Builder(topic)
-    i = sp.Symbol("i", positive=True, integer=True)
-    ell = sp.Function("ell")
-    h = sp.Function("h_theta")
-    xb, yb = sp.IndexedBase("x"), sp.IndexedBase("y")
-    R = sp.Sum(ell(yb[i], h(xb[i])), (i, 1, m)) / m
+    R = ERM_RISK
     B.define("R(h)", r"R_{\mathcal{T}^m}(h_\theta)", R, "the empirical risk on the training set T^m")
     B.step("a positive factor does not move the minimiser", "argmin R", r"\arg\min_\theta R",
            math("argmin_theta R(h_theta) = argmin_theta sum_i l(y_i, h_theta(x_i))",
@@ -100,6 +105,7 @@ def build_erm(topic):
             f"m={M}, n={N}", lambda: matrices_equal(_grad(R_sq, w), gradR))
     B.prove("risk", "exact: dR/dw and dL/dw are parallel (same stationary points)", f"m={M}, n={N}",
             lambda: matrices_equal(_grad(nll, w) * (2 * sigma**2) / M, _grad(R_sq, w)))
+    B.prove_claims(lambda claim: sp.simplify(claim.index - R) == 0, "symbolic m")
     return B.freeze()
 
 
@@ -432,7 +438,19 @@ def build_vanishing_gradient(topic):
                    "derivative is small but W^T multiplies the message by entries of size 1: the gain g ~ 12 > 1 and "
                    "delta grows towards the input. Saturation makes the gradient useless, not small. Measured by "
                    "the initialisation experiment (numeric check of this topic).")
-    return B.freeze()
+    d = B.freeze()
+    grows = next(p for p in d.proofs if p.check.startswith("exact: n=500, sigma_0=1"))
+    erratum = Erratum(
+        slide="Vanishing Gradient",
+        lecture="In both cases: delta -> 0 as the number of layers increases",
+        correction="for sigma_0 = 1 (saturation) delta grows towards the input, by about sqrt(12) ~ 3.5 per layer "
+                   "in the lecture's 10 x 500 tanh network; only for small sigma_0 does it vanish",
+        evidence=("Var(delta^l) = n sigma_0^2 E[tanh'(s)^2] Var(delta^{l+1}) (proved above)",
+                  "E[tanh'(s)^2] ~ (4/3) / (sqrt(2 pi) tau) for s ~ N(0, tau^2), tau^2 ~ 450: gain g ~ 12 > 1 "
+                  f"({'proved' if grows.passed else 'NOT proved'})",
+                  "measured per-layer growth: the numeric check of this topic (initialisation experiment)"),
+        passed=grows.passed, kind="wrong")
+    return replace(d, errata=d.errata + (erratum,))
 
 
 def build_activation_bounds(topic):
@@ -479,6 +497,7 @@ def build_linear_near_zero(topic):
             lambda: sp.expand(ser_tanh - (s - s**3 / 3)) == 0)
     B.prove("tanh", "exact: tanh(s) = 2 sigma(2s) - 1 carries the one series into the other", "scalar",
             lambda: sp.expand(2 * ser_sig.subs(s, 2 * s) - 1 - ser_tanh) == 0)
+    B.prove_claims(lambda claim: sp.expand(claim.index - sp.series(sp.tanh(s), s, 0, 2).removeO()) == 0, "scalar")
     return B.freeze()
 
 
@@ -533,6 +552,7 @@ def build_relu_properties(topic):
         return sp.simplify(sp.sympify(out).rewrite(sp.Piecewise) - a_ * d0) == 0, f"message {out}"
 
     B.prove("dead", "exact: the leaky_relu module passes alpha * delta for s < 0", "scalar", leaky_passes)
+    B.prove_claims(lambda claim: sp.diff(f(sp_), sp_) == claim.index, "scalar")
     B.prove("unbounded", "exact: max(0, s) -> oo as s -> oo, while sigma(s) -> 1 and tanh(s) -> 1", "scalar",
             lambda: sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
             and sp.limit(sp.tanh(s), s, sp.oo) == 1)
@@ -651,6 +671,14 @@ def build_bias_trick(topic):
                               - ((w.T * x)[0] + b0)) == 0)
     B.prove("affine", "exact: [Z 1] [b; W] (ones in the wrong column) differs (the proof can fail)", label,
             lambda: matrices_equal(Zm * W + ones * bb, Zm.row_join(ones) * Wb)[0] is False)
+
+    def claim_holds(claim):
+        # x0 = 1, w0 = b at n = 3: the claimed sum is <w, x> + b
+        inst = claim.index.subs(n, N).doit().subs({_xb[0]: 1, _wb[0]: b0})
+        inst = inst.subs({_xb[k + 1]: x[k] for k in range(N)}).subs({_wb[k + 1]: w[k] for k in range(N)})
+        return sp.expand(inst - ((w.T * x)[0] + b0)) == 0
+
+    B.prove_claims(claim_holds, f"n={N}")
     return B.freeze()
 
 

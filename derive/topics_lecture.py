@@ -19,6 +19,8 @@ register(Topic(
     name="erm", title="Empirical risk minimisation", kind="identity", section="Neural networks overview", order=1,
     summary="Learning minimises R(h) = 1/m sum_i l(y_i, h(x_i)); the Gaussian likelihood is the case l = squared error.",
     build=lp.build_erm,
+    claims=(Claim("risk", "R(h) = 1/m sum_i l(y_i, h(x_i))", index=lp.ERM_RISK, source="lecture",
+                  slide="Neural Networks Overview"),),
 ))
 
 register(Topic(
@@ -26,6 +28,8 @@ register(Topic(
     order=10.5,
     summary="affine(Z; W, b) = linear([1 Z]; [b; W]) and <w, x> + b = <w', x'>.",
     build=lp.build_bias_trick,
+    claims=(Claim("affine", "f(<w, x> + b) = f(<w', x'>) with x0 = 1, w0 = b", index=lp.BIAS_CLAIM, source="lecture",
+                  slide="McCulloch-Pitts Perceptron: Treating Bias"),),
 ))
 
 register(Topic(
@@ -33,7 +37,8 @@ register(Topic(
     section="Activation functions", order=30.1,
     summary="sigma(s) = 1/(1 + e^-s) = e^s/(e^s + 1), and sigma(s) > 1/2 exactly when s > 0.",
     build=lp.build_sigmoid_forms,
-    claims=(Claim("form", "sigma(s) = e^s/(e^s + 1)", index=sp.exp(_s) / (sp.exp(_s) + 1)),),
+    claims=(Claim("form", "sigma(s) = e^s/(e^s + 1)", index=sp.exp(_s) / (sp.exp(_s) + 1), source="lecture",
+                  slide="Activation Functions"),),
 ))
 
 register(Topic(
@@ -48,6 +53,8 @@ register(Topic(
     section="Activation functions", order=31.4,
     summary="sigma(s) = 1/2 + s/4 + O(s^3) and tanh(s) = s + O(s^3): small potentials make them linear neurons.",
     build=lp.build_linear_near_zero,
+    claims=(Claim("tanh", "tanh is linear near zero: tanh(s) = s + O(s^3)", index=_s, source="lecture",
+                  slide="Xavier Initialization (contd.)"),),
 ))
 
 register(Topic(
@@ -56,6 +63,8 @@ register(Topic(
     summary="max(0, s) has derivative 1 for s > 0 and 0 for s < 0 (a unit negative on every sample is dead); "
             "it is unbounded.",
     build=lp.build_relu_properties,
+    claims=(Claim("positive", "the gradient is constant for s > 0", index=sp.Integer(1), source="lecture",
+                  slide="Rectified Linear Unit (ReLU)"),),
 ))
 
 register(Topic(

@@ -34,7 +34,7 @@ import numpy as np
 from numeric.init import initialise
 from numeric.network import _resolve
 
-__all__ = ["INITIALISATIONS", "initialisation_experiment"]
+__all__ = ["INITIALISATIONS", "initialisation_experiment", "init_experiment", "ACTIVATIONS", "NAMED_INITS"]
 
 # label -> (initialiser, sigma_0)
 INITIALISATIONS = {
@@ -92,3 +92,73 @@ def initialisation_experiment(*, layers: int = 10, units: int = 500, samples: in
             "grad_norm": grad_norm,
         }
     return {"layers": layers, "units": units, "samples": samples, "bin_edges": edges.tolist(), "runs": runs}
+
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
+NAMED_INITS = ("xavier", "glorot", "he")
+
+
+def init_experiment(*, layers: int = 10, width: int = 500, activation: str = "tanh", init: str = "gaussian",
+                    sigma0: float | None = None, samples: int = 1000, seed: int = 0, bins: int = 50,
+                    modules: Mapping[str, Any] | None = None) -> dict:
+    """The lecture's experiment with one setting: per-layer output statistics and delta norms.
+
+    ``layers`` linear layers of ``width`` units (no biases), each followed by
+    ``activation``; inputs N(0, 1); weights by rule ``init`` (``gaussian``
+    with ``sigma0``, or ``xavier``/``glorot``/``he``).  A random top message
+    is sent down once.  Per layer ``l = 1..layers`` the result holds
+    ``std`` and ``mean`` of the layer's output, ``delta_norm`` (norm of the
+    message arriving at the layer's output), ``fprime2`` (mean of f'(s)^2
+    over the layer's potentials) and, ``ratio`` (measured
+    ``|delta^{l-1}| / |delta^l|``, the first layer's towards the input) next to ``predicted`` =
+    ``sqrt(width Var(w) E[f'(s)^2])``, the gain derived in topic
+    ``vanishing_gradient``.
+
+    >>> r = init_experiment(layers=3, width=40, samples=30, sigma0=1.0)
+    >>> len(r["std"]), len(r["ratio"])
+    (3, 3)
+    """
+    if layers < 1 or width < 1 or samples < 1:
+        raise ValueError("layers, width and samples must be at least 1")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: one of {', '.join(ACTIVATIONS)}")
+    if init == "gaussian" and (sigma0 is None or not sigma0 > 0):
+        raise ValueError("gaussian initialisation needs sigma0 > 0")
+    linear = _resolve("linear", modules)
+    act = _resolve(activation, modules)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((samples, width))
+    top = rng.standard_normal((samples, width)) / samples
+    wrng = np.random.default_rng([seed, 1])
+    Ws = [initialise(init, (width, width), wrng, sigma0=sigma0) for _ in range(layers)]
+    zs, ss = [X], []
+    for W in Ws:
+        s = linear.forward(zs[-1], W=W)
+        ss.append(s)
+        zs.append(act.forward(s))
+    outs = zs[1:]
+    ones = np.ones_like(ss[0])
+    fprime2 = [float(np.mean(act.backward(ones, s_)[0] ** 2)) for s_ in ss]
+    delta = top
+    delta_norm = [0.0] * layers
+    for l in range(layers - 1, -1, -1):
+        delta_norm[l] = float(np.linalg.norm(delta))
+        d_s, _ = act.backward(delta, ss[l])
+        delta, _ = linear.backward(d_s, zs[l], W=Ws[l])
+    delta_in = float(np.linalg.norm(delta))
+    # ratio[l]: |message leaving layer l+1 towards the input| / |message arriving at its output|
+    ratio = [float((delta_norm[l - 1] if l > 0 else delta_in) / delta_norm[l]) for l in range(layers)]
+    var_w = [float(np.var(W)) for W in Ws]
+    predicted = [float(np.sqrt(width * var_w[l] * fprime2[l])) for l in range(layers)]
+    edges = np.linspace(-1.0, 1.0, bins + 1) if activation == "tanh" else None
+    out = {
+        "layers": layers, "width": width, "activation": activation, "init": init, "sigma0": sigma0,
+        "samples": samples, "seed": seed, "weight_std": float(np.std(Ws[0])),
+        "mean": [float(z.mean()) for z in outs], "std": [float(z.std()) for z in outs],
+        "fprime2": fprime2, "delta_norm": delta_norm, "delta_input": delta_in,
+        "ratio": ratio, "predicted": predicted,
+    }
+    if edges is not None:
+        out["bin_edges"] = edges.tolist()
+        out["hist"] = [np.histogram(np.clip(z, -1.0, 1.0), bins=edges)[0].tolist() for z in outs]
+    return out
