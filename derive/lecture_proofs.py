@@ -697,5 +697,31 @@ def build_sigmoid_forms(topic):
     B.prove("decision", "exact: sigma(s) - 1/2 = tanh(s/2)/2", "scalar", lambda: is_zero(a - sp.Rational(1, 2) - sp.tanh(s / 2) / 2))
     B.prove("decision", "exact: d/ds tanh(s/2)/2 > 0 and tanh(0) = 0", "scalar",
             lambda: bool(sp.simplify(sp.diff(sp.tanh(s / 2) / 2, s).rewrite(sp.exp)).is_positive) and sp.tanh(0) == 0)
+    one_minus = 1 / (sp.exp(s) + 1)
+    B.step("1 - sigma(s)", "1 - sigma(s)", r"1 - \sigma(s)", one_minus,
+           "both sigma and 1 - sigma are positive: sigma(s) in (0, 1), a Bernoulli parameter")
+    B.result("range", "1 - sigma(s)", r"1 - \sigma(s)", index=one_minus)
+    B.prove("range", "exact: sigma(s) = e^s/(e^s + 1) > 0 and 1 - sigma(s) = 1/(e^s + 1) > 0 (SymPy assumptions)",
+            "scalar", lambda: bool(bform.is_positive) and bool(one_minus.is_positive) and is_zero(1 - a - one_minus))
     B.prove_claims(lambda claim: is_zero(explicit(claim.index) - bform), "scalar")
+    return B.freeze()
+
+
+def build_softmax_argmax(topic):
+    """argmax_k sigma_k(s) = argmax_k s_k: the classifier can skip the softmax."""
+    B = Builder(topic)
+    sk, sj = sp.symbols("s_k s_j", real=True)
+    den = sp.Symbol("D", positive=True)  # sum_c exp(s_c)
+    ratio = (sp.exp(sk) / den) / (sp.exp(sj) / den)
+    B.define("sigma_k(s)", r"\sigma_k(\mathbf{s})", math("exp(s_k) / sum_c exp(s_c)",
+                                                         r"\frac{e^{s_k}}{\sum_{c=1}^{K} e^{s_c}}"))
+    B.step("the common denominator cancels", "sigma_k / sigma_j", r"\sigma_k / \sigma_j", sp.exp(sk - sj),
+           "> 1 exactly when s_k > s_j: softmax keeps the order of the logits")
+    B.result("argmax", "sigma_k / sigma_j", r"\sigma_k / \sigma_j", index=sp.exp(sk - sj))
+    B.prove("argmax", "exact: sigma_k / sigma_j = exp(s_k - s_j)", "symbolic K", lambda: is_zero(ratio - sp.exp(sk - sj)))
+    pos = sp.Symbol("d", positive=True)
+    B.prove("argmax", "exact: s_k = s_j + d with d > 0 gives sigma_k / sigma_j > 1", "scalar",
+            lambda: ratio.subs(sk, sj + pos).simplify() == sp.exp(pos) and bool((pos + pos**2 / 2).is_positive)
+            and sp.series(sp.exp(pos), pos, 0, 3).removeO() - 1 == pos + pos**2 / 2)
+    B.notes.append("exp(d) - 1 > 0 for d > 0: every term of its power series d + d^2/2 + ... is positive.")
     return B.freeze()

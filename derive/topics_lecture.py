@@ -35,10 +35,17 @@ register(Topic(
 register(Topic(
     name="sigmoid_forms", title="The two forms of the logistic sigmoid", kind="identity",
     section="Activation functions", order=30.1,
-    summary="sigma(s) = 1/(1 + e^-s) = e^s/(e^s + 1), and sigma(s) > 1/2 exactly when s > 0.",
+    summary="sigma(s) = 1/(1 + e^-s) = e^s/(e^s + 1) lies in (0, 1), and sigma(s) > 1/2 exactly when s > 0.",
     build=lp.build_sigmoid_forms,
     claims=(Claim("form", "sigma(s) = e^s/(e^s + 1)", index=sp.exp(_s) / (sp.exp(_s) + 1), source="lecture",
                   slide="Activation Functions"),),
+))
+
+register(Topic(
+    name="softmax_argmax", title="The softmax classifier is the argmax of the logits", kind="identity",
+    section="Softmax layer", order=35.5,
+    summary="sigma_k / sigma_j = exp(s_k - s_j): argmax_k yhat_k = argmax_k s_k.",
+    build=lp.build_softmax_argmax,
 ))
 
 register(Topic(

@@ -23,6 +23,7 @@ COMMANDS = {
     "exercises": ("exercises", "list the seminar exercise bank"),
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
+    "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
 }
 
 
@@ -103,6 +104,11 @@ def _args_grade(p):
     p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
 
 
+def _args_coverage(p):
+    p.add_argument("--write", action="store_true", help="rewrite docs/lecture-coverage.md")
+    p.add_argument("--check", action="store_true", help="exit 1 when docs/lecture-coverage.md is stale")
+
+
 _ARGS = {
     "list": _args_list,
     "derive": _args_derive,
@@ -113,6 +119,7 @@ _ARGS = {
     "exercises": _args_exercises,
     "check": _args_check,
     "grade": _args_grade,
+    "coverage": _args_coverage,
 }
 
 
