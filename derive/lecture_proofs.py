@@ -171,13 +171,13 @@ def build_mlp_backprop(topic):
     aff, th, sce = derive("affine"), derive("tanh"), derive("softmax_cross_entropy")
     h1, h2 = sp.symbols("h_1 h_2", positive=True, integer=True)
     widths = [n, h1, h2, K]
-    Z = {1: _msym("Z1", r"\mathbf{Z}^{1}", (m, n))}
-    W = {l: _msym(f"W{l}", r"\mathbf{W}^{%d}" % l, (widths[l - 1], widths[l]), "param") for l in (1, 2, 3)}
-    b = {l: _msym(f"b{l}", r"\mathbf{b}^{%d}" % l, (1, widths[l]), "param") for l in (1, 2, 3)}
+    Z = {1: _msym("Z1", r"{\mathbf{Z}^{1}}", (m, n))}
+    W = {l: _msym(f"W{l}", r"{\mathbf{W}^{%d}}" % l, (widths[l - 1], widths[l]), "param") for l in (1, 2, 3)}
+    b = {l: _msym(f"b{l}", r"{\mathbf{b}^{%d}}" % l, (1, widths[l]), "param") for l in (1, 2, 3)}
     shapes = {2: (m, h1), 3: (m, h1), 4: (m, h2), 5: (m, h2), 6: (m, K)}
     for l, sh in shapes.items():
-        Z[l] = _msym(f"Z{l}", r"\mathbf{Z}^{%d}" % l, sh)
-    D = {l: _msym(f"Delta{l}", r"\boldsymbol{\Delta}^{%d}" % l, Z[l].shape, "upstream") for l in range(1, 7)}
+        Z[l] = _msym(f"Z{l}", r"{\mathbf{Z}^{%d}}" % l, sh)
+    D = {l: _msym(f"Delta{l}", r"{\boldsymbol{\Delta}^{%d}}" % l, Z[l].shape, "upstream") for l in range(1, 7)}
     Y = _msym("Y", r"\mathbf{Y}", (m, K), "target")
     P = _msym("P", r"\mathbf{P}", (m, K), "output")
     # forward: z^{l+1} = f(z^l), each module's own forward map

@@ -122,6 +122,49 @@ def training_figure(curve: dict[str, Any]) -> Figure:
     return _finish(fig, "fig-training", "Digits training curve", caption)
 
 
+ACTIVATION_PLOTS = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+
+def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
+    """Each activation and its derivative, both computed by the generated modules.
+
+    The derivative is the module's backward message for an incoming message
+    of ones (the same code the networks run), so the plot shows what was
+    verified.  Kinks (ReLU, leaky ReLU at 0) are left as a gap.
+    """
+    import numpy as np
+
+    from numeric.network import load
+
+    s = np.linspace(-6.0, 6.0, 601)
+    fig = _new_figure(7.0, 4.6)
+    axes = fig.subplots(2, 2).ravel()
+    for ax, name in zip(axes, names):
+        mod = load(name)
+        z = s.reshape(-1, 1)
+        f = mod.forward(z).ravel()
+        d = mod.backward(np.ones_like(z), z)[0].ravel()
+        kinks = getattr(mod, "KINKS", ())
+        if kinks:
+            f, d = f.copy(), d.copy()
+            d[np.isclose(s, 0.0)] = np.nan  # the derivative is undefined at the kink
+        ax.plot(s, f, linewidth=1.4, label="f(s)")
+        ax.plot(s, d, linewidth=1.2, linestyle="--", label="f'(s)")
+        ax.axhline(0, color="0.7", linewidth=0.6)
+        ax.axvline(0, color="0.7", linewidth=0.6)
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set_xlabel("s", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    return _finish(
+        fig, "fig-activations", "Activation functions and their derivatives",
+        "Each activation f(s) (solid) and its derivative f'(s) (dashed), both computed by the generated "
+        "NumPy modules (the derivative is the backward message of a message of ones). The sigmoid's "
+        "derivative never exceeds 1/4 and tanh's never exceeds 1; both vanish in saturation, while the "
+        "ReLU's is 1 for every s > 0 and 0 for s < 0 (undefined at the kink s = 0).",
+    )
+
+
 # ---------------------------------------------------------------------------
 # Data sources (other parts of gradproof); absent ones are reported as such
 # ---------------------------------------------------------------------------
