@@ -75,7 +75,7 @@ def build_erm(topic):
     """R(h) = 1/m sum_i l(y_i, h(x_i)); the lecture's losses are instances of it."""
     B = Builder(topic)
     R = ERM_RISK
-    B.define("R(h)", r"R_{\mathcal{T}^m}(h_\theta)", R, "the empirical risk on the training set T^m")
+    B.define("R(h)", r"R_{\mathcal{T}^m}(h_\theta)", R, "the empirical risk on the m training examples")
     B.step("a positive factor does not move the minimiser", "argmin R", r"\arg\min_\theta R",
            math("argmin_theta R(h_theta) = argmin_theta sum_i l(y_i, h_theta(x_i))",
                 r"\arg\min_\theta \sum_{i=1}^{m} \ell(y_i, h_\theta(x_i))"))
@@ -88,7 +88,7 @@ def build_erm(topic):
     res = y - X * w
     R_sq = sum(r**2 for r in res) / M
     nll = sp.Rational(M, 2) * sp.log(2 * sp.pi * sigma**2) + (res.T * res)[0] / (2 * sigma**2)
-    B.step("squared loss l = (y - yhat)^2, Gaussian likelihood", "L(w)", r"L(\mathbf{w})",
+    B.step("squared loss and Gaussian likelihood", "L(w)", r"L(\mathbf{w})",
            math("m/2 log(2 pi sigma^2) + m/(2 sigma^2) R(h_w)",
                 r"\frac{m}{2}\log(2\pi\sigma^2) + \frac{m}{2\sigma^2} R_{\mathcal{T}^m}(h_{\mathbf{w}})"),
            "so maximum likelihood is empirical risk minimisation with the squared loss")
@@ -121,7 +121,7 @@ def build_gradient_descent(topic):
     g = [sp.diff(L, t1), sp.diff(L, t2)]
     B.define("theta_{k+1}", r"\theta^{k+1}", math("theta_k - alpha_k grad L(theta_k)",
                                                     r"\theta^{k} - \alpha_k \nabla L(\theta^{k})"),
-             "alpha_k > 0 is the learning rate")
+             "the step size (learning rate) is positive")
     phi = L.subs({t1: t1 - alpha * g[0], t2: t2 - alpha * g[1]}, simultaneous=True)
     d0 = sp.diff(phi, alpha).subs(alpha, 0).doit()
     B.step("differentiate L along the step at alpha = 0 (chain rule)", "d/dalpha L(theta - alpha grad L)",
@@ -190,10 +190,10 @@ def build_mlp_backprop(topic):
             fw[l + 1] = mx.substitute(th.code.forward, {"Z": Z[l]})
         B.define(f"Z^{l + 1}", r"\mathbf{Z}^{%d}" % (l + 1), fw[l + 1], f"module {l}: {mod}")
     B.define("L", "L", mx.substitute(sce.result("loss").matrix, {"S": Z[6], "Y": Y}),
-             "module 6: softmax + cross-entropy of the logits Z^6")
+             "module 6: softmax + cross-entropy of the logits")
     # backward: delta^l from the module's backward message with delta^{l+1}
     msg = {6: mx.substitute(sce.code.backward, {"P": P, "Y": Y})}
-    B.step("loss module's message (topic softmax_cross_entropy), P = softmax(Z^6)", "Delta^6",
+    B.step("the loss module's message (topic softmax cross-entropy), P the softmax of the logits", "Delta^6",
            r"\boldsymbol{\Delta}^{6}", msg[6])
     grads = {}
     for l, mod, p in reversed(layers):
@@ -204,7 +204,7 @@ def build_mlp_backprop(topic):
             rule = f"affine module's backward message, layer {l}"
         else:
             msg[l] = mx.substitute(th.code.backward, {"Delta": D[l + 1], "A": Z[l + 1]})
-            rule = f"tanh module's backward message (its output is Z^{l + 1}), layer {l}"
+            rule = f"tanh module's backward message (its output is the next module's input), layer {l}"
         B.step(rule, f"Delta^{l}", r"\boldsymbol{\Delta}^{%d}" % l, msg[l])
     for key in ("W3", "b3", "W2", "b2", "W1", "b1"):
         l, g = grads[key]
@@ -278,7 +278,7 @@ def build_rnn_bptt(topic):
     steps = [
         ("output module at step t (linear layer)", "delta(yhat_t)", r"\boldsymbol{\delta}^{\hat{y}}_t",
          "dl_t/dyhat_t", r"\frac{\partial \ell_t}{\partial \hat{\mathbf{y}}_t}"),
-        ("h_t feeds the output and the next step: the two messages add", "delta(h_t)", r"\boldsymbol{\delta}^{h}_t",
+        ("the hidden state feeds the output and the next step: the two messages add", "delta(h_t)", r"\boldsymbol{\delta}^{h}_t",
          "delta(yhat_t) W^T + delta(s_{t+1}) V^T  (delta(s_{T+1}) = 0)",
          r"\boldsymbol{\delta}^{\hat{y}}_t\mathbf{W}^{\top} + \boldsymbol{\delta}^{s}_{t+1}\mathbf{V}^{\top}"
          r"\quad(\boldsymbol{\delta}^{s}_{T+1} = \mathbf{0})"),
@@ -387,25 +387,25 @@ def build_vanishing_gradient(topic):
     nn = sp.Symbol("n", positive=True, integer=True)
     B.define("delta_i", r"\delta^{l}_i", math("sum_j w_ij tanh'(s_j) delta^{l+1}_j",
                                                r"\sum_{j=1}^{n} w_{ij}\,\tanh'(s_j)\,\delta^{l+1}_j"),
-             "linear layer then tanh; w_ij ~ N(0, sigma_0^2), independent of s and delta, E(delta) = 0")
+             "a linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0")
     B.step("independent zero-mean terms: variances add, one term factorises", "Var(delta_i)",
            r"\operatorname{Var}(\delta^{l}_i)",
            math("sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta_j)^2)",
                 r"\sum_{j=1}^{n} \operatorname{E}(w_{ij}^2)\,\operatorname{E}(\tanh'(s_j)^2)\,"
                 r"\operatorname{E}((\delta^{l+1}_j)^2)"))
     gain = nn * sig0**2 * q
-    B.step("iid over j, q = E(tanh'(s)^2)", "Var(delta^l)", r"\operatorname{Var}(\delta^{l})", gain * v,
+    B.step("identically distributed over j; q is the mean squared tanh derivative", "Var(delta^l)", r"\operatorname{Var}(\delta^{l})", gain * v,
            "the message's variance is multiplied by g = n sigma_0^2 q per layer")
     # small sigma_0: s ~ 0, tanh' ~ 1
-    B.step("small sigma_0: s near 0 where tanh'(s) = 1 - tanh(s)^2 -> 1", "g", "g", nn * sig0**2,
+    B.step("small weights: s near 0, where the tanh derivative is 1", "g", "g", nn * sig0**2,
            "n = 500, sigma_0 = 0.01: g = 0.05, the message shrinks by sqrt(g) ~ 0.22 per layer: it vanishes")
     # large sigma_0: s ~ N(0, tau^2), tau large: E[sech^4] ~ (int sech^4) / (sqrt(2 pi) tau)
     F = sp.tanh(s) - sp.tanh(s) ** 3 / 3
     integral = sp.limit(F, s, sp.oo) - sp.limit(F, s, -sp.oo)
-    B.step("tanh'(s)^2 = sech(s)^4 has antiderivative tanh(s) - tanh(s)^3/3", "int sech^4", r"\int_{-\infty}^{\infty}"
+    B.step("the squared tanh derivative is sech to the 4th, with antiderivative tanh(s) - tanh(s) cubed / 3", "int sech^4", r"\int_{-\infty}^{\infty}"
            r"\operatorname{sech}^4 s\,ds", integral)
     q_sat = integral / (sp.sqrt(2 * sp.pi) * tau)
-    B.step("large sigma_0: s ~ N(0, tau^2) with tau large, the density is ~ 1/(sqrt(2 pi) tau) where sech^4 lives",
+    B.step("large weights: s is Gaussian with a large standard deviation tau, whose density is about 1/(sqrt(2 pi) tau) where sech is not small",
            "q", "q", q_sat)
     g_sat = nn * sig0**2 * q_sat
     B.step("the gain in saturation", "g", "g", g_sat,
@@ -458,7 +458,7 @@ def build_activation_bounds(topic):
     B = Builder(topic)
     dt = sp.diff(sp.tanh(s), s)
     B.step("differentiate tanh", "tanh'(s)", r"\tanh'(s)", 1 - sp.tanh(s) ** 2)
-    B.step("tanh(s)^2 >= 0, so", "tanh'(s)", r"\tanh'(s)", math("1 - tanh(s)^2 <= 1, equality iff s = 0",
+    B.step("the square of tanh(s) is non-negative, so", "tanh'(s)", r"\tanh'(s)", math("1 - tanh(s)^2 <= 1, equality iff s = 0",
                                                                r"1 - \tanh^2 s \le 1,\ \text{equality iff } s = 0"))
     B.step("in exponentials", "tanh'(s)", r"\tanh'(s)", 4 / (sp.exp(s) + sp.exp(-s)) ** 2, "> 0 for every real s")
     ds = sigmoid(s) * (1 - sigmoid(s))
@@ -484,7 +484,7 @@ def build_linear_near_zero(topic):
     B = Builder(topic)
     ser_sig = sp.series(explicit(sigmoid(s)), s, 0, 5).removeO()
     ser_tanh = sp.series(sp.tanh(s), s, 0, 5).removeO()
-    B.step("Taylor series of 1/(1 + e^-s) at 0", "sigma(s)", r"\sigma(s)",
+    B.step("Taylor series of 1/(1 + exp(-s)) at 0", "sigma(s)", r"\sigma(s)",
            math("1/2 + s/4 - s^3/48 + O(s^5)", r"\frac{1}{2} + \frac{s}{4} - \frac{s^{3}}{48} + O(s^{5})"))
     B.step("Taylor series of tanh at 0", "tanh(s)", r"\tanh(s)",
            math("s - s^3/3 + O(s^5)", r"s - \frac{s^{3}}{3} + O(s^{5})"),
@@ -594,7 +594,7 @@ def build_randomised_inputs(topic):
                 r"(y - \mathbf{w}^{\top}\mathbf{x})^2 - 2(y - \mathbf{w}^{\top}\mathbf{x})\mathbf{w}^{\top}"
                 r"\operatorname{E}(\boldsymbol{\epsilon}) + \mathbf{w}^{\top}\operatorname{E}"
                 r"(\boldsymbol{\epsilon}\boldsymbol{\epsilon}^{\top})\mathbf{w}"))
-    B.step("zero mean, covariance sigma_eps^2 I", "E[(y - w^T(x + eps))^2]",
+    B.step("zero mean, covariance a multiple of the identity", "E[(y - w^T(x + eps))^2]",
            r"\operatorname{E}_{\boldsymbol{\epsilon}}[(y - \mathbf{w}^{\top}(\mathbf{x} + \boldsymbol{\epsilon}))^2]",
            math("(y - w^T x)^2 + sigma_eps^2 ||w||^2",
                 r"(y - \mathbf{w}^{\top}\mathbf{x})^2 + \sigma_\epsilon^2\lVert\mathbf{w}\rVert^2"))
@@ -688,7 +688,7 @@ def build_sigmoid_forms(topic):
     a = 1 / (1 + sp.exp(-s))
     bform = sp.exp(s) / (sp.exp(s) + 1)
     B.define("sigma(s)", r"\sigma(s)", a)
-    B.step("multiply numerator and denominator by e^s", "sigma(s)", r"\sigma(s)", bform)
+    B.step("multiply numerator and denominator by exp(s)", "sigma(s)", r"\sigma(s)", bform)
     B.step("subtract 1/2", "sigma(s) - 1/2", r"\sigma(s) - \frac{1}{2}", sp.tanh(s / 2) / 2,
            "tanh is odd and increasing: sigma(s) > 1/2 exactly when s > 0 (the classifier's rule)")
     B.result("form", "sigma(s)", r"\sigma(s)", index=bform)
