@@ -168,8 +168,8 @@ STATEMENTS: tuple[Statement, ...] = (
        "randomised_inputs", "expectation"),
     _s("Other Regularization Related Approaches",
        "Early stopping: stop when the validation loss starts to grow",
-       reason="a training procedure; `gradproof train --early-stopping` runs it and the report shows it, "
-              "nothing is claimed to be proved"),
+       reason="a training procedure, not a statement: `gradproof train --validation F --early-stopping P` "
+              "runs it"),
     _s("Other Regularization Related Approaches",
        "Dataset augmentation, weight sharing, model averaging, dropout and DropConnect",
        reason="pointers to later lectures: no statement made on this slide"),

@@ -72,7 +72,7 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
             if not recs:
                 status, detail = MISSING, "no numerical check"
             elif all(r.passed for r in recs):
-                status, detail = NUMERIC, f"{len(recs)} numerical checks passed"
+                status, detail = NUMERIC, f"{_count(len(recs), 'numerical check')} passed"
             else:
                 status, detail = FAILED, f"{sum(not r.passed for r in recs)} of {len(recs)} numerical checks failed"
         else:
@@ -80,11 +80,15 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
             if not proofs:
                 status, detail = MISSING, f"no exact proof of {st.key!r}"
             elif all(p.passed for p in proofs):
-                status, detail = PROVED, f"{len(proofs)} exact proofs of {st.key} passed"
+                status, detail = PROVED, f"{_count(len(proofs), 'exact proof')} of {st.key} passed"
             else:
                 status, detail = FAILED, f"{sum(not p.passed for p in proofs)} of {len(proofs)} exact proofs failed"
         rows.append(Row(st.slide, st.text, st.topic, st.key, status, detail, errata))
     return rows
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 def compute_rows(jobs: int | None = None) -> list[Row]:

@@ -51,6 +51,8 @@ def test_status_is_computed_from_proofs_and_checks():
     ok = coverage.status_rows({"xavier": _D([Proof("claim:var_w", "c", "s", True), Proof("var_w", "c", "s", True)])},
                               {}, st)
     assert ok[0].status == coverage.PROVED and "2 exact proofs" in ok[0].detail
+    one = coverage.status_rows({"xavier": _D([Proof("var_w", "c", "s", True)])}, {}, st)
+    assert one[0].detail == "1 exact proof of var_w passed"
     bad = coverage.status_rows({"xavier": _D([Proof("var_w", "c", "s", False)])}, {}, st)
     assert bad[0].status == coverage.FAILED
     none = coverage.status_rows({"xavier": _D([Proof("var_s", "c", "s", True)])}, {}, st)
