@@ -40,6 +40,11 @@ LATEX_NAMES = {
     "n_in": r"n_{\mathrm{in}}",
     "n_out": r"n_{\mathrm{out}}",
     "P": r"\mathbf{P}",
+    "Var(x)": r"\operatorname{Var}(x)",
+    "Var(w)": r"\operatorname{Var}(w)",
+    "Var(s)": r"\operatorname{Var}(s)",
+    "Var(s')": r"\operatorname{Var}(s')",
+    "Var(delta)": r"\operatorname{Var}(\delta)",
 }
 
 # names of vectors (bold lower case) and scalars (italic) among matrix symbols
@@ -165,6 +170,10 @@ class ScalarStrPrinter(StrPrinter):
     def _print_KroneckerDelta(self, expr):
         i, j = expr.args[:2]
         return "[[%s = %s]]" % (self._print(i), self._print(j))
+
+    def _print_Product(self, expr):
+        lims = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits)
+        return "prod_{%s} (%s)" % (lims, self._print(expr.function))
 
     def _print_Pow(self, expr, rational=False):
         # the lecture's (and the claims') power sign
@@ -637,9 +646,18 @@ def _word_math(word: str) -> str:
         return w
 
     out = re.sub(r"[A-Za-z]+", name, word)
+    out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
     out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
-    out = out.replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ").replace("*", r"\cdot ")
+    out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
+    out = out.replace("*", r"\cdot ").replace("~", r"\sim ")
     return out.replace("[", r"\left[").replace("]", r"\right]") if "[" in out and "]" in out else out
+
+
+def has_formula(text: str) -> bool:
+    """Whether prose carries formula text (``_``, ``^``, ``=``, a call ``f(x)``...)."""
+    import re
+
+    return bool(re.search(r"[_^=<>]|\w\(|\bsum\b", text or ""))
 
 
 def prose_latex(text: str) -> str:
@@ -670,7 +688,7 @@ def prose_latex(text: str) -> str:
                 pieces.append(r"\text{%s}" % part)
         return "".join(pieces)
 
-    mathy = re.compile(r"[_^=<>+*/|]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum")
+    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum")
     word = re.compile(r"^\(?[A-Za-z][a-z]+[,;:.)]*$")
     toks = re.split(r"(\s+)", text)
     out, buf, k = [], "", 0
