@@ -249,6 +249,41 @@ def clean(e: sp.Expr) -> sp.Expr:
     return e
 
 
+def common_denominator(e: sp.Expr) -> sp.Expr:
+    """One fraction, its denominator's factors written as the lecture writes
+    them: ``(y - z)/(z (z - 1))`` becomes ``(z - y)/(z (1 - z))``."""
+    t = sp.factor(sp.together(e))
+    num, den = sp.fraction(t)
+    if den == 1:
+        return e
+    sign, factors = 1, []
+    for f in sp.Mul.make_args(den):
+        b, ex = f.as_base_exp()
+        if isinstance(b, sp.Add):
+            consts = [x for x in b.args if x.is_number]
+            if consts and all(c < 0 for c in consts) and not any(x.could_extract_minus_sign() for x in b.args if not x.is_number):
+                b = sp.expand(-b)
+                sign *= (-1) ** ex
+        factors.append(b**ex)
+    return sp.expand(sign * num) / sp.Mul(*factors)
+
+
+def _readable_map(e):
+    """An elementwise matrix form over one common denominator, as the lecture
+    writes ``(yhat - y) / (yhat (1 - yhat))`` (the same function of the
+    entries: only the written form changes, and only when it is shorter)."""
+    from dataclasses import replace
+
+    if isinstance(e, mx.Scale) and isinstance(e.arg, mx.Map):
+        return replace(e, arg=_readable_map(e.arg))
+    if isinstance(e, mx.Map):
+        body = sp.sympify(e.expr)
+        nicer = common_denominator(body)
+        if nicer != body and sp.count_ops(nicer) <= sp.count_ops(body) and sp.simplify(nicer - body) == 0:
+            return replace(e, expr=nicer)
+    return e
+
+
 def tidy(e: sp.Expr) -> sp.Expr:
     cands = [e, sp.factor_terms(e), sp.factor_terms(sp.expand(e))]
     return min(cands, key=lambda x: (sp.count_ops(x), len(str(x))))
@@ -489,16 +524,34 @@ class ModuleDeriver:
         en_t, en_l = (f"z[{a}]", "z_{%s}" % a) if z.dims else ("z", "z")
         raw = sp.diff(ell, entry)
         self.step("differentiate (SymPy diff)", _pd("l", r"\ell", en_t, en_l), raw)
+        lab_l = _pd("l", r"\ell", en_t, en_l)
         g = clean(raw)
+        if g != raw:
+            self.step("sum out the Kronecker deltas" if raw.has(sp.KroneckerDelta) else "expand", lab_l, g)
+        # name the output first, so that a constraint of the target visibly
+        # cancels (softmax + cross-entropy: p_i sum_c y_c - y_i = p_i - y_i)
+        if sp_.output is not None:
+            try:
+                g_named = tidy(self.rename_output(g))
+            except ValueError:
+                g_named = g
+            if g_named != g:
+                self.step("name the forward output", lab_l, g_named, sp_.output.note)
+                g = g_named
         g2 = self.apply_assumptions(g)
         if g2 != g:
-            self.step("use the target's constraint", _pd("l", r"\ell", en_t, en_l), g2, "; ".join(s for s, _ in sp_.assumptions))
+            self.step("use the target's constraint", lab_l, g2, "; ".join(s for s, _ in sp_.assumptions))
         g = g2
         g3 = tidy(self.rename_output(g))
         if g3 != g and sp_.output is not None:
-            self.step("name the forward output", _pd("l", r"\ell", en_t, en_l), g3, sp_.output.note)
-        g = tidy(sp.simplify(g3)) if g3.has(sp.exp) else tidy(g3)
-        self.step("simplify", _pd("l", r"\ell", en_t, en_l), g)
+            self.step("name the forward output", lab_l, g3, sp_.output.note)
+        g4 = tidy(sp.simplify(g3)) if g3.has(sp.exp) else tidy(g3)
+        g5 = common_denominator(g4)
+        if sp.count_ops(g5) < sp.count_ops(g4) and sp.simplify(g5 - g4) == 0:
+            g4 = g5
+        if g4 != g3:
+            self.step("over a common denominator" if g4 is g5 else "simplify", lab_l, g4)
+        g = g4
         self.results.append(Result("local", _pd("l", r"\ell", en_t, en_l), index=g))
         extra = {}
         if sp_.output is not None:
@@ -510,7 +563,7 @@ class ModuleDeriver:
         if sp_.output is not None:
             b[sp_.output.matrix] = Binding(mx.Sym(sp_.output.matrix, z.sym().shape, role="output",
                                                   latex=sp_.output.matrix_latex), 2 if z.dims else 1, vector_as="col")
-        gm = Translator(b).translate(gb, s_, a if z.dims else None)
+        gm = _readable_map(Translator(b).translate(gb, s_, a if z.dims else None))
         lab = _pd("L", "L", z.matrix, latex_matrix(z))
         self.step("read off the matrix form", lab, gm)
         # the loss value in matrix form

@@ -220,9 +220,9 @@ class HadamardStrPrinter(ScalarStrPrinter):
         scal = sp.Mul(coeff, *[f for f in num if not self._is_matrix(f)])
         parts = [self._wrap(f) for f in mats] or ["1"]
         text = HADAMARD_TEXT.join(parts)
-        for dd in den:
-            b, ex = dd.as_base_exp()
-            text += " / " + self._wrap(b if ex == -1 else sp.Pow(b, -ex, evaluate=False))
+        if den:
+            dens = [self._wrap(b if ex == -1 else sp.Pow(b, -ex, evaluate=False)) for b, ex in (dd.as_base_exp() for dd in den)]
+            text += " / " + (dens[0] if len(dens) == 1 else "(" + HADAMARD_TEXT.join(dens) + ")")
         if scal == 1:
             return text
         if scal == -1:
@@ -463,8 +463,9 @@ class HadamardLatexPrinter(ScalarLatexPrinter):
         coeff_expr = sp.Mul(coeff, *scal)
         parts = [self._wrap(f) for f in mats] or ["\\mathbf{1}"]
         tex = r" \odot ".join(parts)
-        for d in den:
-            tex += r" \oslash " + self._wrap(d)
+        if den:
+            dens = [self._wrap(d) for d in den]
+            tex += r" \oslash " + (dens[0] if len(dens) == 1 else r"\left(" + r" \odot ".join(dens) + r"\right)")
         if coeff_expr == 1:
             return tex
         if coeff_expr == -1:
@@ -555,20 +556,29 @@ def claim_source_text(c) -> str:
     return "gradproof's addition (not on the slides)"
 
 
-def result_attribution(d, r) -> str:
-    """How a result is known: derived, or a stated claim proved equal to the
-    derived result, naming who states it (the lecture's slide or gradproof).
+def result_attribution(d, r, form: str | None = None) -> str:
+    """How a result (or one of its forms, ``"index"`` or ``"matrix"``) is
+    known: derived, or also stated and proved equal to the derived result,
+    naming who states it (the lecture's slide, or gradproof).
 
-    A result is attributed to the lecture only through a proved lecture claim
-    about it; everything else is gradproof's own.
+    A form is attributed to the lecture only through a proved lecture claim
+    about that form; a claim about the matrix form does not vouch for the
+    index form, nor the other way round.
     """
     if r.origin != "claimed-and-proved":
         return "derived"
-    claims = [c for c in d.claims if c.key == r.key and claim_proved(d, c)]
+    claims = [c for c in d.claims if c.key == r.key and claim_proved(d, c)
+              and (form is None or (c.matrix is not None) == (form == "matrix"))]
     lecture = [c for c in claims if c.source == "lecture"]
     if lecture:
         return 'derived; the lecture\'s statement (slide "%s"), proved' % lecture[0].slide
-    return "derived; gradproof's statement, proved"
+    if claims:
+        return "derived; gradproof's statement, proved"
+    return "derived"
+
+
+def _row_attribution(d, r, form: str) -> str:
+    return result_attribution(d, r, form)
 
 
 def claim_latex(d, c) -> str | None:
@@ -580,6 +590,23 @@ def claim_latex(d, c) -> str | None:
     lhs = res.lhs if c.matrix is not None else (res.index_lhs or res.lhs)
     rel = res.relation if c.matrix is None else "="
     return to_latex(lhs) + " " + relation_latex(rel) + " " + to_latex(expr)
+
+
+def result_rows(d):
+    """The results as printed rows ``(result, form, lhs, relation, expr)``,
+    each index form once: a loss's local derivative and its backward message
+    are the same per-sample formula, shown one time."""
+    seen, rows = set(), []
+    for r in d.results:
+        if r.index is not None:
+            lhs = r.index_lhs or r.lhs
+            key = (to_text(lhs), to_text(r.index))
+            if key not in seen:
+                seen.add(key)
+                rows.append((r, "index", lhs, r.relation, r.index))
+        if r.matrix is not None:
+            rows.append((r, "matrix", r.lhs, "=", r.matrix))
+    return rows
 
 
 def derivation_text(d) -> str:
@@ -595,13 +622,10 @@ def derivation_text(d) -> str:
         if s.note:
             lines.append(f"      {s.note}")
     lines += ["", "Results:"]
-    for r in d.results:
-        how = result_attribution(d, r)
-        if r.index is not None:
-            lhs = r.index_lhs or r.lhs
-            lines.append(f"  {eq(lhs, r.relation, r.index)}    (index form, {how})")
-        if r.matrix is not None:
-            lines.append(f"  {eq(r.lhs, '=', r.matrix)}    ({shape_text(r.shape)}, {how})")
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = _row_attribution(d, r, form)
+        where = "index form" if form == "index" else shape_text(r.shape)
+        lines.append(f"  {eq(lhs, rel, expr)}    ({where}, {how})")
     if d.claims:
         lines += ["", "Claims (proved, not trusted):"]
         for c in d.claims:
@@ -741,15 +765,11 @@ def derivation_latex(d) -> str:
 
     rows = [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.note)) for s in d.definition]
     rows += [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.rule)) for s in d.steps]
-    for r in d.results:
-        how = result_attribution(d, r)
-        if r.index is not None:
-            rows.append(r"%s &%s %s && %s" % (tex(r.index_lhs or r.lhs), relation_latex(r.relation), tex(r.index),
-                                              note("index form, " + how)))
-        if r.matrix is not None:
-            shape = r"\in \mathbb{R}^{%s}" % shape_latex(r.shape) if r.shape else ""
-            rows.append(r"%s &= %s %s && %s" % (tex(r.lhs), tex(r.matrix), shape,
-                                                note("matrix form, " + how)))
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = _row_attribution(d, r, form)
+        shape = r" \in \mathbb{R}^{%s}" % shape_latex(r.shape) if form == "matrix" and r.shape else ""
+        rows.append(r"%s &%s %s%s && %s" % (tex(lhs), relation_latex(rel), tex(expr), shape,
+                                            note(form + " form, " + how)))
     return "$$\\begin{aligned}\n" + "\\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 

@@ -127,19 +127,14 @@ def section_view(sec) -> dict:
     view["n_results"] = len(d.results)
     view["definition"] = _step_rows(d.definition, "note")
     view["steps"] = _step_rows(d.steps, "rule")
-    from derive.printing import result_attribution
+    from derive.printing import result_attribution, result_rows
 
-    for r in d.results:
-        forms = []
-        if r.index is not None:
-            forms.append({"form": "index", "lhs": _math(r.index_lhs or r.lhs), "rel": _rel(r.relation),
-                          "rhs": _math(r.index), "shape": None})
-        if r.matrix is not None:
-            forms.append({"form": "matrix", "lhs": _math(r.lhs), "rel": _rel("="), "rhs": _math(r.matrix),
-                          "shape": _tex(shape_latex(r.shape)) if r.shape else None})
-        how = result_attribution(d, r)
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = result_attribution(d, r, form)
         source = "lecture" if "the lecture's" in how else ("gradproof" if "gradproof" in how else "derived")
-        view["results"].append({"key": r.key, "origin": how, "source": source, "forms": forms})
+        view["results"].append({"key": r.key, "forms": [{
+            "form": form, "lhs": _math(lhs), "rel": _rel(rel), "rhs": _math(expr), "origin": how, "source": source,
+            "shape": _tex(shape_latex(r.shape)) if form == "matrix" and r.shape else None}]})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)

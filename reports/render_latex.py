@@ -179,20 +179,16 @@ def section_view(sec) -> dict:
         return view
     view["summary"] = d.summary
     view["n_results"] = len(d.results)
-    from derive.printing import result_attribution
+    from derive.printing import result_attribution, result_rows
 
     view["definition"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.note)}
                           for s in d.definition]
     view["steps"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.rule),
                       "note": prose(s.note)} for s in d.steps]
-    for r in d.results:
-        how = tex_text(result_attribution(d, r))
-        if r.index is not None:
-            view["results"].append({"form": "index", "origin": how, "lhs": _math(r.index_lhs or r.lhs),
-                                    "rel": _rel(r.relation), "rhs": _math(r.index), "shape": ""})
-        if r.matrix is not None:
-            view["results"].append({"form": "matrix", "origin": how, "lhs": _math(r.lhs), "rel": "=",
-                                    "rhs": _math(r.matrix), "shape": shape_latex(r.shape) if r.shape else ""})
+    for r, form, lhs, rel, expr in result_rows(d):
+        view["results"].append({"form": form, "origin": tex_text(result_attribution(d, r, form)), "lhs": _math(lhs),
+                                "rel": _rel(rel), "rhs": _math(expr),
+                                "shape": shape_latex(r.shape) if form == "matrix" and r.shape else ""})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)
