@@ -86,12 +86,13 @@ def build_softmax_simplex(topic):
     B.step("the denominator does not depend on k", "sum_k sigma_k", r"\sum_k \sigma_k", pulled)
     renamed = pulled.xreplace({k: c})  # rename the summation index: the same sum
     B.step("rename the summation index k -> c", "sum_k sigma_k", r"\sum_k \sigma_k", renamed)
-    B.step("exp(s_c) > 0, so sigma_k > 0", "sigma_k", r"\sigma_k", prose("exp(s_k) / sum_c exp(s_c) > 0"))
-    B.step("1 - sigma_k is the other classes' share", "1 - sigma_k", r"1 - \sigma_k",
+    B.step("a quotient of positive terms: every e^{s_c} > 0", "sigma_k", r"\sigma_k", sp.Integer(0), relation=">")
+    B.step("1 - sigma_k is the other classes' share of the denominator", "1 - sigma_k", r"1 - \sigma_k",
            sp.Sum(sp.exp(Sb[c]) * (1 - sp.KroneckerDelta(c, k)), (c, 1, K)) / den,
            "positive when K >= 2, so sigma_k < 1")
+    B.step("both bounds", "sigma_k", r"\sigma_k", sp.Interval.open(0, 1), relation="in")
     B.result("sum", "sum_k sigma_k", r"\sum_k \sigma_k", index=renamed)
-    B.result("range", "sigma_k", r"\sigma_k", index=prose("0 < sigma_k < 1", r"0 < \sigma_k < 1"))
+    B.result("range", "sigma_k", r"\sigma_k", index=sp.Interval.open(0, 1), relation="in")
 
     B.prove("sum", "exact: after renaming, numerator and denominator are the same sum", "symbolic K",
             lambda: renamed == 1)
@@ -110,8 +111,15 @@ def build_softmax_simplex(topic):
 
     B.prove("range", "exact: sigma_k > 0 and 1 - sigma_k = (other classes) / sum > 0 (SymPy assumptions, real s)",
             f"K={KK}", in_unit_interval)
-    B.prove_claims(lambda claim: is_zero(sp.sympify(claim.index).xreplace({K: KK}).doit().subs(
-        {Sb[q + 1]: sv[q] for q in range(KK)}) - 1), f"K={KK}")
+    range_proved = all(p.passed for p in B.proofs if p.key == "range")
+
+    def compare(claim):
+        if claim.key == "range":  # the derived range, itself proved above
+            return claim.index == sp.Interval.open(0, 1) and range_proved
+        return is_zero(sp.sympify(claim.index).xreplace({K: KK}).doit().subs(
+            {Sb[q + 1]: sv[q] for q in range(KK)}) - 1)
+
+    B.prove_claims(compare, f"K={KK}")
     return B.freeze()
 
 

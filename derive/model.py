@@ -30,6 +30,7 @@ class Step:
     lhs: Label
     rhs: Any  # SymPy expression, mexpr.MExpr, or Label (prose maths)
     note: str = ""
+    relation: str = "="  # "=", "in", "propto", "<", ">", "<=", ">="
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Result:
     matrix: Any = None  # mexpr.MExpr (batched, rows are samples)
     shape: tuple = ()
     origin: str = "derived"
+    relation: str = "="  # how lhs and the index form relate ("=", "in", ...)
 
 
 SOURCES = ("lecture", "gradproof")

@@ -211,6 +211,10 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     t0 = time.perf_counter()
     try:
         d = derive(topic)
+        if topic.kind != "user":
+            from reports.errata import attach
+
+            d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
         return TopicSection(topic.name, topic.title, topic.kind, topic.section,
                             error=f"derivation failed: {type(err).__name__}: {err}")

@@ -90,8 +90,16 @@ def init_figure(data: dict) -> Figure:
         fig, "fig-init", "Initialisation experiment",
         f"A network of {data.get('layers', n)} tanh layers of {data.get('units', '?')} units fed N(0, 1) inputs: "
         "per-layer output distributions (left, light = deeper) and per-layer norms of the backward message "
-        "delta (right), for each initialisation.",
+        "delta (right), for each initialisation. " + _erratum_sentence(data),
     )
+
+
+def _erratum_sentence(data: dict) -> str:
+    """What the measurement says against the slide 'Vanishing Gradient' (empty
+    when the run lacks the sigma_0 = 1 series)."""
+    from reports.errata import LARGE, caption_sentence
+
+    return caption_sentence(data) if LARGE in data.get("runs", {}) else ""
 
 
 def training_figure(curve: dict[str, Any]) -> Figure:

@@ -7,8 +7,7 @@ log-likelihood): dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i)
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum(-y*log((sigmoid((X w)))) - (1 - y)*log(1 - (sigmoid((X w)))))
-        computed stably as sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
+    L = sum(-(y o log(sigmoid((X w)))) - ((1 - y) o log(1 - sigmoid((X w)))))
     yhat = sigmoid((X w))
     dL/dw = X^T (yhat - y)
 """
@@ -32,7 +31,7 @@ def _sigmoid(s):
 
 
 def forward(X, y, w):
-    """Loss: L = sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))"""
+    """Loss: L = sum(-(y o log(sigmoid((X w)))) - ((1 - y) o log(1 - sigmoid((X w)))))"""
     return float((-y*(-np.logaddexp(0, -(X @ w))) - (1 - y)*(-np.logaddexp(0, (X @ w)))).sum())
 
 

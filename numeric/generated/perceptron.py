@@ -10,7 +10,7 @@ Kinks: f(s) jumps at s = 0: the derivative is 0 for every s != 0 and does not ex
 
 Formulas (matrix form, derived and proved exactly):
     Yhat = step(S)
-    Delta_in = 0
+    Delta^l = 0
 """
 import numpy as np
 
@@ -31,7 +31,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = 0
+    """Backward message and parameter messages: Delta^l = 0
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -6,8 +6,8 @@ sigma(1 - sigma).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = sigmoid(Z)
-    Delta_in = A*Delta*(1 - A)
+    Z^{l+1} = sigmoid(Z)
+    Delta^l = A o Delta o (1 - A)
 """
 import numpy as np
 
@@ -28,12 +28,12 @@ def _sigmoid(s):
 
 
 def forward(z):
-    """Forward message: Znext = sigmoid(Z)"""
+    """Forward message: Z^{l+1} = sigmoid(Z)"""
     return _sigmoid(z)
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = A*Delta*(1 - A)
+    """Backward message and parameter messages: Delta^l = A o Delta o (1 - A)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -6,7 +6,7 @@ The binary cross-entropy of yhat = sigma(s), taken from the logits s: dL/ds
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m
+    L = sum(-(y o log(sigmoid(s))) - ((1 - y) o log(1 - sigmoid(s))))/m
     dL/ds = (yhat - y)/m
 """
 import numpy as np
@@ -29,7 +29,7 @@ def _sigmoid(s):
 
 
 def forward(z, y):
-    """Loss: L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m"""
+    """Loss: L = sum(-(y o log(sigmoid(s))) - ((1 - y) o log(1 - sigmoid(s))))/m"""
     m = z.shape[0]
     return float((-y*(-np.logaddexp(0, -z)) - (1 - y)*(-np.logaddexp(0, z))).sum()/m)
 

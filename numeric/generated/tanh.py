@@ -6,8 +6,8 @@ tanh^2.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = tanh(Z)
-    Delta_in = Delta*(1 - A**2)
+    Z^{l+1} = tanh(Z)
+    Delta^l = Delta o (1 - A^2)
 """
 import numpy as np
 
@@ -23,12 +23,12 @@ SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z):
-    """Forward message: Znext = tanh(Z)"""
+    """Forward message: Z^{l+1} = tanh(Z)"""
     return np.tanh(z)
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = Delta*(1 - A**2)
+    """Backward message and parameter messages: Delta^l = Delta o (1 - A^2)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

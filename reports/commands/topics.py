@@ -70,6 +70,10 @@ def cmd_derive(args) -> int:
     else:
         (topic,) = resolve([args.topic])
     d = derive(topic)
+    if topic.kind != "user":
+        from reports.errata import attach
+
+        d = attach(d)
     if args.format == "json":
         json.dump(derivation_json(d), sys.stdout, indent=2)
         sys.stdout.write("\n")
