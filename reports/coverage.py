@@ -11,7 +11,8 @@ never typed by hand:
 * ``FAILED``: a proof or check failed; ``not verified``: the topic or key
   has no proof or check (a gap in the data, which the tests refuse).
 
-A statement on a slide for which the topic records an erratum carries it.
+Each erratum any topic records is placed once, on the statement of its
+slide that it is about (:func:`_place_errata`).
 
 ``python -m reports.coverage --write`` (or ``gradproof coverage --write``)
 regenerates ``docs/lecture-coverage.md``; a test fails when it is stale.
@@ -57,13 +58,15 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
     """
     from derive.lecture_statements import STATEMENTS
 
+    statements = STATEMENTS if statements is None else statements
+    placed = _place_errata(derivations, statements)
     rows = []
-    for st in STATEMENTS if statements is None else statements:
+    for n, st in enumerate(statements):
         if not st.topic:
-            rows.append(Row(st.slide, st.text, "", "", REMARK, st.reason))
+            rows.append(Row(st.slide, st.text, "", "", REMARK, st.reason, placed.get(n, ())))
             continue
         d = derivations.get(st.topic)
-        errata = tuple(e for e in getattr(d, "errata", ()) if e.slide == st.slide) if d is not None else ()
+        errata = placed.get(n, ())
         if d is None:
             rows.append(Row(st.slide, st.text, st.topic, st.key, FAILED, "the topic could not be derived", errata))
             continue
@@ -87,6 +90,34 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
     return rows
 
 
+def _words(text: str) -> set:
+    return {w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split() if len(w) > 2}
+
+
+def _place_errata(derivations: dict, statements) -> dict:
+    """Each erratum of any topic, placed once: on the statement of its slide it is about.
+
+    Preference: a statement of the erratum's own topic on that slide, then the
+    statement whose words overlap most with what the erratum quotes, then the
+    slide's first statement.
+    """
+    placed: dict = {}
+    seen = set()
+    for topic in sorted(k for k, v in derivations.items() if v is not None):
+        for e in getattr(derivations[topic], "errata", ()):
+            if (e.slide, e.lecture, e.correction) in seen:
+                continue
+            on_slide = [k for k, st in enumerate(statements) if st.slide == e.slide]
+            if not on_slide:
+                continue
+            seen.add((e.slide, e.lecture, e.correction))
+            quoted = _words(e.lecture)
+            best = max(on_slide, key=lambda k: (statements[k].topic == topic,
+                                                len(quoted & _words(statements[k].text)), -k))
+            placed[best] = placed.get(best, ()) + (e,)
+    return placed
+
+
 def _count(k: int, noun: str) -> str:
     return f"{k} {noun}{'' if k == 1 else 's'}"
 
@@ -97,8 +128,11 @@ def compute_rows(jobs: int | None = None) -> list[Row]:
     from derive.registry import derive_many
     from reports.verify import stats_records
 
+    from reports.errata import attach
+
     names = list(dict.fromkeys(s.topic for s in STATEMENTS if s.topic))
-    derivations = dict(zip(names, derive_many(names, jobs=jobs)))
+    # the errata as the report shows them: derive-side and measured
+    derivations = {n: attach(d) for n, d in zip(names, derive_many(names, jobs=jobs))}
     numeric = {t: stats_records(t) for t in dict.fromkeys(s.topic for s in STATEMENTS if s.evidence == "numeric"
                                                           and s.topic)}
     return status_rows(derivations, numeric)
