@@ -74,7 +74,7 @@ def build_erm(topic):
     B = Builder(topic)
     R = ERM_RISK
     B.define("R(h)", r"R_{\mathcal{T}^m}(h_\theta)", R, "the empirical risk on the m training examples")
-    B.step("a positive factor does not move the minimiser", "argmin R", r"\arg\min_\theta R",
+    B.step("positive factors do not move the minimiser", "argmin R", r"\arg\min_\theta R",
            math("argmin_theta R(h_theta) = argmin_theta sum_i l(y_i, h_theta(x_i))",
                 r"\arg\min_\theta \sum_{i=1}^{m} \ell(y_i, h_\theta(x_i))"))
     # Squared loss and a linear neuron: the Gaussian NLL is an affine function of R.
@@ -271,7 +271,7 @@ def build_rnn_bptt(topic):
                                            r"\mathbf{x}_t\mathbf{U} + \mathbf{h}_{t-1}\mathbf{V} + \mathbf{b},\ "
                                            r"\mathbf{h}_t = \tanh(\mathbf{s}_t),\ \hat{\mathbf{y}}_t = "
                                            r"\mathbf{h}_t\mathbf{W},\ \mathbf{h}_0 = \mathbf{0}"),
-             "the recurrent network unrolled over t = 1..T: a DAG in which U, V, W, b are reused at every step")
+             "the recurrent network unrolled over t = 1..T: one DAG in which U, V, W, b are reused at every step")
     B.define("L", "L", math("sum_t l_t(yhat_t)", r"\sum_{t=1}^{T} \ell_t(\hat{\mathbf{y}}_t)"))
     steps = [
         ("output module at step t (linear layer)", "delta(yhat_t)", r"\boldsymbol{\delta}^{\hat{y}}_t",
@@ -385,7 +385,7 @@ def build_vanishing_gradient(topic):
     nn = sp.Symbol("n", positive=True, integer=True)
     B.define("delta_i", r"\delta^{l}_i", math("sum_j w_ij tanh'(s_j) delta^{l+1}_j",
                                                r"\sum_{j=1}^{n} w_{ij}\,\tanh'(s_j)\,\delta^{l+1}_j"),
-             "a linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0")
+             "linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0")
     B.step("independent zero-mean terms: variances add, one term factorises", "Var(delta_i)",
            r"\operatorname{Var}(\delta^{l}_i)",
            math("sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta_j)^2)",
@@ -400,10 +400,10 @@ def build_vanishing_gradient(topic):
     # large sigma_0: s ~ N(0, tau^2), tau large: E[sech^4] ~ (int sech^4) / (sqrt(2 pi) tau)
     F = sp.tanh(s) - sp.tanh(s) ** 3 / 3
     integral = sp.limit(F, s, sp.oo) - sp.limit(F, s, -sp.oo)
-    B.step("the squared tanh derivative is sech to the 4th, with antiderivative tanh(s) - tanh(s) cubed / 3", "int sech^4", r"\int_{-\infty}^{\infty}"
+    B.step("the squared tanh derivative is the fourth power of sech, with antiderivative tanh(s) - tanh(s) cubed / 3", "int sech^4", r"\int_{-\infty}^{\infty}"
            r"\operatorname{sech}^4 s\,ds", integral)
     q_sat = integral / (sp.sqrt(2 * sp.pi) * tau)
-    B.step("large weights: s is Gaussian with a large standard deviation tau, whose density is about 1/(sqrt(2 pi) tau) where sech is not small",
+    B.step("large weights: s is Gaussian with large standard deviation tau, whose density is about 1/(sqrt(2 pi) tau) where sech is not small",
            "q", "q", q_sat)
     g_sat = nn * sig0**2 * q_sat
     B.step("the gain in saturation", "g", "g", g_sat,
@@ -580,7 +580,7 @@ def build_randomised_inputs(topic):
                 r"(y - \mathbf{w}^{\top}\mathbf{x})^2 - 2(y - \mathbf{w}^{\top}\mathbf{x})\mathbf{w}^{\top}"
                 r"\operatorname{E}(\boldsymbol{\epsilon}) + \mathbf{w}^{\top}\operatorname{E}"
                 r"(\boldsymbol{\epsilon}\boldsymbol{\epsilon}^{\top})\mathbf{w}"))
-    B.step("zero mean, covariance a multiple of the identity", "E[(y - w^T(x + eps))^2]",
+    B.step("zero mean, covariance proportional to the identity", "E[(y - w^T(x + eps))^2]",
            r"\operatorname{E}_{\boldsymbol{\epsilon}}[(y - \mathbf{w}^{\top}(\mathbf{x} + \boldsymbol{\epsilon}))^2]",
            math("(y - w^T x)^2 + sigma_eps^2 ||w||^2",
                 r"(y - \mathbf{w}^{\top}\mathbf{x})^2 + \sigma_\epsilon^2\lVert\mathbf{w}\rVert^2"))
