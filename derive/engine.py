@@ -265,7 +265,7 @@ def common_denominator(e: sp.Expr) -> sp.Expr:
                 b = sp.expand(-b)
                 sign *= (-1) ** ex
         factors.append(b**ex)
-    return sp.expand(sign * num) / sp.Mul(*factors)
+    return sp.factor_terms(sp.expand(sign * num)) / sp.Mul(*factors)
 
 
 def _readable_map(e):

@@ -51,6 +51,32 @@ LATEX_NAMES = {
 _GREEK = {"alpha", "beta", "gamma", "delta", "lambda", "sigma", "theta", "mu", "eta", "Delta"}
 
 
+class Shown(sp.Symbol):
+    """A symbol that stands for a written quantity (``f'(s)``, ``dl/dyhat_1``)
+    and prints as it is written, in plain text and in LaTeX.
+
+    The LaTeX form is kept in a table by name (symbols are cached and pickled
+    by name), so that ``Shown("f'(s)", "f'(s)")`` survives both.
+    """
+
+    _TEX: dict = {}
+
+    def __new__(cls, name, latex=None, **assumptions):
+        obj = super().__new__(cls, name, **assumptions)
+        if latex is not None:
+            cls._TEX[name] = latex
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.name, Shown._TEX.get(self.name)), self.assumptions0)
+
+    def _latex(self, printer):
+        return Shown._TEX.get(self.name, self.name)
+
+    def _sympystr(self, printer):
+        return self.name
+
+
 def latex_name(name: str, shape=None) -> str:
     """The LaTeX form of a symbol name; matrices and vectors in bold."""
     if name in LATEX_NAMES:
@@ -316,11 +342,12 @@ class TextPrinter(_MatrixPrinter):
 
     def _print_Map(self, e):
         names, sub = {}, {}
+        body = sp.sympify(e.expr)
         for k, (p, a) in enumerate(e.args):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
-            names[dummy] = _text_operand(self, a)
-        return HadamardStrPrinter(names).doprint(sp.sympify(e.expr).xreplace(sub))
+            names[dummy] = self.doprint(a) if _only_function_argument(body, p) else _text_operand(self, a)
+        return HadamardStrPrinter(names).doprint(body.xreplace(sub))
 
     def _print_RowSum(self, e):
         return "rowsum(" + self.doprint(e.arg) + ")"
@@ -342,6 +369,14 @@ class TextPrinter(_MatrixPrinter):
 
     def _print_Lstsq(self, e):
         return "lstsq(" + self.doprint(e.a) + ", " + self.doprint(e.b) + ")"
+
+
+def _only_function_argument(body, p) -> bool:
+    """Whether placeholder ``p`` occurs only as the whole argument of a
+    function (``sigmoid(p)``): its matrix then needs no brackets of its own."""
+    marker = sp.Dummy()
+    rest = body.replace(lambda x: isinstance(x, sp.Function) and x.args == (p,), lambda x: marker)
+    return p not in rest.free_symbols and marker in rest.free_symbols
 
 
 def _text_operand(printer, a):
@@ -402,7 +437,7 @@ class MatrixLatexPrinter(_MatrixPrinter):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
             tex = self.doprint(a)
-            if not isinstance(a, mx.Sym):
+            if not isinstance(a, mx.Sym) and not _only_function_argument(sp.sympify(e.expr), p):
                 tex = self.lparen + tex + self.rparen
             names[dummy] = tex
         body = sp.sympify(e.expr).xreplace(sub)
@@ -528,8 +563,8 @@ def shape_latex(shape) -> str:
 # Whole derivations
 # ---------------------------------------------------------------------------
 
-RELATION_TEXT = {"=": "=", "in": "in", "propto": "∝", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
-RELATION_LATEX = {"=": "=", "in": r"\in", "propto": r"\propto", "<": "<", ">": ">", "<=": r"\le", ">=": r"\ge"}
+RELATION_TEXT = {":": ":", "=": "=", "in": "in", "propto": "∝", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+RELATION_LATEX = {":": ":", "=": "=", "in": r"\in", "propto": r"\propto", "<": "<", ">": ">", "<=": r"\le", ">=": r"\ge"}
 
 
 def relation_text(rel: str) -> str:
@@ -661,6 +696,8 @@ def _word_math(word: str) -> str:
             return "\\" + w
         if w in ("Var", "E", "exp", "log"):
             return {"Var": r"\operatorname{Var}", "E": r"\operatorname{E}", "exp": r"\exp", "log": r"\log"}[w]
+        if w in ("LANGLE", "RANGLE"):
+            return w
         if w == "oo":
             return r"\infty"
         if w in ("sum", "prod", "max", "min", "tanh", "argmin", "argmax"):
@@ -669,7 +706,10 @@ def _word_math(word: str) -> str:
             return r"\hat{y}"
         return w
 
+    word = re.sub(r"<(?=[A-Za-z])", "LANGLE", word)
+    word = re.sub(r"(?<=[A-Za-z0-9)])>", "RANGLE", word)
     out = re.sub(r"[A-Za-z]+", name, word)
+    out = out.replace("LANGLE", r"\langle ").replace("RANGLE", r"\rangle ")
     out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
     out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
     out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
@@ -712,8 +752,10 @@ def prose_latex(text: str) -> str:
                 pieces.append(r"\text{%s}" % part)
         return "".join(pieces)
 
-    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum")
-    word = re.compile(r"^\(?[A-Za-z][a-z]+[,;:.)]*$")
+    greek = "|".join(sorted(_GREEK_WORDS))
+    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum"
+                       r"|^\(?(%s)'?[,;:.)]*$" % greek)
+    word = re.compile(r"^\(?(?!(%s)'?[,;:.)]*$)[A-Za-z][a-z]+[,;:.)]*$" % greek)
     toks = re.split(r"(\s+)", text)
     out, buf, k = [], "", 0
     while k < len(toks):
@@ -727,7 +769,8 @@ def prose_latex(text: str) -> str:
                     is_m = mathy.search(t.strip(",;:.")) and not word.match(t)
                     if not is_m and depth <= 0:
                         break
-                    depth += t.count("(") + t.count("[") - t.count(")") - t.count("]")
+                    depth += (t.count("(") + t.count("[") + len(re.findall(r"<(?=[A-Za-z])", t))
+                              - t.count(")") - t.count("]") - len(re.findall(r"(?<=[A-Za-z0-9)])>", t)))
                 span.append(t)
                 j += 1
                 if t.strip() and t.rstrip().endswith((",", ";", ":")) and depth <= 0:
@@ -738,7 +781,7 @@ def prose_latex(text: str) -> str:
             formula = "".join(span)
             tail = formula[len(formula.rstrip(",;:.")):]
             formula = formula[: len(formula) - len(tail)] if tail else formula
-            if depth < 0 or formula.count("(") != formula.count(")"):
+            if depth != 0 or formula.count("(") != formula.count(")"):
                 buf += "".join(span)  # unbalanced: leave it as words
             else:
                 out.append(text_piece(buf))

@@ -56,9 +56,12 @@ class Builder:
     extra: dict = field(default_factory=dict)
     code: Any = None  # derive.model.ModuleCode, when the topic has code to generate
 
-    def define(self, text: str, latex: str, rhs, note: str = "") -> None:
-        """State an assumption or a part of the model."""
-        self.definition.append(Step("definition", Label(text, latex), rhs, note))
+    def define(self, text: str, latex: str, rhs, note: str = "", relation: str | None = None) -> None:
+        """State an assumption or a part of the model.  A definition headed by a
+        word (``assumptions``, ``prior``, ``model``) reads ``word: statement``."""
+        if relation is None:
+            relation = ":" if latex.startswith(r"\text{") else "="
+        self.definition.append(Step("definition", Label(text, latex), rhs, note, relation))
 
     def step(self, rule: str, text: str, latex: str, rhs, note: str = "", relation: str = "=") -> Step:
         """Record one step: the rule applied and the expression it gives."""

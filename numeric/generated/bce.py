@@ -8,7 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     L = sum(-(y o log(yhat)) - ((1 - y) o log(1 - yhat)))/m
-    dL/dyhat = 1/m ((y - yhat) / yhat / (yhat - 1))
+    dL/dyhat = 1/m ((yhat - y) / (yhat o (1 - yhat)))
 """
 import numpy as np
 
@@ -31,6 +31,6 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/dyhat = 1/m ((y - yhat) / yhat / (yhat - 1))"""
+    """Gradient: dL/dyhat = 1/m ((yhat - y) / (yhat o (1 - yhat)))"""
     m = z.shape[0]
-    return (y - z)/(z*m*(-1 + z))
+    return (z - y)/(z*m*(1 - z))

@@ -7,8 +7,8 @@ log-likelihood): dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i)
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum(-(y o log(sigmoid((X w)))) - ((1 - y) o log(1 - sigmoid((X w)))))
-    yhat = sigmoid((X w))
+    L = sum(-(y o log(sigmoid(X w))) - ((1 - y) o log(1 - sigmoid(X w))))
+    yhat = sigmoid(X w)
     dL/dw = X^T (yhat - y)
 """
 import numpy as np
@@ -31,12 +31,12 @@ def _sigmoid(s):
 
 
 def forward(X, y, w):
-    """Loss: L = sum(-(y o log(sigmoid((X w)))) - ((1 - y) o log(1 - sigmoid((X w)))))"""
+    """Loss: L = sum(-(y o log(sigmoid(X w))) - ((1 - y) o log(1 - sigmoid(X w))))"""
     return float((-y*(-np.logaddexp(0, -(X @ w))) - (1 - y)*(-np.logaddexp(0, (X @ w)))).sum())
 
 
 def predict(X, w):
-    """The prediction: yhat = sigmoid((X w))"""
+    """The prediction: yhat = sigmoid(X w)"""
     return _sigmoid((X @ w))
 
 
