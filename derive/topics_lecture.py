@@ -75,7 +75,7 @@ register(Topic(
 ))
 
 register(Topic(
-    name="mlp_backprop", title="The lecture's MLP composed from modules: delta^l for every layer", kind="identity",
+    name="mlp_backprop", title="The lecture's MLP composed from modules: a backward message for every layer", kind="identity",
     section="Computing loss gradients via backpropagation", order=73,
     summary="Two tanh hidden layers and a softmax output: each delta^l is the module's backward message applied to "
             "delta^{l+1}; each parameter gradient the module's parameter message.",

@@ -123,9 +123,12 @@ def render_html(report, figure) -> str:
 
     from reports.render_html import TEMPLATES, _env
 
+    from reports.render_html import _prose
+
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
+            it["text"] = _prose(it["text"])  # formulas in the statement typeset as maths
             if it["formula"]:
                 it["formula"] = Markup(it["formula"]["mathml"].replace("<math ", '<math displaystyle="true" ', 1))
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
@@ -141,9 +144,12 @@ def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
     from reports.render_latex import _env
 
+    from reports.render_latex import prose
+
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
+            it["text"] = prose(it["text"])  # already TeX: words escaped, formulas as maths
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
     return _env().get_template("companion.tex.j2").render(

@@ -83,7 +83,10 @@ def _prose(text: str):
             words = re.sub(r"\\([&%#$])", r"\1", part).replace(r"\sim ", "~").replace(r"\backslash ", "\\")
             out.append(html.escape(words, quote=False))
         elif part.strip():
-            out.append(str(_tex(part)))
+            try:
+                out.append(str(_tex(part)))
+            except Exception:  # noqa: BLE001  a fragment the converter rejects stays readable text
+                out.append(html.escape(part, quote=False))
     return Markup("".join(out))
 
 
