@@ -129,6 +129,8 @@ def render_html(report, figure) -> str:
     for s in slides:
         for it in s["items"]:
             it["text"] = _prose(it["text"])  # formulas in the statement typeset as maths
+            it["errata"] = [{"kind": e.kind, "lecture": _prose(e.lecture), "correction": _prose(e.correction),
+                             "evidence": [_prose(x) for x in e.evidence], "passed": e.passed} for e in it["errata"]]
             if it["formula"]:
                 it["formula"] = Markup(it["formula"]["mathml"].replace("<math ", '<math displaystyle="true" ', 1))
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
