@@ -198,6 +198,9 @@ def main(argv=None) -> int:
     p.add_argument("--write", action="store_true", help=f"rewrite {DOC.relative_to(DOC.parent.parent)}")
     p.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
     args = p.parse_args(argv)
+    if (args.write or args.check) and not (DOC.parent.parent / "pyproject.toml").is_file():
+        print(f"{DOC.parent} is not a gradproof checkout's docs folder: run this from a checkout", file=sys.stderr)
+        return 2
     text = render_markdown(compute_rows())
     if args.write:
         from reports.build import write_atomic
