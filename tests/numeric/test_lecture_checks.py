@@ -106,3 +106,21 @@ def test_lecture_checks_import_no_sympy():
     code = "import sys, numeric.lecture_checks, numeric.experiments; print('sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-50, max_value=50, allow_nan=False))
+def test_generated_activation_derivatives_obey_the_proved_bounds(s):
+    from numeric.network import load
+
+    z = np.array([[s]])
+    one = np.ones_like(z)
+    dt = load("tanh").backward(one, z)[0][0, 0]
+    ds = load("sigmoid").backward(one, z)[0][0, 0]
+    assert 0.0 <= dt <= 1.0 and 0.0 <= ds <= 0.25
+    if s != 0.0:
+        assert load("relu").backward(one, z)[0][0, 0] == (1.0 if s > 0 else 0.0)
