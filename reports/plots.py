@@ -99,7 +99,8 @@ def _erratum_sentence(data: dict) -> str:
     when the run lacks the sigma_0 = 1 series)."""
     from reports.errata import LARGE, caption_sentence
 
-    return caption_sentence(data) if LARGE in data.get("runs", {}) else ""
+    run = data.get("runs", {}).get(LARGE, {})
+    return caption_sentence(data) if len(run.get("delta_norm", ())) >= 2 else ""
 
 
 def training_figure(curve: dict[str, Any]) -> Figure:
