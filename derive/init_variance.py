@@ -90,7 +90,7 @@ def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple =
     assert len(chain) == len(_CHAIN)
     for k, (rule, lhs, rhs, rhs_tex) in enumerate(chain):
         B.step(rule, lhs, r"%s(%s %s)" % (V_, wt, ot), prose(rhs, rhs_tex))
-        B.prove("var_s", f"exact (sympy.stats): step '{_CHAIN[k][0]}' on finite zero-mean w, {other}",
+        B.prove("var_s", f"exact (sympy.stats): step '{rule}' on finite zero-mean w, {other}",
                 "one pair", lambda k=k: _chain_check(k))
     B.prove("var_s", "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
             "one pair", _continuous_pair_check)

@@ -737,16 +737,22 @@ def prose_latex(text: str) -> str:
 
     if not text:
         return ""
+    # identifiers (topic names such as softmax_cross_entropy) are words, not subscripts
+    def ident(m):
+        head = m.group(0).split("_")[0]
+        return m.group(0) if head in _GREEK_WORDS else m.group(0).replace("_", " ")
+
+    text = re.sub(r"\b[a-z]{3,}(?:_[a-z0-9]+)*_[a-z]{3,}[a-z0-9]*\b", ident, text)
     specials = {"&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "~": r"\sim ", "\\": r"\backslash "}
 
     def text_piece(body):
         if not body:
             return ""
-        parts = re.split(r"([A-Za-z0-9()']+[_^][A-Za-z0-9{}()+\-/']+)", body)
+        parts = re.split(r"([A-Za-z0-9()']*[_^][A-Za-z0-9{}()+\-/']+)", body)
         pieces = []
         for k, part in enumerate(parts):
             if k % 2:
-                pieces.append(_word_math(part))
+                pieces.append(_word_math(part) if not part[0] in "_^" else "{}" + _word_math(part))
             elif part:
                 part = "".join(specials.get(ch, ch) for ch in part).replace("{", "").replace("}", "")
                 pieces.append(r"\text{%s}" % part)
