@@ -226,12 +226,18 @@ class HadamardStrPrinter(ScalarStrPrinter):
     products of matrices are written with the Hadamard symbol ``o`` (as the
     claims write them), quotients ``/`` elementwise, powers ``^`` elementwise."""
 
-    def __init__(self, names: dict):
+    def __init__(self, names: dict, plain: dict | None = None):
         super().__init__()
         self._names = names
+        self._plain = plain or {}
 
     def _print_Symbol(self, expr):
         return self._names.get(expr, expr.name)
+
+    def _print_Function(self, expr):
+        # a matrix as the whole argument of a function needs no brackets of its own
+        args = [self._plain.get(a, self._print(a)) if a in self._plain else self._print(a) for a in expr.args]
+        return "%s(%s)" % (expr.func.__name__, ", ".join(args))
 
     def _is_matrix(self, e) -> bool:
         return any(x in self._names for x in e.free_symbols)
@@ -341,13 +347,14 @@ class TextPrinter(_MatrixPrinter):
         return out
 
     def _print_Map(self, e):
-        names, sub = {}, {}
+        names, plain, sub = {}, {}, {}
         body = sp.sympify(e.expr)
         for k, (p, a) in enumerate(e.args):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
             names[dummy] = self.doprint(a) if _only_function_argument(body, p) else _text_operand(self, a)
-        return HadamardStrPrinter(names).doprint(body.xreplace(sub))
+            plain[dummy] = self.doprint(a)
+        return HadamardStrPrinter(names, plain).doprint(body.xreplace(sub))
 
     def _print_RowSum(self, e):
         return "rowsum(" + self.doprint(e.arg) + ")"
