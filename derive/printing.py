@@ -226,12 +226,18 @@ class HadamardStrPrinter(ScalarStrPrinter):
     products of matrices are written with the Hadamard symbol ``o`` (as the
     claims write them), quotients ``/`` elementwise, powers ``^`` elementwise."""
 
-    def __init__(self, names: dict):
+    def __init__(self, names: dict, plain: dict | None = None):
         super().__init__()
         self._names = names
+        self._plain = plain or {}
 
     def _print_Symbol(self, expr):
         return self._names.get(expr, expr.name)
+
+    def _print_Function(self, expr):
+        # a matrix as the whole argument of a function needs no brackets of its own
+        args = [self._plain.get(a, self._print(a)) if a in self._plain else self._print(a) for a in expr.args]
+        return "%s(%s)" % (expr.func.__name__, ", ".join(args))
 
     def _is_matrix(self, e) -> bool:
         return any(x in self._names for x in e.free_symbols)
@@ -341,13 +347,14 @@ class TextPrinter(_MatrixPrinter):
         return out
 
     def _print_Map(self, e):
-        names, sub = {}, {}
+        names, plain, sub = {}, {}, {}
         body = sp.sympify(e.expr)
         for k, (p, a) in enumerate(e.args):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
             names[dummy] = self.doprint(a) if _only_function_argument(body, p) else _text_operand(self, a)
-        return HadamardStrPrinter(names).doprint(body.xreplace(sub))
+            plain[dummy] = self.doprint(a)
+        return HadamardStrPrinter(names, plain).doprint(body.xreplace(sub))
 
     def _print_RowSum(self, e):
         return "rowsum(" + self.doprint(e.arg) + ")"
@@ -696,7 +703,7 @@ def _word_math(word: str) -> str:
             return "\\" + w
         if w in ("Var", "E", "exp", "log"):
             return {"Var": r"\operatorname{Var}", "E": r"\operatorname{E}", "exp": r"\exp", "log": r"\log"}[w]
-        if w in ("LANGLE", "RANGLE"):
+        if w in ("LANGLE", "RANGLE", "LBRACE", "RBRACE"):
             return w
         if w == "oo":
             return r"\infty"
@@ -710,11 +717,12 @@ def _word_math(word: str) -> str:
     word = re.sub(r"(?<=[A-Za-z0-9)])>", "RANGLE", word)
     out = re.sub(r"[A-Za-z]+", name, word)
     out = out.replace("LANGLE", r"\langle ").replace("RANGLE", r"\rangle ")
+    out = out.replace("LBRACE", r"\{").replace("RBRACE", r"\}")
     out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
     out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
     out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
     out = out.replace("*", r"\cdot ").replace("~", r"\sim ")
-    return out.replace("[", r"\left[").replace("]", r"\right]") if "[" in out and "]" in out else out
+    return out  # plain brackets: a long inline formula may break inside them
 
 
 def has_formula(text: str) -> bool:
@@ -737,17 +745,36 @@ def prose_latex(text: str) -> str:
 
     if not text:
         return ""
+    if re.search(r"[\\%&#$]", text):
+        # TeX's specials in the prose (a user's spec, say): every character set
+        # as written, specials in maths between pieces of text
+        special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                   "\\": r"\backslash ", "^": r"\hat{}", "~": r"\sim "}
+        return r"\text{%s}" % "".join("}%s\\text{" % special[c] if c in special else c for c in text)
     # identifiers (topic names such as softmax_cross_entropy) are words, not subscripts
     def ident(m):
         head = m.group(0).split("_")[0]
         return m.group(0) if head in _GREEK_WORDS else m.group(0).replace("_", " ")
 
     text = re.sub(r"\b[a-z]{3,}(?:_[a-z0-9]+)*_[a-z]{3,}[a-z0-9]*\b", ident, text)
+    # literal braces (a set such as {0, 1}) versus grouping braces (z^{l+1})
+    marked, stack = [], []
+    for k, ch in enumerate(text):
+        if ch == "{":
+            literal = k == 0 or text[k - 1] not in "_^"
+            stack.append(literal)
+            marked.append(" LBRACE" if literal else ch)
+        elif ch == "}" and stack:
+            marked.append("RBRACE" if stack.pop() else ch)
+        else:
+            marked.append(ch)
+    text = "".join(marked)
     specials = {"&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "~": r"\sim ", "\\": r"\backslash "}
 
     def text_piece(body):
         if not body:
             return ""
+        body = body.replace(" LBRACE", " (").replace("LBRACE", "(").replace("RBRACE", ")")
         parts = re.split(r"([A-Za-z0-9()']*[_^][A-Za-z0-9{}()+\-/']+)", body)
         pieces = []
         for k, part in enumerate(parts):
@@ -759,7 +786,7 @@ def prose_latex(text: str) -> str:
         return "".join(pieces)
 
     greek = "|".join(sorted(_GREEK_WORDS))
-    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum"
+    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum|LBRACE|RBRACE"
                        r"|^\(?(%s)'?[,;:.)]*$" % greek)
     word = re.compile(r"^\(?(?!(%s)'?[,;:.)]*$)[A-Za-z][a-z]+[,;:.)]*$" % greek)
     toks = re.split(r"(\s+)", text)
@@ -775,8 +802,9 @@ def prose_latex(text: str) -> str:
                     is_m = mathy.search(t.strip(",;:.")) and not word.match(t)
                     if not is_m and depth <= 0:
                         break
-                    depth += (t.count("(") + t.count("[") + len(re.findall(r"<(?=[A-Za-z])", t))
-                              - t.count(")") - t.count("]") - len(re.findall(r"(?<=[A-Za-z0-9)])>", t)))
+                    depth += (t.count("(") + t.count("[") + len(re.findall(r"<(?=[A-Za-z])", t)) + t.count("LBRACE")
+                              - t.count(")") - t.count("]") - len(re.findall(r"(?<=[A-Za-z0-9)])>", t))
+                              - t.count("RBRACE"))
                 span.append(t)
                 j += 1
                 if t.strip() and t.rstrip().endswith((",", ";", ":")) and depth <= 0:
@@ -788,7 +816,8 @@ def prose_latex(text: str) -> str:
             tail = formula[len(formula.rstrip(",;:.")):]
             formula = formula[: len(formula) - len(tail)] if tail else formula
             if depth != 0 or formula.count("(") != formula.count(")"):
-                buf += "".join(span)  # unbalanced: leave it as words
+                # unbalanced: leave it as words
+                buf += "".join(span).replace(" LBRACE", "(").replace("LBRACE", "(").replace("RBRACE", ")")
             else:
                 out.append(text_piece(buf))
                 buf = tail

@@ -73,8 +73,8 @@ def _prose(text: str):
     import html
     import re
 
-    if not text or not has_formula(text):
-        return text
+    if not text or not has_formula(text) or re.search(r"[\\%&#$]", text):
+        return text  # escaped by the template
     # words stay HTML text (they wrap), each formula is one inline <math>
     parts = re.split(r"\\text\{([^{}]*)\}", prose_latex(text))
     out = []

@@ -143,8 +143,8 @@ def prose(text) -> str:
 
     if not text:
         return ""
-    if not has_formula(text):
-        return tex_text(text)
+    if not has_formula(text) or re.search(r"[\\%&#$]", text):
+        return tex_text(text)  # plain prose, or prose with TeX's specials: every character as written
     # words back in text mode (they break across lines), formulas as inline maths
     tex = re.sub(r"\\text\{([^{}]*)\}", lambda m: "$" + m.group(1) + "$", prose_latex(text))
     return _safe_math(("$" + tex + "$").replace("$$", ""))

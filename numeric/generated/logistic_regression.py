@@ -10,7 +10,7 @@ Formulas (matrix form, derived and proved exactly):
     L = sum(-(y o log(sigmoid(X w))) - ((1 - y) o log(1 - sigmoid(X w))))
     yhat = sigmoid(X w)
     dL/dw = X^T (yhat - y)
-        computed stably as X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))
+        computed stably as X^T ((1 - y) o sigmoid(X w) - (y o sigmoid(-(X w))))
 """
 import numpy as np
 
@@ -47,5 +47,5 @@ def predict(X, w):
 
 
 def backward(X, y, w):
-    """Parameter gradient: dL/dw = X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))"""
+    """Parameter gradient: dL/dw = X^T ((1 - y) o sigmoid(X w) - (y o sigmoid(-(X w))))"""
     return {"w": X.T @ ((1 - y)*_sigmoid((X @ w)) - y*_sigmoid(-(X @ w)))}

@@ -8,7 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Formulas (matrix form, derived and proved exactly):
     L = sum(-(y o log(sigmoid(s))) - ((1 - y) o log(1 - sigmoid(s))))/m
     dL/ds = (yhat - y)/m
-        computed stably as ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m
+        computed stably as ((1 - y) o sigmoid(s) - (y o sigmoid(-s)))/m
 """
 import numpy as np
 
@@ -41,6 +41,6 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/ds = ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m"""
+    """Gradient: dL/ds = ((1 - y) o sigmoid(s) - (y o sigmoid(-s)))/m"""
     m = z.shape[0]
     return ((1 - y)*_sigmoid(z) - y*_sigmoid(-z))/m
