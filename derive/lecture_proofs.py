@@ -74,9 +74,9 @@ def build_erm(topic):
     B = Builder(topic)
     R = ERM_RISK
     B.define("R(h)", r"R_{\mathcal{T}^m}(h_\theta)", R, "the empirical risk on the m training examples")
-    B.step("positive factors do not move the minimiser", "argmin R", r"\operatorname*{argmin}_{\theta} R",
+    B.step("positive factors do not move the minimiser", "argmin R", r"\operatorname{argmin}_{\theta} R",
            math("argmin_theta R(h_theta) = argmin_theta sum_i l(y_i, h_theta(x_i))",
-                r"\operatorname*{argmin}_{\theta} \sum_{i=1}^{m} \ell(y_i, h_\theta(x_i))"))
+                r"\operatorname{argmin}_{\theta} \sum_{i=1}^{m} \ell(y_i, h_\theta(x_i))"))
     # Squared loss and a linear neuron: the Gaussian NLL is an affine function of R.
     M, N = 3, 2
     X = symbolic_matrix("x", M, N, real=True)
