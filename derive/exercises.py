@@ -231,7 +231,7 @@ declare(Exercise(
              S("sigma", ("K",), aliases=("p",), definition="softmax(s)", call_args=("s",),
                description="softmax output, sigma_k"),
              S("j", domain="index", index_range="K"), S("k", domain="index", index_range="K")),
-    reference_names=(("p", "sigma"), ("a", "j"), ("j", "k")),
+    reference_names=(("p", "sigma"), ("i", "j"), ("j", "k")),
     accepted=("sigma_k([[j = k]] - sigma_j)", r"\sigma_k(s)(\delta_{jk} - \sigma_j(s))",
               "sigma_k*delta(j,k) - sigma_k*sigma_j", "sigma_j([[j=k]] - sigma_k)"),
     mistakes=(("sigma_k(1 - sigma_j)", "missing-delta"), ("-sigma_k sigma_j", "missing-term"),

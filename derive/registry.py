@@ -36,6 +36,7 @@ KINDS = (
 _DECLARATION_MODULES = (
     "derive.topics_modules",
     "derive.topics_stats",
+    "derive.topics_lecture",
 )
 
 

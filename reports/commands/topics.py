@@ -78,6 +78,10 @@ def cmd_derive(args) -> int:
     else:
         (topic,) = resolve([args.topic])
     d = derive(topic)
+    if topic.kind != "user":
+        from reports.errata import attach
+
+        d = attach(d)
     if args.format == "json":
         out = json.dumps(derivation_json(d), indent=2) + "\n"
     elif args.format == "latex":
