@@ -745,7 +745,7 @@ def prose_latex(text: str) -> str:
 
     if not text:
         return ""
-    if re.search(r"[\\%&#$]", text):
+    if re.search(r"[\\%&#$]", text) or re.search(r"\w_\w+_\w", text):
         # TeX's specials in the prose (a user's spec, say): every character set
         # as written, specials in maths between pieces of text
         special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",

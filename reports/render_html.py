@@ -85,8 +85,8 @@ def _prose(text: str):
         elif part.strip():
             try:
                 out.append(str(_tex(part)))
-            except Exception:  # noqa: BLE001  a formula the converter rejects is shown as written
-                out.append(html.escape(part, quote=False))
+            except Exception:  # noqa: BLE001  prose the converter rejects is shown as written
+                return text
     return Markup("".join(out))
 
 
@@ -126,7 +126,9 @@ def section_view(sec) -> dict:
     d = sec.derivation
     if d is None:
         return view
-    view["summary"] = _prose(d.summary)
+    # a user's spec text is shown as written; the lecture's prose with its formulas set as maths
+    prose = _prose if sec.kind != "user" else (lambda t: t)
+    view["summary"] = prose(d.summary)
     view["n_results"] = len(d.results)
     view["definition"] = _step_rows(d.definition, "note")
     view["steps"] = _step_rows(d.steps, "rule")
@@ -147,7 +149,7 @@ def section_view(sec) -> dict:
                                "proved": bool(checks) and all(p.passed for p in checks),
                                "checked": bool(checks)})
     view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
-    view["notes"] = [_prose(x) for x in d.notes]
+    view["notes"] = [prose(x) for x in d.notes]
     if d.code is not None:
         view["kinks"] = list(d.code.kinks)
     return view

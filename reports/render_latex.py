@@ -177,7 +177,9 @@ def section_view(sec) -> dict:
     d = sec.derivation
     if d is None:
         return view
-    view["summary"] = prose(d.summary)
+    # a user's spec text is shown as written; the lecture's prose with its formulas set as maths
+    text = prose if sec.kind != "user" else tex_text
+    view["summary"] = text(d.summary)
     view["n_results"] = len(d.results)
     from derive.printing import result_attribution, result_rows
 
@@ -196,7 +198,7 @@ def section_view(sec) -> dict:
                                "slide": c.slide, "math": _safe_math(tex) if tex else "",
                                "proved": bool(checks) and all(p.passed for p in checks)})
     view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
-    view["notes"] = [prose(x) for x in d.notes]
+    view["notes"] = [text(x) for x in d.notes]
     if d.code is not None:
         view["kinks"] = list(d.code.kinks)
     return view
