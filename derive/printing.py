@@ -450,7 +450,7 @@ def derivation_text(d) -> str:
         lines += ["", "Notes:"] + [f"  - {n}" for n in d.notes]
     lines += ["", "Exact proofs:"]
     for p in d.proofs:
-        lines.append(f"  {'PASS' if p.passed else 'FAIL'}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
+        lines.append(f"  {'PASS' if p.passed else 'UNDECIDED' if p.undecided else 'FAIL'}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
     return "\n".join(lines)
 
 
