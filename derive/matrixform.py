@@ -251,8 +251,14 @@ class Translator:
                     dummies.discard(d)
                     progressed = True
                     break
+                if _merge_into_holder(atoms, holders):
+                    # three or more factors share d (g_j xhat_sj delta_sj summed over j):
+                    # one whose indices the other carries merges in, elementwise
+                    progressed = True
+                    break
             if not progressed:
-                raise TranslationError("a dummy index is shared by three or more factors")
+                raise TranslationError("a dummy index is shared by three or more factors, none of which "
+                                       "broadcasts against another (a tensor contraction, not matrix algebra)")
         if dummies:
             raise TranslationError("could not contract every dummy index")
         # remaining atoms carry only row/col/ONE; an outer product u v^T is a
@@ -309,6 +315,33 @@ class Translator:
                 atoms.remove(small)
                 return True
         return False
+
+
+def _merge_into_holder(atoms, holders) -> bool:
+    """Merge one holder of a shared dummy into another whose indices include its own.
+
+    ``x[s] * y[s, a]`` over a summed ``s`` is the elementwise product
+    ``(x * y)[s, a]`` (``x`` broadcast along ``a``), so a dummy index shared
+    by three factors becomes one shared by two, which contract as usual.
+    Returns whether a merge was made.
+    """
+    for small, big in itertools.permutations(holders, 2):
+        si, bi = set(small.idx) - {ONE}, set(big.idx) - {ONE}
+        if not si <= bi:
+            continue
+        if si == bi and len(si) == 2:
+            sm = small.expr if small.idx == big.idx else _t(small.expr)
+        elif small.idx == (ONE, ONE):
+            sm = small.expr
+        else:
+            (k,) = tuple(si)
+            pos_big = big.idx.index(k)
+            pos_small = small.idx.index(k)
+            sm = small.expr if pos_big == pos_small else _t(small.expr)
+        big.expr = hadamard(big.expr, sm)
+        atoms.remove(small)
+        return True
+    return False
 
 
 def _fits(idx, sig) -> bool:

@@ -312,10 +312,11 @@ class _Converter:
         return sp.Mul(self(t.children[0]), self(t.children[1]))
 
     def _div(self, t):
+        num = self(t.children[0])  # left to right: an error points at the first occurrence
         den = self(t.children[1])
         if den == 0:
             raise _ExprError("division by zero")
-        return sp.Mul(self(t.children[0]), sp.Pow(den, -1))
+        return sp.Mul(num, sp.Pow(den, -1))
 
     def _neg(self, t):
         return sp.Mul(-1, self(t.children[0]))
