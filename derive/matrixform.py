@@ -240,6 +240,12 @@ class Translator:
                     dummies.discard(d)
                     progressed = True
                     break
+                if len(holders) == 2 and _row_param_against_matrix(holders, d, row == ONE and col != ONE):
+                    # w_j x_sj summed over j: the row of parameters broadcasts along the
+                    # samples and the sum is a row sum (NumPy keeps such a parameter 1-D)
+                    _merge_into_holder(atoms, holders)
+                    progressed = True
+                    break
                 if len(holders) == 2:
                     a, b = holders
                     x = a.idx[0] if a.idx[1] == d else a.idx[1]
@@ -272,7 +278,8 @@ class Translator:
             u, v = atoms
             if v.idx == (row, ONE) and u.idx == (ONE, col):
                 u, v = v, u
-            if u.idx == (row, ONE) and v.idx == (ONE, col):
+            if u.idx == (row, ONE) and v.idx == (ONE, col) and not _is_param_row(v):
+                # (a row of parameters broadcasts instead: the Hadamard product below)
                 atoms = [Atom(mx.MatMul(u.expr, v.expr), (row, col))]
         result = None
         for a in atoms:
@@ -315,6 +322,30 @@ class Translator:
                 atoms.remove(small)
                 return True
         return False
+
+
+def _is_param_row(a: Atom) -> bool:
+    """A row vector made of parameters only (a gain ``g``, a bias ``b``: 1-D arrays in NumPy)."""
+    if a.idx[0] != ONE or a.idx[1] == ONE:
+        return False
+    syms = [a.expr] if isinstance(a.expr, mx.Sym) else [x for _, x in a.expr.args] if isinstance(a.expr, mx.Map) else []
+    return bool(syms) and all(isinstance(x, mx.Sym) and x.role == "param" for x in syms)
+
+
+def _row_param_against_matrix(holders, d, row_result=False) -> bool:
+    """Contract by broadcasting and summing instead of a matrix product: a row of
+    parameters against a matrix, or a column against a matrix into a row (the
+    message of a gain ``g``: ``colsum(u * Delta)``, 1-D like ``g`` itself)."""
+    a, b = holders
+    for vec, mat in ((a, b), (b, a)):
+        if ONE in mat.idx or d not in mat.idx:
+            continue
+        if _is_param_row(vec) and vec.idx[1] == d:
+            return True
+        other = [x for x in mat.idx if x != d]
+        if d in vec.idx and ONE in vec.idx and other and mat.idx.index(other[0]) == 1 and row_result:
+            return True
+    return False
 
 
 def _merge_into_holder(atoms, holders) -> bool:
