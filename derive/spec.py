@@ -44,6 +44,8 @@ from derive.functions import sigmoid, softplus
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
 KINDS = ("activation", "loss", "layer")
+# What a loss's target may be: count means non-negative integers (Poisson).
+TARGETS = ("real", "binary", "onehot", "probability", "count")
 
 # Keys a spec may have, per kind (anything else is a typo worth reporting).
 _COMMON = {"name", "title", "kind", "summary", "forward", "hyper", "kinks", "claims", "notes", "domain"}
@@ -756,8 +758,10 @@ class _Builder:
         if dims and dims != (K,):
             self.err("a vector loss has shape \"K\" (one entry per output)", "shape")
         target = self.data.get("target", "real")
-        if target not in ("real", "binary", "onehot", "probability"):
-            self.err(f"target {target!r} is not one of real, binary, onehot, probability", "target")
+        if target not in TARGETS:
+            self.err(f"target {target!r} is not one of {', '.join(TARGETS)}", "target")
+        if target == "count" and dims:
+            self.err("a count target is one count per sample: leave out shape", "target")
         if dims:
             zb, yb = sp.IndexedBase("z", real=True), sp.IndexedBase("y", real=True)
             conv = _Converter(self._hyper_scalars(), {"yhat": (zb, _Array("yhat", dims)), "y": (yb, _Array("y", dims))},
