@@ -32,7 +32,7 @@ _SOURCE = {
 # Stability rewrites (one place)
 # ---------------------------------------------------------------------------
 
-def stabilize(e: mx.MExpr) -> mx.MExpr:
+def stabilize(e: mx.MExpr, scalar: bool = True) -> mx.MExpr:
     """Rewrite a matrix form into numerically stable building blocks.
 
     - ``exp(S) ⊘ (exp(S) 1)`` becomes the row-wise shifted :class:`Softmax`;
@@ -40,14 +40,158 @@ def stabilize(e: mx.MExpr) -> mx.MExpr:
     - ``log sigma(s)`` and ``log(1 - sigma(s))`` become ``-logaddexp(0, -s)``
       and ``-logaddexp(0, s)`` (see :class:`_NumpyScalarPrinter`).
     """
-    e = _rebuild(e, stabilize)
+    e = _rebuild(e, lambda x: stabilize(x, scalar))
     if isinstance(e, mx.Solve):
         e = _normal_equations(e)
     if isinstance(e, mx.Map):
         e = _fuse_maps(e)
         e = _softmax_map(e)
         e = _log_softmax_map(e)
+        if scalar:
+            e = _stable_map(e)
     return e
+
+
+def _stable_map(e):
+    if not isinstance(e, mx.Map):
+        return e
+    body = sp.sympify(e.expr)
+    new = stable_scalar(body)
+    if new == body:
+        return e
+    from derive.matrixform import make_map
+
+    return make_map(new, e.args)
+
+
+def fuse_output(expr: mx.MExpr, code) -> mx.MExpr:
+    """``expr`` with the forward output (``A = sigma(Z)``) written out, when
+    only then can a cancellation be rewritten away (``A (1 - A)`` is
+    ``sigma(Z) sigma(-Z)``); otherwise ``expr`` itself, reusing the output."""
+    if code.output is None or not isinstance(code.output_def, mx.Map):
+        return expr
+    if not any(isinstance(nd, mx.Sym) and nd.name == code.output.name for nd in expr.walk()):
+        return expr
+    fused = mx.substitute(expr, {code.output.name: code.output_def})
+    for node in stabilize(fused, scalar=False).walk():
+        if isinstance(node, mx.Map) and stable_scalar(node.expr) != sp.sympify(node.expr):
+            return fused
+    return expr
+
+
+# ---------------------------------------------------------------------------
+# Scalar rewrites against overflow and cancellation
+# ---------------------------------------------------------------------------
+
+MAX_REWRITE_OPS = 600  # larger bodies are printed as derived (factoring them costs more than it saves)
+
+
+def stable_scalar(expr: sp.Expr) -> sp.Expr:
+    """Rewrite an elementwise body so that it neither overflows nor cancels.
+
+    - ``log(cosh(u))`` becomes :class:`derive.functions.logcosh`;
+    - ``sinh(u) / cosh(u)`` becomes ``tanh(u)`` (no inf/inf for ``|u| > 710``);
+    - sums in which ``tanh`` or ``sigma`` cancel in a tail are rewritten through
+      ``sigma`` and its complement ``1 - sigma(a) = sigma(-a)``:
+      ``1 + tanh(u) = 2 sigma(2u)``, ``1 - tanh(u)^2 = 4 sigma(2u) sigma(-2u)``,
+      ``sigma(s)(1 - sigma(s)) = sigma(s) sigma(-s)``, and a factor
+      ``A + B sigma(a)`` whose ``A + B`` is simpler than ``A`` (the terms
+      cancel as ``sigma(a) -> 1``) becomes ``(A + B) - B sigma(-a)``.
+
+    The result is equal to ``expr`` (the rewrites are identities; the tests
+    check each against the derived expression at high precision).
+    """
+    e = sp.sympify(expr)
+    if e.is_Atom:
+        return e
+    e = e.replace(lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.cosh),
+                  lambda x: fn.logcosh(x.args[0].args[0]))
+    for c in sorted(e.atoms(sp.cosh), key=sp.default_sort_key):
+        u = c.args[0]
+        if e.has(sp.sinh(u)):
+            e = e.xreplace({sp.sinh(u): sp.tanh(u) * sp.cosh(u)})
+    if sp.count_ops(e) <= MAX_REWRITE_OPS:
+        e = _complements(e)
+    return e.replace(_sigmoid_pair, _sech2_of_pair)
+
+
+def _sigmoid_pair(x):
+    return x.is_Mul and _pair(x) is not None
+
+
+def _pair(x):
+    sig = [f for f in x.args if isinstance(f, fn.sigmoid)]
+    for f in sig:
+        a = f.args[0]
+        if fn.sigmoid(-a) in sig and sp.count_ops(a / 2) < sp.count_ops(a) and not a.could_extract_minus_sign():
+            return a
+    return None
+
+
+def _sech2_of_pair(x):
+    """``sigma(2u) sigma(-2u) = sech(u)^2 / 4`` (from ``1 - tanh(u)^2``)."""
+    a = _pair(x)
+    rest = [f for f in x.args if f not in (fn.sigmoid(a), fn.sigmoid(-a))]
+    return sp.Mul(*rest) * fn.sech2(a / 2) / 4
+
+
+def _complements(e: sp.Expr) -> sp.Expr:
+    tanhs = sorted(e.atoms(sp.tanh), key=sp.default_sort_key)
+    sigs = sorted(e.atoms(fn.sigmoid), key=sp.default_sort_key)
+    if not tanhs and not sigs:
+        return e
+    holders: dict = {}  # canonical argument a -> placeholder for sigma(a)
+
+    def sigma_of(a):
+        a = sp.expand(a)
+        if a.could_extract_minus_sign():
+            return 1 - sigma_of(-a)
+        if a not in holders:
+            holders[a] = sp.Dummy(f"P{len(holders)}")
+        return holders[a]
+
+    sub = {t: 2 * sigma_of(2 * t.args[0]) - 1 for t in tanhs}
+    sub.update({g: sigma_of(g.args[0]) for g in sigs})
+    x = e.xreplace(sub)
+    args_of = {p: a for a, p in holders.items()}
+    used = {"complement": False}
+
+    def back(expr):
+        """Placeholders back into functions, each factor in its stable form."""
+        ps = [p for p in args_of if expr.has(p)]
+        if not ps:
+            return expr
+        if expr.is_Mul:
+            return sp.Mul(*[back(f) for f in expr.args])
+        if expr.is_Pow and expr.exp.is_Integer:
+            return sp.Pow(back(expr.base), expr.exp)
+        p = ps[0]
+        poly = sp.Poly(expr, p) if expr.is_polynomial(p) else None
+        if poly is None or poly.degree() != 1:
+            return expr.xreplace({q: fn.sigmoid(args_of[q]) for q in ps})
+        B, A = poly.all_coeffs()
+        a = args_of[p]
+        total = sp.factor(A + B)
+        if total == 0 or sp.count_ops(total) < sp.count_ops(A):
+            used["complement"] = True
+            return _tanh_form(back(_factored(total)), -back(_factored(B)), -a)
+        return _tanh_form(back(_factored(A)), back(_factored(B)), a)
+
+    y = back(_factored(x))
+    tanh_removed = bool(tanhs) and not y.has(*tanhs)
+    return y if (used["complement"] or tanh_removed) else e
+
+
+def _factored(x):
+    x = sp.factor(sp.together(x))
+    return x
+
+
+def _tanh_form(A, B, a):
+    """``A + B sigma(a)``, written back as ``tanh(a/2)`` where it is ``2 sigma(a) - 1``."""
+    if sp.simplify(B + 2 * A) == 0:
+        return -A * sp.tanh(a / 2) if A != -1 else sp.tanh(a / 2)
+    return A + B * fn.sigmoid(a)
 
 
 def _rebuild(e, f):
@@ -144,60 +288,94 @@ def _log_softmax_map(e):
 # Printers
 # ---------------------------------------------------------------------------
 
-class _NumpyScalarPrinter(StrPrinter):
-    """Elementwise bodies: SymPy scalar expressions over NumPy arrays."""
+class CodegenError(ValueError):
+    """An expression the NumPy printer cannot translate: raised at generation
+    time, so that no module is ever written with a name NumPy does not know."""
 
-    def __init__(self, names: dict, helpers: set):
+
+_ALLOWED_NODES = (sp.Add, sp.Mul, sp.Pow, sp.Integer, sp.Rational, sp.Float, sp.Piecewise,
+                  sp.core.relational.Relational, sp.And, sp.Or, sp.Max, sp.Min)
+
+
+class _NumpyScalarPrinter(StrPrinter):
+    """Elementwise bodies: SymPy scalar expressions over NumPy arrays.
+
+    Strict: every node is either arithmetic, a number, a symbol with a
+    variable name, a piecewise condition, or a function of the table in
+    :mod:`derive.functions`; anything else is a :class:`CodegenError`.
+    ``not_analytic`` collects why the printed code cannot take the complex
+    step (a kink, a comparison, ``logaddexp``), decided from the expression.
+    """
+
+    def __init__(self, names: dict, helpers: set, not_analytic: set | None = None):
         super().__init__({"order": "none"})
         self.names = names
         self.helpers = helpers
+        self.not_analytic = not_analytic if not_analytic is not None else set()
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Basic) and not self._allowed(expr):
+            raise CodegenError(f"no NumPy form for {type(expr).__name__} in {sp.sstr(expr)[:80]}; "
+                               "declare the function in derive/functions.py")
+        return super()._print(expr, **kwargs)
+
+    def _allowed(self, e) -> bool:
+        if isinstance(e, (sp.Symbol, sp.Function)):
+            return True  # checked by _print_Symbol / _print_Function
+        if e in (sp.pi, sp.E, sp.true):
+            return True
+        if isinstance(e, (sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity, sp.core.numbers.NaN,
+                          sp.core.numbers.ComplexInfinity)):
+            return False
+        return isinstance(e, _ALLOWED_NODES)
 
     def _print_Symbol(self, e):
-        return self.names.get(e, e.name)
+        if e not in self.names:
+            raise CodegenError(f"the symbol {e.name!r} has no variable in the generated code")
+        return self.names[e]
+
+    def _print_Pi(self, e):
+        return "np.pi"
+
+    def _print_Exp1(self, e):
+        return "np.e"
+
+    def _print_BooleanTrue(self, e):
+        return "True"
+
+    def _print_Function(self, e):
+        entry = fn.lookup(e)
+        if entry is None:
+            raise CodegenError(f"the function {type(e).__name__!r} has no NumPy form; "
+                               "declare it in derive/functions.py")
+        if len(e.args) != 1:
+            raise CodegenError(f"{entry.name} takes one argument, not {len(e.args)}")
+        if entry.helper:
+            self.helpers.add(entry.helper)
+        if not entry.analytic:
+            self.not_analytic.add(entry.name)
+        return entry.numpy.format(self._print(e.args[0]))
 
     def _print_exp(self, e):
-        return f"np.exp({self._print(e.args[0])})"
+        return self._print_Function(e)
 
     def _print_log(self, e):
         arg = e.args[0]
         # log sigma(s) = -logaddexp(0, -s); log(1 - sigma(s)) = -logaddexp(0, s)
         if isinstance(arg, fn.sigmoid):
+            self.not_analytic.add("logaddexp")
             return f"(-np.logaddexp(0, -{self._paren(arg.args[0])}))"
         one_minus = sp.expand(1 - arg)
         if isinstance(one_minus, fn.sigmoid):
+            self.not_analytic.add("logaddexp")
             return f"(-np.logaddexp(0, {self._print(one_minus.args[0])}))"
         if arg.is_Add and arg.args[0] == 1 and len(arg.args) == 2:
             return f"np.log1p({self._print(arg.args[1])})"
-        return f"np.log({self._print(arg)})"
+        return self._print_Function(e)
 
     def _paren(self, x):
         s = self._print(x)
         return s if (x.is_Symbol or x.is_Atom) else f"({s})"
-
-    def _print_tanh(self, e):
-        return f"np.tanh({self._print(e.args[0])})"
-
-    def _print_sigmoid(self, e):
-        self.helpers.add("sigmoid")
-        return f"_sigmoid({self._print(e.args[0])})"
-
-    def _print_softplus(self, e):
-        return f"np.logaddexp(0, {self._print(e.args[0])})"
-
-    def _print_relu(self, e):
-        return f"np.maximum({self._print(e.args[0])}, 0)"
-
-    def _print_relu_grad(self, e):
-        return f"({self._print(e.args[0])} > 0)"
-
-    def _print_step(self, e):
-        return f"np.where({self._print(e.args[0])} < 0, -1.0, 1.0)"
-
-    def _print_sgn(self, e):
-        return f"np.sign({self._print(e.args[0])})"
-
-    def _print_Abs(self, e):
-        return f"np.abs({self._print(e.args[0])})"
 
     def _print_Pow(self, e, rational=False):
         b, x = e.as_base_exp()
@@ -205,6 +383,8 @@ class _NumpyScalarPrinter(StrPrinter):
             return f"1 / {self._paren(b)}"
         if x == sp.Rational(1, 2):
             return f"np.sqrt({self._print(b)})"
+        if x == -sp.Rational(1, 2):
+            return f"1 / np.sqrt({self._print(b)})"
         if x.is_Rational and not x.is_Integer:  # x**3/2 would be (x**3)/2
             return f"{self._paren(b)}**({x.p}/{x.q})"
         return f"{self._paren(b)}**{self._paren(x)}"
@@ -212,13 +392,8 @@ class _NumpyScalarPrinter(StrPrinter):
     def _print_Rational(self, e):
         return f"{e.p}/{e.q}"
 
-    def _print_Heaviside(self, e):
-        return f"({self._print(e.args[0])} > 0)"
-
-    def _print_sign(self, e):
-        return f"np.sign({self._print(e.args[0])})"
-
     def _print_Relational(self, e):
+        self.not_analytic.add("comparison")
         return f"({self._print(e.lhs)} {e.rel_op} {self._print(e.rhs)})"
 
     def _print_And(self, e):
@@ -227,14 +402,29 @@ class _NumpyScalarPrinter(StrPrinter):
     def _print_Or(self, e):
         return " | ".join(self._print(a) for a in e.args)
 
+    def _print_Max(self, e):
+        self.not_analytic.add("max")
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"np.maximum({out}, {self._print(a)})"
+        return out
+
+    def _print_Min(self, e):
+        self.not_analytic.add("min")
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"np.minimum({out}, {self._print(a)})"
+        return out
+
     def _print_Piecewise(self, e):
         # A declared piecewise map (ELU, Huber): nested np.where, the last branch
         # the default.  np.where evaluates every branch everywhere, so the
         # generated function runs under np.errstate (see _guard_branches).
         self.helpers.add("branches")
+        self.not_analytic.add("piecewise")
         *pieces, (last, cond) = e.args
         if cond is not sp.true:
-            raise ValueError("a Piecewise needs a final default branch (condition True) for code generation")
+            raise CodegenError("a Piecewise needs a final default branch (condition True) for code generation")
         out = self._print(last)
         for value, c in reversed(pieces):
             out = f"np.where({self._print(c)}, {self._print(value)}, {out})"
@@ -248,9 +438,13 @@ class NumpyPrinter:
         self.names = names
         self.dims = dims
         self.helpers: set[str] = set()
+        self.not_analytic: set[str] = set()
 
     def doprint(self, e) -> str:
-        return getattr(self, "_print_" + type(e).__name__)(e)
+        method = getattr(self, "_print_" + type(e).__name__, None)
+        if method is None:
+            raise CodegenError(f"no NumPy form for the matrix node {type(e).__name__}")
+        return method(e)
 
     def _p(self, e) -> str:
         s = self.doprint(e)
@@ -261,7 +455,7 @@ class NumpyPrinter:
 
     def _scalar(self, c) -> str:
         names = {d: v for d, v in self.dims.items()}
-        return _NumpyScalarPrinter(names, self.helpers).doprint(sp.sympify(c))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(c))
 
     def _print_Sym(self, e):
         return self.names[e.name]
@@ -300,7 +494,7 @@ class NumpyPrinter:
         names = dict(self.dims)
         for p, a in e.args:
             names[p] = self._p(a)
-        return _NumpyScalarPrinter(names, self.helpers).doprint(sp.sympify(e.expr))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(e.expr))
 
     def _print_RowSum(self, e):
         # the method, not np.sum: the same reduction without np.sum's Python-level dispatch
@@ -321,17 +515,41 @@ class NumpyPrinter:
         return f"_log_softmax({self.doprint(e.arg)})"
 
     def _print_Solve(self, e):
+        self.not_analytic.add("linalg")
         return f"np.linalg.solve({self.doprint(e.a)}, {self.doprint(e.b)})"
 
     def _print_Lstsq(self, e):
+        self.not_analytic.add("linalg")
         return f"np.linalg.lstsq({self.doprint(e.a)}, {self.doprint(e.b)}, rcond=None)[0]"
 
 
 HELPERS = {
     "sigmoid": '''
 def _sigmoid(s):
-    """sigma(s) = (1 + tanh(s/2)) / 2: equal to 1/(1 + e^{-s}), and no overflow for any s."""
-    return 0.5 + 0.5 * np.tanh(0.5 * s)
+    """sigma(s) = 1/(1 + e^{-s}) for s >= 0 and e^s/(1 + e^s) otherwise: exp never
+    overflows and both tails keep every digit (sigma(-700) = 9.9e-305, not 0).
+    Each branch is analytic, so the complex step goes through (branch on the real part)."""
+    pos = np.real(s) >= 0
+    e = np.exp(np.where(pos, -s, s))  # e^{-|s|}
+    p = 1 / (1 + e)  # sigma(|s|)
+    return np.where(pos, p, e * p)
+''',
+    "sech2": '''
+def _sech2(s):
+    """sech(s)^2 = 1 - tanh(s)^2 = 4 e^{-2|s|} / (1 + e^{-2|s|})^2: no cancellation, no overflow
+    (|s| taken as s or -s by the sign of the real part: analytic, the complex step goes through)."""
+    a = np.where(np.real(s) >= 0, s, -s)
+    e = np.exp(-2 * a)
+    return 4 * e / (1 + e) ** 2
+''',
+    "logcosh": '''
+def _logcosh(s):
+    """log(cosh(s)): log1p(2 sinh(s/2)^2) near 0, |s| - log 2 + log1p(e^{-2|s|}) further out
+    (no overflow at |s| > 710, no cancellation near 0; analytic in each branch)."""
+    a = np.where(np.real(s) >= 0, s, -s)
+    near = np.log1p(2 * np.sinh(np.where(np.real(a) < 1, a, 1) / 2) ** 2)
+    far = a - np.log(2.0) + np.log1p(np.exp(-2 * a))
+    return np.where(np.real(a) < 1, near, far)
 ''',
     "softmax": '''
 def _softmax(s):
@@ -348,7 +566,6 @@ def _log_softmax(s):
 ''',
 }
 
-_NOT_ANALYTIC = ("np.linalg", "np.maximum", "np.where", "np.sign", "np.abs", " > 0", "np.logaddexp", "np.max(")
 
 
 def _py_name(sym: mx.Sym) -> str:
@@ -420,26 +637,26 @@ def generate(d) -> str:
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
-            derived, computed = to_text(r.matrix), to_text(stabilize(r.matrix))
+            derived, computed = to_text(r.matrix), to_text(stabilize(fuse_output(r.matrix, code)))
             doc.append(f"    {to_text(r.lhs)} = {derived}")
             if computed != derived:
                 doc.append(f"        computed stably as {computed}")
     lines.append('"""' + "\n".join(doc).rstrip() + '\n"""')
     lines.append("import numpy as np")
     lines.append("")
-    analytic_probe = []
 
     if code.kind == "module":
         fpre, ftxt = body(code.forward, {input_name, *[names[p.name] for p in code.params]})
-        bpre, btxt = body(code.backward, {input_name, "delta", *[names[p.name] for p in code.params]})
+        backward_expr = fuse_output(code.backward, code)
+        grads_exprs = tuple((pname, fuse_output(g, code)) for pname, g in code.grads)
+        bpre, btxt = body(backward_expr, {input_name, "delta", *[names[p.name] for p in code.params]})
         grads = []
-        for pname, g in code.grads:
+        for pname, g in grads_exprs:
             gpre, gtxt = body(g, {input_name, "delta", *[names[p.name] for p in code.params]})
             bpre += [x for x in gpre if x not in bpre]
             if isinstance(g, (mx.ColSum,)):
                 gtxt = f"{gtxt}.reshape(np.shape({pname}))"
             grads.append((pname, gtxt))
-        analytic_probe += [ftxt, btxt] + [t for _, t in grads]
         fdoc = _fdoc(d, "forward")
         lines += [
             "",
@@ -456,10 +673,9 @@ def generate(d) -> str:
             '    """',
             *bpre,
         ]
-        if out_def_txt is not None and _uses_sym(code.backward, code.output, code.grads):
+        if out_def_txt is not None and _uses_sym(backward_expr, code.output, grads_exprs):
             out_name = names[code.output.name]
             lines.append(f"    {out_name} = {out_def_txt}  # the forward output, reused")
-            analytic_probe.append(out_def_txt)
         lines.append(f"    delta_in = {btxt}")
         lines.append("    return delta_in, {" + ", ".join(f'"{p}": {t}' for p, t in grads) + "}")
     elif code.kind in ("loss", "penalty", "model"):
@@ -473,7 +689,6 @@ def generate(d) -> str:
             args = f"X, y{param_sig}"
             avail = {"X", "y", *[names[p.name] for p in code.params]}
         fpre, ftxt = body(code.forward, avail)
-        analytic_probe.append(ftxt)
         lines += [
             "",
             f"def forward({args}):",
@@ -492,22 +707,19 @@ def generate(d) -> str:
                       f'    """Parameter gradient: {_fdoc(d, "grad:" + pname)}"""', *gpre]
             lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction")
             lines.append("    return {" + f'"{pname}": {gtxt}' + "}")
-            analytic_probe += [gtxt, out_def_txt]
         else:
-            gexpr = code.backward
+            gexpr = fuse_output(code.backward, code)
             bpre, btxt = body(gexpr, avail)
-            analytic_probe.append(btxt)
             key = "grad:" + code.input.name if code.kind == "penalty" else "backward"
             lines += [f"def backward({args}):", f'    """Gradient: {_fdoc(d, key)}"""', *bpre]
             if out_def_txt is not None and _uses_sym(gexpr, code.output, ()):
                 lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction, reused")
-                analytic_probe.append(out_def_txt)
             lines.append(f"    return {btxt}")
     elif code.kind == "solver":
         pname, g = code.grads[0]
         spre, stxt = body(code.forward, {"X", "y"})
         gpre, gtxt = body(g, {"X", "y", pname})
-        analytic_probe.append("np.linalg")
+        pr.not_analytic.add("linalg")
         lines += [
             "",
             f"def solve(X, y{hyper_sig}):",
@@ -528,7 +740,7 @@ def generate(d) -> str:
         rest_start = 3
         lines[rest_start:] = _guard_branches(lines[rest_start:])
     helpers = sorted(h for h in pr.helpers if h in HELPERS)
-    analytic = not any(tok in t for t in analytic_probe for tok in _NOT_ANALYTIC)
+    analytic = not pr.not_analytic
     meta = [
         "",
         f"TOPIC = {d.topic!r}",
@@ -623,7 +835,7 @@ def _uses_sym(e, sym, grads) -> bool:
 def _fdoc(d, key) -> str:
     for r in d.results:
         if r.key == key and r.matrix is not None:
-            return f"{to_text(r.lhs)} = {to_text(stabilize(r.matrix))}"
+            return f"{to_text(r.lhs)} = {to_text(stabilize(fuse_output(r.matrix, d.code)))}"
     return ""
 
 

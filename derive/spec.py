@@ -39,7 +39,7 @@ from functools import lru_cache
 import sympy as sp
 
 from derive.answers.limits import literal_value
-from derive.functions import sigmoid, softplus
+from derive.functions import softplus, spelled
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -60,7 +60,7 @@ _CLAIM_KEYS = {"result", "statement", "matrix"}
 # and the generated code's own names.
 _RESERVED = {"s", "z", "y", "yhat", "delta", "Delta", "m", "n", "K", "np", "z_next", "sum", "e", "pi",
              "exp", "log", "sqrt", "tanh", "sigma", "sigmoid", "softplus", "abs", "Piecewise", "True",
-             "otherwise", "forward", "backward", "delta_in", "float"}
+             "otherwise", "forward", "backward", "delta_in", "float"} | set(spelled("specs"))
 
 MAX_EXPR_CHARS = 2000
 MAX_DEPTH = 40
@@ -225,8 +225,7 @@ class _Converter:
     records the extent each index runs over (for shape checks and sums).
     """
 
-    FUNCS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "cosh": sp.cosh, "sinh": sp.sinh,
-             "sigma": sigmoid, "sigmoid": sigmoid, "softplus": softplus, "abs": sp.Abs}
+    FUNCS = spelled("specs")  # the function table (derive.functions), one home per function
     CONSTANTS = {"pi": sp.pi}
 
     def __init__(self, scalars: dict, arrays: dict, index_pool, fixed_indices=None, extents=None):

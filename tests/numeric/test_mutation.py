@@ -88,6 +88,6 @@ def test_mutants_load_as_independent_modules():
     mods = [mutation.load_source(m.source) for m in ms]
     z = np.random.default_rng(0).standard_normal((2, 3))
     outs = [mod.backward(np.ones_like(z), z)[0] for mod in mods]
-    assert not np.allclose(outs[0], outs[1])
+    assert any(not np.allclose(outs[0], o) for o in outs[1:])  # each mutant its own module, its own fault
     import numeric.generated.tanh as original
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched
