@@ -425,7 +425,7 @@ declare(Exercise(
     symbols=(S("s", ()),),
     accepted=("2 sigma(2s) - 1", r"2\sigma(2s) - 1", "1 - 2 sigma(-2 s)", "sigma(2s) - sigma(-2s)"),
     mistakes=(("2 sigma(s) - 1", "tutor:1"), ("2 sigma(2s) + 1", "sign"), ("1 - 2 sigma(2s)", "sign")),
-    forbid=("tanh", "exp"),
+    forbid=("tanh", "exp", "sinh", "cosh"),
     wrong=(WrongAnswer("2 sigma(s) - 1", "the sigmoid's argument must be 2s: tanh(s) = 2 sigma(2s) - 1", 0.5),),
 ))
 

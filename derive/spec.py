@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from derive.answers.limits import literal_value
+from derive.answers.limits import LimitExceeded, check_lark, literal_value
 from derive.functions import softplus, spelled
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
@@ -206,6 +206,11 @@ def _parse_tree(text: str):
             stack.extend((c, d + 1) for c in t.children)
     if count > MAX_NODES:
         raise _ExprError(f"the expression has {count} parts; the limit is {MAX_NODES}")
+    # constants, degree, exponential towers and expansion: the same limits as for answers
+    try:
+        check_lark(tree)
+    except LimitExceeded as err:
+        raise _ExprError(str(err)) from None
     return tree
 
 

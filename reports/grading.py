@@ -167,6 +167,13 @@ def summary(result: ClassResult) -> list[dict]:
     return out
 
 
+def undecided(result: ClassResult) -> list[dict]:
+    """The answers no check could settle (a time or memory limit was hit): for the tutor to look at."""
+    return [{"student": r.student, "exercise": r.exercise, "answer": r.answer,
+             "reason": v.feedback[0] if v.feedback else v.decided_by}
+            for r, v in zip(result.rows, result.verdicts) if v.status == "undecided"]
+
+
 def students(result: ClassResult) -> dict[str, list]:
     out = defaultdict(list)
     for r, v in zip(result.rows, result.verdicts):
@@ -215,7 +222,8 @@ def write_reports(result: ClassResult, outdir: str) -> list[Path]:
         student_rows.append({"student": name, "file": fname, "credit": credit, "answers": len(items),
                              "correct": sum(v.status == "correct" for _, v in items)})
     html = env.get_template("grade_class.html").render(
-        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows))
+        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows),
+        undecided=undecided(result))
     write_atomic(out / "class.html", html)
     written.append(out / "class.html")
 

@@ -88,7 +88,13 @@ class Vocabulary:
                 self._by_name[key] = s
 
     def lookup(self, name: str) -> SymbolDecl | None:
-        return self._by_name.get(name)
+        decl = self._by_name.get(name)
+        if decl is None and _is_prediction_name(name):
+            # yhat, Yhat, y_hat, haty: the exercise's prediction, whatever its case
+            preds = {s for s in self.symbols if any(_is_prediction_name(k) for k in (s.name,) + tuple(s.aliases))}
+            if len(preds) == 1:
+                return preds.pop()
+        return decl
 
     def dim(self, name) -> sp.Expr:
         if name == 1 or name == "1":
@@ -105,6 +111,10 @@ class Vocabulary:
 
     def names(self) -> list[str]:
         return [s.name for s in self.symbols] + list(self.dims)
+
+
+def _is_prediction_name(name: str) -> bool:
+    return name.replace("_", "").replace("{", "").replace("}", "").lower() in ("yhat", "haty")
 
 
 def dim_symbol(name: str) -> sp.Symbol:
@@ -235,6 +245,10 @@ class _Converter:
 
     def _split(self, word: str):
         """``XW`` -> ``X W`` when the word splits into known names in exactly one way."""
+        words = self._split_words(word)
+        return None if words is None else [self._Name(t.Name(w)) for w in words]
+
+    def _split_words(self, word: str):
         if len(word) > 12:
             return None
         known = {s.name for s in self.vocab.symbols if not s.is_indexed_vector}
@@ -255,7 +269,7 @@ class _Converter:
         go(word, [])
         if len(ways) != 1 or len(ways[0]) < 2:
             return None
-        return [self._Name(t.Name(w)) for w in ways[0]]
+        return ways[0]
 
     # -- structure --------------------------------------------------------
     def _Group(self, n: t.Group) -> Value:
@@ -386,7 +400,28 @@ class _Converter:
             return Value(mx.Scale(1 / b.expr, a.expr), a.shape, text, 2.2)
         return self._elementwise(lambda x, y: x / y, [a, b], text, 2.2)
 
+    def _glued(self, node: t.Node):
+        """``DeltaW`` under ``^T`` or ``^2``: the known names it splits into, else None.
+
+        As in LaTeX, a superscript belongs to the last token only: ``DeltaW^T``
+        is ``Delta W^T``, not ``(Delta W)^T``.
+        """
+        if not isinstance(node, t.Name) or node.sub or self.vocab.lookup(node.full) is not None:
+            return None
+        if node.full in self.vocab.dims:
+            return None
+        return self._split_words(node.base)
+
+    def _apply_to_last(self, words: list, last: t.Node) -> Value:
+        value = self._Name(t.Name(words[0]))
+        for w in words[1:-1]:
+            value = self._product(value, self._Name(t.Name(w)), "juxt")
+        return self._product(value, self(last), "juxt")
+
     def _Pow(self, n: t.Pow) -> Value:
+        words = self._glued(n.base)
+        if words is not None:
+            return self._apply_to_last(words, t.Pow(t.Name(words[-1]), n.exp))
         base, ex = self(n.base), self(n.exp)
         if not ex.is_scalar or ex.expr.has(sp.Indexed):
             raise ConversionError("unsupported", f"the exponent {ex.text} must be a scalar")
@@ -412,6 +447,9 @@ class _Converter:
         raise ConversionError("unsupported", f"matrix power {text}: only ^-1 and small whole powers are understood")
 
     def _Transpose(self, n: t.Transpose) -> Value:
+        words = self._glued(n.arg)
+        if words is not None:
+            return self._apply_to_last(words, t.Transpose(t.Name(words[-1])))
         arg_decl = self.vocab.lookup(n.arg.full) if isinstance(n.arg, t.Name) else None
         if isinstance(n.arg, t.Name) and n.arg.base in FUNCTION_NAMES and not n.arg.sub and not (arg_decl and arg_decl.is_matrix):
             raise ConversionError("unsupported", f"{n.arg.base}' (a derivative) is what is asked for: write it out in terms of {n.arg.base}")

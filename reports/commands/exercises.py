@@ -86,5 +86,9 @@ def cmd_grade(args) -> int:
           f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided")
     for s in summary(result):
         print(f"  {s['exercise']:<26} {s['correct']:>4}/{s['answers']:<4} right")
+    from reports.grading import undecided as undecided_rows
+
+    for u in undecided_rows(result):
+        print(f"  undecided: {u['student'][:30]!r} {u['exercise']}: {u['answer'][:60]!r} ({u['reason'][:80]})")
     print(f"reports in {args.output}/ (class.html, class.csv, summary.csv, one page per student)")
     return 0

@@ -42,7 +42,7 @@ def test_accepted_forms_are_correct(ex):
     for answer in ex.accepted:
         v = decide(ex, answer, symbolic_seconds=1.0)
         assert v.status == "correct", (answer, v)
-        assert v.decided_by in ("numeric", "symbolic")
+        assert v.decided_by in ("exact", "symbolic")
         assert v.credit == 1.0
 
 
