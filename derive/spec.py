@@ -28,6 +28,7 @@ naming the file, the line and the problem.
 """
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import os
@@ -518,7 +519,14 @@ def _ident(path, lines, value, what, line):
         raise SpecError(path, line, f"{what} {value!r} must be a name (letters, digits, _; not starting with a digit)")
     if keyword.iskeyword(value):
         raise SpecError(path, line, f"{what} {value!r} is a Python keyword; choose another name (e.g. {value[:3]}_)")
+    if what in ("hyperparameter", "parameter") and (value.startswith("_") or value in _BUILTIN_NAMES):
+        # the name becomes an argument of the generated functions: it must not hide
+        # their helpers (_sigmoid) or the builtins they call (float)
+        raise SpecError(path, line, f"{what} {value!r} would hide a name the generated code uses; choose another")
     return value
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _dims(path, line, value, what):
@@ -552,9 +560,9 @@ def parse_spec(text: str, path: str = "<spec>"):
         raise SpecError(path, None, "TOML syntax error: the file nests too deeply") from None
     except tomllib.TOMLDecodeError as err:
         msg = str(err)
-        m_ = re.search(r"\(at line (\d+), column \d+\)", msg)
-        line = int(m_.group(1)) if m_ else None
-        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg)) from None
+        m_ = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line, col = (int(m_.group(1)), int(m_.group(2))) if m_ else (None, None)
+        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg), col) from None
     return _Builder(data, path, _Lines(text)).topic()
 
 
@@ -636,7 +644,11 @@ class _Builder:
         line = self.lines.of(key, table, nth)
         try:
             tree = _parse_tree(text)
-            return conv(tree)
+            out = conv(tree)
+            if out.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise _ExprError("the expression is not a finite real number everywhere "
+                                 "(a root or log of a negative constant, or a division by zero)")
+            return out
         except _ExprError as e:
             col = self.lines.expr_column(key, table, nth, e.column, offset)
             raise SpecError(self.path, line, f"{key}: {e}", col) from None
@@ -997,6 +1009,10 @@ def load_spec_topic(path):
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
         raise SpecError(path, line, "the file is not UTF-8 text", raw[:err.start].rsplit(b"\n", 1)[-1].__len__() + 1) from None
+    key = (os.path.abspath(path), text)
+    known = _LOADED.get(key)
+    if known is not None and _registered(known):
+        return known  # the same file, unchanged: its derivation is cached with the topic
     topic = parse_spec(text, path)
     lines = _Lines(text)
     try:
@@ -1004,7 +1020,20 @@ def load_spec_topic(path):
     except ValueError as err:
         raise SpecError(path, lines.of("name"), str(err)) from None
     _derive_or_refuse(topic, path, lines)
+    _LOADED[key] = topic
     return topic
+
+
+_LOADED: dict = {}  # (absolute path, text) -> topic, for a spec read twice in one process
+
+
+def _registered(topic) -> bool:
+    from derive.registry import UnknownTopic, get
+
+    try:
+        return get(topic.name) is topic
+    except UnknownTopic:
+        return False
 
 
 def _derive_or_refuse(topic, path, lines):
