@@ -94,9 +94,11 @@ def stable_scalar(expr: sp.Expr) -> sp.Expr:
     - sums in which ``tanh`` or ``sigma`` cancel in a tail are rewritten through
       ``sigma`` and its complement ``1 - sigma(a) = sigma(-a)``:
       ``1 + tanh(u) = 2 sigma(2u)``, ``1 - tanh(u)^2 = 4 sigma(2u) sigma(-2u)``,
-      ``sigma(s)(1 - sigma(s)) = sigma(s) sigma(-s)``, and a factor
+      ``sigma(s)(1 - sigma(s)) = sigma(s) sigma(-s)``, a factor
       ``A + B sigma(a)`` whose ``A + B`` is simpler than ``A`` (the terms
-      cancel as ``sigma(a) -> 1``) becomes ``(A + B) - B sigma(-a)``.
+      cancel as ``sigma(a) -> 1``) becomes ``(A + B) - B sigma(-a)``, and any
+      other ``(A + B) sigma(a) + A sigma(-a)`` (``sigma(s) - y`` is
+      ``(1 - y) sigma(s) - y sigma(-s)``: no cancellation for a binary ``y``).
 
     The result is equal to ``expr`` (the rewrites are identities; the tests
     check each against the derived expression at high precision).
@@ -172,10 +174,17 @@ def _complements(e: sp.Expr) -> sp.Expr:
         B, A = poly.all_coeffs()
         a = args_of[p]
         total = sp.factor(A + B)
+        if A == 0:
+            return back(_factored(B)) * fn.sigmoid(a)
         if total == 0 or sp.count_ops(total) < sp.count_ops(A):
             used["complement"] = True
             return _tanh_form(back(_factored(total)), -back(_factored(B)), -a)
-        return _tanh_form(back(_factored(A)), back(_factored(B)), a)
+        if sp.simplify(B + 2 * A) == 0:
+            return _tanh_form(back(_factored(A)), back(_factored(B)), a)
+        # A + B sigma(a) = (A + B) sigma(a) + A sigma(-a): each tail keeps its digits
+        # (sigma(s) - y is (1 - y) sigma(s) - y sigma(-s), exact for y = 0 and y = 1)
+        used["complement"] = True
+        return back(_factored(total)) * fn.sigmoid(a) + back(_factored(A)) * fn.sigmoid(-a)
 
     y = back(_factored(x))
     tanh_removed = bool(tanhs) and not y.has(*tanhs)
@@ -700,12 +709,14 @@ def generate(d) -> str:
         ]
         if code.kind == "model":
             pname, g = code.grads[0]
+            g = fuse_output(g, code)
             gpre, gtxt = body(g, avail)
             lines += [f"def predict(X{param_sig}):", f'    """The prediction: {_fdoc(d, "forward")}"""',
                       f"    return {out_def_txt}", "", ""]
             lines += [f"def backward(X, y{param_sig}):",
                       f'    """Parameter gradient: {_fdoc(d, "grad:" + pname)}"""', *gpre]
-            lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction")
+            if _uses_sym(g, code.output, ()):
+                lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction")
             lines.append("    return {" + f'"{pname}": {gtxt}' + "}")
         else:
             gexpr = fuse_output(code.backward, code)

@@ -11,6 +11,7 @@ Formulas (matrix form, derived and proved exactly):
         computed stably as sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
     yhat = sigmoid((X w))
     dL/dw = X^T (yhat - y)
+        computed stably as X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))
 """
 import numpy as np
 
@@ -47,6 +48,5 @@ def predict(X, w):
 
 
 def backward(X, y, w):
-    """Parameter gradient: dL/dw = X^T (yhat - y)"""
-    yhat = _sigmoid((X @ w))  # the prediction
-    return {"w": X.T @ (yhat - y)}
+    """Parameter gradient: dL/dw = X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))"""
+    return {"w": X.T @ ((1 - y)*_sigmoid((X @ w)) - y*_sigmoid(-(X @ w)))}

@@ -8,6 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Formulas (matrix form, derived and proved exactly):
     L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m
     dL/ds = (yhat - y)/m
+        computed stably as ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m
 """
 import numpy as np
 
@@ -40,7 +41,6 @@ def forward(z, y):
 
 
 def backward(z, y):
-    """Gradient: dL/ds = (yhat - y)/m"""
+    """Gradient: dL/ds = ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m"""
     m = z.shape[0]
-    yhat = _sigmoid(z)  # the prediction, reused
-    return (yhat - y)/m
+    return ((1 - y)*_sigmoid(z) - y*_sigmoid(-z))/m
