@@ -105,7 +105,13 @@ class SymbolicTimeout(BaseException):
 # Numeric evaluation of SymPy and matrix expressions (a tree walk, no lambdify)
 # ---------------------------------------------------------------------------
 
-_FUNCS = probes()  # the function table (derive.functions): SymPy class -> NumPy float function
+_FUNCS = {
+    **probes(),  # the function table (derive.functions): SymPy class -> NumPy float function
+    # SymPy rewrites hyperbolic functions of imaginary arguments: cosh(I s) is cos(s)
+    sp.sin: np.sin,
+    sp.cos: np.cos,
+    sp.tan: np.tan,
+}
 
 
 def num_eval(expr, env: dict, local: dict | None = None):
@@ -237,6 +243,8 @@ class _Num:
             return self._sum(e)
         if isinstance(e, sp.Function) and type(e) in _FUNCS:
             return self._func(type(e), [self.scalar(a) for a in e.args])
+        if e.has(sp.I):
+            raise Undefined(_NOT_REAL[sp.I])
         raise Unsupported(f"cannot evaluate {type(e).__name__}")
 
     def _pow(self, base, ex):
@@ -421,6 +429,9 @@ _MP_FUNCS = {
     sp.tanh: lambda x: _mp().tanh(x),
     sp.sinh: _guarded(lambda x: _mp().sinh(x)),
     sp.cosh: _guarded(lambda x: _mp().cosh(x)),
+    sp.sin: lambda x: _mp().sin(x),
+    sp.cos: lambda x: _mp().cos(x),
+    sp.tan: lambda x: _mp().tan(x),
     sp.Abs: lambda x: abs(x),
     sigmoid: _guarded(_mp_sigmoid),
     softplus: _guarded(lambda x: _mp().log(1 + _mp().exp(x))),
@@ -841,20 +852,26 @@ class Oracle:
             out[d.name] = val.reshape(-1) if d.is_indexed_vector else (val.reshape(-1)[0] if d.shape == () else val)
         return out
 
+    def exact_points(self, dps: int = EXACT_DPS):
+        """The probe points and reference values in mpmath at ``dps`` digits (computed once)."""
+        if self._mp_cache.get("dps") != dps:
+            envs, refs = [], []
+            for env in self.envs:
+                menv = self._mp_env(env, dps)
+                envs.append(menv)
+                refs.append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
+            self._mp_cache = {"dps": dps, "envs": envs, "refs": refs}
+        return self._mp_cache["envs"], self._mp_cache["refs"]
+
     def exact_difference(self, expr, dps: int = EXACT_DPS):
         """Largest relative difference from the reference at the probe points, at ``dps`` digits.
 
         Returns ``(difference, point)`` (an mpf and the probe index), with
         ``difference`` None where the answer is not a finite real number.
         """
-        if self._mp_cache.get("dps") != dps:
-            self._mp_cache = {"dps": dps, "envs": [], "refs": []}
-            for env in self.envs:
-                menv = self._mp_env(env, dps)
-                self._mp_cache["envs"].append(menv)
-                self._mp_cache["refs"].append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
+        envs, refs = self.exact_points(dps)
         worst, where = _mp().mpf(0), 0
-        for i, (menv, ref) in enumerate(zip(self._mp_cache["envs"], self._mp_cache["refs"])):
+        for i, (menv, ref) in enumerate(zip(envs, refs)):
             with _mp().workdps(dps):
                 d = _mp_rel_diff(mp_eval(expr, menv, dps), ref)
                 if d is None:

@@ -48,7 +48,7 @@ class Limits:
     max_constant_magnitude: int = 50  # every constant, after folding, is 0 or within 10^-50 .. 10^50
     max_constant_digits: int = 300  # decimal digits of an exact constant (numerator and denominator)
     max_degree: int = 256  # estimated polynomial degree of any part of the expression
-    max_terms: float = 1e5  # estimated monomials if a part were expanded
+    max_terms: float = 1e6  # estimated monomials if a part were expanded
     max_tower: int = 2  # exponentials of non-constants nested (exp(exp(x)) is 2)
 
 
@@ -325,8 +325,8 @@ class _Estimate:
             approx = a.approx * b.approx if a.approx is not None and b.approx is not None else None
             return self._const(a.mag + b.mag, approx, a.digits + b.digits, a.integer and b.integer)
         pa, pb = self._as_part(a), self._as_part(b)
-        # a matrix product sums over an inner dimension (at most 4 at the explicit sizes)
-        inner = math.log10(4) if n.op in ("@", "juxt", "*") and not (isinstance(a, _Const) or isinstance(b, _Const)) else 0.0
+        # a matrix product sums over an inner dimension (at most 3 at the explicit sizes)
+        inner = math.log10(3) if n.op in ("@", "juxt", "*") and not (isinstance(a, _Const) or isinstance(b, _Const)) else 0.0
         return self._part(pa.degree + pb.degree, pa.terms + pb.terms + inner, max(pa.tower, pb.tower))
 
     def _Div(self, n):

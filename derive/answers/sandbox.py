@@ -104,6 +104,7 @@ def _build_oracle(ex_id: str):
         o = get(ex_id).oracle()
         o.wrong_values()
         o.mutant_values()
+        o.exact_points()
         return o
     except Exception:  # noqa: BLE001 - the worker reports it per answer, as undecided
         return None

@@ -61,6 +61,8 @@ UNDEFINED = [
     ("least_squares", "(X^T X - X^T X)^-1 X^T y"),
     ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + log(-s^2 - 1)"),
     ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + sqrt(-1 - s^2)"),
+    ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + sinh(sqrt(-1) s)"),
+    ("glorot_var", "(tanh(n_out - sqrt(-1))) sqrt(-1) sinh((1e-9 .* log(-1))^-1)"),
 ]
 
 # Size bombs: refused by a limit, from an estimate.
@@ -133,6 +135,34 @@ def test_any_tiny_difference_from_1e_10_down_to_1e_45_is_found(digit, k, where):
     answer = f"X^T (yhat - y) + {eps} X^T y" if where == "add" else f"X^T (yhat - y) (1 + {eps})"
     v = decide(get("logreg_grad"), answer, symbolic_seconds=1.0)
     assert (v.status, v.mistake) == ("incorrect", "near-miss"), (answer, v)
+
+
+ATOMS = {"logreg_grad": ["X^T", "X", "w", "y", "yhat", "Yhat", "(yhat - y)", "X^T y"],
+         "sigmoid_derivative": ["s", "sigma(s)", "(1 - sigma(s))", "exp(-s)", "cosh(s)", "tanh(s/2)"]}
+CONSTANTS = ["0", "1", "2", "-1", "1e-9", "10^-30", "0.1^40", "exp(-40)", "sqrt(-1)", "log(0)", "log(-1)", "1/0",
+             "0/0", "3^40", "2^-50", "sqrt(2)", "e", "pi"]
+REFERENCES = {"logreg_grad": "X^T (yhat - y)", "sigmoid_derivative": "sigma(s)(1 - sigma(s))"}
+
+
+def _answers(ex_id):
+    leaf = st.sampled_from(ATOMS[ex_id] + CONSTANTS)
+    tree = st.recursive(leaf, lambda kid: st.one_of(
+        st.tuples(st.sampled_from(["exp", "log", "sqrt", "sigma", "tanh", "cosh", "sinh", "inv"]), kid).map(
+            lambda p: f"{p[0]}({p[1]})"),
+        st.tuples(kid, st.sampled_from(["2", "-1", "T", "0.5", "-2"])).map(lambda p: f"({p[0]})^{p[1]}"),
+        st.tuples(kid, st.sampled_from([" + ", " - ", " * ", " ", "/", " .* "]), kid).map(
+            lambda p: f"({p[0]}){p[1]}({p[2]})")), max_leaves=8)
+    return st.one_of(tree, tree.map(lambda a: f"{REFERENCES[ex_id]} + {a}"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), ex_id=st.sampled_from(sorted(ATOMS)))
+def test_random_answers_are_never_undecided(data, ex_id):
+    """Whatever mixture of complex, infinite, tiny and huge parts: a verdict, never 'undecided'."""
+    answer = data.draw(_answers(ex_id))
+    v = decide(get(ex_id), answer, symbolic_seconds=1.0)
+    assert v.status != "undecided" and v.decided_by not in ("error", "timeout"), (answer, v)
+    assert v.feedback and all(len(f) < 400 for f in v.feedback)
 
 
 @pytest.mark.parametrize("ex_id, answer", [
