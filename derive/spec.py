@@ -883,7 +883,7 @@ class _Builder:
         raw = self.data.get("claims", [])
         if not isinstance(raw, list):
             self.err("claims is a list of tables: [[claims]] result = ... matrix = ...", "claims")
-        vocab = Vocabulary(dims={"m": 2, "n": 3, "K": 4},
+        vocab = Vocabulary(dims={"m": 2, "n": 3, "K": 4}, extra_functions=(("abs", sp.Abs),), entrywise_powers=True,
                            symbols=tuple(vocab) + tuple(SymbolDecl(h.name, (), domain="positive" if h.is_positive else "real")
                                                         for h, _ in self.hyper))
         valid = {"activation": ("forward", "backward"), "loss": ("loss", "backward")}.get(
