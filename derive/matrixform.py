@@ -127,7 +127,8 @@ class Translator:
                 out += self._terms(a, dummies)
             return out
         if isinstance(e, sp.Mul):
-            parts = [self._terms(a, frozenset()) for a in e.args]
+            parts = [[(sp.Integer(1), [self._name_expr(a)], frozenset())] if _is_centred(a)
+                     else self._terms(a, frozenset()) for a in e.args]
             out = []
             for combo in itertools.product(*parts):
                 coeff = sp.Mul(*[c for c, _, _ in combo])
@@ -150,6 +151,18 @@ class Translator:
         if e.has(sp.Sum):
             return [(sp.Integer(1), [self._name_sums(e)], dummies)]
         raise TranslationError(f"cannot read {e} as matrix algebra")
+
+    def _name_expr(self, s):
+        """Translate ``s`` (free indices at most two) and stand for it by a named matrix entry."""
+        free = sorted(self._index_symbols(s) - _bound(s), key=str)
+        if len(free) > 2:
+            raise TranslationError(f"more than two free indices: {s}")
+        r, c = (free + [ONE, ONE])[:2] if len(free) != 1 else (free[0], ONE)
+        mat = self.translate(s, r, c)
+        base = sp.IndexedBase(str(_fresh("S")))
+        self.bindings[str(base.label)] = Binding(mx.Sym(str(base.label), mat.shape, role="named"), 2)
+        self.named[str(base.label)] = mat
+        return base[r, c]
 
     def _name_sums(self, e):
         def repl(s):
@@ -322,6 +335,29 @@ class Translator:
                 atoms.remove(small)
                 return True
         return False
+
+
+def _bound(e) -> set:
+    return {lim[0] for sm in e.atoms(sp.Sum) for lim in sm.limits}
+
+
+def _is_centred(a) -> bool:
+    """A sum of entries and sums of entries, ``z[s, j] - sum_k z[s, k] / n``, as a factor of a product.
+
+    Multiplied out, ``g (z - mean) / sigma`` becomes ``g z / sigma - g mean / sigma``:
+    a difference of two large numbers when the mean is large.  Kept as one
+    matrix, the centred values are formed first, as the forward map says.
+    """
+    if not (isinstance(a, sp.Add) and a.has(sp.Sum) and a.has(sp.Indexed)):
+        return False
+    if not any(t.has(sp.Indexed) and not t.has(sp.Sum) for t in a.args):
+        return False
+    for f in sp.preorder_traversal(a):
+        if isinstance(f, sp.Function) and f.has(sp.Sum) or isinstance(f, sp.Pow) and f.has(sp.Sum) and not f.exp.is_Integer:
+            return False
+        if isinstance(f, sp.KroneckerDelta):
+            return False
+    return True
 
 
 def _is_param_row(a: Atom) -> bool:
