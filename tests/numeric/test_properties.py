@@ -50,8 +50,16 @@ ALL = [("lecture", n) for n in GENERATED if getattr(_lecture(n), "KIND", "") != 
 # Central differences across a point where the second derivative jumps (Huber
 # where |y - yhat| = delta) are only first-order accurate: such inputs are
 # drawn away from it, as inputs are from kinks.
+# A normalisation layer varies on the scale sqrt(eps) where a sample's features
+# are (nearly) equal: finite differences there measure the step, not the
+# derivative, so samples are drawn with a spread well above that scale.
+_SPREAD = lambda a, h: np.all(a["z"].var(axis=1) > 1e4 * h["eps"])  # noqa: E731
+
 SECOND_ORDER_BREAKS = {
     "huber": lambda a, h: np.all(np.abs(np.abs(a["z"] - a["y"]) - h["delta_h"]) > 0.01),
+    "softsign": lambda a, h: np.all(np.abs(a["z"]) > 0.01),  # s / (1 + |s|): f'' jumps at 0
+    "layer_norm": _SPREAD,
+    "layer_norm_affine": _SPREAD,
 }
 
 
