@@ -13,6 +13,9 @@ True
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -106,14 +109,19 @@ def stable_scalar(expr: sp.Expr) -> sp.Expr:
     e = sp.sympify(expr)
     if e.is_Atom:
         return e
+    if isinstance(e, sp.Piecewise):  # each branch on its own; the conditions as they are
+        return sp.Piecewise(*[(stable_scalar(v), c) for v, c in e.args])
     e = e.replace(lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.cosh),
                   lambda x: fn.logcosh(x.args[0].args[0]))
     for c in sorted(e.atoms(sp.cosh), key=sp.default_sort_key):
         u = c.args[0]
         if e.has(sp.sinh(u)):
             e = e.xreplace({sp.sinh(u): sp.tanh(u) * sp.cosh(u)})
-    if sp.count_ops(e) <= MAX_REWRITE_OPS:
-        e = _complements(e)
+    if sp.count_ops(e) <= MAX_REWRITE_OPS and not e.has(sp.Piecewise):
+        try:
+            e = _complements(e)
+        except (sp.PolynomialError, sp.polys.polyerrors.PolificationFailed, NotImplementedError, TypeError):
+            pass  # a body the factoriser cannot take (e.g. inside a Piecewise) is printed as derived
     return e.replace(_sigmoid_pair, _sech2_of_pair)
 
 
@@ -156,7 +164,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
     sub.update({g: sigma_of(g.args[0]) for g in sigs})
     x = e.xreplace(sub)
     args_of = {p: a for a, p in holders.items()}
-    used = {"complement": False}
+    used = {"complement": False, "fallback": False}
 
     def back(expr):
         """Placeholders back into functions, each factor in its stable form."""
@@ -170,6 +178,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
         p = ps[0]
         poly = sp.Poly(expr, p) if expr.is_polynomial(p) else None
         if poly is None or poly.degree() != 1:
+            used["fallback"] = True
             return expr.xreplace({q: fn.sigmoid(args_of[q]) for q in ps})
         B, A = poly.all_coeffs()
         a = args_of[p]
@@ -188,7 +197,7 @@ def _complements(e: sp.Expr) -> sp.Expr:
 
     y = back(_factored(x))
     tanh_removed = bool(tanhs) and not y.has(*tanhs)
-    return y if (used["complement"] or tanh_removed) else e
+    return y if (used["complement"] or tanh_removed) and not used["fallback"] else e
 
 
 def _factored(x):
@@ -214,19 +223,78 @@ def _rebuild(e, f):
         return mx.MatMul(f(e.left), f(e.right))
     if isinstance(e, mx.Solve):
         return mx.Solve(f(e.a), f(e.b))
+    if isinstance(e, (Stack, ZeroRows)):
+        return e
     kids = e.children()
     if not kids:
         return e
     return type(e)(f(kids[0]))
 
 
+@dataclass(frozen=True)
+class Stack(mx.MExpr):
+    """``[top; bottom]``: rows of ``bottom`` below those of ``top`` (code generation only)."""
+
+    top: mx.MExpr
+    bottom: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.top.shape[0] + self.bottom.shape[0], self.top.shape[1])
+
+    def children(self):
+        return (self.top, self.bottom)
+
+
+@dataclass(frozen=True)
+class ZeroRows(mx.MExpr):
+    """``size`` rows of zeros with the columns of ``like`` (code generation only)."""
+
+    size: sp.Expr
+    like: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.size, self.like.shape[1])
+
+    def children(self):
+        return (self.like,)
+
+
+def _gram(t):
+    """``(c, X)`` when ``t`` is ``c X^T X``."""
+    c, t = (t.coeff, t.arg) if isinstance(t, mx.Scale) else (sp.Integer(1), t)
+    if isinstance(t, mx.MatMul) and isinstance(t.left, mx.Transpose) and t.left.arg == t.right:
+        return sp.sympify(c), t.right
+    return None
+
+
 def _normal_equations(e: mx.Solve) -> mx.MExpr:
-    """``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``: solving the normal equations
-    squares the condition number of X; least squares on X itself does not."""
+    """Closed forms through least squares, never the normal equations.
+
+    ``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``, and ridge's
+    ``(c1 X^T X + c2 I)^{-1} c3 X^T y`` -> ``lstsq([sqrt(c1) X; sqrt(c2) I], [c3/sqrt(c1) y; 0])``
+    (the augmented system's normal equations are exactly the ridge ones).
+    Forming ``X^T X`` squares the condition number of X; these do not.
+    """
     a, b = e.a, e.b
-    if (isinstance(a, mx.MatMul) and isinstance(a.left, mx.Transpose) and a.left.arg == a.right
-            and isinstance(b, mx.MatMul) and isinstance(b.left, mx.Transpose) and b.left.arg == a.right):
-        return mx.Lstsq(a.right, b.right)
+    cb, b_ = (sp.sympify(b.coeff), b.arg) if isinstance(b, mx.Scale) else (sp.Integer(1), b)
+    if not (isinstance(b_, mx.MatMul) and isinstance(b_.left, mx.Transpose)):
+        return e
+    X, y = b_.left.arg, b_.right
+    g = _gram(a)
+    if g is not None and g[1] == X and g[0] == cb:
+        return mx.Lstsq(X, y)
+    if isinstance(a, mx.Add) and len(a.terms) == 2:
+        gram = [t for t in a.terms if _gram(t) is not None]
+        eye = [t for t in a.terms if isinstance(t, mx.Scale) and isinstance(t.arg, mx.Identity)]
+        if len(gram) == 1 and len(eye) == 1 and _gram(gram[0])[1] == X:
+            c1, c2 = _gram(gram[0])[0], sp.sympify(eye[0].coeff)
+            if c1.is_positive and c2.is_nonnegative is not False:
+                top = X if c1 == 1 else mx.Scale(sp.sqrt(c1), X)
+                rhs = y if cb == sp.sqrt(c1) else mx.Scale(cb / sp.sqrt(c1), y)
+                n = eye[0].arg.size
+                return mx.Lstsq(Stack(top, mx.Scale(sp.sqrt(c2), mx.Identity(n))), Stack(rhs, ZeroRows(n, y)))
     return e
 
 
@@ -326,6 +394,8 @@ class _NumpyScalarPrinter(StrPrinter):
         if isinstance(expr, sp.Basic) and not self._allowed(expr):
             raise CodegenError(f"no NumPy form for {type(expr).__name__} in {sp.sstr(expr)[:80]}; "
                                "declare the function in derive/functions.py")
+        if isinstance(expr, sp.Function) and not isinstance(expr, (sp.Piecewise, sp.log)):
+            return self._print_Function(expr)  # the table, never one of StrPrinter's own function methods
         return super()._print(expr, **kwargs)
 
     def _allowed(self, e) -> bool:
@@ -357,7 +427,7 @@ class _NumpyScalarPrinter(StrPrinter):
         if entry is None:
             raise CodegenError(f"the function {type(e).__name__!r} has no NumPy form; "
                                "declare it in derive/functions.py")
-        if len(e.args) != 1:
+        if len(e.args) != entry.nargs:
             raise CodegenError(f"{entry.name} takes one argument, not {len(e.args)}")
         if entry.helper:
             self.helpers.add(entry.helper)
@@ -527,6 +597,13 @@ class NumpyPrinter:
         self.not_analytic.add("linalg")
         return f"np.linalg.solve({self.doprint(e.a)}, {self.doprint(e.b)})"
 
+    def _print_Stack(self, e):
+        return f"np.concatenate([{self.doprint(e.top)}, {self.doprint(e.bottom)}])"
+
+    def _print_ZeroRows(self, e):
+        like = self._p(e.like)
+        return f"np.zeros(({self._scalar(e.size)},) + {like}.shape[1:])"
+
     def _print_Lstsq(self, e):
         self.not_analytic.add("linalg")
         return f"np.linalg.lstsq({self.doprint(e.a)}, {self.doprint(e.b)}, rcond=None)[0]"
@@ -594,6 +671,13 @@ def generate(d) -> str:
     code = d.code
     if code is None:
         raise ValueError(f"topic {d.topic!r} has no code to generate")
+    check_module_name(d.topic)
+    for p in code.params:
+        _check_identifier(p.name)
+    for h, default in code.hyper:
+        _check_identifier(_py_hyper(h))
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or not math.isfinite(default):
+            raise CodegenError(f"the default of {h.name} must be a finite number, not {default!r}")
     names = {}
     syms = [code.input] + list(code.params)
     if code.target is not None:
@@ -638,19 +722,20 @@ def generate(d) -> str:
         out_def_txt = pr.doprint(stabilize(code.output_def))
 
     src_file = _SOURCE.get(d.kind) or _user_source(d) or "derive/" + _declared_in(d)
-    doc = [f"{d.title}: {HEADER.format(source=src_file)}.", ""]
+    doc = [" ".join(f"{d.title}: {HEADER.format(source=src_file)}.".split()), ""]
     doc += _wrap(d.summary)
     doc += ["", "Rows are samples (the lecture's Yhat = X W)."]
     if code.kinks:
-        doc += ["Kinks: " + "; ".join(code.kinks) + "."]
+        doc += _wrap("Kinks: " + "; ".join(code.kinks) + ".")
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
-            derived, computed = to_text(r.matrix), to_text(stabilize(fuse_output(r.matrix, code)))
+            derived, computed = to_text(r.matrix), _text(stabilize(fuse_output(r.matrix, code)))
             doc.append(f"    {to_text(r.lhs)} = {derived}")
             if computed != derived:
                 doc.append(f"        computed stably as {computed}")
-    lines.append('"""' + "\n".join(doc).rstrip() + '\n"""')
+    doc_text = "\n".join(doc).rstrip() + "\n"
+    lines.append('"""' + "\n".join(_doc_escape(x) for x in doc_text.split("\n")) + '"""')
     lines.append("import numpy as np")
     lines.append("")
 
@@ -772,7 +857,112 @@ def generate(d) -> str:
     text = "\n".join(out)
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
-    return text.rstrip() + "\n"
+    text = text.rstrip() + "\n"
+    _self_check(text, doc_text, d.topic)
+    return text
+
+
+# ---------------------------------------------------------------------------
+# User text and names: never code
+# ---------------------------------------------------------------------------
+
+_SAFE_NAME = r"[A-Za-z][A-Za-z0-9_]{0,63}"
+_SHADOWED = frozenset({"numpy", "np", "scipy", "sympy", "mpmath", "gradproof", "derive", "numeric", "reports",
+                       "templates", "tests", "conftest", "setup", "site", "sitecustomize", "usercustomize",
+                       "builtins", "pytest", "hypothesis", "jinja2", "lark", "tomllib", "typing_extensions"})
+
+
+def check_module_name(name: str) -> str:
+    """``name`` if it is safe as a generated module's (and file's) name, else :class:`CodegenError`.
+
+    Letters, digits and ``_`` (at most 64, a letter first), not a
+    Python keyword, and never the name of a standard-library module, of NumPy
+    or of another package gradproof imports (a file ``numpy.py`` or
+    ``os.py`` next to user code would shadow it), nor ``__init__``.
+    """
+    import keyword
+    import re
+    import sys
+
+    if not isinstance(name, str) or not re.fullmatch(_SAFE_NAME, name):
+        raise CodegenError(f"the module name {name!r} is not allowed: use letters, digits and _ "
+                           "(a letter first, at most 64 characters)")
+    low = name.lower()  # OS.py shadows os on a case-insensitive file system
+    if keyword.iskeyword(name) or low in {m.lower() for m in sys.stdlib_module_names} or low in _SHADOWED:
+        raise CodegenError(f"the module name {name!r} would shadow the Python or NumPy module of that name; "
+                           "choose another name")
+    return name
+
+
+def _check_identifier(name: str) -> str:
+    import keyword
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) \
+            or keyword.iskeyword(name) or name in ("np", "float", "True", "False", "None"):
+        raise CodegenError(f"{name!r} cannot be a name in generated code")
+    return name
+
+
+def _doc_escape(line: str) -> str:
+    """One docstring line with every character that could end or bend the literal escaped.
+
+    Backslashes are doubled and quotes escaped, so no text can close the
+    docstring or start an escape of its own (``\\N{...}`` stays text); any
+    character outside printable ASCII (line and paragraph separators, bidi
+    controls, letters such as sigma) is written as its ``\\u`` escape, which
+    Python reads back as the same character.
+    """
+    out = []
+    for ch in line:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+_TOP_LEVEL_FUNCTIONS = {"forward", "backward", "predict", "solve", "gradient"}
+
+
+def _self_check(src: str, doc_text: str, topic: str) -> None:
+    """The generated source holds what it should and nothing else.
+
+    Its module docstring reads back as exactly the intended text, and its top
+    level is only that docstring, ``import numpy as np``, constant
+    assignments and the functions code generation writes: no statement can
+    have come from user text.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as err:
+        raise CodegenError(f"{topic}: generated source does not parse ({err.msg})") from None
+    if ast.get_docstring(tree, clean=False) != doc_text:
+        raise CodegenError(f"{topic}: the module docstring does not read back as written")
+    for node in tree.body[1:]:
+        ok = (isinstance(node, ast.Import) and [(a.name, a.asname) for a in node.names] == [("numpy", "np")]) \
+            or (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.isupper() and _is_literal(node.value)) \
+            or (isinstance(node, ast.FunctionDef) and (node.name in _TOP_LEVEL_FUNCTIONS
+                                                      or node.name.lstrip("_") in HELPERS))
+        if not ok:
+            raise CodegenError(f"{topic}: unexpected statement at line {node.lineno} of the generated source")
+
+
+def _is_literal(node) -> bool:
+    import ast
+
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _guard_branches(lines: list[str]) -> list[str]:
@@ -846,8 +1036,17 @@ def _uses_sym(e, sym, grads) -> bool:
 def _fdoc(d, key) -> str:
     for r in d.results:
         if r.key == key and r.matrix is not None:
-            return f"{to_text(r.lhs)} = {to_text(stabilize(fuse_output(r.matrix, d.code)))}"
+            return _doc_escape(f"{to_text(r.lhs)} = {_text(stabilize(fuse_output(r.matrix, d.code)))}")
     return ""
+
+
+def _text(e) -> str:
+    """Plain text of a stabilized form (the code-generation-only nodes included)."""
+    if isinstance(e, mx.Lstsq) and isinstance(e.a, Stack):
+        return f"lstsq([{_text(e.a.top)}; {_text(e.a.bottom)}], [{_text(e.b.top)}; 0])"
+    if isinstance(e, mx.Lstsq):
+        return f"lstsq({_text(e.a)}, {_text(e.b)})"
+    return to_text(e)
 
 
 def _wrap(text, width=76):
@@ -890,9 +1089,9 @@ def write_module(d, folder) -> str:
     import os
     import tempfile
 
+    src = generate(d)  # checks the module name first: nothing is written for a refused one
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{d.topic}.py")
-    src = generate(d)
+    path = os.path.join(folder, f"{check_module_name(d.topic)}.py")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{d.topic}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -235,7 +235,9 @@ class ScalarFunction:
     ``kinks``      points where it has no derivative (``()`` when smooth);
     ``domain``     where it is real: ``"real"``, ``"positive"`` or ``"nonnegative"``;
     ``in_specs``   whether spec files may call it by name;
-    ``in_answers`` whether seminar answers may call it by name.
+    ``in_answers`` whether seminar answers may call it by name;
+    ``nargs``      how many arguments SymPy's node holds (the first is the
+                   argument; ``Heaviside``'s second is its value at the kink).
     """
 
     name: str
@@ -251,6 +253,7 @@ class ScalarFunction:
     domain: str = "real"
     in_specs: bool = True
     in_answers: bool = True
+    nargs: int = 1
 
     @property
     def smooth(self) -> bool:
@@ -265,21 +268,24 @@ def _np():
 
 def _probe_sigmoid(x):
     np = _np()
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    x = np.asarray(x)
+    pos = np.real(x) >= 0  # branch on the real part: complex arguments keep working
+    e = np.exp(np.where(pos, -x, x))
+    return np.where(pos, 1 / (1 + e), e / (1 + e))
 
 
 def _probe_sech2(x):
     np = _np()
-    x = np.abs(np.asarray(x, dtype=float))
-    e = np.exp(-2 * x)
+    x = np.asarray(x)
+    a = np.where(np.real(x) >= 0, x, -x)
+    e = np.exp(-2 * a)
     return 4 * e / (1 + e) ** 2
 
 
 def _probe_logcosh(x):
     np = _np()
-    a = np.abs(np.asarray(x, dtype=float))
+    x = np.asarray(x)
+    a = np.where(np.real(x) >= 0, x, -x)
     return a - np.log(2.0) + np.log1p(np.exp(-2 * a))
 
 
@@ -317,7 +323,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
                    analytic=False, kinks=(0,), in_specs=False, in_answers=False),
     ScalarFunction("heaviside", (), sp.Heaviside, sp.Heaviside, "({0} > 0)",
                    lambda x: (_np().asarray(x) > 0) * 1.0, analytic=False, kinks=(0,),
-                   in_specs=False, in_answers=False),
+                   in_specs=False, in_answers=False, nargs=2),
 )
 """Every scalar function, in one place.  Adding a function is one entry here."""
 
@@ -369,3 +375,16 @@ def not_analytic() -> tuple:
 
 ALL = tuple(f.node for f in FUNCTIONS if f.explicit is not None and f.node is not None)
 """The lecture's own function classes (those that are not SymPy built-ins)."""
+
+
+def mutation_swaps() -> dict:
+    """NumPy call -> the call a "wrong function" mutant puts in its place.
+
+    The smooth functions defined on all reals whose NumPy form is a plain
+    ``np.f(x)`` call, each replaced by the next of them in table order
+    (a cycle): the slips of a hand derivation (``cosh`` for ``sinh``).
+    """
+    calls = [f.numpy[: -len("({0})")] for f in FUNCTIONS
+             if f.domain == "real" and f.analytic and not f.kinks and f.numpy.startswith("np.")
+             and f.numpy.endswith("({0})") and f.numpy.count("{0}") == 1]
+    return {c: calls[(k + 1) % len(calls)] for k, c in enumerate(calls)} if len(calls) > 1 else {}

@@ -670,6 +670,12 @@ class _Builder:
                 close = difflib.get_close_matches(key, sorted(_KEYS[kind]), n=1)
                 self.err(f"unknown key {key!r} for a {kind}" + (f"; did you mean {close[0]!r}?" if close else ""), key)
         name = _ident(self.path, self.lines, self.need("name"), "name", self.lines.of("name"))
+        from derive.codegen import CodegenError, check_module_name
+
+        try:
+            check_module_name(name)  # it names the generated file: never numpy.py, os.py or __init__.py
+        except CodegenError as err:
+            self.err(str(err), "name")
         self.need("forward")
         self.hyper = self._hyper()
         self.kink_points, self.kink_statements = self._kinks()

@@ -34,7 +34,7 @@ def test_every_mutant_of_every_generated_module_is_caught(topic):
 
 def test_the_operators_the_lecture_slips_are_made_of_all_occur():
     ops = set()
-    for topic in ("affine", "mse_multi", "softmax_cross_entropy", "linear"):
+    for topic in ("affine", "mse_multi", "softmax_cross_entropy", "linear", "tanh"):
         ops |= {m.operator for m in mutation.mutants(_source(topic))}
     assert ops == set(mutation.OPERATORS)
 
