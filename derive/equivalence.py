@@ -40,7 +40,7 @@ import numpy as np
 import sympy as sp
 
 from derive import mexpr as mx
-from derive.functions import probes
+from derive.functions import probes, sigmoid, softplus
 
 RTOL = 1e-7
 ATOL = 1e-10
