@@ -159,6 +159,31 @@ def strip_delta_ranges(e: sp.Expr) -> sp.Expr:
     )
 
 
+def _hold_roots(e: sp.Expr):
+    """Replace each root or fractional power of a sum by a placeholder: ``(expr, held)``.
+
+    A normalisation layer's ``sqrt(sum_i (z_i - mean)^2 / n + eps)`` would
+    otherwise be expanded into ``sum z_i^2 / n - (sum z_i)^2 / n^2``: equal,
+    but a difference of two large numbers in floating point.  Such powers
+    carry no Kronecker delta (derivatives only multiply them), so nothing
+    inside them needs summing out.
+    """
+    held: dict = {}
+
+    def hold(x):
+        key = sp.Dummy("root")
+        held[key] = x
+        return key
+
+    e = e.replace(lambda x: isinstance(x, sp.Pow) and x.base.has(sp.Sum) and not x.exp.is_Integer
+                  and not x.base.has(sp.KroneckerDelta), hold)
+    return e, held
+
+
+def _release(e: sp.Expr, held: dict) -> sp.Expr:
+    return e.xreplace(held) if held else e
+
+
 def pull_out_of_sums(e: sp.Expr) -> sp.Expr:
     """``sum_c (a * f(c)) -> a * sum_c f(c)`` for factors free of ``c``;
     sums of sums are split term by term."""
@@ -236,7 +261,12 @@ def sum_deltas_through_branches(e: sp.Expr) -> sp.Expr:
 
 
 def clean(e: sp.Expr) -> sp.Expr:
-    """Evaluate Kronecker sums, drop range conditions, tidy."""
+    """Evaluate Kronecker sums, drop range conditions, tidy (roots of sums kept as written)."""
+    e, held = _hold_roots(e)
+    return _release(_clean(e), held)
+
+
+def _clean(e: sp.Expr) -> sp.Expr:
     e = strip_delta_ranges(e)
     if e.has(sp.Piecewise):
         e = sum_deltas_through_branches(_delta_out_of_branches(e))
@@ -285,8 +315,9 @@ def _readable_map(e):
 
 
 def tidy(e: sp.Expr) -> sp.Expr:
+    e, held = _hold_roots(e)
     cands = [e, sp.factor_terms(e), sp.factor_terms(sp.expand(e))]
-    return min(cands, key=lambda x: (sp.count_ops(x), len(str(x))))
+    return _release(min(cands, key=lambda x: (sp.count_ops(x), len(str(x)))), held)
 
 
 # ---------------------------------------------------------------------------

@@ -108,6 +108,7 @@ class Proof:
     sizes: str  # e.g. "m=2, n=3, K=4"
     passed: bool
     detail: str = ""
+    undecided: bool = False  # not passed, but not shown false either: neither proof nor counterexample found
 
 
 @dataclass(frozen=True)

@@ -686,7 +686,7 @@ def derivation_text(d) -> str:
         lines += ["", "Notes:"] + [f"  - {n}" for n in d.notes]
     lines += ["", "Exact proofs:"]
     for p in d.proofs:
-        lines.append(f"  {'PASS' if p.passed else 'FAIL'}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
+        lines.append(f"  {proof_mark(p)}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
     return "\n".join(lines)
 
 
@@ -1066,3 +1066,8 @@ def derivation_html(d) -> str:
     verdict = "all exact proofs pass" if d.passed else "A PROOF FAILED"
     parts.append("<p><strong>%s</strong> (%d checks)</p></div>" % (esc(verdict), len(d.proofs)))
     return "".join(parts)
+
+
+def proof_mark(p) -> str:
+    """PASS, FAIL, or UNDECIDED (neither a proof nor a counterexample was found)."""
+    return "PASS" if p.passed else "UNDECIDED" if getattr(p, "undecided", False) else "FAIL"

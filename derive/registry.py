@@ -148,6 +148,13 @@ def add_user_topic(topic: Topic) -> Topic:
     return topic
 
 
+def remove_user_topic(name: str) -> None:
+    """Forget a user-defined topic (one whose spec turned out not to derive)."""
+    if name in _REGISTRY and _REGISTRY[name].kind == "user":
+        del _REGISTRY[name]
+    _CACHE.pop(name, None)
+
+
 def _derive_in_worker(name: str):
     import pickle
 
