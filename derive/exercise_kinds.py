@@ -339,6 +339,7 @@ def _fmt_num(x, decimals: int) -> str:
 
 
 def _fmt_matrix(m, decimals: int = 3) -> str:
+    m = m.tolist() if hasattr(m, "tolist") else m
     rows = [[_fmt_num(x, decimals) for x in row] for row in m]
     if len(rows) == 1 and len(rows[0]) == 1:
         return rows[0][0]
@@ -346,6 +347,7 @@ def _fmt_matrix(m, decimals: int = 3) -> str:
 
 
 def _tex_matrix(m, decimals: int = 3) -> str:
+    m = m.tolist() if hasattr(m, "tolist") else m
     rows = [[_fmt_num(x, decimals) for x in row] for row in m]
     return r"\begin{pmatrix}" + r" \\ ".join(" & ".join(r) for r in rows) + r"\end{pmatrix}"
 
@@ -712,8 +714,8 @@ def _refine(ex, answer, v):
             better = _double_slip(ex, answer, v)
         if better is not None:
             code, message = better
-            return dc.replace(v, mistake=code, feedback=(message,) + tuple(f for f in v.feedback if f != message
-                                                                              and v.mistake != "shape"))
+            keep = tuple(f for f in v.feedback if f != message and v.mistake not in ("", "shape"))
+            return dc.replace(v, mistake=code, feedback=(message,) + keep)
     return v
 
 

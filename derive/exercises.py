@@ -252,8 +252,8 @@ declare(Exercise(
     accepted=("(yhat - y)/m", "(sigma(s) - y)/m", r"\frac{1}{m}(\hat{y} - y)", "-(y - yhat)/m", "yhat/m - y/m"),
     mistakes=(("(y - yhat)/m", "sign"), ("yhat - y", "tutor:1"), ("(yhat - y)/(2m)", "factor:1/2"),
               ("m (yhat - y)", "factor")),
-    wrong=(WrongAnswer("yhat - y", "that is the gradient of the summed loss; this loss is the mean over the "
-                       "m samples, so divide by m", 0.5),),
+    wrong=(WrongAnswer("yhat - y", "this exercise asks for the mean over the m samples: yhat - y is the slide's "
+                       "formula for the summed loss, so divide by m", 0.5),),
 ))
 
 declare(Exercise(
