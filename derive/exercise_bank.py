@@ -260,7 +260,7 @@ declare(Exercise(
 # --- numeric items ------------------------------------------------------------------
 
 _TWO_LAYER = NumericSpec(
-    given=(Given("x", (1, 3)), Given("W1", (3, 2)), Given("W2", (2, 1)), Given("y", (1, 1))),
+    given=(Given("x", (1, 3), "half"), Given("W1", (3, 2), "half"), Given("W2", (2, 1)), Given("y", (1, 1))),
     chain=(Link("s", "linear", "forward", (("Z", "x"), ("W", "W1"))),
            Link("h", "sigmoid", "forward", (("Z", "s"),)),
            Link("yhat", "linear", "forward", (("Z", "h"), ("W", "W2"))),

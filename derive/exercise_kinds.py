@@ -59,7 +59,7 @@ class Given:
 
     name: str
     shape: tuple  # (rows, cols), integers
-    domain: str = "int"  # int (-3..3), prob (tenths in 0.1..0.9), binary (0/1)
+    domain: str = "int"  # int (-3..3, no 0), half (-1, -1/2, 1/2, 1), prob (tenths in 0.1..0.9), binary (0/1)
 
 
 @dataclass(frozen=True)
@@ -304,6 +304,7 @@ def worked_solution(ex) -> list[dict]:
         return out
     if ex.kind == "numeric":
         vals = numeric_values(ex)
+        out.append({"rule": "given", "text": "; ".join(given_text(ex)), "latex": ""})
         for ln in ex.numeric.chain:
             d = derive(ln.topic)
             r = d.result(ln.result)
@@ -428,6 +429,9 @@ def numeric_inputs(ex) -> dict:
         rows, cols = g.shape
         if g.domain == "prob":
             vals = [[Fraction(rng.randint(1, 9), 10) for _ in range(cols)] for _ in range(rows)]
+        elif g.domain == "half":
+            # small inputs keep a sigmoid away from saturation
+            vals = [[Fraction(rng.choice((-2, -1, 1, 2)), 2) for _ in range(cols)] for _ in range(rows)]
         elif g.domain == "binary":
             vals = [[Fraction(rng.randint(0, 1)) for _ in range(cols)] for _ in range(rows)]
         else:
@@ -467,6 +471,14 @@ def _chain_values(ex, chain, base: dict) -> dict:
         val = mx.evaluate(expr, local, dims)
         env[ln.name] = sp.Matrix(val).applyfunc(lambda x: sp.nsimplify(x) if x.is_Rational else x)
     return env
+
+
+def given_text(ex) -> list[str]:
+    """The given matrices of a numeric item, one line each (``x = [[1, -2, 3]]``)."""
+    if ex.numeric is None:
+        return []
+    return [f"{k} = " + "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in v) + "]"
+            for k, v in numeric_inputs(ex).items()]
 
 
 def numeric_values(ex) -> dict:

@@ -23,7 +23,7 @@ def cmd_exercises(args) -> int:
         json.dump([ex.to_json() for ex in bank], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    from derive.exercise_kinds import typing_example
+    from derive.exercise_kinds import given_text, typing_example
 
     width = max((len(ex.id) for ex in bank), default=10)
     for ex in bank:
@@ -34,6 +34,8 @@ def cmd_exercises(args) -> int:
             print(f"{'':<{width}}  symbols: {syms}")
         for o in ex.options:
             print(f"{'':<{width}}  ({o.key}) {o.text}")
+        for g in given_text(ex):
+            print(f"{'':<{width}}  given: {g}")
         # how to type an answer, never the answer itself
         print(f"{'':<{width}}  type e.g.: {typing_example(ex)}")
     return 0
@@ -43,7 +45,7 @@ def cmd_check(args) -> int:
     from derive.answers.sandbox import CheckPool
     from derive.exercises import UnknownExercise, get
 
-    from derive.exercise_kinds import credit_after_help, derivation_link, hint_ladder, worked_solution
+    from derive.exercise_kinds import credit_after_help, derivation_link, given_text, hint_ladder, worked_solution
 
     _bank()
     try:
@@ -77,6 +79,8 @@ def cmd_check(args) -> int:
         sys.stdout.write("\n")
         return 0
     print(f"{ex.id}: {ex.lhs}")
+    for g in given_text(ex):
+        print(f"given:      {g}")
     for k, h in enumerate(hints):
         print(f"hint {k + 1}/{len(ladder)}: {h}")
     if hints:
