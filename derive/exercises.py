@@ -550,48 +550,13 @@ declare(Exercise(
 # ---------------------------------------------------------------------------
 
 def load_toml(path: str) -> list[Exercise]:
-    """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise ValueError("reading exercise TOML files needs Python 3.11+ or the tomli package") from None
+    """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md).
 
-    with open(path, "rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: {err}") from None
-    out = []
-    for k, item in enumerate(data.get("exercise", [])):
-        where = f"{path}: exercise {k + 1}"
-        try:
-            symbols = tuple(
-                SymbolDecl(name=name, shape=tuple(spec.get("shape", ())), domain=spec.get("domain", "real"),
-                           aliases=tuple(spec.get("aliases", ())), definition=spec.get("definition", ""),
-                           call_args=tuple(spec.get("call_args", ())), index_range=spec.get("range", ""),
-                           description=spec.get("description", ""))
-                for name, spec in item.get("symbols", {}).items())
-            wrong = tuple(WrongAnswer(w["answer"], w["message"], float(w.get("credit", 0.0)))
-                          for w in item.get("wrong", []))
-            dims = tuple((k2, int(v)) for k2, v in item.get("dims", dict(PROBE_DIMS)).items())
-            ex = Exercise(
-                id=item["id"], title=item.get("title", item["id"]), prompt=item.get("prompt", ""),
-                lhs=item.get("lhs", "the answer"), topic=item.get("topic", ""), result=item.get("result", ""),
-                symbols=symbols, form=item.get("form", "matrix"),
-                reference_names=tuple(item.get("reference_names", {}).items()),
-                accepted=tuple(item.get("accepted", ())), wrong=wrong,
-                auto_credit=float(item.get("auto_credit", 0.0)), dims=dims,
-                section=item.get("section", "Tutor exercises"), forbid=tuple(item.get("forbid", ())),
-                reference_text=item.get("reference", ""), source=path)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{where}: {err}") from None
-        if not ex.topic and not ex.reference_text:
-            raise ValueError(f"{where}: give either topic + result or a reference formula")
-        out.append(ex)
-    return out
+    Every problem is reported as ``file:line: problem`` (a :class:`ValueError`).
+    """
+    from derive.exercise_toml import load
+
+    return load(path)
 
 
 class UnknownExercise(KeyError):
