@@ -378,8 +378,10 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
             return "[" + ", ".join("[" + ", ".join(_fmt_num(x, d) for x in row) + "]" for row in a) + "]"
 
         rows = "; ".join(" ".join(_fmt_num(x, 6) for x in row) for row in ref)
-        exact = "; ".join(" ".join(str(x) if x.is_Rational else _fmt_num(x, 6) for x in vals.row(i))
-                          for i in range(vals.rows))
+        if all(x.is_Rational for x in vals):
+            exact = "; ".join(", ".join(str(x) for x in vals.row(i)) for i in range(vals.rows))
+        else:  # one row per line, commas between entries
+            exact = "\n".join(", ".join(_fmt_num(x, 5) for x in row) for row in ref)
         ok = [brackets(ref, 3), rows, exact]
         slips = {f"slip:{k}": val for k, (_, _, val) in enumerate(
             [s for s in _numeric_slips(ex, ref)][:len(ex.numeric.slips)])}
