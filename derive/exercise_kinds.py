@@ -325,8 +325,13 @@ def worked_solution(ex) -> list[dict]:
     return out
 
 
+_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "#": r"\#",
+             "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\~{}"}
+
+
 def _tex_label(text: str) -> str:
-    return r"\text{" + re.sub(r"([\\{}_^#$%&~])", r"\\\1", text) + "}"
+    """A plain-text left-hand side as text inside maths, every TeX special character escaped."""
+    return r"\text{" + "".join(_TEX_TEXT.get(ch, ch) for ch in text) + "}"
 
 
 def _tex_name(name: str) -> str:
