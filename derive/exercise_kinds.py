@@ -727,6 +727,10 @@ def _refine(ex, answer, v):
     """An incorrect formula verdict, with a second slip or a shape misuse named where one explains it."""
     import dataclasses as dc
 
+    if v.mistake == "factor":
+        better = _sign_and_factor(ex, answer)
+        if better is not None:
+            return dc.replace(v, mistake=better[0], feedback=(better[1],) + v.feedback)
     if v.mistake in ("", "shape", "transposed"):
         better = _shape_misuse(ex, answer) if v.mistake in ("",) else None
         if better is None and v.decided_by in ("shape", "numeric"):
@@ -766,6 +770,27 @@ def _shape_misuse(ex, answer):
                         f"{to_text(m_)}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
                         "be added to a vector or matrix (a multiple of the identity is written lambda I)")
     return None
+
+
+def _sign_and_factor(ex, answer):
+    """A negative ratio that is a named factor once the sign is taken out: two slips."""
+    from derive.answers import AnswerError, read_answer
+    from derive.equivalence import _constant_ratio, _name_factor
+
+    try:
+        r = read_answer(answer, ex.vocabulary())
+        vals = ex.oracle().evaluate(r.expr)
+    except (AnswerError, Exception):  # noqa: BLE001 - keeps the first verdict
+        return None
+    if not isinstance(vals, list):
+        return None
+    c = _constant_ratio(vals, ex.oracle().ref_values)
+    if c is None or c >= 0:
+        return None
+    named = _name_factor(-c, ex)
+    if named is None or named[0] == "sign":
+        return None
+    return f"sign+{named[0]}", f"two slips: a sign error and {_inverse_msg(named[0], named[1], ex)}"
 
 
 def _is_broadcast_scalar(t) -> bool:
