@@ -683,10 +683,12 @@ def _check_steps(ex, answer, symbolic_seconds):
                         feedback=(f"{len(parts)} steps given, but the exercise has {n}: "
                                   + "; ".join(st.lhs for st in ex.stages),))
     verdicts = []
+    # the steps share one symbolic budget: a timeout leaves a step's numeric verdict standing
+    per_step = symbolic_seconds / n
     for k in range(n):
         sub = stage_exercise(ex, k)
         if k < len(parts) and parts[k]:
-            verdicts.append(check(sub, parts[k], symbolic_seconds=symbolic_seconds))
+            verdicts.append(check(sub, parts[k], symbolic_seconds=per_step))
         else:
             verdicts.append(_verdict(sub, "", status="invalid", decided_by="parser", mistake="missing",
                                      feedback=("this step is missing",)))

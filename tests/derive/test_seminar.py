@@ -271,3 +271,12 @@ def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
         load_toml(str(path))
     assert str(err.value).startswith(f"{path}:{line}: "), str(err.value)
     assert words in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["derive.exercise_kinds", "derive.exercise_toml", "derive.exercises"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
