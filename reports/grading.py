@@ -166,8 +166,11 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
 def summary(result: ClassResult) -> list[dict]:
     """Per exercise: counts by status, mean credit, the most common mistakes."""
     by_ex = defaultdict(list)
+    help_taken = defaultdict(lambda: [0, 0])
     for r, v in zip(result.rows, result.verdicts):
         by_ex[r.exercise].append(v)
+        help_taken[r.exercise][0] += r.hints
+        help_taken[r.exercise][1] += int(r.solution)
     titles = {ex.id: ex.title for ex in result.exercises}
     out = []
     for ex_id in sorted(by_ex):
@@ -184,6 +187,8 @@ def summary(result: ClassResult) -> list[dict]:
             "undecided": counts["undecided"],
             "invalid": counts["invalid"],
             "mean_credit": sum(v.credit for v in vs) / len(vs),
+            "hints": help_taken[ex_id][0],
+            "solutions": help_taken[ex_id][1],
             "mistakes": [{"mistake": k[0], "message": k[1], "count": n} for k, n in mistakes.most_common(3)],
         })
     return out

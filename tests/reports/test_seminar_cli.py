@@ -89,6 +89,9 @@ def test_grade_shows_variants_steps_hints(tmp_path):
     assert rows[2]["steps"] == "1:correct 2:incorrect 3:correct" and rows[2]["mistake"] == "step2:sign"
     html = next((tmp_path / "g").glob("student-t*.html")).read_text()
     assert "first goes wrong" in html and "gradproof derive mle_gaussian" in html
+    assert "<li class=\"incorrect\">dL/dw: incorrect (sign)</li>" in html
+    html = (tmp_path / "g" / "class.html").read_text()
+    assert "Hints taken" in html and "Solutions viewed" in html
 
 
 def test_grade_refuses_a_bad_hints_column(tmp_path):
