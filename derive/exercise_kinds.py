@@ -193,8 +193,15 @@ def rename_exercise(ex, names: dict, vid: str, k: int):
         return tuple(dataclasses.replace(w, answer=rename_text(w.answer, names), message=rename_text(w.message, names))
                      for w in ws)
 
+    def decls(ds):
+        return tuple(dataclasses.replace(
+            d, name=names.get(d.name, d.name), definition=rename_text(d.definition, names),
+            aliases=tuple(a for a in d.aliases if a not in taken), call_args=tuple(names.get(a, a) for a in d.call_args))
+            for d in ds)
+
     stages = tuple(dataclasses.replace(st, lhs=rename_text(st.lhs, names), prompt=rename_text(st.prompt, names),
-                                       reference_names=refnames(st.reference_names), wrong=wrong(st.wrong))
+                                       reference_names=refnames(st.reference_names), wrong=wrong(st.wrong),
+                                       symbols=decls(st.symbols))
                    for st in ex.stages)
     return dataclasses.replace(
         ex, id=vid, variant=k, base_id=ex.declared_id, symbols=symbols, prompt=rename_text(ex.prompt, names),
@@ -598,8 +605,26 @@ class KindOracle:
         return [o.mutant_values() for o in self.stage_oracles]
 
 
+def letter_names(ex) -> dict:
+    """The renaming of a letter variant (declared name -> variant name); empty for other exercises."""
+    if not ex.variant or not ex.letters or ex.kind not in ("formula", "steps"):
+        return {}
+    pick = next(itertools.islice(itertools.product(*ex.letters), ex.variant, None))
+    return {alts[0]: new for alts, new in zip(ex.letters, pick) if new != alts[0]}
+
+
+def base_exercise(ex):
+    """The declared exercise a letter variant renames."""
+    from derive.exercises import get
+
+    return get(ex.base_id)
+
+
 def check(ex, answer: str, *, symbolic_seconds: float = 3.0):
     """Check one answer to an exercise of any kind; returns a :class:`derive.equivalence.Verdict`."""
+    names = letter_names(ex)
+    if names:
+        return _check_renamed(ex, answer, names, symbolic_seconds)
     if ex.kind == "steps":
         return _check_steps(ex, answer, symbolic_seconds)
     if ex.kind == "numeric":
@@ -612,6 +637,35 @@ def check(ex, answer: str, *, symbolic_seconds: float = 3.0):
     if v.status == "incorrect":
         v = _refine(ex, answer, v)
     return v
+
+
+def _check_renamed(ex, answer, names, symbolic_seconds):
+    """A letter variant is the declared exercise with other names: an answer that reads in the
+    variant's own letters is renamed back and checked against the declared exercise (one oracle
+    for all variants), and the verdict is told in the variant's letters."""
+    if ex.kind == "steps":
+        return _check_steps(ex, answer, symbolic_seconds)
+    return _renamed(ex, base_exercise(ex), answer, names, symbolic_seconds)
+
+
+def _renamed(ex, base, answer, names, symbolic_seconds):
+    import dataclasses as dc
+
+    from derive.answers import AnswerError, read_answer
+    from derive.equivalence import decide
+
+    try:
+        read_answer(answer, ex.vocabulary())
+    except AnswerError:
+        return decide(ex, answer, symbolic_seconds=symbolic_seconds)  # unreadable: no reference needed
+    back = {new: old for old, new in names.items()}
+    v = check(base, rename_text(answer, back), symbolic_seconds=symbolic_seconds)
+
+    def fwd(t):
+        return rename_text(t, names)
+
+    return dc.replace(v, exercise=ex.id, answer=answer, reading=fwd(v.reading),
+                      feedback=tuple(fwd(f) for f in v.feedback))
 
 
 def _verdict(ex, answer, **kw):
@@ -687,7 +741,10 @@ def _check_steps(ex, answer, symbolic_seconds):
     per_step = symbolic_seconds / n
     for k in range(n):
         sub = stage_exercise(ex, k)
-        if k < len(parts) and parts[k]:
+        names = letter_names(ex)
+        if k < len(parts) and parts[k] and names:
+            verdicts.append(_renamed(sub, stage_exercise(base_exercise(ex), k), parts[k], names, per_step))
+        elif k < len(parts) and parts[k]:
             verdicts.append(check(sub, parts[k], symbolic_seconds=per_step))
         else:
             verdicts.append(_verdict(sub, "", status="invalid", decided_by="parser", mistake="missing",
