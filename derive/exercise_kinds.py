@@ -141,10 +141,6 @@ def n_variants(ex) -> int:
     return n
 
 
-def _word(name: str) -> re.Pattern:
-    return re.compile(r"(?<![A-Za-z0-9_\\{])" + re.escape(name) + r"(?![A-Za-z0-9_])")
-
-
 def rename_text(text: str, names: dict) -> str:
     """Rename whole words (not inside longer names) in a prompt or an answer."""
     if not names:
@@ -175,13 +171,15 @@ def make_variant(ex, k: int):
 
 
 def rename_exercise(ex, names: dict, vid: str, k: int):
-    from derive.answers import SymbolDecl  # noqa: F401 - the type renamed below
-
     taken = set(names.values())
-    symbols = tuple(dataclasses.replace(
-        d, name=names.get(d.name, d.name), definition=rename_text(d.definition, names),
-        aliases=tuple(a for a in d.aliases if a not in taken), call_args=tuple(names.get(a, a) for a in d.call_args))
-        for d in ex.symbols)
+
+    def decls(ds):
+        return tuple(dataclasses.replace(
+            d, name=names.get(d.name, d.name), definition=rename_text(d.definition, names),
+            aliases=tuple(a for a in d.aliases if a not in taken), call_args=tuple(names.get(a, a) for a in d.call_args))
+            for d in ds)
+
+    symbols = decls(ex.symbols)
 
     def refnames(pairs):
         out = [(eng, names.get(exn, exn)) for eng, exn in pairs]
@@ -192,12 +190,6 @@ def rename_exercise(ex, names: dict, vid: str, k: int):
     def wrong(ws):
         return tuple(dataclasses.replace(w, answer=rename_text(w.answer, names), message=rename_text(w.message, names))
                      for w in ws)
-
-    def decls(ds):
-        return tuple(dataclasses.replace(
-            d, name=names.get(d.name, d.name), definition=rename_text(d.definition, names),
-            aliases=tuple(a for a in d.aliases if a not in taken), call_args=tuple(names.get(a, a) for a in d.call_args))
-            for d in ds)
 
     stages = tuple(dataclasses.replace(st, lhs=rename_text(st.lhs, names), prompt=rename_text(st.prompt, names),
                                        reference_names=refnames(st.reference_names), wrong=wrong(st.wrong),
@@ -404,7 +396,7 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
             elif spec == "transposed":
                 val = ref.T
             elif spec.startswith("factor:"):
-                val = float(Fraction(spec.split(":")[1].replace("1/", "1/") if "/" in spec else spec.split(":")[1])) * ref
+                val = float(Fraction(spec.split(":")[1])) * ref
             else:
                 val = slips[spec]
             bad.append((brackets(np.asarray(val), 6), code))
@@ -899,18 +891,13 @@ def _double_slip(ex, answer, v):
             if not tcode and not scode and not transposed:
                 continue
             if all(close(np.asarray(a, float), f * np.asarray(b, float), 1e-6, 1e-9) for a, b in zip(vals, tvals)):
-                codes = [c for c in (("transposed" if transposed else ""), tcode, _inverse_code(scode)) if c]
+                codes = [c for c in (("transposed" if transposed else ""), tcode, scode) if c]
                 msgs = [m for m in (("a missing or misplaced transpose" if transposed else ""), tmsg,
                                     _inverse_msg(scode, smsg, ex)) if m]
                 if len(codes) < 2:
                     return None
                 return "+".join(codes), "two slips: " + " and ".join(msgs)
     return None
-
-
-def _inverse_code(scode: str) -> str:
-    # the answer equals f * reference: name the slip by what the student did
-    return scode
 
 
 def _inverse_msg(scode, smsg, ex) -> str:
