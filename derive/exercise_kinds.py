@@ -816,9 +816,11 @@ def _shape_misuse(ex, answer):
                 sc = consts[0]
                 shape = ex.shape_at_probe(tuple(m_.shape))
                 sym = "x".join(str(d) for d in m_.shape)
+                # inv(A) is Solve(A, I): print it as the student wrote it
+                term = re.sub(r"\^-1 I\b\s*", "^-1 ", to_text(m_))
                 return ("shape-scalar-plus-matrix",
                         f"shape error: the scalar {to_text(sc.value if isinstance(sc, mx.Const) else sc)} is added to "
-                        f"{to_text(m_)}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
+                        f"{term}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
                         "be added to a vector or matrix (a multiple of the identity is written lambda I)")
     return None
 
