@@ -423,3 +423,33 @@ _choice("no_closed_form_choice", "Why logistic regression has no closed form", "
                 "The gradient is defined for every y in {0, 1}; the difficulty is solving it for w.", "undefined"),
          Option("d", "The loss has no minimum at all.", False,
                 "It does for non-separable data; only separable data pushes w to infinity.", "no-minimum")))
+
+declare(Exercise(
+    id="softmax_backward_numbers", title="Softmax layer: the backward message, by hand", section="Softmax layer",
+    kind="numeric",
+    prompt="A softmax layer P = softmax(Z), row by row, receives Delta = dL/dP. For the given Z and Delta (2 x 3), "
+           "compute dL/dZ.",
+    lhs="dL/dZ", topic="softmax", result="backward", symbols=(),
+    numeric=NumericSpec(given=(Given("Z", (2, 3), "half"), Given("Delta", (2, 3))),
+                        chain=(Link("P", "softmax", "forward", (("Z", "Z"),)),
+                               Link("dZ", "softmax", "backward", (("P", "P"), ("Delta", "Delta")))),
+                        slips=(Slip("diagonal-only", "only the diagonal of the softmax Jacobian was used "
+                                    "(p_k (1 - p_k), as for a sigmoid); the off-diagonal terms -p_j p_k are missing",
+                                    chain=(Link("P", "softmax", "forward", (("Z", "Z"),)),
+                                           Link("dZ", "sigmoid", "backward", (("A", "P"), ("Delta", "Delta"))))),
+                               Slip("missing-prime", "the Jacobian of the softmax is missing", given="Delta"))),
+    accepted=(), mistakes=(("sign", "sign"), ("slip:0", "diagonal-only"), ("slip:1", "missing-prime")),
+    hints=("dL/dz_a = p_a (delta_a - sum_j delta_j p_j), row by row.",),
+))
+
+declare(Exercise(
+    id="affine_backward", title="Affine layer: backward message", section="Backpropagation",
+    prompt="An affine layer Z' = Z W + b (Z is m x n, W is n x K, b a 1 x K row) receives Delta = dL/dZ' (m x K). "
+           "Give dL/dZ.",
+    lhs="dL/dZ", topic="affine", result="backward",
+    symbols=(S("Z", ("m", "n")), S("W", ("n", "K")), S("Delta", ("m", "K"), aliases=("D", "delta"))),
+    accepted=("Delta W^T", "(W Delta^T)^T", "Delta @ W.T"),
+    mistakes=(("W Delta^T", "transposed"), ("-Delta W^T", "sign"), ("Delta W^T / m", "factor:1/m")),
+    hints=("The bias does not depend on Z: only Z W contributes.",),
+    letters=(("W", "V", "Theta"), ("Z", "H")),
+))
