@@ -81,6 +81,8 @@ def cmd_check(args) -> int:
     print(f"{ex.id}: {ex.lhs}")
     for g in given_text(ex):
         print(f"given:      {g}")
+    for o in ex.options:
+        print(f"option:     ({o.key}) {o.text}")
     for k, h in enumerate(hints):
         print(f"hint {k + 1}/{len(ladder)}: {h}")
     if hints:
