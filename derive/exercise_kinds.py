@@ -12,6 +12,8 @@
 
 Every kind also has variants (other letters, numbers or option order per
 student), a hint ladder and a worked solution generated from the derivation.
+Numeric items are read and computed in :mod:`derive.exercise_numeric`; two
+slips at once and misused shapes are named in :mod:`derive.exercise_feedback`.
 
 >>> parse_numbers("[[1, -2.5], [1/2, 3]]")
 [[Fraction(1, 1), Fraction(-5, 2)], [Fraction(1, 2), Fraction(3, 1)]]
@@ -22,17 +24,19 @@ import dataclasses
 import itertools
 import re
 import time
-import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
 # A hint costs this share of the exercise's credit; a viewed solution costs all of it.
 HINT_PENALTY = 0.1
 NUMERIC_VARIANTS = 16
-# Absolute tolerance of a numeric answer, plus this share of the entry's size.
-NUMERIC_ATOL = 5e-3
-NUMERIC_RTOL = 5e-3
 TYPING_EXAMPLE = "A^T (b - c) / k"
+
+
+from derive.exercise_feedback import _refine  # noqa: E402
+from derive.exercise_numeric import (NUMERIC_ATOL, NUMERIC_RTOL, NumberError, _check_numeric,  # noqa: E402,F401
+                                     _fmt_matrix, _fmt_num, _numeric_slips, _tex_matrix, given_text,
+                                     numeric_inputs, numeric_reference, numeric_values, parse_numbers, verdict)
 
 
 @dataclass(frozen=True)
@@ -337,26 +341,6 @@ def _tex_name(name: str) -> str:
     return re.sub(r"_(\w+)", r"_{\1}", name)
 
 
-def _fmt_num(x, decimals: int) -> str:
-    v = float(x)
-    s = f"{v:.{decimals}f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
-def _fmt_matrix(m, decimals: int = 3) -> str:
-    m = m.tolist() if hasattr(m, "tolist") else m
-    rows = [[_fmt_num(x, decimals) for x in row] for row in m]
-    if len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0]
-    return "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]"
-
-
-def _tex_matrix(m, decimals: int = 3) -> str:
-    m = m.tolist() if hasattr(m, "tolist") else m
-    rows = [[_fmt_num(x, decimals) for x in row] for row in m]
-    return r"\begin{pmatrix}" + r" \\ ".join(" & ".join(r) for r in rows) + r"\end{pmatrix}"
-
-
 # ---------------------------------------------------------------------------
 # Steps
 # ---------------------------------------------------------------------------
@@ -419,159 +403,6 @@ def split_steps(answer: str) -> list[str]:
     while parts and not parts[-1]:
         parts.pop()
     return parts
-
-
-# ---------------------------------------------------------------------------
-# Numeric items
-# ---------------------------------------------------------------------------
-
-def numeric_inputs(ex) -> dict:
-    """The given matrices (exact fractions), seeded by the exercise and its variant."""
-    import random
-
-    rng = random.Random(zlib.crc32(f"{ex.declared_id}:{ex.variant}".encode()))
-    out = {}
-    for g in ex.numeric.given:
-        rows, cols = g.shape
-        if g.domain == "prob":
-            vals = [[Fraction(rng.randint(1, 9), 10) for _ in range(cols)] for _ in range(rows)]
-        elif g.domain == "half":
-            # small inputs keep a sigmoid away from saturation
-            vals = [[Fraction(rng.choice((-2, -1, 1, 2)), 2) for _ in range(cols)] for _ in range(rows)]
-        elif g.domain == "binary":
-            vals = [[Fraction(rng.randint(0, 1)) for _ in range(cols)] for _ in range(rows)]
-        else:
-            # nonzero: a zero input sits on the kink of ReLU, L1 or the step function
-            vals = [[Fraction(rng.choice((-3, -2, -1, 1, 2, 3))) for _ in range(cols)] for _ in range(rows)]
-        out[g.name] = vals
-    return out
-
-
-def _chain_values(ex, chain, base: dict) -> dict:
-    import sympy as sp
-
-    from derive import mexpr as mx
-    from derive.equivalence import _scalar_symbols
-    from derive.registry import derive
-
-    env = dict(base)
-    scal = {k: sp.Rational(v) for k, v in ex.numeric.scalars}
-    for ln in chain:
-        r = derive(ln.topic).result(ln.result)
-        expr = r.matrix
-        if expr is None:
-            raise ValueError(f"{ln.topic} result {ln.result!r} has no matrix form")
-        local = {eng: env[src] for eng, src in ln.binds}
-        for node in expr.walk():
-            if isinstance(node, mx.Sym) and node.name not in local and node.name in env:
-                local[node.name] = env[node.name]
-        dims = {}
-        for node in expr.walk():
-            if isinstance(node, mx.Sym) and node.name in local:
-                for d, v in zip(node.shape, local[node.name].shape):
-                    if isinstance(d, sp.Symbol):
-                        dims[d] = sp.Integer(v)
-        for s in _scalar_symbols(expr):
-            if s.name in scal:
-                dims[s] = scal[s.name]
-        val = mx.evaluate(expr, local, dims)
-        env[ln.name] = sp.Matrix(val).applyfunc(lambda x: sp.nsimplify(x) if x.is_Rational else x)
-    return env
-
-
-def given_text(ex) -> list[str]:
-    """The given matrices of a numeric item, one line each (``x = [[1, -2, 3]]``)."""
-    if ex.numeric is None:
-        return []
-    return [f"{k} = " + "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in v) + "]"
-            for k, v in numeric_inputs(ex).items()]
-
-
-def numeric_values(ex) -> dict:
-    """Every value of the chain (SymPy matrices), given ones included."""
-    import sympy as sp
-
-    base = {k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
-            for k, v in numeric_inputs(ex).items()}
-    return _chain_values(ex, ex.numeric.chain, base)
-
-
-def numeric_reference(ex):
-    import numpy as np
-
-    vals = numeric_values(ex)
-    return np.array(vals[ex.numeric.chain[-1].name].evalf(30).tolist(), dtype=float)
-
-
-_NUM = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?(?:/[+-]?(?:\d+(?:\.\d*)?|\.\d+))?$")
-
-
-class NumberError(ValueError):
-    pass
-
-
-def parse_numbers(text: str, max_len: int = 4000) -> list[list[Fraction]]:
-    """A number or a matrix: ``2.5``, ``[[1, 2], [3, 4]]``, ``1 2; 3 4``, ``[1/2, -1]`` (a row)."""
-    if text is None or not text.strip():
-        raise NumberError("the answer is empty")
-    if len(text) > max_len:
-        raise NumberError(f"the answer is longer than {max_len} characters")
-    t = text.strip().replace("\u2212", "-")
-    if t.startswith("[[") and t.endswith("]]"):
-        rows = re.split(r"\]\s*,?\s*\[", t[2:-2])
-    else:
-        t = t[1:-1] if t.startswith("[") and t.endswith("]") else t
-        rows = re.split(r"[;\n]", t)
-    out = []
-    for row in rows:
-        cells = [c for c in re.split(r"[,\s]+", row.strip()) if c]
-        if not cells:
-            continue
-        vals = []
-        for c in cells:
-            if not _NUM.match(c):
-                raise NumberError(f"{c[:20]!r} is not a number (write decimals like -0.25 or fractions like 1/4)")
-            num, _, den = c.partition("/")
-            try:
-                v = Fraction(num) / Fraction(den) if den else Fraction(num)
-            except ZeroDivisionError:
-                raise NumberError(f"{c[:20]!r} divides by zero") from None
-            vals.append(v)
-        out.append(vals)
-    if not out:
-        raise NumberError("the answer has no numbers")
-    if len({len(r) for r in out}) != 1:
-        raise NumberError("the rows have different lengths")
-    return out
-
-
-def _numeric_close(a, b) -> bool:
-    import numpy as np
-
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= NUMERIC_ATOL + NUMERIC_RTOL * np.abs(b)))
-
-
-def _numeric_slips(ex, ref):
-    """(code, message, values) of the named wrong computations."""
-    import numpy as np
-    import sympy as sp
-
-    out = []
-    base = {k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
-            for k, v in numeric_inputs(ex).items()}
-    for s in ex.numeric.slips:
-        if s.given:
-            val = np.array(base[s.given].evalf(30).tolist(), dtype=float)
-        else:
-            env = _chain_values(ex, s.chain, base)
-            val = np.array(env[s.chain[-1].name].evalf(30).tolist(), dtype=float)
-        out.append((s.code, s.message, val))
-    out.append(("sign", "sign error: your numbers are the negatives of the right ones", -ref))
-    if ref.shape[0] != ref.shape[1]:
-        out.append(("transposed", f"your matrix is transposed: the answer is {ref.shape[0]}x{ref.shape[1]}", ref.T))
-    for f, code in ((2.0, "factor:2"), (0.5, "factor:1/2")):
-        out.append((code, f"off by a factor of {code.split(':')[1]}", f * ref))
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -660,10 +491,7 @@ def _renamed(ex, base, answer, names, symbolic_seconds):
                       feedback=tuple(fwd(f) for f in v.feedback))
 
 
-def _verdict(ex, answer, **kw):
-    from derive.equivalence import Verdict
-
-    return Verdict(exercise=ex.id, answer=answer, **kw)
+_verdict = verdict
 
 
 def _check_choice(ex, answer):
@@ -681,39 +509,6 @@ def _check_choice(ex, answer):
                         feedback=("correct", o.explanation), seconds=time.perf_counter() - t0)
     return _verdict(ex, answer, status="incorrect", decided_by="choice", reading=o.key,
                     mistake=o.code or f"option:{o.key}", feedback=(o.explanation,),
-                    seconds=time.perf_counter() - t0)
-
-
-def _check_numeric(ex, answer):
-    import numpy as np
-
-    t0 = time.perf_counter()
-    try:
-        rows = parse_numbers(answer)
-    except NumberError as err:
-        return _verdict(ex, answer, status="invalid", decided_by="parser", mistake="syntax", feedback=(str(err),),
-                        seconds=time.perf_counter() - t0)
-    got = np.array([[float(x) for x in r] for r in rows], dtype=float)
-    ref = ex.oracle().numbers
-    reading = _fmt_matrix(got.tolist(), 6)
-    if _numeric_close(got, ref):
-        err = float(np.max(np.abs(got - ref)))
-        return _verdict(ex, answer, status="correct", decided_by="numeric", credit=1.0, reading=reading,
-                        feedback=("correct",), detail=f"largest difference {err:.1e} (tolerance {NUMERIC_ATOL:g} "
-                                                      f"+ {NUMERIC_RTOL:g} x |entry|)",
-                        seconds=time.perf_counter() - t0)
-    for code, message, val in _numeric_slips(ex, ref):
-        if _numeric_close(got, val) and not _numeric_close(val, ref):
-            return _verdict(ex, answer, status="incorrect", decided_by="numeric", reading=reading, mistake=code,
-                            feedback=(message,), seconds=time.perf_counter() - t0)
-    if got.shape != ref.shape:
-        return _verdict(ex, answer, status="incorrect", decided_by="shape", reading=reading, mistake="shape",
-                        feedback=(f"your answer is {got.shape[0]}x{got.shape[1]}, but {ex.lhs} is "
-                                  f"{ref.shape[0]}x{ref.shape[1]}",), seconds=time.perf_counter() - t0)
-    bad = np.argwhere(np.abs(got - ref) > NUMERIC_ATOL + NUMERIC_RTOL * np.abs(ref))
-    i, j = (int(x) for x in bad[0])
-    return _verdict(ex, answer, status="incorrect", decided_by="numeric", reading=reading,
-                    feedback=(f"{len(bad)} of {ref.size} entries are off, first at row {i + 1}, column {j + 1}",),
                     seconds=time.perf_counter() - t0)
 
 
@@ -768,158 +563,6 @@ def _check_steps(ex, answer, symbolic_seconds):
                     reading=" ; ".join(v.reading for v in verdicts), feedback=tuple(fb), mistake=mistake,
                     parts=partlist, detail=f"{statuses.count('correct')} of {n} steps correct",
                     seconds=time.perf_counter() - t0)
-
-
-# ---------------------------------------------------------------------------
-# Naming more: double slips and misused shapes
-# ---------------------------------------------------------------------------
-
-def _refine(ex, answer, v):
-    """An incorrect formula verdict, with a second slip or a shape misuse named where one explains it."""
-    import dataclasses as dc
-
-    if v.mistake == "factor":
-        better = _sign_and_factor(ex, answer)
-        if better is not None:
-            return dc.replace(v, mistake=better[0], feedback=(better[1],) + v.feedback)
-    if v.mistake in ("", "shape", "transposed"):
-        better = _shape_misuse(ex, answer) if v.mistake in ("",) else None
-        if better is None and v.decided_by in ("shape", "numeric"):
-            better = _double_slip(ex, answer, v)
-        if better is not None:
-            code, message = better
-            keep = tuple(f for f in v.feedback if f != message and v.mistake not in ("", "shape"))
-            return dc.replace(v, mistake=code, feedback=(message,) + keep)
-    return v
-
-
-def _shape_misuse(ex, answer):
-    """A scalar added to a product that is a vector or matrix (``inv(X^T X) X^T y + lambda``)."""
-    from derive import mexpr as mx
-    from derive.answers import AnswerError, read_answer
-    from derive.printing import to_text
-
-    try:
-        r = read_answer(answer, ex.vocabulary())
-    except AnswerError:
-        return None
-    if not isinstance(r.expr, mx.MExpr):
-        return None
-    for node in r.expr.walk():
-        if not isinstance(node, mx.Add):
-            continue
-        consts = [t for t in node.terms if _is_broadcast_scalar(t)]
-        mats = [t for t in node.terms if not _is_broadcast_scalar(t)]
-        for m_ in mats:
-            core = m_.arg if isinstance(m_, mx.Scale) else m_
-            if isinstance(core, (mx.MatMul, mx.Solve)) and consts:
-                sc = consts[0]
-                shape = ex.shape_at_probe(tuple(m_.shape))
-                sym = "x".join(str(d) for d in m_.shape)
-                # inv(A) is Solve(A, I): print it as the student wrote it
-                term = re.sub(r"\^-1 I\b\s*", "^-1 ", to_text(m_))
-                return ("shape-scalar-plus-matrix",
-                        f"shape error: the scalar {to_text(sc.value if isinstance(sc, mx.Const) else sc)} is added to "
-                        f"{term}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
-                        "be added to a vector or matrix (a multiple of the identity is written lambda I)")
-    return None
-
-
-def _sign_and_factor(ex, answer):
-    """A negative ratio that is a named factor once the sign is taken out: two slips."""
-    from derive.answers import AnswerError, read_answer
-    from derive.equivalence import _constant_ratio, _name_factor
-
-    try:
-        r = read_answer(answer, ex.vocabulary())
-        vals = ex.oracle().evaluate(r.expr)
-    except (AnswerError, Exception):  # noqa: BLE001 - keeps the first verdict
-        return None
-    if not isinstance(vals, list):
-        return None
-    c = _constant_ratio(vals, ex.oracle().ref_values)
-    if c is None or c >= 0:
-        return None
-    named = _name_factor(-c, ex)
-    if named is None or named[0] == "sign":
-        return None
-    return f"sign+{named[0]}", f"two slips: a sign error and {_inverse_msg(named[0], named[1], ex)}"
-
-
-def _is_broadcast_scalar(t) -> bool:
-    from derive import mexpr as mx
-
-    if isinstance(t, mx.Scale):
-        return _is_broadcast_scalar(t.arg)
-    return isinstance(t, mx.Const)
-
-
-def _double_slip(ex, answer, v):
-    """Two slips at once: transposed and (sign, a factor, a named mutation), or sign/factor on a named mutation."""
-    import numpy as np
-
-    from derive import mexpr as mx
-    from derive.answers import AnswerError, read_answer
-    from derive.equivalence import close
-
-    try:
-        r = read_answer(answer, ex.vocabulary())
-    except AnswerError:
-        return None
-    if not isinstance(r.expr, mx.MExpr):
-        return None
-    o = ex.oracle()
-    got = ex.shape_at_probe(tuple(r.shape))
-    transposed = got == o.shape[::-1] and got != o.shape
-    if got != o.shape and not transposed:
-        return None
-    try:
-        vals = o.evaluate(mx.Transpose(r.expr) if transposed else r.expr)
-    except Exception:  # noqa: BLE001 - an answer the evaluator cannot handle keeps its first verdict
-        return None
-    if not isinstance(vals, list):
-        return None
-    scales = [(1.0, "", "")] if transposed else []
-    scales += [(-1.0, "sign", "a sign error")]
-    for f, lab in ((2.0, "2"), (0.5, "1/2")):
-        scales.append((f, f"factor:{lab}", f"a factor of {lab}"))
-    for name, size in ex.dims:
-        scales.append((float(size), f"factor:{name}", ""))
-        scales.append((1.0 / size, f"factor:1/{name}", ""))
-        scales.append((-1.0 / size, f"sign+factor:1/{name}", ""))
-    targets = [("", "", o.ref_values)] + [(c, m, mv) for c, m, mv in o.mutant_values()]
-    for tcode, tmsg, tvals in targets:
-        for f, scode, smsg in scales:
-            if not tcode and not scode and not transposed:
-                continue
-            if all(close(np.asarray(a, float), f * np.asarray(b, float), 1e-6, 1e-9) for a, b in zip(vals, tvals)):
-                codes = [c for c in (("transposed" if transposed else ""), tcode, scode) if c]
-                msgs = [m for m in (("a missing or misplaced transpose" if transposed else ""), tmsg,
-                                    _inverse_msg(scode, smsg, ex)) if m]
-                if len(codes) < 2:
-                    return None
-                return "+".join(codes), "two slips: " + " and ".join(msgs)
-    return None
-
-
-def _inverse_msg(scode, smsg, ex) -> str:
-    """What a student did when the answer is ``f`` times the right one."""
-    if not scode:
-        return ""
-    dims = dict(ex.dims)
-    if scode.startswith("factor:1/"):
-        n = scode.split("/", 1)[1]
-        return f"an extra 1/{n} (the answer is the right one divided by {n})"
-    if scode.startswith("factor:") and scode.split(":", 1)[1] in dims:
-        n = scode.split(":", 1)[1]
-        return f"a missing 1/{n} (the answer is {n} times the right one)"
-    if scode.startswith("factor:"):
-        n = scode.split(":", 1)[1]
-        return f"an extra factor {n}"
-    if scode.startswith("sign+factor:1/"):
-        n = scode.split("/", 1)[1]
-        return f"a sign error and an extra 1/{n}"
-    return smsg
 
 
 def credit_after_help(credit: float, hints: int, solution: bool) -> float:

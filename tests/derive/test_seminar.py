@@ -273,7 +273,7 @@ def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
     assert words in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["derive.exercise_kinds", "derive.exercise_toml", "derive.exercises"])
+@pytest.mark.parametrize("name", ["derive.exercise_kinds", "derive.exercise_numeric", "derive.exercise_toml", "derive.exercises"])
 def test_docstring_examples(name):
     import doctest
     import importlib
