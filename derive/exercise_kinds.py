@@ -524,8 +524,9 @@ def _check_steps(ex, answer, symbolic_seconds):
                         feedback=(f"{len(parts)} steps given, but the exercise has {n}: "
                                   + "; ".join(st.lhs for st in ex.stages),))
     verdicts = []
-    # the steps share one symbolic budget: a timeout leaves a step's numeric verdict standing
-    per_step = symbolic_seconds / n
+    # the steps share the symbolic budget, but each keeps at least a second: a timeout leaves a
+    # step's numeric verdict standing, and very short timers fire mid-SymPy far more often
+    per_step = min(symbolic_seconds, max(symbolic_seconds / n, 1.0))
     for k in range(n):
         sub = stage_exercise(ex, k)
         names = letter_names(ex)
