@@ -13,6 +13,9 @@ True
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -32,7 +35,7 @@ _SOURCE = {
 # Stability rewrites (one place)
 # ---------------------------------------------------------------------------
 
-def stabilize(e: mx.MExpr) -> mx.MExpr:
+def stabilize(e: mx.MExpr, scalar: bool = True) -> mx.MExpr:
     """Rewrite a matrix form into numerically stable building blocks.
 
     - ``exp(S) ⊘ (exp(S) 1)`` becomes the row-wise shifted :class:`Softmax`;
@@ -40,14 +43,173 @@ def stabilize(e: mx.MExpr) -> mx.MExpr:
     - ``log sigma(s)`` and ``log(1 - sigma(s))`` become ``-logaddexp(0, -s)``
       and ``-logaddexp(0, s)`` (see :class:`_NumpyScalarPrinter`).
     """
-    e = _rebuild(e, stabilize)
+    e = _rebuild(e, lambda x: stabilize(x, scalar))
     if isinstance(e, mx.Solve):
         e = _normal_equations(e)
     if isinstance(e, mx.Map):
         e = _fuse_maps(e)
         e = _softmax_map(e)
         e = _log_softmax_map(e)
+        if scalar:
+            e = _stable_map(e)
     return e
+
+
+def _stable_map(e):
+    if not isinstance(e, mx.Map):
+        return e
+    body = sp.sympify(e.expr)
+    new = stable_scalar(body)
+    if new == body:
+        return e
+    from derive.matrixform import make_map
+
+    return make_map(new, e.args)
+
+
+def fuse_output(expr: mx.MExpr, code) -> mx.MExpr:
+    """``expr`` with the forward output (``A = sigma(Z)``) written out, when
+    only then can a cancellation be rewritten away (``A (1 - A)`` is
+    ``sigma(Z) sigma(-Z)``); otherwise ``expr`` itself, reusing the output."""
+    if code.output is None or not isinstance(code.output_def, mx.Map):
+        return expr
+    if not any(isinstance(nd, mx.Sym) and nd.name == code.output.name for nd in expr.walk()):
+        return expr
+    fused = mx.substitute(expr, {code.output.name: code.output_def})
+    for node in stabilize(fused, scalar=False).walk():
+        if isinstance(node, mx.Map) and stable_scalar(node.expr) != sp.sympify(node.expr):
+            return fused
+    return expr
+
+
+# ---------------------------------------------------------------------------
+# Scalar rewrites against overflow and cancellation
+# ---------------------------------------------------------------------------
+
+MAX_REWRITE_OPS = 600  # larger bodies are printed as derived (factoring them costs more than it saves)
+
+
+def stable_scalar(expr: sp.Expr) -> sp.Expr:
+    """Rewrite an elementwise body so that it neither overflows nor cancels.
+
+    - ``log(cosh(u))`` becomes :class:`derive.functions.logcosh`;
+    - ``sinh(u) / cosh(u)`` becomes ``tanh(u)`` (no inf/inf for ``|u| > 710``);
+    - sums in which ``tanh`` or ``sigma`` cancel in a tail are rewritten through
+      ``sigma`` and its complement ``1 - sigma(a) = sigma(-a)``:
+      ``1 + tanh(u) = 2 sigma(2u)``, ``1 - tanh(u)^2 = 4 sigma(2u) sigma(-2u)``,
+      ``sigma(s)(1 - sigma(s)) = sigma(s) sigma(-s)``, a factor
+      ``A + B sigma(a)`` whose ``A + B`` is simpler than ``A`` (the terms
+      cancel as ``sigma(a) -> 1``) becomes ``(A + B) - B sigma(-a)``, and any
+      other ``(A + B) sigma(a) + A sigma(-a)`` (``sigma(s) - y`` is
+      ``(1 - y) sigma(s) - y sigma(-s)``: no cancellation for a binary ``y``).
+
+    The result is equal to ``expr`` (the rewrites are identities; the tests
+    check each against the derived expression at high precision).
+    """
+    e = sp.sympify(expr)
+    if e.is_Atom:
+        return e
+    if isinstance(e, sp.Piecewise):  # each branch on its own; the conditions as they are
+        return sp.Piecewise(*[(stable_scalar(v), c) for v, c in e.args])
+    e = e.replace(lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.cosh),
+                  lambda x: fn.logcosh(x.args[0].args[0]))
+    for c in sorted(e.atoms(sp.cosh), key=sp.default_sort_key):
+        u = c.args[0]
+        if e.has(sp.sinh(u)):
+            e = e.xreplace({sp.sinh(u): sp.tanh(u) * sp.cosh(u)})
+    if sp.count_ops(e) <= MAX_REWRITE_OPS and not e.has(sp.Piecewise):
+        try:
+            e = _complements(e)
+        except (sp.PolynomialError, sp.polys.polyerrors.PolificationFailed, NotImplementedError, TypeError):
+            pass  # a body the factoriser cannot take (e.g. inside a Piecewise) is printed as derived
+    return e.replace(_sigmoid_pair, _sech2_of_pair)
+
+
+def _sigmoid_pair(x):
+    return x.is_Mul and _pair(x) is not None
+
+
+def _pair(x):
+    sig = [f for f in x.args if isinstance(f, fn.sigmoid)]
+    for f in sig:
+        a = f.args[0]
+        if fn.sigmoid(-a) in sig and sp.count_ops(a / 2) < sp.count_ops(a) and not a.could_extract_minus_sign():
+            return a
+    return None
+
+
+def _sech2_of_pair(x):
+    """``sigma(2u) sigma(-2u) = sech(u)^2 / 4`` (from ``1 - tanh(u)^2``)."""
+    a = _pair(x)
+    rest = [f for f in x.args if f not in (fn.sigmoid(a), fn.sigmoid(-a))]
+    return sp.Mul(*rest) * fn.sech2(a / 2) / 4
+
+
+def _complements(e: sp.Expr) -> sp.Expr:
+    tanhs = sorted(e.atoms(sp.tanh), key=sp.default_sort_key)
+    sigs = sorted(e.atoms(fn.sigmoid), key=sp.default_sort_key)
+    if not tanhs and not sigs:
+        return e
+    holders: dict = {}  # canonical argument a -> placeholder for sigma(a)
+
+    def sigma_of(a):
+        a = sp.expand(a)
+        if a.could_extract_minus_sign():
+            return 1 - sigma_of(-a)
+        if a not in holders:
+            holders[a] = sp.Dummy(f"P{len(holders)}")
+        return holders[a]
+
+    sub = {t: 2 * sigma_of(2 * t.args[0]) - 1 for t in tanhs}
+    sub.update({g: sigma_of(g.args[0]) for g in sigs})
+    x = e.xreplace(sub)
+    args_of = {p: a for a, p in holders.items()}
+    used = {"complement": False, "fallback": False}
+
+    def back(expr):
+        """Placeholders back into functions, each factor in its stable form."""
+        ps = [p for p in args_of if expr.has(p)]
+        if not ps:
+            return expr
+        if expr.is_Mul:
+            return sp.Mul(*[back(f) for f in expr.args])
+        if expr.is_Pow and expr.exp.is_Integer:
+            return sp.Pow(back(expr.base), expr.exp)
+        p = ps[0]
+        poly = sp.Poly(expr, p) if expr.is_polynomial(p) else None
+        if poly is None or poly.degree() != 1:
+            used["fallback"] = True
+            return expr.xreplace({q: fn.sigmoid(args_of[q]) for q in ps})
+        B, A = poly.all_coeffs()
+        a = args_of[p]
+        total = sp.factor(A + B)
+        if A == 0:
+            return back(_factored(B)) * fn.sigmoid(a)
+        if total == 0 or sp.count_ops(total) < sp.count_ops(A):
+            used["complement"] = True
+            return _tanh_form(back(_factored(total)), -back(_factored(B)), -a)
+        if sp.simplify(B + 2 * A) == 0:
+            return _tanh_form(back(_factored(A)), back(_factored(B)), a)
+        # A + B sigma(a) = (A + B) sigma(a) + A sigma(-a): each tail keeps its digits
+        # (sigma(s) - y is (1 - y) sigma(s) - y sigma(-s), exact for y = 0 and y = 1)
+        used["complement"] = True
+        return back(_factored(total)) * fn.sigmoid(a) + back(_factored(A)) * fn.sigmoid(-a)
+
+    y = back(_factored(x))
+    tanh_removed = bool(tanhs) and not y.has(*tanhs)
+    return y if (used["complement"] or tanh_removed) and not used["fallback"] else e
+
+
+def _factored(x):
+    x = sp.factor(sp.together(x))
+    return x
+
+
+def _tanh_form(A, B, a):
+    """``A + B sigma(a)``, written back as ``tanh(a/2)`` where it is ``2 sigma(a) - 1``."""
+    if sp.simplify(B + 2 * A) == 0:
+        return -A * sp.tanh(a / 2) if A != -1 else sp.tanh(a / 2)
+    return A + B * fn.sigmoid(a)
 
 
 def _rebuild(e, f):
@@ -61,19 +223,78 @@ def _rebuild(e, f):
         return mx.MatMul(f(e.left), f(e.right))
     if isinstance(e, mx.Solve):
         return mx.Solve(f(e.a), f(e.b))
+    if isinstance(e, (Stack, ZeroRows)):
+        return e
     kids = e.children()
     if not kids:
         return e
     return type(e)(f(kids[0]))
 
 
+@dataclass(frozen=True)
+class Stack(mx.MExpr):
+    """``[top; bottom]``: rows of ``bottom`` below those of ``top`` (code generation only)."""
+
+    top: mx.MExpr
+    bottom: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.top.shape[0] + self.bottom.shape[0], self.top.shape[1])
+
+    def children(self):
+        return (self.top, self.bottom)
+
+
+@dataclass(frozen=True)
+class ZeroRows(mx.MExpr):
+    """``size`` rows of zeros with the columns of ``like`` (code generation only)."""
+
+    size: sp.Expr
+    like: mx.MExpr
+
+    @property
+    def shape(self):
+        return (self.size, self.like.shape[1])
+
+    def children(self):
+        return (self.like,)
+
+
+def _gram(t):
+    """``(c, X)`` when ``t`` is ``c X^T X``."""
+    c, t = (t.coeff, t.arg) if isinstance(t, mx.Scale) else (sp.Integer(1), t)
+    if isinstance(t, mx.MatMul) and isinstance(t.left, mx.Transpose) and t.left.arg == t.right:
+        return sp.sympify(c), t.right
+    return None
+
+
 def _normal_equations(e: mx.Solve) -> mx.MExpr:
-    """``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``: solving the normal equations
-    squares the condition number of X; least squares on X itself does not."""
+    """Closed forms through least squares, never the normal equations.
+
+    ``(X^T X)^{-1} X^T y`` -> ``lstsq(X, y)``, and ridge's
+    ``(c1 X^T X + c2 I)^{-1} c3 X^T y`` -> ``lstsq([sqrt(c1) X; sqrt(c2) I], [c3/sqrt(c1) y; 0])``
+    (the augmented system's normal equations are exactly the ridge ones).
+    Forming ``X^T X`` squares the condition number of X; these do not.
+    """
     a, b = e.a, e.b
-    if (isinstance(a, mx.MatMul) and isinstance(a.left, mx.Transpose) and a.left.arg == a.right
-            and isinstance(b, mx.MatMul) and isinstance(b.left, mx.Transpose) and b.left.arg == a.right):
-        return mx.Lstsq(a.right, b.right)
+    cb, b_ = (sp.sympify(b.coeff), b.arg) if isinstance(b, mx.Scale) else (sp.Integer(1), b)
+    if not (isinstance(b_, mx.MatMul) and isinstance(b_.left, mx.Transpose)):
+        return e
+    X, y = b_.left.arg, b_.right
+    g = _gram(a)
+    if g is not None and g[1] == X and g[0] == cb:
+        return mx.Lstsq(X, y)
+    if isinstance(a, mx.Add) and len(a.terms) == 2:
+        gram = [t for t in a.terms if _gram(t) is not None]
+        eye = [t for t in a.terms if isinstance(t, mx.Scale) and isinstance(t.arg, mx.Identity)]
+        if len(gram) == 1 and len(eye) == 1 and _gram(gram[0])[1] == X:
+            c1, c2 = _gram(gram[0])[0], sp.sympify(eye[0].coeff)
+            if c1.is_positive and c2.is_nonnegative is not False:
+                top = X if c1 == 1 else mx.Scale(sp.sqrt(c1), X)
+                rhs = y if cb == sp.sqrt(c1) else mx.Scale(cb / sp.sqrt(c1), y)
+                n = eye[0].arg.size
+                return mx.Lstsq(Stack(top, mx.Scale(sp.sqrt(c2), mx.Identity(n))), Stack(rhs, ZeroRows(n, y)))
     return e
 
 
@@ -144,60 +365,96 @@ def _log_softmax_map(e):
 # Printers
 # ---------------------------------------------------------------------------
 
-class _NumpyScalarPrinter(StrPrinter):
-    """Elementwise bodies: SymPy scalar expressions over NumPy arrays."""
+class CodegenError(ValueError):
+    """An expression the NumPy printer cannot translate: raised at generation
+    time, so that no module is ever written with a name NumPy does not know."""
 
-    def __init__(self, names: dict, helpers: set):
+
+_ALLOWED_NODES = (sp.Add, sp.Mul, sp.Pow, sp.Integer, sp.Rational, sp.Float, sp.Piecewise,
+                  sp.core.relational.Relational, sp.And, sp.Or, sp.Max, sp.Min)
+
+
+class _NumpyScalarPrinter(StrPrinter):
+    """Elementwise bodies: SymPy scalar expressions over NumPy arrays.
+
+    Strict: every node is either arithmetic, a number, a symbol with a
+    variable name, a piecewise condition, or a function of the table in
+    :mod:`derive.functions`; anything else is a :class:`CodegenError`.
+    ``not_analytic`` collects why the printed code cannot take the complex
+    step (a kink, a comparison, ``logaddexp``), decided from the expression.
+    """
+
+    def __init__(self, names: dict, helpers: set, not_analytic: set | None = None):
         super().__init__({"order": "none"})
         self.names = names
         self.helpers = helpers
+        self.not_analytic = not_analytic if not_analytic is not None else set()
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Basic) and not self._allowed(expr):
+            raise CodegenError(f"no NumPy form for {type(expr).__name__} in {sp.sstr(expr)[:80]}; "
+                               "declare the function in derive/functions.py")
+        if isinstance(expr, sp.Function) and not isinstance(expr, (sp.Piecewise, sp.log)):
+            return self._print_Function(expr)  # the table, never one of StrPrinter's own function methods
+        return super()._print(expr, **kwargs)
+
+    def _allowed(self, e) -> bool:
+        if isinstance(e, (sp.Symbol, sp.Function)):
+            return True  # checked by _print_Symbol / _print_Function
+        if e in (sp.pi, sp.E, sp.true):
+            return True
+        if isinstance(e, (sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity, sp.core.numbers.NaN,
+                          sp.core.numbers.ComplexInfinity)):
+            return False
+        return isinstance(e, _ALLOWED_NODES)
 
     def _print_Symbol(self, e):
-        return self.names.get(e, e.name)
+        if e not in self.names:
+            raise CodegenError(f"the symbol {e.name!r} has no variable in the generated code")
+        return self.names[e]
+
+    def _print_Pi(self, e):
+        return "np.pi"
+
+    def _print_Exp1(self, e):
+        return "np.e"
+
+    def _print_BooleanTrue(self, e):
+        return "True"
+
+    def _print_Function(self, e):
+        entry = fn.lookup(e)
+        if entry is None:
+            raise CodegenError(f"the function {type(e).__name__!r} has no NumPy form; "
+                               "declare it in derive/functions.py")
+        if len(e.args) != entry.nargs:
+            raise CodegenError(f"{entry.name} takes one argument, not {len(e.args)}")
+        if entry.helper:
+            self.helpers.add(entry.helper)
+        if not entry.analytic:
+            self.not_analytic.add(entry.name)
+        return entry.numpy.format(self._print(e.args[0]))
 
     def _print_exp(self, e):
-        return f"np.exp({self._print(e.args[0])})"
+        return self._print_Function(e)
 
     def _print_log(self, e):
         arg = e.args[0]
         # log sigma(s) = -logaddexp(0, -s); log(1 - sigma(s)) = -logaddexp(0, s)
         if isinstance(arg, fn.sigmoid):
+            self.not_analytic.add("logaddexp")
             return f"(-np.logaddexp(0, -{self._paren(arg.args[0])}))"
         one_minus = sp.expand(1 - arg)
         if isinstance(one_minus, fn.sigmoid):
+            self.not_analytic.add("logaddexp")
             return f"(-np.logaddexp(0, {self._print(one_minus.args[0])}))"
         if arg.is_Add and arg.args[0] == 1 and len(arg.args) == 2:
             return f"np.log1p({self._print(arg.args[1])})"
-        return f"np.log({self._print(arg)})"
+        return self._print_Function(e)
 
     def _paren(self, x):
         s = self._print(x)
         return s if (x.is_Symbol or x.is_Atom) else f"({s})"
-
-    def _print_tanh(self, e):
-        return f"np.tanh({self._print(e.args[0])})"
-
-    def _print_sigmoid(self, e):
-        self.helpers.add("sigmoid")
-        return f"_sigmoid({self._print(e.args[0])})"
-
-    def _print_softplus(self, e):
-        return f"np.logaddexp(0, {self._print(e.args[0])})"
-
-    def _print_relu(self, e):
-        return f"np.maximum({self._print(e.args[0])}, 0)"
-
-    def _print_relu_grad(self, e):
-        return f"({self._print(e.args[0])} > 0)"
-
-    def _print_step(self, e):
-        return f"np.where({self._print(e.args[0])} < 0, -1.0, 1.0)"
-
-    def _print_sgn(self, e):
-        return f"np.sign({self._print(e.args[0])})"
-
-    def _print_Abs(self, e):
-        return f"np.abs({self._print(e.args[0])})"
 
     def _print_Pow(self, e, rational=False):
         b, x = e.as_base_exp()
@@ -205,18 +462,15 @@ class _NumpyScalarPrinter(StrPrinter):
             return f"1 / {self._paren(b)}"
         if x == sp.Rational(1, 2):
             return f"np.sqrt({self._print(b)})"
+        if x == -sp.Rational(1, 2):
+            return f"1 / np.sqrt({self._print(b)})"
         return f"{self._paren(b)}**{self._paren(x)}"
 
     def _print_Rational(self, e):
         return f"{e.p}/{e.q}"
 
-    def _print_Heaviside(self, e):
-        return f"({self._print(e.args[0])} > 0)"
-
-    def _print_sign(self, e):
-        return f"np.sign({self._print(e.args[0])})"
-
     def _print_Relational(self, e):
+        self.not_analytic.add("comparison")
         return f"({self._print(e.lhs)} {e.rel_op} {self._print(e.rhs)})"
 
     def _print_And(self, e):
@@ -225,14 +479,29 @@ class _NumpyScalarPrinter(StrPrinter):
     def _print_Or(self, e):
         return " | ".join(self._print(a) for a in e.args)
 
+    def _print_Max(self, e):
+        self.not_analytic.add("max")
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"np.maximum({out}, {self._print(a)})"
+        return out
+
+    def _print_Min(self, e):
+        self.not_analytic.add("min")
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"np.minimum({out}, {self._print(a)})"
+        return out
+
     def _print_Piecewise(self, e):
         # A declared piecewise map (ELU, Huber): nested np.where, the last branch
         # the default.  np.where evaluates every branch everywhere, so the
         # generated function runs under np.errstate (see _guard_branches).
         self.helpers.add("branches")
+        self.not_analytic.add("piecewise")
         *pieces, (last, cond) = e.args
         if cond is not sp.true:
-            raise ValueError("a Piecewise needs a final default branch (condition True) for code generation")
+            raise CodegenError("a Piecewise needs a final default branch (condition True) for code generation")
         out = self._print(last)
         for value, c in reversed(pieces):
             out = f"np.where({self._print(c)}, {self._print(value)}, {out})"
@@ -246,9 +515,13 @@ class NumpyPrinter:
         self.names = names
         self.dims = dims
         self.helpers: set[str] = set()
+        self.not_analytic: set[str] = set()
 
     def doprint(self, e) -> str:
-        return getattr(self, "_print_" + type(e).__name__)(e)
+        method = getattr(self, "_print_" + type(e).__name__, None)
+        if method is None:
+            raise CodegenError(f"no NumPy form for the matrix node {type(e).__name__}")
+        return method(e)
 
     def _p(self, e) -> str:
         s = self.doprint(e)
@@ -259,7 +532,7 @@ class NumpyPrinter:
 
     def _scalar(self, c) -> str:
         names = {d: v for d, v in self.dims.items()}
-        return _NumpyScalarPrinter(names, self.helpers).doprint(sp.sympify(c))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(c))
 
     def _print_Sym(self, e):
         return self.names[e.name]
@@ -298,7 +571,7 @@ class NumpyPrinter:
         names = dict(self.dims)
         for p, a in e.args:
             names[p] = self._p(a)
-        return _NumpyScalarPrinter(names, self.helpers).doprint(sp.sympify(e.expr))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(e.expr))
 
     def _print_RowSum(self, e):
         # the method, not np.sum: the same reduction without np.sum's Python-level dispatch
@@ -319,17 +592,48 @@ class NumpyPrinter:
         return f"_log_softmax({self.doprint(e.arg)})"
 
     def _print_Solve(self, e):
+        self.not_analytic.add("linalg")
         return f"np.linalg.solve({self.doprint(e.a)}, {self.doprint(e.b)})"
 
+    def _print_Stack(self, e):
+        return f"np.concatenate([{self.doprint(e.top)}, {self.doprint(e.bottom)}])"
+
+    def _print_ZeroRows(self, e):
+        like = self._p(e.like)
+        return f"np.zeros(({self._scalar(e.size)},) + {like}.shape[1:])"
+
     def _print_Lstsq(self, e):
+        self.not_analytic.add("linalg")
         return f"np.linalg.lstsq({self.doprint(e.a)}, {self.doprint(e.b)}, rcond=None)[0]"
 
 
 HELPERS = {
     "sigmoid": '''
 def _sigmoid(s):
-    """sigma(s) = (1 + tanh(s/2)) / 2: equal to 1/(1 + e^{-s}), and no overflow for any s."""
-    return 0.5 + 0.5 * np.tanh(0.5 * s)
+    """sigma(s) = 1/(1 + e^{-s}) for s >= 0 and e^s/(1 + e^s) otherwise: exp never
+    overflows and both tails keep every digit (sigma(-700) = 9.9e-305, not 0).
+    Each branch is analytic, so the complex step goes through (branch on the real part)."""
+    pos = np.real(s) >= 0
+    e = np.exp(np.where(pos, -s, s))  # e^{-|s|}
+    p = 1 / (1 + e)  # sigma(|s|)
+    return np.where(pos, p, e * p)
+''',
+    "sech2": '''
+def _sech2(s):
+    """sech(s)^2 = 1 - tanh(s)^2 = 4 e^{-2|s|} / (1 + e^{-2|s|})^2: no cancellation, no overflow
+    (|s| taken as s or -s by the sign of the real part: analytic, the complex step goes through)."""
+    a = np.where(np.real(s) >= 0, s, -s)
+    e = np.exp(-2 * a)
+    return 4 * e / (1 + e) ** 2
+''',
+    "logcosh": '''
+def _logcosh(s):
+    """log(cosh(s)): log1p(2 sinh(s/2)^2) near 0, |s| - log 2 + log1p(e^{-2|s|}) further out
+    (no overflow at |s| > 710, no cancellation near 0; analytic in each branch)."""
+    a = np.where(np.real(s) >= 0, s, -s)
+    near = np.log1p(2 * np.sinh(np.where(np.real(a) < 1, a, 1) / 2) ** 2)
+    far = a - np.log(2.0) + np.log1p(np.exp(-2 * a))
+    return np.where(np.real(a) < 1, near, far)
 ''',
     "softmax": '''
 def _softmax(s):
@@ -346,7 +650,6 @@ def _log_softmax(s):
 ''',
 }
 
-_NOT_ANALYTIC = ("np.linalg", "np.maximum", "np.where", "np.sign", "np.abs", " > 0", "np.logaddexp", "np.max(")
 
 
 def _py_name(sym: mx.Sym) -> str:
@@ -366,6 +669,13 @@ def generate(d) -> str:
     code = d.code
     if code is None:
         raise ValueError(f"topic {d.topic!r} has no code to generate")
+    check_module_name(d.topic)
+    for p in code.params:
+        _check_identifier(p.name)
+    for h, default in code.hyper:
+        _check_identifier(_py_hyper(h))
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or not math.isfinite(default):
+            raise CodegenError(f"the default of {h.name} must be a finite number, not {default!r}")
     names = {}
     syms = [code.input] + list(code.params)
     if code.target is not None:
@@ -410,34 +720,35 @@ def generate(d) -> str:
         out_def_txt = pr.doprint(stabilize(code.output_def))
 
     src_file = _SOURCE.get(d.kind) or _user_source(d) or "derive/" + _declared_in(d)
-    doc = [f"{d.title}: {HEADER.format(source=src_file)}.", ""]
+    doc = [" ".join(f"{d.title}: {HEADER.format(source=src_file)}.".split()), ""]
     doc += _wrap(d.summary)
     doc += ["", "Rows are samples (the lecture's Yhat = X W)."]
     if code.kinks:
-        doc += ["Kinks: " + "; ".join(code.kinks) + "."]
+        doc += _wrap("Kinks: " + "; ".join(code.kinks) + ".")
     doc += ["", "Formulas (matrix form, derived and proved exactly):"]
     for r in d.results:
         if r.matrix is not None:
-            derived, computed = to_text(r.matrix), to_text(stabilize(r.matrix))
+            derived, computed = to_text(r.matrix), _text(stabilize(fuse_output(r.matrix, code)))
             doc.append(f"    {to_text(r.lhs)} = {derived}")
             if computed != derived:
                 doc.append(f"        computed stably as {computed}")
-    lines.append('"""' + "\n".join(doc).rstrip() + '\n"""')
+    doc_text = "\n".join(doc).rstrip() + "\n"
+    lines.append('"""' + "\n".join(_doc_escape(x) for x in doc_text.split("\n")) + '"""')
     lines.append("import numpy as np")
     lines.append("")
-    analytic_probe = []
 
     if code.kind == "module":
         fpre, ftxt = body(code.forward, {input_name, *[names[p.name] for p in code.params]})
-        bpre, btxt = body(code.backward, {input_name, "delta", *[names[p.name] for p in code.params]})
+        backward_expr = fuse_output(code.backward, code)
+        grads_exprs = tuple((pname, fuse_output(g, code)) for pname, g in code.grads)
+        bpre, btxt = body(backward_expr, {input_name, "delta", *[names[p.name] for p in code.params]})
         grads = []
-        for pname, g in code.grads:
+        for pname, g in grads_exprs:
             gpre, gtxt = body(g, {input_name, "delta", *[names[p.name] for p in code.params]})
             bpre += [x for x in gpre if x not in bpre]
             if isinstance(g, (mx.ColSum,)):
                 gtxt = f"{gtxt}.reshape(np.shape({pname}))"
             grads.append((pname, gtxt))
-        analytic_probe += [ftxt, btxt] + [t for _, t in grads]
         fdoc = _fdoc(d, "forward")
         lines += [
             "",
@@ -454,10 +765,9 @@ def generate(d) -> str:
             '    """',
             *bpre,
         ]
-        if out_def_txt is not None and _uses_sym(code.backward, code.output, code.grads):
+        if out_def_txt is not None and _uses_sym(backward_expr, code.output, grads_exprs):
             out_name = names[code.output.name]
             lines.append(f"    {out_name} = {out_def_txt}  # the forward output, reused")
-            analytic_probe.append(out_def_txt)
         lines.append(f"    delta_in = {btxt}")
         lines.append("    return delta_in, {" + ", ".join(f'"{p}": {t}' for p, t in grads) + "}")
     elif code.kind in ("loss", "penalty", "model"):
@@ -471,7 +781,6 @@ def generate(d) -> str:
             args = f"X, y{param_sig}"
             avail = {"X", "y", *[names[p.name] for p in code.params]}
         fpre, ftxt = body(code.forward, avail)
-        analytic_probe.append(ftxt)
         lines += [
             "",
             f"def forward({args}):",
@@ -483,29 +792,28 @@ def generate(d) -> str:
         ]
         if code.kind == "model":
             pname, g = code.grads[0]
+            g = fuse_output(g, code)
             gpre, gtxt = body(g, avail)
             lines += [f"def predict(X{param_sig}):", f'    """The prediction: {_fdoc(d, "forward")}"""',
                       f"    return {out_def_txt}", "", ""]
             lines += [f"def backward(X, y{param_sig}):",
                       f'    """Parameter gradient: {_fdoc(d, "grad:" + pname)}"""', *gpre]
-            lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction")
+            if _uses_sym(g, code.output, ()):
+                lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction")
             lines.append("    return {" + f'"{pname}": {gtxt}' + "}")
-            analytic_probe += [gtxt, out_def_txt]
         else:
-            gexpr = code.backward
+            gexpr = fuse_output(code.backward, code)
             bpre, btxt = body(gexpr, avail)
-            analytic_probe.append(btxt)
             key = "grad:" + code.input.name if code.kind == "penalty" else "backward"
             lines += [f"def backward({args}):", f'    """Gradient: {_fdoc(d, key)}"""', *bpre]
             if out_def_txt is not None and _uses_sym(gexpr, code.output, ()):
                 lines.append(f"    {names[code.output.name]} = {out_def_txt}  # the prediction, reused")
-                analytic_probe.append(out_def_txt)
             lines.append(f"    return {btxt}")
     elif code.kind == "solver":
         pname, g = code.grads[0]
         spre, stxt = body(code.forward, {"X", "y"})
         gpre, gtxt = body(g, {"X", "y", pname})
-        analytic_probe.append("np.linalg")
+        pr.not_analytic.add("linalg")
         lines += [
             "",
             f"def solve(X, y{hyper_sig}):",
@@ -526,7 +834,7 @@ def generate(d) -> str:
         rest_start = 3
         lines[rest_start:] = _guard_branches(lines[rest_start:])
     helpers = sorted(h for h in pr.helpers if h in HELPERS)
-    analytic = not any(tok in t for t in analytic_probe for tok in _NOT_ANALYTIC)
+    analytic = not pr.not_analytic
     meta = [
         "",
         f"TOPIC = {d.topic!r}",
@@ -547,7 +855,112 @@ def generate(d) -> str:
     text = "\n".join(out)
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
-    return text.rstrip() + "\n"
+    text = text.rstrip() + "\n"
+    _self_check(text, doc_text, d.topic)
+    return text
+
+
+# ---------------------------------------------------------------------------
+# User text and names: never code
+# ---------------------------------------------------------------------------
+
+_SAFE_NAME = r"[A-Za-z][A-Za-z0-9_]{0,63}"
+_SHADOWED = frozenset({"numpy", "np", "scipy", "sympy", "mpmath", "gradproof", "derive", "numeric", "reports",
+                       "templates", "tests", "conftest", "setup", "site", "sitecustomize", "usercustomize",
+                       "builtins", "pytest", "hypothesis", "jinja2", "lark", "tomllib", "typing_extensions"})
+
+
+def check_module_name(name: str) -> str:
+    """``name`` if it is safe as a generated module's (and file's) name, else :class:`CodegenError`.
+
+    Letters, digits and ``_`` (at most 64, a letter first), not a
+    Python keyword, and never the name of a standard-library module, of NumPy
+    or of another package gradproof imports (a file ``numpy.py`` or
+    ``os.py`` next to user code would shadow it), nor ``__init__``.
+    """
+    import keyword
+    import re
+    import sys
+
+    if not isinstance(name, str) or not re.fullmatch(_SAFE_NAME, name):
+        raise CodegenError(f"the module name {name!r} is not allowed: use letters, digits and _ "
+                           "(a letter first, at most 64 characters)")
+    low = name.lower()  # OS.py shadows os on a case-insensitive file system
+    if keyword.iskeyword(name) or low in {m.lower() for m in sys.stdlib_module_names} or low in _SHADOWED:
+        raise CodegenError(f"the module name {name!r} would shadow the Python or NumPy module of that name; "
+                           "choose another name")
+    return name
+
+
+def _check_identifier(name: str) -> str:
+    import keyword
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) \
+            or keyword.iskeyword(name) or name in ("np", "float", "True", "False", "None"):
+        raise CodegenError(f"{name!r} cannot be a name in generated code")
+    return name
+
+
+def _doc_escape(line: str) -> str:
+    """One docstring line with every character that could end or bend the literal escaped.
+
+    Backslashes are doubled and quotes escaped, so no text can close the
+    docstring or start an escape of its own (``\\N{...}`` stays text); any
+    character outside printable ASCII (line and paragraph separators, bidi
+    controls, letters such as sigma) is written as its ``\\u`` escape, which
+    Python reads back as the same character.
+    """
+    out = []
+    for ch in line:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+_TOP_LEVEL_FUNCTIONS = {"forward", "backward", "predict", "solve", "gradient"}
+
+
+def _self_check(src: str, doc_text: str, topic: str) -> None:
+    """The generated source holds what it should and nothing else.
+
+    Its module docstring reads back as exactly the intended text, and its top
+    level is only that docstring, ``import numpy as np``, constant
+    assignments and the functions code generation writes: no statement can
+    have come from user text.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as err:
+        raise CodegenError(f"{topic}: generated source does not parse ({err.msg})") from None
+    if ast.get_docstring(tree, clean=False) != doc_text:
+        raise CodegenError(f"{topic}: the module docstring does not read back as written")
+    for node in tree.body[1:]:
+        ok = (isinstance(node, ast.Import) and [(a.name, a.asname) for a in node.names] == [("numpy", "np")]) \
+            or (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.isupper() and _is_literal(node.value)) \
+            or (isinstance(node, ast.FunctionDef) and (node.name in _TOP_LEVEL_FUNCTIONS
+                                                      or node.name.lstrip("_") in HELPERS))
+        if not ok:
+            raise CodegenError(f"{topic}: unexpected statement at line {node.lineno} of the generated source")
+
+
+def _is_literal(node) -> bool:
+    import ast
+
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _guard_branches(lines: list[str]) -> list[str]:
@@ -621,8 +1034,17 @@ def _uses_sym(e, sym, grads) -> bool:
 def _fdoc(d, key) -> str:
     for r in d.results:
         if r.key == key and r.matrix is not None:
-            return f"{to_text(r.lhs)} = {to_text(stabilize(r.matrix))}"
+            return _doc_escape(f"{to_text(r.lhs)} = {_text(stabilize(fuse_output(r.matrix, d.code)))}")
     return ""
+
+
+def _text(e) -> str:
+    """Plain text of a stabilized form (the code-generation-only nodes included)."""
+    if isinstance(e, mx.Lstsq) and isinstance(e.a, Stack):
+        return f"lstsq([{_text(e.a.top)}; {_text(e.a.bottom)}], [{_text(e.b.top)}; 0])"
+    if isinstance(e, mx.Lstsq):
+        return f"lstsq({_text(e.a)}, {_text(e.b)})"
+    return to_text(e)
 
 
 def _wrap(text, width=76):
@@ -665,9 +1087,9 @@ def write_module(d, folder) -> str:
     import os
     import tempfile
 
+    src = generate(d)  # checks the module name first: nothing is written for a refused one
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{d.topic}.py")
-    src = generate(d)
+    path = os.path.join(folder, f"{check_module_name(d.topic)}.py")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{d.topic}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

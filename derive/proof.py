@@ -20,8 +20,7 @@ from derive.model import Proof
 
 SIZES = {"m": 2, "n": 3, "K": 4}
 
-_PIECEWISE = (sp.Piecewise, sp.Heaviside, sp.Max, sp.Min, sp.sign, sp.Abs, fn.relu, fn.relu_grad,
-              fn.step, fn.sgn, sp.DiracDelta)
+_PIECEWISE = (sp.Piecewise, sp.Max, sp.Min, sp.DiracDelta) + fn.kinked()
 
 
 def _exp_to_generators(e: sp.Expr) -> sp.Expr:

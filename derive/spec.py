@@ -39,7 +39,7 @@ from functools import lru_cache
 import sympy as sp
 
 from derive.answers.limits import literal_value
-from derive.functions import sigmoid, softplus
+from derive.functions import softplus, spelled
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -58,7 +58,7 @@ _CLAIM_KEYS = {"result", "statement", "matrix"}
 # and the generated code's own names.
 _RESERVED = {"s", "z", "y", "yhat", "delta", "Delta", "m", "n", "K", "np", "z_next", "sum", "e", "pi",
              "exp", "log", "sqrt", "tanh", "sigma", "sigmoid", "softplus", "abs", "Piecewise", "True",
-             "otherwise", "forward", "backward", "delta_in", "float"}
+             "otherwise", "forward", "backward", "delta_in", "float"} | set(spelled("specs"))
 
 MAX_EXPR_CHARS = 2000
 MAX_DEPTH = 40
@@ -202,8 +202,7 @@ class _Converter:
     records the extent each index runs over (for shape checks and sums).
     """
 
-    FUNCS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sigma": sigmoid,
-             "sigmoid": sigmoid, "softplus": softplus, "abs": sp.Abs}
+    FUNCS = spelled("specs")  # the function table (derive.functions), one home per function
 
     def __init__(self, scalars: dict, arrays: dict, index_pool, fixed_indices=None):
         self.scalars = scalars
@@ -495,6 +494,12 @@ class _Builder:
                 close = difflib.get_close_matches(key, sorted(_KEYS[kind]), n=1)
                 self.err(f"unknown key {key!r} for a {kind}" + (f"; did you mean {close[0]!r}?" if close else ""), key)
         name = _ident(self.path, self.lines, self.need("name"), "name", self.lines.of("name"))
+        from derive.codegen import CodegenError, check_module_name
+
+        try:
+            check_module_name(name)  # it names the generated file: never numpy.py, os.py or __init__.py
+        except CodegenError as err:
+            self.err(str(err), "name")
         self.need("forward")
         self.hyper = self._hyper()
         self.kink_points, self.kink_statements = self._kinks()

@@ -11,7 +11,10 @@ derivation):
 * ``transpose``        -- a ``.T`` dropped, or added to a matrix-product operand;
 * ``factor 2``         -- a constant 2 dropped (the squared error's 2);
 * ``divisor``          -- a division by a non-constant (the ``1/m``) dropped;
-* ``index/axis``       -- ``axis=0`` <-> ``axis=1``, ``shape[0]`` <-> ``shape[1]``.
+* ``index/axis``       -- ``axis=0`` <-> ``axis=1``, ``shape[0]`` <-> ``shape[1]``;
+* ``wrong function``   -- a call of one of the table's smooth functions replaced
+  by another (``np.cosh`` for ``np.sinh``; the list is generated from
+  ``derive/functions.py`` into ``numeric/_functions.py``).
 
 A mutant whose backward messages equal the original's on random inputs is
 *equivalent* (e.g. the sign of the shift in a shifted softmax): it plants no
@@ -50,7 +53,16 @@ from numeric.gradcheck import CheckRecord
 
 __all__ = ["Mutant", "mutants", "load_source", "mutation_records", "OPERATORS"]
 
-OPERATORS = ("sign flip", "transpose", "factor 2", "divisor", "index/axis")
+OPERATORS = ("sign flip", "transpose", "factor 2", "divisor", "index/axis", "wrong function")
+
+
+def _swaps() -> dict:
+    """The wrong-function slips, from the function table (``numeric/_functions.py``)."""
+    try:
+        from numeric._functions import MUTATION_SWAPS
+    except ImportError:  # pragma: no cover -- the file is committed with the generated code
+        return {}
+    return dict(MUTATION_SWAPS)
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,13 @@ def _sites(fn: ast.FunctionDef):
     """(operator, node, replacement-builder) for every applicable site, in a fixed order."""
     messages = {id(m) for m in _returned_messages(fn)}
     matmul = _matmul_operands(fn)
+    swaps = _swaps()
     sites = []
     for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and ast.unparse(node.func) in swaps:
+            other = ast.parse(swaps[ast.unparse(node.func)], mode="eval").body
+            sites.append(("wrong function", node, lambda n, other=other: ast.Call(other, n.args, [])))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
             flip = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
             sites.append(("sign flip", node, lambda n, flip=flip: ast.BinOp(n.left, flip, n.right)))

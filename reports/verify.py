@@ -3,7 +3,11 @@
 Layers (DESIGN.md): (1) the exact proofs of the derivation; (2) full-Jacobian
 central differences, (3) directional checks over several seeds and (4) the
 complex step where the code is analytic, all on the generated NumPy module;
-(5) mutation: planted faults in the generated source must each be caught.
+(5) mutation: planted faults in the generated source must each be caught;
+(6) accuracy: the generated forward and backward messages at ordinary and
+extreme inputs, in float64 and float32, against a high-precision (mpmath)
+evaluation of the derived expressions (:mod:`derive.accuracy`,
+:mod:`numeric.accuracy`).
 Statistics topics add their own numeric checks (``numeric.stats_checks``);
 the composed networks (MLP, DAG with module reuse, RNN through time) are
 checked as wholes.
@@ -83,6 +87,25 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
     return recs
 
 
+def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
+    """Layer 6: relative error against high-precision reference values, where they are normal numbers."""
+    from derive.accuracy import reference_values
+    from numeric import accuracy
+
+    try:
+        mod = load_module(d.topic, code_dir)
+    except (ImportError, OSError, SyntaxError) as err:
+        return [CheckRecord(d.topic, "accuracy: generated code loads", float("inf"), 0.0, False,
+                            f"{d.topic}: cannot load the generated module: {err}")]
+    if getattr(mod, "KIND", "module") == "solver":
+        return []  # closed forms: checked against a high-precision solution (numeric.stats_checks)
+    recs = []
+    for dtype in ("float64", "float32"):
+        pts = accuracy.points(mod, dtype)
+        recs += accuracy.accuracy_records(mod, pts, reference_values(d, pts), dtype, topic=d.topic)
+    return recs
+
+
 def stats_records(topic: str, seed: int = 0) -> list[CheckRecord]:
     try:
         from numeric import stats_checks
@@ -144,6 +167,7 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
         code_dir = user_code_dir(d)
     if d.code is not None and d.passed:
         recs += numeric_records(name, code_dir, seed, mutation=mutation)
+        recs += accuracy_records(d, code_dir)
     recs += stats_records(name, seed)
     return recs
 

@@ -25,20 +25,12 @@ import sympy as sp
 from derive import mexpr as mx
 from derive.answers import tree as t
 from derive.answers.limits import literal_value
-from derive.functions import sigmoid
+from derive.functions import sigmoid, spelled
 
 ONE = sp.Integer(1)
 
 # Functions a student may call, by every spelling the grammar lets through.
-SCALAR_FUNCTIONS = {
-    "sigma": sigmoid,
-    "sigmoid": sigmoid,
-    "tanh": sp.tanh,
-    "exp": sp.exp,
-    "log": sp.log,
-    "ln": sp.log,
-    "sqrt": sp.sqrt,
-}
+SCALAR_FUNCTIONS = spelled("answers")  # from the function table (derive.functions)
 FUNCTION_NAMES = set(SCALAR_FUNCTIONS) | {"inv", "softmax", "delta", "norm"}
 
 DOMAINS = ("real", "positive", "prob", "binary", "onehot", "index", "count", "spd", "identity")

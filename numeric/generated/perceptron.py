@@ -6,7 +6,8 @@ derivative 0 wherever it has one and none at s = 0, so no gradient flows
 through it: the reason the lecture moves on to smooth activations.
 
 Rows are samples (the lecture's Yhat = X W).
-Kinks: f(s) jumps at s = 0: the derivative is 0 for every s != 0 and does not exist at s = 0.
+Kinks: f(s) jumps at s = 0: the derivative is 0 for every s != 0 and does
+not exist at s = 0.
 
 Formulas (matrix form, derived and proved exactly):
     Yhat = step(S)

@@ -8,6 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Formulas (matrix form, derived and proved exactly):
     dL/dw = 2*lambda w + 2 X^T X w - 2 X^T y
     w* = (X^T X + lambda I)^-1 X^T y
+        computed stably as lstsq([X; sqrt(lambda) I], [y; 0])
     d2L/dw dw^T = 2 (X^T X + lambda I)
 """
 import numpy as np
@@ -25,9 +26,9 @@ SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 
 def solve(X, y, lam=0.01):
-    """Closed form: w* = (X^T X + lambda I)^-1 X^T y"""
+    """Closed form: w* = lstsq([X; sqrt(lambda) I], [y; 0])"""
     n = X.shape[1]
-    return np.linalg.solve(X.T @ X + lam * (np.eye(n)), X.T @ y)
+    return np.linalg.lstsq(np.concatenate([X, np.sqrt(lam) * (np.eye(n))]), np.concatenate([y, np.zeros((n,) + y.shape[1:])]), rcond=None)[0]
 
 
 def gradient(X, y, w, lam=0.01):

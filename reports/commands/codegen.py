@@ -9,7 +9,7 @@ from reports.commands.topics import load_specs, resolve
 
 
 def cmd_codegen(args) -> int:
-    from derive.codegen import write_module
+    from derive.codegen import CodegenError, write_module
     from derive.registry import derive
 
     user = load_specs(args.spec)
@@ -37,5 +37,7 @@ def cmd_codegen(args) -> int:
             print(path)
     except OSError as err:
         raise CLIError(f"cannot write into {out}: {err.strerror or err}", 2) from None
+    except CodegenError as err:
+        raise CLIError(str(err), 2) from None
     print(f"{len(ders)} module(s) written to {out}", file=sys.stderr)
     return 0

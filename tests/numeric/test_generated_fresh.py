@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from derive.regenerate import GENERATED, expected_files
+from derive.regenerate import FUNCTIONS_FILE, GENERATED, expected_files, functions_source
 
 EXPECTED = expected_files()
 
@@ -35,3 +35,9 @@ def test_generated_code_imports_without_sympy():
             "for n in names: importlib.import_module('numeric.generated.' + n)\n"
             "assert 'sympy' not in sys.modules, 'sympy imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_function_table_file_is_fresh():
+    """``numeric/_functions.py`` (read by the mutation layer) is what the function table generates."""
+    with open(FUNCTIONS_FILE, encoding="utf-8") as f:
+        assert f.read() == functions_source(), "numeric/_functions.py is stale: run `python -m derive.regenerate`"

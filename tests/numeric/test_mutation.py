@@ -34,7 +34,7 @@ def test_every_mutant_of_every_generated_module_is_caught(topic):
 
 def test_the_operators_the_lecture_slips_are_made_of_all_occur():
     ops = set()
-    for topic in ("affine", "mse_multi", "softmax_cross_entropy", "linear"):
+    for topic in ("affine", "mse_multi", "softmax_cross_entropy", "linear", "tanh"):
         ops |= {m.operator for m in mutation.mutants(_source(topic))}
     assert ops == set(mutation.OPERATORS)
 
@@ -88,6 +88,6 @@ def test_mutants_load_as_independent_modules():
     mods = [mutation.load_source(m.source) for m in ms]
     z = np.random.default_rng(0).standard_normal((2, 3))
     outs = [mod.backward(np.ones_like(z), z)[0] for mod in mods]
-    assert not np.allclose(outs[0], outs[1])
+    assert any(not np.allclose(outs[0], o) for o in outs[1:])  # each mutant its own module, its own fault
     import numeric.generated.tanh as original
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched

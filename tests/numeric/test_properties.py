@@ -269,8 +269,9 @@ def test_gradient_property_catches_planted_fault(spec_modules):
 
     mod, _ = spec_modules["swish"]
     src = pathlib.Path(mod.__file__).read_text()
-    planted = src.replace("delta_in = delta*(1 + z - z*_sigmoid(z))*_sigmoid(z)",
-                          "delta_in = delta*(1 + z - z*_sigmoid(z))*_sigmoid(-z)")
+    line = next(ln for ln in src.splitlines() if ln.strip().startswith("delta_in = "))
+    head, _, tail = line.rpartition("_sigmoid(z)")
+    planted = src.replace(line, head + "_sigmoid(2*z)" + tail)  # sigma evaluated at the wrong point
     assert planted != src
     folder = pathlib.Path(mod.__file__).parent / "planted"
     folder.mkdir(exist_ok=True)
