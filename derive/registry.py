@@ -63,6 +63,8 @@ class Topic:
 
 _REGISTRY: dict[str, Topic] = {}
 _LOADED = False
+# The topics the declaration files registered (what derive/cache.py may store).
+_DECLARED: dict[str, Topic] = {}
 
 
 def register(topic: Topic) -> Topic:
@@ -79,6 +81,7 @@ def _load() -> None:
     if _LOADED:
         return
     _LOADED = True
+    before = set(_REGISTRY)
     for mod in _DECLARATION_MODULES:
         try:
             importlib.import_module(mod)
@@ -87,6 +90,7 @@ def _load() -> None:
             # missing module is a real error.
             if err.name != mod:
                 raise
+    _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.kind != "user" and n not in before})
 
 
 def topics(kind: str | None = None) -> list[Topic]:
@@ -127,7 +131,9 @@ def derive(name_or_topic) -> Any:
     """Derive a topic (cached per process): returns a frozen Derivation."""
     topic = name_or_topic if isinstance(name_or_topic, Topic) else get(name_or_topic)
     if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
-        _CACHE[topic.name] = (topic, topic.build(topic))
+        from derive import cache  # on disk, across runs (derive/cache.py)
+
+        _CACHE[topic.name] = (topic, cache.fetch(topic, topic.build))
     return _CACHE[topic.name][1]
 
 
@@ -165,7 +171,7 @@ def derive_many(names=None, jobs: int | None = None) -> list:
     import pickle
 
     ts = [name if isinstance(name, Topic) else get(name) for name in names] if names is not None else topics()
-    todo = [t.name for t in ts if t.name not in _CACHE or _CACHE[t.name][0] is not t]
+    todo = [t.name for t in ts if (t.name not in _CACHE or _CACHE[t.name][0] is not t) and not _stored(t)]
     if jobs is None:
         jobs = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
     if jobs > 1 and len(todo) > 2:
@@ -182,6 +188,16 @@ def derive_many(names=None, jobs: int | None = None) -> list:
                 for name, blob in pool.imap_unordered(_derive_in_worker, order):
                     _CACHE[name] = (get(name), pickle.loads(blob))
     return [derive(t) for t in ts]
+
+
+def _stored(topic: Topic) -> bool:
+    """Take the topic's derivation from the disk cache into this process's; True if it was there."""
+    from derive import cache
+
+    d = cache.lookup(topic)
+    if d is not None:
+        _CACHE[topic.name] = (topic, d)
+    return d is not None
 
 
 # rough relative cost per kind, for scheduling only

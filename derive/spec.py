@@ -444,7 +444,9 @@ def parse_spec(text: str, path: str = "<spec>"):
         m_ = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m_.group(1)) if m_ else None
         raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg)) from None
-    return _Builder(data, path, _Lines(text)).topic()
+    topic = _Builder(data, path, _Lines(text)).topic()
+    topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/cache.py
+    return topic
 
 
 def _all_keys(data):

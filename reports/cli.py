@@ -24,7 +24,11 @@ COMMANDS = {
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
     "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
+    "cache": ("cache", "show or clear the derivation cache"),
 }
+
+# commands that derive, and so read and write the derivation cache unless --no-cache
+_CACHED = ("derive", "codegen", "verify", "report")
 
 
 class CLIError(Exception):
@@ -44,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         _ARGS[name](p)
+        if name in _CACHED:
+            p.add_argument("--no-cache", action="store_true",
+                           help="derive afresh: neither read nor write the derivation cache")
     return parser
 
 
@@ -114,6 +121,11 @@ def _args_grade(p):
     p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
 
 
+def _args_cache(p):
+    p.add_argument("action", choices=["info", "clear"], help="info: folder, entries, size; clear: remove every entry")
+    p.add_argument("--json", action="store_true", help="print `info` as JSON")
+
+
 _ARGS = {
     "list": _args_list,
     "derive": _args_derive,
@@ -125,7 +137,21 @@ _ARGS = {
     "check": _args_check,
     "grade": _args_grade,
     "sheet": _args_sheet,
+    "cache": _args_cache,
 }
+
+
+def _derivation_cache(args):
+    """Off for the command under --no-cache, or when its folder is unusable (said once, on stderr)."""
+    import contextlib
+
+    if args.command not in _CACHED:
+        return contextlib.nullcontext()
+    from derive import cache
+
+    if args.no_cache or (cache.enabled() and not cache.usable()):
+        return cache.disabled()
+    return contextlib.nullcontext()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
     handler = getattr(module, "cmd_" + args.command)
     try:
-        return int(handler(args) or 0)
+        with _derivation_cache(args):
+            return int(handler(args) or 0)
     except CLIError as err:
         print(f"gradproof {args.command}: {err}", file=sys.stderr)
         return err.code
