@@ -25,6 +25,7 @@ COMMANDS = {
     "grade": ("exercises", "grade a class's answers from a CSV file"),
     "experiment": ("experiment", "run one of the lecture's experiments with your settings (init)"),
     "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
+    "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
     "cache": ("cache", "show or clear the derivation cache"),
 }
 
@@ -181,8 +182,18 @@ def _args_exercises(p):
 
 def _args_check(p):
     p.add_argument("exercise", help="exercise id (see `gradproof exercises`)")
-    p.add_argument("answer", help="the answer, e.g. \"X^T (yhat - y)\"")
+    p.add_argument("answer", nargs="?", default=None, help="the answer, e.g. \"A^T (b - c)\"")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--hint", type=int, default=0, metavar="N", help="show the first N hints (recorded)")
+    p.add_argument("--solution", action="store_true", help="show the worked solution (recorded: credit 0)")
+    p.add_argument("--student", default=None, help="check against this student's variant")
+
+
+def _args_sheet(p):
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: the whole bank)")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-sheets")
+    p.add_argument("--variant-for", metavar="STUDENT", default=None, help="this student's variants")
+    p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
 
 
 def _args_grade(p):
@@ -229,6 +240,7 @@ _ARGS = {
     "grade": _args_grade,
     "experiment": _args_experiment,
     "coverage": _args_coverage,
+    "sheet": _args_sheet,
     "cache": _args_cache,
 }
 
