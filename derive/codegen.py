@@ -464,6 +464,8 @@ class _NumpyScalarPrinter(StrPrinter):
             return f"np.sqrt({self._print(b)})"
         if x == -sp.Rational(1, 2):
             return f"1 / np.sqrt({self._print(b)})"
+        if x.is_Rational and not x.is_Integer:  # x**3/2 would be (x**3)/2
+            return f"{self._paren(b)}**({x.p}/{x.q})"
         return f"{self._paren(b)}**{self._paren(x)}"
 
     def _print_Rational(self, e):

@@ -36,6 +36,7 @@ KINDS = (
 _DECLARATION_MODULES = (
     "derive.topics_modules",
     "derive.topics_stats",
+    "derive.topics_lecture",
 )
 
 
@@ -145,6 +146,13 @@ def add_user_topic(topic: Topic) -> Topic:
     _REGISTRY[topic.name] = topic
     _CACHE.pop(topic.name, None)
     return topic
+
+
+def remove_user_topic(name: str) -> None:
+    """Forget a user-defined topic (one whose spec turned out not to derive)."""
+    if name in _REGISTRY and _REGISTRY[name].kind == "user":
+        del _REGISTRY[name]
+    _CACHE.pop(name, None)
 
 
 def _derive_in_worker(name: str):

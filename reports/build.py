@@ -106,9 +106,10 @@ class TopicSection:
         """This section with its HTML and LaTeX views computed and the derivation dropped."""
         from dataclasses import replace
 
-        from reports import render_html, render_latex
+        from reports import companion, render_html, render_latex
 
-        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self)},
+        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self),
+                                    "facts": companion.facts(self)},
                        exact_failed=self._exact_failed(), derivation=None)
 
 
@@ -212,6 +213,10 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     t0 = time.perf_counter()
     try:
         d = derive(topic)
+        if topic.kind != "user":
+            from reports.errata import attach
+
+            d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
         return TopicSection(topic.name, topic.title, topic.kind, topic.section,
                             error=f"derivation failed: {type(err).__name__}: {err}")
@@ -502,6 +507,7 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
         result.timings["latex"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.tex")
+    companion = _write_companion(report, outdir, formats, result, progress)
     if "pdf" in formats:
         cmd, why = latex_engine()
         if cmd is None:
@@ -511,7 +517,37 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
             if progress:
                 progress.note("report.pdf (pdflatex)")
             result.files.append(compile_pdf(outdir))
+            if companion:
+                result.files.append(compile_pdf(outdir, "companion.tex"))
             result.timings["pdf"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.pdf")
     return result
+
+
+def _write_companion(report: Report, outdir: Path, formats, result: WriteResult, progress=None) -> bool:
+    """The slide-ordered companion beside the report (whole lecture only); True when companion.tex was written."""
+    from reports import companion
+
+    if not companion.covers_lecture(report):
+        return False
+    from reports.plots import activation_figure
+
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("companion")
+    figure = activation_figure()
+    if "html" in formats:
+        path = outdir / "companion.html"
+        write_atomic(path, companion.render_html(report, figure))
+        result.files.append(path)
+    wrote_tex = False
+    if "latex" in formats or "pdf" in formats:
+        write_atomic(outdir / f"{figure.name}.pdf", figure.pdf)
+        result.files.append(outdir / f"{figure.name}.pdf")
+        path = outdir / "companion.tex"
+        write_atomic(path, companion.render_latex(report, figure))
+        result.files.append(path)
+        wrote_tex = True
+    result.timings["companion"] = time.perf_counter() - t0
+    return wrote_tex

@@ -23,6 +23,9 @@ COMMANDS = {
     "exercises": ("exercises", "list the seminar exercise bank"),
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
+    "experiment": ("experiment", "run one of the lecture's experiments with your settings (init)"),
+    "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
+    "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
     "cache": ("cache", "show or clear the derivation cache"),
     "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
 }
@@ -158,6 +161,20 @@ def _args_train(p):
     p.add_argument("--json", action="store_true", help="print the run as JSON")
     p.add_argument("--epochs", type=int, default=None, help="gradient-descent iterations")
     p.add_argument("--seed", type=int, default=0)
+    # validated by the command: a bad value is one line on stderr, exit 2
+    p.add_argument("--alpha", default=None, help="initial learning rate alpha_0 (default 1)")
+    p.add_argument("--init", default=None, help="xavier (default), glorot, he, or gaussian with --sigma0")
+    p.add_argument("--sigma0", default=None, help="standard deviation of Gaussian initial weights")
+    p.add_argument("--activation", default=None, help="hidden activation: tanh (default), sigmoid, relu, leaky_relu")
+    p.add_argument("--hidden", default=None, help="hidden units (default 128)")
+    p.add_argument("--l1", default=None, metavar="LAMBDA", help="L1 penalty lambda ||W||_1 on the weights")
+    p.add_argument("--l2", default=None, metavar="LAMBDA", help="L2 penalty lambda ||W||^2 on the weights")
+    p.add_argument("--validation", default=None, metavar="FRACTION",
+                   help="hold out this fraction of the training images as a validation set")
+    p.add_argument("--early-stopping", default=None, metavar="PATIENCE", dest="patience",
+                   help="stop when the validation loss has not improved for PATIENCE evaluations "
+                        "(every 10 iterations); keep the best parameters")
+    p.add_argument("--train-size", default=None, metavar="N", help="use only N training images (to see overfitting)")
 
 
 def _args_exercises(p):
@@ -166,8 +183,18 @@ def _args_exercises(p):
 
 def _args_check(p):
     p.add_argument("exercise", help="exercise id (see `gradproof exercises`)")
-    p.add_argument("answer", help="the answer, e.g. \"X^T (yhat - y)\"")
+    p.add_argument("answer", nargs="?", default=None, help="the answer, e.g. \"A^T (b - c)\"")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--hint", type=int, default=0, metavar="N", help="show the first N hints (recorded)")
+    p.add_argument("--solution", action="store_true", help="show the worked solution (recorded: credit 0)")
+    p.add_argument("--student", default=None, help="check against this student's variant")
+
+
+def _args_sheet(p):
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: the whole bank)")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-sheets")
+    p.add_argument("--variant-for", metavar="STUDENT", default=None, help="this student's variants")
+    p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
 
 
 def _args_grade(p):
@@ -175,6 +202,26 @@ def _args_grade(p):
     p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades",
                    help="folder to write into (new, empty, or an earlier grade run's)")
     _follow(p)
+
+
+def _args_experiment(p):
+    # values are validated by the command itself: a bad one is one line on stderr, exit 2
+    p.add_argument("experiment", metavar="EXPERIMENT", help="init: the initialisation experiment")
+    p.add_argument("--layers", default="10", help="number of layers (default 10)")
+    p.add_argument("--width", default="500", help="units per layer (default 500)")
+    p.add_argument("--activation", default="tanh", help="tanh, sigmoid, relu or leaky_relu (default tanh)")
+    p.add_argument("--sigma0", default=None, help="Gaussian weights N(0, sigma0^2) (default 1)")
+    p.add_argument("--init", default=None, help="a named initialisation instead: xavier, glorot or he")
+    p.add_argument("--samples", default="1000", help="input samples (default 1000)")
+    p.add_argument("--seed", default="0")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="write the figure (.svg, .pdf or .png)")
+    p.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    p.add_argument("--hist", action="store_true", help="with --json: include the histograms")
+
+
+def _args_coverage(p):
+    p.add_argument("--write", action="store_true", help="rewrite docs/lecture-coverage.md")
+    p.add_argument("--check", action="store_true", help="exit 1 when docs/lecture-coverage.md is stale")
 
 
 def _args_cache(p):
@@ -201,6 +248,9 @@ _ARGS = {
     "exercises": _args_exercises,
     "check": _args_check,
     "grade": _args_grade,
+    "experiment": _args_experiment,
+    "coverage": _args_coverage,
+    "sheet": _args_sheet,
     "cache": _args_cache,
     "diff": _args_diff,
 }

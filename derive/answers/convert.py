@@ -80,6 +80,10 @@ class Vocabulary:
 
     dims: dict
     symbols: tuple = ()
+    # spec claims (not students): extra elementwise functions by spelling, e.g. {"abs": sp.Abs},
+    # and negative powers of a non-square matrix read entrywise ((1 + abs(S))^(-2))
+    extra_functions: tuple = ()
+    entrywise_powers: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {})
@@ -316,6 +320,11 @@ class _Converter:
         return v.expr if not v.is_scalar else mx.Const(v.expr)
 
     def _Mul(self, n: t.Mul) -> Value:
+        extra = dict(self.vocab.extra_functions)
+        if (n.op == "juxt" and isinstance(n.left, t.Name) and n.left.full in extra and isinstance(n.right, t.Group)
+                and self.vocab.lookup(n.left.full) is None):
+            a = self(n.right.arg)
+            return self._elementwise(extra[n.left.full], [a], n.left.full + "(" + a.text + ")", 9)
         if n.op == "juxt" and isinstance(n.left, t.Num) and isinstance(n.right, (t.Num,)):
             raise ConversionError("ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them")
         try:
@@ -431,7 +440,7 @@ class _Converter:
         if base.shape == (ONE, ONE):
             return self._elementwise(lambda x: x ** ex.expr, [base], text, 4)
         if base.shape[0] != base.shape[1]:
-            if ex.expr.is_number and ex.expr.is_positive:
+            if ex.expr.is_number and (ex.expr.is_positive or self.vocab.entrywise_powers and ex.expr.is_real):
                 # a non-square matrix has no matrix power: the only meaning is entrywise
                 return self._elementwise(lambda x: x ** ex.expr, [base], base.paren(5) + "^∘" + ex.paren(5), 4)
             raise ConversionError(
