@@ -6,6 +6,7 @@ differentiation and the generated NumPy code agrees with central differences.
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from reports.cli import CLIError
@@ -21,7 +22,7 @@ def cmd_diff(args) -> int:
     try:
         shapes = dict(parse_shape(s) for s in args.shape)
         e = read(args.expr, shapes)
-        if not read.__module__ or not __import__("re").fullmatch(r"[A-Za-z][A-Za-z0-9_]*", args.wrt):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", args.wrt):
             raise CLIError("--wrt must be a name", 2)
         r = differentiate(e, args.wrt, hessian=args.hessian)
         src = numpy_module(r)

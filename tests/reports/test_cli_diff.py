@@ -104,3 +104,9 @@ def test_sigma_notation_and_latex_reach_the_same_gradient():
     b = json.loads(run(r"\frac{1}{2} \|X w - y\|_2^2", "--wrt", "w", "--format", "json").stdout)
     c = json.loads(run("(X w - y)^T (X w - y) / 2", "--wrt", "w", "--format", "json").stdout)
     assert b["proof"]["passed"] and c["proof"]["passed"]
+
+
+@pytest.mark.parametrize("wrt", ["__class__.x", "w; rm", "", "1w"])
+def test_wrt_must_be_a_name(wrt):
+    r = run("x^T x", "--wrt", wrt)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
