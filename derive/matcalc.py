@@ -129,6 +129,11 @@ def scale(s, m):
         return m
     if m.op == "ediv" and m.args[1] == s:
         return m.args[0]
+    if s.op == "ediv" and s.is_scalar() and s.args[0].op == "num" and s.args[1].is_scalar():
+        # (c / d) M -> c M / d
+        return ediv(scale(s.args[0], m), s.args[1])
+    if s.op == "num" and m.op == "ediv" and m.args[1].is_scalar():
+        return ediv(scale(s, m.args[0]), m.args[1])
     if s.op == "scale" and s.args[0].op == "num" and s.is_scalar():
         return scale(s.args[0], scale(s.args[1], m))
     if s.op == "pow" and s.value == -1:
@@ -193,6 +198,8 @@ def T(a):
         return add(T(a.args[0]), T(a.args[1]))
     if a.op == "mul":
         return mul(T(a.args[1]), T(a.args[0]))
+    if a.op == "ediv" and a.args[1].is_scalar():
+        return ediv(T(a.args[0]), a.args[1])
     return t.transpose(a)
 
 
@@ -446,7 +453,12 @@ def text(e: E, parent: int = 0) -> str:
     if op == "add":
         l, r = e.args
         rs = text(r, 1)
-        s = f"{text(l, 1)} - {text(r.args[0], 2)}" if r.op == "neg" else f"{text(l, 1)} + {rs}"
+        if r.op == "neg":
+            s = f"{text(l, 1)} - {text(r.args[0], 2)}"
+        elif r.op == "scale" and r.args[0].op == "num" and r.args[0].value < 0:
+            s = f"{text(l, 1)} - {text(scale(E('num', value=-r.args[0].value), r.args[1]), 2)}"
+        else:
+            s = f"{text(l, 1)} + {rs}"
         return f"({s})" if parent > 1 else s
     if op == "neg":
         s = "-" + text(e.args[0], 2)
@@ -458,8 +470,10 @@ def text(e: E, parent: int = 0) -> str:
         s = f"{text(e.args[0], 4)} .* {text(e.args[1], 4)}"
         return f"({s})" if parent > 2 else s
     if op == "ediv":
-        sep = " / " if e.args[1].is_scalar() else " ./ "
-        s = f"{text(e.args[0], 4)}{sep}{text(e.args[1], 5)}"
+        by_scalar = e.args[1].is_scalar()
+        sep = " / " if by_scalar else " ./ "
+        # "/" binds looser than juxtaposition when read back: 2 X^T r / m is (2 X^T r) / m
+        s = f"{text(e.args[0], 3 if by_scalar else 4)}{sep}{text(e.args[1], 5)}"
         return f"({s})" if parent > 2 else s
     if op == "pow":
         k = e.value
