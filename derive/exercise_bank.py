@@ -621,18 +621,17 @@ _choice("randomised_inputs_choice", "Noise on the inputs", "Regularization", "ra
                 "The noise is multiplied by w before it is squared, so the penalty depends on w.", "constant")),
         hints=("Expand (y - w^T x - w^T eps)^2 and take the expectation term by term.",))
 
-_choice("mlp_backprop_choice", "The MLP's backward messages", "Computing loss gradients via backpropagation",
-        "mlp_backprop",
-        "In the lecture's MLP (affine, tanh, affine, tanh, affine, softmax with cross-entropy), layer 2 is a tanh "
-        "with output Z3 receiving Delta3. Which is its backward message Delta2?",
-        (Option("a", "Delta3 o (1 - Z3^2), entrywise.", True,
-                "Right: tanh' = 1 - tanh^2, and the tanh's output is the next module's input Z3, so the message is "
-                "multiplied entrywise by 1 - Z3^2."),
-         Option("b", "Delta3 W^T, as for an affine layer.", False,
-                "The tanh module has no weights: its message goes through its derivative, not through W^T.",
-                "affine-message"),
-         Option("c", "Delta3 o Z3 o (1 - Z3).", False,
-                "That is the sigmoid's derivative pattern; tanh's is 1 - tanh^2.", "sigmoid-derivative"),
-         Option("d", "(Delta3)(1 - Z3^2) as a matrix product.", False,
-                "An entrywise activation gives an entrywise product, not a matrix product.", "matrix-product")),
-        hints=("An entrywise activation multiplies the message entrywise by its derivative.",))
+declare(Exercise(
+    id="mlp_first_layer_grad", title="The lecture's MLP: the first layer's weight gradient",
+    section="Computing loss gradients via backpropagation",
+    prompt="In the lecture's MLP (affine, tanh, affine, tanh, affine, softmax with cross-entropy) the first affine "
+           "layer Z2 = Z1 W1 + b1 (Z1 is the m x n input, W1 is n x h_1) receives Delta2 = dL/dZ2 (m x h_1). "
+           "Give dL/dW1.",
+    lhs="dL/dW1", topic="mlp_backprop", result="grad:W^1",
+    symbols=(S("Z1", ("m", "n"), aliases=("X",)), S("Delta2", ("m", "h_1"), aliases=("D2",))),
+    dims=(("m", 5), ("n", 3), ("K", 4), ("h_1", 2)), symbolic_dims=(("m", 2), ("n", 3), ("K", 3), ("h_1", 2)),
+    accepted=("Z1^T Delta2", "(Delta2^T Z1)^T", "Z1.T @ Delta2", r"Z1^\top Delta2"),
+    mistakes=(("Delta2^T Z1", "transposed"), ("-Z1^T Delta2", "sign"), ("Z1^T Delta2 / m", "factor:1/m")),
+    hints=("The affine module's parameter message does not change inside a deeper net: only its input and its "
+           "upstream message are the layer's own.",),
+))
