@@ -508,18 +508,19 @@ _choice("bias_trick_choice", "The bias as an extra input", "Neuron types", "bias
                 "That changes the slope, not the offset: the bias is an additive constant.", "scale-inputs")),
         hints=("Which constant input, multiplied by w0, gives b?",))
 
-_choice("linear_near_zero_choice", "Sigmoid and tanh near zero", "Activation functions", "linear_near_zero",
-        "Small weights keep the potentials s near 0. What do sigmoid and tanh neurons compute there?",
-        (Option("a", "Nearly linear functions: sigma(s) = 1/2 + s/4 + O(s^3) and tanh(s) = s + O(s^3).", True,
-                "Right: the Taylor series at 0 have no quadratic term, so near 0 the neurons are linear neurons "
-                "(the sigmoid with slope 1/4 and offset 1/2)."),
-         Option("b", "Nearly constant functions: both are 0 near s = 0.", False,
-                "tanh(0) = 0 but its slope there is 1; the sigmoid is 1/2 at 0 with slope 1/4.", "constant"),
-         Option("c", "Nearly step functions, since both saturate.", False,
-                "They saturate for large |s|, not near 0, where the derivative is largest.", "saturated"),
-         Option("d", "Quadratic functions: sigma(s) = 1/2 + s^2/4.", False,
-                "Both functions are odd about their centre, so the series has no s^2 term.", "quadratic")),
-        hints=("Expand 1/(1 + exp(-s)) and tanh(s) in a Taylor series at 0.",))
+declare(Exercise(
+    id="sigmoid_near_zero", title="The sigmoid near zero is a linear neuron", section="Activation functions",
+    prompt="Small weights keep the potential s near 0. Give the linear approximation of sigma(s) = 1/(1 + exp(-s)) "
+           "there (the Taylor polynomial of degree 1 at s = 0).",
+    lhs="sigma(s)", topic="linear_near_zero", result="sigmoid", form="index",
+    symbols=(S("s", ()),),
+    accepted=("1/2 + s/4", "(2 + s)/4", "0.5 + 0.25 s", r"\frac{1}{2} + \frac{s}{4}"),
+    mistakes=(("1/2 + s/2", "tutor:1"), ("s", "tutor:2"), ("s/4", "tutor:3")),
+    wrong=(WrongAnswer("1/2 + s/2", "the slope at 0 is sigma(0)(1 - sigma(0)) = 1/4, not 1/2", 0.25),
+           WrongAnswer("s", "that is tanh near 0; the sigmoid is centred at 1/2 with slope 1/4", 0.0),
+           WrongAnswer("s/4", "the offset sigma(0) = 1/2 is missing", 0.25)),
+    hints=("The Taylor polynomial of degree 1 is sigma(0) + sigma'(0) s.",),
+))
 
 _choice("relu_properties_choice", "The ReLU slide: dead units", "Activation functions", "relu_properties",
         "A hidden ReLU unit has a negative potential s < 0 on every training sample. What happens to its incoming "
@@ -589,22 +590,21 @@ _choice("gradient_descent_choice", "Why a small gradient step decreases the loss
                 "The chain rule gives the inner product of the gradient with itself, the squared norm.", "no-square")),
         hints=("Apply the chain rule to alpha -> theta - alpha grad L(theta) -> L.",))
 
-_choice("vanishing_gradient_choice", "Vanishing backward messages", "Parameter initialization",
-        "vanishing_gradient",
-        "In a deep tanh net with n inputs per neuron and weights of variance sigma_0^2, each layer multiplies "
-        "Var(delta) by the gain g = n q sigma_0^2 (q the mean squared tanh derivative). With small weights "
-        "(s near 0), what happens for n = 100, sigma_0 = 0.01?",
-        (Option("a", "g = n sigma_0^2 = 0.01 < 1: the messages vanish towards the input.", True,
-                "Right: near 0 tanh' is 1, so q = 1 and g = n sigma_0^2; a gain below 1 per layer shrinks the "
-                "messages geometrically with depth."),
-         Option("b", "g = n sigma_0 = 1: the messages keep their size.", False,
-                "The gain uses the variance sigma_0^2, not the standard deviation.", "no-square"),
-         Option("c", "The messages explode, because tanh saturates.", False,
-                "Small weights keep s near 0, far from saturation; and saturation shrinks, not grows, the messages.",
-                "saturation"),
-         Option("d", "g = 1/n: the gain does not depend on the weights.", False,
-                "The gain is proportional to sigma_0^2: the weights are exactly what sets it.", "no-weights")),
-        hints=("Variances of independent zero-mean terms add; the n terms each carry sigma_0^2.",))
+declare(Exercise(
+    id="backward_gain", title="The gain of the backward message per layer", section="Parameter initialization",
+    prompt="In a deep tanh net each neuron has n outputs to the next layer, with independent zero-mean weights of "
+           "variance sigma_0^2; q = E[tanh'(s)^2]. Var(delta^l) = g Var(delta^{l+1}): give the gain g.",
+    lhs="g", topic="vanishing_gradient", result="gain", form="index",
+    symbols=(S("n", (), "count"), S("q", (), "positive"), S("sigma_0", (), "positive", aliases=("sigma0",))),
+    accepted=("n q sigma_0^2", "q n sigma_0 sigma_0", r"n q \sigma_0^2", "(sqrt(n q) sigma_0)^2"),
+    mistakes=(("n q sigma_0", "tutor:1"), ("q sigma_0^2", "tutor:2"), ("n sigma_0^2", "tutor:3")),
+    wrong=(WrongAnswer("n q sigma_0", "sigma_0 is the standard deviation of the weights; the variance sigma_0^2 "
+                       "enters", 0.25),
+           WrongAnswer("q sigma_0^2", "the n terms of the sum over the next layer each add their variance", 0.25),
+           WrongAnswer("n sigma_0^2", "that holds only near s = 0, where tanh' = 1; in general the mean squared "
+                       "derivative q multiplies", 0.5)),
+    hints=("delta_i = sum_j w_ij tanh'(s_j) delta_j: variances of independent zero-mean terms add.",),
+))
 
 _choice("randomised_inputs_choice", "Noise on the inputs", "Regularization", "randomised_inputs",
         "Each input x gets zero-mean noise eps with covariance sigma_eps^2 I before the linear model w^T x. "
