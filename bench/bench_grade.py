@@ -1,11 +1,13 @@
 """Benchmark ``gradproof grade`` on a generated class.
 
-A class of 200 students x 14 answers is drawn (seeded) from each exercise's
-correct forms, planted mistakes and tutor wrong answers, from hostile input,
-and from randomly scaled or re-combined answers (so that many answers are
-distinct and really need checking).  Prints the wall time of grading and of
-writing the reports, the number of distinct checks, and the slowest single
-check.  Run: ``python bench/bench_grade.py [--students 200] [--answers 14]``.
+A class of 200 students, each answering the whole bank in their own variant
+(other letters, numbers or option order), is drawn (seeded) from each
+exercise's correct forms, planted mistakes and tutor wrong answers, from
+hostile input, and from randomly scaled or re-combined answers (so that many
+answers are distinct and really need checking); some rows record hints taken
+or a viewed solution.  Prints the wall time of grading and of writing the
+reports, the number of distinct checks, and the slowest single check.
+Run: ``python bench/bench_grade.py [--students 200] [--answers 0]`` (0: the whole bank).
 """
 from __future__ import annotations
 
@@ -22,22 +24,32 @@ HOSTILE = ["__import__('os').system('id')", "10^10^10", "((9^9)^9999)^9999", "fa
            "(x+1)^(10^6)", "", "X^T (", "1/m X", "=cmd|' /C calc'!A0", "<b>bold</b>", "ŷ − y ✓"]
 
 
+_SAMPLES: dict = {}
+
+
 def answer_for(ex, rng: random.Random) -> str:
+    from derive.exercise_kinds import sample_answers
+
+    if ex.id not in _SAMPLES:
+        _SAMPLES[ex.id] = sample_answers(ex)
+    accepted, mistakes = _SAMPLES[ex.id]
     roll = rng.random()
-    if roll < 0.40 and ex.accepted:
-        a = rng.choice(ex.accepted)
-    elif roll < 0.65 and ex.mistakes:
-        a = rng.choice(ex.mistakes)[0]
+    if roll < 0.40 and accepted:
+        a = rng.choice(accepted)
+    elif roll < 0.65 and mistakes:
+        a = rng.choice(mistakes)[0]
     elif roll < 0.72 and ex.wrong:
         a = rng.choice(ex.wrong).answer
     elif roll < 0.78:
         a = rng.choice(HOSTILE)
-    elif roll < 0.90 and ex.accepted:
+    elif ex.kind != "formula":
+        a = rng.choice(accepted + [m[0] for m in mistakes])
+    elif roll < 0.90 and accepted:
         # a scaled answer: distinct text, needs probing and a ratio diagnosis
-        a = f"{rng.randint(2, 97)}/{rng.randint(2, 97)} * ({rng.choice(ex.accepted)})"
+        a = f"{rng.randint(2, 97)}/{rng.randint(2, 97)} * ({rng.choice(accepted)})"
     else:
         # two answers combined: mostly wrong in some new way
-        pool = list(ex.accepted) + [m[0] for m in ex.mistakes]
+        pool = list(accepted) + [m[0] for m in mistakes]
         a = f"({rng.choice(pool)}) {rng.choice(['+', '-'])} ({rng.choice(pool)})"
     # students space things differently
     return a.replace(" ", " " * rng.randint(0, 2)) if rng.random() < 0.3 else a
@@ -51,18 +63,21 @@ def generate(students: int, answers: int, seed: int = 0):
     bank = exercises()
     rows = []
     for s in range(students):
-        # 14 exercises per student, drawn from the bank (repeats only if it is smaller)
-        picks = rng.sample(bank, min(answers, len(bank)))
+        student = f"student{s:03d}"
+        # the whole bank by default, else a sample of it (repeats only if it is smaller)
+        picks = list(bank) if not answers else rng.sample(bank, min(answers, len(bank)))
         picks += [rng.choice(bank) for _ in range(answers - len(picks))]
         for ex in picks:
-            rows.append(Row(len(rows) + 2, f"student{s:03d}", ex.id, answer_for(ex, rng)))
+            hints = rng.choice((0, 0, 0, 1, 2))
+            rows.append(Row(len(rows) + 2, student, ex.id, answer_for(ex.variant_for(student), rng), hints,
+                            rng.random() < 0.03))
     return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=200)
-    ap.add_argument("--answers", type=int, default=14)
+    ap.add_argument("--answers", type=int, default=0, help="answers per student (0: the whole bank)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
@@ -74,7 +89,10 @@ def main() -> int:
     from derive.answers.sandbox import CheckPool
 
     tw = time.perf_counter()
-    CheckPool(workers=args.workers).warm({r.exercise for r in rows})  # engine derivations, probe points, mutants
+    from derive.exercises import get
+
+    # engine derivations, probe points, mutants of every variant in use
+    CheckPool(workers=args.workers).warm({get(r.exercise).variant_for(r.student).id for r in rows})
     t_warm = time.perf_counter() - tw
     t1 = time.perf_counter()
     result = grade(rows, workers=args.workers, progress=False)
@@ -92,7 +110,8 @@ def main() -> int:
         statuses[v.status] = statuses.get(v.status, 0) + 1
     ex, ans, secs = result.slowest
     rows_out = [
-        ("answers", f"{len(rows)} ({args.students} students x {args.answers})"),
+        ("answers", f"{len(rows)} ({args.students} students x "
+                    f"{args.answers or str(len(rows) // args.students) + ' (the whole bank)'})"),
         ("distinct checks", f"{result.unique_checks}"),
         ("workers", f"{args.workers}"),
         ("import", f"{t_import:.2f} s"),

@@ -66,16 +66,19 @@ class Verdict:
     credit: float = 0.0
     detail: str = ""
     seconds: float = 0.0
+    parts: tuple = ()  # per-step outcomes of a multi-step exercise (dicts)
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["feedback"] = list(self.feedback)
+        d["parts"] = list(self.parts)
         return d
 
     @staticmethod
     def from_json(d: dict) -> "Verdict":
         d = dict(d)
         d["feedback"] = tuple(d.get("feedback", ()))
+        d["parts"] = tuple(d.get("parts", ()))
         return Verdict(**d)
 
 

@@ -72,10 +72,41 @@ class Exercise:
     reference_text: str = ""
     source: str = "built-in"
     forbid: tuple = ()  # functions an answer may not use (tanh when tanh is asked for)
+    # kind: "formula" (one expression), "steps" (several, see ``stages``),
+    # "numeric" (numbers computed from the derivation, see ``numeric``) or
+    # "choice" (a conceptual question, see ``options``); derive/exercise_kinds.py
+    kind: str = "formula"
+    hints: tuple = ()  # the hint ladder's declared rungs, mildest first
+    stages: tuple = ()  # Stage: the steps of a multi-step exercise
+    numeric: object = None  # NumericSpec
+    options: tuple = ()  # Option: the choices of a conceptual item
+    letters: tuple = ()  # (name, alternative, ...): letters a student's variant may use instead
+    variant: int = 0  # which variant this is (0: the exercise as declared)
+    base_id: str = ""  # the declared id of a variant
 
     @property
     def seed(self) -> int:
         return zlib.crc32(self.id.encode())
+
+    @property
+    def declared_id(self) -> str:
+        return self.base_id or self.id
+
+    @property
+    def n_variants(self) -> int:
+        from derive.exercise_kinds import n_variants
+
+        return n_variants(self)
+
+    def variant_for(self, student: str) -> "Exercise":
+        """This student's variant (the same student always gets the same one)."""
+        n = self.n_variants
+        return self.make_variant(zlib.crc32(f"{student}\0{self.declared_id}".encode()) % n if n > 1 else 0)
+
+    def make_variant(self, k: int) -> "Exercise":
+        from derive.exercise_kinds import make_variant
+
+        return make_variant(self, k)
 
     def vocabulary(self) -> Vocabulary:
         return _vocabulary(self)
@@ -89,6 +120,10 @@ class Exercise:
             return r.expr, r.shape
         from derive.registry import derive
 
+        if self.result.startswith("step:"):
+            from derive.exercise_kinds import step_reference
+
+            return step_reference(self)
         res = derive(self.topic).result(self.result)
         if self.form == "index":
             if res.index is None:
@@ -142,10 +177,21 @@ class Exercise:
         return out
 
     def to_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "prompt": self.prompt, "lhs": self.lhs,
-                "topic": self.topic, "result": self.result, "form": self.form, "section": self.section,
-                "symbols": self.symbol_table(), "example": self.accepted[0] if self.accepted else "",
-                "source": self.source}
+        from derive.exercise_kinds import hint_ladder, typing_example
+
+        d = {"id": self.id, "title": self.title, "kind": self.kind, "prompt": self.prompt, "lhs": self.lhs,
+             "topic": self.topic, "result": self.result, "form": self.form, "section": self.section,
+             "symbols": self.symbol_table(), "hints": hint_ladder(self), "variants": self.n_variants,
+             "example": typing_example(self), "source": self.source}
+        if self.stages:
+            d["steps"] = [{"lhs": st.lhs, "prompt": st.prompt} for st in self.stages]
+        if self.options:
+            d["options"] = [{"key": o.key, "text": o.text} for o in self.options]
+        if self.numeric is not None:
+            from derive.exercise_kinds import numeric_inputs
+
+            d["given"] = {k: [[str(x) for x in row] for row in v] for k, v in numeric_inputs(self).items()}
+        return d
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,9 +204,19 @@ _ORACLES: dict = {}
 
 def _oracle(ex: Exercise):
     if ex not in _ORACLES:
-        from derive.equivalence import Oracle
+        from derive.exercise_kinds import base_exercise, letter_names
 
-        _ORACLES[ex] = Oracle(ex)
+        if letter_names(ex):
+            # a letter variant is checked through its declared exercise's oracle
+            return _oracle(base_exercise(ex))
+        if ex.kind != "formula":
+            from derive.exercise_kinds import KindOracle
+
+            _ORACLES[ex] = KindOracle(ex)
+        else:
+            from derive.equivalence import Oracle
+
+            _ORACLES[ex] = Oracle(ex)
     return _ORACLES[ex]
 
 
@@ -201,8 +257,8 @@ declare(Exercise(
     accepted=("(yhat - y)/m", "(sigma(s) - y)/m", r"\frac{1}{m}(\hat{y} - y)", "-(y - yhat)/m", "yhat/m - y/m"),
     mistakes=(("(y - yhat)/m", "sign"), ("yhat - y", "tutor:1"), ("(yhat - y)/(2m)", "factor:1/2"),
               ("m (yhat - y)", "factor")),
-    wrong=(WrongAnswer("yhat - y", "that is the gradient of the summed loss; this loss is the mean over the "
-                       "m samples, so divide by m", 0.5),),
+    wrong=(WrongAnswer("yhat - y", "this exercise asks for the mean over the m samples: yhat - y is the slide's "
+                       "formula for the summed loss, so divide by m", 0.5),),
 ))
 
 declare(Exercise(
@@ -499,48 +555,13 @@ declare(Exercise(
 # ---------------------------------------------------------------------------
 
 def load_toml(path: str) -> list[Exercise]:
-    """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise ValueError("reading exercise TOML files needs Python 3.11+ or the tomli package") from None
+    """Exercises declared in a TOML file (``[[exercise]]`` tables; see docs/exercises.md).
 
-    with open(path, "rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: {err}") from None
-    out = []
-    for k, item in enumerate(data.get("exercise", [])):
-        where = f"{path}: exercise {k + 1}"
-        try:
-            symbols = tuple(
-                SymbolDecl(name=name, shape=tuple(spec.get("shape", ())), domain=spec.get("domain", "real"),
-                           aliases=tuple(spec.get("aliases", ())), definition=spec.get("definition", ""),
-                           call_args=tuple(spec.get("call_args", ())), index_range=spec.get("range", ""),
-                           description=spec.get("description", ""))
-                for name, spec in item.get("symbols", {}).items())
-            wrong = tuple(WrongAnswer(w["answer"], w["message"], float(w.get("credit", 0.0)))
-                          for w in item.get("wrong", []))
-            dims = tuple((k2, int(v)) for k2, v in item.get("dims", dict(PROBE_DIMS)).items())
-            ex = Exercise(
-                id=item["id"], title=item.get("title", item["id"]), prompt=item.get("prompt", ""),
-                lhs=item.get("lhs", "the answer"), topic=item.get("topic", ""), result=item.get("result", ""),
-                symbols=symbols, form=item.get("form", "matrix"),
-                reference_names=tuple(item.get("reference_names", {}).items()),
-                accepted=tuple(item.get("accepted", ())), wrong=wrong,
-                auto_credit=float(item.get("auto_credit", 0.0)), dims=dims,
-                section=item.get("section", "Tutor exercises"), forbid=tuple(item.get("forbid", ())),
-                reference_text=item.get("reference", ""), source=path)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{where}: {err}") from None
-        if not ex.topic and not ex.reference_text:
-            raise ValueError(f"{where}: give either topic + result or a reference formula")
-        out.append(ex)
-    return out
+    Every problem is reported as ``file:line: problem`` (a :class:`ValueError`).
+    """
+    from derive.exercise_toml import load
+
+    return load(path)
 
 
 class UnknownExercise(KeyError):
@@ -583,8 +604,14 @@ def _load_cached(path: str, mtime: float):
 
 
 def get(ex_id: str) -> Exercise:
-    """One exercise by id (raises :class:`UnknownExercise` with suggestions)."""
+    """One exercise by id (raises :class:`UnknownExercise` with suggestions).
+
+    ``id@k`` is the exercise's variant ``k`` (see :meth:`Exercise.variant_for`).
+    """
     bank = {ex.id: ex for ex in exercises()}
+    base, at, k = ex_id.partition("@")
+    if at and base in bank and k.isdigit() and int(k) < bank[base].n_variants:
+        return bank[base].make_variant(int(k))
     try:
         return bank[ex_id]
     except KeyError:
@@ -595,3 +622,7 @@ def get(ex_id: str) -> Exercise:
 def pending() -> list[Exercise]:
     """Declared exercises whose reference topic is not (yet) in the registry."""
     return [ex for ex in _BANK.values() if not _available(ex)]
+
+
+# The rest of the bank (every topic's exercises), declared the same way.
+from derive import exercise_bank  # noqa: E402,F401

@@ -24,6 +24,7 @@ COMMANDS = {
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
     "cache": ("cache", "show or clear the derivation cache"),
+    "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
 }
 
 # commands that derive, and so read and write the derivation cache unless --no-cache
@@ -101,8 +102,18 @@ def _args_exercises(p):
 
 def _args_check(p):
     p.add_argument("exercise", help="exercise id (see `gradproof exercises`)")
-    p.add_argument("answer", help="the answer, e.g. \"X^T (yhat - y)\"")
+    p.add_argument("answer", nargs="?", default=None, help="the answer, e.g. \"A^T (b - c)\"")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--hint", type=int, default=0, metavar="N", help="show the first N hints (recorded)")
+    p.add_argument("--solution", action="store_true", help="show the worked solution (recorded: credit 0)")
+    p.add_argument("--student", default=None, help="check against this student's variant")
+
+
+def _args_sheet(p):
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: the whole bank)")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-sheets")
+    p.add_argument("--variant-for", metavar="STUDENT", default=None, help="this student's variants")
+    p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
 
 
 def _args_grade(p):
@@ -126,6 +137,7 @@ _ARGS = {
     "check": _args_check,
     "grade": _args_grade,
     "cache": _args_cache,
+    "sheet": _args_sheet,
 }
 
 

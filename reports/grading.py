@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REQUIRED = ("student", "exercise", "answer")
+OPTIONAL = ("hints", "solution")
 MAX_ROWS = 100_000
 
 
@@ -35,6 +36,8 @@ class Row:
     student: str
     exercise: str
     answer: str
+    hints: int = 0  # hints the student took (optional column ``hints``)
+    solution: bool = False  # the student viewed the solution (optional column ``solution``)
 
 
 @dataclass
@@ -80,14 +83,21 @@ def read_answers(path: str) -> list[Row]:
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise GradingError(f"{path}: missing column(s) {', '.join(missing)}; the header must name student, exercise, answer")
-    idx = {c: cols.index(c) for c in REQUIRED}
+    idx = {c: cols.index(c) for c in REQUIRED + OPTIONAL if c in cols}
     rows = []
     try:
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            get = lambda c: cells[idx[c]] if idx[c] < len(cells) else ""
-            rows.append(Row(reader.line_num, get("student").strip(), get("exercise").strip(), get("answer")))
+            get = lambda c: cells[idx[c]] if c in idx and idx[c] < len(cells) else ""
+            hints_text = get("hints").strip()
+            if hints_text and not (hints_text.isdigit() and len(hints_text) < 4):
+                raise GradingError(f"{path}, line {reader.line_num}: hints must be a whole number, not {hints_text[:20]!r}")
+            solution_text = get("solution").strip().lower()
+            if solution_text not in ("", "0", "1", "yes", "no", "true", "false", "y", "n"):
+                raise GradingError(f"{path}, line {reader.line_num}: solution must be yes or no, not {solution_text[:20]!r}")
+            rows.append(Row(reader.line_num, get("student").strip(), get("exercise").strip(), get("answer"),
+                            int(hints_text or 0), solution_text in ("1", "yes", "true", "y")))
             if len(rows) > MAX_ROWS:
                 raise GradingError(f"{path} has more than {MAX_ROWS} answers")
     except csv.Error as err:
@@ -102,15 +112,21 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
     from derive.exercises import UnknownExercise, exercises, get
     from reports.progress import Progress
 
-    known = {ex.id for ex in exercises()}
+    bank = {ex.id: ex for ex in exercises()}
+    known = set(bank)
+    # each student is checked against their own variant of the exercise
+    variant = {}
+    for r in rows:
+        if r.exercise in known and (r.student, r.exercise) not in variant:
+            variant[(r.student, r.exercise)] = bank[r.exercise].variant_for(r.student).id
     tasks, key_of = [], {}
     for r in rows:
         if r.exercise not in known:
             continue
-        key = (r.exercise, " ".join(r.answer.split()))
+        key = (variant[(r.student, r.exercise)], " ".join(r.answer.split()))
         if key not in key_of:
             key_of[key] = len(tasks)
-            tasks.append((len(tasks), r.exercise, r.answer))
+            tasks.append((len(tasks), key[0], r.answer))
     bar = Progress(len(tasks), "grading", enabled=progress)
     with CheckPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
         done = pool.run(tasks, on_result=lambda key, v: bar.advance(v.exercise))
@@ -126,9 +142,15 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
             verdicts.append(Verdict(exercise=r.exercise, answer=r.answer, status="invalid", decided_by="parser",
                                     feedback=(msg,), mistake="unknown-exercise"))
             continue
-        v = done[key_of[(r.exercise, " ".join(r.answer.split()))]]
+        v = done[key_of[(variant[(r.student, r.exercise)], " ".join(r.answer.split()))]]
         if v.answer != r.answer:
-            v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback})
+            v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback, "parts": v.parts})
+        if r.hints or r.solution:
+            from derive.exercise_kinds import credit_after_help
+
+            note = (f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else ""))
+            v = Verdict(**{**v.to_json(), "credit": credit_after_help(v.credit, r.hints, r.solution),
+                           "feedback": v.feedback + (note,), "parts": v.parts})
         verdicts.append(v)
     slow = max(done.values(), key=lambda v: v.seconds, default=None)
     used = sorted({r.exercise for r in rows if r.exercise in known})
@@ -144,8 +166,11 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
 def summary(result: ClassResult) -> list[dict]:
     """Per exercise: counts by status, mean credit, the most common mistakes."""
     by_ex = defaultdict(list)
+    help_taken = defaultdict(lambda: [0, 0])
     for r, v in zip(result.rows, result.verdicts):
         by_ex[r.exercise].append(v)
+        help_taken[r.exercise][0] += r.hints
+        help_taken[r.exercise][1] += int(r.solution)
     titles = {ex.id: ex.title for ex in result.exercises}
     out = []
     for ex_id in sorted(by_ex):
@@ -162,6 +187,8 @@ def summary(result: ClassResult) -> list[dict]:
             "undecided": counts["undecided"],
             "invalid": counts["invalid"],
             "mean_credit": sum(v.credit for v in vs) / len(vs),
+            "hints": help_taken[ex_id][0],
+            "solutions": help_taken[ex_id][1],
             "mistakes": [{"mistake": k[0], "message": k[1], "count": n} for k, n in mistakes.most_common(3)],
         })
     return out
@@ -190,6 +217,12 @@ def _env():
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+def _link(ex) -> str:
+    from derive.exercise_kinds import derivation_link
+
+    return derivation_link(ex) if ex is not None else ""
+
+
 def write_reports(result: ClassResult, outdir: str) -> list[Path]:
     """Write one HTML page per student, ``class.html``, ``class.csv`` and ``summary.csv``."""
     from reports.build import write_atomic
@@ -208,7 +241,8 @@ def write_reports(result: ClassResult, outdir: str) -> list[Path]:
         credit = sum(v.credit for _, v in items)
         fname = student_filename(name)
         html = env.get_template("grade_student.html").render(
-            student=name, items=[{"row": r, "v": v, "ex": exercises.get(r.exercise)} for r, v in items],
+            student=name, items=[{"row": r, "v": v, "ex": exercises.get(r.exercise), "link": _link(exercises.get(r.exercise))}
+                                 for r, v in items],
             credit=credit, total=len(items))
         write_atomic(out / fname, html)
         written.append(out / fname)
@@ -221,10 +255,14 @@ def write_reports(result: ClassResult, outdir: str) -> list[Path]:
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as"])
+    w.writerow(["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as",
+                "variant", "steps", "hints", "solution_viewed"])
     for r, v in zip(result.rows, result.verdicts):
+        steps = " ".join(f"{p['step']}:{p['status']}" for p in v.parts)
         w.writerow([csv_safe(x) for x in (r.student, r.exercise, r.answer, v.status, v.decided_by, v.mistake,
-                                          f"{v.credit:g}", " | ".join(v.feedback), v.reading)])
+                                          f"{v.credit:g}", " | ".join(v.feedback), v.reading,
+                                          v.exercise.partition("@")[2] or "0", steps, r.hints,
+                                          "yes" if r.solution else "no")])
     write_atomic(out / "class.csv", buf.getvalue())
     written.append(out / "class.csv")
 

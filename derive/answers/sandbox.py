@@ -59,7 +59,7 @@ def _worker(conn, budget: Budget) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGXCPU, _on_xcpu)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from derive.equivalence import Verdict, decide
+    from derive.exercise_kinds import check
     from derive.exercises import get
 
     while True:
@@ -79,7 +79,7 @@ def _worker(conn, budget: Budget) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         t0 = time.perf_counter()
         try:
-            verdict = decide(get(ex_id), answer, symbolic_seconds=budget.symbolic_seconds)
+            verdict = check(get(ex_id), answer, symbolic_seconds=budget.symbolic_seconds)
         except CpuLimit:
             verdict = _undecided(ex_id, answer, "timeout", f"the check used up its {budget.cpu_seconds} s of CPU time")
         except MemoryError:

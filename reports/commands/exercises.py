@@ -23,14 +23,21 @@ def cmd_exercises(args) -> int:
         json.dump([ex.to_json() for ex in bank], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
+    from derive.exercise_kinds import given_text, typing_example
+
     width = max((len(ex.id) for ex in bank), default=10)
     for ex in bank:
-        print(f"{ex.id:<{width}}  {ex.lhs:<18} {ex.title}")
+        print(f"{ex.id:<{width}}  {ex.lhs:<18} {ex.title}  [{ex.kind}]")
         print(f"{'':<{width}}  {ex.prompt}")
-        syms = ", ".join(f"{s['name']} ({s['shape']})" for s in ex.symbol_table())
-        print(f"{'':<{width}}  symbols: {syms}")
-        if ex.accepted:
-            print(f"{'':<{width}}  e.g.: gradproof check {ex.id} \"{ex.accepted[0]}\"")
+        if ex.symbols:
+            syms = ", ".join(f"{s['name']} ({s['shape']})" for s in ex.symbol_table())
+            print(f"{'':<{width}}  symbols: {syms}")
+        for o in ex.options:
+            print(f"{'':<{width}}  ({o.key}) {o.text}")
+        for g in given_text(ex):
+            print(f"{'':<{width}}  given: {g}")
+        # how to type an answer, never the answer itself
+        print(f"{'':<{width}}  type e.g.: {typing_example(ex)}")
     return 0
 
 
@@ -38,29 +45,66 @@ def cmd_check(args) -> int:
     from derive.answers.sandbox import CheckPool
     from derive.exercises import UnknownExercise, get
 
+    from derive.exercise_kinds import credit_after_help, derivation_link, given_text, hint_ladder, worked_solution
+
     _bank()
     try:
         ex = get(args.exercise)
     except UnknownExercise as err:
         raise CLIError(str(err), 2) from None
-    with CheckPool(workers=1) as pool:
-        verdict = pool.run([("answer", ex.id, args.answer)])["answer"]
+    if args.student is not None:
+        ex = ex.variant_for(args.student)
+    if args.hint < 0:
+        raise CLIError("--hint takes a number of hints, 1 or more", 2)
+    ladder = hint_ladder(ex)
+    hints = ladder[:args.hint]
+    solution = worked_solution(ex) if args.solution else []
+    verdict = None
+    if args.answer is not None:
+        with CheckPool(workers=1) as pool:
+            verdict = pool.run([("answer", ex.id, args.answer)])["answer"]
+    elif not hints and not solution:
+        raise CLIError("give an ANSWER (or ask for --hint N or --solution)", 2)
+    link = derivation_link(ex)
     if args.json:
-        d = verdict.to_json()
-        d["lhs"] = ex.lhs
+        d = verdict.to_json() if verdict else {"exercise": ex.id}
+        d.update(lhs=ex.lhs, hints_shown=len(hints), hints=hints, solution_shown=bool(solution), link=link,
+                 variant=ex.variant)
+        if verdict:
+            d["credit_before_help"] = verdict.credit
+            d["credit"] = credit_after_help(verdict.credit, len(hints), bool(solution))
+        if solution:
+            d["solution"] = solution
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     print(f"{ex.id}: {ex.lhs}")
-    if verdict.reading:
-        print(f"read as:    {verdict.reading}")
-    print(f"verdict:    {verdict.status} (decided by {verdict.decided_by})")
-    for f in verdict.feedback:
-        print(f"feedback:   {f}")
-    if verdict.credit and verdict.status != "correct":
-        print(f"credit:     {verdict.credit:g}")
-    if verdict.detail:
-        print(f"detail:     {verdict.detail}")
+    for g in given_text(ex):
+        print(f"given:      {g}")
+    for o in ex.options:
+        print(f"option:     ({o.key}) {o.text}")
+    for k, h in enumerate(hints):
+        print(f"hint {k + 1}/{len(ladder)}: {h}")
+    if hints:
+        print(f"(recorded: {len(hints)} hint(s) shown)")
+    if verdict is not None:
+        if verdict.reading:
+            print(f"read as:    {verdict.reading}")
+        print(f"verdict:    {verdict.status} (decided by {verdict.decided_by})")
+        for f in verdict.feedback:
+            print(f"feedback:   {f}")
+        credit = credit_after_help(verdict.credit, len(hints), bool(solution))
+        if verdict.status != "correct" and verdict.credit or credit != verdict.credit:
+            print(f"credit:     {credit:g}" + (" (after help)" if credit != verdict.credit else ""))
+        if verdict.detail:
+            print(f"detail:     {verdict.detail}")
+        if link:
+            print(f"see:        {link}")
+    if solution:
+        print("worked solution (recorded: solution shown, credit 0):")
+        for ln in solution:
+            print(f"  {ln['rule']}")
+            print(f"      {ln['text']}")
     return 0
 
 
