@@ -52,6 +52,12 @@ class RateLimit:
         q.append(now)
         return True
 
+    def full(self, key, now: float | None = None) -> bool:
+        """Whether ``allow`` would refuse now (records nothing)."""
+        now = time.monotonic() if now is None else now
+        q = self.events.get(key, ())
+        return sum(now - t < 60.0 for t in q) >= self.per_minute
+
 
 def _env():
     import jinja2
@@ -81,7 +87,8 @@ class Seminar:
     """The application's state: the store, the bank, the checker, the limits."""
 
     def __init__(self, data_dir, exercise_ids=None, lanes: int = 2, submit_per_minute: int = 30,
-                 preview_per_minute: int = 240, secure_cookies: bool = False, budget=None):
+                 preview_per_minute: int = 240, signin_failures_per_minute: int = 30,
+                 secure_cookies: bool = False, budget=None):
         from derive.exercises import exercises
 
         from reports.serve.checker import Checker
@@ -100,6 +107,7 @@ class Seminar:
         self.checker = Checker(lanes=lanes, budget=budget)
         self.submit_limit = RateLimit(submit_per_minute)
         self.preview_limit = RateLimit(preview_per_minute)
+        self.signin_failures = RateLimit(signin_failures_per_minute)
         self.secure = secure_cookies
         self.env = _env()
         self.started = False
@@ -218,8 +226,9 @@ async def signin(request: Request):
     if not pre or not hmac.compare_digest(pre, form.get("csrf", "")):
         return _forbidden(request, "The sign-in form has expired; open the start page again.")
     code = form.get("code", "")[:200]
-    if not sem.submit_limit.allow(("signin", request.client.host if request.client else "")):
-        return _forbidden(request, "Too many sign-in attempts; wait a minute.", 429)
+    host = request.client.host if request.client else ""
+    if sem.signin_failures.full(host):
+        return _forbidden(request, "Too many failed sign-ins from this address; wait a minute.", 429)
     student = await asyncio.to_thread(sem.store.student_for_code, code) if code else None
     if student is not None:
         token, _ = await asyncio.to_thread(sem.store.new_session, "student", student)
@@ -228,6 +237,7 @@ async def signin(request: Request):
         token, _ = await asyncio.to_thread(sem.store.new_session, "tutor", None)
         resp = RedirectResponse("/tutor", status_code=303)
     else:
+        sem.signin_failures.allow(host)  # record the failure
         return RedirectResponse("/?error=1", status_code=303)
     _set_cookie(resp, SESSION_COOKIE, token, sem.secure)
     resp.delete_cookie(PRE_COOKIE, path="/")
