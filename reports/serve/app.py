@@ -17,7 +17,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -86,6 +86,8 @@ def mathml(latex: str) -> str:
 class Seminar:
     """The application's state: the store, the bank, the checker, the limits."""
 
+    VERDICT_CACHE = 20_000
+
     def __init__(self, data_dir, exercise_ids=None, lanes: int = 2, submit_per_minute: int = 30,
                  preview_per_minute: int = 240, signin_failures_per_minute: int = 30,
                  secure_cookies: bool = False, budget=None):
@@ -111,6 +113,7 @@ class Seminar:
         self.secure = secure_cookies
         self.env = _env()
         self.started = False
+        self.verdicts: OrderedDict = OrderedDict()
 
     def start(self) -> None:
         if self.started:
@@ -130,11 +133,25 @@ class Seminar:
     def variant(self, ex_id: str, student: str):
         return self.bank[ex_id].variant_for(student)
 
+    async def check(self, variant: str, answer: str) -> dict:
+        """The verdict (as JSON) for an answer; identical answers to one variant are checked once."""
+        key = (variant, " ".join(answer.split()))
+        hit = self.verdicts.get(key)
+        if hit is not None:
+            self.verdicts.move_to_end(key)
+            return dict(hit, answer=answer)
+        d = (await self.checker.check(variant, answer)).to_json()
+        if d["status"] != "undecided":  # a check cut short by a limit may decide next time
+            self.verdicts[key] = d
+            while len(self.verdicts) > self.VERDICT_CACHE:
+                self.verdicts.popitem(last=False)
+        return d
+
     async def recheck_pending(self) -> None:
         """Answers stored but not yet checked when the server stopped: check them now."""
         for row in await asyncio.to_thread(self.store.pending):
-            v = await self.checker.check(row["variant"], row["answer"])
-            await asyncio.to_thread(self.store.set_verdict, row["id"], v.to_json())
+            d = await self.check(row["variant"], row["answer"])
+            await asyncio.to_thread(self.store.set_verdict, row["id"], d)
 
 
 # ---------------------------------------------------------------------------
@@ -366,8 +383,8 @@ async def submit(request: Request):
         variant = sem.variant(ex_id, student).id
         hints, solution = await asyncio.to_thread(sem.store.help_taken, student, ex_id)
         sub_id = await asyncio.to_thread(sem.store.add_submission, student, ex_id, variant, answer, hints, solution)
-        verdict = await sem.checker.check(variant, answer)
-        await asyncio.to_thread(sem.store.set_verdict, sub_id, verdict.to_json())
+        verdict = await sem.check(variant, answer)
+        await asyncio.to_thread(sem.store.set_verdict, sub_id, verdict)
     finally:
         sem.submit_limit.busy.discard(student)
     return RedirectResponse(f"/ex/{ex_id}?sub={sub_id}#feedback", status_code=303)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sqlite3
 import subprocess
@@ -339,3 +340,23 @@ def test_help_imports_neither_sympy_nor_the_web_stack():
             "bad = [m for m in ('sympy', 'starlette', 'uvicorn') if m in sys.modules]\nassert not bad, bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_identical_answers_are_checked_once_and_stored_as_typed(tmp_path):
+    sem = Seminar(tmp_path, exercise_ids=["linear_grad_W"], lanes=1)
+    codes = sem.store.add_students([("s1", "")])
+    calls = []
+    real = sem.checker.submit
+    sem.checker.submit = lambda ex, ans: calls.append((ex, ans)) or real(ex, ans)
+    try:
+        with _client(create_app(sem)) as c:
+            sign_in(c, codes["s1"])
+            for a in ("Z^T Delta", "Z^T   Delta", " Z^T Delta ", "Delta^T Z"):
+                submit(c, "linear_grad_W", a)
+        rows = sem.store.history("s1")[::-1]
+        assert [r["answer"] for r in rows] == ["Z^T Delta", "Z^T   Delta", " Z^T Delta ", "Delta^T Z"]
+        assert [r["status"] for r in rows][:3] == ["correct"] * 3 and rows[3]["status"] != "correct"
+        assert [json.loads(r["verdict"])["answer"] for r in rows] == [r["answer"] for r in rows]
+        assert [a for _, a in calls] == ["Z^T Delta", "Delta^T Z"]
+    finally:
+        sem.close()
