@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -98,6 +100,10 @@ def cmd_serve(args) -> int:
         raise CLIError(str(err)) from None
     except OSError as err:
         raise CLIError(f"cannot use data folder {args.data}: {err.strerror or err}") from None
+    except sqlite3.Error as err:
+        raise CLIError(f"cannot use the database in {args.data}: {err}") from None
+    except RuntimeError as err:  # a database from a newer gradproof
+        raise CLIError(str(err)) from None
     issued = sem.store.add_students(roster, new_codes=args.new_codes)
     secret = sem.store.ensure_tutor_secret(renew=args.new_tutor_secret)
     if args.codes_out:
@@ -118,6 +124,14 @@ def cmd_serve(args) -> int:
         sem.store.close()
         return 0
     import uvicorn
+
+    try:  # one clear line when the port is taken, before the checks start
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((args.host, args.port))
+    except OSError as err:
+        sem.store.close()
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
 
     print(f"serving on http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
     try:

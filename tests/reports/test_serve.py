@@ -360,3 +360,27 @@ def test_identical_answers_are_checked_once_and_stored_as_typed(tmp_path):
         assert [a for _, a in calls] == ["Z^T Delta", "Delta^T Z"]
     finally:
         sem.close()
+
+
+def test_serve_reports_unusable_data_folders_and_ports_in_one_line(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("student\nst1\n", encoding="utf-8")
+    taken = tmp_path / "file"
+    taken.write_text("x")
+    newer = tmp_path / "newer"
+    s = Store(newer)
+    s.db.execute("UPDATE schema_version SET version = 99")
+    s.close()
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for data, extra, needle in [(taken, ["--init-only"], "data folder"), (newer, ["--init-only"], "newer"),
+                                    (tmp_path / "ok", ["--port", str(port)], "cannot listen")]:
+            r = subprocess.run([sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data",
+                                str(data), "--exercises", "symmetry_choice", *extra],
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 2 and needle in r.stderr, r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
