@@ -331,7 +331,8 @@ async def exercise_page(request: Request):
     released = ex_id in await asyncio.to_thread(sem.store.released)
     solution = []
     if released and solution_seen:
-        solution = [dict(line, mathml=mathml(line.get("latex", ""))) for line in worked_solution(ex)]
+        lines = await asyncio.to_thread(worked_solution, ex)  # derives: off the event loop
+        solution = [dict(line, mathml=mathml(line.get("latex", ""))) for line in lines]
     feedback = None
     sub = request.query_params.get("sub", "")
     if sub.isdigit() and len(sub) < 12:
