@@ -48,6 +48,16 @@ HOSTILE = ["inv(X^T X + 0*X^T X) X^T y", "10^10^10", "((9^9)^9999)^9999", "__imp
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
+def hostile_answers(seed: int, n: int = 2000) -> list:
+    """Slow and limit-hitting answers, each one distinct so that none is answered from the verdict cache."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(n):
+        c = rng.randint(2, 10**6)
+        out.append(("least_squares", rng.choice(HOSTILE).replace("0*", f"0*{c}*").replace("9999", str(9000 + k % 999))))
+    return out
+
+
 class Down(Exception):
     """The server did not answer (connection refused or reset)."""
 
@@ -272,7 +282,7 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
                for s in sids[:-1]]
     if hostile:
         threads.append(threading.Thread(target=student, daemon=True, args=(
-            port, "mallory", codes["mallory"], [("least_squares", h) for h in HOSTILE], 0, run,
+            port, "mallory", codes["mallory"], hostile_answers(args.seed), 0, run,
             random.Random(1), True, stop)))
     t0 = time.perf_counter()
     for t in threads:
