@@ -28,17 +28,26 @@ class Checker:
         from derive.answers.sandbox import CheckPool
 
         ids = list(exercise_ids)
-        for _ in range(self.lanes):
+        CheckPool(workers=self.lanes, budget=self.budget).warm(ids)  # oracles, before any worker forks
+        ready = []
+        for k in range(self.lanes):
             pool = CheckPool(workers=1, budget=self.budget)
-            pool.warm(ids)
-            pool.workers.append(pool._spawn())  # fork now, from the starting thread
             self.pools.append(pool)
-        for k, pool in enumerate(self.pools):
-            t = threading.Thread(target=self._lane, args=(pool,), name=f"gradproof-check-{k}", daemon=True)
+            ev = threading.Event()
+            ready.append(ev)
+            t = threading.Thread(target=self._lane, args=(pool, ev), name=f"gradproof-check-{k}", daemon=True)
             t.start()
             self.threads.append(t)
+        for ev in ready:
+            ev.wait()
 
-    def _lane(self, pool) -> None:
+    def _lane(self, pool, ready) -> None:
+        # The lane's worker is forked from the lane's own thread, which lives as long as the
+        # pool: a worker set to die with its parent is tied to the thread that forked it.
+        try:
+            pool.workers.append(pool._spawn())
+        finally:
+            ready.set()
         while True:
             item = self.queue.get()
             if item is None:
