@@ -219,14 +219,14 @@ def build_logistic_no_closed_form(topic):
 
     dl = sp.simplify(sp.diff(ell, s))
     B.step("chain rule through sigma, sigma' = sigma (1 - sigma)", "dl/ds", r"\frac{\partial \ell}{\partial s}", dl)
-    grad_m = mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(u) - yy, ((u, mx.MatMul(Xs, ws)), (yy, ys))))
+    # the same letters throughout: s_i = <x_i, w> is the potential, s = X w for the batch
+    grad_m = mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s) - yy, ((s, mx.MatMul(Xs, ws)), (yy, ys))))
     B.step("ds_i/dw = x_i, summed over samples", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", grad_m)
-    B.step("stationarity", *_lbl(mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(u), ((u, mx.MatMul(Xs, ws)),)))),
+    B.step("stationarity", *_lbl(mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s), ((s, mx.MatMul(Xs, ws)),)))),
            mx.MatMul(mx.Transpose(Xs), ys),
            "w sits inside sigma(s) = 1/(1 + exp(-s)): each equation mixes exp(-<x_i, w>) for every sample i")
-    hess_i = sp.diff(sigmoid(u), u)
     B.step("differentiate again: the Jacobian of the gradient", "d2L/dw dw^T", r"\nabla^2 L",
-           prose("X^T diag(sigma'(Xw)) X, with sigma'(s) = " + str(hess_i),
+           prose("X^T diag(sigma'(X w)) X, with sigma'(s) = sigma(s) (1 - sigma(s))",
                  r"\mathbf{X}^{\top} \operatorname{diag}\left(\sigma'(\mathbf{X}\mathbf{w})\right) \mathbf{X}"),
            "it depends on w, so the gradient is not of the form A w - b and no normal equation exists")
     B.step("substitute t_i = exp(-<x_i, w>)", "yhat_i", r"\hat{y}_i", 1 / (1 + sp.Symbol("t_i")),

@@ -464,6 +464,8 @@ class _NumpyScalarPrinter(StrPrinter):
             return f"np.sqrt({self._print(b)})"
         if x == -sp.Rational(1, 2):
             return f"1 / np.sqrt({self._print(b)})"
+        if x.is_Rational and not x.is_Integer:  # x**3/2 would be (x**3)/2
+            return f"{self._paren(b)}**({x.p}/{x.q})"
         return f"{self._paren(b)}**{self._paren(x)}"
 
     def _print_Rational(self, e):
@@ -1083,20 +1085,12 @@ def generated_topics():
 
 
 def write_module(d, folder) -> str:
-    """Write ``<folder>/<topic>.py`` atomically; returns the path."""
+    """Write ``<folder>/<topic>.py`` atomically (mode from the umask); returns the path."""
     import os
-    import tempfile
+
+    from derive.atomic import write_atomic
 
     src = generate(d)  # checks the module name first: nothing is written for a refused one
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{check_module_name(d.topic)}.py")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{d.topic}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(src)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, src)
     return path

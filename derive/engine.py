@@ -29,7 +29,15 @@ from derive.model import Claim, Derivation, Label, ModuleCode, Result, Step
 
 # Symbolic dimensions and indices shared by every declaration.
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
-s_, i_, j_, k_, a_, c_ = sp.symbols("s i j k a c", integer=True)
+i_, j_, k_ = sp.symbols("i j k", integer=True)
+# The engine's own free indices, named as the lecture names them: i runs over
+# a module's inputs, k over a weight matrix's columns (the lecture's w_ik), r
+# over the samples (the rows of a batch).  They are distinct from the summation
+# dummies i, k of the declarations (nonnegative: another SymPy symbol that
+# prints the same), so "z^{l+1}_j = sum_i w_ij z^l_i" differentiates by z^l_i
+# without the bound and the free i meeting.
+a_, c_ = sp.symbols("i k", integer=True, nonnegative=True)
+s_ = sp.Symbol("r", integer=True, nonnegative=True)
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ class ModuleSpec:
     assumptions: tuple = ()  # ((statement, callable(expr, bases) -> expr), ...)
     kinks: tuple = ()  # statements
     kink_points: tuple = ()  # input values where the derivative does not exist
-    out_matrix: str = "Znext"
+    out_matrix: str = "Z^{l+1}"
     out_latex: str = ""
     index_names: dict = field(default_factory=dict)
 
@@ -149,6 +157,31 @@ def strip_delta_ranges(e: sp.Expr) -> sp.Expr:
         lambda x: isinstance(x, sp.KroneckerDelta) and len(x.args) > 2,
         lambda x: sp.KroneckerDelta(x.args[0], x.args[1]),
     )
+
+
+def _hold_roots(e: sp.Expr):
+    """Replace each root or fractional power of a sum by a placeholder: ``(expr, held)``.
+
+    A normalisation layer's ``sqrt(sum_i (z_i - mean)^2 / n + eps)`` would
+    otherwise be expanded into ``sum z_i^2 / n - (sum z_i)^2 / n^2``: equal,
+    but a difference of two large numbers in floating point.  Such powers
+    carry no Kronecker delta (derivatives only multiply them), so nothing
+    inside them needs summing out.
+    """
+    held: dict = {}
+
+    def hold(x):
+        key = sp.Dummy("root")
+        held[key] = x
+        return key
+
+    e = e.replace(lambda x: isinstance(x, sp.Pow) and x.base.has(sp.Sum) and not x.exp.is_Integer
+                  and not x.base.has(sp.KroneckerDelta), hold)
+    return e, held
+
+
+def _release(e: sp.Expr, held: dict) -> sp.Expr:
+    return e.xreplace(held) if held else e
 
 
 def pull_out_of_sums(e: sp.Expr) -> sp.Expr:
@@ -228,7 +261,12 @@ def sum_deltas_through_branches(e: sp.Expr) -> sp.Expr:
 
 
 def clean(e: sp.Expr) -> sp.Expr:
-    """Evaluate Kronecker sums, drop range conditions, tidy."""
+    """Evaluate Kronecker sums, drop range conditions, tidy (roots of sums kept as written)."""
+    e, held = _hold_roots(e)
+    return _release(_clean(e), held)
+
+
+def _clean(e: sp.Expr) -> sp.Expr:
     e = strip_delta_ranges(e)
     if e.has(sp.Piecewise):
         e = sum_deltas_through_branches(_delta_out_of_branches(e))
@@ -241,9 +279,45 @@ def clean(e: sp.Expr) -> sp.Expr:
     return e
 
 
+def common_denominator(e: sp.Expr) -> sp.Expr:
+    """One fraction, its denominator's factors written as the lecture writes
+    them: ``(y - z)/(z (z - 1))`` becomes ``(z - y)/(z (1 - z))``."""
+    t = sp.factor(sp.together(e))
+    num, den = sp.fraction(t)
+    if den == 1:
+        return e
+    sign, factors = 1, []
+    for f in sp.Mul.make_args(den):
+        b, ex = f.as_base_exp()
+        if isinstance(b, sp.Add):
+            consts = [x for x in b.args if x.is_number]
+            if consts and all(c < 0 for c in consts) and not any(x.could_extract_minus_sign() for x in b.args if not x.is_number):
+                b = sp.expand(-b)
+                sign *= (-1) ** ex
+        factors.append(b**ex)
+    return sp.factor_terms(sp.expand(sign * num)) / sp.Mul(*factors)
+
+
+def _readable_map(e):
+    """An elementwise matrix form over one common denominator, as the lecture
+    writes ``(yhat - y) / (yhat (1 - yhat))`` (the same function of the
+    entries: only the written form changes, and only when it is shorter)."""
+    from dataclasses import replace
+
+    if isinstance(e, mx.Scale) and isinstance(e.arg, mx.Map):
+        return replace(e, arg=_readable_map(e.arg))
+    if isinstance(e, mx.Map):
+        body = sp.sympify(e.expr)
+        nicer = common_denominator(body)
+        if nicer != body and sp.count_ops(nicer) <= sp.count_ops(body) and sp.simplify(nicer - body) == 0:
+            return replace(e, expr=nicer)
+    return e
+
+
 def tidy(e: sp.Expr) -> sp.Expr:
+    e, held = _hold_roots(e)
     cands = [e, sp.factor_terms(e), sp.factor_terms(sp.expand(e))]
-    return min(cands, key=lambda x: (sp.count_ops(x), len(str(x))))
+    return _release(min(cands, key=lambda x: (sp.count_ops(x), len(str(x)))), held)
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +429,9 @@ class ModuleDeriver:
             notes=tuple(dict.fromkeys(self.notes)),
             code=code,
         )
-        proofs = prove_module(self.topic, d)
+        matrix_claims = tuple(c for c in claims if c.matrix is not None)
+        proofs = prove_module(self.topic, _with(d, claims=matrix_claims))
+        proofs += [prove_index_claim(c, d) for c in claims if c.matrix is None]
         return _with(d, proofs=tuple(proofs), results=tuple(_mark_claimed(d.results, claims, proofs)))
 
     def _module(self):
@@ -365,7 +441,7 @@ class ModuleDeriver:
         out_dim = sp_.out_dim
         j, a = j_, a_
         fwd = sp_.forward(self.bases, j)
-        zn_t, zn_l = "z'", "z^{l+1}"
+        zn_t, zn_l = "z^{l+1}", "z^{l+1}"
         self.definition = [
             Step("definition", _lbl(f"{zn_t}[j]", zn_l + "_{j}"), fwd, "forward message, one sample"),
         ]
@@ -396,11 +472,11 @@ class ModuleDeriver:
         if self.out is not None:
             extra[self.out.label.name if hasattr(self.out.label, "name") else str(self.out.label)] = sp.IndexedBase(sp_.output.matrix)
         back_b = self.batch(back, extra)
-        self.step("batch: rows are samples", _lbl(f"Delta_in[s, {a}]", r"\Delta^{l}_{s,%s}" % a), back_b)
+        self.step("batch: rows are samples", _lbl(f"Delta^l[{s_}, {a}]", r"\Delta^{l}_{%s,%s}" % (s_, a)), back_b)
         tr = Translator(self._msg_bindings())
         back_m = tr.translate(back_b, s_, a, shape=z.sym().shape)
-        self.step("read off the matrix form", _lbl("Delta_in", r"\boldsymbol{\Delta}^{l}"), back_m)
-        self.results.append(Result("backward", _lbl("Delta_in", r"\boldsymbol{\Delta}^{l}"), index=back,
+        self.step("read off the matrix form", _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"), back_m)
+        self.results.append(Result("backward", _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"), index=back,
                                    index_lhs=_lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), matrix=back_m,
                                    shape=z.sym().shape))
         grads = []
@@ -418,7 +494,7 @@ class ModuleDeriver:
             self.results.append(Result(f"jacobian:{p.name}", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), index=dp))
             rawg = sp.Sum(dn[j] * dp, (j, 0, out_dim - 1))
             self.step("chain rule (parameter message)", _pd("L", "L", plabel_t, plabel_l), rawg,
-                      "dL/dw = sum_j delta^{l+1}_j dz^{l+1}_j / dw")
+                      f"dL/d{plabel_t} = sum_j delta^{{l+1}}_j dz^{{l+1}}_j / d{plabel_t}")
             g = tidy(clean(rawg))
             if g != rawg:
                 self.step("sum out Kronecker deltas", _pd("L", "L", plabel_t, plabel_l), g)
@@ -479,28 +555,46 @@ class ModuleDeriver:
         en_t, en_l = (f"z[{a}]", "z_{%s}" % a) if z.dims else ("z", "z")
         raw = sp.diff(ell, entry)
         self.step("differentiate (SymPy diff)", _pd("l", r"\ell", en_t, en_l), raw)
+        lab_l = _pd("l", r"\ell", en_t, en_l)
         g = clean(raw)
+        if g != raw:
+            self.step("sum out the Kronecker deltas" if raw.has(sp.KroneckerDelta) else "expand", lab_l, g)
+        # name the output first, so that a constraint of the target visibly
+        # cancels (softmax + cross-entropy: p_i sum_c y_c - y_i = p_i - y_i)
+        if sp_.output is not None:
+            try:
+                g_named = tidy(self.rename_output(g))
+            except ValueError:
+                g_named = g
+            if g_named != g:
+                self.step("name the forward output", lab_l, g_named, sp_.output.note)
+                g = g_named
         g2 = self.apply_assumptions(g)
         if g2 != g:
-            self.step("use the target's constraint", _pd("l", r"\ell", en_t, en_l), g2, "; ".join(s for s, _ in sp_.assumptions))
+            self.step("use the target's constraint", lab_l, g2, "; ".join(s for s, _ in sp_.assumptions))
         g = g2
         g3 = tidy(self.rename_output(g))
         if g3 != g and sp_.output is not None:
-            self.step("name the forward output", _pd("l", r"\ell", en_t, en_l), g3, sp_.output.note)
-        g = tidy(sp.simplify(g3)) if g3.has(sp.exp) else tidy(g3)
-        self.step("simplify", _pd("l", r"\ell", en_t, en_l), g)
+            self.step("name the forward output", lab_l, g3, sp_.output.note)
+        g4 = tidy(sp.simplify(g3)) if g3.has(sp.exp) else tidy(g3)
+        g5 = common_denominator(g4)
+        if sp.count_ops(g5) < sp.count_ops(g4) and sp.simplify(g5 - g4) == 0:
+            g4 = g5
+        if g4 != g3:
+            self.step("over a common denominator" if g4 is g5 else "simplify", lab_l, g4)
+        g = g4
         self.results.append(Result("local", _pd("l", r"\ell", en_t, en_l), index=g))
         extra = {}
         if sp_.output is not None:
             extra[str(self.out.label)] = sp.IndexedBase(sp_.output.matrix)
         gb = red * self.batch(g, extra)
         self.step("batch: rows are samples" + (", times 1/m (mean)" if sp_.reduction == "mean" else ""),
-                  _pd("L", "L", f"Z[s, {a}]" if z.dims else "z[s]", "Z_{s,%s}" % a if z.dims else "z_{s}"), gb)
+                  _pd("L", "L", f"Z[{s_}, {a}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a) if z.dims else "z_{%s}" % s_), gb)
         b = self._bindings()
         if sp_.output is not None:
             b[sp_.output.matrix] = Binding(mx.Sym(sp_.output.matrix, z.sym().shape, role="output",
                                                   latex=sp_.output.matrix_latex), 2 if z.dims else 1, vector_as="col")
-        gm = Translator(b).translate(gb, s_, a if z.dims else None)
+        gm = _readable_map(Translator(b).translate(gb, s_, a if z.dims else None))
         lab = _pd("L", "L", z.matrix, latex_matrix(z))
         self.step("read off the matrix form", lab, gm)
         # the loss value in matrix form
@@ -577,6 +671,34 @@ def _mark_claimed(results, claims, proofs):
             r = replace(r, origin="claimed-and-proved")
         out.append(r)
     return out
+
+
+def prove_index_claim(claim: Claim, d: Derivation, size: int = 3):
+    """An index-form claim (the lecture's ``dz^{l+1}_j/dz^l_i = w_ij``) against
+    the derived index form, itself proved against SymPy's differentiation.
+
+    Both sides are compared at every assignment of the free indices in
+    ``0..size-1`` (so Kronecker deltas and index coincidences are decided),
+    the entries left as symbols: an exact check, not a sample.
+    """
+    from itertools import product
+
+    from derive.model import Proof
+
+    key = "claim:" + claim.key
+    res = {r.key: r for r in d.results}.get(claim.key)
+    if res is None or res.index is None or claim.index is None:
+        return Proof(key, "claim (index form)", f"indices 0..{size - 1}", False,
+                     f"no derived index form {claim.key!r} to compare with")
+    diff = sp.sympify(claim.index) - res.index
+    idx = sorted((x for x in diff.free_symbols if isinstance(x, sp.Symbol) and x.is_integer
+                  and x not in (m, n, K)), key=str)
+    for values in product(range(size), repeat=len(idx)):
+        e = diff.xreplace(dict(zip(idx, values))).doit()
+        if sp.simplify(e) != 0:
+            return Proof(key, "claim (index form)", f"indices 0..{size - 1}", False,
+                         f"{claim.statement}: differs at {dict(zip(map(str, idx), values))}")
+    return Proof(key, "claim (index form)", f"every index assignment in 0..{size - 1}", True)
 
 
 def build_module(topic) -> Derivation:

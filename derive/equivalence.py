@@ -1,15 +1,21 @@
 """Deciding whether an answer equals the reference, and naming the mistake.
 
-Three stages, cheapest first; the verdict records which one decided:
+Four stages, cheapest first; the verdict records which one decided:
 
 1. **shape** - the answer's shape at non-square sizes (``m=5, n=3, K=4``):
    a missing transpose is a shape error, reported as such;
 2. **numeric** - seeded probing at >= 8 points drawn from each symbol's
    domain (redrawn where the reference is undefined), relative tolerance with
-   an absolute floor;
-3. **symbolic** - SymPy confirmation at small explicit sizes, after
-   rewriting to ``exp``, under a time limit.  A timeout leaves the numeric
-   verdict standing; it never turns an answer *wrong*.
+   an absolute floor.  An answer undefined (complex, infinite, NaN) at a
+   point where the reference is defined is wrong;
+3. **exact** - an answer that agrees in float64 is evaluated again at the
+   same (exactly representable) points with mpmath at ``EXACT_DPS`` digits,
+   or more where a part of it could hide below them (:class:`_Range`): a
+   difference of 1e-12, exp(-40) or exp(-300 (s^2 + 1)) is wrong, not "close
+   enough";
+4. **symbolic** - SymPy confirmation at small explicit sizes, after
+   rewriting to ``exp``, under a time limit.  A timeout leaves the exact
+   verdict standing; only a check that no stage could finish is undecided.
 
 A wrong answer is compared with the exercise's tutor-written wrong answers and
 with single mutations of the reference (sign, factor 2, 1/2, m, 1/m,
@@ -24,6 +30,7 @@ with NumPy by walking them.
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import signal
@@ -36,23 +43,32 @@ import numpy as np
 import sympy as sp
 
 from derive import mexpr as mx
-from derive.functions import probes
+from derive.functions import FUNCTIONS, logcosh, probes, sech2, sigmoid, softplus
 
 RTOL = 1e-7
 ATOL = 1e-10
 PROBES = 8
+# Exact probes: digits of the mpmath evaluation, and the relative difference
+# above which an answer that agrees in float64 is still a different formula.
+# Constants are at least 1e-50 in size (derive.answers.limits), far above it.
+EXACT_DPS = 110
+EXACT_RTOL = 1e-90
+# Digits a hidden part may need (see _Range): above this the answer is judged
+# to contain a part too small or too large to be a formula of the lecture.
+MAX_EXTRA_DIGITS = 1500
+EXACT_SECONDS = 3.0  # wall time for the exact probes (milliseconds for any honest answer)
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one answer.
 
-    ``status``: ``correct``, ``incorrect``, ``undecided`` (a limit was hit;
-    never counted wrong) or ``invalid`` (the answer could not be read).
-    ``decided_by``: ``parser``, ``limits``, ``shape``, ``numeric``,
+    ``status``: ``correct``, ``incorrect``, ``undecided`` (a time or memory
+    limit was hit; never counted wrong, listed for the tutor) or ``invalid`` (the answer could not be read).
+    ``decided_by``: ``parser``, ``limits``, ``shape``, ``numeric``, ``exact``,
     ``symbolic``, ``timeout`` or ``error``.  ``mistake`` is a short code
     (``sign``, ``factor:2``, ``transposed``, ``order``, ``missing-sigma-prime``,
-    ``tutor:1``...), ``credit`` in [0, 1].
+    ``tutor:1``, ``undefined``, ``near-miss``...), ``credit`` in [0, 1].
     """
 
     exercise: str
@@ -98,7 +114,9 @@ class SymbolicTimeout(BaseException):
 # Numeric evaluation of SymPy and matrix expressions (a tree walk, no lambdify)
 # ---------------------------------------------------------------------------
 
-_FUNCS = probes()  # the function table (derive.functions): SymPy class -> NumPy float function
+# the function table (derive.functions): SymPy class -> NumPy float function; SymPy rewrites
+# hyperbolic functions of imaginary arguments (cosh(I s) is cos(s)), so the circular ones too
+_FUNCS = {**probes(), sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan}
 
 
 def num_eval(expr, env: dict, local: dict | None = None):
@@ -121,10 +139,19 @@ class _Num:
             return getattr(self, "_m_" + type(e).__name__)(e)
         return self.scalar(e)
 
+    def _array(self, v):
+        return np.asarray(v, dtype=float)
+
+    def _child(self, env, local):
+        return type(self)(env, local)
+
+    def _number(self, e):
+        return float(e)
+
     # matrix nodes
     def _m_Sym(self, e):
         try:
-            return np.asarray(self.env[e.name], dtype=float)
+            return self._array(self.env[e.name])
         except KeyError:
             raise Unsupported(f"no value for {e.name}") from None
 
@@ -153,7 +180,7 @@ class _Num:
         local = dict(self.local)
         for p, a in e.args:
             local[p] = self(a)
-        return np.asarray(_Num(self.env, local).scalar(e.expr), dtype=float)
+        return self._array(self._child(self.env, local).scalar(e.expr))
 
     def _m_RowSum(self, e):
         return self(e.arg).sum(axis=1, keepdims=True)
@@ -191,8 +218,10 @@ class _Num:
             return self(e)
         if e in self.local:
             return self.local[e]
+        if e in _NOT_REAL:
+            raise Undefined(_NOT_REAL[e])
         if e.is_Number or e in (sp.E, sp.pi):
-            return float(e)
+            return self._number(e)
         if isinstance(e, sp.Symbol):
             try:
                 return self.env[e.name]
@@ -209,8 +238,7 @@ class _Num:
                 out = out * self.scalar(a)
             return out
         if isinstance(e, sp.Pow):
-            base, ex = self.scalar(e.args[0]), self.scalar(e.args[1])
-            return np.power(base, ex) if not isinstance(base, float) or base >= 0 or float(ex).is_integer() else math.nan
+            return self._pow(self.scalar(e.args[0]), self.scalar(e.args[1]))
         if isinstance(e, sp.Indexed):
             arr = self.env.get(e.base.label.name)
             if arr is None:
@@ -222,8 +250,16 @@ class _Num:
         if isinstance(e, sp.Sum):
             return self._sum(e)
         if isinstance(e, sp.Function) and type(e) in _FUNCS:
-            return _FUNCS[type(e)](*[self.scalar(a) for a in e.args])
+            return self._func(type(e), [self.scalar(a) for a in e.args])
+        if e.has(sp.I):
+            raise Undefined(_NOT_REAL[sp.I])
         raise Unsupported(f"cannot evaluate {type(e).__name__}")
+
+    def _pow(self, base, ex):
+        return np.power(base, ex) if not isinstance(base, float) or base >= 0 or float(ex).is_integer() else math.nan
+
+    def _func(self, f, args):
+        return _FUNCS[f](*args)
 
     def _sum(self, e):
         body, limits = e.args[0], e.args[1:]
@@ -236,8 +272,263 @@ class _Num:
             env = dict(self.env)
             for (var, _), v in zip(ranges, values):
                 env[var.name] = v
-            total = total + _Num(env, self.local).scalar(body)
+            total = total + self._child(env, self.local).scalar(body)
         return total
+
+
+_EXPONENTIAL_LIKE = {sp.exp, sp.sinh, sp.cosh, sp.tanh, sigmoid, softplus, sech2, logcosh}
+
+
+class _Range(_Num):
+    """A float64 walk that also bounds how small a part of the expression can get.
+
+    Every exponential-like function of x can be as small as e^-|x| (or hide
+    1 - tanh(x) ~ e^-2|x|), every power b^k as small as |b|^-|k|, every
+    constant c as small as |c|, and every solve loses log10(cond) digits.
+    ``tally`` sums these over the nodes met: a part of the answer that
+    vanishes in float64 is still visible at ``EXACT_DPS + 2 * digits``.
+    """
+
+    def __init__(self, env, local, tally=None):
+        super().__init__(env, local)
+        self.tally = tally if tally is not None else [0.0]
+
+    def _note(self, value) -> None:
+        with np.errstate(all="ignore"):
+            v = np.asarray(value, dtype=float)
+        v = v[np.isfinite(v)] if v.size else v
+        if v.size:
+            self.tally[0] += float(np.max(np.abs(v)))
+
+    def _number(self, e):
+        v = float(e)
+        if v != 0 and math.isfinite(v):
+            self.tally[0] += abs(math.log10(abs(v)))
+        return v
+
+    def _func(self, f, args):
+        if f in _EXPONENTIAL_LIKE:
+            for a in args:
+                self._note(np.asarray(a, dtype=float) * (2 / math.log(10)))
+        return super()._func(f, args)
+
+    def _pow(self, base, ex):
+        with np.errstate(all="ignore"):
+            self._note(np.asarray(ex, dtype=float) * np.log10(np.abs(np.asarray(base, dtype=float))))
+        return super()._pow(base, ex)
+
+    def _m_Softmax(self, e):
+        self._note(np.asarray(self(e.arg), dtype=float) * (2 / math.log(10)))
+        return super()._m_Softmax(e)
+
+    def _m_LogSoftmax(self, e):
+        self._note(np.asarray(self(e.arg), dtype=float) * (2 / math.log(10)))
+        return super()._m_LogSoftmax(e)
+
+    def _m_Solve(self, e):
+        a = self(e.a)
+        with np.errstate(all="ignore"):
+            self.tally[0] += float(np.log10(max(np.linalg.cond(a), 1.0))) if np.all(np.isfinite(a)) else 0.0
+        return super()._m_Solve(e)
+
+    def _child(self, env, local):
+        return _Range(env, local, self.tally)
+
+
+def extra_digits(expr, env: dict) -> float:
+    """The digits beyond float64's that a hidden part of ``expr`` may need at this point (see :class:`_Range`)."""
+    tally = [0.0]
+    walker = _Range(env, {}, tally)
+    with np.errstate(all="ignore"):
+        walker(expr)
+    return tally[0]
+
+
+_NOT_REAL = {
+    sp.I: "it contains the square root or the log of a negative number, which is not a real number",
+    sp.zoo: "it divides by zero or takes log(0)",
+    sp.oo: "it is infinite",
+    -sp.oo: "it is infinite",
+    sp.nan: "it is not a number (0/0 or infinity minus infinity)",
+}
+
+
+class _MpNum(_Num):
+    """The same walk in mpmath at the current ``mp.dps``: object arrays of ``mpf``.
+
+    Used to settle answers that agree with the reference in float64 but that
+    SymPy cannot prove equal: a difference of 1e-12 or exp(-40) is far below
+    float64's resolution on the answer's scale, but not at 110 digits.
+    """
+
+    def _array(self, v):
+        return _to_mp(v)
+
+    def _number(self, e):
+        mp = _mp()
+        if e is sp.E:
+            return mp.e
+        if e is sp.pi:
+            return mp.pi
+        if isinstance(e, sp.Rational):
+            return mp.mpf(int(e.p)) / int(e.q)
+        return mp.mpf(sp.Float(e, mp.dps + 10)._mpf_)
+
+    def scalar(self, e):
+        v = super().scalar(e)
+        if isinstance(v, float):
+            return _mp().mpf(v)
+        return v
+
+    def _m_Const(self, e):
+        shape = (int(self.scalar(e.shape[0])), int(self.scalar(e.shape[1])))
+        out = np.empty(shape, dtype=object)
+        out[...] = self.scalar(e.value)
+        return out
+
+    def _m_Identity(self, e):
+        k = int(self.scalar(e.size))
+        mp = _mp()
+        out = np.empty((k, k), dtype=object)
+        out[...] = mp.mpf(0)
+        for i in range(k):
+            out[i, i] = mp.mpf(1)
+        return out
+
+    def _m_Softmax(self, e):
+        a = self(e.arg)
+        z = _mp_vec(_mp().exp)(a)
+        return z / z.sum(axis=1, keepdims=True)
+
+    def _m_LogSoftmax(self, e):
+        a = self(e.arg)
+        lse = _mp_vec(_mp().log)(_mp_vec(_mp().exp)(a).sum(axis=1, keepdims=True))
+        return a - lse
+
+    def _m_Solve(self, e):
+        mp = _mp()
+        a, b = self(e.a), self(e.b)
+        b = b.reshape(b.shape[0], -1) if b.ndim == 2 else b.reshape(-1, 1)
+        out = np.empty(b.shape, dtype=object)
+        am = mp.matrix(a.tolist())
+        for c in range(b.shape[1]):  # mpmath solves one right-hand side at a time
+            try:
+                x = mp.lu_solve(am, mp.matrix(list(b[:, c])))
+            except ZeroDivisionError:
+                raise Undefined("it inverts a singular matrix") from None
+            out[:, c] = [x[i] for i in range(b.shape[0])]
+        return out
+
+    def _pow(self, base, ex):
+        def power(b, x):
+            mp = _mp()
+            if b and abs(x) * abs(mp.log(abs(b))) > 1e6:
+                raise TooLarge("too large to evaluate exactly")
+            return b ** x
+        return _mp_vec(power)(base, ex)
+
+    def _func(self, f, args):
+        fn = _MP_FUNCS.get(f) or _mp_from_table(f)
+        if fn is None:
+            raise Unsupported(f"cannot evaluate {f.__name__} exactly")
+        return _mp_vec(fn)(*args)
+
+
+def _to_mp(v):
+    """Floats (exact binary values) to ``mpf``, entrywise; integer index grids stay integers."""
+    mp = _mp()
+    if isinstance(v, (int, np.integer)) or isinstance(v, np.ndarray) and v.dtype.kind in "iub":
+        return v
+    if isinstance(v, float):
+        return mp.mpf(v)
+    v = np.asarray(v)
+    if v.dtype == object:
+        return v
+    out = np.empty(v.shape, dtype=object)
+    for idx, x in np.ndenumerate(v):
+        out[idx] = mp.mpf(float(x))
+    return out
+
+
+def _mp_rel_diff(a, b):
+    """max |a - b| / max(|a|, |b|) over the entries (mpf), or None where an entry is not a finite real."""
+    mp = _mp()
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+    num = scale = mp.mpf(0)
+    for x, y in zip(a.reshape(-1), b.reshape(-1)):
+        x, y = mp.mpmathify(x), mp.mpmathify(y)
+        if not isinstance(x, mp.mpf) or not mp.isfinite(x):
+            return None
+        num = max(num, abs(x - y))
+        scale = max(scale, abs(x), abs(y))
+    return num / scale if scale else num
+
+
+def _mp():
+    import mpmath
+
+    return mpmath.mp
+
+
+def _mp_vec(fn):
+    """Apply a scalar mpmath function entrywise (object arrays; scalars stay scalars)."""
+    def apply(*args):
+        if not any(isinstance(a, np.ndarray) and a.ndim for a in args):
+            return fn(*[a.item() if isinstance(a, np.ndarray) else a for a in args])
+        return np.frompyfunc(fn, len(args), 1)(*args)
+    return apply
+
+
+class TooLarge(OverflowError):
+    """An intermediate value of the exact evaluation is beyond e^(10^6)."""
+
+
+def _guarded(fn, bound=1e6):
+    # NOTE: exp(1e9) has a ten-digit exponent that mpmath computes happily, but
+    # exp(exp(1e9)) would need a billion digits; a float evaluation that
+    # overflowed has already been judged, so refuse the rest here.
+    def g(x):
+        if abs(x) > bound:
+            raise TooLarge("too large to evaluate exactly")
+        return fn(x)
+    return g
+
+
+def _mp_from_table(f):
+    """A table function without its own mpmath form: evaluate its explicit SymPy form (one argument)."""
+    entry = next((g for g in FUNCTIONS if g.node is f and g.explicit is not None and g.nargs == 1), None)
+    if entry is None:
+        return None
+    x = sp.Dummy("x", real=True)
+    body = entry.explicit(x)
+    return _guarded(lambda v: _MpNum({}, {x: v}).scalar(body))
+
+
+def _mp_sigmoid(x):
+    mp = _mp()
+    return 1 / (1 + mp.exp(-x))
+
+
+_MP_FUNCS = {
+    sp.exp: _guarded(lambda x: _mp().exp(x)),
+    sp.log: lambda x: _mp().log(x),
+    sp.tanh: lambda x: _mp().tanh(x),
+    sp.sinh: _guarded(lambda x: _mp().sinh(x)),
+    sp.cosh: _guarded(lambda x: _mp().cosh(x)),
+    sp.sin: lambda x: _mp().sin(x),
+    sp.cos: lambda x: _mp().cos(x),
+    sp.tan: lambda x: _mp().tan(x),
+    sp.Abs: lambda x: abs(x),
+    sigmoid: _guarded(_mp_sigmoid),
+    softplus: _guarded(lambda x: _mp().log(1 + _mp().exp(x))),
+}
+
+
+def mp_eval(expr, env: dict, dps: int):
+    """Evaluate like :func:`num_eval`, in mpmath at ``dps`` decimal digits (object arrays)."""
+    mp = _mp()
+    with mp.workdps(dps):
+        return _MpNum(env, {})(expr)
 
 
 def close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
@@ -264,6 +555,9 @@ class time_limit:
 
     Uses an interval timer, so it works only in the main thread; elsewhere
     the block runs with no limit and relies on the worker's CPU limit.
+    NOTE: a signal that lands while a finalizer runs is swallowed by Python
+    (the block then runs on, under the worker's CPU limit); the cyclic garbage
+    collector, the usual caller of finalizers, is paused inside the block.
     """
 
     def __init__(self, seconds: float):
@@ -275,6 +569,8 @@ class time_limit:
 
     def __enter__(self):
         if self.active:
+            self.gc_was_enabled = gc.isenabled()
+            gc.disable()
             self.old = signal.signal(signal.SIGALRM, self._fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
@@ -283,6 +579,8 @@ class time_limit:
         if self.active:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.old)
+            if self.gc_was_enabled:
+                gc.enable()
         return False
 
 
@@ -350,34 +648,17 @@ def _decide_read(ex, reading, base, t0, symbolic_seconds) -> Verdict:
             fb.append("your answer is transposed (or a transpose is missing)")
         return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,
                        seconds=time.perf_counter() - t0)
-    values = oracle.evaluate(reading.expr)
-    if values is None:
-        return Verdict(**base, status="incorrect", decided_by="numeric",
-                       feedback=("your answer is undefined (log of a negative number, division by zero, "
-                                 "a singular matrix...) where the right answer is defined",),
-                       mistake="undefined", seconds=time.perf_counter() - t0)
-    if isinstance(values, str):
-        return Verdict(**base, status="undecided", decided_by="error", feedback=(values,),
+    points = oracle.evaluate_points(reading.expr)
+    if isinstance(points, str):
+        return Verdict(**base, status="undecided", decided_by="error", feedback=(points,),
                        seconds=time.perf_counter() - t0)
+    values, why = points
+    undefined = [i for i, v in enumerate(values) if v is None]
+    if undefined:
+        return _undefined_verdict(ex, oracle, values, undefined, why, base, t0)
     errs = [max_rel_error(v, r) for v, r in zip(values, oracle.ref_values)]
     if all(close(v, r) for v, r in zip(values, oracle.ref_values)):
-        detail = f"{len(values)} probe points agree (max relative error {max(errs):.1e})"
-        decided, sym_note = "numeric", ""
-        try:
-            with time_limit(symbolic_seconds):
-                proved = oracle.symbolic_equal(reading.expr)
-            if proved:
-                decided = "symbolic"
-            else:
-                sym_note = "; symbolic confirmation inconclusive"
-        except SymbolicTimeout:
-            sym_note = f"; symbolic confirmation timed out after {symbolic_seconds:g} s"
-        except (MemoryError, RecursionError):
-            sym_note = "; symbolic confirmation ran out of resources"
-        except Exception as err:  # SymPy can fail on exotic input; the numeric verdict stands
-            sym_note = f"; symbolic confirmation failed ({type(err).__name__})"
-        return Verdict(**base, status="correct", decided_by=decided, credit=1.0,
-                       feedback=("correct",), detail=detail + sym_note, seconds=time.perf_counter() - t0)
+        return _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
     mistake, message, credit = diagnose(ex, oracle, values)
     fb = [message] if message else ["not equal to the right answer"]
     return Verdict(**base, status="incorrect", decided_by="numeric", feedback=tuple(fb), mistake=mistake,
@@ -385,21 +666,113 @@ def _decide_read(ex, reading, base, t0, symbolic_seconds) -> Verdict:
                    seconds=time.perf_counter() - t0)
 
 
-def diagnose(ex, oracle, values) -> tuple[str, str, float]:
-    """Name the mistake in a numerically wrong answer: (code, message, credit)."""
+def _undefined_verdict(ex, oracle, values, undefined, why, base, t0) -> Verdict:
+    """An answer undefined where the reference is defined is wrong; name the slip if the rest shows one."""
+    where = oracle.describe_point(undefined[0])
+    more = f" (and at {len(undefined) - 1} more of the {len(values)} probe points)" if len(undefined) > 1 else ""
+    if len(undefined) == len(values):
+        where, more = "every probe point", ""
+    undef_msg = f"your answer is undefined at {where}{more}, where the right answer is defined: {why}"
+    defined = [i for i, v in enumerate(values) if v is not None]
+    mistake, message, credit = "", "", 0.0
+    if defined:
+        mistake, message, credit = diagnose(ex, oracle, values, defined)
+    fb = [message, undef_msg] if mistake else [undef_msg]
+    return Verdict(**base, status="incorrect", decided_by="numeric", feedback=tuple(fb), mistake=mistake or "undefined",
+                   credit=credit if mistake else 0.0,
+                   detail=f"undefined at {len(undefined)} of {len(values)} probe points",
+                   seconds=time.perf_counter() - t0)
+
+
+def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds) -> Verdict:
+    """Float64 agrees: settle it exactly (mpmath, EXACT_DPS digits or more), then let SymPy confirm."""
+    detail = f"{len(values)} probe points agree in float64 (max relative error {max(errs):.1e})"
+    exact_seconds = max(symbolic_seconds, EXACT_SECONDS)
+    dps, rtol = EXACT_DPS, EXACT_RTOL
+    try:
+        with time_limit(exact_seconds):
+            dps, rtol = oracle.exact_plan(reading.expr)
+            diff, point = oracle.exact_difference(reading.expr, dps)
+    except TooLarge:
+        return Verdict(**base, status="incorrect", decided_by="exact", mistake="too-large",
+                       feedback=("your answer agrees in floating point only because a part of it is astronomically "
+                                 "small or large at the probe points (beyond 10^-1500 or e^1000000); the right answer "
+                                 "has no such part",),
+                       detail=detail, seconds=time.perf_counter() - t0)
+    except SymbolicTimeout:
+        return Verdict(**base, status="undecided", decided_by="timeout",
+                       feedback=(f"the exact evaluation took longer than {exact_seconds:g} s; "
+                                 "a tutor should look at this answer",),
+                       detail=detail, seconds=time.perf_counter() - t0)
+    except (Unsupported, Undefined, OverflowError, ValueError, TypeError, IndexError, ZeroDivisionError, MemoryError,
+            RecursionError) as err:
+        diff, point = "failed", f"{type(err).__name__}: {err}"
+    if diff is None:
+        return Verdict(**base, status="incorrect", decided_by="exact", mistake="undefined",
+                       feedback=(f"your answer is undefined at {oracle.describe_point(point)}, where the right "
+                                 "answer is defined: it is not a finite real number there",),
+                       detail=detail, seconds=time.perf_counter() - t0)
+    if diff != "failed" and diff > rtol:
+        rel = _mp().nstr(diff, 2, min_fixed=1, max_fixed=0)
+        return Verdict(**base, status="incorrect", decided_by="exact", mistake="near-miss",
+                       feedback=(f"your answer is close to the right one but not equal: evaluated exactly "
+                                 f"({dps} digits) at {oracle.describe_point(point)} it differs by a "
+                                 f"relative {rel}",),
+                       detail=detail + f"; exact evaluation differs (relative {rel})",
+                       seconds=time.perf_counter() - t0)
+    exact_note = ("; exact evaluation could not run (" + point + ")" if diff == "failed" else
+                  f"; agree to {dps} digits (relative difference below {_mp().nstr(rtol, 1, min_fixed=1, max_fixed=0)})")
+    sym_note = ""
+    try:
+        with time_limit(symbolic_seconds):
+            proved = oracle.symbolic_equal(reading.expr)
+    except SymbolicTimeout:
+        proved, sym_note = False, f"; symbolic confirmation timed out after {symbolic_seconds:g} s"
+    except (MemoryError, RecursionError):
+        proved, sym_note = False, "; symbolic confirmation ran out of resources"
+    except Exception as err:  # SymPy can fail on exotic input; the exact verdict stands
+        proved, sym_note = False, f"; symbolic confirmation failed ({type(err).__name__})"
+    if proved:
+        return Verdict(**base, status="correct", decided_by="symbolic", credit=1.0, feedback=("correct",),
+                       detail=detail + exact_note, seconds=time.perf_counter() - t0)
+    if diff == "failed":
+        return Verdict(**base, status="undecided", decided_by="error",
+                       feedback=("the answer agrees with the right one in floating point, but neither exact "
+                                 "evaluation nor a symbolic proof could confirm it; a tutor should look at it",),
+                       detail=detail + exact_note + sym_note, seconds=time.perf_counter() - t0)
+    return Verdict(**base, status="correct", decided_by="exact", credit=1.0, feedback=("correct",),
+                   detail=detail + exact_note + (sym_note or "; symbolic confirmation inconclusive"),
+                   seconds=time.perf_counter() - t0)
+
+
+def diagnose(ex, oracle, values, points=None) -> tuple[str, str, float]:
+    """Name the mistake in a numerically wrong answer: (code, message, credit).
+
+    ``points``: compare only at these probe points (where the answer is defined).
+    """
+    def at(vals):
+        return vals if points is None else [vals[i] for i in points]
+
+    values = at(values)
     for k, (vals, w) in enumerate(oracle.wrong_values()):
-        if vals is not None and all(close(v, r, 1e-6, 1e-9) for v, r in zip(values, vals)):
+        if vals is not None and all(close(v, r, 1e-6, 1e-9) for v, r in zip(values, at(vals))):
             return f"tutor:{k + 1}", w.message, w.credit
-    ratio = _constant_ratio(values, oracle.ref_values)
+    ratio = _constant_ratio(values, at(oracle.ref_values))
     if ratio is not None:
         named = _name_factor(ratio, ex)
         if named:
             return named
         return "factor", f"your answer is {ratio:.4g} times the right one: a constant factor is off", ex.auto_credit
     for code, message, vals in oracle.mutant_values():
-        if all(close(v, r, 1e-6, 1e-9) for v, r in zip(values, vals)):
+        if _agree(values, at(vals), 1e-6, 1e-9):
             return code, message, ex.auto_credit
     return "", "", 0.0
+
+
+def _agree(values, others, rtol, atol) -> bool:
+    """Close at every point where both are defined (None marks an undefined point), and at most of them."""
+    pairs = [(v, r) for v, r in zip(values, others) if v is not None and r is not None]
+    return len(pairs) * 2 >= len(values) and all(close(v, r, rtol, atol) for v, r in pairs)
 
 
 def _constant_ratio(values, refs) -> float | None:
@@ -478,6 +851,8 @@ class Oracle:
             self.ref_values.append(val)
         self._wrong = None
         self._mutants = None
+        self._mp_cache: dict = {}
+        self._ref_digits = None
 
     # -- probe points -----------------------------------------------------
     def _draw(self, rng) -> dict:
@@ -528,6 +903,107 @@ class Oracle:
             out.append(v)
         return out
 
+    def evaluate_points(self, expr):
+        """The answer's values at each probe point (None where undefined) and why; a message if unsupported."""
+        out, why = [], ""
+        for env in self.envs:
+            try:
+                v = np.asarray(num_eval(expr, env), dtype=float)
+            except Undefined as err:
+                out.append(None)
+                why = why or str(err)
+                continue
+            except Unsupported as err:
+                return f"cannot evaluate the answer numerically: {err}"
+            except (ValueError, TypeError, IndexError, OverflowError) as err:
+                return f"cannot evaluate the answer numerically ({type(err).__name__})"
+            if not np.all(np.isfinite(v)):
+                out.append(None)
+                why = why or ("it is infinite or not a number there (a division by zero, the log of zero "
+                              "or of a negative number, an overflow...)")
+                continue
+            out.append(v)
+        return out, why
+
+    def describe_point(self, i: int) -> str:
+        """Probe point ``i`` in words: scalar values exactly, matrices by name."""
+        env = self.envs[i]
+        scalars, arrays = [], []
+        for d in self.ex.symbols:
+            if d.is_index or d.definition or d.domain == "identity" or d.name not in env:
+                continue
+            v = env[d.name]
+            if np.ndim(v) == 0:
+                scalars.append(f"{d.name} = {float(v):.6g}")
+            else:
+                arrays.append(d.name)
+        parts = scalars + ([f"the random {', '.join(arrays)} of probe point {i + 1}"] if arrays else [])
+        return ", ".join(parts) if parts else f"probe point {i + 1}"
+
+    # -- exact probes -------------------------------------------------------
+    def _mp_env(self, env: dict, dps: int) -> dict:
+        """A probe point in mpmath: the same (exact binary) values, definitions recomputed at ``dps`` digits."""
+        out = {k: _to_mp(v) for k, v in env.items()}
+        for d, expr in self.definitions:
+            val = np.asarray(mp_eval(expr, out, dps), dtype=object)
+            out[d.name] = val.reshape(-1) if d.is_indexed_vector else (val.reshape(-1)[0] if d.shape == () else val)
+        return out
+
+    def exact_points(self, dps: int = EXACT_DPS):
+        """The probe points and reference values in mpmath at ``dps`` digits (computed once per dps)."""
+        hit = self._mp_cache.get(dps)
+        if hit is None:
+            envs, refs = [], []
+            for env in self.envs:
+                menv = self._mp_env(env, dps)
+                envs.append(menv)
+                refs.append(mp_eval(self.ref_expr, self._ref_env(menv), dps))
+            if len(self._mp_cache) > 4:  # precisions beyond the usual one are rare: keep a few
+                self._mp_cache.pop(next(k for k in self._mp_cache if k != EXACT_DPS))
+            hit = self._mp_cache[dps] = (envs, refs)
+        return hit
+
+    def reference_digits(self) -> float:
+        """:func:`extra_digits` of the reference, at its worst probe point (computed once)."""
+        if self._ref_digits is None:
+            self._ref_digits = max(extra_digits(self.ref_expr, self._ref_env(env)) for env in self.envs)
+        return self._ref_digits
+
+    def exact_plan(self, expr) -> tuple[int, float]:
+        """Precision and threshold for comparing ``expr`` exactly: ``(dps, rtol)``.
+
+        A part of the answer may be as small as 10^-extra relative to the
+        rest (an exp(-300 s^2) term, a 1e-40 coefficient, (s^2/(s^2 + 10^6))^64);
+        evaluating at ``EXACT_DPS + 2 extra`` digits leaves it far above the
+        rounding noise, which cancellation can raise by at most 10^extra.
+        Raises :class:`TooLarge` when the part would need more than
+        ``MAX_EXTRA_DIGITS``.
+        """
+        extra = max(extra_digits(expr, env) for env in self.envs) + self.reference_digits()
+        if not math.isfinite(extra) or extra > MAX_EXTRA_DIGITS:
+            raise TooLarge(f"a part of the answer needs about {extra:.3g} digits")
+        if extra <= (EXACT_DPS - 20 - 90) / 2 + 10:
+            return EXACT_DPS, EXACT_RTOL
+        dps = int(math.ceil((EXACT_DPS + 2 * extra) / 50.0) * 50)
+        return dps, _mp().mpf(10) ** -int(math.ceil(90 + extra))
+
+    def exact_difference(self, expr, dps: int = EXACT_DPS):
+        """Largest relative difference from the reference at the probe points, at ``dps`` digits.
+
+        Returns ``(difference, point)`` (an mpf and the probe index), with
+        ``difference`` None where the answer is not a finite real number.
+        """
+        envs, refs = self.exact_points(dps)
+        worst, where = _mp().mpf(0), 0
+        for i, (menv, ref) in enumerate(zip(envs, refs)):
+            with _mp().workdps(dps):
+                d = _mp_rel_diff(mp_eval(expr, menv, dps), ref)
+                if d is None:
+                    return None, i
+                if d > worst:
+                    worst, where = d, i
+        return worst, where
+
     # -- wrong answers and mutants ----------------------------------------
     def wrong_values(self):
         """Tutor-written wrong answers with their values (parsed once)."""
@@ -553,13 +1029,20 @@ class Oracle:
                 vals = []
                 try:
                     for env in self.envs:
-                        v = np.asarray(num_eval(expr, self._ref_env(env)), dtype=float)
-                        if not np.all(np.isfinite(v)) or v.shape != np.asarray(self.ref_values[0]).shape and v.size != 1:
+                        try:
+                            v = np.asarray(num_eval(expr, self._ref_env(env)), dtype=float)
+                        except Undefined:
+                            v = None  # e.g. a sign slip 1/(a - b) where a = b: judged at the other points
+                        if v is not None and not np.all(np.isfinite(v)):
+                            v = None
+                        if v is not None and v.shape != np.asarray(self.ref_values[0]).shape and v.size != 1:
                             raise Undefined("")
                         vals.append(v)
                 except (Undefined, Unsupported, ValueError):
                     continue
-                if any(all(close(a, b) for a, b in zip(vals, s)) for s in seen):
+                if sum(v is not None for v in vals) * 2 < len(vals):
+                    continue
+                if any(_agree(vals, s, RTOL, ATOL) for s in seen):
                     continue
                 seen.append(vals)
                 self._mutants.append((code, message, vals))

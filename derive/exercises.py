@@ -287,7 +287,7 @@ declare(Exercise(
              S("sigma", ("K",), aliases=("p",), definition="softmax(s)", call_args=("s",),
                description="softmax output, sigma_k"),
              S("j", domain="index", index_range="K"), S("k", domain="index", index_range="K")),
-    reference_names=(("p", "sigma"), ("a", "j"), ("j", "k")),
+    reference_names=(("p", "sigma"), ("i", "j"), ("j", "k")),
     accepted=("sigma_k([[j = k]] - sigma_j)", r"\sigma_k(s)(\delta_{jk} - \sigma_j(s))",
               "sigma_k*delta(j,k) - sigma_k*sigma_j", "sigma_j([[j=k]] - sigma_k)"),
     mistakes=(("sigma_k(1 - sigma_j)", "missing-delta"), ("-sigma_k sigma_j", "missing-term"),
@@ -481,7 +481,7 @@ declare(Exercise(
     symbols=(S("s", ()),),
     accepted=("2 sigma(2s) - 1", r"2\sigma(2s) - 1", "1 - 2 sigma(-2 s)", "sigma(2s) - sigma(-2s)"),
     mistakes=(("2 sigma(s) - 1", "tutor:1"), ("2 sigma(2s) + 1", "sign"), ("1 - 2 sigma(2s)", "sign")),
-    forbid=("tanh", "exp"),
+    forbid=("tanh", "exp", "sinh", "cosh"),
     wrong=(WrongAnswer("2 sigma(s) - 1", "the sigmoid's argument must be 2s: tanh(s) = 2 sigma(2s) - 1", 0.5),),
 ))
 

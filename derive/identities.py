@@ -15,6 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.functions import explicit, sigmoid
+from derive.printing import Shown
 from derive.stats import Builder, is_zero, prose
 
 s = sp.Symbol("s", real=True)
@@ -86,12 +87,13 @@ def build_softmax_simplex(topic):
     B.step("the denominator does not depend on k", "sum_k sigma_k", r"\sum_k \sigma_k", pulled)
     renamed = pulled.xreplace({k: c})  # rename the summation index: the same sum
     B.step("rename the summation index k -> c", "sum_k sigma_k", r"\sum_k \sigma_k", renamed)
-    B.step("exp(s_c) > 0, so sigma_k > 0", "sigma_k", r"\sigma_k", prose("exp(s_k) / sum_c exp(s_c) > 0"))
-    B.step("1 - sigma_k is the other classes' share", "1 - sigma_k", r"1 - \sigma_k",
+    B.step("a quotient of positive terms: every e^{s_c} > 0", "sigma_k", r"\sigma_k", sp.Integer(0), relation=">")
+    B.step("1 - sigma_k is the other classes' share of the denominator", "1 - sigma_k", r"1 - \sigma_k",
            sp.Sum(sp.exp(Sb[c]) * (1 - sp.KroneckerDelta(c, k)), (c, 1, K)) / den,
            "positive when K >= 2, so sigma_k < 1")
+    B.step("both bounds", "sigma_k", r"\sigma_k", sp.Interval.open(0, 1), relation="in")
     B.result("sum", "sum_k sigma_k", r"\sum_k \sigma_k", index=renamed)
-    B.result("range", "sigma_k", r"\sigma_k", index=prose("0 < sigma_k < 1", r"0 < \sigma_k < 1"))
+    B.result("range", "sigma_k", r"\sigma_k", index=sp.Interval.open(0, 1), relation="in")
 
     B.prove("sum", "exact: after renaming, numerator and denominator are the same sum", "symbolic K",
             lambda: renamed == 1)
@@ -110,8 +112,15 @@ def build_softmax_simplex(topic):
 
     B.prove("range", "exact: sigma_k > 0 and 1 - sigma_k = (other classes) / sum > 0 (SymPy assumptions, real s)",
             f"K={KK}", in_unit_interval)
-    B.prove_claims(lambda claim: is_zero(sp.sympify(claim.index).xreplace({K: KK}).doit().subs(
-        {Sb[q + 1]: sv[q] for q in range(KK)}) - 1), f"K={KK}")
+    range_proved = all(p.passed for p in B.proofs if p.key == "range")
+
+    def compare(claim):
+        if claim.key == "range":  # the derived range, itself proved above
+            return claim.index == sp.Interval.open(0, 1) and range_proved
+        return is_zero(sp.sympify(claim.index).xreplace({K: KK}).doit().subs(
+            {Sb[q + 1]: sv[q] for q in range(KK)}) - 1)
+
+    B.prove_claims(compare, f"K={KK}")
     return B.freeze()
 
 
@@ -181,6 +190,30 @@ def build_fused_gradients(topic):
     return B.freeze()
 
 
+def _symmetry_names(s_common, f, g, n_out):
+    """Readable names for SymPy's unevaluated derivatives of the arbitrary f
+    and loss l: ``f'(s)`` and ``dl/dyhat_k`` (display only; the proofs use the
+    raw expressions)."""
+
+    def rename(e):
+        def repl(x):
+            expr, variables, points = x.args
+            if isinstance(expr, sp.Derivative) and expr.expr.func == f:
+                return Shown("f'(s)", "f'(s)")
+            if isinstance(expr, sp.Derivative) and expr.expr.func == g:
+                var = expr.variables[0]
+                k = list(expr.expr.args).index(var) + 1
+                return Shown(f"dl/dyhat_{k}", r"\frac{\partial \ell}{\partial \hat{y}_{%d}}" % k)
+            return x
+
+        e = e.replace(lambda x: isinstance(x, sp.Subs), repl)
+        e = e.xreplace({f(s_common): Shown("f(s)", "f(s)")})
+        e = e.subs(s_common, Shown("s", "s"))
+        return sp.factor_terms(e)
+
+    return rename
+
+
 def build_symmetry(topic):
     """Constant initialisation: every hidden neuron gets the same delta."""
     B = Builder(topic)
@@ -207,15 +240,20 @@ def build_symmetry(topic):
     L_of_s = g(*(sp.Matrix([[f(q) for q in u]]) * V))
     deltas = [sp.diff(L_of_s, u[q]).subs(dict(zip(u, S))) for q in range(H)]
     deltas_c = [dl.subs(const).doit() for dl in deltas]
-    B.step("backward pass: delta_j = f'(s_j) sum_k V_jk dl/dyhat_k", "delta_1", r"\delta_1", deltas_c[0])
-    B.step("the same for every j: s_j, h_j and V_j. coincide", "delta_j - delta_1", r"\delta_j - \delta_1",
-           sp.Integer(0) if all(sp.expand(dl - deltas_c[0]) == 0 for dl in deltas_c) else sp.Symbol("nonzero"))
     gW = [[sp.diff(L, W[r, q]).subs(const).doit() for q in range(H)] for r in range(n_in)]
-    B.step("weight gradients dL/dW_ij = x_i delta_j: equal columns", "dL/dW_i1", r"\frac{\partial L}{\partial W_{i1}}",
-           gW[0][0])
-    B.step("one gradient-descent step keeps all columns equal", "W_ij'", r"W_{ij}'", a - alpha * gW[0][0],
+    shown = _symmetry_names(S.subs(const)[0], f, g, n_out)
+    B.step("the potentials coincide: s_j = a sum_i x_i + b_0 = s for every j, so h_j = f(s)", "s_j", "s_j",
+           Shown("s", "s"), relation="=")
+    B.step("backward pass: delta_j = f'(s_j) sum_k V_jk dl/dyhat_k with V_jk = v_0", "delta_j", r"\delta_j",
+           shown(deltas_c[0]), "the same expression for every hidden neuron j")
+    B.step("so all hidden neurons receive the same message", "delta_j - delta_1", r"\delta_j - \delta_1",
+           sp.Integer(0) if all(sp.expand(dl - deltas_c[0]) == 0 for dl in deltas_c) else sp.Symbol("nonzero"))
+    B.step("weight gradients dL/dW_ij = x_i delta_j: the same for every j", "dL/dW_ij",
+           r"\frac{\partial L}{\partial W_{ij}}", shown(gW[0][0]).subs(sp.Symbol("x1", real=True), Shown("x_i", "x_i")))
+    B.step("one gradient-descent step W_ij - alpha dL/dW_ij keeps the columns equal", "W_ij'", r"W_{ij}'",
+           shown(a - alpha * gW[0][0]).subs(sp.Symbol("x1", real=True), Shown("x_i", "x_i")),
            "by induction the neurons never differ: the symmetry must be broken by random initialisation")
-    B.result("delta", "delta_j", r"\delta_j", index=deltas_c[0])
+    B.result("delta", "delta_j", r"\delta_j", index=shown(deltas_c[0]))
 
     B.prove("delta", "exact: delta_j - delta_1 = 0 for every hidden neuron j", f"n_in={n_in}, H={H}, n_out={n_out}",
             lambda: all(sp.expand(dl - deltas_c[0]) == 0 for dl in deltas_c[1:]))

@@ -61,32 +61,46 @@ _CHAIN = [
 ]
 
 
-def _pair_steps(B: Builder, other: str = "x"):
-    """The lecture's chain for one term, each step checked with sympy.stats."""
-    ex = f"E(w {other})"
+_OPS = {"E": r"\operatorname{E}", "Var": r"\operatorname{Var}"}
+
+
+def _tex(name: str) -> str:
+    """LaTeX of a one-letter variable of these derivations (x, delta)."""
+    return r"\delta" if name == "delta" else name
+
+
+def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple = ()):
+    """The lecture's chain for one term ``w_i x_i``, each step checked with
+    sympy.stats on one pair of zero-mean variables."""
+    o, ot = f"{other}_{index}", "%s_%s" % (_tex(other), index)
+    w, wt = w_label or (f"w_{index}", f"w_{index}")
+    E_, V_ = _OPS["E"], _OPS["Var"]
     chain = [
-        ("definition of the variance", f"Var(w {other})", f"E([w {other} - {ex}]^2)",
-         lambda w, x: E((w * x - E(w * x)) ** 2)),
-        ("independence: E(w x) = E(w) E(x)", f"Var(w {other})", f"E([w {other} - E(w) E({other})]^2)",
-         lambda w, x: E((w * x - E(w) * E(x)) ** 2)),
-        ("zero means", f"Var(w {other})", f"E(w^2 {other}^2)", lambda w, x: E(w**2 * x**2)),
-        ("independence of w^2 and x^2", f"Var(w {other})", f"E(w^2) E({other}^2)", lambda w, x: E(w**2) * E(x**2)),
-        ("zero means: E(w^2) = Var(w)", f"Var(w {other})", f"Var(w) Var({other})", lambda w, x: variance(w) * variance(x)),
+        (f"definition of the variance", f"Var({w} {o})", f"E([{w} {o} - E({w} {o})]^2)",
+         r"%s\left(\left[%s %s - %s(%s %s)\right]^2\right)" % (E_, wt, ot, E_, wt, ot)),
+        (f"independence of {w} and {o}: E({w} {o}) = E({w}) E({o})", f"Var({w} {o})",
+         f"E([{w} {o} - E({w}) E({o})]^2)",
+         r"%s\left(\left[%s %s - %s(%s) %s(%s)\right]^2\right)" % (E_, wt, ot, E_, wt, E_, ot)),
+        (f"zero means: E({w}) = E({o}) = 0", f"Var({w} {o})", f"E({w}^2 {o}^2)", r"%s(%s^2 %s^2)" % (E_, wt, ot)),
+        (f"independence of {w}^2 and {o}^2", f"Var({w} {o})", f"E({w}^2) E({o}^2)",
+         r"%s(%s^2)\, %s(%s^2)" % (E_, wt, E_, ot)),
+        (f"zero means: E({w}^2) = E([{w} - E({w})]^2) = Var({w}), likewise for {o}", f"Var({w} {o})",
+         f"Var({o}) Var({w})", r"%s(%s)\, %s(%s)" % (V_, ot, V_, wt)),
     ]
-    assert [c[0] for c in chain] == [c[0] for c in _CHAIN]
-    for k, (rule, lhs, rhs, _fn) in enumerate(chain):
-        B.step(rule, lhs, lhs, prose(rhs))
-        B.prove("var_s", f"exact (sympy.stats): step '{rule}' on finite zero-mean w, x", "one pair",
-                lambda k=k: _chain_check(k))
+    assert len(chain) == len(_CHAIN)
+    for k, (rule, lhs, rhs, rhs_tex) in enumerate(chain):
+        B.step(rule, lhs, r"%s(%s %s)" % (V_, wt, ot), prose(rhs, rhs_tex))
+        B.prove("var_s", f"exact (sympy.stats): step '{rule}' on finite zero-mean w, {other}",
+                "one pair", lambda k=k: _chain_check(k))
     B.prove("var_s", "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
             "one pair", _continuous_pair_check)
 
 
-def _sum_rule(B: Builder, count, other="x"):
-    B.step("independent terms: the variance of the sum is the sum of the variances (iid-sum rule)",
-           "Var(s)", r"\operatorname{Var}(s)", prose(f"sum_i Var(w_i {other}_i)"))
-    B.step("identically distributed: all terms equal", "Var(s)", r"\operatorname{Var}(s)",
-           prose(f"{count} Var({other}) Var(w)"))
+def _sum_rule(B: Builder, count, count_tex, other="x"):
+    o, ot = f"{other}_i", "%s_i" % _tex(other)
+    V_ = _OPS["Var"]
+    B.step("independent terms: the variance of the sum is the sum of the variances",
+           "Var(s)", r"\operatorname{Var}(s)", prose(f"sum_i Var(w_i {o})", r"\sum_i %s(w_i %s)" % (V_, ot)))
 
     def rule_at_three():
         pairs = [_finite_pair(str(t)) for t in range(3)]
@@ -94,17 +108,30 @@ def _sum_rule(B: Builder, count, other="x"):
         w0, x0 = pairs[0]
         return is_zero(variance(total) - 3 * variance(w0) * variance(x0))
 
-    B.prove("var_s", "exact (sympy.stats): Var(sum_i w_i x_i) = 3 Var(w) Var(x)", "n=3", rule_at_three)
+    B.prove("var_s", f"exact (sympy.stats): Var(sum_i w_i {o}) = 3 Var(w) Var({other})", "n=3", rule_at_three)
+
+
+def _identically(B: Builder, count, count_tex, other="x"):
+    ot = _tex(other)
+    B.step(f"sum the equal terms: w_i and {other}_i identically distributed, Var(w_i) = Var(w), Var({other}_i) = Var({other})",
+           "Var(s)", r"\operatorname{Var}(s)",
+           prose(f"sum_i Var({other}_i) Var(w_i) = {count} Var({other}) Var(w)",
+                 r"\sum_i \operatorname{Var}(%s_i) \operatorname{Var}(w_i) = %s \operatorname{Var}(%s) \operatorname{Var}(w)"
+                 % (ot, count_tex, ot)))
 
 
 def build_xavier(topic):
-    """Var(s) = n_in Var(x) Var(w); Var(s) = Var(x) gives Var(w) = 1/n_in."""
+    """The lecture's chain, term by term: Var(s) = n_in Var(x) Var(w);
+    Var(s) = Var(x) gives Var(w) = 1/n_in."""
     B = Builder(topic)
-    B.define("s", "s", prose("sum_{i=1..n_in} w_i x_i"), "the linear neuron")
+    B.define("s", "s", prose("sum_{i=1..n_in} w_i x_i", r"\sum_{i=1}^{n_{\mathrm{in}}} w_i x_i"), "the linear neuron")
     B.define("assumptions", r"\text{assumptions}",
-             prose("w_i, x_i independent; w_i iid; x_i iid; E(w_i) = E(x_i) = 0"))
-    _sum_rule(B, "n_in")
+             prose("w_i, x_i independent; w_i iid; x_i iid; E(w_i) = E(x_i) = 0",
+                   r"w_i, x_i \text{ independent};\ w_i \text{ iid};\ x_i \text{ iid};\ "
+                   r"\operatorname{E}(w_i) = \operatorname{E}(x_i) = 0"))
+    _sum_rule(B, "n_in", r"n_{\mathrm{in}}")
     _pair_steps(B)
+    _identically(B, "n_in", r"n_{\mathrm{in}}")
     var_s = n_in * Vx * Vw
     B.step("collect", "Var(s)", r"\operatorname{Var}(s)", var_s)
     sol = sp.solve(sp.Eq(var_s, Vx), Vw)
@@ -114,20 +141,26 @@ def build_xavier(topic):
     B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=sol[0])
     B.prove("var_w", "exact: the unique solution of n_in Var(x) Var(w) = Var(x)", "symbolic n_in",
             lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vx))
-    B.prove_claims(lambda claim: is_zero(claim.index - sol[0]), "symbolic n_in, n_out")
+    derived = {"var_s": var_s, "var_w": sol[0]}
+    B.prove_claims(lambda claim: is_zero(claim.index - derived[claim.key]), "symbolic n_in, n_out")
     return B.freeze()
 
 
 def build_glorot(topic):
     """Forward needs n_in Var(w) = 1, backward n_out Var(w) = 1: compromise 2/(n_in + n_out)."""
     B = Builder(topic)
-    B.define("forward", r"\text{forward}", prose("s_j = sum_{i=1..n_in} w_ij x_i"))
-    B.define("backward", r"\text{backward}", prose("delta_i = sum_{j=1..n_out} w_ij delta_j (linear region, f' = 1)"))
-    _pair_steps(B, other="delta")
+    B.define("s_j", "s_j", prose("sum_{i=1..n_in} w_ij x_i", r"\sum_{i=1}^{n_{\mathrm{in}}} w_{ij} x_i"),
+             "forward: the potentials of the layer")
+    B.define("delta_i", r"\delta^{l}_i", prose("sum_{j=1..n_out} w_ij delta_j", r"\sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta_j"),
+             "backward message in the linear region (f' = 1)")
     fwd = n_in * Vx * Vw
     bwd = n_out * Vd * Vw
-    B.step("forward pass, as for Xavier", "Var(s)", r"\operatorname{Var}(s)", fwd)
-    B.step("backward pass: the same rule over the n_out outgoing weights", "Var(delta_in)", r"\operatorname{Var}(\delta^{l})", bwd)
+    B.step("forward pass: Xavier's chain term by term", "Var(s_j)", r"\operatorname{Var}(s_j)", fwd)
+    B.step("backward pass: independent terms, the variance of the sum is the sum of the variances",
+           "Var(delta_i)", r"\operatorname{Var}(\delta^{l}_i)",
+           prose("sum_j Var(w_ij delta_j)", r"\sum_j \operatorname{Var}(w_{ij} \delta_j)"))
+    _pair_steps(B, other="delta", index="j", w_label=("w_ij", "w_{ij}"))
+    B.step("sum the n_out equal terms", "Var(delta_i)", r"\operatorname{Var}(\delta^{l}_i)", bwd)
     f_sol = sp.solve(sp.Eq(fwd, Vx), Vw)[0]
     b_sol = sp.solve(sp.Eq(bwd, Vd), Vw)[0]
     B.step("keep the forward variance", "Var(w)", r"\operatorname{Var}(w)", f_sol)
@@ -150,15 +183,20 @@ def build_glorot(topic):
 def build_he(topic):
     """ReLU halves the second moment: Var(w) = 2/n_in."""
     B = Builder(topic)
-    B.define("x_i", "x_i", prose("max(0, s'_i), s'_i symmetric about 0 with variance Var(s')"))
-    B.define("assumptions", r"\text{assumptions}", prose("w_i iid, E(w_i) = 0, independent of x_i"))
-    B.step("zero-mean w: Var(w x) = E(w^2) E(x^2) - (E(w) E(x))^2", "Var(w x)", r"\operatorname{Var}(w x)",
-           prose("Var(w) E(x^2)"), "E(x) is not 0 after a ReLU, so only E(w) = 0 is used")
+    B.define("x_i", "x_i", prose("max(0, s'_i)", r"\max(0, s'_i)"),
+             "s'_i: the previous layer's potential, symmetric about 0 with variance Var(s')")
+    B.define("assumptions", r"\text{assumptions}",
+             prose("w_i iid, E(w_i) = 0, independent of x_i",
+                   r"w_i \text{ iid},\ \operatorname{E}(w_i) = 0,\ w_i \text{ independent of } x_i"))
+    B.step("independence and E(w_i) = 0: Var(w_i x_i) = E(w_i^2) E(x_i^2) - (E(w_i) E(x_i))^2",
+           "Var(w_i x_i)", r"\operatorname{Var}(w_i x_i)",
+           prose("Var(w) E(x^2)", r"\operatorname{Var}(w) \operatorname{E}(x^2)"),
+           "E(x_i) is not 0 after a ReLU, so only E(w_i) = 0 is used")
 
     sig = sp.Symbol("sigma_s", positive=True)
     Sp = Normal("s_prev", 0, sig)
     ex2 = _relu_second_moment(Sp)
-    B.step("E(max(0, s')^2) = integral_0^oo s^2 p(s) ds for s' ~ N(0, sigma^2) (sympy.stats density)",
+    B.step("E(max(0, s')^2) = integral of t^2 p(t) over t > 0, s' normal with mean 0 and variance sigma_s^2 (sympy.stats density)",
            "E(x^2)", r"\operatorname{E}(x^2)", ex2, "half of the symmetric mass is cut off")
     Vsp = sp.Symbol("Var(s')", positive=True)
     ex2_v = ex2.subs(sig, sp.sqrt(Vsp))

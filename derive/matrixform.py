@@ -127,7 +127,8 @@ class Translator:
                 out += self._terms(a, dummies)
             return out
         if isinstance(e, sp.Mul):
-            parts = [self._terms(a, frozenset()) for a in e.args]
+            parts = [[(sp.Integer(1), [self._name_expr(a)], frozenset())] if _is_centred(a)
+                     else self._terms(a, frozenset()) for a in e.args]
             out = []
             for combo in itertools.product(*parts):
                 coeff = sp.Mul(*[c for c, _, _ in combo])
@@ -150,6 +151,18 @@ class Translator:
         if e.has(sp.Sum):
             return [(sp.Integer(1), [self._name_sums(e)], dummies)]
         raise TranslationError(f"cannot read {e} as matrix algebra")
+
+    def _name_expr(self, s):
+        """Translate ``s`` (free indices at most two) and stand for it by a named matrix entry."""
+        free = sorted(self._index_symbols(s) - _bound(s), key=str)
+        if len(free) > 2:
+            raise TranslationError(f"more than two free indices: {s}")
+        r, c = (free + [ONE, ONE])[:2] if len(free) != 1 else (free[0], ONE)
+        mat = self.translate(s, r, c)
+        base = sp.IndexedBase(str(_fresh("S")))
+        self.bindings[str(base.label)] = Binding(mx.Sym(str(base.label), mat.shape, role="named"), 2)
+        self.named[str(base.label)] = mat
+        return base[r, c]
 
     def _name_sums(self, e):
         def repl(s):
@@ -240,6 +253,12 @@ class Translator:
                     dummies.discard(d)
                     progressed = True
                     break
+                if len(holders) == 2 and _row_param_against_matrix(holders, d, row == ONE and col != ONE):
+                    # w_j x_sj summed over j: the row of parameters broadcasts along the
+                    # samples and the sum is a row sum (NumPy keeps such a parameter 1-D)
+                    _merge_into_holder(atoms, holders)
+                    progressed = True
+                    break
                 if len(holders) == 2:
                     a, b = holders
                     x = a.idx[0] if a.idx[1] == d else a.idx[1]
@@ -251,8 +270,14 @@ class Translator:
                     dummies.discard(d)
                     progressed = True
                     break
+                if _merge_into_holder(atoms, holders):
+                    # three or more factors share d (g_j xhat_sj delta_sj summed over j):
+                    # one whose indices the other carries merges in, elementwise
+                    progressed = True
+                    break
             if not progressed:
-                raise TranslationError("a dummy index is shared by three or more factors")
+                raise TranslationError("a dummy index is shared by three or more factors, none of which "
+                                       "broadcasts against another (a tensor contraction, not matrix algebra)")
         if dummies:
             raise TranslationError("could not contract every dummy index")
         # remaining atoms carry only row/col/ONE; an outer product u v^T is a
@@ -266,7 +291,8 @@ class Translator:
             u, v = atoms
             if v.idx == (row, ONE) and u.idx == (ONE, col):
                 u, v = v, u
-            if u.idx == (row, ONE) and v.idx == (ONE, col):
+            if u.idx == (row, ONE) and v.idx == (ONE, col) and not _is_param_row(v):
+                # (a row of parameters broadcasts instead: the Hadamard product below)
                 atoms = [Atom(mx.MatMul(u.expr, v.expr), (row, col))]
         result = None
         for a in atoms:
@@ -309,6 +335,80 @@ class Translator:
                 atoms.remove(small)
                 return True
         return False
+
+
+def _bound(e) -> set:
+    return {lim[0] for sm in e.atoms(sp.Sum) for lim in sm.limits}
+
+
+def _is_centred(a) -> bool:
+    """A sum of entries and sums of entries, ``z[s, j] - sum_k z[s, k] / n``, as a factor of a product.
+
+    Multiplied out, ``g (z - mean) / sigma`` becomes ``g z / sigma - g mean / sigma``:
+    a difference of two large numbers when the mean is large.  Kept as one
+    matrix, the centred values are formed first, as the forward map says.
+    """
+    if not (isinstance(a, sp.Add) and a.has(sp.Sum) and a.has(sp.Indexed)):
+        return False
+    if not any(t.has(sp.Indexed) and not t.has(sp.Sum) for t in a.args):
+        return False
+    for f in sp.preorder_traversal(a):
+        if isinstance(f, sp.Function) and f.has(sp.Sum) or isinstance(f, sp.Pow) and f.has(sp.Sum) and not f.exp.is_Integer:
+            return False
+        if isinstance(f, sp.KroneckerDelta):
+            return False
+    return True
+
+
+def _is_param_row(a: Atom) -> bool:
+    """A row vector made of parameters only (a gain ``g``, a bias ``b``: 1-D arrays in NumPy)."""
+    if a.idx[0] != ONE or a.idx[1] == ONE:
+        return False
+    syms = [a.expr] if isinstance(a.expr, mx.Sym) else [x for _, x in a.expr.args] if isinstance(a.expr, mx.Map) else []
+    return bool(syms) and all(isinstance(x, mx.Sym) and x.role == "param" for x in syms)
+
+
+def _row_param_against_matrix(holders, d, row_result=False) -> bool:
+    """Contract by broadcasting and summing instead of a matrix product: a row of
+    parameters against a matrix, or a column against a matrix into a row (the
+    message of a gain ``g``: ``colsum(u * Delta)``, 1-D like ``g`` itself)."""
+    a, b = holders
+    for vec, mat in ((a, b), (b, a)):
+        if ONE in mat.idx or d not in mat.idx:
+            continue
+        if _is_param_row(vec) and vec.idx[1] == d:
+            return True
+        other = [x for x in mat.idx if x != d]
+        if d in vec.idx and ONE in vec.idx and other and mat.idx.index(other[0]) == 1 and row_result:
+            return True
+    return False
+
+
+def _merge_into_holder(atoms, holders) -> bool:
+    """Merge one holder of a shared dummy into another whose indices include its own.
+
+    ``x[s] * y[s, a]`` over a summed ``s`` is the elementwise product
+    ``(x * y)[s, a]`` (``x`` broadcast along ``a``), so a dummy index shared
+    by three factors becomes one shared by two, which contract as usual.
+    Returns whether a merge was made.
+    """
+    for small, big in itertools.permutations(holders, 2):
+        si, bi = set(small.idx) - {ONE}, set(big.idx) - {ONE}
+        if not si <= bi:
+            continue
+        if si == bi and len(si) == 2:
+            sm = small.expr if small.idx == big.idx else _t(small.expr)
+        elif small.idx == (ONE, ONE):
+            sm = small.expr
+        else:
+            (k,) = tuple(si)
+            pos_big = big.idx.index(k)
+            pos_small = small.idx.index(k)
+            sm = small.expr if pos_big == pos_small else _t(small.expr)
+        big.expr = hadamard(big.expr, sm)
+        atoms.remove(small)
+        return True
+    return False
 
 
 def _fits(idx, sig) -> bool:

@@ -297,8 +297,8 @@ def _map_common(B: Builder, prior: str):
     prior_j = pdf.subs(t, wb[j])
     B.step("prior density (sympy.stats)", "p(w_j)", r"p(w_j)", prior_j)
     B.step("Bayes: the evidence p(y | X) does not depend on w", "p(w | y, X)", r"p(\mathbf{w} \mid \mathbf{y}, \mathbf{X})",
-           prose("p(y | w, X) p(w) / p(y | X)  ∝  p(y | w, X) prod_j p(w_j)",
-                 r"\propto p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}) \prod_j p(w_j)"))
+           prose("p(y | w, X) prod_j p(w_j)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}) \prod_j p(w_j)"),
+           "p(w | y, X) = p(y | w, X) p(w) / p(y | X)", relation="propto")
     nll, lik = _gaussian_nll_steps(B, with_bias=True)
     neg_log_prior_j = -sp.expand_log(sp.log(prior_j), force=True)
     pen_j = sum((a for a in sp.Add.make_args(neg_log_prior_j) if a.has(wb)), sp.Integer(0))

@@ -30,6 +30,7 @@ class Step:
     lhs: Label
     rhs: Any  # SymPy expression, mexpr.MExpr, or Label (prose maths)
     note: str = ""
+    relation: str = "="  # "=", "in", "propto", "<", ">", "<=", ">="
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,55 @@ class Result:
     matrix: Any = None  # mexpr.MExpr (batched, rows are samples)
     shape: tuple = ()
     origin: str = "derived"
+    relation: str = "="  # how lhs and the index form relate ("=", "in", ...)
+
+
+SOURCES = ("lecture", "gradproof")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A result the lecture states; never trusted, always proved."""
+    """A stated result; never trusted, always proved.
+
+    ``source`` says who states it: ``"lecture"`` (a slide's own statement,
+    ``slide`` then holds that slide's title exactly as the lecture text
+    writes it) or ``"gradproof"`` (an addition of this toolkit, ``slide`` is
+    empty).  A claim without a slide is gradproof's by default, so nothing is
+    attributed to the lecture by accident.
+    """
 
     key: str  # the Result key it is about
-    statement: str  # how the lecture writes it, plain text
+    statement: str  # how it is written, plain text
     matrix: Any = None  # mexpr.MExpr claimed
     index: Any = None  # SymPy expression claimed (index form)
+    source: str = "gradproof"  # "lecture" or "gradproof"
+    slide: str = ""  # the lecture slide's title, verbatim (lecture claims only)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"claim source must be one of {SOURCES}, not {self.source!r}")
+        if self.source == "lecture" and not self.slide:
+            raise ValueError(f"lecture claim {self.key!r} needs the slide it comes from")
+        if self.source == "gradproof" and self.slide:
+            raise ValueError(f"gradproof claim {self.key!r} cannot name a lecture slide")
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A place where the lecture is wrong or imprecise, with its evidence.
+
+    ``slide`` is the slide's title verbatim; ``lecture`` quotes or paraphrases
+    what the slide says; ``correction`` states what holds instead;
+    ``evidence`` is the proof or measurement (plain text lines) printed next
+    to it, and ``passed`` whether that evidence was actually obtained.
+    """
+
+    slide: str
+    lecture: str
+    correction: str
+    evidence: tuple[str, ...] = ()
+    passed: bool = True
+    kind: str = "imprecise"  # "wrong" or "imprecise"
 
 
 @dataclass(frozen=True)
@@ -68,6 +108,7 @@ class Proof:
     sizes: str  # e.g. "m=2, n=3, K=4"
     passed: bool
     detail: str = ""
+    undecided: bool = False  # not passed, but not shown false either: neither proof nor counterexample found
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,7 @@ class Derivation:
     proofs: tuple[Proof, ...] = ()
     notes: tuple[str, ...] = ()
     code: ModuleCode | None = None
+    errata: tuple[Erratum, ...] = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property

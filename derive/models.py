@@ -56,7 +56,7 @@ def build_model(topic) -> Derivation:
     definition = [
         Step("definition", _lbl("model", r"\text{model}"),
              _lbl(" -> ".join(st for st in (spec.layer, spec.activation, spec.loss) if st),
-                  r" \to ".join(r"\text{%s}" % st.replace("_", r"\_")
+                  r" \to ".join(r"\text{%s}" % st.replace("_", " ")
                                 for st in (spec.layer, spec.activation, spec.loss) if st)),
              "the modules composed, as on the lecture's backpropagation slides"),
     ]

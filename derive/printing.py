@@ -40,10 +40,41 @@ LATEX_NAMES = {
     "n_in": r"n_{\mathrm{in}}",
     "n_out": r"n_{\mathrm{out}}",
     "P": r"\mathbf{P}",
+    "Var(x)": r"\operatorname{Var}(x)",
+    "Var(w)": r"\operatorname{Var}(w)",
+    "Var(s)": r"\operatorname{Var}(s)",
+    "Var(s')": r"\operatorname{Var}(s')",
+    "Var(delta)": r"\operatorname{Var}(\delta)",
 }
 
 # names of vectors (bold lower case) and scalars (italic) among matrix symbols
 _GREEK = {"alpha", "beta", "gamma", "delta", "lambda", "sigma", "theta", "mu", "eta", "Delta"}
+
+
+class Shown(sp.Symbol):
+    """A symbol that stands for a written quantity (``f'(s)``, ``dl/dyhat_1``)
+    and prints as it is written, in plain text and in LaTeX.
+
+    The LaTeX form is kept in a table by name (symbols are cached and pickled
+    by name), so that ``Shown("f'(s)", "f'(s)")`` survives both.
+    """
+
+    _TEX: dict = {}
+
+    def __new__(cls, name, latex=None, **assumptions):
+        obj = super().__new__(cls, name, **assumptions)
+        if latex is not None:
+            cls._TEX[name] = latex
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.name, Shown._TEX.get(self.name)), self.assumptions0)
+
+    def _latex(self, printer):
+        return Shown._TEX.get(self.name, self.name)
+
+    def _sympystr(self, printer):
+        return self.name
 
 
 def latex_name(name: str, shape=None) -> str:
@@ -93,8 +124,38 @@ def _positive_first(expr):
     return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
 
 
+def lecture_sum(expr: sp.Sum) -> sp.Sum:
+    """A sum as the lecture writes it: indices from 1, and a bound index never
+    printed like a free one.
+
+    The engine's index ranges start at 0 (``0..n-1``); indices are labels, so
+    the same sum reads ``1..n`` in the lecture's 1-based convention.  A
+    declaration's summation dummy ``i`` may meet the engine's free index ``i``
+    (another symbol that prints the same, as in ``sum_i w_ij z_i``
+    differentiated by ``z_i``); the bound one is then primed: ``i'``.
+    """
+    body, limits = expr.function, []
+    outer = {x.name for x in expr.free_symbols if isinstance(x, sp.Symbol)}
+    for lim in expr.limits:
+        d, lo, hi = lim if len(lim) == 3 else (lim[0], None, None)
+        if d.name in outer or d.name in {x.name for x in body.free_symbols if x != d and isinstance(x, sp.Symbol)}:
+            d2 = sp.Symbol(d.name + "'", integer=True)
+            body = body.xreplace({d: d2})
+            d = d2
+        if lo == 0 and hi is not None:
+            lo, hi = sp.Integer(1), hi + 1
+        limits.append((d, lo, hi) if lo is not None else (d,))
+    return sp.Sum(body, *limits)
+
+
 class ScalarLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the lecture's notation."""
+
+    def _print_Sum(self, expr):
+        e = lecture_sum(expr)
+        if e == expr:
+            return super()._print_Sum(expr)
+        return self._print(e)
 
     def _as_ordered_terms(self, expr, order=None):
         if isinstance(expr, sp.Add):
@@ -128,12 +189,26 @@ class ScalarStrPrinter(StrPrinter):
         return super()._as_ordered_terms(expr, order=order)
 
     def _print_Sum(self, expr):
+        expr = lecture_sum(expr)
         lims = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits)
         return "sum_{%s} (%s)" % (lims, self._print(expr.function))
 
     def _print_KroneckerDelta(self, expr):
         i, j = expr.args[:2]
         return "[[%s = %s]]" % (self._print(i), self._print(j))
+
+    def _print_Product(self, expr):
+        lims = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in expr.limits)
+        return "prod_{%s} (%s)" % (lims, self._print(expr.function))
+
+    def _print_Pow(self, expr, rational=False):
+        # the lecture's (and the claims') power sign
+        return super()._print_Pow(expr, rational=rational).replace("**", "^")
+
+    def _print_Interval(self, expr):
+        lo, hi = expr.args[:2]
+        return "%s%s, %s%s" % ("(" if expr.left_open else "[", self._print(lo), self._print(hi),
+                               ")" if expr.right_open else "]")
 
     def _print_Indexed(self, expr):
         return "%s[%s]" % (self._print(expr.base.label), ", ".join(self._print(i) for i in expr.indices))
@@ -142,6 +217,71 @@ class ScalarStrPrinter(StrPrinter):
 # ---------------------------------------------------------------------------
 # Matrix-form printers
 # ---------------------------------------------------------------------------
+
+HADAMARD_TEXT = " o "  # the one Hadamard symbol of plain text (LaTeX: \odot)
+
+
+class HadamardStrPrinter(ScalarStrPrinter):
+    """Plain text of a scalar body whose placeholders stand for matrices:
+    products of matrices are written with the Hadamard symbol ``o`` (as the
+    claims write them), quotients ``/`` elementwise, powers ``^`` elementwise."""
+
+    def __init__(self, names: dict, plain: dict | None = None):
+        super().__init__()
+        self._names = names
+        self._plain = plain or {}
+
+    def _print_Symbol(self, expr):
+        return self._names.get(expr, expr.name)
+
+    def _print_Function(self, expr):
+        # a matrix as the whole argument of a function needs no brackets of its own
+        args = [self._plain.get(a, self._print(a)) if a in self._plain else self._print(a) for a in expr.args]
+        return "%s(%s)" % (expr.func.__name__, ", ".join(args))
+
+    def _is_matrix(self, e) -> bool:
+        return any(x in self._names for x in e.free_symbols)
+
+    def _print_Mul(self, expr):
+        coeff, factors = expr.as_coeff_mul()
+        num = [f for f in factors if not (f.as_base_exp()[1].is_number and f.as_base_exp()[1].is_negative and self._is_matrix(f.as_base_exp()[0]))]
+        den = [f for f in factors if f not in num]
+        mats = [f for f in num if self._is_matrix(f)]
+        if not den and len(mats) <= 1:
+            return super()._print_Mul(expr)
+        scal = sp.Mul(coeff, *[f for f in num if not self._is_matrix(f)])
+        parts = [self._wrap(f) for f in mats] or ["1"]
+        text = HADAMARD_TEXT.join(parts)
+        if den:
+            dens = [self._wrap(b if ex == -1 else sp.Pow(b, -ex, evaluate=False)) for b, ex in (dd.as_base_exp() for dd in den)]
+            text += " / " + (dens[0] if len(dens) == 1 else "(" + HADAMARD_TEXT.join(dens) + ")")
+        if scal == 1:
+            return text
+        if scal == -1:
+            return "-" + (text if len(parts) == 1 and not den else "(" + text + ")")
+        return self._print(scal) + " " + ("(" + text + ")" if den or len(parts) > 1 else text)
+
+    def _wrap(self, f):
+        t = self._print(f)
+        return "(" + t + ")" if isinstance(f, sp.Add) else t
+
+    def _print_Pow(self, expr):
+        b, ex = expr.as_base_exp()
+        if self._is_matrix(b) and ex.is_Integer and ex > 0:
+            return "%s^%s" % (self._names.get(b, "(" + self._print(b) + ")"), self._print(ex))
+        return super()._print_Pow(expr)
+
+
+def _needs_paren_in_product(e) -> bool:
+    """A matrix operand that must be bracketed inside a matrix product: sums,
+    and elementwise expressions written with an operator (``(Delta o Z) W^T``)."""
+    if isinstance(e, mx.Add):
+        return True
+    if isinstance(e, mx.Map):
+        body = sp.sympify(e.expr)
+        return isinstance(body, (sp.Add, sp.Mul, sp.Pow))
+    return False
+
 
 class _MatrixPrinter:
     """Dispatch on the node class: ``_print_<ClassName>``."""
@@ -153,7 +293,7 @@ class _MatrixPrinter:
 
     def _paren(self, e) -> str:
         s = self.doprint(e)
-        if isinstance(e, (mx.Add,)) or (isinstance(e, mx.Map) and isinstance(e.expr, sp.Add)):
+        if _needs_paren_in_product(e):
             return self.lparen + s + self.rparen
         return s
 
@@ -207,8 +347,14 @@ class TextPrinter(_MatrixPrinter):
         return out
 
     def _print_Map(self, e):
-        sub = {p: sp.Symbol(_text_operand(self, a)) for p, a in e.args}
-        return ScalarStrPrinter().doprint(sp.sympify(e.expr).xreplace(sub))
+        names, plain, sub = {}, {}, {}
+        body = sp.sympify(e.expr)
+        for k, (p, a) in enumerate(e.args):
+            dummy = sp.Symbol("MAPARG%d" % k)
+            sub[p] = dummy
+            names[dummy] = self.doprint(a) if _only_function_argument(body, p) else _text_operand(self, a)
+            plain[dummy] = self.doprint(a)
+        return HadamardStrPrinter(names, plain).doprint(body.xreplace(sub))
 
     def _print_RowSum(self, e):
         return "rowsum(" + self.doprint(e.arg) + ")"
@@ -232,9 +378,17 @@ class TextPrinter(_MatrixPrinter):
         return "lstsq(" + self.doprint(e.a) + ", " + self.doprint(e.b) + ")"
 
 
+def _only_function_argument(body, p) -> bool:
+    """Whether placeholder ``p`` occurs only as the whole argument of a
+    function (``sigmoid(p)``): its matrix then needs no brackets of its own."""
+    marker = sp.Dummy()
+    rest = body.replace(lambda x: isinstance(x, sp.Function) and x.args == (p,), lambda x: marker)
+    return p not in rest.free_symbols and marker in rest.free_symbols
+
+
 def _text_operand(printer, a):
     s = printer.doprint(a)
-    return s if isinstance(a, mx.Sym) else "(" + s + ")"
+    return "(" + s + ")" if isinstance(a, (mx.Add, mx.MatMul, mx.Scale)) or _needs_paren_in_product(a) else s
 
 
 class MatrixLatexPrinter(_MatrixPrinter):
@@ -290,7 +444,7 @@ class MatrixLatexPrinter(_MatrixPrinter):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
             tex = self.doprint(a)
-            if not isinstance(a, mx.Sym):
+            if not isinstance(a, mx.Sym) and not _only_function_argument(sp.sympify(e.expr), p):
                 tex = self.lparen + tex + self.rparen
             names[dummy] = tex
         body = sp.sympify(e.expr).xreplace(sub)
@@ -351,8 +505,9 @@ class HadamardLatexPrinter(ScalarLatexPrinter):
         coeff_expr = sp.Mul(coeff, *scal)
         parts = [self._wrap(f) for f in mats] or ["\\mathbf{1}"]
         tex = r" \odot ".join(parts)
-        for d in den:
-            tex += r" \oslash " + self._wrap(d)
+        if den:
+            dens = [self._wrap(d) for d in den]
+            tex += r" \oslash " + (dens[0] if len(dens) == 1 else r"\left(" + r" \odot ".join(dens) + r"\right)")
         if coeff_expr == 1:
             return tex
         if coeff_expr == -1:
@@ -415,6 +570,59 @@ def shape_latex(shape) -> str:
 # Whole derivations
 # ---------------------------------------------------------------------------
 
+RELATION_TEXT = {":": ":", "=": "=", "in": "in", "propto": "∝", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+RELATION_LATEX = {":": ":", "=": "=", "in": r"\in", "propto": r"\propto", "<": "<", ">": ">", "<=": r"\le", ">=": r"\ge"}
+
+
+def relation_text(rel: str) -> str:
+    return RELATION_TEXT.get(rel, rel)
+
+
+def relation_latex(rel: str) -> str:
+    return RELATION_LATEX.get(rel, rel)
+
+
+def claim_proved(d, c) -> bool | None:
+    """True when every proof of the claim passed, False when one failed,
+    None when it was never checked."""
+    ps = [p for p in d.proofs if p.key == "claim:" + c.key]
+    if not ps:
+        return None
+    return all(p.passed for p in ps)
+
+
+def claim_source_text(c) -> str:
+    """Who states a claim, in words: the lecture's slide, or gradproof."""
+    if c.source == "lecture":
+        return 'the lecture, slide "%s"' % c.slide
+    return "gradproof's addition (not on the slides)"
+
+
+def result_attribution(d, r, form: str | None = None) -> str:
+    """How a result (or one of its forms, ``"index"`` or ``"matrix"``) is
+    known: derived, or also stated and proved equal to the derived result,
+    naming who states it (the lecture's slide, or gradproof).
+
+    A form is attributed to the lecture only through a proved lecture claim
+    about that form; a claim about the matrix form does not vouch for the
+    index form, nor the other way round.
+    """
+    if r.origin != "claimed-and-proved":
+        return "derived"
+    claims = [c for c in d.claims if c.key == r.key and claim_proved(d, c)
+              and (form is None or (c.matrix is not None) == (form == "matrix"))]
+    lecture = [c for c in claims if c.source == "lecture"]
+    if lecture:
+        return 'derived; the lecture\'s statement (slide "%s"), proved' % lecture[0].slide
+    if claims:
+        return "derived; gradproof's statement, proved"
+    return "derived"
+
+
+def _row_attribution(d, r, form: str) -> str:
+    return result_attribution(d, r, form)
+
+
 def claim_latex(d, c) -> str | None:
     """A claim as a formula, ``lhs = claimed expression`` (None when it has none)."""
     expr = c.matrix if c.matrix is not None else c.index
@@ -422,87 +630,224 @@ def claim_latex(d, c) -> str | None:
     if expr is None or res is None:
         return None
     lhs = res.lhs if c.matrix is not None else (res.index_lhs or res.lhs)
-    return to_latex(lhs) + " = " + to_latex(expr)
+    rel = res.relation if c.matrix is None else "="
+    return to_latex(lhs) + " " + relation_latex(rel) + " " + to_latex(expr)
 
 
-def derivation_text(d) -> str:
-    lines = [f"{d.title}  [{d.topic}, {d.kind}]", "", d.summary, "", "Definition:"]
-    for s in d.definition:
-        lines.append(f"  {to_text(s.lhs)} = {to_text(s.rhs)}" + (f"    ({s.note})" if s.note else ""))
-    lines += ["", "Derivation:"]
-    for k, s in enumerate(d.steps, 1):
-        lines.append(f"  {k:2d}. [{s.rule}] {to_text(s.lhs)} = {to_text(s.rhs)}")
-        if s.note:
-            lines.append(f"      {s.note}")
-    lines += ["", "Results:"]
+def result_rows(d):
+    """The results as printed rows ``(result, form, lhs, relation, expr)``,
+    each index form once: a loss's local derivative and its backward message
+    are the same per-sample formula, shown one time."""
+    seen, rows = set(), []
     for r in d.results:
         if r.index is not None:
             lhs = r.index_lhs or r.lhs
-            lines.append(f"  {to_text(lhs)} = {to_text(r.index)}    (index form, {r.origin})")
+            key = (to_text(lhs), to_text(r.index))
+            if key not in seen:
+                seen.add(key)
+                rows.append((r, "index", lhs, r.relation, r.index))
         if r.matrix is not None:
-            lines.append(f"  {to_text(r.lhs)} = {to_text(r.matrix)}    ({shape_text(r.shape)}, {r.origin})")
+            rows.append((r, "matrix", r.lhs, "=", r.matrix))
+    return rows
+
+
+def derivation_text(d) -> str:
+    def eq(lhs, rel, rhs):
+        return f"{to_text(lhs)} {relation_text(rel)} {to_text(rhs)}"
+
+    lines = [f"{d.title}  [{d.topic}, {d.kind}]", "", d.summary, "", "Definition:"]
+    for s in d.definition:
+        lines.append(f"  {eq(s.lhs, s.relation, s.rhs)}" + (f"    ({s.note})" if s.note else ""))
+    lines += ["", "Derivation:"]
+    for k, s in enumerate(d.steps, 1):
+        lines.append(f"  {k:2d}. [{s.rule}] {eq(s.lhs, s.relation, s.rhs)}")
+        if s.note:
+            lines.append(f"      {s.note}")
+    lines += ["", "Results:"]
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = _row_attribution(d, r, form)
+        where = "index form" if form == "index" else shape_text(r.shape)
+        lines.append(f"  {eq(lhs, rel, expr)}    ({where}, {how})")
     if d.claims:
         lines += ["", "Claims (proved, not trusted):"]
         for c in d.claims:
-            ok = all(p.passed for p in d.proofs if p.key == "claim:" + c.key)
-            lines.append(f"  {c.statement}: {'proved' if ok else 'REJECTED'}")
+            ok = claim_proved(d, c)
+            verdict = "proved" if ok else ("REJECTED" if ok is False else "NOT CHECKED")
+            tag = f'[lecture, slide "{c.slide}"]' if c.source == "lecture" else "[gradproof]"
+            lines.append(f"  {tag} {c.statement}: {verdict}")
+    errata = getattr(d, "errata", ())
+    if errata:
+        lines += ["", "Errata (where the lecture is wrong or imprecise):"]
+        for e in errata:
+            lines.append(f'  ! [{e.kind}, slide "{e.slide}"] the lecture: {e.lecture}')
+            lines.append(f"    instead: {e.correction}")
+            lines += [f"    {'evidence' if e.passed else 'EVIDENCE FAILED'}: {x}" for x in e.evidence]
     if d.notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in d.notes]
     lines += ["", "Exact proofs:"]
     for p in d.proofs:
-        lines.append(f"  {'PASS' if p.passed else 'FAIL'}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
+        lines.append(f"  {proof_mark(p)}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
     return "\n".join(lines)
 
 
-def _split_text(tex: str) -> str:
-    r"""Make ``\text{...}`` bodies safe for both LaTeX and MathJax.
+_GREEK_WORDS = {"alpha", "beta", "gamma", "delta", "lambda", "sigma", "theta", "mu", "eta", "pi", "epsilon"}
 
-    Declarations sometimes write prose such as ``\text{w_i x_i}``: LaTeX
-    rejects the raw ``_``, and MathJax would show an escaped ``\_``
-    literally.  Specials are therefore set in maths between text pieces, and
-    grouping braces inside the prose are dropped.
 
-    >>> _split_text(r"s = \text{sum_{i} w_i}")
-    's = \\text{sum}\\_\\text{i w}\\_\\text{i}'
+def _word_math(word: str) -> str:
+    """A plain-text formula token (``w_i^2``, ``E(x_i)``, ``sigma_0^2``) as LaTeX maths."""
+    import re
+
+    def name(m):
+        w = m.group(0)
+        if w in _GREEK_WORDS:
+            return "\\" + w
+        if w in ("Var", "E", "exp", "log"):
+            return {"Var": r"\operatorname{Var}", "E": r"\operatorname{E}", "exp": r"\exp", "log": r"\log"}[w]
+        if w in ("LANGLE", "RANGLE", "LBRACE", "RBRACE"):
+            return w
+        if w == "oo":
+            return r"\infty"
+        if w in ("sum", "prod", "max", "min", "tanh", "argmin", "argmax"):
+            return {"sum": r"\sum", "prod": r"\prod"}.get(w, r"\operatorname{%s}" % w)
+        if w == "yhat":
+            return r"\hat{y}"
+        return w
+
+    word = re.sub(r"<(?=[A-Za-z])", "LANGLE", word)
+    word = re.sub(r"(?<=[A-Za-z0-9)])>", "RANGLE", word)
+    out = re.sub(r"[A-Za-z]+", name, word)
+    out = out.replace("LANGLE", r"\langle ").replace("RANGLE", r"\rangle ")
+    out = out.replace("LBRACE", r"\{").replace("RBRACE", r"\}")
+    out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
+    out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
+    out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
+    out = out.replace("*", r"\cdot ").replace("~", r"\sim ")
+    return out  # plain brackets: a long inline formula may break inside them
+
+
+def has_formula(text: str) -> bool:
+    """Whether prose carries formula text (``_``, ``^``, ``=``, a call ``f(x)``...)."""
+    import re
+
+    return bool(re.search(r"[_^=<>]|\w\(|\bsum\b", text or ""))
+
+
+def prose_latex(text: str) -> str:
+    r"""Prose with formulas in it, as LaTeX that reads the same in TeX and
+    MathJax: words in ``\text{}``, every formula fragment (anything with
+    ``_``, ``^``, ``=``, brackets or operators) set as maths, so no escaped
+    ``\_`` or ``\hat{}`` ever appears.
+
+    >>> prose_latex("zero means: E(w_i^2) = Var(w_i)")
+    '\\text{zero means: }\\operatorname{E}(w_{i}^{2}) = \\operatorname{Var}(w_{i})'
     """
     import re
 
-    def fix(m):
-        body = re.sub(r"(?<!\\)[{}]", "", m.group(1))
-        body = re.sub(r"(?<!\\)([_&%#^])", lambda c: "}\\%s\\text{" % c.group(1) if c.group(1) != "^"
-                      else "}\\hat{}\\text{", body)
-        return r"\text{" + body + "}"
+    if not text:
+        return ""
+    if re.search(r"[\\%&#$]", text) or re.search(r"\w_\w+_\w", text):
+        # TeX's specials in the prose (a user's spec, say): every character set
+        # as written, specials in maths between pieces of text
+        special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                   "\\": r"\backslash ", "^": r"\hat{}", "~": r"\sim "}
+        return r"\text{%s}" % "".join("}%s\\text{" % special[c] if c in special else c for c in text)
+    # identifiers (topic names such as softmax_cross_entropy) are words, not subscripts
+    def ident(m):
+        head = m.group(0).split("_")[0]
+        return m.group(0) if head in _GREEK_WORDS else m.group(0).replace("_", " ")
 
-    return re.sub(r"\\text\{((?:[^{}]|\{[^{}]*\})*)\}", fix, tex)
+    text = re.sub(r"\b[a-z]{3,}(?:_[a-z0-9]+)*_[a-z]{3,}[a-z0-9]*\b", ident, text)
+    # literal braces (a set such as {0, 1}) versus grouping braces (z^{l+1})
+    marked, stack = [], []
+    for k, ch in enumerate(text):
+        if ch == "{":
+            literal = k == 0 or text[k - 1] not in "_^"
+            stack.append(literal)
+            marked.append(" LBRACE" if literal else ch)
+        elif ch == "}" and stack:
+            marked.append("RBRACE" if stack.pop() else ch)
+        else:
+            marked.append(ch)
+    text = "".join(marked)
+    specials = {"&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "~": r"\sim ", "\\": r"\backslash "}
+
+    def text_piece(body):
+        if not body:
+            return ""
+        body = body.replace(" LBRACE", " (").replace("LBRACE", "(").replace("RBRACE", ")")
+        parts = re.split(r"([A-Za-z0-9()']*[_^][A-Za-z0-9{}()+\-/']+)", body)
+        pieces = []
+        for k, part in enumerate(parts):
+            if k % 2:
+                pieces.append(_word_math(part) if not part[0] in "_^" else "{}" + _word_math(part))
+            elif part:
+                part = "".join(specials.get(ch, ch) for ch in part).replace("{", "").replace("}", "")
+                pieces.append(r"\text{%s}" % part)
+        return "".join(pieces)
+
+    greek = "|".join(sorted(_GREEK_WORDS))
+    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum|LBRACE|RBRACE"
+                       r"|^\(?(%s)'?[,;:.)]*$" % greek)
+    word = re.compile(r"^\(?(?!(%s)'?[,;:.)]*$)[A-Za-z][a-z]+[,;:.)]*$" % greek)
+    toks = re.split(r"(\s+)", text)
+    out, buf, k = [], "", 0
+    while k < len(toks):
+        tok = toks[k]
+        if tok.strip() and mathy.search(tok.strip(",;:.")) and not word.match(tok):
+            # a formula: extend while tokens are formula-like or a bracket is open
+            span, depth, j = [], 0, k
+            while j < len(toks):
+                t = toks[j]
+                if t.strip():
+                    is_m = mathy.search(t.strip(",;:.")) and not word.match(t)
+                    if not is_m and depth <= 0:
+                        break
+                    depth += (t.count("(") + t.count("[") + len(re.findall(r"<(?=[A-Za-z])", t)) + t.count("LBRACE")
+                              - t.count(")") - t.count("]") - len(re.findall(r"(?<=[A-Za-z0-9)])>", t))
+                              - t.count("RBRACE"))
+                span.append(t)
+                j += 1
+                if t.strip() and t.rstrip().endswith((",", ";", ":")) and depth <= 0:
+                    break
+            while span and not span[-1].strip():
+                span.pop()
+                j -= 1
+            formula = "".join(span)
+            tail = formula[len(formula.rstrip(",;:.")):]
+            formula = formula[: len(formula) - len(tail)] if tail else formula
+            if depth != 0 or formula.count("(") != formula.count(")"):
+                # unbalanced: leave it as words
+                buf += "".join(span).replace(" LBRACE", "(").replace("LBRACE", "(").replace("RBRACE", ")")
+            else:
+                out.append(text_piece(buf))
+                buf = tail
+                out.append(_word_math(formula))
+            k = j
+            continue
+        buf += tok
+        k += 1
+    out.append(text_piece(buf))
+    return "".join(p for p in out if p)
 
 
 def derivation_latex(d) -> str:
     """A derivation as one display-maths block (Jupyter's ``text/latex``).
 
     The definition, each step with its rule, then the results with their
-    shapes and origin, aligned at the equals sign.
+    shapes and who states them, aligned at the relation sign.
     """
-    def tex(e):
-        return _split_text(to_latex(e))
+    tex = to_latex
 
     def note(text):
-        # TeX's special characters are set in maths between pieces of \text:
-        # that reads the same in MathJax (which takes \text literally) and in LaTeX.
-        special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                   "\\": r"\backslash ", "^": r"\hat{}", "~": r"\sim "}
-        out = "".join("}%s\\text{" % special[c] if c in special else c for c in text)
-        return r"\text{%s}" % out if text else ""
+        return prose_latex(text)
 
-    rows = [r"%s &= %s && %s" % (tex(s.lhs), tex(s.rhs), note(s.note)) for s in d.definition]
-    rows += [r"%s &= %s && %s" % (tex(s.lhs), tex(s.rhs), note(s.rule)) for s in d.steps]
-    for r in d.results:
-        if r.index is not None:
-            rows.append(r"%s &= %s && %s" % (tex(r.index_lhs or r.lhs), tex(r.index),
-                                             note("index form, " + r.origin)))
-        if r.matrix is not None:
-            shape = r"\in \mathbb{R}^{%s}" % shape_latex(r.shape) if r.shape else ""
-            rows.append(r"%s &= %s %s && %s" % (tex(r.lhs), tex(r.matrix), shape,
-                                                note("matrix form, " + r.origin)))
+    rows = [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.note)) for s in d.definition]
+    rows += [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.rule)) for s in d.steps]
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = _row_attribution(d, r, form)
+        shape = r" \in \mathbb{R}^{%s}" % shape_latex(r.shape) if form == "matrix" and r.shape else ""
+        rows.append(r"%s &%s %s%s && %s" % (tex(lhs), relation_latex(rel), tex(expr), shape,
+                                            note(form + " form, " + how)))
     return "$$\\begin{aligned}\n" + "\\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
@@ -523,7 +868,7 @@ def derivation_json(d) -> dict:
             {"lhs": _expr_json(s.lhs), "rhs": _expr_json(s.rhs), "note": s.note} for s in d.definition
         ],
         "steps": [
-            {"rule": s.rule, "lhs": _expr_json(s.lhs), "rhs": _expr_json(s.rhs), "note": s.note}
+            {"rule": s.rule, "lhs": _expr_json(s.lhs), "relation": s.relation, "rhs": _expr_json(s.rhs), "note": s.note}
             for s in d.steps
         ],
         "results": [
@@ -535,10 +880,22 @@ def derivation_json(d) -> dict:
                 "matrix": _expr_json(r.matrix),
                 "shape": [str(x) for x in r.shape],
                 "origin": r.origin,
+                "relation": r.relation,
+                "attribution": result_attribution(d, r),
             }
             for r in d.results
         ],
-        "claims": [{"key": c.key, "statement": c.statement} for c in d.claims],
+        "claims": [
+            {"key": c.key, "statement": c.statement, "source": c.source,
+             **({"slide": c.slide} if c.source == "lecture" else {}),
+             "latex": claim_latex(d, c), "proved": claim_proved(d, c)}
+            for c in d.claims
+        ],
+        "errata": [
+            {"slide": e.slide, "kind": e.kind, "lecture": e.lecture, "correction": e.correction,
+             "evidence": list(e.evidence), "passed": e.passed}
+            for e in getattr(d, "errata", ())
+        ],
         "proofs": [
             {"key": p.key, "check": p.check, "sizes": p.sizes, "passed": p.passed, "detail": p.detail}
             for p in d.proofs
@@ -709,3 +1066,8 @@ def derivation_html(d) -> str:
     verdict = "all exact proofs pass" if d.passed else "A PROOF FAILED"
     parts.append("<p><strong>%s</strong> (%d checks)</p></div>" % (esc(verdict), len(d.proofs)))
     return "".join(parts)
+
+
+def proof_mark(p) -> str:
+    """PASS, FAIL, or UNDECIDED (neither a proof nor a counterexample was found)."""
+    return "PASS" if p.passed else "UNDECIDED" if getattr(p, "undecided", False) else "FAIL"

@@ -48,34 +48,108 @@ def _exp_to_generators(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda x: isinstance(x, sp.exp), repl)
 
 
+ZERO, NONZERO, UNDECIDED = True, False, None
+
+# Probing at random rational points, when ``cancel`` cannot decide.
+PROBE_POINTS = 6
+PROBE_DIGITS = 60  # working precision of each evaluation (decimal digits)
+PROBE_ZERO = 40  # |value| below 10^-PROBE_ZERO times the size of its terms counts as 0
+
+
 def exact_zero(d: sp.Expr, rng: random.Random | None = None) -> bool:
-    """Decide exactly whether ``d`` is identically zero.
+    """Whether ``d`` is identically zero (an undecided case counts as not shown)."""
+    return decide_zero(d, rng) is ZERO
+
+
+def decide_zero(d: sp.Expr, rng: random.Random | None = None):
+    """Decide whether ``d`` is identically zero: ``ZERO``, ``NONZERO`` or ``UNDECIDED``.
 
     Exponentials become rational generators and ``cancel`` decides; a
     piecewise expression (ReLU, sign, |w|) is decided at random non-zero
-    rational points instead, each exactly.
+    rational points instead, each exactly.  When ``cancel`` leaves something
+    (square roots of sums, as in a normalisation layer, are beyond it), the
+    expression is evaluated at random rational points at high precision: a
+    value clearly away from zero at one point is a proof that ``d`` is not
+    identically zero; zero (to 40 digits, against the size of its terms) at
+    every point is taken as zero; if no point can be evaluated, the answer
+    is undecided -- never a failure of a true identity.
     """
     d = fn.explicit(sp.sympify(d))
     if d == 0:
-        return True
+        return ZERO
     if d.has(*_PIECEWISE):
         rng = rng or random.Random(0)
         syms = sorted(d.free_symbols, key=str)
+        undecided = False
         for _ in range(6):
             point = {x: sp.Rational(rng.choice([-1, 1]) * rng.randint(1, 40), rng.randint(1, 9)) for x in syms}
             v = d.xreplace(point)
             v = v.rewrite(sp.Piecewise) if v.has(fn.step) else v
-            if not exact_zero(sp.piecewise_fold(v).doit()):
-                return False
-        return True
+            verdict = decide_zero(sp.piecewise_fold(v).doit())
+            if verdict is NONZERO:
+                return NONZERO
+            undecided |= verdict is UNDECIDED
+        return UNDECIDED if undecided else ZERO
+    d0 = d
     d = d.rewrite(sp.exp) if d.has(sp.tanh, sp.sinh, sp.cosh) else d
     d = sp.expand_log(d, force=True)
     d = _exp_to_generators(d)
     d = sp.expand_log(d, force=True)
     try:
-        return sp.cancel(sp.together(d)) == 0
+        if sp.cancel(sp.together(d)) == 0:
+            return ZERO
     except sp.PolynomialError:
-        return sp.simplify(d) == 0
+        if sp.simplify(d) == 0:
+            return ZERO
+    if not d.free_symbols and d.is_Rational:
+        return NONZERO  # a rational constant: cancel's answer is exact
+    if _is_rational_function(d):
+        return NONZERO  # cancel decides rational functions exactly
+    return _probe_zero(d0, rng or random.Random(0))
+
+
+def _is_rational_function(d) -> bool:
+    """A rational function of its symbols with rational coefficients (what ``cancel`` decides)."""
+    for a in sp.preorder_traversal(d):
+        if isinstance(a, sp.Pow) and not a.exp.is_Integer:
+            return False
+        if isinstance(a, sp.Function) or isinstance(a, sp.NumberSymbol) or (a.is_Number and not a.is_Rational):
+            return False
+    return True
+
+
+def _probe_zero(d, rng):
+    """Evaluate ``d`` at random rational points, each at ``PROBE_DIGITS`` digits."""
+    syms = sorted(d.free_symbols, key=str)
+    terms = sp.Add.make_args(sp.expand(d, deep=False)) if d.is_Add else (d,)
+    evaluated = 0
+    for _ in range(PROBE_POINTS * 3):
+        if evaluated >= PROBE_POINTS:
+            break
+        point = {}
+        for x in syms:
+            v = sp.Rational(rng.randint(1, 97), rng.randint(1, 13) + 17)
+            point[x] = v if x.is_positive or x.is_nonnegative or rng.random() < 0.5 else -v
+        try:
+            vals = [sp.N(t.xreplace(point), PROBE_DIGITS, maxn=4 * PROBE_DIGITS) for t in terms]
+            total = sp.N(d.xreplace(point), PROBE_DIGITS, maxn=4 * PROBE_DIGITS)
+        except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+            continue
+        if not all(v.is_number for v in vals + [total]) or total.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            continue
+        try:
+            tot = complex(total)
+            scale = max([1.0] + [abs(complex(v)) for v in vals])
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if any(abs(complex(v).imag) > 0 for v in vals):
+            continue  # outside the real domain at this point (a root of a negative number): try another
+        if not (abs(tot) < float("inf")):
+            continue
+        evaluated += 1
+        if abs(tot) > 10.0 ** (-PROBE_ZERO) * scale:
+            return NONZERO
+    return ZERO if evaluated >= PROBE_POINTS else UNDECIDED
 
 
 # ---------------------------------------------------------------------------
@@ -147,16 +221,32 @@ def _compare(expected: sp.Matrix, got, key, check, sizes_text, proofs, store=Non
                             f"shape mismatch: derived {got.shape[0]}x{got.shape[1]}, "
                             f"SymPy {expected.shape[0]}x{expected.shape[1]}"))
         return False
+    undecided = None
     for r in range(expected.rows):
         for c in range(expected.cols):
-            if not exact_zero(expected[r, c] - got[r, c]):
+            verdict = decide_zero(expected[r, c] - got[r, c])
+            if verdict is NONZERO:
                 proofs.append(Proof(key, check, sizes_text, False,
-                                    f"entry ({r}, {c}): derived {got[r, c]} but SymPy gives {sp.simplify(expected[r, c])}"))
+                                    f"entry ({r}, {c}): derived {got[r, c]} but SymPy gives {_shown(expected[r, c])}"))
                 return False
+            if verdict is UNDECIDED and undecided is None:
+                undecided = (r, c)
+    if undecided is not None:
+        proofs.append(Proof(key, check, sizes_text, False,
+                            f"undecided: entry {undecided} could be neither simplified to 0 nor evaluated at "
+                            f"{PROBE_POINTS} random rational points", undecided=True))
+        return False
     proofs.append(Proof(key, check, sizes_text, True))
     if store is not None:
         store[key] = got  # proved equal to SymPy's result: claims may compare with it
     return True
+
+
+def _shown(e):
+    """SymPy's result for a failure message (simplified when that is cheap)."""
+    if sp.count_ops(e) > 200:
+        return e
+    return sp.simplify(e)
 
 
 def prove_module(topic, d, sizes=None) -> list[Proof]:
@@ -314,13 +404,13 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
     before = len(proofs)
     mine = (derived or {}).get(claim.key)
     if mine is not None and isinstance(got, sp.MatrixBase) and got.shape == mine.shape and all(
-            exact_zero(a - b) for a, b in zip(got, mine)):
+            decide_zero(a - b) is ZERO for a, b in zip(got, mine)):
         proofs.append(Proof(key, "claim", sizes_text, True))
         return
     _compare(oracle[claim.key], got, key, "claim", sizes_text, proofs)
     p = proofs[-1]
     if not p.passed:
-        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.statement}: {p.detail}")
+        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.statement}: {p.detail}", undecided=p.undecided)
     assert len(proofs) == before + 1
 
 

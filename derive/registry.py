@@ -36,6 +36,7 @@ KINDS = (
 _DECLARATION_MODULES = (
     "derive.topics_modules",
     "derive.topics_stats",
+    "derive.topics_lecture",
 )
 
 
@@ -147,6 +148,13 @@ def add_user_topic(topic: Topic) -> Topic:
     return topic
 
 
+def remove_user_topic(name: str) -> None:
+    """Forget a user-defined topic (one whose spec turned out not to derive)."""
+    if name in _REGISTRY and _REGISTRY[name].kind == "user":
+        del _REGISTRY[name]
+    _CACHE.pop(name, None)
+
+
 def _derive_in_worker(name: str):
     import pickle
 
@@ -184,7 +192,11 @@ def derive_many(names=None, jobs: int | None = None) -> list:
         if ctx is not None:
             # the costliest topics first, so that the workers finish together
             order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).kind, 1))
-            with ctx.Pool(jobs) as pool:
+            from derive.lifetime import die_with_parent, signals_deferred
+
+            with signals_deferred():  # workers die with this process; signals land after the fork
+                pool = ctx.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),))
+            with pool:
                 for name, blob in pool.imap_unordered(_derive_in_worker, order):
                     _CACHE[name] = (get(name), pickle.loads(blob))
     return [derive(t) for t in ts]

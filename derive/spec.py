@@ -28,6 +28,7 @@ naming the file, the line and the problem.
 """
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import os
@@ -38,12 +39,14 @@ from functools import lru_cache
 
 import sympy as sp
 
-from derive.answers.limits import literal_value
+from derive.answers.limits import LimitExceeded, check_lark, literal_value
 from derive.functions import softplus, spelled
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
 KINDS = ("activation", "loss", "layer")
+# What a loss's target may be: count means non-negative integers (Poisson).
+TARGETS = ("real", "binary", "onehot", "probability", "count")
 
 # Keys a spec may have, per kind (anything else is a typo worth reporting).
 _COMMON = {"name", "title", "kind", "summary", "forward", "hyper", "kinks", "claims", "notes", "domain"}
@@ -64,17 +67,38 @@ MAX_EXPR_CHARS = 2000
 MAX_DEPTH = 40
 MAX_NODES = 400
 MAX_EXPONENT = 64
+MAX_DIGITS = 17  # significant digits of a number as written (a double prints with up to 17)
+MAX_DECIMAL_EXPONENT = 30  # |e| in 1.5e-e
+MAX_CONSTANT_LOG10 = 300  # a constant sub-expression lies within 10^-300 .. 10^300
+MAX_DEGREE = 256  # estimated degree of a power tower such as ((1 + s)^8)^8
+MAX_HYPER = 200  # hyperparameters per spec
+HYPER_RANGE = (1e-12, 1e6)  # |default| of a hyperparameter, unless it is 0
+MAX_SPEC_BYTES = 256 * 1024
+MAX_TOML_DEPTH = 20  # nesting of TOML tables and arrays
 # Dimensions a spec's shapes may use (the engine's symbols; m is the sample count).
 _DIMS = ("n", "K")
 
 
 class SpecError(ValueError):
-    """A bad spec: ``str(err)`` is one line, ``path:line: problem``."""
+    """A bad spec: ``str(err)`` is one line, ``path:line:col: problem``.
 
-    def __init__(self, path: str, line: int | None, problem: str):
-        self.path, self.line, self.problem = path, line, problem
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {problem}")
+    ``line`` and ``col`` are 1-based and point into the file (``col`` at the
+    offending character of an expression, else at the key); either may be
+    unknown (``None``), and then is left out.
+    """
+
+    def __init__(self, path: str, line: int | None, problem: str, col: int | None = None):
+        self.path, self.line, self.col, self.problem = path, line, col, problem
+        where = path
+        if line:
+            where += f":{line}" + (f":{col}" if col else "")
+        super().__init__(f"{where}: {_one_line(problem)}")
+
+
+def _one_line(text: str) -> str:
+    """Problem text as one printable line (no control characters from the spec)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # ---------------------------------------------------------------------------
@@ -183,6 +207,11 @@ def _parse_tree(text: str):
             stack.extend((c, d + 1) for c in t.children)
     if count > MAX_NODES:
         raise _ExprError(f"the expression has {count} parts; the limit is {MAX_NODES}")
+    # constants, degree, exponential towers and expansion: the same limits as for answers
+    try:
+        check_lark(tree)
+    except LimitExceeded as err:
+        raise _ExprError(str(err)) from None
     return tree
 
 
@@ -203,9 +232,11 @@ class _Converter:
     """
 
     FUNCS = spelled("specs")  # the function table (derive.functions), one home per function
+    CONSTANTS = {"pi": sp.pi}
 
-    def __init__(self, scalars: dict, arrays: dict, index_pool, fixed_indices=None):
-        self.scalars = scalars
+    def __init__(self, scalars: dict, arrays: dict, index_pool, fixed_indices=None, extents=None):
+        # the extents in use (n, K, ...) may appear as numbers in an expression: a mean over features
+        self.scalars = {**self.CONSTANTS, **(extents or {}), **scalars}
         self.arrays = arrays
         self.pool = list(index_pool)
         self.indices: dict[str, sp.Symbol] = dict(fixed_indices or {})
@@ -224,9 +255,14 @@ class _Converter:
 
     def _number(self, t):
         text = str(t.children[0])
-        if sum(ch.isdigit() for ch in text.lower().partition("e")[0]) > 15 or abs(
-                int(text.lower().partition("e")[2] or 0)) > 15:
-            raise _ExprError(f"the number {text[:20]} is out of range", t.children[0].column)
+        mant, _, ex = text.lower().partition("e")
+        digits = mant.replace(".", "").lstrip("0")
+        if len(digits) > MAX_DIGITS:
+            raise _ExprError(f"the number {text[:24]} has {len(digits)} significant digits; the limit is "
+                             f"{MAX_DIGITS} (a double has 17)", t.children[0].column)
+        if len(ex) > 4 or abs(int(ex or 0)) > MAX_DECIMAL_EXPONENT:
+            raise _ExprError(f"the number {text[:24]} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})",
+                             t.children[0].column)
         v = literal_value(text)
         return sp.Rational(v.numerator, v.denominator)
 
@@ -283,21 +319,33 @@ class _Converter:
         return sp.Mul(self(t.children[0]), self(t.children[1]))
 
     def _div(self, t):
+        num = self(t.children[0])  # left to right: an error points at the first occurrence
         den = self(t.children[1])
         if den == 0:
             raise _ExprError("division by zero")
-        return sp.Mul(self(t.children[0]), sp.Pow(den, -1))
+        return sp.Mul(num, sp.Pow(den, -1))
 
     def _neg(self, t):
         return sp.Mul(-1, self(t.children[0]))
 
     def _pow(self, t):
         base, ex = self(t.children[0]), self(t.children[2])
-        if ex.is_number and (not ex.is_finite or abs(ex) > MAX_EXPONENT):
-            raise _ExprError(f"the exponent {ex} is larger than {MAX_EXPONENT}", t.children[1].column)
+        col = t.children[1].column
+        if ex.is_number and (not ex.is_finite or not ex.is_real or abs(ex) > MAX_EXPONENT):
+            raise _ExprError(f"the exponent {_short(ex)} is larger than {MAX_EXPONENT}", col)
         if not ex.is_number and not (ex.free_symbols <= set(self.scalars.values())):
-            raise _ExprError("an exponent must be a number or a hyperparameter", t.children[1].column)
-        return sp.Pow(base, ex)
+            raise _ExprError("an exponent must be a number or a hyperparameter", col)
+        if ex.is_number and base.is_Rational:
+            # a constant power: bound its size from logarithms, before forming it
+            size = abs(float(ex)) * _log10_abs(base)
+            if size > MAX_CONSTANT_LOG10:
+                raise _ExprError(f"the constant {_short(base)}^{_short(ex)} has about 10^{size:.3g} as its size; "
+                                 f"the limit is 10^{MAX_CONSTANT_LOG10}", col)
+        out = sp.Pow(base, ex)
+        if _degree(out) > MAX_DEGREE:
+            raise _ExprError(f"the power would expand to a polynomial of degree about {_degree(out):.3g}; "
+                             f"the limit is {MAX_DEGREE}", col)
+        return out
 
     def _call(self, t):
         tok, *args = t.children
@@ -361,6 +409,32 @@ class _Converter:
                 ">=": sp.GreaterThan}[op](lhs, rhs)
 
 
+def _short(x) -> str:
+    text = str(x)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _log10_abs(r) -> float:
+    """log10 |r| of a rational, from bit lengths (never forms a float of a huge number)."""
+    if r == 0:
+        return 0.0
+    p, q = abs(int(r.p)), int(r.q)
+    return abs((p.bit_length() - q.bit_length()) * math.log10(2)) + 1
+
+
+def _degree(e) -> float:
+    """An upper estimate of the polynomial degree ``e`` would expand to (1 per symbol)."""
+    if e.is_Number or e.is_NumberSymbol:
+        return 0
+    if e.is_Symbol or isinstance(e, sp.Indexed):
+        return 1
+    if e.is_Pow and e.exp.is_number:
+        return _degree(e.base) * abs(float(e.exp))
+    if e.is_Mul:
+        return sum(_degree(a) for a in e.args)
+    return max((_degree(a) for a in e.args), default=0)
+
+
 # ---------------------------------------------------------------------------
 # Reading the TOML file
 # ---------------------------------------------------------------------------
@@ -377,37 +451,67 @@ def _toml():
 
 
 class _Lines:
-    """Line numbers of keys in the TOML text (tomllib does not report them)."""
+    """Where each key sits in the TOML text (tomllib does not report it).
+
+    One pass over the lines at construction; every lookup is then a
+    dictionary access, so a spec with thousands of keys is read in linear
+    time.  Tables are told apart by name and by occurrence (the ``nth``
+    ``[[claims]]``).
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^(\s*)([A-Za-z0-9_\-]+|\"[^\"\n]*\")\s*=\s*")
 
     def __init__(self, text: str):
         self.lines = text.splitlines()
+        self.tables: dict = {}  # (table, nth) -> line of its header
+        self.keys: dict = {}  # (table, nth, key) -> (line, column of the key, column of the value)
+        counts: dict = {}
+        table = (None, 0)
+        for k, ln in enumerate(self.lines):
+            m_ = self._HEADER.match(ln)
+            if m_:
+                name = m_.group(1).strip()
+                nth = counts.get(name, 0)
+                counts[name] = nth + 1
+                table = (name, nth)
+                self.tables.setdefault(table, k + 1)
+                continue
+            m_ = self._KEY.match(ln)
+            if m_:
+                key = m_.group(2).strip('"')
+                self.keys.setdefault((table[0], table[1], key), (k + 1, len(m_.group(1)) + 1, m_.end() + 1))
 
     def _table_start(self, table: str | None, nth: int = 0) -> int:
-        if table is None:
-            return 0
-        pat = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$")
-        seen = -1
-        for k, ln in enumerate(self.lines):
-            if pat.match(ln):
-                seen += 1
-                if seen == nth:
-                    return k + 1
-        return 0
+        return 0 if table is None else self.tables.get((table, nth), 0)
+
+    def where(self, key: str, table: str | None = None, nth: int = 0):
+        """``(line, column of the key, column of the value)``, or None."""
+        return self.keys.get((table, nth, key))
 
     def of(self, key: str, table: str | None = None, nth: int = 0) -> int | None:
+        hit = self.keys.get((table, nth, key))
+        if hit:
+            return hit[0]
         start = self._table_start(table, nth)
-        pat = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-        for k in range(start, len(self.lines)):
-            ln = self.lines[k]
-            if k > start and table is None and re.match(r"^\s*\[", ln):
-                break
-            if table is not None and k > start and re.match(r"^\s*\[", ln):
-                break
-            if pat.match(ln):
-                return k + 1
-        if table is not None and start:
-            return start
-        return None
+        return start or None
+
+    def expr_column(self, key: str, table: str | None, nth: int, column: int | None, offset: int = 0):
+        """The file column of an expression's character ``column`` (1-based).
+
+        Exact for a one-line string value without escapes before that
+        character; otherwise the column of the key.
+        """
+        hit = self.keys.get((table, nth, key))
+        if not hit:
+            return None
+        line, kcol, vcol = hit
+        text = self.lines[line - 1]
+        if column and vcol <= len(text) and text[vcol - 1] in "\"'" and text[vcol - 1: vcol + 2] not in ('"""', "'''"):
+            before = text[vcol: vcol + offset + column - 1]
+            if "\\" not in before:
+                return vcol + offset + column
+        return kcol
 
 
 def _ident(path, lines, value, what, line):
@@ -415,7 +519,14 @@ def _ident(path, lines, value, what, line):
         raise SpecError(path, line, f"{what} {value!r} must be a name (letters, digits, _; not starting with a digit)")
     if keyword.iskeyword(value):
         raise SpecError(path, line, f"{what} {value!r} is a Python keyword; choose another name (e.g. {value[:3]}_)")
+    if what in ("hyperparameter", "parameter") and (value.startswith("_") or value in _BUILTIN_NAMES):
+        # the name becomes an argument of the generated functions: it must not hide
+        # their helpers (_sigmoid) or the builtins they call (float)
+        raise SpecError(path, line, f"{what} {value!r} would hide a name the generated code uses; choose another")
     return value
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _dims(path, line, value, what):
@@ -437,16 +548,72 @@ def _dims(path, line, value, what):
 def parse_spec(text: str, path: str = "<spec>"):
     """Parse a spec's TOML text into a registered-ready :class:`derive.registry.Topic` (not registered)."""
     tomllib = _toml()
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise SpecError(path, line, "the file contains a NUL character; a spec is plain text")
+    depth = _toml_depth(text)
+    if depth > MAX_TOML_DEPTH:
+        raise SpecError(path, depth_line(text), f"tables or arrays nest {depth} deep; the limit is {MAX_TOML_DEPTH}")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(path, None, "TOML syntax error: the file nests too deeply") from None
     except tomllib.TOMLDecodeError as err:
         msg = str(err)
-        m_ = re.search(r"\(at line (\d+), column \d+\)", msg)
-        line = int(m_.group(1)) if m_ else None
-        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg)) from None
+        m_ = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line, col = (int(m_.group(1)), int(m_.group(2))) if m_ else (None, None)
+        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg), col) from None
     topic = _Builder(data, path, _Lines(text)).topic()
     topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/cache.py
     return topic
+
+
+def _toml_depth(text: str) -> int:
+    """The deepest nesting of brackets and braces outside strings and comments (one pass, no parsing)."""
+    depth = best = 0
+    quote = None
+    k, n_ = 0, len(text)
+    while k < n_:
+        ch = text[k]
+        if quote:
+            if text.startswith(quote, k):
+                k += len(quote)
+                quote = None
+                continue
+            if ch == "\\" and quote in ('"', '"""'):
+                k += 2
+                continue
+        elif ch == "#":
+            nl = text.find("\n", k)
+            k = n_ if nl < 0 else nl
+            continue
+        elif ch in "\"'":
+            quote = text[k:k + 3] if text[k:k + 3] in ('"""', "'''") else ch
+            k += len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        k += 1
+    return best
+
+
+def depth_line(text: str) -> int:
+    """The line on which the bracket nesting first exceeds :data:`MAX_TOML_DEPTH`."""
+    depth = 0
+    line = 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_TOML_DEPTH:
+                return line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return 1
 
 
 def _all_keys(data):
@@ -457,10 +624,14 @@ class _Builder:
     def __init__(self, data: dict, path: str, lines: _Lines):
         self.data, self.path, self.lines = data, path, lines
 
-    def err(self, problem, key=None, table=None, nth=0, line=None):
+    def err(self, problem, key=None, table=None, nth=0, line=None, col=None):
         if line is None and key is not None:
-            line = self.lines.of(key, table, nth)
-        raise SpecError(self.path, line, problem)
+            hit = self.lines.where(key, table, nth)
+            if hit:
+                line, col = hit[0], col or hit[1]
+            else:
+                line = self.lines.of(key, table, nth)
+        raise SpecError(self.path, line, problem, col)
 
     def need(self, key, typ=str):
         if key not in self.data:
@@ -471,16 +642,21 @@ class _Builder:
             self.err(f"{key} must be a {typ.__name__}", key)
         return v
 
-    def expr(self, text, conv, key, table=None, nth=0):
+    def expr(self, text, conv, key, table=None, nth=0, offset=0):
         line = self.lines.of(key, table, nth)
         try:
             tree = _parse_tree(text)
-            return conv(tree)
+            out = conv(tree)
+            if out.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise _ExprError("the expression is not a finite real number everywhere "
+                                 "(a root or log of a negative constant, or a division by zero)")
+            return out
         except _ExprError as e:
-            col = f" (column {e.column} of the expression)" if e.column else ""
-            raise SpecError(self.path, line, f"{key}: {e}{col}") from None
-        except RecursionError:  # pragma: no cover - depth is limited before conversion
-            raise SpecError(self.path, line, f"{key}: the expression nests too deeply") from None
+            col = self.lines.expr_column(key, table, nth, e.column, offset)
+            raise SpecError(self.path, line, f"{key}: {e}", col) from None
+        except RecursionError:
+            raise SpecError(self.path, line, f"{key}: the expression nests too deeply",
+                            self.lines.expr_column(key, table, nth, None)) from None
 
     def topic(self):
         from derive.engine import build_module
@@ -525,6 +701,8 @@ class _Builder:
         h = self.data.get("hyper", {})
         if not isinstance(h, dict):
             self.err("hyper must be a table: [hyper] alpha = 1.0", "hyper")
+        if len(h) > MAX_HYPER:
+            self.err(f"{len(h)} hyperparameters; the limit is {MAX_HYPER}", line=self.lines.tables.get(("hyper", 0)))
         out = []
         for nm, val in h.items():
             line = self.lines.of(nm, "hyper")
@@ -532,7 +710,12 @@ class _Builder:
             if nm in _RESERVED:
                 self.err(f"hyperparameter {nm!r} clashes with a reserved name; choose another", line=line)
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
-                self.err(f"hyperparameter {nm} needs a finite number as its default, not {val!r}", line=line)
+                self.err(f"hyperparameter {nm} needs a finite number as its default, not {_short(repr(val))}",
+                         line=line)
+            lo, hi = HYPER_RANGE
+            if val != 0 and not lo <= abs(val) <= hi:
+                self.err(f"hyperparameter {nm} = {val!r} is out of range: a default is 0 or between "
+                         f"{lo:g} and {hi:g} in size", line=line)
             sym = sp.Symbol(nm, positive=True) if val > 0 else sp.Symbol(nm, real=True)
             out.append((sym, float(val)))
         return tuple(out)
@@ -570,7 +753,7 @@ class _Builder:
         if var not in ("s", "z", "x"):
             self.err("an activation's input is s, z or x", "input")
         x = sp.Symbol(var, real=True)
-        conv = _Converter({var: x, **self._hyper_scalars()}, {}, ())
+        conv = _Converter({var: x, **self._hyper_scalars()}, {}, (), extents={"n": n})
         f = self.expr(self.data["forward"], conv, "forward")
         if not f.has(x):
             self.err(f"forward does not depend on its input {var}", "forward")
@@ -599,12 +782,14 @@ class _Builder:
         if dims and dims != (K,):
             self.err("a vector loss has shape \"K\" (one entry per output)", "shape")
         target = self.data.get("target", "real")
-        if target not in ("real", "binary", "onehot", "probability"):
-            self.err(f"target {target!r} is not one of real, binary, onehot, probability", "target")
+        if target not in TARGETS:
+            self.err(f"target {target!r} is not one of {', '.join(TARGETS)}", "target")
+        if target == "count" and dims:
+            self.err("a count target is one count per sample: leave out shape", "target")
         if dims:
             zb, yb = sp.IndexedBase("z", real=True), sp.IndexedBase("y", real=True)
             conv = _Converter(self._hyper_scalars(), {"yhat": (zb, _Array("yhat", dims)), "y": (yb, _Array("y", dims))},
-                              _POOL)
+                              _POOL, extents={"K": K})
         else:
             zs, ys = sp.Symbol("z", real=True), sp.Symbol("y", real=True)
             conv = _Converter({"yhat": zs, "y": ys, **self._hyper_scalars()}, {}, ())
@@ -643,8 +828,9 @@ class _Builder:
         if len(in_dims) != 1:
             self.err("a layer's input z is a vector: input = \"n\"", "input")
         params = self.data.get("params", {})
-        if not isinstance(params, dict) or not params:
-            self.err("a layer needs a [params] table, e.g. a = \"n\"", "params" if "params" in self.data else "forward")
+        if not isinstance(params, dict):
+            self.err("params is a table of shapes: [params] a = \"n\" (or leave it out: a layer may have none)",
+                     "params")
         arrays = {"z": (sp.IndexedBase("z", real=True), _Array("z", in_dims))}
         args = [Arg("z", "input", in_dims, "Z", domain=self._domain(), latex="z")]
         vocab_params = []
@@ -662,8 +848,9 @@ class _Builder:
             a = Arg(nm, "param", d, nm, latex=nm)
             args.append(a)
             vocab_params.append(SymbolDecl(nm, tuple(str(x) if not x.is_Integer else 1 for x in a.batched_shape())))
-        conv = _Converter(self._hyper_scalars(), arrays, _POOL, fixed_indices={out_index: j_})
-        f = self.expr(rhs, conv, "forward")
+        used = {str(d): d for _, arr in arrays.values() for d in arr.dims}
+        conv = _Converter(self._hyper_scalars(), arrays, _POOL, fixed_indices={out_index: j_}, extents=used)
+        f = self.expr(rhs, conv, "forward", offset=self._rhs_offset(text, m_.start(2)))
         free = set(conv.extents) - {j_}
         if free:
             self.err("forward: every index other than the output's must be summed over", "forward")
@@ -678,6 +865,10 @@ class _Builder:
         del line
         vocab = [SymbolDecl("Z", ("m", "n")), SymbolDecl("Delta", ("m", str(out_dim))), *vocab_params]
         return spec, (), vocab
+
+    def _rhs_offset(self, text, start):
+        """Characters before the right-hand side of ``z_next[j] = ...`` (for error columns)."""
+        return start
 
     def _check_kinks(self, f, x, others, key, shown):
         """Refuse a map that has a kink or a jump nowhere declared."""
@@ -700,7 +891,7 @@ class _Builder:
         raw = self.data.get("claims", [])
         if not isinstance(raw, list):
             self.err("claims is a list of tables: [[claims]] result = ... matrix = ...", "claims")
-        vocab = Vocabulary(dims={"m": 2, "n": 3, "K": 4},
+        vocab = Vocabulary(dims={"m": 2, "n": 3, "K": 4}, extra_functions=(("abs", sp.Abs),), entrywise_powers=True,
                            symbols=tuple(vocab) + tuple(SymbolDecl(h.name, (), domain="positive" if h.is_positive else "real")
                                                         for h, _ in self.hyper))
         valid = {"activation": ("forward", "backward"), "loss": ("loss", "backward")}.get(
@@ -818,16 +1009,59 @@ def load_spec_topic(path):
 
     path = os.fspath(path)
     with open(path, "rb") as fh:
-        raw = fh.read()
+        raw = fh.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(path, None, f"the file is larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a few lines")
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(path, None, "the file is not UTF-8 text") from None
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise SpecError(path, line, "the file is not UTF-8 text", raw[:err.start].rsplit(b"\n", 1)[-1].__len__() + 1) from None
+    key = (os.path.abspath(path), text)
+    known = _LOADED.get(key)
+    if known is not None and _registered(known):
+        return known  # the same file, unchanged: its derivation is cached with the topic
     topic = parse_spec(text, path)
+    lines = _Lines(text)
     try:
-        return add_user_topic(topic)
+        add_user_topic(topic)
     except ValueError as err:
-        raise SpecError(path, _Lines(text).of("name"), str(err)) from None
+        raise SpecError(path, lines.of("name"), str(err)) from None
+    _derive_or_refuse(topic, path, lines)
+    _LOADED[key] = topic
+    return topic
+
+
+_LOADED: dict = {}  # (absolute path, text) -> topic, for a spec read twice in one process
+
+
+def _registered(topic) -> bool:
+    from derive.registry import UnknownTopic, get
+
+    try:
+        return get(topic.name) is topic
+    except UnknownTopic:
+        return False
+
+
+def _derive_or_refuse(topic, path, lines):
+    """Derive a freshly read spec now, so that a module the engine cannot handle
+    is one line naming the spec, never a traceback later."""
+    from derive.registry import derive, remove_user_topic
+
+    try:
+        derive(topic)
+        return
+    except RecursionError:
+        problem = "the derivation nests too deeply"
+    except MemoryError:
+        problem = "the derivation needs too much memory"
+    except Exception as err:  # noqa: BLE001 - any failure of the engine on user input is reported, not raised
+        problem = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
+    remove_user_topic(topic.name)
+    where = lines.where("forward")
+    raise SpecError(path, where[0] if where else None, f"forward: cannot derive this module: {problem}",
+                    where[1] if where else None)
 
 
 _CODE_DIR: str | None = None

@@ -26,7 +26,7 @@ Three pieces live here:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import sympy as sp
@@ -56,18 +56,23 @@ class Builder:
     extra: dict = field(default_factory=dict)
     code: Any = None  # derive.model.ModuleCode, when the topic has code to generate
 
-    def define(self, text: str, latex: str, rhs, note: str = "") -> None:
-        """State an assumption or a part of the model."""
-        self.definition.append(Step("definition", Label(text, latex), rhs, note))
+    def define(self, text: str, latex: str, rhs, note: str = "", relation: str | None = None) -> None:
+        """State an assumption or a part of the model.  A definition headed by a
+        word (``assumptions``, ``prior``, ``model``) reads ``word: statement``."""
+        if relation is None:
+            relation = ":" if latex.startswith(r"\text{") else "="
+        self.definition.append(Step("definition", Label(text, latex), rhs, note, relation))
 
-    def step(self, rule: str, text: str, latex: str, rhs, note: str = "") -> Step:
+    def step(self, rule: str, text: str, latex: str, rhs, note: str = "", relation: str = "=") -> Step:
         """Record one step: the rule applied and the expression it gives."""
-        s = Step(rule, Label(text, latex), rhs, note)
+        s = Step(rule, Label(text, latex), rhs, note, relation)
         self.steps.append(s)
         return s
 
-    def result(self, key: str, text: str, latex: str, *, index=None, matrix=None, shape=(), index_lhs=None) -> Result:
-        r = Result(key, Label(text, latex), index=index, index_lhs=index_lhs, matrix=matrix, shape=tuple(shape))
+    def result(self, key: str, text: str, latex: str, *, index=None, matrix=None, shape=(), index_lhs=None,
+               relation: str = "=") -> Result:
+        r = Result(key, Label(text, latex), index=index, index_lhs=index_lhs, matrix=matrix, shape=tuple(shape),
+                   relation=relation)
         self.results.append(r)
         return r
 
@@ -96,7 +101,7 @@ class Builder:
             ok = self.prove("claim:" + claim.key, "claim equals derived result", sizes, lambda c=claim: compare(c))
             if ok:
                 self.results = [
-                    Result(r.key, r.lhs, r.index, r.index_lhs, r.matrix, r.shape, "claimed-and-proved")
+                    replace(r, origin="claimed-and-proved")
                     if r.key == claim.key
                     else r
                     for r in self.results

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import mexpr as mx
-from derive.engine import Arg, ModuleSpec, OutputName, K, build_module, m, n
+from derive.engine import Arg, ModuleSpec, OutputName, K, a_, build_module, c_, j_, m, n
 from derive.functions import relu, relu_grad, sgn, sigmoid, step
+from derive import slides as sl
 from derive.model import Claim
 from derive.registry import Topic, register
 
@@ -123,7 +124,7 @@ module(
         forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n - 1)),
         out_matrix="yhat", out_latex=r"\hat{\mathbf{y}}",
     ),
-    claims=(Claim("forward", "yhat = X w", matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param"))),),
+    claims=(Claim("forward", "yhat = X w", matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param")), source="lecture", slide=sl.LINEAR_NEURON),),
     notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b.",),
 )
 
@@ -137,7 +138,10 @@ module(
     ModuleSpec(kind="module", args=(Z_IN, W), out_dim=K,
                forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1))),
     claims=(
-        Claim("forward", "Z^{l+1} = Z W", matrix=mx.MatMul(Zm, Wm)),
+        Claim("forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm, Wm), source="lecture", slide=sl.LINEAR_LAYER),
+        Claim("jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR),
+        Claim("jacobian:W", "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i", index=sp.KroneckerDelta(j_, c_) * Z_IN.base()[a_],
+              source="lecture", slide=sl.EXAMPLE_LINEAR),
         Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
         Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
     ),
@@ -235,7 +239,7 @@ module(
     "The lecture's loss module: l = (y - z)^2, summed over the samples: (y - yhat)^T (y - yhat).",
     ModuleSpec(kind="loss", args=(_zs, _ys), reduction="sum",
                forward=lambda b, _: (b["y"] - b["z"]) ** 2),
-    claims=(Claim("backward", "dL/dyhat = 2 (yhat - y)", matrix=mx.Map(2 * (_u - _v), ((_u, _yhat_v), (_v, _y_v)))),),
+    claims=(Claim("backward", "dL/dyhat = 2 (yhat - y)", matrix=mx.Map(2 * (_u - _v), ((_u, _yhat_v), (_v, _y_v))), source="lecture", slide=sl.EXAMPLE_SE),),
 )
 
 module(
@@ -380,7 +384,7 @@ model(
               output="yhat", output_matrix="yhat"),
     claims=(Claim("grad:w", "dL/dw = X^T (yhat - y)",
                   matrix=mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("yhat", (m, 1), role="output"),
-                                                             mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))))),),
+                                                             mx.Scale(-1, mx.Sym("y", (m, 1), role="target"))))), source="lecture", slide=sl.MLE),),
     notes=("With the mean instead of the sum the gradient carries a factor 1/m.",),
 )
 

@@ -16,6 +16,7 @@ from derive import identities as idn
 from derive import init_variance as iv
 from derive import mle as ml
 from derive.functions import sigmoid
+from derive import slides as sl
 from derive.model import Claim
 from derive.registry import Topic, register
 
@@ -30,7 +31,7 @@ register(Topic(
     order=13,
     summary="Solving dL/dw = 0 for the squared error gives the normal equations X^T X w = X^T y.",
     build=cf.build_least_squares,
-    claims=(Claim("solution", "w* = (X^T X)^-1 X^T y", matrix=mx.Solve(_XtX, _Xty)),),
+    claims=(Claim("solution", "w* = (X^T X)^-1 X^T y", matrix=mx.Solve(_XtX, _Xty), source="lecture", slide=sl.LINEAR_MLE_CONTD),),
 ))
 
 register(Topic(
@@ -52,7 +53,7 @@ register(Topic(
     summary="L2 regularisation adds lambda I to X^T X: always invertible, and the unique minimiser.",
     build=cf.build_ridge,
     claims=(Claim("solution", "w* = (X^T X + lambda I)^-1 X^T y",
-                  matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n)))), _Xty)),),
+                  matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n)))), _Xty), source="lecture", slide=sl.L2_STABILITY),),
 ))
 
 # ---------------------------------------------------------------------------
@@ -71,7 +72,7 @@ register(Topic(
     claims=(Claim("nll", "L(w) = m/2 log(2 pi sigma^2) + 1/(2 sigma^2) sum_i (y_i - <w, x_i>)^2",
                   index=_m / 2 * sp.log(2 * sp.pi * ml.sigma**2)
                   + sp.Sum((ml.yb[_i] - sp.Sum(ml.Xb[_i, ml.j] * ml.wb[ml.j], (ml.j, 1, ml.n))) ** 2, (_i, 1, _m))
-                  / (2 * ml.sigma**2)),),
+                  / (2 * ml.sigma**2), source="lecture", slide=sl.LINEAR_MLE),),
 ))
 
 register(Topic(
@@ -94,7 +95,7 @@ register(Topic(
     summary="Bernoulli outputs yhat = sigma(s): the negative log-likelihood is the binary cross-entropy.",
     build=ml.build_mle_bernoulli,
     claims=(Claim("nll", "L(w) = sum_i -[y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]",
-                  index=sp.Sum(-(ml.yb[_i] * sp.log(ml.Yhb[_i]) + (1 - ml.yb[_i]) * sp.log(1 - ml.Yhb[_i])), (_i, 1, _m))),),
+                  index=sp.Sum(-(ml.yb[_i] * sp.log(ml.Yhb[_i]) + (1 - ml.yb[_i]) * sp.log(1 - ml.Yhb[_i])), (_i, 1, _m)), source="lecture", slide=sl.LOGISTIC_MLE),),
 ))
 
 register(Topic(
@@ -106,7 +107,7 @@ register(Topic(
     summary="Categorical outputs of a softmax: the negative log-likelihood is -sum_i sum_c y_ic log yhat_ic.",
     build=ml.build_mle_categorical,
     claims=(Claim("nll", "L(w) = -sum_i sum_c y_ic log(yhat_ic)",
-                  index=-sp.Sum(ml.Yb[_i, ml.c] * sp.log(ml.Yhb[_i, ml.c]), (_i, 1, _m), (ml.c, 1, ml.K))),),
+                  index=-sp.Sum(ml.Yb[_i, ml.c] * sp.log(ml.Yhb[_i, ml.c]), (_i, 1, _m), (ml.c, 1, ml.K)), source="lecture", slide=sl.SOFTMAX_MLE),),
 ))
 
 register(Topic(
@@ -118,7 +119,7 @@ register(Topic(
     summary="A zero-mean Gaussian prior on the weights gives the ridge loss with lambda = sigma^2 / sigma_0^2; "
             "the bias has no prior and is not penalised.",
     build=ml.build_map_gaussian,
-    claims=(Claim("lambda", "lambda = sigma^2 / sigma_0^2", index=ml.sigma**2 / ml.sigma_0**2),),
+    claims=(Claim("lambda", "lambda = sigma^2 / sigma_0^2", index=ml.sigma**2 / ml.sigma_0**2, source="lecture", slide=sl.MAP),),
 ))
 
 register(Topic(
@@ -155,7 +156,7 @@ register(Topic(
     order=31.2,
     summary="tanh(s) = 2 sigma(2s) - 1.",
     build=idn.build_tanh_sigmoid,
-    claims=(Claim("identity", "tanh(s) = 2 sigma(2s) - 1", index=2 * sigmoid(2 * _s) - 1),),
+    claims=(Claim("identity", "tanh(s) = 2 sigma(2s) - 1", index=2 * sigmoid(2 * _s) - 1, source="lecture", slide=sl.ACTIVATIONS),),
 ))
 
 register(Topic(
@@ -166,8 +167,10 @@ register(Topic(
     order=34.2,
     summary="sigma_k(s) in (0, 1) and sum_k sigma_k(s) = 1.",
     build=idn.build_softmax_simplex,
-    claims=(Claim("sum", "sum_k sigma_k = 1",
-                  index=sp.Sum(sp.exp(idn.Sb[idn.k]) / sp.Sum(sp.exp(idn.Sb[idn.c]), (idn.c, 1, idn.K)), (idn.k, 1, idn.K))),),
+    claims=(Claim("range", "sigma_k in (0, 1) for k in {1 ... K}", index=sp.Interval.open(0, 1),
+                  source="lecture", slide=sl.SOFTMAX),
+            Claim("sum", "sum_k sigma_k = 1",
+                  index=sp.Sum(sp.exp(idn.Sb[idn.k]) / sp.Sum(sp.exp(idn.Sb[idn.c]), (idn.c, 1, idn.K)), (idn.k, 1, idn.K)), source="lecture", slide=sl.SOFTMAX),),
 ))
 
 register(Topic(
@@ -179,7 +182,7 @@ register(Topic(
     summary="Sigmoid + cross-entropy and softmax + cross-entropy both back-propagate yhat - y.",
     build=idn.build_fused_gradients,
     claims=(
-        Claim("sigmoid_bce", "dL/ds = yhat - y (sigmoid + cross-entropy)", index=sigmoid(_s) - _y),
+        Claim("sigmoid_bce", "dL/ds = yhat - y (sigmoid + cross-entropy)", index=sigmoid(_s) - _y, source="lecture", slide=sl.MLE),
         Claim("softmax_cross_entropy", "dL/ds_j = yhat_j - y_j (softmax + cross-entropy)",
               index=sp.exp(idn.Sb[idn.j]) / sp.Sum(sp.exp(idn.Sb[idn.k]), (idn.k, 1, idn.K)) - idn.Yb[idn.j]),
     ),
@@ -207,7 +210,8 @@ register(Topic(
     order=80,
     summary="For s = sum_i w_i x_i with independent zero-mean terms, Var(s) = n_in Var(x) Var(w).",
     build=iv.build_xavier,
-    claims=(Claim("var_w", "Var(w) = 1/n_in", index=1 / iv.n_in),),
+    claims=(Claim("var_s", "Var(s) = n_in Var(x) Var(w)", index=iv.n_in * iv.Vx * iv.Vw, source="lecture", slide=sl.XAVIER),
+            Claim("var_w", "Var(w) = 1/n_in", index=1 / iv.n_in, source="lecture", slide=sl.XAVIER_CONTD),),
 ))
 
 register(Topic(

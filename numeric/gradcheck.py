@@ -498,7 +498,7 @@ DEFAULT_SHAPES = {
 
 # What an input or target may be.  Modules may declare ``DOMAIN`` (their
 # input z) and ``TARGET`` (their y) with one of these names.
-DOMAINS = ("real", "probability", "simplex", "positive", "binary", "onehot", "sign")
+DOMAINS = ("real", "probability", "simplex", "positive", "binary", "onehot", "sign", "count")
 
 def _meta(module, name: str, default):
     """A module's declared metadata constant (``DOMAIN``, ``TARGET``, ...), or ``default``."""
@@ -521,6 +521,8 @@ def _sample(domain: str, shape, rng: np.random.Generator) -> np.ndarray:
         return rng.permutation(v).reshape(shape)
     if domain == "sign":
         return np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    if domain == "count":  # event counts 0, 1, ..., 9 (as floats, like every target)
+        return rng.integers(0, 10, shape).astype(np.float64)
     if domain == "onehot":
         K = shape[-1] if len(shape) > 1 else 2
         rows = shape[0] if len(shape) > 1 else 1

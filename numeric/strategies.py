@@ -121,6 +121,8 @@ def _domain(module, domain, shape, kinks):
         return onehot(shape[0], shape[1])
     if domain == "sign":
         return hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0]))
+    if domain == "count":
+        return hnp.arrays(np.float64, shape, elements=st.integers(0, 9).map(float))
     raise ValueError(f"unknown domain {domain!r}")
 
 

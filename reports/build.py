@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from derive.atomic import write_atomic  # noqa: F401  the one atomic writer (re-exported)
+
 FORMATS = ("html", "latex", "pdf")
 
 
@@ -104,9 +106,10 @@ class TopicSection:
         """This section with its HTML and LaTeX views computed and the derivation dropped."""
         from dataclasses import replace
 
-        from reports import render_html, render_latex
+        from reports import companion, render_html, render_latex
 
-        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self)},
+        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self),
+                                    "facts": companion.facts(self)},
                        exact_failed=self._exact_failed(), derivation=None)
 
 
@@ -210,6 +213,10 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     t0 = time.perf_counter()
     try:
         d = derive(topic)
+        if topic.kind != "user":
+            from reports.errata import attach
+
+            d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
         return TopicSection(topic.name, topic.title, topic.kind, topic.section,
                             error=f"derivation failed: {type(err).__name__}: {err}")
@@ -248,14 +255,17 @@ def _section_job(name: str) -> tuple[TopicSection, dict]:
 _LIMITS = []
 
 
-def _worker_init() -> None:
-    """Worker start-up: one BLAS thread per worker process.
+def _worker_init(parent_pid: int | None = None) -> None:
+    """Worker start-up: die with the parent, ignore Ctrl-C, one BLAS thread.
 
     NOTE: OpenBLAS threads busy-wait; with two of them per worker next to
     another busy worker on two cores, the numeric experiments took about
     three times longer than single-threaded.  threadpoolctl comes with
     scikit-learn (the digits extra); without it the workers keep the default.
     """
+    from derive.lifetime import die_with_parent
+
+    die_with_parent(parent_pid)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -319,16 +329,20 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
         # submit, before the pool starts its own thread.
         methods = multiprocessing.get_all_start_methods()
         pool = ProcessPoolExecutor(max_workers=jobs if pooled else 1, initializer=_worker_init,
+                                   initargs=(os.getpid(),),
                                    mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
     try:
-        started = None
-        if figures:
-            from reports import plots
+        from derive.lifetime import signals_deferred
 
-            started = plots.start_sources(pool)
-        # costly kinds first, so that the workers finish together
-        costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
-        futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
+        started = None
+        with signals_deferred():  # the workers are forked here; a signal lands after the fork
+            if figures:
+                from reports import plots
+
+                started = plots.start_sources(pool)
+            # costly kinds first, so that the workers finish together
+            costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
+            futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
         sections = []
         t0 = time.perf_counter()
         for topic in selected:
@@ -368,38 +382,36 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
             if progress:
                 progress.advance("figures")
             timings["experiments (wait + draw)"] = time.perf_counter() - t0
+    except BaseException:
+        if pool is not None:
+            _kill_pool(pool)
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return report
 
 
+def _kill_pool(pool) -> None:
+    """Stop a process pool's workers now (a stopped or failed run) and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        try:
+            p.kill()  # our own workers, by handle
+        except (OSError, ValueError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        try:
+            p.join(5)
+        except (OSError, ValueError, AssertionError):
+            pass
+
+
 # ---------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write to a temporary name in the same folder, then rename over ``path``.
-
-    An interrupted run therefore leaves either the old file or the new one,
-    never half of it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file private (0600); a report is for reading.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
 
 class PdfError(Exception):
     """pdflatex failed on report.tex: the message is the first error line."""
@@ -422,6 +434,8 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
     Figures referenced by the .tex are beside it in ``outdir``.  On failure
     the log is kept as ``report.log`` and :class:`PdfError` raised.
     """
+    from derive.lifetime import run_guarded
+
     cmd, why = latex_engine()
     if cmd is None:
         raise FileNotFoundError(why)
@@ -435,8 +449,9 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
         runs = [cmd + [tex_name]] if cmd[0] == "latexmk" else [cmd + [tex_name]] * 2
         for run in runs:
-            proc = subprocess.run(run, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            # guarded: pdflatex dies with this process, never left running alone
+            proc = run_guarded(run, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
             if proc.returncode != 0:
                 log = Path(work) / f"{stem}.log"
                 text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
@@ -492,6 +507,7 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
         result.timings["latex"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.tex")
+    companion = _write_companion(report, outdir, formats, result, progress)
     if "pdf" in formats:
         cmd, why = latex_engine()
         if cmd is None:
@@ -501,7 +517,37 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
             if progress:
                 progress.note("report.pdf (pdflatex)")
             result.files.append(compile_pdf(outdir))
+            if companion:
+                result.files.append(compile_pdf(outdir, "companion.tex"))
             result.timings["pdf"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.pdf")
     return result
+
+
+def _write_companion(report: Report, outdir: Path, formats, result: WriteResult, progress=None) -> bool:
+    """The slide-ordered companion beside the report (whole lecture only); True when companion.tex was written."""
+    from reports import companion
+
+    if not companion.covers_lecture(report):
+        return False
+    from reports.plots import activation_figure
+
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("companion")
+    figure = activation_figure()
+    if "html" in formats:
+        path = outdir / "companion.html"
+        write_atomic(path, companion.render_html(report, figure))
+        result.files.append(path)
+    wrote_tex = False
+    if "latex" in formats or "pdf" in formats:
+        write_atomic(outdir / f"{figure.name}.pdf", figure.pdf)
+        result.files.append(outdir / f"{figure.name}.pdf")
+        path = outdir / "companion.tex"
+        write_atomic(path, companion.render_latex(report, figure))
+        result.files.append(path)
+        wrote_tex = True
+    result.timings["companion"] = time.perf_counter() - t0
+    return wrote_tex

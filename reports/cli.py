@@ -23,14 +23,71 @@ COMMANDS = {
     "exercises": ("exercises", "list the seminar exercise bank"),
     "check": ("exercises", "check one seminar answer"),
     "grade": ("exercises", "grade a class's answers from a CSV file"),
-    "cache": ("cache", "show or clear the derivation cache"),
+    "experiment": ("experiment", "run one of the lecture's experiments with your settings (init)"),
+    "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
     "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
+    "cache": ("cache", "show or clear the derivation cache"),
     "serve": ("serve", "serve the seminar on the web: student pages and the tutor's dashboard"),
     "export": ("export", "export the exercise bank to another platform (prairielearn)"),
 }
 
 # commands that derive, and so read and write the derivation cache unless --no-cache
 _CACHED = ("derive", "codegen", "verify", "report")
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: the run stops, cleans up and exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOPPED: list[int] = []
+
+
+def _install_stop_handlers() -> dict:
+    """SIGINT and SIGTERM raise :class:`Stopped` in the main thread, once.
+
+    Unwinding runs every ``finally`` and ``with`` block: worker pools kill
+    and reap their workers, an unfinished output folder is removed.  A second
+    signal during that clean-up is ignored (SIGKILL still ends the process).
+    """
+    import signal
+
+    def on_signal(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        _STOPPED.append(signum)  # remembered even if some callback swallows the exception
+        raise Stopped(signum)
+
+    # Installed whatever was inherited (an ignored or blocked SIGINT, as in a
+    # background job): stopping cleanly is always safe, and a run that
+    # cannot be stopped would leave only SIGKILL.
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    return old  # restored when the command returns (main() may run inside a longer process)
+
+
+def _stopped(command: str, signum: int) -> int:
+    import signal
+
+    name = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}[signum]
+    print(f"gradproof {command}: {name}; stopped cleanly, nothing half-written left", file=sys.stderr)
+    return 128 + signum
+
+
+def one_line(text: str) -> str:
+    """A message as one terminal line: line breaks and control characters escaped.
+
+    File names and CSV cells are untrusted: a name holding a newline or an
+    escape sequence must not add lines or drive the terminal.
+
+    >>> one_line("bad\\nname\\x1b[2J")
+    'bad\\\\nname\\\\x1b[2J'
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class CLIError(Exception):
@@ -61,6 +118,11 @@ def _spec(p):
                    help="a user-defined module (TOML), treated like a built-in topic")
 
 
+def _follow(p):
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="allow -o to be a symbolic link (the folder it points to is replaced)")
+
+
 def _args_list(p):
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -73,7 +135,9 @@ def _args_derive(p):
 
 def _args_codegen(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: every module)")
-    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
+    p.add_argument("-o", "--output", metavar="DIR", required=True,
+                   help="folder to write into (new, empty, or written by an earlier codegen)")
+    _follow(p)
     _spec(p)
 
 
@@ -87,8 +151,10 @@ def _args_verify(p):
 
 def _args_report(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: the whole lecture)")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report",
+                   help="folder to write into (new, empty, or an earlier report's)")
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
+    _follow(p)
     _spec(p)
 
 
@@ -96,6 +162,20 @@ def _args_train(p):
     p.add_argument("--json", action="store_true", help="print the run as JSON")
     p.add_argument("--epochs", type=int, default=None, help="gradient-descent iterations")
     p.add_argument("--seed", type=int, default=0)
+    # validated by the command: a bad value is one line on stderr, exit 2
+    p.add_argument("--alpha", default=None, help="initial learning rate alpha_0 (default 1)")
+    p.add_argument("--init", default=None, help="xavier (default), glorot, he, or gaussian with --sigma0")
+    p.add_argument("--sigma0", default=None, help="standard deviation of Gaussian initial weights")
+    p.add_argument("--activation", default=None, help="hidden activation: tanh (default), sigmoid, relu, leaky_relu")
+    p.add_argument("--hidden", default=None, help="hidden units (default 128)")
+    p.add_argument("--l1", default=None, metavar="LAMBDA", help="L1 penalty lambda ||W||_1 on the weights")
+    p.add_argument("--l2", default=None, metavar="LAMBDA", help="L2 penalty lambda ||W||^2 on the weights")
+    p.add_argument("--validation", default=None, metavar="FRACTION",
+                   help="hold out this fraction of the training images as a validation set")
+    p.add_argument("--early-stopping", default=None, metavar="PATIENCE", dest="patience",
+                   help="stop when the validation loss has not improved for PATIENCE evaluations "
+                        "(every 10 iterations); keep the best parameters")
+    p.add_argument("--train-size", default=None, metavar="N", help="use only N training images (to see overfitting)")
 
 
 def _args_exercises(p):
@@ -120,7 +200,29 @@ def _args_sheet(p):
 
 def _args_grade(p):
     p.add_argument("answers", metavar="ANSWERS.csv", help="CSV with columns student, exercise, answer")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades")
+    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades",
+                   help="folder to write into (new, empty, or an earlier grade run's)")
+    _follow(p)
+
+
+def _args_experiment(p):
+    # values are validated by the command itself: a bad one is one line on stderr, exit 2
+    p.add_argument("experiment", metavar="EXPERIMENT", help="init: the initialisation experiment")
+    p.add_argument("--layers", default="10", help="number of layers (default 10)")
+    p.add_argument("--width", default="500", help="units per layer (default 500)")
+    p.add_argument("--activation", default="tanh", help="tanh, sigmoid, relu or leaky_relu (default tanh)")
+    p.add_argument("--sigma0", default=None, help="Gaussian weights N(0, sigma0^2) (default 1)")
+    p.add_argument("--init", default=None, help="a named initialisation instead: xavier, glorot or he")
+    p.add_argument("--samples", default="1000", help="input samples (default 1000)")
+    p.add_argument("--seed", default="0")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="write the figure (.svg, .pdf or .png)")
+    p.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    p.add_argument("--hist", action="store_true", help="with --json: include the histograms")
+
+
+def _args_coverage(p):
+    p.add_argument("--write", action="store_true", help="rewrite docs/lecture-coverage.md")
+    p.add_argument("--check", action="store_true", help="exit 1 when docs/lecture-coverage.md is stale")
 
 
 def _args_cache(p):
@@ -138,8 +240,10 @@ _ARGS = {
     "exercises": _args_exercises,
     "check": _args_check,
     "grade": _args_grade,
-    "cache": _args_cache,
+    "experiment": _args_experiment,
+    "coverage": _args_coverage,
     "sheet": _args_sheet,
+    "cache": _args_cache,
     "serve": lambda p: _args_serve(p),
     "export": lambda p: _args_export(p),
 }
@@ -186,19 +290,38 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
-    handler = getattr(module, "cmd_" + args.command)
+    import signal
+    import threading
+
+    previous = _install_stop_handlers() if threading.current_thread() is threading.main_thread() else {}
+    _STOPPED.clear()
     try:
+        module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
+        handler = getattr(module, "cmd_" + args.command)
         with _derivation_cache(args):
-            return int(handler(args) or 0)
+            code = int(handler(args) or 0)
+        if _STOPPED:  # the signal came too late to stop the run: it finished, but say so
+            raise Stopped(_STOPPED[0])
+        return code
+    except Stopped as err:
+        return _stopped(args.command, err.signum)
     except CLIError as err:
-        print(f"gradproof {args.command}: {err}", file=sys.stderr)
+        if _STOPPED:  # the clean-up after a signal failed in its turn: the signal is the news
+            return _stopped(args.command, _STOPPED[0])
+        print(f"gradproof {args.command}: {one_line(str(err))}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
         print(f"gradproof {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return _stopped(args.command, _STOPPED[0]) if _STOPPED else 0
+    except Exception:
+        if _STOPPED:
+            return _stopped(args.command, _STOPPED[0])
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,20 +3,27 @@
 Every answer is checked in a limited worker process
 (:mod:`derive.answers.sandbox`), in parallel over the cores; identical
 answers to the same exercise are checked once.  Everything a student typed
-is escaped in HTML (Jinja2 autoescape) and neutralised in CSV (a leading
-``= + - @`` or tab/CR would make a spreadsheet run it as a formula).
-Files are written to a temporary name and renamed, so an interrupted run
-never leaves half a report.
+is escaped in HTML (Jinja2 autoescape) and neutralised in CSV: a cell that
+begins, after any blank or invisible characters, with ``= + - @ | %``, a
+tab or a carriage return (or a full-width form of them) gets a leading
+``'``, so no spreadsheet reads it as a formula; a cell holding a line
+break, a quote or a comma is quoted (:func:`csv_text`).  Files are written
+through :mod:`derive.atomic`, so an interrupted run never leaves half a
+report.
 
 >>> csv_safe("=HYPERLINK(\\"http://x\\")")
 '\\'=HYPERLINK("http://x")'
+>>> csv_safe(" \\u3000＝1+1")
+"' \\u3000＝1+1"
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import os
 import re
+import stat
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +31,7 @@ from pathlib import Path
 REQUIRED = ("student", "exercise", "answer")
 OPTIONAL = ("hints", "solution")
 MAX_ROWS = 100_000
+MAX_BYTES = 64 * 1024 * 1024
 
 
 class GradingError(Exception):
@@ -49,19 +57,57 @@ class ClassResult:
     exercises: list = field(default_factory=list)
 
 
+# What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a
+# formula or a command: the ASCII triggers, and the full-width and small forms
+# that some of them fold to ASCII.
+FORMULA_TRIGGERS = frozenset("=+-@|%\t\r\n" "\uff1d\uff0b\uff0d\uff20\uff5c\uff05" "\ufe66\ufe62\ufe63\ufe6b\ufe6a")
+
+
+def _blank(ch: str) -> bool:
+    """Characters a reader does not see before a trigger: spaces of any kind,
+    controls and format characters (zero-width spaces, BOM, bidi marks)."""
+    import unicodedata
+
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def formula_risk(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula (after blanks)."""
+    for ch in text:
+        if ch in FORMULA_TRIGGERS:
+            return True
+        if not _blank(ch):
+            return False
+    return False
+
+
 def csv_safe(cell) -> str:
     """Neutralise spreadsheet formula injection: prefix risky cells with a quote."""
     text = "" if cell is None else str(cell)
-    if text and text[0] in "=+-@\t\r|%":
-        return "'" + text
-    return text
+    return "'" + text if formula_risk(text) else text
+
+
+def csv_text(rows) -> str:
+    """CSV text (RFC 4180: CRLF between rows) with every cell made safe.
+
+    A cell holding CR, LF, a quote or a comma is quoted, so no program
+    splits it into two rows; every cell passes through :func:`csv_safe`.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        w.writerow([csv_safe(x) for x in row])
+    return buf.getvalue()
 
 
 def read_answers(path: str) -> list[Row]:
     """Read ``student, exercise, answer`` rows (header required, any column order)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            text = fh.read(64 * 1024 * 1024 + 1)
+            st = os.fstat(fh.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
+                raise GradingError(f"{path} is larger than 64 MB")
+            text = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise GradingError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -70,9 +116,13 @@ def read_answers(path: str) -> list[Row]:
         raise GradingError(f"{path} is not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise GradingError(f"cannot read {path}: {err.strerror}") from None
-    if len(text) > 64 * 1024 * 1024:
+    if len(text) > MAX_BYTES:
         raise GradingError(f"{path} is larger than 64 MB")
-    reader = csv.reader(io.StringIO(text))
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise GradingError(f"{path}, line {line}: a NUL character (binary data, not a CSV text file)")
+    # strict: an unbalanced quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -194,6 +244,13 @@ def summary(result: ClassResult) -> list[dict]:
     return out
 
 
+def undecided(result: ClassResult) -> list[dict]:
+    """The answers no check could settle (a time or memory limit was hit): for the tutor to look at."""
+    return [{"student": r.student, "exercise": r.exercise, "answer": r.answer,
+             "reason": v.feedback[0] if v.feedback else v.decided_by}
+            for r, v in zip(result.rows, result.verdicts) if v.status == "undecided"]
+
+
 def students(result: ClassResult) -> dict[str, list]:
     out = defaultdict(list)
     for r, v in zip(result.rows, result.verdicts):
@@ -225,7 +282,7 @@ def _link(ex) -> str:
 
 def write_reports(result: ClassResult, outdir: str) -> list[Path]:
     """Write one HTML page per student, ``class.html``, ``class.csv`` and ``summary.csv``."""
-    from reports.build import write_atomic
+    from derive.atomic import write_atomic
 
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -249,30 +306,26 @@ def write_reports(result: ClassResult, outdir: str) -> list[Path]:
         student_rows.append({"student": name, "file": fname, "credit": credit, "answers": len(items),
                              "correct": sum(v.status == "correct" for _, v in items)})
     html = env.get_template("grade_class.html").render(
-        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows))
+        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows),
+        undecided=undecided(result))
     write_atomic(out / "class.html", html)
     written.append(out / "class.html")
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as",
-                "variant", "steps", "hints", "solution_viewed"])
+    rows = [["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as",
+             "variant", "steps", "hints", "solution_viewed"]]
     for r, v in zip(result.rows, result.verdicts):
         steps = " ".join(f"{p['step']}:{p['status']}" for p in v.parts)
-        w.writerow([csv_safe(x) for x in (r.student, r.exercise, r.answer, v.status, v.decided_by, v.mistake,
-                                          f"{v.credit:g}", " | ".join(v.feedback), v.reading,
-                                          v.exercise.partition("@")[2] or "0", steps, r.hints,
-                                          "yes" if r.solution else "no")])
-    write_atomic(out / "class.csv", buf.getvalue())
+        rows.append([r.student, r.exercise, r.answer, v.status, v.decided_by, v.mistake,
+                     f"{v.credit:g}", " | ".join(v.feedback), v.reading,
+                     v.exercise.partition("@")[2] or "0", steps, r.hints, "yes" if r.solution else "no"])
+    write_atomic(out / "class.csv", csv_text(rows))
     written.append(out / "class.csv")
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["exercise", "answers", "correct", "incorrect", "undecided", "invalid", "mean_credit", "top_mistake"])
+    rows = [["exercise", "answers", "correct", "incorrect", "undecided", "invalid", "mean_credit", "top_mistake"]]
     for s in summ:
         top = s["mistakes"][0]["message"] if s["mistakes"] else ""
-        w.writerow([csv_safe(x) for x in (s["exercise"], s["answers"], s["correct"], s["incorrect"],
-                                          s["undecided"], s["invalid"], f"{s['mean_credit']:.3f}", top)])
-    write_atomic(out / "summary.csv", buf.getvalue())
+        rows.append([s["exercise"], s["answers"], s["correct"], s["incorrect"],
+                     s["undecided"], s["invalid"], f"{s['mean_credit']:.3f}", top])
+    write_atomic(out / "summary.csv", csv_text(rows))
     written.append(out / "summary.csv")
     return written

@@ -65,12 +65,48 @@ def code_css() -> str:
     return _code_formatter().get_style_defs(".code")
 
 
+def _prose(text: str):
+    """A rule or note: plain words stay text; words with formulas in them are
+    typeset as mathematics (no raw ``w_i^2`` on the page)."""
+    from derive.printing import has_formula, prose_latex
+
+    import html
+    import re
+
+    if not text or not has_formula(text) or re.search(r"[\\%&#$]", text):
+        return text  # escaped by the template
+    # words stay HTML text (they wrap), each formula is one inline <math>
+    parts = re.split(r"\\text\{([^{}]*)\}", prose_latex(text))
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            words = re.sub(r"\\([&%#$])", r"\1", part).replace(r"\sim ", "~").replace(r"\backslash ", "\\")
+            out.append(html.escape(words, quote=False))
+        elif part.strip():
+            try:
+                out.append(str(_tex(part)))
+            except Exception:  # noqa: BLE001  prose the converter rejects is shown as written
+                return text
+    return Markup("".join(out))
+
+
+def _rel(rel: str):
+    from derive.printing import relation_latex
+
+    return _tex(relation_latex(rel))
+
+
 def _step_rows(steps, note_attr: str):
     return [
-        {"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": getattr(s, note_attr), "note": s.note
-         if note_attr != "note" else ""}
+        {"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": _prose(getattr(s, note_attr)),
+         "note": _prose(s.note) if note_attr != "note" else ""}
         for s in steps
     ]
+
+
+def erratum_view(e) -> dict:
+    return {"slide": e.slide, "kind": e.kind, "lecture": _prose(e.lecture), "correction": _prose(e.correction),
+            "evidence": [_prose(x) for x in e.evidence], "passed": e.passed}
 
 
 def section_view(sec) -> dict:
@@ -85,33 +121,35 @@ def section_view(sec) -> dict:
         "records": sec.records, "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
         "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [],
-        "kinks": [],
+        "kinks": [], "errata": [],
     }
     d = sec.derivation
     if d is None:
         return view
-    view["summary"] = d.summary
+    # a user's spec text is shown as written; the lecture's prose with its formulas set as maths
+    prose = _prose if sec.kind != "user" else (lambda t: t)
+    view["summary"] = prose(d.summary)
     view["n_results"] = len(d.results)
     view["definition"] = _step_rows(d.definition, "note")
     view["steps"] = _step_rows(d.steps, "rule")
-    for r in d.results:
-        forms = []
-        if r.index is not None:
-            forms.append({"form": "index", "lhs": _math(r.index_lhs or r.lhs), "rhs": _math(r.index),
-                          "shape": None})
-        if r.matrix is not None:
-            forms.append({"form": "matrix", "lhs": _math(r.lhs), "rhs": _math(r.matrix),
-                          "shape": _tex(shape_latex(r.shape)) if r.shape else None})
-        view["results"].append({"key": r.key, "origin": r.origin, "forms": forms})
+    from derive.printing import result_attribution, result_rows
+
+    for r, form, lhs, rel, expr in result_rows(d):
+        how = result_attribution(d, r, form)
+        source = "lecture" if "the lecture's" in how else ("gradproof" if "gradproof" in how else "derived")
+        view["results"].append({"key": r.key, "forms": [{
+            "form": form, "lhs": _math(lhs), "rel": _rel(rel), "rhs": _math(expr), "origin": how, "source": source,
+            "shape": _tex(shape_latex(r.shape)) if form == "matrix" and r.shape else None}]})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)
-        view["claims"].append({"statement": c.statement, "key": c.key,
+        view["claims"].append({"statement": c.statement, "key": c.key, "source": c.source, "slide": c.slide,
                                "math": Markup(str(_tex(tex)).replace("<math ", '<math displaystyle="true" ', 1))
                                if tex else None,
                                "proved": bool(checks) and all(p.passed for p in checks),
                                "checked": bool(checks)})
-    view["notes"] = list(d.notes)
+    view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
+    view["notes"] = [prose(x) for x in d.notes]
     if d.code is not None:
         view["kinks"] = list(d.code.kinks)
     return view
@@ -121,7 +159,9 @@ def render_html(report) -> str:
     """The whole report as one HTML document (a string)."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     sections = [section_view(s) for s in report.sections]
+    errata = [dict(e, topic=s["name"], topic_title=s["title"]) for s in sections for e in s.get("errata", [])]
     html = _env().get_template("report.html.j2").render(
+        errata=errata,
         report=report,
         sections=sections,
         css=Markup(css + "\n" + code_css()),

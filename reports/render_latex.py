@@ -135,6 +135,32 @@ def highlight_python(source: str) -> str:
     return highlight(source, PythonLexer(), _code_formatter())
 
 
+def prose(text) -> str:
+    """A rule or note for the PDF: words as text, formulas in it as maths."""
+    from derive.printing import has_formula, prose_latex
+
+    import re
+
+    if not text:
+        return ""
+    if not has_formula(text) or re.search(r"[\\%&#$]", text):
+        return tex_text(text)  # plain prose, or prose with TeX's specials: every character as written
+    # words back in text mode (they break across lines), formulas as inline maths
+    tex = re.sub(r"\\text\{([^{}]*)\}", lambda m: "$" + m.group(1) + "$", prose_latex(text))
+    return _safe_math(("$" + tex + "$").replace("$$", ""))
+
+
+def _rel(rel: str) -> str:
+    from derive.printing import relation_latex
+
+    return relation_latex(rel)
+
+
+def erratum_view(e) -> dict:
+    return {"slide": tex_text(e.slide), "kind": tex_text(e.kind), "lecture": prose(e.lecture),
+            "correction": prose(e.correction), "evidence": [prose(x) for x in e.evidence], "passed": e.passed}
+
+
 def section_view(sec) -> dict:
     """What the LaTeX template shows for one topic: TeX strings only."""
     if sec.views is not None:  # rendered in a worker process
@@ -146,28 +172,33 @@ def section_view(sec) -> dict:
         "passed": sec.passed, "error": sec.error, "records": sec.records, "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
         "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [], "kinks": [],
+        "errata": [],
     }
     d = sec.derivation
     if d is None:
         return view
-    view["summary"] = d.summary
+    # a user's spec text is shown as written; the lecture's prose with its formulas set as maths
+    text = prose if sec.kind != "user" else tex_text
+    view["summary"] = text(d.summary)
     view["n_results"] = len(d.results)
-    view["definition"] = [{"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": s.note} for s in d.definition]
-    view["steps"] = [{"lhs": _math(s.lhs), "rhs": _math(s.rhs), "rule": s.rule} for s in d.steps]
-    for r in d.results:
-        if r.index is not None:
-            view["results"].append({"form": "index", "origin": r.origin, "lhs": _math(r.index_lhs or r.lhs),
-                                    "rhs": _math(r.index), "shape": ""})
-        if r.matrix is not None:
-            view["results"].append({"form": "matrix", "origin": r.origin, "lhs": _math(r.lhs),
-                                    "rhs": _math(r.matrix), "shape": shape_latex(r.shape) if r.shape else ""})
+    from derive.printing import result_attribution, result_rows
+
+    view["definition"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.note)}
+                          for s in d.definition]
+    view["steps"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.rule),
+                      "note": prose(s.note)} for s in d.steps]
+    for r, form, lhs, rel, expr in result_rows(d):
+        view["results"].append({"form": form, "origin": tex_text(result_attribution(d, r, form)), "lhs": _math(lhs),
+                                "rel": _rel(rel), "rhs": _math(expr),
+                                "shape": shape_latex(r.shape) if form == "matrix" and r.shape else ""})
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)
-        view["claims"].append({"statement": c.statement, "checked": bool(checks),
-                               "math": _safe_math(tex) if tex else "",
+        view["claims"].append({"statement": c.statement, "checked": bool(checks), "source": c.source,
+                               "slide": c.slide, "math": _safe_math(tex) if tex else "",
                                "proved": bool(checks) and all(p.passed for p in checks)})
-    view["notes"] = list(d.notes)
+    view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
+    view["notes"] = [text(x) for x in d.notes]
     if d.code is not None:
         view["kinks"] = list(d.code.kinks)
     return view
@@ -175,9 +206,12 @@ def section_view(sec) -> dict:
 
 def render_latex(report) -> str:
     """The whole report as a LaTeX document (a string)."""
+    sections = [section_view(s) for s in report.sections]
+    errata = [dict(e, topic=s["name"], topic_title=tex_text(s["title"])) for s in sections for e in s.get("errata", [])]
     return _env().get_template("report.tex.j2").render(
         report=report,
-        sections=[section_view(s) for s in report.sections],
+        errata=errata,
+        sections=sections,
         figures=report.figures,
         unavailable=report.unavailable,
         closed_form_records=report.closed_form_records(),

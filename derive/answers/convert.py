@@ -80,6 +80,10 @@ class Vocabulary:
 
     dims: dict
     symbols: tuple = ()
+    # spec claims (not students): extra elementwise functions by spelling, e.g. {"abs": sp.Abs},
+    # and negative powers of a non-square matrix read entrywise ((1 + abs(S))^(-2))
+    extra_functions: tuple = ()
+    entrywise_powers: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {})
@@ -88,7 +92,13 @@ class Vocabulary:
                 self._by_name[key] = s
 
     def lookup(self, name: str) -> SymbolDecl | None:
-        return self._by_name.get(name)
+        decl = self._by_name.get(name)
+        if decl is None and _is_prediction_name(name):
+            # yhat, Yhat, y_hat, haty: the exercise's prediction, whatever its case
+            preds = {s for s in self.symbols if any(_is_prediction_name(k) for k in (s.name,) + tuple(s.aliases))}
+            if len(preds) == 1:
+                return preds.pop()
+        return decl
 
     def dim(self, name) -> sp.Expr:
         if name == 1 or name == "1":
@@ -105,6 +115,10 @@ class Vocabulary:
 
     def names(self) -> list[str]:
         return [s.name for s in self.symbols] + list(self.dims)
+
+
+def _is_prediction_name(name: str) -> bool:
+    return name.replace("_", "").replace("{", "").replace("}", "").lower() in ("yhat", "haty")
 
 
 def dim_symbol(name: str) -> sp.Symbol:
@@ -235,6 +249,10 @@ class _Converter:
 
     def _split(self, word: str):
         """``XW`` -> ``X W`` when the word splits into known names in exactly one way."""
+        words = self._split_words(word)
+        return None if words is None else [self._Name(t.Name(w)) for w in words]
+
+    def _split_words(self, word: str):
         if len(word) > 12:
             return None
         known = {s.name for s in self.vocab.symbols if not s.is_indexed_vector}
@@ -255,7 +273,7 @@ class _Converter:
         go(word, [])
         if len(ways) != 1 or len(ways[0]) < 2:
             return None
-        return [self._Name(t.Name(w)) for w in ways[0]]
+        return ways[0]
 
     # -- structure --------------------------------------------------------
     def _Group(self, n: t.Group) -> Value:
@@ -302,6 +320,11 @@ class _Converter:
         return v.expr if not v.is_scalar else mx.Const(v.expr)
 
     def _Mul(self, n: t.Mul) -> Value:
+        extra = dict(self.vocab.extra_functions)
+        if (n.op == "juxt" and isinstance(n.left, t.Name) and n.left.full in extra and isinstance(n.right, t.Group)
+                and self.vocab.lookup(n.left.full) is None):
+            a = self(n.right.arg)
+            return self._elementwise(extra[n.left.full], [a], n.left.full + "(" + a.text + ")", 9)
         if n.op == "juxt" and isinstance(n.left, t.Num) and isinstance(n.right, (t.Num,)):
             raise ConversionError("ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them")
         try:
@@ -386,7 +409,28 @@ class _Converter:
             return Value(mx.Scale(1 / b.expr, a.expr), a.shape, text, 2.2)
         return self._elementwise(lambda x, y: x / y, [a, b], text, 2.2)
 
+    def _glued(self, node: t.Node):
+        """``DeltaW`` under ``^T`` or ``^2``: the known names it splits into, else None.
+
+        As in LaTeX, a superscript belongs to the last token only: ``DeltaW^T``
+        is ``Delta W^T``, not ``(Delta W)^T``.
+        """
+        if not isinstance(node, t.Name) or node.sub or self.vocab.lookup(node.full) is not None:
+            return None
+        if node.full in self.vocab.dims:
+            return None
+        return self._split_words(node.base)
+
+    def _apply_to_last(self, words: list, last: t.Node) -> Value:
+        value = self._Name(t.Name(words[0]))
+        for w in words[1:-1]:
+            value = self._product(value, self._Name(t.Name(w)), "juxt")
+        return self._product(value, self(last), "juxt")
+
     def _Pow(self, n: t.Pow) -> Value:
+        words = self._glued(n.base)
+        if words is not None:
+            return self._apply_to_last(words, t.Pow(t.Name(words[-1]), n.exp))
         base, ex = self(n.base), self(n.exp)
         if not ex.is_scalar or ex.expr.has(sp.Indexed):
             raise ConversionError("unsupported", f"the exponent {ex.text} must be a scalar")
@@ -396,7 +440,7 @@ class _Converter:
         if base.shape == (ONE, ONE):
             return self._elementwise(lambda x: x ** ex.expr, [base], text, 4)
         if base.shape[0] != base.shape[1]:
-            if ex.expr.is_number and ex.expr.is_positive:
+            if ex.expr.is_number and (ex.expr.is_positive or self.vocab.entrywise_powers and ex.expr.is_real):
                 # a non-square matrix has no matrix power: the only meaning is entrywise
                 return self._elementwise(lambda x: x ** ex.expr, [base], base.paren(5) + "^∘" + ex.paren(5), 4)
             raise ConversionError(
@@ -412,6 +456,9 @@ class _Converter:
         raise ConversionError("unsupported", f"matrix power {text}: only ^-1 and small whole powers are understood")
 
     def _Transpose(self, n: t.Transpose) -> Value:
+        words = self._glued(n.arg)
+        if words is not None:
+            return self._apply_to_last(words, t.Transpose(t.Name(words[-1])))
         arg_decl = self.vocab.lookup(n.arg.full) if isinstance(n.arg, t.Name) else None
         if isinstance(n.arg, t.Name) and n.arg.base in FUNCTION_NAMES and not n.arg.sub and not (arg_decl and arg_decl.is_matrix):
             raise ConversionError("unsupported", f"{n.arg.base}' (a derivative) is what is asked for: write it out in terms of {n.arg.base}")

@@ -62,10 +62,11 @@ STAR.3: "*" | /\\cdot(?![A-Za-z])/ | /\\times(?![A-Za-z])/
 HADAMARD.3: ".*" | /\\odot(?![A-Za-z])/
 POW.4: "**" | "^"
 EQ: "==" | "="
-TRANSPOSE.4: /\^\s*(?:T|\\top|\{\s*(?:T|\\top)\s*\})(?![A-Za-z0-9_])/
+// As in LaTeX, a superscript takes one token: X^TX is X^T X, Z^TDelta is Z^T Delta.
+TRANSPOSE.4: /\^\s*(?:T(?![0-9_])|\\top(?![A-Za-z])|\{\s*(?:T|\\top)\s*\})/
            | "'"
            | /\.T(?![A-Za-z0-9_])/
-FUNC.3: /\\?(?:sigma|sigmoid|tanh|exp|log|ln|inv|softmax|delta|norm|sqrt)(?=\s*(?:\(|\\left\s*\())/
+FUNC.3: /\\?(?:sigma|sigmoid|tanh|cosh|sinh|exp|log|ln|inv|softmax|delta|norm|sqrt)(?=\s*(?:\(|\\left\s*\())/
 SQRT.2: /\\sqrt(?![A-Za-z])/
 FRAC.3: /\\[dt]?frac(?![A-Za-z])/
 WRAP.3: /\\(?:hat|mathbf|boldsymbol|mathrm|text|bm|vec|mathit|operatorname)(?![A-Za-z])/

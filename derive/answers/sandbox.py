@@ -13,6 +13,7 @@ costs only the answer's own work.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import resource
 import signal
 import time
@@ -50,7 +51,10 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _worker(conn, budget: Budget) -> None:
+def _worker(conn, budget: Budget, parent_pid: int | None = None) -> None:
+    from derive.lifetime import die_with_parent
+
+    die_with_parent(parent_pid)  # SIGKILL when the parent dies; Ctrl-C is the parent's
     # Address-space limit relative to what the fork already maps: a check may
     # allocate memory_mb more, then MemoryError.
     vm = _vm_bytes()
@@ -58,7 +62,6 @@ def _worker(conn, budget: Budget) -> None:
         limit = vm + budget.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGXCPU, _on_xcpu)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     from derive.exercise_kinds import check
     from derive.exercises import get
 
@@ -104,6 +107,7 @@ def _build_oracle(ex_id: str):
         o = get(ex_id).oracle()
         o.wrong_values()
         o.mutant_values()
+        o.exact_points()
         return o
     except Exception:  # noqa: BLE001 - the worker reports it per answer, as undecided
         return None
@@ -127,7 +131,9 @@ class CheckPool:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.kill()  # stopped or failed: no point waiting for the checks under way
         self.close()
         return False
 
@@ -149,7 +155,12 @@ class CheckPool:
                 todo.append(ex_id)
         if len(todo) > 1 and self.nworkers > 1:
             try:
-                with self.ctx.Pool(min(self.nworkers, len(todo))) as pool:
+                from derive.lifetime import die_with_parent, signals_deferred
+
+                with signals_deferred():  # workers die with this process; signals land after the fork
+                    pool = self.ctx.Pool(min(self.nworkers, len(todo)), initializer=die_with_parent,
+                                         initargs=(os.getpid(),))
+                with pool:
                     for oracle in pool.imap_unordered(_build_oracle, todo):
                         if oracle is not None:
                             install_oracle(oracle)
@@ -160,8 +171,11 @@ class CheckPool:
 
     def _spawn(self):
         parent, child = self.ctx.Pipe()
-        p = self.ctx.Process(target=_worker, args=(child, self.budget), daemon=True)
-        p.start()
+        from derive.lifetime import signals_deferred
+
+        p = self.ctx.Process(target=_worker, args=(child, self.budget, os.getpid()), daemon=True)
+        with signals_deferred():  # a Ctrl-C lands after the fork, in the parent's own code
+            p.start()
         child.close()
         return {"proc": p, "conn": parent, "task": None, "start": 0.0}
 
@@ -212,6 +226,15 @@ class CheckPool:
         w["proc"].join(5)
         w["conn"].close()
         self.workers[i] = self._spawn()
+
+    def kill(self) -> None:
+        """Stop every worker now (our own, by handle) and reap it."""
+        for w in self.workers:
+            w["proc"].kill()
+        for w in self.workers:
+            w["proc"].join(5)
+            w["conn"].close()
+        self.workers = []
 
     def close(self) -> None:
         for w in self.workers:

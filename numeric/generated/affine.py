@@ -6,8 +6,8 @@ b^T.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = Z W + b
-    Delta_in = Delta W^T
+    Z^{l+1} = Z W + b
+    Delta^l = Delta W^T
     dL/dW = Z^T Delta
     dL/db = colsum(Delta)
 """
@@ -25,12 +25,12 @@ SHAPES = {'z': ('m', 'n'), 'W': ('n', 'K'), 'b': ('K',)}
 
 
 def forward(z, W, b):
-    """Forward message: Znext = Z W + b"""
+    """Forward message: Z^{l+1} = Z W + b"""
     return z @ W + b
 
 
 def backward(delta, z, W, b):
-    """Backward message and parameter messages: Delta_in = Delta W^T
+    """Backward message and parameter messages: Delta^l = Delta W^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

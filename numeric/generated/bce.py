@@ -7,8 +7,8 @@ log(1 - yhat_i)].
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = (sum(-y*log(yhat) - (1 - y)*log(1 - yhat)))/m
-    dL/dyhat = (y - yhat)/(m*yhat*(yhat - 1))
+    L = sum(-(y o log(yhat)) - ((1 - y) o log(1 - yhat)))/m
+    dL/dyhat = 1/m ((yhat - y) / (yhat o (1 - yhat)))
 """
 import numpy as np
 
@@ -25,12 +25,12 @@ SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def forward(z, y):
-    """Loss: L = (sum(-y*log(yhat) - (1 - y)*log(1 - yhat)))/m"""
+    """Loss: L = sum(-(y o log(yhat)) - ((1 - y) o log(1 - yhat)))/m"""
     m = z.shape[0]
     return float((-y*np.log(z) - (1 - y)*np.log1p(-z)).sum()/m)
 
 
 def backward(z, y):
-    """Gradient: dL/dyhat = (y - yhat)/(m*yhat*(yhat - 1))"""
+    """Gradient: dL/dyhat = 1/m ((yhat - y) / (yhat o (1 - yhat)))"""
     m = z.shape[0]
-    return (y - z)/(z*m*(-1 + z))
+    return (z - y)/(z*m*(1 - z))

@@ -6,8 +6,8 @@ The negative log-likelihood of one-hot targets under probabilities yhat
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = -(sum(Y*log(Yhat)))/m
-    dL/dYhat = -Y/(Yhat*m)
+    L = -sum(Y o log(Yhat))/m
+    dL/dYhat = -1/m (Y / Yhat)
 """
 import numpy as np
 
@@ -24,12 +24,12 @@ SHAPES = {'z': ('m', 'K'), 'y': ('m', 'K')}
 
 
 def forward(z, y):
-    """Loss: L = -(sum(Y*log(Yhat)))/m"""
+    """Loss: L = -sum(Y o log(Yhat))/m"""
     m = z.shape[0]
     return float(-(y*np.log(z)).sum()/m)
 
 
 def backward(z, y):
-    """Gradient: dL/dYhat = -Y/(Yhat*m)"""
+    """Gradient: dL/dYhat = -1/m (Y / Yhat)"""
     m = z.shape[0]
     return -y/(z*m)

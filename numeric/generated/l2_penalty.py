@@ -7,7 +7,7 @@ zero; applied to weight matrices only, the bias is excluded (the lecture:
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    R = (sum(W**2))*lam
+    R = sum(W^2)*lam
     dR/dW = 2*W*lam
 """
 import numpy as np
@@ -24,7 +24,7 @@ SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):
-    """Penalty: R = (sum(W**2))*lam"""
+    """Penalty: R = sum(W^2)*lam"""
     return float((W**2).sum()*lam)
 
 

@@ -7,8 +7,8 @@ Rows are samples (the lecture's Yhat = X W).
 Kinks: no derivative at s = 0 (slopes 1 and alpha meet).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = relu(Z) - alpha*relu(-Z)
-    Delta_in = Delta*(alpha*relu_grad(-Z) + relu_grad(Z))
+    Z^{l+1} = relu(Z) - alpha*relu(-Z)
+    Delta^l = Delta o (alpha*relu_grad(-Z) + relu_grad(Z))
 """
 import numpy as np
 
@@ -24,12 +24,12 @@ SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z, alpha=0.01):
-    """Forward message: Znext = relu(Z) - alpha*relu(-Z)"""
+    """Forward message: Z^{l+1} = relu(Z) - alpha*relu(-Z)"""
     return -alpha*np.maximum(-z, 0) + np.maximum(z, 0)
 
 
 def backward(delta, z, alpha=0.01):
-    """Backward message and parameter messages: Delta_in = Delta*(alpha*relu_grad(-Z) + relu_grad(Z))
+    """Backward message and parameter messages: Delta^l = Delta o (alpha*relu_grad(-Z) + relu_grad(Z))
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -7,8 +7,8 @@ Linear Layer').
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = Z W
-    Delta_in = Delta W^T
+    Z^{l+1} = Z W
+    Delta^l = Delta W^T
     dL/dW = Z^T Delta
 """
 import numpy as np
@@ -25,12 +25,12 @@ SHAPES = {'z': ('m', 'n'), 'W': ('n', 'K')}
 
 
 def forward(z, W):
-    """Forward message: Znext = Z W"""
+    """Forward message: Z^{l+1} = Z W"""
     return z @ W
 
 
 def backward(delta, z, W):
-    """Backward message and parameter messages: Delta_in = Delta W^T
+    """Backward message and parameter messages: Delta^l = Delta W^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -7,7 +7,7 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     yhat = X w
-    Delta_in = Delta w^T
+    Delta^l = Delta w^T
     dL/dw = X^T Delta
 """
 import numpy as np
@@ -29,7 +29,7 @@ def forward(z, w):
 
 
 def backward(delta, z, w):
-    """Backward message and parameter messages: Delta_in = Delta w^T
+    """Backward message and parameter messages: Delta^l = Delta w^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

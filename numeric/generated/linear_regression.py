@@ -7,7 +7,7 @@ neuron's parameter message x.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum((y - (X w))**2)
+    L = sum((y - (X w))^2)
     yhat = X w
     dL/dw = 2*(X^T (yhat - y))
 """
@@ -26,7 +26,7 @@ SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 
 def forward(X, y, w):
-    """Loss: L = sum((y - (X w))**2)"""
+    """Loss: L = sum((y - (X w))^2)"""
     return float(((y - (X @ w))**2).sum())
 
 

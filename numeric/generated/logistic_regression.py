@@ -7,11 +7,10 @@ log-likelihood): dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i)
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum(-y*log((sigmoid((X w)))) - (1 - y)*log(1 - (sigmoid((X w)))))
-        computed stably as sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))
-    yhat = sigmoid((X w))
+    L = sum(-(y o log(sigmoid(X w))) - ((1 - y) o log(1 - sigmoid(X w))))
+    yhat = sigmoid(X w)
     dL/dw = X^T (yhat - y)
-        computed stably as X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))
+        computed stably as X^T ((1 - y) o sigmoid(X w) - (y o sigmoid(-(X w))))
 """
 import numpy as np
 
@@ -38,15 +37,15 @@ def _sigmoid(s):
 
 
 def forward(X, y, w):
-    """Loss: L = sum(-y*log(sigmoid((X w))) - (1 - y)*log(1 - sigmoid((X w))))"""
+    """Loss: L = sum(-(y o log(sigmoid(X w))) - ((1 - y) o log(1 - sigmoid(X w))))"""
     return float((-y*(-np.logaddexp(0, -(X @ w))) - (1 - y)*(-np.logaddexp(0, (X @ w)))).sum())
 
 
 def predict(X, w):
-    """The prediction: yhat = sigmoid((X w))"""
+    """The prediction: yhat = sigmoid(X w)"""
     return _sigmoid((X @ w))
 
 
 def backward(X, y, w):
-    """Parameter gradient: dL/dw = X^T ((1 - y)*sigmoid((X w)) - y*sigmoid(-(X w)))"""
+    """Parameter gradient: dL/dw = X^T ((1 - y) o sigmoid(X w) - (y o sigmoid(-(X w))))"""
     return {"w": X.T @ ((1 - y)*_sigmoid((X @ w)) - y*_sigmoid(-(X @ w)))}

@@ -5,7 +5,7 @@ Regression with a linear neuron: L = 1/m sum_i (y_i - yhat_i)^2.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = (sum((y - yhat)**2))/m
+    L = sum((y - yhat)^2)/m
     dL/dyhat = 2*(yhat - y)/m
 """
 import numpy as np
@@ -23,7 +23,7 @@ SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def forward(z, y):
-    """Loss: L = (sum((y - yhat)**2))/m"""
+    """Loss: L = sum((y - yhat)^2)/m"""
     m = z.shape[0]
     return float(((y - z)**2).sum()/m)
 

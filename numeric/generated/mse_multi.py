@@ -6,7 +6,7 @@ yhat_ic)^2.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = (sum((Y - Yhat)**2))/m
+    L = sum((Y - Yhat)^2)/m
     dL/dYhat = 2*(Yhat - Y)/m
 """
 import numpy as np
@@ -24,7 +24,7 @@ SHAPES = {'z': ('m', 'K'), 'y': ('m', 'K')}
 
 
 def forward(z, y):
-    """Loss: L = (sum((Y - Yhat)**2))/m"""
+    """Loss: L = sum((Y - Yhat)^2)/m"""
     m = z.shape[0]
     return float(((y - z)**2).sum()/m)
 

@@ -7,8 +7,8 @@ the summed loss X^T (Yhat - Y).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = -(sum(Y*log((softmax(X W)))))/m
-        computed stably as -(sum((log_softmax(X W))*Y))/m
+    L = -sum(Y o log(softmax(X W)))/m
+        computed stably as -sum(Y o log_softmax(X W))/m
     P = softmax(X W)
     dL/dW = (X^T (P - Y))/m
 """
@@ -40,7 +40,7 @@ def _softmax(s):
 
 
 def forward(X, y, W):
-    """Loss: L = -(sum((log_softmax(X W))*Y))/m"""
+    """Loss: L = -sum(Y o log_softmax(X W))/m"""
     m = X.shape[0]
     return float(-(y*_log_softmax(X @ W)).sum()/m)
 

@@ -11,7 +11,7 @@ not exist at s = 0.
 
 Formulas (matrix form, derived and proved exactly):
     Yhat = step(S)
-    Delta_in = 0
+    Delta^l = 0
 """
 import numpy as np
 
@@ -32,7 +32,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = 0
+    """Backward message and parameter messages: Delta^l = 0
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

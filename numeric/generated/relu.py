@@ -7,8 +7,8 @@ Rows are samples (the lecture's Yhat = X W).
 Kinks: max(0, s) has no derivative at s = 0.
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = relu(Z)
-    Delta_in = Delta*relu_grad(Z)
+    Z^{l+1} = relu(Z)
+    Delta^l = Delta o relu_grad(Z)
 """
 import numpy as np
 
@@ -24,12 +24,12 @@ SHAPES = {'z': ('m', 'n')}
 
 
 def forward(z):
-    """Forward message: Znext = relu(Z)"""
+    """Forward message: Z^{l+1} = relu(Z)"""
     return np.maximum(z, 0)
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = Delta*relu_grad(Z)
+    """Backward message and parameter messages: Delta^l = Delta o relu_grad(Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -6,9 +6,9 @@ sigma(1 - sigma).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = sigmoid(Z)
-    Delta_in = A*Delta*(1 - A)
-        computed stably as Delta*sigmoid(-Z)*sigmoid(Z)
+    Z^{l+1} = sigmoid(Z)
+    Delta^l = A o Delta o (1 - A)
+        computed stably as Delta o sigmoid(Z) o sigmoid(-Z)
 """
 import numpy as np
 
@@ -34,12 +34,12 @@ def _sigmoid(s):
 
 
 def forward(z):
-    """Forward message: Znext = sigmoid(Z)"""
+    """Forward message: Z^{l+1} = sigmoid(Z)"""
     return _sigmoid(z)
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = Delta*sigmoid(-Z)*sigmoid(Z)
+    """Backward message and parameter messages: Delta^l = Delta o sigmoid(Z) o sigmoid(-Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -6,9 +6,9 @@ The binary cross-entropy of yhat = sigma(s), taken from the logits s: dL/ds
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m
+    L = sum(-(y o log(sigmoid(s))) - ((1 - y) o log(1 - sigmoid(s))))/m
     dL/ds = (yhat - y)/m
-        computed stably as ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m
+        computed stably as ((1 - y) o sigmoid(s) - (y o sigmoid(-s)))/m
 """
 import numpy as np
 
@@ -35,12 +35,12 @@ def _sigmoid(s):
 
 
 def forward(z, y):
-    """Loss: L = (sum(-y*log(sigmoid(s)) - (1 - y)*log(1 - sigmoid(s))))/m"""
+    """Loss: L = sum(-(y o log(sigmoid(s))) - ((1 - y) o log(1 - sigmoid(s))))/m"""
     m = z.shape[0]
     return float((-y*(-np.logaddexp(0, -z)) - (1 - y)*(-np.logaddexp(0, z))).sum()/m)
 
 
 def backward(z, y):
-    """Gradient: dL/ds = ((1 - y)*sigmoid(s) - y*sigmoid(-s))/m"""
+    """Gradient: dL/ds = ((1 - y) o sigmoid(s) - (y o sigmoid(-s)))/m"""
     m = z.shape[0]
     return ((1 - y)*_sigmoid(z) - y*_sigmoid(-z))/m

@@ -6,9 +6,9 @@ classes (row-wise for a batch).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    P = exp(Z)/(rowsum(exp(Z)))
+    P = exp(Z) / rowsum(exp(Z))
         computed stably as softmax(Z)
-    Delta_in = P*(Delta - (rowsum(Delta*P)))
+    Delta^l = P o (Delta - rowsum(Delta o P))
 """
 import numpy as np
 
@@ -36,7 +36,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = P*(Delta - (rowsum(Delta*P)))
+    """Backward message and parameter messages: Delta^l = P o (Delta - rowsum(Delta o P))
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -6,8 +6,8 @@ dL/ds = p - y per sample (1/m (P - Y) for the mean).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = -(sum(Y*log(exp(S)/(rowsum(exp(S))))))/m
-        computed stably as -(sum((log_softmax(S))*Y))/m
+    L = -sum(Y o log(exp(S) / rowsum(exp(S))))/m
+        computed stably as -sum(Y o log_softmax(S))/m
     dL/dS = (P - Y)/m
 """
 import numpy as np
@@ -38,7 +38,7 @@ def _softmax(s):
 
 
 def forward(z, y):
-    """Loss: L = -(sum((log_softmax(S))*Y))/m"""
+    """Loss: L = -sum(Y o log_softmax(S))/m"""
     m = z.shape[0]
     return float(-(y*_log_softmax(z)).sum()/m)
 

@@ -6,7 +6,7 @@ yhat)^T (y - yhat).
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    L = sum((y - yhat)**2)
+    L = sum((y - yhat)^2)
     dL/dyhat = 2*yhat - 2*y
 """
 import numpy as np
@@ -24,7 +24,7 @@ SHAPES = {'z': ('m', 1), 'y': ('m', 1)}
 
 
 def forward(z, y):
-    """Loss: L = sum((y - yhat)**2)"""
+    """Loss: L = sum((y - yhat)^2)"""
     return float(((y - z)**2).sum())
 
 

@@ -6,9 +6,9 @@ tanh^2.
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    Znext = tanh(Z)
-    Delta_in = Delta*(1 - A**2)
-        computed stably as Delta*sech2(Z)
+    Z^{l+1} = tanh(Z)
+    Delta^l = Delta o (1 - A^2)
+        computed stably as Delta o sech2(Z)
 """
 import numpy as np
 
@@ -32,12 +32,12 @@ def _sech2(s):
 
 
 def forward(z):
-    """Forward message: Znext = tanh(Z)"""
+    """Forward message: Z^{l+1} = tanh(Z)"""
     return np.tanh(z)
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta_in = Delta*sech2(Z)
+    """Backward message and parameter messages: Delta^l = Delta o sech2(Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -9,6 +9,7 @@ from reports.commands.topics import load_specs, resolve
 
 
 def cmd_codegen(args) -> int:
+    from derive.atomic import OutputError, OutputFolder
     from derive.codegen import CodegenError, write_module
     from derive.registry import derive
 
@@ -28,16 +29,18 @@ def cmd_codegen(args) -> int:
                            "no code generated", 1)
         ders.append(d)
     out = args.output
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise CLIError(f"{out} exists and is not a folder", 2)
     try:
-        os.makedirs(out, exist_ok=True)
-        for d in ders:
-            path = write_module(d, out)
-            print(path)
+        # built beside the folder, swapped in when complete; locked against a second run
+        with OutputFolder(out, kind="codegen", follow_symlinks=args.follow_symlinks) as folder:
+            paths = [write_module(d, folder.path) for d in ders]
+            folder.commit()
+    except OutputError as err:
+        raise CLIError(str(err), 2) from None
     except OSError as err:
         raise CLIError(f"cannot write into {out}: {err.strerror or err}", 2) from None
     except CodegenError as err:
         raise CLIError(str(err), 2) from None
+    for p in paths:
+        print(os.path.join(out, os.path.basename(p)))
     print(f"{len(ders)} module(s) written to {out}", file=sys.stderr)
     return 0

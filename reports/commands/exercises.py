@@ -108,7 +108,16 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _printable(text: str) -> str:
+    """Text from a CSV as it may reach a terminal: control and invisible characters escaped."""
+    import unicodedata
+
+    return "".join(ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ascii(ch)[1:-1]
+                   for ch in text)
+
+
 def cmd_grade(args) -> int:
+    from derive.atomic import OutputError, OutputFolder
     from reports.grading import GradingError, grade, read_answers, write_reports
 
     _bank()
@@ -116,12 +125,15 @@ def cmd_grade(args) -> int:
         rows = read_answers(args.answers)
         if not rows:
             raise CLIError(f"{args.answers} has a header but no answers", 2)
-        result = grade(rows, workers=min(2, os.cpu_count() or 1))
-        write_reports(result, args.output)
-    except GradingError as err:
+        # built beside the folder, swapped in when complete; locked against a second run
+        with OutputFolder(args.output, kind="grade", follow_symlinks=args.follow_symlinks) as folder:
+            result = grade(rows, workers=min(2, os.cpu_count() or 1))
+            write_reports(result, folder.path)
+            folder.commit()
+    except (GradingError, OutputError) as err:
         raise CLIError(str(err), 2) from None
     except OSError as err:
-        raise CLIError(f"cannot write to {args.output}: {err.strerror}", 2) from None
+        raise CLIError(f"cannot write to {args.output}: {err.strerror or err}", 2) from None
     from reports.grading import summary
 
     right = sum(v.status == "correct" for v in result.verdicts)
@@ -129,6 +141,10 @@ def cmd_grade(args) -> int:
     print(f"graded {len(rows)} answers ({result.unique_checks} distinct) from "
           f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided")
     for s in summary(result):
-        print(f"  {s['exercise']:<26} {s['correct']:>4}/{s['answers']:<4} right")
+        print(f"  {_printable(s['exercise']):<26} {s['correct']:>4}/{s['answers']:<4} right")
+    from reports.grading import undecided as undecided_rows
+
+    for u in undecided_rows(result):
+        print(f"  undecided: {u['student'][:30]!r} {_printable(u['exercise'])}: {u['answer'][:60]!r} ({u['reason'][:80]})")
     print(f"reports in {args.output}/ (class.html, class.csv, summary.csv, one page per student)")
     return 0

@@ -40,15 +40,27 @@ def cmd_report(args) -> int:
     # one step per topic, the figures (whole lecture only), then each file written
     steps = (n_topics + (0 if names else 1) + ("html" in formats)
              + ("latex" in formats or "pdf" in formats) + ("pdf" in formats))
-    with Progress(steps, "report") as bar:
-        report = build_report(names or None, progress=bar)
-        try:
-            written = write_report(report, args.output, formats, progress=bar)
-        except PdfError as err:
-            raise CLIError(str(err), 1) from None
-        except OSError as err:
-            # the output folder, not a check, failed: bad input (exit 2)
-            raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+    from derive.atomic import OutputError, OutputFolder
+
+    pdf_error = None
+    try:
+        # built beside the folder, swapped in when complete; locked against a second run
+        with OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder, \
+                Progress(steps, "report") as bar:
+            report = build_report(names or None, progress=bar)
+            try:
+                written = write_report(report, folder.path, formats, progress=bar)
+            except PdfError as err:
+                pdf_error = err  # the HTML, the .tex and pdflatex's log are still published
+            folder.commit()
+    except OutputError as err:
+        raise CLIError(str(err), 2) from None
+    except OSError as err:
+        # the output folder, not a check, failed: bad input (exit 2)
+        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+    if pdf_error is not None:
+        raise CLIError(str(pdf_error).replace(str(folder.path), str(folder.target)), 1)
+    written.files = [folder.final(p) for p in written.files]
     for line in written.skipped:
         print(f"gradproof report: {line}", file=sys.stderr)
     wall = time.perf_counter() - start

@@ -78,6 +78,10 @@ def cmd_derive(args) -> int:
     else:
         (topic,) = resolve([args.topic])
     d = derive(topic)
+    if topic.kind != "user":
+        from reports.errata import attach
+
+        d = attach(d)
     if args.format == "json":
         out = json.dumps(derivation_json(d), indent=2) + "\n"
     elif args.format == "latex":
@@ -92,8 +96,14 @@ def cmd_derive(args) -> int:
 
 
 def _printed_as(fmt: str) -> str:
-    """What decides ``derive``'s printed text besides the derivation: the format and this file."""
+    """What decides ``derive``'s printed text besides the derivation: the format,
+    this file and the errata it attaches (``reports/errata.py`` runs
+    ``numeric/experiments.py``)."""
     import hashlib
+    from importlib.util import find_spec
 
-    with open(__file__, "rb") as fh:
-        return fmt + " " + hashlib.sha256(fh.read()).hexdigest()
+    h = hashlib.sha256(fmt.encode())
+    for f in (__file__, find_spec("reports.errata").origin, find_spec("numeric.experiments").origin):
+        with open(f, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    return fmt + " " + h.hexdigest()

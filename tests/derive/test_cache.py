@@ -68,6 +68,7 @@ _PRINT_ALL = textwrap.dedent("""
     from derive import cache, registry
     from derive.codegen import generate
     from derive.printing import derivation_json, derivation_latex, derivation_text
+    from reports.errata import attach  # what `gradproof derive` adds to a lecture topic
 
     out, hits = {}, []
     fresh = __import__("sys").argv[1] == "fresh"
@@ -80,6 +81,7 @@ _PRINT_ALL = textwrap.dedent("""
             if cache.lookup(t) is not None:
                 hits.append(t.name)
             d = registry.derive(t)
+        d = attach(d)
         out[t.name] = {"text": derivation_text(d), "latex": derivation_latex(d),
                        "json": json.dumps(derivation_json(d), indent=2), "passed": d.passed,
                        "code": generate(d) if d.code is not None else None}

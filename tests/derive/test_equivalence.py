@@ -52,10 +52,13 @@ def test_identity_needs_exp_rewrite_and_is_proved_symbolically():
     assert (v.status, v.decided_by) == ("incorrect", "numeric")
 
 
-def test_symbolic_timeout_leaves_the_numeric_verdict():
+def test_symbolic_timeout_leaves_the_exact_verdict():
     v = decide(TANH, "2 sigma(2 s) - 1", symbolic_seconds=1e-6)
-    assert (v.status, v.decided_by) == ("correct", "numeric")
-    assert "timed out" in v.detail
+    assert (v.status, v.decided_by) == ("correct", "exact")
+    assert "timed out" in v.detail and "agree to 110 digits" in v.detail
+    # the same timeout cannot save a near-miss: the exact probes decide before SymPy is asked
+    v = decide(TANH, "2 sigma(2 s) - 1 + 1e-12", symbolic_seconds=1e-6)
+    assert (v.status, v.decided_by, v.mistake) == ("incorrect", "exact", "near-miss")
 
 
 def test_probes_are_redrawn_where_the_reference_is_undefined():

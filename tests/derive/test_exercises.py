@@ -47,7 +47,7 @@ def test_accepted_forms_are_correct(ex):
     for answer in accepted:
         v = check(ex, answer, symbolic_seconds=1.0)
         assert v.status == "correct", (answer, v)
-        assert v.decided_by in ("numeric", "symbolic", "steps", "choice")
+        assert v.decided_by in ("exact", "numeric", "symbolic", "steps", "choice")
         assert v.credit == 1.0
 
 

@@ -176,3 +176,92 @@ def test_vector_loss_with_index_sum(tmp_path, capsys):
     bad = _write(tmp_path, spec.replace("sum((yhat[c] - y[c])^2, c) / 2", "(yhat[c] - y[c])^2"), "vec_bad.toml")
     assert main(["derive", "--spec", bad]) == 2
     assert "must be summed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# The spec language's newer constructs, and proofs that never call equal things different
+# ---------------------------------------------------------------------------
+
+def _spec(tmp_path, text, name="new.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_claims_with_abs_and_entrywise_reciprocal_powers(tmp_path):
+    from derive.registry import derive
+
+    base = ('name = "{n}"\nkind = "activation"\nforward = "s / (1 + abs(s))"\n'
+            '[[claims]]\nresult = "backward"\nmatrix = "Delta .* (1 + abs(S))^({p})"\n')
+    good = derive(load_spec_topic(_spec(tmp_path, base.format(n="ss_good", p="-2"), "g.toml")))
+    assert good.passed and good.result("backward").origin == "claimed-and-proved"
+    bad = derive(load_spec_topic(_spec(tmp_path, base.format(n="ss_bad", p="-3"), "b.toml")))
+    failed = [p for p in bad.proofs if not p.passed]
+    assert [p.key for p in failed] == ["claim:backward"] and not failed[0].undecided
+    assert "entry (0, 0)" in failed[0].detail
+
+
+def test_sixteen_digit_constant_pi_cosh_sinh_and_extents(tmp_path):
+    import sympy as sp
+
+    t = parse_spec('name = "c16"\nkind = "activation"\n'
+                   'forward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n', "c.toml")
+    f = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
+    assert f.has(sp.pi, sp.cosh, sp.sinh) and sp.Rational(7978845608028654, 10**16) in f.atoms(sp.Rational)
+    from derive.engine import n
+
+    assert n in f.free_symbols
+    with pytest.raises(SpecError, match="significant digits"):
+        parse_spec('name = "c19"\nkind = "activation"\nforward = "0.797884560802865412345 * s"\n', "c.toml")
+
+
+def test_parameter_free_layer_and_count_target(tmp_path):
+    t = parse_spec('name = "pf"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = z[j] - sum(z[i], i) / n"\n', "p.toml")
+    assert [a.role for a in t.spec.args] == ["input"]
+    t = parse_spec('name = "pc"\nkind = "loss"\nforward = "exp(yhat) - y * yhat"\ntarget = "count"\n', "c.toml")
+    assert t.spec.arg("target")[0].domain == "count"
+
+
+def test_layer_norm_proofs_pass_where_cancel_alone_failed():
+    """(x - mean)/sqrt(var + eps): SymPy's cancel cannot clear the roots; the rational probes decide."""
+    from derive.registry import derive
+
+    d = derive(load_spec_topic(SPECS / "layer_norm.toml"))
+    assert d.passed and len(d.proofs) == 4
+    assert all(p.passed and not p.undecided for p in d.proofs)
+
+
+def test_decide_zero_equal_different_and_undecided():
+    import sympy as sp
+
+    from derive.proof import NONZERO, UNDECIDED, ZERO, decide_zero
+
+    x, y = sp.symbols("x y", real=True)
+    r = sp.sqrt(x**2 + y**2 + 1)
+    # equal, but beyond cancel: a root rationalised
+    assert decide_zero(1 / (r - x) - (r + x) / (y**2 + 1)) is ZERO
+    # a true difference of 1e-30 is still found
+    assert decide_zero(1 / (r - x) - (r + x) / (y**2 + 1) + sp.Rational(1, 10**30)) is NONZERO
+    # and a wrong sign
+    assert decide_zero(1 / (r - x) - (r - x) / (y**2 + 1)) is NONZERO
+    # acos u + asin u = pi/2 holds, but is complex for every real x here: neither a proof nor a counterexample
+    assert decide_zero(sp.acos(x**2 + 2) + sp.asin(x**2 + 2) - sp.pi / 2) is UNDECIDED
+    # where it is real, the probes decide it
+    assert decide_zero(sp.acos(x**2 / 7 + sp.Rational(1, 9)) + sp.asin(x**2 / 7 + sp.Rational(1, 9)) - sp.pi / 2) is ZERO
+
+
+def test_undecided_proof_is_reported_as_undecided_not_fail():
+    import sympy as sp
+
+    from derive.model import Proof
+    from derive.proof import _compare
+
+    x = sp.Symbol("x", real=True)
+    proofs = []
+    _compare(sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs)
+    (p,) = proofs
+    assert isinstance(p, Proof) and not p.passed and p.undecided and p.detail.startswith("undecided")
+    from derive.printing import proof_mark
+
+    assert proof_mark(p) == "UNDECIDED"
+    assert proof_mark(Proof("k", "exact", "m=2", False, "entry (0, 0)")) == "FAIL"

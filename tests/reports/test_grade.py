@@ -191,3 +191,146 @@ def test_cli_grade_is_quiet_on_stderr_when_not_a_terminal(tmp_path):
         rows = {row["student"]: row for row in csv.DictReader(fh)}
     assert rows["ann"]["status"] == "correct"
     assert rows["ben"]["mistake"] == "tutor:1" and rows["ben"]["credit"] == "0.25"
+
+
+# ---------------------------------------------------------------------------
+# Hostile CSVs: input refused in one line, output no spreadsheet runs
+# ---------------------------------------------------------------------------
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reports.grading import csv_text, formula_risk
+
+
+def spreadsheet_formula(cell: str) -> bool:
+    """LibreOffice/Excel-style reading, written independently of the code under test:
+    after blanks (any Unicode space, control or format character other than tab
+    and CR), a first character that folds (NFKC) to = + - @ | %, or a tab/CR."""
+    k = 0
+    while k < len(cell) and cell[k] not in "\t\r" and (
+            cell[k].isspace() or unicodedata.category(cell[k]) in ("Cc", "Cf", "Zs", "Zl", "Zp")):
+        k += 1
+    if k == len(cell):
+        return False
+    first = unicodedata.normalize("NFKC", cell[k])[:1]
+    return first in set("=+-@|%\t\r\n")
+
+
+TRIGGER_CELLS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "|calc", "%0A", " =1+1", "\u00a0=1",
+                 "\u3000=1", "\u200b=1", "\ufeff=1", "\u202e=1", "＝1+1", "＋1", "－1", "＠x", "｜x", "％x",
+                 "  \u2003＝HYPERLINK(\"http://x\")", "\n=1"]
+SAFE_CELLS = ["X^T y", "yhat - y", "1-2", "a=b", "", "0", "'quoted", "y\r=1+1", "a\nb", 'say "hi"', "x,y"]
+
+
+def test_formula_cells_are_neutralised_by_every_spreadsheet_rule():
+    for cell in TRIGGER_CELLS:
+        assert spreadsheet_formula(cell) and formula_risk(cell), repr(cell)
+        assert csv_safe(cell) == "'" + cell and not spreadsheet_formula(csv_safe(cell)), repr(cell)
+    for cell in SAFE_CELLS:
+        assert csv_safe(cell) == cell, repr(cell)
+
+
+def _parse(text):
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+import io  # noqa: E402
+
+
+def test_carriage_returns_and_line_feeds_are_quoted():
+    text = csv_text([["y\r=1+1", "a\nb", "c\r\nd", 'q"uote', "s,ep", "plain"]])
+    assert text == '"y\r=1+1","a\nb","c\r\nd","q""uote","s,ep",plain\r\n'
+    assert _parse(text) == [["y\r=1+1", "a\nb", "c\r\nd", 'q"uote', "s,ep", "plain"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+                         min_size=1, max_size=5), min_size=1, max_size=6))
+def test_csv_round_trip_never_yields_a_formula(rows):
+    parsed = _parse(csv_text(rows))
+    assert len(parsed) == len(rows)
+    for row, back in zip(rows, parsed):
+        assert len(back) == len(row)
+        for cell, got in zip(row, back):
+            assert not spreadsheet_formula(got), (cell, got)
+            assert got == ("'" + cell if formula_risk(cell) else cell)  # exactly the cell, or it behind one quote
+
+
+HOSTILE_NAMES = ["../../x", "/etc/passwd", "..", ".", "con", "a/b\\c", "x" * 500, "\u202eevil", "y\r=1+1",
+                 "=cmd|' /C calc'!A0", " =1+1", "\u3000＝1+1", "\u200b=1", "-2+3", "@SUM(1)", "%0A", "＋1", "",
+                 "\x1b[2Jterm", "<b>bold</b>"]
+
+
+def test_a_hostile_class_is_graded_exactly(tmp_path, capsys):
+    rows = [(name, "logreg_grad", TRIGGER_CELLS[k % len(TRIGGER_CELLS)] if k % 3 else "X^T(yhat - y)")
+            for k, name in enumerate(HOSTILE_NAMES)]
+    rows.append(("z", "=1+1", "@x"))  # an unknown exercise named like a formula
+    src = write_csv(tmp_path / "class.csv", rows)
+    out = tmp_path / "out"
+    assert main(["grade", str(src), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed  # a CSV cell cannot drive the terminal
+    assert sorted(os.listdir(tmp_path)) == ["class.csv", "out"]  # nothing written outside the folder
+    import re
+
+    for f in os.listdir(out):
+        assert f in ("class.html", "class.csv", "summary.csv", ".gradproof-output") or \
+            re.fullmatch(r"student-[A-Za-z0-9_-]{1,40}-[0-9a-f]{8}\.html", f), f
+    pages = [f for f in os.listdir(out) if f.startswith("student-")]
+    assert len(pages) == len(HOSTILE_NAMES) + 1  # one page per distinct name, none overwritten
+    for name in ("class.csv", "summary.csv"):
+        with open(out / name, newline="", encoding="utf-8") as fh:
+            table = list(csv.reader(fh))
+        for line in table:
+            for cell in line:
+                assert not spreadsheet_formula(cell), (name, cell)
+    with open(out / "class.csv", newline="", encoding="utf-8") as fh:
+        back = list(csv.DictReader(fh))
+    assert len(back) == len(rows)
+    for (student, ex, answer), got in zip(rows, back):
+        student = student.strip()  # names are read stripped of surrounding blanks
+        assert got["student"] == (("'" + student) if formula_risk(student) else student)
+        assert got["answer"] == (("'" + answer) if formula_risk(answer) else answer)
+
+
+def _sparse(path, size):
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+
+
+BAD_INPUTS = {
+    "empty": (b"", "empty"),
+    "header only": (b"student,exercise,answer\n", "no answers"),
+    "missing columns": (b"name,answer\nx,1\n", "missing column"),
+    "binary": (bytes(range(256)) * 4, "UTF-8"),
+    "UTF-16 with BOM": ("student,exercise,answer\nx,logreg_grad,1\n".encode("utf-16"), "UTF-8"),
+    "NUL byte": (b"student,exercise,answer\nx,logreg_grad,X^T\x00y\n", "NUL"),
+    "unterminated quote": (b'student,exercise,answer\nx,logreg_grad,"X^T y\nbob,logreg_grad,1\n', "line"),
+    "stray quote": (b'student,exercise,answer\nx,logreg_grad,"X"T y\n', "line"),
+    "huge field": (b"student,exercise,answer\nx,logreg_grad," + b"1" * 200_000 + b"\n", "field"),
+    "too many rows": (b"student,exercise,answer\n" + b"s,logreg_grad,1\n" * 100_001, "more than"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS) + ["larger than 64 MB", "a folder", "missing file"])
+def test_bad_input_csv_is_one_line_exit_2(case, tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    if case in BAD_INPUTS:
+        src.write_bytes(BAD_INPUTS[case][0])
+        word = BAD_INPUTS[case][1]
+    elif case == "larger than 64 MB":
+        _sparse(src, 65 * 1024 * 1024)
+        word = "64 MB"
+    elif case == "a folder":
+        src.mkdir()
+        word = "folder"
+    else:
+        word = "no such file"
+    rc = main(["grade", str(src), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert word in err, err
+    assert not (tmp_path / "out").exists()
