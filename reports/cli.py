@@ -269,6 +269,7 @@ def _args_export(p):
     p.add_argument("platform", choices=["prairielearn"])
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the questions into")
     p.add_argument("--exercises", metavar="IDS", help="comma-separated exercise ids (default: the whole bank)")
+    _follow(p)
 
 
 def _derivation_cache(args):

@@ -120,11 +120,10 @@ def typing_note(ex) -> str:
 
 
 def export_prairielearn(bank, outdir) -> list[Path]:
-    from reports.build import write_atomic
+    """Write ``outdir/questions/<qid>/{info.json,question.html,server.py}`` for each exercise."""
+    from derive.atomic import write_atomic
 
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"{outdir} exists and is not a folder")
     written = []
     for ex in bank:
         qdir = out / "questions" / question_id(ex.id)
@@ -160,8 +159,14 @@ def cmd_export(args) -> int:
             bank = [get(e.strip()) for e in args.exercises.split(",") if e.strip()]
         except UnknownExercise as err:
             raise CLIError(str(err)) from None
-    try:
-        written = export_prairielearn(bank, args.output)
+    from derive.atomic import OutputError, OutputFolder
+
+    try:  # built beside the folder and swapped in whole: an interrupted export leaves the previous one
+        with OutputFolder(args.output, kind="export-prairielearn", follow_symlinks=args.follow_symlinks) as folder:
+            written = export_prairielearn(bank, folder.path)
+            folder.commit()
+    except OutputError as err:
+        raise CLIError(str(err)) from None
     except OSError as err:
         raise CLIError(f"cannot write {args.output}: {err.strerror or err}") from None
     print(f"{len(bank)} question(s) written to {Path(args.output) / 'questions'} ({len(written)} files)")

@@ -136,7 +136,21 @@ def test_exercise_text_never_becomes_code(tmp_path):
 def test_export_errors_are_one_line(tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
-    for args in (["-o", str(target)], ["-o", str(tmp_path / "o"), "--exercises", "no_such_exercise"]):
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "notes.txt").write_text("mine")
+    for args in (["-o", str(target)], ["-o", str(tmp_path / "o"), "--exercises", "no_such_exercise"],
+                 ["-o", str(own), "--exercises", "linear_grad_W"]):
         r = subprocess.run([sys.executable, "-m", "reports.cli", "export", "prairielearn", *args],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert sorted(p.name for p in own.iterdir()) == ["notes.txt"]  # a folder gradproof did not write is kept
+
+
+def test_export_replaces_its_own_earlier_export_whole(tmp_path):
+    out = tmp_path / "pl"
+    for ids in ("linear_grad_W,symmetry_choice", "linear_grad_W"):
+        r = subprocess.run([sys.executable, "-m", "reports.cli", "export", "prairielearn", "-o", str(out),
+                            "--exercises", ids], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "questions").iterdir()) == ["gradproof_linear_grad_W"]
