@@ -203,7 +203,8 @@ async def _session(request: Request):
 
 
 async def _form(request: Request) -> dict:
-    if int(request.headers.get("content-length") or 0) > MAX_FORM:
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit() or int(length) > MAX_FORM:
         return {}
     try:
         form = await request.form(max_files=0, max_fields=10)

@@ -384,3 +384,15 @@ def test_serve_reports_unusable_data_folders_and_ports_in_one_line(tmp_path):
                                capture_output=True, text=True, timeout=300)
             assert r.returncode == 2 and needle in r.stderr, r.stderr
             assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_oversized_answers_and_bodies_are_refused_and_not_stored(server):
+    sem = server["sem"]
+    c = student(server, "carol")
+    token = csrf_of(c, "/ex/linear_grad_W")
+    before = len(sem.store.history("carol"))
+    r = c.post("/ex/linear_grad_W/submit", data={"csrf": token, "answer": "Z" * 3000})
+    assert r.status_code == 413 and "at most 2000" in r.text
+    r = c.post("/ex/linear_grad_W/submit", data={"csrf": token, "answer": "Z" * 20000})
+    assert r.status_code == 403  # a body this large is not even read
+    assert len(sem.store.history("carol")) == before
