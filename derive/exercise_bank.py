@@ -61,7 +61,7 @@ declare(Exercise(
     symbols=(S("yhat", (), "prob", aliases=("y_hat", "p")), S("y", (), "binary")),
     reference_names=(("z", "yhat"),),
     accepted=("(yhat - y)/(yhat (1 - yhat))", "(1 - y)/(1 - yhat) - y/yhat", "-(y/yhat - (1 - y)/(1 - yhat))"),
-    mistakes=(("(y - yhat)/(yhat (1 - yhat))", "sign"), ("-y/yhat", "missing-factor"),
+    mistakes=(("(y - yhat)/(yhat (1 - yhat))", "sign"), ("(yhat - y)/yhat", "missing-factor"),
               ("yhat - y", "tutor:1")),
     wrong=(WrongAnswer("yhat - y", "that is dl/ds, the derivative in the logit s after the sigmoid; "
                        "here the derivative is in yhat itself", 0.0),),
@@ -73,7 +73,7 @@ declare(Exercise(
     lhs="dl/dyhat_k", topic="cross_entropy", result="local", form="index",
     symbols=(S("yhat", ("K",), "prob", aliases=("p",)), S("y", ("K",), "binary"),
              S("k", domain="index", index_range="K")),
-    reference_names=(("z", "yhat"), ("a", "k")),
+    reference_names=(("z", "yhat"), ("i", "k")),
     accepted=("-y_k/yhat_k", "-(1/yhat_k) y_k", "-y_k yhat_k^-1"),
     mistakes=(("y_k/yhat_k", "sign"), ("-y_k/(2 yhat_k)", "factor:1/2"), ("-1/yhat_k", "tutor:1")),
     wrong=(WrongAnswer("-1/yhat_k", "the target y_k is missing: only the true class (y_k = 1) contributes", 0.25),),

@@ -719,7 +719,8 @@ def _word_math(word: str) -> str:
     out = out.replace("LANGLE", r"\langle ").replace("RANGLE", r"\rangle ")
     out = out.replace("LBRACE", r"\{").replace("RBRACE", r"\}")
     out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
-    out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
+    # a sub- or superscript is one group: a name, a number, or a command with its argument
+    out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+(?:\{[^{}]*\})?)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
     out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
     out = out.replace("*", r"\cdot ").replace("~", r"\sim ")
     return out  # plain brackets: a long inline formula may break inside them

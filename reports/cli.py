@@ -29,6 +29,7 @@ COMMANDS = {
     "cache": ("cache", "show or clear the derivation cache"),
     "serve": ("serve", "serve the seminar on the web: student pages and the tutor's dashboard"),
     "export": ("export", "export the exercise bank to another platform (prairielearn)"),
+    "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
 }
 
 # commands that derive, and so read and write the derivation cache unless --no-cache
@@ -230,6 +231,15 @@ def _args_cache(p):
     p.add_argument("--json", action="store_true", help="print `info` as JSON")
 
 
+def _args_diff(p):
+    p.add_argument("expr", metavar="EXPR", help="e.g. \"(X w - y)^T (X w - y) + lambda w^T w\"")
+    p.add_argument("--wrt", metavar="VAR", required=True, help="the variable to differentiate by")
+    p.add_argument("--shape", metavar="NAME=r,c", action="append", default=[],
+                   help="override a name's shape: NAME=rows,cols or NAME=scalar")
+    p.add_argument("--hessian", action="store_true", help="the Hessian of a scalar expression of a vector")
+    p.add_argument("--format", choices=["text", "latex", "json", "numpy"], default="text")
+
+
 _ARGS = {
     "list": _args_list,
     "derive": _args_derive,
@@ -246,6 +256,7 @@ _ARGS = {
     "cache": _args_cache,
     "serve": lambda p: _args_serve(p),
     "export": lambda p: _args_export(p),
+    "diff": _args_diff,
 }
 
 
