@@ -27,6 +27,8 @@ COMMANDS = {
     "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
     "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
     "cache": ("cache", "show or clear the derivation cache"),
+    "serve": ("serve", "serve the seminar on the web: student pages and the tutor's dashboard"),
+    "export": ("export", "export the exercise bank to another platform (prairielearn)"),
     "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
 }
 
@@ -252,8 +254,33 @@ _ARGS = {
     "coverage": _args_coverage,
     "sheet": _args_sheet,
     "cache": _args_cache,
+    "serve": lambda p: _args_serve(p),
+    "export": lambda p: _args_export(p),
     "diff": _args_diff,
 }
+
+
+def _args_serve(p):
+    p.add_argument("--roster", metavar="CSV", required=True, help="class roster: columns student[,name]")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--data", metavar="DIR", default="seminar-data", help="folder of the SQLite database")
+    p.add_argument("--codes-out", metavar="FILE", help="write new access codes to FILE (CSV) instead of printing")
+    p.add_argument("--new-codes", action="store_true", help="issue every student a new code (old ones stop working)")
+    p.add_argument("--new-tutor-secret", action="store_true", help="issue a new tutor secret")
+    p.add_argument("--exercises", metavar="IDS", help="comma-separated exercise ids (default: the whole bank)")
+    p.add_argument("--lanes", type=int, default=2, help="checks run at the same time (worker processes)")
+    p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind an HTTPS proxy)")
+    p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from --forwarded-allow-ips")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS")
+    p.add_argument("--init-only", action="store_true", help="create the database and codes, then exit")
+
+
+def _args_export(p):
+    p.add_argument("platform", choices=["prairielearn"])
+    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the questions into")
+    p.add_argument("--exercises", metavar="IDS", help="comma-separated exercise ids (default: the whole bank)")
+    _follow(p)
 
 
 def _derivation_cache(args):
