@@ -49,7 +49,7 @@ register(Topic(
 ))
 
 register(Topic(
-    name="activation_bounds", title="tanh' <= 1 and sigma' <= 1/4", kind="identity",
+    name="activation_bounds", title="Bounded derivatives of tanh and the sigmoid", kind="identity",
     section="Activation functions", order=31.3,
     summary="0 < tanh'(s) = 1 - tanh(s)^2 <= 1 with equality only at 0; sigma'(s) <= 1/4; both vanish in saturation.",
     build=lp.build_activation_bounds,

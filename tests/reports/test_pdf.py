@@ -24,7 +24,8 @@ def pdf(lecture_report, need_tools):
 
 
 def _words(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
+    # TeX sets ' as a right single quote; pdftotext gives it back as such
+    return re.sub(r"\s+", " ", s).replace("\u2019", "'").strip()
 
 
 def test_every_topic_title_is_in_the_pdf(pdf):
