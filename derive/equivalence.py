@@ -1262,9 +1262,15 @@ def _describe(expr, oracle) -> str:
         text = to_text(expr)
     except Exception:
         text = str(expr)
-    for engine_name, ex_name in oracle.refnames.items():
-        text = text.replace(engine_name, ex_name) if len(engine_name) > 1 else text
-    return text
+    if not oracle.refnames:
+        return text
+    import re
+
+    # the exercise's names for the engine's, whole names only and all at once
+    # (z -> yhat must not touch the z in "size", nor be renamed twice)
+    names = sorted(oracle.refnames, key=len, reverse=True)
+    pattern = r"(?<![A-Za-z0-9_])(%s)(?![A-Za-z0-9_])" % "|".join(re.escape(n) for n in names)
+    return re.sub(pattern, lambda m: oracle.refnames[m.group(1)], text)
 
 
 def _local_mutants(e, oracle):

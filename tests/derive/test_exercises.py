@@ -144,3 +144,14 @@ def test_broken_toml_is_a_clear_error(tmp_path):
     path.write_text('[[exercise]]\nid = "x"\nreference = "2 x"\n[exercise.symbols.x]\ndomain = "complex"\n')
     with pytest.raises(ValueError, match="domain"):
         load_toml(str(path))
+
+
+def test_feedback_speaks_the_exercises_names_not_the_engines():
+    """bce's derivation calls the prediction z; the exercise calls it yhat, and
+    so must the feedback that quotes a dropped factor."""
+    import re
+
+    v = check(get("bce_grad"), "(yhat - y)/yhat", symbolic_seconds=1.0)
+    assert v.mistake == "missing-factor", v
+    text = " ".join(v.feedback)
+    assert "yhat" in text and not re.search(r"(?<![A-Za-z_])z(?![A-Za-z_0-9])", text), text
