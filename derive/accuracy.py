@@ -65,7 +65,7 @@ def _exact(x) -> sp.Matrix:
 
 def _value(e):
     """``e`` to ``DIGITS`` digits as a Python float (``None`` when not a finite real)."""
-    e = fn.explicit(sp.sympify(e))
+    e = fn.explicit(sp.sympify(e, strict=True))
     try:
         v = e.evalf(DIGITS, maxn=MAX_DIGITS, strict=True)
     except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError, ZeroDivisionError):

@@ -58,7 +58,7 @@ def stabilize(e: mx.MExpr, scalar: bool = True) -> mx.MExpr:
 def _stable_map(e):
     if not isinstance(e, mx.Map):
         return e
-    body = sp.sympify(e.expr)
+    body = sp.sympify(e.expr, strict=True)
     new = stable_scalar(body)
     if new == body:
         return e
@@ -77,7 +77,7 @@ def fuse_output(expr: mx.MExpr, code) -> mx.MExpr:
         return expr
     fused = mx.substitute(expr, {code.output.name: code.output_def})
     for node in stabilize(fused, scalar=False).walk():
-        if isinstance(node, mx.Map) and stable_scalar(node.expr) != sp.sympify(node.expr):
+        if isinstance(node, mx.Map) and stable_scalar(node.expr) != sp.sympify(node.expr, strict=True):
             return fused
     return expr
 
@@ -106,7 +106,7 @@ def stable_scalar(expr: sp.Expr) -> sp.Expr:
     The result is equal to ``expr`` (the rewrites are identities; the tests
     check each against the derived expression at high precision).
     """
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     if e.is_Atom:
         return e
     if isinstance(e, sp.Piecewise):  # each branch on its own; the conditions as they are
@@ -265,7 +265,7 @@ def _gram(t):
     """``(c, X)`` when ``t`` is ``c X^T X``."""
     c, t = (t.coeff, t.arg) if isinstance(t, mx.Scale) else (sp.Integer(1), t)
     if isinstance(t, mx.MatMul) and isinstance(t.left, mx.Transpose) and t.left.arg == t.right:
-        return sp.sympify(c), t.right
+        return sp.sympify(c, strict=True), t.right
     return None
 
 
@@ -278,7 +278,7 @@ def _normal_equations(e: mx.Solve) -> mx.MExpr:
     Forming ``X^T X`` squares the condition number of X; these do not.
     """
     a, b = e.a, e.b
-    cb, b_ = (sp.sympify(b.coeff), b.arg) if isinstance(b, mx.Scale) else (sp.Integer(1), b)
+    cb, b_ = (sp.sympify(b.coeff, strict=True), b.arg) if isinstance(b, mx.Scale) else (sp.Integer(1), b)
     if not (isinstance(b_, mx.MatMul) and isinstance(b_.left, mx.Transpose)):
         return e
     X, y = b_.left.arg, b_.right
@@ -289,7 +289,7 @@ def _normal_equations(e: mx.Solve) -> mx.MExpr:
         gram = [t for t in a.terms if _gram(t) is not None]
         eye = [t for t in a.terms if isinstance(t, mx.Scale) and isinstance(t.arg, mx.Identity)]
         if len(gram) == 1 and len(eye) == 1 and _gram(gram[0])[1] == X:
-            c1, c2 = _gram(gram[0])[0], sp.sympify(eye[0].coeff)
+            c1, c2 = _gram(gram[0])[0], sp.sympify(eye[0].coeff, strict=True)
             if c1.is_positive and c2.is_nonnegative is not False:
                 top = X if c1 == 1 else mx.Scale(sp.sqrt(c1), X)
                 rhs = y if cb == sp.sqrt(c1) else mx.Scale(cb / sp.sqrt(c1), y)
@@ -303,7 +303,7 @@ def _fuse_maps(e: mx.Map) -> mx.MExpr:
     ``log sigma(s)`` see the whole elementwise expression."""
     from derive.matrixform import make_map
 
-    body = sp.sympify(e.expr)
+    body = sp.sympify(e.expr, strict=True)
     args = []
     for p, a in e.args:
         if isinstance(a, mx.Map):
@@ -317,7 +317,7 @@ def _fuse_maps(e: mx.Map) -> mx.MExpr:
 def _softmax_map(e: mx.Map):
     """``exp(u) * v**-1`` with ``v = rowsum(exp(u))`` (same u) -> Softmax(u)."""
     args = dict(e.args)
-    body = sp.sympify(e.expr)
+    body = sp.sympify(e.expr, strict=True)
     for p, a in e.args:
         if isinstance(a, mx.RowSum) and isinstance(a.arg, mx.Map):
             inner = a.arg
@@ -342,7 +342,7 @@ def _softmax_map(e: mx.Map):
 def _log_softmax_map(e):
     if not isinstance(e, mx.Map):
         return e
-    body = sp.sympify(e.expr)
+    body = sp.sympify(e.expr, strict=True)
     new_args = []
     sub = {}
     for p, a in e.args:
@@ -534,7 +534,7 @@ class NumpyPrinter:
 
     def _scalar(self, c) -> str:
         names = {d: v for d, v in self.dims.items()}
-        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(c))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(c, strict=True))
 
     def _print_Sym(self, e):
         return self.names[e.name]
@@ -563,7 +563,7 @@ class NumpyPrinter:
     def _print_Add(self, e):
         out = self.doprint(e.terms[0])
         for t in e.terms[1:]:
-            if isinstance(t, mx.Scale) and sp.sympify(t.coeff).could_extract_minus_sign():
+            if isinstance(t, mx.Scale) and sp.sympify(t.coeff, strict=True).could_extract_minus_sign():
                 out += " - " + self.doprint(mx.Scale(-t.coeff, t.arg))
             else:
                 out += " + " + self.doprint(t)
@@ -573,7 +573,7 @@ class NumpyPrinter:
         names = dict(self.dims)
         for p, a in e.args:
             names[p] = self._p(a)
-        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(e.expr))
+        return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(e.expr, strict=True))
 
     def _print_RowSum(self, e):
         # the method, not np.sum: the same reduction without np.sum's Python-level dispatch
@@ -1023,7 +1023,7 @@ def _uses(e: mx.MExpr, dsym) -> bool:
     for node in e.walk():
         for attr in ("coeff", "expr", "value", "size"):
             v = getattr(node, attr, None)
-            if v is not None and sp.sympify(v).has(dsym):
+            if v is not None and sp.sympify(v, strict=True).has(dsym):
                 return True
     return False
 

@@ -307,7 +307,7 @@ def _readable_map(e):
     if isinstance(e, mx.Scale) and isinstance(e.arg, mx.Map):
         return replace(e, arg=_readable_map(e.arg))
     if isinstance(e, mx.Map):
-        body = sp.sympify(e.expr)
+        body = sp.sympify(e.expr, strict=True)
         nicer = common_denominator(body)
         if nicer != body and sp.count_ops(nicer) <= sp.count_ops(body) and sp.simplify(nicer - body) == 0:
             return replace(e, expr=nicer)
@@ -690,7 +690,7 @@ def prove_index_claim(claim: Claim, d: Derivation, size: int = 3):
     if res is None or res.index is None or claim.index is None:
         return Proof(key, "claim (index form)", f"indices 0..{size - 1}", False,
                      f"no derived index form {claim.key!r} to compare with")
-    diff = sp.sympify(claim.index) - res.index
+    diff = sp.sympify(claim.index, strict=True) - res.index
     idx = sorted((x for x in diff.free_symbols if isinstance(x, sp.Symbol) and x.is_integer
                   and x not in (m, n, K)), key=str)
     for values in product(range(size), repeat=len(idx)):

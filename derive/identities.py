@@ -117,7 +117,7 @@ def build_softmax_simplex(topic):
     def compare(claim):
         if claim.key == "range":  # the derived range, itself proved above
             return claim.index == sp.Interval.open(0, 1) and range_proved
-        return is_zero(sp.sympify(claim.index).xreplace({K: KK}).doit().subs(
+        return is_zero(sp.sympify(claim.index, strict=True).xreplace({K: KK}).doit().subs(
             {Sb[q + 1]: sv[q] for q in range(KK)}) - 1)
 
     B.prove_claims(compare, f"K={KK}")
@@ -182,7 +182,7 @@ def build_fused_gradients(topic):
     def compare(claim):
         if claim.key == "sigmoid_bce":
             return is_zero(explicit(claim.index) - explicit(d1))
-        return is_zero(sp.sympify(claim.index).subs(j, 2).subs(K, KK).doit().subs({Sb[r + 1]: sv[r] for r in range(KK)})
+        return is_zero(sp.sympify(claim.index, strict=True).subs(j, 2).subs(K, KK).doit().subs({Sb[r + 1]: sv[r] for r in range(KK)})
                        .subs({Yb[r + 1]: yv[r] for r in range(KK)})
                        - (sp.exp(sv[1]) / den_e - yv[1]))
 

@@ -522,7 +522,7 @@ def build_relu_properties(topic):
         Zm = sp.Matrix(M, H, lambda r, c: sp.Symbol(f"s_{r + 1}_{c + 1}", positive=(c == 0), negative=(c == 1)))
         Dm = symbolic_matrix("d", M, H, real=True)
         out = mx.evaluate(relu.code.backward, {"Delta": Dm, "Z": Zm})
-        out = out.applyfunc(lambda e: sp.sympify(e).rewrite(sp.Piecewise))
+        out = out.applyfunc(lambda e: sp.sympify(e, strict=True).rewrite(sp.Piecewise))
         blocked = all(sp.simplify(out[r, 1]) == 0 for r in range(M))
         passes = all(sp.simplify(out[r, 0] - Dm[r, 0]) == 0 for r in range(M))
         return blocked and passes, "" if blocked and passes else f"message {out}"
@@ -535,7 +535,7 @@ def build_relu_properties(topic):
         d0, z0 = sp.Symbol("d", real=True), sp.Symbol("s", negative=True)
         out = mx.evaluate(leaky.code.backward, {"Delta": sp.Matrix([[d0]]), "Z": sp.Matrix([[z0]])})[0]
         a_ = leaky.code.hyper[0][0]
-        return sp.simplify(sp.sympify(out).rewrite(sp.Piecewise) - a_ * d0) == 0, f"message {out}"
+        return sp.simplify(sp.sympify(out, strict=True).rewrite(sp.Piecewise) - a_ * d0) == 0, f"message {out}"
 
     B.prove("dead", "exact: the leaky_relu module passes alpha * delta for s < 0", "scalar", leaky_passes)
     B.prove_claims(lambda claim: sp.diff(f(sp_), sp_) == claim.index, "scalar")

@@ -74,9 +74,9 @@ class Translator:
     def translate(self, expr: sp.Expr, row, col, shape=None) -> mx.MExpr:
         row = ONE if row is None else row
         col = ONE if col is None else col
-        if sp.sympify(expr) == 0 and shape is not None:
+        if sp.sympify(expr, strict=True) == 0 and shape is not None:
             return mx.Const(sp.Integer(0), tuple(shape))
-        terms = self._terms(sp.sympify(expr), frozenset())
+        terms = self._terms(sp.sympify(expr, strict=True), frozenset())
         mats = []
         for coeff, atoms, dummies in terms:
             if coeff == 0:
@@ -454,14 +454,14 @@ def _t(e: mx.MExpr) -> mx.MExpr:
 
 
 def _split_coeff(body):
-    c, rest = sp.sympify(body).as_coeff_Mul()
+    c, rest = sp.sympify(body, strict=True).as_coeff_Mul()
     return c, rest
 
 
 def make_map(body, args) -> mx.MExpr:
     """A Map, simplified: a bare placeholder is its matrix; duplicate
     arguments are merged; unused ones dropped."""
-    body = sp.sympify(body)
+    body = sp.sympify(body, strict=True)
     # merge identical bound matrices
     uniq: dict = {}
     sub = {}

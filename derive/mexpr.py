@@ -342,11 +342,11 @@ class _Evaluator:
         return val if isinstance(val, sp.MatrixBase) else sp.Matrix([[val]])
 
     def _eval_Const(self, e):
-        r, c = (int(sp.sympify(d).subs(self.dims)) for d in e.shape)
-        return sp.ones(r, c) * sp.sympify(e.value).subs(self.dims)
+        r, c = (int(sp.sympify(d, strict=True).subs(self.dims)) for d in e.shape)
+        return sp.ones(r, c) * sp.sympify(e.value, strict=True).subs(self.dims)
 
     def _eval_Identity(self, e):
-        return sp.eye(int(sp.sympify(e.size).subs(self.dims)))
+        return sp.eye(int(sp.sympify(e.size, strict=True).subs(self.dims)))
 
     def _eval_Transpose(self, e):
         return self(e.arg).T
@@ -355,7 +355,7 @@ class _Evaluator:
         return self(e.left) * self(e.right)
 
     def _eval_Scale(self, e):
-        return self(e.arg) * sp.sympify(e.coeff).subs(self.dims)
+        return self(e.arg) * sp.sympify(e.coeff, strict=True).subs(self.dims)
 
     def _eval_Add(self, e):
         parts = [self(t) for t in e.terms]
@@ -364,7 +364,7 @@ class _Evaluator:
     def _eval_Map(self, e):
         placeholders = [p for p, _ in e.args]
         parts = [self(a) for _, a in e.args]
-        body = sp.sympify(e.expr).subs(self.dims)
+        body = sp.sympify(e.expr, strict=True).subs(self.dims)
         return _broadcast_apply(
             lambda *xs: body.xreplace(dict(zip(placeholders, xs))), parts
         )

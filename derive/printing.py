@@ -278,7 +278,7 @@ def _needs_paren_in_product(e) -> bool:
     if isinstance(e, mx.Add):
         return True
     if isinstance(e, mx.Map):
-        body = sp.sympify(e.expr)
+        body = sp.sympify(e.expr, strict=True)
         return isinstance(body, (sp.Add, sp.Mul, sp.Pow))
     return False
 
@@ -329,7 +329,7 @@ class TextPrinter(_MatrixPrinter):
         return self._paren(e.left) + " " + self._paren(e.right)
 
     def _print_Scale(self, e):
-        c = sp.sympify(e.coeff)
+        c = sp.sympify(e.coeff, strict=True)
         if c == -1:
             return "-" + self._paren(e.arg)
         return "(" + self._scalar(c) + ") " + self._paren(e.arg) if isinstance(c, sp.Add) else self._scalar(c) + " " + self._paren(e.arg)
@@ -348,7 +348,7 @@ class TextPrinter(_MatrixPrinter):
 
     def _print_Map(self, e):
         names, plain, sub = {}, {}, {}
-        body = sp.sympify(e.expr)
+        body = sp.sympify(e.expr, strict=True)
         for k, (p, a) in enumerate(e.args):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
@@ -417,7 +417,7 @@ class MatrixLatexPrinter(_MatrixPrinter):
         return self._paren(e.left) + " " + self._paren(e.right)
 
     def _print_Scale(self, e):
-        c = sp.sympify(e.coeff)
+        c = sp.sympify(e.coeff, strict=True)
         if c == -1:
             return "-" + self._paren(e.arg)
         cs = self._scalar(c)
@@ -444,10 +444,10 @@ class MatrixLatexPrinter(_MatrixPrinter):
             dummy = sp.Symbol("MAPARG%d" % k)
             sub[p] = dummy
             tex = self.doprint(a)
-            if not isinstance(a, mx.Sym) and not _only_function_argument(sp.sympify(e.expr), p):
+            if not isinstance(a, mx.Sym) and not _only_function_argument(sp.sympify(e.expr, strict=True), p):
                 tex = self.lparen + tex + self.rparen
             names[dummy] = tex
-        body = sp.sympify(e.expr).xreplace(sub)
+        body = sp.sympify(e.expr, strict=True).xreplace(sub)
         return HadamardLatexPrinter(names).doprint(body)
 
     def _print_RowSum(self, e):
@@ -563,7 +563,7 @@ def shape_text(shape) -> str:
 
 
 def shape_latex(shape) -> str:
-    return r" \times ".join(ScalarLatexPrinter().doprint(sp.sympify(d)) for d in shape)
+    return r" \times ".join(ScalarLatexPrinter().doprint(sp.sympify(d, strict=True)) for d in shape)
 
 
 # ---------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     every point is taken as zero; if no point can be evaluated, the answer
     is undecided -- never a failure of a true identity.
     """
-    d = fn.explicit(sp.sympify(d))
+    d = fn.explicit(sp.sympify(d, strict=True))
     if d == 0:
         return ZERO
     if d.has(*_PIECEWISE):
@@ -164,7 +164,7 @@ def _dims(sizes):
 
 def _explicit_arg(arg, dims, rows=None):
     """An explicit matrix of fresh symbols (or one-hot integers) for ``arg``."""
-    shape = [int(sp.sympify(d).subs(dims)) for d in arg.batched_shape()]
+    shape = [int(sp.sympify(d, strict=True).subs(dims)) for d in arg.batched_shape()]
     r, c = shape
     if arg.domain == "onehot":
         M = sp.zeros(r, c)
@@ -203,7 +203,7 @@ def _per_sample_subs(spec, env, s, dims):
 
 
 def _instantiate(e, dims, sub, extra=None):
-    e = sp.sympify(e).subs(dims).doit()
+    e = sp.sympify(e, strict=True).subs(dims).doit()
     e = e.xreplace(sub)
     if extra:
         e = e.xreplace(extra)
@@ -271,7 +271,7 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
     if spec.kind == "module":
         z = spec.arg("input")[0]
         Z = env[z.matrix]
-        out_dim = int(sp.sympify(spec.out_dim).subs(dims))
+        out_dim = int(sp.sympify(spec.out_dim, strict=True).subs(dims))
         F = sp.zeros(mrows, out_dim)
         for s in range(mrows):
             sub = _per_sample_subs(spec, env, s, dims)

@@ -145,7 +145,7 @@ def is_zero(expr) -> bool:
     decide almost every case at once.  ``simplify`` is the last resort, and
     only on small expressions: it can take minutes on large ones.
     """
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     if expr == 0:
         return True
     e = explicit(expr).rewrite(sp.exp) if expr.has(*FUNCTIONS, sp.tanh) else expr

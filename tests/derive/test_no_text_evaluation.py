@@ -1,0 +1,46 @@
+"""No call in gradproof's own code can turn text into code.
+
+``sympify`` parses a string with ``eval``; with ``strict=True`` it refuses
+strings and converts only SymPy objects and numbers.  ``parse_expr``,
+``eval`` and ``exec`` are never used.  A new call without ``strict=True``
+fails here, whatever it is given today.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+ROOT = Path(__file__).resolve().parents[2]
+# exec of gradproof's own generated source (names validated, user text only in repr'd literals)
+OWN_CODE = {"numeric/mutation.py", "numeric/specialise.py", "reports/commands/diff.py"}
+FILES = sorted(p for d in ("derive", "numeric", "reports") for p in (ROOT / d).rglob("*.py"))
+
+
+def _calls(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            yield name, node
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_call_evaluates_text(path):
+    for name, node in _calls(path):
+        where = f"{path.relative_to(ROOT)}:{node.lineno}"
+        assert name not in ("parse_expr", "eval"), f"{where}: {name}() can run text"
+        if name == "exec":
+            assert str(path.relative_to(ROOT)) in OWN_CODE, f"{where}: exec() outside the generated-code loaders"
+        if name == "sympify":
+            strict = [k for k in node.keywords if k.arg == "strict"]
+            assert strict and isinstance(strict[0].value, ast.Constant) and strict[0].value.value is True, \
+                f"{where}: sympify() without strict=True parses strings with eval"
+
+
+def test_strict_sympify_refuses_text():
+    with pytest.raises(sp.SympifyError):
+        sp.sympify("__import__('os').getcwd()", strict=True)
