@@ -3,7 +3,7 @@
     python bench/bench_cache.py [--topics NAME ...] [--repeat 3] [--report-formats html] [--no-report] [--json FILE]
 
 Every run is the command line as a user runs it, a fresh subprocess
-(``python -m reports.cli``), against an empty temporary cache folder
+(``python -m gradproof.reports.cli``), against an empty temporary cache folder
 (``GRADPROOF_CACHE_DIR``).  Per topic:
 
 * ``cold``: ``gradproof derive TOPIC --no-cache`` (derive and prove afresh);
@@ -37,7 +37,7 @@ def _time(args, env, cpu: list | None = None) -> float:
     """Wall seconds of one ``gradproof ARGS`` subprocess; its CPU seconds (user + system) go into ``cpu``."""
     before = _children_cpu()
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "reports.cli", *args], cwd=ROOT, env=env,
+    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=ROOT, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     took = time.perf_counter() - t0
     if r.returncode != 0:
@@ -57,7 +57,7 @@ def _children_cpu() -> float:
 
 
 def _topics() -> list[str]:
-    r = subprocess.run([sys.executable, "-m", "reports.cli", "list", "--json"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "list", "--json"], cwd=ROOT,
                        capture_output=True, text=True, check=True)
     return [t["name"] for t in json.loads(r.stdout)]
 

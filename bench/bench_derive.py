@@ -29,7 +29,7 @@ ENGINE = r"""
 import time, sys
 import sympy
 t = time.perf_counter()
-from derive.registry import derive, topics
+from gradproof.derive.lecture.registry import derive, topics
 names = sys.argv[1:] or [t.name for t in topics()]
 for nm in names:
     d = derive(nm)
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     out = {"all_topics": None, "rows": []}
     alls = [_run(ENGINE, [], 600)[0][0] for _ in range(args.repeat)]
     out["all_topics"] = statistics.median(alls)
-    from derive.registry import topics
+    from gradproof.derive.lecture.registry import topics
 
     n_topics = len(topics())
     print(f"derive + prove all {n_topics} topics, cold: median {out['all_topics']:.2f} s "

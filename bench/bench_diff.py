@@ -91,7 +91,7 @@ def to_matrix_expr(e, syms):
         return scal(xs[0]) ** k if e.is_scalar() else sp.HadamardPower(xs[0], k)
     if op == "fn":
         s = sp.Dummy("s")
-        from derive import functions as F
+        from gradproof.derive.lecture import functions as F
 
         f = {"log": sp.log, "exp": sp.exp, "tanh": sp.tanh, "sigma": F.sigmoid, "softplus": F.softplus,
              "sqrt": sp.sqrt, "abs": sp.Abs}[e.name]
@@ -121,7 +121,7 @@ def matrixsymbol_verdict(r, cap):
     import numpy as np
     import sympy as sp
 
-    from derive.matcalc_proof import numpy_module, sample
+    from gradproof.derive.proof.matcalc import numpy_module, sample
 
     sizes = {d: v for d, v in r.sizes.items()}
     syms = {}
@@ -142,7 +142,7 @@ def matrixsymbol_verdict(r, cap):
         expr = to_matrix_expr(r.expr, syms)
         d = sp.diff(expr, syms[r.wrt])
         subs = {}
-        from derive.matcalc import pyname
+        from gradproof.derive.engine.matcalc import pyname
 
         for name, s in syms.items():
             if name.startswith("#"):
@@ -173,7 +173,7 @@ def matrixsymbol_verdict(r, cap):
 def scalar_expanded(r, n, cap):
     import sympy as sp
 
-    from derive.matcalc_proof import explicit, symbols_for
+    from gradproof.derive.proof.matcalc import explicit, symbols_for
 
     sizes = {d: n for d in r.sizes}
 
@@ -195,13 +195,13 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
 
-    from derive.reading import read
-    from derive.reading.grammar import parser
+    from gradproof.derive.reading import read
+    from gradproof.derive.reading.grammar import parser
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "derive"))
     from test_diff_cookbook import IDENTITIES  # the same set the tests prove
 
-    from derive.matcalc import differentiate, text
+    from gradproof.derive.engine.matcalc import differentiate, text
 
     parser()
     rows = []

@@ -22,8 +22,8 @@ NEAR_MISSES = [
 
 
 def main() -> int:
-    from derive.answers import read_answer
-    from derive.exercises import exercises, get
+    from gradproof.derive.seminar.answers import read_answer
+    from gradproof.derive.seminar.exercises import exercises, get
 
     rows = []
     for ex in exercises():

@@ -28,7 +28,7 @@ _SAMPLES: dict = {}
 
 
 def answer_for(ex, rng: random.Random) -> str:
-    from derive.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.exercise_kinds import sample_answers
 
     if ex.id not in _SAMPLES:
         _SAMPLES[ex.id] = sample_answers(ex)
@@ -56,8 +56,8 @@ def answer_for(ex, rng: random.Random) -> str:
 
 
 def generate(students: int, answers: int, seed: int = 0):
-    from derive.exercises import exercises
-    from reports.grading import Row
+    from gradproof.derive.seminar.exercises import exercises
+    from gradproof.reports.grading import Row
 
     rng = random.Random(seed)
     bank = exercises()
@@ -82,14 +82,14 @@ def main() -> int:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    from reports.grading import grade, write_reports
+    from gradproof.reports.grading import grade, write_reports
 
     t_import = time.perf_counter() - t0
     rows = generate(args.students, args.answers)
-    from derive.answers.sandbox import CheckPool
+    from gradproof.derive.seminar.answers.sandbox import CheckPool
 
     tw = time.perf_counter()
-    from derive.exercises import get
+    from gradproof.derive.seminar.exercises import get
 
     # engine derivations, probe points, mutants of every variant in use
     CheckPool(workers=args.workers).warm({get(r.exercise).variant_for(r.student).id for r in rows})

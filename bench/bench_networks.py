@@ -16,7 +16,7 @@ Scenarios:
 
 Before timing, each pair is run once from identical weights and must reach
 identical weights (the comparison is like for like).  The generated network
-sets glibc to keep freed memory (numeric.memory); that is process-wide, so
+sets glibc to keep freed memory (gradproof.numeric.memory); that is process-wide, so
 every contender here runs under it.
 """
 from __future__ import annotations
@@ -32,8 +32,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from handwritten import HandwrittenMLP, naive_step  # noqa: E402
 
-from numeric import digits  # noqa: E402
-from numeric.network import MLP  # noqa: E402
+from gradproof.numeric import digits  # noqa: E402
+from gradproof.numeric.network import MLP  # noqa: E402
 
 
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:

@@ -20,7 +20,7 @@ import time
 _STAGES = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from reports.build import build_report, write_report
+from gradproof.reports.build import build_report, write_report
 t_import = time.perf_counter() - t0
 report = build_report(None)
 written = write_report(report, sys.argv[1])
@@ -47,13 +47,13 @@ def main() -> int:
 
     # the console script, as a user runs it; and the bare interpreter for scale
     exe = shutil.which("gradproof")
-    cmd = [exe] if exe else [sys.executable, "-m", "reports.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "gradproof.reports.cli"]
     helps = sorted(_run(cmd + ["--help"]) for _ in range(7))
     bare = sorted(_run([sys.executable, "-c", "pass"]) for _ in range(7))
     print(f"gradproof --help: median {helps[3]:.3f} s (min {helps[0]:.3f} s, 7 runs); "
           f"python -c pass: median {bare[3]:.3f} s")
 
-    colds = [_run([sys.executable, "-m", "reports.cli", "report", "-o", out]) for _ in range(args.repeat)]
+    colds = [_run([sys.executable, "-m", "gradproof.reports.cli", "report", "-o", out]) for _ in range(args.repeat)]
     print(f"cold main job (all topics, html+latex+pdf): {min(colds):.1f} s"
           + (f" (runs: {', '.join(f'{c:.1f}' for c in colds)})" if len(colds) > 1 else ""))
 

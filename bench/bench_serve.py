@@ -107,7 +107,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, data: Path, roster: Path, port: int, lanes: int):
-        self.cmd = [sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data", str(data),
+        self.cmd = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(data),
                     "--exercises", ",".join(EXERCISES), "--port", str(port), "--lanes", str(lanes)]
         self.port = port
         self.proc = None
@@ -142,8 +142,8 @@ class Server:
 
 def plan_answers(students: list[str], n: int, seed: int) -> dict:
     """Each student's answers: (exercise, text), drawn from their own variant's correct and wrong forms."""
-    from derive.exercise_kinds import sample_answers
-    from derive.exercises import get
+    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.exercises import get
 
     rng = random.Random(seed)
     cache: dict = {}
@@ -265,7 +265,7 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
     roster = tmp / "class.csv"
     sids = [f"s{k:03d}" for k in range(args.students)] + ["mallory"]
     roster.write_text("student,name\n" + "".join(f"{s},Student {s}\n" for s in sids), encoding="utf-8")
-    init = subprocess.run([sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data", str(data),
+    init = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(data),
                            "--exercises", ",".join(EXERCISES), "--codes-out", str(tmp / "codes.csv"), "--init-only"],
                           cwd=ROOT, capture_output=True, text=True)
     if init.returncode:

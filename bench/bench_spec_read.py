@@ -3,7 +3,7 @@
     PYTHONPATH=. python bench/bench_spec_read.py      # from the repository root
 
 Prints a table: for TOML texts with N keys under ``[hyper]``, the time to
-build the line table (:class:`derive.spec._Lines`, one pass) and to look up
+build the line table (:class:`gradproof.derive.specs.spec._Lines`, one pass) and to look up
 every key, and the time ``parse_spec`` takes to read a spec with that many
 hyperparameters (above ``MAX_HYPER`` it is refused with one line).  A lookup
 that scanned the file for every key would grow with N^2; this one grows
@@ -21,7 +21,7 @@ def text_with(n: int) -> str:
 
 
 def main() -> None:
-    from derive.spec import SpecError, _Lines, parse_spec
+    from gradproof.derive.specs.spec import SpecError, _Lines, parse_spec
 
     print(f"{'keys':>6}  {'bytes':>7}  {'line table + all lookups':>24}  {'parse_spec':>10}  outcome")
     for n in (100, 200, 1000, 5000, 20000):

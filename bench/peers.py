@@ -47,7 +47,7 @@ def _from_dict(net):
 # ---------------------------------------------------------------------------
 
 def gradproof_grad(net, X, Y):
-    """gradproof's :class:`numeric.network.MLP` gradient (forward + backward through generated code)."""
+    """gradproof's :class:`gradproof.numeric.network.MLP` gradient (forward + backward through generated code)."""
     grad = net.gradient
     return (lambda: grad(X, Y, with_loss=False)[1]), _from_dict(net)
 

@@ -207,8 +207,8 @@ def gradient_case(title: str, key: str, net, X, Y, loss: str, threads: int, reps
 def case_a(args, notes) -> list:
     import numpy as np
 
-    from numeric import digits
-    from numeric.network import MLP
+    from gradproof.numeric import digits
+    from gradproof.numeric.network import MLP
 
     X, labels = digits.load()
     X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
@@ -229,7 +229,7 @@ def case_a(args, notes) -> list:
 def case_b(args, notes) -> list:
     import numpy as np
 
-    from numeric.network import MLP
+    from gradproof.numeric.network import MLP
 
     rng = np.random.default_rng(0)
     net = MLP((500,) * 12, activation="tanh", output="linear", seed=0)
@@ -253,8 +253,8 @@ def case_c(args, notes) -> dict:
     import numpy as np
 
     import peers
-    from numeric import digits
-    from numeric.network import MLP
+    from gradproof.numeric import digits
+    from gradproof.numeric.network import MLP
 
     X, labels = digits.load()
     X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
@@ -354,7 +354,7 @@ def _wall(cmd, **kw) -> tuple[float, int]:
 
 
 def case_e(args, notes) -> dict:
-    cli = [sys.executable, "-m", "reports.cli"]
+    cli = [sys.executable, "-m", "gradproof.reports.cli"]
     env = _child_env()
     helps = [_wall(cli + ["--help"], cwd=ROOT, env=env)[0] for _ in range(5)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -536,7 +536,7 @@ DOC_TAIL = """
   direction).
 - **(d)** runs `bench/bench_derive.py`: each measurement in a fresh process;
   a scalar-expanded run still going at the cap is reported as capped.
-- **(e)** times `python -m reports.cli` (the `gradproof` command) in fresh
+- **(e)** times `python -m gradproof.reports.cli` (the `gradproof` command) in fresh
   processes.
 """
 

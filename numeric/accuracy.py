@@ -7,7 +7,7 @@ overflow, e.g. a sigmoid computed as ``0.5 + 0.5 tanh(s/2)`` that is 0 at
 module's forward and backward messages at ordinary inputs and at extreme ones
 (``|s|`` up to 1000 in float64, 80 in float32) with every symbolic dimension
 at 1, and compares each output entry with a high-precision reference value of
-the derived expression, computed elsewhere (``derive.accuracy`` uses mpmath;
+the derived expression, computed elsewhere (``gradproof.derive.proof.accuracy`` uses mpmath;
 this module stays free of SymPy).
 
 Targets: relative error at most 1e-12 in float64 and 1e-5 in float32 wherever
@@ -33,7 +33,7 @@ from typing import Mapping
 
 import numpy as np
 
-from numeric.gradcheck import CheckRecord
+from gradproof.numeric.gradcheck import CheckRecord
 
 __all__ = ["TOLERANCE", "EXTREMES", "points", "computed", "accuracy_records"]
 

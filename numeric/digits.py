@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from numeric import gradcheck, optim
-from numeric.network import MLP
+from gradproof.numeric import gradcheck, optim
+from gradproof.numeric.network import MLP
 
 __all__ = ["MissingExtra", "load", "stratified_split", "DigitsRun", "train_digits", "DEFAULTS"]
 

@@ -31,8 +31,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numeric.init import initialise
-from numeric.network import _resolve
+from gradproof.numeric.init import initialise
+from gradproof.numeric.network import _resolve
 
 __all__ = ["INITIALISATIONS", "initialisation_experiment", "init_experiment", "ACTIVATIONS", "NAMED_INITS"]
 
@@ -177,7 +177,7 @@ def train_digits_with(*, epochs: int = 100, seed: int = 0, hidden: int = 128, al
                       init: str = "xavier", sigma0: float | None = None, activation: str = "tanh",
                       l1: float = 0.0, l2: float = 0.0, validation: float = 0.0, patience: int | None = None,
                       every: int = 10, callback=None, check: bool = True, train_size: int | None = None):
-    """Train the digits MLP with the given settings; returns a :class:`numeric.digits.DigitsRun`.
+    """Train the digits MLP with the given settings; returns a :class:`gradproof.numeric.digits.DigitsRun`.
 
     ``validation`` (a fraction of the training images, stratified) is held
     out and its loss recorded every ``every`` iterations (``curve
@@ -192,8 +192,8 @@ def train_digits_with(*, epochs: int = 100, seed: int = 0, hidden: int = 128, al
     """
     import time
 
-    from numeric import digits, optim
-    from numeric.network import MLP
+    from gradproof.numeric import digits, optim
+    from gradproof.numeric.network import MLP
 
     if init not in TRAIN_INITS:
         raise ValueError(f"unknown initialisation {init!r}: one of {', '.join(TRAIN_INITS)}")
@@ -292,7 +292,7 @@ def regularisation_demo(*, degree: int = 12, m: int = 15, noise: float = 0.15, s
     the fits on a grid, and for each lambda of the path the training and
     test mean squared errors and ||w||.
     """
-    from numeric.network import load
+    from gradproof.numeric.network import load
 
     ridge = load("ridge") if ridge is None else ridge
     rng = np.random.default_rng(seed)

@@ -1,7 +1,7 @@
 """Numerical checks of the lecture topics declared in ``derive/topics_lecture.py`` (NumPy only).
 
 Each check measures what the derivation states, on the generated modules
-where there is one, and returns :class:`numeric.gradcheck.CheckRecord`
+where there is one, and returns :class:`gradproof.numeric.gradcheck.CheckRecord`
 records: the vanishing/exploding gain against the initialisation
 experiment, randomised inputs against Monte Carlo and against ridge,
 gradient descent against the closed form, the linear approximations of
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numeric.gradcheck import CheckRecord
+from gradproof.numeric.gradcheck import CheckRecord
 
 
 def _rec(topic, check, err, tol, detail="") -> CheckRecord:
@@ -26,7 +26,7 @@ def _rec(topic, check, err, tol, detail="") -> CheckRecord:
 
 def check_vanishing_gradient(seed=0, layers=10, width=500, samples=200) -> list[CheckRecord]:
     """Measured per-layer growth of |delta| vs the derived gain sqrt(n Var(w) E[tanh'(s)^2])."""
-    from numeric.experiments import init_experiment
+    from gradproof.numeric.experiments import init_experiment
 
     t = "vanishing_gradient"
     out = []
@@ -135,7 +135,7 @@ def check_linear_near_zero(seed=0) -> list[CheckRecord]:
 
 def check_relu_properties(seed=0) -> list[CheckRecord]:
     """The generated relu module: the message passes unchanged for s > 0, is blocked for s < 0."""
-    from numeric.network import load
+    from gradproof.numeric.network import load
 
     t = "relu_properties"
     relu = load("relu")

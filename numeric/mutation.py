@@ -48,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-from numeric import gradcheck
-from numeric.gradcheck import CheckRecord
+from gradproof.numeric import gradcheck
+from gradproof.numeric.gradcheck import CheckRecord
 
 __all__ = ["Mutant", "mutants", "load_source", "mutation_records", "OPERATORS"]
 
@@ -59,7 +59,7 @@ OPERATORS = ("sign flip", "transpose", "factor 2", "divisor", "index/axis", "wro
 def _swaps() -> dict:
     """The wrong-function slips, from the function table (``numeric/_functions.py``)."""
     try:
-        from numeric._functions import MUTATION_SWAPS
+        from gradproof.numeric._functions import MUTATION_SWAPS
     except ImportError:  # pragma: no cover -- the file is committed with the generated code
         return {}
     return dict(MUTATION_SWAPS)
@@ -246,7 +246,7 @@ def mutation_records(source: str, *, topic: str | None = None, check: Callable |
     """Plant every fault in ``source`` and report, per mutant, whether the checker caught it.
 
     ``check(module) -> list[CheckRecord]`` defaults to
-    :func:`numeric.gradcheck.check_module` with central differences and the
+    :func:`gradproof.numeric.gradcheck.check_module` with central differences and the
     directional check.  The first record says whether the unmutated module
     passes (if it does not, the mutants prove nothing).  A mutant record
     passes when the checker *caught* the fault (or the mutant is equivalent

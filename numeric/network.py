@@ -24,7 +24,7 @@ parameter is a view of it), so gradient descent and the gradient checker see
 through preallocated buffers.
 
 Modules are module objects (a generated file, or anything with the same
-contract) or topic names resolved in ``numeric.generated``.
+contract) or topic names resolved in ``gradproof.numeric.generated``.
 
 >>> rng = np.random.default_rng(0)
 >>> X, Y = rng.normal(size=(8, 4)), np.eye(3)[rng.integers(0, 3, 8)]
@@ -46,18 +46,18 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from numeric import gradcheck, memory
-from numeric.init import initialise
+from gradproof.numeric import gradcheck, memory
+from gradproof.numeric.init import initialise
 
 __all__ = ["load", "Network", "MLP", "DAG", "Node", "RNN", "OUTPUT_LOSS"]
 
 
 def load(topic: str):
-    """The generated module of ``topic`` (``numeric.generated.<topic>``)."""
+    """The generated module of ``topic`` (``gradproof.numeric.generated.<topic>``)."""
     try:
-        return importlib.import_module("numeric.generated." + topic)
+        return importlib.import_module("gradproof.numeric.generated." + topic)
     except ModuleNotFoundError as err:
-        if err.name == "numeric.generated." + topic:
+        if err.name == "gradproof.numeric.generated." + topic:
             raise LookupError(f"no generated module for topic {topic!r} in numeric/generated/") from None
         raise
 
@@ -259,7 +259,7 @@ class MLP(Network):
     loss of ``output`` consumes (``softmax`` -> softmax cross-entropy,
     ``sigmoid`` -> sigmoid binary cross-entropy, ``linear`` -> mean squared
     error), unless ``loss`` names another loss module.  Weights by
-    ``init`` (see :mod:`numeric.init`), biases zero.  ``penalty`` (``"l2_penalty"``
+    ``init`` (see :mod:`gradproof.numeric.init`), biases zero.  ``penalty`` (``"l2_penalty"``
     or ``"l1_penalty"``) with weight ``lam`` applies to the weights only.
     """
 
@@ -293,7 +293,7 @@ class MLP(Network):
         self._first_backward = _params_only_backward(self.affine)
         # The forward pass keeps every activation's output: let the
         # activation's backward take it instead of recomputing it.
-        from numeric import specialise
+        from gradproof.numeric import specialise
 
         self._act_back_out = specialise.with_output(self.activation)
         # Per layer, in order: (W key, b key, W view, b view) -- looked up once
@@ -381,11 +381,11 @@ class MLP(Network):
 def _params_only_backward(module) -> Callable:
     """``backward`` of ``module`` returning only the parameter messages.
 
-    Uses :func:`numeric.specialise.params_only` on the generated source when
+    Uses :func:`gradproof.numeric.specialise.params_only` on the generated source when
     it applies (so the unused ``delta_in`` product is never computed); falls
     back to calling the full backward and dropping ``delta_in``.
     """
-    from numeric import specialise
+    from gradproof.numeric import specialise
 
     fast = specialise.params_only(module)
     if fast is not None:

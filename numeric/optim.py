@@ -53,7 +53,7 @@ class History:
 def gradient_descent(net, inputs, targets, *, iterations: int, schedule: Callable[[int], float],
                      every: int = 10, metrics: dict[str, Callable] | None = None,
                      callback: Callable[[int, float], None] | None = None) -> History:
-    """Full-batch gradient descent on ``net`` (an :class:`numeric.network.Network`), in place.
+    """Full-batch gradient descent on ``net`` (an :class:`gradproof.numeric.network.Network`), in place.
 
     Records the training loss ``L(theta_k)`` (and each ``metrics[name](net)``)
     every ``every`` iterations and after the last one; ``callback(k, loss)``

@@ -4,9 +4,9 @@ Enable it in your project (it is deliberately *not* auto-loaded into every
 pytest run)::
 
     # conftest.py
-    pytest_plugins = ["numeric.pytest_plugin"]
+    pytest_plugins = ["gradproof.numeric.pytest_plugin"]
 
-or ``pytest -p numeric.pytest_plugin``.  Then::
+or ``pytest -p gradproof.numeric.pytest_plugin``.  Then::
 
     def test_my_layer(gradcheck):
         gradcheck(my.forward, my.backward, z, {"W": W})        # a module
@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pytest
 
-from numeric import gradcheck as gc
+from gradproof.numeric import gradcheck as gc
 
 __all__ = ["GradCheck", "gradcheck"]
 

@@ -5,7 +5,7 @@ stationarity condition on random and ill-conditioned data (cond >= 1e10),
 always through ``solve``/``lstsq``, never an explicit inverse; MLE estimates
 are compared with the parameters that generated simulated data; the
 initialisation variances are checked by Monte Carlo.  Every check returns
-:class:`numeric.gradcheck.CheckRecord` records.
+:class:`gradproof.numeric.gradcheck.CheckRecord` records.
 
 >>> recs = run_checks("least_squares")
 >>> all(r.passed for r in recs)
@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from numeric.gradcheck import CheckRecord
+from gradproof.numeric.gradcheck import CheckRecord
 
 
 def _rec(topic, check, err, tol, detail_ok="", detail_bad="") -> CheckRecord:
@@ -55,7 +55,7 @@ def ridge_solution(X, y, lam):
 def _generated(topic: str):
     import importlib
 
-    return importlib.import_module("numeric.generated." + topic)
+    return importlib.import_module("gradproof.numeric.generated." + topic)
 
 
 def check_least_squares(seed=0, solver: Callable = least_squares_solution) -> list[CheckRecord]:

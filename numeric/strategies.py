@@ -100,7 +100,7 @@ def away_from_kinks(shape, kinks=(0.0,), margin: float = 0.05, low: float = -3.0
 
 
 def _shape(module, name, sz):
-    from numeric.gradcheck import DEFAULT_SHAPES
+    from gradproof.numeric.gradcheck import DEFAULT_SHAPES
 
     shapes = {**DEFAULT_SHAPES, **(getattr(module, "SHAPES", {}) or {})}
     return tuple(sz[d] if isinstance(d, str) else int(d) for d in shapes[name])
@@ -134,7 +134,7 @@ def module_inputs(draw, module, max_size: int = 4):
     penalties, ``{"X", "y", <params>}`` for models; inputs honour
     ``DOMAIN``/``TARGET`` and stay away from ``KINKS``.
     """
-    from numeric.gradcheck import _meta
+    from gradproof.numeric.gradcheck import _meta
 
     sz = draw(sizes(max_size))
     kind = getattr(module, "KIND", "module")

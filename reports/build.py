@@ -2,8 +2,8 @@
 
 The builder derives every topic (in the lecture's order), collects its
 verification records and its generated NumPy code, and gathers the
-report-level figures.  Renderers (:mod:`reports.render_html`,
-:mod:`reports.render_latex`) only read the result; :func:`write_report`
+report-level figures.  Renderers (:mod:`gradproof.reports.render_html`,
+:mod:`gradproof.reports.render_latex`) only read the result; :func:`write_report`
 writes the files atomically and compiles the PDF.
 
 >>> rec = Record("relu", "exact: matrix form", None, None, True)
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from derive.atomic import write_atomic  # noqa: F401  the one atomic writer (re-exported)
+from gradproof.derive.support.atomic import write_atomic  # noqa: F401  the one atomic writer (re-exported)
 
 FORMATS = ("html", "latex", "pdf")
 
@@ -64,7 +64,7 @@ class TopicSection:
     title: str
     kind: str
     section: str
-    derivation: Any = None  # derive.model.Derivation, None if deriving failed or once rendered
+    derivation: Any = None  # gradproof.derive.engine.derivation.Derivation, None if deriving failed or once rendered
     records: tuple[Record, ...] = ()
     code: str | None = None  # the generated NumPy module's source
     code_path: str = ""
@@ -106,7 +106,7 @@ class TopicSection:
         """This section with its HTML and LaTeX views computed and the derivation dropped."""
         from dataclasses import replace
 
-        from reports import companion, render_html, render_latex
+        from gradproof.reports import companion, render_html, render_latex
 
         return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self),
                                     "facts": companion.facts(self)},
@@ -179,9 +179,9 @@ def _record(obj) -> Record:
 def _verifier() -> Callable[[str], list] | None:
     """The library verifier when it is installed; exact proofs only otherwise."""
     try:
-        from reports.verify import verify_topic
+        from gradproof.reports.verify import verify_topic
     except ModuleNotFoundError as err:
-        if err.name != "reports.verify":
+        if err.name != "gradproof.reports.verify":
             raise
         return None
     return verify_topic
@@ -197,9 +197,9 @@ def records_from_proofs(derivation) -> list[Record]:
 
 def generated_code_path(name: str) -> Path:
     """Where code generation writes (and commits) a topic's NumPy module."""
-    import numeric.generated
+    import gradproof.numeric.generated
 
-    return Path(numeric.generated.__file__).resolve().parent / f"{name}.py"
+    return Path(gradproof.numeric.generated.__file__).resolve().parent / f"{name}.py"
 
 
 def build_section(topic, verify: Callable[[str], list] | None = None, timings: dict | None = None) -> TopicSection:
@@ -207,14 +207,14 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
 
     ``timings`` (optional) accumulates seconds under ``derive`` and ``verify``.
     """
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     try:
         d = derive(topic)
         if topic.kind != "user":
-            from reports.errata import attach
+            from gradproof.reports.errata import attach
 
             d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
@@ -242,7 +242,7 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
 
 def _section_job(name: str) -> tuple[TopicSection, dict]:
     """Worker side: derive, verify and render one registry topic to plain data."""
-    from derive import registry
+    from gradproof.derive.lecture import registry
 
     timings: dict = {}
     sec = build_section(registry.get(name), _verifier(), timings)
@@ -263,7 +263,7 @@ def _worker_init(parent_pid: int | None = None) -> None:
     three times longer than single-threaded.  threadpoolctl comes with
     scikit-learn (the digits extra); without it the workers keep the default.
     """
-    from derive.lifetime import die_with_parent
+    from gradproof.derive.support.lifetime import die_with_parent
 
     die_with_parent(parent_pid)
     try:
@@ -288,7 +288,7 @@ def default_jobs() -> int:
 
 def select_topics(names: list[str] | None = None) -> list:
     """Registry topics in the lecture's order, or the named ones (validated)."""
-    from derive import registry
+    from gradproof.derive.lecture import registry
 
     if not names:
         return registry.topics()
@@ -306,7 +306,7 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
     no topic is named.  With ``jobs > 1`` (default: :func:`default_jobs`)
     the experiments and the built-in topics run in that many worker
     processes, longest first; user topics (registered in this process only)
-    are derived here.  ``progress`` is a :class:`reports.progress.Progress`
+    are derived here.  ``progress`` is a :class:`gradproof.reports.progress.Progress`
     (or ``None``); it advances once per topic and once for the figures.
     """
     from concurrent.futures import ProcessPoolExecutor
@@ -332,12 +332,12 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
                                    initargs=(os.getpid(),),
                                    mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
     try:
-        from derive.lifetime import signals_deferred
+        from gradproof.derive.support.lifetime import signals_deferred
 
         started = None
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
             if figures:
-                from reports import plots
+                from gradproof.reports import plots
 
                 started = plots.start_sources(pool)
             # costly kinds first, so that the workers finish together
@@ -362,7 +362,7 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
         report = Report(sections=sections, timings=timings)
         if figures and verify is not None:
             t0 = time.perf_counter()
-            from reports.verify import NETWORKS
+            from gradproof.reports.verify import NETWORKS
 
             for net in NETWORKS:
                 if progress:
@@ -434,7 +434,7 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
     Figures referenced by the .tex are beside it in ``outdir``.  On failure
     the log is kept as ``report.log`` and :class:`PdfError` raised.
     """
-    from derive.lifetime import run_guarded
+    from gradproof.derive.support.lifetime import run_guarded
 
     cmd, why = latex_engine()
     if cmd is None:
@@ -481,7 +481,7 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
     outdir.mkdir(parents=True, exist_ok=True)
     result = WriteResult()
     if "html" in formats:
-        from reports.render_html import render_html
+        from gradproof.reports.render_html import render_html
 
         t0 = time.perf_counter()
         if progress:
@@ -493,7 +493,7 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
         if progress:
             progress.advance("index.html")
     if "latex" in formats or "pdf" in formats:
-        from reports.render_latex import render_latex
+        from gradproof.reports.render_latex import render_latex
 
         t0 = time.perf_counter()
         if progress:
@@ -527,11 +527,11 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
 
 def _write_companion(report: Report, outdir: Path, formats, result: WriteResult, progress=None) -> bool:
     """The slide-ordered companion beside the report (whole lecture only); True when companion.tex was written."""
-    from reports import companion
+    from gradproof.reports import companion
 
     if not companion.covers_lecture(report):
         return False
-    from reports.plots import activation_figure
+    from gradproof.reports.plots import activation_figure
 
     t0 = time.perf_counter()
     if progress:

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-# command -> (module under reports.commands, one-line help)
+# command -> (module under gradproof.reports.commands, one-line help)
 COMMANDS = {
     "list": ("topics", "list every topic with its kind"),
     "derive": ("topics", "print a topic's derivation step by step, and its results"),
@@ -289,7 +289,7 @@ def _derivation_cache(args):
 
     if args.command not in _CACHED:
         return contextlib.nullcontext()
-    from derive import cache
+    from gradproof.derive.support import cache
 
     if args.no_cache or (cache.enabled() and not cache.usable()):
         return cache.disabled()
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = _install_stop_handlers() if threading.current_thread() is threading.main_thread() else {}
     _STOPPED.clear()
     try:
-        module = importlib.import_module("reports.commands." + COMMANDS[args.command][0])
+        module = importlib.import_module("gradproof.reports.commands." + COMMANDS[args.command][0])
         handler = getattr(module, "cmd_" + args.command)
         with _derivation_cache(args):
             code = int(handler(args) or 0)
@@ -337,8 +337,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # run as `python -m reports.cli`: use the importable module, so that the
+    # run as `python -m gradproof.reports.cli`: use the importable module, so that the
     # commands' CLIError is the class this entry point catches
-    from reports.cli import main as _main
+    from gradproof.reports.cli import main as _main
 
     sys.exit(_main())

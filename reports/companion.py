@@ -1,7 +1,7 @@
 """The lecture companion: the report read slide by slide.
 
 For every slide of the lecture (titles as the lecture text writes them) the
-companion lists the slide's statements (:mod:`derive.lecture_statements`),
+companion lists the slide's statements (:mod:`gradproof.derive.lecture.statements`),
 each with the status its verification earned in *this* report (proved,
 checked numerically, remark), the verified formula, any erratum, and a link
 to the topic's page of the report.  The activation functions are plotted
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports import coverage
+from gradproof.reports import coverage
 
 # Slides under which the activation plots are shown (once, at the first).
 PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
@@ -25,9 +25,9 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
-    from derive.printing import latex_to_mathml, to_latex
+    from gradproof.derive.output.printing import latex_to_mathml, to_latex
 
-    from reports.render_latex import _safe_math
+    from gradproof.reports.render_latex import _safe_math
 
     d = sec.derivation
     if d is None:
@@ -67,7 +67,7 @@ def _section_facts(sec) -> dict:
 
 def covers_lecture(report) -> bool:
     """True when every topic the statements name is a section of ``report``."""
-    from derive.lecture_statements import STATEMENTS
+    from gradproof.derive.lecture.statements import STATEMENTS
 
     names = {s.name for s in report.sections}
     return all(st.topic in names for st in STATEMENTS if st.topic)
@@ -121,9 +121,9 @@ def render_html(report, figure) -> str:
     """companion.html: self-contained, MathML maths, inline SVG plot, links into index.html."""
     from markupsafe import Markup
 
-    from reports.render_html import TEMPLATES, _env
+    from gradproof.reports.render_html import TEMPLATES, _env
 
-    from reports.render_html import _prose
+    from gradproof.reports.render_html import _prose
 
     slides, summary, titles = _view(report)
     for s in slides:
@@ -144,9 +144,9 @@ def render_html(report, figure) -> str:
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from reports.render_latex import _env
+    from gradproof.reports.render_latex import _env
 
-    from reports.render_latex import prose
+    from gradproof.reports.render_latex import prose
 
     slides, summary, titles = _view(report)
     for s in slides:

@@ -9,7 +9,7 @@ whose entries have size sigma_0 = 1, and by tanh'(s), small but not small
 enough.  In variance, Var(delta_in) ~ n sigma_0^2 E[tanh'(s)^2] Var(delta);
 the factor is measured here, layer by layer, next to the prediction.
 
-This lives in ``reports`` because it runs :mod:`numeric.experiments`
+This lives in ``reports`` because it runs :mod:`gradproof.numeric.experiments`
 (``derive`` never imports ``numeric``).
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import functools
 import math
 
-from derive import slides as sl
-from derive.model import Erratum
+from gradproof.derive.lecture import slides as sl
+from gradproof.derive.engine.derivation import Erratum
 
 # the experiment as the report's figure runs it (reports/plots.py)
 SETTINGS = {"layers": 10, "units": 500, "samples": 500, "seed": 0}
@@ -80,7 +80,7 @@ def vanishing_gradient_erratum() -> Erratum:
     """Run the experiment and state the erratum with its figures; a run that
     cannot be made or that does not show the growth is failed evidence."""
     try:
-        from numeric.experiments import initialisation_experiment
+        from gradproof.numeric.experiments import initialisation_experiment
 
         data = initialisation_experiment(**SETTINGS)
     except Exception as err:  # noqa: BLE001  failed evidence is reported, never hidden
@@ -104,7 +104,7 @@ def erratum_from(data: dict, seed: int = 0) -> Erratum:
                    f"E[tanh'(s)^2] Var(delta); only small sigma_0 makes delta vanish (measured for sigma_0 = 1: "
                    f"x{big['growth'] ** 2:.1f} in variance, x{big['growth']:.2f} in norm per layer)",
         evidence=(
-            f"measured (numeric.experiments, {L} tanh layers of {data['units']} units, {data['samples']} samples, "
+            f"measured (gradproof.numeric.experiments, {L} tanh layers of {data['units']} units, {data['samples']} samples, "
             f"seed {seed}), sigma_0 = 1: ||delta|| = {big['first']:,.6g} at layer 1 and "
             f"{big['last']:,.6g} at layer {L}: x{big['growth']:.3f} per layer towards the input "
             f"(the variance rule predicts x{big['predicted']:.3f})",
@@ -123,6 +123,6 @@ def measured_errata(topic: str) -> tuple:
 
 def attach(d):
     """A derivation with every erratum of its topic: derive-side and measured."""
-    from derive.errata import with_errata
+    from gradproof.derive.lecture.errata import with_errata
 
     return with_errata(d, measured_errata(d.topic))

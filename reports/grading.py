@@ -1,14 +1,14 @@
 """Grading a class: answers CSV in, per-student HTML and class CSV/HTML out.
 
 Every answer is checked in a limited worker process
-(:mod:`derive.answers.sandbox`), in parallel over the cores; identical
+(:mod:`gradproof.derive.seminar.answers.sandbox`), in parallel over the cores; identical
 answers to the same exercise are checked once.  Everything a student typed
 is escaped in HTML (Jinja2 autoescape) and neutralised in CSV: a cell that
 begins, after any blank or invisible characters, with ``= + - @ | %``, a
 tab or a carriage return (or a full-width form of them) gets a leading
 ``'``, so no spreadsheet reads it as a formula; a cell holding a line
 break, a quote or a comma is quoted (:func:`csv_text`).  Files are written
-through :mod:`derive.atomic`, so an interrupted run never leaves half a
+through :mod:`gradproof.derive.support.atomic`, so an interrupted run never leaves half a
 report.
 
 >>> csv_safe("=HYPERLINK(\\"http://x\\")")
@@ -157,10 +157,10 @@ def read_answers(path: str) -> list[Row]:
 
 def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None) -> ClassResult:
     """Check every row; identical (exercise, answer) pairs are checked once."""
-    from derive.answers.sandbox import Budget, CheckPool
-    from derive.equivalence import Verdict
-    from derive.exercises import UnknownExercise, exercises, get
-    from reports.progress import Progress
+    from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
+    from gradproof.derive.seminar.equivalence import Verdict
+    from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
+    from gradproof.reports.progress import Progress
 
     bank = {ex.id: ex for ex in exercises()}
     known = set(bank)
@@ -196,7 +196,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if v.answer != r.answer:
             v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback, "parts": v.parts})
         if r.hints or r.solution:
-            from derive.exercise_kinds import credit_after_help
+            from gradproof.derive.seminar.exercise_kinds import credit_after_help
 
             note = (f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else ""))
             v = Verdict(**{**v.to_json(), "credit": credit_after_help(v.credit, r.hints, r.solution),
@@ -268,21 +268,21 @@ def student_filename(student: str) -> str:
 def _env():
     import jinja2
 
-    from reports.paths import template_dir
+    from gradproof.reports.paths import template_dir
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def _link(ex) -> str:
-    from derive.exercise_kinds import derivation_link
+    from gradproof.derive.seminar.exercise_kinds import derivation_link
 
     return derivation_link(ex) if ex is not None else ""
 
 
 def write_reports(result: ClassResult, outdir: str) -> list[Path]:
     """Write one HTML page per student, ``class.html``, ``class.csv`` and ``summary.csv``."""
-    from derive.atomic import write_atomic
+    from gradproof.derive.support.atomic import write_atomic
 
     out = Path(outdir)
     if out.exists() and not out.is_dir():

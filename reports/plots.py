@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from reports.build import Figure, Unavailable
+from gradproof.reports.build import Figure, Unavailable
 
 _SALT = "gradproof"
 
@@ -49,7 +49,7 @@ def init_figure(data: dict) -> Figure:
     """The lecture's initialisation experiment: per-layer output distributions
     and per-layer delta norms, one row per initialisation.
 
-    ``data`` is :func:`numeric.experiments.initialisation_experiment`'s
+    ``data`` is :func:`gradproof.numeric.experiments.initialisation_experiment`'s
     result: ``bin_edges`` and, per initialisation label in ``runs``, the
     per-layer histogram counts ``hist``, ``std`` and ``delta_norm``.
     """
@@ -97,7 +97,7 @@ def init_figure(data: dict) -> Figure:
 def _erratum_sentence(data: dict) -> str:
     """What the measurement says against the slide 'Vanishing Gradient' (empty
     when the run lacks the sigma_0 = 1 series)."""
-    from reports.errata import LARGE, caption_sentence
+    from gradproof.reports.errata import LARGE, caption_sentence
 
     run = data.get("runs", {}).get(LARGE, {})
     return caption_sentence(data) if len(run.get("delta_norm", ())) >= 2 else ""
@@ -143,7 +143,7 @@ def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
     """
     import numpy as np
 
-    from numeric.network import load
+    from gradproof.numeric.network import load
 
     s = np.linspace(-6.0, 6.0, 601)
     fig = _new_figure(7.0, 4.6)
@@ -175,7 +175,7 @@ def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
 
 
 def experiment_figure(data: dict) -> Figure:
-    """One run of :func:`numeric.experiments.init_experiment`: output distributions and delta norms."""
+    """One run of :func:`gradproof.numeric.experiments.init_experiment`: output distributions and delta norms."""
     fig, caption = _experiment_axes(data)
     return _finish(fig, "fig-init-experiment", "Initialisation experiment", caption)
 
@@ -281,14 +281,14 @@ def regularisation_figures(data: dict) -> list[Figure]:
 def _regularisation_data() -> dict:
     import importlib
 
-    return importlib.import_module("numeric.experiments").regularisation_demo()
+    return importlib.import_module("gradproof.numeric.experiments").regularisation_demo()
 
 
 def _draw_regularisation(data):
     """The two figures, and records for what their captions state (each can fail)."""
     import numpy as np
 
-    from reports.build import Record
+    from gradproof.reports.build import Record
 
     p = data["path"]
     tr, wn = np.asarray(p["train_mse"]), np.asarray(p["w_norm"])
@@ -321,11 +321,11 @@ def _init_data() -> dict:
 
     # 500 samples x 500 units = 250,000 outputs per layer: histograms as smooth
     # as with more, at half the cost while the topic workers share the cores
-    return importlib.import_module("numeric.experiments").initialisation_experiment(samples=500)
+    return importlib.import_module("gradproof.numeric.experiments").initialisation_experiment(samples=500)
 
 
 def _training_data() -> dict:
-    from numeric.digits import train_digits
+    from gradproof.numeric.digits import train_digits
 
     run = train_digits(seed=0).to_json()
     return {"curve": run["curve"], "test_accuracy": run["test_accuracy"], "sizes": run["sizes"],
@@ -338,7 +338,7 @@ def _draw_init(data):
 
 
 def _draw_training(data):
-    from reports.build import Record
+    from gradproof.reports.build import Record
 
     c = data["curve"]
     fig = training_figure({"iteration": c["iterations"], "loss": c["loss"],
@@ -392,7 +392,7 @@ def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], 
 
     ``timings`` (optional) receives each source's seconds in the worker.
     """
-    from reports.build import Record
+    from gradproof.reports.build import Record
 
     figures, unavailable, records = [], [], []
     for key, (title, _, _) in SOURCES.items():

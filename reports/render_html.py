@@ -1,6 +1,6 @@
 """The report as one self-contained HTML page with native MathML maths.
 
-Every formula is printed by :mod:`derive.printing` (LaTeX printer, converted
+Every formula is printed by :mod:`gradproof.derive.output.printing` (LaTeX printer, converted
 to MathML Core); the page has no script, no external stylesheet, font or
 image: figures are inline SVG, the code highlighting is inline CSS.  The
 Jinja2 template (``templates/report.html.j2``) holds the layout only and
@@ -12,9 +12,9 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from derive.printing import claim_latex
+from gradproof.derive.output.printing import claim_latex
 
-from reports.paths import template_dir
+from gradproof.reports.paths import template_dir
 
 TEMPLATES = template_dir()
 
@@ -35,13 +35,13 @@ def _env():
 
 def _math(e) -> Markup:
     """A formula for a table cell: inline, but with display-style sums and fractions."""
-    from derive.printing import to_mathml
+    from gradproof.derive.output.printing import to_mathml
 
     return Markup(to_mathml(e).replace("<math ", '<math displaystyle="true" ', 1))
 
 
 def _tex(tex: str, display: bool = False) -> Markup:
-    from derive.printing import latex_to_mathml
+    from gradproof.derive.output.printing import latex_to_mathml
 
     return Markup(latex_to_mathml(tex, display=display))
 
@@ -68,7 +68,7 @@ def code_css() -> str:
 def _prose(text: str):
     """A rule or note: plain words stay text; words with formulas in them are
     typeset as mathematics (no raw ``w_i^2`` on the page)."""
-    from derive.printing import has_formula, prose_latex
+    from gradproof.derive.output.printing import has_formula, prose_latex
 
     import html
     import re
@@ -91,7 +91,7 @@ def _prose(text: str):
 
 
 def _rel(rel: str):
-    from derive.printing import relation_latex
+    from gradproof.derive.output.printing import relation_latex
 
     return _tex(relation_latex(rel))
 
@@ -113,7 +113,7 @@ def section_view(sec) -> dict:
     """What the template shows for one topic: strings and markup only."""
     if sec.views is not None:  # rendered in a worker process
         return sec.views["html"]
-    from derive.printing import shape_latex
+    from gradproof.derive.output.printing import shape_latex
 
     view = {
         "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
@@ -132,7 +132,7 @@ def section_view(sec) -> dict:
     view["n_results"] = len(d.results)
     view["definition"] = _step_rows(d.definition, "note")
     view["steps"] = _step_rows(d.steps, "rule")
-    from derive.printing import result_attribution, result_rows
+    from gradproof.derive.output.printing import result_attribution, result_rows
 
     for r, form, lhs, rel, expr in result_rows(d):
         how = result_attribution(d, r, form)

@@ -2,7 +2,7 @@ r"""The report as a LaTeX document that compiles with plain pdflatex.
 
 The Jinja2 environment uses ``\BLOCK{...}`` / ``\VAR{...}`` / ``\#{...}``
 delimiters (no clash with TeX braces) and :class:`jinja2.StrictUndefined`.
-Formulas come from :mod:`derive.printing`; prose goes through
+Formulas come from :mod:`gradproof.derive.output.printing`; prose goes through
 :func:`tex_text`, which escapes TeX's special characters and maps the
 non-ASCII characters the lecture uses to TeX commands, so that pdflatex
 never drops a character silently.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from derive.printing import claim_latex
-from reports.paths import template_dir
+from gradproof.derive.output.printing import claim_latex
+from gradproof.reports.paths import template_dir
 
 TEMPLATES = template_dir()
 
@@ -92,7 +92,7 @@ def _env():
 
 
 def _math(e) -> str:
-    from derive.printing import to_latex
+    from gradproof.derive.output.printing import to_latex
 
     return _safe_math(to_latex(e))
 
@@ -137,7 +137,7 @@ def highlight_python(source: str) -> str:
 
 def prose(text) -> str:
     """A rule or note for the PDF: words as text, formulas in it as maths."""
-    from derive.printing import has_formula, prose_latex
+    from gradproof.derive.output.printing import has_formula, prose_latex
 
     import re
 
@@ -151,7 +151,7 @@ def prose(text) -> str:
 
 
 def _rel(rel: str) -> str:
-    from derive.printing import relation_latex
+    from gradproof.derive.output.printing import relation_latex
 
     return relation_latex(rel)
 
@@ -165,7 +165,7 @@ def section_view(sec) -> dict:
     """What the LaTeX template shows for one topic: TeX strings only."""
     if sec.views is not None:  # rendered in a worker process
         return sec.views["latex"]
-    from derive.printing import shape_latex
+    from gradproof.derive.output.printing import shape_latex
 
     view = {
         "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
@@ -181,7 +181,7 @@ def section_view(sec) -> dict:
     text = prose if sec.kind != "user" else tex_text
     view["summary"] = text(d.summary)
     view["n_results"] = len(d.results)
-    from derive.printing import result_attribution, result_rows
+    from gradproof.derive.output.printing import result_attribution, result_rows
 
     view["definition"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.note)}
                           for s in d.definition]

@@ -6,13 +6,13 @@ complex step where the code is analytic, all on the generated NumPy module;
 (5) mutation: planted faults in the generated source must each be caught;
 (6) accuracy: the generated forward and backward messages at ordinary and
 extreme inputs, in float64 and float32, against a high-precision (mpmath)
-evaluation of the derived expressions (:mod:`derive.accuracy`,
-:mod:`numeric.accuracy`).
-Statistics topics add their own numeric checks (``numeric.stats_checks``);
+evaluation of the derived expressions (:mod:`gradproof.derive.proof.accuracy`,
+:mod:`gradproof.numeric.accuracy`).
+Statistics topics add their own numeric checks (``gradproof.numeric.stats_checks``);
 the composed networks (MLP, DAG with module reuse, RNN through time) are
 checked as wholes.
 
-Records are :class:`numeric.gradcheck.CheckRecord`:
+Records are :class:`gradproof.numeric.gradcheck.CheckRecord`:
 ``{topic, check, max_rel_error, tolerance, passed}`` (+ ``detail``).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from numeric.gradcheck import CheckRecord
+from gradproof.numeric.gradcheck import CheckRecord
 
 NETWORKS = ("network:mlp", "network:dag", "network:rnn")
 
@@ -39,9 +39,9 @@ def exact_records(d) -> list[CheckRecord]:
 
 
 def load_module(topic: str, code_dir: str | None = None):
-    """The generated module of ``topic``: from ``code_dir`` if given, else ``numeric.generated``."""
+    """The generated module of ``topic``: from ``code_dir`` if given, else ``gradproof.numeric.generated``."""
     if code_dir is None:
-        return importlib.import_module("numeric.generated." + topic)
+        return importlib.import_module("gradproof.numeric.generated." + topic)
     path = os.path.join(code_dir, topic + ".py")
     spec = importlib.util.spec_from_file_location(f"gradproof_user_{topic}", path)
     mod = importlib.util.module_from_spec(spec)
@@ -51,7 +51,7 @@ def load_module(topic: str, code_dir: str | None = None):
 
 def module_source(topic: str, code_dir: str | None = None) -> str:
     if code_dir is None:
-        import numeric.generated as g
+        import gradproof.numeric.generated as g
 
         code_dir = os.path.dirname(g.__file__)
     with open(os.path.join(code_dir, topic + ".py"), encoding="utf-8") as f:
@@ -60,8 +60,8 @@ def module_source(topic: str, code_dir: str | None = None) -> str:
 
 def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, mutation: bool = True) -> list[CheckRecord]:
     """Layers 2-5 on the generated module of ``topic``."""
-    from numeric import gradcheck
-    from numeric.mutation import mutation_records
+    from gradproof.numeric import gradcheck
+    from gradproof.numeric.mutation import mutation_records
 
     try:
         mod = load_module(topic, code_dir)
@@ -69,7 +69,7 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
         return [CheckRecord(topic, "generated code loads", float("inf"), 0.0, False,
                             f"{topic}: cannot load the generated module: {err}")]
     if getattr(mod, "KIND", "module") == "solver":
-        return []  # closed forms: checked against lstsq and a zero gradient (numeric.stats_checks)
+        return []  # closed forms: checked against lstsq and a zero gradient (gradproof.numeric.stats_checks)
     source = module_source(topic, code_dir) if mutation else ""
     # A piecewise map (np.where: ELU, Huber) is checked on more samples, so that
     # every branch is exercised and a fault in any one of them can be seen.
@@ -89,8 +89,8 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
 
 def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
     """Layer 6: relative error against high-precision reference values, where they are normal numbers."""
-    from derive.accuracy import reference_values
-    from numeric import accuracy
+    from gradproof.derive.proof.accuracy import reference_values
+    from gradproof.numeric import accuracy
 
     try:
         mod = load_module(d.topic, code_dir)
@@ -98,7 +98,7 @@ def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
         return [CheckRecord(d.topic, "accuracy: generated code loads", float("inf"), 0.0, False,
                             f"{d.topic}: cannot load the generated module: {err}")]
     if getattr(mod, "KIND", "module") == "solver":
-        return []  # closed forms: checked against a high-precision solution (numeric.stats_checks)
+        return []  # closed forms: checked against a high-precision solution (gradproof.numeric.stats_checks)
     recs = []
     for dtype in ("float64", "float32"):
         pts = accuracy.points(mod, dtype)
@@ -107,12 +107,12 @@ def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
 
 
 def stats_records(topic: str, seed: int = 0) -> list[CheckRecord]:
-    from numeric import lecture_checks
+    from gradproof.numeric import lecture_checks
 
     if topic in lecture_checks.TOPICS_WITH_CHECKS:
         return lecture_checks.run_checks(topic, seed=seed)
     try:
-        from numeric import stats_checks
+        from gradproof.numeric import stats_checks
     except ImportError:
         return []
     if topic not in getattr(stats_checks, "TOPICS_WITH_CHECKS", ()):
@@ -122,7 +122,7 @@ def stats_records(topic: str, seed: int = 0) -> list[CheckRecord]:
 
 def network_records(name: str, seed: int = 0) -> list[CheckRecord]:
     """The composed networks, checked as wholes (central and directional)."""
-    from numeric.network import DAG, MLP, RNN, Node
+    from gradproof.numeric.network import DAG, MLP, RNN, Node
 
     rng = np.random.default_rng(seed)
     methods = ("central", "directional")
@@ -160,13 +160,13 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
     """Every layer for one topic (or one of :data:`NETWORKS`)."""
     if name in NETWORKS:
         return network_records(name, seed)
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     d = derive(name)
     recs = exact_records(d)
     if d.code is not None and d.passed and code_dir is None and d.kind == "user":
         # a user module (from a spec file) has no bundled code: generate it into a cache folder
-        from derive.spec import user_code_dir
+        from gradproof.derive.specs.spec import user_code_dir
 
         code_dir = user_code_dir(d)
     if d.code is not None and d.passed:

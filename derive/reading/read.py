@@ -17,10 +17,10 @@ from fractions import Fraction
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from derive.answers.limits import DEFAULT, LimitExceeded, check_text, check_tree
-from derive.answers import tree as answer_tree
-from derive.reading import tree as t
-from derive.reading.grammar import pair_norm_bars, parser
+from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, check_text, check_tree
+from gradproof.derive.seminar.answers import tree as answer_tree
+from gradproof.derive.reading import tree as t
+from gradproof.derive.reading.grammar import pair_norm_bars, parser
 
 GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi
     pi rho varrho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega""".split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 
 def _size(n: int) -> str:
@@ -16,7 +16,7 @@ def _size(n: int) -> str:
 
 
 def cmd_cache(args) -> int:
-    from derive import cache
+    from gradproof.derive.support import cache
 
     folder = cache.cache_dir()
     try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import os
 import sys
 
-from reports.cli import CLIError
-from reports.commands.topics import load_specs, resolve
+from gradproof.reports.cli import CLIError
+from gradproof.reports.commands.topics import load_specs, resolve
 
 
 def cmd_codegen(args) -> int:
-    from derive.atomic import OutputError, OutputFolder
-    from derive.codegen import CodegenError, write_module
-    from derive.registry import derive
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
+    from gradproof.derive.output.codegen import CodegenError, write_module
+    from gradproof.derive.lecture.registry import derive
 
     user = load_specs(args.spec)
     names = list(args.topics) + [t.name for t in user if t.name not in args.topics]

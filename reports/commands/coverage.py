@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def cmd_coverage(args) -> int:
-    from reports import coverage
+    from gradproof.reports import coverage
 
     argv = (["--write"] if args.write else []) + (["--check"] if args.check else [])
     return coverage.main(argv)

@@ -9,15 +9,15 @@ import json
 import re
 import sys
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 CD_TOL = 1e-5
 
 
 def cmd_diff(args) -> int:
-    from derive.matcalc import DiffError, differentiate, latex, text
-    from derive.matcalc_proof import central_differences, numpy_module
-    from derive.reading import ReadError, parse_shape, read
+    from gradproof.derive.engine.matcalc import DiffError, differentiate, latex, text
+    from gradproof.derive.proof.matcalc import central_differences, numpy_module
+    from gradproof.derive.reading import ReadError, parse_shape, read
 
     try:
         shapes = dict(parse_shape(s) for s in args.shape)
@@ -29,7 +29,7 @@ def cmd_diff(args) -> int:
     except ReadError as err:
         if err.caret is None:
             raise CLIError(str(err), 2) from None
-        from reports.cli import one_line
+        from gradproof.reports.cli import one_line
 
         shown, col = err.caret
         print(f"gradproof diff: {one_line(str(err))}", file=sys.stderr)

@@ -5,11 +5,11 @@ import json
 import os
 import sys
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 
 def _bank():
-    from derive.exercises import exercises
+    from gradproof.derive.seminar.exercises import exercises
 
     try:
         return exercises()
@@ -23,7 +23,7 @@ def cmd_exercises(args) -> int:
         json.dump([ex.to_json() for ex in bank], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    from derive.exercise_kinds import given_text, typing_example
+    from gradproof.derive.seminar.exercise_kinds import given_text, typing_example
 
     width = max((len(ex.id) for ex in bank), default=10)
     for ex in bank:
@@ -42,10 +42,10 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from derive.answers.sandbox import CheckPool
-    from derive.exercises import UnknownExercise, get
+    from gradproof.derive.seminar.answers.sandbox import CheckPool
+    from gradproof.derive.seminar.exercises import UnknownExercise, get
 
-    from derive.exercise_kinds import credit_after_help, derivation_link, given_text, hint_ladder, worked_solution
+    from gradproof.derive.seminar.exercise_kinds import credit_after_help, derivation_link, given_text, hint_ladder, worked_solution
 
     _bank()
     try:
@@ -117,8 +117,8 @@ def _printable(text: str) -> str:
 
 
 def cmd_grade(args) -> int:
-    from derive.atomic import OutputError, OutputFolder
-    from reports.grading import GradingError, grade, read_answers, write_reports
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
+    from gradproof.reports.grading import GradingError, grade, read_answers, write_reports
 
     _bank()
     try:
@@ -134,7 +134,7 @@ def cmd_grade(args) -> int:
         raise CLIError(str(err), 2) from None
     except OSError as err:
         raise CLIError(f"cannot write to {args.output}: {err.strerror or err}", 2) from None
-    from reports.grading import summary
+    from gradproof.reports.grading import summary
 
     right = sum(v.status == "correct" for v in result.verdicts)
     undecided = sum(v.status == "undecided" for v in result.verdicts)
@@ -142,7 +142,7 @@ def cmd_grade(args) -> int:
           f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided")
     for s in summary(result):
         print(f"  {_printable(s['exercise']):<26} {s['correct']:>4}/{s['answers']:<4} right")
-    from reports.grading import undecided as undecided_rows
+    from gradproof.reports.grading import undecided as undecided_rows
 
     for u in undecided_rows(result):
         print(f"  undecided: {u['student'][:30]!r} {_printable(u['exercise'])}: {u['answer'][:60]!r} ({u['reason'][:80]})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 EXPERIMENTS = ("init",)
 FIGURE_TYPES = (".svg", ".pdf", ".png")
@@ -47,7 +47,7 @@ def _choice(name: str, text: str, options) -> str:
 
 def parse_settings(args) -> dict:
     """The validated settings of ``experiment init`` (raises CLIError, exit 2)."""
-    from numeric.experiments import ACTIVATIONS, NAMED_INITS
+    from gradproof.numeric.experiments import ACTIVATIONS, NAMED_INITS
 
     if args.experiment not in EXPERIMENTS:
         raise CLIError(f"unknown experiment {args.experiment!r}; choose from {', '.join(EXPERIMENTS)}", 2)
@@ -103,7 +103,7 @@ def render_table(data: dict) -> str:
 
 def cmd_experiment(args) -> int:
     settings = parse_settings(args)
-    from numeric.experiments import init_experiment
+    from gradproof.numeric.experiments import init_experiment
 
     data = init_experiment(**settings)
     if args.json:
@@ -112,8 +112,8 @@ def cmd_experiment(args) -> int:
     else:
         print(render_table(data))
     if args.output is not None:
-        from reports.build import write_atomic
-        from reports.plots import experiment_figure
+        from gradproof.reports.build import write_atomic
+        from gradproof.reports.plots import experiment_figure
 
         fig = experiment_figure(data)
         ext = os.path.splitext(args.output)[1].lower()
@@ -122,7 +122,7 @@ def cmd_experiment(args) -> int:
         elif ext == ".pdf":
             payload = fig.pdf
         else:
-            from reports.plots import experiment_png
+            from gradproof.reports.plots import experiment_png
 
             payload = experiment_png(data)
         try:

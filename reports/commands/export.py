@@ -16,7 +16,7 @@ import re
 import uuid
 from pathlib import Path
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://gradproof.invalid/exercises")
 
@@ -65,8 +65,8 @@ def generate(data):
 
 
 def grade(data):
-    from derive.exercise_kinds import check
-    from derive.exercises import get
+    from gradproof.derive.seminar.exercise_kinds import check
+    from gradproof.derive.seminar.exercises import get
 
     answer = data["submitted_answers"].get("answer")
     if not isinstance(answer, str) or not answer.strip():
@@ -93,7 +93,7 @@ def question_id(ex_id: str) -> str:
 
 
 def variant_params(ex) -> dict:
-    from derive.exercise_kinds import given_text
+    from gradproof.derive.seminar.exercise_kinds import given_text
 
     return {
         "id": ex.id,
@@ -114,14 +114,14 @@ def typing_note(ex) -> str:
         return "Rows in brackets, e.g. [[1, -0.5], [2, 0.25]], or rows separated by ';'."
     if ex.kind == "steps":
         return "One formula per step, separated by ';': " + "; ".join(st.lhs for st in ex.stages) + "."
-    from derive.exercise_kinds import TYPING_EXAMPLE
+    from gradproof.derive.seminar.exercise_kinds import TYPING_EXAMPLE
 
     return f"Type a formula in the listed symbols, e.g. {TYPING_EXAMPLE}; ' is a transpose, inv(A) an inverse."
 
 
 def export_prairielearn(bank, outdir) -> list[Path]:
     """Write ``outdir/questions/<qid>/{info.json,question.html,server.py}`` for each exercise."""
-    from derive.atomic import write_atomic
+    from gradproof.derive.support.atomic import write_atomic
 
     out = Path(outdir)
     written = []
@@ -148,7 +148,7 @@ def export_prairielearn(bank, outdir) -> list[Path]:
 
 
 def cmd_export(args) -> int:
-    from derive.exercises import UnknownExercise, exercises, get
+    from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
 
     try:
         bank = exercises()
@@ -159,7 +159,7 @@ def cmd_export(args) -> int:
             bank = [get(e.strip()) for e in args.exercises.split(",") if e.strip()]
         except UnknownExercise as err:
             raise CLIError(str(err)) from None
-    from derive.atomic import OutputError, OutputFolder
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     try:  # built beside the folder and swapped in whole: an interrupted export leaves the previous one
         with OutputFolder(args.output, kind="export-prairielearn", follow_symlinks=args.follow_symlinks) as folder:

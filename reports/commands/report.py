@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 import time
 
-from reports.build import FORMATS
-from reports.cli import CLIError
+from gradproof.reports.build import FORMATS
+from gradproof.reports.cli import CLIError
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -19,18 +19,18 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def cmd_report(args) -> int:
     """Build the report; exit 1 when any check failed (the report says which)."""
-    from derive.registry import UnknownTopic
-    from reports.build import PdfError, build_report, write_report
-    from reports.progress import Progress
+    from gradproof.derive.lecture.registry import UnknownTopic
+    from gradproof.reports.build import PdfError, build_report, write_report
+    from gradproof.reports.progress import Progress
 
     formats = parse_formats(args.format)
-    from reports.commands.topics import load_specs
+    from gradproof.reports.commands.topics import load_specs
 
     user = [t.name for t in load_specs(getattr(args, "spec", []))]
     names = list(args.topics) + [n for n in user if n not in args.topics]
     start = time.perf_counter()
     try:
-        from reports.build import select_topics
+        from gradproof.reports.build import select_topics
 
         n_topics = len(select_topics(names or None))
     except UnknownTopic as err:
@@ -40,7 +40,7 @@ def cmd_report(args) -> int:
     # one step per topic, the figures (whole lecture only), then each file written
     steps = (n_topics + (0 if names else 1) + ("html" in formats)
              + ("latex" in formats or "pdf" in formats) + ("pdf" in formats))
-    from derive.atomic import OutputError, OutputFolder
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     pdf_error = None
     try:

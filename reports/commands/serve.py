@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 MAX_STUDENTS = 5000
 
@@ -91,7 +91,7 @@ def cmd_serve(args) -> int:
     roster = read_roster(args.roster)
     if not (0 < args.port < 65536):
         raise CLIError("--port takes a number from 1 to 65535")
-    from reports.serve.app import Seminar, create_app
+    from gradproof.reports.serve.app import Seminar, create_app
 
     ids = [e.strip() for e in args.exercises.split(",") if e.strip()] if args.exercises else None
     try:

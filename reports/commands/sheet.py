@@ -10,14 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 FORMATS = ("html", "latex", "pdf")
 
 
 def _items(exs, solutions: bool) -> list[dict]:
-    from derive.exercise_kinds import derivation_link, given_text, hint_ladder, typing_example, worked_solution
-    from reports.render_latex import _safe_math
+    from gradproof.derive.seminar.exercise_kinds import derivation_link, given_text, hint_ladder, typing_example, worked_solution
+    from gradproof.reports.render_latex import _safe_math
 
     out = []
     for ex in exs:
@@ -33,11 +33,11 @@ def _items(exs, solutions: bool) -> list[dict]:
 
 
 def cmd_sheet(args) -> int:
-    from derive.exercises import UnknownExercise, get
-    from reports.build import PdfError, compile_pdf, latex_engine, write_atomic
-    from reports.commands.exercises import _bank
-    from reports.grading import _env as html_env
-    from reports.render_latex import _env as tex_env
+    from gradproof.derive.seminar.exercises import UnknownExercise, get
+    from gradproof.reports.build import PdfError, compile_pdf, latex_engine, write_atomic
+    from gradproof.reports.commands.exercises import _bank
+    from gradproof.reports.grading import _env as html_env
+    from gradproof.reports.render_latex import _env as tex_env
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from reports.cli import CLIError
+from gradproof.reports.cli import CLIError
 
 
 def load_specs(paths) -> list:
@@ -12,7 +12,7 @@ def load_specs(paths) -> list:
     if not paths:
         return []
     try:
-        from derive.spec import load_spec_file
+        from gradproof.derive.specs.spec import load_spec_file
     except ImportError:  # pragma: no cover - spec support not installed
         raise CLIError("--spec is not supported by this installation", 2) from None
     out = []
@@ -28,7 +28,7 @@ def load_specs(paths) -> list:
 
 def resolve(names: list[str]):
     """Topics for the given names (all when empty); unknown name -> exit 2."""
-    from derive.registry import UnknownTopic, get, topics
+    from gradproof.derive.lecture.registry import UnknownTopic, get, topics
 
     if not names:
         return topics()
@@ -42,7 +42,7 @@ def resolve(names: list[str]):
 
 
 def cmd_list(args) -> int:
-    from derive.registry import topics
+    from gradproof.derive.lecture.registry import topics
 
     ts = topics()
     if args.json:
@@ -58,7 +58,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    from derive import cache
+    from gradproof.derive.support import cache
 
     if args.topic is not None and not args.spec:
         # a declared topic printed before by this very source: no SymPy needed
@@ -66,8 +66,8 @@ def cmd_derive(args) -> int:
         if out is not None:
             sys.stdout.write(out)
             return 0
-    from derive.printing import derivation_json, derivation_text
-    from derive.registry import derive
+    from gradproof.derive.output.printing import derivation_json, derivation_text
+    from gradproof.derive.lecture.registry import derive
 
     user = load_specs(args.spec)
     if args.topic is None:
@@ -79,13 +79,13 @@ def cmd_derive(args) -> int:
         (topic,) = resolve([args.topic])
     d = derive(topic)
     if topic.kind != "user":
-        from reports.errata import attach
+        from gradproof.reports.errata import attach
 
         d = attach(d)
     if args.format == "json":
         out = json.dumps(derivation_json(d), indent=2) + "\n"
     elif args.format == "latex":
-        from derive.printing import derivation_latex
+        from gradproof.derive.output.printing import derivation_latex
 
         out = derivation_latex(d) + "\n"
     else:
@@ -103,7 +103,7 @@ def _printed_as(fmt: str) -> str:
     from importlib.util import find_spec
 
     h = hashlib.sha256(fmt.encode())
-    for f in (__file__, find_spec("reports.errata").origin, find_spec("numeric.experiments").origin):
+    for f in (__file__, find_spec("gradproof.reports.errata").origin, find_spec("gradproof.numeric.experiments").origin):
         with open(f, "rb") as fh:
             h.update(hashlib.sha256(fh.read()).digest())
     return fmt + " " + h.hexdigest()

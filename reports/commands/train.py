@@ -11,8 +11,8 @@ import json
 import math
 import sys
 
-from reports.cli import CLIError
-from reports.progress import Progress
+from gradproof.reports.cli import CLIError
+from gradproof.reports.progress import Progress
 
 
 
@@ -26,7 +26,7 @@ def _bars(values, width: int = 40) -> list[str]:
 
 def render_text(run, knobs: dict | None = None) -> str:
     """The run as plain text: curve table, accuracies, gradient checks."""
-    from numeric.gradcheck import all_passed
+    from gradproof.numeric.gradcheck import all_passed
 
     knobs = knobs or {}
     c = run.curve
@@ -79,8 +79,8 @@ _KNOBS = ("alpha", "init", "sigma0", "activation", "hidden", "l1", "l2", "valida
 
 def parse_knobs(args) -> dict:
     """The validated training settings beyond --epochs/--seed (raises CLIError, exit 2)."""
-    from numeric.experiments import TRAIN_ACTIVATIONS, TRAIN_INITS
-    from reports.commands.experiment import _choice, _float, _int
+    from gradproof.numeric.experiments import TRAIN_ACTIVATIONS, TRAIN_INITS
+    from gradproof.reports.commands.experiment import _choice, _float, _int
 
     given = {k: getattr(args, k, None) for k in _KNOBS}
     out: dict = {}
@@ -116,7 +116,7 @@ def parse_knobs(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from numeric import digits
+    from gradproof.numeric import digits
 
     epochs = args.epochs
     if epochs is not None and epochs < 1:
@@ -133,7 +133,7 @@ def cmd_train(args) -> int:
 
     try:
         if knobs:
-            from numeric.experiments import train_digits_with
+            from gradproof.numeric.experiments import train_digits_with
 
             run = train_digits_with(epochs=total, seed=args.seed, callback=progress, **knobs)
         else:

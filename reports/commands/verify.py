@@ -5,13 +5,13 @@ import json
 import math
 import sys
 
-from reports.cli import CLIError
-from reports.commands.topics import load_specs, resolve
+from gradproof.reports.cli import CLIError
+from gradproof.reports.commands.topics import load_specs, resolve
 
 
 def cmd_verify(args) -> int:
-    from reports.progress import Progress
-    from reports.verify import NETWORKS, verify_topic
+    from gradproof.reports.progress import Progress
+    from gradproof.reports.verify import NETWORKS, verify_topic
 
     user = load_specs(args.spec)
     names = [n for n in args.topics if n not in NETWORKS]
@@ -27,7 +27,7 @@ def cmd_verify(args) -> int:
 
         if not os.path.isdir(args.code):
             raise CLIError(f"{args.code} is not a folder", 2)
-    from derive.registry import derive_many
+    from gradproof.derive.lecture.registry import derive_many
 
     derive_many([t for t in topics if t not in NETWORKS])  # over the cores
     records = []

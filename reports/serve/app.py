@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from reports.serve.store import Store
+from gradproof.reports.serve.store import Store
 
 SESSION_COOKIE = "gp_session"
 PRE_COOKIE = "gp_pre"
@@ -62,7 +62,7 @@ class RateLimit:
 def _env():
     import jinja2
 
-    from reports.paths import template_dir
+    from gradproof.reports.paths import template_dir
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -91,9 +91,9 @@ class Seminar:
     def __init__(self, data_dir, exercise_ids=None, lanes: int = 2, submit_per_minute: int = 30,
                  preview_per_minute: int = 240, signin_failures_per_minute: int = 30,
                  secure_cookies: bool = False, budget=None):
-        from derive.exercises import exercises
+        from gradproof.derive.seminar.exercises import exercises
 
-        from reports.serve.checker import Checker
+        from gradproof.reports.serve.checker import Checker
 
         self.store = Store(data_dir)
         bank = exercises()
@@ -292,7 +292,7 @@ def _verdict(row) -> dict | None:
 
 
 def _credit(v: dict | None, hints: int, solution: bool) -> float:
-    from derive.exercise_kinds import credit_after_help
+    from gradproof.derive.seminar.exercise_kinds import credit_after_help
 
     if not v:
         return 0.0
@@ -323,7 +323,7 @@ async def exercise_page(request: Request):
     if ex_id not in sem.bank:
         return _page(request, "serve_message.html", status=404, title="No such exercise",
                      message="There is no exercise with that name.")
-    from derive.exercise_kinds import given_text, hint_ladder, worked_solution
+    from gradproof.derive.seminar.exercise_kinds import given_text, hint_ladder, worked_solution
 
     student = sess["student"]
     ex = sem.variant(ex_id, student)
@@ -399,7 +399,7 @@ async def hint(request: Request):
     if isinstance(got, Response):
         return got
     sess, _, ex_id = got
-    from derive.exercise_kinds import hint_ladder
+    from gradproof.derive.seminar.exercise_kinds import hint_ladder
 
     sem = _sem(request)
     most = len(hint_ladder(sem.variant(ex_id, sess["student"])))
@@ -447,7 +447,7 @@ async def preview(request: Request):
 
 def read_preview(ex, answer: str) -> dict:
     """Read an answer as the checker will (formula items; each step of a multi-step item)."""
-    from derive.answers import AnswerError, read_answer
+    from gradproof.derive.seminar.answers import AnswerError, read_answer
 
     if not answer.strip():
         return {"text": "", "mathml": "", "error": ""}
@@ -456,7 +456,7 @@ def read_preview(ex, answer: str) -> dict:
     if ex.kind == "numeric":
         return {"text": answer.strip(), "mathml": "", "error": ""}
     if ex.kind == "steps":
-        from derive.exercise_kinds import split_steps, stage_exercise
+        from gradproof.derive.seminar.exercise_kinds import split_steps, stage_exercise
 
         parts, texts, errors = [], [], []
         for k, piece in enumerate(split_steps(answer)):
@@ -554,7 +554,7 @@ async def tutor_release(request: Request):
 
 def class_rows(sem: Seminar) -> list:
     """(Row, stored verdict) for the latest checked answer of each student to each exercise."""
-    from reports.grading import Row
+    from gradproof.reports.grading import Row
 
     latest = _latest(sem.store.all_submissions())
     out = []
@@ -565,11 +565,11 @@ def class_rows(sem: Seminar) -> list:
 
 
 def class_result(sem: Seminar):
-    """The class as :func:`reports.grading.grade` would grade the latest answers (help counted the same way)."""
-    from derive.equivalence import Verdict
-    from derive.exercise_kinds import credit_after_help
-    from derive.exercises import get
-    from reports.grading import ClassResult
+    """The class as :func:`gradproof.reports.grading.grade` would grade the latest answers (help counted the same way)."""
+    from gradproof.derive.seminar.equivalence import Verdict
+    from gradproof.derive.seminar.exercise_kinds import credit_after_help
+    from gradproof.derive.seminar.exercises import get
+    from gradproof.reports.grading import ClassResult
 
     rows, verdicts, seen = [], [], set()
     for row, d in class_rows(sem):
@@ -615,7 +615,7 @@ async def tutor_export(request: Request):
         media = "text/csv; charset=utf-8"
     elif name in EXPORTS:
         def build() -> str:
-            from reports.grading import write_reports
+            from gradproof.reports.grading import write_reports
 
             result = class_result(sem)
             with tempfile.TemporaryDirectory(prefix="gradproof-export-") as tmp:

@@ -1,6 +1,6 @@
 """Checks for the web server: limited worker processes, driven off the event loop.
 
-Each of ``lanes`` threads owns a one-worker :class:`~derive.answers.sandbox.CheckPool`
+Each of ``lanes`` threads owns a one-worker :class:`~gradproof.derive.seminar.answers.sandbox.CheckPool`
 and takes answers from a shared queue, so an answer that runs into its CPU or
 wall-time limit occupies one lane while the others keep serving the class.
 The worker processes are forked once, at start, after the exercises'
@@ -16,7 +16,7 @@ import threading
 
 class Checker:
     def __init__(self, lanes: int = 2, budget=None):
-        from derive.answers.sandbox import Budget
+        from gradproof.derive.seminar.answers.sandbox import Budget
 
         self.budget = budget or Budget(cpu_seconds=5, wall_seconds=8.0, symbolic_seconds=2.0)
         self.lanes = max(1, lanes)
@@ -25,7 +25,7 @@ class Checker:
         self.pools: list = []
 
     def start(self, exercise_ids) -> None:
-        from derive.answers.sandbox import CheckPool
+        from gradproof.derive.seminar.answers.sandbox import CheckPool
 
         ids = list(exercise_ids)
         CheckPool(workers=self.lanes, budget=self.budget).warm(ids)  # oracles, before any worker forks

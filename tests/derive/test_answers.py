@@ -3,10 +3,10 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from derive import mexpr as mx
-from derive.answers import AnswerError, SymbolDecl, Vocabulary, parse_answer, read_answer
-from derive.answers import tree as t
-from derive.answers.limits import Limits
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, parse_answer, read_answer
+from gradproof.derive.seminar.answers import tree as t
+from gradproof.derive.seminar.answers.limits import Limits
 
 VOCAB = Vocabulary(dims={"m": 5, "n": 3, "K": 4}, symbols=(
     SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1), aliases=("y_hat",)),

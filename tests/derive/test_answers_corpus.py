@@ -7,9 +7,9 @@ import pytest
 import sympy
 import sympy.parsing.sympy_parser as sympy_parser
 
-from derive.answers.sandbox import Budget, CheckPool
-from derive.equivalence import decide
-from derive.exercises import get
+from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
+from gradproof.derive.seminar.equivalence import decide
+from gradproof.derive.seminar.exercises import get
 
 SENTINEL = "/tmp/gradproof-corpus-sentinel"
 

@@ -13,12 +13,12 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from derive.answers import AnswerError, parse_answer
-from derive.answers import tree as t
-from derive.answers.limits import DEFAULT, LimitExceeded, Limits, check_expression, check_lark, from_lark
-from derive.answers.sandbox import Budget, CheckPool
-from derive.equivalence import decide
-from derive.exercises import get
+from gradproof.derive.seminar.answers import AnswerError, parse_answer
+from gradproof.derive.seminar.answers import tree as t
+from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, Limits, check_expression, check_lark, from_lark
+from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
+from gradproof.derive.seminar.equivalence import decide
+from gradproof.derive.seminar.exercises import get
 
 # Wrong by a tiny amount: float64 probes agree, exact probes must not.
 NEAR_MISSES = [
@@ -240,7 +240,7 @@ def test_limits_are_tunable_and_identical_by_default():
 
 
 def test_from_lark_maps_any_grammar_and_hides_nothing():
-    from derive.spec import _parser
+    from gradproof.derive.specs.spec import _parser
 
     tree = _parser().parse("Piecewise((s*(((2^64)^64)^64), s > 0), (0, True))")
     typed = from_lark(tree)
@@ -254,7 +254,7 @@ def test_from_lark_maps_any_grammar_and_hides_nothing():
     "(((1+s)^64)^64)^64", "s*((((2^64)^64)^64)^64)", "s*(0.1^60000)^60000", "s*2^(0.1^-20)", "exp(exp(exp(s)))",
 ])
 def test_spec_expressions_use_the_same_limits(forward):
-    from derive.spec import SpecError, parse_spec
+    from gradproof.derive.specs.spec import SpecError, parse_spec
 
     text = f'name = "bomb"\ntitle = "Bomb"\nkind = "activation"\nsummary = "x"\nforward = "{forward}"\n'
     with pytest.raises(SpecError) as err:
@@ -274,8 +274,8 @@ def test_parse_answer_reports_limits_with_a_code():
 # ---------------------------------------------------------------------------
 
 def test_class_report_counts_and_lists_undecided(tmp_path):
-    from derive.equivalence import Verdict
-    from reports.grading import ClassResult, Row, summary, undecided, write_reports
+    from gradproof.derive.seminar.equivalence import Verdict
+    from gradproof.reports.grading import ClassResult, Row, summary, undecided, write_reports
 
     rows = [Row(2, "ann", "logreg_grad", "X^T (yhat - y)"), Row(3, "bob", "logreg_grad", "<b>slow</b>")]
     verdicts = [Verdict("logreg_grad", rows[0].answer, "correct", "symbolic", credit=1.0, feedback=("correct",)),
@@ -301,7 +301,7 @@ def test_class_report_counts_and_lists_undecided(tmp_path):
     ("log(0) X^T y", "incorrect"),
 ])
 def test_cli_check_gives_a_verdict_without_traceback(answer, status):
-    p = subprocess.run([sys.executable, "-m", "reports.cli", "check", "logreg_grad", answer],
+    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "check", "logreg_grad", answer],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert f"verdict:    {status}" in p.stdout
@@ -321,7 +321,7 @@ def test_a_class_of_hostile_rows_is_graded_with_nothing_undecided(tmp_path):
         w.writerow(["student", "exercise", "answer"])
         w.writerows((s, "logreg_grad", a) for s, a in rows)
     out = tmp_path / "grades"
-    p = subprocess.run([sys.executable, "-m", "reports.cli", "grade", str(answers), "-o", str(out)],
+    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "grade", str(answers), "-o", str(out)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "0 undecided" in p.stdout and "Traceback" not in p.stderr

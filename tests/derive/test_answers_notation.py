@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from derive.equivalence import decide
-from derive.exercises import get
+from gradproof.derive.seminar.equivalence import decide
+from gradproof.derive.seminar.exercises import get
 
 C, W = "correct", "incorrect"
 
@@ -156,7 +156,7 @@ def test_every_spacing_gets_the_same_verdict(ex_id):
     ("logreg_grad", "X^T(Yhat-y)", "X^T @ (yhat - y)"),
 ])
 def test_glued_superscripts_read_as_latex_reads_them(ex_id, text, reading):
-    from derive.answers import read_answer
+    from gradproof.derive.seminar.answers import read_answer
 
     assert read_answer(text, get(ex_id).vocabulary()).text == reading
 

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derive import cache, registry
+from gradproof.derive.support import cache
+from gradproof.derive.lecture import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 CHEAP = "relu"  # a declared topic that derives quickly
@@ -41,7 +42,7 @@ def run(*args, env=None, **kw):
 
 
 def gradproof(*args, env=None):
-    return run("-m", "reports.cli", *args, env=env)
+    return run("-m", "gradproof.reports.cli", *args, env=env)
 
 
 class Counting:
@@ -65,10 +66,11 @@ def entries(where: Path) -> list[Path]:
 
 _PRINT_ALL = textwrap.dedent("""
     import json
-    from derive import cache, registry
-    from derive.codegen import generate
-    from derive.printing import derivation_json, derivation_latex, derivation_text
-    from reports.errata import attach  # what `gradproof derive` adds to a lecture topic
+    from gradproof.derive.support import cache
+    from gradproof.derive.lecture import registry
+    from gradproof.derive.output.codegen import generate
+    from gradproof.derive.output.printing import derivation_json, derivation_latex, derivation_text
+    from gradproof.reports.errata import attach  # what `gradproof derive` adds to a lecture topic
 
     out, hits = {}, []
     fresh = __import__("sys").argv[1] == "fresh"
@@ -109,7 +111,7 @@ def test_every_topic_prints_the_same_from_the_cache_as_fresh(folder, capsys, mon
 
     # `gradproof derive` itself: the first run prints from the cached derivation
     # and stores what it printed, the second prints that without deriving
-    from reports import cli
+    from gradproof.reports import cli
 
     monkeypatch.setattr(registry, "_CACHE", {})  # this process's derivations: none yet, all from disk
     for name in names:
@@ -124,7 +126,7 @@ def test_every_topic_prints_the_same_from_the_cache_as_fresh(folder, capsys, mon
 def test_derive_from_the_cache_needs_no_sympy(folder):
     first = gradproof("derive", CHEAP, "--format", "latex")
     assert first.returncode == 0, first.stderr
-    code = ("import sys; from reports.cli import main\n"
+    code = ("import sys; from gradproof.reports.cli import main\n"
             f"rc = main(['derive', {CHEAP!r}, '--format', 'latex'])\n"
             "assert rc == 0 and 'sympy' not in sys.modules, sorted(m for m in sys.modules if 'sympy' in m)[:3]")
     again = run("-c", code)
@@ -144,8 +146,8 @@ def test_key_changes_with_source_versions_and_declaration(folder, monkeypatch, t
 
     # one byte of one source file changes the source hash
     src = tmp_path / "src"
-    for p in Path(cache.__file__).parent.rglob("*.py"):
-        dest = src / p.relative_to(Path(cache.__file__).parent)
+    for p in Path(cache.__file__).parents[1].rglob("*.py"):
+        dest = src / p.relative_to(Path(cache.__file__).parents[1])
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(p.read_bytes())
     assert cache.source_hash(src) == cache.source_hash()
@@ -187,7 +189,7 @@ def test_topics_not_declared_are_never_cached(folder):
 
 
 def test_spec_modules_are_keyed_by_their_text(folder, tmp_path):
-    from derive.spec import load_spec_topic
+    from gradproof.derive.specs.spec import load_spec_topic
 
     path = tmp_path / "cube.toml"
     path.write_text('name = "cache_cube"\nkind = "activation"\nforward = "s^3"\n')
@@ -230,7 +232,7 @@ def stored(folder):
 
 
 def _printed(d) -> tuple:
-    from derive.printing import derivation_json, derivation_latex, derivation_text
+    from gradproof.derive.output.printing import derivation_json, derivation_latex, derivation_text
 
     return derivation_text(d), derivation_latex(d), json.dumps(derivation_json(d))
 
@@ -378,7 +380,7 @@ def test_keys_are_hex_digests_only(tmp_path):
 
 _WRITER = textwrap.dedent("""
     import sys
-    from derive.cache import Cache
+    from gradproof.derive.support.cache import Cache
     c = Cache(sys.argv[1])
     value = [sys.argv[2]] * int(sys.argv[3])
     for _ in range(int(sys.argv[4])):
@@ -415,7 +417,7 @@ def test_concurrent_writers_of_one_key_never_leave_a_corrupt_entry(tmp_path):
 
 def test_concurrent_first_use_agrees_on_one_key(tmp_path):
     where = tmp_path / "new"
-    code = ("import sys\nfrom derive.cache import Cache\n"
+    code = ("import sys\nfrom gradproof.derive.support.cache import Cache\n"
             "c = Cache(sys.argv[1]); c.put(sys.argv[2] * 64, sys.argv[2]); print(c.secret(False).hex())")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(where), ch], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for ch in "0123"]
@@ -496,7 +498,7 @@ def test_no_cache_never_reads_a_planted_entry(folder):
     store = cache.Cache(folder)
     planted = "PLANTED: not what a derivation prints\n"
     before = set(entries(folder))
-    from reports.commands.topics import _printed_as
+    from gradproof.reports.commands.topics import _printed_as
 
     how = _printed_as("text")
     store.put(cache._output_key(cache._builtin_key(CHEAP), how), planted)
@@ -545,7 +547,7 @@ def test_cache_info_and_clear(folder, tmp_path):
     r = gradproof("cache", "clear", env=env)
     assert r.returncode == 0 and r.stdout.strip() == f"removed 2 entries from {folder}"
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
-    code = ("import sys; from reports.cli import main\nrc = main(['cache', 'info'])\n"
+    code = ("import sys; from gradproof.reports.cli import main\nrc = main(['cache', 'info'])\n"
             "assert rc == 0 and 'sympy' not in sys.modules")
     assert run("-c", code, env=env).returncode == 0
 

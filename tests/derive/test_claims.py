@@ -4,10 +4,10 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from derive import mexpr as mx
-from derive.engine import K, m, n
-from derive.model import Claim
-from derive.registry import get
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.engine.modules import K, m, n
+from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.lecture.registry import get
 
 Z = mx.Sym("Z", (m, n))
 W = mx.Sym("W", (n, K), role="param")

@@ -8,10 +8,10 @@ NumPy (an independent reference).
 import numpy as np
 import pytest
 
-from derive.answers.limits import DEFAULT
-from derive.matcalc import differentiate, latex, text
-from derive.matcalc_proof import central_differences, numpy_module, sample
-from derive.reading import read
+from gradproof.derive.seminar.answers.limits import DEFAULT
+from gradproof.derive.engine.matcalc import differentiate, latex, text
+from gradproof.derive.proof.matcalc import central_differences, numpy_module, sample
+from gradproof.derive.reading import read
 
 
 def c(v):
@@ -129,7 +129,7 @@ def test_a_wrong_derivative_fails_its_proof():
     """The proof can fail: a deliberately wrong result (a missing transpose) is caught."""
     import dataclasses
 
-    from derive.matcalc_proof import prove
+    from gradproof.derive.proof.matcalc import prove
 
     r = differentiate(read("tr(A X B)"), "X")
     wrong = read("A B", {})  # shapes differ from A^T B^T at non-square sizes

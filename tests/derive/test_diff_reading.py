@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derive.reading import ReadError, names, parse_shape, read
+from gradproof.derive.reading import ReadError, names, parse_shape, read
 
 
 @pytest.mark.parametrize("text,shapes", [

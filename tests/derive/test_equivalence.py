@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from derive.answers import SymbolDecl as S
-from derive.answers.sandbox import Budget, CheckPool
-from derive.equivalence import SymbolicTimeout, close, decide, time_limit
-from derive.exercises import Exercise
+from gradproof.derive.seminar.answers import SymbolDecl as S
+from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
+from gradproof.derive.seminar.equivalence import SymbolicTimeout, close, decide, time_limit
+from gradproof.derive.seminar.exercises import Exercise
 
 MAT = (S("X", ("m", "n")), S("y", ("m", 1)), S("w", ("n", 1)), S("I", ("n", "n"), "identity"),
        S("lambda", (), "positive"))
@@ -76,7 +76,7 @@ def test_probing_uses_the_whole_domain():
 
 def test_probes_are_seeded():
     a = SQUARE.oracle().envs
-    from derive.equivalence import Oracle
+    from gradproof.derive.seminar.equivalence import Oracle
 
     b = Oracle(SQUARE).envs
     assert [e["x"] for e in a] == [e["x"] for e in b]
@@ -122,9 +122,9 @@ def _sleep(*a, **k):
 @pytest.mark.parametrize("fn, by", [(_spin, "timeout"), (_hog, "limits"), (_sleep, "timeout")],
                          ids=["cpu", "memory", "wall"])
 def test_limits_in_the_worker_give_undecided(monkeypatch, fn, by):
-    import derive.equivalence
+    import gradproof.derive.seminar.equivalence
 
-    monkeypatch.setattr(derive.equivalence, "decide", fn)  # the forked worker inherits the patch
+    monkeypatch.setattr(gradproof.derive.seminar.equivalence, "decide", fn)  # the forked worker inherits the patch
     budget = Budget(cpu_seconds=1, memory_mb=256, wall_seconds=3, symbolic_seconds=0.5)
     with CheckPool(workers=1, budget=budget) as pool:
         out = pool.run([("a", "linear_grad_W", "Z^T Delta")])
@@ -134,16 +134,16 @@ def test_limits_in_the_worker_give_undecided(monkeypatch, fn, by):
 
 
 def test_pool_recovers_after_a_limit(monkeypatch):
-    import derive.equivalence
+    import gradproof.derive.seminar.equivalence
 
-    real = derive.equivalence.decide
+    real = gradproof.derive.seminar.equivalence.decide
 
     def sometimes(ex, answer, **kw):
         if answer == "spin":
             _spin()
         return real(ex, answer, **kw)
 
-    monkeypatch.setattr(derive.equivalence, "decide", sometimes)
+    monkeypatch.setattr(gradproof.derive.seminar.equivalence, "decide", sometimes)
     budget = Budget(cpu_seconds=1, wall_seconds=5)
     with CheckPool(workers=2, budget=budget) as pool:
         out = pool.run([(1, "linear_grad_W", "spin"), (2, "linear_grad_W", "Z^T Delta"),
@@ -155,7 +155,7 @@ def test_pool_recovers_after_a_limit(monkeypatch):
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from derive.exercises import exercises  # noqa: E402
+from gradproof.derive.seminar.exercises import exercises  # noqa: E402
 
 _BANK = [ex for ex in exercises() if ex.accepted and ex.kind == "formula"]
 

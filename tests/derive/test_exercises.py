@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from derive import exercises as bank
-from derive.equivalence import decide
-from derive.exercise_kinds import check, sample_answers
-from derive.exercises import UnknownExercise, exercises, get, load_toml
+from gradproof.derive.seminar import exercises as bank
+from gradproof.derive.seminar.equivalence import decide
+from gradproof.derive.seminar.exercise_kinds import check, sample_answers
+from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get, load_toml
 
 EXERCISES = exercises()
 IDS = [ex.id for ex in EXERCISES]
@@ -22,7 +22,7 @@ def test_bank_covers_the_available_topics():
 
 @pytest.mark.parametrize("ex", FORMULAS, ids=FIDS)
 def test_reference_comes_from_a_topic(ex):
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     assert ex.topic and not ex.reference_text
     expr, shape = ex.reference()
@@ -78,7 +78,7 @@ def test_unknown_exercise_suggests():
 
 
 def test_pending_exercises_wait_for_their_topic():
-    from derive.registry import topics
+    from gradproof.derive.lecture.registry import topics
 
     names = {t.name for t in topics()}
     for ex in bank.pending():

@@ -1,6 +1,6 @@
 """The function table, the strict NumPy printer and the accuracy layer.
 
-Every entry of :data:`derive.functions.FUNCTIONS` is checked here by
+Every entry of :data:`gradproof.derive.lecture.functions.FUNCTIONS` is checked here by
 iterating the table: adding a function adds its checks.
 """
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import codegen
-from derive import functions as fn
-from derive import mexpr as mx
-from derive.accuracy import reference_values
-from derive.registry import derive
-from derive.spec import load_spec_topic
-from numeric import accuracy
-from reports.verify import load_module
+from gradproof.derive.output import codegen
+from gradproof.derive.lecture import functions as fn
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.proof.accuracy import reference_values
+from gradproof.derive.lecture.registry import derive
+from gradproof.derive.specs.spec import load_spec_topic
+from gradproof.numeric import accuracy
+from gradproof.reports.verify import load_module
 
 SPECS = pathlib.Path(__file__).resolve().parents[2] / "examples" / "specs"
 IDS = [f.name for f in fn.FUNCTIONS]
@@ -203,7 +203,7 @@ def test_the_old_sigmoid_is_caught_in_the_left_tail(tmp_path):
     """``0.5 + 0.5 tanh(s/2)`` is 0 at s = -80: the accuracy layer says so, and where."""
     import inspect
 
-    import numeric.generated.sigmoid as good
+    import gradproof.numeric.generated.sigmoid as good
 
     src = inspect.getsource(good)
     start = src.index("def _sigmoid(s):")
@@ -247,8 +247,8 @@ def test_verify_fails_and_says_where_when_the_code_loses_digits(tmp_path, capsys
     import inspect
     import json
 
-    import numeric.generated.sigmoid as good
-    from reports.cli import main
+    import gradproof.numeric.generated.sigmoid as good
+    from gradproof.reports.cli import main
 
     src = inspect.getsource(good)
     start = src.index("def _sigmoid(s):")

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive import mexpr as mx
-from derive import slides
-from derive.engine import prove_index_claim
-from derive.errata import errata_for, with_errata
-from derive.model import Claim
-from derive.printing import (derivation_json, derivation_latex, derivation_text, prose_latex, result_attribution,
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture import slides
+from gradproof.derive.engine.modules import prove_index_claim
+from gradproof.derive.lecture.errata import errata_for, with_errata
+from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.output.printing import (derivation_json, derivation_latex, derivation_text, prose_latex, result_attribution,
                              result_rows, to_latex, to_text)
-from derive.registry import derive, topics
+from gradproof.derive.lecture.registry import derive, topics
 
 
 def _lecture_text() -> str | None:
@@ -122,7 +122,7 @@ def test_a_wrong_index_claim_is_rejected(derivations):
     d = derivations["linear"]
     (good,) = [c for c in d.claims if c.key == "jacobian"]
     assert prove_index_claim(good, d).passed
-    from derive.engine import a_, j_
+    from gradproof.derive.engine.modules import a_, j_
 
     W = sp.IndexedBase("W", real=True)
     wrong = Claim("jacobian", "dz_j/dz_i = w_ji", index=W[j_, a_], source="lecture", slide=slides.EXAMPLE_LINEAR)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive import lecture_proofs as lp
-from derive.lecture_statements import STATEMENTS
-from derive.registry import derive, get
+from gradproof.derive.lecture import proofs as lp
+from gradproof.derive.lecture.statements import STATEMENTS
+from gradproof.derive.lecture.registry import derive, get
 
 LECTURE_TOPICS = ("erm", "bias_trick", "sigmoid_forms", "softmax_argmax", "activation_bounds", "linear_near_zero",
                   "relu_properties", "mlp_backprop", "dag_reuse", "rnn_bptt", "gradient_descent",

@@ -4,7 +4,7 @@ A new topic is tested here without a test written for it.
 """
 import pytest
 
-from derive.registry import derive, topics
+from gradproof.derive.lecture.registry import derive, topics
 
 TOPICS = [t.name for t in topics()]
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derive.exercise_kinds import (NumberError, check, hint_ladder, make_variant, numeric_reference, parse_numbers,
+from gradproof.derive.seminar.exercise_kinds import (NumberError, check, hint_ladder, make_variant, numeric_reference, parse_numbers,
                                    sample_answers, worked_solution)
-from derive.exercises import exercises, get, load_toml
-from derive.registry import topics
+from gradproof.derive.seminar.exercises import exercises, get, load_toml
+from gradproof.derive.lecture.registry import topics
 
 EXERCISES = exercises()
 IDS = [ex.id for ex in EXERCISES]
@@ -49,7 +49,7 @@ def test_hints_never_give_the_answer_away(ex):
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
 def test_worked_solution_comes_from_the_derivation(ex):
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     lines = worked_solution(ex)
     assert lines and all(ln["text"] for ln in lines)
@@ -114,7 +114,7 @@ def test_steps_credit_per_step_and_first_wrong_step():
 
 def test_numeric_item_reference_is_the_chain_of_derived_results():
     """delta of the two-layer net, recomputed here by hand with NumPy from the given numbers."""
-    from derive.exercise_kinds import numeric_inputs
+    from gradproof.derive.seminar.exercise_kinds import numeric_inputs
 
     for k in range(4):
         ex = get("two_layer_delta").make_variant(k)
@@ -273,7 +273,7 @@ def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
     assert words in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["derive.exercise_kinds", "derive.exercise_numeric", "derive.exercise_toml", "derive.exercises"])
+@pytest.mark.parametrize("name", ["gradproof.derive.seminar.exercise_kinds", "gradproof.derive.seminar.numeric_items", "gradproof.derive.seminar.exercise_files", "gradproof.derive.seminar.exercises"])
 def test_docstring_examples(name):
     import doctest
     import importlib

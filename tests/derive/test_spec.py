@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from derive.spec import SpecError, load_spec_topic, parse_spec
-from reports.cli import main
+from gradproof.derive.specs.spec import SpecError, load_spec_topic, parse_spec
+from gradproof.reports.cli import main
 
 SPECS = pathlib.Path(__file__).resolve().parents[2] / "examples" / "specs"
 GOOD = ["softplus", "swish", "elu", "huber", "scale_shift", "bilinear"]
@@ -39,7 +39,7 @@ def test_spec_derives_codegens_and_verifies(spec, tmp_path, capsys):
 
 def test_claim_is_proved_and_marked(capsys):
     topic = load_spec_topic(SPECS / "softplus.toml")
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     d = derive(topic)
     assert d.passed
@@ -129,7 +129,7 @@ def test_spec_text_never_evaluated(monkeypatch):
     t = parse_spec('name = "ev"\nkind = "activation"\nforward = "s * sigma(s) + log(1 + exp(s))"\n', "ev.toml")
     import sympy as sp
 
-    from derive.functions import sigmoid, softplus
+    from gradproof.derive.lecture.functions import sigmoid, softplus
 
     z = sp.IndexedBase("z", real=True)
     assert t.spec.forward({"z": z}, 0) == z[0] * sigmoid(z[0]) + softplus(z[0])
@@ -139,7 +139,7 @@ def test_spec_text_never_evaluated(monkeypatch):
 
 
 def test_log_one_plus_exp_is_read_as_softplus():
-    from derive.functions import softplus
+    from gradproof.derive.lecture.functions import softplus
 
     t = parse_spec('name = "sp2"\nkind = "activation"\nforward = "log(1 + exp(s))"\n', "sp2.toml")
     import sympy as sp
@@ -189,7 +189,7 @@ def _spec(tmp_path, text, name="new.toml"):
 
 
 def test_claims_with_abs_and_entrywise_reciprocal_powers(tmp_path):
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     base = ('name = "{n}"\nkind = "activation"\nforward = "s / (1 + abs(s))"\n'
             '[[claims]]\nresult = "backward"\nmatrix = "Delta .* (1 + abs(S))^({p})"\n')
@@ -208,7 +208,7 @@ def test_sixteen_digit_constant_pi_cosh_sinh_and_extents(tmp_path):
                    'forward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n', "c.toml")
     f = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
     assert f.has(sp.pi, sp.cosh, sp.sinh) and sp.Rational(7978845608028654, 10**16) in f.atoms(sp.Rational)
-    from derive.engine import n
+    from gradproof.derive.engine.modules import n
 
     assert n in f.free_symbols
     with pytest.raises(SpecError, match="significant digits"):
@@ -224,7 +224,7 @@ def test_parameter_free_layer_and_count_target(tmp_path):
 
 def test_layer_norm_proofs_pass_where_cancel_alone_failed():
     """(x - mean)/sqrt(var + eps): SymPy's cancel cannot clear the roots; the rational probes decide."""
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     d = derive(load_spec_topic(SPECS / "layer_norm.toml"))
     assert d.passed and len(d.proofs) == 4
@@ -234,7 +234,7 @@ def test_layer_norm_proofs_pass_where_cancel_alone_failed():
 def test_decide_zero_equal_different_and_undecided():
     import sympy as sp
 
-    from derive.proof import NONZERO, UNDECIDED, ZERO, decide_zero
+    from gradproof.derive.proof.prove import NONZERO, UNDECIDED, ZERO, decide_zero
 
     x, y = sp.symbols("x y", real=True)
     r = sp.sqrt(x**2 + y**2 + 1)
@@ -253,15 +253,15 @@ def test_decide_zero_equal_different_and_undecided():
 def test_undecided_proof_is_reported_as_undecided_not_fail():
     import sympy as sp
 
-    from derive.model import Proof
-    from derive.proof import _compare
+    from gradproof.derive.engine.derivation import Proof
+    from gradproof.derive.proof.prove import _compare
 
     x = sp.Symbol("x", real=True)
     proofs = []
     _compare(sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs)
     (p,) = proofs
     assert isinstance(p, Proof) and not p.passed and p.undecided and p.detail.startswith("undecided")
-    from derive.printing import proof_mark
+    from gradproof.derive.output.printing import proof_mark
 
     assert proof_mark(p) == "UNDECIDED"
     assert proof_mark(Proof("k", "exact", "m=2", False, "entry (0, 0)")) == "FAIL"

@@ -16,7 +16,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from reports.cli import main
+from gradproof.reports.cli import main
 
 SPECS = pathlib.Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -102,7 +102,7 @@ def generated(tmp_path_factory):
 
 
 def _load(stem, folder):
-    from reports.verify import load_module
+    from gradproof.reports.verify import load_module
 
     path = str(SPECS / f"{stem}.toml")
     assert main(["codegen", "--spec", path, "-o", str(folder), _topic(stem)]) == 0

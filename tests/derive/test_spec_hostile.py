@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from derive.spec import MAX_HYPER, SpecError, _Lines, parse_spec
-from reports.cli import main
+from gradproof.derive.specs.spec import MAX_HYPER, SpecError, _Lines, parse_spec
+from gradproof.reports.cli import main
 
 HEAD = 'name = "{name}"\nkind = "activation"\n'
 LAYER = 'name = "{name}"\nkind = "layer"\ninput = "n"\n'
@@ -136,7 +136,7 @@ def test_module_the_engine_cannot_read_is_one_line(tmp_path, capsys):
         return
     assert code == 2 and "\n" not in err and "Traceback" not in err
     assert err.startswith(f"gradproof derive: {path}:4:1: forward: cannot derive this module")
-    from derive.registry import UnknownTopic, get
+    from gradproof.derive.lecture.registry import UnknownTopic, get
 
     with pytest.raises(UnknownTopic):  # and the half-made topic is not left registered
         get("h_tensor")

@@ -5,12 +5,12 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive import closed_forms as cf
-from derive import init_variance as iv
-from derive import mexpr as mx
-from derive.model import Claim
-from derive.registry import derive, get, topics
-from derive.stats import NotAffine, collect_linear
+from gradproof.derive.lecture import closed_forms as cf
+from gradproof.derive.lecture import init_variance as iv
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.lecture.registry import derive, get, topics
+from gradproof.derive.lecture.stats import NotAffine, collect_linear
 
 STATS_KINDS = ("mle", "map", "closed_form", "identity", "init")
 NAMES = [t.name for t in topics() if t.kind in STATS_KINDS]
@@ -80,8 +80,8 @@ def test_wrong_xavier_claim_rejected():
 
 
 def test_wrong_tanh_claim_rejected():
-    from derive.functions import sigmoid
-    from derive.identities import s
+    from gradproof.derive.lecture.functions import sigmoid
+    from gradproof.derive.lecture.identities import s
 
     d = _rebuild("tanh_sigmoid", (Claim("identity", "tanh(s) = 2 sigma(s) - 1", index=2 * sigmoid(s) - 1),))
     assert not d.passed

@@ -11,8 +11,8 @@ import sympy as sp
 from sympy import MatrixSymbol, OneMatrix, Trace
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction as EAF
 
-from derive import mexpr as mx
-from derive.registry import derive
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.registry import derive
 
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
 

@@ -7,7 +7,7 @@ loaded module object.
 """
 from __future__ import annotations
 
-from numeric.mutation import load_source
+from gradproof.numeric.mutation import load_source
 
 _HEAD = "import numpy as np\n"
 

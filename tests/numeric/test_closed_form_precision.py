@@ -5,8 +5,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from numeric.generated import least_squares, ridge
-from numeric.stats_checks import ill_conditioned
+from gradproof.numeric.generated import least_squares, ridge
+from gradproof.numeric.stats_checks import ill_conditioned
 
 TOL = 1e-10  # measured worst case: 7.9e-12 at cond(X) = 1e10, lambda = 1e-8
 

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from numeric import digits
-from reports.cli import main
+from gradproof.numeric import digits
+from gradproof.reports.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-MODULES = ["numeric.gradcheck", "numeric.mutation", "numeric.network", "numeric.init", "numeric.optim",
-           "numeric.memory", "numeric.specialise", "numeric.digits", "numeric.experiments"]
+MODULES = ["gradproof.numeric.gradcheck", "gradproof.numeric.mutation", "gradproof.numeric.network", "gradproof.numeric.init", "gradproof.numeric.optim",
+           "gradproof.numeric.memory", "gradproof.numeric.specialise", "gradproof.numeric.digits", "gradproof.numeric.experiments"]
 
 
 @pytest.mark.parametrize("name", MODULES)

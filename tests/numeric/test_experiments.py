@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import contract_modules as cm
-from numeric.experiments import initialisation_experiment
+from gradproof.numeric.experiments import initialisation_experiment
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from derive.regenerate import FUNCTIONS_FILE, GENERATED, expected_files, functions_source
+from gradproof.derive.output.regenerate import FUNCTIONS_FILE, GENERATED, expected_files, functions_source
 
 EXPECTED = expected_files()
 
@@ -11,10 +11,10 @@ EXPECTED = expected_files()
 @pytest.mark.parametrize("name", sorted(EXPECTED), ids=sorted(EXPECTED))
 def test_generated_file_is_fresh(name):
     path = os.path.join(GENERATED, name)
-    assert os.path.exists(path), f"{name} missing: run `python -m derive.regenerate`"
+    assert os.path.exists(path), f"{name} missing: run `python -m gradproof.derive.output.regenerate`"
     with open(path, encoding="utf-8") as f:
         committed = f.read()
-    assert committed == EXPECTED[name], f"{name} is stale: run `python -m derive.regenerate`"
+    assert committed == EXPECTED[name], f"{name} is stale: run `python -m gradproof.derive.output.regenerate`"
 
 
 def test_no_stray_generated_files():
@@ -32,7 +32,7 @@ def test_generated_code_imports_without_sympy():
 
     code = ("import sys, importlib\n"
             f"names = {sorted(n[:-3] for n in EXPECTED)!r}\n"
-            "for n in names: importlib.import_module('numeric.generated.' + n)\n"
+            "for n in names: importlib.import_module('gradproof.numeric.generated.' + n)\n"
             "assert 'sympy' not in sys.modules, 'sympy imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -40,4 +40,4 @@ def test_generated_code_imports_without_sympy():
 def test_function_table_file_is_fresh():
     """``numeric/_functions.py`` (read by the mutation layer) is what the function table generates."""
     with open(FUNCTIONS_FILE, encoding="utf-8") as f:
-        assert f.read() == functions_source(), "numeric/_functions.py is stale: run `python -m derive.regenerate`"
+        assert f.read() == functions_source(), "numeric/_functions.py is stale: run `python -m gradproof.derive.output.regenerate`"

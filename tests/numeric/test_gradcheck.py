@@ -12,18 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import contract_modules as cm
-import numeric.generated
-from numeric import gradcheck
-from numeric.gradcheck import CheckRecord
+import gradproof.numeric.generated
+from gradproof.numeric import gradcheck
+from gradproof.numeric.gradcheck import CheckRecord
 
 # every generated file with forward/backward messages (closed-form solvers have none)
-GENERATED = sorted(m.name for m in pkgutil.iter_modules(numeric.generated.__path__)
+GENERATED = sorted(m.name for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
                    if not m.name.startswith("_") and getattr(
-                       importlib.import_module("numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
+                       importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
 
 
 def generated(topic):
-    return importlib.import_module("numeric.generated." + topic)
+    return importlib.import_module("gradproof.numeric.generated." + topic)
 
 
 @pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
@@ -247,9 +247,9 @@ def test_records_serialise_and_format():
 
 
 def test_numeric_never_imports_sympy():
-    code = ("import sys, numeric.gradcheck, numeric.network, numeric.mutation, numeric.digits, "
-            "numeric.experiments, numeric.optim, numeric.specialise\n"
-            "import numeric.generated.affine, numeric.generated.softmax_cross_entropy\n"
+    code = ("import sys, gradproof.numeric.gradcheck, gradproof.numeric.network, gradproof.numeric.mutation, gradproof.numeric.digits, "
+            "gradproof.numeric.experiments, gradproof.numeric.optim, gradproof.numeric.specialise\n"
+            "import gradproof.numeric.generated.affine, gradproof.numeric.generated.softmax_cross_entropy\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'derive'))\n"
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

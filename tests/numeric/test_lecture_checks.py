@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numeric import experiments, lecture_checks
+from gradproof.numeric import experiments, lecture_checks
 
 
 @pytest.mark.parametrize("topic", lecture_checks.TOPICS_WITH_CHECKS)
@@ -60,7 +60,7 @@ def test_linear_near_zero_check_catches_a_wrong_sigmoid(monkeypatch):
 
 
 def test_relu_check_catches_a_leaky_module(monkeypatch):
-    import numeric.network as network
+    import gradproof.numeric.network as network
 
     real = network.load
 
@@ -103,7 +103,7 @@ def test_lecture_checks_import_no_sympy():
     import subprocess
     import sys
 
-    code = "import sys, numeric.lecture_checks, numeric.experiments; print('sympy' in sys.modules)"
+    code = "import sys, gradproof.numeric.lecture_checks, gradproof.numeric.experiments; print('sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -115,7 +115,7 @@ from hypothesis import strategies as st  # noqa: E402
 @settings(max_examples=200, deadline=None)
 @given(st.floats(min_value=-50, max_value=50, allow_nan=False))
 def test_generated_activation_derivatives_obey_the_proved_bounds(s):
-    from numeric.network import load
+    from gradproof.numeric.network import load
 
     z = np.array([[s]])
     one = np.ones_like(z)

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 
 import contract_modules as cm
-import numeric.generated
-from numeric import gradcheck, mutation
+import gradproof.numeric.generated
+from gradproof.numeric import gradcheck, mutation
 
 # every generated file with forward/backward messages (closed-form solvers have none)
-GENERATED = sorted(m.name for m in pkgutil.iter_modules(numeric.generated.__path__)
+GENERATED = sorted(m.name for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
                    if not m.name.startswith("_") and getattr(
-                       importlib.import_module("numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
+                       importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
 
 
 def _source(topic):
-    return inspect.getsource(importlib.import_module("numeric.generated." + topic))
+    return inspect.getsource(importlib.import_module("gradproof.numeric.generated." + topic))
 
 
 @pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
@@ -89,5 +89,5 @@ def test_mutants_load_as_independent_modules():
     z = np.random.default_rng(0).standard_normal((2, 3))
     outs = [mod.backward(np.ones_like(z), z)[0] for mod in mods]
     assert any(not np.allclose(outs[0], o) for o in outs[1:])  # each mutant its own module, its own fault
-    import numeric.generated.tanh as original
+    import gradproof.numeric.generated.tanh as original
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched

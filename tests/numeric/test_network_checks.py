@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 
-from numeric.network import MLP, load
+from gradproof.numeric.network import MLP, load
 
 
 def _data(rng, m=6, n=4, K=3):

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import contract_modules as cm
-from numeric import gradcheck, init, memory, optim, specialise
-from numeric.network import DAG, MLP, RNN, Node, load
+from gradproof.numeric import gradcheck, init, memory, optim, specialise
+from gradproof.numeric.network import DAG, MLP, RNN, Node, load
 
 
 def _targets(output, rng, m, K):
@@ -35,7 +35,7 @@ def test_mlp_check_catches_a_wrong_module():
     # the network check, not only the module check, fails on a planted fault
     mods = cm.all_modules()
     src = cm.source("tanh").replace("1 - t * t", "1 - t")
-    mods["tanh"] = __import__("numeric.mutation", fromlist=["load_source"]).load_source(src)
+    mods["tanh"] = __import__("gradproof.numeric.mutation", fromlist=["load_source"]).load_source(src)
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((4, 3)), np.eye(2)[rng.integers(0, 2, 4)]
     net = MLP((3, 4, 2), modules=mods)

@@ -55,7 +55,7 @@ def _project(tmp_path, fault: str, conftest: bool):
     (tmp_path / "mylayer.py").write_text(MODULE.format(power="" if fault else " ** 2"))
     (tmp_path / "test_mylayer.py").write_text(TESTS)
     if conftest:
-        (tmp_path / "conftest.py").write_text('pytest_plugins = ["numeric.pytest_plugin"]\n')
+        (tmp_path / "conftest.py").write_text('pytest_plugins = ["gradproof.numeric.pytest_plugin"]\n')
 
 
 def _run(tmp_path, *extra):
@@ -92,8 +92,8 @@ def test_plugin_is_not_loaded_unless_asked(tmp_path):
     proc = _run(tmp_path)
     assert proc.returncode == 1
     assert "fixture 'gradcheck' not found" in proc.stdout
-    # ... and `-p numeric.pytest_plugin` on the command line enables it
-    proc = _run(tmp_path, "-p", "numeric.pytest_plugin")
+    # ... and `-p gradproof.numeric.pytest_plugin` on the command line enables it
+    proc = _run(tmp_path, "-p", "gradproof.numeric.pytest_plugin")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 passed" in proc.stdout
 
@@ -101,7 +101,7 @@ def test_plugin_is_not_loaded_unless_asked(tmp_path):
 def test_gradcheck_object_in_process():
     import numpy as np
 
-    from numeric.pytest_plugin import GradCheck
+    from gradproof.numeric.pytest_plugin import GradCheck
 
     g = GradCheck(seed=3, name="square")
     recs = g(lambda z: z ** 2, lambda d, z: (2 * d * z, {}), np.array([[0.5, -1.5]]))

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from numeric import gradcheck as gc
-from numeric import strategies as nst
+from gradproof.numeric import gradcheck as gc
+from gradproof.numeric import strategies as nst
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GENERATED = sorted(p.stem for p in (ROOT / "numeric" / "generated").glob("*.py") if p.stem != "__init__")
@@ -24,10 +24,10 @@ SPECS = sorted(p for p in (ROOT / "examples" / "specs").glob("*.toml") if p.stem
 @pytest.fixture(scope="session")
 def spec_modules(tmp_path_factory):
     """Every example spec, derived and generated into a temporary folder: {name: (module, derivation)}."""
-    from derive.codegen import write_module
-    from derive.registry import derive
-    from derive.spec import load_spec_topic
-    from reports.verify import load_module
+    from gradproof.derive.output.codegen import write_module
+    from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.specs.spec import load_spec_topic
+    from gradproof.reports.verify import load_module
 
     folder = tmp_path_factory.mktemp("specs")
     out = {}
@@ -41,7 +41,7 @@ def spec_modules(tmp_path_factory):
 
 
 def _lecture(name):
-    return importlib.import_module("numeric.generated." + name)
+    return importlib.import_module("gradproof.numeric.generated." + name)
 
 
 ALL = [("lecture", n) for n in GENERATED if getattr(_lecture(n), "KIND", "") != "solver"] + [
@@ -155,7 +155,7 @@ def _exact_backward(d, arrays, upstream=None):
     """The derived backward message evaluated exactly by SymPy (arbitrary precision) at the given arrays."""
     import sympy as sp
 
-    from derive import mexpr as mx
+    from gradproof.derive.engine import mexpr as mx
 
     code = d.code
     env = {code.input.name: sp.Matrix(arrays["z"].astype(np.float64).tolist()).applyfunc(sp.Float)}
@@ -164,7 +164,7 @@ def _exact_backward(d, arrays, upstream=None):
     if upstream is not None:
         env[code.upstream.name] = sp.Matrix(upstream.tolist())
     m_, n_ = arrays["z"].shape
-    from derive.engine import K, m, n
+    from gradproof.derive.engine.modules import K, m, n
 
     dims = {m: m_, n: n_, K: n_}
     dims.update({h: sp.Float(v) for h, v in code.hyper})
@@ -181,7 +181,7 @@ EXTREME = ["sigmoid", "tanh", "softmax", "relu", "leaky_relu", "sigmoid_bce", "s
 @pytest.mark.parametrize("which", EXTREME)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_extreme_logits_finite_and_exact(which, dtype, spec_modules):
-    from derive.registry import derive
+    from gradproof.derive.lecture.registry import derive
 
     if which.startswith("spec:"):
         import tomllib
@@ -228,7 +228,7 @@ SOLVERS = [n for n in GENERATED if getattr(_lecture(n), "KIND", "") == "solver"]
 
 def test_closed_form_topics_are_generated():
     """least_squares and ridge (derive/topics_stats.py) have generated solvers to test below."""
-    from derive.registry import get
+    from gradproof.derive.lecture.registry import get
 
     for name in ("least_squares", "ridge"):
         assert get(name).kind == "closed_form"
@@ -259,14 +259,14 @@ def test_closed_forms_zero_the_gradient(name):
 
 # --- regenerating code is byte-identical
 def test_regenerating_spec_code_is_byte_identical(spec_modules, tmp_path):
-    from derive.codegen import generate
-    from derive.registry import derive
-    from derive.spec import load_spec_topic
+    from gradproof.derive.output.codegen import generate
+    from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.specs.spec import load_spec_topic
 
     for path in SPECS:
         t1 = load_spec_topic(path)
         first = generate(derive(t1))
-        from derive import spec as _spec
+        from gradproof.derive.specs import spec as _spec
 
         _spec._LOADED.clear()  # forget the file was read: a fresh registration
         t2 = load_spec_topic(path)  # derived again from scratch
@@ -276,7 +276,7 @@ def test_regenerating_spec_code_is_byte_identical(spec_modules, tmp_path):
 
 # --- the properties can fail: a planted fault is caught
 def test_gradient_property_catches_planted_fault(spec_modules):
-    from reports.verify import load_module
+    from gradproof.reports.verify import load_module
 
     mod, _ = spec_modules["swish"]
     src = pathlib.Path(mod.__file__).read_text()

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from numeric import stats_checks as sc
+from gradproof.numeric import stats_checks as sc
 
 
 @pytest.mark.parametrize("name", sc.TOPICS_WITH_CHECKS, ids=list(sc.TOPICS_WITH_CHECKS))
@@ -47,6 +47,6 @@ def test_unknown_topic():
 
 
 def test_no_sympy_import():
-    code = "import sys, numeric.stats_checks; print('sympy' in sys.modules or 'derive' in sys.modules)"
+    code = "import sys, gradproof.numeric.stats_checks; print('sympy' in sys.modules or 'derive' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

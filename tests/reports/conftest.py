@@ -14,9 +14,9 @@ import shutil
 import pytest
 import sympy as sp
 
-from derive import mexpr as mx
-from derive.functions import sigmoid
-from derive.model import Claim, Derivation, Label, ModuleCode, Proof, Result, Step
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.functions import sigmoid
+from gradproof.derive.engine.derivation import Claim, Derivation, Label, ModuleCode, Proof, Result, Step
 
 REQUIRE_TOOLS = os.environ.get("GRADPROOF_REQUIRE_TOOLS") == "1"
 
@@ -97,8 +97,8 @@ def forward(z, W):
 
 
 def make_toy_report(passed: bool = True, figures: bool = True):
-    from reports import plots
-    from reports.build import Report, TopicSection, records_from_proofs
+    from gradproof.reports import plots
+    from gradproof.reports.build import Report, TopicSection, records_from_proofs
 
     d = make_toy_derivation(passed)
     sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=tuple(records_from_proofs(d)),
@@ -146,7 +146,7 @@ def toy_report():
 @pytest.fixture(scope="session")
 def lecture_report(tmp_path_factory):
     """The real main job (registry topics + the toy topic), HTML and LaTeX, once per session."""
-    from reports.build import Report, build_report, write_report
+    from gradproof.reports.build import Report, build_report, write_report
 
     # The experiments (a digits training run) are left out: tests use the toy figures.
     real = build_report(None, figures=False)

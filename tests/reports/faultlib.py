@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "reports.cli", *args]
+    return [sys.executable, "-m", "gradproof.reports.cli", *args]
 
 
 def start(args: list[str]) -> subprocess.Popen:

@@ -5,11 +5,11 @@ import sys
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True)
 
 
 def test_help_does_not_import_sympy():
-    code = "import sys; from reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\nassert 'sympy' not in sys.modules"
+    code = "import sys; from gradproof.reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\nassert 'sympy' not in sys.modules"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "usage: gradproof" in r.stdout

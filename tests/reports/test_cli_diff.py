@@ -7,11 +7,11 @@ import pytest
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "reports.cli", "diff", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "diff", *args], capture_output=True, text=True)
 
 
 def test_help_does_not_import_sympy():
-    code = ("import sys; from reports.cli import main\ntry:\n    main(['diff', '--help'])\n"
+    code = ("import sys; from gradproof.reports.cli import main\ntry:\n    main(['diff', '--help'])\n"
             "except SystemExit: pass\nassert 'sympy' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -82,8 +82,8 @@ def test_caret_points_at_the_column():
 
 def test_a_derivative_failing_its_proof_is_never_printed(monkeypatch, capsys):
     """A planted wrong rule (a transpose dropped) makes the command exit 1 naming the entry."""
-    import derive.matcalc as mc
-    from reports.cli import main
+    import gradproof.derive.engine.matcalc as mc
+    from gradproof.reports.cli import main
 
     real = mc.gradient
 

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from reports.cli import main
+from gradproof.reports.cli import main
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True)
 
 
 def test_experiment_init_prints_per_layer_measurements_and_writes_the_figure(tmp_path):
@@ -77,7 +77,7 @@ def test_train_with_l2_validation_and_early_stopping(capsys):
 
 
 def test_help_lists_the_new_commands_without_sympy():
-    code = ("import sys; from reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
+    code = ("import sys; from gradproof.reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
             "assert 'sympy' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

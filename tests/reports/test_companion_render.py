@@ -30,7 +30,7 @@ def _missing(reason):
 
 
 def test_companion_renders_in_chromium_offline(lecture_report, tmp_path):
-    from derive.lecture_statements import slides
+    from gradproof.derive.lecture.statements import slides
 
     chromium = os.environ.get("GRADPROOF_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(chromium):
@@ -72,7 +72,7 @@ def test_companion_renders_in_chromium_offline(lecture_report, tmp_path):
 
 def test_companion_pdf_compiles_without_raw_markup(lecture_report, tmp_path, need_tools):
     need_tools("pdflatex", "pdftotext")
-    from reports.build import compile_pdf
+    from gradproof.reports.build import compile_pdf
 
     _, out = lecture_report
     for name in ("companion.tex", "fig-activations.pdf"):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from derive.lecture_statements import STATEMENTS, slides
-from derive.model import Erratum, Proof
-from reports import companion, coverage
+from gradproof.derive.lecture.statements import STATEMENTS, slides
+from gradproof.derive.engine.derivation import Erratum, Proof
+from gradproof.reports import companion, coverage
 
 # the lecture text lives beside the checkout (../shared/seed/lecture.txt), wherever that is checked out
 LECTURE = next((p / "shared" / "seed" / "lecture.txt" for p in Path(__file__).resolve().parents
@@ -87,7 +87,7 @@ def test_lecture_companion_and_coverage_doc(lecture_report):
     assert all(r.detail for r in rows if r.status == coverage.REMARK)
     # the committed document is what the registry and its verification give today
     assert coverage.DOC.read_text(encoding="utf-8") == coverage.render_markdown(rows), (
-        "docs/lecture-coverage.md is stale: run python -m reports.coverage --write")
+        "docs/lecture-coverage.md is stale: run python -m gradproof.reports.coverage --write")
     html = (out / "companion.html").read_text(encoding="utf-8")
     titles = re.findall(r'<section class="slide" id="slide-\d+">\n<h2>(.*?)</h2>', html)
     import html as h
@@ -114,8 +114,8 @@ def test_companion_shows_a_failed_statement(lecture_report):
             facts["proofs"] = [(k, False) for k, _ in facts["proofs"]]
             sec = replace(sec, views={**sec.views, "facts": facts})
         broken.append(sec)
-    from reports.build import Report
-    from reports.plots import activation_figure
+    from gradproof.reports.build import Report
+    from gradproof.reports.plots import activation_figure
 
     fake = Report(sections=broken)
     html = companion.render_html(fake, activation_figure())

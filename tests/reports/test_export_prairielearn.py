@@ -19,9 +19,9 @@ import uuid
 
 import pytest
 
-from derive.exercise_kinds import sample_answers
-from derive.exercises import exercises, get
-from reports.commands.export import export_prairielearn, question_id
+from gradproof.derive.seminar.exercise_kinds import sample_answers
+from gradproof.derive.seminar.exercises import exercises, get
+from gradproof.reports.commands.export import export_prairielearn, question_id
 
 BANK = exercises()
 
@@ -29,7 +29,7 @@ BANK = exercises()
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("pl")
-    r = subprocess.run([sys.executable, "-m", "reports.cli", "export", "prairielearn", "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", "-o", str(out)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return out / "questions"
@@ -141,7 +141,7 @@ def test_export_errors_are_one_line(tmp_path):
     (own / "notes.txt").write_text("mine")
     for args in (["-o", str(target)], ["-o", str(tmp_path / "o"), "--exercises", "no_such_exercise"],
                  ["-o", str(own), "--exercises", "linear_grad_W"]):
-        r = subprocess.run([sys.executable, "-m", "reports.cli", "export", "prairielearn", *args],
+        r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", *args],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert sorted(p.name for p in own.iterdir()) == ["notes.txt"]  # a folder gradproof did not write is kept
@@ -150,7 +150,7 @@ def test_export_errors_are_one_line(tmp_path):
 def test_export_replaces_its_own_earlier_export_whole(tmp_path):
     out = tmp_path / "pl"
     for ids in ("linear_grad_W,symmetry_choice", "linear_grad_W"):
-        r = subprocess.run([sys.executable, "-m", "reports.cli", "export", "prairielearn", "-o", str(out),
+        r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", "-o", str(out),
                             "--exercises", ids], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (out / "questions").iterdir()) == ["gradproof_linear_grad_W"]

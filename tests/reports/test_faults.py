@@ -220,7 +220,7 @@ def test_sigkill_of_the_run_takes_its_workers_along(tmp_path):
 def test_an_external_program_and_its_children_die_with_the_run(tmp_path):
     """pdflatex's stand-in: a shell that starts a child of its own; the run is SIGKILLed."""
     code = ("import os, sys, subprocess; sys.path.insert(0, os.getcwd())\n"
-            "from derive.lifetime import run_guarded\n"
+            "from gradproof.derive.support.lifetime import run_guarded\n"
             "print('ready', flush=True)\n"
             "run_guarded(['sh', '-c', 'sleep 60 & sleep 60'])\n")
     p = start([sys.executable, "-c", code])
@@ -232,7 +232,7 @@ def test_an_external_program_and_its_children_die_with_the_run(tmp_path):
 
 
 def test_a_timeout_kills_the_program_and_its_children():
-    from derive.lifetime import run_guarded
+    from gradproof.derive.support.lifetime import run_guarded
 
     marker = f"61.{os.getpid()}"  # a duration no other process sleeps
     with pytest.raises(subprocess.TimeoutExpired):

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reports.cli import main
-from reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary
+from gradproof.reports.cli import main
+from gradproof.reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary
 
 EVIL_STUDENT = '<img src=x onerror=alert(1)>'
 ROWS = [
@@ -68,7 +68,7 @@ def test_columns_in_any_order_and_bom(tmp_path):
 
 
 def test_identical_answers_are_checked_once():
-    from reports.grading import Row
+    from gradproof.reports.grading import Row
 
     rows = [Row(k, f"s{k}", "linear_grad_W", "Z^T Delta" if k % 2 else " Z^T  Delta") for k in range(6)]
     result = grade(rows, workers=1, progress=False)
@@ -132,8 +132,8 @@ def test_per_student_pages_and_summary(graded):
 
 
 def test_summary_counts_common_mistakes():
-    from derive.equivalence import Verdict
-    from reports.grading import ClassResult, Row
+    from gradproof.derive.seminar.equivalence import Verdict
+    from gradproof.reports.grading import ClassResult, Row
 
     rows = [Row(k, f"s{k}", "e", "a") for k in range(4)]
     vs = [Verdict("e", "a", "incorrect", "numeric", feedback=("sign error",), mistake="sign")] * 3
@@ -144,7 +144,7 @@ def test_summary_counts_common_mistakes():
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
@@ -202,7 +202,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.grading import csv_text, formula_risk
+from gradproof.reports.grading import csv_text, formula_risk
 
 
 def spreadsheet_formula(cell: str) -> bool:

@@ -8,14 +8,14 @@ import subprocess
 
 import pytest
 
-from reports.errata import LARGE, SMALL, caption_sentence, erratum_from
+from gradproof.reports.errata import LARGE, SMALL, caption_sentence, erratum_from
 
 TOPICS = ["linear", "softmax_simplex", "xavier", "glorot", "he", "map_gaussian"]
 
 
 @pytest.fixture(scope="module")
 def companion(tmp_path_factory):
-    from reports.build import build_report, write_report
+    from gradproof.reports.build import build_report, write_report
 
     report = build_report(TOPICS, figures=False, jobs=1)
     out = tmp_path_factory.mktemp("companion")
@@ -64,7 +64,7 @@ def test_the_latex_report_sets_derivations_as_mathematics(companion):
 
 def test_the_pdf_text_shows_no_raw_markup(companion, need_tools):
     need_tools("pdflatex", "latexmk", "pdftotext")
-    from reports.build import compile_pdf
+    from gradproof.reports.build import compile_pdf
 
     _, out = companion
     path = compile_pdf(out)
@@ -93,7 +93,7 @@ def test_the_measured_erratum_fails_when_the_measurement_does_not_show_it():
 
 
 def test_the_experiment_shows_growth_for_sigma0_one_and_the_caption_says_so():
-    from numeric.experiments import initialisation_experiment
+    from gradproof.numeric.experiments import initialisation_experiment
 
     data = initialisation_experiment(layers=6, units=200, samples=60, bins=5)
     e = erratum_from(data)

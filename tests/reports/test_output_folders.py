@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from derive.atomic import MARKER, FolderBusy, OutputError, OutputFolder, current_umask, write_atomic
-from reports.cli import main
+from gradproof.derive.support.atomic import MARKER, FolderBusy, OutputError, OutputFolder, current_umask, write_atomic
+from gradproof.reports.cli import main
 
 
 def run(argv):
@@ -204,7 +204,7 @@ def test_two_concurrent_grade_runs_never_mix(tmp_path):
         src.write_text("student,exercise,answer\n" + "".join(
             f"{who}{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(6)))
         classes[who] = src
-    procs = [subprocess.Popen([sys.executable, "-m", "reports.cli", "grade", str(src), "-o", str(tmp_path / "out")],
+    procs = [subprocess.Popen([sys.executable, "-m", "gradproof.reports.cli", "grade", str(src), "-o", str(tmp_path / "out")],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for src in classes.values()]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
@@ -270,9 +270,9 @@ def test_report_files_take_the_umask(tmp_path):
 
 def test_regenerated_package_modules_are_not_private():
     """The committed generated modules (written through the same writer) are readable by all."""
-    import numeric.generated
+    import gradproof.numeric.generated
 
-    folder = os.path.dirname(numeric.generated.__file__)
+    folder = os.path.dirname(gradproof.numeric.generated.__file__)
     for name in os.listdir(folder):
         if name.endswith(".py"):
             assert os.stat(os.path.join(folder, name)).st_mode & 0o044 == 0o044, name
@@ -312,7 +312,7 @@ def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypa
 def test_the_watcher_removes_the_folder_of_a_run_killed_with_sigkill(tmp_path):
     """A child process opens an output folder and is SIGKILLed: its sibling goes within 3 s."""
     code = ("import os, sys, time; sys.path.insert(0, os.getcwd())\n"
-            "from derive.atomic import OutputFolder, write_atomic\n"
+            "from gradproof.derive.support.atomic import OutputFolder, write_atomic\n"
             f"f = OutputFolder({str(tmp_path / 'out')!r}, kind='codegen').open()\n"
             "write_atomic(f.path / 'half.py', 'x')\n"
             "print('ready', flush=True); time.sleep(60)\n")
@@ -339,9 +339,9 @@ def test_the_writer_is_sympy_free_and_its_examples_run():
     import doctest
     import importlib
 
-    code = "import sys, derive.atomic, derive.lifetime; assert 'sympy' not in sys.modules, 'sympy imported'"
+    code = "import sys, gradproof.derive.support.atomic, gradproof.derive.support.lifetime; assert 'sympy' not in sys.modules, 'sympy imported'"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd())
     assert r.returncode == 0, r.stderr
-    for name in ("derive.atomic", "derive.lifetime", "reports.grading", "reports.cli"):
+    for name in ("gradproof.derive.support.atomic", "gradproof.derive.support.lifetime", "gradproof.reports.grading", "gradproof.reports.cli"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.attempted > 0 and result.failed == 0, name

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from reports.build import compile_pdf
+from gradproof.reports.build import compile_pdf
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_pages_render(pdf, tmp_path):
 def test_notebook_latex_of_every_topic_compiles(need_tools, tmp_path):
     """``Derivation._repr_latex_`` is also what nbconvert hands to LaTeX."""
     need_tools("pdflatex")
-    from derive.registry import derive, topics
+    from gradproof.derive.lecture.registry import derive, topics
 
     blocks = [derive(t)._repr_latex_() for t in topics()]
     assert all(b.startswith("$$\\begin{aligned}") and b.endswith("\\end{aligned}$$") for b in blocks)

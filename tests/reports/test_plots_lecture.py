@@ -5,12 +5,12 @@ import copy
 
 import pytest
 
-from reports import plots
+from gradproof.reports import plots
 
 
 @pytest.fixture(scope="module")
 def regularisation():
-    from numeric.experiments import regularisation_demo
+    from gradproof.numeric.experiments import regularisation_demo
 
     return regularisation_demo()
 
@@ -50,7 +50,7 @@ def test_finish_sources_accepts_a_list_of_figures(regularisation):
 def test_activation_figure_uses_the_generated_modules(monkeypatch):
     import numpy as np
 
-    import numeric.network as network
+    import gradproof.numeric.network as network
 
     seen = []
     real = network.load
@@ -67,7 +67,7 @@ def test_activation_figure_uses_the_generated_modules(monkeypatch):
 
 
 def test_experiment_figure_and_png_are_deterministic():
-    from numeric.experiments import init_experiment
+    from gradproof.numeric.experiments import init_experiment
 
     data = init_experiment(layers=3, width=30, samples=20, sigma0=1.0)
     a, b = plots.experiment_figure(data), plots.experiment_figure(data)

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from reports import build, cli
-from reports.build import Report, TopicSection, records_from_proofs, write_atomic, write_report
-from reports.progress import Progress
-from reports.render_html import render_html
-from reports.render_latex import render_latex, tex_text
+from gradproof.reports import build, cli
+from gradproof.reports.build import Report, TopicSection, records_from_proofs, write_atomic, write_report
+from gradproof.reports.progress import Progress
+from gradproof.reports.render_html import render_html
+from gradproof.reports.render_latex import render_latex, tex_text
 
 
 
@@ -57,7 +57,7 @@ def test_maths_is_mathml_core(toy):
 
 
 def test_prose_in_text_converts_whole():
-    from derive.printing import latex_to_mathml
+    from gradproof.derive.output.printing import latex_to_mathml
 
     out = latex_to_mathml(r"s = \text{sum_{i=1..n} w_i, \{c\}, 5\%}")
     assert "<mtext>sum_i=1..n\u00a0w_i,\u00a0</mtext>" in out.replace("&#x000A0;", "\u00a0")
@@ -87,7 +87,7 @@ def test_a_topic_that_cannot_be_derived_fails_the_report():
         raise RuntimeError("engine exploded")
 
     Broken.build = staticmethod(build_fn)
-    from derive import registry
+    from gradproof.derive.lecture import registry
 
     topic = registry.Topic("broken_for_report", "Broken topic", "user", "Tests", 999.0, "", build_fn)
     sec = build.build_section(topic)
@@ -115,7 +115,7 @@ def test_latex_escapes_text_without_losing_characters(toy):
 
 
 def test_latex_maths_survives_declaration_prose():
-    from reports.render_latex import _safe_math
+    from gradproof.reports.render_latex import _safe_math
 
     out = _safe_math(r"\sigma_k = \text{exp(s_k) > 0 \& 5% x^2, σ} + a_{1}")
     assert out == (r"\sigma_k = \text{exp(s\_k) > 0 \& 5\% x\^{}2, \ensuremath{\sigma}} + a_{1}")
@@ -165,7 +165,7 @@ def test_failed_pdf_compile_leaves_no_pdf_and_no_scratch(toy, tmp_path, monkeypa
 
 
 def _register(toy_derivation, passed: bool):
-    from derive import registry
+    from gradproof.derive.lecture import registry
 
     name = "toy_layer"
     registry.add_user_topic(registry.Topic(name, "Toy layer", "user", "Tests", 999.0, "",
@@ -241,7 +241,7 @@ def test_help_is_fast_to_import():
 
 
 def test_lecture_report_lists_every_registry_topic(lecture_report):
-    from derive.registry import topics
+    from gradproof.derive.lecture.registry import topics
 
     report, out = lecture_report
     names = [s.name for s in report.sections]

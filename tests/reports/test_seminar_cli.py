@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from derive.exercise_kinds import sample_answers
-from derive.exercises import exercises, get
+from gradproof.derive.seminar.exercise_kinds import sample_answers
+from gradproof.derive.seminar.exercises import exercises, get
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ def run(*args, env=None):
 
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           env=e, timeout=600)
 
 

@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
-from reports.serve.app import Seminar, create_app  # noqa: E402
-from reports.serve.store import DB_NAME, Store, digest  # noqa: E402
+from gradproof.reports.serve.app import Seminar, create_app  # noqa: E402
+from gradproof.reports.serve.store import DB_NAME, Store, digest  # noqa: E402
 
 EXERCISES = ["linear_grad_W", "linear_neuron_grad_w", "symmetry_choice"]
 ROSTER = [("alice", "Alice A."), ("bob", "<b>Bob</b> & co"), ("carol", ""), ("dave", ""), ("erin", "")]
@@ -258,7 +258,7 @@ def test_rate_limit_refuses_and_stores_nothing(tmp_path):
 
 
 def test_tutor_dashboard_and_exports_match_gradproof_grade(server, tmp_path):
-    from reports.grading import grade, read_answers, write_reports
+    from gradproof.reports.grading import grade, read_answers, write_reports
 
     a = student(server, "alice")
     submit(a, "symmetry_choice", "=HYPERLINK(1)")
@@ -316,7 +316,7 @@ def test_serve_init_only_writes_codes_privately_and_rejects_bad_rosters(tmp_path
     roster = tmp_path / "class.csv"
     roster.write_text("student,name\nst1,One\nst2,Two\n", encoding="utf-8")
     out = tmp_path / "codes.csv"
-    cmd = [sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data", str(tmp_path / "d"),
+    cmd = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(tmp_path / "d"),
            "--codes-out", str(out), "--init-only", "--exercises", "symmetry_choice"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -336,7 +336,7 @@ def test_serve_init_only_writes_codes_privately_and_rejects_bad_rosters(tmp_path
 
 
 def test_help_imports_neither_sympy_nor_the_web_stack():
-    code = ("import sys; from reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
+    code = ("import sys; from gradproof.reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
             "bad = [m for m in ('sympy', 'starlette', 'uvicorn') if m in sys.modules]\nassert not bad, bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -379,7 +379,7 @@ def test_serve_reports_unusable_data_folders_and_ports_in_one_line(tmp_path):
         port = busy.getsockname()[1]
         for data, extra, needle in [(taken, ["--init-only"], "data folder"), (newer, ["--init-only"], "newer"),
                                     (tmp_path / "ok", ["--port", str(port)], "cannot listen")]:
-            r = subprocess.run([sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data",
+            r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data",
                                 str(data), "--exercises", "symmetry_choice", *extra],
                                capture_output=True, text=True, timeout=300)
             assert r.returncode == 2 and needle in r.stderr, r.stderr

@@ -44,7 +44,7 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("served")
     roster = tmp / "class.csv"
     roster.write_text("student,name\nalice,Alice\nbob,Bob\n", encoding="utf-8")
-    base = [sys.executable, "-m", "reports.cli", "serve", "--roster", str(roster), "--data", str(tmp / "data"),
+    base = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(tmp / "data"),
             "--exercises", EXERCISES]
     init = subprocess.run(base + ["--codes-out", str(tmp / "codes.csv"), "--init-only"],
                           capture_output=True, text=True, timeout=300)

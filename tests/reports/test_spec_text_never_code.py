@@ -58,7 +58,7 @@ def _spec(path, name, payload):
 
 
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
 
 
@@ -109,7 +109,7 @@ def test_a_module_name_that_would_shadow_or_break_is_refused(tmp_path, name):
 
 
 def test_the_code_generator_refuses_unsafe_names_directly():
-    from derive.codegen import CodegenError, check_module_name
+    from gradproof.derive.output.codegen import CodegenError, check_module_name
 
     assert check_module_name("gelu_tanh") == "gelu_tanh"
     for bad in ("numpy", "__init__", "os", "Os", "x.y", "../x", "a b", "", "1x", "np", "math"):

@@ -1,0 +1,288 @@
+"""Closed forms: least squares and ridge solved from ``dL/dw = 0``; logistic
+regression shown to have none.
+
+The gradient is taken term by term with SymPy's matrix-symbol calculus (fine
+for these polynomial losses, see DESIGN.md), the stationarity equation is
+collected into ``A w = b`` by :func:`gradproof.derive.lecture.stats.affine_parts`, and the
+solution is the :class:`gradproof.derive.engine.mexpr.Solve` node ``A^{-1} b``.  Every result
+is then proved exactly at ``m = 5, n = 3`` against SymPy's scalar
+differentiation of the explicit loss.
+
+>>> from gradproof.derive.lecture.registry import derive
+>>> d = derive("ridge")
+>>> str(d.result("solution").matrix)
+'(X^T X + lambda I)^-1 X^T y'
+>>> d.passed
+True
+"""
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixSymbol
+
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.functions import sigmoid
+from gradproof.derive.output.printing import to_latex, to_text
+from gradproof.derive.lecture.stats import (
+    Builder,
+    affine_parts,
+    gradient,
+    is_zero,
+    matrices_equal,
+    prose,
+    random_rational_matrix,
+    symbolic_matrix,
+    to_mexpr,
+)
+
+m, n = sp.symbols("m n", positive=True, integer=True)
+lam = sp.Symbol("lambda", positive=True)
+X = MatrixSymbol("X", m, n)
+y = MatrixSymbol("y", m, 1)
+w = MatrixSymbol("w", n, 1)
+ROLES = {"X": "input", "y": "target", "w": "param"}
+
+# Explicit sizes of the exact proofs: non-square so a transpose error shows.
+M, N = 5, 3
+SIZES = f"m={M}, n={N}"
+DIMS = {m: M, n: N}
+
+# Matrix-language symbols, shared with the declarations' claims.
+Xs = mx.Sym("X", (m, n), "input")
+ys = mx.Sym("y", (m, 1), "target")
+ws = mx.Sym("w", (n, 1), "param")
+
+
+def _lbl(e) -> tuple[str, str]:
+    return to_text(e), to_latex(e)
+
+
+def _term_gradient(term):
+    # NOTE: SymPy 1.14 leaves d(y^T y)/dw as an unevaluated ArrayDerivative
+    # when the term does not contain w; such a term contributes 0.
+    if not term.has(w):
+        return None
+    return sp.diff(term, w)
+
+
+def _least_squares_like(topic, with_ridge: bool):
+    B = Builder(topic)
+    loss = (y - X * w).T * (y - X * w)
+    if with_ridge:
+        loss = loss + lam * w.T * w
+    B.define("yhat", r"\hat{\mathbf{y}}", to_mexpr(X * w, ROLES), "X has the column of ones: n counts the bias")
+    resid = mx.Add((ys, mx.Scale(-1, mx.MatMul(Xs, ws))))
+    loss_m = mx.MatMul(mx.Transpose(resid), resid)
+    if with_ridge:
+        loss_m = mx.Add((loss_m, mx.Scale(lam, mx.MatMul(mx.Transpose(ws), ws))))
+    B.define("L(w)", r"L(\mathbf{w})", loss_m,
+             "the ridge loss of MAP with a Gaussian prior" if with_ridge
+             else "the negative log-likelihood of Gaussian noise, up to a positive factor and a constant")
+    if with_ridge:
+        B.define("lambda", r"\lambda", prose("lambda > 0", r"\lambda > 0"))
+
+    expanded = sp.expand(loss)
+    B.step("expand the product", "L(w)", r"L(\mathbf{w})", to_mexpr(expanded, ROLES),
+           "y^T X w is a scalar, so it equals its transpose w^T X^T y")
+
+    pieces = [g for g in (_term_gradient(t) for t in expanded.args) if g is not None]
+    grad = sp.expand(sum(pieces[1:], pieces[0]))
+    grad_m = to_mexpr(grad, ROLES)
+    B.step("differentiate term by term", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", grad_m,
+           "d(w^T A w)/dw = 2 A w for symmetric A; d(c^T w)/dw = c; terms without w vanish")
+
+    factor, A, b = affine_parts(grad, w)
+    A_m, b_m = to_mexpr(A, ROLES), to_mexpr(b, ROLES)
+    B.step("collect as A w = b (dL/dw = 0)", *_lbl(mx.MatMul(A_m, ws)), b_m,
+           f"the gradient is {to_text(mx.Scale(factor, mx.Sym('(A w - b)', (n, 1))))}; the common factor cancels")
+    sol = mx.Solve(A_m, b_m)
+    B.step("solve the linear equation", "w*", r"\mathbf{w}^{*}", sol,
+           "A is positive definite for lambda > 0, so always invertible" if with_ridge
+           else "A = X^T X is invertible exactly when X has full column rank n <= m")
+    hess = mx.Scale(factor, A_m)
+    B.step("differentiate the gradient again (Hessian)", "d2L/dw dw^T",
+           r"\frac{\partial^2 L}{\partial \mathbf{w}\,\partial \mathbf{w}^{\top}}", hess,
+           ("v^T (X^T X + lambda I) v = |Xv|^2 + lambda |v|^2 > 0 for v != 0: positive definite, "
+            "so L is strictly convex and w* is its unique minimiser") if with_ridge else
+           ("v^T X^T X v = |Xv|^2 >= 0: positive semidefinite, so L is convex and every stationary "
+            "point is a minimiser"))
+
+    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+    from gradproof.derive.engine.derivation import ModuleCode
+
+    B.code = ModuleCode(kind="solver", input=mx.Sym("X", (m, n)), target=mx.Sym("y", (m, 1), role="target"),
+                        params=(ws,), hyper=((lam, 0.01),) if with_ridge else (), forward=sol,
+                        grads=(("w", grad_m),))
+    B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n, 1))
+    B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n, n))
+
+    rng = random.Random(1234 + with_ridge)
+    Xe, ye, we = symbolic_matrix("X", M, N), symbolic_matrix("y", M, 1), symbolic_matrix("w", N, 1)
+
+    def explicit_loss(Xv, yv, wv):
+        r = yv - Xv * wv
+        out = (r.T * r)[0]
+        return out + lam * (wv.T * wv)[0] if with_ridge else out
+
+    env = {"X": Xe, "y": ye, "w": we}
+    B.prove("gradient", "exact: matrix form vs scalar differentiation", SIZES,
+            lambda: matrices_equal(mx.evaluate(grad_m, env, DIMS), gradient(explicit_loss(Xe, ye, we), we)))
+    B.prove("hessian", "exact: matrix form vs scalar second derivatives", SIZES,
+            lambda: matrices_equal(mx.evaluate(hess, env, DIMS), sp.hessian(explicit_loss(Xe, ye, we), list(we))))
+
+    Xr = random_rational_matrix(rng, M, N)
+
+    # A rational lambda keeps the solve fast: with a symbolic lambda the
+    # entries of w* are large rational functions (minutes to cancel).
+    lam_r = sp.Rational(3, 7)
+
+    def solution_is_stationary(Xv):
+        dims = {**DIMS, lam: lam_r}
+        w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, dims)
+        g = gradient(explicit_loss(Xv, ye, we).subs(lam, lam_r), we).subs(dict(zip(we, w_star)))
+        return matrices_equal(g.applyfunc(sp.expand), sp.zeros(N, 1))
+
+    B.prove("solution", "exact: gradient of the explicit loss is 0 at w* (random rational X, symbolic y"
+            + (", lambda = 3/7)" if with_ridge else ")"), SIZES, lambda: solution_is_stationary(Xr))
+
+    if with_ridge:
+        v = symbolic_matrix("v", N, 1, real=True)
+
+        def positive_definite():
+            Hv = mx.evaluate(hess, env, DIMS)
+            quad = (v.T * Hv * v)[0]
+            Xv = Xe * v
+            ok = is_zero(quad - 2 * ((Xv.T * Xv)[0] + lam * (v.T * v)[0]))
+            return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
+
+        B.prove("hessian", "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0", SIZES, positive_definite)
+
+        # The lecture's "L2 improves numerical stability": X with a repeated
+        # column has a singular X^T X, yet the ridge system stays solvable.
+        Xd = Xr.copy()
+        Xd[:, N - 1] = Xd[:, 0]
+
+        def rank_deficient():
+            G = Xd.T * Xd
+            if G.det() != 0:
+                return False, "X^T X of the rank-deficient X is not singular"
+            poly = sp.Poly((G + lam * sp.eye(N)).det(), lam)
+            coeffs = poly.all_coeffs()
+            if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
+                return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
+            return solution_is_stationary(Xd)
+
+        B.prove("solution", "exact: rank-deficient X (repeated column): det(X^T X) = 0, "
+                "det(X^T X + lambda I) > 0 for lambda > 0 and w* is stationary", SIZES, rank_deficient)
+        B.notes.append("The bias is penalised here as on the lecture's stability slide; "
+                       "the MAP derivation (map_gaussian) excludes it from the prior.")
+    else:
+        B.prove("hessian", "exact: X^T X positive definite for a full-rank random rational X", SIZES,
+                lambda: bool((Xr.T * Xr).is_positive_definite))
+        B.notes.append("If X has fewer than n independent columns, X^T X is singular and the minimiser is not "
+                       "unique; ridge regression (topic ridge) removes the problem.")
+
+    def compare(claim):
+        env_r = {"X": Xr, "y": ye}
+        dims = {**DIMS, lam: lam_r}
+        return matrices_equal(mx.evaluate(claim.matrix, env_r, dims), mx.evaluate(sol, env_r, dims))
+
+    B.prove_claims(compare, SIZES + " (random rational X, symbolic y" + (", lambda = 3/7)" if with_ridge else ")"))
+    return B.freeze()
+
+
+def build_least_squares(topic):
+    """Least squares: ``w* = (X^T X)^{-1} X^T y`` from ``dL/dw = 0``."""
+    return _least_squares_like(topic, with_ridge=False)
+
+
+def build_ridge(topic):
+    """Ridge: ``w* = (X^T X + lambda I)^{-1} X^T y``, and that it is the minimiser."""
+    return _least_squares_like(topic, with_ridge=True)
+
+
+# ---------------------------------------------------------------------------
+# Logistic regression: no closed form
+# ---------------------------------------------------------------------------
+
+
+def build_logistic_no_closed_form(topic):
+    """Why ``X^T (sigma(Xw) - y) = 0`` cannot be solved like the normal equations."""
+    B = Builder(topic)
+    s, yy = sp.symbols("s y", real=True)
+    u = sp.Symbol("u", real=True)
+    B.define("yhat_i", r"\hat{y}_i", sigmoid(sp.Symbol("s_i")), "s_i = <x_i, w>")
+    ell = -(yy * sp.log(sigmoid(s)) + (1 - yy) * sp.log(1 - sigmoid(s)))
+    B.define("l(y, s)", r"\ell(y, s)", ell, "the cross-entropy of one sample; L(w) = sum_i l(y_i, s_i)")
+
+    dl = sp.simplify(sp.diff(ell, s))
+    B.step("chain rule through sigma, sigma' = sigma (1 - sigma)", "dl/ds", r"\frac{\partial \ell}{\partial s}", dl)
+    # the same letters throughout: s_i = <x_i, w> is the potential, s = X w for the batch
+    grad_m = mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s) - yy, ((s, mx.MatMul(Xs, ws)), (yy, ys))))
+    B.step("ds_i/dw = x_i, summed over samples", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", grad_m)
+    B.step("stationarity", *_lbl(mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s), ((s, mx.MatMul(Xs, ws)),)))),
+           mx.MatMul(mx.Transpose(Xs), ys),
+           "w sits inside sigma(s) = 1/(1 + exp(-s)): each equation mixes exp(-<x_i, w>) for every sample i")
+    B.step("differentiate again: the Jacobian of the gradient", "d2L/dw dw^T", r"\nabla^2 L",
+           prose("X^T diag(sigma'(X w)) X, with sigma'(s) = sigma(s) (1 - sigma(s))",
+                 r"\mathbf{X}^{\top} \operatorname{diag}\left(\sigma'(\mathbf{X}\mathbf{w})\right) \mathbf{X}"),
+           "it depends on w, so the gradient is not of the form A w - b and no normal equation exists")
+    B.step("substitute t_i = exp(-<x_i, w>)", "yhat_i", r"\hat{y}_i", 1 / (1 + sp.Symbol("t_i")),
+           "the equation becomes rational in t_i, but t_i are exponentials of different linear forms of w; for "
+           "real-valued features they are not powers of one common variable, so the system is transcendental "
+           "in w (an exponential polynomial), not algebraic")
+    B.step("separable data", "sigma(<x, w>)", r"\sigma(\langle \mathbf{x}, \mathbf{w}\rangle)", sp.Integer(1),
+           "one sample with y = 1 and x = 1 needs sigma(w) = 1, which no finite w attains: "
+           "the stationarity equation may have no solution at all")
+    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+    B.result("per_sample", "dl/ds", r"\frac{\partial \ell}{\partial s}", index=dl)
+    B.notes.append("Hence iterative numerical methods (gradient descent, Newton) are used.")
+
+    B.prove("per_sample", "exact: dl/ds = sigma(s) - y after rewriting to exp", "scalar",
+            lambda: is_zero((dl - (sigmoid(s) - yy)).rewrite(sp.exp)))
+
+    # Smaller than the polynomial topics: a common denominator over one
+    # exponential per sample grows exponentially with m.
+    ML, NL = 2, 3
+    sizes_l = f"m={ML}, n={NL}"
+    dims_l = {m: ML, n: NL}
+    Xe, ye, we = symbolic_matrix("X", ML, NL), symbolic_matrix("y", ML, 1), symbolic_matrix("w", NL, 1, real=True)
+
+    def explicit_loss(Xv, yv, wv):
+        sv = Xv * wv
+        return sum(-(yv[i] * sp.log(1 / (1 + sp.exp(-sv[i]))) + (1 - yv[i]) * sp.log(1 - 1 / (1 + sp.exp(-sv[i]))))
+                   for i in range(Xv.rows))
+
+    def gradient_exact():
+        got = mx.evaluate(grad_m, {"X": Xe, "y": ye, "w": we}, dims_l)
+        return matrices_equal(got, gradient(explicit_loss(Xe, ye, we), we))
+
+    B.prove("gradient", "exact: matrix form vs scalar differentiation", sizes_l, gradient_exact)
+
+    def not_affine():
+        # An affine gradient has a constant Jacobian; compare it at two points.
+        rng = random.Random(7)
+        Xr = random_rational_matrix(rng, ML, NL)
+        yr = sp.Matrix([rng.randint(0, 1) for _ in range(ML)])
+        g = gradient(explicit_loss(Xr, yr, we), we)
+        H = g.jacobian(list(we))
+        H0 = H.subs({wi: 0 for wi in we})
+        H1 = H.subs({wi: 1 for wi in we})
+        # Proving two numbers unequal needs no simplification: evaluate the
+        # difference to 30 digits, far above its rounding error.
+        gap = max(abs(sp.N(a - b, 30)) for a, b in zip(H0, H1))
+        differs = bool(gap > sp.Float("1e-10"))
+        return differs, "" if differs else "Hessian did not change with w"
+
+    B.prove("gradient", "exact: the Hessian changes with w (random rational X, y), so dL/dw = 0 is not linear",
+            sizes_l, not_affine)
+
+    def separable():
+        wv = sp.Symbol("w", real=True)
+        sols = sp.solve(sp.Eq(1 / (1 + sp.exp(-wv)), 1), wv)
+        return sols == [], f"solutions found: {sols}"
+
+    B.prove("gradient", "exact: sigma(w) = 1 has no real solution (sympy.solve)", "m=1, n=1", separable)
+    return B.freeze()

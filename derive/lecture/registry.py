@@ -1,0 +1,216 @@
+"""The topic registry: every topic declared once, iterated by everything else.
+
+A :class:`Topic` names *what* is explained; the engine for its ``kind`` says
+*how* it is derived.  Declarations live in the ``derive/topics_*.py`` files,
+one per part of the lecture, and register themselves on import.
+
+>>> names = [t.name for t in topics()]
+>>> "softmax_cross_entropy" in names
+True
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Kinds, in the order the lecture meets them (used for sorting and listing).
+KINDS = (
+    "neuron",
+    "layer",
+    "activation",
+    "loss",
+    "fused",
+    "penalty",
+    "model",
+    "mle",
+    "map",
+    "closed_form",
+    "identity",
+    "init",
+    "user",
+)
+
+# Declaration files, in the lecture's order; each calls register().
+_DECLARATION_MODULES = (
+    "gradproof.derive.lecture.topics_modules",
+    "gradproof.derive.lecture.topics_stats",
+    "gradproof.derive.lecture.topics_lecture",
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of the lecture, declared once.
+
+    ``spec`` is the kind-specific declaration (a :class:`gradproof.derive.engine.modules.ModuleSpec`
+    for modules, losses and models); ``build`` is the function that derives it
+    (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
+    """
+
+    name: str
+    title: str
+    kind: str
+    section: str
+    order: float
+    summary: str
+    build: Callable[["Topic"], Any]
+    spec: Any = None
+    claims: tuple = ()
+    tags: tuple = ()
+    extra: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+_REGISTRY: dict[str, Topic] = {}
+_LOADED = False
+# The topics the declaration files registered (what derive/cache.py may store).
+_DECLARED: dict[str, Topic] = {}
+
+
+def register(topic: Topic) -> Topic:
+    if topic.name in _REGISTRY:
+        raise ValueError(f"topic {topic.name!r} declared twice")
+    if topic.kind not in KINDS:
+        raise ValueError(f"topic {topic.name!r}: unknown kind {topic.kind!r}")
+    _REGISTRY[topic.name] = topic
+    return topic
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    before = set(_REGISTRY)
+    for mod in _DECLARATION_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            # A declaration file not written yet is simply absent; any other
+            # missing module is a real error.
+            if err.name != mod:
+                raise
+    _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.kind != "user" and n not in before})
+
+
+def topics(kind: str | None = None) -> list[Topic]:
+    """Every registered topic in the lecture's order."""
+    _load()
+    out = sorted(_REGISTRY.values(), key=lambda t: (t.order, t.name))
+    return [t for t in out if kind is None or t.kind == kind]
+
+
+class UnknownTopic(KeyError):
+    def __init__(self, name: str, suggestions: list[str]):
+        super().__init__(name)
+        self.name = name
+        self.suggestions = suggestions
+
+    def __str__(self) -> str:
+        msg = f"unknown topic {self.name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + ", ".join(self.suggestions) + "?"
+        return msg + " (see `gradproof list`)"
+
+
+def get(name: str) -> Topic:
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        if not close:
+            close = [n for n in _REGISTRY if name.lower() in n][:3]
+        raise UnknownTopic(name, close) from None
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def derive(name_or_topic) -> Any:
+    """Derive a topic (cached per process): returns a frozen Derivation."""
+    topic = name_or_topic if isinstance(name_or_topic, Topic) else get(name_or_topic)
+    if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
+        from gradproof.derive.support import cache# on disk, across runs (derive/cache.py)
+
+        _CACHE[topic.name] = (topic, cache.fetch(topic, topic.build))
+    return _CACHE[topic.name][1]
+
+
+def add_user_topic(topic: Topic) -> Topic:
+    """Register a user-defined topic (from a spec file), replacing one of the same name."""
+    _load()
+    if topic.name in _REGISTRY and _REGISTRY[topic.name].kind != "user":
+        raise ValueError(f"a user module cannot replace the built-in topic {topic.name!r}")
+    _REGISTRY[topic.name] = topic
+    _CACHE.pop(topic.name, None)
+    return topic
+
+
+def remove_user_topic(name: str) -> None:
+    """Forget a user-defined topic (one whose spec turned out not to derive)."""
+    if name in _REGISTRY and _REGISTRY[name].kind == "user":
+        del _REGISTRY[name]
+    _CACHE.pop(name, None)
+
+
+def _derive_in_worker(name: str):
+    import pickle
+
+    return name, pickle.dumps(derive(name))
+
+
+def derive_many(names=None, jobs: int | None = None) -> list:
+    """Derive several topics (all by default), over ``jobs`` processes.
+
+    SymPy is single-threaded; the exact proofs dominate the cost, and topics
+    are independent, so forked workers (each keeping its own cache for shared
+    dependencies) roughly divide the wall time by the core count.  Results
+    land in this process's cache, in the order asked for.
+
+    NOTE: the derivations cross the process boundary pickled, and unpickling
+    re-evaluates unevaluated SymPy expressions (a displayed step such as an
+    unevaluated product may come back multiplied out).  Results, proofs and
+    matrix forms are unaffected; code that *prints steps* should derive in
+    the process that prints (the report renders inside its workers).
+    """
+    import os
+    import pickle
+
+    ts = [name if isinstance(name, Topic) else get(name) for name in names] if names is not None else topics()
+    todo = [t.name for t in ts if (t.name not in _CACHE or _CACHE[t.name][0] is not t) and not _stored(t)]
+    if jobs is None:
+        jobs = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if jobs > 1 and len(todo) > 2:
+        import multiprocessing as mp
+
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # pragma: no cover - platforms without fork
+            ctx = None
+        if ctx is not None:
+            # the costliest topics first, so that the workers finish together
+            order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).kind, 1))
+            from gradproof.derive.support.lifetime import die_with_parent, signals_deferred
+
+            with signals_deferred():  # workers die with this process; signals land after the fork
+                pool = ctx.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),))
+            with pool:
+                for name, blob in pool.imap_unordered(_derive_in_worker, order):
+                    _CACHE[name] = (get(name), pickle.loads(blob))
+    return [derive(t) for t in ts]
+
+
+def _stored(topic: Topic) -> bool:
+    """Take the topic's derivation from the disk cache into this process's; True if it was there."""
+    from gradproof.derive.support import cache
+
+    d = cache.lookup(topic)
+    if d is not None:
+        _CACHE[topic.name] = (topic, d)
+    return d is not None
+
+
+# rough relative cost per kind, for scheduling only
+_COST_HINT = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "fused": 2, "init": 2}

@@ -1,0 +1,133 @@
+"""Reading a student's answer: text -> typed tree -> SymPy / matrix expression.
+
+No student text ever reaches ``eval``, ``exec``, ``sympify`` or
+``parse_expr``: the grammar (:mod:`.grammar`) yields a typed tree
+(:mod:`.tree`) that is checked against :mod:`.limits` and then converted
+by constructors (:mod:`.convert`).
+
+>>> v = Vocabulary(dims={"m": 5, "n": 3}, symbols=(
+...     SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1))))
+>>> read_answer("(X'X)^-1 X'y", v).text
+'inv(X^T @ X) @ X^T @ y'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gradproof.derive.seminar.answers import tree
+from gradproof.derive.seminar.answers.convert import (ConversionError, SymbolDecl, Value, Vocabulary,
+                                    convert, shape_str)
+from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, Limits, check_text, check_tree
+
+__all__ = ["AnswerError", "Reading", "SymbolDecl", "Vocabulary", "Limits", "parse_answer",
+           "read_answer", "shape_str"]
+
+
+class AnswerError(Exception):
+    """The answer could not be read.  ``code`` is machine-readable, the message is for the student.
+
+    Codes: ``empty``, ``too-long``, ``too-deep``, ``too-big``, ``too-large``,
+    ``syntax``, ``unknown-name``, ``shape``, ``ambiguous``, ``unsupported``.
+    """
+
+    def __init__(self, code: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How an answer was read: explicit text, LaTeX, the expression and its shape."""
+
+    text: str
+    latex: str
+    expr: Any
+    shape: tuple
+    functions: frozenset = frozenset()  # functions the answer calls, by canonical name
+
+    @property
+    def is_scalar(self) -> bool:
+        from gradproof.derive.engine.mexpr import MExpr
+
+        return not isinstance(self.expr, MExpr)
+
+
+def parse_answer(text: str, limits: Limits = DEFAULT) -> tree.Node:
+    """Parse answer text into a typed tree, enforcing every limit (raises :class:`AnswerError`)."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+    from gradproof.derive.seminar.answers.grammar import normalise, parser
+
+    if text is None or not text.strip():
+        raise AnswerError("empty", "the answer is empty")
+    try:
+        check_text(text, limits)
+    except LimitExceeded as err:
+        raise AnswerError(err.code, str(err)) from None
+    if "\x00" in text or any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        raise AnswerError("syntax", "the answer contains control characters")
+    norm = normalise(text)
+    try:
+        check_text(norm, limits)
+    except LimitExceeded as err:
+        raise AnswerError(err.code, str(err)) from None
+    try:
+        raw = parser().parse(norm)
+    except UnexpectedCharacters as err:
+        ch = norm[err.pos_in_stream] if err.pos_in_stream is not None and err.pos_in_stream < len(norm) else "?"
+        raise AnswerError("syntax", _unexpected_char(ch, err.column)) from None
+    except UnexpectedEOF:
+        raise AnswerError("syntax", "the answer ends too early (a bracket or operand is missing)") from None
+    except UnexpectedToken as err:
+        tok = str(err.token)
+        if tok == "" or err.token.type == "$END":
+            raise AnswerError("syntax", "the answer ends too early (a bracket or operand is missing)") from None
+        if err.token.type == "EQ":
+            raise AnswerError("syntax", "type only the right-hand side of the formula (no '=')") from None
+        raise AnswerError("syntax", f"unexpected {tok[:20]!r} at column {err.column}") from None
+    except UnexpectedInput as err:  # pragma: no cover - the three above are exhaustive in lark 1.x
+        raise AnswerError("syntax", f"cannot read the answer near column {getattr(err, 'column', '?')}") from None
+    node = tree.build(raw)
+    try:
+        check_tree(node, limits)
+    except LimitExceeded as err:
+        raise AnswerError(err.code, str(err)) from None
+    return node
+
+
+def _unexpected_char(ch: str, column) -> str:
+    if ch == "_":
+        return f"names start with a letter (the '_' at column {column})"
+    if ch == "=":
+        return "type only the right-hand side of the formula (no '=')"
+    if ch in "\\":
+        return f"unknown LaTeX command at column {column}"
+    if ch in ";!#$&`\"?:~<>":
+        return f"the character {ch!r} at column {column} has no meaning in a formula"
+    if ord(ch) > 127:
+        return f"the character {ch!r} (U+{ord(ch):04X}) at column {column} is not understood; use plain letters"
+    return f"unexpected character {ch!r} at column {column}"
+
+
+def read_answer(text: str, vocab: Vocabulary, limits: Limits = DEFAULT) -> Reading:
+    """Parse and convert an answer for one exercise's vocabulary."""
+    from gradproof.derive.output.printing import to_latex
+
+    node = parse_answer(text, limits)
+    try:
+        value: Value = convert(node, vocab)
+    except ConversionError as err:
+        raise AnswerError(err.code, str(err), err.hint) from None
+    except RecursionError:
+        raise AnswerError("too-deep", "the answer nests too deeply") from None
+    try:
+        latex = to_latex(value.expr)
+        # Solve(A, I) prints its identity right-hand side; a reader expects A^{-1}.
+        latex = latex.replace(r"\right)^{-1} \mathbf{I}", r"\right)^{-1}")
+    except Exception:  # printing is cosmetic: never let it sink a verdict
+        latex = ""
+    calls = {("sigma" if n.func == "sigmoid" else "log" if n.func == "ln" else n.func)
+             for n in tree.walk(node) if isinstance(n, tree.Call)}
+    return Reading(value.text, latex, value.expr, value.shape, frozenset(calls))

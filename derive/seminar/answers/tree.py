@@ -1,0 +1,292 @@
+"""The typed tree an answer is parsed into.
+
+Every node is a frozen dataclass with a fixed meaning; nothing in it is ever
+evaluated as Python.  :func:`build` turns lark's parse tree into these nodes;
+:mod:`gradproof.derive.seminar.answers.convert` turns them into SymPy and matrix expressions by
+calling constructors.
+
+>>> from gradproof.derive.seminar.answers.grammar import parser
+>>> build(parser().parse("2*(z - y)"))
+Mul(op='*', left=Num(text='2'), right=Group(arg=Sub(left=Name(base='z', sub=''), right=Name(base='y', sub=''))))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark import Token
+
+
+class Node:
+    """Base class of answer-tree nodes."""
+
+    def children(self) -> tuple["Node", ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    text: str
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A name as typed: ``base`` without LaTeX backslash, ``sub`` the subscript."""
+
+    base: str
+    sub: str = ""
+
+    @property
+    def full(self) -> str:
+        return self.base + ("_" + self.sub if self.sub else "")
+
+
+@dataclass(frozen=True)
+class Group(Node):
+    """Explicit parentheses or braces: kept, because they settle ambiguities."""
+
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Add(Node):
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Sub(Node):
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Mul(Node):
+    """A product; ``op`` is how it was written: ``*``, ``@``, ``.*`` or ``juxt``."""
+
+    op: str
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Div(Node):
+    left: Node
+    right: Node
+    frac: bool = False  # written \frac{..}{..}: both parts are grouped
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Pow(Node):
+    base: Node
+    exp: Node
+
+    def children(self):
+        return (self.base, self.exp)
+
+
+@dataclass(frozen=True)
+class Transpose(Node):
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+
+    def children(self):
+        return self.args
+
+
+@dataclass(frozen=True)
+class Iverson(Node):
+    """``[[a = b]]``: 1 if the two indices are equal, else 0."""
+
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Norm(Node):
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+# LaTeX wrappers that only change the typeface, or mark a hat.
+_HAT = {"hat"}
+
+
+def _name_token(tok: str) -> Name:
+    text = tok.lstrip("\\")
+    base, _, sub = text.partition("_")
+    if sub.startswith("{") and sub.endswith("}"):
+        sub = sub[1:-1]
+        for wrapper in ("\\text{", "\\mathrm{", "\\rm{"):
+            if sub.startswith(wrapper) and sub.endswith("}"):
+                sub = sub[len(wrapper):-1]
+    return Name(base, sub.replace(" ", ""))
+
+
+def build(tree) -> Node:
+    """Turn a lark parse tree into typed nodes (iteratively: no recursion limit)."""
+    # Post-order walk with an explicit stack so that deep input cannot
+    # exhaust the Python stack; depth is limited separately anyway.
+    stack = [(tree, False)]
+    out: list = []
+    while stack:
+        t, done = stack.pop()
+        if isinstance(t, Token) or t is None:
+            out.append(t)
+            continue
+        if not done:
+            stack.append((t, True))
+            for c in reversed(t.children):
+                stack.append((c, False))
+            continue
+        n = len(t.children)
+        kids = out[len(out) - n:] if n else []
+        del out[len(out) - n:]
+        out.append(_make(t.data, kids))
+    return out[0]
+
+
+def _make(kind: str, kids: list) -> Node:
+    nodes = [k for k in kids if isinstance(k, Node)]
+    if kind == "number":
+        return Num(str(kids[0]))
+    if kind == "name":
+        return _name_token(str(kids[0]))
+    if kind == "wrap":
+        wrapper = str(kids[0]).lstrip("\\")
+        name = _name_token(str(kids[1]))
+        if wrapper in _HAT:
+            return Name(name.base + "hat", name.sub)
+        return name
+    if kind == "group":
+        return Group(nodes[0])
+    if kind == "neg":
+        return Neg(nodes[0])
+    if kind == "add":
+        return Add(*nodes)
+    if kind == "sub":
+        return Sub(*nodes)
+    if kind == "star":
+        return Mul("*", nodes[0], nodes[1])
+    if kind == "matmul":
+        return Mul("@", *nodes)
+    if kind == "hadamard":
+        return Mul(".*", nodes[0], nodes[1])
+    if kind == "juxt":
+        return Mul("juxt", *nodes)
+    if kind == "div":
+        return Div(*nodes)
+    if kind == "frac":
+        return Div(Group(nodes[0]), Group(nodes[1]), frac=True)
+    if kind == "pow":
+        return Pow(nodes[0], nodes[1])
+    if kind == "transpose":
+        return Transpose(nodes[0])
+    if kind == "call":
+        func = str(kids[0]).lstrip("\\")
+        return Call(func, tuple(k for k in kids[1:] if isinstance(k, Node)))
+    if kind == "sqrt":
+        return Call("sqrt", (nodes[0],))
+    if kind == "iverson":
+        return Iverson(nodes[0], nodes[1])
+    if kind == "norm":
+        return Norm(nodes[0])
+    raise ValueError(f"internal: unknown parse node {kind!r}")  # grammar and builder disagree
+
+
+def walk(node: Node):
+    """Every node, parents before children (iterative)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children()))
+
+
+def depth(node: Node) -> int:
+    """Nesting depth of the tree (iterative)."""
+    best = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in n.children())
+    return best
+
+
+def source(node: Node) -> str:
+    """The tree written back in plain answer syntax (for messages about what was typed)."""
+    n = node
+    if isinstance(n, Num):
+        return n.text
+    if isinstance(n, Name):
+        return n.full
+    if isinstance(n, Group):
+        return "(" + source(n.arg) + ")"
+    if isinstance(n, Neg):
+        return "-" + source(n.arg)
+    if isinstance(n, Add):
+        return source(n.left) + " + " + source(n.right)
+    if isinstance(n, Sub):
+        return source(n.left) + " - " + source(n.right)
+    if isinstance(n, Mul):
+        op = " " if n.op == "juxt" else f" {n.op} "
+        return source(n.left) + op + source(n.right)
+    if isinstance(n, Div):
+        return source(n.left) + "/" + source(n.right)
+    if isinstance(n, Pow):
+        return source(n.base) + "^" + source(n.exp)
+    if isinstance(n, Transpose):
+        return source(n.arg) + "^T"
+    if isinstance(n, Call):
+        return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
+    if isinstance(n, Iverson):
+        return "[[" + source(n.left) + " = " + source(n.right) + "]]"
+    if isinstance(n, Norm):
+        return "||" + source(n.arg) + "||"
+    return "?"
+
+
+def juxt_factors(node: Node) -> list[Node]:
+    """The factors of a chain of implicit products, left to right."""
+    out = []
+    while isinstance(node, Mul) and node.op == "juxt":
+        out.append(node.right)
+        node = node.left
+    out.append(node)
+    return out[::-1]
