@@ -5,6 +5,7 @@ line's ``--help``) never imports SymPy.  Subpackages: :mod:`gradproof.derive`
 (derivation, proof and code generation), :mod:`gradproof.numeric` (NumPy only)
 and :mod:`gradproof.reports` (command line and documents).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -17,6 +17,7 @@ Then ``gradproof report`` (``--report-formats``, HTML by default): ``--no-cache`
 into the empty cache, and an unchanged rerun.  The load average is printed with
 the table: on a busy machine every figure grows, the cold ones most.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,14 @@ def _time(args, env, cpu: list | None = None) -> float:
     """Wall seconds of one ``gradproof ARGS`` subprocess; its CPU seconds (user + system) go into ``cpu``."""
     before = _children_cpu()
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=ROOT, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     took = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"gradproof {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
@@ -57,8 +64,13 @@ def _children_cpu() -> float:
 
 
 def _topics() -> list[str]:
-    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "list", "--json"], cwd=ROOT,
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", "list", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [t["name"] for t in json.loads(r.stdout)]
 
 
@@ -91,10 +103,23 @@ def main(argv=None) -> int:
             first = _time(["derive", name], env)
             derivation = _time(["derive", name, "--format", "latex"], env)
             cached = statistics.median(_time(["derive", name], env, cpu_cached) for _ in range(args.repeat))
-            rows.append({"topic": name, "cold": cold, "first": first, "derivation": derivation, "cached": cached,
-                         "cold cpu": cpu_cold[0], "cached cpu": statistics.median(cpu_cached)})
-            print(f"  {name:<34} cold {cold:6.2f} s  first {first:6.2f} s  derivation {derivation:6.2f} s"
-                  f"  cached {cached:6.3f} s", file=sys.stderr, flush=True)
+            rows.append(
+                {
+                    "topic": name,
+                    "cold": cold,
+                    "first": first,
+                    "derivation": derivation,
+                    "cached": cached,
+                    "cold cpu": cpu_cold[0],
+                    "cached cpu": statistics.median(cpu_cached),
+                }
+            )
+            print(
+                f"  {name:<34} cold {cold:6.2f} s  first {first:6.2f} s  derivation {derivation:6.2f} s"
+                f"  cached {cached:6.3f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         report = {}
         if not args.no_report:
             out = Path(folder) / "report"
@@ -108,8 +133,10 @@ def main(argv=None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
     cols = ("cold", "first", "derivation", "cached", "cold cpu", "cached cpu")
-    print(f"gradproof derive TOPIC, one fresh process each ({len(names)} topics; "
-          f"load average {load_before} before, {_load()} after; cached = median of {args.repeat})")
+    print(
+        f"gradproof derive TOPIC, one fresh process each ({len(names)} topics; "
+        f"load average {load_before} before, {_load()} after; cached = median of {args.repeat})"
+    )
     print()
     print(f"| {'topic':<34} | " + " | ".join(f"{c:>10}" for c in cols) + " |")
     print(f"|{'-' * 36}|" + "|".join("-" * 12 for _ in cols) + "|")
@@ -131,8 +158,9 @@ def main(argv=None) -> int:
         for k, v in report.items():
             print(f"  {k:<22} {v:7.2f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"derive": rows, "summary": summary, "report": report,
-                                               "load": load_before}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"derive": rows, "summary": summary, "report": report, "load": load_before}, indent=2) + "\n"
+        )
     return 0
 
 

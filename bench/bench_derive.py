@@ -16,6 +16,7 @@ Prints a table:
 The symbolic derivation does not take ``n`` at all, so it is measured once per
 size only to show it side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,12 +86,16 @@ def main(argv=None) -> int:
     from gradproof.derive.lecture.registry import topics
 
     n_topics = len(topics())
-    print(f"derive + prove all {n_topics} topics, cold: median {out['all_topics']:.2f} s "
-          f"(runs: {', '.join(f'{a:.2f}' for a in alls)})")
+    print(
+        f"derive + prove all {n_topics} topics, cold: median {out['all_topics']:.2f} s "
+        f"(runs: {', '.join(f'{a:.2f}' for a in alls)})"
+    )
     print()
     print(f"{'n':>4}  {'gradproof (symbolic m, n, K)':>30}  {'SymPy scalar diff':>18}  {'+ lambdify':>11}")
     for n in args.sizes:
-        sym = statistics.median(_run(ENGINE, ["multinomial_logistic_regression"], 600)[0][0] for _ in range(args.repeat))
+        sym = statistics.median(
+            _run(ENGINE, ["multinomial_logistic_regression"], 600)[0][0] for _ in range(args.repeat)
+        )
         res, wall = _run(SCALAR, [n], args.cap)
         if res is None:
             diff_s, lam_s = f"> {args.cap:.0f} s", "-"

@@ -10,6 +10,7 @@ proof sizes); and SymPy differentiating the explicit scalar-expanded
 expression entry by entry with every dimension = 8 and = 32 (capped at
 ``--cap`` seconds, reported as "> cap").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,7 @@ def to_matrix_expr(e, syms):
     if op == "eye":
         return sp.Identity(syms["#" + str(r)])
     xs = [to_matrix_expr(x, syms) for x in a]
-    scal = lambda x: sp.Trace(x) if isinstance(x, sp.MatrixExpr) and x.shape == (1, 1) else x  # noqa: E731
+    scal = lambda x: sp.Trace(x) if isinstance(x, sp.MatrixExpr) and x.shape == (1, 1) else x
     if op == "neg":
         return -xs[0]
     if op == "add":
@@ -93,8 +94,15 @@ def to_matrix_expr(e, syms):
         s = sp.Dummy("s")
         from gradproof.derive.lecture import functions as F
 
-        f = {"log": sp.log, "exp": sp.exp, "tanh": sp.tanh, "sigma": F.sigmoid, "softplus": F.softplus,
-             "sqrt": sp.sqrt, "abs": sp.Abs}[e.name]
+        f = {
+            "log": sp.log,
+            "exp": sp.exp,
+            "tanh": sp.tanh,
+            "sigma": F.sigmoid,
+            "softplus": F.softplus,
+            "sqrt": sp.sqrt,
+            "abs": sp.Abs,
+        }[e.name]
         if e.is_scalar():
             return f(scal(xs[0]))
         return sp.ElementwiseApplyFunction(sp.Lambda(s, f(s)), xs[0])
@@ -154,14 +162,14 @@ def matrixsymbol_verdict(r, cap):
 
     try:
         t = capped(go, cap)
-    except Exception:  # noqa: BLE001 - any SymPy failure is the verdict "fails"
+    except Exception:
         return "fails"
     if t is None:
         return f"> {cap:g} s"
     got = out["got"]
     if got.size != want.size:
         return "wrong"
-    close = lambda a, b: np.allclose(a.reshape(-1), b.reshape(-1), rtol=1e-8, atol=1e-10)  # noqa: E731
+    close = lambda a, b: np.allclose(a.reshape(-1), b.reshape(-1), rtol=1e-8, atol=1e-10)
     if close(got, want):
         return "right"
     if r.kind == "jacobian" and got.shape == want.T.shape and close(got, want.T):
@@ -175,7 +183,7 @@ def scalar_expanded(r, n, cap):
 
     from gradproof.derive.proof.matcalc import explicit, symbols_for
 
-    sizes = {d: n for d in r.sizes}
+    sizes = dict.fromkeys(r.sizes, n)
 
     def go():
         env = symbols_for(r.shapes, sizes)
@@ -213,23 +221,35 @@ def main(argv=None):
         verdict = matrixsymbol_verdict(r, args.cap) if not hess else "n/a"
         s8 = scalar_expanded(r, 8, args.cap) if not hess else None
         s32 = scalar_expanded(r, 32, args.cap) if not hess else None
-        fmt = lambda v: "n/a" if hess else (f"> {args.cap:g} s" if v is None else f"{v:.2f} s")  # noqa: E731
-        rows.append((f"`{expr}` by {wrt}{' (Hessian)' if hess else ''}", f"`{text(r.result)}`"
-                     if len(text(r.result)) < 60 else "(long)", f"{dt:.2f} s", verdict, fmt(s8), fmt(s32)))
+        fmt = lambda v: "n/a" if hess else (f"> {args.cap:g} s" if v is None else f"{v:.2f} s")
+        rows.append(
+            (
+                f"`{expr}` by {wrt}{' (Hessian)' if hess else ''}",
+                f"`{text(r.result)}`" if len(text(r.result)) < 60 else "(long)",
+                f"{dt:.2f} s",
+                verdict,
+                fmt(s8),
+                fmt(s32),
+            )
+        )
         print(" | ".join(rows[-1]), file=sys.stderr)
     times = [float(r[2].split()[0]) for r in rows]
-    print("| identity | gradproof result | derive + prove (cold) | MatrixSymbol.diff | scalar-expanded n=8 |"
-          " scalar-expanded n=32 |")
+    print(
+        "| identity | gradproof result | derive + prove (cold) | MatrixSymbol.diff | scalar-expanded n=8 |"
+        " scalar-expanded n=32 |"
+    )
     print("|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(x.replace("|", "\\|") for x in row) + " |")
     verdicts = [r[3] for r in rows]
     print()
-    print(f"median derive + prove: {statistics.median(times):.2f} s over {len(rows)} identities "
-          f"(max {max(times):.2f} s); MatrixSymbol.diff right {sum(v.startswith('right') for v in verdicts)} "
-          f"(of which transposed layout {verdicts.count('right (transposed layout)')}), "
-          f"wrong {verdicts.count('wrong')}, fails {verdicts.count('fails')}, "
-          f"capped {sum(v.startswith('>') for v in verdicts)}, not applicable {verdicts.count('n/a')}")
+    print(
+        f"median derive + prove: {statistics.median(times):.2f} s over {len(rows)} identities "
+        f"(max {max(times):.2f} s); MatrixSymbol.diff right {sum(v.startswith('right') for v in verdicts)} "
+        f"(of which transposed layout {verdicts.count('right (transposed layout)')}), "
+        f"wrong {verdicts.count('wrong')}, fails {verdicts.count('fails')}, "
+        f"capped {sum(v.startswith('>') for v in verdicts)}, not applicable {verdicts.count('n/a')}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ build the probe points and reference at that precision (once per exercise),
 and the time to compare one answer exactly; then a few near-misses whose
 hidden part forces a higher precision.  Run: ``python bench/bench_exact.py``.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ or a viewed solution.  Prints the wall time of grading and of writing the
 reports, the number of distinct checks, and the slowest single check.
 Run: ``python bench/bench_grade.py [--students 200] [--answers 0]`` (0: the whole bank).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,19 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-HOSTILE = ["__import__('os').system('id')", "10^10^10", "((9^9)^9999)^9999", "factorial(10^7)",
-           "(x+1)^(10^6)", "", "X^T (", "1/m X", "=cmd|' /C calc'!A0", "<b>bold</b>", "ŷ − y ✓"]
+HOSTILE = [
+    "__import__('os').system('id')",
+    "10^10^10",
+    "((9^9)^9999)^9999",
+    "factorial(10^7)",
+    "(x+1)^(10^6)",
+    "",
+    "X^T (",
+    "1/m X",
+    "=cmd|' /C calc'!A0",
+    "<b>bold</b>",
+    "ŷ − y ✓",
+]
 
 
 _SAMPLES: dict = {}
@@ -69,8 +81,9 @@ def generate(students: int, answers: int, seed: int = 0):
         picks += [rng.choice(bank) for _ in range(answers - len(picks))]
         for ex in picks:
             hints = rng.choice((0, 0, 0, 1, 2))
-            rows.append(Row(len(rows) + 2, student, ex.id, answer_for(ex.variant_for(student), rng), hints,
-                            rng.random() < 0.03))
+            rows.append(
+                Row(len(rows) + 2, student, ex.id, answer_for(ex.variant_for(student), rng), hints, rng.random() < 0.03)
+            )
     return rows
 
 
@@ -103,15 +116,21 @@ def main() -> int:
         t_write = time.perf_counter() - t2
     import resource
 
-    cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-              for f in ("ru_utime", "ru_stime"))
+    cpu = sum(
+        getattr(resource.getrusage(w), f)
+        for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
     statuses = {}
     for v in result.verdicts:
         statuses[v.status] = statuses.get(v.status, 0) + 1
     ex, ans, secs = result.slowest
     rows_out = [
-        ("answers", f"{len(rows)} ({args.students} students x "
-                    f"{args.answers or str(len(rows) // args.students) + ' (the whole bank)'})"),
+        (
+            "answers",
+            f"{len(rows)} ({args.students} students x "
+            f"{args.answers or str(len(rows) // args.students) + ' (the whole bank)'})",
+        ),
         ("distinct checks", f"{result.unique_checks}"),
         ("workers", f"{args.workers}"),
         ("import", f"{t_import:.2f} s"),

@@ -19,6 +19,7 @@ identical weights (the comparison is like for like).  The generated network
 sets glibc to keep freed memory (gradproof.numeric.memory); that is process-wide, so
 every contender here runs under it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from handwritten import HandwrittenMLP, naive_step  # noqa: E402
+from handwritten import HandwrittenMLP, naive_step
 
-from gradproof.numeric import digits  # noqa: E402
-from gradproof.numeric.network import MLP  # noqa: E402
+from gradproof.numeric import digits
+from gradproof.numeric.network import MLP
 
 
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
@@ -101,11 +102,13 @@ def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS threads (default 1: stable timings on a shared machine)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="BLAS threads (default 1: stable timings on a shared machine)"
+    )
     args = ap.parse_args(argv)
     try:
         from threadpoolctl import threadpool_limits
+
         limiter = threadpool_limits(limits=args.threads, user_api="blas")
     except ImportError:  # timings then use the BLAS default
         limiter = None
@@ -117,16 +120,19 @@ def main(argv=None) -> int:
     Y = np.eye(10)[labels]
     net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0)
     # each scenario starts the hand-written copy from the network's current weights
-    rows += step_scenario("MLP 64-128-10 step, batch 32", net, _pair(net, "softmax"), X[:32], Y[:32], 1e-3,
-                          reps=400 // q, warmup=50 // q)
-    rows += step_scenario("MLP 64-128-10 step, batch 1797", net, _pair(net, "softmax"), X, Y, 1e-3,
-                          reps=60 // q, warmup=10 // q)
+    rows += step_scenario(
+        "MLP 64-128-10 step, batch 32", net, _pair(net, "softmax"), X[:32], Y[:32], 1e-3, reps=400 // q, warmup=50 // q
+    )
+    rows += step_scenario(
+        "MLP 64-128-10 step, batch 1797", net, _pair(net, "softmax"), X, Y, 1e-3, reps=60 // q, warmup=10 // q
+    )
 
     rng = np.random.default_rng(0)
     deep = MLP((500,) * 11, activation="tanh", output="linear", seed=0)
     Xd, Yd = rng.standard_normal((500, 500)), rng.standard_normal((500, 500))
-    rows += step_scenario("10 x 500 tanh step, batch 500, MSE", deep, _pair(deep, "mse"), Xd, Yd, 1e-4,
-                          reps=12 // q + 2, warmup=2)
+    rows += step_scenario(
+        "10 x 500 tanh step, batch 500, MSE", deep, _pair(deep, "mse"), Xd, Yd, 1e-4, reps=12 // q + 2, warmup=2
+    )
 
     # Gradient-check cost for the lecture MLP at a batch of 32.
     Xb, Yb = X[:32], Y[:32]
@@ -142,8 +148,10 @@ def main(argv=None) -> int:
 
     head = ("scenario", "contender", "median", "ratio", "n")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
-    print(f"numpy {np.__version__}, BLAS threads: {args.threads if limiter is not None else 'default'}, "
-          f"float64; ratio = median / the faster hand-written median (checks: / directional)")
+    print(
+        f"numpy {np.__version__}, BLAS threads: {args.threads if limiter is not None else 'default'}, "
+        f"float64; ratio = median / the faster hand-written median (checks: / directional)"
+    )
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("  ".join("-" * w for w in widths))
     for r in rows:

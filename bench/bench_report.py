@@ -7,6 +7,7 @@ times ``gradproof --help``.
 
     python bench/bench_report.py [-o DIR] [--repeat N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,16 @@ def main() -> int:
     cmd = [exe] if exe else [sys.executable, "-m", "gradproof.reports.cli"]
     helps = sorted(_run(cmd + ["--help"]) for _ in range(7))
     bare = sorted(_run([sys.executable, "-c", "pass"]) for _ in range(7))
-    print(f"gradproof --help: median {helps[3]:.3f} s (min {helps[0]:.3f} s, 7 runs); "
-          f"python -c pass: median {bare[3]:.3f} s")
+    print(
+        f"gradproof --help: median {helps[3]:.3f} s (min {helps[0]:.3f} s, 7 runs); "
+        f"python -c pass: median {bare[3]:.3f} s"
+    )
 
     colds = [_run([sys.executable, "-m", "gradproof.reports.cli", "report", "-o", out]) for _ in range(args.repeat)]
-    print(f"cold main job (all topics, html+latex+pdf): {min(colds):.1f} s"
-          + (f" (runs: {', '.join(f'{c:.1f}' for c in colds)})" if len(colds) > 1 else ""))
+    print(
+        f"cold main job (all topics, html+latex+pdf): {min(colds):.1f} s"
+        + (f" (runs: {', '.join(f'{c:.1f}' for c in colds)})" if len(colds) > 1 else "")
+    )
 
     proc = subprocess.run([sys.executable, "-c", _STAGES, out], check=True, capture_output=True, text=True)
     stages = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -20,16 +20,15 @@ Modes:
 
 Run: ``python bench/bench_serve.py [--mode load|crash] [--students 200] [--answers 10] [--think 4]``
 """
+
 from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
 import re
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,10 +40,23 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-EXERCISES = ["linear_grad_W", "linear_neuron_grad_w", "mse_grad", "sigmoid_derivative", "symmetry_choice",
-             "least_squares", "relu_backward_numbers"]
-HOSTILE = ["inv(X^T X + 0*X^T X) X^T y", "10^10^10", "((9^9)^9999)^9999", "__import__('os').system('id')",
-           "inv(inv(inv(inv(X^T X)))) X^T y", "(X^T X)^-1 X^T y + 0*inv(X^T X X^T X) X^T y"]
+EXERCISES = [
+    "linear_grad_W",
+    "linear_neuron_grad_w",
+    "mse_grad",
+    "sigmoid_derivative",
+    "symmetry_choice",
+    "least_squares",
+    "relu_backward_numbers",
+]
+HOSTILE = [
+    "inv(X^T X + 0*X^T X) X^T y",
+    "10^10^10",
+    "((9^9)^9999)^9999",
+    "__import__('os').system('id')",
+    "inv(inv(inv(inv(X^T X)))) X^T y",
+    "(X^T X)^-1 X^T y + 0*inv(X^T X X^T X) X^T y",
+]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -107,8 +119,22 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, data: Path, roster: Path, port: int, lanes: int):
-        self.cmd = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(data),
-                    "--exercises", ",".join(EXERCISES), "--port", str(port), "--lanes", str(lanes)]
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "gradproof.reports.cli",
+            "serve",
+            "--roster",
+            str(roster),
+            "--data",
+            str(data),
+            "--exercises",
+            ",".join(EXERCISES),
+            "--port",
+            str(port),
+            "--lanes",
+            str(lanes),
+        ]
         self.port = port
         self.proc = None
         self.log = open(data.parent / "serve.log", "a", encoding="utf-8")
@@ -265,9 +291,26 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
     roster = tmp / "class.csv"
     sids = [f"s{k:03d}" for k in range(args.students)] + ["mallory"]
     roster.write_text("student,name\n" + "".join(f"{s},Student {s}\n" for s in sids), encoding="utf-8")
-    init = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(data),
-                           "--exercises", ",".join(EXERCISES), "--codes-out", str(tmp / "codes.csv"), "--init-only"],
-                          cwd=ROOT, capture_output=True, text=True)
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradproof.reports.cli",
+            "serve",
+            "--roster",
+            str(roster),
+            "--data",
+            str(data),
+            "--exercises",
+            ",".join(EXERCISES),
+            "--codes-out",
+            str(tmp / "codes.csv"),
+            "--init-only",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if init.returncode:
         raise SystemExit(init.stderr)
     codes = dict(line.split(",") for line in (tmp / "codes.csv").read_text().split()[1:])
@@ -277,13 +320,32 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
     startup = server.start()
     run = Run()
     stop = threading.Event()
-    threads = [threading.Thread(target=student, args=(port, s, codes[s], plan[s], args.think, run,
-                                                      random.Random(f"{args.seed}:{s}")), daemon=True)
-               for s in sids[:-1]]
+    threads = [
+        threading.Thread(
+            target=student,
+            args=(port, s, codes[s], plan[s], args.think, run, random.Random(f"{args.seed}:{s}")),
+            daemon=True,
+        )
+        for s in sids[:-1]
+    ]
     if hostile:
-        threads.append(threading.Thread(target=student, daemon=True, args=(
-            port, "mallory", codes["mallory"], hostile_answers(args.seed), 0, run,
-            random.Random(1), True, stop)))
+        threads.append(
+            threading.Thread(
+                target=student,
+                daemon=True,
+                args=(
+                    port,
+                    "mallory",
+                    codes["mallory"],
+                    hostile_answers(args.seed),
+                    0,
+                    run,
+                    random.Random(1),
+                    True,
+                    stop,
+                ),
+            )
+        )
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -295,10 +357,10 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
         acked_before = len(run.acked)
         server.kill()
         restart = (acked_before, server.start())
-    for t in threads[:args.students]:
+    for t in threads[: args.students]:
         t.join()
     stop.set()
-    for t in threads[args.students:]:
+    for t in threads[args.students :]:
         t.join()
     wall = time.perf_counter() - t0
     # let the server finish checks of anything stored before stopping
@@ -306,8 +368,10 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
     n_stored, missing, by_status = stored(data / "seminar.sqlite3", run.acked)
     lat = run.latency
     print(f"\n## {label}")
-    print(f"students {args.students}, answers each {args.answers}, think time uniform(0, {2 * args.think:g}) s, "
-          f"check lanes {args.lanes}, server start {startup:.1f} s, wall {wall:.1f} s")
+    print(
+        f"students {args.students}, answers each {args.answers}, think time uniform(0, {2 * args.think:g}) s, "
+        f"check lanes {args.lanes}, server start {startup:.1f} s, wall {wall:.1f} s"
+    )
     print("| measure | value |\n|---|---|")
     print(f"| submissions sent | {run.sent} |")
     print(f"| acknowledged | {len(run.acked)} |")
@@ -315,7 +379,9 @@ def one_run(args, label, hostile: bool, crash: bool) -> None:
     print(f"| acknowledged but missing | {missing} |")
     print(f"| refused by the rate limit (429) | {run.refused} |")
     print(f"| other errors | {run.errors} |")
-    print(f"| ack latency p50 / p95 / max (s), class only | {pct(lat, .5):.3f} / {pct(lat, .95):.3f} / {max(lat):.3f} |")
+    print(
+        f"| ack latency p50 / p95 / max (s), class only | {pct(lat, 0.5):.3f} / {pct(lat, 0.95):.3f} / {max(lat):.3f} |"
+    )
     print(f"| statuses stored | {', '.join(f'{k} {v}' for k, v in sorted(by_status.items()))} |")
     if hostile:
         print(f"| hostile student's acknowledged answers | {sum(1 for a in run.acked if a[1] == 'mallory')} |")

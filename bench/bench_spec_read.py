@@ -9,6 +9,7 @@ hyperparameters (above ``MAX_HYPER`` it is refused with one line).  A lookup
 that scanned the file for every key would grow with N^2; this one grows
 with N.
 """
+
 from __future__ import annotations
 
 import time

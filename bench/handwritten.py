@@ -14,6 +14,7 @@ allocated once per batch size (``out=`` everywhere), which is what a careful
 NumPy programmer writes; :func:`naive_step` is the same step with fresh
 temporaries, for comparison.
 """
+
 from __future__ import annotations
 
 import numpy as np

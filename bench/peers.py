@@ -16,6 +16,7 @@ layer ``S = H W_L + b_L`` and one of gradproof's fused losses on the logits:
 A peer that is not installed raises :class:`Missing`; ``run.py`` then skips
 it with a note.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,15 @@ import os
 import numpy as np
 from handwritten import HandwrittenMLP  # bench/ is on sys.path: these run as scripts
 
-__all__ = ["Missing", "gradproof_grad", "handwritten_grad", "torch_grad",
-           "jax_grad", "autograd_grad", "torch_flat_loss"]
+__all__ = [
+    "Missing",
+    "autograd_grad",
+    "gradproof_grad",
+    "handwritten_grad",
+    "jax_grad",
+    "torch_flat_loss",
+    "torch_grad",
+]
 
 
 class Missing(RuntimeError):
@@ -46,6 +54,7 @@ def _from_dict(net):
 # gradproof: a network composed of the generated modules
 # ---------------------------------------------------------------------------
 
+
 def gradproof_grad(net, X, Y):
     """gradproof's :class:`gradproof.numeric.network.MLP` gradient (forward + backward through generated code)."""
     grad = net.gradient
@@ -55,6 +64,7 @@ def gradproof_grad(net, X, Y):
 # ---------------------------------------------------------------------------
 # Hand-written NumPy: what a careful NumPy programmer writes for this network
 # ---------------------------------------------------------------------------
+
 
 def handwritten_grad(net, X, Y, loss: str):
     Ws, bs = _layers(net)
@@ -70,6 +80,7 @@ def handwritten_grad(net, X, Y, loss: str):
 # ---------------------------------------------------------------------------
 # PyTorch eager
 # ---------------------------------------------------------------------------
+
 
 def _torch():
     try:
@@ -129,6 +140,7 @@ def torch_flat_loss(net, X, Y):
 # JAX: jit(grad)
 # ---------------------------------------------------------------------------
 
+
 def _jax():
     try:
         import jax
@@ -177,6 +189,7 @@ def jax_grad(net, X, Y, loss: str):
 # HIPS autograd
 # ---------------------------------------------------------------------------
 
+
 def autograd_grad(net, X, Y, loss: str):
     try:
         import autograd
@@ -213,4 +226,3 @@ def set_xla_threads(threads: int) -> str:
     flags = (os.environ.get("XLA_FLAGS", "") + " " + xla_flags_for(threads)).strip()
     os.environ["XLA_FLAGS"] = flags
     return flags
-

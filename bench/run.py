@@ -34,6 +34,7 @@ not timed.  BLAS, OpenMP, PyTorch and XLA run ``--threads`` threads (default
 1: stable figures on a shared machine).  A peer that is not installed is
 skipped with a note.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,6 +59,7 @@ CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # ---------------------------------------------------------------------------
 # Timing
 # ---------------------------------------------------------------------------
+
 
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
     """Call the contenders in turn (A B C A B C ...), ``warmup + reps`` rounds; per-call wall times of the timed rounds."""
@@ -86,6 +88,7 @@ def fmt_time(s: float | None) -> str:
 # ---------------------------------------------------------------------------
 # Machine
 # ---------------------------------------------------------------------------
+
 
 def _cpu_model() -> str:
     try:
@@ -116,9 +119,20 @@ def machine_info(threads: int, xla_flags: str) -> dict:
         import threadpoolctl
 
         info["threadpools"] = [
-            {k: p.get(k) for k in ("user_api", "internal_api", "prefix", "version", "num_threads",
-                                   "threading_layer", "architecture")}
-            for p in threadpoolctl.threadpool_info()]
+            {
+                k: p.get(k)
+                for k in (
+                    "user_api",
+                    "internal_api",
+                    "prefix",
+                    "version",
+                    "num_threads",
+                    "threading_layer",
+                    "architecture",
+                )
+            }
+            for p in threadpoolctl.threadpool_info()
+        ]
     except ImportError:
         info["threadpools"] = None
     for name in ("torch", "jax", "jaxlib", "autograd", "sympy", "sklearn"):
@@ -147,6 +161,7 @@ def blas_line(info: dict) -> str:
 # Cases (a) and (b): one training-step gradient
 # ---------------------------------------------------------------------------
 
+
 def _max_rel_diff(ref, got) -> float:
     import numpy as np
 
@@ -161,10 +176,11 @@ def _max_rel_diff(ref, got) -> float:
     return worst
 
 
-def gradient_case(title: str, key: str, net, X, Y, loss: str, threads: int, reps: int, warmup: int, notes: list) -> dict:
+def gradient_case(
+    title: str, key: str, net, X, Y, loss: str, threads: int, reps: int, warmup: int, notes: list
+) -> dict:
     """Build every contender for one network and batch, check it against gradproof, time them interleaved."""
     import numpy as np
-
     import peers
 
     dtype = np.dtype(net.theta.dtype).name
@@ -199,8 +215,17 @@ def gradient_case(title: str, key: str, net, X, Y, loss: str, threads: int, reps
     times = interleaved({n: f for n, (f, _) in built.items()}, reps, warmup)
     med = {n: statistics.median(t) for n, t in times.items()}
     base = med["hand-written NumPy"]
-    rows = [{"contender": n, "median_s": med[n], "ratio": med[n] / base, "n": len(times[n]),
-             "max_rel_diff": agree[n], "compile_s": compile_s.get(n)} for n in med]
+    rows = [
+        {
+            "contender": n,
+            "median_s": med[n],
+            "ratio": med[n] / base,
+            "n": len(times[n]),
+            "max_rel_diff": agree[n],
+            "compile_s": compile_s.get(n),
+        }
+        for n in med
+    ]
     return {"case": key, "title": title, "dtype": dtype, "batch": int(X.shape[0]), "rows": rows}
 
 
@@ -220,8 +245,20 @@ def case_a(args, notes) -> list:
         for m, reps, warmup in ((32, 400, 50), (1797, 60, 10)):
             reps = max(reps // args.q, 10)
             title = f"(a) MLP 64-128-10, batch {m}, {np.dtype(dtype).name}"
-            out.append(gradient_case(title, f"a/{m}/{np.dtype(dtype).name}", net, Xd[:m], Yd[:m], "softmax",
-                                     args.threads, reps, warmup // args.q + 2, notes))
+            out.append(
+                gradient_case(
+                    title,
+                    f"a/{m}/{np.dtype(dtype).name}",
+                    net,
+                    Xd[:m],
+                    Yd[:m],
+                    "softmax",
+                    args.threads,
+                    reps,
+                    warmup // args.q + 2,
+                    notes,
+                )
+            )
             _progress(out[-1])
     return out
 
@@ -234,25 +271,39 @@ def case_b(args, notes) -> list:
     rng = np.random.default_rng(0)
     net = MLP((500,) * 12, activation="tanh", output="linear", seed=0)
     X, Y = rng.standard_normal((500, 500)), rng.standard_normal((500, 500))
-    res = gradient_case("(b) 10 tanh layers x 500, batch 500, squared error, float64", "b", net, X, Y, "mse",
-                        args.threads, max(20 // args.q, 5), 2, notes)
+    res = gradient_case(
+        "(b) 10 tanh layers x 500, batch 500, squared error, float64",
+        "b",
+        net,
+        X,
+        Y,
+        "mse",
+        args.threads,
+        max(20 // args.q, 5),
+        2,
+        notes,
+    )
     _progress(res)
     return [res]
 
 
 def _progress(res) -> None:
-    print(f"  {res['title']}: " + ", ".join(f"{r['contender']} {fmt_time(r['median_s'])}" for r in res["rows"]),
-          file=sys.stderr, flush=True)
+    print(
+        f"  {res['title']}: " + ", ".join(f"{r['contender']} {fmt_time(r['median_s'])}" for r in res["rows"]),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------------------
 # Case (c): gradient-check cost
 # ---------------------------------------------------------------------------
 
+
 def case_c(args, notes) -> dict:
     import numpy as np
-
     import peers
+
     from gradproof.numeric import digits
     from gradproof.numeric.network import MLP
 
@@ -271,10 +322,14 @@ def case_c(args, notes) -> dict:
     # fast_mode checks one random direction; gradproof's directional check takes
     # one per parameter array and seed: one seed is the like-for-like setting,
     # the default (8 seeds) is shown too.
-    direc = {f"gradproof directional (1 seed x {len(net.keys)} parameter arrays)":
-             lambda: net.check(Xb, Yb, methods=("directional",), seeds=1),
-             f"gradproof directional ({seeds} seeds x {len(net.keys)} parameter arrays, the default)":
-             lambda: net.check(Xb, Yb, methods=("directional",), seeds=seeds)}
+    direc = {
+        f"gradproof directional (1 seed x {len(net.keys)} parameter arrays)": lambda: net.check(
+            Xb, Yb, methods=("directional",), seeds=1
+        ),
+        f"gradproof directional ({seeds} seeds x {len(net.keys)} parameter arrays, the default)": lambda: net.check(
+            Xb, Yb, methods=("directional",), seeds=seeds
+        ),
+    }
     reported = {}
     for name, fn in list(full.items()) + list(direc.items()):
         err, ok = worst(fn())
@@ -293,23 +348,39 @@ def case_c(args, notes) -> dict:
 
         for fast, group in ((False, full), (True, direc)):
             name = "torch.autograd.gradcheck" + (" fast_mode=True" if fast else " (default)")
-            group[name] = (lambda fast=fast: tg(fast))
+            group[name] = lambda fast=fast: tg(fast)
             ok = tg(fast)
             reported[name] = ("passed" if ok else "FAILED") + " at atol 1e-5, rtol 1e-3 (pass/fail only)"
     except peers.Missing as e:
         notes.append(f"c: torch.autograd.gradcheck skipped: {e}")
-    out = {"case": "c", "title": f"(c) gradient check, MLP 64-128-10 at batch 32 (P = {net.n_params}), float64",
-           "rows": []}
-    for group, reps, warmup, base_name in ((full, max(3 // args.q, 1), 0, "full"),
-                                           (direc, max(30 // args.q, 5), 2, "directional")):
+    out = {
+        "case": "c",
+        "title": f"(c) gradient check, MLP 64-128-10 at batch 32 (P = {net.n_params}), float64",
+        "rows": [],
+    }
+    for group, reps, warmup, base_name in (
+        (full, max(3 // args.q, 1), 0, "full"),
+        (direc, max(30 // args.q, 5), 2, "directional"),
+    ):
         times = interleaved(group, reps, warmup)
         med = {n: statistics.median(t) for n, t in times.items()}
         first = next(iter(med.values()))
         for n, t in med.items():
-            out["rows"].append({"contender": n, "median_s": t, "ratio": t / first, "n": len(times[n]),
-                                "group": base_name, "reported": reported[n]})
-    print("  (c): " + ", ".join(f"{r['contender']} {fmt_time(r['median_s'])}" for r in out["rows"]),
-          file=sys.stderr, flush=True)
+            out["rows"].append(
+                {
+                    "contender": n,
+                    "median_s": t,
+                    "ratio": t / first,
+                    "n": len(times[n]),
+                    "group": base_name,
+                    "reported": reported[n],
+                }
+            )
+    print(
+        "  (c): " + ", ".join(f"{r['contender']} {fmt_time(r['median_s'])}" for r in out["rows"]),
+        file=sys.stderr,
+        flush=True,
+    )
     return out
 
 
@@ -317,18 +388,38 @@ def case_c(args, notes) -> dict:
 # Case (d): derivation cost (bench/bench_derive.py)
 # ---------------------------------------------------------------------------
 
+
 def case_d(args, notes) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "derive.json")
-        cmd = [sys.executable, os.path.join(HERE, "bench_derive.py"), "--sizes", "4", "8", "16", "32", "64",
-               "--cap", str(args.cap), "--repeat", "1" if args.q > 1 else "3", "--json", path]
+        cmd = [
+            sys.executable,
+            os.path.join(HERE, "bench_derive.py"),
+            "--sizes",
+            "4",
+            "8",
+            "16",
+            "32",
+            "64",
+            "--cap",
+            str(args.cap),
+            "--repeat",
+            "1" if args.q > 1 else "3",
+            "--json",
+            path,
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=_child_env())
         if r.returncode != 0:
             notes.append(f"d: bench_derive.py failed: {r.stderr.strip().splitlines()[-1:]}")
             return {"case": "d", "rows": [], "all_topics_s": None}
         data = json.load(open(path))
-    res = {"case": "d", "title": "(d) derivation of dL/dW, multinomial logistic regression (m = K = 4)",
-           "all_topics_s": data["all_topics"], "cap_s": args.cap, "rows": data["rows"]}
+    res = {
+        "case": "d",
+        "title": "(d) derivation of dL/dW, multinomial logistic regression (m = K = 4)",
+        "all_topics_s": data["all_topics"],
+        "cap_s": args.cap,
+        "rows": data["rows"],
+    }
     parts = []
     for r in res["rows"]:
         scalar = "> cap" if r["capped"] else f"{r['scalar_diff_s']:.2f} s"
@@ -340,6 +431,7 @@ def case_d(args, notes) -> dict:
 # ---------------------------------------------------------------------------
 # Case (e): the main job cold, and --help
 # ---------------------------------------------------------------------------
+
 
 def _child_env() -> dict:
     env = dict(os.environ)
@@ -362,10 +454,19 @@ def case_e(args, notes) -> dict:
         formats = sorted(os.listdir(os.path.join(tmp, "report"))) if os.path.isdir(os.path.join(tmp, "report")) else []
     if rc != 0:
         notes.append(f"e: gradproof report exited {rc}")
-    res = {"case": "e", "help_median_s": statistics.median(helps), "help_runs": helps,
-           "report_cold_s": cold, "report_exit": rc, "report_files": formats}
-    print(f"  (e): --help {fmt_time(res['help_median_s'])}, report cold {fmt_time(cold)} (exit {rc})",
-          file=sys.stderr, flush=True)
+    res = {
+        "case": "e",
+        "help_median_s": statistics.median(helps),
+        "help_runs": helps,
+        "report_cold_s": cold,
+        "report_exit": rc,
+        "report_files": formats,
+    }
+    print(
+        f"  (e): --help {fmt_time(res['help_median_s'])}, report cold {fmt_time(cold)} (exit {rc})",
+        file=sys.stderr,
+        flush=True,
+    )
     return res
 
 
@@ -373,10 +474,13 @@ def case_e(args, notes) -> dict:
 # Output
 # ---------------------------------------------------------------------------
 
+
 def _table(head, rows) -> list[str]:
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-    out = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [
+        "| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
     return out
 
@@ -387,8 +491,16 @@ def gradient_table(results) -> list[str]:
         first = True
         for r in res["rows"]:
             extra = f"compile {fmt_time(r['compile_s'])}" if r.get("compile_s") is not None else ""
-            rows.append((res["title"] if first else "", r["contender"], fmt_time(r["median_s"]),
-                         f"{r['ratio']:.2f}x", r["n"], extra))
+            rows.append(
+                (
+                    res["title"] if first else "",
+                    r["contender"],
+                    fmt_time(r["median_s"]),
+                    f"{r['ratio']:.2f}x",
+                    r["n"],
+                    extra,
+                )
+            )
             first = False
     return _table(("case", "contender", "median", "vs hand NumPy", "reps", "note"), rows)
 
@@ -436,7 +548,13 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
         if tdef is not None:
             out.append(("(c) full check faster than gradcheck default", full < tdef, f"{full / tdef:.2f}x"))
         if tfast is not None:
-            out.append(("(c) directional check (1 seed) faster than gradcheck fast_mode", direc < tfast, f"{direc / tfast:.2f}x"))
+            out.append(
+                (
+                    "(c) directional check (1 seed) faster than gradcheck fast_mode",
+                    direc < tfast,
+                    f"{direc / tfast:.2f}x",
+                )
+            )
     d = results.get("d")
     if d and d["rows"]:
         sym = [r["symbolic_s"] for r in d["rows"]]
@@ -460,32 +578,44 @@ def render(results: dict, info: dict, notes: list, args) -> str:
         lines += derive_table(d) + [""]
     if results.get("e"):
         e = results["e"]
-        lines += ["### (e) the main job", "",
-                  f"- `gradproof --help`: {fmt_time(e['help_median_s'])} (median of 5)",
-                  f"- `gradproof report` cold (all topics, HTML + LaTeX + PDF): {fmt_time(e['report_cold_s'])}"
-                  f" (exit {e['report_exit']}; wrote {', '.join(e['report_files']) or 'nothing'})", ""]
+        lines += [
+            "### (e) the main job",
+            "",
+            f"- `gradproof --help`: {fmt_time(e['help_median_s'])} (median of 5)",
+            f"- `gradproof report` cold (all topics, HTML + LaTeX + PDF): {fmt_time(e['report_cold_s'])}"
+            f" (exit {e['report_exit']}; wrote {', '.join(e['report_files']) or 'nothing'})",
+            "",
+        ]
     tg = targets(results)
     if tg:
-        lines += ["### Targets", ""] + _table(("target", "met", "measured"),
-                                               [(t, "yes" if ok else "NO", m) for t, ok, m in tg]) + [""]
+        lines += (
+            ["### Targets", ""]
+            + _table(("target", "met", "measured"), [(t, "yes" if ok else "NO", m) for t, ok, m in tg])
+            + [""]
+        )
     if notes:
         lines += ["### Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
 
 
 def machine_text(info: dict) -> str:
-    env = ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None) or "none of OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE, OMP_NUM_THREADS set"
+    env = (
+        ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None)
+        or "none of OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE, OMP_NUM_THREADS set"
+    )
     peers_v = ", ".join(f"{k} {info[k]}" for k in ("torch", "jax", "jaxlib", "autograd", "sympy") if info.get(k))
-    return "\n".join([
-        f"- CPU: {info['cpu']}, {info['cores']} cores; {info['platform']}",
-        f"- Python {info['python']}, NumPy {info['numpy']}; {peers_v}",
-        f"- BLAS: {blas_line(info)}",
-        f"- threads: {info['threads']} for BLAS/OpenMP (threadpoolctl), PyTorch (set_num_threads) and XLA "
-        f"(XLA_FLAGS `{info['xla_flags']}`)",
-        f"- environment: {env}",
-        f"- load average (1 min) before / after the run: {info['load_before']:.2f} / {info.get('load_after', float('nan')):.2f}"
-        f" on {info['cores']} cores; run took {info.get('duration_s', 0):.0f} s",
-    ])
+    return "\n".join(
+        [
+            f"- CPU: {info['cpu']}, {info['cores']} cores; {info['platform']}",
+            f"- Python {info['python']}, NumPy {info['numpy']}; {peers_v}",
+            f"- BLAS: {blas_line(info)}",
+            f"- threads: {info['threads']} for BLAS/OpenMP (threadpoolctl), PyTorch (set_num_threads) and XLA "
+            f"(XLA_FLAGS `{info['xla_flags']}`)",
+            f"- environment: {env}",
+            f"- load average (1 min) before / after the run: {info['load_before']:.2f} / {info.get('load_after', float('nan')):.2f}"
+            f" on {info['cores']} cores; run took {info.get('duration_s', 0):.0f} s",
+        ]
+    )
 
 
 def write_docs(path: str, table: str, info: dict, argv: list[str]) -> None:
@@ -549,11 +679,17 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="abcde", help="which cases to run (default: abcde)")
     ap.add_argument("--cap", type=float, default=None, help="seconds per scalar-expanded derivation (default 60)")
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "benchmarks.json"), help="where to write the JSON")
-    ap.add_argument("--docs", default=os.path.join(ROOT, "docs", "benchmarks.md"),
-                    help="the Markdown page to regenerate (only when every case runs)")
+    ap.add_argument(
+        "--docs",
+        default=os.path.join(ROOT, "docs", "benchmarks.md"),
+        help="the Markdown page to regenerate (only when every case runs)",
+    )
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the Markdown page")
-    ap.add_argument("--default-blas-kernel", action="store_true",
-                    help="rerun this command with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this command only)")
+    ap.add_argument(
+        "--default-blas-kernel",
+        action="store_true",
+        help="rerun this command with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this command only)",
+    )
     args = ap.parse_args(argv)
     if args.default_blas_kernel and any(v in os.environ for v in CORETYPE_VARS):
         env = {k: v for k, v in os.environ.items() if k not in CORETYPE_VARS}
@@ -575,6 +711,7 @@ def main(argv=None) -> int:
         notes.append("threadpoolctl not installed: BLAS runs its default thread count")
     else:
         import numpy  # noqa: F401 -- load the BLAS before limiting it
+
         try:
             import torch  # noqa: F401 -- its OpenMP pool too
         except ImportError:
@@ -602,9 +739,17 @@ def main(argv=None) -> int:
     print()
     print(table)
     with open(args.json + ".tmp", "w") as f:
-        json.dump({"machine": info, "results": results, "notes": notes, "quick": bool(args.quick),
-                   "targets": [{"target": t, "met": ok, "measured": m} for t, ok, m in targets(results)]},
-                  f, indent=2)
+        json.dump(
+            {
+                "machine": info,
+                "results": results,
+                "notes": notes,
+                "quick": bool(args.quick),
+                "targets": [{"target": t, "met": ok, "measured": m} for t, ok, m in targets(results)],
+            },
+            f,
+            indent=2,
+        )
     os.replace(args.json + ".tmp", args.json)
     if not args.no_docs and set("abcde") <= set(args.cases):
         write_docs(args.docs, table, info, [a for a in argv if a not in ("--no-docs",)])

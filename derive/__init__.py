@@ -14,6 +14,7 @@ Subpackages, one per subsystem:
 The package is also callable: ``gradproof.derive("softmax")`` derives and
 proves a topic (see :func:`gradproof.derive.lecture.registry.derive`).
 """
+
 from __future__ import annotations
 
 import sys

@@ -26,25 +26,62 @@ the reference value is a normal number of that type.
 >>> rec.passed, rec.detail.split(":")[1].strip()
 (False, 'forward at z = -80')
 """
+
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from gradproof.numeric.gradcheck import CheckRecord
 
-__all__ = ["TOLERANCE", "EXTREMES", "points", "computed", "accuracy_records"]
+__all__ = ["EXTREMES", "TOLERANCE", "accuracy_records", "computed", "points"]
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
 # Values of the input, per domain and precision: ordinary ones first, then the tails.
 EXTREMES = {
-    ("real", "float64"): (0.5, -0.5, 1.25, -1.75, 3.0, -3.0, 10.0, -10.0, 20.0, -20.0, 35.0, -35.0,
-                          80.0, -80.0, 300.0, -300.0, 700.0, -700.0, 1000.0, -1000.0),
-    ("real", "float32"): (0.5, -0.5, 1.25, -1.75, 3.0, -3.0, 10.0, -10.0, 20.0, -20.0, 35.0, -35.0,
-                          50.0, -50.0, 80.0, -80.0),
+    ("real", "float64"): (
+        0.5,
+        -0.5,
+        1.25,
+        -1.75,
+        3.0,
+        -3.0,
+        10.0,
+        -10.0,
+        20.0,
+        -20.0,
+        35.0,
+        -35.0,
+        80.0,
+        -80.0,
+        300.0,
+        -300.0,
+        700.0,
+        -700.0,
+        1000.0,
+        -1000.0,
+    ),
+    ("real", "float32"): (
+        0.5,
+        -0.5,
+        1.25,
+        -1.75,
+        3.0,
+        -3.0,
+        10.0,
+        -10.0,
+        20.0,
+        -20.0,
+        35.0,
+        -35.0,
+        50.0,
+        -50.0,
+        80.0,
+        -80.0,
+    ),
     ("positive", "float64"): (1e-6, 0.01, 0.5, 2.0, 30.0, 1000.0),
     ("positive", "float32"): (1e-3, 0.01, 0.5, 2.0, 30.0, 80.0),
     ("probability", "float64"): (1e-9, 0.01, 0.3, 0.7, 0.99, 1 - 1e-9),
@@ -58,8 +95,15 @@ EXTREMES = {
     ("sign", "float64"): (-1.0, 1.0),
     ("sign", "float32"): (-1.0, 1.0),
 }
-_ORDINARY = {"real": 0.75, "positive": 0.75, "probability": 0.3, "simplex": 1.0, "onehot": 1.0,
-             "binary": 1.0, "sign": 1.0}
+_ORDINARY = {
+    "real": 0.75,
+    "positive": 0.75,
+    "probability": 0.3,
+    "simplex": 1.0,
+    "onehot": 1.0,
+    "binary": 1.0,
+    "sign": 1.0,
+}
 _PARAM = (0.7, -1.3)  # parameters: ordinary values of either sign
 _DELTA = (1.0, -0.6)  # upstream messages
 
@@ -141,8 +185,9 @@ def _where(point) -> str:
     return ", ".join(f"{k} = {float(np.ravel(v)[0]):g}" for k, v in point.items() if k != "delta")
 
 
-def accuracy_records(module, pts: list[dict], references: list[dict], dtype: str,
-                     topic: str | None = None) -> list[CheckRecord]:
+def accuracy_records(
+    module, pts: list[dict], references: list[dict], dtype: str, topic: str | None = None
+) -> list[CheckRecord]:
     """One record per output: the worst relative error over the points where the reference is normal."""
     topic = topic or getattr(module, "TOPIC", "module")
     tol = TOLERANCE[dtype]
@@ -164,13 +209,30 @@ def accuracy_records(module, pts: list[dict], references: list[dict], dtype: str
     recs = []
     if not worst:
         # e.g. a softmax over one class: every output is 0 or 1 exactly, no relative error to measure
-        return [CheckRecord(topic, f"accuracy {dtype}: no output is a nonzero normal number at dimension 1 "
-                                   "(nothing to compare)", 0.0, tol, True, "")]
+        return [
+            CheckRecord(
+                topic,
+                f"accuracy {dtype}: no output is a nonzero normal number at dimension 1 (nothing to compare)",
+                0.0,
+                tol,
+                True,
+                "",
+            )
+        ]
     for key in sorted(worst, key=lambda k: (k != "forward", k != "backward", k)):
         err, pt, c, t = worst[key]
         ok = err <= tol
-        detail = "" if ok else (f"{topic}: {key} at {_where(pt)}: computed {c:.17g}, reference {t:.17g} "
-                                f"(relative error {err:.2g} > {tol:g}, {dtype})")
-        recs.append(CheckRecord(topic, f"accuracy {dtype}: {key} at {counted[key]} ordinary and extreme points",
-                                err, tol, ok, detail))
+        detail = (
+            ""
+            if ok
+            else (
+                f"{topic}: {key} at {_where(pt)}: computed {c:.17g}, reference {t:.17g} "
+                f"(relative error {err:.2g} > {tol:g}, {dtype})"
+            )
+        )
+        recs.append(
+            CheckRecord(
+                topic, f"accuracy {dtype}: {key} at {counted[key]} ordinary and extreme points", err, tol, ok, detail
+            )
+        )
     return recs

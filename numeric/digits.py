@@ -6,18 +6,20 @@ layer, softmax output with the fused cross-entropy, Xavier initialisation,
 trained by full-batch gradient descent.  Its gradient is checked against
 finite differences before and after training.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from gradproof.numeric import gradcheck, optim
 from gradproof.numeric.network import MLP
 
-__all__ = ["MissingExtra", "load", "stratified_split", "DigitsRun", "train_digits", "DEFAULTS"]
+__all__ = ["DEFAULTS", "DigitsRun", "MissingExtra", "load", "stratified_split", "train_digits"]
 
 # Chosen so the run takes seconds and clears 95% test accuracy with margin.
 DEFAULTS = {"hidden": 128, "epochs": 100, "alpha": 1.0, "tau": 100.0, "test_fraction": 0.25, "every": 10}
@@ -83,13 +85,22 @@ class DigitsRun:
     def to_json(self) -> dict:
         """The run as JSON-ready data (what ``gradproof train --json`` prints)."""
         return {
-            "sizes": list(self.sizes), "seed": self.seed, "epochs": self.epochs, "alpha": self.alpha, "tau": self.tau,
-            "n_train": self.n_train, "n_test": self.n_test, "n_params": self.n_params,
-            "train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
+            "sizes": list(self.sizes),
+            "seed": self.seed,
+            "epochs": self.epochs,
+            "alpha": self.alpha,
+            "tau": self.tau,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_params": self.n_params,
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
             "curve": self.curve,
-            "gradient_check": {"passed": self.check_passed,
-                               "before": [r.to_json() for r in self.check_before],
-                               "after": [r.to_json() for r in self.check_after]},
+            "gradient_check": {
+                "passed": self.check_passed,
+                "before": [r.to_json() for r in self.check_before],
+                "after": [r.to_json() for r in self.check_after],
+            },
             "seconds": self.seconds,
         }
 
@@ -103,9 +114,16 @@ def _check(net: MLP, X, Y, seed: int) -> list:
     return recs
 
 
-def train_digits(*, epochs: int | None = None, seed: int = 0, hidden: int | None = None,
-                 alpha: float | None = None, modules: Mapping[str, Any] | None = None,
-                 callback: Callable[[int, float], None] | None = None, check: bool = True) -> DigitsRun:
+def train_digits(
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    hidden: int | None = None,
+    alpha: float | None = None,
+    modules: Mapping[str, Any] | None = None,
+    callback: Callable[[int, float], None] | None = None,
+    check: bool = True,
+) -> DigitsRun:
     """Train the lecture MLP on the digits; return the learning curve, accuracies and gradient checks.
 
     Inputs are standardised with the training set's mean and standard
@@ -124,8 +142,7 @@ def train_digits(*, epochs: int | None = None, seed: int = 0, hidden: int | None
     K = int(labels.max()) + 1
     Y = np.eye(K)[labels]
     Xtr, Ytr, Xte, Yte = X[tr], Y[tr], X[te], Y[te]
-    net = MLP((X.shape[1], hidden, K), activation="tanh", output="softmax", init="xavier", seed=seed,
-              modules=modules)
+    net = MLP((X.shape[1], hidden, K), activation="tanh", output="softmax", init="xavier", seed=seed, modules=modules)
     rng = np.random.default_rng(seed)
     probe = rng.choice(tr.size, size=32, replace=False)
     before = _check(net, Xtr[probe], Ytr[probe], seed) if check else []
@@ -134,13 +151,30 @@ def train_digits(*, epochs: int | None = None, seed: int = 0, hidden: int | None
         return lambda n: float(np.mean(n.predict(Xs) == labs))
 
     hist = optim.gradient_descent(
-        net, Xtr, Ytr, iterations=epochs, schedule=optim.inverse_time(alpha, DEFAULTS["tau"]),
-        every=DEFAULTS["every"], metrics={"train_accuracy": acc(Xtr, labels[tr]), "test_accuracy": acc(Xte, labels[te])},
-        callback=callback)
+        net,
+        Xtr,
+        Ytr,
+        iterations=epochs,
+        schedule=optim.inverse_time(alpha, DEFAULTS["tau"]),
+        every=DEFAULTS["every"],
+        metrics={"train_accuracy": acc(Xtr, labels[tr]), "test_accuracy": acc(Xte, labels[te])},
+        callback=callback,
+    )
     after = _check(net, Xtr[probe], Ytr[probe], seed) if check else []
     curve = hist.to_json()
     return DigitsRun(
-        sizes=net.sizes, seed=seed, epochs=epochs, alpha=alpha, tau=DEFAULTS["tau"], n_train=int(tr.size), n_test=int(te.size),
-        n_params=net.n_params, curve=curve, train_accuracy=curve["train_accuracy"][-1],
-        test_accuracy=curve["test_accuracy"][-1], check_before=before, check_after=after,
-        seconds=time.perf_counter() - t0)
+        sizes=net.sizes,
+        seed=seed,
+        epochs=epochs,
+        alpha=alpha,
+        tau=DEFAULTS["tau"],
+        n_train=int(tr.size),
+        n_test=int(te.size),
+        n_params=net.n_params,
+        curve=curve,
+        train_accuracy=curve["train_accuracy"][-1],
+        test_accuracy=curve["test_accuracy"][-1],
+        check_before=before,
+        check_after=after,
+        seconds=time.perf_counter() - t0,
+    )

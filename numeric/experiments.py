@@ -25,16 +25,18 @@ the backward message delta arriving at the layer and of its weight gradient.
 >>> sorted(d["runs"]), len(d["runs"]["xavier"]["std"])
 (['gaussian sigma_0=0.01', 'gaussian sigma_0=1', 'xavier'], 3)
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from gradproof.numeric.init import initialise
 from gradproof.numeric.network import _resolve
 
-__all__ = ["INITIALISATIONS", "initialisation_experiment", "init_experiment", "ACTIVATIONS", "NAMED_INITS"]
+__all__ = ["ACTIVATIONS", "INITIALISATIONS", "NAMED_INITS", "init_experiment", "initialisation_experiment"]
 
 # label -> (initialiser, sigma_0)
 INITIALISATIONS = {
@@ -44,8 +46,15 @@ INITIALISATIONS = {
 }
 
 
-def initialisation_experiment(*, layers: int = 10, units: int = 500, samples: int = 1000, bins: int = 50,
-                              seed: int = 0, modules: Mapping[str, Any] | None = None) -> dict:
+def initialisation_experiment(
+    *,
+    layers: int = 10,
+    units: int = 500,
+    samples: int = 1000,
+    bins: int = 50,
+    seed: int = 0,
+    modules: Mapping[str, Any] | None = None,
+) -> dict:
     """Per-layer output statistics and delta norms for each initialisation; plain data.
 
     Returns ``{"layers", "units", "samples", "bin_edges", "runs"}`` where
@@ -98,9 +107,18 @@ ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
 NAMED_INITS = ("xavier", "glorot", "he")
 
 
-def init_experiment(*, layers: int = 10, width: int = 500, activation: str = "tanh", init: str = "gaussian",
-                    sigma0: float | None = None, samples: int = 1000, seed: int = 0, bins: int = 50,
-                    modules: Mapping[str, Any] | None = None) -> dict:
+def init_experiment(
+    *,
+    layers: int = 10,
+    width: int = 500,
+    activation: str = "tanh",
+    init: str = "gaussian",
+    sigma0: float | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+    bins: int = 50,
+    modules: Mapping[str, Any] | None = None,
+) -> dict:
     """The lecture's experiment with one setting: per-layer output statistics and delta norms.
 
     ``layers`` linear layers of ``width`` units (no biases), each followed by
@@ -152,11 +170,21 @@ def init_experiment(*, layers: int = 10, width: int = 500, activation: str = "ta
     predicted = [float(np.sqrt(width * var_w[l] * fprime2[l])) for l in range(layers)]
     edges = np.linspace(-1.0, 1.0, bins + 1) if activation == "tanh" else None
     out = {
-        "layers": layers, "width": width, "activation": activation, "init": init, "sigma0": sigma0,
-        "samples": samples, "seed": seed, "weight_std": float(np.std(Ws[0])),
-        "mean": [float(z.mean()) for z in outs], "std": [float(z.std()) for z in outs],
-        "fprime2": fprime2, "delta_norm": delta_norm, "delta_input": delta_in,
-        "ratio": ratio, "predicted": predicted,
+        "layers": layers,
+        "width": width,
+        "activation": activation,
+        "init": init,
+        "sigma0": sigma0,
+        "samples": samples,
+        "seed": seed,
+        "weight_std": float(np.std(Ws[0])),
+        "mean": [float(z.mean()) for z in outs],
+        "std": [float(z.std()) for z in outs],
+        "fprime2": fprime2,
+        "delta_norm": delta_norm,
+        "delta_input": delta_in,
+        "ratio": ratio,
+        "predicted": predicted,
     }
     if edges is not None:
         out["bin_edges"] = edges.tolist()
@@ -173,10 +201,24 @@ TRAIN_INITS = ("xavier", "glorot", "he", "gaussian")
 TRAIN_ACTIVATIONS = ACTIVATIONS
 
 
-def train_digits_with(*, epochs: int = 100, seed: int = 0, hidden: int = 128, alpha: float = 1.0,
-                      init: str = "xavier", sigma0: float | None = None, activation: str = "tanh",
-                      l1: float = 0.0, l2: float = 0.0, validation: float = 0.0, patience: int | None = None,
-                      every: int = 10, callback=None, check: bool = True, train_size: int | None = None):
+def train_digits_with(
+    *,
+    epochs: int = 100,
+    seed: int = 0,
+    hidden: int = 128,
+    alpha: float = 1.0,
+    init: str = "xavier",
+    sigma0: float | None = None,
+    activation: str = "tanh",
+    l1: float = 0.0,
+    l2: float = 0.0,
+    validation: float = 0.0,
+    patience: int | None = None,
+    every: int = 10,
+    callback=None,
+    check: bool = True,
+    train_size: int | None = None,
+):
     """Train the digits MLP with the given settings; returns a :class:`gradproof.numeric.digits.DigitsRun`.
 
     ``validation`` (a fraction of the training images, stratified) is held
@@ -224,8 +266,16 @@ def train_digits_with(*, epochs: int = 100, seed: int = 0, hidden: int = 128, al
     K = int(labels.max()) + 1
     Y = np.eye(K)[labels]
     penalty, lam = ("l1_penalty", l1) if l1 else (("l2_penalty", l2) if l2 else (None, 0.0))
-    net = MLP((X.shape[1], hidden, K), activation=activation, output="softmax", init=init, sigma0=sigma0,
-              seed=seed, penalty=penalty, lam=lam)
+    net = MLP(
+        (X.shape[1], hidden, K),
+        activation=activation,
+        output="softmax",
+        init=init,
+        sigma0=sigma0,
+        seed=seed,
+        penalty=penalty,
+        lam=lam,
+    )
     Xtr, Ytr, Xva, Yva = X[tr], Y[tr], X[va], Y[va]
     rng = np.random.default_rng(seed)
     probe = rng.choice(tr.size, size=min(32, tr.size), replace=False)
@@ -269,21 +319,35 @@ def train_digits_with(*, epochs: int = 100, seed: int = 0, hidden: int = 128, al
         curve["best_iteration"] = best[1]
     after = digits._check(net, Xtr[probe], Ytr[probe], seed) if check else []
     return digits.DigitsRun(
-        sizes=net.sizes, seed=seed, epochs=epochs, alpha=alpha, tau=digits.DEFAULTS["tau"], n_train=int(tr.size),
-        n_test=int(te.size), n_params=net.n_params, curve=curve, train_accuracy=acc(tr), test_accuracy=acc(te),
-        check_before=before, check_after=after, seconds=time.perf_counter() - t0)
+        sizes=net.sizes,
+        seed=seed,
+        epochs=epochs,
+        alpha=alpha,
+        tau=digits.DEFAULTS["tau"],
+        n_train=int(tr.size),
+        n_test=int(te.size),
+        n_params=net.n_params,
+        curve=curve,
+        train_accuracy=acc(tr),
+        test_accuracy=acc(te),
+        check_before=before,
+        check_after=after,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 # ---------------------------------------------------------------------------
 # Overfitting with and without L2, and the ridge lambda path
 # ---------------------------------------------------------------------------
 
+
 def _poly(x, degree):
     return np.vander(x, degree + 1, increasing=True)
 
 
-def regularisation_demo(*, degree: int = 12, m: int = 15, noise: float = 0.15, seed: int = 0,
-                        lam: float = 1e-3, lambdas=None, ridge=None) -> dict:
+def regularisation_demo(
+    *, degree: int = 12, m: int = 15, noise: float = 0.15, seed: int = 0, lam: float = 1e-3, lambdas=None, ridge=None
+) -> dict:
     """Polynomial regression of a noisy sine: least squares overfits, L2 does not; the ridge lambda path.
 
     Fits ``degree``-polynomials to ``m`` noisy samples of sin(2 pi x) on
@@ -312,8 +376,13 @@ def regularisation_demo(*, degree: int = 12, m: int = 15, noise: float = 0.15, s
     fits = {}
     for label, l in (("least squares (no L2)", 0.0), (f"L2, lambda = {lam:g}", lam)):
         w = fit(l)
-        fits[label] = {"lam": l, "grid": (Xt @ w).tolist(), "train_mse": mse(X, y, w), "test_mse": mse(Xt, yt, w),
-                       "w_norm": float(np.linalg.norm(w))}
+        fits[label] = {
+            "lam": l,
+            "grid": (Xt @ w).tolist(),
+            "train_mse": mse(X, y, w),
+            "test_mse": mse(Xt, yt, w),
+            "w_norm": float(np.linalg.norm(w)),
+        }
     path = {"lambda": lambdas.tolist(), "train_mse": [], "test_mse": [], "w_norm": []}
     for l in lambdas:
         w = fit(l)
@@ -321,5 +390,15 @@ def regularisation_demo(*, degree: int = 12, m: int = 15, noise: float = 0.15, s
         path["test_mse"].append(mse(Xt, yt, w))
         path["w_norm"].append(float(np.linalg.norm(w)))
     best = int(np.argmin(path["test_mse"]))
-    return {"degree": degree, "m": m, "noise": noise, "x": x.tolist(), "y": y.tolist(), "grid": xt.tolist(),
-            "truth": yt.tolist(), "fits": fits, "path": path, "best_lambda": float(lambdas[best])}
+    return {
+        "degree": degree,
+        "m": m,
+        "noise": noise,
+        "x": x.tolist(),
+        "y": y.tolist(),
+        "grid": xt.tolist(),
+        "truth": yt.tolist(),
+        "fits": fits,
+        "path": path,
+        "best_lambda": float(lambdas[best]),
+    }

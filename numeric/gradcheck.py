@@ -41,30 +41,32 @@ and a planted wrong gradient is caught, with the entry named:
 >>> bad[0].detail.split(":")[0]
 'square'
 """
+
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "CONTRACT_KINDS",
-    "CheckRecord",
-    "TOLERANCES",
     "STEPS",
+    "TOLERANCES",
+    "CheckRecord",
+    "all_passed",
+    "away_from_kinks",
     "central_differences",
-    "directional",
-    "complex_step",
+    "check_callables",
     "check_function",
     "check_module",
-    "check_callables",
-    "sample_inputs",
-    "away_from_kinks",
-    "all_passed",
+    "complex_step",
+    "directional",
     "format_records",
+    "sample_inputs",
 ]
 
 
@@ -145,6 +147,7 @@ def _dtype_name(dtype) -> str:
 # this one shape, so every method below is written once.
 # ---------------------------------------------------------------------------
 
+
 def _rel_errors(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
     scale = max(float(np.max(np.abs(numeric), initial=0.0)), float(np.max(np.abs(analytic), initial=0.0)))
     floor = max(RELATIVE_FLOOR * scale, np.finfo(np.float64).tiny)
@@ -157,13 +160,13 @@ def _fmt_index(idx) -> str:
 
 
 def _shape_error(topic, check, tol, name, got, want) -> CheckRecord:
-    return CheckRecord(topic, check, math.inf, tol, False,
-                       f"{topic}: {name} has shape {tuple(got)}, expected {tuple(want)}")
+    return CheckRecord(
+        topic, check, math.inf, tol, False, f"{topic}: {name} has shape {tuple(got)}, expected {tuple(want)}"
+    )
 
 
 def _error_record(topic, check, tol, err: BaseException) -> CheckRecord:
-    return CheckRecord(topic, check, math.inf, tol, False,
-                       f"{topic}: raised {type(err).__name__}: {err}")
+    return CheckRecord(topic, check, math.inf, tol, False, f"{topic}: raised {type(err).__name__}: {err}")
 
 
 def _central(fx: Callable, x: np.ndarray, u: np.ndarray, step: float) -> np.ndarray:
@@ -183,6 +186,7 @@ def _directional_error(analytic: float, numeric: float, g: np.ndarray) -> float:
 
 def _richardson(fx: Callable, x: np.ndarray, u: np.ndarray, h: float) -> np.ndarray:
     """J u by central differences at steps h and h/2, extrapolated: O(h^4) truncation."""
+
     def d(step):
         xp = (x + step * u).astype(x.dtype)
         xm = (x - step * u).astype(x.dtype)
@@ -199,8 +203,7 @@ def _jacobian_records(topic, method, tol, names, labels, args, J_an, J_num, out_
         a, n = J_an[name], J_num[name]
         check = f"{method}: {labels[name]}"
         if not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
-            records.append(CheckRecord(topic, check, math.inf, tol, False,
-                                       f"{topic}: {labels[name]} is not finite"))
+            records.append(CheckRecord(topic, check, math.inf, tol, False, f"{topic}: {labels[name]} is not finite"))
             continue
         err = _rel_errors(a, n)
         worst = float(err.max(initial=0.0))
@@ -212,8 +215,10 @@ def _jacobian_records(topic, method, tol, names, labels, args, J_an, J_num, out_
             where = f"entry {name}{_fmt_index(i)}" if i else f"entry {name}"
             if o:
                 where += f" of output{_fmt_index(o)}"
-            detail = (f"{topic}: {labels[name]} wrong at {where}: "
-                      f"analytic {a[k]:.10g} vs numeric {n[k]:.10g} (relative error {worst:.3g})")
+            detail = (
+                f"{topic}: {labels[name]} wrong at {where}: "
+                f"analytic {a[k]:.10g} vs numeric {n[k]:.10g} (relative error {worst:.3g})"
+            )
         records.append(CheckRecord(topic, check, worst, tol, worst <= tol, detail))
     return records
 
@@ -256,14 +261,23 @@ def _jacobian_setup(f, vjp, args, wrt, labels, dtype, topic, method, tol):
         J_an = _analytic_jacobian(vjp, args, names, out_shape, np.dtype(dtype).type)
     except _ShapeMismatch as e:
         return [_shape_error(topic, f"{method}: {labels[e.name]}", tol, labels[e.name], e.got, e.want)]
-    except Exception as e:  # noqa: BLE001 -- any failure of user code is a failed check
+    except Exception as e:
         return [_error_record(topic, f"{method}: {labels[n]}", tol, e) for n in names]
     return args, names, labels, out_shape, J_an
 
 
-def central_differences(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: str = "function",
-                        wrt=None, labels: Mapping[str, str] | None = None, dtype=np.float64,
-                        tolerance: float | None = None, step: float | None = None) -> list[CheckRecord]:
+def central_differences(
+    f: Callable,
+    vjp: Callable,
+    args: Mapping[str, Any],
+    *,
+    topic: str = "function",
+    wrt=None,
+    labels: Mapping[str, str] | None = None,
+    dtype=np.float64,
+    tolerance: float | None = None,
+    step: float | None = None,
+) -> list[CheckRecord]:
     """Full-Jacobian check: every entry of ``vjp`` against central differences of ``f``.
 
     Cost: one ``vjp`` call per output entry and two ``f`` calls per input
@@ -320,9 +334,17 @@ def central_differences(f: Callable, vjp: Callable, args: Mapping[str, Any], *, 
     return _jacobian_records(topic, "central differences", tol, names, labels, args, J_an, J_num, out_shape)
 
 
-def complex_step(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: str = "function",
-                 wrt=None, labels: Mapping[str, str] | None = None, dtype=np.float64,
-                 tolerance: float | None = None) -> list[CheckRecord]:
+def complex_step(
+    f: Callable,
+    vjp: Callable,
+    args: Mapping[str, Any],
+    *,
+    topic: str = "function",
+    wrt=None,
+    labels: Mapping[str, str] | None = None,
+    dtype=np.float64,
+    tolerance: float | None = None,
+) -> list[CheckRecord]:
     """Full-Jacobian check by the complex step ``Im f(x + i h e_k) / h``.
 
     Valid only where ``f`` is analytic (no ``abs``, ``maximum``, comparisons);
@@ -355,15 +377,25 @@ def complex_step(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: 
                     xc.flat[i] += 1j * h
                     Jn[:, i] = (np.imag(np.asarray(f(**{**args, name: xc}))) / h).ravel()
                 J_num[name] = Jn
-    except Exception as e:  # noqa: BLE001 -- e.g. a ufunc without complex support
+    except Exception as e:
         return [_error_record(topic, f"complex step: {labels[n]}", tol, e) for n in names]
     return _jacobian_records(topic, "complex step", tol, names, labels, args, J_an, J_num, out_shape)
 
 
-def directional(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: str = "function",
-                wrt=None, labels: Mapping[str, str] | None = None, dtype=np.float64,
-                seeds: int = 8, seed: int = 0, tolerance: float | None = None,
-                step: float | None = None) -> list[CheckRecord]:
+def directional(
+    f: Callable,
+    vjp: Callable,
+    args: Mapping[str, Any],
+    *,
+    topic: str = "function",
+    wrt=None,
+    labels: Mapping[str, str] | None = None,
+    dtype=np.float64,
+    seeds: int = 8,
+    seed: int = 0,
+    tolerance: float | None = None,
+    step: float | None = None,
+) -> list[CheckRecord]:
     """Random-direction check ``<v, J u>`` against ``<J^T v, u>``, over several seeds.
 
     For each seed, a random unit direction ``u`` in one argument and a random
@@ -386,7 +418,7 @@ def directional(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: s
     check = {n: f"directional ({seeds} seeds): {labels[n]}" for n in names}
     try:
         out_shape = np.shape(f(**args))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return [_error_record(topic, check[n], tol, e) for n in names]
     records = []
     for name in names:
@@ -403,7 +435,7 @@ def directional(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: s
                 if g.shape != x.shape:
                     raise _ShapeMismatch(name, g.shape, x.shape)
                 analytic = float(np.sum(g.astype(np.float64) * u))
-                fx = lambda xx: f(**{**args, name: xx})  # noqa: E731
+                fx = lambda xx: f(**{**args, name: xx})
                 # a plain central difference first; Richardson only if it does
                 # not already agree to a tenth of the tolerance (as in the full check)
                 step_p = hx * PLAIN_STEP_FACTOR
@@ -417,23 +449,35 @@ def directional(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: s
                 if err > worst or not np.isfinite(err):
                     worst = err
                     if not err <= tol:
-                        detail = (f"{topic}: {labels[name]} wrong along a random direction (seed {s}): "
-                                  f"analytic <J^T v, u> = {analytic:.10g} vs numeric <v, J u> = {numeric:.10g} "
-                                  f"(relative error {err:.3g})")
+                        detail = (
+                            f"{topic}: {labels[name]} wrong along a random direction (seed {s}): "
+                            f"analytic <J^T v, u> = {analytic:.10g} vs numeric <v, J u> = {numeric:.10g} "
+                            f"(relative error {err:.3g})"
+                        )
         except _ShapeMismatch as e:
             records.append(_shape_error(topic, check[name], tol, labels[name], e.got, e.want))
             continue
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             records.append(_error_record(topic, check[name], tol, e))
             continue
         records.append(CheckRecord(topic, check[name], worst, tol, worst <= tol, detail))
     return records
 
 
-def check_function(f: Callable, vjp: Callable, args: Mapping[str, Any], *, topic: str = "function",
-                   wrt=None, labels: Mapping[str, str] | None = None, dtype=np.float64,
-                   methods=("central", "directional"), seeds: int = 8, seed: int = 0,
-                   step: float | None = None) -> list[CheckRecord]:
+def check_function(
+    f: Callable,
+    vjp: Callable,
+    args: Mapping[str, Any],
+    *,
+    topic: str = "function",
+    wrt=None,
+    labels: Mapping[str, str] | None = None,
+    dtype=np.float64,
+    methods=("central", "directional"),
+    seeds: int = 8,
+    seed: int = 0,
+    step: float | None = None,
+) -> list[CheckRecord]:
     """Run the chosen methods (``"central"``, ``"directional"``, ``"complex"``) on ``f``/``vjp``.
 
     >>> f = lambda a, b: a @ b
@@ -493,12 +537,17 @@ def away_from_kinks(x: np.ndarray, kinks, rng: np.random.Generator, margin: floa
 # Lower-case vectors are columns, as in the lecture (``w`` in R^n, ``y`` in R^m);
 # a model's target takes the shape of its prediction.
 DEFAULT_SHAPES = {
-    "z": ("m", "n"), "X": ("m", "n"), "W": ("n", "K"), "b": ("K",), "w": ("n", 1),
+    "z": ("m", "n"),
+    "X": ("m", "n"),
+    "W": ("n", "K"),
+    "b": ("K",),
+    "w": ("n", 1),
 }
 
 # What an input or target may be.  Modules may declare ``DOMAIN`` (their
 # input z) and ``TARGET`` (their y) with one of these names.
 DOMAINS = ("real", "probability", "simplex", "positive", "binary", "onehot", "sign", "count")
+
 
 def _meta(module, name: str, default):
     """A module's declared metadata constant (``DOMAIN``, ``TARGET``, ...), or ``default``."""
@@ -536,13 +585,15 @@ def _shape_of(name: str, module, sizes: Mapping[str, int]) -> tuple:
     shapes = dict(DEFAULT_SHAPES)
     shapes.update(getattr(module, "SHAPES", {}) or {})
     if name not in shapes:
-        raise ValueError(f"{getattr(module, 'TOPIC', module)!s}: no shape known for {name!r}; "
-                         "declare SHAPES or pass inputs=")
+        raise ValueError(
+            f"{getattr(module, 'TOPIC', module)!s}: no shape known for {name!r}; declare SHAPES or pass inputs="
+        )
     return tuple(int(sizes[d]) if isinstance(d, str) else int(d) for d in shapes[name])
 
 
-def sample_inputs(module, *, sizes: Mapping[str, int] | None = None,
-                  rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+def sample_inputs(
+    module, *, sizes: Mapping[str, int] | None = None, rng: np.random.Generator | None = None
+) -> dict[str, np.ndarray]:
     """Sample a valid set of arguments for a module from its metadata.
 
     Returns ``{"z": ..., <param>: ...}`` for modules, ``{"z", "y"}`` for
@@ -587,6 +638,7 @@ def sample_inputs(module, *, sizes: Mapping[str, int] | None = None,
 # ---------------------------------------------------------------------------
 # Adapters: the generated-module contract -> f / vjp.
 # ---------------------------------------------------------------------------
+
 
 def _adapt(module, inputs: Mapping[str, np.ndarray], hyper: Mapping[str, Any]):
     """Return (f, vjp, args, wrt, labels) for a module object of any KIND."""
@@ -652,14 +704,23 @@ def _keeps_complex(f, args) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             out = f(**probe)
-    except Exception:  # noqa: BLE001 -- any failure means: not complex-capable
+    except Exception:
         return False
     return np.iscomplexobj(out)
 
 
-def check_module(module, *, topic: str | None = None, inputs: Mapping[str, np.ndarray] | None = None,
-                 sizes: Mapping[str, int] | None = None, hyper: Mapping[str, Any] | None = None,
-                 methods=None, seeds: int = 8, seed: int = 0, dtype=np.float64) -> list[CheckRecord]:
+def check_module(
+    module,
+    *,
+    topic: str | None = None,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    hyper: Mapping[str, Any] | None = None,
+    methods=None,
+    seeds: int = 8,
+    seed: int = 0,
+    dtype=np.float64,
+) -> list[CheckRecord]:
     """Check every derivative of a module object that follows the generated-module contract.
 
     ``module`` is anything with ``forward``/``backward`` and the metadata
@@ -681,13 +742,25 @@ def check_module(module, *, topic: str | None = None, inputs: Mapping[str, np.nd
         methods = ("central", "directional")
         if getattr(module, "ANALYTIC", False) and _keeps_complex(f, args):
             methods += ("complex",)
-    return check_function(f, vjp, args, topic=topic, wrt=wrt, labels=labels, dtype=dtype,
-                          methods=methods, seeds=seeds, seed=seed)
+    return check_function(
+        f, vjp, args, topic=topic, wrt=wrt, labels=labels, dtype=dtype, methods=methods, seeds=seeds, seed=seed
+    )
 
 
-def check_callables(forward: Callable, backward: Callable, z: np.ndarray, params: Mapping[str, np.ndarray] | None = None,
-                    *, topic: str = "user module", kinks=(), analytic: bool = False,
-                    methods=None, seeds: int = 8, seed: int = 0, dtype=np.float64) -> list[CheckRecord]:
+def check_callables(
+    forward: Callable,
+    backward: Callable,
+    z: np.ndarray,
+    params: Mapping[str, np.ndarray] | None = None,
+    *,
+    topic: str = "user module",
+    kinks=(),
+    analytic: bool = False,
+    methods=None,
+    seeds: int = 8,
+    seed: int = 0,
+    dtype=np.float64,
+) -> list[CheckRecord]:
     """Check a user's ``forward(z, **params)`` / ``backward(delta, z, **params)`` pair.
 
     ``backward`` returns ``(delta_in, {param: dL/dparam})`` as in the
@@ -711,8 +784,9 @@ def check_callables(forward: Callable, backward: Callable, z: np.ndarray, params
     _User.backward = staticmethod(backward)
     rng = np.random.default_rng(seed)
     z = away_from_kinks(np.asarray(z, dtype=np.float64), kinks, rng) if kinks else np.asarray(z, dtype=np.float64)
-    return check_module(_User, topic=topic, inputs={"z": z, **params}, methods=methods,
-                        seeds=seeds, seed=seed, dtype=dtype)
+    return check_module(
+        _User, topic=topic, inputs={"z": z, **params}, methods=methods, seeds=seeds, seed=seed, dtype=dtype
+    )
 
 
 def all_passed(records) -> bool:

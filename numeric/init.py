@@ -17,13 +17,14 @@ he         2 / n_in                    ReLU halves the variance
 >>> bool(abs(W.var() * 500 - 1) < 0.05)
 True
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-__all__ = ["INITIALISERS", "std", "initialise"]
+__all__ = ["INITIALISERS", "initialise", "std"]
 
 INITIALISERS = ("constant", "gaussian", "xavier", "glorot", "he")
 
@@ -49,8 +50,15 @@ def std(name: str, n_in: int, n_out: int, sigma0: float | None = None) -> float:
     raise ValueError(f"unknown initialiser {name!r}: one of {', '.join(INITIALISERS)}")
 
 
-def initialise(name: str, shape: tuple, rng: np.random.Generator, *, sigma0: float | None = None,
-               value: float = 0.5, dtype=np.float64) -> np.ndarray:
+def initialise(
+    name: str,
+    shape: tuple,
+    rng: np.random.Generator,
+    *,
+    sigma0: float | None = None,
+    value: float = 0.5,
+    dtype=np.float64,
+) -> np.ndarray:
     """A weight matrix of ``shape = (n_in, n_out)`` drawn by rule ``name``.
 
     ``constant`` fills every entry with ``value``: every neuron of the layer

@@ -11,6 +11,7 @@ the generated module.
 >>> all(r.passed for r in run_checks("linear_near_zero"))
 True
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,22 +35,42 @@ def check_vanishing_gradient(seed=0, layers=10, width=500, samples=200) -> list[
         r = init_experiment(layers=layers, width=width, samples=samples, sigma0=sigma0, seed=seed)
         meas, pred = np.asarray(r["ratio"]), np.asarray(r["predicted"])
         err = float(np.max(np.abs(meas / pred - 1)))
-        out.append(_rec(t, f"sigma_0={sigma0:g}: measured |delta^(l-1)|/|delta^l| vs sqrt(n Var(w) E[tanh'(s)^2]) "
-                           f"(mean ratio {meas.mean():.3g}, predicted {pred.mean():.3g})", err, 0.1))
+        out.append(
+            _rec(
+                t,
+                f"sigma_0={sigma0:g}: measured |delta^(l-1)|/|delta^l| vs sqrt(n Var(w) E[tanh'(s)^2]) "
+                f"(mean ratio {meas.mean():.3g}, predicted {pred.mean():.3g})",
+                err,
+                0.1,
+            )
+        )
         geo = float(np.exp(np.mean(np.log(meas))))
         # the direction is the erratum's point: > 1 grows towards the input, < 1 vanishes
         wrong_side = max(0.0, 1.0 - geo) if direction == "grows" else max(0.0, geo - 1.0)
-        out.append(_rec(t, f"sigma_0={sigma0:g}: delta {direction} towards the input "
-                           f"(geometric mean ratio {geo:.3g}; |delta| at layer 1 {r['delta_norm'][0]:.3g}, "
-                           f"at layer {layers} {r['delta_norm'][-1]:.3g})", wrong_side, 0.0))
+        out.append(
+            _rec(
+                t,
+                f"sigma_0={sigma0:g}: delta {direction} towards the input "
+                f"(geometric mean ratio {geo:.3g}; |delta| at layer 1 {r['delta_norm'][0]:.3g}, "
+                f"at layer {layers} {r['delta_norm'][-1]:.3g})",
+                wrong_side,
+                0.0,
+            )
+        )
     # the saturated gain's asymptotics: E[sech^4(s)] for s ~ N(0, tau^2) vs (4/3)/(sqrt(2 pi) tau)
     tau = np.sqrt(450.0)
     x = np.linspace(-40, 40, 400001)
-    dens = np.exp(-x**2 / (2 * tau**2)) / (np.sqrt(2 * np.pi) * tau)
+    dens = np.exp(-(x**2) / (2 * tau**2)) / (np.sqrt(2 * np.pi) * tau)
     quad = float(np.sum(dens / np.cosh(x) ** 4) * (x[1] - x[0]))
     approx = 4.0 / 3.0 / (np.sqrt(2 * np.pi) * tau)
-    out.append(_rec(t, f"E[sech^4 s], s ~ N(0, 450), quadrature {quad:.4g} vs (4/3)/(sqrt(2 pi) tau) {approx:.4g}",
-                    abs(quad / approx - 1), 0.01))
+    out.append(
+        _rec(
+            t,
+            f"E[sech^4 s], s ~ N(0, 450), quadrature {quad:.4g} vs (4/3)/(sqrt(2 pi) tau) {approx:.4g}",
+            abs(quad / approx - 1),
+            0.01,
+        )
+    )
     return out
 
 
@@ -62,8 +83,14 @@ def check_randomised_inputs(seed=0) -> list[CheckRecord]:
     eps = rng.standard_normal((400_000, n)) * se
     mc = float(np.mean((y - (x + eps) @ w) ** 2))
     formula = (y - w @ x) ** 2 + se**2 * w @ w
-    out = [_rec(t, f"Monte Carlo (400000 draws) {mc:.5g} vs (y - w^T x)^2 + sigma^2 ||w||^2 = {formula:.5g}",
-                abs(mc / formula - 1), 0.01)]
+    out = [
+        _rec(
+            t,
+            f"Monte Carlo (400000 draws) {mc:.5g} vs (y - w^T x)^2 + sigma^2 ||w||^2 = {formula:.5g}",
+            abs(mc / formula - 1),
+            0.01,
+        )
+    ]
     m = 40
     X = rng.standard_normal((m, n))
     yv = X @ rng.standard_normal(n) + 0.1 * rng.standard_normal(m)
@@ -73,8 +100,7 @@ def check_randomised_inputs(seed=0) -> list[CheckRecord]:
     # each copy adds E[L] = ||y - X w||^2 + m sigma^2 ||w||^2: ridge with lambda = m sigma^2
     w_ridge = np.linalg.solve(X.T @ X + m * se**2 * np.eye(n), X.T @ yv)
     err = float(np.linalg.norm(w_noise - w_ridge) / np.linalg.norm(w_ridge))
-    out.append(_rec(t, "least squares on 2000 noisy copies of X vs ridge with lambda = m sigma^2",
-                    err, 0.02))
+    out.append(_rec(t, "least squares on 2000 noisy copies of X vs ridge with lambda = m sigma^2", err, 0.02))
     return out
 
 
@@ -100,13 +126,23 @@ def check_gradient_descent(seed=0) -> list[CheckRecord]:
     rises = float(np.max(np.maximum(np.diff(losses), 0.0)) / losses[0])
     out = [
         _rec(t, "alpha = 1/lambda_max(H): the loss never increases", rises, 1e-12),
-        _rec(t, "alpha = 1/lambda_max(H): 3000 steps reach the closed form (relative error)",
-             np.linalg.norm(w - ref) / np.linalg.norm(ref), 1e-8),
+        _rec(
+            t,
+            "alpha = 1/lambda_max(H): 3000 steps reach the closed form (relative error)",
+            np.linalg.norm(w - ref) / np.linalg.norm(ref),
+            1e-8,
+        ),
     ]
     _, bad = run(2.2 / lam_max, 60)
     # beyond alpha = 2/lambda_max the step overshoots: the loss must blow up (the check can fail)
-    out.append(_rec(t, "alpha = 2.2/lambda_max(H) diverges (loss after 60 steps / first loss >= 1e3)",
-                    1e3 / max(bad[-1] / bad[0], 1e-300), 1.0))
+    out.append(
+        _rec(
+            t,
+            "alpha = 2.2/lambda_max(H) diverges (loss after 60 steps / first loss >= 1e3)",
+            1e3 / max(bad[-1] / bad[0], 1e-300),
+            1.0,
+        )
+    )
     return out
 
 
@@ -127,8 +163,12 @@ def check_linear_near_zero(seed=0) -> list[CheckRecord]:
     e_sig = np.max(np.abs(_sigmoid(s) - (0.5 + s / 4 - s**3 / 48)) / (np.abs(s) ** 5 / 480))
     e_tanh = np.max(np.abs(np.tanh(s) - (s - s**3 / 3)) / (2 * np.abs(s) ** 5 / 15))
     return [
-        _rec(t, "max |sigma(s) - (1/2 + s/4 - s^3/48)| / (|s|^5/480) on 0.05 <= |s| <= 1/2 (<= 1: the next term "
-                "bounds it)", e_sig, 1.0),
+        _rec(
+            t,
+            "max |sigma(s) - (1/2 + s/4 - s^3/48)| / (|s|^5/480) on 0.05 <= |s| <= 1/2 (<= 1: the next term bounds it)",
+            e_sig,
+            1.0,
+        ),
         _rec(t, "max |tanh(s) - (s - s^3/3)| / (2|s|^5/15) on 0.05 <= |s| <= 1/2", e_tanh, 1.0),
     ]
 
@@ -149,7 +189,12 @@ def check_relu_properties(seed=0) -> list[CheckRecord]:
     Xin = rng.standard_normal((8, 5))
     _, g = lin.backward(d_in, Xin, W=W)
     return [
-        _rec(t, "generated relu: message for s > 0 equals the incoming one", np.max(np.abs(d_in[:, [0, 2]] - D[:, [0, 2]])), 0.0),
+        _rec(
+            t,
+            "generated relu: message for s > 0 equals the incoming one",
+            np.max(np.abs(d_in[:, [0, 2]] - D[:, [0, 2]])),
+            0.0,
+        ),
         _rec(t, "generated relu: dead unit (s < 0 on every sample) passes no message", np.max(np.abs(d_in[:, 1])), 0.0),
         _rec(t, "dead unit's weight gradient dL/dW[:, 2] = 0 (it never learns)", np.max(np.abs(g["W"][:, 1])), 0.0),
         _rec(t, "relu is unbounded: relu(1e6) = 1e6", abs(relu.forward(np.array([[1e6]]))[0, 0] - 1e6), 0.0),

@@ -16,6 +16,7 @@ this is a no-op).  Memory is still released when the process ends.
 >>> isinstance(keep_freed_memory(), bool)
 True
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -37,21 +37,22 @@ be caught; an uncaught one is a failing record.
 >>> all(r.passed for r in recs)
 True
 """
+
 from __future__ import annotations
 
 import ast
 import copy
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from gradproof.numeric import gradcheck
 from gradproof.numeric.gradcheck import CheckRecord
 
-__all__ = ["Mutant", "mutants", "load_source", "mutation_records", "OPERATORS"]
+__all__ = ["OPERATORS", "Mutant", "load_source", "mutants", "mutation_records"]
 
 OPERATORS = ("sign flip", "transpose", "factor 2", "divisor", "index/axis", "wrong function")
 
@@ -77,7 +78,7 @@ class Mutant:
 def load_source(source: str, name: str = "mutant") -> types.ModuleType:
     """Execute module source text as a fresh module object (not registered in ``sys.modules``)."""
     mod = types.ModuleType(name)
-    exec(compile(source, f"<{name}>", "exec"), mod.__dict__)  # noqa: S102 -- our own generated source
+    exec(compile(source, f"<{name}>", "exec"), mod.__dict__)
     return mod
 
 
@@ -102,8 +103,11 @@ def _targets(tree: ast.Module) -> list[ast.FunctionDef]:
 
     back = _backward(tree)
     used_by_forward = calls(funcs["forward"]) if "forward" in funcs else set()
-    helpers = [funcs[name] for name in sorted(calls(back)) if name in funcs and name not in used_by_forward
-               and name not in ("forward", "backward")]
+    helpers = [
+        funcs[name]
+        for name in sorted(calls(back))
+        if name in funcs and name not in used_by_forward and name not in ("forward", "backward")
+    ]
     return [back] + helpers
 
 
@@ -144,8 +148,7 @@ def _sites(fn: ast.FunctionDef):
     swaps = _swaps()
     sites = []
     for node in ast.walk(fn):
-        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
-                and ast.unparse(node.func) in swaps:
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and ast.unparse(node.func) in swaps:
             other = ast.parse(swaps[ast.unparse(node.func)], mode="eval").body
             sites.append(("wrong function", node, lambda n, other=other: ast.Call(other, n.args, [])))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
@@ -157,7 +160,7 @@ def _sites(fn: ast.FunctionDef):
             sites.append(("transpose", node, lambda n: n.value))
         if id(node) in matmul:
             sites.append(("transpose", node, lambda n: ast.Attribute(n, "T", ast.Load())))
-        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
             for side in ("left", "right"):
                 c = getattr(node, side)
                 if isinstance(c, ast.Constant) and c.value in (2, 2.0):
@@ -170,12 +173,15 @@ def _sites(fn: ast.FunctionDef):
             if isinstance(val, int):
                 new = 0 if val in (1, -1) else 1
                 sites.append(("index/axis", node, lambda n, new=new: ast.keyword("axis", ast.Constant(new))))
-        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
-                and node.value.attr == "shape" and isinstance(node.slice, ast.Constant)
-                and node.slice.value in (0, 1, -1)):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "shape"
+            and isinstance(node.slice, ast.Constant)
+            and node.slice.value in (0, 1, -1)
+        ):
             new = 1 if node.slice.value == 0 else 0
-            sites.append(("index/axis", node,
-                          lambda n, new=new: ast.Subscript(n.value, ast.Constant(new), ast.Load())))
+            sites.append(("index/axis", node, lambda n, new=new: ast.Subscript(n.value, ast.Constant(new), ast.Load())))
     return sites
 
 
@@ -235,14 +241,22 @@ def _equivalent(original, mutant, inputs_list) -> bool:
     for s, inputs in enumerate(inputs_list):
         a = _messages(original, inputs, np.random.default_rng(s))
         b = _messages(mutant, inputs, np.random.default_rng(s))
-        if len(a) != len(b) or any(x.shape != y.shape or not np.allclose(x, y, rtol=1e-12, atol=1e-14)
-                                   for x, y in zip(a, b)):
+        if len(a) != len(b) or any(
+            x.shape != y.shape or not np.allclose(x, y, rtol=1e-12, atol=1e-14) for x, y in zip(a, b)
+        ):
             return False
     return True
 
 
-def mutation_records(source: str, *, topic: str | None = None, check: Callable | None = None,
-                     sizes=None, seed: int = 0, operators=OPERATORS) -> list[CheckRecord]:
+def mutation_records(
+    source: str,
+    *,
+    topic: str | None = None,
+    check: Callable | None = None,
+    sizes=None,
+    seed: int = 0,
+    operators=OPERATORS,
+) -> list[CheckRecord]:
     """Plant every fault in ``source`` and report, per mutant, whether the checker caught it.
 
     ``check(module) -> list[CheckRecord]`` defaults to
@@ -256,30 +270,50 @@ def mutation_records(source: str, *, topic: str | None = None, check: Callable |
     original = load_source(source, "original")
     topic = topic or getattr(original, "TOPIC", "module")
     if check is None:
+
         def check(mod):
-            return gradcheck.check_module(mod, topic=topic, sizes=sizes, seed=seed,
-                                          methods=("central", "directional"))
+            return gradcheck.check_module(mod, topic=topic, sizes=sizes, seed=seed, methods=("central", "directional"))
+
     base = check(original)
     tol = max((r.tolerance for r in base), default=0.0)
     ok = gradcheck.all_passed(base)
-    records = [CheckRecord(topic, "mutation: original passes", max((r.max_rel_error for r in base), default=0.0),
-                           tol, ok, "" if ok else f"{topic}: the unmutated module fails its check, "
-                           "so the mutants prove nothing: " + "; ".join(r.detail for r in base if not r.passed))]
-    probe = [gradcheck.sample_inputs(original, sizes=sizes, rng=np.random.default_rng([seed, 1000 + k]))
-             for k in range(2)]
+    records = [
+        CheckRecord(
+            topic,
+            "mutation: original passes",
+            max((r.max_rel_error for r in base), default=0.0),
+            tol,
+            ok,
+            ""
+            if ok
+            else f"{topic}: the unmutated module fails its check, "
+            "so the mutants prove nothing: " + "; ".join(r.detail for r in base if not r.passed),
+        )
+    ]
+    probe = [
+        gradcheck.sample_inputs(original, sizes=sizes, rng=np.random.default_rng([seed, 1000 + k])) for k in range(2)
+    ]
     for m in mutants(source, operators):
         name = f"mutation: {m.description}"
         try:
             mod = load_source(m.source, f"mutant of {topic}")
-        except Exception as e:  # noqa: BLE001 -- a mutant that does not even load is caught
+        except Exception as e:
             records.append(CheckRecord(topic, name, math.inf, tol, True, f"caught: does not load ({e})"))
             continue
         try:
             if _equivalent(original, mod, probe):
-                records.append(CheckRecord(topic, name, 0.0, tol, True,
-                                           "equivalent mutant: same messages as the original, no fault planted"))
+                records.append(
+                    CheckRecord(
+                        topic,
+                        name,
+                        0.0,
+                        tol,
+                        True,
+                        "equivalent mutant: same messages as the original, no fault planted",
+                    )
+                )
                 continue
-        except Exception:  # noqa: BLE001,S110 -- a crashing mutant is not equivalent; the checker reports it
+        except Exception:
             pass
         recs = check(mod)
         failed = [r for r in recs if not r.passed]

@@ -37,19 +37,21 @@ contract) or topic names resolved in ``gradproof.numeric.generated``.
 >>> all(r.passed for r in net.check(X, Y, methods=("central", "directional")))
 True
 """
+
 from __future__ import annotations
 
 import abc
 import importlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from gradproof.numeric import gradcheck, memory
 from gradproof.numeric.init import initialise
 
-__all__ = ["load", "Network", "MLP", "DAG", "Node", "RNN", "OUTPUT_LOSS"]
+__all__ = ["DAG", "MLP", "OUTPUT_LOSS", "RNN", "Network", "Node", "load"]
 
 
 def load(topic: str):
@@ -112,7 +114,7 @@ class Network(abc.ABC):
         self.keys, self.params, self._tmp = [], {}, {}
         at = 0
         for key, a in arrays:
-            view = self.theta[at:at + a.size].reshape(a.shape)
+            view = self.theta[at : at + a.size].reshape(a.shape)
             view[...] = a
             self.keys.append(key)
             self.params[key] = view
@@ -185,8 +187,17 @@ class Network(abc.ABC):
                 d = min(d, float(np.min(np.abs(z - k), initial=np.inf)))
         return d
 
-    def check(self, inputs, targets, *, topic: str | None = None, methods=("directional",),
-              seeds: int = 8, seed: int = 0, wrt=None) -> list[gradcheck.CheckRecord]:
+    def check(
+        self,
+        inputs,
+        targets,
+        *,
+        topic: str | None = None,
+        methods=("directional",),
+        seeds: int = 8,
+        seed: int = 0,
+        wrt=None,
+    ) -> list[gradcheck.CheckRecord]:
         """Check the network's gradient of L(theta) against finite differences of L.
 
         One record per parameter and method; ``"central"`` is the full
@@ -240,9 +251,18 @@ class Network(abc.ABC):
 
         args = {k: self.params[k].copy() for k in names}
         try:
-            return gradcheck.check_function(f, vjp, args, topic=topic, wrt=names,
-                                            labels={k: f"dL/d{k}" for k in names},
-                                            methods=methods, seeds=seeds, seed=seed, step=step)
+            return gradcheck.check_function(
+                f,
+                vjp,
+                args,
+                topic=topic,
+                wrt=names,
+                labels={k: f"dL/d{k}" for k in names},
+                methods=methods,
+                seeds=seeds,
+                seed=seed,
+                step=step,
+            )
         finally:
             self.theta[...] = saved
 
@@ -250,6 +270,7 @@ class Network(abc.ABC):
 # ---------------------------------------------------------------------------
 # Sequential MLP
 # ---------------------------------------------------------------------------
+
 
 class MLP(Network):
     """A multilayer perceptron: ``affine -> activation -> ... -> affine -> output loss``.
@@ -263,10 +284,23 @@ class MLP(Network):
     or ``"l1_penalty"``) with weight ``lam`` applies to the weights only.
     """
 
-    def __init__(self, sizes: Sequence[int], activation="tanh", output: str = "softmax", *,
-                 loss=None, init: str = "xavier", sigma0: float | None = None, value: float = 0.5,
-                 seed: int = 0, dtype=np.float64, penalty=None, lam: float = 0.0,
-                 modules: Mapping[str, Any] | None = None, keep_memory: bool = True):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation="tanh",
+        output: str = "softmax",
+        *,
+        loss=None,
+        init: str = "xavier",
+        sigma0: float | None = None,
+        value: float = 0.5,
+        seed: int = 0,
+        dtype=np.float64,
+        penalty=None,
+        lam: float = 0.0,
+        modules: Mapping[str, Any] | None = None,
+        keep_memory: bool = True,
+    ):
         super().__init__(modules, penalty, lam, keep_memory)
         if len(sizes) < 2:
             raise ValueError("an MLP needs at least an input and an output size")
@@ -298,8 +332,9 @@ class MLP(Network):
         self._act_back_out = specialise.with_output(self.activation)
         # Per layer, in order: (W key, b key, W view, b view) -- looked up once
         # here, not on every step (at batch 32 the bookkeeping is the cost).
-        self._layers = [(f"W{l}", f"b{l}", self.params[f"W{l}"], self.params[f"b{l}"])
-                        for l in range(1, self.depth + 1)]
+        self._layers = [
+            (f"W{l}", f"b{l}", self.params[f"W{l}"], self.params[f"b{l}"]) for l in range(1, self.depth + 1)
+        ]
         self._backward_order = [(l, self._layers[l - 1]) for l in range(self.depth, 1, -1)]
         if tuple(getattr(self.affine, "PARAMS", ())) != ("W", "b"):
             raise ValueError("the MLP's affine module must take parameters (W, b)")
@@ -308,8 +343,9 @@ class MLP(Network):
         fast_back = self._act_back_out
         if hyper:
             self._act_forward = lambda s: act.forward(s, **hyper)
-            self._act_backward = lambda d, s, out: (fast_back(d, s, out, **hyper)
-                                                    if fast_back is not None else act.backward(d, s, **hyper))
+            self._act_backward = lambda d, s, out: (
+                fast_back(d, s, out, **hyper) if fast_back is not None else act.backward(d, s, **hyper)
+            )
         else:
             self._act_forward = act.forward
             # backward(delta, s, out) -> (delta_in, grads), called directly when it can be
@@ -402,6 +438,7 @@ def _params_only_backward(module) -> Callable:
 # Directed acyclic graphs of modules, with module reuse
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Node:
     """One use of a module in a :class:`DAG`.
@@ -434,9 +471,19 @@ class DAG(Network):
     used by several nodes the sum of their parameter messages.
     """
 
-    def __init__(self, inputs: Sequence[str], nodes: Sequence[Node], losses: Sequence[tuple[str, Any, str]],
-                 init: Mapping[str, np.ndarray], *, penalised: Sequence[str] = (), penalty=None,
-                 lam: float = 0.0, modules: Mapping[str, Any] | None = None, keep_memory: bool = True):
+    def __init__(
+        self,
+        inputs: Sequence[str],
+        nodes: Sequence[Node],
+        losses: Sequence[tuple[str, Any, str]],
+        init: Mapping[str, np.ndarray],
+        *,
+        penalised: Sequence[str] = (),
+        penalty=None,
+        lam: float = 0.0,
+        modules: Mapping[str, Any] | None = None,
+        keep_memory: bool = True,
+    ):
         super().__init__(modules, penalty, lam, keep_memory)
         self.inputs = tuple(inputs)
         known = set(self.inputs)
@@ -529,6 +576,7 @@ class DAG(Network):
 # Fully connected recurrent network, unrolled in time
 # ---------------------------------------------------------------------------
 
+
 class RNN(DAG):
     """A fully connected recurrent network unrolled over ``T`` time steps.
 
@@ -543,10 +591,23 @@ class RNN(DAG):
     (as the loss expects).
     """
 
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, T: int, *, activation="tanh",
-                 output: str = "linear", loss=None, init: str = "xavier", seed: int = 0,
-                 penalty=None, lam: float = 0.0, modules: Mapping[str, Any] | None = None,
-                 keep_memory: bool = True):
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
+        T: int,
+        *,
+        activation="tanh",
+        output: str = "linear",
+        loss=None,
+        init: str = "xavier",
+        seed: int = 0,
+        penalty=None,
+        lam: float = 0.0,
+        modules: Mapping[str, Any] | None = None,
+        keep_memory: bool = True,
+    ):
         rng = np.random.default_rng(seed)
         params = {
             "Wx": initialise(init, (n_in, n_hidden), rng),
@@ -573,9 +634,17 @@ class RNN(DAG):
         self.T = T
         self.output = output
         self.out_module = _resolve(OUTPUT_LOSS[output][0], modules) if OUTPUT_LOSS[output][0] else None
-        super().__init__([f"x{t}" for t in range(T)], nodes, losses, params,
-                         penalised=[k for k in ("Wx", "Wh", "Wy") if k in params], penalty=penalty,
-                         lam=lam, modules=modules, keep_memory=keep_memory)
+        super().__init__(
+            [f"x{t}" for t in range(T)],
+            nodes,
+            losses,
+            params,
+            penalised=[k for k in ("Wx", "Wh", "Wy") if k in params],
+            penalty=penalty,
+            lam=lam,
+            modules=modules,
+            keep_memory=keep_memory,
+        )
 
     def _split(self, X, Y=None):
         X = np.asarray(X)

@@ -7,12 +7,13 @@ A schedule is any callable ``k -> alpha_k`` (``k = 0, 1, ...``):
 >>> [step_decay(1.0, 0.5, 2)(k) for k in range(5)]
 [1.0, 1.0, 0.5, 0.5, 0.25]
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-__all__ = ["constant", "inverse_time", "step_decay", "History", "gradient_descent"]
+__all__ = ["History", "constant", "gradient_descent", "inverse_time", "step_decay"]
 
 
 def constant(alpha: float) -> Callable[[int], float]:
@@ -46,13 +47,24 @@ class History:
 
     def to_json(self) -> dict:
         """Plain lists: ``iterations``, ``loss`` and one list per metric."""
-        return {"iterations": list(self.iterations), "loss": list(self.loss),
-                **{k: list(v) for k, v in self.metrics.items()}}
+        return {
+            "iterations": list(self.iterations),
+            "loss": list(self.loss),
+            **{k: list(v) for k, v in self.metrics.items()},
+        }
 
 
-def gradient_descent(net, inputs, targets, *, iterations: int, schedule: Callable[[int], float],
-                     every: int = 10, metrics: dict[str, Callable] | None = None,
-                     callback: Callable[[int, float], None] | None = None) -> History:
+def gradient_descent(
+    net,
+    inputs,
+    targets,
+    *,
+    iterations: int,
+    schedule: Callable[[int], float],
+    every: int = 10,
+    metrics: dict[str, Callable] | None = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> History:
     """Full-batch gradient descent on ``net`` (an :class:`gradproof.numeric.network.Network`), in place.
 
     Records the training loss ``L(theta_k)`` (and each ``metrics[name](net)``)

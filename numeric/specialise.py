@@ -24,12 +24,13 @@ checks like any other code.
 >>> sorted(g), g["W"].shape
 (['W', 'b'], (4, 3))
 """
+
 from __future__ import annotations
 
 import ast
 import inspect
 import types
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["params_only", "with_output"]
 
@@ -70,9 +71,8 @@ def params_only(module, source: str | None = None) -> Callable | None:
     while changed:
         changed = False
         for i, stmt in enumerate(fn.body):
-            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                    and isinstance(stmt.targets[0], ast.Name)):
-                rest = fn.body[:i] + fn.body[i + 1:]
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                rest = fn.body[:i] + fn.body[i + 1 :]
                 if stmt.targets[0].id not in _names_read(rest):
                     del fn.body[i]
                     changed = True
@@ -81,9 +81,12 @@ def params_only(module, source: str | None = None) -> Callable | None:
         return None
     ast.fix_missing_locations(tree)
     namespace = dict(vars(module))
-    code = compile(ast.Module(body=[fn], type_ignores=[]),
-                   f"<{getattr(module, '__name__', 'module')}.backward, parameter messages only>", "exec")
-    exec(code, namespace)  # noqa: S102 -- our own generated source, rewritten above
+    code = compile(
+        ast.Module(body=[fn], type_ignores=[]),
+        f"<{getattr(module, '__name__', 'module')}.backward, parameter messages only>",
+        "exec",
+    )
+    exec(code, namespace)
     return namespace["backward"]
 
 
@@ -100,8 +103,12 @@ def _tree(module, source):
 
 def _body(fn: ast.FunctionDef) -> list:
     body = list(fn.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]  # the docstring
     return body
 
@@ -145,13 +152,17 @@ def with_output(module, source: str | None = None) -> Callable | None:
         return None
     f_args = [a.arg for a in fwd.args.args]
     b_args = [a.arg for a in back.args.args]
-    if b_args[1:len(f_args) + 1] != f_args:
+    if b_args[1 : len(f_args) + 1] != f_args:
         return None  # the same names must mean the same values
     target = ast.dump(body[0].value)
     hits = 0
     for stmt in back.body:
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and ast.dump(stmt.value) == target):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and ast.dump(stmt.value) == target
+        ):
             stmt.value = ast.Name(OUTPUT_ARG, ast.Load())
             hits += 1
     if not hits:
@@ -161,7 +172,10 @@ def with_output(module, source: str | None = None) -> Callable | None:
     back.args.args.append(ast.arg(OUTPUT_ARG))
     ast.fix_missing_locations(tree)
     namespace = dict(vars(module))
-    code = compile(ast.Module(body=[back], type_ignores=[]),
-                   f"<{getattr(module, '__name__', 'module')}.backward, reusing the forward output>", "exec")
-    exec(code, namespace)  # noqa: S102 -- our own generated source, rewritten above
+    code = compile(
+        ast.Module(body=[back], type_ignores=[]),
+        f"<{getattr(module, '__name__', 'module')}.backward, reusing the forward output>",
+        "exec",
+    )
+    exec(code, namespace)
     return namespace["backward"]

@@ -11,9 +11,10 @@ initialisation variances are checked by Monte Carlo.  Every check returns
 >>> all(r.passed for r in recs)
 True
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from gradproof.numeric.gradcheck import CheckRecord
 def _rec(topic, check, err, tol, detail_ok="", detail_bad="") -> CheckRecord:
     err = float(err)
     ok = bool(np.isfinite(err) and err <= tol)
-    return CheckRecord(topic, check, err, tol, ok, "" if ok else f"{topic}: {check}: error {err:.3g} > {tol:.3g}. {detail_bad}")
+    return CheckRecord(
+        topic, check, err, tol, ok, "" if ok else f"{topic}: {check}: error {err:.3g} > {tol:.3g}. {detail_bad}"
+    )
 
 
 def _rel(a, b) -> float:
@@ -81,12 +84,24 @@ def check_least_squares(seed=0, solver: Callable = least_squares_solution) -> li
     # lstsq is backward stable: the stationarity residual is of the order of
     # eps * cond(X) relative to |X| |y|, never of eps * cond(X)^2.
     kappa = np.linalg.cond(Xc)
-    out.append(_rec(t, f"cond(X) = {kappa:.1e}: |X^T (X w - y)| / (|X| |y|) at the closed form",
-                    np.linalg.norm(gl) / scale, np.finfo(float).eps * kappa))
+    out.append(
+        _rec(
+            t,
+            f"cond(X) = {kappa:.1e}: |X^T (X w - y)| / (|X| |y|) at the closed form",
+            np.linalg.norm(gl) / scale,
+            np.finfo(float).eps * kappa,
+        )
+    )
     yc0 = Xc @ w_true
     w0 = solver(Xc, yc0)
-    out.append(_rec(t, "cond(X) = 1e10, consistent y: relative residual |X w - y| / |y|",
-                    np.linalg.norm(Xc @ w0 - yc0) / np.linalg.norm(yc0), 1e-10))
+    out.append(
+        _rec(
+            t,
+            "cond(X) = 1e10, consistent y: relative residual |X w - y| / |y|",
+            np.linalg.norm(Xc @ w0 - yc0) / np.linalg.norm(yc0),
+            1e-10,
+        )
+    )
     return out
 
 
@@ -106,15 +121,18 @@ def check_ridge(seed=0, solver: Callable = ridge_solution) -> list[CheckRecord]:
         ref = np.linalg.lstsq(aug, np.concatenate([y, np.zeros(6)]), rcond=None)[0]
         out.append(_rec(t, f"{label}: closed form vs lstsq of the augmented system", _rel(w, ref), 1e-9))
         g = 2 * (X.T @ (X @ w - y) + lam * w)
-        out.append(_rec(t, f"{label}: |dL/dw| / |2 X^T y| at w*", np.linalg.norm(g) / np.linalg.norm(2 * X.T @ y), 1e-10))
+        out.append(
+            _rec(t, f"{label}: |dL/dw| / |2 X^T y| at w*", np.linalg.norm(g) / np.linalg.norm(2 * X.T @ y), 1e-10)
+        )
     # Rank-deficient X (a repeated column): X^T X is singular, ridge is not.
     X = rng.standard_normal((40, 5))
     X = np.hstack([X, X[:, :1]])
     y = rng.standard_normal(40)
     G = X.T @ X
     eig = np.linalg.eigvalsh(G)
-    out.append(_rec(t, "rank-deficient X: smallest eigenvalue of X^T X / largest (singular)",
-                    abs(eig[0]) / eig[-1], 1e-12))
+    out.append(
+        _rec(t, "rank-deficient X: smallest eigenvalue of X^T X / largest (singular)", abs(eig[0]) / eig[-1], 1e-12)
+    )
     for lam_r in (1e-6, 1e-3, 1.0):
         w = solver(X, y, lam_r)
         aug = np.vstack([X, np.sqrt(lam_r) * np.eye(6)])
@@ -136,8 +154,14 @@ def check_logistic(seed=0) -> list[CheckRecord]:
         r = np.where(y == 1, -1 / (1 + np.exp(sv)), 1 / (1 + np.exp(-sv)))
         grads.append(np.linalg.norm(X.T @ r))
     decreasing = all(g > 0 for g in grads) and all(a > b for a, b in zip(grads, grads[1:]))
-    out = [_rec(t, "separable data: |dL/dw| > 0 and decreasing along w = c (0, 1); ratio at c = 15 vs c = 1",
-                grads[-1] / grads[0] if decreasing else np.inf, 1e-4)]
+    out = [
+        _rec(
+            t,
+            "separable data: |dL/dw| > 0 and decreasing along w = c (0, 1); ratio at c = 15 vs c = 1",
+            grads[-1] / grads[0] if decreasing else np.inf,
+            1e-4,
+        )
+    ]
     # Non-separable data: Newton's method finds the stationary point numerically.
     Xr = np.hstack([np.ones((2000, 1)), rng.standard_normal((2000, 2))])
     w_true = np.array([0.3, -1.0, 2.0])
@@ -193,8 +217,14 @@ def check_mle_bernoulli(seed=0) -> list[CheckRecord]:
     w_true = np.array([0.3, -1.0, 2.0])
     y = (rng.random(m) < 1 / (1 + np.exp(-X @ w_true))).astype(float)
     w = _newton_logistic(X, y)
-    return [_rec("mle_bernoulli", "cross-entropy minimiser on simulated data: max |w - w_true|",
-                 np.max(np.abs(w - w_true)), 0.15)]
+    return [
+        _rec(
+            "mle_bernoulli",
+            "cross-entropy minimiser on simulated data: max |w - w_true|",
+            np.max(np.abs(w - w_true)),
+            0.15,
+        )
+    ]
 
 
 def check_mle_categorical(seed=0) -> list[CheckRecord]:
@@ -220,10 +250,16 @@ def check_mle_categorical(seed=0) -> list[CheckRecord]:
         for a in range(K - 1):
             for b in range(K - 1):
                 wgt = P[:, a] * ((a == b) - P[:, b])
-                H[a * n:(a + 1) * n, b * n:(b + 1) * n] = X.T @ (X * wgt[:, None])
+                H[a * n : (a + 1) * n, b * n : (b + 1) * n] = X.T @ (X * wgt[:, None])
         Wf = Wf - np.linalg.solve(H, G.T.reshape(-1)).reshape(K - 1, n).T
-    return [_rec("mle_categorical", "multinomial cross-entropy minimiser on simulated data: max |W - W_true|",
-                 np.max(np.abs(Wf - W_true[:, : K - 1])), 0.15)]
+    return [
+        _rec(
+            "mle_categorical",
+            "multinomial cross-entropy minimiser on simulated data: max |W - W_true|",
+            np.max(np.abs(Wf - W_true[:, : K - 1])),
+            0.15,
+        )
+    ]
 
 
 def _num_grad(f, x, h=1e-6):
@@ -260,8 +296,15 @@ def check_map_gaussian(seed=0, lam_rule=lambda s, s0: s**2 / s0**2) -> list[Chec
     theta = np.concatenate([[b], w])
     g = _num_grad(neg_log_post, theta)
     scale = np.linalg.norm(_num_grad(neg_log_post, np.zeros_like(theta)))
-    return [_rec("map_gaussian", "ridge minimiser with lambda = sigma^2/sigma_0^2 (bias free): "
-                 "|grad of -log posterior| (central differences) / its size at 0", np.linalg.norm(g) / scale, 1e-6)]
+    return [
+        _rec(
+            "map_gaussian",
+            "ridge minimiser with lambda = sigma^2/sigma_0^2 (bias free): "
+            "|grad of -log posterior| (central differences) / its size at 0",
+            np.linalg.norm(g) / scale,
+            1e-6,
+        )
+    ]
 
 
 def check_map_laplace(seed=0) -> list[CheckRecord]:
@@ -289,8 +332,15 @@ def check_map_laplace(seed=0) -> list[CheckRecord]:
             e[k] = sgn * h
             worst = max(worst, (f0 - neg_log_post(w + e)) / h)
     zeros = int(np.sum(w == 0))
-    return [_rec("map_laplace", f"L1 minimiser with lambda = 2 sigma^2/beta ({zeros} weights exactly 0): "
-                 "largest decrease of -log posterior per unit step along any coordinate", worst, 1e-3)]
+    return [
+        _rec(
+            "map_laplace",
+            f"L1 minimiser with lambda = 2 sigma^2/beta ({zeros} weights exactly 0): "
+            "largest decrease of -log posterior per unit step along any coordinate",
+            worst,
+            1e-3,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -306,8 +356,14 @@ def check_xavier(seed=0, var_rule=lambda n_in, n_out: 1 / n_in) -> list[CheckRec
     s = np.sum(w * x, axis=1)
     ratio = s.var() / x.var()
     se = np.sqrt(2 / trials) * 3  # a generous sampling error of a variance ratio (heavy tails)
-    return [_rec("xavier", f"Monte Carlo: Var(s)/Var(x) = {ratio:.4f} with Var(w) = 1/n_in (n_in = {n_in})",
-                 abs(ratio - 1), 4 * se)]
+    return [
+        _rec(
+            "xavier",
+            f"Monte Carlo: Var(s)/Var(x) = {ratio:.4f} with Var(w) = 1/n_in (n_in = {n_in})",
+            abs(ratio - 1),
+            4 * se,
+        )
+    ]
 
 
 def check_glorot(seed=0) -> list[CheckRecord]:
@@ -323,9 +379,18 @@ def check_glorot(seed=0) -> list[CheckRecord]:
         ratios_b.append((D @ W.T).var() / D.var())
     f, b = np.mean(ratios_f), np.mean(ratios_b)
     return [
-        _rec("glorot", f"Monte Carlo forward: Var(s)/Var(x) = {f:.4f} vs n_in Var(w) = {n_in * v:.4f}", abs(f / (n_in * v) - 1), 0.03),
-        _rec("glorot", f"Monte Carlo backward: Var(delta_in)/Var(delta) = {b:.4f} vs n_out Var(w) = {n_out * v:.4f}",
-             abs(b / (n_out * v) - 1), 0.03),
+        _rec(
+            "glorot",
+            f"Monte Carlo forward: Var(s)/Var(x) = {f:.4f} vs n_in Var(w) = {n_in * v:.4f}",
+            abs(f / (n_in * v) - 1),
+            0.03,
+        ),
+        _rec(
+            "glorot",
+            f"Monte Carlo backward: Var(delta_in)/Var(delta) = {b:.4f} vs n_out Var(w) = {n_out * v:.4f}",
+            abs(b / (n_out * v) - 1),
+            0.03,
+        ),
     ]
 
 
@@ -338,8 +403,14 @@ def check_he(seed=0) -> list[CheckRecord]:
         W = rng.normal(0, np.sqrt(2 / n), (n, n))
         z = np.maximum(0, z) @ W
     ratio = z.var() / v0
-    return [_rec("he", f"Monte Carlo: Var(s) after {layers} ReLU layers / Var(s) at the input = {ratio:.3f}",
-                 abs(np.log(ratio)), np.log(1.5))]
+    return [
+        _rec(
+            "he",
+            f"Monte Carlo: Var(s) after {layers} ReLU layers / Var(s) at the input = {ratio:.3f}",
+            abs(np.log(ratio)),
+            np.log(1.5),
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -355,19 +426,32 @@ def check_identities(seed=0) -> dict[str, list[CheckRecord]]:
     rng = np.random.default_rng(seed)
     s = np.linspace(-30, 30, 2001)
     out = {}
-    out["tanh_sigmoid"] = [_rec("tanh_sigmoid", "max |tanh(s) - (2 sigma(2s) - 1)| on [-30, 30]",
-                                np.max(np.abs(np.tanh(s) - (2 / (1 + np.exp(-2 * s)) - 1))), 1e-15)]
+    out["tanh_sigmoid"] = [
+        _rec(
+            "tanh_sigmoid",
+            "max |tanh(s) - (2 sigma(2s) - 1)| on [-30, 30]",
+            np.max(np.abs(np.tanh(s) - (2 / (1 + np.exp(-2 * s)) - 1))),
+            1e-15,
+        )
+    ]
     h = 1e-5
     fd = (1 / (1 + np.exp(-(s + h))) - 1 / (1 + np.exp(-(s - h)))) / (2 * h)
     sig = 1 / (1 + np.exp(-s))
-    out["sigmoid_derivative"] = [_rec("sigmoid_derivative", "max |central difference - sigma (1 - sigma)|",
-                                      np.max(np.abs(fd - sig * (1 - sig))), 1e-9)]
+    out["sigmoid_derivative"] = [
+        _rec(
+            "sigmoid_derivative",
+            "max |central difference - sigma (1 - sigma)|",
+            np.max(np.abs(fd - sig * (1 - sig))),
+            1e-9,
+        )
+    ]
     S = rng.standard_normal((100, 5)) * 50
     P = np.exp(S - S.max(1, keepdims=True))
     P /= P.sum(1, keepdims=True)
-    out["softmax_simplex"] = [_rec("softmax_simplex", "max |sum_k softmax_k - 1| (logits up to +-200)",
-                                   np.max(np.abs(P.sum(1) - 1)), 1e-14),
-                              _rec("softmax_simplex", "outputs outside [0, 1]", float(np.sum((P < 0) | (P > 1))), 0.0)]
+    out["softmax_simplex"] = [
+        _rec("softmax_simplex", "max |sum_k softmax_k - 1| (logits up to +-200)", np.max(np.abs(P.sum(1) - 1)), 1e-14),
+        _rec("softmax_simplex", "outputs outside [0, 1]", float(np.sum((P < 0) | (P > 1))), 0.0),
+    ]
     z = rng.standard_normal(4)
     y = np.eye(4)[1]
 
@@ -383,8 +467,10 @@ def check_identities(seed=0) -> dict[str, list[CheckRecord]]:
         return -(yb * np.log(_sigmoid(v[0])) + (1 - yb) * np.log(1 - _sigmoid(v[0])))
 
     e2 = abs(_num_grad(bce, np.array([t]))[0] - (_sigmoid(t) - yb))
-    out["fused_gradients"] = [_rec("fused_gradients", "softmax + CE: central differences vs yhat - y", e1, 1e-8),
-                              _rec("fused_gradients", "sigmoid + BCE: central differences vs yhat - y", e2, 1e-8)]
+    out["fused_gradients"] = [
+        _rec("fused_gradients", "softmax + CE: central differences vs yhat - y", e1, 1e-8),
+        _rec("fused_gradients", "sigmoid + BCE: central differences vs yhat - y", e2, 1e-8),
+    ]
     # Symmetry: a constant-initialised two-layer tanh network.
     x = rng.standard_normal((8, 3))
     yt = rng.standard_normal((8, 2))

@@ -12,14 +12,24 @@ sets for any module that follows the generated-module contract.
 ...     assert np.allclose(p.sum(axis=1), 1)
 >>> rows_sum_to_one()
 """
+
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-__all__ = ["sizes", "arrays", "well_conditioned", "logits", "EXTREME", "onehot", "probability_vectors",
-           "away_from_kinks", "module_inputs"]
+__all__ = [
+    "EXTREME",
+    "arrays",
+    "away_from_kinks",
+    "logits",
+    "module_inputs",
+    "onehot",
+    "probability_vectors",
+    "sizes",
+    "well_conditioned",
+]
 
 # The largest logit magnitude each dtype must survive: exp(1000) overflows
 # float64 and exp(89) overflows float32, so these catch an unshifted softmax.
@@ -43,8 +53,9 @@ def arrays(shape, low: float = -3.0, high: float = 3.0, dtype=np.float64) -> st.
     floating-point format, not the gradient.
     """
     elem = st.floats(low, high, allow_nan=False, allow_infinity=False, width=np.dtype(dtype).itemsize * 8)
-    return hnp.arrays(dtype, tuple(shape), elements=elem.map(lambda v: 0.0 if abs(v) < TINY else v)
-                      .filter(lambda v: low <= v <= high))
+    return hnp.arrays(
+        dtype, tuple(shape), elements=elem.map(lambda v: 0.0 if abs(v) < TINY else v).filter(lambda v: low <= v <= high)
+    )
 
 
 @st.composite
@@ -94,8 +105,11 @@ def probability_vectors(draw, m: int, K: int, floor: float = 1e-3):
 
 def away_from_kinks(shape, kinks=(0.0,), margin: float = 0.05, low: float = -3.0, high: float = 3.0):
     """Arrays with every entry at least ``margin`` away from every kink point."""
-    elem = st.floats(low, high, allow_nan=False).map(lambda v: 0.0 if abs(v) < TINY else v).filter(
-        lambda v: all(abs(v - k) >= margin for k in kinks))
+    elem = (
+        st.floats(low, high, allow_nan=False)
+        .map(lambda v: 0.0 if abs(v) < TINY else v)
+        .filter(lambda v: all(abs(v - k) >= margin for k in kinks))
+    )
     return hnp.arrays(np.float64, tuple(shape), elements=elem)
 
 
@@ -150,7 +164,9 @@ def module_inputs(draw, module, max_size: int = 4):
         out["y"] = draw(_domain(module, _meta(module, "TARGET", "real"), yshape, ()))
     elif kind == "penalty":
         name = (getattr(module, "PARAMS", ()) or ("W",))[0]
-        return {name: draw(away_from_kinks(_shape(module, name, sz), kinks) if kinks else arrays(_shape(module, name, sz)))}
+        return {
+            name: draw(away_from_kinks(_shape(module, name, sz), kinks) if kinks else arrays(_shape(module, name, sz)))
+        }
     elif kind == "model":
         out = {"X": draw(arrays(_shape(module, "X", sz)))}
         params = getattr(module, "PARAMS", ()) or ()

@@ -10,6 +10,7 @@ writes the files atomically and compiles the PDF.
 >>> rec.error_text
 'exact'
 """
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from gradproof.derive.support.atomic import write_atomic  # noqa: F401  the one atomic writer (re-exported)
+from gradproof.derive.support.atomic import write_atomic
 
 FORMATS = ("html", "latex", "pdf")
 
@@ -102,15 +104,22 @@ class TopicSection:
             out.append(f"{self.name}: exact proof failed for {', '.join(self._exact_failed())}")
         return out
 
-    def rendered(self) -> "TopicSection":
+    def rendered(self) -> TopicSection:
         """This section with its HTML and LaTeX views computed and the derivation dropped."""
         from dataclasses import replace
 
         from gradproof.reports import companion, render_html, render_latex
 
-        return replace(self, views={"html": render_html.section_view(self), "latex": render_latex.section_view(self),
-                                    "facts": companion.facts(self)},
-                       exact_failed=self._exact_failed(), derivation=None)
+        return replace(
+            self,
+            views={
+                "html": render_html.section_view(self),
+                "latex": render_latex.section_view(self),
+                "facts": companion.facts(self),
+            },
+            exact_failed=self._exact_failed(),
+            derivation=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,24 +153,30 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return (bool(self.sections) and all(s.passed for s in self.sections)
-                and all(r.passed for r in self.experiment_records))
+        return (
+            bool(self.sections)
+            and all(s.passed for s in self.sections)
+            and all(r.passed for r in self.experiment_records)
+        )
 
     @property
     def failures(self) -> list[str]:
         return [f for s in self.sections for f in s.failures] + [
-            f"{r.topic}: {r.check}" for r in self.experiment_records if not r.passed]
+            f"{r.topic}: {r.check}" for r in self.experiment_records if not r.passed
+        ]
 
     def closed_form_records(self) -> list[Record]:
         """Numeric checks of the closed-form solutions (a report-level table; the
         exact proofs stay in each topic's own table)."""
-        return [r for s in self.sections if s.kind == "closed_form" for r in s.records
-                if not r.check.startswith("exact")]
+        return [
+            r for s in self.sections if s.kind == "closed_form" for r in s.records if not r.check.startswith("exact")
+        ]
 
 
 # ---------------------------------------------------------------------------
 # Collecting
 # ---------------------------------------------------------------------------
+
 
 def _record(obj) -> Record:
     get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
@@ -218,24 +233,36 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
 
             d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
-        return TopicSection(topic.name, topic.title, topic.kind, topic.section,
-                            error=f"derivation failed: {type(err).__name__}: {err}")
+        return TopicSection(
+            topic.name, topic.title, topic.kind, topic.section, error=f"derivation failed: {type(err).__name__}: {err}"
+        )
     finally:
         timings["derive"] = timings.get("derive", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     try:
         records = [_record(r) for r in verify(topic.name)] if verify else records_from_proofs(d)
     except Exception as err:
-        return TopicSection(topic.name, topic.title, topic.kind, topic.section, derivation=d,
-                            records=tuple(records_from_proofs(d)),
-                            error=f"verification failed to run: {type(err).__name__}: {err}")
+        return TopicSection(
+            topic.name,
+            topic.title,
+            topic.kind,
+            topic.section,
+            derivation=d,
+            records=tuple(records_from_proofs(d)),
+            error=f"verification failed to run: {type(err).__name__}: {err}",
+        )
     finally:
         timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t0
     path = generated_code_path(topic.name)
     code = path.read_text(encoding="utf-8") if path.is_file() else None
     return TopicSection(
-        topic.name, topic.title, topic.kind, topic.section, derivation=d,
-        records=tuple(records), code=code,
+        topic.name,
+        topic.title,
+        topic.kind,
+        topic.section,
+        derivation=d,
+        records=tuple(records),
+        code=code,
         code_path=f"numeric/generated/{topic.name}.py" if code is not None else "",
     )
 
@@ -270,7 +297,7 @@ def _worker_init(parent_pid: int | None = None) -> None:
         from threadpoolctl import threadpool_limits
 
         _LIMITS.append(threadpool_limits(limits=1))
-    except Exception:  # noqa: BLE001  only a speed-up; never a reason to fail
+    except Exception:
         pass
 
 
@@ -297,8 +324,9 @@ def select_topics(names: list[str] | None = None) -> list:
     return sorted(chosen.values(), key=lambda t: order.get(t.name, len(order)))
 
 
-def build_report(names: list[str] | None = None, progress=None, figures: bool | None = None,
-                 jobs: int | None = None) -> Report:
+def build_report(
+    names: list[str] | None = None, progress=None, figures: bool | None = None, jobs: int | None = None
+) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
     The report-level parts (the experiments' figures, the composed networks'
@@ -309,8 +337,8 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
     are derived here.  ``progress`` is a :class:`gradproof.reports.progress.Progress`
     (or ``None``); it advances once per topic and once for the figures.
     """
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -328,9 +356,12 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
         # unguarded __main__ script).  All workers are forked at the first
         # submit, before the pool starts its own thread.
         methods = multiprocessing.get_all_start_methods()
-        pool = ProcessPoolExecutor(max_workers=jobs if pooled else 1, initializer=_worker_init,
-                                   initargs=(os.getpid(),),
-                                   mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=jobs if pooled else 1,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+            mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
+        )
     try:
         from gradproof.derive.support.lifetime import signals_deferred
 
@@ -371,7 +402,8 @@ def build_report(names: list[str] | None = None, progress=None, figures: bool | 
                     report.experiment_records += [_record(r) for r in verify(net)]
                 except Exception as err:  # a broken network check is a failed check, shown as such
                     report.experiment_records.append(
-                        Record(net, f"check failed to run: {type(err).__name__}: {err}", None, None, False))
+                        Record(net, f"check failed to run: {type(err).__name__}: {err}", None, None, False)
+                    )
             timings["networks"] = time.perf_counter() - t0
         if started is not None:
             t0 = time.perf_counter()
@@ -413,6 +445,7 @@ def _kill_pool(pool) -> None:
 # Writing
 # ---------------------------------------------------------------------------
 
+
 class PdfError(Exception):
     """pdflatex failed on report.tex: the message is the first error line."""
 
@@ -420,11 +453,11 @@ class PdfError(Exception):
 def latex_engine() -> tuple[list[str] | None, str]:
     """The command that compiles a .tex file to PDF, or ``None`` and why not."""
     if shutil.which("pdflatex") is None:
-        return None, ("pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base "
-                      "texlive-latex-recommended latexmk)")
+        return None, (
+            "pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base texlive-latex-recommended latexmk)"
+        )
     if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-                "-quiet"], ""
+        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-quiet"], ""
     return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"], ""
 
 
@@ -450,15 +483,24 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
         runs = [cmd + [tex_name]] if cmd[0] == "latexmk" else [cmd + [tex_name]] * 2
         for run in runs:
             # guarded: pdflatex dies with this process, never left running alone
-            proc = run_guarded(run, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            proc = run_guarded(
+                run,
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                timeout=300,
+            )
             if proc.returncode != 0:
                 log = Path(work) / f"{stem}.log"
                 text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
                 if log.exists():
                     shutil.copy2(log, outdir / f"{stem}.log")
-                first = next((ln for ln in text.splitlines() if ln.startswith("!") or ":error:" in ln
-                              or ".tex:" in ln), "see the log")
+                first = next(
+                    (ln for ln in text.splitlines() if ln.startswith("!") or ":error:" in ln or ".tex:" in ln),
+                    "see the log",
+                )
                 raise PdfError(f"pdflatex failed on {tex_name}: {first.strip()} (log: {outdir / (stem + '.log')})")
         pdf = outdir / f"{stem}.pdf"
         write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())

@@ -6,6 +6,7 @@ it runs, so ``gradproof --help`` stays fast and never imports SymPy.
 >>> build_parser().prog
 'gradproof'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -109,19 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         _ARGS[name](p)
         if name in _CACHED:
-            p.add_argument("--no-cache", action="store_true",
-                           help="derive afresh: neither read nor write the derivation cache")
+            p.add_argument(
+                "--no-cache", action="store_true", help="derive afresh: neither read nor write the derivation cache"
+            )
     return parser
 
 
 def _spec(p):
-    p.add_argument("--spec", metavar="FILE", action="append", default=[],
-                   help="a user-defined module (TOML), treated like a built-in topic")
+    p.add_argument(
+        "--spec",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a user-defined module (TOML), treated like a built-in topic",
+    )
 
 
 def _follow(p):
-    p.add_argument("--follow-symlinks", action="store_true",
-                   help="allow -o to be a symbolic link (the folder it points to is replaced)")
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="allow -o to be a symbolic link (the folder it points to is replaced)",
+    )
 
 
 def _args_list(p):
@@ -136,8 +146,13 @@ def _args_derive(p):
 
 def _args_codegen(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: every module)")
-    p.add_argument("-o", "--output", metavar="DIR", required=True,
-                   help="folder to write into (new, empty, or written by an earlier codegen)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        required=True,
+        help="folder to write into (new, empty, or written by an earlier codegen)",
+    )
     _follow(p)
     _spec(p)
 
@@ -145,15 +160,24 @@ def _args_codegen(p):
 def _args_verify(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: all, and the networks)")
     p.add_argument("--json", action="store_true", help="print JSON records")
-    p.add_argument("--code", metavar="DIR", default=None,
-                   help="check the modules in DIR (as written by `gradproof codegen`) instead of the bundled ones")
+    p.add_argument(
+        "--code",
+        metavar="DIR",
+        default=None,
+        help="check the modules in DIR (as written by `gradproof codegen`) instead of the bundled ones",
+    )
     _spec(p)
 
 
 def _args_report(p):
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics (default: the whole lecture)")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-report",
-                   help="folder to write into (new, empty, or an earlier report's)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default="gradproof-report",
+        help="folder to write into (new, empty, or an earlier report's)",
+    )
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
     _follow(p)
     _spec(p)
@@ -171,11 +195,20 @@ def _args_train(p):
     p.add_argument("--hidden", default=None, help="hidden units (default 128)")
     p.add_argument("--l1", default=None, metavar="LAMBDA", help="L1 penalty lambda ||W||_1 on the weights")
     p.add_argument("--l2", default=None, metavar="LAMBDA", help="L2 penalty lambda ||W||^2 on the weights")
-    p.add_argument("--validation", default=None, metavar="FRACTION",
-                   help="hold out this fraction of the training images as a validation set")
-    p.add_argument("--early-stopping", default=None, metavar="PATIENCE", dest="patience",
-                   help="stop when the validation loss has not improved for PATIENCE evaluations "
-                        "(every 10 iterations); keep the best parameters")
+    p.add_argument(
+        "--validation",
+        default=None,
+        metavar="FRACTION",
+        help="hold out this fraction of the training images as a validation set",
+    )
+    p.add_argument(
+        "--early-stopping",
+        default=None,
+        metavar="PATIENCE",
+        dest="patience",
+        help="stop when the validation loss has not improved for PATIENCE evaluations "
+        "(every 10 iterations); keep the best parameters",
+    )
     p.add_argument("--train-size", default=None, metavar="N", help="use only N training images (to see overfitting)")
 
 
@@ -185,7 +218,7 @@ def _args_exercises(p):
 
 def _args_check(p):
     p.add_argument("exercise", help="exercise id (see `gradproof exercises`)")
-    p.add_argument("answer", nargs="?", default=None, help="the answer, e.g. \"A^T (b - c)\"")
+    p.add_argument("answer", nargs="?", default=None, help='the answer, e.g. "A^T (b - c)"')
     p.add_argument("--json", action="store_true")
     p.add_argument("--hint", type=int, default=0, metavar="N", help="show the first N hints (recorded)")
     p.add_argument("--solution", action="store_true", help="show the worked solution (recorded: credit 0)")
@@ -201,8 +234,13 @@ def _args_sheet(p):
 
 def _args_grade(p):
     p.add_argument("answers", metavar="ANSWERS.csv", help="CSV with columns student, exercise, answer")
-    p.add_argument("-o", "--output", metavar="DIR", default="gradproof-grades",
-                   help="folder to write into (new, empty, or an earlier grade run's)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default="gradproof-grades",
+        help="folder to write into (new, empty, or an earlier grade run's)",
+    )
     _follow(p)
 
 
@@ -232,10 +270,15 @@ def _args_cache(p):
 
 
 def _args_diff(p):
-    p.add_argument("expr", metavar="EXPR", help="e.g. \"(X w - y)^T (X w - y) + lambda w^T w\"")
+    p.add_argument("expr", metavar="EXPR", help='e.g. "(X w - y)^T (X w - y) + lambda w^T w"')
     p.add_argument("--wrt", metavar="VAR", required=True, help="the variable to differentiate by")
-    p.add_argument("--shape", metavar="NAME=r,c", action="append", default=[],
-                   help="override a name's shape: NAME=rows,cols or NAME=scalar")
+    p.add_argument(
+        "--shape",
+        metavar="NAME=r,c",
+        action="append",
+        default=[],
+        help="override a name's shape: NAME=rows,cols or NAME=scalar",
+    )
     p.add_argument("--hessian", action="store_true", help="the Hessian of a scalar expression of a vector")
     p.add_argument("--format", choices=["text", "latex", "json", "numpy"], default="text")
 

@@ -13,6 +13,7 @@ errata; its results' formulas) next to its rendered views, so the companion
 needs no second derivation.  ``companion.html`` sits beside ``index.html``;
 ``companion.tex`` compiles to ``companion.pdf`` beside ``report.pdf``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
     from gradproof.derive.output.printing import latex_to_mathml, to_latex
-
     from gradproof.reports.render_latex import _safe_math
 
     d = sec.derivation
@@ -41,10 +41,13 @@ def facts(sec) -> dict:
         try:
             tex = to_latex(lhs) + " = " + to_latex(rhs)
             formulas[r.key] = {"latex": _safe_math(tex), "mathml": latex_to_mathml(tex)}
-        except Exception:  # noqa: BLE001  a formula that cannot print is left out, the status still stands
+        except Exception:
             continue
-    return {"proofs": [(p.key, bool(p.passed)) for p in d.proofs], "errata": list(getattr(d, "errata", ())),
-            "formulas": formulas}
+    return {
+        "proofs": [(p.key, bool(p.passed)) for p in d.proofs],
+        "errata": list(getattr(d, "errata", ())),
+        "formulas": formulas,
+    }
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,13 @@ def _slides(rows_):
     return out
 
 
-_STATUS_CLASS = {coverage.PROVED: "proved", coverage.NUMERIC: "numeric", coverage.REMARK: "remark",
-                 coverage.FAILED: "failed", coverage.MISSING: "failed"}
+_STATUS_CLASS = {
+    coverage.PROVED: "proved",
+    coverage.NUMERIC: "numeric",
+    coverage.REMARK: "remark",
+    coverage.FAILED: "failed",
+    coverage.MISSING: "failed",
+}
 
 
 def _view(report):
@@ -108,10 +116,27 @@ def _view(report):
         items = []
         for r in s["rows"]:
             formula = topic_facts.get(r.topic, {}).get("formulas", {}).get(r.key) if r.topic else None
-            items.append({"text": r.text, "status": r.status, "cls": _STATUS_CLASS[r.status], "topic": r.topic,
-                          "key": r.key, "detail": r.detail, "formula": formula, "errata": list(r.errata)})
-        slides.append({"n": k + 1, "title": s["title"], "items": items,
-                       "plot": s["title"] == PLOT_SLIDES[0], "plot_ref": s["title"] in PLOT_SLIDES[1:]})
+            items.append(
+                {
+                    "text": r.text,
+                    "status": r.status,
+                    "cls": _STATUS_CLASS[r.status],
+                    "topic": r.topic,
+                    "key": r.key,
+                    "detail": r.detail,
+                    "formula": formula,
+                    "errata": list(r.errata),
+                }
+            )
+        slides.append(
+            {
+                "n": k + 1,
+                "title": s["title"],
+                "items": items,
+                "plot": s["title"] == PLOT_SLIDES[0],
+                "plot_ref": s["title"] in PLOT_SLIDES[1:],
+            }
+        )
     summary = coverage.summarize(rows_)
     titles = {s.name: s.title for s in report.sections}
     return slides, summary, titles
@@ -121,32 +146,45 @@ def render_html(report, figure) -> str:
     """companion.html: self-contained, MathML maths, inline SVG plot, links into index.html."""
     from markupsafe import Markup
 
-    from gradproof.reports.render_html import TEMPLATES, _env
-
-    from gradproof.reports.render_html import _prose
+    from gradproof.reports.render_html import TEMPLATES, _env, _prose
 
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
             it["text"] = _prose(it["text"])  # formulas in the statement typeset as maths
-            it["errata"] = [{"kind": e.kind, "lecture": _prose(e.lecture), "correction": _prose(e.correction),
-                             "evidence": [_prose(x) for x in e.evidence], "passed": e.passed} for e in it["errata"]]
+            it["errata"] = [
+                {
+                    "kind": e.kind,
+                    "lecture": _prose(e.lecture),
+                    "correction": _prose(e.correction),
+                    "evidence": [_prose(x) for x in e.evidence],
+                    "passed": e.passed,
+                }
+                for e in it["errata"]
+            ]
             if it["formula"]:
                 it["formula"] = Markup(it["formula"]["mathml"].replace("<math ", '<math displaystyle="true" ', 1))
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return _env().get_template("companion.html.j2").render(
-        slides=slides, summary=summary, titles=titles, css=Markup(css), report=report,
-        figure={"name": figure.name, "title": figure.title, "caption": figure.caption, "svg": Markup(figure.svg)}
-        if figure is not None else None,
-        statuses=coverage,
+    return (
+        _env()
+        .get_template("companion.html.j2")
+        .render(
+            slides=slides,
+            summary=summary,
+            titles=titles,
+            css=Markup(css),
+            report=report,
+            figure={"name": figure.name, "title": figure.title, "caption": figure.caption, "svg": Markup(figure.svg)}
+            if figure is not None
+            else None,
+            statuses=coverage,
+        )
     )
 
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from gradproof.reports.render_latex import _env
-
-    from gradproof.reports.render_latex import prose
+    from gradproof.reports.render_latex import _env, prose
 
     slides, summary, titles = _view(report)
     for s in slides:
@@ -154,5 +192,8 @@ def render_latex(report, figure) -> str:
             it["text"] = prose(it["text"])  # already TeX: words escaped, formulas as maths
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
-    return _env().get_template("companion.tex.j2").render(
-        slides=slides, summary=summary, titles=titles, report=report, figure=figure, statuses=coverage)
+    return (
+        _env()
+        .get_template("companion.tex.j2")
+        .render(slides=slides, summary=summary, titles=titles, report=report, figure=figure, statuses=coverage)
+    )

@@ -17,6 +17,7 @@ slide that it is about (:func:`_place_errata`).
 ``python -m gradproof.reports.coverage --write`` (or ``gradproof coverage --write``)
 regenerates ``docs/lecture-coverage.md``; a test fails when it is stale.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,8 +113,9 @@ def _place_errata(derivations: dict, statements) -> dict:
                 continue
             seen.add((e.slide, e.lecture, e.correction))
             quoted = _words(e.lecture)
-            best = max(on_slide, key=lambda k: (statements[k].topic == topic,
-                                                len(quoted & _words(statements[k].text)), -k))
+            best = max(
+                on_slide, key=lambda k: (statements[k].topic == topic, len(quoted & _words(statements[k].text)), -k)
+            )
             placed[best] = placed.get(best, ()) + (e,)
     return placed
 
@@ -124,17 +126,17 @@ def _count(k: int, noun: str) -> str:
 
 def compute_rows(jobs: int | None = None) -> list[Row]:
     """Derive every topic the statements name and run their numerical checks."""
-    from gradproof.derive.lecture.statements import STATEMENTS
     from gradproof.derive.lecture.registry import derive_many
-    from gradproof.reports.verify import stats_records
-
+    from gradproof.derive.lecture.statements import STATEMENTS
     from gradproof.reports.errata import attach
+    from gradproof.reports.verify import stats_records
 
     names = list(dict.fromkeys(s.topic for s in STATEMENTS if s.topic))
     # the errata as the report shows them: derive-side and measured
     derivations = {n: attach(d) for n, d in zip(names, derive_many(names, jobs=jobs))}
-    numeric = {t: stats_records(t) for t in dict.fromkeys(s.topic for s in STATEMENTS if s.evidence == "numeric"
-                                                          and s.topic)}
+    numeric = {
+        t: stats_records(t) for t in dict.fromkeys(s.topic for s in STATEMENTS if s.evidence == "numeric" and s.topic)
+    }
     return status_rows(derivations, numeric)
 
 
@@ -175,7 +177,8 @@ def render_markdown(rows) -> str:
         "",
         f"**{s.total} statements: {s.counts.get(PROVED, 0)} proved, {s.counts.get(NUMERIC, 0)} checked "
         f"numerically, {s.counts.get(REMARK, 0)} remarks"
-        + "".join(f", {s.counts[k]} {k}" for k in (FAILED, MISSING) if s.counts.get(k)) + ".**",
+        + "".join(f", {s.counts[k]} {k}" for k in (FAILED, MISSING) if s.counts.get(k))
+        + ".**",
         "",
     ]
     slide = None
@@ -187,14 +190,17 @@ def render_markdown(rows) -> str:
         status = r.status + (" (the correction: the slide is wrong, see below)" if r.errata else "")
         out.append(f"| {_cell(r.text)} | {status} | {topic} | {_cell(r.detail)} |")
         for e in r.errata:
-            out.append(f"| *erratum*: {_cell(e.correction)} | {'evidence obtained' if e.passed else 'evidence MISSING'}"
-                       f" | `{r.topic}` | {_cell('; '.join(e.evidence))} |")
+            out.append(
+                f"| *erratum*: {_cell(e.correction)} | {'evidence obtained' if e.passed else 'evidence MISSING'}"
+                f" | `{r.topic}` | {_cell('; '.join(e.evidence))} |"
+            )
     return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gradproof.reports.coverage",
-                                description="the lecture's statements with their verified status")
+    p = argparse.ArgumentParser(
+        prog="python -m gradproof.reports.coverage", description="the lecture's statements with their verified status"
+    )
     p.add_argument("--write", action="store_true", help=f"rewrite {DOC.relative_to(DOC.parent.parent)}")
     p.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
     args = p.parse_args(argv)

@@ -12,13 +12,14 @@ the factor is measured here, layer by layer, next to the prediction.
 This lives in ``reports`` because it runs :mod:`gradproof.numeric.experiments`
 (``derive`` never imports ``numeric``).
 """
+
 from __future__ import annotations
 
 import functools
 import math
 
-from gradproof.derive.lecture import slides as sl
 from gradproof.derive.engine.derivation import Erratum
+from gradproof.derive.lecture import slides as sl
 
 # the experiment as the report's figure runs it (reports/plots.py)
 SETTINGS = {"layers": 10, "units": 500, "samples": 500, "seed": 0}
@@ -45,7 +46,7 @@ def predicted_factor(units: int, sigma0: float, std_out: float) -> float:
     var_s = max(units * sigma0**2 * std_out**2, 1e-300)
     width = min(40.0, 12.0 * math.sqrt(var_s))
     s = np.linspace(-width, width, 200001)
-    pdf = np.exp(-s**2 / (2 * var_s)) / math.sqrt(2 * math.pi * var_s)
+    pdf = np.exp(-(s**2) / (2 * var_s)) / math.sqrt(2 * math.pi * var_s)
     f = (1.0 - np.tanh(s) ** 2) ** 2 * pdf
     e = float(np.sum((f[1:] + f[:-1]) * np.diff(s)) / 2)
     return math.sqrt(units * sigma0**2 * e)
@@ -59,7 +60,9 @@ def describe(data: dict) -> dict:
         r = runs[label]
         norms = r["delta_norm"]
         out[label] = {
-            "first": norms[0], "last": norms[-1], "growth": growth(norms),
+            "first": norms[0],
+            "last": norms[-1],
+            "growth": growth(norms),
             "predicted": predicted_factor(data["units"], r["sigma0"], float(sum(r["std"]) / len(r["std"]))),
         }
     return out
@@ -70,12 +73,14 @@ def caption_sentence(data: dict) -> str:
     norms = data["runs"][LARGE]["delta_norm"]
     f = {"first": norms[0], "last": norms[-1], "growth": growth(norms)}
     verb = "grows" if f["growth"] > 1 else "shrinks"
-    return (f"For sigma_0 = 1 the backward message {verb} towards the input, about x{f['growth']:.2f} per layer "
-            f"(norm {f['first']:,.4g} at layer 1 against {f['last']:,.4g} at layer {data['layers']}), where the slide "
-            f"'{sl.VANISHING}' says delta vanishes in both cases (see Errata).")
+    return (
+        f"For sigma_0 = 1 the backward message {verb} towards the input, about x{f['growth']:.2f} per layer "
+        f"(norm {f['first']:,.4g} at layer 1 against {f['last']:,.4g} at layer {data['layers']}), where the slide "
+        f"'{sl.VANISHING}' says delta vanishes in both cases (see Errata)."
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vanishing_gradient_erratum() -> Erratum:
     """Run the experiment and state the erratum with its figures; a run that
     cannot be made or that does not show the growth is failed evidence."""
@@ -83,10 +88,15 @@ def vanishing_gradient_erratum() -> Erratum:
         from gradproof.numeric.experiments import initialisation_experiment
 
         data = initialisation_experiment(**SETTINGS)
-    except Exception as err:  # noqa: BLE001  failed evidence is reported, never hidden
-        return Erratum(slide=sl.VANISHING, kind="wrong", lecture="In both cases: delta -> 0",
-                       correction="(the measurement could not be made)",
-                       evidence=(f"{type(err).__name__}: {err}",), passed=False)
+    except Exception as err:
+        return Erratum(
+            slide=sl.VANISHING,
+            kind="wrong",
+            lecture="In both cases: delta -> 0",
+            correction="(the measurement could not be made)",
+            evidence=(f"{type(err).__name__}: {err}",),
+            passed=False,
+        )
     return erratum_from(data, SETTINGS["seed"])
 
 
@@ -97,12 +107,13 @@ def erratum_from(data: dict, seed: int = 0) -> Erratum:
     big, small = f[LARGE], f[SMALL]
     L = data["layers"]
     return Erratum(
-        slide=sl.VANISHING, kind="wrong",
+        slide=sl.VANISHING,
+        kind="wrong",
         lecture="for large sigma_0 (saturation) and for small sigma_0: 'In both cases: delta -> 0 as the number of layers increases'",
         correction=f"for large sigma_0 the backward messages grow towards the input: saturation makes tanh'(s) "
-                   "small, but W^T multiplies the message by weights of size sigma_0, Var(delta_in) ~ n sigma_0^2 "
-                   f"E[tanh'(s)^2] Var(delta); only small sigma_0 makes delta vanish (measured for sigma_0 = 1: "
-                   f"x{big['growth'] ** 2:.1f} in variance, x{big['growth']:.2f} in norm per layer)",
+        "small, but W^T multiplies the message by weights of size sigma_0, Var(delta_in) ~ n sigma_0^2 "
+        f"E[tanh'(s)^2] Var(delta); only small sigma_0 makes delta vanish (measured for sigma_0 = 1: "
+        f"x{big['growth'] ** 2:.1f} in variance, x{big['growth']:.2f} in norm per layer)",
         evidence=(
             f"measured (gradproof.numeric.experiments, {L} tanh layers of {data['units']} units, {data['samples']} samples, "
             f"seed {seed}), sigma_0 = 1: ||delta|| = {big['first']:,.6g} at layer 1 and "

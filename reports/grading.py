@@ -16,6 +16,7 @@ report.
 >>> csv_safe(" \\u3000＝1+1")
 "' \\u3000＝1+1"
 """
+
 from __future__ import annotations
 
 import csv
@@ -60,7 +61,7 @@ class ClassResult:
 # What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a
 # formula or a command: the ASCII triggers, and the full-width and small forms
 # that some of them fold to ASCII.
-FORMULA_TRIGGERS = frozenset("=+-@|%\t\r\n" "\uff1d\uff0b\uff0d\uff20\uff5c\uff05" "\ufe66\ufe62\ufe63\ufe6b\ufe6a")
+FORMULA_TRIGGERS = frozenset("=+-@|%\t\r\n\uff1d\uff0b\uff0d\uff20\uff5c\uff05\ufe66\ufe62\ufe63\ufe6b\ufe6a")
 
 
 def _blank(ch: str) -> bool:
@@ -132,7 +133,9 @@ def read_answers(path: str) -> list[Row]:
     cols = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
-        raise GradingError(f"{path}: missing column(s) {', '.join(missing)}; the header must name student, exercise, answer")
+        raise GradingError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header must name student, exercise, answer"
+        )
     idx = {c: cols.index(c) for c in REQUIRED + OPTIONAL if c in cols}
     rows = []
     try:
@@ -142,12 +145,24 @@ def read_answers(path: str) -> list[Row]:
             get = lambda c: cells[idx[c]] if c in idx and idx[c] < len(cells) else ""
             hints_text = get("hints").strip()
             if hints_text and not (hints_text.isdigit() and len(hints_text) < 4):
-                raise GradingError(f"{path}, line {reader.line_num}: hints must be a whole number, not {hints_text[:20]!r}")
+                raise GradingError(
+                    f"{path}, line {reader.line_num}: hints must be a whole number, not {hints_text[:20]!r}"
+                )
             solution_text = get("solution").strip().lower()
             if solution_text not in ("", "0", "1", "yes", "no", "true", "false", "y", "n"):
-                raise GradingError(f"{path}, line {reader.line_num}: solution must be yes or no, not {solution_text[:20]!r}")
-            rows.append(Row(reader.line_num, get("student").strip(), get("exercise").strip(), get("answer"),
-                            int(hints_text or 0), solution_text in ("1", "yes", "true", "y")))
+                raise GradingError(
+                    f"{path}, line {reader.line_num}: solution must be yes or no, not {solution_text[:20]!r}"
+                )
+            rows.append(
+                Row(
+                    reader.line_num,
+                    get("student").strip(),
+                    get("exercise").strip(),
+                    get("answer"),
+                    int(hints_text or 0),
+                    solution_text in ("1", "yes", "true", "y"),
+                )
+            )
             if len(rows) > MAX_ROWS:
                 raise GradingError(f"{path} has more than {MAX_ROWS} answers")
     except csv.Error as err:
@@ -189,8 +204,16 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
                 msg = f"unknown exercise {r.exercise!r}"
             except UnknownExercise as err:
                 msg = str(err)
-            verdicts.append(Verdict(exercise=r.exercise, answer=r.answer, status="invalid", decided_by="parser",
-                                    feedback=(msg,), mistake="unknown-exercise"))
+            verdicts.append(
+                Verdict(
+                    exercise=r.exercise,
+                    answer=r.answer,
+                    status="invalid",
+                    decided_by="parser",
+                    feedback=(msg,),
+                    mistake="unknown-exercise",
+                )
+            )
             continue
         v = done[key_of[(variant[(r.student, r.exercise)], " ".join(r.answer.split()))]]
         if v.answer != r.answer:
@@ -198,20 +221,31 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if r.hints or r.solution:
             from gradproof.derive.seminar.exercise_kinds import credit_after_help
 
-            note = (f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else ""))
-            v = Verdict(**{**v.to_json(), "credit": credit_after_help(v.credit, r.hints, r.solution),
-                           "feedback": v.feedback + (note,), "parts": v.parts})
+            note = f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else "")
+            v = Verdict(
+                **{
+                    **v.to_json(),
+                    "credit": credit_after_help(v.credit, r.hints, r.solution),
+                    "feedback": v.feedback + (note,),
+                    "parts": v.parts,
+                }
+            )
         verdicts.append(v)
     slow = max(done.values(), key=lambda v: v.seconds, default=None)
     used = sorted({r.exercise for r in rows if r.exercise in known})
-    return ClassResult(rows, verdicts, len(tasks),
-                       (slow.exercise, slow.answer, slow.seconds) if slow else ("", "", 0.0),
-                       [get(e) for e in used])
+    return ClassResult(
+        rows,
+        verdicts,
+        len(tasks),
+        (slow.exercise, slow.answer, slow.seconds) if slow else ("", "", 0.0),
+        [get(e) for e in used],
+    )
 
 
 # ---------------------------------------------------------------------------
 # Summaries and output
 # ---------------------------------------------------------------------------
+
 
 def summary(result: ClassResult) -> list[dict]:
     """Per exercise: counts by status, mean credit, the most common mistakes."""
@@ -226,29 +260,41 @@ def summary(result: ClassResult) -> list[dict]:
     for ex_id in sorted(by_ex):
         vs = by_ex[ex_id]
         counts = Counter(v.status for v in vs)
-        mistakes = Counter((v.mistake, v.feedback[0] if v.feedback else "") for v in vs
-                           if v.status in ("incorrect", "invalid") and v.mistake)
-        out.append({
-            "exercise": ex_id,
-            "title": titles.get(ex_id, "(unknown exercise)"),
-            "answers": len(vs),
-            "correct": counts["correct"],
-            "incorrect": counts["incorrect"],
-            "undecided": counts["undecided"],
-            "invalid": counts["invalid"],
-            "mean_credit": sum(v.credit for v in vs) / len(vs),
-            "hints": help_taken[ex_id][0],
-            "solutions": help_taken[ex_id][1],
-            "mistakes": [{"mistake": k[0], "message": k[1], "count": n} for k, n in mistakes.most_common(3)],
-        })
+        mistakes = Counter(
+            (v.mistake, v.feedback[0] if v.feedback else "")
+            for v in vs
+            if v.status in ("incorrect", "invalid") and v.mistake
+        )
+        out.append(
+            {
+                "exercise": ex_id,
+                "title": titles.get(ex_id, "(unknown exercise)"),
+                "answers": len(vs),
+                "correct": counts["correct"],
+                "incorrect": counts["incorrect"],
+                "undecided": counts["undecided"],
+                "invalid": counts["invalid"],
+                "mean_credit": sum(v.credit for v in vs) / len(vs),
+                "hints": help_taken[ex_id][0],
+                "solutions": help_taken[ex_id][1],
+                "mistakes": [{"mistake": k[0], "message": k[1], "count": n} for k, n in mistakes.most_common(3)],
+            }
+        )
     return out
 
 
 def undecided(result: ClassResult) -> list[dict]:
     """The answers no check could settle (a time or memory limit was hit): for the tutor to look at."""
-    return [{"student": r.student, "exercise": r.exercise, "answer": r.answer,
-             "reason": v.feedback[0] if v.feedback else v.decided_by}
-            for r, v in zip(result.rows, result.verdicts) if v.status == "undecided"]
+    return [
+        {
+            "student": r.student,
+            "exercise": r.exercise,
+            "answer": r.answer,
+            "reason": v.feedback[0] if v.feedback else v.decided_by,
+        }
+        for r, v in zip(result.rows, result.verdicts)
+        if v.status == "undecided"
+    ]
 
 
 def students(result: ClassResult) -> dict[str, list]:
@@ -270,8 +316,13 @@ def _env():
 
     from gradproof.reports.paths import template_dir
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _link(ex) -> str:
@@ -298,34 +349,89 @@ def write_reports(result: ClassResult, outdir: str) -> list[Path]:
         credit = sum(v.credit for _, v in items)
         fname = student_filename(name)
         html = env.get_template("grade_student.html").render(
-            student=name, items=[{"row": r, "v": v, "ex": exercises.get(r.exercise), "link": _link(exercises.get(r.exercise))}
-                                 for r, v in items],
-            credit=credit, total=len(items))
+            student=name,
+            items=[
+                {"row": r, "v": v, "ex": exercises.get(r.exercise), "link": _link(exercises.get(r.exercise))}
+                for r, v in items
+            ],
+            credit=credit,
+            total=len(items),
+        )
         write_atomic(out / fname, html)
         written.append(out / fname)
-        student_rows.append({"student": name, "file": fname, "credit": credit, "answers": len(items),
-                             "correct": sum(v.status == "correct" for _, v in items)})
+        student_rows.append(
+            {
+                "student": name,
+                "file": fname,
+                "credit": credit,
+                "answers": len(items),
+                "correct": sum(v.status == "correct" for _, v in items),
+            }
+        )
     html = env.get_template("grade_class.html").render(
-        summary=summ, students=student_rows, unique=result.unique_checks, total=len(result.rows),
-        undecided=undecided(result))
+        summary=summ,
+        students=student_rows,
+        unique=result.unique_checks,
+        total=len(result.rows),
+        undecided=undecided(result),
+    )
     write_atomic(out / "class.html", html)
     written.append(out / "class.html")
 
-    rows = [["student", "exercise", "answer", "status", "decided_by", "mistake", "credit", "feedback", "read_as",
-             "variant", "steps", "hints", "solution_viewed"]]
+    rows = [
+        [
+            "student",
+            "exercise",
+            "answer",
+            "status",
+            "decided_by",
+            "mistake",
+            "credit",
+            "feedback",
+            "read_as",
+            "variant",
+            "steps",
+            "hints",
+            "solution_viewed",
+        ]
+    ]
     for r, v in zip(result.rows, result.verdicts):
         steps = " ".join(f"{p['step']}:{p['status']}" for p in v.parts)
-        rows.append([r.student, r.exercise, r.answer, v.status, v.decided_by, v.mistake,
-                     f"{v.credit:g}", " | ".join(v.feedback), v.reading,
-                     v.exercise.partition("@")[2] or "0", steps, r.hints, "yes" if r.solution else "no"])
+        rows.append(
+            [
+                r.student,
+                r.exercise,
+                r.answer,
+                v.status,
+                v.decided_by,
+                v.mistake,
+                f"{v.credit:g}",
+                " | ".join(v.feedback),
+                v.reading,
+                v.exercise.partition("@")[2] or "0",
+                steps,
+                r.hints,
+                "yes" if r.solution else "no",
+            ]
+        )
     write_atomic(out / "class.csv", csv_text(rows))
     written.append(out / "class.csv")
 
     rows = [["exercise", "answers", "correct", "incorrect", "undecided", "invalid", "mean_credit", "top_mistake"]]
     for s in summ:
         top = s["mistakes"][0]["message"] if s["mistakes"] else ""
-        rows.append([s["exercise"], s["answers"], s["correct"], s["incorrect"],
-                     s["undecided"], s["invalid"], f"{s['mean_credit']:.3f}", top])
+        rows.append(
+            [
+                s["exercise"],
+                s["answers"],
+                s["correct"],
+                s["incorrect"],
+                s["undecided"],
+                s["invalid"],
+                f"{s['mean_credit']:.3f}",
+                top,
+            ]
+        )
     write_atomic(out / "summary.csv", csv_text(rows))
     written.append(out / "summary.csv")
     return written

@@ -1,5 +1,6 @@
 """Where the Jinja2 templates live: inside the installed package
 (``reports/templates``), or the checkout's top-level ``templates/``."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@ salt and no dates in the metadata, so two runs give identical bytes.
 >>> fig.name, fig.svg.startswith("<svg")
 ('fig-training', True)
 """
+
 from __future__ import annotations
 
 import io
@@ -35,11 +36,10 @@ def _finish(fig, name: str, title: str, caption: str) -> Figure:
     svg = io.BytesIO()
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     pdf = io.BytesIO()
-    fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Creator": None,
-                                             "Producer": None})
+    fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None})
     text = svg.getvalue().decode("utf-8")
     # Inline SVG needs no XML prolog or DOCTYPE inside an HTML page.
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     # The RDF metadata block only names the tool; it is noise inside a page.
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
     return Figure(name=name, title=title, caption=caption, svg=text, pdf=pdf.getvalue())
@@ -68,8 +68,13 @@ def init_figure(data: dict) -> Figure:
             total = h.sum() * np.diff(edges)
             density = h / total if total.all() else h
             shade = 0.15 + 0.8 * k / max(n - 1, 1)
-            ax.stairs(density, edges, color=(shade * 0.2, shade * 0.45, shade), linewidth=0.9,
-                      label=f"layer {k + 1}" if k in (0, n - 1) else None)
+            ax.stairs(
+                density,
+                edges,
+                color=(shade * 0.2, shade * 0.45, shade),
+                linewidth=0.9,
+                label=f"layer {k + 1}" if k in (0, n - 1) else None,
+            )
         stds = ", ".join(f"{v:.2g}" for v in (run["std"][0], run["std"][-1]))
         ax.set_title(f"{label}: layer outputs (std first, last: {stds})", fontsize=8)
         ax.set_xlabel("output value", fontsize=8)
@@ -87,7 +92,9 @@ def init_figure(data: dict) -> Figure:
         ax.set_ylabel("norm", fontsize=8)
         ax.tick_params(labelsize=7)
     return _finish(
-        fig, "fig-init", "Initialisation experiment",
+        fig,
+        "fig-init",
+        "Initialisation experiment",
         f"A network of {data.get('layers', n)} tanh layers of {data.get('units', '?')} units fed N(0, 1) inputs: "
         "per-layer output distributions (left, light = deeper) and per-layer norms of the backward message "
         "delta (right), for each initialisation. " + _erratum_sentence(data),
@@ -166,7 +173,9 @@ def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     return _finish(
-        fig, "fig-activations", "Activation functions and their derivatives",
+        fig,
+        "fig-activations",
+        "Activation functions and their derivatives",
         "Each activation f(s) (solid) and its derivative f'(s) (dashed), both computed by the generated "
         "NumPy modules (the derivative is the backward message of a message of ones). The sigmoid's "
         "derivative never exceeds 1/4 and tanh's never exceeds 1; both vanish in saturation, while the "
@@ -201,8 +210,13 @@ def _experiment_axes(data: dict):
             h = np.asarray(h, dtype=float)
             total = h.sum() * np.diff(edges)
             shade = 0.15 + 0.8 * k / max(L - 1, 1)
-            ax1.stairs(h / total if total.all() else h, edges, color=(shade * 0.2, shade * 0.45, shade),
-                       linewidth=0.9, label=f"layer {k + 1}" if k in (0, L - 1) else None)
+            ax1.stairs(
+                h / total if total.all() else h,
+                edges,
+                color=(shade * 0.2, shade * 0.45, shade),
+                linewidth=0.9,
+                label=f"layer {k + 1}" if k in (0, L - 1) else None,
+            )
         ax1.set_xlabel("output value", fontsize=8)
         ax1.set_ylabel("density", fontsize=8)
         ax1.legend(fontsize=7, frameon=False)
@@ -227,11 +241,12 @@ def _experiment_axes(data: dict):
     ax2.legend(fontsize=7, frameon=False)
     for ax in (ax1, ax2):
         ax.tick_params(labelsize=7)
-    setting = (f"sigma_0 = {data['sigma0']:g}" if data["init"] == "gaussian" else data["init"])
+    setting = f"sigma_0 = {data['sigma0']:g}" if data["init"] == "gaussian" else data["init"]
     return fig, (
         f"{L} {data['activation']} layers of {data['width']} units, weights by {setting}, {data['samples']} "
         "N(0, 1) input samples: the layers' output distributions and the norm of the backward message delta per "
-        "layer, measured and as the derived per-layer gain sqrt(n Var(w) E[f'(s)^2]) predicts.")
+        "layer, measured and as the derived per-layer gain sqrt(n Var(w) E[f'(s)^2]) predicts."
+    )
 
 
 def regularisation_figures(data: dict) -> list[Figure]:
@@ -243,19 +258,26 @@ def regularisation_figures(data: dict) -> list[Figure]:
     ax.plot(data["grid"], data["truth"], color="0.5", linewidth=1, label="sin(2 pi x)")
     ax.plot(data["x"], data["y"], "o", markersize=3.5, color="black", label=f"{data['m']} noisy samples")
     for label, f in data["fits"].items():
-        ax.plot(data["grid"], f["grid"], linewidth=1.2,
-                label=f"{label}: test MSE {f['test_mse']:.3g}, |w| {f['w_norm']:.3g}")
+        ax.plot(
+            data["grid"],
+            f["grid"],
+            linewidth=1.2,
+            label=f"{label}: test MSE {f['test_mse']:.3g}, |w| {f['w_norm']:.3g}",
+        )
     ax.set_ylim(-2, 2)
     ax.set_xlabel("x", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6.5, frameon=False, loc="lower left")
     fits = list(data["fits"].values())
     over = _finish(
-        fig, "fig-overfitting", "Overfitting with and without L2",
+        fig,
+        "fig-overfitting",
+        "Overfitting with and without L2",
         f"A degree-{data['degree']} polynomial fitted to {data['m']} noisy samples by the generated ridge closed "
         f"form. Without L2 the fit passes near every sample (training MSE {fits[0]['train_mse']:.2g}) and "
         f"oscillates between them (test MSE {fits[0]['test_mse']:.3g}); with lambda = {fits[1]['lam']:g} the "
-        f"training MSE rises to {fits[1]['train_mse']:.2g} and the test MSE falls to {fits[1]['test_mse']:.3g}.")
+        f"training MSE rises to {fits[1]['train_mse']:.2g} and the test MSE falls to {fits[1]['test_mse']:.3g}.",
+    )
     fig = _new_figure(6.0, 2.8)
     ax = fig.subplots()
     p = data["path"]
@@ -272,9 +294,12 @@ def regularisation_figures(data: dict) -> list[Figure]:
     ax.legend(handles, [h.get_label() for h in handles], fontsize=7, frameon=False, loc="upper center")
     best = int(np.argmin(p["test_mse"]))
     path = _finish(
-        fig, "fig-ridge-path", "Ridge lambda path",
+        fig,
+        "fig-ridge-path",
+        "Ridge lambda path",
         f"Training and test MSE and the weight norm |w| of the same polynomial fit as lambda grows: the training "
-        f"error only rises, |w| only falls, and the test error is lowest at lambda = {p['lambda'][best]:.2g}.")
+        f"error only rises, |w| only falls, and the test error is lowest at lambda = {p['lambda'][best]:.2g}.",
+    )
     return [over, path]
 
 
@@ -299,11 +324,13 @@ def _draw_regularisation(data):
     gain = fits[1]["test_mse"] / fits[0]["test_mse"]
     tol = 1e-9
     records = [
-        Record("regularisation", "ridge path: the training MSE never decreases as lambda grows", rise, tol,
-               rise <= tol),
+        Record(
+            "regularisation", "ridge path: the training MSE never decreases as lambda grows", rise, tol, rise <= tol
+        ),
         Record("regularisation", "ridge path: |w| never increases as lambda grows", fall, tol, fall <= tol),
-        Record("regularisation", "overfitting demo: L2 lowers the test MSE (ratio with / without)", gain, 1.0,
-               gain < 1.0),
+        Record(
+            "regularisation", "overfitting demo: L2 lowers the test MSE (ratio with / without)", gain, 1.0, gain < 1.0
+        ),
     ]
     return regularisation_figures(data), records
 
@@ -315,6 +342,7 @@ def _draw_regularisation(data):
 # Each loader runs, and its figure is drawn, in a worker process (the
 # training run takes seconds of NumPy while other workers derive with SymPy);
 # what comes back is plain data: SVG text, PDF bytes and records.
+
 
 def _init_data() -> dict:
     import importlib
@@ -328,9 +356,13 @@ def _training_data() -> dict:
     from gradproof.numeric.digits import train_digits
 
     run = train_digits(seed=0).to_json()
-    return {"curve": run["curve"], "test_accuracy": run["test_accuracy"], "sizes": run["sizes"],
-            "epochs": run["epochs"],
-            "records": run["gradient_check"]["before"] + run["gradient_check"]["after"]}
+    return {
+        "curve": run["curve"],
+        "test_accuracy": run["test_accuracy"],
+        "sizes": run["sizes"],
+        "epochs": run["epochs"],
+        "records": run["gradient_check"]["before"] + run["gradient_check"]["after"],
+    }
 
 
 def _draw_init(data):
@@ -341,18 +373,36 @@ def _draw_training(data):
     from gradproof.reports.build import Record
 
     c = data["curve"]
-    fig = training_figure({"iteration": c["iterations"], "loss": c["loss"],
-                           "test_accuracy": c.get("test_accuracy", data["test_accuracy"])})
+    fig = training_figure(
+        {
+            "iteration": c["iterations"],
+            "loss": c["loss"],
+            "test_accuracy": c.get("test_accuracy", data["test_accuracy"]),
+        }
+    )
     sizes = "-".join(str(s) for s in data["sizes"])
-    fig = Figure(fig.name, fig.title,
-                 f"Training loss and test accuracy of the generated {sizes} MLP (tanh, softmax + cross-entropy, "
-                 f"Xavier initialisation) trained by gradient descent for {data['epochs']} iterations on the "
-                 f"digits data; final test accuracy {100 * data['test_accuracy']:.1f}%.", fig.svg, fig.pdf)
+    fig = Figure(
+        fig.name,
+        fig.title,
+        f"Training loss and test accuracy of the generated {sizes} MLP (tanh, softmax + cross-entropy, "
+        f"Xavier initialisation) trained by gradient descent for {data['epochs']} iterations on the "
+        f"digits data; final test accuracy {100 * data['test_accuracy']:.1f}%.",
+        fig.svg,
+        fig.pdf,
+    )
     records = []
     for k, r in enumerate(data["records"]):
         when = "before training" if k < len(data["records"]) // 2 else "after training"
-        records.append(Record(str(r["topic"]), f"{r['check']} ({when})", r["max_rel_error"], r["tolerance"],
-                              bool(r["passed"]), str(r.get("detail") or "")))
+        records.append(
+            Record(
+                str(r["topic"]),
+                f"{r['check']} ({when})",
+                r["max_rel_error"],
+                r["tolerance"],
+                bool(r["passed"]),
+                str(r.get("detail") or ""),
+            )
+        )
     return fig, records
 
 
@@ -375,7 +425,7 @@ def load_source(key: str) -> dict:
         return {"figure": fig, "records": records, "seconds": time.perf_counter() - t0}
     except ModuleNotFoundError as err:
         return {"unavailable": f"its data source is not available ({err.name} is missing)"}
-    except Exception as err:  # noqa: BLE001  the report must show a broken experiment, not crash
+    except Exception as err:
         if type(err).__name__ == "MissingExtra":
             return {"unavailable": str(err)}
         return {"error": f"{title} failed: {type(err).__name__}: {err}"}

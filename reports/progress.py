@@ -9,6 +9,7 @@ clean; the bar is one line redrawn with a carriage return.
 >>> bar.done
 1
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,7 +36,7 @@ class Progress:
         self._start = time.perf_counter()
         self._last_len = 0
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -6,20 +6,20 @@ image: figures are inline SVG, the code highlighting is inline CSS.  The
 Jinja2 template (``templates/report.html.j2``) holds the layout only and
 autoescapes everything not explicitly marked as markup.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from markupsafe import Markup
 
 from gradproof.derive.output.printing import claim_latex
-
 from gradproof.reports.paths import template_dir
 
 TEMPLATES = template_dir()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _env():
     import jinja2
 
@@ -46,7 +46,7 @@ def _tex(tex: str, display: bool = False) -> Markup:
     return Markup(latex_to_mathml(tex, display=display))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code_formatter():
     from pygments.formatters import HtmlFormatter
 
@@ -68,10 +68,10 @@ def code_css() -> str:
 def _prose(text: str):
     """A rule or note: plain words stay text; words with formulas in them are
     typeset as mathematics (no raw ``w_i^2`` on the page)."""
-    from gradproof.derive.output.printing import has_formula, prose_latex
-
     import html
     import re
+
+    from gradproof.derive.output.printing import has_formula, prose_latex
 
     if not text or not has_formula(text) or re.search(r"[\\%&#$]", text):
         return text  # escaped by the template
@@ -85,7 +85,7 @@ def _prose(text: str):
         elif part.strip():
             try:
                 out.append(str(_tex(part)))
-            except Exception:  # noqa: BLE001  prose the converter rejects is shown as written
+            except Exception:
                 return text
     return Markup("".join(out))
 
@@ -98,15 +98,26 @@ def _rel(rel: str):
 
 def _step_rows(steps, note_attr: str):
     return [
-        {"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": _prose(getattr(s, note_attr)),
-         "note": _prose(s.note) if note_attr != "note" else ""}
+        {
+            "lhs": _math(s.lhs),
+            "rel": _rel(s.relation),
+            "rhs": _math(s.rhs),
+            "rule": _prose(getattr(s, note_attr)),
+            "note": _prose(s.note) if note_attr != "note" else "",
+        }
         for s in steps
     ]
 
 
 def erratum_view(e) -> dict:
-    return {"slide": e.slide, "kind": e.kind, "lecture": _prose(e.lecture), "correction": _prose(e.correction),
-            "evidence": [_prose(x) for x in e.evidence], "passed": e.passed}
+    return {
+        "slide": e.slide,
+        "kind": e.kind,
+        "lecture": _prose(e.lecture),
+        "correction": _prose(e.correction),
+        "evidence": [_prose(x) for x in e.evidence],
+        "passed": e.passed,
+    }
 
 
 def section_view(sec) -> dict:
@@ -116,12 +127,25 @@ def section_view(sec) -> dict:
     from gradproof.derive.output.printing import shape_latex
 
     view = {
-        "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
-        "passed": sec.passed, "error": sec.error, "failures": sec.failures,
-        "records": sec.records, "code_path": sec.code_path,
+        "name": sec.name,
+        "title": sec.title,
+        "kind": sec.kind,
+        "section": sec.section,
+        "passed": sec.passed,
+        "error": sec.error,
+        "failures": sec.failures,
+        "records": sec.records,
+        "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
-        "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [],
-        "kinks": [], "errata": [],
+        "n_results": 0,
+        "summary": "",
+        "definition": [],
+        "steps": [],
+        "results": [],
+        "claims": [],
+        "notes": [],
+        "kinks": [],
+        "errata": [],
     }
     d = sec.derivation
     if d is None:
@@ -137,17 +161,36 @@ def section_view(sec) -> dict:
     for r, form, lhs, rel, expr in result_rows(d):
         how = result_attribution(d, r, form)
         source = "lecture" if "the lecture's" in how else ("gradproof" if "gradproof" in how else "derived")
-        view["results"].append({"key": r.key, "forms": [{
-            "form": form, "lhs": _math(lhs), "rel": _rel(rel), "rhs": _math(expr), "origin": how, "source": source,
-            "shape": _tex(shape_latex(r.shape)) if form == "matrix" and r.shape else None}]})
+        view["results"].append(
+            {
+                "key": r.key,
+                "forms": [
+                    {
+                        "form": form,
+                        "lhs": _math(lhs),
+                        "rel": _rel(rel),
+                        "rhs": _math(expr),
+                        "origin": how,
+                        "source": source,
+                        "shape": _tex(shape_latex(r.shape)) if form == "matrix" and r.shape else None,
+                    }
+                ],
+            }
+        )
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)
-        view["claims"].append({"statement": c.statement, "key": c.key, "source": c.source, "slide": c.slide,
-                               "math": Markup(str(_tex(tex)).replace("<math ", '<math displaystyle="true" ', 1))
-                               if tex else None,
-                               "proved": bool(checks) and all(p.passed for p in checks),
-                               "checked": bool(checks)})
+        view["claims"].append(
+            {
+                "statement": c.statement,
+                "key": c.key,
+                "source": c.source,
+                "slide": c.slide,
+                "math": Markup(str(_tex(tex)).replace("<math ", '<math displaystyle="true" ', 1)) if tex else None,
+                "proved": bool(checks) and all(p.passed for p in checks),
+                "checked": bool(checks),
+            }
+        )
     view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
     view["notes"] = [prose(x) for x in d.notes]
     if d.code is not None:
@@ -160,17 +203,22 @@ def render_html(report) -> str:
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     sections = [section_view(s) for s in report.sections]
     errata = [dict(e, topic=s["name"], topic_title=s["title"]) for s in sections for e in s.get("errata", [])]
-    html = _env().get_template("report.html.j2").render(
-        errata=errata,
-        report=report,
-        sections=sections,
-        css=Markup(css + "\n" + code_css()),
-        figures=[{"name": f.name, "title": f.title, "caption": f.caption, "svg": Markup(f.svg)}
-                 for f in report.figures],
-        unavailable=report.unavailable,
-        closed_form_records=report.closed_form_records(),
-        experiment_records=report.experiment_records,
-        failures=report.failures,
-        rel=_tex("="),
+    html = (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            errata=errata,
+            report=report,
+            sections=sections,
+            css=Markup(css + "\n" + code_css()),
+            figures=[
+                {"name": f.name, "title": f.title, "caption": f.caption, "svg": Markup(f.svg)} for f in report.figures
+            ],
+            unavailable=report.unavailable,
+            closed_form_records=report.closed_form_records(),
+            experiment_records=report.experiment_records,
+            failures=report.failures,
+            rel=_tex("="),
+        )
     )
     return html

@@ -10,9 +10,10 @@ never drops a character silently.
 >>> tex_text("50% of x_1 & σ ≤ 1")
 '50\\% of x\\_1 \\& \\ensuremath{\\sigma} \\ensuremath{\\leq} 1'
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from gradproof.derive.output.printing import claim_latex
 from gradproof.reports.paths import template_dir
@@ -21,20 +22,71 @@ TEMPLATES = template_dir()
 
 # Non-ASCII characters of the lecture's prose, as pdflatex (T1, utf8) input.
 _UNICODE_TEX = {
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon",
-    "η": r"\eta", "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "π": r"\pi", "σ": r"\sigma",
-    "τ": r"\tau", "φ": r"\varphi", "ω": r"\omega", "Δ": r"\Delta", "Σ": r"\Sigma", "Θ": r"\Theta",
-    "∂": r"\partial", "∑": r"\sum", "∏": r"\prod", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq",
-    "≈": r"\approx", "≜": r"\triangleq", "∈": r"\in", "→": r"\to", "←": r"\leftarrow",
-    "⇒": r"\Rightarrow", "×": r"\times", "·": r"\cdot", "−": "-", "∞": r"\infty", "√": r"\surd",
-    "⊙": r"\odot", "⊘": r"\oslash", "⟨": r"\langle", "⟩": r"\rangle", "ℓ": r"\ell", "∼": r"\sim",
-    "ŷ": r"\hat{y}", "⊤": r"\top", "∇": r"\nabla", "±": r"\pm", "∀": r"\forall", "⟦": "[\\![",
-    "⟧": "]\\!]", "ℝ": r"\mathbb{R}", "𝔼": r"\mathbb{E}",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\varepsilon",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "π": r"\pi",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "φ": r"\varphi",
+    "ω": r"\omega",
+    "Δ": r"\Delta",
+    "Σ": r"\Sigma",
+    "Θ": r"\Theta",
+    "∂": r"\partial",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "≜": r"\triangleq",
+    "∈": r"\in",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "⇒": r"\Rightarrow",
+    "×": r"\times",
+    "·": r"\cdot",
+    "−": "-",
+    "∞": r"\infty",
+    "√": r"\surd",
+    "⊙": r"\odot",
+    "⊘": r"\oslash",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "ℓ": r"\ell",
+    "∼": r"\sim",
+    "ŷ": r"\hat{y}",
+    "⊤": r"\top",
+    "∇": r"\nabla",
+    "±": r"\pm",
+    "∀": r"\forall",
+    "⟦": "[\\![",
+    "⟧": "]\\!]",
+    "ℝ": r"\mathbb{R}",
+    "𝔼": r"\mathbb{E}",
 }
-_TEXT_UNICODE = {"—": "---", "–": "--", "“": "``", "”": "''", "‘": "`", "’": "'", "…": r"\dots{}",
-                 "\u00a0": "~"}
-_SPECIAL = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "_": r"\_", "{": r"\{", "}": r"\}",
-            "\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+_TEXT_UNICODE = {"—": "---", "–": "--", "“": "``", "”": "''", "‘": "`", "’": "'", "…": r"\dots{}", "\u00a0": "~"}
+_SPECIAL = {
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "\\": r"\textbackslash{}",
+    "^": r"\^{}",
+    "~": r"\~{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 
 
 def tex_text(text) -> str:
@@ -66,7 +118,7 @@ def tex_identifier(name) -> str:
     return r"\texttt{%s}" % tex_text(name).replace(r"\_", r"\_\allowbreak{}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _env():
     import jinja2
 
@@ -116,11 +168,15 @@ def _safe_math(tex: str) -> str:
         return r"\text{" + body + "}"
 
     tex = re.sub(r"\\text\{((?:[^{}]|\{[^{}]*\})*)\}", text, tex)
-    return "".join(r"\ensuremath{%s}" % _UNICODE_TEX[c] if c in _UNICODE_TEX
-                   else (c if ord(c) < 128 else r"\text{[U+%04X]}" % ord(c)) for c in tex)
+    return "".join(
+        r"\ensuremath{%s}" % _UNICODE_TEX[c]
+        if c in _UNICODE_TEX
+        else (c if ord(c) < 128 else r"\text{[U+%04X]}" % ord(c))
+        for c in tex
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code_formatter():
     from pygments.formatters import LatexFormatter
 
@@ -137,9 +193,9 @@ def highlight_python(source: str) -> str:
 
 def prose(text) -> str:
     """A rule or note for the PDF: words as text, formulas in it as maths."""
-    from gradproof.derive.output.printing import has_formula, prose_latex
-
     import re
+
+    from gradproof.derive.output.printing import has_formula, prose_latex
 
     if not text:
         return ""
@@ -157,8 +213,14 @@ def _rel(rel: str) -> str:
 
 
 def erratum_view(e) -> dict:
-    return {"slide": tex_text(e.slide), "kind": tex_text(e.kind), "lecture": prose(e.lecture),
-            "correction": prose(e.correction), "evidence": [prose(x) for x in e.evidence], "passed": e.passed}
+    return {
+        "slide": tex_text(e.slide),
+        "kind": tex_text(e.kind),
+        "lecture": prose(e.lecture),
+        "correction": prose(e.correction),
+        "evidence": [prose(x) for x in e.evidence],
+        "passed": e.passed,
+    }
 
 
 def section_view(sec) -> dict:
@@ -168,10 +230,23 @@ def section_view(sec) -> dict:
     from gradproof.derive.output.printing import shape_latex
 
     view = {
-        "name": sec.name, "title": sec.title, "kind": sec.kind, "section": sec.section,
-        "passed": sec.passed, "error": sec.error, "records": sec.records, "code_path": sec.code_path,
+        "name": sec.name,
+        "title": sec.title,
+        "kind": sec.kind,
+        "section": sec.section,
+        "passed": sec.passed,
+        "error": sec.error,
+        "records": sec.records,
+        "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
-        "n_results": 0, "summary": "", "definition": [], "steps": [], "results": [], "claims": [], "notes": [], "kinks": [],
+        "n_results": 0,
+        "summary": "",
+        "definition": [],
+        "steps": [],
+        "results": [],
+        "claims": [],
+        "notes": [],
+        "kinks": [],
         "errata": [],
     }
     d = sec.derivation
@@ -183,20 +258,43 @@ def section_view(sec) -> dict:
     view["n_results"] = len(d.results)
     from gradproof.derive.output.printing import result_attribution, result_rows
 
-    view["definition"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.note)}
-                          for s in d.definition]
-    view["steps"] = [{"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.rule),
-                      "note": prose(s.note)} for s in d.steps]
+    view["definition"] = [
+        {"lhs": _math(s.lhs), "rel": _rel(s.relation), "rhs": _math(s.rhs), "rule": prose(s.note)} for s in d.definition
+    ]
+    view["steps"] = [
+        {
+            "lhs": _math(s.lhs),
+            "rel": _rel(s.relation),
+            "rhs": _math(s.rhs),
+            "rule": prose(s.rule),
+            "note": prose(s.note),
+        }
+        for s in d.steps
+    ]
     for r, form, lhs, rel, expr in result_rows(d):
-        view["results"].append({"form": form, "origin": tex_text(result_attribution(d, r, form)), "lhs": _math(lhs),
-                                "rel": _rel(rel), "rhs": _math(expr),
-                                "shape": shape_latex(r.shape) if form == "matrix" and r.shape else ""})
+        view["results"].append(
+            {
+                "form": form,
+                "origin": tex_text(result_attribution(d, r, form)),
+                "lhs": _math(lhs),
+                "rel": _rel(rel),
+                "rhs": _math(expr),
+                "shape": shape_latex(r.shape) if form == "matrix" and r.shape else "",
+            }
+        )
     for c in d.claims:
         checks = [p for p in d.proofs if p.key == "claim:" + c.key]
         tex = claim_latex(d, c)
-        view["claims"].append({"statement": c.statement, "checked": bool(checks), "source": c.source,
-                               "slide": c.slide, "math": _safe_math(tex) if tex else "",
-                               "proved": bool(checks) and all(p.passed for p in checks)})
+        view["claims"].append(
+            {
+                "statement": c.statement,
+                "checked": bool(checks),
+                "source": c.source,
+                "slide": c.slide,
+                "math": _safe_math(tex) if tex else "",
+                "proved": bool(checks) and all(p.passed for p in checks),
+            }
+        )
     view["errata"] = [erratum_view(e) for e in getattr(d, "errata", ())]
     view["notes"] = [text(x) for x in d.notes]
     if d.code is not None:
@@ -208,14 +306,18 @@ def render_latex(report) -> str:
     """The whole report as a LaTeX document (a string)."""
     sections = [section_view(s) for s in report.sections]
     errata = [dict(e, topic=s["name"], topic_title=tex_text(s["title"])) for s in sections for e in s.get("errata", [])]
-    return _env().get_template("report.tex.j2").render(
-        report=report,
-        errata=errata,
-        sections=sections,
-        figures=report.figures,
-        unavailable=report.unavailable,
-        closed_form_records=report.closed_form_records(),
-        experiment_records=report.experiment_records,
-        failures=report.failures,
-        code_style=_code_formatter().get_style_defs(),
+    return (
+        _env()
+        .get_template("report.tex.j2")
+        .render(
+            report=report,
+            errata=errata,
+            sections=sections,
+            figures=report.figures,
+            unavailable=report.unavailable,
+            closed_form_records=report.closed_form_records(),
+            experiment_records=report.experiment_records,
+            failures=report.failures,
+            code_style=_code_formatter().get_style_defs(),
+        )
     )

@@ -15,6 +15,7 @@ checked as wholes.
 Records are :class:`gradproof.numeric.gradcheck.CheckRecord`:
 ``{topic, check, max_rel_error, tolerance, passed}`` (+ ``detail``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -32,9 +33,16 @@ def exact_records(d) -> list[CheckRecord]:
     """Layer 1: the derivation's exact proofs (relative error 0 when proved)."""
     out = []
     for p in d.proofs:
-        out.append(CheckRecord(d.topic, f"exact ({p.sizes}): {p.key} {p.check.replace('exact: ', '')}".rstrip(),
-                               0.0 if p.passed else float("inf"), 0.0, p.passed,
-                               "" if p.passed else f"{d.topic}: {p.key}: {p.detail}"))
+        out.append(
+            CheckRecord(
+                d.topic,
+                f"exact ({p.sizes}): {p.key} {p.check.replace('exact: ', '')}".rstrip(),
+                0.0 if p.passed else float("inf"),
+                0.0,
+                p.passed,
+                "" if p.passed else f"{d.topic}: {p.key}: {p.detail}",
+            )
+        )
     return out
 
 
@@ -66,8 +74,16 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
     try:
         mod = load_module(topic, code_dir)
     except (ImportError, OSError, SyntaxError) as err:
-        return [CheckRecord(topic, "generated code loads", float("inf"), 0.0, False,
-                            f"{topic}: cannot load the generated module: {err}")]
+        return [
+            CheckRecord(
+                topic,
+                "generated code loads",
+                float("inf"),
+                0.0,
+                False,
+                f"{topic}: cannot load the generated module: {err}",
+            )
+        ]
     if getattr(mod, "KIND", "module") == "solver":
         return []  # closed forms: checked against lstsq and a zero gradient (gradproof.numeric.stats_checks)
     source = module_source(topic, code_dir) if mutation else ""
@@ -79,8 +95,9 @@ def numeric_records(topic: str, code_dir: str | None = None, seed: int = 0, muta
         # layer 3 on larger shapes too: its cost does not grow with the parameter count
         from dataclasses import replace
 
-        big = gradcheck.check_module(mod, topic=topic, seed=seed + 1, sizes={"m": 16, "n": 24, "K": 20},
-                                     methods=("directional",))
+        big = gradcheck.check_module(
+            mod, topic=topic, seed=seed + 1, sizes={"m": 16, "n": 24, "K": 20}, methods=("directional",)
+        )
         recs += [replace(r, check=r.check.replace("directional", "directional at m=16, n=24, K=20", 1)) for r in big]
     if mutation:
         recs += mutation_records(source, topic=topic, seed=seed, sizes=sizes)
@@ -95,8 +112,16 @@ def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
     try:
         mod = load_module(d.topic, code_dir)
     except (ImportError, OSError, SyntaxError) as err:
-        return [CheckRecord(d.topic, "accuracy: generated code loads", float("inf"), 0.0, False,
-                            f"{d.topic}: cannot load the generated module: {err}")]
+        return [
+            CheckRecord(
+                d.topic,
+                "accuracy: generated code loads",
+                float("inf"),
+                0.0,
+                False,
+                f"{d.topic}: cannot load the generated module: {err}",
+            )
+        ]
     if getattr(mod, "KIND", "module") == "solver":
         return []  # closed forms: checked against a high-precision solution (gradproof.numeric.stats_checks)
     recs = []
@@ -133,8 +158,12 @@ def network_records(name: str, seed: int = 0) -> list[CheckRecord]:
         return net.check(X, Y, topic=name, methods=methods, seed=seed)
     if name == "network:dag":
         # one affine module used twice (module reuse): its messages add up
-        init = {"W1": rng.standard_normal((4, 4)) * 0.5, "b1": np.zeros(4),
-                "W2": rng.standard_normal((4, 3)) * 0.5, "b2": np.zeros(3)}
+        init = {
+            "W1": rng.standard_normal((4, 4)) * 0.5,
+            "b1": np.zeros(4),
+            "W2": rng.standard_normal((4, 3)) * 0.5,
+            "b2": np.zeros(3),
+        }
         nodes = [
             Node("s1", "affine", ("x",), {"W": "W1", "b": "b1"}),
             Node("h1", "tanh", ("s1",)),

@@ -5,6 +5,7 @@ verifier and the reports only read it.  Expressions inside are SymPy scalar
 expressions (index form) or :mod:`gradproof.derive.engine.mexpr` nodes (matrix form); both
 print through :mod:`gradproof.derive.output.printing`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -14,6 +14,7 @@ used: it is silently wrong on sums of traces and on log-sum-exp.
 >>> r.proved
 True
 """
+
 from __future__ import annotations
 
 import keyword
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from gradproof.derive.reading import tree as t
-from gradproof.derive.reading.tree import E, SCALAR
+from gradproof.derive.reading.tree import SCALAR, E
 
 
 class DiffError(Exception):
@@ -310,8 +311,11 @@ def gradient(e: E, v: str, steps: list) -> E:
         if op == "ediv":
             x, y = a
             push(x, ediv(bar, y) if not x.is_scalar() or node.is_scalar() else sum_all(ediv(bar, y)))
-            gy = neg(had(bar, ediv(x, power(y, 2)))) if not y.is_scalar() or node.is_scalar() else \
-                neg(ediv(inner(bar, x), power(y, 2)))
+            gy = (
+                neg(had(bar, ediv(x, power(y, 2))))
+                if not y.is_scalar() or node.is_scalar()
+                else neg(ediv(inner(bar, x), power(y, 2)))
+            )
             push(y, gy)
             return
         if op == "fn":
@@ -400,8 +404,10 @@ def jacobian(e: E, v: str, n_in) -> E:
         return mul(x, jacobian(y, v, n_in))
     if op == "had":
         x, y = a
-        return add(mul(diag(y), jacobian(x, v, n_in)) if depends(x, v) else zero((e.shape[0], n_in)),
-                   mul(diag(x), jacobian(y, v, n_in)) if depends(y, v) else zero((e.shape[0], n_in)))
+        return add(
+            mul(diag(y), jacobian(x, v, n_in)) if depends(x, v) else zero((e.shape[0], n_in)),
+            mul(diag(x), jacobian(y, v, n_in)) if depends(y, v) else zero((e.shape[0], n_in)),
+        )
     if op == "fn":
         return mul(diag(fprime(e.name, a[0])), jacobian(a[0], v, n_in))
     if op == "pow":
@@ -495,9 +501,36 @@ def text(e: E, parent: int = 0) -> str:
     raise DiffError(f"cannot print {op}")
 
 
-_GREEK_TEX = {"lambda", "alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "kappa", "mu", "nu", "rho",
-              "sigma", "tau", "phi", "omega", "xi", "zeta", "chi", "psi", "Gamma", "Delta", "Theta", "Lambda",
-              "Sigma", "Phi", "Psi", "Omega"}
+_GREEK_TEX = {
+    "lambda",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "eta",
+    "theta",
+    "kappa",
+    "mu",
+    "nu",
+    "rho",
+    "sigma",
+    "tau",
+    "phi",
+    "omega",
+    "xi",
+    "zeta",
+    "chi",
+    "psi",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
+}
 
 
 def latex(e: E, parent: int = 0) -> str:
@@ -542,11 +575,24 @@ def latex(e: E, parent: int = 0) -> str:
         return f"{latex(e.args[0], 6)}^{{\\top}}"
     if op == "inv":
         return f"{latex(e.args[0], 6)}^{{-1}}"
-    names = {"sigma": r"\sigma", "log": r"\log", "exp": r"\exp", "tanh": r"\tanh", "sqrt": r"\sqrt",
-             "abs": r"\operatorname{abs}", "tr": r"\operatorname{tr}", "det": r"\det", "logdet": r"\log\det",
-             "sum": r"\operatorname{sum}", "sign": r"\operatorname{sign}", "step": r"\operatorname{step}",
-             "softplus": r"\operatorname{softplus}", "relu": r"\operatorname{relu}", "diagm": r"\operatorname{diag}",
-             "diagv": r"\operatorname{diag}"}
+    names = {
+        "sigma": r"\sigma",
+        "log": r"\log",
+        "exp": r"\exp",
+        "tanh": r"\tanh",
+        "sqrt": r"\sqrt",
+        "abs": r"\operatorname{abs}",
+        "tr": r"\operatorname{tr}",
+        "det": r"\det",
+        "logdet": r"\log\det",
+        "sum": r"\operatorname{sum}",
+        "sign": r"\operatorname{sign}",
+        "step": r"\operatorname{step}",
+        "softplus": r"\operatorname{softplus}",
+        "relu": r"\operatorname{relu}",
+        "diagm": r"\operatorname{diag}",
+        "diagv": r"\operatorname{diag}",
+    }
     if op == "fn" and e.name == "sqrt":
         return rf"\sqrt{{{latex(e.args[0])}}}"
     if op in ("norm2", "norm1", "normF"):
@@ -694,9 +740,14 @@ def tidy(e: E) -> E:
                     atoms[key] = sp.Symbol(f"a{len(atoms)}", positive=True)
                 return atoms[key]
             a = [to_sp(y) for y in x.args]
-            return {"add": lambda: a[0] + a[1], "neg": lambda: -a[0], "had": lambda: a[0] * a[1],
-                    "scale": lambda: a[0] * a[1], "ediv": lambda: a[0] / a[1],
-                    "pow": lambda: a[0] ** sp.Rational(x.value.numerator, x.value.denominator)}[x.op]()
+            return {
+                "add": lambda: a[0] + a[1],
+                "neg": lambda: -a[0],
+                "had": lambda: a[0] * a[1],
+                "scale": lambda: a[0] * a[1],
+                "ediv": lambda: a[0] / a[1],
+                "pow": lambda: a[0] ** sp.Rational(x.value.numerator, x.value.denominator),
+            }[x.op]()
 
         s = to_sp(e)
         cands = [sp.cancel(s), sp.expand(s)]
@@ -732,7 +783,7 @@ def tidy(e: E) -> E:
                 return out
             if x.is_Pow and x.exp.is_Rational:
                 if x.exp < 0:
-                    return ediv(ones(n), from_sp(x.base ** -x.exp))
+                    return ediv(ones(n), from_sp(x.base**-x.exp))
                 return power(from_sp(x.base), Fraction(int(x.exp.p), int(x.exp.q)))
             raise DiffError("cannot read back an elementwise form")
 

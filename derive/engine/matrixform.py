@@ -24,6 +24,7 @@ Anything it cannot read raises :class:`TranslationError`; every result it
 produces is proved exactly against SymPy's scalar differentiation elsewhere,
 so the translator need not be trusted either.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -127,8 +128,10 @@ class Translator:
                 out += self._terms(a, dummies)
             return out
         if isinstance(e, sp.Mul):
-            parts = [[(sp.Integer(1), [self._name_expr(a)], frozenset())] if _is_centred(a)
-                     else self._terms(a, frozenset()) for a in e.args]
+            parts = [
+                [(sp.Integer(1), [self._name_expr(a)], frozenset())] if _is_centred(a) else self._terms(a, frozenset())
+                for a in e.args
+            ]
             out = []
             for combo in itertools.product(*parts):
                 coeff = sp.Mul(*[c for c, _, _ in combo])
@@ -178,9 +181,7 @@ class Translator:
                 r, c = ONE, ONE
             mat = self.translate(s, r, c)
             base = sp.IndexedBase(str(_fresh("S")))
-            self.bindings[str(base.label)] = Binding(
-                mx.Sym(str(base.label), mat.shape, role="named"), 2
-            )
+            self.bindings[str(base.label)] = Binding(mx.Sym(str(base.label), mat.shape, role="named"), 2)
             self.named[str(base.label)] = mat
             return base[r, c]
 
@@ -203,7 +204,7 @@ class Translator:
             mat = self.named.get(name, b.sym)
             idx = self._canon(ind)
             if idx != sig:
-                if (idx[1], idx[0]) == sig or _fits(idx[::-1], sig) and not _fits(idx, sig):
+                if (idx[1], idx[0]) == sig or (_fits(idx[::-1], sig) and not _fits(idx, sig)):
                     mat = _t(mat)
                 elif not _fits(idx, sig):
                     raise TranslationError(f"mixed indices in elementwise {e}")
@@ -276,8 +277,10 @@ class Translator:
                     progressed = True
                     break
             if not progressed:
-                raise TranslationError("a dummy index is shared by three or more factors, none of which "
-                                       "broadcasts against another (a tensor contraction, not matrix algebra)")
+                raise TranslationError(
+                    "a dummy index is shared by three or more factors, none of which "
+                    "broadcasts against another (a tensor contraction, not matrix algebra)"
+                )
         if dummies:
             raise TranslationError("could not contract every dummy index")
         # remaining atoms carry only row/col/ONE; an outer product u v^T is a
@@ -353,7 +356,9 @@ def _is_centred(a) -> bool:
     if not any(t.has(sp.Indexed) and not t.has(sp.Sum) for t in a.args):
         return False
     for f in sp.preorder_traversal(a):
-        if isinstance(f, sp.Function) and f.has(sp.Sum) or isinstance(f, sp.Pow) and f.has(sp.Sum) and not f.exp.is_Integer:
+        if (isinstance(f, sp.Function) and f.has(sp.Sum)) or (
+            isinstance(f, sp.Pow) and f.has(sp.Sum) and not f.exp.is_Integer
+        ):
             return False
         if isinstance(f, sp.KroneckerDelta):
             return False

@@ -20,10 +20,11 @@ is the matrix whose entry ``(r, c)`` is ``expr`` with ``u = A[r, c]`` and
 >>> str(MatMul(Z, W))
 'Z W'
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import sympy as sp
 
@@ -35,15 +36,15 @@ class MExpr:
 
     shape: Shape
 
-    def children(self) -> tuple["MExpr", ...]:
+    def children(self) -> tuple[MExpr, ...]:
         return ()
 
-    def walk(self) -> Iterator["MExpr"]:
+    def walk(self) -> Iterator[MExpr]:
         yield self
         for c in self.children():
             yield from c.walk()
 
-    def symbols(self) -> list["Sym"]:
+    def symbols(self) -> list[Sym]:
         seen: dict[str, Sym] = {}
         for node in self.walk():
             if isinstance(node, Sym):
@@ -105,9 +106,7 @@ class MatMul(MExpr):
         # NOTE: checked here, not at construction, so that a wrongly shaped
         # *claim* can be built, shown, and then rejected by its proof.
         if sp.simplify(self.left.shape[1] - self.right.shape[0]) != 0:
-            raise ValueError(
-                f"shape mismatch in matrix product: {self.left.shape} @ {self.right.shape}"
-            )
+            raise ValueError(f"shape mismatch in matrix product: {self.left.shape} @ {self.right.shape}")
         return (self.left.shape[0], self.right.shape[1])
 
     def children(self):
@@ -312,6 +311,7 @@ def _bdim(a, b):
 # Explicit evaluation: the bridge to the exact proofs.
 # ---------------------------------------------------------------------------
 
+
 def evaluate(expr: MExpr, env: dict[str, sp.Matrix], dims: dict | None = None) -> sp.Matrix:
     """Evaluate ``expr`` to an explicit SymPy matrix.
 
@@ -365,9 +365,7 @@ class _Evaluator:
         placeholders = [p for p, _ in e.args]
         parts = [self(a) for _, a in e.args]
         body = sp.sympify(e.expr, strict=True).subs(self.dims)
-        return _broadcast_apply(
-            lambda *xs: body.xreplace(dict(zip(placeholders, xs))), parts
-        )
+        return _broadcast_apply(lambda *xs: body.xreplace(dict(zip(placeholders, xs))), parts)
 
     def _eval_RowSum(self, e):
         a = self(e.arg)

@@ -16,16 +16,17 @@ lecture's ``z^{l+1}_j = sum_i w_ij z^l_i``).  The engine then, with SymPy:
 4. proves every result exactly (:mod:`gradproof.derive.proof.prove`) and every claim equal to
    the derived result.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.engine.matrixform import ONE, Binding, Translator
 from gradproof.derive.engine.derivation import Claim, Derivation, Label, ModuleCode, Result, Step
+from gradproof.derive.engine.matrixform import Binding, Translator
 
 # Symbolic dimensions and indices shared by every declaration.
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
@@ -123,6 +124,7 @@ class ModuleSpec:
 # Index-form clean-up
 # ---------------------------------------------------------------------------
 
+
 def drop_range_piecewise(e: sp.Expr) -> sp.Expr:
     """Drop SymPy's ``Piecewise((x, 0 <= a <= n - 1), (0, True))`` wrappers.
 
@@ -133,11 +135,18 @@ def drop_range_piecewise(e: sp.Expr) -> sp.Expr:
     def is_range_cond(cond):
         if cond is sp.true:
             return True
-        rels = [cond] if isinstance(cond, sp.core.relational.Relational) else list(cond.args) if isinstance(cond, sp.And) else None
+        rels = (
+            [cond]
+            if isinstance(cond, sp.core.relational.Relational)
+            else list(cond.args)
+            if isinstance(cond, sp.And)
+            else None
+        )
         if rels is None:
             return False
-        return all(isinstance(r, sp.core.relational.Relational) and all(
-            (s.is_integer) for s in r.free_symbols) for r in rels)
+        return all(
+            isinstance(r, sp.core.relational.Relational) and all((s.is_integer) for s in r.free_symbols) for r in rels
+        )
 
     def repl(pw):
         (expr0, cond0), *rest = pw.args
@@ -175,8 +184,12 @@ def _hold_roots(e: sp.Expr):
         held[key] = x
         return key
 
-    e = e.replace(lambda x: isinstance(x, sp.Pow) and x.base.has(sp.Sum) and not x.exp.is_Integer
-                  and not x.base.has(sp.KroneckerDelta), hold)
+    e = e.replace(
+        lambda x: (
+            isinstance(x, sp.Pow) and x.base.has(sp.Sum) and not x.exp.is_Integer and not x.base.has(sp.KroneckerDelta)
+        ),
+        hold,
+    )
     return e, held
 
 
@@ -291,7 +304,11 @@ def common_denominator(e: sp.Expr) -> sp.Expr:
         b, ex = f.as_base_exp()
         if isinstance(b, sp.Add):
             consts = [x for x in b.args if x.is_number]
-            if consts and all(c < 0 for c in consts) and not any(x.could_extract_minus_sign() for x in b.args if not x.is_number):
+            if (
+                consts
+                and all(c < 0 for c in consts)
+                and not any(x.could_extract_minus_sign() for x in b.args if not x.is_number)
+            ):
                 b = sp.expand(-b)
                 sign *= (-1) ** ex
         factors.append(b**ex)
@@ -324,6 +341,7 @@ def tidy(e: sp.Expr) -> sp.Expr:
 # Labels
 # ---------------------------------------------------------------------------
 
+
 def _lbl(text, latex):
     return Label(text, latex)
 
@@ -335,6 +353,7 @@ def _pd(num_t, num_l, den_t, den_l):
 # ---------------------------------------------------------------------------
 # Modules
 # ---------------------------------------------------------------------------
+
 
 class ModuleDeriver:
     """Derives one :class:`ModuleSpec`; ``build()`` returns a Derivation."""
@@ -389,9 +408,11 @@ class ModuleDeriver:
                     sub[a.name] = lambda idx, B=B: B[s_]
         for name, B in (extra or {}).items():
             sub[name] = lambda idx, B=B: B[(s_,) + tuple(idx)] if idx else B[s_]
+
         def repl_indexed(x):
             nm = str(x.base.label)
             return sub[nm](x.indices) if nm in sub else x
+
         e = e.replace(lambda x: isinstance(x, sp.Indexed), repl_indexed)
         # per-sample scalars (Symbols)
         sym_sub = {}
@@ -450,35 +471,54 @@ class ModuleDeriver:
         self.step("differentiate (SymPy diff)", _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a), raw)
         jac = clean(raw)
         if jac != raw:
-            self.step("sum out Kronecker deltas, drop index-range conditions",
-                      _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a), jac)
+            self.step(
+                "sum out Kronecker deltas, drop index-range conditions",
+                _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a),
+                jac,
+            )
         jac_n = tidy(self.rename_output(jac))
         if jac_n != jac and sp_.output is not None:
-            self.step("name the forward output", _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a), jac_n,
-                      sp_.output.note)
+            self.step(
+                "name the forward output",
+                _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a),
+                jac_n,
+                sp_.output.note,
+            )
         jac = jac_n
-        self.results.append(Result("jacobian", _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a),
-                                   index=jac))
+        self.results.append(Result("jacobian", _pd(f"{zn_t}[j]", zn_l + "_j", f"z[{a}]", "z^{l}_{%s}" % a), index=jac))
         # backward message
         dn = sp.IndexedBase("delta")
         raw_b = sp.Sum(dn[j] * jac, (j, 0, out_dim - 1))
-        self.step("chain rule (backward message)", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), raw_b,
-                  "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i")
+        self.step(
+            "chain rule (backward message)",
+            _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a),
+            raw_b,
+            "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i",
+        )
         back = tidy(clean(raw_b))
         if back != raw_b:
             self.step("sum out Kronecker deltas", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), back)
         # batched and matrix form
         extra = {"delta": sp.IndexedBase("Delta")}
         if self.out is not None:
-            extra[self.out.label.name if hasattr(self.out.label, "name") else str(self.out.label)] = sp.IndexedBase(sp_.output.matrix)
+            extra[self.out.label.name if hasattr(self.out.label, "name") else str(self.out.label)] = sp.IndexedBase(
+                sp_.output.matrix
+            )
         back_b = self.batch(back, extra)
         self.step("batch: rows are samples", _lbl(f"Delta^l[{s_}, {a}]", r"\Delta^{l}_{%s,%s}" % (s_, a)), back_b)
         tr = Translator(self._msg_bindings())
         back_m = tr.translate(back_b, s_, a, shape=z.sym().shape)
         self.step("read off the matrix form", _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"), back_m)
-        self.results.append(Result("backward", _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"), index=back,
-                                   index_lhs=_lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), matrix=back_m,
-                                   shape=z.sym().shape))
+        self.results.append(
+            Result(
+                "backward",
+                _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"),
+                index=back,
+                index_lhs=_lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a),
+                matrix=back_m,
+                shape=z.sym().shape,
+            )
+        )
         grads = []
         for p in sp_.arg("param"):
             pb = self.bases[p.name]
@@ -491,10 +531,16 @@ class ModuleDeriver:
             dp = tidy(self.rename_output(clean(rawp)))
             if dp != rawp:
                 self.step("sum out Kronecker deltas", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), dp)
-            self.results.append(Result(f"jacobian:{p.name}", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), index=dp))
+            self.results.append(
+                Result(f"jacobian:{p.name}", _pd(f"{zn_t}[j]", zn_l + "_j", plabel_t, plabel_l), index=dp)
+            )
             rawg = sp.Sum(dn[j] * dp, (j, 0, out_dim - 1))
-            self.step("chain rule (parameter message)", _pd("L", "L", plabel_t, plabel_l), rawg,
-                      f"dL/d{plabel_t} = sum_j delta^{{l+1}}_j dz^{{l+1}}_j / d{plabel_t}")
+            self.step(
+                "chain rule (parameter message)",
+                _pd("L", "L", plabel_t, plabel_l),
+                rawg,
+                f"dL/d{plabel_t} = sum_j delta^{{l+1}}_j dz^{{l+1}}_j / d{plabel_t}",
+            )
             g = tidy(clean(rawg))
             if g != rawg:
                 self.step("sum out Kronecker deltas", _pd("L", "L", plabel_t, plabel_l), g)
@@ -508,23 +554,48 @@ class ModuleDeriver:
             gm = Translator(self._msg_bindings()).translate(gsum, row, col, shape=p.sym().shape)
             lab = _pd("L", "L", p.matrix, latex_matrix(p))
             self.step("read off the matrix form", lab, gm)
-            self.results.append(Result(f"grad:{p.name}", lab, index=g,
-                                       index_lhs=_pd("L", "L", plabel_t, plabel_l), matrix=gm, shape=p.sym().shape))
+            self.results.append(
+                Result(
+                    f"grad:{p.name}",
+                    lab,
+                    index=g,
+                    index_lhs=_pd("L", "L", plabel_t, plabel_l),
+                    matrix=gm,
+                    shape=p.sym().shape,
+                )
+            )
             grads.append((p.name, gm))
         # forward matrix form
         fb = self.batch(fwd)
         fm = Translator(self._msg_bindings()).translate(fb, s_, j if out_dim != 1 else None)
-        self.results.insert(0, Result("forward", _lbl(sp_.out_matrix, latex_name_of(sp_)), index=fwd,
-                                      index_lhs=_lbl(f"{zn_t}[j]", zn_l + "_j"), matrix=fm,
-                                      shape=fm.shape))
+        self.results.insert(
+            0,
+            Result(
+                "forward",
+                _lbl(sp_.out_matrix, latex_name_of(sp_)),
+                index=fwd,
+                index_lhs=_lbl(f"{zn_t}[j]", zn_l + "_j"),
+                matrix=fm,
+                shape=fm.shape,
+            ),
+        )
         out_sym = None
         if sp_.output is not None:
             out_sym = mx.Sym(sp_.output.matrix, fm.shape, role="output", latex=sp_.output.matrix_latex)
         return ModuleCode(
-            kind="module", input=z.sym(), params=tuple(p.sym() for p in sp_.arg("param")),
-            hyper=sp_.hyper, forward=fm, output=out_sym, output_def=fm if out_sym is not None else None,
-            upstream=mx.Sym("Delta", fm.shape, role="upstream"), backward=back_m, grads=tuple(grads),
-            kinks=sp_.kinks, kink_points=sp_.kink_points, domain=z.domain,
+            kind="module",
+            input=z.sym(),
+            params=tuple(p.sym() for p in sp_.arg("param")),
+            hyper=sp_.hyper,
+            forward=fm,
+            output=out_sym,
+            output_def=fm if out_sym is not None else None,
+            upstream=mx.Sym("Delta", fm.shape, role="upstream"),
+            backward=back_m,
+            grads=tuple(grads),
+            kinks=sp_.kinks,
+            kink_points=sp_.kink_points,
+            domain=z.domain,
         )
 
     def _msg_bindings(self):
@@ -535,7 +606,8 @@ class ModuleDeriver:
         b["Delta"] = Binding(mx.Sym("Delta", (m, out_cols), role="upstream"), 2)
         if self.spec.output is not None:
             b[self.spec.output.matrix] = Binding(
-                mx.Sym(self.spec.output.matrix, (m, out_cols), role="output", latex=self.spec.output.matrix_latex), 2)
+                mx.Sym(self.spec.output.matrix, (m, out_cols), role="output", latex=self.spec.output.matrix_latex), 2
+            )
         return b
 
     # --- losses ---
@@ -549,8 +621,14 @@ class ModuleDeriver:
         self.definition = [Step("definition", _lbl("l(y, z)", r"\ell(y, z)"), ell, "loss of one sample")]
         red = sp.Rational(1, 1) / m if sp_.reduction == "mean" else sp.Integer(1)
         L = red * sp.Sum(self.batch(ell), (s_, 0, m - 1))
-        self.definition.append(Step("definition", _lbl("L", "L"), L,
-                                    "mean over the m samples" if sp_.reduction == "mean" else "sum over the m samples"))
+        self.definition.append(
+            Step(
+                "definition",
+                _lbl("L", "L"),
+                L,
+                "mean over the m samples" if sp_.reduction == "mean" else "sum over the m samples",
+            )
+        )
         entry = zb[a] if z.dims else zb
         en_t, en_l = (f"z[{a}]", "z_{%s}" % a) if z.dims else ("z", "z")
         raw = sp.diff(ell, entry)
@@ -588,30 +666,48 @@ class ModuleDeriver:
         if sp_.output is not None:
             extra[str(self.out.label)] = sp.IndexedBase(sp_.output.matrix)
         gb = red * self.batch(g, extra)
-        self.step("batch: rows are samples" + (", times 1/m (mean)" if sp_.reduction == "mean" else ""),
-                  _pd("L", "L", f"Z[{s_}, {a}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a) if z.dims else "z_{%s}" % s_), gb)
+        self.step(
+            "batch: rows are samples" + (", times 1/m (mean)" if sp_.reduction == "mean" else ""),
+            _pd(
+                "L", "L", f"Z[{s_}, {a}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a) if z.dims else "z_{%s}" % s_
+            ),
+            gb,
+        )
         b = self._bindings()
         if sp_.output is not None:
-            b[sp_.output.matrix] = Binding(mx.Sym(sp_.output.matrix, z.sym().shape, role="output",
-                                                  latex=sp_.output.matrix_latex), 2 if z.dims else 1, vector_as="col")
+            b[sp_.output.matrix] = Binding(
+                mx.Sym(sp_.output.matrix, z.sym().shape, role="output", latex=sp_.output.matrix_latex),
+                2 if z.dims else 1,
+                vector_as="col",
+            )
         gm = _readable_map(Translator(b).translate(gb, s_, a if z.dims else None))
         lab = _pd("L", "L", z.matrix, latex_matrix(z))
         self.step("read off the matrix form", lab, gm)
         # the loss value in matrix form
         Lm = Translator(self._bindings()).translate(L, None, None)
         self.results.insert(0, Result("loss", _lbl("L", "L"), index=L, matrix=Lm, shape=(1, 1)))
-        self.results.append(Result("backward", lab, index=g, index_lhs=_pd("l", r"\ell", en_t, en_l),
-                                   matrix=gm, shape=z.sym().shape))
+        self.results.append(
+            Result("backward", lab, index=g, index_lhs=_pd("l", r"\ell", en_t, en_l), matrix=gm, shape=z.sym().shape)
+        )
         out_sym = None
         if sp_.output is not None:
             out_sym = mx.Sym(sp_.output.matrix, z.sym().shape, role="output", latex=sp_.output.matrix_latex)
             val = self.batch(sp_.output.value(self.bases, a if z.dims else None))
             out_def = Translator(self._bindings()).translate(val, s_, a if z.dims else None)
         return ModuleCode(
-            kind="loss", input=z.sym(), target=y.sym(), hyper=sp_.hyper, forward=Lm, output=out_sym,
+            kind="loss",
+            input=z.sym(),
+            target=y.sym(),
+            hyper=sp_.hyper,
+            forward=Lm,
+            output=out_sym,
             output_def=out_def if sp_.output is not None else None,
-            backward=gm, kinks=sp_.kinks, kink_points=sp_.kink_points,
-            params=tuple(p.sym() for p in sp_.arg("param")), domain=z.domain, target_domain=y.domain,
+            backward=gm,
+            kinks=sp_.kinks,
+            kink_points=sp_.kink_points,
+            params=tuple(p.sym() for p in sp_.arg("param")),
+            domain=z.domain,
+            target_domain=y.domain,
         )
 
     # --- penalties ---
@@ -639,8 +735,17 @@ class ModuleDeriver:
         Pm = Translator(b).translate(pen, None, None)
         self.results.append(Result("penalty", _lbl("R", "R"), index=pen, matrix=Pm, shape=(1, 1)))
         self.results.append(Result(f"grad:{w.name}", lab, index=g, index_lhs=lab_i, matrix=gm, shape=w.sym().shape))
-        return ModuleCode(kind="penalty", input=w.sym(), params=(w.sym(),), hyper=sp_.hyper, forward=Pm,
-                          backward=gm, grads=((w.name, gm),), kinks=sp_.kinks, kink_points=sp_.kink_points)
+        return ModuleCode(
+            kind="penalty",
+            input=w.sym(),
+            params=(w.sym(),),
+            hyper=sp_.hyper,
+            forward=Pm,
+            backward=gm,
+            grads=((w.name, gm),),
+            kinks=sp_.kinks,
+            kink_points=sp_.kink_points,
+        )
 
 
 def latex_matrix(arg: Arg) -> str:
@@ -660,8 +765,8 @@ def _with(d: Derivation, **kw) -> Derivation:
 
 
 def _mark_claimed(results, claims, proofs):
-    proved = {p.key[len("claim:"):] for p in proofs if p.key.startswith("claim:") and p.passed}
-    failed = {p.key[len("claim:"):] for p in proofs if p.key.startswith("claim:") and not p.passed}
+    proved = {p.key[len("claim:") :] for p in proofs if p.key.startswith("claim:") and p.passed}
+    failed = {p.key[len("claim:") :] for p in proofs if p.key.startswith("claim:") and not p.passed}
     from dataclasses import replace
 
     out = []
@@ -688,16 +793,27 @@ def prove_index_claim(claim: Claim, d: Derivation, size: int = 3):
     key = "claim:" + claim.key
     res = {r.key: r for r in d.results}.get(claim.key)
     if res is None or res.index is None or claim.index is None:
-        return Proof(key, "claim (index form)", f"indices 0..{size - 1}", False,
-                     f"no derived index form {claim.key!r} to compare with")
+        return Proof(
+            key,
+            "claim (index form)",
+            f"indices 0..{size - 1}",
+            False,
+            f"no derived index form {claim.key!r} to compare with",
+        )
     diff = sp.sympify(claim.index, strict=True) - res.index
-    idx = sorted((x for x in diff.free_symbols if isinstance(x, sp.Symbol) and x.is_integer
-                  and x not in (m, n, K)), key=str)
+    idx = sorted(
+        (x for x in diff.free_symbols if isinstance(x, sp.Symbol) and x.is_integer and x not in (m, n, K)), key=str
+    )
     for values in product(range(size), repeat=len(idx)):
         e = diff.xreplace(dict(zip(idx, values))).doit()
         if sp.simplify(e) != 0:
-            return Proof(key, "claim (index form)", f"indices 0..{size - 1}", False,
-                         f"{claim.statement}: differs at {dict(zip(map(str, idx), values))}")
+            return Proof(
+                key,
+                "claim (index form)",
+                f"indices 0..{size - 1}",
+                False,
+                f"{claim.statement}: differs at {dict(zip(map(str, idx), values))}",
+            )
     return Proof(key, "claim (index form)", f"every index assignment in 0..{size - 1}", True)
 
 

@@ -15,6 +15,7 @@ differentiation of the explicit loss.
 >>> d.passed
 True
 """
+
 from __future__ import annotations
 
 import random
@@ -24,7 +25,6 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.functions import sigmoid
-from gradproof.derive.output.printing import to_latex, to_text
 from gradproof.derive.lecture.stats import (
     Builder,
     affine_parts,
@@ -36,6 +36,7 @@ from gradproof.derive.lecture.stats import (
     symbolic_matrix,
     to_mexpr,
 )
+from gradproof.derive.output.printing import to_latex, to_text
 
 m, n = sp.symbols("m n", positive=True, integer=True)
 lam = sp.Symbol("lambda", positive=True)
@@ -77,44 +78,83 @@ def _least_squares_like(topic, with_ridge: bool):
     loss_m = mx.MatMul(mx.Transpose(resid), resid)
     if with_ridge:
         loss_m = mx.Add((loss_m, mx.Scale(lam, mx.MatMul(mx.Transpose(ws), ws))))
-    B.define("L(w)", r"L(\mathbf{w})", loss_m,
-             "the ridge loss of MAP with a Gaussian prior" if with_ridge
-             else "the negative log-likelihood of Gaussian noise, up to a positive factor and a constant")
+    B.define(
+        "L(w)",
+        r"L(\mathbf{w})",
+        loss_m,
+        "the ridge loss of MAP with a Gaussian prior"
+        if with_ridge
+        else "the negative log-likelihood of Gaussian noise, up to a positive factor and a constant",
+    )
     if with_ridge:
         B.define("lambda", r"\lambda", prose("lambda > 0", r"\lambda > 0"))
 
     expanded = sp.expand(loss)
-    B.step("expand the product", "L(w)", r"L(\mathbf{w})", to_mexpr(expanded, ROLES),
-           "y^T X w is a scalar, so it equals its transpose w^T X^T y")
+    B.step(
+        "expand the product",
+        "L(w)",
+        r"L(\mathbf{w})",
+        to_mexpr(expanded, ROLES),
+        "y^T X w is a scalar, so it equals its transpose w^T X^T y",
+    )
 
     pieces = [g for g in (_term_gradient(t) for t in expanded.args) if g is not None]
     grad = sp.expand(sum(pieces[1:], pieces[0]))
     grad_m = to_mexpr(grad, ROLES)
-    B.step("differentiate term by term", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", grad_m,
-           "d(w^T A w)/dw = 2 A w for symmetric A; d(c^T w)/dw = c; terms without w vanish")
+    B.step(
+        "differentiate term by term",
+        "dL/dw",
+        r"\frac{\partial L}{\partial \mathbf{w}}",
+        grad_m,
+        "d(w^T A w)/dw = 2 A w for symmetric A; d(c^T w)/dw = c; terms without w vanish",
+    )
 
     factor, A, b = affine_parts(grad, w)
     A_m, b_m = to_mexpr(A, ROLES), to_mexpr(b, ROLES)
-    B.step("collect as A w = b (dL/dw = 0)", *_lbl(mx.MatMul(A_m, ws)), b_m,
-           f"the gradient is {to_text(mx.Scale(factor, mx.Sym('(A w - b)', (n, 1))))}; the common factor cancels")
+    B.step(
+        "collect as A w = b (dL/dw = 0)",
+        *_lbl(mx.MatMul(A_m, ws)),
+        b_m,
+        f"the gradient is {to_text(mx.Scale(factor, mx.Sym('(A w - b)', (n, 1))))}; the common factor cancels",
+    )
     sol = mx.Solve(A_m, b_m)
-    B.step("solve the linear equation", "w*", r"\mathbf{w}^{*}", sol,
-           "A is positive definite for lambda > 0, so always invertible" if with_ridge
-           else "A = X^T X is invertible exactly when X has full column rank n <= m")
+    B.step(
+        "solve the linear equation",
+        "w*",
+        r"\mathbf{w}^{*}",
+        sol,
+        "A is positive definite for lambda > 0, so always invertible"
+        if with_ridge
+        else "A = X^T X is invertible exactly when X has full column rank n <= m",
+    )
     hess = mx.Scale(factor, A_m)
-    B.step("differentiate the gradient again (Hessian)", "d2L/dw dw^T",
-           r"\frac{\partial^2 L}{\partial \mathbf{w}\,\partial \mathbf{w}^{\top}}", hess,
-           ("v^T (X^T X + lambda I) v = |Xv|^2 + lambda |v|^2 > 0 for v != 0: positive definite, "
-            "so L is strictly convex and w* is its unique minimiser") if with_ridge else
-           ("v^T X^T X v = |Xv|^2 >= 0: positive semidefinite, so L is convex and every stationary "
-            "point is a minimiser"))
+    B.step(
+        "differentiate the gradient again (Hessian)",
+        "d2L/dw dw^T",
+        r"\frac{\partial^2 L}{\partial \mathbf{w}\,\partial \mathbf{w}^{\top}}",
+        hess,
+        (
+            "v^T (X^T X + lambda I) v = |Xv|^2 + lambda |v|^2 > 0 for v != 0: positive definite, "
+            "so L is strictly convex and w* is its unique minimiser"
+        )
+        if with_ridge
+        else (
+            "v^T X^T X v = |Xv|^2 >= 0: positive semidefinite, so L is convex and every stationary point is a minimiser"
+        ),
+    )
 
     B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
     from gradproof.derive.engine.derivation import ModuleCode
 
-    B.code = ModuleCode(kind="solver", input=mx.Sym("X", (m, n)), target=mx.Sym("y", (m, 1), role="target"),
-                        params=(ws,), hyper=((lam, 0.01),) if with_ridge else (), forward=sol,
-                        grads=(("w", grad_m),))
+    B.code = ModuleCode(
+        kind="solver",
+        input=mx.Sym("X", (m, n)),
+        target=mx.Sym("y", (m, 1), role="target"),
+        params=(ws,),
+        hyper=((lam, 0.01),) if with_ridge else (),
+        forward=sol,
+        grads=(("w", grad_m),),
+    )
     B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n, 1))
     B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n, n))
 
@@ -127,10 +167,18 @@ def _least_squares_like(topic, with_ridge: bool):
         return out + lam * (wv.T * wv)[0] if with_ridge else out
 
     env = {"X": Xe, "y": ye, "w": we}
-    B.prove("gradient", "exact: matrix form vs scalar differentiation", SIZES,
-            lambda: matrices_equal(mx.evaluate(grad_m, env, DIMS), gradient(explicit_loss(Xe, ye, we), we)))
-    B.prove("hessian", "exact: matrix form vs scalar second derivatives", SIZES,
-            lambda: matrices_equal(mx.evaluate(hess, env, DIMS), sp.hessian(explicit_loss(Xe, ye, we), list(we))))
+    B.prove(
+        "gradient",
+        "exact: matrix form vs scalar differentiation",
+        SIZES,
+        lambda: matrices_equal(mx.evaluate(grad_m, env, DIMS), gradient(explicit_loss(Xe, ye, we), we)),
+    )
+    B.prove(
+        "hessian",
+        "exact: matrix form vs scalar second derivatives",
+        SIZES,
+        lambda: matrices_equal(mx.evaluate(hess, env, DIMS), sp.hessian(explicit_loss(Xe, ye, we), list(we))),
+    )
 
     Xr = random_rational_matrix(rng, M, N)
 
@@ -144,8 +192,13 @@ def _least_squares_like(topic, with_ridge: bool):
         g = gradient(explicit_loss(Xv, ye, we).subs(lam, lam_r), we).subs(dict(zip(we, w_star)))
         return matrices_equal(g.applyfunc(sp.expand), sp.zeros(N, 1))
 
-    B.prove("solution", "exact: gradient of the explicit loss is 0 at w* (random rational X, symbolic y"
-            + (", lambda = 3/7)" if with_ridge else ")"), SIZES, lambda: solution_is_stationary(Xr))
+    B.prove(
+        "solution",
+        "exact: gradient of the explicit loss is 0 at w* (random rational X, symbolic y"
+        + (", lambda = 3/7)" if with_ridge else ")"),
+        SIZES,
+        lambda: solution_is_stationary(Xr),
+    )
 
     if with_ridge:
         v = symbolic_matrix("v", N, 1, real=True)
@@ -174,15 +227,28 @@ def _least_squares_like(topic, with_ridge: bool):
                 return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
             return solution_is_stationary(Xd)
 
-        B.prove("solution", "exact: rank-deficient X (repeated column): det(X^T X) = 0, "
-                "det(X^T X + lambda I) > 0 for lambda > 0 and w* is stationary", SIZES, rank_deficient)
-        B.notes.append("The bias is penalised here as on the lecture's stability slide; "
-                       "the MAP derivation (map_gaussian) excludes it from the prior.")
+        B.prove(
+            "solution",
+            "exact: rank-deficient X (repeated column): det(X^T X) = 0, "
+            "det(X^T X + lambda I) > 0 for lambda > 0 and w* is stationary",
+            SIZES,
+            rank_deficient,
+        )
+        B.notes.append(
+            "The bias is penalised here as on the lecture's stability slide; "
+            "the MAP derivation (map_gaussian) excludes it from the prior."
+        )
     else:
-        B.prove("hessian", "exact: X^T X positive definite for a full-rank random rational X", SIZES,
-                lambda: bool((Xr.T * Xr).is_positive_definite))
-        B.notes.append("If X has fewer than n independent columns, X^T X is singular and the minimiser is not "
-                       "unique; ridge regression (topic ridge) removes the problem.")
+        B.prove(
+            "hessian",
+            "exact: X^T X positive definite for a full-rank random rational X",
+            SIZES,
+            lambda: bool((Xr.T * Xr).is_positive_definite),
+        )
+        B.notes.append(
+            "If X has fewer than n independent columns, X^T X is singular and the minimiser is not "
+            "unique; ridge regression (topic ridge) removes the problem."
+        )
 
     def compare(claim):
         env_r = {"X": Xr, "y": ye}
@@ -222,26 +288,49 @@ def build_logistic_no_closed_form(topic):
     # the same letters throughout: s_i = <x_i, w> is the potential, s = X w for the batch
     grad_m = mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s) - yy, ((s, mx.MatMul(Xs, ws)), (yy, ys))))
     B.step("ds_i/dw = x_i, summed over samples", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", grad_m)
-    B.step("stationarity", *_lbl(mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s), ((s, mx.MatMul(Xs, ws)),)))),
-           mx.MatMul(mx.Transpose(Xs), ys),
-           "w sits inside sigma(s) = 1/(1 + exp(-s)): each equation mixes exp(-<x_i, w>) for every sample i")
-    B.step("differentiate again: the Jacobian of the gradient", "d2L/dw dw^T", r"\nabla^2 L",
-           prose("X^T diag(sigma'(X w)) X, with sigma'(s) = sigma(s) (1 - sigma(s))",
-                 r"\mathbf{X}^{\top} \operatorname{diag}\left(\sigma'(\mathbf{X}\mathbf{w})\right) \mathbf{X}"),
-           "it depends on w, so the gradient is not of the form A w - b and no normal equation exists")
-    B.step("substitute t_i = exp(-<x_i, w>)", "yhat_i", r"\hat{y}_i", 1 / (1 + sp.Symbol("t_i")),
-           "the equation becomes rational in t_i, but t_i are exponentials of different linear forms of w; for "
-           "real-valued features they are not powers of one common variable, so the system is transcendental "
-           "in w (an exponential polynomial), not algebraic")
-    B.step("separable data", "sigma(<x, w>)", r"\sigma(\langle \mathbf{x}, \mathbf{w}\rangle)", sp.Integer(1),
-           "one sample with y = 1 and x = 1 needs sigma(w) = 1, which no finite w attains: "
-           "the stationarity equation may have no solution at all")
+    B.step(
+        "stationarity",
+        *_lbl(mx.MatMul(mx.Transpose(Xs), mx.Map(sigmoid(s), ((s, mx.MatMul(Xs, ws)),)))),
+        mx.MatMul(mx.Transpose(Xs), ys),
+        "w sits inside sigma(s) = 1/(1 + exp(-s)): each equation mixes exp(-<x_i, w>) for every sample i",
+    )
+    B.step(
+        "differentiate again: the Jacobian of the gradient",
+        "d2L/dw dw^T",
+        r"\nabla^2 L",
+        prose(
+            "X^T diag(sigma'(X w)) X, with sigma'(s) = sigma(s) (1 - sigma(s))",
+            r"\mathbf{X}^{\top} \operatorname{diag}\left(\sigma'(\mathbf{X}\mathbf{w})\right) \mathbf{X}",
+        ),
+        "it depends on w, so the gradient is not of the form A w - b and no normal equation exists",
+    )
+    B.step(
+        "substitute t_i = exp(-<x_i, w>)",
+        "yhat_i",
+        r"\hat{y}_i",
+        1 / (1 + sp.Symbol("t_i")),
+        "the equation becomes rational in t_i, but t_i are exponentials of different linear forms of w; for "
+        "real-valued features they are not powers of one common variable, so the system is transcendental "
+        "in w (an exponential polynomial), not algebraic",
+    )
+    B.step(
+        "separable data",
+        "sigma(<x, w>)",
+        r"\sigma(\langle \mathbf{x}, \mathbf{w}\rangle)",
+        sp.Integer(1),
+        "one sample with y = 1 and x = 1 needs sigma(w) = 1, which no finite w attains: "
+        "the stationarity equation may have no solution at all",
+    )
     B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
     B.result("per_sample", "dl/ds", r"\frac{\partial \ell}{\partial s}", index=dl)
     B.notes.append("Hence iterative numerical methods (gradient descent, Newton) are used.")
 
-    B.prove("per_sample", "exact: dl/ds = sigma(s) - y after rewriting to exp", "scalar",
-            lambda: is_zero((dl - (sigmoid(s) - yy)).rewrite(sp.exp)))
+    B.prove(
+        "per_sample",
+        "exact: dl/ds = sigma(s) - y after rewriting to exp",
+        "scalar",
+        lambda: is_zero((dl - (sigmoid(s) - yy)).rewrite(sp.exp)),
+    )
 
     # Smaller than the polynomial topics: a common denominator over one
     # exponential per sample grows exponentially with m.
@@ -252,8 +341,10 @@ def build_logistic_no_closed_form(topic):
 
     def explicit_loss(Xv, yv, wv):
         sv = Xv * wv
-        return sum(-(yv[i] * sp.log(1 / (1 + sp.exp(-sv[i]))) + (1 - yv[i]) * sp.log(1 - 1 / (1 + sp.exp(-sv[i]))))
-                   for i in range(Xv.rows))
+        return sum(
+            -(yv[i] * sp.log(1 / (1 + sp.exp(-sv[i]))) + (1 - yv[i]) * sp.log(1 - 1 / (1 + sp.exp(-sv[i]))))
+            for i in range(Xv.rows)
+        )
 
     def gradient_exact():
         got = mx.evaluate(grad_m, {"X": Xe, "y": ye, "w": we}, dims_l)
@@ -268,16 +359,20 @@ def build_logistic_no_closed_form(topic):
         yr = sp.Matrix([rng.randint(0, 1) for _ in range(ML)])
         g = gradient(explicit_loss(Xr, yr, we), we)
         H = g.jacobian(list(we))
-        H0 = H.subs({wi: 0 for wi in we})
-        H1 = H.subs({wi: 1 for wi in we})
+        H0 = H.subs(dict.fromkeys(we, 0))
+        H1 = H.subs(dict.fromkeys(we, 1))
         # Proving two numbers unequal needs no simplification: evaluate the
         # difference to 30 digits, far above its rounding error.
         gap = max(abs(sp.N(a - b, 30)) for a, b in zip(H0, H1))
         differs = bool(gap > sp.Float("1e-10"))
         return differs, "" if differs else "Hessian did not change with w"
 
-    B.prove("gradient", "exact: the Hessian changes with w (random rational X, y), so dL/dw = 0 is not linear",
-            sizes_l, not_affine)
+    B.prove(
+        "gradient",
+        "exact: the Hessian changes with w (random rational X, y), so dL/dw = 0 is not linear",
+        sizes_l,
+        not_affine,
+    )
 
     def separable():
         wv = sp.Symbol("w", real=True)

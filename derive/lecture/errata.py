@@ -12,6 +12,7 @@ measurement (the initialisation experiment) is measured in
 >>> e.passed, e.slide
 (True, 'Example: L2 Regularization for Linear Regression')
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,8 @@ from dataclasses import replace
 
 import sympy as sp
 
-from gradproof.derive.lecture import slides as sl
 from gradproof.derive.engine.derivation import Erratum
+from gradproof.derive.lecture import slides as sl
 
 
 def _t(e) -> str:
@@ -34,15 +35,20 @@ def _safe(build):
     def run():
         try:
             return build()
-        except Exception as err:  # noqa: BLE001  evidence that cannot be computed has failed
+        except Exception as err:
             doc = (build.__doc__ or build.__name__).strip().splitlines()[0]
-            return Erratum(slide="", lecture=doc, correction="(evidence could not be computed)",
-                           evidence=(f"{type(err).__name__}: {err}",), passed=False)
+            return Erratum(
+                slide="",
+                lecture=doc,
+                correction="(evidence could not be computed)",
+                evidence=(f"{type(err).__name__}: {err}",),
+                passed=False,
+            )
 
     return run
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @_safe
 def map_prior_exponent() -> Erratum:
     """The Gaussian prior of w in R^n has the exponent -n/2, not -1/2."""
@@ -52,16 +58,17 @@ def map_prior_exponent() -> Erratum:
     wtw = sum(x**2 for x in w)
     slide = (2 * sp.pi * s0**2) ** sp.Rational(-1, 2) * sp.exp(-wtw / (2 * s0**2))
     right = (2 * sp.pi * s0**2) ** sp.Rational(-nn, 2) * sp.exp(-wtw / (2 * s0**2))
-    prod = sp.Mul(*[sp.exp(-x**2 / (2 * s0**2)) / sp.sqrt(2 * sp.pi * s0**2) for x in w])
+    prod = sp.Mul(*[sp.exp(-(x**2) / (2 * s0**2)) / sp.sqrt(2 * sp.pi * s0**2) for x in w])
     mass_slide = sp.simplify(sp.integrate(slide, *[(x, -sp.oo, sp.oo) for x in w]))
     mass_right = sp.simplify(sp.integrate(right, *[(x, -sp.oo, sp.oo) for x in w]))
     ok_prod = sp.simplify(prod - right) == 0
     ok = ok_prod and sp.simplify(mass_right - 1) == 0 and sp.simplify(mass_slide - 1) != 0
     return Erratum(
-        slide=sl.L2_EXAMPLE, kind="wrong",
+        slide=sl.L2_EXAMPLE,
+        kind="wrong",
         lecture="p(w) = (2 pi sigma_0^2)^(-1/2) exp(-w^T w / (2 sigma_0^2)) for the weight vector w in R^n",
         correction="p(w) = (2 pi sigma_0^2)^(-n/2) exp(-w^T w / (2 sigma_0^2)): the product of n independent "
-                   "N(0, sigma_0^2) densities (the MAP estimate is unchanged: the factor does not depend on w)",
+        "N(0, sigma_0^2) densities (the MAP estimate is unchanged: the factor does not depend on w)",
         evidence=(
             f"exact (SymPy), n = {nn}: prod_j N(w_j; 0, sigma_0^2) - (2 pi sigma_0^2)^(-n/2) exp(-w^T w/(2 sigma_0^2)) "
             f"= {0 if ok_prod else 'nonzero'}",
@@ -72,7 +79,7 @@ def map_prior_exponent() -> Erratum:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @_safe
 def ridge_penalises_bias() -> Erratum:
     """The closed form (X^T X + lambda I)^-1 X^T y also penalises the bias w0."""
@@ -91,11 +98,12 @@ def ridge_penalises_bias() -> Erratum:
     w_fixed = (X.T * X + lam * D).solve(X.T * y)
     ok = w_min == w_fixed and w_slide != w_min
     return Erratum(
-        slide=sl.L2_STABILITY, kind="imprecise",
+        slide=sl.L2_STABILITY,
+        kind="imprecise",
         lecture="w* = (X^T X + lambda I)^-1 X^T y minimises (y - Xw)^T (y - Xw) + lambda w^T w, "
-                "where the slide 'MAP Estimate' omits the bias from lambda w^T w",
+        "where the slide 'MAP Estimate' omits the bias from lambda w^T w",
         correction="with x_0 = 1 in X, lambda I also penalises the bias w_0; the minimiser of the bias-free "
-                   "penalty is (X^T X + lambda D)^-1 X^T y with D = diag(0, 1, ..., 1)",
+        "penalty is (X^T X + lambda D)^-1 X^T y with D = diag(0, 1, ..., 1)",
         evidence=(
             f"exact (SymPy) at X = [[1, 0], [1, 1], [1, 3]], y = (1, 2, 2), lambda = 1/2: "
             f"argmin of the bias-free loss = {list(w_min)}, (X^T X + lambda D)^-1 X^T y = {list(w_fixed)}, "
@@ -105,7 +113,7 @@ def ridge_penalises_bias() -> Erratum:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @_safe
 def xavier_bias_input() -> Erratum:
     """Xavier's E(x_i) = 0 fails for the bias input x0 = 1."""
@@ -121,12 +129,13 @@ def xavier_bias_input() -> Erratum:
     right = vw * (1 + 2 * vx)
     ok = sp.simplify(got - right) == 0 and sp.simplify(got - slide) != 0
     return Erratum(
-        slide=sl.XAVIER, kind="imprecise",
+        slide=sl.XAVIER,
+        kind="imprecise",
         lecture="Var(s) = n_in Var(x) Var(w) for s = sum_i w_i x_i with E(x_i) = 0, while the lecture "
-                "treats the bias as the extra input x_0 = 1 (slide 'McCulloch-Pitts Perceptron: Treating Bias')",
+        "treats the bias as the extra input x_0 = 1 (slide 'McCulloch-Pitts Perceptron: Treating Bias')",
         correction="the bias input has E(x_0) = 1 and Var(x_0) = 0, so it does not meet the assumption: "
-                   "Var(s) = Var(w) (1 + n Var(x)) for n features plus x_0 = 1; the rule holds for the n features "
-                   "(or with the bias initialised to zero)",
+        "Var(s) = Var(w) (1 + n Var(x)) for n features plus x_0 = 1; the rule holds for the n features "
+        "(or with the bias initialised to zero)",
         evidence=(
             f"exact (sympy.stats), n = 2 features plus x_0 = 1, Var(w) = {_t(vw)}, Var(x) = {_t(vx)}: "
             f"Var(s) = {_t(sp.factor(got))}; the slide's n_in Var(x) Var(w) with n_in = 3 gives "
@@ -136,7 +145,7 @@ def xavier_bias_input() -> Erratum:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @_safe
 def squared_error_index() -> Erratum:
     """The squared-error slide names an index i that its formula does not use."""
@@ -144,11 +153,12 @@ def squared_error_index() -> Erratum:
     d = sp.diff((y - z) ** 2, z)
     ok = sp.expand(d - 2 * (z - y)) == 0
     return Erratum(
-        slide=sl.EXAMPLE_SE, kind="imprecise",
+        slide=sl.EXAMPLE_SE,
+        kind="imprecise",
         lecture="backward: dz^{l+1}/dz^l = 2(z^l - y), i in {1, ..., n}",
         correction="the formula is per sample and has no index i: dl/dz = 2(z - y) for one sample; over the m "
-                   "samples (summed loss) dL/dyhat_i = 2(yhat_i - y_i), i = 1..m (the index runs over samples, "
-                   "not over n features)",
+        "samples (summed loss) dL/dyhat_i = 2(yhat_i - y_i), i = 1..m (the index runs over samples, "
+        "not over n features)",
         evidence=(f"exact (SymPy): d/dz (y - z)^2 = {_t(sp.factor(d))} = 2(z - y): {'proved' if ok else 'FAILED'}",),
         passed=bool(ok),
     )
@@ -159,7 +169,8 @@ def _see_seminar(d, slide, statement, where) -> Erratum:
     keys = [p for p in d.proofs if p.key.startswith(where)]
     ok = bool(keys) and all(p.passed for p in keys)
     return Erratum(
-        slide=slide, kind="not derived",
+        slide=slide,
+        kind="not derived",
         lecture=statement + " (see seminar)",
         correction="stated on the slide without its derivation; derived here step by step",
         evidence=tuple(f"{'PASS' if p.passed else 'FAIL'} {p.key}: {p.check} at {p.sizes}" for p in keys)
@@ -174,9 +185,12 @@ def errata_for(d) -> tuple[Erratum, ...]:
     if t == "map_gaussian":
         return (map_prior_exponent(),)
     if t == "ridge":
-        return (ridge_penalises_bias(), _see_seminar(d, sl.L2_STABILITY,
-                                                      "the regularised loss is minimised by (X^T X + lambda I)^-1 X^T y",
-                                                      "solution"))
+        return (
+            ridge_penalises_bias(),
+            _see_seminar(
+                d, sl.L2_STABILITY, "the regularised loss is minimised by (X^T X + lambda I)^-1 X^T y", "solution"
+            ),
+        )
     if t == "xavier":
         return (xavier_bias_input(),)
     if t == "squared_error":
@@ -184,8 +198,10 @@ def errata_for(d) -> tuple[Erratum, ...]:
     if t == "least_squares":
         return (_see_seminar(d, sl.LINEAR_MLE_CONTD, "solving dL/dw = 0 gives w* = (X^T X)^-1 X^T y", "solution"),)
     if t == "fused_gradients":
-        return (_see_seminar(d, sl.MLE, "dL/ds_i = yhat_i - y_i", "sigmoid_bce"),
-                _see_seminar(d, sl.SOFTMAX_MLE, "the gradient of the multinomial cross-entropy", "softmax_cross_entropy"))
+        return (
+            _see_seminar(d, sl.MLE, "dL/ds_i = yhat_i - y_i", "sigmoid_bce"),
+            _see_seminar(d, sl.SOFTMAX_MLE, "the gradient of the multinomial cross-entropy", "softmax_cross_entropy"),
+        )
     return ()
 
 

@@ -9,10 +9,11 @@ of SymPy's own functions.
 >>> sp.diff(sigmoid(s), s)
 (1 - sigmoid(s))*sigmoid(s)
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sympy as sp
 
@@ -214,6 +215,7 @@ class logcosh(sp.Function):
 # The function table: one declaration per scalar function
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ScalarFunction:
     """Everything gradproof needs to know about one scalar function.
@@ -296,34 +298,139 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
     ScalarFunction("tanh", ("tanh",), sp.tanh, sp.tanh, "np.tanh({0})", lambda x: _np().tanh(x)),
     ScalarFunction("cosh", ("cosh",), sp.cosh, sp.cosh, "np.cosh({0})", lambda x: _np().cosh(x)),
     ScalarFunction("sinh", ("sinh",), sp.sinh, sp.sinh, "np.sinh({0})", lambda x: _np().sinh(x)),
-    ScalarFunction("abs", ("abs",), sp.Abs, sp.Abs, "np.abs({0})", lambda x: _np().abs(x),
-                   analytic=False, kinks=(0,), in_answers=False),
-    ScalarFunction("sigma", ("sigma", "sigmoid"), sigmoid, sigmoid, "_sigmoid({0})", _probe_sigmoid,
-                   explicit=lambda s: 1 / (1 + sp.exp(-s)), helper="sigmoid"),
-    ScalarFunction("softplus", ("softplus",), softplus, softplus, "np.logaddexp(0, {0})",
-                   lambda x: _np().logaddexp(0, x), explicit=lambda s: sp.log(1 + sp.exp(s)),
-                   analytic=False, in_answers=False),
-    ScalarFunction("sech2", (), sech2, sech2, "_sech2({0})", _probe_sech2,
-                   explicit=lambda s: 4 / (sp.exp(s) + sp.exp(-s)) ** 2, helper="sech2",
-                   in_specs=False, in_answers=False),
-    ScalarFunction("logcosh", (), logcosh, logcosh, "_logcosh({0})", _probe_logcosh,
-                   explicit=lambda s: sp.log(sp.cosh(s)), helper="logcosh", in_specs=False, in_answers=False),
-    ScalarFunction("relu", ("relu",), relu, relu, "np.maximum({0}, 0)", lambda x: _np().maximum(x, 0),
-                   explicit=lambda s: sp.Max(0, s), analytic=False, kinks=(0,), in_specs=False, in_answers=False),
-    ScalarFunction("relu_grad", (), relu_grad, relu_grad, "({0} > 0)", lambda x: (_np().asarray(x) > 0) * 1.0,
-                   explicit=lambda s: sp.Piecewise((0, s <= 0), (1, True)), analytic=False, kinks=(0,),
-                   in_specs=False, in_answers=False),
-    ScalarFunction("step", (), step, step, "np.where({0} < 0, -1.0, 1.0)",
-                   lambda x: _np().where(_np().asarray(x) < 0, -1.0, 1.0),
-                   explicit=lambda s: sp.Piecewise((-1, s < 0), (1, True)), analytic=False, kinks=(0,),
-                   in_specs=False, in_answers=False),
-    ScalarFunction("sgn", ("sign",), sgn, sgn, "np.sign({0})", lambda x: _np().sign(x),
-                   explicit=lambda s: sp.sign(s), analytic=False, kinks=(0,), in_specs=False, in_answers=False),
-    ScalarFunction("sign", (), sp.sign, sp.sign, "np.sign({0})", lambda x: _np().sign(x),
-                   analytic=False, kinks=(0,), in_specs=False, in_answers=False),
-    ScalarFunction("heaviside", (), sp.Heaviside, sp.Heaviside, "({0} > 0)",
-                   lambda x: (_np().asarray(x) > 0) * 1.0, analytic=False, kinks=(0,),
-                   in_specs=False, in_answers=False, nargs=2),
+    ScalarFunction(
+        "abs",
+        ("abs",),
+        sp.Abs,
+        sp.Abs,
+        "np.abs({0})",
+        lambda x: _np().abs(x),
+        analytic=False,
+        kinks=(0,),
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "sigma",
+        ("sigma", "sigmoid"),
+        sigmoid,
+        sigmoid,
+        "_sigmoid({0})",
+        _probe_sigmoid,
+        explicit=lambda s: 1 / (1 + sp.exp(-s)),
+        helper="sigmoid",
+    ),
+    ScalarFunction(
+        "softplus",
+        ("softplus",),
+        softplus,
+        softplus,
+        "np.logaddexp(0, {0})",
+        lambda x: _np().logaddexp(0, x),
+        explicit=lambda s: sp.log(1 + sp.exp(s)),
+        analytic=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "sech2",
+        (),
+        sech2,
+        sech2,
+        "_sech2({0})",
+        _probe_sech2,
+        explicit=lambda s: 4 / (sp.exp(s) + sp.exp(-s)) ** 2,
+        helper="sech2",
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "logcosh",
+        (),
+        logcosh,
+        logcosh,
+        "_logcosh({0})",
+        _probe_logcosh,
+        explicit=lambda s: sp.log(sp.cosh(s)),
+        helper="logcosh",
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "relu",
+        ("relu",),
+        relu,
+        relu,
+        "np.maximum({0}, 0)",
+        lambda x: _np().maximum(x, 0),
+        explicit=lambda s: sp.Max(0, s),
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "relu_grad",
+        (),
+        relu_grad,
+        relu_grad,
+        "({0} > 0)",
+        lambda x: (_np().asarray(x) > 0) * 1.0,
+        explicit=lambda s: sp.Piecewise((0, s <= 0), (1, True)),
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "step",
+        (),
+        step,
+        step,
+        "np.where({0} < 0, -1.0, 1.0)",
+        lambda x: _np().where(_np().asarray(x) < 0, -1.0, 1.0),
+        explicit=lambda s: sp.Piecewise((-1, s < 0), (1, True)),
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "sgn",
+        ("sign",),
+        sgn,
+        sgn,
+        "np.sign({0})",
+        lambda x: _np().sign(x),
+        explicit=lambda s: sp.sign(s),
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "sign",
+        (),
+        sp.sign,
+        sp.sign,
+        "np.sign({0})",
+        lambda x: _np().sign(x),
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+    ),
+    ScalarFunction(
+        "heaviside",
+        (),
+        sp.Heaviside,
+        sp.Heaviside,
+        "({0} > 0)",
+        lambda x: (_np().asarray(x) > 0) * 1.0,
+        analytic=False,
+        kinks=(0,),
+        in_specs=False,
+        in_answers=False,
+        nargs=2,
+    ),
 )
 """Every scalar function, in one place.  Adding a function is one entry here."""
 
@@ -384,7 +491,14 @@ def mutation_swaps() -> dict:
     ``np.f(x)`` call, each replaced by the next of them in table order
     (a cycle): the slips of a hand derivation (``cosh`` for ``sinh``).
     """
-    calls = [f.numpy[: -len("({0})")] for f in FUNCTIONS
-             if f.domain == "real" and f.analytic and not f.kinks and f.numpy.startswith("np.")
-             and f.numpy.endswith("({0})") and f.numpy.count("{0}") == 1]
+    calls = [
+        f.numpy[: -len("({0})")]
+        for f in FUNCTIONS
+        if f.domain == "real"
+        and f.analytic
+        and not f.kinks
+        and f.numpy.startswith("np.")
+        and f.numpy.endswith("({0})")
+        and f.numpy.count("{0}") == 1
+    ]
     return {c: calls[(k + 1) % len(calls)] for k, c in enumerate(calls)} if len(calls) > 1 else {}

@@ -11,6 +11,7 @@ parameters), and the iid-sum rule is an explicit step, checked with
 >>> derive("xavier").result("var_w").index
 1/n_in
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,7 +36,7 @@ def _finite_pair(tag: str):
     return w, x
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _chain_check(k: int) -> bool:
     """Step ``k`` of the one-pair chain, checked once per process: Xavier and
     Glorot state the same chain (for ``w x`` and ``w delta``)."""
@@ -44,7 +45,7 @@ def _chain_check(k: int) -> bool:
     return is_zero(fns[k](w, x) - fns[k + 1](w, x))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _continuous_pair_check() -> bool:
     # two Gaussians of different variances: sympy.stats integrates this in a
     # fraction of the time a Gaussian times a uniform takes
@@ -76,31 +77,58 @@ def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple =
     w, wt = w_label or (f"w_{index}", f"w_{index}")
     E_, V_ = _OPS["E"], _OPS["Var"]
     chain = [
-        (f"definition of the variance", f"Var({w} {o})", f"E([{w} {o} - E({w} {o})]^2)",
-         r"%s\left(\left[%s %s - %s(%s %s)\right]^2\right)" % (E_, wt, ot, E_, wt, ot)),
-        (f"independence of {w} and {o}: E({w} {o}) = E({w}) E({o})", f"Var({w} {o})",
-         f"E([{w} {o} - E({w}) E({o})]^2)",
-         r"%s\left(\left[%s %s - %s(%s) %s(%s)\right]^2\right)" % (E_, wt, ot, E_, wt, E_, ot)),
+        (
+            "definition of the variance",
+            f"Var({w} {o})",
+            f"E([{w} {o} - E({w} {o})]^2)",
+            r"%s\left(\left[%s %s - %s(%s %s)\right]^2\right)" % (E_, wt, ot, E_, wt, ot),
+        ),
+        (
+            f"independence of {w} and {o}: E({w} {o}) = E({w}) E({o})",
+            f"Var({w} {o})",
+            f"E([{w} {o} - E({w}) E({o})]^2)",
+            r"%s\left(\left[%s %s - %s(%s) %s(%s)\right]^2\right)" % (E_, wt, ot, E_, wt, E_, ot),
+        ),
         (f"zero means: E({w}) = E({o}) = 0", f"Var({w} {o})", f"E({w}^2 {o}^2)", r"%s(%s^2 %s^2)" % (E_, wt, ot)),
-        (f"independence of {w}^2 and {o}^2", f"Var({w} {o})", f"E({w}^2) E({o}^2)",
-         r"%s(%s^2)\, %s(%s^2)" % (E_, wt, E_, ot)),
-        (f"zero means: E({w}^2) = E([{w} - E({w})]^2) = Var({w}), likewise for {o}", f"Var({w} {o})",
-         f"Var({o}) Var({w})", r"%s(%s)\, %s(%s)" % (V_, ot, V_, wt)),
+        (
+            f"independence of {w}^2 and {o}^2",
+            f"Var({w} {o})",
+            f"E({w}^2) E({o}^2)",
+            r"%s(%s^2)\, %s(%s^2)" % (E_, wt, E_, ot),
+        ),
+        (
+            f"zero means: E({w}^2) = E([{w} - E({w})]^2) = Var({w}), likewise for {o}",
+            f"Var({w} {o})",
+            f"Var({o}) Var({w})",
+            r"%s(%s)\, %s(%s)" % (V_, ot, V_, wt),
+        ),
     ]
     assert len(chain) == len(_CHAIN)
     for k, (rule, lhs, rhs, rhs_tex) in enumerate(chain):
         B.step(rule, lhs, r"%s(%s %s)" % (V_, wt, ot), prose(rhs, rhs_tex))
-        B.prove("var_s", f"exact (sympy.stats): step '{rule}' on finite zero-mean w, {other}",
-                "one pair", lambda k=k: _chain_check(k))
-    B.prove("var_s", "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
-            "one pair", _continuous_pair_check)
+        B.prove(
+            "var_s",
+            f"exact (sympy.stats): step '{rule}' on finite zero-mean w, {other}",
+            "one pair",
+            lambda k=k: _chain_check(k),
+        )
+    B.prove(
+        "var_s",
+        "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
+        "one pair",
+        _continuous_pair_check,
+    )
 
 
 def _sum_rule(B: Builder, count, count_tex, other="x"):
     o, ot = f"{other}_i", "%s_i" % _tex(other)
     V_ = _OPS["Var"]
-    B.step("independent terms: the variance of the sum is the sum of the variances",
-           "Var(s)", r"\operatorname{Var}(s)", prose(f"sum_i Var(w_i {o})", r"\sum_i %s(w_i %s)" % (V_, ot)))
+    B.step(
+        "independent terms: the variance of the sum is the sum of the variances",
+        "Var(s)",
+        r"\operatorname{Var}(s)",
+        prose(f"sum_i Var(w_i {o})", r"\sum_i %s(w_i %s)" % (V_, ot)),
+    )
 
     def rule_at_three():
         pairs = [_finite_pair(str(t)) for t in range(3)]
@@ -113,11 +141,16 @@ def _sum_rule(B: Builder, count, count_tex, other="x"):
 
 def _identically(B: Builder, count, count_tex, other="x"):
     ot = _tex(other)
-    B.step(f"sum the equal terms: w_i and {other}_i identically distributed, Var(w_i) = Var(w), Var({other}_i) = Var({other})",
-           "Var(s)", r"\operatorname{Var}(s)",
-           prose(f"sum_i Var({other}_i) Var(w_i) = {count} Var({other}) Var(w)",
-                 r"\sum_i \operatorname{Var}(%s_i) \operatorname{Var}(w_i) = %s \operatorname{Var}(%s) \operatorname{Var}(w)"
-                 % (ot, count_tex, ot)))
+    B.step(
+        f"sum the equal terms: w_i and {other}_i identically distributed, Var(w_i) = Var(w), Var({other}_i) = Var({other})",
+        "Var(s)",
+        r"\operatorname{Var}(s)",
+        prose(
+            f"sum_i Var({other}_i) Var(w_i) = {count} Var({other}) Var(w)",
+            r"\sum_i \operatorname{Var}(%s_i) \operatorname{Var}(w_i) = %s \operatorname{Var}(%s) \operatorname{Var}(w)"
+            % (ot, count_tex, ot),
+        ),
+    )
 
 
 def build_xavier(topic):
@@ -125,22 +158,36 @@ def build_xavier(topic):
     Var(s) = Var(x) gives Var(w) = 1/n_in."""
     B = Builder(topic)
     B.define("s", "s", prose("sum_{i=1..n_in} w_i x_i", r"\sum_{i=1}^{n_{\mathrm{in}}} w_i x_i"), "the linear neuron")
-    B.define("assumptions", r"\text{assumptions}",
-             prose("w_i, x_i independent; w_i iid; x_i iid; E(w_i) = E(x_i) = 0",
-                   r"w_i, x_i \text{ independent};\ w_i \text{ iid};\ x_i \text{ iid};\ "
-                   r"\operatorname{E}(w_i) = \operatorname{E}(x_i) = 0"))
+    B.define(
+        "assumptions",
+        r"\text{assumptions}",
+        prose(
+            "w_i, x_i independent; w_i iid; x_i iid; E(w_i) = E(x_i) = 0",
+            r"w_i, x_i \text{ independent};\ w_i \text{ iid};\ x_i \text{ iid};\ "
+            r"\operatorname{E}(w_i) = \operatorname{E}(x_i) = 0",
+        ),
+    )
     _sum_rule(B, "n_in", r"n_{\mathrm{in}}")
     _pair_steps(B)
     _identically(B, "n_in", r"n_{\mathrm{in}}")
     var_s = n_in * Vx * Vw
     B.step("collect", "Var(s)", r"\operatorname{Var}(s)", var_s)
     sol = sp.solve(sp.Eq(var_s, Vx), Vw)
-    B.step("require Var(s) = Var(x) and solve for Var(w)", "Var(w)", r"\operatorname{Var}(w)", sol[0],
-           "tanh is linear near 0, so the variance passes through it; standardise the inputs")
+    B.step(
+        "require Var(s) = Var(x) and solve for Var(w)",
+        "Var(w)",
+        r"\operatorname{Var}(w)",
+        sol[0],
+        "tanh is linear near 0, so the variance passes through it; standardise the inputs",
+    )
     B.result("var_s", "Var(s)", r"\operatorname{Var}(s)", index=var_s)
     B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=sol[0])
-    B.prove("var_w", "exact: the unique solution of n_in Var(x) Var(w) = Var(x)", "symbolic n_in",
-            lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vx))
+    B.prove(
+        "var_w",
+        "exact: the unique solution of n_in Var(x) Var(w) = Var(x)",
+        "symbolic n_in",
+        lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vx),
+    )
     derived = {"var_s": var_s, "var_w": sol[0]}
     B.prove_claims(lambda claim: is_zero(claim.index - derived[claim.key]), "symbolic n_in, n_out")
     return B.freeze()
@@ -149,16 +196,27 @@ def build_xavier(topic):
 def build_glorot(topic):
     """Forward needs n_in Var(w) = 1, backward n_out Var(w) = 1: compromise 2/(n_in + n_out)."""
     B = Builder(topic)
-    B.define("s_j", "s_j", prose("sum_{i=1..n_in} w_ij x_i", r"\sum_{i=1}^{n_{\mathrm{in}}} w_{ij} x_i"),
-             "forward: the potentials of the layer")
-    B.define("delta_i", r"\delta^{l}_i", prose("sum_{j=1..n_out} w_ij delta_j", r"\sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta_j"),
-             "backward message in the linear region (f' = 1)")
+    B.define(
+        "s_j",
+        "s_j",
+        prose("sum_{i=1..n_in} w_ij x_i", r"\sum_{i=1}^{n_{\mathrm{in}}} w_{ij} x_i"),
+        "forward: the potentials of the layer",
+    )
+    B.define(
+        "delta_i",
+        r"\delta^{l}_i",
+        prose("sum_{j=1..n_out} w_ij delta_j", r"\sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta_j"),
+        "backward message in the linear region (f' = 1)",
+    )
     fwd = n_in * Vx * Vw
     bwd = n_out * Vd * Vw
     B.step("forward pass: Xavier's chain term by term", "Var(s_j)", r"\operatorname{Var}(s_j)", fwd)
-    B.step("backward pass: independent terms, the variance of the sum is the sum of the variances",
-           "Var(delta_i)", r"\operatorname{Var}(\delta^{l}_i)",
-           prose("sum_j Var(w_ij delta_j)", r"\sum_j \operatorname{Var}(w_{ij} \delta_j)"))
+    B.step(
+        "backward pass: independent terms, the variance of the sum is the sum of the variances",
+        "Var(delta_i)",
+        r"\operatorname{Var}(\delta^{l}_i)",
+        prose("sum_j Var(w_ij delta_j)", r"\sum_j \operatorname{Var}(w_{ij} \delta_j)"),
+    )
     _pair_steps(B, other="delta", index="j", w_label=("w_ij", "w_{ij}"))
     B.step("sum the n_out equal terms", "Var(delta_i)", r"\operatorname{Var}(\delta^{l}_i)", bwd)
     f_sol = sp.solve(sp.Eq(fwd, Vx), Vw)[0]
@@ -172,10 +230,18 @@ def build_glorot(topic):
     B.step("uniform U(-a, a) with this variance (sympy.stats: a^2/3)", "a", "a", a_u)
     B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=compromise)
     B.result("uniform_limit", "a", "a", index=a_u)
-    B.prove("var_w", "exact: equals 1/n_in and 1/n_out when n_in = n_out", "symbolic",
-            lambda: is_zero(compromise.subs(n_out, n_in) - f_sol) and is_zero(compromise.subs(n_in, n_out) - b_sol))
-    B.prove("uniform_limit", "exact (sympy.stats): Var(U(-a, a)) at this a", "symbolic",
-            lambda: is_zero(variance(Uniform("w_v", -a_u, a_u)) - compromise))
+    B.prove(
+        "var_w",
+        "exact: equals 1/n_in and 1/n_out when n_in = n_out",
+        "symbolic",
+        lambda: is_zero(compromise.subs(n_out, n_in) - f_sol) and is_zero(compromise.subs(n_in, n_out) - b_sol),
+    )
+    B.prove(
+        "uniform_limit",
+        "exact (sympy.stats): Var(U(-a, a)) at this a",
+        "symbolic",
+        lambda: is_zero(variance(Uniform("w_v", -a_u, a_u)) - compromise),
+    )
     B.prove_claims(lambda claim: is_zero(claim.index - compromise), "symbolic n_in, n_out")
     return B.freeze()
 
@@ -183,21 +249,38 @@ def build_glorot(topic):
 def build_he(topic):
     """ReLU halves the second moment: Var(w) = 2/n_in."""
     B = Builder(topic)
-    B.define("x_i", "x_i", prose("max(0, s'_i)", r"\max(0, s'_i)"),
-             "s'_i: the previous layer's potential, symmetric about 0 with variance Var(s')")
-    B.define("assumptions", r"\text{assumptions}",
-             prose("w_i iid, E(w_i) = 0, independent of x_i",
-                   r"w_i \text{ iid},\ \operatorname{E}(w_i) = 0,\ w_i \text{ independent of } x_i"))
-    B.step("independence and E(w_i) = 0: Var(w_i x_i) = E(w_i^2) E(x_i^2) - (E(w_i) E(x_i))^2",
-           "Var(w_i x_i)", r"\operatorname{Var}(w_i x_i)",
-           prose("Var(w) E(x^2)", r"\operatorname{Var}(w) \operatorname{E}(x^2)"),
-           "E(x_i) is not 0 after a ReLU, so only E(w_i) = 0 is used")
+    B.define(
+        "x_i",
+        "x_i",
+        prose("max(0, s'_i)", r"\max(0, s'_i)"),
+        "s'_i: the previous layer's potential, symmetric about 0 with variance Var(s')",
+    )
+    B.define(
+        "assumptions",
+        r"\text{assumptions}",
+        prose(
+            "w_i iid, E(w_i) = 0, independent of x_i",
+            r"w_i \text{ iid},\ \operatorname{E}(w_i) = 0,\ w_i \text{ independent of } x_i",
+        ),
+    )
+    B.step(
+        "independence and E(w_i) = 0: Var(w_i x_i) = E(w_i^2) E(x_i^2) - (E(w_i) E(x_i))^2",
+        "Var(w_i x_i)",
+        r"\operatorname{Var}(w_i x_i)",
+        prose("Var(w) E(x^2)", r"\operatorname{Var}(w) \operatorname{E}(x^2)"),
+        "E(x_i) is not 0 after a ReLU, so only E(w_i) = 0 is used",
+    )
 
     sig = sp.Symbol("sigma_s", positive=True)
     Sp = Normal("s_prev", 0, sig)
     ex2 = _relu_second_moment(Sp)
-    B.step("E(max(0, s')^2) = integral of t^2 p(t) over t > 0, s' normal with mean 0 and variance sigma_s^2 (sympy.stats density)",
-           "E(x^2)", r"\operatorname{E}(x^2)", ex2, "half of the symmetric mass is cut off")
+    B.step(
+        "E(max(0, s')^2) = integral of t^2 p(t) over t > 0, s' normal with mean 0 and variance sigma_s^2 (sympy.stats density)",
+        "E(x^2)",
+        r"\operatorname{E}(x^2)",
+        ex2,
+        "half of the symmetric mass is cut off",
+    )
     Vsp = sp.Symbol("Var(s')", positive=True)
     ex2_v = ex2.subs(sig, sp.sqrt(Vsp))
     var_s = n_in * Vw * ex2_v
@@ -206,9 +289,18 @@ def build_he(topic):
     B.step("require Var(s) = Var(s') from layer to layer", "Var(w)", r"\operatorname{Var}(w)", sol[0])
     B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=sol[0])
 
-    B.prove("var_w", "exact (sympy.stats): E(max(0, s')^2) = Var(s')/2 for a symmetric uniform s' too", "symbolic",
-            lambda: is_zero(_uniform_half()))
-    B.prove("var_w", "exact: the unique solution", "symbolic n_in", lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vsp))
+    B.prove(
+        "var_w",
+        "exact (sympy.stats): E(max(0, s')^2) = Var(s')/2 for a symmetric uniform s' too",
+        "symbolic",
+        lambda: is_zero(_uniform_half()),
+    )
+    B.prove(
+        "var_w",
+        "exact: the unique solution",
+        "symbolic n_in",
+        lambda: len(sol) == 1 and is_zero(var_s.subs(Vw, sol[0]) - Vsp),
+    )
     B.prove_claims(lambda claim: is_zero(claim.index - sol[0]), "symbolic n_in")
     return B.freeze()
 

@@ -12,6 +12,7 @@ differentiation of the explicit product.
 >>> d.result("lambda").index
 sigma**2/sigma_0**2
 """
+
 from __future__ import annotations
 
 import sympy as sp
@@ -82,23 +83,53 @@ def _gaussian_nll_steps(B: Builder, with_bias=False):
     pdf = density(Normal("Y", mu, sigma))(t)  # SymPy's Normal density
     s_i = _inner(i, with_bias)
     p_i = pdf.subs({t: yb[i], mu: s_i})
-    B.define("model", r"\text{model}", prose("y_i ~ N(<x_i, w>, sigma^2), iid", r"y_i \sim \mathcal{N}(\langle \mathbf{x}_i, \mathbf{w}\rangle, \sigma^2)\ \text{iid}"),
-             "Gaussian noise around the linear neuron's output")
-    B.step("density of N(mu, sigma^2) (sympy.stats)", "p(y_i | w, x_i, sigma)", r"p(y_i \mid \mathbf{w}, \mathbf{x}_i, \sigma)", p_i)
+    B.define(
+        "model",
+        r"\text{model}",
+        prose(
+            "y_i ~ N(<x_i, w>, sigma^2), iid",
+            r"y_i \sim \mathcal{N}(\langle \mathbf{x}_i, \mathbf{w}\rangle, \sigma^2)\ \text{iid}",
+        ),
+        "Gaussian noise around the linear neuron's output",
+    )
+    B.step(
+        "density of N(mu, sigma^2) (sympy.stats)",
+        "p(y_i | w, x_i, sigma)",
+        r"p(y_i \mid \mathbf{w}, \mathbf{x}_i, \sigma)",
+        p_i,
+    )
     lik = sp.Product(p_i, (i, 1, m))
-    B.step("independence: the likelihood is a product", "p(y | w, X, sigma)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}, \sigma)", lik)
+    B.step(
+        "independence: the likelihood is a product",
+        "p(y | w, X, sigma)",
+        r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}, \sigma)",
+        lik,
+    )
     log_i = sp.expand_log(sp.log(p_i), force=True)
-    B.step("log of a product is the sum of logs", "log p(y | w, X, sigma)", r"\log p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}, \sigma)",
-           sp.Sum(log_i, (i, 1, m)))
+    B.step(
+        "log of a product is the sum of logs",
+        "log p(y | w, X, sigma)",
+        r"\log p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}, \sigma)",
+        sp.Sum(log_i, (i, 1, m)),
+    )
     nll_i = -log_i
     const = sum((a for a in sp.Add.make_args(nll_i) if not a.has(yb)), sp.Integer(0))
     varying = sp.factor_terms(nll_i - const)
     const_tidy = sp.Rational(1, 2) * sp.log(2 * sp.pi * sigma**2)
     nll = m * const_tidy + sp.factor_terms(sp.Sum(varying, (i, 1, m)))
-    B.step("negate; the i-independent terms sum to m times themselves", "L(w)", r"L(\mathbf{w})", nll,
-           "log sigma + log(2 pi)/2 = log(2 pi sigma^2)/2")
-    B.prove("nll", "exact: m (log sigma + log(2 pi)/2) = m/2 log(2 pi sigma^2)", "symbolic m",
-            lambda: is_zero(sp.expand_log(m * const - m * const_tidy, force=True)))
+    B.step(
+        "negate; the i-independent terms sum to m times themselves",
+        "L(w)",
+        r"L(\mathbf{w})",
+        nll,
+        "log sigma + log(2 pi)/2 = log(2 pi sigma^2)/2",
+    )
+    B.prove(
+        "nll",
+        "exact: m (log sigma + log(2 pi)/2) = m/2 log(2 pi sigma^2)",
+        "symbolic m",
+        lambda: is_zero(sp.expand_log(m * const - m * const_tidy, force=True)),
+    )
     return nll, lik
 
 
@@ -109,11 +140,22 @@ def build_mle_gaussian(topic):
     resid = _residual()
     se = mx.MatMul(mx.Transpose(resid), resid)
     nll_m = mx.Add((mx.Const(m / 2 * sp.log(2 * sp.pi * sigma**2)), mx.Scale(1 / (2 * sigma**2), se)))
-    B.step("sum of squares as an inner product", "L(w)", r"L(\mathbf{w})", nll_m,
-           "sum_i (y_i - <w, x_i>)^2 = (y - Xw)^T (y - Xw)")
-    B.step("drop what does not depend on w; 1/(2 sigma^2) > 0 does not move the minimum",
-           "argmin_w L(w)", r"\operatorname*{argmin}_{\mathbf{w}} L(\mathbf{w})",
-           prose("argmin_w (y - Xw)^T (y - Xw): least squares", r"\operatorname*{argmin}_{\mathbf{w}} (\mathbf{y} - \mathbf{X}\mathbf{w})^{\top}(\mathbf{y} - \mathbf{X}\mathbf{w})"))
+    B.step(
+        "sum of squares as an inner product",
+        "L(w)",
+        r"L(\mathbf{w})",
+        nll_m,
+        "sum_i (y_i - <w, x_i>)^2 = (y - Xw)^T (y - Xw)",
+    )
+    B.step(
+        "drop what does not depend on w; 1/(2 sigma^2) > 0 does not move the minimum",
+        "argmin_w L(w)",
+        r"\operatorname*{argmin}_{\mathbf{w}} L(\mathbf{w})",
+        prose(
+            "argmin_w (y - Xw)^T (y - Xw): least squares",
+            r"\operatorname*{argmin}_{\mathbf{w}} (\mathbf{y} - \mathbf{X}\mathbf{w})^{\top}(\mathbf{y} - \mathbf{X}\mathbf{w})",
+        ),
+    )
     B.result("nll", "L(w)", r"L(\mathbf{w})", index=nll, matrix=nll_m, shape=(1, 1))
     B.result("loss", "l(y_i, yhat_i)", r"\ell(y_i, \hat{y}_i)", index=(yb[i] - _inner(i)) ** 2)
 
@@ -124,16 +166,24 @@ def build_mle_gaussian(topic):
         return is_zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll))
 
     B.prove("nll", "exact: -log of the explicit product", SIZES, nll_is_minus_log_likelihood)
-    B.prove("nll", "exact: matrix form vs index form", SIZES,
-            lambda: is_zero(mx.evaluate(nll_m, env, {m: M, n: N})[0] - _explicit(nll)))
+    B.prove(
+        "nll",
+        "exact: matrix form vs index form",
+        SIZES,
+        lambda: is_zero(mx.evaluate(nll_m, env, {m: M, n: N})[0] - _explicit(nll)),
+    )
 
     def gradient_is_scaled_least_squares():
         r = ye - Xe * we
         se_e = (r.T * r)[0]
         return matrices_equal(gradient(_explicit(nll), we), gradient(se_e, we) / (2 * sigma**2))
 
-    B.prove("nll", "exact: dL/dw = dSE/dw / (2 sigma^2), so both have the same minimiser", SIZES,
-            gradient_is_scaled_least_squares)
+    B.prove(
+        "nll",
+        "exact: dL/dw = dSE/dw / (2 sigma^2), so both have the same minimiser",
+        SIZES,
+        gradient_is_scaled_least_squares,
+    )
 
     def compare(claim):
         return is_zero(_explicit(claim.index) - _explicit(nll))
@@ -154,22 +204,42 @@ def build_mle_sigma2(topic):
     roots = sp.solve(d1, sigma)
     sigma_r = sp.Symbol("sigma", real=True)
     all_roots = sp.solve(sp.diff(nll.subs(sigma, sigma_r), sigma_r), sigma_r)
-    B.step("solve dL/dsigma = 0 with sigma > 0", "sigma*", r"\sigma^{*}", roots[0] if len(roots) == 1 else sp.FiniteSet(*roots),
-           f"for real sigma SymPy finds {sorted(all_roots, key=sp.default_sort_key)}; the positivity of sigma "
-           "keeps only the positive root")
+    B.step(
+        "solve dL/dsigma = 0 with sigma > 0",
+        "sigma*",
+        r"\sigma^{*}",
+        roots[0] if len(roots) == 1 else sp.FiniteSet(*roots),
+        f"for real sigma SymPy finds {sorted(all_roots, key=sp.default_sort_key)}; the positivity of sigma "
+        "keeps only the positive root",
+    )
     s2 = sp.simplify(roots[0] ** 2)
     B.step("square", "sigma^2*", r"\sigma^{2*}", s2)
     d2 = sp.simplify(sp.diff(nll, sigma, 2).subs(sigma, roots[0]))
-    B.step("second derivative at sigma*", "d2L/dsigma2", r"\frac{\partial^2 L}{\partial \sigma^2}", d2,
-           "positive, and L -> +oo as sigma -> 0+ and as sigma -> oo: the only stationary point is the global minimum")
+    B.step(
+        "second derivative at sigma*",
+        "d2L/dsigma2",
+        r"\frac{\partial^2 L}{\partial \sigma^2}",
+        d2,
+        "positive, and L -> +oo as sigma -> 0+ and as sigma -> oo: the only stationary point is the global minimum",
+    )
     B.result("sigma2", "sigma^2", r"\hat{\sigma}^2", index=s2)
     B.extra["roots_real_sigma"] = [str(r) for r in all_roots]
 
-    B.prove("sigma2", "exact: one positive stationary point", "symbolic m, RSS > 0",
-            lambda: (len(roots) == 1 and bool(roots[0].is_positive), f"roots {roots}"))
-    B.prove("sigma2", "exact: second derivative positive at sigma*", "symbolic m, RSS > 0", lambda: bool(d2.is_positive))
-    B.prove("sigma2", "exact: L -> oo at both ends of (0, oo)", "symbolic m, RSS > 0",
-            lambda: sp.limit(nll, sigma, 0, "+") == sp.oo and sp.limit(nll, sigma, sp.oo) == sp.oo)
+    B.prove(
+        "sigma2",
+        "exact: one positive stationary point",
+        "symbolic m, RSS > 0",
+        lambda: (len(roots) == 1 and bool(roots[0].is_positive), f"roots {roots}"),
+    )
+    B.prove(
+        "sigma2", "exact: second derivative positive at sigma*", "symbolic m, RSS > 0", lambda: bool(d2.is_positive)
+    )
+    B.prove(
+        "sigma2",
+        "exact: L -> oo at both ends of (0, oo)",
+        "symbolic m, RSS > 0",
+        lambda: sp.limit(nll, sigma, 0, "+") == sp.oo and sp.limit(nll, sigma, sp.oo) == sp.oo,
+    )
 
     def in_variance():
         # Invariance: maximising over v = sigma^2 gives the same estimate.
@@ -186,7 +256,9 @@ def build_mle_sigma2(topic):
         want = s2.subs({RSS: sum(x**2 for x in r), m: M})
         return len(sol) == 1 and is_zero(sol[0] ** 2 - want), f"explicit solutions {sol}"
 
-    B.prove("sigma2", "exact: explicit residuals r_1..r_m, the likelihood maximised directly", f"m={M}", explicit_sample)
+    B.prove(
+        "sigma2", "exact: explicit residuals r_1..r_m, the likelihood maximised directly", f"m={M}", explicit_sample
+    )
 
     B.prove_claims(lambda claim: is_zero(claim.index - s2), "symbolic m, RSS")
     return B.freeze()
@@ -201,28 +273,53 @@ def build_mle_bernoulli(topic):
     B.define("p(y | yhat)", r"p(y \mid \hat{y})", ber, "Ber(y | yhat), y in {0, 1}")
     p_i = ber.subs({yhat: Yhb[i], yv: yb[i]})
     lik = sp.Product(p_i, (i, 1, m))
-    B.step("independence: the likelihood is a product", "p(y | w, X)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})", lik)
+    B.step(
+        "independence: the likelihood is a product", "p(y | w, X)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})", lik
+    )
     log_i = sp.expand_log(sp.log(p_i), force=True)
-    B.step("log of a product is the sum of logs; log(a^b) = b log a", "log p(y | w, X)",
-           r"\log p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})", sp.Sum(log_i, (i, 1, m)))
+    B.step(
+        "log of a product is the sum of logs; log(a^b) = b log a",
+        "log p(y | w, X)",
+        r"\log p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})",
+        sp.Sum(log_i, (i, 1, m)),
+    )
     nll = sp.Sum(-log_i, (i, 1, m))
     B.step("negate (switch to minimisation)", "L(w)", r"L(\mathbf{w})", nll, "the cross-entropy")
     ell = -(yv * sp.log(yhat) + (1 - yv) * sp.log(1 - yhat))
-    loss_m = mx.Total(mx.Map(-(_v * sp.log(_u) + (1 - _v) * sp.log(1 - _u)), ((_u, mx.Sym("yhat", (m, 1), "output")), (_v, ys))))
+    loss_m = mx.Total(
+        mx.Map(-(_v * sp.log(_u) + (1 - _v) * sp.log(1 - _u)), ((_u, mx.Sym("yhat", (m, 1), "output")), (_v, ys)))
+    )
     B.step("as matrices", "L(w)", r"L(\mathbf{w})", loss_m)
-    B.step("per sample, with yhat = sigma(s)", "l(y, s)", r"\ell(y, s)", ell.subs(yhat, sigmoid(sp.Symbol("s"))),
-           "the loss table's version divides by m; the minimiser is the same")
+    B.step(
+        "per sample, with yhat = sigma(s)",
+        "l(y, s)",
+        r"\ell(y, s)",
+        ell.subs(yhat, sigmoid(sp.Symbol("s"))),
+        "the loss table's version divides by m; the minimiser is the same",
+    )
     B.result("nll", "L(w)", r"L(\mathbf{w})", index=nll, matrix=loss_m, shape=(1, 1))
     B.result("loss", "l(y, yhat)", r"\ell(y, \hat{y})", index=ell)
 
-    B.prove("loss", "exact: Ber(1 | yhat) = yhat and Ber(0 | yhat) = 1 - yhat", "y in {0, 1}",
-            lambda: ber.subs(yv, 1) == yhat and ber.subs(yv, 0) == 1 - yhat)
-    B.prove("nll", "exact: -log of the explicit product", f"m={M}",
-            lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll)))
+    B.prove(
+        "loss",
+        "exact: Ber(1 | yhat) = yhat and Ber(0 | yhat) = 1 - yhat",
+        "y in {0, 1}",
+        lambda: ber.subs(yv, 1) == yhat and ber.subs(yv, 0) == 1 - yhat,
+    )
+    B.prove(
+        "nll",
+        "exact: -log of the explicit product",
+        f"m={M}",
+        lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll)),
+    )
     yh_e = sp.Matrix(M, 1, lambda r, q: Yhb[r + 1])
     y_e = sp.Matrix(M, 1, lambda r, q: yb[r + 1])
-    B.prove("nll", "exact: matrix form vs index form", f"m={M}",
-            lambda: is_zero(mx.evaluate(loss_m, {"yhat": yh_e, "y": y_e}, {m: M})[0] - _explicit(nll)))
+    B.prove(
+        "nll",
+        "exact: matrix form vs index form",
+        f"m={M}",
+        lambda: is_zero(mx.evaluate(loss_m, {"yhat": yh_e, "y": y_e}, {m: M})[0] - _explicit(nll)),
+    )
     B.prove_claims(lambda claim: is_zero(_explicit(claim.index) - _explicit(nll)), f"m={M}")
     return B.freeze()
 
@@ -230,19 +327,39 @@ def build_mle_bernoulli(topic):
 def build_mle_categorical(topic):
     """Categorical outputs of a softmax -> the multinomial cross-entropy."""
     B = Builder(topic)
-    B.define("yhat_ik", r"\hat{y}_{ik}", sp.exp(Sb[i, k]) / sp.Sum(sp.exp(Sb[i, c]), (c, 1, K)), "softmax of the logits")
+    B.define(
+        "yhat_ik", r"\hat{y}_{ik}", sp.exp(Sb[i, k]) / sp.Sum(sp.exp(Sb[i, c]), (c, 1, K)), "softmax of the logits"
+    )
     B.define("y_ik", r"y_{ik}", prose("[[y_i = k]] (one-hot)", r"[\![ y_i = k ]\!]"))
     p_i = sp.Product(Yhb[i, c] ** Yb[i, c], (c, 1, K))
-    B.step("categorical distribution: p(y_i | yhat_i)", "p(y_i | yhat_i)", r"p(y_i \mid \hat{\mathbf{y}}_i)", p_i,
-           "of the K factors only the true class's has exponent 1")
+    B.step(
+        "categorical distribution: p(y_i | yhat_i)",
+        "p(y_i | yhat_i)",
+        r"p(y_i \mid \hat{\mathbf{y}}_i)",
+        p_i,
+        "of the K factors only the true class's has exponent 1",
+    )
     lik = sp.Product(p_i, (i, 1, m))
-    B.step("independence: the likelihood is a product", "p(y | w, X)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})", lik)
+    B.step(
+        "independence: the likelihood is a product", "p(y | w, X)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X})", lik
+    )
     nll = -sp.Sum(Yb[i, c] * sp.log(Yhb[i, c]), (i, 1, m), (c, 1, K))
-    B.step("negative log: products become sums, exponents factors", "L(w)", r"L(\mathbf{w})", nll, "again the cross-entropy")
+    B.step(
+        "negative log: products become sums, exponents factors",
+        "L(w)",
+        r"L(\mathbf{w})",
+        nll,
+        "again the cross-entropy",
+    )
     lse = sp.log(sp.Sum(sp.exp(Sb[i, k]), (k, 1, K)))
     per = -sp.Sum(Yb[i, c] * Sb[i, c], (c, 1, K)) + lse
-    B.step("insert the softmax and use sum_c y_ic = 1", "l_i", r"\ell_i", per,
-           "log yhat_ic = s_ic - log sum_k exp(s_ik): the log-sum-exp form the stable code uses")
+    B.step(
+        "insert the softmax and use sum_c y_ic = 1",
+        "l_i",
+        r"\ell_i",
+        per,
+        "log yhat_ic = s_ic - log sum_k exp(s_ik): the log-sum-exp form the stable code uses",
+    )
     loss_m = mx.Scale(-1, mx.Total(mx.Map(_v * _u, ((_u, mx.LogSoftmax(Ss)), (_v, Ys)))))
     B.step("as matrices", "L(W)", r"L(\mathbf{W})", loss_m)
     B.result("nll", "L(w)", r"L(\mathbf{w})", index=nll, matrix=loss_m, shape=(1, 1))
@@ -257,8 +374,12 @@ def build_mle_categorical(topic):
         return True
 
     B.prove("nll", "exact: with one-hot y the product picks the true class's probability", f"K={KK}", one_hot)
-    B.prove("nll", "exact: -log of the explicit product", f"m=2, K={KK}",
-            lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik, m=2)), force=True) - _explicit(nll, m=2)))
+    B.prove(
+        "nll",
+        "exact: -log of the explicit product",
+        f"m=2, K={KK}",
+        lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik, m=2)), force=True) - _explicit(nll, m=2)),
+    )
 
     def softmax_form():
         # yhat = softmax(s), y on the simplex: the two forms agree.
@@ -267,14 +388,18 @@ def build_mle_categorical(topic):
         Yh_e = mx.evaluate(mx.Softmax(Ss), {"S": S_e})
         simplex = {Y_e[r, KK - 1]: 1 - sum(Y_e[r, q] for q in range(KK - 1)) for r in range(2)}
         ce = -sum(Y_e[r, q] * sp.log(Yh_e[r, q]) for r in range(2) for q in range(KK))
-        idx = _explicit(sp.Sum(per, (i, 1, m)), m=2).subs({Sb[r + 1, q + 1]: S_e[r, q] for r in range(2) for q in range(KK)})
+        idx = _explicit(sp.Sum(per, (i, 1, m)), m=2).subs(
+            {Sb[r + 1, q + 1]: S_e[r, q] for r in range(2) for q in range(KK)}
+        )
         idx = idx.subs({Yb[r + 1, q + 1]: Y_e[r, q] for r in range(2) for q in range(KK)})
         mat = mx.evaluate(loss_m, {"S": S_e, "Y": Y_e})[0]
         ce, idx, mat = (sp.expand_log(e.subs(simplex), force=True) for e in (ce, idx, mat))
         ok1, ok2 = is_zero(ce - idx), is_zero(ce - mat)
         return ok1 and ok2, f"index form {'ok' if ok1 else 'differs'}, matrix form {'ok' if ok2 else 'differs'}"
 
-    B.prove("loss", "exact: cross-entropy of the softmax = log-sum-exp form = matrix form", f"m=2, K={KK}", softmax_form)
+    B.prove(
+        "loss", "exact: cross-entropy of the softmax = log-sum-exp form = matrix form", f"m=2, K={KK}", softmax_form
+    )
     B.prove_claims(lambda claim: is_zero(_explicit(claim.index, m=2) - _explicit(nll, m=2)), f"m=2, K={KK}")
     return B.freeze()
 
@@ -287,26 +412,51 @@ def _map_common(B: Builder, prior: str):
     t = sp.Symbol("t", real=True)
     if prior == "gaussian":
         pdf = density(Normal("W", 0, sigma_0))(t)
-        B.define("prior", r"\text{prior}", prose("w_j ~ N(0, sigma_0^2) iid, j = 1..n; no prior on the bias b",
-                                      r"w_j \sim \mathcal{N}(0, \sigma_0^2)\ \text{iid}"))
+        B.define(
+            "prior",
+            r"\text{prior}",
+            prose(
+                "w_j ~ N(0, sigma_0^2) iid, j = 1..n; no prior on the bias b",
+                r"w_j \sim \mathcal{N}(0, \sigma_0^2)\ \text{iid}",
+            ),
+        )
     else:
         pdf = density(Laplace("W", 0, beta))(t)
-        B.define("prior", r"\text{prior}", prose("w_j ~ Laplace(0, beta) iid, j = 1..n; no prior on the bias b",
-                                      r"w_j \sim \operatorname{Laplace}(0, \beta)\ \text{iid}"))
+        B.define(
+            "prior",
+            r"\text{prior}",
+            prose(
+                "w_j ~ Laplace(0, beta) iid, j = 1..n; no prior on the bias b",
+                r"w_j \sim \operatorname{Laplace}(0, \beta)\ \text{iid}",
+            ),
+        )
     B.define("s_i", r"s_i", _inner(i, with_bias=True), "the bias is a separate parameter here")
     prior_j = pdf.subs(t, wb[j])
     B.step("prior density (sympy.stats)", "p(w_j)", r"p(w_j)", prior_j)
-    B.step("Bayes: the evidence p(y | X) does not depend on w", "p(w | y, X)", r"p(\mathbf{w} \mid \mathbf{y}, \mathbf{X})",
-           prose("p(y | w, X) prod_j p(w_j)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}) \prod_j p(w_j)"),
-           "p(w | y, X) = p(y | w, X) p(w) / p(y | X)", relation="propto")
+    B.step(
+        "Bayes: the evidence p(y | X) does not depend on w",
+        "p(w | y, X)",
+        r"p(\mathbf{w} \mid \mathbf{y}, \mathbf{X})",
+        prose("p(y | w, X) prod_j p(w_j)", r"p(\mathbf{y} \mid \mathbf{w}, \mathbf{X}) \prod_j p(w_j)"),
+        "p(w | y, X) = p(y | w, X) p(w) / p(y | X)",
+        relation="propto",
+    )
     nll, lik = _gaussian_nll_steps(B, with_bias=True)
     neg_log_prior_j = -sp.expand_log(sp.log(prior_j), force=True)
     pen_j = sum((a for a in sp.Add.make_args(neg_log_prior_j) if a.has(wb)), sp.Integer(0))
-    B.step("negative log prior; keep the terms with w", "-log p(w)", r"-\log p(\mathbf{w})",
-           sp.Sum(pen_j, (j, 1, n)) + sp.Symbol("C"))
+    B.step(
+        "negative log prior; keep the terms with w",
+        "-log p(w)",
+        r"-\log p(\mathbf{w})",
+        sp.Sum(pen_j, (j, 1, n)) + sp.Symbol("C"),
+    )
     neg_log_post = nll + sp.Sum(pen_j, (j, 1, n))
-    B.step("negative log posterior, constants dropped", "-log p(w | y, X)", r"-\log p(\mathbf{w} \mid \mathbf{y}, \mathbf{X})",
-           neg_log_post)
+    B.step(
+        "negative log posterior, constants dropped",
+        "-log p(w | y, X)",
+        r"-\log p(\mathbf{w} \mid \mathbf{y}, \mathbf{X})",
+        neg_log_post,
+    )
     # Scale so that the squared error has coefficient 1; the factor is positive.
     factor = 2 * sigma**2
     se_i = (yb[i] - _inner(i, True)) ** 2
@@ -319,8 +469,12 @@ def _build_map(topic, prior: str):
     nll, lik, prior_j, pen_j, factor, se_i, lam_val = _map_common(B, prior)
     pen_sym = wb[j] ** 2 if prior == "gaussian" else sp.Abs(wb[j])
     loss = sp.Sum(se_i, (i, 1, m)) + lam * sp.Sum(pen_sym, (j, 1, n))
-    B.step("multiply by 2 sigma^2 > 0 (same minimiser), drop m/2 log(2 pi sigma^2)", "L(w, b)", r"L(\mathbf{w}, b)",
-           sp.Sum(se_i, (i, 1, m)) + lam_val * sp.Sum(pen_sym, (j, 1, n)))
+    B.step(
+        "multiply by 2 sigma^2 > 0 (same minimiser), drop m/2 log(2 pi sigma^2)",
+        "L(w, b)",
+        r"L(\mathbf{w}, b)",
+        sp.Sum(se_i, (i, 1, m)) + lam_val * sp.Sum(pen_sym, (j, 1, n)),
+    )
     B.step("name the coefficient", "lambda", r"\lambda", lam_val)
     resid = _residual(with_bias=True)
     pen_m = mx.MatMul(mx.Transpose(ws), ws) if prior == "gaussian" else mx.Total(mx.Map(sp.Abs(_u), ((_u, ws),)))
@@ -349,7 +503,9 @@ def _build_map(topic, prior: str):
         bad = [p for p in params if not is_zero(sp.diff(diff, p))]
         return not bad, f"difference depends on {bad}"
 
-    B.prove("loss", "exact: 2 sigma^2 (-log likelihood - log prior) - L is constant in (w, b)", SIZES, posterior_matches)
+    B.prove(
+        "loss", "exact: 2 sigma^2 (-log likelihood - log prior) - L is constant in (w, b)", SIZES, posterior_matches
+    )
 
     def bias_free():
         d_b = sp.diff(explicit(loss), bias)
@@ -377,10 +533,10 @@ def build_map_laplace(topic):
 
 
 __all__ = [
-    "build_mle_gaussian",
-    "build_mle_sigma2",
-    "build_mle_bernoulli",
-    "build_mle_categorical",
     "build_map_gaussian",
     "build_map_laplace",
+    "build_mle_bernoulli",
+    "build_mle_categorical",
+    "build_mle_gaussian",
+    "build_mle_sigma2",
 ]

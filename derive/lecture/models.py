@@ -8,6 +8,7 @@ module's own derivation* (``derive(module).result(...)``), renamed into the
 model's variables; the composed result is then proved exactly against SymPy's
 differentiation of the whole explicit model at small sizes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -15,11 +16,11 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.engine.modules import K, a_, c_, clean, m, n, s_, tidy
-from gradproof.derive.engine.matrixform import Binding, Translator
 from gradproof.derive.engine.derivation import Derivation, Label, ModuleCode, Proof, Result, Step
-from gradproof.derive.proof.prove import _compare, _safe, exact_zero, prove_claim
+from gradproof.derive.engine.matrixform import Binding, Translator
+from gradproof.derive.engine.modules import K, a_, c_, clean, m, n, s_, tidy
 from gradproof.derive.lecture.registry import derive
+from gradproof.derive.proof.prove import _compare, _safe, prove_claim
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,32 @@ def build_model(topic) -> Derivation:
     pname = "W" if vector else "w"
 
     definition = [
-        Step("definition", _lbl("model", r"\text{model}"),
-             _lbl(" -> ".join(st for st in (spec.layer, spec.activation, spec.loss) if st),
-                  r" \to ".join(r"\text{%s}" % st.replace("_", " ")
-                                for st in (spec.layer, spec.activation, spec.loss) if st)),
-             "the modules composed, as on the lecture's backpropagation slides"),
+        Step(
+            "definition",
+            _lbl("model", r"\text{model}"),
+            _lbl(
+                " -> ".join(st for st in (spec.layer, spec.activation, spec.loss) if st),
+                r" \to ".join(
+                    r"\text{%s}" % st.replace("_", " ") for st in (spec.layer, spec.activation, spec.loss) if st
+                ),
+            ),
+            "the modules composed, as on the lecture's backpropagation slides",
+        ),
     ]
 
     # 1. the loss module's local derivative, in the model's names
     local = los.result("local").index
     zl = sp.IndexedBase("z", real=True) if vector else sp.Symbol("z", real=True)
-    local = local.xreplace({zl: out}) if not vector else local.replace(
-        lambda e: isinstance(e, sp.Indexed) and e.base == zl, lambda e: out[e.indices])
+    local = (
+        local.xreplace({zl: out})
+        if not vector
+        else local.replace(lambda e: isinstance(e, sp.Indexed) and e.base == zl, lambda e: out[e.indices])
+    )
     if vector:
         local = local.replace(lambda e: isinstance(e, sp.Indexed) and str(e.base) == "y", lambda e: y_t[e.indices])
-    lab_loss = _lbl(f"dl/d{spec.output}", r"\frac{\partial \ell}{\partial %s}" % (r"p_{%s}" % a_ if vector else r"\hat{y}"))
+    lab_loss = _lbl(
+        f"dl/d{spec.output}", r"\frac{\partial \ell}{\partial %s}" % (r"p_{%s}" % a_ if vector else r"\hat{y}")
+    )
     steps.append(Step(f"loss module ({spec.loss}): local derivative", lab_loss, local))
 
     # 2. back through the activation module
@@ -77,8 +89,9 @@ def build_model(topic) -> Derivation:
         delta = sp.IndexedBase("delta")
         kk = sp.Symbol("k_", integer=True)
         pb = sp.IndexedBase("p")
-        chained = back.replace(lambda e: isinstance(e, sp.Indexed) and e.base == delta,
-                               lambda e: local.xreplace({a_: e.indices[0]}))
+        chained = back.replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == delta, lambda e: local.xreplace({a_: e.indices[0]})
+        )
         chained = chained.replace(lambda e: isinstance(e, sp.Indexed) and e.base == pb, lambda e: out[e.indices])
         lab_s = _lbl(f"dl/ds[{a_}]", r"\frac{\partial \ell}{\partial s_{%s}}" % a_)
         steps.append(Step(f"backward message of {spec.activation}, with delta from the loss", lab_s, chained))
@@ -110,7 +123,9 @@ def build_model(topic) -> Derivation:
         gW = lay.result("grad:W").index  # delta[c] * z[a]
         delta = sp.IndexedBase("delta")
         zb = sp.IndexedBase("z", real=True)
-        g = gW.replace(lambda e: isinstance(e, sp.Indexed) and e.base == delta, lambda e: ds.xreplace({a_: e.indices[0]}))
+        g = gW.replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == delta, lambda e: ds.xreplace({a_: e.indices[0]})
+        )
         g = g.replace(lambda e: isinstance(e, sp.Indexed) and e.base == zb, lambda e: x[e.indices])
         lab_g = _lbl(f"dl/dW[{a_}, {c_}]", r"\frac{\partial \ell}{\partial w_{%s%s}}" % (a_, c_))
     else:
@@ -138,7 +153,9 @@ def build_model(topic) -> Derivation:
     red = sp.Integer(1) / m if spec.reduction == "mean" else sp.Integer(1)
     gsum = red * sp.Sum(batch(g), (s_, 0, m - 1))
     lab_G = _lbl(f"dL/d{pname}", r"\frac{\partial L}{\partial \mathbf{%s}}" % pname)
-    steps.append(Step("batch: " + ("average" if spec.reduction == "mean" else "sum") + " over the m samples", lab_G, gsum))
+    steps.append(
+        Step("batch: " + ("average" if spec.reduction == "mean" else "sum") + " over the m samples", lab_G, gsum)
+    )
     Xs = mx.Sym("X", (m, n))
     if vector:
         shapes = {"Y": (m, K), spec.output_matrix: (m, K)}
@@ -179,12 +196,30 @@ def build_model(topic) -> Derivation:
         Lm = scale(m if spec.reduction == "sum" else 1 / m, Lm)
     results.insert(0, Result("loss", _lbl("L", "L"), matrix=Lm, shape=(1, 1)))
     target = bindings["Y" if vector else "y"].sym
-    code = ModuleCode(kind="model", input=Xs, target=target, params=(Ws,), forward=Lm, output=out_sym,
-                      output_def=fwd, grads=((pname, G),),
-                      target_domain="onehot" if vector else ("binary" if spec.activation == "sigmoid" else "real"))
-    d = Derivation(topic=topic.name, title=topic.title, kind=topic.kind, section=topic.section,
-                   summary=topic.summary, definition=tuple(definition), steps=tuple(steps),
-                   results=tuple(results), claims=tuple(topic.claims), notes=tuple(notes), code=code)
+    code = ModuleCode(
+        kind="model",
+        input=Xs,
+        target=target,
+        params=(Ws,),
+        forward=Lm,
+        output=out_sym,
+        output_def=fwd,
+        grads=((pname, G),),
+        target_domain="onehot" if vector else ("binary" if spec.activation == "sigmoid" else "real"),
+    )
+    d = Derivation(
+        topic=topic.name,
+        title=topic.title,
+        kind=topic.kind,
+        section=topic.section,
+        summary=topic.summary,
+        definition=tuple(definition),
+        steps=tuple(steps),
+        results=tuple(results),
+        claims=tuple(topic.claims),
+        notes=tuple(notes),
+        code=code,
+    )
     proofs = _prove_model(spec, d, fwd, G, Xs, Ws, out_sym, vector, pname, act, Lm)
     from gradproof.derive.engine.modules import _mark_claimed
 
@@ -247,9 +282,19 @@ def _prove_model(spec, d, fwd, G, Xs, Ws, out_sym, vector, pname, act, Lm):
         f"grad:{pname}": We.applyfunc(lambda w: sp.diff(L, w)),
     }
     ev = lambda e: mx.evaluate(e, env, dims)
-    _compare(oracle["forward"], _safe(lambda: ev(fwd)), "forward", "exact: matrix form", sizes_text, proofs, store=derived)
+    _compare(
+        oracle["forward"], _safe(lambda: ev(fwd)), "forward", "exact: matrix form", sizes_text, proofs, store=derived
+    )
     _compare(sp.Matrix([[L]]), _safe(lambda: ev(Lm)), "loss", "exact: matrix form", sizes_text, proofs, store=derived)
-    _compare(oracle[f"grad:{pname}"], _safe(lambda: ev(G)), f"grad:{pname}", "exact: matrix form", sizes_text, proofs, store=derived)
+    _compare(
+        oracle[f"grad:{pname}"],
+        _safe(lambda: ev(G)),
+        f"grad:{pname}",
+        "exact: matrix form",
+        sizes_text,
+        proofs,
+        store=derived,
+    )
     for claim in d.claims:
         prove_claim(claim, oracle, ev, sizes_text, proofs, derived)
     return proofs

@@ -8,12 +8,14 @@ one per part of the lecture, and register themselves on import.
 >>> "softmax_cross_entropy" in names
 True
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # Kinds, in the order the lecture meets them (used for sorting and listing).
 KINDS = (
@@ -55,7 +57,7 @@ class Topic:
     section: str
     order: float
     summary: str
-    build: Callable[["Topic"], Any]
+    build: Callable[[Topic], Any]
     spec: Any = None
     claims: tuple = ()
     tags: tuple = ()
@@ -132,7 +134,7 @@ def derive(name_or_topic) -> Any:
     """Derive a topic (cached per process): returns a frozen Derivation."""
     topic = name_or_topic if isinstance(name_or_topic, Topic) else get(name_or_topic)
     if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
-        from gradproof.derive.support import cache# on disk, across runs (derive/cache.py)
+        from gradproof.derive.support import cache  # on disk, across runs (derive/cache.py)
 
         _CACHE[topic.name] = (topic, cache.fetch(topic, topic.build))
     return _CACHE[topic.name][1]

@@ -5,6 +5,7 @@ the slide it comes from by one of these titles; a test checks each against
 the lecture text, character for character (the lecture's own spellings, such
 as "Multinominal", are kept).
 """
+
 from __future__ import annotations
 
 OVERVIEW = "Neural Networks Overview"

@@ -23,20 +23,22 @@ Three pieces live here:
 >>> A, b
 (X.T*X, X.T*y)
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.engine.derivation import Claim, Derivation, Label, Proof, Result, Step
 from gradproof.derive.lecture.functions import ALL as FUNCTIONS
 from gradproof.derive.lecture.functions import explicit
-from gradproof.derive.engine.derivation import Claim, Derivation, Label, Proof, Result, Step
 
 # ---------------------------------------------------------------------------
 # Derivation builder
@@ -69,10 +71,18 @@ class Builder:
         self.steps.append(s)
         return s
 
-    def result(self, key: str, text: str, latex: str, *, index=None, matrix=None, shape=(), index_lhs=None,
-               relation: str = "=") -> Result:
-        r = Result(key, Label(text, latex), index=index, index_lhs=index_lhs, matrix=matrix, shape=tuple(shape),
-                   relation=relation)
+    def result(
+        self, key: str, text: str, latex: str, *, index=None, matrix=None, shape=(), index_lhs=None, relation: str = "="
+    ) -> Result:
+        r = Result(
+            key,
+            Label(text, latex),
+            index=index,
+            index_lhs=index_lhs,
+            matrix=matrix,
+            shape=tuple(shape),
+            relation=relation,
+        )
         self.results.append(r)
         return r
 
@@ -101,10 +111,7 @@ class Builder:
             ok = self.prove("claim:" + claim.key, "claim equals derived result", sizes, lambda c=claim: compare(c))
             if ok:
                 self.results = [
-                    replace(r, origin="claimed-and-proved")
-                    if r.key == claim.key
-                    else r
-                    for r in self.results
+                    replace(r, origin="claimed-and-proved") if r.key == claim.key else r for r in self.results
                 ]
 
     def freeze(self) -> Derivation:
@@ -314,7 +321,9 @@ def _coeff(p) -> sp.Expr:
 
 
 def _is_negative(c) -> bool:
-    return bool(c.is_number and c < 0) or (c.could_extract_minus_sign() if hasattr(c, "could_extract_minus_sign") else False)
+    return bool(c.is_number and c < 0) or (
+        c.could_extract_minus_sign() if hasattr(c, "could_extract_minus_sign") else False
+    )
 
 
 def solve_linear(grad, w, roles: dict[str, str] | None = None) -> tuple[Any, Any, mx.Solve]:

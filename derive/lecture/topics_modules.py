@@ -5,15 +5,16 @@ lecture's index notation (per sample; the engine batches, rows are samples),
 the arguments with their shapes and domains, and the lecture's claims, which
 the engine proves rather than trusts.
 """
+
 from __future__ import annotations
 
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.engine.modules import Arg, ModuleSpec, OutputName, K, a_, build_module, c_, j_, m, n
-from gradproof.derive.lecture.functions import relu, relu_grad, sgn, sigmoid, step
-from gradproof.derive.lecture import slides as sl
 from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.engine.modules import Arg, K, ModuleSpec, OutputName, a_, build_module, c_, j_, m, n
+from gradproof.derive.lecture import slides as sl
+from gradproof.derive.lecture.functions import relu, relu_grad, sgn, sigmoid, step
 from gradproof.derive.lecture.registry import Topic, register
 
 i, j, k, c = sp.symbols("i j k c", integer=True)
@@ -76,9 +77,21 @@ def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=N
     extra = {"notes": tuple(notes)}
     if sizes:
         extra["sizes"] = sizes
-    return register(Topic(name=name, title=title, kind=kind, section=_SECTIONS[kind], order=order,
-                          summary=summary, build=build_module, spec=spec, claims=tuple(claims),
-                          tags=tuple(tags), extra=extra))
+    return register(
+        Topic(
+            name=name,
+            title=title,
+            kind=kind,
+            section=_SECTIONS[kind],
+            order=order,
+            summary=summary,
+            build=build_module,
+            spec=spec,
+            claims=tuple(claims),
+            tags=tuple(tags),
+            extra=extra,
+        )
+    )
 
 
 _SECTIONS = {
@@ -95,36 +108,58 @@ _SECTIONS = {
 # Neurons
 # ---------------------------------------------------------------------------
 module(
-    "perceptron", "McCulloch-Pitts perceptron", "neuron", 10,
+    "perceptron",
+    "McCulloch-Pitts perceptron",
+    "neuron",
+    10,
     "yhat = f(s) with the inner potential s = <w, x> + b (an affine layer in front, as modules) and "
     "f(s) = -1 for s < 0, 1 otherwise. The activation has derivative 0 wherever it has one and none at "
     "s = 0, so no gradient flows through it: the reason the lecture moves on to smooth activations.",
     ModuleSpec(
-        kind="module", args=(Arg("z", "input", (n,), "S", latex="s", matrix_latex=r"\mathbf{S}"),), out_dim=n,
+        kind="module",
+        args=(Arg("z", "input", (n,), "S", latex="s", matrix_latex=r"\mathbf{S}"),),
+        out_dim=n,
         forward=lambda b, jj: step(b["z"][jj]),
         kinks=("f(s) jumps at s = 0: the derivative is 0 for every s != 0 and does not exist at s = 0",),
         kink_points=(0.0,),
-        out_matrix="Yhat", out_latex=r"\hat{\mathbf{Y}}",
+        out_matrix="Yhat",
+        out_latex=r"\hat{\mathbf{Y}}",
     ),
-    notes=("The derivative 0 holds almost everywhere; inputs with a zero inner potential are excluded "
-           "from every numeric check (kink declared, not faked).",
-           "SymPy differentiates the Piecewise form of f to 0 everywhere, at s = 0 included: silently "
-           "wrong there, which is why the kink is declared rather than derived."),
+    notes=(
+        "The derivative 0 holds almost everywhere; inputs with a zero inner potential are excluded "
+        "from every numeric check (kink declared, not faked).",
+        "SymPy differentiates the Piecewise form of f to 0 everywhere, at s = 0 included: silently "
+        "wrong there, which is why the kink is declared rather than derived.",
+    ),
 )
 
 module(
-    "linear_neuron", "Linear neuron (bias as x0 = 1)", "neuron", 11,
+    "linear_neuron",
+    "Linear neuron (bias as x0 = 1)",
+    "neuron",
+    11,
     "A single neuron with linear activation, yhat = <x, w>, the bias folded in as the extra input "
     "x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
     ModuleSpec(
         kind="module",
-        args=(Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
-              Arg("w", "param", (n,), "w", latex="w", vector_as="col")),
+        args=(
+            Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
+            Arg("w", "param", (n,), "w", latex="w", vector_as="col"),
+        ),
         out_dim=sp.Integer(1),
         forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n - 1)),
-        out_matrix="yhat", out_latex=r"\hat{\mathbf{y}}",
+        out_matrix="yhat",
+        out_latex=r"\hat{\mathbf{y}}",
     ),
-    claims=(Claim("forward", "yhat = X w", matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param")), source="lecture", slide=sl.LINEAR_NEURON),),
+    claims=(
+        Claim(
+            "forward",
+            "yhat = X w",
+            matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param")),
+            source="lecture",
+            slide=sl.LINEAR_NEURON,
+        ),
+    ),
     notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b.",),
 )
 
@@ -132,26 +167,44 @@ module(
 # Layers
 # ---------------------------------------------------------------------------
 module(
-    "linear", "Linear layer (no separate bias)", "layer", 20,
+    "linear",
+    "Linear layer (no separate bias)",
+    "layer",
+    20,
     "K linear neurons side by side: z^{l+1}_j = sum_i w_ij z^l_i, for the batch Z^{l+1} = Z W "
     "(the bias as the input z_0 = 1, as in the lecture's 'Example: Linear Layer').",
-    ModuleSpec(kind="module", args=(Z_IN, W), out_dim=K,
-               forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1))),
+    ModuleSpec(
+        kind="module", args=(Z_IN, W), out_dim=K, forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1))
+    ),
     claims=(
         Claim("forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm, Wm), source="lecture", slide=sl.LINEAR_LAYER),
-        Claim("jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR),
-        Claim("jacobian:W", "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i", index=sp.KroneckerDelta(j_, c_) * Z_IN.base()[a_],
-              source="lecture", slide=sl.EXAMPLE_LINEAR),
+        Claim(
+            "jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR
+        ),
+        Claim(
+            "jacobian:W",
+            "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i",
+            index=sp.KroneckerDelta(j_, c_) * Z_IN.base()[a_],
+            source="lecture",
+            slide=sl.EXAMPLE_LINEAR,
+        ),
         Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
         Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
     ),
 )
 
 module(
-    "affine", "Affine layer (separate bias)", "layer", 21,
+    "affine",
+    "Affine layer (separate bias)",
+    "layer",
+    21,
     "The dense layer with its bias as a separate parameter: Z^{l+1} = Z W + 1 b^T.",
-    ModuleSpec(kind="module", args=(Z_IN, W, B), out_dim=K,
-               forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1)) + b["b"][jj]),
+    ModuleSpec(
+        kind="module",
+        args=(Z_IN, W, B),
+        out_dim=K,
+        forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1)) + b["b"][jj],
+    ),
     claims=(
         Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
         Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
@@ -167,60 +220,115 @@ _Dn = mx.Sym("Delta", (m, n), role="upstream")
 _u, _v = sp.symbols("u v", real=True)
 
 module(
-    "sigmoid", "Logistic sigmoid", "activation", 30,
+    "sigmoid",
+    "Logistic sigmoid",
+    "activation",
+    30,
     "sigma(s) = 1 / (1 + e^{-s}); its derivative is a function of its output, sigma(1 - sigma).",
-    ModuleSpec(kind="module", args=(Z_ACT,), out_dim=n,
-               forward=lambda b, jj: sigmoid(b["z"][jj]),
-               output=OutputName("a", "A", _rename_fn(sigmoid),
-                                 "a = sigma(z): the derivative reuses the forward output")),
-    claims=(Claim("backward", "Delta^l = Delta o A o (1 - A)",
-                  matrix=mx.Map(_u * _v * (1 - _v), ((_u, _Dn), (_v, _A)))),),
+    ModuleSpec(
+        kind="module",
+        args=(Z_ACT,),
+        out_dim=n,
+        forward=lambda b, jj: sigmoid(b["z"][jj]),
+        output=OutputName("a", "A", _rename_fn(sigmoid), "a = sigma(z): the derivative reuses the forward output"),
+    ),
+    claims=(
+        Claim("backward", "Delta^l = Delta o A o (1 - A)", matrix=mx.Map(_u * _v * (1 - _v), ((_u, _Dn), (_v, _A)))),
+    ),
 )
 
 module(
-    "tanh", "Hyperbolic tangent", "activation", 31,
+    "tanh",
+    "Hyperbolic tangent",
+    "activation",
+    31,
     "tanh(s) = (e^s - e^{-s}) / (e^s + e^{-s}) = 2 sigma(2s) - 1; derivative 1 - tanh^2.",
-    ModuleSpec(kind="module", args=(Z_ACT,), out_dim=n,
-               forward=lambda b, jj: sp.tanh(b["z"][jj]),
-               output=OutputName("a", "A", _rename_fn(sp.tanh),
-                                 "a = tanh(z): the derivative reuses the forward output")),
-    claims=(Claim("backward", "Delta^l = Delta o (1 - A^2)",
-                  matrix=mx.Map(_u * (1 - _v**2), ((_u, _Dn), (_v, _A)))),),
+    ModuleSpec(
+        kind="module",
+        args=(Z_ACT,),
+        out_dim=n,
+        forward=lambda b, jj: sp.tanh(b["z"][jj]),
+        output=OutputName("a", "A", _rename_fn(sp.tanh), "a = tanh(z): the derivative reuses the forward output"),
+    ),
+    claims=(Claim("backward", "Delta^l = Delta o (1 - A^2)", matrix=mx.Map(_u * (1 - _v**2), ((_u, _Dn), (_v, _A)))),),
 )
 
 module(
-    "relu", "Rectified linear unit", "activation", 32,
+    "relu",
+    "Rectified linear unit",
+    "activation",
+    32,
     "f(s) = max(0, s): derivative [[s > 0]], constant for s > 0; no derivative at the kink s = 0.",
-    ModuleSpec(kind="module", args=(Z_ACT,), out_dim=n,
-               forward=lambda b, jj: relu(b["z"][jj]),
-               kinks=("max(0, s) has no derivative at s = 0",), kink_points=(0.0,)),
-    claims=(Claim("backward", "Delta^l = Delta o [[Z > 0]]",
-                  matrix=mx.Map(_u * relu_grad(_v), ((_u, _Dn), (_v, Zm.__class__("Z", (m, n)))))),),
+    ModuleSpec(
+        kind="module",
+        args=(Z_ACT,),
+        out_dim=n,
+        forward=lambda b, jj: relu(b["z"][jj]),
+        kinks=("max(0, s) has no derivative at s = 0",),
+        kink_points=(0.0,),
+    ),
+    claims=(
+        Claim(
+            "backward",
+            "Delta^l = Delta o [[Z > 0]]",
+            matrix=mx.Map(_u * relu_grad(_v), ((_u, _Dn), (_v, Zm.__class__("Z", (m, n))))),
+        ),
+    ),
 )
 
 _alpha = sp.Symbol("alpha", positive=True)
 module(
-    "leaky_relu", "Leaky ReLU", "activation", 33,
+    "leaky_relu",
+    "Leaky ReLU",
+    "activation",
+    33,
     "f(s) = s for s > 0 and alpha s otherwise (slope alpha as a symbol): dead units still pass alpha delta.",
-    ModuleSpec(kind="module", args=(Z_ACT,), out_dim=n,
-               forward=lambda b, jj: relu(b["z"][jj]) - _alpha * relu(-b["z"][jj]),
-               hyper=((_alpha, 0.01),),
-               kinks=("no derivative at s = 0 (slopes 1 and alpha meet)",), kink_points=(0.0,)),
+    ModuleSpec(
+        kind="module",
+        args=(Z_ACT,),
+        out_dim=n,
+        forward=lambda b, jj: relu(b["z"][jj]) - _alpha * relu(-b["z"][jj]),
+        hyper=((_alpha, 0.01),),
+        kinks=("no derivative at s = 0 (slopes 1 and alpha meet)",),
+        kink_points=(0.0,),
+    ),
 )
 
 module(
-    "softmax", "Softmax layer", "activation", 34,
+    "softmax",
+    "Softmax layer",
+    "activation",
+    34,
     "sigma_k(s) = e^{s_k} / sum_c e^{s_c}: a categorical distribution over K classes (row-wise for a batch).",
-    ModuleSpec(kind="module", args=(Z_ACT,), out_dim=n,
-               forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, n - 1)),
-               output=OutputName("p", "P", _rename_softmax(),
-                                 "e^{z_x} = p_x sum_c e^{z_c}: the derivative reuses the output p",
-                                 matrix_latex=r"\mathbf{P}"),
-               out_matrix="P", out_latex=r"\mathbf{P}"),
-    claims=(Claim("backward", "Delta^l = P o (Delta - rowsum(Delta o P))",
-                  matrix=mx.Map(_v * (_u - sp.Symbol("w")),
-                                ((_u, _Dn), (_v, mx.Sym("P", (m, n), role="output")),
-                                 (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, _Dn), (_v, mx.Sym("P", (m, n), role="output")))))))),),),
+    ModuleSpec(
+        kind="module",
+        args=(Z_ACT,),
+        out_dim=n,
+        forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, n - 1)),
+        output=OutputName(
+            "p",
+            "P",
+            _rename_softmax(),
+            "e^{z_x} = p_x sum_c e^{z_c}: the derivative reuses the output p",
+            matrix_latex=r"\mathbf{P}",
+        ),
+        out_matrix="P",
+        out_latex=r"\mathbf{P}",
+    ),
+    claims=(
+        Claim(
+            "backward",
+            "Delta^l = P o (Delta - rowsum(Delta o P))",
+            matrix=mx.Map(
+                _v * (_u - sp.Symbol("w")),
+                (
+                    (_u, _Dn),
+                    (_v, mx.Sym("P", (m, n), role="output")),
+                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, _Dn), (_v, mx.Sym("P", (m, n), role="output")))))),
+                ),
+            ),
+        ),
+    ),
 )
 
 # ---------------------------------------------------------------------------
@@ -235,47 +343,83 @@ _yhat_v = mx.Sym("yhat", (m, 1))
 _y_v = mx.Sym("y", (m, 1), role="target")
 
 module(
-    "squared_error", "Squared error (SE)", "loss", 40,
+    "squared_error",
+    "Squared error (SE)",
+    "loss",
+    40,
     "The lecture's loss module: l = (y - z)^2, summed over the samples: (y - yhat)^T (y - yhat).",
-    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="sum",
-               forward=lambda b, _: (b["y"] - b["z"]) ** 2),
-    claims=(Claim("backward", "dL/dyhat = 2 (yhat - y)", matrix=mx.Map(2 * (_u - _v), ((_u, _yhat_v), (_v, _y_v))), source="lecture", slide=sl.EXAMPLE_SE),),
+    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="sum", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
+    claims=(
+        Claim(
+            "backward",
+            "dL/dyhat = 2 (yhat - y)",
+            matrix=mx.Map(2 * (_u - _v), ((_u, _yhat_v), (_v, _y_v))),
+            source="lecture",
+            slide=sl.EXAMPLE_SE,
+        ),
+    ),
 )
 
 module(
-    "mse", "Mean squared error (single output)", "loss", 41,
+    "mse",
+    "Mean squared error (single output)",
+    "loss",
+    41,
     "Regression with a linear neuron: L = 1/m sum_i (y_i - yhat_i)^2.",
-    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="mean",
-               forward=lambda b, _: (b["y"] - b["z"]) ** 2),
-    claims=(Claim("backward", "dL/dyhat = 2/m (yhat - y)", matrix=mx.Map(2 * (_u - _v) / m, ((_u, _yhat_v), (_v, _y_v)))),),
+    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="mean", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
+    claims=(
+        Claim("backward", "dL/dyhat = 2/m (yhat - y)", matrix=mx.Map(2 * (_u - _v) / m, ((_u, _yhat_v), (_v, _y_v)))),
+    ),
 )
 
 module(
-    "mse_multi", "Mean squared error (multi-output)", "loss", 42,
+    "mse_multi",
+    "Mean squared error (multi-output)",
+    "loss",
+    42,
     "Multi-output regression with a linear layer: L = 1/m sum_i sum_c (y_ic - yhat_ic)^2.",
-    ModuleSpec(kind="loss", args=(_zv, _yv), reduction="mean",
-               forward=lambda b, _: sp.Sum((b["y"][c] - b["z"][c]) ** 2, (c, 0, K - 1))),
+    ModuleSpec(
+        kind="loss",
+        args=(_zv, _yv),
+        reduction="mean",
+        forward=lambda b, _: sp.Sum((b["y"][c] - b["z"][c]) ** 2, (c, 0, K - 1)),
+    ),
 )
 
 module(
-    "bce", "Binary cross-entropy", "loss", 43,
+    "bce",
+    "Binary cross-entropy",
+    "loss",
+    43,
     "The negative log-likelihood of Bernoulli targets y in {0, 1} given probabilities yhat in (0, 1): "
     "L = -1/m sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)].",
-    ModuleSpec(kind="loss",
-               args=(Arg("z", "input", (), "yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{y}}"), _yb),
-               reduction="mean",
-               forward=lambda b, _: -(b["y"] * sp.log(b["z"]) + (1 - b["y"]) * sp.log(1 - b["z"]))),
+    ModuleSpec(
+        kind="loss",
+        args=(
+            Arg("z", "input", (), "yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{y}}"),
+            _yb,
+        ),
+        reduction="mean",
+        forward=lambda b, _: -(b["y"] * sp.log(b["z"]) + (1 - b["y"]) * sp.log(1 - b["z"])),
+    ),
 )
 
 module(
-    "cross_entropy", "Multinomial cross-entropy", "loss", 44,
+    "cross_entropy",
+    "Multinomial cross-entropy",
+    "loss",
+    44,
     "The negative log-likelihood of one-hot targets under probabilities yhat (softmax outputs): "
     "L = -1/m sum_i sum_c y_ic log yhat_ic.",
-    ModuleSpec(kind="loss",
-               args=(Arg("z", "input", (K,), "Yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{Y}}"),
-                     Arg("y", "target", (K,), "Y", domain="onehot", latex="y", matrix_latex=r"\mathbf{Y}")),
-               reduction="mean",
-               forward=lambda b, _: -sp.Sum(b["y"][c] * sp.log(b["z"][c]), (c, 0, K - 1))),
+    ModuleSpec(
+        kind="loss",
+        args=(
+            Arg("z", "input", (K,), "Yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{Y}}"),
+            Arg("y", "target", (K,), "Y", domain="onehot", latex="y", matrix_latex=r"\mathbf{Y}"),
+        ),
+        reduction="mean",
+        forward=lambda b, _: -sp.Sum(b["y"][c] * sp.log(b["z"][c]), (c, 0, K - 1)),
+    ),
 )
 
 # ---------------------------------------------------------------------------
@@ -283,17 +427,33 @@ module(
 # ---------------------------------------------------------------------------
 _s_scalar = Arg("z", "input", (), "s", latex="s", matrix_latex=r"\mathbf{s}")
 module(
-    "sigmoid_bce", "Sigmoid + binary cross-entropy (fused)", "fused", 50,
+    "sigmoid_bce",
+    "Sigmoid + binary cross-entropy (fused)",
+    "fused",
+    50,
     "The binary cross-entropy of yhat = sigma(s), taken from the logits s: dL/ds = yhat - y per sample "
     "(and 1/m (yhat - y) for the mean).",
-    ModuleSpec(kind="loss", args=(_s_scalar, _yb), reduction="mean",
-               forward=lambda b, _: -(b["y"] * sp.log(sigmoid(b["z"])) + (1 - b["y"]) * sp.log(1 - sigmoid(b["z"]))),
-               output=OutputName("yhat", "yhat",
-                                 lambda e, bases, out: e.replace(sigmoid, lambda s: sp.Symbol("yhat", real=True)),
-                                 "yhat = sigma(s): the gradient in terms of the prediction",
-                                 value=lambda b, _: sigmoid(b["z"]), matrix_latex=r"\hat{\mathbf{y}}")),
-    claims=(Claim("backward", "dL/ds = 1/m (yhat - y)",
-                  matrix=mx.Map((_u - _v) / m, ((_u, mx.Sym("yhat", (m, 1), role="output")), (_v, _y_v)))),),
+    ModuleSpec(
+        kind="loss",
+        args=(_s_scalar, _yb),
+        reduction="mean",
+        forward=lambda b, _: -(b["y"] * sp.log(sigmoid(b["z"])) + (1 - b["y"]) * sp.log(1 - sigmoid(b["z"]))),
+        output=OutputName(
+            "yhat",
+            "yhat",
+            lambda e, bases, out: e.replace(sigmoid, lambda s: sp.Symbol("yhat", real=True)),
+            "yhat = sigma(s): the gradient in terms of the prediction",
+            value=lambda b, _: sigmoid(b["z"]),
+            matrix_latex=r"\hat{\mathbf{y}}",
+        ),
+    ),
+    claims=(
+        Claim(
+            "backward",
+            "dL/ds = 1/m (yhat - y)",
+            matrix=mx.Map((_u - _v) / m, ((_u, mx.Sym("yhat", (m, 1), role="output")), (_v, _y_v))),
+        ),
+    ),
 )
 
 _S = Arg("z", "input", (K,), "S", latex="s", matrix_latex=r"\mathbf{S}")
@@ -307,17 +467,38 @@ def _onehot_sum(e, bases):
 
 
 module(
-    "softmax_cross_entropy", "Softmax + cross-entropy (fused)", "fused", 51,
+    "softmax_cross_entropy",
+    "Softmax + cross-entropy (fused)",
+    "fused",
+    51,
     "The multinomial cross-entropy of P = softmax(S), taken from the logits S: dL/ds = p - y per sample "
     "(1/m (P - Y) for the mean).",
-    ModuleSpec(kind="loss", args=(_S, _Yoh), reduction="mean",
-               forward=lambda b, _: -sp.Sum(b["y"][c] * sp.log(sp.exp(b["z"][c]) / sp.Sum(sp.exp(b["z"][k]), (k, 0, K - 1))),
-                                             (c, 0, K - 1)),
-               output=OutputName("p", "P", _rename_softmax(), "e^{s_x} = p_x sum_c e^{s_c}: name the softmax output",
-                                 value=_softmax_value("z", K), matrix_latex=r"\mathbf{P}"),
-               assumptions=(("one-hot targets: sum_c y_c = 1", _onehot_sum),)),
-    claims=(Claim("backward", "dL/dS = 1/m (P - Y)",
-                  matrix=mx.Map((_u - _v) / m, ((_u, mx.Sym("P", (m, K), role="output")), (_v, mx.Sym("Y", (m, K), role="target"))))),),
+    ModuleSpec(
+        kind="loss",
+        args=(_S, _Yoh),
+        reduction="mean",
+        forward=lambda b, _: (
+            -sp.Sum(b["y"][c] * sp.log(sp.exp(b["z"][c]) / sp.Sum(sp.exp(b["z"][k]), (k, 0, K - 1))), (c, 0, K - 1))
+        ),
+        output=OutputName(
+            "p",
+            "P",
+            _rename_softmax(),
+            "e^{s_x} = p_x sum_c e^{s_c}: name the softmax output",
+            value=_softmax_value("z", K),
+            matrix_latex=r"\mathbf{P}",
+        ),
+        assumptions=(("one-hot targets: sum_c y_c = 1", _onehot_sum),),
+    ),
+    claims=(
+        Claim(
+            "backward",
+            "dL/dS = 1/m (P - Y)",
+            matrix=mx.Map(
+                (_u - _v) / m, ((_u, mx.Sym("P", (m, K), role="output")), (_v, mx.Sym("Y", (m, K), role="target")))
+            ),
+        ),
+    ),
 )
 
 # ---------------------------------------------------------------------------
@@ -326,11 +507,18 @@ module(
 _lam = sp.Symbol("lam", positive=True)
 _Wp = Arg("W", "param", (n, K), "W", latex="w")
 module(
-    "l2_penalty", "L2 regularization (weight decay)", "penalty", 60,
+    "l2_penalty",
+    "L2 regularization (weight decay)",
+    "penalty",
+    60,
     "R(W) = lambda sum_ij w_ij^2 = lambda ||W||^2, pushing the weights towards zero; applied to "
     "weight matrices only, the bias is excluded (the lecture: 'we omit bias in lambda w^T w').",
-    ModuleSpec(kind="penalty", args=(_Wp,), hyper=((_lam, 0.01),),
-               forward=lambda b, _: _lam * sp.Sum(b["W"][i, k] ** 2, (i, 0, n - 1), (k, 0, K - 1))),
+    ModuleSpec(
+        kind="penalty",
+        args=(_Wp,),
+        hyper=((_lam, 0.01),),
+        forward=lambda b, _: _lam * sp.Sum(b["W"][i, k] ** 2, (i, 0, n - 1), (k, 0, K - 1)),
+    ),
     claims=(Claim("grad:W", "dR/dW = 2 lambda W", matrix=mx.Scale(2 * _lam, Wm)),),
 )
 
@@ -340,14 +528,23 @@ def _subgradient(e, bases):
 
 
 module(
-    "l1_penalty", "L1 regularization", "penalty", 61,
+    "l1_penalty",
+    "L1 regularization",
+    "penalty",
+    61,
     "R(W) = lambda sum_ij |w_ij|: the gradient is lambda sign(w) away from 0; at w = 0 the penalty has "
     "no derivative and the subgradient 0 (an element of [-lambda, lambda]) is used.",
-    ModuleSpec(kind="penalty", args=(_Wp,), hyper=((_lam, 0.01),),
-               forward=lambda b, _: _lam * sp.Sum(sp.Abs(b["W"][i, k]), (i, 0, n - 1), (k, 0, K - 1)),
-               assumptions=(("at w = 0 the subgradient 0 is chosen (any value in [-lambda, lambda] is a subgradient)",
-                             _subgradient),),
-               kinks=("|w| has no derivative at w = 0: subgradient 0 used",), kink_points=(0.0,)),
+    ModuleSpec(
+        kind="penalty",
+        args=(_Wp,),
+        hyper=((_lam, 0.01),),
+        forward=lambda b, _: _lam * sp.Sum(sp.Abs(b["W"][i, k]), (i, 0, n - 1), (k, 0, K - 1)),
+        assumptions=(
+            ("at w = 0 the subgradient 0 is chosen (any value in [-lambda, lambda] is a subgradient)", _subgradient),
+        ),
+        kinks=("|w| has no derivative at w = 0: subgradient 0 used",),
+        kink_points=(0.0,),
+    ),
 )
 
 # ---------------------------------------------------------------------------
@@ -360,41 +557,101 @@ _w = mx.Sym("w", (n, 1), role="param")
 
 
 def model(name, title, order, summary, spec, claims=(), notes=()):
-    return register(Topic(name=name, title=title, kind="model", section=_SECTIONS["model"], order=order,
-                          summary=summary, build=build_model, spec=spec, claims=tuple(claims),
-                          extra={"notes": tuple(notes)}))
+    return register(
+        Topic(
+            name=name,
+            title=title,
+            kind="model",
+            section=_SECTIONS["model"],
+            order=order,
+            summary=summary,
+            build=build_model,
+            spec=spec,
+            claims=tuple(claims),
+            extra={"notes": tuple(notes)},
+        )
+    )
 
 
 model(
-    "linear_regression", "Linear regression", 70,
+    "linear_regression",
+    "Linear regression",
+    70,
     "A linear neuron with the squared error summed over the data: L(w) = (y - Xw)^T (y - Xw). "
     "Backpropagation: the loss module's 2(yhat - y), then the neuron's parameter message x.",
-    ModelSpec(layer="linear_neuron", activation=None, loss="squared_error", reduction="sum",
-              output="yhat", output_matrix="yhat"),
-    claims=(Claim("grad:w", "dL/dw = 2 X^T (yhat - y)",
-                  matrix=mx.Scale(2, mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("yhat", (m, 1), role="output"),
-                                                                         mx.Scale(-1, mx.Sym("y", (m, 1), role="target"))))))),),
+    ModelSpec(
+        layer="linear_neuron",
+        activation=None,
+        loss="squared_error",
+        reduction="sum",
+        output="yhat",
+        output_matrix="yhat",
+    ),
+    claims=(
+        Claim(
+            "grad:w",
+            "dL/dw = 2 X^T (yhat - y)",
+            matrix=mx.Scale(
+                2,
+                mx.MatMul(
+                    mx.Transpose(_X),
+                    mx.Add((mx.Sym("yhat", (m, 1), role="output"), mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))),
+                ),
+            ),
+        ),
+    ),
 )
 
 model(
-    "logistic_regression", "Logistic regression", 71,
+    "logistic_regression",
+    "Logistic regression",
+    71,
     "A sigmoid neuron with the cross-entropy summed over the data (the negative log-likelihood): "
     "dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i) = X^T (yhat - y).",
-    ModelSpec(layer="linear_neuron", activation="sigmoid", loss="bce", reduction="sum",
-              output="yhat", output_matrix="yhat"),
-    claims=(Claim("grad:w", "dL/dw = X^T (yhat - y)",
-                  matrix=mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("yhat", (m, 1), role="output"),
-                                                             mx.Scale(-1, mx.Sym("y", (m, 1), role="target"))))), source="lecture", slide=sl.MLE),),
+    ModelSpec(
+        layer="linear_neuron", activation="sigmoid", loss="bce", reduction="sum", output="yhat", output_matrix="yhat"
+    ),
+    claims=(
+        Claim(
+            "grad:w",
+            "dL/dw = X^T (yhat - y)",
+            matrix=mx.MatMul(
+                mx.Transpose(_X),
+                mx.Add((mx.Sym("yhat", (m, 1), role="output"), mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))),
+            ),
+            source="lecture",
+            slide=sl.MLE,
+        ),
+    ),
     notes=("With the mean instead of the sum the gradient carries a factor 1/m.",),
 )
 
 model(
-    "multinomial_logistic_regression", "Multinomial logistic regression", 72,
+    "multinomial_logistic_regression",
+    "Multinomial logistic regression",
+    72,
     "Linear layer + softmax + multinomial cross-entropy (mean over samples), the lecture's running "
     "backpropagation example: dL/dW = 1/m X^T (Yhat - Y); for the summed loss X^T (Yhat - Y).",
-    ModelSpec(layer="linear", activation="softmax", loss="cross_entropy", reduction="mean",
-              output="p", output_matrix="P", onehot=True),
-    claims=(Claim("grad:W", "dL/dW = 1/m X^T (Yhat - Y)",
-                  matrix=mx.Scale(1 / m, mx.MatMul(mx.Transpose(_X), mx.Add((mx.Sym("P", (m, K), role="output"),
-                                                                             mx.Scale(-1, mx.Sym("Y", (m, K), role="target"))))))),),
+    ModelSpec(
+        layer="linear",
+        activation="softmax",
+        loss="cross_entropy",
+        reduction="mean",
+        output="p",
+        output_matrix="P",
+        onehot=True,
+    ),
+    claims=(
+        Claim(
+            "grad:W",
+            "dL/dW = 1/m X^T (Yhat - Y)",
+            matrix=mx.Scale(
+                1 / m,
+                mx.MatMul(
+                    mx.Transpose(_X),
+                    mx.Add((mx.Sym("P", (m, K), role="output"), mx.Scale(-1, mx.Sym("Y", (m, K), role="target")))),
+                ),
+            ),
+        ),
+    ),
 )

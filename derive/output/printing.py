@@ -14,6 +14,7 @@ target writes ``Yhat`` as the lecture does.
 >>> to_latex(MatMul(Transpose(X), D))
 '\\\\mathbf{X}^{\\\\top} \\\\boldsymbol{\\\\Delta}'
 """
+
 from __future__ import annotations
 
 import json
@@ -117,6 +118,7 @@ def _is_scalar(shape) -> bool:
 # Scalar printers
 # ---------------------------------------------------------------------------
 
+
 def _positive_first(expr):
     """The terms of a sum with the subtracted ones last, as the lecture writes
     ``yhat - y`` where SymPy's canonical order gives ``-y + yhat``."""
@@ -207,8 +209,12 @@ class ScalarStrPrinter(StrPrinter):
 
     def _print_Interval(self, expr):
         lo, hi = expr.args[:2]
-        return "%s%s, %s%s" % ("(" if expr.left_open else "[", self._print(lo), self._print(hi),
-                               ")" if expr.right_open else "]")
+        return "%s%s, %s%s" % (
+            "(" if expr.left_open else "[",
+            self._print(lo),
+            self._print(hi),
+            ")" if expr.right_open else "]",
+        )
 
     def _print_Indexed(self, expr):
         return "%s[%s]" % (self._print(expr.base.label), ", ".join(self._print(i) for i in expr.indices))
@@ -244,7 +250,13 @@ class HadamardStrPrinter(ScalarStrPrinter):
 
     def _print_Mul(self, expr):
         coeff, factors = expr.as_coeff_mul()
-        num = [f for f in factors if not (f.as_base_exp()[1].is_number and f.as_base_exp()[1].is_negative and self._is_matrix(f.as_base_exp()[0]))]
+        num = [
+            f
+            for f in factors
+            if not (
+                f.as_base_exp()[1].is_number and f.as_base_exp()[1].is_negative and self._is_matrix(f.as_base_exp()[0])
+            )
+        ]
         den = [f for f in factors if f not in num]
         mats = [f for f in num if self._is_matrix(f)]
         if not den and len(mats) <= 1:
@@ -253,7 +265,10 @@ class HadamardStrPrinter(ScalarStrPrinter):
         parts = [self._wrap(f) for f in mats] or ["1"]
         text = HADAMARD_TEXT.join(parts)
         if den:
-            dens = [self._wrap(b if ex == -1 else sp.Pow(b, -ex, evaluate=False)) for b, ex in (dd.as_base_exp() for dd in den)]
+            dens = [
+                self._wrap(b if ex == -1 else sp.Pow(b, -ex, evaluate=False))
+                for b, ex in (dd.as_base_exp() for dd in den)
+            ]
             text += " / " + (dens[0] if len(dens) == 1 else "(" + HADAMARD_TEXT.join(dens) + ")")
         if scal == 1:
             return text
@@ -332,7 +347,11 @@ class TextPrinter(_MatrixPrinter):
         c = sp.sympify(e.coeff, strict=True)
         if c == -1:
             return "-" + self._paren(e.arg)
-        return "(" + self._scalar(c) + ") " + self._paren(e.arg) if isinstance(c, sp.Add) else self._scalar(c) + " " + self._paren(e.arg)
+        return (
+            "(" + self._scalar(c) + ") " + self._paren(e.arg)
+            if isinstance(c, sp.Add)
+            else self._scalar(c) + " " + self._paren(e.arg)
+        )
 
     def _print_Add(self, e):
         out = ""
@@ -571,7 +590,16 @@ def shape_latex(shape) -> str:
 # ---------------------------------------------------------------------------
 
 RELATION_TEXT = {":": ":", "=": "=", "in": "in", "propto": "∝", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
-RELATION_LATEX = {":": ":", "=": "=", "in": r"\in", "propto": r"\propto", "<": "<", ">": ">", "<=": r"\le", ">=": r"\ge"}
+RELATION_LATEX = {
+    ":": ":",
+    "=": "=",
+    "in": r"\in",
+    "propto": r"\propto",
+    "<": "<",
+    ">": ">",
+    "<=": r"\le",
+    ">=": r"\ge",
+}
 
 
 def relation_text(rel: str) -> str:
@@ -609,8 +637,11 @@ def result_attribution(d, r, form: str | None = None) -> str:
     """
     if r.origin != "claimed-and-proved":
         return "derived"
-    claims = [c for c in d.claims if c.key == r.key and claim_proved(d, c)
-              and (form is None or (c.matrix is not None) == (form == "matrix"))]
+    claims = [
+        c
+        for c in d.claims
+        if c.key == r.key and claim_proved(d, c) and (form is None or (c.matrix is not None) == (form == "matrix"))
+    ]
     lecture = [c for c in claims if c.source == "lecture"]
     if lecture:
         return 'derived; the lecture\'s statement (slide "%s"), proved' % lecture[0].slide
@@ -686,7 +717,10 @@ def derivation_text(d) -> str:
         lines += ["", "Notes:"] + [f"  - {n}" for n in d.notes]
     lines += ["", "Exact proofs:"]
     for p in d.proofs:
-        lines.append(f"  {proof_mark(p)}  {p.key}: {p.check} at {p.sizes}" + (f" — {p.detail}" if p.detail and not p.passed else ""))
+        lines.append(
+            f"  {proof_mark(p)}  {p.key}: {p.check} at {p.sizes}"
+            + (f" — {p.detail}" if p.detail and not p.passed else "")
+        )
     return "\n".join(lines)
 
 
@@ -749,9 +783,20 @@ def prose_latex(text: str) -> str:
     if re.search(r"[\\%&#$]", text) or re.search(r"\w_\w+_\w", text):
         # TeX's specials in the prose (a user's spec, say): every character set
         # as written, specials in maths between pieces of text
-        special = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                   "\\": r"\backslash ", "^": r"\hat{}", "~": r"\sim "}
+        special = {
+            "_": r"\_",
+            "&": r"\&",
+            "%": r"\%",
+            "#": r"\#",
+            "$": r"\$",
+            "{": r"\{",
+            "}": r"\}",
+            "\\": r"\backslash ",
+            "^": r"\hat{}",
+            "~": r"\sim ",
+        }
         return r"\text{%s}" % "".join("}%s\\text{" % special[c] if c in special else c for c in text)
+
     # identifiers (topic names such as softmax_cross_entropy) are words, not subscripts
     def ident(m):
         head = m.group(0).split("_")[0]
@@ -780,15 +825,17 @@ def prose_latex(text: str) -> str:
         pieces = []
         for k, part in enumerate(parts):
             if k % 2:
-                pieces.append(_word_math(part) if not part[0] in "_^" else "{}" + _word_math(part))
+                pieces.append(_word_math(part) if part[0] not in "_^" else "{}" + _word_math(part))
             elif part:
                 part = "".join(specials.get(ch, ch) for ch in part).replace("{", "").replace("}", "")
                 pieces.append(r"\text{%s}" % part)
         return "".join(pieces)
 
     greek = "|".join(sorted(_GREEK_WORDS))
-    mathy = re.compile(r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum|LBRACE|RBRACE"
-                       r"|^\(?(%s)'?[,;:.)]*$" % greek)
+    mathy = re.compile(
+        r"[_^=<>+*/|~]|[A-Za-z]\(|^\(?[A-Za-z]'?[,;:.)]*$|^\(?[0-9]+|^-$|^sum|LBRACE|RBRACE"
+        r"|^\(?(%s)'?[,;:.)]*$" % greek
+    )
     word = re.compile(r"^\(?(?!(%s)'?[,;:.)]*$)[A-Za-z][a-z]+[,;:.)]*$" % greek)
     toks = re.split(r"(\s+)", text)
     out, buf, k = [], "", 0
@@ -803,9 +850,16 @@ def prose_latex(text: str) -> str:
                     is_m = mathy.search(t.strip(",;:.")) and not word.match(t)
                     if not is_m and depth <= 0:
                         break
-                    depth += (t.count("(") + t.count("[") + len(re.findall(r"<(?=[A-Za-z])", t)) + t.count("LBRACE")
-                              - t.count(")") - t.count("]") - len(re.findall(r"(?<=[A-Za-z0-9)])>", t))
-                              - t.count("RBRACE"))
+                    depth += (
+                        t.count("(")
+                        + t.count("[")
+                        + len(re.findall(r"<(?=[A-Za-z])", t))
+                        + t.count("LBRACE")
+                        - t.count(")")
+                        - t.count("]")
+                        - len(re.findall(r"(?<=[A-Za-z0-9)])>", t))
+                        - t.count("RBRACE")
+                    )
                 span.append(t)
                 j += 1
                 if t.strip() and t.rstrip().endswith((",", ";", ":")) and depth <= 0:
@@ -814,7 +868,7 @@ def prose_latex(text: str) -> str:
                 span.pop()
                 j -= 1
             formula = "".join(span)
-            tail = formula[len(formula.rstrip(",;:.")):]
+            tail = formula[len(formula.rstrip(",;:.")) :]
             formula = formula[: len(formula) - len(tail)] if tail else formula
             if depth != 0 or formula.count("(") != formula.count(")"):
                 # unbalanced: leave it as words
@@ -842,13 +896,16 @@ def derivation_latex(d) -> str:
     def note(text):
         return prose_latex(text)
 
-    rows = [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.note)) for s in d.definition]
+    rows = [
+        r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.note)) for s in d.definition
+    ]
     rows += [r"%s &%s %s && %s" % (tex(s.lhs), relation_latex(s.relation), tex(s.rhs), note(s.rule)) for s in d.steps]
     for r, form, lhs, rel, expr in result_rows(d):
         how = _row_attribution(d, r, form)
         shape = r" \in \mathbb{R}^{%s}" % shape_latex(r.shape) if form == "matrix" and r.shape else ""
-        rows.append(r"%s &%s %s%s && %s" % (tex(lhs), relation_latex(rel), tex(expr), shape,
-                                            note(form + " form, " + how)))
+        rows.append(
+            r"%s &%s %s%s && %s" % (tex(lhs), relation_latex(rel), tex(expr), shape, note(form + " form, " + how))
+        )
     return "$$\\begin{aligned}\n" + "\\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
@@ -865,9 +922,7 @@ def derivation_json(d) -> dict:
         "kind": d.kind,
         "section": d.section,
         "summary": d.summary,
-        "definition": [
-            {"lhs": _expr_json(s.lhs), "rhs": _expr_json(s.rhs), "note": s.note} for s in d.definition
-        ],
+        "definition": [{"lhs": _expr_json(s.lhs), "rhs": _expr_json(s.rhs), "note": s.note} for s in d.definition],
         "steps": [
             {"rule": s.rule, "lhs": _expr_json(s.lhs), "relation": s.relation, "rhs": _expr_json(s.rhs), "note": s.note}
             for s in d.steps
@@ -887,19 +942,29 @@ def derivation_json(d) -> dict:
             for r in d.results
         ],
         "claims": [
-            {"key": c.key, "statement": c.statement, "source": c.source,
-             **({"slide": c.slide} if c.source == "lecture" else {}),
-             "latex": claim_latex(d, c), "proved": claim_proved(d, c)}
+            {
+                "key": c.key,
+                "statement": c.statement,
+                "source": c.source,
+                **({"slide": c.slide} if c.source == "lecture" else {}),
+                "latex": claim_latex(d, c),
+                "proved": claim_proved(d, c),
+            }
             for c in d.claims
         ],
         "errata": [
-            {"slide": e.slide, "kind": e.kind, "lecture": e.lecture, "correction": e.correction,
-             "evidence": list(e.evidence), "passed": e.passed}
+            {
+                "slide": e.slide,
+                "kind": e.kind,
+                "lecture": e.lecture,
+                "correction": e.correction,
+                "evidence": list(e.evidence),
+                "passed": e.passed,
+            }
             for e in getattr(d, "errata", ())
         ],
         "proofs": [
-            {"key": p.key, "check": p.check, "sizes": p.sizes, "passed": p.passed, "detail": p.detail}
-            for p in d.proofs
+            {"key": p.key, "check": p.check, "sizes": p.sizes, "passed": p.passed, "detail": p.detail} for p in d.proofs
         ],
         "notes": list(d.notes),
         "passed": d.passed,
@@ -923,7 +988,9 @@ import html as _html
 import re as _re
 
 
-def _math_alphabet(base_upper: int, base_lower: int, greek_upper: int | None, greek_lower: int | None, digits: int | None):
+def _math_alphabet(
+    base_upper: int, base_lower: int, greek_upper: int | None, greek_lower: int | None, digits: int | None
+):
     def convert(ch: str) -> str:
         o = ord(ch)
         if 65 <= o <= 90:
@@ -972,8 +1039,9 @@ def _normalise_latex(tex: str) -> str:
     tex = tex.replace(r"\textbackslash{}", "\\backslash ")
     # Inside \text{}: undo TeX escapes, and drop grouping braces (invisible in
     # TeX; the converter would end the text at the first closing one).
-    tex = _re.sub(r"\\text\{((?:[^{}\\]|\\.|\{(?:[^{}\\]|\\.)*\})*)\}",
-                  lambda m: r"\text{" + _text_body(m.group(1)) + "}", tex)
+    tex = _re.sub(
+        r"\\text\{((?:[^{}\\]|\\.|\{(?:[^{}\\]|\\.)*\})*)\}", lambda m: r"\text{" + _text_body(m.group(1)) + "}", tex
+    )
     return tex
 
 

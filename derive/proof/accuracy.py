@@ -18,13 +18,14 @@ formula, not the conditioning of a sum over random data.
 >>> float(ref[0]["forward"][0])
 9.85967654375977e-305
 """
+
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from gradproof.derive.lecture import functions as fn
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture import functions as fn
 
 DIGITS = 30
 MAX_DIGITS = 2500  # enough for cancellation between terms of size e^{+-2000}
@@ -47,8 +48,7 @@ def argument_names(code) -> dict:
 def outputs(code) -> dict:
     """Output key -> matrix expression, matching :func:`gradproof.numeric.accuracy.computed`."""
     if code.kind == "module":
-        return {"forward": code.forward, "backward": code.backward,
-                **{f"grad:{p}": g for p, g in code.grads}}
+        return {"forward": code.forward, "backward": code.backward, **{f"grad:{p}": g for p, g in code.grads}}
     if code.kind in ("loss", "penalty"):
         return {"forward": code.forward, "backward": code.backward}
     if code.kind == "model":

@@ -8,15 +8,16 @@ ordinary ``diff`` of the scalar loss ``L = sum(Delta * forward(Z))`` is the
 oracle.  The derived index form and matrix form are each compared entry by
 entry; equality is decided by :func:`exact_zero`.
 """
+
 from __future__ import annotations
 
 import random
 
 import sympy as sp
 
-from gradproof.derive.lecture import functions as fn
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Proof
+from gradproof.derive.lecture import functions as fn
 
 SIZES = {"m": 2, "n": 3, "K": 4}
 
@@ -156,6 +157,7 @@ def _probe_zero(d, rng):
 # Explicit instances
 # ---------------------------------------------------------------------------
 
+
 def _dims(sizes):
     from gradproof.derive.engine.modules import K, m, n
 
@@ -217,24 +219,45 @@ def _compare(expected: sp.Matrix, got, key, check, sizes_text, proofs, store=Non
     if not isinstance(got, sp.MatrixBase):
         got = sp.Matrix([[got]])
     if expected.shape != got.shape:
-        proofs.append(Proof(key, check, sizes_text, False,
-                            f"shape mismatch: derived {got.shape[0]}x{got.shape[1]}, "
-                            f"SymPy {expected.shape[0]}x{expected.shape[1]}"))
+        proofs.append(
+            Proof(
+                key,
+                check,
+                sizes_text,
+                False,
+                f"shape mismatch: derived {got.shape[0]}x{got.shape[1]}, SymPy {expected.shape[0]}x{expected.shape[1]}",
+            )
+        )
         return False
     undecided = None
     for r in range(expected.rows):
         for c in range(expected.cols):
             verdict = decide_zero(expected[r, c] - got[r, c])
             if verdict is NONZERO:
-                proofs.append(Proof(key, check, sizes_text, False,
-                                    f"entry ({r}, {c}): derived {got[r, c]} but SymPy gives {_shown(expected[r, c])}"))
+                proofs.append(
+                    Proof(
+                        key,
+                        check,
+                        sizes_text,
+                        False,
+                        f"entry ({r}, {c}): derived {got[r, c]} but SymPy gives {_shown(expected[r, c])}",
+                    )
+                )
                 return False
             if verdict is UNDECIDED and undecided is None:
                 undecided = (r, c)
     if undecided is not None:
-        proofs.append(Proof(key, check, sizes_text, False,
-                            f"undecided: entry {undecided} could be neither simplified to 0 nor evaluated at "
-                            f"{PROBE_POINTS} random rational points", undecided=True))
+        proofs.append(
+            Proof(
+                key,
+                check,
+                sizes_text,
+                False,
+                f"undecided: entry {undecided} could be neither simplified to 0 nor evaluated at "
+                f"{PROBE_POINTS} random rational points",
+                undecided=True,
+            )
+        )
         return False
     proofs.append(Proof(key, check, sizes_text, True))
     if store is not None:
@@ -283,7 +306,15 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
         if spec.output is not None:
             extra_env[spec.output.matrix] = F
         # forward
-        _compare(F, _safe(lambda: ev(res["forward"].matrix, extra_env)), "forward", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            F,
+            _safe(lambda: ev(res["forward"].matrix, extra_env)),
+            "forward",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         # Jacobian (index form), per sample
         J = res["jacobian"].index
         exp_J, got_J = [], []
@@ -310,7 +341,15 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
             for a in range(Z.cols):
                 got_i[s, a] = _instantiate(back.index.xreplace({a_: a}), dims_h, sub)
         _compare(expected, got_i, "backward", "exact: index form", sizes_text, proofs)
-        _compare(expected, _safe(lambda: ev(back.matrix, extra_env)), "backward", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            expected,
+            _safe(lambda: ev(back.matrix, extra_env)),
+            "backward",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         for p in spec.arg("param"):
             P = env[p.matrix]
             expected = P.applyfunc(lambda x: sp.diff(L, x))
@@ -326,7 +365,15 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
                         idx = {a_: a, c_: c} if len(p.dims) == 2 else {c_: max(a, c)}
                         got_i[a, c] += _instantiate(r.index.xreplace(idx), dims_h, sub)
             _compare(expected, got_i, f"grad:{p.name}", "exact: index form", sizes_text, proofs)
-            _compare(expected, _safe(lambda: ev(r.matrix, extra_env)), f"grad:{p.name}", "exact: matrix form", sizes_text, proofs, store=derived)
+            _compare(
+                expected,
+                _safe(lambda: ev(r.matrix, extra_env)),
+                f"grad:{p.name}",
+                "exact: matrix form",
+                sizes_text,
+                proofs,
+                store=derived,
+            )
         oracle = {"forward": F, "backward": Z.applyfunc(lambda x: sp.diff(L, x))}
         for p in spec.arg("param"):
             oracle[f"grad:{p.name}"] = env[p.matrix].applyfunc(lambda x: sp.diff(L, x))
@@ -348,7 +395,15 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
         extra_env = {}
         if spec.output is not None:
             extra_env[spec.output.matrix] = sp.Matrix(Z.rows, Z.cols, lambda a, b: outs[(a, b)])
-        _compare(sp.Matrix([[L]]), _safe(lambda: ev(res["loss"].matrix, extra_env)), "loss", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            sp.Matrix([[L]]),
+            _safe(lambda: ev(res["loss"].matrix, extra_env)),
+            "loss",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         expected = Z.applyfunc(lambda x: sp.diff(L, x))
         # the one-hot constraint is exact here: the targets are explicit one-hot rows
         back = res["backward"]
@@ -363,14 +418,30 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
             for a in range(Z.cols):
                 got_i[s, a] = red * _instantiate(back.index.xreplace({a_: a}), dims_h, sub)
         _compare(expected, got_i, "backward", "exact: index form", sizes_text, proofs)
-        _compare(expected, _safe(lambda: ev(back.matrix, extra_env)), "backward", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            expected,
+            _safe(lambda: ev(back.matrix, extra_env)),
+            "backward",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         oracle = {"loss": sp.Matrix([[L]]), "backward": expected}
     elif spec.kind == "penalty":
         w = spec.arg("param")[0]
         Wm = env[w.matrix]
         sub = _per_sample_subs(spec, env, 0, dims)
         Pv = _instantiate(spec.forward(_bases(spec), None), dims_h, sub)
-        _compare(sp.Matrix([[Pv]]), _safe(lambda: ev(res["penalty"].matrix)), "penalty", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            sp.Matrix([[Pv]]),
+            _safe(lambda: ev(res["penalty"].matrix)),
+            "penalty",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         expected = Wm.applyfunc(lambda x: sp.diff(Pv, x))
         r = res[f"grad:{w.name}"]
         got_i = sp.zeros(*Wm.shape)
@@ -378,7 +449,15 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
             for c in range(Wm.cols):
                 got_i[a, c] = _instantiate(r.index.xreplace({a_: a, c_: c}), dims_h, sub)
         _compare(expected, got_i, f"grad:{w.name}", "exact: index form", sizes_text, proofs)
-        _compare(expected, _safe(lambda: ev(r.matrix)), f"grad:{w.name}", "exact: matrix form", sizes_text, proofs, store=derived)
+        _compare(
+            expected,
+            _safe(lambda: ev(r.matrix)),
+            f"grad:{w.name}",
+            "exact: matrix form",
+            sizes_text,
+            proofs,
+            store=derived,
+        )
         oracle = {"penalty": sp.Matrix([[Pv]]), f"grad:{w.name}": expected}
         extra_env = {}
     else:
@@ -403,8 +482,12 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
         return
     before = len(proofs)
     mine = (derived or {}).get(claim.key)
-    if mine is not None and isinstance(got, sp.MatrixBase) and got.shape == mine.shape and all(
-            decide_zero(a - b) is ZERO for a, b in zip(got, mine)):
+    if (
+        mine is not None
+        and isinstance(got, sp.MatrixBase)
+        and got.shape == mine.shape
+        and all(decide_zero(a - b) is ZERO for a, b in zip(got, mine))
+    ):
         proofs.append(Proof(key, "claim", sizes_text, True))
         return
     _compare(oracle[claim.key], got, key, "claim", sizes_text, proofs)

@@ -4,4 +4,5 @@
 >>> read("tr(A X B)").shape
 (1, 1)
 """
+
 from gradproof.derive.reading.read import ReadError, names, parse_shape, read  # noqa: F401

@@ -7,14 +7,36 @@ does not know is refused with the column where reading stopped.
 >>> parser().parse("(X w - y)^T (X w - y)").data
 'juxt'
 """
+
 from __future__ import annotations
 
 import functools
 
 from lark import Lark
 
-FUNCTIONS = ("tr", "det", "logdet", "log", "ln", "exp", "tanh", "sigma", "sigmoid", "softplus", "relu",
-             "abs", "sqrt", "sum", "norm2", "norm1", "normF", "diag", "inv", "sign", "step")
+FUNCTIONS = (
+    "tr",
+    "det",
+    "logdet",
+    "log",
+    "ln",
+    "exp",
+    "tanh",
+    "sigma",
+    "sigmoid",
+    "softplus",
+    "relu",
+    "abs",
+    "sqrt",
+    "sum",
+    "norm2",
+    "norm1",
+    "normF",
+    "diag",
+    "inv",
+    "sign",
+    "step",
+)
 
 _FN = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
 
@@ -97,7 +119,7 @@ def pair_norm_bars(text: str) -> str:
     """
     out, opened, i = [], False, 0
     while i < len(text):
-        two = text[i:i + 2]
+        two = text[i : i + 2]
         if two in ("||", "\\|"):
             out.append("\u27e7 " if opened else "\u27e6 ")
             opened = not opened

@@ -9,27 +9,91 @@ whole expression; ``shapes`` overrides the convention per name.
 >>> e.shape, sorted(names(e).items())
 ((1, 1), [('X', ('m', 'n')), ('w', ('n', 1)), ('y', ('m', 1))])
 """
+
 from __future__ import annotations
 
 import re
 from fractions import Fraction
 
 from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 
-from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, check_text, check_tree
-from gradproof.derive.seminar.answers import tree as answer_tree
 from gradproof.derive.reading import tree as t
 from gradproof.derive.reading.grammar import pair_norm_bars, parser
+from gradproof.derive.seminar.answers import tree as answer_tree
+from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, check_text, check_tree
 
-GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi
-    pi rho varrho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega""".split())
-UNICODE_GREEK = {"\u03b1": "alpha", "\u03b2": "beta", "\u03b3": "gamma", "\u03b4": "delta", "\u03b5": "epsilon",
-                 "\u03b7": "eta", "\u03b8": "theta", "\u03ba": "kappa", "\u03bb": "lambda", "\u03bc": "mu",
-                 "\u03bd": "nu", "\u03c1": "rho", "\u03c3": "sigma", "\u03c4": "tau", "\u03c6": "phi",
-                 "\u03c9": "omega"}
-UNICODE_OPS = {"\u2212": "-", "\u22c5": "*", "\u00b7": "*", "\u00d7": "*", "\u1d40": "^T", "\u22a4": "^T",
-               "\u00b2": "^2", "\u2019": "'", "\u2032": "'", "\u2211": "sum"}
+GREEK = frozenset(
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "pi",
+        "rho",
+        "varrho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Pi",
+        "Sigma",
+        "Phi",
+        "Psi",
+        "Omega",
+    ]
+)
+UNICODE_GREEK = {
+    "\u03b1": "alpha",
+    "\u03b2": "beta",
+    "\u03b3": "gamma",
+    "\u03b4": "delta",
+    "\u03b5": "epsilon",
+    "\u03b7": "eta",
+    "\u03b8": "theta",
+    "\u03ba": "kappa",
+    "\u03bb": "lambda",
+    "\u03bc": "mu",
+    "\u03bd": "nu",
+    "\u03c1": "rho",
+    "\u03c3": "sigma",
+    "\u03c4": "tau",
+    "\u03c6": "phi",
+    "\u03c9": "omega",
+}
+UNICODE_OPS = {
+    "\u2212": "-",
+    "\u22c5": "*",
+    "\u00b7": "*",
+    "\u00d7": "*",
+    "\u1d40": "^T",
+    "\u22a4": "^T",
+    "\u00b2": "^2",
+    "\u2019": "'",
+    "\u2032": "'",
+    "\u2211": "sum",
+}
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 DIM_NAMES = ("m", "n", "p", "q", "k", "r", "s", "t", "u", "v")
 FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
@@ -130,7 +194,7 @@ class _Builder:
     def span(self, tree):
         m = tree.meta if isinstance(tree, Tree) else tree
         try:
-            return self.text[m.start_pos:m.end_pos].strip() if isinstance(tree, Tree) else str(tree)
+            return self.text[m.start_pos : m.end_pos].strip() if isinstance(tree, Tree) else str(tree)
         except AttributeError:
             return "?"
 
@@ -173,8 +237,11 @@ class _Builder:
         else:
             kind = "scalar" if name in self.divisors else kind_of(name)
             one = ("fixed", 1)
-            shape = {"scalar": (one, one), "vector": (self.dims.fresh(), one),
-                     "matrix": (self.dims.fresh(), self.dims.fresh())}[kind]
+            shape = {
+                "scalar": (one, one),
+                "vector": (self.dims.fresh(), one),
+                "matrix": (self.dims.fresh(), self.dims.fresh()),
+            }[kind]
         e = t.var(name, shape)
         self.vars[name] = e
         return e
@@ -388,7 +455,9 @@ class _Builder:
             return t.E("neg", (x,), x.shape)
         if isinstance(tr, Tree) and tr.data == "call":
             x = self.indexed(tr.children[1], idx)
-            fname = FUNC_ALIAS.get(re.sub(r"^\\(?:operatorname|mathrm)\{|\}$|^\\", "", str(tr.children[0])),)
+            fname = FUNC_ALIAS.get(
+                re.sub(r"^\\(?:operatorname|mathrm)\{|\}$|^\\", "", str(tr.children[0])),
+            )
             fname = FUNC_ALIAS.get(fname, fname)
             if fname not in t.ELEMENTWISE:
                 raise ReadError(f"{fname} is not elementwise; it cannot appear inside sum_{idx}")
@@ -415,6 +484,7 @@ def _divisor_names(tr):
 
 def _finish(b: _Builder, e: t.E, letters) -> t.E:
     """Replace dimension variables by names m, n, p, ... in order of appearance."""
+
     def dim(d):
         v = b.dims.value(d)
         if v is not None:
@@ -428,6 +498,7 @@ def _finish(b: _Builder, e: t.E, letters) -> t.E:
 
     def go(x):
         return t.E(x.op, tuple(go(a) for a in x.args), (dim(x.shape[0]), dim(x.shape[1])), x.name, x.value)
+
     return go(e)
 
 
@@ -455,8 +526,16 @@ def read(text: str, shapes: dict | None = None) -> t.E:
     except LimitExceeded as err:
         raise ReadError(str(err)) from None
     norm = pair_norm_bars(normalise(text))
-    if any(ord(ch) > 0x7E or (ord(ch) < 0x20 and ch not in "\t\n") for ch in norm if ch not in "\u27e6\u27e7\u2299\U0001d7d9"):
-        bad = next(i for i, ch in enumerate(norm) if (ord(ch) > 0x7E or ord(ch) < 0x20) and ch not in "\t\n\u27e6\u27e7\u2299\U0001d7d9")
+    if any(
+        ord(ch) > 0x7E or (ord(ch) < 0x20 and ch not in "\t\n")
+        for ch in norm
+        if ch not in "\u27e6\u27e7\u2299\U0001d7d9"
+    ):
+        bad = next(
+            i
+            for i, ch in enumerate(norm)
+            if (ord(ch) > 0x7E or ord(ch) < 0x20) and ch not in "\t\n\u27e6\u27e7\u2299\U0001d7d9"
+        )
         raise _caret(norm, bad, f"character {norm[bad]!r} is not part of the language")
     try:
         tree = parser().parse(norm)
@@ -507,7 +586,7 @@ def read(text: str, shapes: dict | None = None) -> t.E:
 def _caret(text: str, pos: int, msg: str) -> ReadError:
     line = "".join(ch if ch.isprintable() else " " for ch in text)
     start = max(0, pos - 60)
-    return ReadError(f"{msg} at column {pos + 1}", (line[start:pos + 20], pos - start))
+    return ReadError(f"{msg} at column {pos + 1}", (line[start : pos + 20], pos - start))
 
 
 def names(e: t.E) -> dict:

@@ -8,6 +8,7 @@ ever evaluated as Python.
 >>> str(transpose(x).shape)
 "(1, 'n')"
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

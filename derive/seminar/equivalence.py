@@ -28,6 +28,7 @@ with NumPy by walking them.
 >>> decide(get("linear_grad_W"), "Z^T Delta").status
 'correct'
 """
+
 from __future__ import annotations
 
 import gc
@@ -91,7 +92,7 @@ class Verdict:
         return d
 
     @staticmethod
-    def from_json(d: dict) -> "Verdict":
+    def from_json(d: dict) -> Verdict:
         d = dict(d)
         d["feedback"] = tuple(d.get("feedback", ()))
         d["parts"] = tuple(d.get("parts", ()))
@@ -424,7 +425,8 @@ class _MpNum(_Num):
             mp = _mp()
             if b and abs(x) * abs(mp.log(abs(b))) > 1e6:
                 raise TooLarge("too large to evaluate exactly")
-            return b ** x
+            return b**x
+
         return _mp_vec(power)(base, ex)
 
     def _func(self, f, args):
@@ -437,7 +439,7 @@ class _MpNum(_Num):
 def _to_mp(v):
     """Floats (exact binary values) to ``mpf``, entrywise; integer index grids stay integers."""
     mp = _mp()
-    if isinstance(v, (int, np.integer)) or isinstance(v, np.ndarray) and v.dtype.kind in "iub":
+    if isinstance(v, (int, np.integer)) or (isinstance(v, np.ndarray) and v.dtype.kind in "iub"):
         return v
     if isinstance(v, float):
         return mp.mpf(v)
@@ -472,10 +474,12 @@ def _mp():
 
 def _mp_vec(fn):
     """Apply a scalar mpmath function entrywise (object arrays; scalars stay scalars)."""
+
     def apply(*args):
         if not any(isinstance(a, np.ndarray) and a.ndim for a in args):
             return fn(*[a.item() if isinstance(a, np.ndarray) else a for a in args])
         return np.frompyfunc(fn, len(args), 1)(*args)
+
     return apply
 
 
@@ -491,6 +495,7 @@ def _guarded(fn, bound=1e6):
         if abs(x) > bound:
             raise TooLarge("too large to evaluate exactly")
         return fn(x)
+
     return g
 
 
@@ -550,6 +555,7 @@ def max_rel_error(a, b) -> float:
 # Time limits for the symbolic stage
 # ---------------------------------------------------------------------------
 
+
 class time_limit:
     """``with time_limit(2.0):`` raises :class:`SymbolicTimeout` after 2 s of wall time.
 
@@ -588,6 +594,7 @@ class time_limit:
 # Deciding
 # ---------------------------------------------------------------------------
 
+
 def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
     """Check one answer to one exercise (in this process; see :mod:`gradproof.derive.seminar.answers.sandbox`)."""
     from gradproof.derive.seminar.answers import AnswerError, read_answer
@@ -605,14 +612,32 @@ def decide(exercise, answer: str, *, symbolic_seconds: float = 3.0) -> Verdict:
             elif err.hint == "transpose":
                 mistake, fb = "transposed", fb + ["a transpose looks to be missing or misplaced"]
             elif err.hint == "ridge-outside":
-                mistake, fb = "ridge-outside", fb + ["the ridge term lambda I belongs inside the inverse, added to X^T X"]
+                mistake, fb = (
+                    "ridge-outside",
+                    fb + ["the ridge term lambda I belongs inside the inverse, added to X^T X"],
+                )
             elif err.hint == "transpose-or-order":
-                mistake, fb = "transposed", fb + ["a transpose looks to be missing, or the operands are in the wrong order"]
-            return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,
-                           seconds=time.perf_counter() - t0)
+                mistake, fb = (
+                    "transposed",
+                    fb + ["a transpose looks to be missing, or the operands are in the wrong order"],
+                )
+            return Verdict(
+                **base,
+                status="incorrect",
+                decided_by="shape",
+                feedback=tuple(fb),
+                mistake=mistake,
+                seconds=time.perf_counter() - t0,
+            )
         by = "limits" if err.code.startswith("too-") else "parser"
-        return Verdict(**base, status="invalid", decided_by=by, feedback=(str(err),), mistake=err.code,
-                       seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="invalid",
+            decided_by=by,
+            feedback=(str(err),),
+            mistake=err.code,
+            seconds=time.perf_counter() - t0,
+        )
     base.update(reading=reading.text, reading_latex=reading.latex)
     # Different spellings read as the same expression get the same verdict:
     # decide once per process (a class types a handful of forms per exercise).
@@ -632,26 +657,40 @@ _DECIDED: dict = {}
 def _decide_read(ex, reading, base, t0, symbolic_seconds) -> Verdict:
     used = reading.functions & set(ex.forbid)
     if used:
-        return Verdict(**base, status="invalid", decided_by="parser", mistake="forbidden",
-                       feedback=(f"{ex.lhs} must be written without {', '.join(sorted(used))}",),
-                       seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="invalid",
+            decided_by="parser",
+            mistake="forbidden",
+            feedback=(f"{ex.lhs} must be written without {', '.join(sorted(used))}",),
+            seconds=time.perf_counter() - t0,
+        )
     oracle = ex.oracle()
     want = oracle.shape
     got = ex.shape_at_probe(reading.shape)
     if got != want:
-        fb = [f"your answer has shape {got[0]}x{got[1]} at the probe sizes ({ex.sizes_text()}), "
-              f"but {ex.lhs} is " + ("a scalar (one entry)" if want == (1, 1) else
-                                     f"{want[0]}x{want[1]} ({ex.shape_text()})")]
+        fb = [
+            f"your answer has shape {got[0]}x{got[1]} at the probe sizes ({ex.sizes_text()}), "
+            f"but {ex.lhs} is "
+            + ("a scalar (one entry)" if want == (1, 1) else f"{want[0]}x{want[1]} ({ex.shape_text()})")
+        ]
         mistake = "shape"
         if got == want[::-1]:
             mistake = "transposed"
             fb.append("your answer is transposed (or a transpose is missing)")
-        return Verdict(**base, status="incorrect", decided_by="shape", feedback=tuple(fb), mistake=mistake,
-                       seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="incorrect",
+            decided_by="shape",
+            feedback=tuple(fb),
+            mistake=mistake,
+            seconds=time.perf_counter() - t0,
+        )
     points = oracle.evaluate_points(reading.expr)
     if isinstance(points, str):
-        return Verdict(**base, status="undecided", decided_by="error", feedback=(points,),
-                       seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base, status="undecided", decided_by="error", feedback=(points,), seconds=time.perf_counter() - t0
+        )
     values, why = points
     undefined = [i for i, v in enumerate(values) if v is None]
     if undefined:
@@ -661,9 +700,16 @@ def _decide_read(ex, reading, base, t0, symbolic_seconds) -> Verdict:
         return _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
     mistake, message, credit = diagnose(ex, oracle, values)
     fb = [message] if message else ["not equal to the right answer"]
-    return Verdict(**base, status="incorrect", decided_by="numeric", feedback=tuple(fb), mistake=mistake,
-                   credit=credit, detail=f"differs at the probe points (relative error up to {max(errs):.2g})",
-                   seconds=time.perf_counter() - t0)
+    return Verdict(
+        **base,
+        status="incorrect",
+        decided_by="numeric",
+        feedback=tuple(fb),
+        mistake=mistake,
+        credit=credit,
+        detail=f"differs at the probe points (relative error up to {max(errs):.2g})",
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _undefined_verdict(ex, oracle, values, undefined, why, base, t0) -> Verdict:
@@ -678,10 +724,16 @@ def _undefined_verdict(ex, oracle, values, undefined, why, base, t0) -> Verdict:
     if defined:
         mistake, message, credit = diagnose(ex, oracle, values, defined)
     fb = [message, undef_msg] if mistake else [undef_msg]
-    return Verdict(**base, status="incorrect", decided_by="numeric", feedback=tuple(fb), mistake=mistake or "undefined",
-                   credit=credit if mistake else 0.0,
-                   detail=f"undefined at {len(undefined)} of {len(values)} probe points",
-                   seconds=time.perf_counter() - t0)
+    return Verdict(
+        **base,
+        status="incorrect",
+        decided_by="numeric",
+        feedback=tuple(fb),
+        mistake=mistake or "undefined",
+        credit=credit if mistake else 0.0,
+        detail=f"undefined at {len(undefined)} of {len(values)} probe points",
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds) -> Verdict:
@@ -694,34 +746,75 @@ def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
             dps, rtol = oracle.exact_plan(reading.expr)
             diff, point = oracle.exact_difference(reading.expr, dps)
     except TooLarge:
-        return Verdict(**base, status="incorrect", decided_by="exact", mistake="too-large",
-                       feedback=("your answer agrees in floating point only because a part of it is astronomically "
-                                 "small or large at the probe points (beyond 10^-1500 or e^1000000); the right answer "
-                                 "has no such part",),
-                       detail=detail, seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="incorrect",
+            decided_by="exact",
+            mistake="too-large",
+            feedback=(
+                "your answer agrees in floating point only because a part of it is astronomically "
+                "small or large at the probe points (beyond 10^-1500 or e^1000000); the right answer "
+                "has no such part",
+            ),
+            detail=detail,
+            seconds=time.perf_counter() - t0,
+        )
     except SymbolicTimeout:
-        return Verdict(**base, status="undecided", decided_by="timeout",
-                       feedback=(f"the exact evaluation took longer than {exact_seconds:g} s; "
-                                 "a tutor should look at this answer",),
-                       detail=detail, seconds=time.perf_counter() - t0)
-    except (Unsupported, Undefined, OverflowError, ValueError, TypeError, IndexError, ZeroDivisionError, MemoryError,
-            RecursionError) as err:
+        return Verdict(
+            **base,
+            status="undecided",
+            decided_by="timeout",
+            feedback=(
+                f"the exact evaluation took longer than {exact_seconds:g} s; a tutor should look at this answer",
+            ),
+            detail=detail,
+            seconds=time.perf_counter() - t0,
+        )
+    except (
+        Unsupported,
+        Undefined,
+        OverflowError,
+        ValueError,
+        TypeError,
+        IndexError,
+        ZeroDivisionError,
+        MemoryError,
+        RecursionError,
+    ) as err:
         diff, point = "failed", f"{type(err).__name__}: {err}"
     if diff is None:
-        return Verdict(**base, status="incorrect", decided_by="exact", mistake="undefined",
-                       feedback=(f"your answer is undefined at {oracle.describe_point(point)}, where the right "
-                                 "answer is defined: it is not a finite real number there",),
-                       detail=detail, seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="incorrect",
+            decided_by="exact",
+            mistake="undefined",
+            feedback=(
+                f"your answer is undefined at {oracle.describe_point(point)}, where the right "
+                "answer is defined: it is not a finite real number there",
+            ),
+            detail=detail,
+            seconds=time.perf_counter() - t0,
+        )
     if diff != "failed" and diff > rtol:
         rel = _mp().nstr(diff, 2, min_fixed=1, max_fixed=0)
-        return Verdict(**base, status="incorrect", decided_by="exact", mistake="near-miss",
-                       feedback=(f"your answer is close to the right one but not equal: evaluated exactly "
-                                 f"({dps} digits) at {oracle.describe_point(point)} it differs by a "
-                                 f"relative {rel}",),
-                       detail=detail + f"; exact evaluation differs (relative {rel})",
-                       seconds=time.perf_counter() - t0)
-    exact_note = ("; exact evaluation could not run (" + point + ")" if diff == "failed" else
-                  f"; agree to {dps} digits (relative difference below {_mp().nstr(rtol, 1, min_fixed=1, max_fixed=0)})")
+        return Verdict(
+            **base,
+            status="incorrect",
+            decided_by="exact",
+            mistake="near-miss",
+            feedback=(
+                f"your answer is close to the right one but not equal: evaluated exactly "
+                f"({dps} digits) at {oracle.describe_point(point)} it differs by a "
+                f"relative {rel}",
+            ),
+            detail=detail + f"; exact evaluation differs (relative {rel})",
+            seconds=time.perf_counter() - t0,
+        )
+    exact_note = (
+        "; exact evaluation could not run (" + point + ")"
+        if diff == "failed"
+        else f"; agree to {dps} digits (relative difference below {_mp().nstr(rtol, 1, min_fixed=1, max_fixed=0)})"
+    )
     sym_note = ""
     try:
         with time_limit(symbolic_seconds):
@@ -733,16 +826,36 @@ def _agreeing_verdict(oracle, reading, values, errs, base, t0, symbolic_seconds)
     except Exception as err:  # SymPy can fail on exotic input; the exact verdict stands
         proved, sym_note = False, f"; symbolic confirmation failed ({type(err).__name__})"
     if proved:
-        return Verdict(**base, status="correct", decided_by="symbolic", credit=1.0, feedback=("correct",),
-                       detail=detail + exact_note, seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="correct",
+            decided_by="symbolic",
+            credit=1.0,
+            feedback=("correct",),
+            detail=detail + exact_note,
+            seconds=time.perf_counter() - t0,
+        )
     if diff == "failed":
-        return Verdict(**base, status="undecided", decided_by="error",
-                       feedback=("the answer agrees with the right one in floating point, but neither exact "
-                                 "evaluation nor a symbolic proof could confirm it; a tutor should look at it",),
-                       detail=detail + exact_note + sym_note, seconds=time.perf_counter() - t0)
-    return Verdict(**base, status="correct", decided_by="exact", credit=1.0, feedback=("correct",),
-                   detail=detail + exact_note + (sym_note or "; symbolic confirmation inconclusive"),
-                   seconds=time.perf_counter() - t0)
+        return Verdict(
+            **base,
+            status="undecided",
+            decided_by="error",
+            feedback=(
+                "the answer agrees with the right one in floating point, but neither exact "
+                "evaluation nor a symbolic proof could confirm it; a tutor should look at it",
+            ),
+            detail=detail + exact_note + sym_note,
+            seconds=time.perf_counter() - t0,
+        )
+    return Verdict(
+        **base,
+        status="correct",
+        decided_by="exact",
+        credit=1.0,
+        feedback=("correct",),
+        detail=detail + exact_note + (sym_note or "; symbolic confirmation inconclusive"),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def diagnose(ex, oracle, values, points=None) -> tuple[str, str, float]:
@@ -750,6 +863,7 @@ def diagnose(ex, oracle, values, points=None) -> tuple[str, str, float]:
 
     ``points``: compare only at these probe points (where the answer is defined).
     """
+
     def at(vals):
         return vals if points is None else [vals[i] for i in points]
 
@@ -798,8 +912,16 @@ def _name_factor(c: float, ex) -> tuple[str, str, float] | None:
         cands.append((f, f"factor:{label}", f"off by a factor of {label}: your answer is {label} times the right one"))
         cands.append((-f, f"factor:-{label}", f"sign error and a factor of {label}"))
     for name, size in ex.dims:
-        cands.append((float(size), f"factor:{name}", f"off by a factor of {name}: your answer is {name} times the right one"))
-        cands.append((1.0 / size, f"factor:1/{name}", f"off by a factor of 1/{name}: your answer is the right one divided by {name}"))
+        cands.append(
+            (float(size), f"factor:{name}", f"off by a factor of {name}: your answer is {name} times the right one")
+        )
+        cands.append(
+            (
+                1.0 / size,
+                f"factor:1/{name}",
+                f"off by a factor of 1/{name}: your answer is the right one divided by {name}",
+            )
+        )
         cands.append((2.0 * size, f"factor:2{name}", f"off by a factor of 2{name}"))
         cands.append((0.5 / size, f"factor:1/(2{name})", f"off by a factor of 1/(2{name})"))
     for f, code, msg in cands:
@@ -811,6 +933,7 @@ def _name_factor(c: float, ex) -> tuple[str, str, float] | None:
 # ---------------------------------------------------------------------------
 # The oracle: an exercise's probe points, reference values and mutants
 # ---------------------------------------------------------------------------
+
 
 class Oracle:
     """Everything about an exercise's reference that does not depend on the answer.
@@ -876,7 +999,9 @@ class Oracle:
             env[d.name] = _sample(rng, d.domain, shape)
         for d, expr in self.definitions:
             val = np.asarray(num_eval(expr, env), dtype=float)
-            env[d.name] = val.reshape(-1) if d.is_indexed_vector else (float(val.reshape(-1)[0]) if d.shape == () else val)
+            env[d.name] = (
+                val.reshape(-1) if d.is_indexed_vector else (float(val.reshape(-1)[0]) if d.shape == () else val)
+            )
         return env
 
     def _ref_env(self, env: dict) -> dict:
@@ -919,8 +1044,10 @@ class Oracle:
                 return f"cannot evaluate the answer numerically ({type(err).__name__})"
             if not np.all(np.isfinite(v)):
                 out.append(None)
-                why = why or ("it is infinite or not a number there (a division by zero, the log of zero "
-                              "or of a negative number, an overflow...)")
+                why = why or (
+                    "it is infinite or not a number there (a division by zero, the log of zero "
+                    "or of a negative number, an overflow...)"
+                )
                 continue
             out.append(v)
         return out, why
@@ -1025,7 +1152,9 @@ class Oracle:
         if self._mutants is None:
             self._mutants = []
             seen = [self.ref_values]
-            for code, message, expr in itertools.islice(itertools.chain(self._index_swaps(), self._global_mutants(), _mutants(self.ref_expr, self)), 400):
+            for code, message, expr in itertools.islice(
+                itertools.chain(self._index_swaps(), self._global_mutants(), _mutants(self.ref_expr, self)), 400
+            ):
                 vals = []
                 try:
                     for env in self.envs:
@@ -1052,8 +1181,10 @@ class Oracle:
         """Mutations of the whole reference at once: every square halved (sigma vs sigma^2)."""
         e = self.ref_expr
         if isinstance(e, sp.Basic) and e.has(sp.Pow):
-            halved = e.replace(lambda x: isinstance(x, sp.Pow) and x.exp.is_Integer and x.exp % 2 == 0,
-                               lambda x: sp.Pow(x.base, x.exp / 2))
+            halved = e.replace(
+                lambda x: isinstance(x, sp.Pow) and x.exp.is_Integer and x.exp % 2 == 0,
+                lambda x: sp.Pow(x.base, x.exp / 2),
+            )
             yield "missing-square", "squares are missing (a standard deviation where a variance belongs?)", halved
 
     def _index_swaps(self):
@@ -1066,8 +1197,7 @@ class Oracle:
         for a, b in itertools.combinations(idx, 2):
             sa, sb = by_name.get(names.get(a, a)), by_name.get(names.get(b, b))
             if sa is not None and sb is not None:
-                yield ("indices", f"the indices {a} and {b} are exchanged",
-                       self.ref_expr.xreplace({sa: sb, sb: sa}))
+                yield ("indices", f"the indices {a} and {b} are exchanged", self.ref_expr.xreplace({sa: sb, sb: sa}))
 
     # -- symbolic confirmation --------------------------------------------
     def symbolic_equal(self, expr) -> bool:
@@ -1180,6 +1310,7 @@ def _sym_value(expr, env: dict, _dims) -> sp.Matrix:
 
 def _sym_scalar(expr, env: dict, local: dict):
     """Explicit SymPy value of a scalar / index expression at concrete indices."""
+
     def bind(s):
         if s.name in local:
             return local[s.name]
@@ -1219,6 +1350,7 @@ def _zero(x) -> bool:
 # Single mutations of the reference
 # ---------------------------------------------------------------------------
 
+
 def _mutants(e, oracle):
     """Yield ``(code, message, mutated expression)`` for single mutations of ``e``."""
     yield from _local_mutants(e, oracle)
@@ -1249,10 +1381,14 @@ def _mexpr_slots(e):
             yield f.name, v, (lambda new, _f=f.name: dataclasses.replace(e, **{_f: new}))
         elif f.name == "terms":
             for i, t in enumerate(v):
-                yield f"terms[{i}]", t, (lambda new, _i=i: dataclasses.replace(e, terms=v[:_i] + (new,) + v[_i + 1:]))
+                yield f"terms[{i}]", t, (lambda new, _i=i: dataclasses.replace(e, terms=v[:_i] + (new,) + v[_i + 1 :]))
         elif f.name == "args" and isinstance(e, mx.Map):
             for i, (p, a) in enumerate(v):
-                yield f"args[{i}]", a, (lambda new, _i=i, _p=p: dataclasses.replace(e, args=v[:_i] + ((_p, new),) + v[_i + 1:]))
+                yield (
+                    f"args[{i}]",
+                    a,
+                    (lambda new, _i=i, _p=p: dataclasses.replace(e, args=v[:_i] + ((_p, new),) + v[_i + 1 :])),
+                )
 
 
 def _describe(expr, oracle) -> str:
@@ -1279,26 +1415,47 @@ def _local_mutants(e, oracle):
         yield "order", "the operands of a product are in the wrong order", _try(lambda: mx.MatMul(r, l))
         yield "transposed", "a transpose is missing or misplaced", _try(lambda: mx.MatMul(mx.Transpose(l), r))
         yield "transposed", "a transpose is missing or misplaced", _try(lambda: mx.MatMul(l, mx.Transpose(r)))
-        yield "order", "the operands of a product are in the wrong order", _try(lambda: mx.MatMul(mx.Transpose(r), mx.Transpose(l)))
+        yield (
+            "order",
+            "the operands of a product are in the wrong order",
+            _try(lambda: mx.MatMul(mx.Transpose(r), mx.Transpose(l))),
+        )
     if isinstance(e, mx.Add):
         for i, t in enumerate(e.terms):
-            yield "sign", "sign error in one term", mx.Add(e.terms[:i] + (mx.Scale(sp.Integer(-1), t),) + e.terms[i + 1:])
-            rest = e.terms[:i] + e.terms[i + 1:]
+            yield (
+                "sign",
+                "sign error in one term",
+                mx.Add(e.terms[:i] + (mx.Scale(sp.Integer(-1), t),) + e.terms[i + 1 :]),
+            )
+            rest = e.terms[:i] + e.terms[i + 1 :]
             if rest:
-                yield "missing-term", f"a term is missing ({_describe(t, oracle)})", rest[0] if len(rest) == 1 else mx.Add(rest)
+                yield (
+                    "missing-term",
+                    f"a term is missing ({_describe(t, oracle)})",
+                    rest[0] if len(rest) == 1 else mx.Add(rest),
+                )
     if isinstance(e, mx.Solve) and isinstance(e.a, mx.Add):
         # ridge: A = X^T X + lambda I; the term must sit inside the inverse
         for i, t in enumerate(e.a.terms):
-            rest = e.a.terms[:i] + e.a.terms[i + 1:]
+            rest = e.a.terms[:i] + e.a.terms[i + 1 :]
             if not rest:
                 continue
             inner = rest[0] if len(rest) == 1 else mx.Add(rest)
-            yield ("ridge-outside", "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                   _try(lambda: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)))
-            yield ("ridge-outside", "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                   _try(lambda: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))))
-            yield ("missing-ridge", "the ridge term lambda I is missing: this is the least-squares solution",
-                   mx.Solve(inner, e.b))
+            yield (
+                "ridge-outside",
+                "the ridge term belongs inside the inverse, added to X^T X, not outside it",
+                _try(lambda: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)),
+            )
+            yield (
+                "ridge-outside",
+                "the ridge term belongs inside the inverse, added to X^T X, not outside it",
+                _try(lambda: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))),
+            )
+            yield (
+                "missing-ridge",
+                "the ridge term lambda I is missing: this is the least-squares solution",
+                mx.Solve(inner, e.b),
+            )
     if isinstance(e, mx.Map):
         places = {p: a for p, a in e.args}
         for code, msg, body in _sympy_local(e.expr, places, oracle):
@@ -1328,9 +1485,9 @@ def _sympy_local(e, places, oracle):
     if isinstance(e, sp.Add):
         terms = list(e.args)
         for i, t in enumerate(terms):
-            yield "sign", "sign error in one term", sp.Add(*(terms[:i] + [-t] + terms[i + 1:]))
+            yield "sign", "sign error in one term", sp.Add(*(terms[:i] + [-t] + terms[i + 1 :]))
             if len(terms) > 1:
-                yield "missing-term", "a term is missing", sp.Add(*(terms[:i] + terms[i + 1:]))
+                yield "missing-term", "a term is missing", sp.Add(*(terms[:i] + terms[i + 1 :]))
     if isinstance(e, sp.KroneckerDelta):
         yield "missing-delta", "the indicator [[j = k]] is missing or misplaced", sp.Integer(1)
     if isinstance(e, sp.Pow) and e.exp == 2:
@@ -1348,7 +1505,10 @@ def _name_dropped(dropped, places, oracle):
         a, b = dropped
         for x, y in ((a, b), (b, a)):
             if is_one_minus(y) and sp.simplify(base_of(y) - x) == 0:
-                return "missing-sigma-prime", "the factor sigma'(s) = sigma(s)(1 - sigma(s)) is missing (chain rule through the sigmoid)"
+                return (
+                    "missing-sigma-prime",
+                    "the factor sigma'(s) = sigma(s)(1 - sigma(s)) is missing (chain rule through the sigmoid)",
+                )
     if len(dropped) == 1:
         (f,) = dropped
         if is_one_minus(f):
@@ -1358,6 +1518,7 @@ def _name_dropped(dropped, places, oracle):
             return "missing-one-minus", "the factor (1 - sigma) is missing: sigma'(s) = sigma(s)(1 - sigma(s))"
         if isinstance(f, sp.KroneckerDelta):
             return "missing-delta", "the indicator [[j = k]] is missing"
-    text = " * ".join(_describe(d.xreplace({p: sp.Symbol(_describe(a, oracle)) for p, a in places.items()}), oracle)
-                      for d in dropped)
+    text = " * ".join(
+        _describe(d.xreplace({p: sp.Symbol(_describe(a, oracle)) for p, a in places.items()}), oracle) for d in dropped
+    )
     return "missing-factor", f"a factor is missing ({text})"

@@ -15,14 +15,37 @@ at once.
 unknown kind 'essay' (formula, steps, numeric, choice)
 >>> os.unlink(fh.name)
 """
+
 from __future__ import annotations
 
 import re
 
 KINDS = ("formula", "steps", "numeric", "choice")
-KEYS = {"id", "title", "prompt", "lhs", "topic", "result", "symbols", "form", "reference_names", "accepted",
-        "mistakes", "wrong", "auto_credit", "dims", "section", "forbid", "reference", "kind", "hints", "steps",
-        "numeric", "options", "letters"}
+KEYS = {
+    "id",
+    "title",
+    "prompt",
+    "lhs",
+    "topic",
+    "result",
+    "symbols",
+    "form",
+    "reference_names",
+    "accepted",
+    "mistakes",
+    "wrong",
+    "auto_credit",
+    "dims",
+    "section",
+    "forbid",
+    "reference",
+    "kind",
+    "hints",
+    "steps",
+    "numeric",
+    "options",
+    "letters",
+}
 
 
 class _Where:
@@ -67,7 +90,7 @@ def load(path: str) -> list:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[:err.start].count(b"\n") + 1
+        line = raw[: err.start].count(b"\n") + 1
         raise ValueError(f"{path}:{line}: not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
@@ -101,8 +124,11 @@ def _one(item: dict, k: int, where: _Where, path: str):
     unknown = sorted(set(item) - KEYS)
     if unknown:
         raise err(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
-    if "id" not in item or not isinstance(item["id"], str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}",
-                                                                               item["id"]):
+    if (
+        "id" not in item
+        or not isinstance(item["id"], str)
+        or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", item["id"])
+    ):
         raise err("id", "every exercise needs an id: a letter, then letters, digits or _ (at most 64)")
     kind = item.get("kind", "formula")
     if kind not in KINDS:
@@ -124,11 +150,18 @@ def _one(item: dict, k: int, where: _Where, path: str):
             raise err(key, f"{key} must be a table of symbol tables")
         try:
             return tuple(
-                SymbolDecl(name=name, shape=tuple(spec.get("shape", ())), domain=spec.get("domain", "real"),
-                           aliases=tuple(spec.get("aliases", ())), definition=spec.get("definition", ""),
-                           call_args=tuple(spec.get("call_args", ())), index_range=spec.get("range", ""),
-                           description=spec.get("description", ""))
-                for name, spec in table.items())
+                SymbolDecl(
+                    name=name,
+                    shape=tuple(spec.get("shape", ())),
+                    domain=spec.get("domain", "real"),
+                    aliases=tuple(spec.get("aliases", ())),
+                    definition=spec.get("definition", ""),
+                    call_args=tuple(spec.get("call_args", ())),
+                    index_range=spec.get("range", ""),
+                    description=spec.get("description", ""),
+                )
+                for name, spec in table.items()
+            )
         except (AttributeError, TypeError, ValueError) as e:
             raise err(key, f"symbol: {e}") from None
 
@@ -148,11 +181,19 @@ def _one(item: dict, k: int, where: _Where, path: str):
         if not isinstance(steps, list) or not steps:
             raise err("steps", "a steps exercise needs [[exercise.steps]] tables")
         try:
-            stages = tuple(Stage(lhs=st["lhs"], prompt=st.get("prompt", ""), topic=st.get("topic", topic),
-                                 result=st["result"], form=st.get("form", "matrix"),
-                                 reference_names=tuple(st.get("reference_names", {}).items()),
-                                 wrong=wrongs(st.get("wrong", []), "steps"),
-                                 symbols=symbols_of(st.get("symbols", {}), "steps")) for st in steps)
+            stages = tuple(
+                Stage(
+                    lhs=st["lhs"],
+                    prompt=st.get("prompt", ""),
+                    topic=st.get("topic", topic),
+                    result=st["result"],
+                    form=st.get("form", "matrix"),
+                    reference_names=tuple(st.get("reference_names", {}).items()),
+                    wrong=wrongs(st.get("wrong", []), "steps"),
+                    symbols=symbols_of(st.get("symbols", {}), "steps"),
+                )
+                for st in steps
+            )
         except (KeyError, TypeError, AttributeError) as e:
             raise err("steps", f"each step needs lhs and result ({e})") from None
     numeric = None
@@ -161,54 +202,93 @@ def _one(item: dict, k: int, where: _Where, path: str):
         if not isinstance(spec, dict):
             raise err("numeric", "a numeric item needs an [exercise.numeric] table")
         try:
-            given = tuple(Given(name, tuple(int(x) for x in g["shape"]), g.get("domain", "int"))
-                          for name, g in spec["given"].items())
-            chain = tuple(Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items()))
-                          for ln in spec["chain"])
-            slips = tuple(Slip(sl["code"], sl["message"],
-                               tuple(Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items()))
-                                     for ln in sl.get("chain", [])), sl.get("given", ""))
-                          for sl in spec.get("slips", []))
-            numeric = NumericSpec(given=given, chain=chain, scalars=tuple((k2, str(v)) for k2, v in
-                                                                          spec.get("scalars", {}).items()),
-                                  slips=slips)
+            given = tuple(
+                Given(name, tuple(int(x) for x in g["shape"]), g.get("domain", "int"))
+                for name, g in spec["given"].items()
+            )
+            chain = tuple(
+                Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items())) for ln in spec["chain"]
+            )
+            slips = tuple(
+                Slip(
+                    sl["code"],
+                    sl["message"],
+                    tuple(
+                        Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items()))
+                        for ln in sl.get("chain", [])
+                    ),
+                    sl.get("given", ""),
+                )
+                for sl in spec.get("slips", [])
+            )
+            numeric = NumericSpec(
+                given=given,
+                chain=chain,
+                scalars=tuple((k2, str(v)) for k2, v in spec.get("scalars", {}).items()),
+                slips=slips,
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise err("numeric", f"numeric items need given (name = {{ shape = [r, c] }}) and a chain of "
-                                 f"{{ name, topic, result, binds }} ({e})") from None
+            raise err(
+                "numeric",
+                f"numeric items need given (name = {{ shape = [r, c] }}) and a chain of "
+                f"{{ name, topic, result, binds }} ({e})",
+            ) from None
         for g in given:
-            if g.domain not in ("int", "half", "prob", "binary") or len(g.shape) != 2 or not all(
-                    1 <= x <= 6 for x in g.shape):
-                raise err("numeric", f"given {g.name}: shape must be [rows, cols] up to 6 x 6 and domain one of "
-                                     "int, half, prob, binary")
+            if (
+                g.domain not in ("int", "half", "prob", "binary")
+                or len(g.shape) != 2
+                or not all(1 <= x <= 6 for x in g.shape)
+            ):
+                raise err(
+                    "numeric",
+                    f"given {g.name}: shape must be [rows, cols] up to 6 x 6 and domain one of int, half, prob, binary",
+                )
     options = ()
     if kind == "choice":
         try:
-            options = tuple(Option(o["key"], o["text"], bool(o.get("correct", False)), o["explanation"],
-                                   o.get("code", "")) for o in item.get("options", []))
+            options = tuple(
+                Option(o["key"], o["text"], bool(o.get("correct", False)), o["explanation"], o.get("code", ""))
+                for o in item.get("options", [])
+            )
         except (KeyError, TypeError) as e:
             raise err("options", f"each option needs key, text and explanation ({e})") from None
         if sum(o.correct for o in options) != 1:
             raise err("options", "a choice item needs options with exactly one correct = true")
     letters = item.get("letters", {})
-    if not isinstance(letters, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
-                                                for v in letters.values()):
+    if not isinstance(letters, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in letters.values()
+    ):
         raise err("letters", "letters must be a table: name = [other letters...]")
     mistakes = item.get("mistakes", [])
     if not isinstance(mistakes, list) or not all(isinstance(m, list) and len(m) == 2 for m in mistakes):
         raise err("mistakes", "mistakes must be a list of [answer, mistake code] pairs")
     try:
         ex = Exercise(
-            id=item["id"], title=item.get("title", item["id"]), prompt=item.get("prompt", ""),
-            lhs=item.get("lhs", "the answer"), topic=topic, result=item.get("result", ""),
-            symbols=symbols_of(item.get("symbols", {})), form=item.get("form", "matrix"),
+            id=item["id"],
+            title=item.get("title", item["id"]),
+            prompt=item.get("prompt", ""),
+            lhs=item.get("lhs", "the answer"),
+            topic=topic,
+            result=item.get("result", ""),
+            symbols=symbols_of(item.get("symbols", {})),
+            form=item.get("form", "matrix"),
             reference_names=tuple(item.get("reference_names", {}).items()),
-            accepted=strings("accepted", item.get("accepted", [])), wrong=wrongs(item.get("wrong", [])),
+            accepted=strings("accepted", item.get("accepted", [])),
+            wrong=wrongs(item.get("wrong", [])),
             mistakes=tuple(tuple(m) for m in mistakes),
-            auto_credit=float(item.get("auto_credit", 0.0)), dims=dims,
-            section=item.get("section", "Tutor exercises"), forbid=strings("forbid", item.get("forbid", [])),
-            reference_text=item.get("reference", ""), source=path, kind=kind,
-            hints=strings("hints", item.get("hints", [])), stages=stages, numeric=numeric, options=options,
-            letters=tuple((name, *alts) for name, alts in letters.items()))
+            auto_credit=float(item.get("auto_credit", 0.0)),
+            dims=dims,
+            section=item.get("section", "Tutor exercises"),
+            forbid=strings("forbid", item.get("forbid", [])),
+            reference_text=item.get("reference", ""),
+            source=path,
+            kind=kind,
+            hints=strings("hints", item.get("hints", [])),
+            stages=stages,
+            numeric=numeric,
+            options=options,
+            letters=tuple((name, *alts) for name, alts in letters.items()),
+        )
     except (TypeError, ValueError) as e:
         raise err("", str(e)) from None
     if kind == "formula" and not ex.topic and not ex.reference_text:

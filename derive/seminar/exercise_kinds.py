@@ -18,6 +18,7 @@ slips at once and misused shapes are named in :mod:`gradproof.derive.seminar.fee
 >>> parse_numbers("[[1, -2.5], [1/2, 3]]")
 [[Fraction(1, 1), Fraction(-5, 2)], [Fraction(1, 2), Fraction(3, 1)]]
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,9 +35,22 @@ TYPING_EXAMPLE = "A^T (b - c) / k"
 
 
 from gradproof.derive.seminar.feedback import _refine  # noqa: E402
-from gradproof.derive.seminar.numeric_items import (NUMERIC_ATOL, NUMERIC_RTOL, NumberError, _check_numeric,  # noqa: E402,F401
-                                     _fmt_matrix, _fmt_num, _numeric_slips, _tex_matrix, given_text,
-                                     numeric_inputs, numeric_reference, numeric_values, parse_numbers, verdict)
+from gradproof.derive.seminar.numeric_items import (  # noqa: E402,F401
+    NUMERIC_ATOL,
+    NUMERIC_RTOL,
+    NumberError,
+    _check_numeric,
+    _fmt_matrix,
+    _fmt_num,
+    _numeric_slips,
+    _tex_matrix,
+    given_text,
+    numeric_inputs,
+    numeric_reference,
+    numeric_values,
+    parse_numbers,
+    verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -111,15 +125,16 @@ class Option:
 # References from derivation steps
 # ---------------------------------------------------------------------------
 
+
 def step_reference(ex):
     """The right-hand side of the derivation step named by ``step:LHS`` (the last with that LHS)."""
     import sympy as sp
 
-    from gradproof.derive.engine.mexpr import MExpr
     from gradproof.derive.engine.derivation import Label
+    from gradproof.derive.engine.mexpr import MExpr
     from gradproof.derive.lecture.registry import derive
 
-    want = ex.result[len("step:"):]
+    want = ex.result[len("step:") :]
     d = derive(ex.topic)
     found = [st for st in d.steps if st.lhs.text == want and not isinstance(st.rhs, Label)]
     if not found:
@@ -133,6 +148,7 @@ def step_reference(ex):
 # ---------------------------------------------------------------------------
 # Variants
 # ---------------------------------------------------------------------------
+
 
 def n_variants(ex) -> int:
     if ex.kind == "numeric":
@@ -149,8 +165,11 @@ def rename_text(text: str, names: dict) -> str:
     """Rename whole words (not inside longer names) in a prompt or an answer."""
     if not names:
         return text
-    pat = re.compile(r"(?<![A-Za-z0-9_\\])(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))
-                     + r")(?![A-Za-z0-9_])")
+    pat = re.compile(
+        r"(?<![A-Za-z0-9_\\])("
+        + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))
+        + r")(?![A-Za-z0-9_])"
+    )
     return pat.sub(lambda m: names[m.group(1)], text)
 
 
@@ -167,8 +186,13 @@ def make_variant(ex, k: int):
     if ex.kind == "choice":
         opts = ex.options[k:] + ex.options[:k]
         keys = [o.key for o in ex.options]
-        return dataclasses.replace(ex, id=vid, variant=k, base_id=ex.declared_id,
-                                   options=tuple(dataclasses.replace(o, key=key) for o, key in zip(opts, keys)))
+        return dataclasses.replace(
+            ex,
+            id=vid,
+            variant=k,
+            base_id=ex.declared_id,
+            options=tuple(dataclasses.replace(o, key=key) for o, key in zip(opts, keys)),
+        )
     pick = next(itertools.islice(itertools.product(*ex.letters), k, None))
     names = {alts[0]: new for alts, new in zip(ex.letters, pick) if new != alts[0]}
     return rename_exercise(ex, names, vid, k)
@@ -178,10 +202,16 @@ def rename_exercise(ex, names: dict, vid: str, k: int):
     taken = set(names.values())
 
     def decls(ds):
-        return tuple(dataclasses.replace(
-            d, name=names.get(d.name, d.name), definition=rename_text(d.definition, names),
-            aliases=tuple(a for a in d.aliases if a not in taken), call_args=tuple(names.get(a, a) for a in d.call_args))
-            for d in ds)
+        return tuple(
+            dataclasses.replace(
+                d,
+                name=names.get(d.name, d.name),
+                definition=rename_text(d.definition, names),
+                aliases=tuple(a for a in d.aliases if a not in taken),
+                call_args=tuple(names.get(a, a) for a in d.call_args),
+            )
+            for d in ds
+        )
 
     symbols = decls(ex.symbols)
 
@@ -192,24 +222,43 @@ def rename_exercise(ex, names: dict, vid: str, k: int):
         return tuple(out)
 
     def wrong(ws):
-        return tuple(dataclasses.replace(w, answer=rename_text(w.answer, names), message=rename_text(w.message, names))
-                     for w in ws)
+        return tuple(
+            dataclasses.replace(w, answer=rename_text(w.answer, names), message=rename_text(w.message, names))
+            for w in ws
+        )
 
-    stages = tuple(dataclasses.replace(st, lhs=rename_text(st.lhs, names), prompt=rename_text(st.prompt, names),
-                                       reference_names=refnames(st.reference_names), wrong=wrong(st.wrong),
-                                       symbols=decls(st.symbols))
-                   for st in ex.stages)
+    stages = tuple(
+        dataclasses.replace(
+            st,
+            lhs=rename_text(st.lhs, names),
+            prompt=rename_text(st.prompt, names),
+            reference_names=refnames(st.reference_names),
+            wrong=wrong(st.wrong),
+            symbols=decls(st.symbols),
+        )
+        for st in ex.stages
+    )
     return dataclasses.replace(
-        ex, id=vid, variant=k, base_id=ex.declared_id, symbols=symbols, prompt=rename_text(ex.prompt, names),
-        lhs=rename_text(ex.lhs, names), reference_names=refnames(ex.reference_names), stages=stages,
+        ex,
+        id=vid,
+        variant=k,
+        base_id=ex.declared_id,
+        symbols=symbols,
+        prompt=rename_text(ex.prompt, names),
+        lhs=rename_text(ex.lhs, names),
+        reference_names=refnames(ex.reference_names),
+        stages=stages,
         accepted=tuple(rename_text(a, names) for a in ex.accepted),
-        mistakes=tuple((rename_text(a, names), c) for a, c in ex.mistakes), wrong=wrong(ex.wrong),
-        hints=tuple(rename_text(h, names) for h in ex.hints))
+        mistakes=tuple((rename_text(a, names), c) for a, c in ex.mistakes),
+        wrong=wrong(ex.wrong),
+        hints=tuple(rename_text(h, names) for h in ex.hints),
+    )
 
 
 # ---------------------------------------------------------------------------
 # Hints, examples, links, worked solutions
 # ---------------------------------------------------------------------------
+
 
 def typing_example(ex) -> str:
     """How to type an answer, with an example unrelated to the exercise's solution."""
@@ -233,11 +282,17 @@ def hint_ladder(ex) -> list[str]:
     """The hints, mildest first: the declared ones, then generic rungs that never give the answer away."""
     out = list(ex.hints)
     if ex.kind == "steps":
-        out.append("Submit " + str(len(ex.stages)) + " formulas separated by ';', in this order: "
-                   + "; ".join(st.lhs for st in ex.stages) + ".")
+        out.append(
+            "Submit "
+            + str(len(ex.stages))
+            + " formulas separated by ';', in this order: "
+            + "; ".join(st.lhs for st in ex.stages)
+            + "."
+        )
     elif ex.kind == "numeric":
-        out.append("Compute the forward values first, then the messages from the loss backwards; "
-                   "keep at least three decimals.")
+        out.append(
+            "Compute the forward values first, then the messages from the loss backwards; keep at least three decimals."
+        )
     elif ex.kind == "choice":
         out.append("Decide which step of the derivation the question is about, then test each option against it.")
     else:
@@ -255,7 +310,7 @@ def _segment(d, key: str):
     def same(a, b):
         try:
             return a is b or (not isinstance(a, Label) and a == b)
-        except Exception:  # noqa: BLE001 - SymPy comparisons of odd objects
+        except Exception:
             return False
 
     ends = {}
@@ -267,7 +322,7 @@ def _segment(d, key: str):
         return list(d.steps)
     stop = ends[key]
     start = max([e + 1 for k, e in ends.items() if e < stop], default=0)
-    return list(d.steps[start:stop + 1])
+    return list(d.steps[start : stop + 1])
 
 
 def worked_solution(ex) -> list[dict]:
@@ -276,8 +331,8 @@ def worked_solution(ex) -> list[dict]:
     Generated from the derivation's own steps (never typed in); the last line
     is the answer in the exercise's letters.
     """
-    from gradproof.derive.output.printing import to_latex, to_text
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.output.printing import to_latex, to_text
 
     names = {}
     for eng, exn in ex.reference_names:
@@ -285,8 +340,11 @@ def worked_solution(ex) -> list[dict]:
             names[eng] = exn
 
     def line(rule, lhs_text, lhs_latex, rhs):
-        return {"rule": rule, "text": f"{lhs_text} = {rename_text(to_text(rhs), names)}",
-                "latex": f"{lhs_latex} = {to_latex(rhs)}"}
+        return {
+            "rule": rule,
+            "text": f"{lhs_text} = {rename_text(to_text(rhs), names)}",
+            "latex": f"{lhs_latex} = {to_latex(rhs)}",
+        }
 
     out = []
     if ex.kind == "steps":
@@ -302,8 +360,7 @@ def worked_solution(ex) -> list[dict]:
             out += [line(st.rule, st.lhs.text, st.lhs.latex, st.rhs) for st in d.steps]
         for o in ex.options:
             if o.correct:
-                out.append({"rule": "answer", "text": f"({o.key}) {o.text}: {o.explanation}",
-                            "latex": ""})
+                out.append({"rule": "answer", "text": f"({o.key}) {o.text}: {o.explanation}", "latex": ""})
         return out
     if ex.kind == "numeric":
         vals = numeric_values(ex)
@@ -312,9 +369,13 @@ def worked_solution(ex) -> list[dict]:
             d = derive(ln.topic)
             r = d.result(ln.result)
             binds = ", ".join(f"{e} = {s}" for e, s in ln.binds)
-            out.append({"rule": f"{d.title}: {r.lhs.text}" + (f" with {binds}" if binds else ""),
-                        "text": f"{ln.name} = {_fmt_matrix(vals[ln.name], ex.numeric.decimals)}",
-                        "latex": f"{_tex_name(ln.name)} = {to_latex(r.matrix)} = {_tex_matrix(vals[ln.name], ex.numeric.decimals)}"})
+            out.append(
+                {
+                    "rule": f"{d.title}: {r.lhs.text}" + (f" with {binds}" if binds else ""),
+                    "text": f"{ln.name} = {_fmt_matrix(vals[ln.name], ex.numeric.decimals)}",
+                    "latex": f"{_tex_name(ln.name)} = {to_latex(r.matrix)} = {_tex_matrix(vals[ln.name], ex.numeric.decimals)}",
+                }
+            )
         return out
     if not ex.topic:
         expr, _ = ex.reference()
@@ -328,8 +389,18 @@ def worked_solution(ex) -> list[dict]:
     return out
 
 
-_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "#": r"\#",
-             "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\~{}"}
+_TEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "^": r"\^{}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "~": r"\~{}",
+}
 
 
 def _tex_label(text: str) -> str:
@@ -345,6 +416,7 @@ def _tex_name(name: str) -> str:
 # Steps
 # ---------------------------------------------------------------------------
 
+
 def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
     """Correct answers and (wrong answer, mistake code) pairs for an exercise of any kind.
 
@@ -354,8 +426,9 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
     """
     if ex.kind == "choice":
         key = next(o.key for o in ex.options if o.correct)
-        return [key, key.upper(), f"({key})"], [(o.key, o.code or f"option:{o.key}") for o in ex.options
-                                                 if not o.correct]
+        return [key, key.upper(), f"({key})"], [
+            (o.key, o.code or f"option:{o.key}") for o in ex.options if not o.correct
+        ]
     if ex.kind == "numeric":
         import numpy as np
 
@@ -371,8 +444,10 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
         else:  # one row per line, commas between entries
             exact = "\n".join(", ".join(_fmt_num(x, 5) for x in row) for row in ref)
         ok = [brackets(ref, 3), rows, exact]
-        slips = {f"slip:{k}": val for k, (_, _, val) in enumerate(
-            [s for s in _numeric_slips(ex, ref)][:len(ex.numeric.slips)])}
+        slips = {
+            f"slip:{k}": val
+            for k, (_, _, val) in enumerate([s for s in _numeric_slips(ex, ref)][: len(ex.numeric.slips)])
+        }
         bad = []
         for spec, code in ex.mistakes:
             if spec == "sign":
@@ -392,10 +467,23 @@ def stage_exercise(ex, k: int):
     """Step ``k`` of a multi-step exercise, as a formula exercise of its own."""
     st = ex.stages[k]
     return dataclasses.replace(
-        ex, id=f"{ex.id}.{k + 1}", kind="formula", lhs=st.lhs, prompt=st.prompt, topic=st.topic, result=st.result,
-        form=st.form, reference_names=st.reference_names or ex.reference_names, accepted=(), mistakes=(),
+        ex,
+        id=f"{ex.id}.{k + 1}",
+        kind="formula",
+        lhs=st.lhs,
+        prompt=st.prompt,
+        topic=st.topic,
+        result=st.result,
+        form=st.form,
+        reference_names=st.reference_names or ex.reference_names,
+        accepted=(),
+        mistakes=(),
         symbols=st.symbols or ex.symbols,
-        wrong=st.wrong, stages=(), hints=(), letters=())
+        wrong=st.wrong,
+        stages=(),
+        hints=(),
+        letters=(),
+    )
 
 
 def split_steps(answer: str) -> list[str]:
@@ -408,6 +496,7 @@ def split_steps(answer: str) -> list[str]:
 # ---------------------------------------------------------------------------
 # Checking any kind
 # ---------------------------------------------------------------------------
+
 
 class KindOracle:
     """Warm state for a non-formula exercise: its steps' oracles, or its reference numbers."""
@@ -487,8 +576,9 @@ def _renamed(ex, base, answer, names, symbolic_seconds):
     def fwd(t):
         return rename_text(t, names)
 
-    return dc.replace(v, exercise=ex.id, answer=answer, reading=fwd(v.reading),
-                      feedback=tuple(fwd(f) for f in v.feedback))
+    return dc.replace(
+        v, exercise=ex.id, answer=answer, reading=fwd(v.reading), feedback=tuple(fwd(f) for f in v.feedback)
+    )
 
 
 _verdict = verdict
@@ -500,16 +590,37 @@ def _check_choice(ex, answer):
     m = re.fullmatch(r"(?:option\s*)?\(?\s*([a-z])\s*[).]?", a)
     keys = {o.key.lower(): o for o in ex.options}
     if not m or m.group(1) not in keys:
-        return _verdict(ex, answer, status="invalid", decided_by="parser", mistake="syntax",
-                        feedback=("answer with one letter: " + ", ".join(o.key for o in ex.options),),
-                        seconds=time.perf_counter() - t0)
+        return _verdict(
+            ex,
+            answer,
+            status="invalid",
+            decided_by="parser",
+            mistake="syntax",
+            feedback=("answer with one letter: " + ", ".join(o.key for o in ex.options),),
+            seconds=time.perf_counter() - t0,
+        )
     o = keys[m.group(1)]
     if o.correct:
-        return _verdict(ex, answer, status="correct", decided_by="choice", credit=1.0, reading=o.key,
-                        feedback=("correct", o.explanation), seconds=time.perf_counter() - t0)
-    return _verdict(ex, answer, status="incorrect", decided_by="choice", reading=o.key,
-                    mistake=o.code or f"option:{o.key}", feedback=(o.explanation,),
-                    seconds=time.perf_counter() - t0)
+        return _verdict(
+            ex,
+            answer,
+            status="correct",
+            decided_by="choice",
+            credit=1.0,
+            reading=o.key,
+            feedback=("correct", o.explanation),
+            seconds=time.perf_counter() - t0,
+        )
+    return _verdict(
+        ex,
+        answer,
+        status="incorrect",
+        decided_by="choice",
+        reading=o.key,
+        mistake=o.code or f"option:{o.key}",
+        feedback=(o.explanation,),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _check_steps(ex, answer, symbolic_seconds):
@@ -517,12 +628,23 @@ def _check_steps(ex, answer, symbolic_seconds):
     parts = split_steps(answer)
     n = len(ex.stages)
     if not parts:
-        return _verdict(ex, answer, status="invalid", decided_by="parser", mistake="empty",
-                        feedback=(f"the answer is empty: give {n} steps separated by ';'",))
+        return _verdict(
+            ex,
+            answer,
+            status="invalid",
+            decided_by="parser",
+            mistake="empty",
+            feedback=(f"the answer is empty: give {n} steps separated by ';'",),
+        )
     if len(parts) > n:
-        return _verdict(ex, answer, status="invalid", decided_by="parser", mistake="too-many-steps",
-                        feedback=(f"{len(parts)} steps given, but the exercise has {n}: "
-                                  + "; ".join(st.lhs for st in ex.stages),))
+        return _verdict(
+            ex,
+            answer,
+            status="invalid",
+            decided_by="parser",
+            mistake="too-many-steps",
+            feedback=(f"{len(parts)} steps given, but the exercise has {n}: " + "; ".join(st.lhs for st in ex.stages),),
+        )
     verdicts = []
     # the steps share the symbolic budget, but each keeps at least a second: a timeout leaves a
     # step's numeric verdict standing, and very short timers fire mid-SymPy far more often
@@ -535,12 +657,29 @@ def _check_steps(ex, answer, symbolic_seconds):
         elif k < len(parts) and parts[k]:
             verdicts.append(check(sub, parts[k], symbolic_seconds=per_step))
         else:
-            verdicts.append(_verdict(sub, "", status="invalid", decided_by="parser", mistake="missing",
-                                     feedback=("this step is missing",)))
+            verdicts.append(
+                _verdict(
+                    sub,
+                    "",
+                    status="invalid",
+                    decided_by="parser",
+                    mistake="missing",
+                    feedback=("this step is missing",),
+                )
+            )
     credit = sum(v.credit for v in verdicts) / n
     statuses = [v.status for v in verdicts]
-    partlist = tuple({"step": k + 1, "lhs": ex.stages[k].lhs, "status": v.status, "mistake": v.mistake,
-                      "credit": v.credit, "feedback": list(v.feedback)} for k, v in enumerate(verdicts))
+    partlist = tuple(
+        {
+            "step": k + 1,
+            "lhs": ex.stages[k].lhs,
+            "status": v.status,
+            "mistake": v.mistake,
+            "credit": v.credit,
+            "feedback": list(v.feedback),
+        }
+        for k, v in enumerate(verdicts)
+    )
     fb = []
     first_bad = next((k for k, v in enumerate(verdicts) if v.status != "correct"), None)
     for k, v in enumerate(verdicts):
@@ -560,10 +699,19 @@ def _check_steps(ex, answer, symbolic_seconds):
     else:
         status, mistake = "undecided", ""
     by = "steps"
-    return _verdict(ex, answer, status=status, decided_by=by, credit=credit if status != "correct" else 1.0,
-                    reading=" ; ".join(v.reading for v in verdicts), feedback=tuple(fb), mistake=mistake,
-                    parts=partlist, detail=f"{statuses.count('correct')} of {n} steps correct",
-                    seconds=time.perf_counter() - t0)
+    return _verdict(
+        ex,
+        answer,
+        status=status,
+        decided_by=by,
+        credit=credit if status != "correct" else 1.0,
+        reading=" ; ".join(v.reading for v in verdicts),
+        feedback=tuple(fb),
+        mistake=mistake,
+        parts=partlist,
+        detail=f"{statuses.count('correct')} of {n} steps correct",
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def credit_after_help(credit: float, hints: int, solution: bool) -> float:
@@ -573,6 +721,22 @@ def credit_after_help(credit: float, hints: int, solution: bool) -> float:
     return max(0.0, credit * (1.0 - HINT_PENALTY * max(0, hints)))
 
 
-__all__ = ["Stage", "Given", "Link", "Slip", "NumericSpec", "Option", "check", "hint_ladder", "worked_solution",
-           "typing_example", "derivation_link", "make_variant", "n_variants", "parse_numbers", "numeric_inputs",
-           "numeric_reference", "credit_after_help"]
+__all__ = [
+    "Given",
+    "Link",
+    "NumericSpec",
+    "Option",
+    "Slip",
+    "Stage",
+    "check",
+    "credit_after_help",
+    "derivation_link",
+    "hint_ladder",
+    "make_variant",
+    "n_variants",
+    "numeric_inputs",
+    "numeric_reference",
+    "parse_numbers",
+    "typing_example",
+    "worked_solution",
+]

@@ -8,6 +8,7 @@ incorrect without a name (or with only a transpose, or an unnamed factor):
 * a negative ratio is split into a sign error and a named factor;
 * a scalar added to a product that is a vector or matrix is a shape error.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,8 @@ def _refine(ex, answer, v):
 def _shape_misuse(ex, answer):
     """A scalar added to a product that is a vector or matrix (``inv(X^T X) X^T y + lambda``)."""
     from gradproof.derive.engine import mexpr as mx
-    from gradproof.derive.seminar.answers import AnswerError, read_answer
     from gradproof.derive.output.printing import to_text
+    from gradproof.derive.seminar.answers import AnswerError, read_answer
 
     try:
         r = read_answer(answer, ex.vocabulary())
@@ -57,10 +58,12 @@ def _shape_misuse(ex, answer):
                 sym = "x".join(str(d) for d in m_.shape)
                 # inv(A) is Solve(A, I): print it as the student wrote it
                 term = re.sub(r"\^-1 I\b\s*", "^-1 ", to_text(m_))
-                return ("shape-scalar-plus-matrix",
-                        f"shape error: the scalar {to_text(sc.value if isinstance(sc, mx.Const) else sc)} is added to "
-                        f"{term}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
-                        "be added to a vector or matrix (a multiple of the identity is written lambda I)")
+                return (
+                    "shape-scalar-plus-matrix",
+                    f"shape error: the scalar {to_text(sc.value if isinstance(sc, mx.Const) else sc)} is added to "
+                    f"{term}, which is {sym} ({shape[0]}x{shape[1]} at the probe sizes); a scalar cannot "
+                    "be added to a vector or matrix (a multiple of the identity is written lambda I)",
+                )
     return None
 
 
@@ -72,7 +75,7 @@ def _sign_and_factor(ex, answer):
     try:
         r = read_answer(answer, ex.vocabulary())
         vals = ex.oracle().evaluate(r.expr)
-    except (AnswerError, Exception):  # noqa: BLE001 - keeps the first verdict
+    except (AnswerError, Exception):
         return None
     if not isinstance(vals, list):
         return None
@@ -114,7 +117,7 @@ def _double_slip(ex, answer, v):
         return None
     try:
         vals = o.evaluate(mx.Transpose(r.expr) if transposed else r.expr)
-    except Exception:  # noqa: BLE001 - an answer the evaluator cannot handle keeps its first verdict
+    except Exception:
         return None
     if not isinstance(vals, list):
         return None
@@ -133,8 +136,15 @@ def _double_slip(ex, answer, v):
                 continue
             if all(close(np.asarray(a, float), f * np.asarray(b, float), 1e-6, 1e-9) for a, b in zip(vals, tvals)):
                 codes = [c for c in (("transposed" if transposed else ""), tcode, scode) if c]
-                msgs = [m for m in (("a missing or misplaced transpose" if transposed else ""), tmsg,
-                                    _inverse_msg(scode, smsg, ex)) if m]
+                msgs = [
+                    m
+                    for m in (
+                        ("a missing or misplaced transpose" if transposed else ""),
+                        tmsg,
+                        _inverse_msg(scode, smsg, ex),
+                    )
+                    if m
+                ]
                 if len(codes) < 2:
                     return None
                 return "+".join(codes), "two slips: " + " and ".join(msgs)

@@ -10,6 +10,7 @@ exercise's declared slips.
 >>> parse_numbers("1 -2; 3/4 .5")
 [[Fraction(1, 1), Fraction(-2, 1)], [Fraction(3, 4), Fraction(1, 2)]]
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,6 @@ def verdict(ex, answer, **kw):
     from gradproof.derive.seminar.equivalence import Verdict
 
     return Verdict(exercise=ex.id, answer=answer, **kw)
-
 
 
 def numeric_inputs(ex) -> dict:
@@ -55,8 +55,8 @@ def _chain_values(ex, chain, base: dict) -> dict:
     import sympy as sp
 
     from gradproof.derive.engine import mexpr as mx
-    from gradproof.derive.seminar.equivalence import _scalar_symbols
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.seminar.equivalence import _scalar_symbols
 
     env = dict(base)
     scal = {k: sp.Rational(v) for k, v in ex.numeric.scalars}
@@ -87,16 +87,20 @@ def given_text(ex) -> list[str]:
     """The given matrices of a numeric item, one line each (``x = [[1, -2, 3]]``)."""
     if ex.numeric is None:
         return []
-    return [f"{k} = " + "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in v) + "]"
-            for k, v in numeric_inputs(ex).items()]
+    return [
+        f"{k} = " + "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in v) + "]"
+        for k, v in numeric_inputs(ex).items()
+    ]
 
 
 def numeric_values(ex) -> dict:
     """Every value of the chain (SymPy matrices), given ones included."""
     import sympy as sp
 
-    base = {k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
-            for k, v in numeric_inputs(ex).items()}
+    base = {
+        k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
+        for k, v in numeric_inputs(ex).items()
+    }
     return _chain_values(ex, ex.numeric.chain, base)
 
 
@@ -161,8 +165,10 @@ def _numeric_slips(ex, ref):
     import sympy as sp
 
     out = []
-    base = {k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
-            for k, v in numeric_inputs(ex).items()}
+    base = {
+        k: sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in v])
+        for k, v in numeric_inputs(ex).items()
+    }
     for s in ex.numeric.slips:
         if s.given:
             val = np.array(base[s.given].evalf(30).tolist(), dtype=float)
@@ -176,7 +182,6 @@ def _numeric_slips(ex, ref):
     for f, code in ((2.0, "factor:2"), (0.5, "factor:1/2")):
         out.append((code, f"off by a factor of {code.split(':')[1]}", f * ref))
     return out
-
 
 
 def _fmt_num(x, decimals: int) -> str:
@@ -206,27 +211,62 @@ def _check_numeric(ex, answer):
     try:
         rows = parse_numbers(answer)
     except NumberError as err:
-        return verdict(ex, answer, status="invalid", decided_by="parser", mistake="syntax", feedback=(str(err),),
-                        seconds=time.perf_counter() - t0)
+        return verdict(
+            ex,
+            answer,
+            status="invalid",
+            decided_by="parser",
+            mistake="syntax",
+            feedback=(str(err),),
+            seconds=time.perf_counter() - t0,
+        )
     got = np.array([[float(x) for x in r] for r in rows], dtype=float)
     ref = ex.oracle().numbers
     reading = _fmt_matrix(got.tolist(), 6)
     if _numeric_close(got, ref):
         err = float(np.max(np.abs(got - ref)))
-        return verdict(ex, answer, status="correct", decided_by="numeric", credit=1.0, reading=reading,
-                        feedback=("correct",), detail=f"largest difference {err:.1e} (tolerance {NUMERIC_ATOL:g} "
-                                                      f"+ {NUMERIC_RTOL:g} x |entry|)",
-                        seconds=time.perf_counter() - t0)
+        return verdict(
+            ex,
+            answer,
+            status="correct",
+            decided_by="numeric",
+            credit=1.0,
+            reading=reading,
+            feedback=("correct",),
+            detail=f"largest difference {err:.1e} (tolerance {NUMERIC_ATOL:g} + {NUMERIC_RTOL:g} x |entry|)",
+            seconds=time.perf_counter() - t0,
+        )
     for code, message, val in _numeric_slips(ex, ref):
         if _numeric_close(got, val) and not _numeric_close(val, ref):
-            return verdict(ex, answer, status="incorrect", decided_by="numeric", reading=reading, mistake=code,
-                            feedback=(message,), seconds=time.perf_counter() - t0)
+            return verdict(
+                ex,
+                answer,
+                status="incorrect",
+                decided_by="numeric",
+                reading=reading,
+                mistake=code,
+                feedback=(message,),
+                seconds=time.perf_counter() - t0,
+            )
     if got.shape != ref.shape:
-        return verdict(ex, answer, status="incorrect", decided_by="shape", reading=reading, mistake="shape",
-                        feedback=(f"your answer is {got.shape[0]}x{got.shape[1]}, but {ex.lhs} is "
-                                  f"{ref.shape[0]}x{ref.shape[1]}",), seconds=time.perf_counter() - t0)
+        return verdict(
+            ex,
+            answer,
+            status="incorrect",
+            decided_by="shape",
+            reading=reading,
+            mistake="shape",
+            feedback=(f"your answer is {got.shape[0]}x{got.shape[1]}, but {ex.lhs} is {ref.shape[0]}x{ref.shape[1]}",),
+            seconds=time.perf_counter() - t0,
+        )
     bad = np.argwhere(np.abs(got - ref) > NUMERIC_ATOL + NUMERIC_RTOL * np.abs(ref))
     i, j = (int(x) for x in bad[0])
-    return verdict(ex, answer, status="incorrect", decided_by="numeric", reading=reading,
-                    feedback=(f"{len(bad)} of {ref.size} entries are off, first at row {i + 1}, column {j + 1}",),
-                    seconds=time.perf_counter() - t0)
+    return verdict(
+        ex,
+        answer,
+        status="incorrect",
+        decided_by="numeric",
+        reading=reading,
+        feedback=(f"{len(bad)} of {ref.size} entries are off, first at row {i + 1}, column {j + 1}",),
+        seconds=time.perf_counter() - t0,
+    )

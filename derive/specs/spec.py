@@ -26,6 +26,7 @@ naming the file, the line and the problem.
 >>> d.passed, str(d.result("backward").matrix)
 (True, 'Delta*3*S**2')
 """
+
 from __future__ import annotations
 
 import builtins
@@ -39,8 +40,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from gradproof.derive.seminar.answers.limits import LimitExceeded, check_lark, literal_value
 from gradproof.derive.lecture.functions import softplus, spelled
+from gradproof.derive.seminar.answers.limits import LimitExceeded, check_lark, literal_value
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -59,9 +60,37 @@ _CLAIM_KEYS = {"result", "statement", "matrix"}
 
 # Names a user may not take for a hyperparameter or parameter: the engine's
 # and the generated code's own names.
-_RESERVED = {"s", "z", "y", "yhat", "delta", "Delta", "m", "n", "K", "np", "z_next", "sum", "e", "pi",
-             "exp", "log", "sqrt", "tanh", "sigma", "sigmoid", "softplus", "abs", "Piecewise", "True",
-             "otherwise", "forward", "backward", "delta_in", "float"} | set(spelled("specs"))
+_RESERVED = {
+    "s",
+    "z",
+    "y",
+    "yhat",
+    "delta",
+    "Delta",
+    "m",
+    "n",
+    "K",
+    "np",
+    "z_next",
+    "sum",
+    "e",
+    "pi",
+    "exp",
+    "log",
+    "sqrt",
+    "tanh",
+    "sigma",
+    "sigmoid",
+    "softplus",
+    "abs",
+    "Piecewise",
+    "True",
+    "otherwise",
+    "forward",
+    "backward",
+    "delta_in",
+    "float",
+} | set(spelled("specs"))
 
 MAX_EXPR_CHARS = 2000
 MAX_DEPTH = 40
@@ -176,7 +205,7 @@ def _parse_tree(text: str):
         raise _ExprError("the expression contains control characters")
     depth = best = 0
     for ch in text:
-        depth += ch in "([" and 1 or (-1 if ch in ")]" else 0)
+        depth += (ch in "([" and 1) or (-1 if ch in ")]" else 0)
         best = max(best, depth)
     if best > MAX_DEPTH // 2:
         raise _ExprError(f"brackets are nested {best} deep; the limit is {MAX_DEPTH // 2}")
@@ -258,11 +287,15 @@ class _Converter:
         mant, _, ex = text.lower().partition("e")
         digits = mant.replace(".", "").lstrip("0")
         if len(digits) > MAX_DIGITS:
-            raise _ExprError(f"the number {text[:24]} has {len(digits)} significant digits; the limit is "
-                             f"{MAX_DIGITS} (a double has 17)", t.children[0].column)
+            raise _ExprError(
+                f"the number {text[:24]} has {len(digits)} significant digits; the limit is "
+                f"{MAX_DIGITS} (a double has 17)",
+                t.children[0].column,
+            )
         if len(ex) > 4 or abs(int(ex or 0)) > MAX_DECIMAL_EXPONENT:
-            raise _ExprError(f"the number {text[:24]} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})",
-                             t.children[0].column)
+            raise _ExprError(
+                f"the number {text[:24]} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})", t.children[0].column
+            )
         v = literal_value(text)
         return sp.Rational(v.numerator, v.denominator)
 
@@ -303,8 +336,11 @@ class _Converter:
             s = self._index(tk)
             prev = self.extents.get(s)
             if prev is not None and prev[0] != dim:
-                raise _ExprError(f"shape mismatch: index {tk} runs over {prev[0]} in {prev[1]} but over {dim} "
-                                 f"in {nm}[{', '.join(map(str, idx))}]", tk.column)
+                raise _ExprError(
+                    f"shape mismatch: index {tk} runs over {prev[0]} in {prev[1]} but over {dim} "
+                    f"in {nm}[{', '.join(map(str, idx))}]",
+                    tk.column,
+                )
             self.extents.setdefault(s, (dim, f"{nm}[{', '.join(map(str, idx))}]"))
             syms.append(s)
         return base[tuple(syms)] if len(syms) > 1 else base[syms[0]]
@@ -339,12 +375,17 @@ class _Converter:
             # a constant power: bound its size from logarithms, before forming it
             size = abs(float(ex)) * _log10_abs(base)
             if size > MAX_CONSTANT_LOG10:
-                raise _ExprError(f"the constant {_short(base)}^{_short(ex)} has about 10^{size:.3g} as its size; "
-                                 f"the limit is 10^{MAX_CONSTANT_LOG10}", col)
+                raise _ExprError(
+                    f"the constant {_short(base)}^{_short(ex)} has about 10^{size:.3g} as its size; "
+                    f"the limit is 10^{MAX_CONSTANT_LOG10}",
+                    col,
+                )
         out = sp.Pow(base, ex)
         if _degree(out) > MAX_DEGREE:
-            raise _ExprError(f"the power would expand to a polynomial of degree about {_degree(out):.3g}; "
-                             f"the limit is {MAX_DEGREE}", col)
+            raise _ExprError(
+                f"the power would expand to a polynomial of degree about {_degree(out):.3g}; the limit is {MAX_DEGREE}",
+                col,
+            )
         return out
 
     def _call(self, t):
@@ -353,8 +394,11 @@ class _Converter:
         if nm == "sum":
             return self._sum(tok, args)
         if nm not in self.FUNCS:
-            raise _ExprError(f"unknown function {nm!r}; the functions understood are "
-                             + ", ".join(sorted(set(self.FUNCS) | {"sum", "Piecewise"})), tok.column)
+            raise _ExprError(
+                f"unknown function {nm!r}; the functions understood are "
+                + ", ".join(sorted(set(self.FUNCS) | {"sum", "Piecewise"})),
+                tok.column,
+            )
         if len(args) != 1:
             raise _ExprError(f"{nm}(...) takes one argument, not {len(args)}", tok.column)
         x = self(args[0])
@@ -379,8 +423,9 @@ class _Converter:
         body = self(args[0])
         self.bound.pop()
         if s not in self.extents:
-            raise _ExprError(f"the summation index {nm} indexes nothing in the body, so its range is unknown",
-                             itok.column)
+            raise _ExprError(
+                f"the summation index {nm} indexes nothing in the body, so its range is unknown", itok.column
+            )
         dim = self.extents.pop(s)[0]
         # a name may be reused for a later, separate sum
         self.indices.pop(nm)
@@ -405,8 +450,9 @@ class _Converter:
         if t.data == "and_":
             return sp.And(self._cond(t.children[0]), self._cond(t.children[1]))
         lhs, op, rhs = self(t.children[0]), str(t.children[1]), self(t.children[2])
-        return {"<": sp.StrictLessThan, "<=": sp.LessThan, ">": sp.StrictGreaterThan,
-                ">=": sp.GreaterThan}[op](lhs, rhs)
+        return {"<": sp.StrictLessThan, "<=": sp.LessThan, ">": sp.StrictGreaterThan, ">=": sp.GreaterThan}[op](
+            lhs, rhs
+        )
 
 
 def _short(x) -> str:
@@ -438,6 +484,7 @@ def _degree(e) -> float:
 # ---------------------------------------------------------------------------
 # Reading the TOML file
 # ---------------------------------------------------------------------------
+
 
 def _toml():
     try:
@@ -507,8 +554,8 @@ class _Lines:
             return None
         line, kcol, vcol = hit
         text = self.lines[line - 1]
-        if column and vcol <= len(text) and text[vcol - 1] in "\"'" and text[vcol - 1: vcol + 2] not in ('"""', "'''"):
-            before = text[vcol: vcol + offset + column - 1]
+        if column and vcol <= len(text) and text[vcol - 1] in "\"'" and text[vcol - 1 : vcol + 2] not in ('"""', "'''"):
+            before = text[vcol : vcol + offset + column - 1]
             if "\\" not in before:
                 return vcol + offset + column
         return kcol
@@ -532,15 +579,18 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 def _dims(path, line, value, what):
     items = [value] if isinstance(value, (str, int)) else value
     if not isinstance(items, list) or len(items) > 2:
-        raise SpecError(path, line, f"{what}: a shape is \"n\", \"K\" or [\"n\", \"K\"]")
+        raise SpecError(path, line, f'{what}: a shape is "n", "K" or ["n", "K"]')
     from gradproof.derive.engine.modules import K, n
 
     table = {"n": n, "K": K}
     out = []
     for d in items:
         if d not in table:
-            raise SpecError(path, line, f"{what}: unknown dimension {d!r}; use {' or '.join(_DIMS)} "
-                            "(m, the number of samples, is implicit)")
+            raise SpecError(
+                path,
+                line,
+                f"{what}: unknown dimension {d!r}; use {' or '.join(_DIMS)} (m, the number of samples, is implicit)",
+            )
         out.append(table[d])
     return tuple(out)
 
@@ -549,7 +599,7 @@ def parse_spec(text: str, path: str = "<spec>"):
     """Parse a spec's TOML text into a registered-ready :class:`gradproof.derive.lecture.registry.Topic` (not registered)."""
     tomllib = _toml()
     if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
+        line = text[: text.index("\x00")].count("\n") + 1
         raise SpecError(path, line, "the file contains a NUL character; a spec is plain text")
     depth = _toml_depth(text)
     if depth > MAX_TOML_DEPTH:
@@ -588,7 +638,7 @@ def _toml_depth(text: str) -> int:
             k = n_ if nl < 0 else nl
             continue
         elif ch in "\"'":
-            quote = text[k:k + 3] if text[k:k + 3] in ('"""', "'''") else ch
+            quote = text[k : k + 3] if text[k : k + 3] in ('"""', "'''") else ch
             k += len(quote)
             continue
         elif ch in "[{":
@@ -635,8 +685,7 @@ class _Builder:
 
     def need(self, key, typ=str):
         if key not in self.data:
-            self.err(f"missing key {key!r}" + (f" (one of: {', '.join(KINDS)})" if key == "kind" else ""),
-                     line=None)
+            self.err(f"missing key {key!r}" + (f" (one of: {', '.join(KINDS)})" if key == "kind" else ""), line=None)
         v = self.data[key]
         if not isinstance(v, typ):
             self.err(f"{key} must be a {typ.__name__}", key)
@@ -648,15 +697,21 @@ class _Builder:
             tree = _parse_tree(text)
             out = conv(tree)
             if out.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
-                raise _ExprError("the expression is not a finite real number everywhere "
-                                 "(a root or log of a negative constant, or a division by zero)")
+                raise _ExprError(
+                    "the expression is not a finite real number everywhere "
+                    "(a root or log of a negative constant, or a division by zero)"
+                )
             return out
         except _ExprError as e:
             col = self.lines.expr_column(key, table, nth, e.column, offset)
             raise SpecError(self.path, line, f"{key}: {e}", col) from None
         except RecursionError:
-            raise SpecError(self.path, line, f"{key}: the expression nests too deeply",
-                            self.lines.expr_column(key, table, nth, None)) from None
+            raise SpecError(
+                self.path,
+                line,
+                f"{key}: the expression nests too deeply",
+                self.lines.expr_column(key, table, nth, None),
+            ) from None
 
     def topic(self):
         from gradproof.derive.engine.modules import build_module
@@ -690,11 +745,24 @@ class _Builder:
         extra_notes = self.data.get("notes", [])
         if not isinstance(extra_notes, list) or not all(isinstance(x, str) for x in extra_notes):
             self.err("notes must be a list of strings", "notes")
-        return Topic(name=name, title=title, kind="user", section="User modules", order=1000.0, summary=summary,
-                     build=build_module, spec=spec, claims=tuple(claims), tags=("user", kind),
-                     extra={"notes": tuple(notes) + tuple(extra_notes),
-                            "source": f"spec file {os.path.basename(self.path)}",
-                            "spec_path": os.path.abspath(self.path), "spec_kind": kind})
+        return Topic(
+            name=name,
+            title=title,
+            kind="user",
+            section="User modules",
+            order=1000.0,
+            summary=summary,
+            build=build_module,
+            spec=spec,
+            claims=tuple(claims),
+            tags=("user", kind),
+            extra={
+                "notes": tuple(notes) + tuple(extra_notes),
+                "source": f"spec file {os.path.basename(self.path)}",
+                "spec_path": os.path.abspath(self.path),
+                "spec_kind": kind,
+            },
+        )
 
     # -- pieces -------------------------------------------------------------
     def _hyper(self):
@@ -710,12 +778,16 @@ class _Builder:
             if nm in _RESERVED:
                 self.err(f"hyperparameter {nm!r} clashes with a reserved name; choose another", line=line)
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
-                self.err(f"hyperparameter {nm} needs a finite number as its default, not {_short(repr(val))}",
-                         line=line)
+                self.err(
+                    f"hyperparameter {nm} needs a finite number as its default, not {_short(repr(val))}", line=line
+                )
             lo, hi = HYPER_RANGE
             if val != 0 and not lo <= abs(val) <= hi:
-                self.err(f"hyperparameter {nm} = {val!r} is out of range: a default is 0 or between "
-                         f"{lo:g} and {hi:g} in size", line=line)
+                self.err(
+                    f"hyperparameter {nm} = {val!r} is out of range: a default is 0 or between "
+                    f"{lo:g} and {hi:g} in size",
+                    line=line,
+                )
             sym = sp.Symbol(nm, positive=True) if val > 0 else sp.Symbol(nm, real=True)
             out.append((sym, float(val)))
         return tuple(out)
@@ -763,9 +835,17 @@ class _Builder:
         def forward(bases, j, f=f, x=x):
             return f.xreplace({x: bases["z"][j]})
 
-        spec = ModuleSpec(kind="module", args=(arg,), out_dim=n, forward=forward, hyper=self.hyper,
-                          kinks=self._statements(()), kink_points=self.kink_points,
-                          out_matrix="A", out_latex=r"\mathbf{A}")
+        spec = ModuleSpec(
+            kind="module",
+            args=(arg,),
+            out_dim=n,
+            forward=forward,
+            hyper=self.hyper,
+            kinks=self._statements(()),
+            kink_points=self.kink_points,
+            out_matrix="A",
+            out_latex=r"\mathbf{A}",
+        )
         from gradproof.derive.seminar.answers import SymbolDecl
 
         vocab = [SymbolDecl(var.upper(), ("m", "n")), SymbolDecl("Delta", ("m", "n"))]
@@ -780,7 +860,7 @@ class _Builder:
         shape = self.data.get("shape", [])
         dims = _dims(self.path, self.lines.of("shape"), shape, "shape") if shape != [] else ()
         if dims and dims != (K,):
-            self.err("a vector loss has shape \"K\" (one entry per output)", "shape")
+            self.err('a vector loss has shape "K" (one entry per output)', "shape")
         target = self.data.get("target", "real")
         if target not in TARGETS:
             self.err(f"target {target!r} is not one of {', '.join(TARGETS)}", "target")
@@ -788,27 +868,53 @@ class _Builder:
             self.err("a count target is one count per sample: leave out shape", "target")
         if dims:
             zb, yb = sp.IndexedBase("z", real=True), sp.IndexedBase("y", real=True)
-            conv = _Converter(self._hyper_scalars(), {"yhat": (zb, _Array("yhat", dims)), "y": (yb, _Array("y", dims))},
-                              _POOL, extents={"K": K})
+            conv = _Converter(
+                self._hyper_scalars(),
+                {"yhat": (zb, _Array("yhat", dims)), "y": (yb, _Array("y", dims))},
+                _POOL,
+                extents={"K": K},
+            )
         else:
             zs, ys = sp.Symbol("z", real=True), sp.Symbol("y", real=True)
             conv = _Converter({"yhat": zs, "y": ys, **self._hyper_scalars()}, {}, ())
         ell = self.expr(self.data["forward"], conv, "forward")
         free = {s for s, _ in conv.extents.items()}
         if free:
-            self.err("forward: every index of a vector loss must be summed, e.g. sum((yhat[c] - y[c])^2, c)",
-                     "forward")
+            self.err("forward: every index of a vector loss must be summed, e.g. sum((yhat[c] - y[c])^2, c)", "forward")
         if not dims:
             self._check_kinks(ell, sp.Symbol("z", real=True), [sp.Symbol("y", real=True)], "forward", "yhat")
         elif _nonsmooth(ell) and not (self.kink_points or self.kink_statements):
-            self.err("forward is not differentiable everywhere (abs, Piecewise): declare where, e.g. "
-                     "kinks = [\"yhat = y\"]", "forward")
-        z = Arg("z", "input", dims, "Yhat" if dims else "yhat", domain=self._domain(), latex=r"\hat{y}",
-                matrix_latex=r"\hat{\mathbf{Y}}" if dims else r"\hat{\mathbf{y}}")
-        y = Arg("y", "target", dims, "Y" if dims else "y", domain=target, latex="y",
-                matrix_latex=r"\mathbf{Y}" if dims else r"\mathbf{y}")
-        spec = ModuleSpec(kind="loss", args=(z, y), reduction=red, forward=lambda b, _, e=ell: e,
-                          hyper=self.hyper, kinks=self._statements(()), kink_points=self.kink_points)
+            self.err(
+                'forward is not differentiable everywhere (abs, Piecewise): declare where, e.g. kinks = ["yhat = y"]',
+                "forward",
+            )
+        z = Arg(
+            "z",
+            "input",
+            dims,
+            "Yhat" if dims else "yhat",
+            domain=self._domain(),
+            latex=r"\hat{y}",
+            matrix_latex=r"\hat{\mathbf{Y}}" if dims else r"\hat{\mathbf{y}}",
+        )
+        y = Arg(
+            "y",
+            "target",
+            dims,
+            "Y" if dims else "y",
+            domain=target,
+            latex="y",
+            matrix_latex=r"\mathbf{Y}" if dims else r"\mathbf{y}",
+        )
+        spec = ModuleSpec(
+            kind="loss",
+            args=(z, y),
+            reduction=red,
+            forward=lambda b, _, e=ell: e,
+            hyper=self.hyper,
+            kinks=self._statements(()),
+            kink_points=self.kink_points,
+        )
         from gradproof.derive.seminar.answers import SymbolDecl
 
         col = "K" if dims else 1
@@ -816,7 +922,7 @@ class _Builder:
         return spec, (), vocab
 
     def _layer(self):
-        from gradproof.derive.engine.modules import Arg, ModuleSpec, j_, n
+        from gradproof.derive.engine.modules import Arg, ModuleSpec, j_
 
         text = self.data["forward"]
         line = self.lines.of("forward")
@@ -826,11 +932,10 @@ class _Builder:
         out_index, rhs = m_.group(1), m_.group(2)
         in_dims = _dims(self.path, self.lines.of("input"), self.data.get("input", "n"), "input")
         if len(in_dims) != 1:
-            self.err("a layer's input z is a vector: input = \"n\"", "input")
+            self.err('a layer\'s input z is a vector: input = "n"', "input")
         params = self.data.get("params", {})
         if not isinstance(params, dict):
-            self.err("params is a table of shapes: [params] a = \"n\" (or leave it out: a layer may have none)",
-                     "params")
+            self.err('params is a table of shapes: [params] a = "n" (or leave it out: a layer may have none)', "params")
         arrays = {"z": (sp.IndexedBase("z", real=True), _Array("z", in_dims))}
         args = [Arg("z", "input", in_dims, "Z", domain=self._domain(), latex="z")]
         vocab_params = []
@@ -859,9 +964,15 @@ class _Builder:
         out_dim = conv.extents[j_][0]
         if _nonsmooth(f) and not (self.kink_points or self.kink_statements):
             self.err("forward is not differentiable everywhere (abs, Piecewise): declare kinks = [...]", "forward")
-        spec = ModuleSpec(kind="module", args=tuple(args), out_dim=out_dim,
-                          forward=lambda b, j, e=f: e.xreplace({j_: j}) if j != j_ else e,
-                          hyper=self.hyper, kinks=self._statements(()), kink_points=self.kink_points)
+        spec = ModuleSpec(
+            kind="module",
+            args=tuple(args),
+            out_dim=out_dim,
+            forward=lambda b, j, e=f: e.xreplace({j_: j}) if j != j_ else e,
+            hyper=self.hyper,
+            kinks=self._statements(()),
+            kink_points=self.kink_points,
+        )
         del line
         vocab = [SymbolDecl("Z", ("m", "n")), SymbolDecl("Delta", ("m", str(out_dim))), *vocab_params]
         return spec, (), vocab
@@ -880,22 +991,27 @@ class _Builder:
             if others:  # the kink's place depends on the target: a statement is enough
                 if declared or self.kink_statements:
                     continue
-                self.err(f"{key} is not differentiable where {what}; declare it, e.g. kinks = [\"{what}\"]", key)
+                self.err(f'{key} is not differentiable where {what}; declare it, e.g. kinks = ["{what}"]', key)
             if not any(abs(p - q) <= 1e-9 * max(1.0, abs(q)) for q in declared):
                 self.err(f"{key} is not differentiable at {shown} = {p:g} ({what}); declare it: kinks = [{p:g}]", key)
 
     def _claims(self, kind, vocab):
-        from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, read_answer
         from gradproof.derive.engine.derivation import Claim
+        from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, read_answer
 
         raw = self.data.get("claims", [])
         if not isinstance(raw, list):
             self.err("claims is a list of tables: [[claims]] result = ... matrix = ...", "claims")
-        vocab = Vocabulary(dims={"m": 2, "n": 3, "K": 4}, extra_functions=(("abs", sp.Abs),), entrywise_powers=True,
-                           symbols=tuple(vocab) + tuple(SymbolDecl(h.name, (), domain="positive" if h.is_positive else "real")
-                                                        for h, _ in self.hyper))
+        vocab = Vocabulary(
+            dims={"m": 2, "n": 3, "K": 4},
+            extra_functions=(("abs", sp.Abs),),
+            entrywise_powers=True,
+            symbols=tuple(vocab)
+            + tuple(SymbolDecl(h.name, (), domain="positive" if h.is_positive else "real") for h, _ in self.hyper),
+        )
         valid = {"activation": ("forward", "backward"), "loss": ("loss", "backward")}.get(
-            kind, ("forward", "backward", *[f"grad:{p}" for p in self.data.get("params", {})]))
+            kind, ("forward", "backward", *[f"grad:{p}" for p in self.data.get("params", {})])
+        )
         out = []
         for k, c in enumerate(raw):
             if not isinstance(c, dict):
@@ -905,10 +1021,17 @@ class _Builder:
                     self.err(f"unknown key {key!r} in a claim (use {', '.join(sorted(_CLAIM_KEYS))})", key, "claims", k)
             for key in ("result", "matrix"):
                 if not isinstance(c.get(key), str):
-                    self.err(f"missing key {key!r} in claim {k + 1}", key if key in c else None, "claims", k,
-                             line=None if key in c else self.lines._table_start("claims", k) or None)
+                    self.err(
+                        f"missing key {key!r} in claim {k + 1}",
+                        key if key in c else None,
+                        "claims",
+                        k,
+                        line=None if key in c else self.lines._table_start("claims", k) or None,
+                    )
             if c["result"] not in valid:
-                self.err(f"claim {k + 1}: result {c['result']!r} is not one of {', '.join(valid)}", "result", "claims", k)
+                self.err(
+                    f"claim {k + 1}: result {c['result']!r} is not one of {', '.join(valid)}", "result", "claims", k
+                )
             try:
                 reading = read_answer(c["matrix"], vocab)
             except AnswerError as e:
@@ -946,8 +1069,11 @@ def _find_kinks(f, x, others, hypers, trials: int = 3):
     for _ in range(trials):
         sub = {}
         for h in hypers:
-            sub[h] = sp.Rational(rng.randint(2, 9), rng.randint(2, 9) + 1) if h.is_positive else sp.Rational(
-                rng.randint(-9, 9), 7)
+            sub[h] = (
+                sp.Rational(rng.randint(2, 9), rng.randint(2, 9) + 1)
+                if h.is_positive
+                else sp.Rational(rng.randint(-9, 9), 7)
+            )
         for o in others:
             sub[o] = sp.Rational(rng.randint(-20, 20), 7)
         fi, dfi = f.xreplace(sub), df.xreplace(sub)
@@ -969,8 +1095,10 @@ def _find_kinks(f, x, others, hypers, trials: int = 3):
         eps = sp.Rational(1, 10**9)
         found = []
         for p in sorted(points, key=lambda v: float(v)):
+
             def at(e, v):
                 return complex(sp.N(e.xreplace({x: v}), 30))
+
             try:
                 fl, fr = at(fi, p - eps), at(fi, p + eps)
                 dl, dr = at(dfi, p - eps), at(dfi, p + eps)
@@ -981,8 +1109,13 @@ def _find_kinks(f, x, others, hypers, trials: int = 3):
                 found.append((float(p), "the value jumps"))
             elif abs(dl - dr) > 1e-6 * max(1.0, abs(dl), abs(dr)):
                 at_h = ", ".join(f"{h} = {sub[h]}" for h in hypers)
-                found.append((float(p), f"the one-sided derivatives {dl.real:.3g} and {dr.real:.3g} differ"
-                              + (f" at {at_h}" if at_h else "")))
+                found.append(
+                    (
+                        float(p),
+                        f"the one-sided derivatives {dl.real:.3g} and {dr.real:.3g} differ"
+                        + (f" at {at_h}" if at_h else ""),
+                    )
+                )
         if found:
             if others:  # describe where in terms of the target
                 return [(p, f"yhat = {sp.nsimplify(p)} for y = {sub[others[0]]}") for p, _ in found]
@@ -993,6 +1126,7 @@ def _find_kinks(f, x, others, hypers, trials: int = 3):
 # ---------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------
+
 
 def load_spec_file(path) -> list:
     """Read, check and register the module in a spec file; returns ``[topic]``.
@@ -1015,8 +1149,10 @@ def load_spec_topic(path):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[:err.start].count(b"\n") + 1
-        raise SpecError(path, line, "the file is not UTF-8 text", raw[:err.start].rsplit(b"\n", 1)[-1].__len__() + 1) from None
+        line = raw[: err.start].count(b"\n") + 1
+        raise SpecError(
+            path, line, "the file is not UTF-8 text", raw[: err.start].rsplit(b"\n", 1)[-1].__len__() + 1
+        ) from None
     key = (os.path.abspath(path), text)
     known = _LOADED.get(key)
     if known is not None and _registered(known):
@@ -1056,12 +1192,13 @@ def _derive_or_refuse(topic, path, lines):
         problem = "the derivation nests too deeply"
     except MemoryError:
         problem = "the derivation needs too much memory"
-    except Exception as err:  # noqa: BLE001 - any failure of the engine on user input is reported, not raised
+    except Exception as err:
         problem = f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) else str(err)
     remove_user_topic(topic.name)
     where = lines.where("forward")
-    raise SpecError(path, where[0] if where else None, f"forward: cannot derive this module: {problem}",
-                    where[1] if where else None)
+    raise SpecError(
+        path, where[0] if where else None, f"forward: cannot derive this module: {problem}", where[1] if where else None
+    )
 
 
 _CODE_DIR: str | None = None

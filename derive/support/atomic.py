@@ -32,6 +32,7 @@ users stay fast) and nothing from ``reports``.
 ['a.txt']
 >>> import shutil; shutil.rmtree(d)
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -63,6 +64,7 @@ class FolderBusy(OutputError):
 # Permissions and signals
 # ---------------------------------------------------------------------------
 
+
 def current_umask() -> int:
     """This process's umask, read without changing it where the system allows."""
     try:
@@ -90,6 +92,7 @@ def dir_mode() -> int:
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
+
 
 def write_atomic(path, data: str | bytes, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temporary sibling and a rename.
@@ -124,6 +127,7 @@ def write_atomic(path, data: str | bytes, mode: int | None = None) -> Path:
 # ---------------------------------------------------------------------------
 # Folders
 # ---------------------------------------------------------------------------
+
 
 def _exchange(a: str, b: str) -> bool:
     """Swap two paths in one step (Linux renameat2); False where unsupported."""
@@ -292,8 +296,9 @@ class OutputFolder:
         bare = given.rstrip("/") or "/"  # "link/" names the link itself, not what it points to
         if os.path.islink(bare):
             if not self.follow_symlinks:
-                raise OutputError(f"{given} is a symbolic link; gradproof writes through a link only with "
-                                  "--follow-symlinks")
+                raise OutputError(
+                    f"{given} is a symbolic link; gradproof writes through a link only with --follow-symlinks"
+                )
             p = Path(os.path.realpath(bare))
         if p.parent == p:
             raise OutputError(f"{given} is the root of the file system, not an output folder")
@@ -315,8 +320,9 @@ class OutputFolder:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise FolderBusy(f"another gradproof run is writing {self.given}; try again when it has finished") \
-                    from None
+                raise FolderBusy(
+                    f"another gradproof run is writing {self.given}; try again when it has finished"
+                ) from None
             try:
                 same = os.stat(lock).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -346,18 +352,22 @@ class OutputFolder:
             listed = set(info["files"])
             kind = str(info["kind"])
         except (OSError, ValueError, KeyError, TypeError):
-            raise OutputError(f"{self.given} is not empty and gradproof did not write it (no valid {MARKER}); "
-                              "choose a new or empty folder") from None
+            raise OutputError(
+                f"{self.given} is not empty and gradproof did not write it (no valid {MARKER}); "
+                "choose a new or empty folder"
+            ) from None
         if kind != self.kind:
-            raise OutputError(f"{self.given} holds the output of `gradproof {kind}`; write the {self.kind} "
-                              "output into another folder")
+            raise OutputError(
+                f"{self.given} holds the output of `gradproof {kind}`; write the {self.kind} output into another folder"
+            )
         foreign = [e for e in entries if e != MARKER and e not in listed]
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise OutputError(f"{self.given} holds files gradproof did not write ({shown}); "
-                              "move them away or choose another folder")
+            raise OutputError(
+                f"{self.given} holds files gradproof did not write ({shown}); move them away or choose another folder"
+            )
 
-    def open(self) -> "OutputFolder":
+    def open(self) -> OutputFolder:
         p = self._resolve()
         p.parent.mkdir(parents=True, exist_ok=True)  # OSError: the caller says it in its words
         # The watcher first: whatever this process creates from here on is
@@ -383,7 +393,7 @@ class OutputFolder:
         self.target, self.path = p, Path(staging)
         return self
 
-    def __enter__(self) -> "OutputFolder":
+    def __enter__(self) -> OutputFolder:
         return self.open()
 
     # -- finishing ---------------------------------------------------------
@@ -394,8 +404,9 @@ class OutputFolder:
     def commit(self) -> None:
         """Record what was written, then swap the new folder into place."""
         entries = [e for e in _walk(self.path) if e != MARKER]
-        write_atomic(self.path / MARKER, json.dumps({"gradproof": 1, "kind": self.kind, "files": entries},
-                                                    indent=1) + "\n")
+        write_atomic(
+            self.path / MARKER, json.dumps({"gradproof": 1, "kind": self.kind, "files": entries}, indent=1) + "\n"
+        )
         staging, target = str(self.path), str(self.target)
         with signals_deferred():
             if os.path.isdir(target):

@@ -39,6 +39,7 @@ stays fast.
 ...     c.put("0" * 64, {"result": 42}), c.get("0" * 64), c.get("1" * 64)
 (True, {'result': 42}, None)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,8 +53,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["Cache", "cache_dir", "clear", "disabled", "enabled", "fetch", "info", "lookup", "lookup_output",
-           "save", "save_output", "topic_key"]
+__all__ = [
+    "Cache",
+    "cache_dir",
+    "clear",
+    "disabled",
+    "enabled",
+    "fetch",
+    "info",
+    "lookup",
+    "lookup_output",
+    "save",
+    "save_output",
+    "topic_key",
+]
 
 # The first bytes of every entry; bump the number when the layout changes.
 MAGIC = b"gradproof-derivation-cache 1\n"
@@ -77,6 +90,7 @@ class CacheUnusable(OSError):
 # ---------------------------------------------------------------------------
 # Where, and whether
 # ---------------------------------------------------------------------------
+
 
 def cache_dir() -> Path:
     """The cache folder: ``$GRADPROOF_CACHE_DIR``, else the user's cache folder."""
@@ -110,6 +124,7 @@ def disabled():
 # ---------------------------------------------------------------------------
 # The store: authenticated entries, atomic writes
 # ---------------------------------------------------------------------------
+
 
 class Cache:
     """One cache folder: ``get(key)`` and ``put(key, obj)`` with ``key`` a hex digest.
@@ -145,8 +160,9 @@ class Cache:
             # A secret others can read lets them forge entries; one others own
             # may have been planted.  Either way the folder is not ours to trust.
             if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
-                raise CacheUnusable(f"{path} is readable or owned by another user; "
-                                    "`gradproof cache clear` starts the cache afresh")
+                raise CacheUnusable(
+                    f"{path} is readable or owned by another user; `gradproof cache clear` starts the cache afresh"
+                )
             data = os.read(fd, _SECRET + 1)
         finally:
             os.close(fd)
@@ -211,7 +227,7 @@ class Cache:
         secret = self.secret(create=False)
         if secret is None or not blob.startswith(MAGIC):
             return None
-        tag, payload = blob[len(MAGIC):len(MAGIC) + _TAG], blob[len(MAGIC) + _TAG:]
+        tag, payload = blob[len(MAGIC) : len(MAGIC) + _TAG], blob[len(MAGIC) + _TAG :]
         if not hmac.compare_digest(tag, self._tag(secret, key, payload)):
             return None
         # Authenticated: these bytes are exactly what this installation wrote.
@@ -307,8 +323,12 @@ class _ExactPickler(pickle.Pickler):
             return NotImplemented
         cls = type(obj)
         # only nodes whose whole state is their arguments (SymPy's default pickling)
-        if (cls.__reduce_ex__ is not basic.__reduce_ex__ or cls.__getnewargs__ is not basic.__getnewargs__
-                or cls.__getstate__ is not basic.__getstate__ or getattr(cls, "args", None) is not basic.args):
+        if (
+            cls.__reduce_ex__ is not basic.__reduce_ex__
+            or cls.__getnewargs__ is not basic.__getnewargs__
+            or cls.__getstate__ is not basic.__getstate__
+            or getattr(cls, "args", None) is not basic.args
+        ):
             return NotImplemented
         slots = {}
         for klass in cls.__mro__:
@@ -363,7 +383,7 @@ def _version(dist: str) -> str:
             low = name.lower()
             for suffix in (".dist-info", ".egg-info"):
                 if low.startswith(want) and low.endswith(suffix):
-                    return name[len(want):-len(suffix)]
+                    return name[len(want) : -len(suffix)]
     return "absent"
 
 
@@ -567,6 +587,7 @@ def _is_derivation_of(obj, topic) -> bool:
 # ---------------------------------------------------------------------------
 # ``gradproof cache``
 # ---------------------------------------------------------------------------
+
 
 def info() -> dict:
     """Where the cache is, how many entries it holds and their size in bytes (creates nothing)."""

@@ -16,6 +16,7 @@ This module imports no SymPy and nothing from gradproof.
 >>> cmd[-1]
 'true'
 """
+
 from __future__ import annotations
 
 import ctypes

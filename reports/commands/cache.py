@@ -1,4 +1,5 @@
 """``gradproof cache info`` and ``gradproof cache clear``: the derivation cache (derive/cache.py)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``gradproof codegen``: write generated NumPy modules into a folder."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,9 @@ from gradproof.reports.commands.topics import load_specs, resolve
 
 
 def cmd_codegen(args) -> int:
-    from gradproof.derive.support.atomic import OutputError, OutputFolder
-    from gradproof.derive.output.codegen import CodegenError, write_module
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.output.codegen import CodegenError, write_module
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     user = load_specs(args.spec)
     names = list(args.topics) + [t.name for t in user if t.name not in args.topics]
@@ -25,8 +26,9 @@ def cmd_codegen(args) -> int:
             continue
         if not d.passed:
             failed = [p for p in d.proofs if not p.passed]
-            raise CLIError(f"topic {t.name!r} failed its exact proof ({failed[0].key}: {failed[0].detail}); "
-                           "no code generated", 1)
+            raise CLIError(
+                f"topic {t.name!r} failed its exact proof ({failed[0].key}: {failed[0].detail}); no code generated", 1
+            )
         ders.append(d)
     out = args.output
     try:

@@ -1,4 +1,5 @@
 """``gradproof coverage``: the lecture's statements with their verified status (docs/lecture-coverage.md)."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Printed only after every entry is proved against SymPy's scalar
 differentiation and the generated NumPy code agrees with central differences.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,32 +45,48 @@ def cmd_diff(args) -> int:
         raise CLIError(f"the derivative failed its exact proof at {bad[0].key}: {bad[0].detail}; not printed", 1)
     namespace: dict = {}
     # our own generated module (names validated, text only in repr'd docstrings)
-    exec(compile(src, "<gradproof diff>", "exec"), namespace)  # noqa: S102
+    exec(compile(src, "<gradproof diff>", "exec"), namespace)
     err, _, _ = central_differences(r, namespace)
     if not err <= CD_TOL:
-        raise CLIError(f"the generated NumPy code disagrees with central differences (relative error {err:.1e}); "
-                       "not printed", 1)
+        raise CLIError(
+            f"the generated NumPy code disagrees with central differences (relative error {err:.1e}); not printed", 1
+        )
     sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items()) or "scalars"
     if args.format == "numpy":
         sys.stdout.write(src)
         return 0
     if args.format == "json":
-        json.dump({"expression": text(r.expr), "wrt": r.wrt, "kind": r.kind, "result": text(r.result),
-                   "latex": latex(r.result), "shapes": {k: list(v) for k, v in r.shapes.items()},
-                   "proof": {"sizes": r.sizes, "entries": len(r.proofs), "passed": r.proved},
-                   "central_differences": {"max_relative_error": err, "tolerance": CD_TOL},
-                   "steps": [{"step": a, "value": b} for a, b in r.steps]}, sys.stdout, indent=2)
+        json.dump(
+            {
+                "expression": text(r.expr),
+                "wrt": r.wrt,
+                "kind": r.kind,
+                "result": text(r.result),
+                "latex": latex(r.result),
+                "shapes": {k: list(v) for k, v in r.shapes.items()},
+                "proof": {"sizes": r.sizes, "entries": len(r.proofs), "passed": r.proved},
+                "central_differences": {"max_relative_error": err, "tolerance": CD_TOL},
+                "steps": [{"step": a, "value": b} for a, b in r.steps],
+            },
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
         return 0
     if args.format == "latex":
-        sym = {"gradient": r"\frac{\partial f}{\partial %s}", "jacobian": r"\frac{\partial f}{\partial %s}",
-               "hessian": r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}}"}[r.kind]
+        sym = {
+            "gradient": r"\frac{\partial f}{\partial %s}",
+            "jacobian": r"\frac{\partial f}{\partial %s}",
+            "hessian": r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}}",
+        }[r.kind]
         wrt = r.wrt
         print((sym % ((wrt, wrt) if r.kind == "hessian" else wrt)) + " = " + latex(r.result))
         return 0
     for i, (label, value) in enumerate(r.steps, 1):
         print(f"{i}. {label}: {value}")
     print(f"{r.kind} by {r.wrt}: {text(r.result)}")
-    print(f"proved: {len(r.proofs)} entries exact against SymPy's scalar derivative at {sizes}; "
-          f"central differences agree (relative error {err:.1e})")
+    print(
+        f"proved: {len(r.proofs)} entries exact against SymPy's scalar derivative at {sizes}; "
+        f"central differences agree (relative error {err:.1e})"
+    )
     return 0

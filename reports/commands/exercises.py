@@ -1,4 +1,5 @@
 """``gradproof exercises``, ``gradproof check`` and ``gradproof grade``."""
+
 from __future__ import annotations
 
 import json
@@ -43,9 +44,14 @@ def cmd_exercises(args) -> int:
 
 def cmd_check(args) -> int:
     from gradproof.derive.seminar.answers.sandbox import CheckPool
+    from gradproof.derive.seminar.exercise_kinds import (
+        credit_after_help,
+        derivation_link,
+        given_text,
+        hint_ladder,
+        worked_solution,
+    )
     from gradproof.derive.seminar.exercises import UnknownExercise, get
-
-    from gradproof.derive.seminar.exercise_kinds import credit_after_help, derivation_link, given_text, hint_ladder, worked_solution
 
     _bank()
     try:
@@ -57,7 +63,7 @@ def cmd_check(args) -> int:
     if args.hint < 0:
         raise CLIError("--hint takes a number of hints, 1 or more", 2)
     ladder = hint_ladder(ex)
-    hints = ladder[:args.hint]
+    hints = ladder[: args.hint]
     solution = worked_solution(ex) if args.solution else []
     verdict = None
     if args.answer is not None:
@@ -68,8 +74,14 @@ def cmd_check(args) -> int:
     link = derivation_link(ex)
     if args.json:
         d = verdict.to_json() if verdict else {"exercise": ex.id}
-        d.update(lhs=ex.lhs, hints_shown=len(hints), hints=hints, solution_shown=bool(solution), link=link,
-                 variant=ex.variant)
+        d.update(
+            lhs=ex.lhs,
+            hints_shown=len(hints),
+            hints=hints,
+            solution_shown=bool(solution),
+            link=link,
+            variant=ex.variant,
+        )
         if verdict:
             d["credit_before_help"] = verdict.credit
             d["credit"] = credit_after_help(verdict.credit, len(hints), bool(solution))
@@ -94,7 +106,7 @@ def cmd_check(args) -> int:
         for f in verdict.feedback:
             print(f"feedback:   {f}")
         credit = credit_after_help(verdict.credit, len(hints), bool(solution))
-        if verdict.status != "correct" and verdict.credit or credit != verdict.credit:
+        if (verdict.status != "correct" and verdict.credit) or credit != verdict.credit:
             print(f"credit:     {credit:g}" + (" (after help)" if credit != verdict.credit else ""))
         if verdict.detail:
             print(f"detail:     {verdict.detail}")
@@ -112,8 +124,7 @@ def _printable(text: str) -> str:
     """Text from a CSV as it may reach a terminal: control and invisible characters escaped."""
     import unicodedata
 
-    return "".join(ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ascii(ch)[1:-1]
-                   for ch in text)
+    return "".join(ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ascii(ch)[1:-1] for ch in text)
 
 
 def cmd_grade(args) -> int:
@@ -138,13 +149,17 @@ def cmd_grade(args) -> int:
 
     right = sum(v.status == "correct" for v in result.verdicts)
     undecided = sum(v.status == "undecided" for v in result.verdicts)
-    print(f"graded {len(rows)} answers ({result.unique_checks} distinct) from "
-          f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided")
+    print(
+        f"graded {len(rows)} answers ({result.unique_checks} distinct) from "
+        f"{len({r.student for r in rows})} students: {right} right, {undecided} undecided"
+    )
     for s in summary(result):
         print(f"  {_printable(s['exercise']):<26} {s['correct']:>4}/{s['answers']:<4} right")
     from gradproof.reports.grading import undecided as undecided_rows
 
     for u in undecided_rows(result):
-        print(f"  undecided: {u['student'][:30]!r} {_printable(u['exercise'])}: {u['answer'][:60]!r} ({u['reason'][:80]})")
+        print(
+            f"  undecided: {u['student'][:30]!r} {_printable(u['exercise'])}: {u['answer'][:60]!r} ({u['reason'][:80]})"
+        )
     print(f"reports in {args.output}/ (class.html, class.csv, summary.csv, one page per student)")
     return 0

@@ -6,6 +6,7 @@ per-layer ratio |delta^(l-1)| / |delta^l| next to the derived gain
 sqrt(n Var(w) E[f'(s)^2]) (topic ``vanishing_gradient``); ``-o FILE``
 writes the figure (.svg, .pdf or .png).  Bad values: one line, exit 2.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,15 @@ def parse_settings(args) -> dict:
         parent = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(parent):
             raise CLIError(f"cannot write {out}: folder {parent} does not exist", 2)
-    return {"layers": layers, "width": width, "samples": samples, "seed": seed, "activation": activation,
-            "init": init, "sigma0": sigma0}
+    return {
+        "layers": layers,
+        "width": width,
+        "samples": samples,
+        "seed": seed,
+        "activation": activation,
+        "init": init,
+        "sigma0": sigma0,
+    }
 
 
 def render_table(data: dict) -> str:
@@ -85,8 +93,10 @@ def render_table(data: dict) -> str:
         f"{'layer':>5}  {'output std':>10}  {'output mean':>11}  {'|delta|':>10}  {'ratio':>7}  {'derived':>7}",
     ]
     for l in range(data["layers"]):
-        lines.append(f"{l + 1:>5}  {data['std'][l]:10.4g}  {data['mean'][l]:11.3g}  {data['delta_norm'][l]:10.4g}  "
-                     f"{data['ratio'][l]:7.3f}  {data['predicted'][l]:7.3f}")
+        lines.append(
+            f"{l + 1:>5}  {data['std'][l]:10.4g}  {data['mean'][l]:11.3g}  {data['delta_norm'][l]:10.4g}  "
+            f"{data['ratio'][l]:7.3f}  {data['predicted'][l]:7.3f}"
+        )
     lines += [
         "",
         "|delta| is the norm of the backward message arriving at the layer's output; ratio = |delta| one layer "
@@ -107,8 +117,11 @@ def cmd_experiment(args) -> int:
 
     data = init_experiment(**settings)
     if args.json:
-        print(json.dumps(data if args.hist else {k: v for k, v in data.items() if k not in ("hist", "bin_edges")},
-                         indent=2))
+        print(
+            json.dumps(
+                data if args.hist else {k: v for k, v in data.items() if k not in ("hist", "bin_edges")}, indent=2
+            )
+        )
     else:
         print(render_table(data))
     if args.output is not None:
@@ -132,4 +145,3 @@ def cmd_experiment(args) -> int:
         if not args.json:
             print(f"figure: {args.output}")
     return 0
-

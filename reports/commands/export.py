@@ -9,6 +9,7 @@ a ``pl-question-panel`` and a ``pl-string-input`` named ``answer``) and
 submitted text.  Exercise text reaches ``server.py`` only inside a string
 literal (``repr`` of a JSON document), never as code.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``gradproof report``: the main job, the whole verified lecture as HTML, LaTeX and PDF."""
+
 from __future__ import annotations
 
 import sys
@@ -38,15 +39,22 @@ def cmd_report(args) -> int:
     if n_topics == 0:
         raise CLIError("no topic is registered yet: nothing to report", 1)
     # one step per topic, the figures (whole lecture only), then each file written
-    steps = (n_topics + (0 if names else 1) + ("html" in formats)
-             + ("latex" in formats or "pdf" in formats) + ("pdf" in formats))
+    steps = (
+        n_topics
+        + (0 if names else 1)
+        + ("html" in formats)
+        + ("latex" in formats or "pdf" in formats)
+        + ("pdf" in formats)
+    )
     from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     pdf_error = None
     try:
         # built beside the folder, swapped in when complete; locked against a second run
-        with OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder, \
-                Progress(steps, "report") as bar:
+        with (
+            OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder,
+            Progress(steps, "report") as bar,
+        ):
             report = build_report(names or None, progress=bar)
             try:
                 written = write_report(report, folder.path, formats, progress=bar)
@@ -64,12 +72,16 @@ def cmd_report(args) -> int:
     for line in written.skipped:
         print(f"gradproof report: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
-    files = ", ".join(str(p) for p in written.files if p.suffix in (".html", ".tex", ".pdf") and not p.name.startswith("fig-"))
+    files = ", ".join(
+        str(p) for p in written.files if p.suffix in (".html", ".tex", ".pdf") and not p.name.startswith("fig-")
+    )
     if report.passed:
         print(f"{len(report.sections)} topics, every check passed ({wall:.1f} s): {files}")
         return 0
-    print(f"gradproof report: VERIFICATION FAILED in {len(report.failures)} check(s); the report says which: {files}",
-          file=sys.stderr)
+    print(
+        f"gradproof report: VERIFICATION FAILED in {len(report.failures)} check(s); the report says which: {files}",
+        file=sys.stderr,
+    )
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1

@@ -1,4 +1,5 @@
 """``gradproof serve``: the seminar on the web."""
+
 from __future__ import annotations
 
 import csv
@@ -111,7 +112,7 @@ def cmd_serve(args) -> int:
             _write_codes(args.codes_out, issued)
             print(f"{len(issued)} access code(s) written to {args.codes_out} (stored only hashed: keep that file)")
         else:
-            print(f"every student already has a code; none written (--new-codes issues new ones)")
+            print("every student already has a code; none written (--new-codes issues new ones)")
     elif issued:
         print("access codes (shown once, stored only hashed):")
         for sid in sorted(issued):
@@ -135,8 +136,14 @@ def cmd_serve(args) -> int:
 
     print(f"serving on http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
     try:
-        uvicorn.run(create_app(sem), host=args.host, port=args.port, log_level="warning",
-                    proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips)
+        uvicorn.run(
+            create_app(sem),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            proxy_headers=args.proxy_headers,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+        )
     finally:
         sem.close()
     return 0

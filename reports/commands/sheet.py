@@ -5,6 +5,7 @@ Both are written as HTML and LaTeX (and PDF when pdflatex is installed):
 ``solutions.*`` has the hint ladder and the worked solution generated from
 each topic's derivation.
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,18 +17,35 @@ FORMATS = ("html", "latex", "pdf")
 
 
 def _items(exs, solutions: bool) -> list[dict]:
-    from gradproof.derive.seminar.exercise_kinds import derivation_link, given_text, hint_ladder, typing_example, worked_solution
+    from gradproof.derive.seminar.exercise_kinds import (
+        derivation_link,
+        given_text,
+        hint_ladder,
+        typing_example,
+        worked_solution,
+    )
     from gradproof.reports.render_latex import _safe_math
 
     out = []
     for ex in exs:
-        it = {"id": ex.id, "title": ex.title, "section": ex.section, "kind": ex.kind, "prompt": ex.prompt,
-              "symbols": ex.symbol_table(), "given": given_text(ex), "options": ex.options,
-              "steps": ex.stages, "example": typing_example(ex), "link": derivation_link(ex)}
+        it = {
+            "id": ex.id,
+            "title": ex.title,
+            "section": ex.section,
+            "kind": ex.kind,
+            "prompt": ex.prompt,
+            "symbols": ex.symbol_table(),
+            "given": given_text(ex),
+            "options": ex.options,
+            "steps": ex.stages,
+            "example": typing_example(ex),
+            "link": derivation_link(ex),
+        }
         if solutions:
             it["hints"] = hint_ladder(ex)
-            it["solution"] = [dict(ln, latex=_safe_math(ln["latex"]) if ln["latex"] else "")
-                              for ln in worked_solution(ex)]
+            it["solution"] = [
+                dict(ln, latex=_safe_math(ln["latex"]) if ln["latex"] else "") for ln in worked_solution(ex)
+            ]
         out.append(it)
     return out
 
@@ -55,11 +73,21 @@ def cmd_sheet(args) -> int:
         raise CLIError(f"{args.output} exists and is not a folder", 2)
     written = []
     try:
-        for solutions, stem, title in ((False, "exercises", "Seminar exercises"),
-                                       (True, "solutions", "Seminar exercises: hints and worked solutions")):
-            ctx = dict(title=title, student=args.variant_for or "", solutions=solutions, items=_items(exs, solutions),
-                       intro=("Worked solutions are generated from the derivations (gradproof derive TOPIC)."
-                              if solutions else "Check an answer with: gradproof check EXERCISE \"ANSWER\"."))
+        for solutions, stem, title in (
+            (False, "exercises", "Seminar exercises"),
+            (True, "solutions", "Seminar exercises: hints and worked solutions"),
+        ):
+            ctx = dict(
+                title=title,
+                student=args.variant_for or "",
+                solutions=solutions,
+                items=_items(exs, solutions),
+                intro=(
+                    "Worked solutions are generated from the derivations (gradproof derive TOPIC)."
+                    if solutions
+                    else 'Check an answer with: gradproof check EXERCISE "ANSWER".'
+                ),
+            )
             if "html" in formats:
                 write_atomic(out / f"{stem}.html", html_env().get_template("sheet.html.j2").render(**ctx))
                 written.append(out / f"{stem}.html")

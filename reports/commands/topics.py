@@ -1,4 +1,5 @@
 """``gradproof list`` and ``gradproof derive``."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def cmd_list(args) -> int:
 
     ts = topics()
     if args.json:
-        json.dump([{"name": t.name, "kind": t.kind, "title": t.title, "section": t.section} for t in ts],
-                  sys.stdout, indent=2)
+        json.dump(
+            [{"name": t.name, "kind": t.kind, "title": t.title, "section": t.section} for t in ts], sys.stdout, indent=2
+        )
         sys.stdout.write("\n")
         return 0
     w = max(len(t.name) for t in ts)
@@ -66,8 +68,8 @@ def cmd_derive(args) -> int:
         if out is not None:
             sys.stdout.write(out)
             return 0
-    from gradproof.derive.output.printing import derivation_json, derivation_text
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.output.printing import derivation_json, derivation_text
 
     user = load_specs(args.spec)
     if args.topic is None:
@@ -103,7 +105,11 @@ def _printed_as(fmt: str) -> str:
     from importlib.util import find_spec
 
     h = hashlib.sha256(fmt.encode())
-    for f in (__file__, find_spec("gradproof.reports.errata").origin, find_spec("gradproof.numeric.experiments").origin):
+    for f in (
+        __file__,
+        find_spec("gradproof.reports.errata").origin,
+        find_spec("gradproof.numeric.experiments").origin,
+    ):
         with open(f, "rb") as fh:
             h.update(hashlib.sha256(fh.read()).digest())
     return fmt + " " + h.hexdigest()

@@ -5,6 +5,7 @@ final accuracies and the gradient checks made before and after training;
 ``--json`` gives the same as data.  A progress bar is drawn on stderr only
 when stderr is a terminal.  Exit 0, or 1 when a gradient check failed.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ import sys
 
 from gradproof.reports.cli import CLIError
 from gradproof.reports.progress import Progress
-
 
 
 def _bars(values, width: int = 40) -> list[str]:
@@ -42,27 +42,38 @@ def render_text(run, knobs: dict | None = None) -> str:
         f"MLP {'-'.join(map(str, run.sizes))} ({act}, softmax + cross-entropy), {run.n_params} parameters, "
         f"full-batch gradient descent, alpha_k = {run.alpha:g} / (1 + k/{run.tau:g}), seed {run.seed}",
         f"digits: {run.n_train} training and {run.n_test} test images (stratified split)"
-        + (f", {knobs['validation']:g} of the training images held out for validation" if "validation_loss" in c
-           else "") + "; " + ", ".join(extras),
+        + (
+            f", {knobs['validation']:g} of the training images held out for validation"
+            if "validation_loss" in c
+            else ""
+        )
+        + "; "
+        + ", ".join(extras),
         "",
         f"{'iteration':>9}  {'loss':>8}  {'train acc':>9}  {'test acc':>8}"
-        + (f"  {'val loss':>8}" if "validation_loss" in c else "") + "  loss (log scale)",
+        + (f"  {'val loss':>8}" if "validation_loss" in c else "")
+        + "  loss (log scale)",
     ]
     bars = _bars(c["loss"])
     vals = c.get("validation_loss")
-    for n, (k, loss, tr, te, bar) in enumerate(zip(c["iterations"], c["loss"], c["train_accuracy"],
-                                                   c["test_accuracy"], bars)):
+    for n, (k, loss, tr, te, bar) in enumerate(
+        zip(c["iterations"], c["loss"], c["train_accuracy"], c["test_accuracy"], bars)
+    ):
         val = f"  {vals[n]:8.4f}" if vals is not None else ""
         lines.append(f"{k:>9}  {loss:8.4f}  {tr:9.2%}  {te:8.2%}{val}  {bar}")
     if "stopped_at" in c:
-        when = (f"stopped at iteration {c['stopped_at']}" if c["stopped_at"] is not None
-                else f"the validation loss kept improving for {run.epochs} iterations")
-        lines += ["", f"early stopping: {when}; parameters from iteration {c['best_iteration']} "
-                      "(lowest validation loss)"]
+        when = (
+            f"stopped at iteration {c['stopped_at']}"
+            if c["stopped_at"] is not None
+            else f"the validation loss kept improving for {run.epochs} iterations"
+        )
+        lines += [
+            "",
+            f"early stopping: {when}; parameters from iteration {c['best_iteration']} (lowest validation loss)",
+        ]
     lines += [
         "",
-        f"test accuracy: {run.test_accuracy:.2%}   train accuracy: {run.train_accuracy:.2%}   "
-        f"({run.seconds:.1f} s)",
+        f"test accuracy: {run.test_accuracy:.2%}   train accuracy: {run.train_accuracy:.2%}   ({run.seconds:.1f} s)",
     ]
     for when, recs in (("before training", run.check_before), ("after training", run.check_after)):
         if not recs:

@@ -1,4 +1,5 @@
 """``gradproof verify``: every verification layer, as a table or JSON records."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,9 @@ def _table(records) -> None:
     print(f"{'topic':<{tw}}  {'check':<{cw}}  {'max rel err':>11}  {'tolerance':>9}  result")
     for r in records:
         check = r.check if len(r.check) <= cw else r.check[: cw - 1] + "~"
-        print(f"{r.topic:<{tw}}  {check:<{cw}}  {_fmt(r.max_rel_error):>11}  {_fmt(r.tolerance):>9}  "
-              f"{'PASS' if r.passed else 'FAIL'}")
+        print(
+            f"{r.topic:<{tw}}  {check:<{cw}}  {_fmt(r.max_rel_error):>11}  {_fmt(r.tolerance):>9}  "
+            f"{'PASS' if r.passed else 'FAIL'}"
+        )
         if not r.passed and r.detail:
             print(f"    {r.detail}")

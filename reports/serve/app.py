@@ -6,6 +6,7 @@ cookies are HttpOnly and SameSite=Strict.  A student's session can name
 only that student's rows: every query that returns answers is filtered by
 the session's student id, never by anything the browser sends.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,13 @@ def _env():
 
     from gradproof.reports.paths import template_dir
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fmt_time"] = lambda t: time.strftime("%H:%M:%S", time.localtime(t)) if t else ""
     return env
 
@@ -78,7 +84,7 @@ def mathml(latex: str) -> str:
 
     try:
         out = convert(latex)
-    except Exception:  # noqa: BLE001 - a preview is cosmetic
+    except Exception:
         return ""
     return out if "<script" not in out.lower() else ""
 
@@ -88,11 +94,18 @@ class Seminar:
 
     VERDICT_CACHE = 20_000
 
-    def __init__(self, data_dir, exercise_ids=None, lanes: int = 2, submit_per_minute: int = 30,
-                 preview_per_minute: int = 240, signin_failures_per_minute: int = 30,
-                 secure_cookies: bool = False, budget=None):
+    def __init__(
+        self,
+        data_dir,
+        exercise_ids=None,
+        lanes: int = 2,
+        submit_per_minute: int = 30,
+        preview_per_minute: int = 240,
+        signin_failures_per_minute: int = 30,
+        secure_cookies: bool = False,
+        budget=None,
+    ):
         from gradproof.derive.seminar.exercises import exercises
-
         from gradproof.reports.serve.checker import Checker
 
         self.store = Store(data_dir)
@@ -160,6 +173,7 @@ class Seminar:
 # helpers
 # ---------------------------------------------------------------------------
 
+
 def _sem(request: Request) -> Seminar:
     return request.app.state.seminar
 
@@ -170,15 +184,20 @@ def _page(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse
     resp = HTMLResponse(html, status_code=status)
     resp.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
     return resp
 
 
 class SecurityHeaders:
     """ASGI middleware: headers every response carries."""
 
-    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-               (b"cache-control", b"no-store"), (b"x-frame-options", b"DENY")]
+    HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"no-store"),
+        (b"x-frame-options", b"DENY"),
+    ]
 
     def __init__(self, app):
         self.app = app
@@ -208,7 +227,7 @@ async def _form(request: Request) -> dict:
         return {}
     try:
         form = await request.form(max_files=0, max_fields=10)
-    except Exception:  # noqa: BLE001 - a malformed body is treated as an empty form
+    except Exception:
         return {}
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -228,6 +247,7 @@ def _set_cookie(resp: Response, name: str, value: str, secure: bool, max_age: in
 # ---------------------------------------------------------------------------
 # sign-in
 # ---------------------------------------------------------------------------
+
 
 async def home(request: Request):
     sess = await _session(request)
@@ -278,6 +298,7 @@ async def signout(request: Request):
 # the student's pages
 # ---------------------------------------------------------------------------
 
+
 async def _student(request: Request):
     sess = await _session(request)
     if sess is None or sess["role"] != "student":
@@ -310,8 +331,9 @@ async def student_home(request: Request):
         latest.setdefault(row["exercise"], row)
     items = [{"ex": sem.variant(e, sess["student"]), "id": e, "last": latest.get(e)} for e in sem.order]
     history = [{"row": r, "v": _verdict(r)} for r in hist]
-    return _page(request, "serve_student.html", student=sess["student"], items=items, history=history,
-                 csrf=sess["csrf"])
+    return _page(
+        request, "serve_student.html", student=sess["student"], items=items, history=history, csrf=sess["csrf"]
+    )
 
 
 async def exercise_page(request: Request):
@@ -321,8 +343,13 @@ async def exercise_page(request: Request):
     sem = _sem(request)
     ex_id = request.path_params["ex"]
     if ex_id not in sem.bank:
-        return _page(request, "serve_message.html", status=404, title="No such exercise",
-                     message="There is no exercise with that name.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=404,
+            title="No such exercise",
+            message="There is no exercise with that name.",
+        )
     from gradproof.derive.seminar.exercise_kinds import given_text, hint_ladder, worked_solution
 
     student = sess["student"]
@@ -340,15 +367,32 @@ async def exercise_page(request: Request):
         row = await asyncio.to_thread(sem.store.submission, int(sub), student)
         if row is not None and row["exercise"] == ex_id:
             v = _verdict(row)
-            feedback = {"row": row, "v": v, "mathml": mathml((v or {}).get("reading_latex", "")),
-                        "credit": _credit(v, row["hints"], bool(row["solution"]))}
+            feedback = {
+                "row": row,
+                "v": v,
+                "mathml": mathml((v or {}).get("reading_latex", "")),
+                "credit": _credit(v, row["hints"], bool(row["solution"])),
+            }
     hist = await asyncio.to_thread(sem.store.history, student, ex_id)
-    return _page(request, "serve_exercise.html", ex=ex, ex_id=ex_id, student=student, csrf=sess["csrf"],
-                 given=given_text(ex), hints=ladder[:hints_taken], more_hints=hints_taken < len(ladder),
-                 n_hints=len(ladder), released=released, solution=solution, solution_seen=solution_seen,
-                 feedback=feedback, history=[{"row": r, "v": _verdict(r)} for r in hist],
-                 symbols=ex.symbol_table() if ex.symbols else [],
-                 message=request.query_params.get("msg", "")[:40])
+    return _page(
+        request,
+        "serve_exercise.html",
+        ex=ex,
+        ex_id=ex_id,
+        student=student,
+        csrf=sess["csrf"],
+        given=given_text(ex),
+        hints=ladder[:hints_taken],
+        more_hints=hints_taken < len(ladder),
+        n_hints=len(ladder),
+        released=released,
+        solution=solution,
+        solution_seen=solution_seen,
+        feedback=feedback,
+        history=[{"row": r, "v": _verdict(r)} for r in hist],
+        symbols=ex.symbol_table() if ex.symbols else [],
+        message=request.query_params.get("msg", "")[:40],
+    )
 
 
 async def _student_post(request: Request):
@@ -361,8 +405,13 @@ async def _student_post(request: Request):
         return _forbidden(request, "This form has expired; reload the page and try again.")
     ex_id = request.path_params["ex"]
     if ex_id not in _sem(request).bank:
-        return _page(request, "serve_message.html", status=404, title="No such exercise",
-                     message="There is no exercise with that name.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=404,
+            title="No such exercise",
+            message="There is no exercise with that name.",
+        )
     return sess, form, ex_id
 
 
@@ -377,11 +426,21 @@ async def submit(request: Request):
     if not answer.strip():
         return RedirectResponse(f"/ex/{ex_id}?msg=empty", status_code=303)
     if len(answer) > MAX_ANSWER:
-        return _page(request, "serve_message.html", status=413, title="Answer too long",
-                     message=f"An answer may be at most {MAX_ANSWER} characters long.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=413,
+            title="Answer too long",
+            message=f"An answer may be at most {MAX_ANSWER} characters long.",
+        )
     if student in sem.submit_limit.busy or not sem.submit_limit.allow(student):
-        return _page(request, "serve_message.html", status=429, title="Slow down",
-                     message="Too many answers in a short time: wait a little, then submit again.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=429,
+            title="Slow down",
+            message="Too many answers in a short time: wait a little, then submit again.",
+        )
     sem.submit_limit.busy.add(student)
     try:
         variant = sem.variant(ex_id, student).id
@@ -469,14 +528,14 @@ def read_preview(ex, answer: str) -> dict:
                 parts.append(mathml(r.latex))
             except AnswerError as err:
                 errors.append(f"step {k + 1}: {err}")
-            except Exception:  # noqa: BLE001 - the preview must not fail loudly
+            except Exception:
                 errors.append(f"step {k + 1}: cannot be read")
         return {"text": "; ".join(texts), "mathml": "".join(parts), "error": "; ".join(errors)}
     try:
         r = read_answer(answer, ex.vocabulary())
     except AnswerError as err:
         return {"text": "", "mathml": "", "error": str(err)}
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {"text": "", "mathml": "", "error": "the answer cannot be read"}
     return {"text": r.text, "mathml": mathml(r.latex), "error": ""}
 
@@ -484,6 +543,7 @@ def read_preview(ex, answer: str) -> dict:
 # ---------------------------------------------------------------------------
 # the tutor's pages
 # ---------------------------------------------------------------------------
+
 
 async def _tutor(request: Request):
     sess = await _session(request)
@@ -511,14 +571,35 @@ async def tutor_home(request: Request):
     per_ex = []
     for e in sem.order:
         mine = [r for (s, x), r in latest.items() if x == e]
-        per_ex.append({"id": e, "title": sem.bank[e].title, "answers": sum(r["exercise"] == e for r in rows),
-                       "students": len(mine), "correct": sum(r["status"] == "correct" for r in mine),
-                       "released": e in released})
-    grid = [{"id": s["id"], "name": s["name"],
-             "cells": [latest.get((s["id"], e)) for e in sem.order],
-             "answers": sum(r["student"] == s["id"] for r in rows)} for s in students]
-    return _page(request, "serve_tutor.html", per_ex=per_ex, grid=grid, order=sem.order, csrf=sess["csrf"],
-                 total=len(rows), pending=sum(r["status"] == "pending" for r in rows))
+        per_ex.append(
+            {
+                "id": e,
+                "title": sem.bank[e].title,
+                "answers": sum(r["exercise"] == e for r in rows),
+                "students": len(mine),
+                "correct": sum(r["status"] == "correct" for r in mine),
+                "released": e in released,
+            }
+        )
+    grid = [
+        {
+            "id": s["id"],
+            "name": s["name"],
+            "cells": [latest.get((s["id"], e)) for e in sem.order],
+            "answers": sum(r["student"] == s["id"] for r in rows),
+        }
+        for s in students
+    ]
+    return _page(
+        request,
+        "serve_tutor.html",
+        per_ex=per_ex,
+        grid=grid,
+        order=sem.order,
+        csrf=sess["csrf"],
+        total=len(rows),
+        pending=sum(r["status"] == "pending" for r in rows),
+    )
 
 
 async def tutor_student(request: Request):
@@ -530,10 +611,20 @@ async def tutor_student(request: Request):
     hist = await asyncio.to_thread(sem.store.history, sid)
     known = {s["id"] for s in await asyncio.to_thread(sem.store.students)}
     if sid not in known:
-        return _page(request, "serve_message.html", status=404, title="No such student",
-                     message="There is no student with that id on the roster.")
-    return _page(request, "serve_tutor_student.html", student=sid, csrf=sess["csrf"],
-                 history=[{"row": r, "v": _verdict(r)} for r in hist])
+        return _page(
+            request,
+            "serve_message.html",
+            status=404,
+            title="No such student",
+            message="There is no student with that id on the roster.",
+        )
+    return _page(
+        request,
+        "serve_tutor_student.html",
+        student=sid,
+        csrf=sess["csrf"],
+        history=[{"row": r, "v": _verdict(r)} for r in hist],
+    )
 
 
 async def tutor_release(request: Request):
@@ -546,8 +637,13 @@ async def tutor_release(request: Request):
     sem = _sem(request)
     ex_id = form.get("exercise", "")
     if ex_id not in sem.bank:
-        return _page(request, "serve_message.html", status=404, title="No such exercise",
-                     message="There is no exercise with that name.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=404,
+            title="No such exercise",
+            message="There is no exercise with that name.",
+        )
     await asyncio.to_thread(sem.store.release, ex_id, form.get("release", "1") == "1")
     return RedirectResponse("/tutor", status_code=303)
 
@@ -559,8 +655,12 @@ def class_rows(sem: Seminar) -> list:
     latest = _latest(sem.store.all_submissions())
     out = []
     for k, r in enumerate(sorted(latest.values(), key=lambda r: r["id"])):
-        out.append((Row(k + 2, r["student"], r["exercise"], r["answer"], r["hints"], bool(r["solution"])),
-                    json.loads(r["verdict"])))
+        out.append(
+            (
+                Row(k + 2, r["student"], r["exercise"], r["answer"], r["hints"], bool(r["solution"])),
+                json.loads(r["verdict"]),
+            )
+        )
     return out
 
 
@@ -577,17 +677,27 @@ def class_result(sem: Seminar):
         if v.answer != row.answer:
             v = Verdict(**{**v.to_json(), "answer": row.answer, "feedback": v.feedback, "parts": v.parts})
         if row.hints or row.solution:
-            note = (f"credit after help: {row.hints} hint(s)" + (", solution viewed" if row.solution else ""))
-            v = Verdict(**{**v.to_json(), "credit": credit_after_help(v.credit, row.hints, row.solution),
-                           "feedback": v.feedback + (note,), "parts": v.parts})
+            note = f"credit after help: {row.hints} hint(s)" + (", solution viewed" if row.solution else "")
+            v = Verdict(
+                **{
+                    **v.to_json(),
+                    "credit": credit_after_help(v.credit, row.hints, row.solution),
+                    "feedback": v.feedback + (note,),
+                    "parts": v.parts,
+                }
+            )
         rows.append(row)
         verdicts.append(v)
         seen.add((v.exercise, " ".join(row.answer.split())))
     slow = max(verdicts, key=lambda v: v.seconds, default=None)
     used = sorted({r.exercise for r in rows})
-    return ClassResult(rows, verdicts, len(seen),
-                       (slow.exercise, slow.answer, slow.seconds) if slow else ("", "", 0.0),
-                       [get(e) for e in used])
+    return ClassResult(
+        rows,
+        verdicts,
+        len(seen),
+        (slow.exercise, slow.answer, slow.seconds) if slow else ("", "", 0.0),
+        [get(e) for e in used],
+    )
 
 
 def answers_csv(sem: Seminar) -> str:
@@ -600,8 +710,11 @@ def answers_csv(sem: Seminar) -> str:
     return buf.getvalue()
 
 
-EXPORTS = {"class.csv": "text/csv; charset=utf-8", "summary.csv": "text/csv; charset=utf-8",
-           "class.html": "text/html; charset=utf-8"}
+EXPORTS = {
+    "class.csv": "text/csv; charset=utf-8",
+    "summary.csv": "text/csv; charset=utf-8",
+    "class.html": "text/html; charset=utf-8",
+}
 
 
 async def tutor_export(request: Request):
@@ -614,6 +727,7 @@ async def tutor_export(request: Request):
         text = await asyncio.to_thread(answers_csv, sem)
         media = "text/csv; charset=utf-8"
     elif name in EXPORTS:
+
         def build() -> str:
             from gradproof.reports.grading import write_reports
 
@@ -625,8 +739,13 @@ async def tutor_export(request: Request):
         text = await asyncio.to_thread(build)
         media = EXPORTS[name]
     else:
-        return _page(request, "serve_message.html", status=404, title="No such export",
-                     message="Exports: class.csv, class.html, summary.csv, answers.csv.")
+        return _page(
+            request,
+            "serve_message.html",
+            status=404,
+            title="No such export",
+            message="Exports: class.csv, class.html, summary.csv, answers.csv.",
+        )
     resp = Response(text, media_type=media)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     if name == "class.html":
@@ -635,6 +754,7 @@ async def tutor_export(request: Request):
 
 
 # ---------------------------------------------------------------------------
+
 
 def create_app(seminar: Seminar, start: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
@@ -650,12 +770,19 @@ def create_app(seminar: Seminar, start: bool = True) -> Starlette:
                 await task
 
     routes = [
-        Route("/", home), Route("/signin", signin, methods=["POST"]), Route("/signout", signout, methods=["POST"]),
-        Route("/student", student_home), Route("/ex/{ex}", exercise_page),
-        Route("/ex/{ex}/submit", submit, methods=["POST"]), Route("/ex/{ex}/hint", hint, methods=["POST"]),
-        Route("/ex/{ex}/solution", solution, methods=["POST"]), Route("/ex/{ex}/preview", preview, methods=["POST"]),
-        Route("/tutor", tutor_home), Route("/tutor/student/{student}", tutor_student),
-        Route("/tutor/release", tutor_release, methods=["POST"]), Route("/tutor/export/{name}", tutor_export),
+        Route("/", home),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/student", student_home),
+        Route("/ex/{ex}", exercise_page),
+        Route("/ex/{ex}/submit", submit, methods=["POST"]),
+        Route("/ex/{ex}/hint", hint, methods=["POST"]),
+        Route("/ex/{ex}/solution", solution, methods=["POST"]),
+        Route("/ex/{ex}/preview", preview, methods=["POST"]),
+        Route("/tutor", tutor_home),
+        Route("/tutor/student/{student}", tutor_student),
+        Route("/tutor/release", tutor_release, methods=["POST"]),
+        Route("/tutor/export/{name}", tutor_export),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.seminar = seminar

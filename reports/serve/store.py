@@ -11,6 +11,7 @@ digest is enough: nothing to brute-force from a dictionary).
 >>> s.version()
 1
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -156,7 +157,8 @@ class Store:
                         self.db.execute(
                             "INSERT INTO students (id, name, code_hash) VALUES (?, ?, ?) "
                             "ON CONFLICT(id) DO UPDATE SET name = excluded.name, code_hash = excluded.code_hash",
-                            (sid, name, digest(code)))
+                            (sid, name, digest(code)),
+                        )
                         self.db.execute("DELETE FROM sessions WHERE role = 'student' AND student = ?", (sid,))
                     else:
                         self.db.execute("UPDATE students SET name = ? WHERE id = ?", (name, sid))
@@ -170,7 +172,7 @@ class Store:
         return self._read("SELECT id, name FROM students ORDER BY id")
 
     def student_for_code(self, code: str) -> str | None:
-        code = "-".join(code.strip().lower().replace("-", "")[i:i + 4] for i in (0, 4, 8))
+        code = "-".join(code.strip().lower().replace("-", "")[i : i + 4] for i in (0, 4, 8))
         rows = self._read("SELECT id FROM students WHERE code_hash = ?", (digest(code),))
         return rows[0]["id"] if rows else None
 
@@ -180,8 +182,10 @@ class Store:
         if rows and not renew:
             return None
         secret = secrets.token_urlsafe(24)
-        self._write("INSERT INTO secrets VALUES ('tutor', ?) ON CONFLICT(role) DO UPDATE SET secret_hash = excluded.secret_hash",
-                    (digest(secret),))
+        self._write(
+            "INSERT INTO secrets VALUES ('tutor', ?) ON CONFLICT(role) DO UPDATE SET secret_hash = excluded.secret_hash",
+            (digest(secret),),
+        )
         self._write("DELETE FROM sessions WHERE role = 'tutor'")
         return secret
 
@@ -210,14 +214,19 @@ class Store:
         return (rows[0]["hints"], bool(rows[0]["solution"])) if rows else (0, False)
 
     def take_hint(self, student: str, exercise: str, most: int) -> int:
-        self._write("INSERT INTO help (student, exercise, hints) VALUES (?, ?, 1) "
-                    "ON CONFLICT(student, exercise) DO UPDATE SET hints = MIN(hints + 1, ?)",
-                    (student, exercise, most))
+        self._write(
+            "INSERT INTO help (student, exercise, hints) VALUES (?, ?, 1) "
+            "ON CONFLICT(student, exercise) DO UPDATE SET hints = MIN(hints + 1, ?)",
+            (student, exercise, most),
+        )
         return self.help_taken(student, exercise)[0]
 
     def view_solution(self, student: str, exercise: str) -> None:
-        self._write("INSERT INTO help (student, exercise, solution) VALUES (?, ?, 1) "
-                    "ON CONFLICT(student, exercise) DO UPDATE SET solution = 1", (student, exercise))
+        self._write(
+            "INSERT INTO help (student, exercise, solution) VALUES (?, ?, 1) "
+            "ON CONFLICT(student, exercise) DO UPDATE SET solution = 1",
+            (student, exercise),
+        )
 
     def release(self, exercise: str, released: bool = True) -> None:
         if released:
@@ -231,14 +240,18 @@ class Store:
     # -- submissions ------------------------------------------------------------
     def add_submission(self, student: str, exercise: str, variant: str, answer: str, hints: int, solution: bool) -> int:
         """Record an answer (status ``pending``), committed before it is checked."""
-        cur = self._write("INSERT INTO submissions (student, exercise, variant, answer, hints, solution, created) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (student, exercise, variant, answer, hints, int(solution), time.time()))
+        cur = self._write(
+            "INSERT INTO submissions (student, exercise, variant, answer, hints, solution, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (student, exercise, variant, answer, hints, int(solution), time.time()),
+        )
         return cur.lastrowid
 
     def set_verdict(self, sub_id: int, verdict: dict) -> None:
-        self._write("UPDATE submissions SET status = ?, verdict = ?, checked = ? WHERE id = ?",
-                    (verdict["status"], json.dumps(verdict, ensure_ascii=False), time.time(), sub_id))
+        self._write(
+            "UPDATE submissions SET status = ?, verdict = ?, checked = ? WHERE id = ?",
+            (verdict["status"], json.dumps(verdict, ensure_ascii=False), time.time(), sub_id),
+        )
 
     def submission(self, sub_id: int, student: str | None):
         """One submission; a student reads only their own (``student`` given), the tutor any."""
@@ -251,8 +264,9 @@ class Store:
     def history(self, student: str, exercise: str | None = None) -> list:
         if exercise is None:
             return self._read("SELECT * FROM submissions WHERE student = ? ORDER BY id DESC", (student,))
-        return self._read("SELECT * FROM submissions WHERE student = ? AND exercise = ? ORDER BY id DESC",
-                          (student, exercise))
+        return self._read(
+            "SELECT * FROM submissions WHERE student = ? AND exercise = ? ORDER BY id DESC", (student, exercise)
+        )
 
     def all_submissions(self) -> list:
         return self._read("SELECT * FROM submissions ORDER BY id")

@@ -1,49 +1,64 @@
 """Reading answers: grammar, typed tree, conversion, readings shown to students."""
+
 import pytest
 import sympy as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, parse_answer, read_answer
 from gradproof.derive.seminar.answers import tree as t
 from gradproof.derive.seminar.answers.limits import Limits
 
-VOCAB = Vocabulary(dims={"m": 5, "n": 3, "K": 4}, symbols=(
-    SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1), aliases=("y_hat",)),
-    SymbolDecl("w", ("n", 1)), SymbolDecl("I", ("n", "n"), "identity"),
-    SymbolDecl("lambda", (), "positive", aliases=("lam",)), SymbolDecl("s", ()),
-    SymbolDecl("sigma", ("K",), call_args=("s",)), SymbolDecl("j", domain="index", index_range="K"),
-    SymbolDecl("k", domain="index", index_range="K"), SymbolDecl("n_in", (), "count"),
-    SymbolDecl("A", ("n", "n"))))
+VOCAB = Vocabulary(
+    dims={"m": 5, "n": 3, "K": 4},
+    symbols=(
+        SymbolDecl("X", ("m", "n")),
+        SymbolDecl("y", ("m", 1)),
+        SymbolDecl("yhat", ("m", 1), aliases=("y_hat",)),
+        SymbolDecl("w", ("n", 1)),
+        SymbolDecl("I", ("n", "n"), "identity"),
+        SymbolDecl("lambda", (), "positive", aliases=("lam",)),
+        SymbolDecl("s", ()),
+        SymbolDecl("sigma", ("K",), call_args=("s",)),
+        SymbolDecl("j", domain="index", index_range="K"),
+        SymbolDecl("k", domain="index", index_range="K"),
+        SymbolDecl("n_in", (), "count"),
+        SymbolDecl("A", ("n", "n")),
+    ),
+)
 
 
-@pytest.mark.parametrize("text, reading", [
-    ("X^T (yhat - y)", "X^T @ (yhat - y)"),
-    ("X.T @ (yhat - y)", "X^T @ (yhat - y)"),
-    (r"X^\top(\hat{y}-y)", "X^T @ (yhat - y)"),
-    (r"X^{\top}(\hat y - y)", "X^T @ (yhat - y)"),
-    ("X'(y_hat - y)", "X^T @ (yhat - y)"),
-    ("Xᵀ(ŷ − y)", "X^T @ (yhat - y)"),
-    ("inv(X^T X) X^T y", "inv(X^T @ X) @ X^T @ y"),
-    ("(X'X)^-1 X'y", "inv(X^T @ X) @ X^T @ y"),
-    ("(X^T X)^{-1} X^T y", "inv(X^T @ X) @ X^T @ y"),
-    (r"\left(X^T X + \lambda I\right)^{-1} X^T y", "inv(X^T @ X + lambda * I) @ X^T @ y"),
-    ("sigma(s)*(1-sigma(s))", "sigma(s) * (1 - sigma(s))"),
-    (r"\sigma(s)(1-\sigma(s))", "sigma(s) * (1 - sigma(s))"),
-    ("σ(s)(1 − σ(s))", "sigma(s) * (1 - sigma(s))"),
-    ("sigma_k([[j = k]] - sigma_j)", "sigma_k * ([[j = k]] - sigma_j)"),
-    (r"\sigma_k(s)(\delta_{jk} - \sigma_j(s))", "sigma_k * ([[j = k]] - sigma_j)"),
-    (r"\frac{1}{n_{in}}", "1 / n_in"),
-    (r"\frac{1}{n_{\text{in}}}", "1 / n_in"),
-    ("yhat (1 - yhat)", "yhat ⊙ (1 - yhat)"),
-    ("Xw", "X @ w"),
-    ("(1/2) lambda", "(1 / 2) * lambda"),
-    ("2*lam", "2 * lambda"),
-    (r"2 \cdot \lambda", "2 * lambda"),
-    (r"\sqrt{\lambda} + sqrt(lambda)", "sqrt(lambda) + sqrt(lambda)"),
-    (r"\mathbf{X}^T \mathbf{y}", "X^T @ y"),
-    ("norm(y)^2", "norm(y)^2"),
-])
+@pytest.mark.parametrize(
+    "text, reading",
+    [
+        ("X^T (yhat - y)", "X^T @ (yhat - y)"),
+        ("X.T @ (yhat - y)", "X^T @ (yhat - y)"),
+        (r"X^\top(\hat{y}-y)", "X^T @ (yhat - y)"),
+        (r"X^{\top}(\hat y - y)", "X^T @ (yhat - y)"),
+        ("X'(y_hat - y)", "X^T @ (yhat - y)"),
+        ("Xᵀ(ŷ − y)", "X^T @ (yhat - y)"),
+        ("inv(X^T X) X^T y", "inv(X^T @ X) @ X^T @ y"),
+        ("(X'X)^-1 X'y", "inv(X^T @ X) @ X^T @ y"),
+        ("(X^T X)^{-1} X^T y", "inv(X^T @ X) @ X^T @ y"),
+        (r"\left(X^T X + \lambda I\right)^{-1} X^T y", "inv(X^T @ X + lambda * I) @ X^T @ y"),
+        ("sigma(s)*(1-sigma(s))", "sigma(s) * (1 - sigma(s))"),
+        (r"\sigma(s)(1-\sigma(s))", "sigma(s) * (1 - sigma(s))"),
+        ("σ(s)(1 − σ(s))", "sigma(s) * (1 - sigma(s))"),
+        ("sigma_k([[j = k]] - sigma_j)", "sigma_k * ([[j = k]] - sigma_j)"),
+        (r"\sigma_k(s)(\delta_{jk} - \sigma_j(s))", "sigma_k * ([[j = k]] - sigma_j)"),
+        (r"\frac{1}{n_{in}}", "1 / n_in"),
+        (r"\frac{1}{n_{\text{in}}}", "1 / n_in"),
+        ("yhat (1 - yhat)", "yhat ⊙ (1 - yhat)"),
+        ("Xw", "X @ w"),
+        ("(1/2) lambda", "(1 / 2) * lambda"),
+        ("2*lam", "2 * lambda"),
+        (r"2 \cdot \lambda", "2 * lambda"),
+        (r"\sqrt{\lambda} + sqrt(lambda)", "sqrt(lambda) + sqrt(lambda)"),
+        (r"\mathbf{X}^T \mathbf{y}", "X^T @ y"),
+        ("norm(y)^2", "norm(y)^2"),
+    ],
+)
 def test_readings(text, reading):
     assert read_answer(text, VOCAB).text == reading
 
@@ -62,21 +77,24 @@ def test_reading_has_latex():
     assert r"^{-1}" in r.latex and r"\mathbf{I}" not in r.latex
 
 
-@pytest.mark.parametrize("text, code", [
-    ("X (yhat - y)", "shape"),
-    ("(yhat - y) X^T", "shape"),
-    ("X + w", "shape"),
-    ("inv(X)", "shape"),
-    ("1/m X", "ambiguous"),
-    ("A * A", "ambiguous"),
-    ("(X^T X + lambda)^-1 X^T y", "ambiguous"),
-    ("2 3", "ambiguous"),
-    ("Q + 1", "unknown-name"),
-    ("log x", "unknown-name"),
-    ("sigma'(s)", "unsupported"),
-    ("y = X w", "syntax"),
-    ("X^T (yhat - y", "syntax"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("X (yhat - y)", "shape"),
+        ("(yhat - y) X^T", "shape"),
+        ("X + w", "shape"),
+        ("inv(X)", "shape"),
+        ("1/m X", "ambiguous"),
+        ("A * A", "ambiguous"),
+        ("(X^T X + lambda)^-1 X^T y", "ambiguous"),
+        ("2 3", "ambiguous"),
+        ("Q + 1", "unknown-name"),
+        ("log x", "unknown-name"),
+        ("sigma'(s)", "unsupported"),
+        ("y = X w", "syntax"),
+        ("X^T (yhat - y", "syntax"),
+    ],
+)
 def test_errors_have_codes(text, code):
     with pytest.raises(AnswerError) as err:
         read_answer(text, VOCAB)
@@ -136,8 +154,18 @@ def test_arbitrary_text_is_read_or_refused_with_a_code(text):
     try:
         r = read_answer(text, VOCAB)
     except AnswerError as err:
-        assert err.code in {"empty", "too-long", "too-deep", "too-big", "too-large", "syntax",
-                            "unknown-name", "shape", "ambiguous", "unsupported"}
+        assert err.code in {
+            "empty",
+            "too-long",
+            "too-deep",
+            "too-big",
+            "too-large",
+            "syntax",
+            "unknown-name",
+            "shape",
+            "ambiguous",
+            "unsupported",
+        }
         assert str(err)
     else:
         assert r.text

@@ -1,5 +1,6 @@
 """A corpus of hostile and broken answers: no code runs, no check exceeds its
 limits, and every answer gets a clear message."""
+
 import builtins
 import os
 
@@ -31,7 +32,7 @@ CORPUS = [
     ("injection", "{{7*7}}"),
     ("injection", "${7*7}"),
     ("injection", "<script>alert(1)</script>"),
-    ("injection", "=HYPERLINK(\"http://evil\")"),
+    ("injection", '=HYPERLINK("http://evil")'),
     ("injection", "@SUM(1+1)*cmd|' /C calc'!A0"),
     ("injection", "\\input{/etc/passwd}"),
     ("injection", "\\write18{touch %s}" % SENTINEL),
@@ -72,7 +73,7 @@ CORPUS = [
     ("unicode", "X^T (ŷ − y) ✓"),
     ("unicode", "X\u200b^T(yhat - y)"),  # zero-width space
     ("unicode", "X^T (yhat - y)\u202e"),  # right-to-left override
-    ("unicode", "\U0001F600"),
+    ("unicode", "\U0001f600"),
     ("unicode", "X^T (yhat \x00 - y)"),
     ("unicode", "∑ x_i"),
     ("unicode", "√(y)"),
@@ -107,8 +108,7 @@ def test_corpus_is_large_enough():
 def spies(monkeypatch):
     """Record every string handed to eval/exec/sympify/parse_expr while checking."""
     calls = []
-    for mod, name in ((builtins, "eval"), (builtins, "exec"), (sympy, "sympify"),
-                      (sympy_parser, "parse_expr")):
+    for mod, name in ((builtins, "eval"), (builtins, "exec"), (sympy, "sympify"), (sympy_parser, "parse_expr")):
         real = getattr(mod, name)
 
         def spy(*args, _real=real, _name=name, **kw):
@@ -166,11 +166,17 @@ def test_checking_code_calls_no_evaluator():
 
     root = Path(__file__).resolve().parents[2]
     files = sorted((root / "derive" / "answers").glob("*.py")) + [
-        root / "derive" / "equivalence.py", root / "derive" / "exercises.py",
-        root / "reports" / "grading.py", root / "reports" / "commands" / "exercises.py"]
+        root / "derive" / "equivalence.py",
+        root / "derive" / "exercises.py",
+        root / "reports" / "grading.py",
+        root / "reports" / "commands" / "exercises.py",
+    ]
     pattern = re.compile(r"\b(parse_expr|lambdify|sympify|exec)\b|(?<![\w.])eval\s*\(|\.S\(")
     for f in files:
-        code = "\n".join(re.sub(r"``[^`]*``", "", line) for line in f.read_text().splitlines()
-                         if not line.lstrip().startswith(("#", ">>>")))
+        code = "\n".join(
+            re.sub(r"``[^`]*``", "", line)
+            for line in f.read_text().splitlines()
+            if not line.lstrip().startswith(("#", ">>>"))
+        )
         found = pattern.search(code)
         assert not found, (f.name, found and found.group(0))

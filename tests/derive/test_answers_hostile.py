@@ -6,16 +6,25 @@ reference is defined is wrong), and every size bomb is refused from an
 estimate, in one line, before SymPy sees it.  The whole corpus also runs in
 the limited workers (10 s of CPU, 1 GiB): none of it may hit a limit.
 """
+
 import re
 import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradproof.derive.seminar.answers import AnswerError, parse_answer
 from gradproof.derive.seminar.answers import tree as t
-from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, Limits, check_expression, check_lark, from_lark
+from gradproof.derive.seminar.answers.limits import (
+    DEFAULT,
+    LimitExceeded,
+    Limits,
+    check_expression,
+    check_lark,
+    from_lark,
+)
 from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
 from gradproof.derive.seminar.equivalence import decide
 from gradproof.derive.seminar.exercises import get
@@ -129,8 +138,11 @@ def test_size_bombs_are_refused_by_a_limit(ex_id, answer):
 def test_the_whole_corpus_runs_within_10s_and_1gib_per_check():
     """In the limited workers no hostile answer hits a limit, so none becomes undecided."""
     budget = Budget(cpu_seconds=10, memory_mb=1024, wall_seconds=10, symbolic_seconds=1.0)
-    cases = [(ex, a, "near") for ex, a in NEAR_MISSES] + [(ex, a, "undef") for ex, a in UNDEFINED] + \
-            [(ex, a, "bomb") for ex, a in BOMBS]
+    cases = (
+        [(ex, a, "near") for ex, a in NEAR_MISSES]
+        + [(ex, a, "undef") for ex, a in UNDEFINED]
+        + [(ex, a, "bomb") for ex, a in BOMBS]
+    )
     with CheckPool(workers=2, budget=budget) as pool:
         out = pool.run([(k, ex, a) for k, (ex, a, _) in enumerate(cases)])
     assert len(out) == len(cases)
@@ -150,21 +162,48 @@ def test_any_tiny_difference_from_1e_10_down_to_1e_45_is_found(digit, k, where):
     assert (v.status, v.mistake) == ("incorrect", "near-miss"), (answer, v)
 
 
-ATOMS = {"logreg_grad": ["X^T", "X", "w", "y", "yhat", "Yhat", "(yhat - y)", "X^T y"],
-         "sigmoid_derivative": ["s", "sigma(s)", "(1 - sigma(s))", "exp(-s)", "cosh(s)", "tanh(s/2)"]}
-CONSTANTS = ["0", "1", "2", "-1", "1e-9", "10^-30", "0.1^40", "exp(-40)", "sqrt(-1)", "log(0)", "log(-1)", "1/0",
-             "0/0", "3^40", "2^-50", "sqrt(2)", "e", "pi"]
+ATOMS = {
+    "logreg_grad": ["X^T", "X", "w", "y", "yhat", "Yhat", "(yhat - y)", "X^T y"],
+    "sigmoid_derivative": ["s", "sigma(s)", "(1 - sigma(s))", "exp(-s)", "cosh(s)", "tanh(s/2)"],
+}
+CONSTANTS = [
+    "0",
+    "1",
+    "2",
+    "-1",
+    "1e-9",
+    "10^-30",
+    "0.1^40",
+    "exp(-40)",
+    "sqrt(-1)",
+    "log(0)",
+    "log(-1)",
+    "1/0",
+    "0/0",
+    "3^40",
+    "2^-50",
+    "sqrt(2)",
+    "e",
+    "pi",
+]
 REFERENCES = {"logreg_grad": "X^T (yhat - y)", "sigmoid_derivative": "sigma(s)(1 - sigma(s))"}
 
 
 def _answers(ex_id):
     leaf = st.sampled_from(ATOMS[ex_id] + CONSTANTS)
-    tree = st.recursive(leaf, lambda kid: st.one_of(
-        st.tuples(st.sampled_from(["exp", "log", "sqrt", "sigma", "tanh", "cosh", "sinh", "inv"]), kid).map(
-            lambda p: f"{p[0]}({p[1]})"),
-        st.tuples(kid, st.sampled_from(["2", "-1", "T", "0.5", "-2"])).map(lambda p: f"({p[0]})^{p[1]}"),
-        st.tuples(kid, st.sampled_from([" + ", " - ", " * ", " ", "/", " .* "]), kid).map(
-            lambda p: f"({p[0]}){p[1]}({p[2]})")), max_leaves=8)
+    tree = st.recursive(
+        leaf,
+        lambda kid: st.one_of(
+            st.tuples(st.sampled_from(["exp", "log", "sqrt", "sigma", "tanh", "cosh", "sinh", "inv"]), kid).map(
+                lambda p: f"{p[0]}({p[1]})"
+            ),
+            st.tuples(kid, st.sampled_from(["2", "-1", "T", "0.5", "-2"])).map(lambda p: f"({p[0]})^{p[1]}"),
+            st.tuples(kid, st.sampled_from([" + ", " - ", " * ", " ", "/", " .* "]), kid).map(
+                lambda p: f"({p[0]}){p[1]}({p[2]})"
+            ),
+        ),
+        max_leaves=8,
+    )
     return st.one_of(tree, tree.map(lambda a: f"{REFERENCES[ex_id]} + {a}"))
 
 
@@ -178,17 +217,20 @@ def test_random_answers_are_never_undecided(data, ex_id):
     assert v.feedback and all(len(f) < 400 for f in v.feedback)
 
 
-@pytest.mark.parametrize("ex_id, answer", [
-    ("logreg_grad", "X^T (yhat - y) + 0 X^T y"),
-    ("logreg_grad", "X^T (yhat - y) (1 + 10^-11 - 10^-11)"),
-    ("logreg_grad", "X^T (yhat - y) exp(0)"),
-    ("least_squares", "inv(X^T X + 0 I) X^T y"),
-    ("sigmoid_derivative", "exp(-s)/(1 + exp(-s))^2"),
-    ("sigmoid_derivative", "1/(4 cosh(s/2)^2)"),
-    ("sigmoid_derivative", "(1 - tanh(s/2)^2)/4"),
-    ("xavier_var", "1/n_in + 0.1^40 - 10^-40"),
-    ("ridge", "inv(X^T X + lambda I) X^T y"),
-])
+@pytest.mark.parametrize(
+    "ex_id, answer",
+    [
+        ("logreg_grad", "X^T (yhat - y) + 0 X^T y"),
+        ("logreg_grad", "X^T (yhat - y) (1 + 10^-11 - 10^-11)"),
+        ("logreg_grad", "X^T (yhat - y) exp(0)"),
+        ("least_squares", "inv(X^T X + 0 I) X^T y"),
+        ("sigmoid_derivative", "exp(-s)/(1 + exp(-s))^2"),
+        ("sigmoid_derivative", "1/(4 cosh(s/2)^2)"),
+        ("sigmoid_derivative", "(1 - tanh(s/2)^2)/4"),
+        ("xavier_var", "1/n_in + 0.1^40 - 10^-40"),
+        ("ridge", "inv(X^T X + lambda I) X^T y"),
+    ],
+)
 def test_exact_probes_keep_correct_answers_correct(ex_id, answer):
     v = decide(get(ex_id), answer, symbolic_seconds=1.0)
     assert v.status == "correct", (answer, v)
@@ -203,11 +245,14 @@ def test_exact_verdict_stands_when_sympy_gives_up():
     assert (v.status, v.decided_by) == ("incorrect", "exact")
 
 
-@pytest.mark.parametrize("ex_id, answer", [
-    ("logreg_grad", "X^T (yhat - y) + X^T y / exp(exp(1000000 w^T w))"),
-    ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + exp(-100000 (s^2 + 1))"),
-    ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + 1/cosh(10^6 (s^2 + 1))"),
-])
+@pytest.mark.parametrize(
+    "ex_id, answer",
+    [
+        ("logreg_grad", "X^T (yhat - y) + X^T y / exp(exp(1000000 w^T w))"),
+        ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + exp(-100000 (s^2 + 1))"),
+        ("sigmoid_derivative", "sigma(s)(1 - sigma(s)) + 1/cosh(10^6 (s^2 + 1))"),
+    ],
+)
 def test_astronomical_parts_that_vanish_in_float64_are_wrong(ex_id, answer):
     v = decide(get(ex_id), answer, symbolic_seconds=1.0)
     assert (v.status, v.mistake) == ("incorrect", "too-large"), v
@@ -217,13 +262,16 @@ def test_astronomical_parts_that_vanish_in_float64_are_wrong(ex_id, answer):
 # The limits module's public API (shared with the spec reader)
 # ---------------------------------------------------------------------------
 
+
 def test_check_expression_works_on_typed_trees():
     check_expression(parse_answer("X^T (yhat - y) + exp(-40) X^T y"))
     check_expression(t.Pow(t.Add(t.Name("s"), t.Num("1")), t.Num("64")))
-    for tree in (t.Pow(t.Num("0.1"), t.Num("60000")),
-                 t.Pow(t.Num("2"), t.Pow(t.Num("0.1"), t.Neg(t.Num("20")))),
-                 t.Pow(t.Pow(t.Pow(t.Add(t.Num("1"), t.Name("s")), t.Num("64")), t.Num("64")), t.Num("64")),
-                 t.Call("exp", (t.Call("exp", (t.Call("exp", (t.Name("s"),)),)),))):
+    for tree in (
+        t.Pow(t.Num("0.1"), t.Num("60000")),
+        t.Pow(t.Num("2"), t.Pow(t.Num("0.1"), t.Neg(t.Num("20")))),
+        t.Pow(t.Pow(t.Pow(t.Add(t.Num("1"), t.Name("s")), t.Num("64")), t.Num("64")), t.Num("64")),
+        t.Call("exp", (t.Call("exp", (t.Call("exp", (t.Name("s"),)),)),)),
+    ):
         with pytest.raises(LimitExceeded) as err:
             check_expression(tree)
         assert err.value.code == "too-large" and "\n" not in str(err.value)
@@ -250,9 +298,16 @@ def test_from_lark_maps_any_grammar_and_hides_nothing():
     check_lark(_parser().parse("sum(W[i, j] * z[i], i) + 1e-8 * z[j]"))
 
 
-@pytest.mark.parametrize("forward", [
-    "(((1+s)^64)^64)^64", "s*((((2^64)^64)^64)^64)", "s*(0.1^60000)^60000", "s*2^(0.1^-20)", "exp(exp(exp(s)))",
-])
+@pytest.mark.parametrize(
+    "forward",
+    [
+        "(((1+s)^64)^64)^64",
+        "s*((((2^64)^64)^64)^64)",
+        "s*(0.1^60000)^60000",
+        "s*2^(0.1^-20)",
+        "exp(exp(exp(s)))",
+    ],
+)
 def test_spec_expressions_use_the_same_limits(forward):
     from gradproof.derive.specs.spec import SpecError, parse_spec
 
@@ -273,18 +328,28 @@ def test_parse_answer_reports_limits_with_a_code():
 # The tutor sees what stayed undecided
 # ---------------------------------------------------------------------------
 
+
 def test_class_report_counts_and_lists_undecided(tmp_path):
     from gradproof.derive.seminar.equivalence import Verdict
     from gradproof.reports.grading import ClassResult, Row, summary, undecided, write_reports
 
     rows = [Row(2, "ann", "logreg_grad", "X^T (yhat - y)"), Row(3, "bob", "logreg_grad", "<b>slow</b>")]
-    verdicts = [Verdict("logreg_grad", rows[0].answer, "correct", "symbolic", credit=1.0, feedback=("correct",)),
-                Verdict("logreg_grad", rows[1].answer, "undecided", "timeout",
-                        feedback=("the check used up its 10 s of CPU time",))]
+    verdicts = [
+        Verdict("logreg_grad", rows[0].answer, "correct", "symbolic", credit=1.0, feedback=("correct",)),
+        Verdict(
+            "logreg_grad", rows[1].answer, "undecided", "timeout", feedback=("the check used up its 10 s of CPU time",)
+        ),
+    ]
     result = ClassResult(rows, verdicts, 2, exercises=[get("logreg_grad")])
     assert summary(result)[0]["undecided"] == 1
-    assert undecided(result) == [{"student": "bob", "exercise": "logreg_grad", "answer": "<b>slow</b>",
-                                  "reason": "the check used up its 10 s of CPU time"}]
+    assert undecided(result) == [
+        {
+            "student": "bob",
+            "exercise": "logreg_grad",
+            "answer": "<b>slow</b>",
+            "reason": "the check used up its 10 s of CPU time",
+        }
+    ]
     write_reports(result, str(tmp_path))
     html = (tmp_path / "class.html").read_text()
     assert "Undecided: to look at" in html and "&lt;b&gt;slow&lt;/b&gt;" in html and "<b>slow" not in html
@@ -295,14 +360,22 @@ def test_class_report_counts_and_lists_undecided(tmp_path):
 # The command line: one line, never a traceback
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, status", [
-    ("(0.1^60000)^60000", "invalid"),
-    ("X^T (yhat - y) + 1e-9 X^T y", "incorrect"),
-    ("log(0) X^T y", "incorrect"),
-])
+
+@pytest.mark.parametrize(
+    "answer, status",
+    [
+        ("(0.1^60000)^60000", "invalid"),
+        ("X^T (yhat - y) + 1e-9 X^T y", "incorrect"),
+        ("log(0) X^T y", "incorrect"),
+    ],
+)
 def test_cli_check_gives_a_verdict_without_traceback(answer, status):
-    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "check", "logreg_grad", answer],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", "check", "logreg_grad", answer],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert f"verdict:    {status}" in p.stdout
     assert "Traceback" not in p.stderr + p.stdout
@@ -313,19 +386,36 @@ def test_a_class_of_hostile_rows_is_graded_with_nothing_undecided(tmp_path):
     import csv
 
     answers = tmp_path / "answers.csv"
-    rows = [("a", "(0.1^60000)^60000"), ("b", "2^(0.1^-20)"), ("c", "0.1^60000 X^T (yhat - y)"),
-            ("d", "(2^64)^64 X^T y"), ("e", "1.000000001 X^T (yhat - y)"), ("f", "log(-1) X^T (yhat - y)"),
-            ("g", "X^T(yhat-y)")]
+    rows = [
+        ("a", "(0.1^60000)^60000"),
+        ("b", "2^(0.1^-20)"),
+        ("c", "0.1^60000 X^T (yhat - y)"),
+        ("d", "(2^64)^64 X^T y"),
+        ("e", "1.000000001 X^T (yhat - y)"),
+        ("f", "log(-1) X^T (yhat - y)"),
+        ("g", "X^T(yhat-y)"),
+    ]
     with open(answers, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["student", "exercise", "answer"])
         w.writerows((s, "logreg_grad", a) for s, a in rows)
     out = tmp_path / "grades"
-    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "grade", str(answers), "-o", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", "grade", str(answers), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert "0 undecided" in p.stdout and "Traceback" not in p.stderr
     with open(out / "class.csv", newline="") as fh:
         got = {r["student"]: r["status"] for r in csv.DictReader(fh)}
-    assert got == {"a": "invalid", "b": "invalid", "c": "invalid", "d": "invalid", "e": "incorrect",
-                   "f": "incorrect", "g": "correct"}
+    assert got == {
+        "a": "invalid",
+        "b": "invalid",
+        "c": "invalid",
+        "d": "invalid",
+        "e": "incorrect",
+        "f": "incorrect",
+        "g": "correct",
+    }

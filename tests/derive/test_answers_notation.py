@@ -5,6 +5,7 @@ every form is checked as written, with every space removed, with spaces
 around every operator, and with doubled spaces.  ``X^TX`` is ``X^T X`` (as in
 LaTeX, a superscript takes one token) and ``DeltaW^T`` is ``Delta W^T``.
 """
+
 import re
 
 import pytest
@@ -17,94 +18,171 @@ C, W = "correct", "incorrect"
 # exercise id -> [(answer as a student writes it, expected status, expected mistake or "")]
 FORMS = {
     "logreg_grad": [
-        ("X^T (yhat - y)", C, ""), ("X^T (Yhat - y)", C, ""), ("X^T (y_hat - y)", C, ""),
-        ("X^T yhat - X^T y", C, ""), ("-X^T (y - yhat)", C, ""), ("X' (yhat - y)", C, ""),
-        (r"X^\top (\hat{y} - y)", C, ""), ("X^T (sigma(X w) - y)", C, ""), ("X.T @ (yhat - y)", C, ""),
-        ("(yhat - y)^T X", W, "transposed"), ("X^T (y - yhat)", W, "sign"), ("X (yhat - y)", W, "transposed"),
-        ("2 X^T (yhat - y)", W, "factor:2"), ("X^T (yhat - y) / m", W, "factor:1/m"),
+        ("X^T (yhat - y)", C, ""),
+        ("X^T (Yhat - y)", C, ""),
+        ("X^T (y_hat - y)", C, ""),
+        ("X^T yhat - X^T y", C, ""),
+        ("-X^T (y - yhat)", C, ""),
+        ("X' (yhat - y)", C, ""),
+        (r"X^\top (\hat{y} - y)", C, ""),
+        ("X^T (sigma(X w) - y)", C, ""),
+        ("X.T @ (yhat - y)", C, ""),
+        ("(yhat - y)^T X", W, "transposed"),
+        ("X^T (y - yhat)", W, "sign"),
+        ("X (yhat - y)", W, "transposed"),
+        ("2 X^T (yhat - y)", W, "factor:2"),
+        ("X^T (yhat - y) / m", W, "factor:1/m"),
     ],
     "least_squares": [
-        ("inv(X^T X) X^T y", C, ""), ("(X^T X)^-1 X^T y", C, ""), ("(X' X)^-1 X' y", C, ""),
-        ("(X^T X)^{-1} X^T y", C, ""), ("inv(X.T @ X) @ X.T @ y", C, ""),
-        ("inv(X^T X) X y", W, "transposed"), ("-inv(X^T X) X^T y", W, "sign"),
+        ("inv(X^T X) X^T y", C, ""),
+        ("(X^T X)^-1 X^T y", C, ""),
+        ("(X' X)^-1 X' y", C, ""),
+        ("(X^T X)^{-1} X^T y", C, ""),
+        ("inv(X.T @ X) @ X.T @ y", C, ""),
+        ("inv(X^T X) X y", W, "transposed"),
+        ("-inv(X^T X) X^T y", W, "sign"),
         ("inv(X^T X) X^T y / 2", W, "factor:1/2"),
     ],
     "ridge": [
-        ("inv(X^T X + lambda I) X^T y", C, ""), ("(X^T X + lambda I)^-1 X^T y", C, ""),
-        ("inv(lambda I + X^T X) X^T y", C, ""), ("(X' X + lam I)^-1 X' y", C, ""),
-        ("inv(X^T X) X^T y", W, "tutor:1"), ("inv(X^T X - lambda I) X^T y", W, "sign"),
+        ("inv(X^T X + lambda I) X^T y", C, ""),
+        ("(X^T X + lambda I)^-1 X^T y", C, ""),
+        ("inv(lambda I + X^T X) X^T y", C, ""),
+        ("(X' X + lam I)^-1 X' y", C, ""),
+        ("inv(X^T X) X^T y", W, "tutor:1"),
+        ("inv(X^T X - lambda I) X^T y", W, "sign"),
     ],
     "linear_grad_W": [
-        ("Z^T Delta", C, ""), ("Z^T D", C, ""), ("X^T Delta", C, ""), ("(Delta^T Z)^T", C, ""), ("Z' Delta", C, ""),
-        ("Delta^T Z", W, "transposed"), ("Z^T Delta / m", W, "factor:1/m"), ("-Z^T Delta", W, "sign"),
+        ("Z^T Delta", C, ""),
+        ("Z^T D", C, ""),
+        ("X^T Delta", C, ""),
+        ("(Delta^T Z)^T", C, ""),
+        ("Z' Delta", C, ""),
+        ("Delta^T Z", W, "transposed"),
+        ("Z^T Delta / m", W, "factor:1/m"),
+        ("-Z^T Delta", W, "sign"),
     ],
     "linear_backward": [
-        ("Delta W^T", C, ""), ("D W^T", C, ""), ("D W'", C, ""), ("(W Delta^T)^T", C, ""), ("Delta W.T", C, ""),
-        ("W Delta^T", W, "transposed"), ("-Delta W^T", W, "sign"), ("2 Delta W^T", W, "factor:2"),
+        ("Delta W^T", C, ""),
+        ("D W^T", C, ""),
+        ("D W'", C, ""),
+        ("(W Delta^T)^T", C, ""),
+        ("Delta W.T", C, ""),
+        ("W Delta^T", W, "transposed"),
+        ("-Delta W^T", W, "sign"),
+        ("2 Delta W^T", W, "factor:2"),
     ],
     "l2_grad": [
-        ("2 lambda W", C, ""), ("2 lam W", C, ""), ("lambda*W*2", C, ""), ("2*lambda*W", C, ""),
-        ("lambda W", W, "factor:1/2"), ("-2 lambda W", W, "sign"), ("2 W", W, "tutor:1"),
+        ("2 lambda W", C, ""),
+        ("2 lam W", C, ""),
+        ("lambda*W*2", C, ""),
+        ("2*lambda*W", C, ""),
+        ("lambda W", W, "factor:1/2"),
+        ("-2 lambda W", W, "sign"),
+        ("2 W", W, "tutor:1"),
     ],
     "sigmoid_bce_grad": [
-        ("(yhat - y) / m", C, ""), ("(sigma(s) - y) / m", C, ""), ("(1/m) (yhat - y)", C, ""),
-        ("(Yhat - y) / m", C, ""), ("yhat / m - y / m", C, ""),
-        ("yhat - y", W, "tutor:1"), ("(y - yhat) / m", W, "sign"),
+        ("(yhat - y) / m", C, ""),
+        ("(sigma(s) - y) / m", C, ""),
+        ("(1/m) (yhat - y)", C, ""),
+        ("(Yhat - y) / m", C, ""),
+        ("yhat / m - y / m", C, ""),
+        ("yhat - y", W, "tutor:1"),
+        ("(y - yhat) / m", W, "sign"),
     ],
     "softmax_ce_grad": [
-        ("(P - Y) / m", C, ""), ("(Yhat - Y) / m", C, ""), ("(softmax(S) - Y) / m", C, ""), ("(1/m) (P - Y)", C, ""),
-        ("P - Y", W, "tutor:1"), ("(Y - P) / m", W, "sign"),
+        ("(P - Y) / m", C, ""),
+        ("(Yhat - Y) / m", C, ""),
+        ("(softmax(S) - Y) / m", C, ""),
+        ("(1/m) (P - Y)", C, ""),
+        ("P - Y", W, "tutor:1"),
+        ("(Y - P) / m", W, "sign"),
     ],
     "multinomial_grad": [
-        ("X^T (P - Y) / m", C, ""), ("(1/m) X^T (Yhat - Y)", C, ""), ("X^T (softmax(X W) - Y) / m", C, ""),
-        ("X^T (P - Y)", W, "factor:m"), ("X^T (Y - P) / m", W, "sign"),
+        ("X^T (P - Y) / m", C, ""),
+        ("(1/m) X^T (Yhat - Y)", C, ""),
+        ("X^T (softmax(X W) - Y) / m", C, ""),
+        ("X^T (P - Y)", W, "factor:m"),
+        ("X^T (Y - P) / m", W, "sign"),
     ],
     "linreg_grad": [
-        ("2 X^T (X w - y)", C, ""), ("2 X^T X w - 2 X^T y", C, ""), ("2 X^T (yhat - y)", C, ""),
+        ("2 X^T (X w - y)", C, ""),
+        ("2 X^T X w - 2 X^T y", C, ""),
+        ("2 X^T (yhat - y)", C, ""),
         ("-2 X^T (y - X w)", C, ""),
-        ("X^T (X w - y)", W, "factor:1/2"), ("2 X^T (y - X w)", W, "sign"),
+        ("X^T (X w - y)", W, "factor:1/2"),
+        ("2 X^T (y - X w)", W, "sign"),
     ],
     "squared_error_backward": [
-        ("2 (z - y)", C, ""), ("2 z - 2 y", C, ""), ("2 (yhat - y)", C, ""),
-        ("2 (y - z)", W, "sign"), ("z - y", W, "factor:1/2"),
+        ("2 (z - y)", C, ""),
+        ("2 z - 2 y", C, ""),
+        ("2 (yhat - y)", C, ""),
+        ("2 (y - z)", W, "sign"),
+        ("z - y", W, "factor:1/2"),
     ],
     "sigmoid_backward": [
-        ("Delta * A * (1 - A)", C, ""), ("Delta .* sigma(Z) .* (1 - sigma(Z))", C, ""), ("A * (1 - A) * Delta", C, ""),
-        ("Delta * A", W, "missing-one-minus"), ("-Delta * A * (1 - A)", W, "sign"),
+        ("Delta * A * (1 - A)", C, ""),
+        ("Delta .* sigma(Z) .* (1 - sigma(Z))", C, ""),
+        ("A * (1 - A) * Delta", C, ""),
+        ("Delta * A", W, "missing-one-minus"),
+        ("-Delta * A * (1 - A)", W, "sign"),
     ],
     "tanh_backward": [
-        ("Delta * (1 - A^2)", C, ""), ("Delta * (1 - tanh(Z)^2)", C, ""), ("Delta - Delta * A * A", C, ""),
+        ("Delta * (1 - A^2)", C, ""),
+        ("Delta * (1 - tanh(Z)^2)", C, ""),
+        ("Delta - Delta * A * A", C, ""),
         ("Delta .* (1 - A .* A)", C, ""),
-        ("Delta * (1 - A)", W, "missing-square"), ("Delta * (A^2 - 1)", W, "sign"),
+        ("Delta * (1 - A)", W, "missing-square"),
+        ("Delta * (A^2 - 1)", W, "sign"),
     ],
     "sigmoid_derivative": [
-        ("sigma(s) (1 - sigma(s))", C, ""), ("sigma(s) - sigma(s)^2", C, ""), ("sigma(s) sigma(-s)", C, ""),
-        ("exp(-s) / (1 + exp(-s))^2", C, ""), ("1 / (2 + 2 cosh(s))", C, ""), ("1 / (4 cosh(s/2)^2)", C, ""),
-        ("sigma(s)", W, "missing-one-minus"), ("2 sigma(s) (1 - sigma(s))", W, "factor:2"),
+        ("sigma(s) (1 - sigma(s))", C, ""),
+        ("sigma(s) - sigma(s)^2", C, ""),
+        ("sigma(s) sigma(-s)", C, ""),
+        ("exp(-s) / (1 + exp(-s))^2", C, ""),
+        ("1 / (2 + 2 cosh(s))", C, ""),
+        ("1 / (4 cosh(s/2)^2)", C, ""),
+        ("sigma(s)", W, "missing-one-minus"),
+        ("2 sigma(s) (1 - sigma(s))", W, "factor:2"),
     ],
     "tanh_via_sigma": [
-        ("2 sigma(2 s) - 1", C, ""), ("1 - 2 sigma(-2 s)", C, ""), ("sigma(2 s) - sigma(-2 s)", C, ""),
-        ("2 sigma(s) - 1", W, "tutor:1"), ("1 - 2 sigma(2 s)", W, "sign"),
+        ("2 sigma(2 s) - 1", C, ""),
+        ("1 - 2 sigma(-2 s)", C, ""),
+        ("sigma(2 s) - sigma(-2 s)", C, ""),
+        ("2 sigma(s) - 1", W, "tutor:1"),
+        ("1 - 2 sigma(2 s)", W, "sign"),
     ],
     "softmax_jacobian": [
-        ("sigma_k ([[j = k]] - sigma_j)", C, ""), ("sigma_k * delta(j, k) - sigma_k * sigma_j", C, ""),
+        ("sigma_k ([[j = k]] - sigma_j)", C, ""),
+        ("sigma_k * delta(j, k) - sigma_k * sigma_j", C, ""),
         ("sigma_k ([[j = k]] + sigma_j)", W, "sign"),
     ],
     "mle_sigma2": [
-        ("RSS / m", C, ""), ("(y - X w)^T (y - X w) / m", C, ""), ("norm(y - X w)^2 / m", C, ""),
-        ("RSS / (m - 1)", W, "tutor:1"), ("RSS", W, "factor:m"),
+        ("RSS / m", C, ""),
+        ("(y - X w)^T (y - X w) / m", C, ""),
+        ("norm(y - X w)^2 / m", C, ""),
+        ("RSS / (m - 1)", W, "tutor:1"),
+        ("RSS", W, "factor:m"),
     ],
     "map_lambda": [
-        ("sigma^2 / sigma_0^2", C, ""), ("(sigma / sigma_0)^2", C, ""), ("sigma^2 / sigma0^2", C, ""),
-        ("sigma_0^2 / sigma^2", W, "tutor:1"), ("sigma / sigma_0", W, "missing-square"),
+        ("sigma^2 / sigma_0^2", C, ""),
+        ("(sigma / sigma_0)^2", C, ""),
+        ("sigma^2 / sigma0^2", C, ""),
+        ("sigma_0^2 / sigma^2", W, "tutor:1"),
+        ("sigma / sigma_0", W, "missing-square"),
     ],
     "xavier_var": [
-        ("1 / n_in", C, ""), ("n_in^-1", C, ""), ("1 / nin", C, ""),
-        ("2 / n_in", W, "tutor:1"), ("1 / (2 n_in)", W, "factor:1/2"),
+        ("1 / n_in", C, ""),
+        ("n_in^-1", C, ""),
+        ("1 / nin", C, ""),
+        ("2 / n_in", W, "tutor:1"),
+        ("1 / (2 n_in)", W, "factor:1/2"),
     ],
     "glorot_var": [
-        ("2 / (n_in + n_out)", C, ""), ("1 / ((n_in + n_out) / 2)", C, ""), ("2 / (nin + nout)", C, ""),
-        ("2 / (n_in - n_out)", W, "sign"), ("1 / (n_in + n_out)", W, "factor:1/2"),
+        ("2 / (n_in + n_out)", C, ""),
+        ("1 / ((n_in + n_out) / 2)", C, ""),
+        ("2 / (nin + nout)", C, ""),
+        ("2 / (n_in - n_out)", W, "sign"),
+        ("1 / (n_in + n_out)", W, "factor:1/2"),
     ],
 }
 
@@ -122,8 +200,12 @@ def spacing_variants(text: str) -> list[str]:
     return out
 
 
-CASES = [(ex_id, variant, status, mistake)
-         for ex_id, forms in FORMS.items() for text, status, mistake in forms for variant in spacing_variants(text)]
+CASES = [
+    (ex_id, variant, status, mistake)
+    for ex_id, forms in FORMS.items()
+    for text, status, mistake in forms
+    for variant in spacing_variants(text)
+]
 
 
 def test_the_corpus_is_realistic_and_large():
@@ -146,15 +228,18 @@ def test_every_spacing_gets_the_same_verdict(ex_id):
                 assert v.mistake == mistake, (variant, v.mistake, v.feedback)
 
 
-@pytest.mark.parametrize("ex_id, text, reading", [
-    ("least_squares", "inv(X^TX)X^Ty", "inv(X^T @ X) @ X^T @ y"),
-    ("logreg_grad", "X^Ty", "X^T @ y"),
-    ("linear_grad_W", "Z^TDelta", "Z^T @ Delta"),
-    ("linear_backward", "DeltaW^T", "Delta @ W^T"),
-    ("linear_backward", "DW'", "Delta @ W^T"),
-    ("linear_backward", "(WDelta^T)^T", "(W @ Delta^T)^T"),
-    ("logreg_grad", "X^T(Yhat-y)", "X^T @ (yhat - y)"),
-])
+@pytest.mark.parametrize(
+    "ex_id, text, reading",
+    [
+        ("least_squares", "inv(X^TX)X^Ty", "inv(X^T @ X) @ X^T @ y"),
+        ("logreg_grad", "X^Ty", "X^T @ y"),
+        ("linear_grad_W", "Z^TDelta", "Z^T @ Delta"),
+        ("linear_backward", "DeltaW^T", "Delta @ W^T"),
+        ("linear_backward", "DW'", "Delta @ W^T"),
+        ("linear_backward", "(WDelta^T)^T", "(W @ Delta^T)^T"),
+        ("logreg_grad", "X^T(Yhat-y)", "X^T @ (yhat - y)"),
+    ],
+)
 def test_glued_superscripts_read_as_latex_reads_them(ex_id, text, reading):
     from gradproof.derive.seminar.answers import read_answer
 

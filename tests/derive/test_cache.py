@@ -2,6 +2,7 @@
 
 Every test gets its own cache folder (``GRADPROOF_CACHE_DIR`` = ``tmp_path``).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradproof.derive.support import cache
 from gradproof.derive.lecture import registry
+from gradproof.derive.support import cache
 
 ROOT = Path(__file__).resolve().parents[2]
 CHEAP = "relu"  # a declared topic that derives quickly
@@ -126,9 +127,11 @@ def test_every_topic_prints_the_same_from_the_cache_as_fresh(folder, capsys, mon
 def test_derive_from_the_cache_needs_no_sympy(folder):
     first = gradproof("derive", CHEAP, "--format", "latex")
     assert first.returncode == 0, first.stderr
-    code = ("import sys; from gradproof.reports.cli import main\n"
-            f"rc = main(['derive', {CHEAP!r}, '--format', 'latex'])\n"
-            "assert rc == 0 and 'sympy' not in sys.modules, sorted(m for m in sys.modules if 'sympy' in m)[:3]")
+    code = (
+        "import sys; from gradproof.reports.cli import main\n"
+        f"rc = main(['derive', {CHEAP!r}, '--format', 'latex'])\n"
+        "assert rc == 0 and 'sympy' not in sys.modules, sorted(m for m in sys.modules if 'sympy' in m)[:3]"
+    )
     again = run("-c", code)
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
@@ -137,6 +140,7 @@ def test_derive_from_the_cache_needs_no_sympy(folder):
 # ---------------------------------------------------------------------------
 # Keys: everything that decides a derivation, and only declared topics
 # ---------------------------------------------------------------------------
+
 
 def test_key_changes_with_source_versions_and_declaration(folder, monkeypatch, tmp_path):
     topic = registry.get(CHEAP)
@@ -161,11 +165,13 @@ def test_key_changes_with_source_versions_and_declaration(folder, monkeypatch, t
     def other(dist):
         return lambda d: "0.0.1" if d == dist else real(d)
 
-    for what, target, name, value in [("source", cache, "source_hash", lambda root=None: "0" * 64),
-                                      ("SymPy version", cache, "_version", other("sympy")),
-                                      ("mpmath version", cache, "_version", other("mpmath")),
-                                      ("gradproof version", cache, "_version", other("gradproof")),
-                                      ("Python version", sys, "version", "2.7.18 (planted)")]:
+    for what, target, name, value in [
+        ("source", cache, "source_hash", lambda root=None: "0" * 64),
+        ("SymPy version", cache, "_version", other("sympy")),
+        ("mpmath version", cache, "_version", other("mpmath")),
+        ("gradproof version", cache, "_version", other("gradproof")),
+        ("Python version", sys, "version", "2.7.18 (planted)"),
+    ]:
         with monkeypatch.context() as m:
             m.setattr(cache, "_FINGERPRINT", None)
             m.setattr(target, name, value)
@@ -218,6 +224,7 @@ def test_spec_modules_are_keyed_by_their_text(folder, tmp_path):
 # ---------------------------------------------------------------------------
 # Authentication: nothing unverified is trusted, or even unpickled
 # ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def stored(folder):
@@ -359,7 +366,7 @@ def test_any_damage_to_an_entry_is_a_miss(tmp_path_factory, data):
         at = data.draw(st.integers(0, len(blob) - 1))
         blob[at] ^= data.draw(st.integers(1, 255))
     elif how == "truncate":
-        blob = blob[:data.draw(st.integers(0, len(blob) - 1))]
+        blob = blob[: data.draw(st.integers(0, len(blob) - 1))]
     else:
         blob += data.draw(st.binary(min_size=1, max_size=16))
     path.write_bytes(bytes(blob))
@@ -392,9 +399,16 @@ _WRITER = textwrap.dedent("""
 def test_concurrent_writers_of_one_key_never_leave_a_corrupt_entry(tmp_path):
     where = tmp_path / "shared"
     size, rounds = 20000, 150
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(where), tag, str(size), str(rounds)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("first", "second")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(where), tag, str(size), str(rounds)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("first", "second")
+    ]
     reader = cache.Cache(where)
     reads = 0
     while any(p.poll() is None for p in procs):
@@ -417,10 +431,20 @@ def test_concurrent_writers_of_one_key_never_leave_a_corrupt_entry(tmp_path):
 
 def test_concurrent_first_use_agrees_on_one_key(tmp_path):
     where = tmp_path / "new"
-    code = ("import sys\nfrom gradproof.derive.support.cache import Cache\n"
-            "c = Cache(sys.argv[1]); c.put(sys.argv[2] * 64, sys.argv[2]); print(c.secret(False).hex())")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(where), ch], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for ch in "0123"]
+    code = (
+        "import sys\nfrom gradproof.derive.support.cache import Cache\n"
+        "c = Cache(sys.argv[1]); c.put(sys.argv[2] * 64, sys.argv[2]); print(c.secret(False).hex())"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(where), ch],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for ch in "0123"
+    ]
     secrets_seen = {p.communicate()[0].strip() for p in procs}
     assert len(secrets_seen) == 1 and all(p.returncode == 0 for p in procs)
     reader = cache.Cache(where)
@@ -480,11 +504,16 @@ def test_verify_with_an_unusable_folder_warns_once(tmp_path):
 # --no-cache, and `gradproof cache`
 # ---------------------------------------------------------------------------
 
+
 def test_no_cache_neither_creates_nor_writes(tmp_path):
     where = tmp_path / "cache"
     env = {cache.ENV_DIR: str(where)}
-    for args in (["derive", CHEAP], ["derive", CHEAP, "--format", "json"], ["codegen", CHEAP, "-o", str(tmp_path / "code")],
-                 ["verify", CHEAP, "--json"]):
+    for args in (
+        ["derive", CHEAP],
+        ["derive", CHEAP, "--format", "json"],
+        ["codegen", CHEAP, "-o", str(tmp_path / "code")],
+        ["verify", CHEAP, "--json"],
+    ):
         r = gradproof(*args, "--no-cache", env=env)
         assert r.returncode == 0, (args, r.stderr)
         assert not where.exists(), f"gradproof {' '.join(args)} --no-cache created the cache folder"
@@ -536,7 +565,12 @@ def test_environment_switch_turns_it_off(folder, monkeypatch):
 def test_cache_info_and_clear(folder, tmp_path):
     env = {cache.ENV_DIR: str(folder)}
     r = gradproof("cache", "info", "--json", env=env)
-    assert r.returncode == 0 and json.loads(r.stdout) == {"path": str(folder), "entries": 0, "bytes": 0, "enabled": True}
+    assert r.returncode == 0 and json.loads(r.stdout) == {
+        "path": str(folder),
+        "entries": 0,
+        "bytes": 0,
+        "enabled": True,
+    }
     assert not folder.exists()  # info creates nothing
     assert gradproof("derive", CHEAP, env=env).returncode == 0
     (folder / "notes.txt").write_text("the user's own file")
@@ -547,8 +581,10 @@ def test_cache_info_and_clear(folder, tmp_path):
     r = gradproof("cache", "clear", env=env)
     assert r.returncode == 0 and r.stdout.strip() == f"removed 2 entries from {folder}"
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
-    code = ("import sys; from gradproof.reports.cli import main\nrc = main(['cache', 'info'])\n"
-            "assert rc == 0 and 'sympy' not in sys.modules")
+    code = (
+        "import sys; from gradproof.reports.cli import main\nrc = main(['cache', 'info'])\n"
+        "assert rc == 0 and 'sympy' not in sys.modules"
+    )
     assert run("-c", code, env=env).returncode == 0
 
 

@@ -1,12 +1,13 @@
 """Claims are never trusted: a wrong claim is rejected by its proof."""
+
 import dataclasses
 
 import pytest
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.engine.modules import K, m, n
 from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.engine.modules import K, m, n
 from gradproof.derive.lecture.registry import get
 
 Z = mx.Sym("Z", (m, n))
@@ -17,14 +18,32 @@ Y = mx.Sym("Y", (m, K), role="target")
 u, v = sp.symbols("u v")
 
 WRONG = {
-    "sign flip": ("linear", Claim("backward", "Delta^l = -Delta W^T", matrix=mx.Scale(-1, mx.MatMul(D, mx.Transpose(W))))),
+    "sign flip": (
+        "linear",
+        Claim("backward", "Delta^l = -Delta W^T", matrix=mx.Scale(-1, mx.MatMul(D, mx.Transpose(W)))),
+    ),
     "missing transpose": ("linear", Claim("grad:W", "dL/dW = Z Delta", matrix=mx.MatMul(Z, D))),
     "wrong transpose": ("linear", Claim("grad:W", "dL/dW = Delta^T Z", matrix=mx.MatMul(mx.Transpose(D), Z))),
-    "missing factor 1/m": ("softmax_cross_entropy", Claim("backward", "dL/dS = P - Y", matrix=mx.Map(u - v, ((u, P), (v, Y))))),
-    "missing factor 2": ("mse", Claim("backward", "dL/dyhat = (yhat - y)/m",
-                                      matrix=mx.Map((u - v) / m, ((u, mx.Sym("yhat", (m, 1))), (v, mx.Sym("y", (m, 1), role="target")))))),
-    "sign flip in sigmoid": ("sigmoid", Claim("backward", "Delta o A o (1 + A)",
-                                              matrix=mx.Map(u * v * (1 + v), ((u, mx.Sym("Delta", (m, n))), (v, mx.Sym("A", (m, n), role="output")))))),
+    "missing factor 1/m": (
+        "softmax_cross_entropy",
+        Claim("backward", "dL/dS = P - Y", matrix=mx.Map(u - v, ((u, P), (v, Y)))),
+    ),
+    "missing factor 2": (
+        "mse",
+        Claim(
+            "backward",
+            "dL/dyhat = (yhat - y)/m",
+            matrix=mx.Map((u - v) / m, ((u, mx.Sym("yhat", (m, 1))), (v, mx.Sym("y", (m, 1), role="target")))),
+        ),
+    ),
+    "sign flip in sigmoid": (
+        "sigmoid",
+        Claim(
+            "backward",
+            "Delta o A o (1 + A)",
+            matrix=mx.Map(u * v * (1 + v), ((u, mx.Sym("Delta", (m, n))), (v, mx.Sym("A", (m, n), role="output")))),
+        ),
+    ),
 }
 
 

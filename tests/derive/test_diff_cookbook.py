@@ -5,13 +5,14 @@ derivative, printed in matrix form, run as generated NumPy against central
 differences, and compared with the cookbook's closed form written here in
 NumPy (an independent reference).
 """
+
 import numpy as np
 import pytest
 
-from gradproof.derive.seminar.answers.limits import DEFAULT
 from gradproof.derive.engine.matcalc import differentiate, latex, text
 from gradproof.derive.proof.matcalc import central_differences, numpy_module, sample
 from gradproof.derive.reading import read
+from gradproof.derive.seminar.answers.limits import DEFAULT
 
 
 def c(v):
@@ -40,8 +41,12 @@ IDENTITIES = [
     ("x^T A x", "x", False, lambda d: (d["A"] + d["A"].T) @ c(d["x"])),
     ("x^T x", "x", False, lambda d: 2 * c(d["x"])),
     ("(X w - y)^T (X w - y)", "w", False, lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"]))),
-    ("(X w - y)^T (X w - y) + lambda w^T w", "w", False,
-     lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"])) + 2 * d["lambda_"] * c(d["w"])),
+    (
+        "(X w - y)^T (X w - y) + lambda w^T w",
+        "w",
+        False,
+        lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"])) + 2 * d["lambda_"] * c(d["w"]),
+    ),
     ("norm2(x)^2", "x", False, lambda d: 2 * c(d["x"])),
     ("norm2(x)", "x", False, lambda d: c(d["x"]) / np.linalg.norm(d["x"])),
     ("norm1(x)", "x", False, lambda d: np.sign(c(d["x"]))),
@@ -75,8 +80,12 @@ IDENTITIES = [
     (r"\frac{1}{2} \|X w - y\|_2^2", "w", False, lambda d: d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"]))),
     # the lecture's losses
     ("(X w - y)^T (X w - y) / m", "w", False, lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"])) / d["m"]),
-    ("-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))", "w", False,
-     lambda d: d["X"].T @ (sig(d["X"] @ c(d["w"])) - c(d["y"]))),
+    (
+        "-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))",
+        "w",
+        False,
+        lambda d: d["X"].T @ (sig(d["X"] @ c(d["w"])) - c(d["y"])),
+    ),
     ("-y^T (W x) + log(sum(exp(W x)))", "W", False, lambda d: (softmax(d["W"] @ c(d["x"])) - c(d["y"])) @ c(d["x"]).T),
     # Jacobians (rows = outputs)
     ("A x", "x", False, lambda d: d["A"]),
@@ -85,15 +94,24 @@ IDENTITIES = [
     ("exp(x)", "x", False, lambda d: np.diagflat(np.exp(c(d["x"])))),
     # Hessians
     ("x^T A x", "x", True, lambda d: d["A"] + d["A"].T),
-    ("(X w - y)^T (X w - y) + lambda w^T w", "w", True,
-     lambda d: 2 * d["X"].T @ d["X"] + 2 * d["lambda_"] * np.eye(d["X"].shape[1])),
-    ("-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))", "w", True,
-     lambda d: d["X"].T @ np.diagflat(sig(d["X"] @ c(d["w"])) * (1 - sig(d["X"] @ c(d["w"])))) @ d["X"]),
+    (
+        "(X w - y)^T (X w - y) + lambda w^T w",
+        "w",
+        True,
+        lambda d: 2 * d["X"].T @ d["X"] + 2 * d["lambda_"] * np.eye(d["X"].shape[1]),
+    ),
+    (
+        "-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))",
+        "w",
+        True,
+        lambda d: d["X"].T @ np.diagflat(sig(d["X"] @ c(d["w"])) * (1 - sig(d["X"] @ c(d["w"])))) @ d["X"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("expr,wrt,hessian,ref", IDENTITIES,
-                         ids=[f"{e} by {w}{' (H)' if h else ''}" for e, w, h, _ in IDENTITIES])
+@pytest.mark.parametrize(
+    "expr,wrt,hessian,ref", IDENTITIES, ids=[f"{e} by {w}{' (H)' if h else ''}" for e, w, h, _ in IDENTITIES]
+)
 def test_identity_proved_printed_and_run(expr, wrt, hessian, ref):
     r = differentiate(read(expr), wrt, hessian=hessian)
     assert r.proofs and r.proved, r.failed()[:2]
@@ -112,13 +130,18 @@ def test_identity_proved_printed_and_run(expr, wrt, hessian, ref):
 
 
 def test_gradient_forms_read_off_as_the_cookbook_writes_them():
-    assert text(differentiate(read("(X w - y)^T (X w - y) + lambda w^T w"), "w").result) == "2 X^T (X w - y) + 2 lambda w"
+    assert (
+        text(differentiate(read("(X w - y)^T (X w - y) + lambda w^T w"), "w").result) == "2 X^T (X w - y) + 2 lambda w"
+    )
     assert text(differentiate(read("tr(A X B)"), "X").result) == "A^T B^T"
     assert text(differentiate(read("log(det(X))"), "X").result) == "X^{-T}"
-    assert text(differentiate(read("-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))"), "w").result) \
+    assert (
+        text(differentiate(read("-y^T log(sigma(X w)) - (1 - y)^T log(1 - sigma(X w))"), "w").result)
         == "X^T (sigma(X w) - y)"
-    assert text(differentiate(read("-y^T (W x) + log(sum(exp(W x)))"), "W").result) \
-        == "(exp(W x) / sum(exp(W x)) - y) x^T"
+    )
+    assert (
+        text(differentiate(read("-y^T (W x) + log(sum(exp(W x)))"), "W").result) == "(exp(W x) / sum(exp(W x)) - y) x^T"
+    )
     assert text(differentiate(read("a^T X^T b"), "X").result) == "b a^T"
     assert text(differentiate(read("sum_i (x_i - y_i)^2 / n"), "x").result) == "(2 x - 2 y) / n"
     assert text(differentiate(read("(X w - y)^T (X w - y) / m"), "w").result) == "2 X^T ((X w - y) / m)"

@@ -1,4 +1,5 @@
 """Reading free-form expressions: shapes by convention and unification, limits, refusals."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,16 +7,19 @@ from hypothesis import strategies as st
 from gradproof.derive.reading import ReadError, names, parse_shape, read
 
 
-@pytest.mark.parametrize("text,shapes", [
-    ("(X w - y)^T (X w - y) + lambda w^T w", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1), "lambda": (1, 1)}),
-    ("tr(A X B)", {"A": ("m", "n"), "X": ("n", "p"), "B": ("p", "m")}),
-    (r"\log(\det(X))", {"X": ("m", "m")}),
-    (r"\frac{1}{m} \|X w - y\|_2^2", {"m": (1, 1), "X": ("n", "p"), "w": ("p", 1), "y": ("n", 1)}),
-    (r"\operatorname{tr}\left(A^\top X\right)", {"A": ("m", "n"), "X": ("m", "n")}),
-    ("sum_i x_i (yhat_i - y_i)", {"x": ("m", 1), "yhat": ("m", 1), "y": ("m", 1)}),
-    (r"\sum_{i=1}^{K} a_i b_i", {"a": ("K", 1), "b": ("K", 1)}),
-    ("σ(X w) ⊙ y", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)}),
-])
+@pytest.mark.parametrize(
+    "text,shapes",
+    [
+        ("(X w - y)^T (X w - y) + lambda w^T w", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1), "lambda": (1, 1)}),
+        ("tr(A X B)", {"A": ("m", "n"), "X": ("n", "p"), "B": ("p", "m")}),
+        (r"\log(\det(X))", {"X": ("m", "m")}),
+        (r"\frac{1}{m} \|X w - y\|_2^2", {"m": (1, 1), "X": ("n", "p"), "w": ("p", 1), "y": ("n", 1)}),
+        (r"\operatorname{tr}\left(A^\top X\right)", {"A": ("m", "n"), "X": ("m", "n")}),
+        ("sum_i x_i (yhat_i - y_i)", {"x": ("m", 1), "yhat": ("m", 1), "y": ("m", 1)}),
+        (r"\sum_{i=1}^{K} a_i b_i", {"a": ("K", 1), "b": ("K", 1)}),
+        ("σ(X w) ⊙ y", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)}),
+    ],
+)
 def test_shapes_inferred_by_convention_and_unification(text, shapes):
     e = read(text)
     assert e.shape == (1, 1) or text.startswith("σ")
@@ -36,12 +40,15 @@ def test_shape_override():
         parse_shape("A=4;n")
 
 
-@pytest.mark.parametrize("text,needles", [
-    ("A x + y^T", ["A x", "y^T"]),
-    ("tr(A x)", ["tr", "A x"]),
-    ("X w / (A x)", ["/", "A x"]),
-    ("x + A", ["+", "A is"]),
-])
+@pytest.mark.parametrize(
+    "text,needles",
+    [
+        ("A x + y^T", ["A x", "y^T"]),
+        ("tr(A x)", ["tr", "A x"]),
+        ("X w / (A x)", ["/", "A x"]),
+        ("x + A", ["+", "A is"]),
+    ],
+)
 def test_inconsistent_shapes_name_operands(text, needles):
     with pytest.raises(ReadError) as err:
         read(text)
@@ -59,8 +66,20 @@ def test_caret_under_the_column():
     assert shown == "x^T A +* x" and col == shown.index("*")
 
 
-@pytest.mark.parametrize("text", ["10^10^10", "x^100", "1234567890123456 x", "(" * 40 + "x" + ")" * 40,
-                                  "x" + " + x" * 150, "delta_{jk}", "[[j = k]]", "x_i", "foo(x)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10^10^10",
+        "x^100",
+        "1234567890123456 x",
+        "(" * 40 + "x" + ")" * 40,
+        "x" + " + x" * 150,
+        "delta_{jk}",
+        "[[j = k]]",
+        "x_i",
+        "foo(x)",
+    ],
+)
 def test_limits_and_outside_the_language(text):
     with pytest.raises(ReadError):
         read(text)

@@ -1,5 +1,6 @@
 """Equivalence: shape first, then seeded numeric probing, then symbolic
 confirmation under a time limit; each stage proves it can fail."""
+
 import time
 
 import numpy as np
@@ -10,13 +11,28 @@ from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
 from gradproof.derive.seminar.equivalence import SymbolicTimeout, close, decide, time_limit
 from gradproof.derive.seminar.exercises import Exercise
 
-MAT = (S("X", ("m", "n")), S("y", ("m", 1)), S("w", ("n", 1)), S("I", ("n", "n"), "identity"),
-       S("lambda", (), "positive"))
+MAT = (
+    S("X", ("m", "n")),
+    S("y", ("m", 1)),
+    S("w", ("n", 1)),
+    S("I", ("n", "n"), "identity"),
+    S("lambda", (), "positive"),
+)
 
 
 def make(id_, reference, symbols=MAT, **kw):
-    return Exercise(id=id_, title=id_, prompt="", lhs="the answer", topic="", result="",
-                    symbols=symbols, reference_text=reference, source="test", **kw)
+    return Exercise(
+        id=id_,
+        title=id_,
+        prompt="",
+        lhs="the answer",
+        topic="",
+        result="",
+        symbols=symbols,
+        reference_text=reference,
+        source="test",
+        **kw,
+    )
 
 
 RIDGE = make("t_ridge", "inv(X^T X + lambda I) X^T y")
@@ -97,10 +113,9 @@ def test_close_is_relative_with_an_absolute_floor():
 
 def test_time_limit_interrupts():
     t0 = time.perf_counter()
-    with pytest.raises(SymbolicTimeout):
-        with time_limit(0.05):
-            while True:
-                pass
+    with pytest.raises(SymbolicTimeout), time_limit(0.05):
+        while True:
+            pass
     assert time.perf_counter() - t0 < 5
 
 
@@ -119,8 +134,9 @@ def _sleep(*a, **k):
     time.sleep(60)
 
 
-@pytest.mark.parametrize("fn, by", [(_spin, "timeout"), (_hog, "limits"), (_sleep, "timeout")],
-                         ids=["cpu", "memory", "wall"])
+@pytest.mark.parametrize(
+    "fn, by", [(_spin, "timeout"), (_hog, "limits"), (_sleep, "timeout")], ids=["cpu", "memory", "wall"]
+)
 def test_limits_in_the_worker_give_undecided(monkeypatch, fn, by):
     import gradproof.derive.seminar.equivalence
 
@@ -146,14 +162,16 @@ def test_pool_recovers_after_a_limit(monkeypatch):
     monkeypatch.setattr(gradproof.derive.seminar.equivalence, "decide", sometimes)
     budget = Budget(cpu_seconds=1, wall_seconds=5)
     with CheckPool(workers=2, budget=budget) as pool:
-        out = pool.run([(1, "linear_grad_W", "spin"), (2, "linear_grad_W", "Z^T Delta"),
-                        (3, "linear_grad_W", "Delta^T Z")])
+        out = pool.run(
+            [(1, "linear_grad_W", "spin"), (2, "linear_grad_W", "Z^T Delta"), (3, "linear_grad_W", "Delta^T Z")]
+        )
     assert out[1].status == "undecided"
     assert out[2].status == "correct"
     assert out[3].status == "incorrect"
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from gradproof.derive.seminar.exercises import exercises  # noqa: E402
 

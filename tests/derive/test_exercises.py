@@ -1,5 +1,6 @@
 """The exercise bank, parametrized over every exercise: references come from
 the engine; sample correct forms are accepted and planted mistakes named."""
+
 import textwrap
 
 import pytest
@@ -85,7 +86,7 @@ def test_pending_exercises_wait_for_their_topic():
         assert ex.topic not in names
 
 
-TOML = textwrap.dedent('''
+TOML = textwrap.dedent("""
     [[exercise]]
     id = "tutor_bce_mean"
     title = "BCE gradient again"
@@ -119,7 +120,7 @@ TOML = textwrap.dedent('''
     [exercise.symbols.x]
     shape = []
     dims = { m = 5 }
-''')
+""")
 
 
 def test_tutor_exercises_from_toml(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 Every entry of :data:`gradproof.derive.lecture.functions.FUNCTIONS` is checked here by
 iterating the table: adding a function adds its checks.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,11 +14,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gradproof.derive.output import codegen
-from gradproof.derive.lecture import functions as fn
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.proof.accuracy import reference_values
+from gradproof.derive.lecture import functions as fn
 from gradproof.derive.lecture.registry import derive
+from gradproof.derive.output import codegen
+from gradproof.derive.proof.accuracy import reference_values
 from gradproof.derive.specs.spec import load_spec_topic
 from gradproof.numeric import accuracy
 from gradproof.reports.verify import load_module
@@ -38,8 +39,8 @@ def _numpy_callable(entry):
     text = codegen._NumpyScalarPrinter({s: "s"}, helpers).doprint(entry.sympy(s))
     ns = {"np": np}
     for h in helpers:
-        exec(codegen.HELPERS[h], ns)  # noqa: S102 -- the project's own helper source
-    exec(f"def f(s):\n    return {text}\n", ns)  # noqa: S102 -- printed from the table, no outside text
+        exec(codegen.HELPERS[h], ns)
+    exec(f"def f(s):\n    return {text}\n", ns)
     return ns["f"]
 
 
@@ -92,7 +93,9 @@ def test_analytic_flag_means_the_complex_step_works(entry):
         assert entry.kinks or entry.name == "softplus"  # logaddexp takes no complex argument
 
 
-@pytest.mark.parametrize("entry", [f for f in fn.FUNCTIONS if f.in_specs], ids=[f.name for f in fn.FUNCTIONS if f.in_specs])
+@pytest.mark.parametrize(
+    "entry", [f for f in fn.FUNCTIONS if f.in_specs], ids=[f.name for f in fn.FUNCTIONS if f.in_specs]
+)
 def test_every_spec_function_derives_generates_and_is_accurate(entry, tmp_path):
     """A spec calling the function by each of its names goes through the whole pipeline."""
     for k, name in enumerate(entry.spellings):
@@ -100,12 +103,14 @@ def test_every_spec_function_derives_generates_and_is_accurate(entry, tmp_path):
         domain = 'domain = "positive"\n' if entry.domain != "real" else ""
         arg = "s" if entry.domain != "real" else "s / 3"
         kinks = f"kinks = {list(entry.kinks)}\n" if entry.kinks else ""
-        spec.write_text(f'name = "fn_{entry.name}_{k}"\nkind = "activation"\n{domain}{kinks}forward = "{name}({arg})"\n')
+        spec.write_text(
+            f'name = "fn_{entry.name}_{k}"\nkind = "activation"\n{domain}{kinks}forward = "{name}({arg})"\n'
+        )
         d = derive(load_spec_topic(str(spec)))
         assert d.passed, [p.detail for p in d.proofs if not p.passed]
         codegen.write_module(d, str(tmp_path))
         mod = load_module(d.topic, str(tmp_path))
-        assert mod.ANALYTIC == entry.analytic
+        assert entry.analytic == mod.ANALYTIC
         for dtype in ("float64", "float32"):
             pts = accuracy.points(mod, dtype)
             recs = accuracy.accuracy_records(mod, pts, reference_values(d, pts), dtype, d.topic)
@@ -113,6 +118,7 @@ def test_every_spec_function_derives_generates_and_is_accurate(entry, tmp_path):
 
 
 # --- the strict printer -----------------------------------------------------
+
 
 def test_an_unknown_function_is_an_error_at_generation_time():
     mystery = sp.Function("mystery")
@@ -171,10 +177,13 @@ def _gelu_reference(x):
     return f, df
 
 
-@pytest.mark.parametrize("dtype,tol,xs", [
-    ("float64", 1e-12, [-1000.0, -30.0, -8.0, -3.0, -0.7, 0.2, 2.5, 30.0, 1000.0]),
-    ("float32", 1e-5, [-80.0, -8.0, -3.0, -0.7, 0.2, 2.5, 30.0, 80.0]),
-])
+@pytest.mark.parametrize(
+    "dtype,tol,xs",
+    [
+        ("float64", 1e-12, [-1000.0, -30.0, -8.0, -3.0, -0.7, 0.2, 2.5, 30.0, 1000.0]),
+        ("float32", 1e-5, [-80.0, -8.0, -3.0, -0.7, 0.2, 2.5, 30.0, 80.0]),
+    ],
+)
 def test_gelu_matches_an_independent_high_precision_oracle(tmp_path, dtype, tol, xs):
     _, mod = _spec_module("gelu_tanh", tmp_path)
     ty = np.dtype(dtype)
@@ -237,8 +246,14 @@ def test_every_built_in_meets_the_accuracy_targets(topic):
 
 
 def test_analytic_is_decided_from_the_expression_not_the_text():
-    for topic, analytic in (("sigmoid", True), ("tanh", True), ("relu", False), ("l1_penalty", False),
-                            ("softmax", True), ("leaky_relu", False)):
+    for topic, analytic in (
+        ("sigmoid", True),
+        ("tanh", True),
+        ("relu", False),
+        ("l1_penalty", False),
+        ("softmax", True),
+        ("leaky_relu", False),
+    ):
         assert "ANALYTIC = " + repr(analytic) in codegen.generate(derive(topic)), topic
 
 
@@ -253,8 +268,9 @@ def test_verify_fails_and_says_where_when_the_code_loses_digits(tmp_path, capsys
     src = inspect.getsource(good)
     start = src.index("def _sigmoid(s):")
     end = src.index("\ndef ", start + 1)
-    (tmp_path / "sigmoid.py").write_text(src[:start] + "def _sigmoid(s):\n    return 0.5 + 0.5 * np.tanh(0.5 * s)\n\n"
-                                         + src[end:])
+    (tmp_path / "sigmoid.py").write_text(
+        src[:start] + "def _sigmoid(s):\n    return 0.5 + 0.5 * np.tanh(0.5 * s)\n\n" + src[end:]
+    )
     assert main(["verify", "sigmoid", "--code", str(tmp_path), "--json"]) == 1
     recs = json.loads(capsys.readouterr().out)
     assert all(set(r) >= {"topic", "check", "max_rel_error", "tolerance", "passed"} for r in recs)
@@ -267,10 +283,17 @@ def test_stability_rewrites_are_identities():
     """Each rewrite equals its input (30 digits at several points), and removes the cancelling form."""
     s, y, d = sp.symbols("s y delta", real=True)
     sg = fn.sigmoid
-    cases = [sg(s) * (1 - sg(s)) * d, 1 - sp.tanh(s) ** 2, s * (1 + sp.tanh(s + s**3 / 20)) / 2,
-             sp.diff(s * (1 + sp.tanh(sp.Rational(4, 5) * (s + s**3 / 20))) / 2, s) * d, sg(s) - y,
-             sp.log(sp.cosh(s - y)), -sp.sinh(y - s) / (3 * sp.cosh(y - s)), d * (1 + s - s * sg(s)) * sg(s),
-             sp.Piecewise((sg(s) * (1 - sg(s)), s > 0), (1 - sp.tanh(s) ** 2, True))]
+    cases = [
+        sg(s) * (1 - sg(s)) * d,
+        1 - sp.tanh(s) ** 2,
+        s * (1 + sp.tanh(s + s**3 / 20)) / 2,
+        sp.diff(s * (1 + sp.tanh(sp.Rational(4, 5) * (s + s**3 / 20))) / 2, s) * d,
+        sg(s) - y,
+        sp.log(sp.cosh(s - y)),
+        -sp.sinh(y - s) / (3 * sp.cosh(y - s)),
+        d * (1 + s - s * sg(s)) * sg(s),
+        sp.Piecewise((sg(s) * (1 - sg(s)), s > 0), (1 - sp.tanh(s) ** 2, True)),
+    ]
     for e in cases:
         r = codegen.stable_scalar(e)
         assert r != e

@@ -1,6 +1,7 @@
 """The lecture companion: attribution, slide references, errata, the
 lecture's notation, and readable derivations (one test per garbled output
 the printers used to produce)."""
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,21 @@ import pytest
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture import slides
-from gradproof.derive.engine.modules import prove_index_claim
-from gradproof.derive.lecture.errata import errata_for, with_errata
 from gradproof.derive.engine.derivation import Claim
-from gradproof.derive.output.printing import (derivation_json, derivation_latex, derivation_text, prose_latex, result_attribution,
-                             result_rows, to_latex, to_text)
+from gradproof.derive.engine.modules import prove_index_claim
+from gradproof.derive.lecture import slides
+from gradproof.derive.lecture.errata import errata_for, with_errata
 from gradproof.derive.lecture.registry import derive, topics
+from gradproof.derive.output.printing import (
+    derivation_json,
+    derivation_latex,
+    derivation_text,
+    prose_latex,
+    result_attribution,
+    result_rows,
+    to_latex,
+    to_text,
+)
 
 
 def _lecture_text() -> str | None:
@@ -77,9 +86,18 @@ def test_claim_model_refuses_a_lecture_claim_without_its_slide():
 
 
 # results gradproof adds; none of them may be printed as the lecture's
-GRADPROOF_ONLY = {("mle_sigma2", "sigma2"), ("glorot", "var_w"), ("he", "var_w"), ("sigmoid_derivative", "derivative"),
-                  ("sigmoid", "backward"), ("softmax_cross_entropy", "backward"), ("linear", "backward"),
-                  ("linear", "grad:W"), ("multinomial_logistic_regression", "grad:W"), ("affine", "grad:b")}
+GRADPROOF_ONLY = {
+    ("mle_sigma2", "sigma2"),
+    ("glorot", "var_w"),
+    ("he", "var_w"),
+    ("sigmoid_derivative", "derivative"),
+    ("sigmoid", "backward"),
+    ("softmax_cross_entropy", "backward"),
+    ("linear", "backward"),
+    ("linear", "grad:W"),
+    ("multinomial_logistic_regression", "grad:W"),
+    ("affine", "grad:b"),
+}
 
 
 def test_no_gradproof_addition_is_printed_as_the_lectures(derivations):
@@ -88,8 +106,11 @@ def test_no_gradproof_addition_is_printed_as_the_lectures(derivations):
         js = derivation_json(d)
         for r, form, *_ in result_rows(d):
             how = result_attribution(d, r, form)
-            lecture = [c for c in d.claims if c.key == r.key and c.source == "lecture"
-                       and (c.matrix is not None) == (form == "matrix")]
+            lecture = [
+                c
+                for c in d.claims
+                if c.key == r.key and c.source == "lecture" and (c.matrix is not None) == (form == "matrix")
+            ]
             if "the lecture's" in how:
                 assert lecture, (d.topic, r.key, form)
             if (d.topic, r.key) in GRADPROOF_ONLY:
@@ -97,7 +118,9 @@ def test_no_gradproof_addition_is_printed_as_the_lectures(derivations):
         for c, cj in zip(d.claims, js["claims"]):
             assert cj["source"] == c.source
             assert ("slide" in cj) == (c.source == "lecture")
-            tag = f'[lecture, slide "{c.slide}"] {c.statement}' if c.source == "lecture" else f"[gradproof] {c.statement}"
+            tag = (
+                f'[lecture, slide "{c.slide}"] {c.statement}' if c.source == "lecture" else f"[gradproof] {c.statement}"
+            )
             assert tag in text
     # the blanket sentence is gone from the report templates
     root = Path(__file__).resolve().parents[2] / "templates"
@@ -106,10 +129,15 @@ def test_no_gradproof_addition_is_printed_as_the_lectures(derivations):
 
 
 def test_the_slides_own_formulas_are_lecture_claims_and_proved(derivations):
-    wanted = {("linear", "jacobian"): slides.EXAMPLE_LINEAR, ("linear", "jacobian:W"): slides.EXAMPLE_LINEAR,
-              ("xavier", "var_s"): slides.XAVIER, ("softmax_simplex", "range"): slides.SOFTMAX,
-              ("softmax_simplex", "sum"): slides.SOFTMAX, ("map_gaussian", "lambda"): slides.MAP,
-              ("logistic_regression", "grad:w"): slides.MLE}
+    wanted = {
+        ("linear", "jacobian"): slides.EXAMPLE_LINEAR,
+        ("linear", "jacobian:W"): slides.EXAMPLE_LINEAR,
+        ("xavier", "var_s"): slides.XAVIER,
+        ("softmax_simplex", "range"): slides.SOFTMAX,
+        ("softmax_simplex", "sum"): slides.SOFTMAX,
+        ("map_gaussian", "lambda"): slides.MAP,
+        ("logistic_regression", "grad:w"): slides.MLE,
+    }
     for (topic, key), slide in wanted.items():
         d = derivations[topic]
         (c,) = [c for c in d.claims if c.key == key]
@@ -177,7 +205,9 @@ def test_every_topic_typesets_as_mathematics_in_latex(derivations):
 
 def test_prose_with_formulas_becomes_mathematics():
     tex = prose_latex("zero means: E(w_i^2) = Var(w_i), likewise for x_i")
-    assert tex == r"\text{zero means: }\operatorname{E}(w_{i}^{2}) = \operatorname{Var}(w_{i})\text{, likewise for }x_{i}"
+    assert (
+        tex == r"\text{zero means: }\operatorname{E}(w_{i}^{2}) = \operatorname{Var}(w_{i})\text{, likewise for }x_{i}"
+    )
     assert prose_latex("plain words only") == r"\text{plain words only}"
 
 

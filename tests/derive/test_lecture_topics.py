@@ -1,16 +1,29 @@
 """The lecture topics of derive/topics_lecture.py: proved, attributed, and able to fail."""
+
 from __future__ import annotations
 
 import pytest
 import sympy as sp
 
 from gradproof.derive.lecture import proofs as lp
-from gradproof.derive.lecture.statements import STATEMENTS
 from gradproof.derive.lecture.registry import derive, get
+from gradproof.derive.lecture.statements import STATEMENTS
 
-LECTURE_TOPICS = ("erm", "bias_trick", "sigmoid_forms", "softmax_argmax", "activation_bounds", "linear_near_zero",
-                  "relu_properties", "mlp_backprop", "dag_reuse", "rnn_bptt", "gradient_descent",
-                  "vanishing_gradient", "randomised_inputs")
+LECTURE_TOPICS = (
+    "erm",
+    "bias_trick",
+    "sigmoid_forms",
+    "softmax_argmax",
+    "activation_bounds",
+    "linear_near_zero",
+    "relu_properties",
+    "mlp_backprop",
+    "dag_reuse",
+    "rnn_bptt",
+    "gradient_descent",
+    "vanishing_gradient",
+    "randomised_inputs",
+)
 
 
 @pytest.mark.parametrize("name", LECTURE_TOPICS, ids=LECTURE_TOPICS)
@@ -67,8 +80,11 @@ def test_vanishing_gradient_proves_growth_for_sigma0_one():
     d = derive("vanishing_gradient")
     grows = [p for p in d.proofs if p.check.startswith("exact: n=500, sigma_0=1")]
     assert grows and all(p.passed for p in grows)
-    n, s0, tau = (sp.Symbol("n", positive=True, integer=True), sp.Symbol("sigma_0", positive=True),
-                  sp.Symbol("tau", positive=True))
+    n, s0, tau = (
+        sp.Symbol("n", positive=True, integer=True),
+        sp.Symbol("sigma_0", positive=True),
+        sp.Symbol("tau", positive=True),
+    )
     g = d.result("gain_saturated").index.subs({n: 500, s0: 1, tau: sp.sqrt(450)})
     assert 11 < float(g) < 13  # the erratum's ~12: delta grows by ~3.5 per layer
     assert any("Erratum" in note for note in d.notes)

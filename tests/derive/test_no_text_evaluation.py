@@ -5,6 +5,7 @@ strings and converts only SymPy objects and numbers.  ``parse_expr``,
 ``eval`` and ``exec`` are never used.  A new call without ``strict=True``
 fails here, whatever it is given today.
 """
+
 from __future__ import annotations
 
 import ast
@@ -37,8 +38,9 @@ def test_no_call_evaluates_text(path):
             assert str(path.relative_to(ROOT)) in OWN_CODE, f"{where}: exec() outside the generated-code loaders"
         if name == "sympify":
             strict = [k for k in node.keywords if k.arg == "strict"]
-            assert strict and isinstance(strict[0].value, ast.Constant) and strict[0].value.value is True, \
+            assert strict and isinstance(strict[0].value, ast.Constant) and strict[0].value.value is True, (
                 f"{where}: sympify() without strict=True parses strings with eval"
+            )
 
 
 def test_strict_sympify_refuses_text():

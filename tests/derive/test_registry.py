@@ -2,6 +2,7 @@
 
 A new topic is tested here without a test written for it.
 """
+
 import pytest
 
 from gradproof.derive.lecture.registry import derive, topics

@@ -1,8 +1,9 @@
 """The lecture's central results, as derived (not as declared)."""
+
 import sympy as sp
 
-from gradproof.derive.output.printing import to_text
 from gradproof.derive.lecture.registry import derive
+from gradproof.derive.output.printing import to_text
 
 
 def test_softmax_cross_entropy_gives_p_minus_y_over_m():

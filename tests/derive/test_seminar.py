@@ -1,5 +1,6 @@
 """The seminar beyond one formula: coverage of every topic, steps, numbers, choices,
 variants, hints, worked solutions, double slips, misused shapes and tutor TOML."""
+
 import textwrap
 
 import numpy as np
@@ -7,10 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradproof.derive.seminar.exercise_kinds import (NumberError, check, hint_ladder, make_variant, numeric_reference, parse_numbers,
-                                   sample_answers, worked_solution)
-from gradproof.derive.seminar.exercises import exercises, get, load_toml
 from gradproof.derive.lecture.registry import topics
+from gradproof.derive.seminar.exercise_kinds import (
+    NumberError,
+    check,
+    hint_ladder,
+    make_variant,
+    numeric_reference,
+    parse_numbers,
+    sample_answers,
+    worked_solution,
+)
+from gradproof.derive.seminar.exercises import exercises, get, load_toml
 
 EXERCISES = exercises()
 IDS = [ex.id for ex in EXERCISES]
@@ -59,7 +68,8 @@ def test_worked_solution_comes_from_the_derivation(ex):
         assert lines[:-1] and all(ln["rule"] in rules for ln in lines[:-1])
     elif ex.kind == "steps":
         assert [ln["rule"] for ln in lines if ln["rule"].startswith("step ")] == [
-            f"step {k + 1}: {st.prompt}" for k, st in enumerate(ex.stages)]
+            f"step {k + 1}: {st.prompt}" for k, st in enumerate(ex.stages)
+        ]
     elif ex.kind == "numeric":
         assert lines[0]["rule"] == "given" and len(lines) == len(ex.numeric.chain) + 1
     else:
@@ -86,12 +96,15 @@ def test_non_conforming_product_reports_the_shapes():
     assert "mxn" in v.feedback[0] and "mx1" in v.feedback[0]
 
 
-@pytest.mark.parametrize("ex_id, answer, code, words", [
-    ("logreg_grad", "(y - yhat)^T X", "transposed+sign", ("transpose", "sign")),
-    ("multinomial_grad", "(P - Y)^T X", "transposed+factor:m", ("transpose", "1/m")),
-    ("linear_grad_W", "-Delta^T Z", "transposed+sign", ("transpose", "sign")),
-    ("multinomial_grad", "X^T (Y - P)", "sign+factor:m", ("sign", "1/m")),
-])
+@pytest.mark.parametrize(
+    "ex_id, answer, code, words",
+    [
+        ("logreg_grad", "(y - yhat)^T X", "transposed+sign", ("transpose", "sign")),
+        ("multinomial_grad", "(P - Y)^T X", "transposed+factor:m", ("transpose", "1/m")),
+        ("linear_grad_W", "-Delta^T Z", "transposed+sign", ("transpose", "sign")),
+        ("multinomial_grad", "X^T (Y - P)", "sign+factor:m", ("sign", "1/m")),
+    ],
+)
 def test_double_slips_are_named_both(ex_id, answer, code, words):
     v = check(get(ex_id), answer)
     assert v.status == "incorrect" and v.mistake == code, v
@@ -169,10 +182,10 @@ def test_variants_are_stable_per_student_and_checked_against_their_own():
     assert a1 == a2
     var = next(ex.make_variant(k) for k in range(1, 9) if ex.make_variant(k).symbols[0].name == "A")
     w = var.symbols[1].name
-    assert check(var, f"A^T Delta").status == "correct"
+    assert check(var, "A^T Delta").status == "correct"
     assert check(var, "X^T Delta").status == "invalid"
     assert "A" in var.prompt and "X" not in var.prompt.split()
-    assert check(var, f"Delta^T A").mistake == "transposed"
+    assert check(var, "Delta^T A").mistake == "transposed"
     assert w in ("w", "v", "theta")
 
 
@@ -187,7 +200,7 @@ def test_numeric_and_choice_variants_change_numbers_and_letters():
         make_variant(ch, 99)
 
 
-TUTOR = textwrap.dedent('''
+TUTOR = textwrap.dedent("""
     [[exercise]]
     id = "tutor_steps"
     kind = "steps"
@@ -236,7 +249,7 @@ TUTOR = textwrap.dedent('''
     key = "b"
     text = "0"
     explanation = "that is the negative side"
-''')
+""")
 
 
 def test_tutor_toml_with_steps_numbers_choices_hints_and_letters(tmp_path, monkeypatch):
@@ -255,15 +268,25 @@ def test_tutor_toml_with_steps_numbers_choices_hints_and_letters(tmp_path, monke
     assert check(get("tutor_choice"), "a").status == "correct"
 
 
-@pytest.mark.parametrize("body, line, words", [
-    ('[[exercise]]\nid = "x"\nkind = "essay"\nreference = "1"\n', 3, "unknown kind"),
-    ('[[exercise]]\nid = "x"\nreference = "1"\n\n[[exercise]]\nid = "y"\ntopic = "no_such_topic"\n', 7, "unknown topic"),
-    ('[[exercise]]\nid = "x"\nkind = "choice"\n[[exercise.options]]\nkey = "a"\ntext = "t"\nexplanation = "e"\n', 4,
-     "exactly one correct"),
-    ('[[exercise]]\nid = "x"\nreference = "1"\ncolour = "red"\n', 4, "unknown key"),
-    ('[[exercise]]\nid = "x"\nreference = = "1"\n', 3, ""),
-    ('[[exercise]]\nid = "x"\nkind = "numeric"\n[exercise.numeric]\ngiven = 3\n', 4, "numeric"),
-])
+@pytest.mark.parametrize(
+    "body, line, words",
+    [
+        ('[[exercise]]\nid = "x"\nkind = "essay"\nreference = "1"\n', 3, "unknown kind"),
+        (
+            '[[exercise]]\nid = "x"\nreference = "1"\n\n[[exercise]]\nid = "y"\ntopic = "no_such_topic"\n',
+            7,
+            "unknown topic",
+        ),
+        (
+            '[[exercise]]\nid = "x"\nkind = "choice"\n[[exercise.options]]\nkey = "a"\ntext = "t"\nexplanation = "e"\n',
+            4,
+            "exactly one correct",
+        ),
+        ('[[exercise]]\nid = "x"\nreference = "1"\ncolour = "red"\n', 4, "unknown key"),
+        ('[[exercise]]\nid = "x"\nreference = = "1"\n', 3, ""),
+        ('[[exercise]]\nid = "x"\nkind = "numeric"\n[exercise.numeric]\ngiven = 3\n', 4, "numeric"),
+    ],
+)
 def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
     path = tmp_path / "bad.toml"
     path.write_text(body)
@@ -273,7 +296,15 @@ def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
     assert words in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["gradproof.derive.seminar.exercise_kinds", "gradproof.derive.seminar.numeric_items", "gradproof.derive.seminar.exercise_files", "gradproof.derive.seminar.exercises"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gradproof.derive.seminar.exercise_kinds",
+        "gradproof.derive.seminar.numeric_items",
+        "gradproof.derive.seminar.exercise_files",
+        "gradproof.derive.seminar.exercises",
+    ],
+)
 def test_docstring_examples(name):
     import doctest
     import importlib

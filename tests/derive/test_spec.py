@@ -1,4 +1,5 @@
 """User modules from TOML spec files: derive, codegen and verify like built-ins; bad specs refused."""
+
 from __future__ import annotations
 
 import builtins
@@ -67,25 +68,44 @@ BAD = [
     ('name = "b1"\nkind = "activation"\nforward = "log(1 + exp(t))"\n', 3, ["unknown symbol 't'"]),
     ('name = "b2"\nkind = "activation"\n', None, ["missing key 'forward'"]),
     ('name = "b3"\nforward = "s"\n', None, ["missing key 'kind'"]),
-    ('name = "b4"\nkind = "activation"\n\nforward = "Piecewise((s, s > 0), (alpha * (exp(s) - 1), True))"\n'
-     '[hyper]\nalpha = 1.0\n', 4, ["not differentiable at s = 0", "kinks = [0]"]),
-    ('name = "b5"\nkind = "layer"\nforward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n', 3,
-     ["shape mismatch", "index j"]),
-    ('name = "b6"\nkind = "layer"\nforward = "z_next[j] = W[j] * z[j]"\n[params]\nW = ["n", "K"]\n', 3,
-     ["shape mismatch", "W has 2 index(es), not 1"]),
+    (
+        'name = "b4"\nkind = "activation"\n\nforward = "Piecewise((s, s > 0), (alpha * (exp(s) - 1), True))"\n'
+        "[hyper]\nalpha = 1.0\n",
+        4,
+        ["not differentiable at s = 0", "kinks = [0]"],
+    ),
+    (
+        'name = "b5"\nkind = "layer"\nforward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n',
+        3,
+        ["shape mismatch", "index j"],
+    ),
+    (
+        'name = "b6"\nkind = "layer"\nforward = "z_next[j] = W[j] * z[j]"\n[params]\nW = ["n", "K"]\n',
+        3,
+        ["shape mismatch", "W has 2 index(es), not 1"],
+    ),
     ('name = "b7"\nkind = "loss"\nforward = "abs(yhat - y)"\n', 3, ["not differentiable", "kinks"]),
     ('name = "b8"\nkind = "activation"\nforwrd = "s"\nforward = "s"\n', 3, ["unknown key 'forwrd'", "'forward'"]),
     ('name = "b9"\nkind = "activation"\nforward = "s +"\n', 3, ["ends too early"]),
     ('name = "../evil"\nkind = "activation"\nforward = "s"\n', 1, ["must be a name"]),
-    ('name = "b10"\nkind = "activation"\nforward = "__import__(\'os\').system(\'true\')"\n', 3,
-     ["unexpected character"]),
+    (
+        'name = "b10"\nkind = "activation"\nforward = "__import__(\'os\').system(\'true\')"\n',
+        3,
+        ["unexpected character"],
+    ),
     ('name = "b11"\nkind = "activation"\nforward = "getattr(s, 1)"\n', 3, ["unknown function 'getattr'"]),
     ('name = "b12"\nkind = "activation"\nforward = "2^10^10 * s"\n', 3, ["exponent"]),
     ('name = "b13"\nkind = "activation"\nforward = "s"\nkind2 = 1\n[hyper\n', 5, ["TOML syntax error"]),
-    ('name = "b14"\nkind = "activation"\nforward = "s"\n\n[[claims]]\nresult = "backward"\nmatrix = "Delta .* X"\n', 7,
-     ["claim 1", "unknown name 'X'"]),
-    ('name = "b15"\nkind = "layer"\nforward = "z_next[j] = sum(W[i, j] * z[i], i) + z[i]"\n[params]\nW = ["n", "K"]\n', 3,
-     ["summed"]),
+    (
+        'name = "b14"\nkind = "activation"\nforward = "s"\n\n[[claims]]\nresult = "backward"\nmatrix = "Delta .* X"\n',
+        7,
+        ["claim 1", "unknown name 'X'"],
+    ),
+    (
+        'name = "b15"\nkind = "layer"\nforward = "z_next[j] = sum(W[i, j] * z[i], i) + z[i]"\n[params]\nW = ["n", "K"]\n',
+        3,
+        ["summed"],
+    ),
     ('name = "sigmoid"\nkind = "activation"\nforward = "s"\n', 1, ["built-in topic 'sigmoid'"]),
     ('name = "b16"\nkind = "activation"\nforward = "s"\n[hyper]\nlambda = 0.1\n', 5, ["Python keyword"]),
 ]
@@ -113,8 +133,11 @@ def test_declared_kinks_accept_what_undeclared_refuse(tmp_path):
     assert huber.spec.kink_points == ()
     # ELU with alpha = 1 is smooth at 0, but alpha is a hyperparameter: the kink must be declared
     with pytest.raises(SpecError, match=r"kinks = \[0\]"):
-        parse_spec('name = "e"\nkind = "activation"\nforward = "Piecewise((s, s > 0), (alpha*(exp(s)-1), True))"\n'
-                   "[hyper]\nalpha = 1.0\n", "e.toml")
+        parse_spec(
+            'name = "e"\nkind = "activation"\nforward = "Piecewise((s, s > 0), (alpha*(exp(s)-1), True))"\n'
+            "[hyper]\nalpha = 1.0\n",
+            "e.toml",
+        )
 
 
 def test_spec_text_never_evaluated(monkeypatch):
@@ -148,7 +171,6 @@ def test_log_one_plus_exp_is_read_as_softplus():
     assert isinstance(e, softplus)
 
 
-
 def test_report_with_spec(tmp_path, capsys):
     out = tmp_path / "rep"
     code = main(["report", "--spec", str(SPECS / "elu.toml"), "elu", "-o", str(out), "--format", "html"])
@@ -160,15 +182,27 @@ def test_report_with_spec(tmp_path, capsys):
 
 def test_report_with_wrong_claim_fails(tmp_path, capsys):
     out = tmp_path / "rep"
-    code = main(["report", "--spec", str(SPECS / "wrong_claim.toml"), "softplus_wrong_claim", "-o", str(out),
-                 "--format", "html"])
+    code = main(
+        [
+            "report",
+            "--spec",
+            str(SPECS / "wrong_claim.toml"),
+            "softplus_wrong_claim",
+            "-o",
+            str(out),
+            "--format",
+            "html",
+        ]
+    )
     assert code == 1
     assert "claim:backward" in capsys.readouterr().err
 
 
 def test_vector_loss_with_index_sum(tmp_path, capsys):
-    spec = ('name = "vec_half_se"\nkind = "loss"\nshape = "K"\nforward = "sum((yhat[c] - y[c])^2, c) / 2"\n\n'
-            '[[claims]]\nresult = "backward"\nmatrix = "(Yhat - Y) / m"\n')
+    spec = (
+        'name = "vec_half_se"\nkind = "loss"\nshape = "K"\nforward = "sum((yhat[c] - y[c])^2, c) / 2"\n\n'
+        '[[claims]]\nresult = "backward"\nmatrix = "(Yhat - Y) / m"\n'
+    )
     path = _write(tmp_path, spec, "vec.toml")
     assert main(["verify", "--spec", path, "vec_half_se"]) == 0
     assert "claim:backward" in capsys.readouterr().out
@@ -182,6 +216,7 @@ def test_vector_loss_with_index_sum(tmp_path, capsys):
 # The spec language's newer constructs, and proofs that never call equal things different
 # ---------------------------------------------------------------------------
 
+
 def _spec(tmp_path, text, name="new.toml"):
     p = tmp_path / name
     p.write_text(text)
@@ -191,8 +226,10 @@ def _spec(tmp_path, text, name="new.toml"):
 def test_claims_with_abs_and_entrywise_reciprocal_powers(tmp_path):
     from gradproof.derive.lecture.registry import derive
 
-    base = ('name = "{n}"\nkind = "activation"\nforward = "s / (1 + abs(s))"\n'
-            '[[claims]]\nresult = "backward"\nmatrix = "Delta .* (1 + abs(S))^({p})"\n')
+    base = (
+        'name = "{n}"\nkind = "activation"\nforward = "s / (1 + abs(s))"\n'
+        '[[claims]]\nresult = "backward"\nmatrix = "Delta .* (1 + abs(S))^({p})"\n'
+    )
     good = derive(load_spec_topic(_spec(tmp_path, base.format(n="ss_good", p="-2"), "g.toml")))
     assert good.passed and good.result("backward").origin == "claimed-and-proved"
     bad = derive(load_spec_topic(_spec(tmp_path, base.format(n="ss_bad", p="-3"), "b.toml")))
@@ -204,8 +241,9 @@ def test_claims_with_abs_and_entrywise_reciprocal_powers(tmp_path):
 def test_sixteen_digit_constant_pi_cosh_sinh_and_extents(tmp_path):
     import sympy as sp
 
-    t = parse_spec('name = "c16"\nkind = "activation"\n'
-                   'forward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n', "c.toml")
+    t = parse_spec(
+        'name = "c16"\nkind = "activation"\nforward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n', "c.toml"
+    )
     f = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
     assert f.has(sp.pi, sp.cosh, sp.sinh) and sp.Rational(7978845608028654, 10**16) in f.atoms(sp.Rational)
     from gradproof.derive.engine.modules import n
@@ -216,7 +254,9 @@ def test_sixteen_digit_constant_pi_cosh_sinh_and_extents(tmp_path):
 
 
 def test_parameter_free_layer_and_count_target(tmp_path):
-    t = parse_spec('name = "pf"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = z[j] - sum(z[i], i) / n"\n', "p.toml")
+    t = parse_spec(
+        'name = "pf"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = z[j] - sum(z[i], i) / n"\n', "p.toml"
+    )
     assert [a.role for a in t.spec.args] == ["input"]
     t = parse_spec('name = "pc"\nkind = "loss"\nforward = "exp(yhat) - y * yhat"\ntarget = "count"\n', "c.toml")
     assert t.spec.arg("target")[0].domain == "count"
@@ -247,7 +287,9 @@ def test_decide_zero_equal_different_and_undecided():
     # acos u + asin u = pi/2 holds, but is complex for every real x here: neither a proof nor a counterexample
     assert decide_zero(sp.acos(x**2 + 2) + sp.asin(x**2 + 2) - sp.pi / 2) is UNDECIDED
     # where it is real, the probes decide it
-    assert decide_zero(sp.acos(x**2 / 7 + sp.Rational(1, 9)) + sp.asin(x**2 / 7 + sp.Rational(1, 9)) - sp.pi / 2) is ZERO
+    assert (
+        decide_zero(sp.acos(x**2 / 7 + sp.Rational(1, 9)) + sp.asin(x**2 / 7 + sp.Rational(1, 9)) - sp.pi / 2) is ZERO
+    )
 
 
 def test_undecided_proof_is_reported_as_undecided_not_fail():
@@ -258,7 +300,9 @@ def test_undecided_proof_is_reported_as_undecided_not_fail():
 
     x = sp.Symbol("x", real=True)
     proofs = []
-    _compare(sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs)
+    _compare(
+        sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs
+    )
     (p,) = proofs
     assert isinstance(p, Proof) and not p.passed and p.undecided and p.detail.startswith("undecided")
     from gradproof.derive.output.printing import proof_mark

@@ -7,14 +7,15 @@ and the backward message derived on paper (a normalisation layer's
 gradproof's own output.  A reference that is wrong must make the comparison
 fail (``test_comparison_can_fail``).
 """
+
 from __future__ import annotations
 
 import math
 import pathlib
-import tomllib
 
 import numpy as np
 import pytest
+import tomllib
 
 from gradproof.reports.cli import main
 
@@ -31,6 +32,7 @@ def _row_mean(a):
 
 # --- activations: (f(s), f'(s)) with the default hyperparameters -------------------
 
+
 def _gelu(c):
     def f(s):
         return 0.5 * s * (1 + np.tanh(c * (s + 0.044715 * s**3)))
@@ -38,16 +40,19 @@ def _gelu(c):
     def df(s):
         t = np.tanh(c * (s + 0.044715 * s**3))
         return 0.5 * (1 + t) + 0.5 * s * (1 - t**2) * c * (1 + 3 * 0.044715 * s**2)
+
     return f, df
 
 
 ACTIVATIONS = {
     "gelu_tanh": _gelu(0.7978845608028654),
     "gelu_tanh_pi": _gelu(math.sqrt(2 / math.pi)),
-    "silu_beta": (lambda s: s * _sig(1.702 * s),
-                  lambda s: _sig(1.702 * s) + 1.702 * s * _sig(1.702 * s) * (1 - _sig(1.702 * s))),
-    "softsign": (lambda s: s / (1 + np.abs(s)), lambda s: 1 / (1 + np.abs(s))**2),
-    "tanhshrink": (lambda s: s - np.tanh(s), lambda s: np.tanh(s)**2),
+    "silu_beta": (
+        lambda s: s * _sig(1.702 * s),
+        lambda s: _sig(1.702 * s) + 1.702 * s * _sig(1.702 * s) * (1 - _sig(1.702 * s)),
+    ),
+    "softsign": (lambda s: s / (1 + np.abs(s)), lambda s: 1 / (1 + np.abs(s)) ** 2),
+    "tanhshrink": (lambda s: s - np.tanh(s), lambda s: np.tanh(s) ** 2),
     "bent_identity": (lambda s: (np.sqrt(s**2 + 1) - 1) / 2 + s, lambda s: s / (2 * np.sqrt(s**2 + 1)) + 1),
     "log_sigmoid": (lambda s: -np.logaddexp(0, -s), lambda s: _sig(-s)),
     "isru": (lambda s: s / np.sqrt(1 + s**2), lambda s: (1 + s**2) ** -1.5),
@@ -59,13 +64,16 @@ ACTIVATIONS = {
 LOSSES = {
     "poisson_nll": (lambda z, y: np.exp(z) - y * z, lambda z, y: np.exp(z) - y),
     "log_cosh": (lambda z, y: np.log(np.cosh(z - y)), lambda z, y: np.tanh(z - y)),
-    "gaussian_nll": (lambda z, y: (z - y)**2 / (2 * 0.5) + np.log(2 * np.pi * 0.5) / 2, lambda z, y: (z - y) / 0.5),
-    "sinh_asym": (lambda z, y: np.cosh(z - y) - 1 + 0.25 * (np.sinh(z - y) - (z - y)),
-                  lambda z, y: np.sinh(z - y) + 0.25 * (np.cosh(z - y) - 1)),
+    "gaussian_nll": (lambda z, y: (z - y) ** 2 / (2 * 0.5) + np.log(2 * np.pi * 0.5) / 2, lambda z, y: (z - y) / 0.5),
+    "sinh_asym": (
+        lambda z, y: np.cosh(z - y) - 1 + 0.25 * (np.sinh(z - y) - (z - y)),
+        lambda z, y: np.sinh(z - y) + 0.25 * (np.cosh(z - y) - 1),
+    ),
 }
 
 
 # --- layers: forward(z, params) and backward(delta, z, params) -> (delta_in, grads) ------
+
 
 def _ln_fwd(z, eps):
     mu = _row_mean(z)
@@ -83,8 +91,11 @@ LAYERS = {
     "center": (lambda z, p: z - _row_mean(z), lambda d, z, p: (d - _row_mean(d), {})),
     "layer_norm_affine": (
         lambda z, p: p["g"] * _ln_fwd(z, 1e-5)[0] + p["b"],
-        lambda d, z, p: (_ln_back(d * p["g"], z, 1e-5),
-                         {"g": (d * _ln_fwd(z, 1e-5)[0]).sum(axis=0), "b": d.sum(axis=0)})),
+        lambda d, z, p: (
+            _ln_back(d * p["g"], z, 1e-5),
+            {"g": (d * _ln_fwd(z, 1e-5)[0]).sum(axis=0), "b": d.sum(axis=0)},
+        ),
+    ),
 }
 
 NEW = sorted([*ACTIVATIONS, *LOSSES, *LAYERS])

@@ -5,6 +5,7 @@ over-precise numbers, power towers, unknown functions, bad shapes, bad
 encodings, NUL bytes and huge files.  (Text fields -- titles, summaries --
 are escaped into the generated code; that is tested with code generation.)
 """
+
 from __future__ import annotations
 
 import builtins
@@ -39,9 +40,18 @@ CASES = [
     ("hyper-dunder", act("s * __import__", extra="[hyper]\n__import__ = 1.0\n"), 5, ["would hide"]),
     ("hyper-builtin", act("s * float", extra="[hyper]\nfloat = 1.0\n"), 5, ["would hide"]),
     ("hyper-print", act("s * print", extra="[hyper]\nprint = 1.0\n"), 5, ["would hide"]),
-    ("param-dunder", LAYER.format(name="h_p") + 'forward = "z_next[j] = __class__[j] * z[j]"\n[params]\n__class__ = "n"\n',
-     6, ["would hide"]),
-    ("param-keyword", LAYER.format(name="h_k") + 'forward = "z_next[j] = z[j]"\n[params]\nclass = "n"\n', 6, ["keyword"]),
+    (
+        "param-dunder",
+        LAYER.format(name="h_p") + 'forward = "z_next[j] = __class__[j] * z[j]"\n[params]\n__class__ = "n"\n',
+        6,
+        ["would hide"],
+    ),
+    (
+        "param-keyword",
+        LAYER.format(name="h_k") + 'forward = "z_next[j] = z[j]"\n[params]\nclass = "n"\n',
+        6,
+        ["keyword"],
+    ),
     ("unknown-function", act("erf(s)"), 3, ["unknown function 'erf'"]),
     ("unknown-symbol", act("s + t"), 3, ["unknown symbol 't'"]),
     ("huge-tower", act("s*((((2^64)^64)^64)^64)"), 3, ["too large"]),
@@ -57,28 +67,60 @@ CASES = [
     ("long-expression-brackets", act("(" * 5000 + "s" + ")" * 5000), 3, ["characters long"]),
     ("long-expression", act("+".join(["s"] * 1500)), 3, ["characters long"]),
     ("long-sum", act("+".join(["s"] * 600)), 3, ["nests more than"]),
-    ("deep-toml-arrays", 'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",
-     4, ["nest", "limit"]),
-    ("deep-toml-tables", 'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "{a = " * 20_000 + "1" + "}" * 20_000 + "\n",
-     4, ["nest", "limit"]),
-    ("bad-shape-3d", LAYER.format(name="h_s") + 'forward = "z_next[j] = z[j]"\n[params]\nW = ["n", "n", "n"]\n', 6,
-     ["shape"]),
-    ("bad-shape-dim", LAYER.format(name="h_d") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = "q"\n', 6,
-     ["unknown dimension 'q'"]),
-    ("bad-shape-number", LAYER.format(name="h_n") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = 3\n', 6,
-     ["unknown dimension"]),
-    ("shape-mismatch", LAYER.format(name="h_m") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n', 4,
-     ["shape mismatch"]),
+    (
+        "deep-toml-arrays",
+        'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",
+        4,
+        ["nest", "limit"],
+    ),
+    (
+        "deep-toml-tables",
+        'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "{a = " * 20_000 + "1" + "}" * 20_000 + "\n",
+        4,
+        ["nest", "limit"],
+    ),
+    (
+        "bad-shape-3d",
+        LAYER.format(name="h_s") + 'forward = "z_next[j] = z[j]"\n[params]\nW = ["n", "n", "n"]\n',
+        6,
+        ["shape"],
+    ),
+    (
+        "bad-shape-dim",
+        LAYER.format(name="h_d") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = "q"\n',
+        6,
+        ["unknown dimension 'q'"],
+    ),
+    (
+        "bad-shape-number",
+        LAYER.format(name="h_n") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = 3\n',
+        6,
+        ["unknown dimension"],
+    ),
+    (
+        "shape-mismatch",
+        LAYER.format(name="h_m") + 'forward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n',
+        4,
+        ["shape mismatch"],
+    ),
     ("params-not-table", LAYER.format(name="h_t") + 'forward = "z_next[j] = z[j]"\nparams = 3\n', 5, ["table"]),
-    ("count-vector", 'name = "h_c"\nkind = "loss"\nforward = "sum(yhat[c] - y[c], c)"\nshape = "K"\ntarget = "count"\n',
-     5, ["count"]),
+    (
+        "count-vector",
+        'name = "h_c"\nkind = "loss"\nforward = "sum(yhat[c] - y[c], c)"\nshape = "K"\ntarget = "count"\n',
+        5,
+        ["count"],
+    ),
     ("hyper-1e308", act("s * alpha", extra="[hyper]\nalpha = 1e308\n"), 5, ["out of range"]),
     ("hyper-tiny", act("s * alpha", extra="[hyper]\nalpha = 1e-300\n"), 5, ["out of range"]),
     ("hyper-inf", act("s * alpha", extra="[hyper]\nalpha = inf\n"), 5, ["finite number"]),
     ("hyper-nan", act("s * alpha", extra="[hyper]\nalpha = nan\n"), 5, ["finite number"]),
     ("hyper-string", act("s * alpha", extra='[hyper]\nalpha = "1; import os"\n'), 5, ["finite number"]),
-    ("too-many-hyper", act("s", extra="[hyper]\n" + "".join(f"h{k} = 0.5\n" for k in range(5000))), 4,
-     [f"the limit is {MAX_HYPER}"]),
+    (
+        "too-many-hyper",
+        act("s", extra="[hyper]\n" + "".join(f"h{k} = 0.5\n" for k in range(5000))),
+        4,
+        [f"the limit is {MAX_HYPER}"],
+    ),
     ("nul-byte", HEAD.format(name="h_nul") + 'forward = "s"\n# \x00\n', 4, ["NUL"]),
     ("toml-syntax", HEAD.format(name="h_syn") + 'forward = "s\n', 3, ["TOML syntax error"]),
     ("wrong-type", HEAD.format(name="h_ty") + "forward = 3\n", 3, ["forward must be a str"]),
@@ -126,9 +168,11 @@ def test_hostile_bytes_one_line_exit_2(raw, line, tmp_path, capsys):
 def test_module_the_engine_cannot_read_is_one_line(tmp_path, capsys):
     """A three-way tensor contraction is not matrix algebra: refused at load, never a traceback."""
     path = tmp_path / "tensor.toml"
-    path.write_text('name = "h_tensor"\nkind = "layer"\ninput = "n"\n'
-                    'forward = "z_next[j] = sum(sum(A[i, k] * B[k, j] * C[i, j] * z[i] * z[k], k), i)"\n'
-                    '[params]\nA = ["n", "n"]\nB = ["n", "n"]\nC = ["n", "n"]\n')
+    path.write_text(
+        'name = "h_tensor"\nkind = "layer"\ninput = "n"\n'
+        'forward = "z_next[j] = sum(sum(A[i, k] * B[k, j] * C[i, j] * z[i] * z[k], k), i)"\n'
+        '[params]\nA = ["n", "n"]\nB = ["n", "n"]\nC = ["n", "n"]\n'
+    )
     code = main(["derive", "--spec", str(path)])
     err = capsys.readouterr().err.strip()
     if code == 0:  # the engine read it after all: then it must have proved it
@@ -166,6 +210,7 @@ def test_hostile_code_never_runs(tmp_path, monkeypatch, capsys):
             if _nm != "__import__" or (a and str(a[0]) in ("os", "subprocess")):
                 called.append((_nm, a[:1]))
             return _orig(*a, **k)
+
         monkeypatch.setattr(builtins, nm, spy)
     for ident, text, _, _ in CASES[:9]:
         with pytest.raises(SpecError):
@@ -175,8 +220,11 @@ def test_hostile_code_never_runs(tmp_path, monkeypatch, capsys):
 
 def test_line_lookup_is_one_pass_and_exact():
     """5,000 keys: each found at its own line, by dictionary (no per-key scan of the file)."""
-    lines = ['name = "x"', "[hyper]"] + [f"  h{k} = {k}.5" for k in range(5000)] + ["[[claims]]", 'result = "a"',
-                                                                                    "[[claims]]", 'result = "b"']
+    lines = (
+        ['name = "x"', "[hyper]"]
+        + [f"  h{k} = {k}.5" for k in range(5000)]
+        + ["[[claims]]", 'result = "a"', "[[claims]]", 'result = "b"']
+    )
     lk = _Lines("\n".join(lines))
     assert lk.of("name") == 1
     assert all(lk.of(f"h{k}", "hyper") == k + 3 for k in range(0, 5000, 7))

@@ -1,14 +1,15 @@
 """The statistical topics: derived, proved, and wrong claims rejected."""
+
 import dataclasses
 
 import pytest
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from gradproof.derive.lecture import closed_forms as cf
-from gradproof.derive.lecture import init_variance as iv
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.lecture import closed_forms as cf
+from gradproof.derive.lecture import init_variance as iv
 from gradproof.derive.lecture.registry import derive, get, topics
 from gradproof.derive.lecture.stats import NotAffine, collect_linear
 
@@ -17,9 +18,25 @@ NAMES = [t.name for t in topics() if t.kind in STATS_KINDS]
 
 
 def test_all_topics_registered():
-    for name in ("mle_gaussian", "mle_sigma2", "mle_bernoulli", "mle_categorical", "map_gaussian", "map_laplace",
-                 "least_squares", "ridge", "logistic_no_closed_form", "tanh_sigmoid", "sigmoid_derivative",
-                 "softmax_simplex", "fused_gradients", "symmetry", "xavier", "glorot", "he"):
+    for name in (
+        "mle_gaussian",
+        "mle_sigma2",
+        "mle_bernoulli",
+        "mle_categorical",
+        "map_gaussian",
+        "map_laplace",
+        "least_squares",
+        "ridge",
+        "logistic_no_closed_form",
+        "tanh_sigmoid",
+        "sigmoid_derivative",
+        "softmax_simplex",
+        "fused_gradients",
+        "symmetry",
+        "xavier",
+        "glorot",
+        "he",
+    ):
         assert name in NAMES
 
 
@@ -51,7 +68,7 @@ def test_collect_linear_routine():
     X, w, y = MatrixSymbol("X", m, n), MatrixSymbol("w", n, 1), MatrixSymbol("y", m, 1)
     lam = sp.Symbol("lambda", positive=True)
     A, b = collect_linear(6 * X.T * X * w + 6 * lam * w - 6 * X.T * y, w)
-    assert A == X.T * X + lam * sp.Identity(n)
+    assert X.T * X + lam * sp.Identity(n) == A
     assert b == X.T * y
     with pytest.raises(NotAffine):
         collect_linear(w.T * w * w - X.T * y, w)

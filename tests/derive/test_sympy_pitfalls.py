@@ -6,6 +6,7 @@ and checks the engine's against explicit scalar differentiation.  Where SymPy
 gives the (wrong) answer it gave when measured, the test says so; should a
 future SymPy get it right, the test demands agreement instead.
 """
+
 import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol, OneMatrix, Trace
@@ -38,14 +39,18 @@ def test_cross_entropy_via_log_sum_exp():
     Yv = np.eye(4)[[1, 3]]
     Sv = Xv @ Wv
     Pv = np.exp(Sv) / np.exp(Sv).sum(axis=1, keepdims=True)
-    ours = _numeric(d.result("grad:W").matrix, {"X": sp.Matrix(Xv), "P": sp.Matrix(Pv), "Y": sp.Matrix(Yv)}, {m: 2, n: 3, K: 4})
+    ours = _numeric(
+        d.result("grad:W").matrix, {"X": sp.Matrix(Xv), "P": sp.Matrix(Pv), "Y": sp.Matrix(Yv)}, {m: 2, n: 3, K: 4}
+    )
     truth = Xv.T @ (Pv - Yv) / 2
     assert np.allclose(ours, truth)
     assert np.abs(truth).max() > 1e-3
     if _is_zero(sympy_grad):
         pass  # the known pitfall: log-sum-exp differentiates to 0 in SymPy
     else:  # pragma: no cover - a future SymPy
-        got = np.array(sympy_grad.subs({X: sp.Matrix(Xv), W: sp.Matrix(Wv), Y: sp.Matrix(Yv)}).doit().evalf(), dtype=float)
+        got = np.array(
+            sympy_grad.subs({X: sp.Matrix(Xv), W: sp.Matrix(Wv), Y: sp.Matrix(Yv)}).doit().evalf(), dtype=float
+        )
         assert np.allclose(got, truth * 2)
 
 
@@ -59,12 +64,16 @@ def test_sum_of_traces():
     # explicit scalar differentiation as the oracle
     We = sp.Matrix(3, 4, lambda a, b: sp.Symbol(f"w{a}{b}"))
     f = (We.T * We).trace() + (sp.Matrix(Yv).T * sp.Matrix(Xv) * We).trace()
-    grad = np.array([[float(sp.diff(f, We[a, b]).subs(dict(zip(We, Wv.flatten())))) for b in range(4)] for a in range(3)])
+    grad = np.array(
+        [[float(sp.diff(f, We[a, b]).subs(dict(zip(We, Wv.flatten())))) for b in range(4)] for a in range(3)]
+    )
     assert np.allclose(grad, truth)
     if _is_zero(sympy_grad):
         pass  # the known pitfall
     else:  # pragma: no cover
-        got = np.array(sympy_grad.subs({X: sp.Matrix(Xv), W: sp.Matrix(Wv), Y: sp.Matrix(Yv)}).doit().evalf(), dtype=float)
+        got = np.array(
+            sympy_grad.subs({X: sp.Matrix(Xv), W: sp.Matrix(Wv), Y: sp.Matrix(Yv)}).doit().evalf(), dtype=float
+        )
         assert np.allclose(got, truth)
 
 

@@ -1,4 +1,5 @@
 """Closed forms are solved stably: ridge and least squares against a 60-digit solution."""
+
 from __future__ import annotations
 
 import mpmath

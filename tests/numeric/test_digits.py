@@ -1,4 +1,5 @@
 """The real run: the generated MLP learns the digits, and the train command reports it."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,7 @@ def test_gradient_check_passes_before_and_after_training(run):
     assert run.check_before and run.check_after
     assert run.check_passed, [r.detail for r in run.check_before + run.check_after if not r.passed]
     checked = {r.check for r in run.check_after}
-    assert {"directional (8 seeds): dL/dW1", "directional (8 seeds): dL/dW2",
-            "central differences: dL/db2"} <= checked
+    assert {"directional (8 seeds): dL/dW1", "directional (8 seeds): dL/dW2", "central differences: dL/db2"} <= checked
 
 
 def test_split_is_stratified_and_deterministic():

@@ -1,4 +1,5 @@
 """The runnable examples in the numeric package's docstrings stay true."""
+
 from __future__ import annotations
 
 import doctest
@@ -6,8 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["gradproof.numeric.gradcheck", "gradproof.numeric.mutation", "gradproof.numeric.network", "gradproof.numeric.init", "gradproof.numeric.optim",
-           "gradproof.numeric.memory", "gradproof.numeric.specialise", "gradproof.numeric.digits", "gradproof.numeric.experiments"]
+MODULES = [
+    "gradproof.numeric.gradcheck",
+    "gradproof.numeric.mutation",
+    "gradproof.numeric.network",
+    "gradproof.numeric.init",
+    "gradproof.numeric.optim",
+    "gradproof.numeric.memory",
+    "gradproof.numeric.specialise",
+    "gradproof.numeric.digits",
+    "gradproof.numeric.experiments",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

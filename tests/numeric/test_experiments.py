@@ -1,10 +1,11 @@
 """The initialisation experiment reproduces the lecture's picture (qualitatively)."""
+
 from __future__ import annotations
 
+import contract_modules as cm
 import numpy as np
 import pytest
 
-import contract_modules as cm
 from gradproof.numeric.experiments import initialisation_experiment
 
 
@@ -56,4 +57,5 @@ def test_same_inputs_for_every_rule_and_deterministic():
         np.testing.assert_allclose(a["runs"][k]["std"], b["runs"][k]["std"], rtol=1e-12)
     # sigma_0 = 1 and 0.01 draw the same normal numbers, rescaled
     assert a["runs"]["gaussian sigma_0=1"]["weight_std"] == pytest.approx(
-        100 * a["runs"]["gaussian sigma_0=0.01"]["weight_std"])
+        100 * a["runs"]["gaussian sigma_0=0.01"]["weight_std"]
+    )

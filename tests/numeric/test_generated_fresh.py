@@ -1,4 +1,5 @@
 """The committed generated code is exactly what the generator writes now."""
+
 import os
 
 import pytest
@@ -30,14 +31,18 @@ def test_generated_code_imports_without_sympy():
     import subprocess
     import sys
 
-    code = ("import sys, importlib\n"
-            f"names = {sorted(n[:-3] for n in EXPECTED)!r}\n"
-            "for n in names: importlib.import_module('gradproof.numeric.generated.' + n)\n"
-            "assert 'sympy' not in sys.modules, 'sympy imported'\n")
+    code = (
+        "import sys, importlib\n"
+        f"names = {sorted(n[:-3] for n in EXPECTED)!r}\n"
+        "for n in names: importlib.import_module('gradproof.numeric.generated.' + n)\n"
+        "assert 'sympy' not in sys.modules, 'sympy imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_function_table_file_is_fresh():
     """``numeric/_functions.py`` (read by the mutation layer) is what the function table generates."""
     with open(FUNCTIONS_FILE, encoding="utf-8") as f:
-        assert f.read() == functions_source(), "numeric/_functions.py is stale: run `python -m gradproof.derive.output.regenerate`"
+        assert f.read() == functions_source(), (
+            "numeric/_functions.py is stale: run `python -m gradproof.derive.output.regenerate`"
+        )

@@ -1,4 +1,5 @@
 """The gradient checker: it passes correct derivatives and catches wrong ones."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,20 +7,24 @@ import pkgutil
 import subprocess
 import sys
 
+import contract_modules as cm
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import contract_modules as cm
 import gradproof.numeric.generated
 from gradproof.numeric import gradcheck
 from gradproof.numeric.gradcheck import CheckRecord
 
 # every generated file with forward/backward messages (closed-form solvers have none)
-GENERATED = sorted(m.name for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
-                   if not m.name.startswith("_") and getattr(
-                       importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
+GENERATED = sorted(
+    m.name
+    for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
+    if not m.name.startswith("_")
+    and getattr(importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "")
+    in gradcheck.CONTRACT_KINDS
+)
 
 
 def generated(topic):
@@ -247,11 +252,13 @@ def test_records_serialise_and_format():
 
 
 def test_numeric_never_imports_sympy():
-    code = ("import sys, gradproof.numeric.gradcheck, gradproof.numeric.network, gradproof.numeric.mutation, gradproof.numeric.digits, "
-            "gradproof.numeric.experiments, gradproof.numeric.optim, gradproof.numeric.specialise\n"
-            "import gradproof.numeric.generated.affine, gradproof.numeric.generated.softmax_cross_entropy\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'derive'))\n"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, gradproof.numeric.gradcheck, gradproof.numeric.network, gradproof.numeric.mutation, gradproof.numeric.digits, "
+        "gradproof.numeric.experiments, gradproof.numeric.optim, gradproof.numeric.specialise\n"
+        "import gradproof.numeric.generated.affine, gradproof.numeric.generated.softmax_cross_entropy\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'derive'))\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -1,4 +1,5 @@
 """Numerical checks of the lecture topics, the experiments behind them, and that each can fail."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,9 @@ def test_xavier_keeps_the_message_near_one():
     assert 0.5 < float(np.exp(np.mean(np.log(r["ratio"])))) < 1.2
 
 
-@pytest.mark.parametrize("kw", [dict(layers=0), dict(activation="softmax"), dict(init="gaussian", sigma0=None),
-                                dict(sigma0=-1.0)])
+@pytest.mark.parametrize(
+    "kw", [dict(layers=0), dict(activation="softmax"), dict(init="gaussian", sigma0=None), dict(sigma0=-1.0)]
+)
 def test_init_experiment_rejects_bad_settings(kw):
     base = dict(layers=2, width=10, samples=5, sigma0=1.0)
     base.update(kw)
@@ -83,8 +85,9 @@ def test_regularisation_demo_overfits_without_l2_and_the_path_is_monotone():
 
 
 def test_early_stopping_restores_the_best_parameters():
-    run = experiments.train_digits_with(epochs=300, alpha=3.0, validation=0.3, patience=2, train_size=100,
-                                        hidden=32, check=False)
+    run = experiments.train_digits_with(
+        epochs=300, alpha=3.0, validation=0.3, patience=2, train_size=100, hidden=32, check=False
+    )
     c = run.curve
     assert c["stopped_at"] is not None and c["stopped_at"] < 300
     best = int(np.argmin(c["validation_loss"]))
@@ -92,8 +95,17 @@ def test_early_stopping_restores_the_best_parameters():
     assert c["iterations"][-1] == c["stopped_at"]
 
 
-@pytest.mark.parametrize("kw", [dict(l1=0.1, l2=0.1), dict(patience=3), dict(init="bogus"), dict(validation=1.0),
-                                dict(activation="softmax"), dict(alpha=0.0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(l1=0.1, l2=0.1),
+        dict(patience=3),
+        dict(init="bogus"),
+        dict(validation=1.0),
+        dict(activation="softmax"),
+        dict(alpha=0.0),
+    ],
+)
 def test_training_rejects_bad_settings(kw):
     with pytest.raises(ValueError):
         experiments.train_digits_with(epochs=1, check=False, **kw)

@@ -1,21 +1,26 @@
 """The mutation layer: planted faults in generated source are all caught."""
+
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
 
+import contract_modules as cm
 import numpy as np
 import pytest
 
-import contract_modules as cm
 import gradproof.numeric.generated
 from gradproof.numeric import gradcheck, mutation
 
 # every generated file with forward/backward messages (closed-form solvers have none)
-GENERATED = sorted(m.name for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
-                   if not m.name.startswith("_") and getattr(
-                       importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "") in gradcheck.CONTRACT_KINDS)
+GENERATED = sorted(
+    m.name
+    for m in pkgutil.iter_modules(gradproof.numeric.generated.__path__)
+    if not m.name.startswith("_")
+    and getattr(importlib.import_module("gradproof.numeric.generated." + m.name), "KIND", "")
+    in gradcheck.CONTRACT_KINDS
+)
 
 
 def _source(topic):
@@ -73,8 +78,9 @@ def test_equivalent_mutants_are_recognised_not_counted_as_faults():
     # the sign of the shift in a shifted softmax does not matter
     recs = mutation.mutation_records(cm.source("softmax"))
     eq = [r for r in recs if "equivalent" in r.detail]
-    assert [r.check for r in eq] == ["mutation: sign flip at line 7: z - z.max(axis=1, keepdims=True) "
-                                     "-> z + z.max(axis=1, keepdims=True)"]
+    assert [r.check for r in eq] == [
+        "mutation: sign flip at line 7: z - z.max(axis=1, keepdims=True) -> z + z.max(axis=1, keepdims=True)"
+    ]
 
 
 def test_a_broken_original_is_reported():
@@ -90,4 +96,5 @@ def test_mutants_load_as_independent_modules():
     outs = [mod.backward(np.ones_like(z), z)[0] for mod in mods]
     assert any(not np.allclose(outs[0], o) for o in outs[1:])  # each mutant its own module, its own fault
     import gradproof.numeric.generated.tanh as original
+
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched

@@ -1,4 +1,5 @@
 """Network.check: the gradient at unchanged arguments is computed once, and a wrong gradient is still caught."""
+
 from __future__ import annotations
 
 import types

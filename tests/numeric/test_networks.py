@@ -1,12 +1,13 @@
 """Networks composed by modular backpropagation: MLP, DAG with module reuse, RNN."""
+
 from __future__ import annotations
 
+import contract_modules as cm
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import contract_modules as cm
 from gradproof.numeric import gradcheck, init, memory, optim, specialise
 from gradproof.numeric.network import DAG, MLP, RNN, Node, load
 
@@ -59,7 +60,12 @@ def test_mlp_matches_the_hand_written_oracle_modules():
 def test_specialised_backwards_equal_the_generated_ones():
     rng = np.random.default_rng(4)
     aff = load("affine")
-    z, W, b, d = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5), rng.standard_normal((3, 5))
+    z, W, b, d = (
+        rng.standard_normal((3, 4)),
+        rng.standard_normal((4, 5)),
+        rng.standard_normal(5),
+        rng.standard_normal((3, 5)),
+    )
     fast = specialise.params_only(aff)
     assert fast is not None
     full = aff.backward(d, z, W=W, b=b)[1]
@@ -76,24 +82,36 @@ def test_specialised_backwards_equal_the_generated_ones():
         fast = specialise.with_output(mod)
         assert fast is not None, topic
         s = rng.standard_normal((3, 4))
-        np.testing.assert_allclose(fast(d[:, :4], s, _forward_output=mod.forward(s))[0], mod.backward(d[:, :4], s)[0],
-                                   rtol=1e-13)
+        np.testing.assert_allclose(
+            fast(d[:, :4], s, _forward_output=mod.forward(s))[0], mod.backward(d[:, :4], s)[0], rtol=1e-13
+        )
     # a module it cannot specialise is left alone
     assert specialise.with_output(load("relu")) is None
 
 
 def _dag(mods=None, shared=True, seed=0):
     rng = np.random.default_rng(seed)
-    init_ = {"A": rng.standard_normal((4, 5)), "a": np.zeros(5), "B": rng.standard_normal((5, 5)) * 0.5,
-             "b": rng.standard_normal(5) * 0.1, "C": rng.standard_normal((5, 3)), "c": np.zeros(3)}
+    init_ = {
+        "A": rng.standard_normal((4, 5)),
+        "a": np.zeros(5),
+        "B": rng.standard_normal((5, 5)) * 0.5,
+        "b": rng.standard_normal(5) * 0.1,
+        "C": rng.standard_normal((5, 3)),
+        "c": np.zeros(3),
+    }
     second = {"W": "B", "b": "b"} if shared else {"W": "B2", "b": "b2"}
     if not shared:
         init_["B2"], init_["b2"] = init_["B"].copy(), init_["b"].copy()
-    nodes = [Node("s1", "affine", ("x",), {"W": "A", "b": "a"}), Node("h1", "tanh", ("s1",)),
-             Node("s2", "affine", ("h1",), {"W": "B", "b": "b"}), Node("h2", "tanh", ("s2",)),
-             Node("s3", "affine", ("h2",), second), Node("h3", "tanh", ("s3",)),
-             Node("r", "add", ("h1", "h3")),  # skip connection: h1 feeds two nodes
-             Node("o", "affine", ("r",), {"W": "C", "b": "c"})]
+    nodes = [
+        Node("s1", "affine", ("x",), {"W": "A", "b": "a"}),
+        Node("h1", "tanh", ("s1",)),
+        Node("s2", "affine", ("h1",), {"W": "B", "b": "b"}),
+        Node("h2", "tanh", ("s2",)),
+        Node("s3", "affine", ("h2",), second),
+        Node("h3", "tanh", ("s3",)),
+        Node("r", "add", ("h1", "h3")),  # skip connection: h1 feeds two nodes
+        Node("o", "affine", ("r",), {"W": "C", "b": "c"}),
+    ]
     return DAG(["x"], nodes, [("o", "softmax_cross_entropy", "y")], init_, modules=mods)
 
 
@@ -163,8 +181,15 @@ def test_constant_initialisation_keeps_the_neurons_identical():
     assert not np.allclose(rand.params["W1"], rand.params["W1"][:, :1])
 
 
-@pytest.mark.parametrize("rule,var", [("xavier", lambda i, o: 1 / i), ("glorot", lambda i, o: 2 / (i + o)),
-                                      ("he", lambda i, o: 2 / i), ("gaussian", lambda i, o: 0.3 ** 2)])
+@pytest.mark.parametrize(
+    "rule,var",
+    [
+        ("xavier", lambda i, o: 1 / i),
+        ("glorot", lambda i, o: 2 / (i + o)),
+        ("he", lambda i, o: 2 / i),
+        ("gaussian", lambda i, o: 0.3**2),
+    ],
+)
 def test_initialiser_variances(rule, var):
     rng = np.random.default_rng(10)
     W = init.initialise(rule, (400, 300), rng, sigma0=0.3)
@@ -180,8 +205,15 @@ def test_gradient_descent_decreases_the_loss_with_a_schedule():
     Y = np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)]
     net = MLP((5, 8, 3), seed=0)
     seen = []
-    hist = optim.gradient_descent(net, X, Y, iterations=60, schedule=optim.inverse_time(0.5, 20), every=20,
-                                  callback=lambda k, loss: seen.append(k))
+    hist = optim.gradient_descent(
+        net,
+        X,
+        Y,
+        iterations=60,
+        schedule=optim.inverse_time(0.5, 20),
+        every=20,
+        callback=lambda k, loss: seen.append(k),
+    )
     assert hist.iterations == [0, 20, 40, 60] == seen
     assert hist.loss[-1] < 0.5 * hist.loss[0]
     assert all(a > b for a, b in zip(hist.loss, hist.loss[1:]))
@@ -208,8 +240,9 @@ def test_penalty_excludes_the_biases():
     _, gr = reg.gradient(X, Y)
     np.testing.assert_allclose(gr["b1"], gp["b1"])
     np.testing.assert_allclose(gr["W1"], gp["W1"] + 2 * 0.5 * plain.params["W1"])
-    assert reg.loss(X, Y) == pytest.approx(plain.loss(X, Y) + 0.5 * sum((plain.params[k] ** 2).sum()
-                                                                        for k in ("W1", "W2")))
+    assert reg.loss(X, Y) == pytest.approx(
+        plain.loss(X, Y) + 0.5 * sum((plain.params[k] ** 2).sum() for k in ("W1", "W2"))
+    )
 
 
 @settings(max_examples=10, deadline=None)

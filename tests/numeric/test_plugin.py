@@ -1,4 +1,5 @@
 """The pytest plugin as a user runs it: a separate project, its own hand-written module."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def huber_grad(yhat, y, h=1.0):
     return np.where(np.abs(r) <= h, r, h * np.sign(r)) / yhat.shape[0]
 '''
 
-TESTS = '''
+TESTS = """
 import numpy as np
 import mylayer
 
@@ -48,7 +49,7 @@ def test_layer(gradcheck):
 def test_loss(gradcheck):
     rng = np.random.default_rng(1)
     gradcheck.loss(mylayer.huber, mylayer.huber_grad, rng.normal(size=(8, 1)) * 2, rng.normal(size=(8, 1)))
-'''
+"""
 
 
 def _project(tmp_path, fault: str, conftest: bool):
@@ -62,8 +63,14 @@ def _run(tmp_path, *extra):
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_PLUGINS", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_user_project_passes_without_fault(tmp_path):
@@ -104,7 +111,7 @@ def test_gradcheck_object_in_process():
     from gradproof.numeric.pytest_plugin import GradCheck
 
     g = GradCheck(seed=3, name="square")
-    recs = g(lambda z: z ** 2, lambda d, z: (2 * d * z, {}), np.array([[0.5, -1.5]]))
+    recs = g(lambda z: z**2, lambda d, z: (2 * d * z, {}), np.array([[0.5, -1.5]]))
     assert all(r.passed for r in recs)
     with pytest.raises(pytest.fail.Exception, match=textwrap.dedent("square: delta_in wrong at entry")):
-        g(lambda z: z ** 2, lambda d, z: (d * z, {}), np.array([[0.5, -1.5]]))
+        g(lambda z: z**2, lambda d, z: (d * z, {}), np.array([[0.5, -1.5]]))

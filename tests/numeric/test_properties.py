@@ -3,6 +3,7 @@
 Deterministic under the "ci" hypothesis profile (tests/conftest.py); select
 the deeper one with GRADPROOF_HYPOTHESIS_PROFILE=deep.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,8 +25,8 @@ SPECS = sorted(p for p in (ROOT / "examples" / "specs").glob("*.toml") if p.stem
 @pytest.fixture(scope="session")
 def spec_modules(tmp_path_factory):
     """Every example spec, derived and generated into a temporary folder: {name: (module, derivation)}."""
-    from gradproof.derive.output.codegen import write_module
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.output.codegen import write_module
     from gradproof.derive.specs.spec import load_spec_topic
     from gradproof.reports.verify import load_module
 
@@ -45,7 +46,8 @@ def _lecture(name):
 
 
 ALL = [("lecture", n) for n in GENERATED if getattr(_lecture(n), "KIND", "") != "solver"] + [
-    ("spec", p.stem) for p in SPECS]
+    ("spec", p.stem) for p in SPECS
+]
 
 # Central differences across a point where the second derivative jumps (Huber
 # where |y - yhat| = delta) are only first-order accurate: such inputs are
@@ -53,7 +55,7 @@ ALL = [("lecture", n) for n in GENERATED if getattr(_lecture(n), "KIND", "") != 
 # A normalisation layer varies on the scale sqrt(eps) where a sample's features
 # are (nearly) equal: finite differences there measure the step, not the
 # derivative, so samples are drawn with a spread well above that scale.
-_SPREAD = lambda a, h: np.all(a["z"].var(axis=1) > 1e4 * h["eps"])  # noqa: E731
+_SPREAD = lambda a, h: np.all(a["z"].var(axis=1) > 1e4 * h["eps"])
 
 SECOND_ORDER_BREAKS = {
     "huber": lambda a, h: np.all(np.abs(np.abs(a["z"] - a["y"]) - h["delta_h"]) > 0.01),
@@ -174,8 +176,19 @@ def _exact_backward(d, arrays, upstream=None):
     return np.array(val.evalf(30).tolist(), dtype=np.float64)
 
 
-EXTREME = ["sigmoid", "tanh", "softmax", "relu", "leaky_relu", "sigmoid_bce", "softmax_cross_entropy",
-           "spec:softplus", "spec:swish", "spec:elu", "spec:huber"]
+EXTREME = [
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "relu",
+    "leaky_relu",
+    "sigmoid_bce",
+    "softmax_cross_entropy",
+    "spec:softplus",
+    "spec:swish",
+    "spec:elu",
+    "spec:huber",
+]
 
 
 @pytest.mark.parametrize("which", EXTREME)
@@ -202,9 +215,15 @@ def test_extreme_logits_finite_and_exact(which, dtype, spec_modules):
         z = np.where(np.isin(z, [0.0]), dtype(0.5), z).astype(dtype)  # away from the kinks at 0
         if mod.KIND == "loss":
             target = gc._meta(mod, "TARGET", "real")
-            y = data.draw(nst.onehot(*shape)) if target == "onehot" else (
-                data.draw(st.sampled_from([np.zeros(shape), np.ones(shape)])) if target == "binary"
-                else data.draw(nst.arrays(shape)))
+            y = (
+                data.draw(nst.onehot(*shape))
+                if target == "onehot"
+                else (
+                    data.draw(st.sampled_from([np.zeros(shape), np.ones(shape)]))
+                    if target == "binary"
+                    else data.draw(nst.arrays(shape))
+                )
+            )
             y = y.astype(dtype)
             val = mod.forward(z, y, **hyper)
             g = mod.backward(z, y, **hyper)
@@ -246,7 +265,7 @@ def test_closed_forms_zero_the_gradient(name):
         cols = data.draw(st.integers(1, rows))
         X = data.draw(nst.well_conditioned(rows, cols, max_cond=50))
         y = data.draw(nst.arrays((rows, 1)))
-        h = {k: lam for k in hyper}
+        h = dict.fromkeys(hyper, lam)
         w = mod.solve(X, y, **h)
         g = mod.gradient(X, y, w, **h)
         # the gradient's terms are of the size of X^T y (and X^T X w): zero means zero to rounding there
@@ -259,8 +278,8 @@ def test_closed_forms_zero_the_gradient(name):
 
 # --- regenerating code is byte-identical
 def test_regenerating_spec_code_is_byte_identical(spec_modules, tmp_path):
-    from gradproof.derive.output.codegen import generate
     from gradproof.derive.lecture.registry import derive
+    from gradproof.derive.output.codegen import generate
     from gradproof.derive.specs.spec import load_spec_topic
 
     for path in SPECS:

@@ -1,4 +1,5 @@
 """Numeric checks of the statistical topics: they pass, and they can fail."""
+
 import subprocess
 import sys
 

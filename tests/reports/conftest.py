@@ -6,6 +6,7 @@ brackets, fractions of partial derivatives, sums with limits, a matrix,
 characters TeX would swallow), and ``lecture_report``, the real main job
 over the registry plus the toy topic, written to a session folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,8 @@ import pytest
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.engine.derivation import Claim, Derivation, Label, ModuleCode, Proof, Result, Step
+from gradproof.derive.lecture.functions import sigmoid
 
 REQUIRE_TOOLS = os.environ.get("GRADPROOF_REQUIRE_TOOLS") == "1"
 
@@ -51,36 +52,67 @@ def make_toy_derivation(passed: bool = True, title: str = "Toy sigmoid layer #1:
     dlabel = Label("dL/dW", r"\frac{\partial L}{\partial \mathbf{W}}")
     steps = (
         Step("definition", Label("s_j", "s_{j}"), s_sum),
-        Step("differentiate (SymPy diff)", Label("ds_j/dw_ab", r"\frac{\partial s_{j}}{\partial w_{a,b}}"),
-             sp.Sum(sp.KroneckerDelta(i, a) * sp.KroneckerDelta(j, b) * z[i], (i, 1, n))),
-        Step("sum out Kronecker deltas", Label("ds_j/dw_ab", r"\frac{\partial s_{j}}{\partial w_{a,b}}"),
-             sp.KroneckerDelta(j, b) * z[a]),
+        Step(
+            "differentiate (SymPy diff)",
+            Label("ds_j/dw_ab", r"\frac{\partial s_{j}}{\partial w_{a,b}}"),
+            sp.Sum(sp.KroneckerDelta(i, a) * sp.KroneckerDelta(j, b) * z[i], (i, 1, n)),
+        ),
+        Step(
+            "sum out Kronecker deltas",
+            Label("ds_j/dw_ab", r"\frac{\partial s_{j}}{\partial w_{a,b}}"),
+            sp.KroneckerDelta(j, b) * z[a],
+        ),
         Step("chain rule, batched", dlabel, mx.MatMul(mx.Transpose(Z), Delta)),
-        Step("a 2 x 2 example", Label("A", r"\mathbf{A}"),
-             Label("[[1, 2], [3, 4]]", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}")),
+        Step(
+            "a 2 x 2 example",
+            Label("A", r"\mathbf{A}"),
+            Label("[[1, 2], [3, 4]]", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}"),
+        ),
     )
     results = (
-        Result("forward", Label("Z'", r"\mathbf{Z}'"), index=sigmoid(s_sum), index_lhs=Label("z'_j", "z'_{j}"),
-               matrix=forward, shape=(m, K)),
+        Result(
+            "forward",
+            Label("Z'", r"\mathbf{Z}'"),
+            index=sigmoid(s_sum),
+            index_lhs=Label("z'_j", "z'_{j}"),
+            matrix=forward,
+            shape=(m, K),
+        ),
         Result("backward", Label("Delta_in", r"\boldsymbol{\Delta}^{l}"), matrix=backward, shape=(m, n)),
-        Result("grad:W", dlabel, matrix=mx.MatMul(mx.Transpose(Z), Delta), shape=(n, K),
-               origin="claimed-and-proved"),
+        Result("grad:W", dlabel, matrix=mx.MatMul(mx.Transpose(Z), Delta), shape=(n, K), origin="claimed-and-proved"),
     )
     proofs = (
         Proof("forward", "exact: matrix form", "m=2, n=3, K=4", True),
-        Proof("grad:W", "exact: matrix form", "m=2, n=3, K=4", passed,
-              "" if passed else "entry (0, 1): derived z_0 but SymPy gives -z_0"),
+        Proof(
+            "grad:W",
+            "exact: matrix form",
+            "m=2, n=3, K=4",
+            passed,
+            "" if passed else "entry (0, 1): derived z_0 but SymPy gives -z_0",
+        ),
         Proof("claim:grad:W", "claim", "m=2, n=3, K=4", passed),
     )
     return Derivation(
-        topic="toy_layer", title=title, kind="user", section="Tests",
+        topic="toy_layer",
+        title=title,
+        kind="user",
+        section="Tests",
         summary="A sigmoid layer Z' = sigma(Z W) with weights W_{a_b} & 100% <escaping> \\ test.",
         definition=(Step("", Label("Z'", r"\mathbf{Z}'"), forward, note="forward map"),),
-        steps=steps, results=results,
-        claims=(Claim("grad:W", "dL/dW = Z^T Delta"),), proofs=proofs,
+        steps=steps,
+        results=results,
+        claims=(Claim("grad:W", "dL/dW = Z^T Delta"),),
+        proofs=proofs,
         notes=("Kink-free: sigmoid is smooth.",),
-        code=ModuleCode(kind="module", input=Z, params=(W,), forward=forward, upstream=Delta, backward=backward,
-                        kinks=("none (smooth)",)),
+        code=ModuleCode(
+            kind="module",
+            input=Z,
+            params=(W,),
+            forward=forward,
+            upstream=Delta,
+            backward=backward,
+            kinks=("none (smooth)",),
+        ),
     )
 
 
@@ -101,27 +133,48 @@ def make_toy_report(passed: bool = True, figures: bool = True):
     from gradproof.reports.build import Report, TopicSection, records_from_proofs
 
     d = make_toy_derivation(passed)
-    sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=tuple(records_from_proofs(d)),
-                       code=TOY_CODE, code_path="numeric/generated/toy_layer.py")
+    sec = TopicSection(
+        d.topic,
+        d.title,
+        d.kind,
+        d.section,
+        derivation=d,
+        records=tuple(records_from_proofs(d)),
+        code=TOY_CODE,
+        code_path="numeric/generated/toy_layer.py",
+    )
     report = Report(sections=[sec])
     if figures:
         import numpy as np
 
         rng = np.random.default_rng(0)
         report.figures = [
-            plots.init_figure({
-                "layers": 4, "units": 200, "bin_edges": list(np.linspace(-1, 1, 21)),
-                "runs": {
-                    "gaussian sigma_0=1": {"hist": [np.histogram(rng.uniform(-1, 1, 200), np.linspace(-1, 1, 21))[0]
-                                                    for _ in range(4)],
-                                           "std": [0.9, 0.9, 0.9, 0.9], "delta_norm": [1.0, 0.5, 0.2, 0.1]},
-                    "xavier": {"hist": [np.histogram(rng.normal(0, 0.5, 200), np.linspace(-1, 1, 21))[0]
-                                        for _ in range(4)],
-                               "std": [0.6, 0.5, 0.5, 0.5], "delta_norm": [1.0, 0.9, 0.95, 0.9]},
-                },
-            }),
-            plots.training_figure({"iteration": list(range(10)), "loss": [2.3 / (k + 1) for k in range(10)],
-                                   "test_accuracy": 0.97}),
+            plots.init_figure(
+                {
+                    "layers": 4,
+                    "units": 200,
+                    "bin_edges": list(np.linspace(-1, 1, 21)),
+                    "runs": {
+                        "gaussian sigma_0=1": {
+                            "hist": [
+                                np.histogram(rng.uniform(-1, 1, 200), np.linspace(-1, 1, 21))[0] for _ in range(4)
+                            ],
+                            "std": [0.9, 0.9, 0.9, 0.9],
+                            "delta_norm": [1.0, 0.5, 0.2, 0.1],
+                        },
+                        "xavier": {
+                            "hist": [
+                                np.histogram(rng.normal(0, 0.5, 200), np.linspace(-1, 1, 21))[0] for _ in range(4)
+                            ],
+                            "std": [0.6, 0.5, 0.5, 0.5],
+                            "delta_norm": [1.0, 0.9, 0.95, 0.9],
+                        },
+                    },
+                }
+            ),
+            plots.training_figure(
+                {"iteration": list(range(10)), "loss": [2.3 / (k + 1) for k in range(10)], "test_accuracy": 0.97}
+            ),
         ]
     return report
 
@@ -151,8 +204,11 @@ def lecture_report(tmp_path_factory):
     # The experiments (a digits training run) are left out: tests use the toy figures.
     real = build_report(None, figures=False)
     extra = make_toy_report(passed=True, figures=False)
-    report = Report(sections=real.sections + extra.sections, figures=real.figures or make_toy_report().figures,
-                    unavailable=real.unavailable)
+    report = Report(
+        sections=real.sections + extra.sections,
+        figures=real.figures or make_toy_report().figures,
+        unavailable=real.unavailable,
+    )
     out = tmp_path_factory.mktemp("report")
     write_report(report, out, ("html", "latex"))
     return report, out

@@ -4,6 +4,7 @@ A run is started in a session of its own, so that every process it forks
 (workers, the folder watcher, pdflatex) shares its process-group id; a scan
 of /proc for that group finds every survivor, wherever it was reparented.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,16 @@ def cli(*args: str) -> list[str]:
 
 
 def start(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def group_members(pgid: int) -> list[int]:
@@ -82,7 +90,11 @@ def debris(parent: Path) -> list[str]:
     bad = []
     for dirpath, dirnames, filenames in os.walk(parent):
         for name in dirnames + filenames:
-            if name.endswith(".tmp") or ".gradproof-new-" in name or ".gradproof-old-" in name \
-                    or name.endswith(".gradproof-lock"):
+            if (
+                name.endswith(".tmp")
+                or ".gradproof-new-" in name
+                or ".gradproof-old-" in name
+                or name.endswith(".gradproof-lock")
+            ):
                 bad.append(os.path.relpath(os.path.join(dirpath, name), parent))
     return bad

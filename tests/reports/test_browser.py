@@ -5,6 +5,7 @@ every network request blocked.  The test asserts that no request left the
 page, that every formula rendered as MathML (no raw TeX, no error element,
 non-zero size, numerators above denominators), and writes a screenshot.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,14 @@ import shutil
 import pytest
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 # Everything the browser computes about the maths, in one round trip.
@@ -66,8 +73,12 @@ def browser_page(lecture_report, tmp_path_factory):
 
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 1400}, offline=True,
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 1400},
+            offline=True,
         )
         try:
             ctx.route("**/*", route)
@@ -79,8 +90,7 @@ def browser_page(lecture_report, tmp_path_factory):
             page.evaluate("document.querySelector('#topic-toy_layer').scrollIntoView()")
             page.screenshot(path=str(shots / "toy_layer.png"))
             page.emulate_media(media="print")
-            print_break = page.evaluate(
-                "getComputedStyle(document.querySelector('section.topic')).breakBefore")
+            print_break = page.evaluate("getComputedStyle(document.querySelector('section.topic')).breakBefore")
         finally:
             ctx.close()
     artefacts = os.environ.get("GRADPROOF_ARTIFACTS")
@@ -88,8 +98,15 @@ def browser_page(lecture_report, tmp_path_factory):
         os.makedirs(artefacts, exist_ok=True)
         for png in shots.iterdir():
             shutil.copy2(png, os.path.join(artefacts, "report-" + png.name))
-    return {"info": info, "requests": requests, "blocked": blocked, "shots": shots, "out": out,
-            "report": report, "print_break": print_break}
+    return {
+        "info": info,
+        "requests": requests,
+        "blocked": blocked,
+        "shots": shots,
+        "out": out,
+        "report": report,
+        "print_break": print_break,
+    }
 
 
 def test_no_request_left_the_page(browser_page):

@@ -1,4 +1,5 @@
 """The command line as a user runs it: list and derive."""
+
 import json
 import subprocess
 import sys
@@ -19,10 +20,29 @@ def test_list_shows_every_module():
     r = run("list", "--json")
     assert r.returncode == 0
     names = {t["name"] for t in json.loads(r.stdout)}
-    for nm in ["perceptron", "linear_neuron", "linear", "affine", "sigmoid", "tanh", "relu", "leaky_relu",
-               "softmax", "squared_error", "mse", "mse_multi", "bce", "cross_entropy", "sigmoid_bce",
-               "softmax_cross_entropy", "l2_penalty", "l1_penalty", "linear_regression",
-               "logistic_regression", "multinomial_logistic_regression"]:
+    for nm in [
+        "perceptron",
+        "linear_neuron",
+        "linear",
+        "affine",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "softmax",
+        "squared_error",
+        "mse",
+        "mse_multi",
+        "bce",
+        "cross_entropy",
+        "sigmoid_bce",
+        "softmax_cross_entropy",
+        "l2_penalty",
+        "l1_penalty",
+        "linear_regression",
+        "logistic_regression",
+        "multinomial_logistic_regression",
+    ]:
         assert nm in names
 
 
@@ -34,7 +54,11 @@ def test_derive_softmax_cross_entropy_text_and_json_agree():
     data = json.loads(j.stdout)
     back = [r for r in data["results"] if r["key"] == "backward"][0]
     assert back["matrix"]["text"] == "(P - Y)/m"
-    assert [s["rule"] for s in data["steps"]] == [ln.split("[", 1)[1].split("]")[0] for ln in t.stdout.splitlines() if ln.strip()[:3].strip().rstrip(".").isdigit()]
+    assert [s["rule"] for s in data["steps"]] == [
+        ln.split("[", 1)[1].split("]")[0]
+        for ln in t.stdout.splitlines()
+        if ln.strip()[:3].strip().rstrip(".").isdigit()
+    ]
     assert data["passed"] is True
 
 

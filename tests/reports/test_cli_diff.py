@@ -1,4 +1,5 @@
 """``gradproof diff`` as a user runs it."""
+
 import json
 import subprocess
 import sys
@@ -7,12 +8,16 @@ import pytest
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "diff", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", "diff", *args], capture_output=True, text=True
+    )
 
 
 def test_help_does_not_import_sympy():
-    code = ("import sys; from gradproof.reports.cli import main\ntry:\n    main(['diff', '--help'])\n"
-            "except SystemExit: pass\nassert 'sympy' not in sys.modules")
+    code = (
+        "import sys; from gradproof.reports.cli import main\ntry:\n    main(['diff', '--help'])\n"
+        "except SystemExit: pass\nassert 'sympy' not in sys.modules"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--wrt" in r.stdout
@@ -56,10 +61,27 @@ def test_inconsistent_shapes_name_the_operands():
 
 
 HOSTILE = [
-    "__import__('os').system('echo pwned')", "x.__class__", "().__class__.__bases__[0]", "eval(x)",
-    "exec('1')", "lambda: 1", "x; import os", "9" * 5000, "((((((((((((((((((((((((((((((x))))))))))))))))))))))))))))))",
-    "x^99999999", "1e999 x^T x", "x^T x + \u0430", "x^T x\u202e", "\\input{/etc/passwd}", "x^T x # comment",
-    "open('/etc/passwd')", "x @@ y", "getattr(x, 'T')", "x^T x" + "+x^T x" * 200, "\x01x^T x", "tr(A X",
+    "__import__('os').system('echo pwned')",
+    "x.__class__",
+    "().__class__.__bases__[0]",
+    "eval(x)",
+    "exec('1')",
+    "lambda: 1",
+    "x; import os",
+    "9" * 5000,
+    "((((((((((((((((((((((((((((((x))))))))))))))))))))))))))))))",
+    "x^99999999",
+    "1e999 x^T x",
+    "x^T x + \u0430",
+    "x^T x\u202e",
+    "\\input{/etc/passwd}",
+    "x^T x # comment",
+    "open('/etc/passwd')",
+    "x @@ y",
+    "getattr(x, 'T')",
+    "x^T x" + "+x^T x" * 200,
+    "\x01x^T x",
+    "tr(A X",
 ]
 
 

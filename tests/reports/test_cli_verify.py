@@ -1,11 +1,14 @@
 """gradproof verify: every layer, JSON records, exit codes, a planted fault named."""
+
 import json
 import subprocess
 import sys
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_verify_json_records_have_the_contract_fields():

@@ -1,4 +1,5 @@
 """The companion in a real browser (system Chromium, offline) and as a compiled PDF."""
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,13 @@ def test_companion_renders_in_chromium_offline(lecture_report, tmp_path):
 
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, headless=True,
+            str(tmp_path / "profile"),
+            executable_path=chromium,
+            headless=True,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-            viewport={"width": 1000, "height": 1400}, offline=True)
+            viewport={"width": 1000, "height": 1400},
+            offline=True,
+        )
         try:
             ctx.route("**/*", route)
             page = ctx.new_page()

@@ -1,4 +1,5 @@
 """docs/lecture-coverage.md and the companion: statuses computed from the verification, never typed."""
+
 from __future__ import annotations
 
 import re
@@ -6,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from gradproof.derive.lecture.statements import STATEMENTS, slides
 from gradproof.derive.engine.derivation import Erratum, Proof
+from gradproof.derive.lecture.statements import STATEMENTS, slides
 from gradproof.reports import companion, coverage
 
 # the lecture text lives beside the checkout (../shared/seed/lecture.txt), wherever that is checked out
-LECTURE = next((p / "shared" / "seed" / "lecture.txt" for p in Path(__file__).resolve().parents
-                if (p / "shared" / "seed" / "lecture.txt").is_file()), Path("../shared/seed/lecture.txt"))
+LECTURE = next(
+    (
+        p / "shared" / "seed" / "lecture.txt"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "seed" / "lecture.txt").is_file()
+    ),
+    Path("../shared/seed/lecture.txt"),
+)
 
 
 class _D:
@@ -48,8 +55,9 @@ def test_slide_titles_are_the_lectures():
 
 def test_status_is_computed_from_proofs_and_checks():
     st = [s for s in STATEMENTS if s.topic == "xavier" and s.key == "var_w"][:1]
-    ok = coverage.status_rows({"xavier": _D([Proof("claim:var_w", "c", "s", True), Proof("var_w", "c", "s", True)])},
-                              {}, st)
+    ok = coverage.status_rows(
+        {"xavier": _D([Proof("claim:var_w", "c", "s", True), Proof("var_w", "c", "s", True)])}, {}, st
+    )
     assert ok[0].status == coverage.PROVED and "2 exact proofs" in ok[0].detail
     one = coverage.status_rows({"xavier": _D([Proof("var_w", "c", "s", True)])}, {}, st)
     assert one[0].detail == "1 exact proof of var_w passed"
@@ -61,8 +69,10 @@ def test_status_is_computed_from_proofs_and_checks():
     assert gone[0].status == coverage.FAILED
     num = [s for s in STATEMENTS if s.evidence == "numeric"][:1]
     assert coverage.status_rows({num[0].topic: _D([])}, {num[0].topic: [_R(True)]}, num)[0].status == coverage.NUMERIC
-    assert coverage.status_rows({num[0].topic: _D([])}, {num[0].topic: [_R(True), _R(False)]}, num)[0].status \
+    assert (
+        coverage.status_rows({num[0].topic: _D([])}, {num[0].topic: [_R(True), _R(False)]}, num)[0].status
         == coverage.FAILED
+    )
     assert coverage.status_rows({num[0].topic: _D([])}, {}, num)[0].status == coverage.MISSING
 
 
@@ -70,8 +80,10 @@ def test_each_erratum_is_placed_once_on_the_statement_it_quotes():
     e = Erratum("Vanishing Gradient", "In both cases: delta -> 0 as the number of layers increases", "y", ("z",))
     st = [s for s in STATEMENTS if s.slide in ("Vanishing Gradient", "Xavier Initialization")]
     # recorded by another topic (as the report records the measured one), and twice
-    derivations = {"xavier": _D([Proof("var_s", "c", "s", True)], (e,)),
-                   "vanishing_gradient": _D([Proof("gain_saturated", "c", "s", True)], (e,))}
+    derivations = {
+        "xavier": _D([Proof("var_s", "c", "s", True)], (e,)),
+        "vanishing_gradient": _D([Proof("gain_saturated", "c", "s", True)], (e,)),
+    }
     rows = coverage.status_rows(derivations, {}, st)
     carrying = [r for r in rows if r.errata]
     assert len(carrying) == 1 and carrying[0].text.startswith("In both cases")
@@ -87,7 +99,8 @@ def test_lecture_companion_and_coverage_doc(lecture_report):
     assert all(r.detail for r in rows if r.status == coverage.REMARK)
     # the committed document is what the registry and its verification give today
     assert coverage.DOC.read_text(encoding="utf-8") == coverage.render_markdown(rows), (
-        "docs/lecture-coverage.md is stale: run python -m gradproof.reports.coverage --write")
+        "docs/lecture-coverage.md is stale: run python -m gradproof.reports.coverage --write"
+    )
     html = (out / "companion.html").read_text(encoding="utf-8")
     titles = re.findall(r'<section class="slide" id="slide-\d+">\n<h2>(.*?)</h2>', html)
     import html as h

@@ -7,6 +7,7 @@ variant_seed): ``generate`` must pick a variant, and ``grade`` must give a
 correct answer score 1 and a known mistake less, and turn unreadable text
 into a format error.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,12 @@ BANK = exercises()
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("pl")
-    r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", "-o", str(out)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     return out / "questions"
 
@@ -44,9 +49,18 @@ def load_server(path, name):
 
 def pl_data(seed: int, answer=None) -> dict:
     """The ``data`` dictionary as PrairieLearn passes it to server.py."""
-    d = {"params": {}, "correct_answers": {}, "submitted_answers": {}, "raw_submitted_answers": {},
-         "format_errors": {}, "partial_scores": {}, "score": 0.0, "feedback": {}, "variant_seed": seed,
-         "options": {}}
+    d = {
+        "params": {},
+        "correct_answers": {},
+        "submitted_answers": {},
+        "raw_submitted_answers": {},
+        "format_errors": {},
+        "partial_scores": {},
+        "score": 0.0,
+        "feedback": {},
+        "variant_seed": seed,
+        "options": {},
+    }
     if answer is not None:
         d["submitted_answers"]["answer"] = answer
         d["raw_submitted_answers"]["answer"] = answer
@@ -139,10 +153,17 @@ def test_export_errors_are_one_line(tmp_path):
     own = tmp_path / "own"
     own.mkdir()
     (own / "notes.txt").write_text("mine")
-    for args in (["-o", str(target)], ["-o", str(tmp_path / "o"), "--exercises", "no_such_exercise"],
-                 ["-o", str(own), "--exercises", "linear_grad_W"]):
-        r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", *args],
-                           capture_output=True, text=True, timeout=300)
+    for args in (
+        ["-o", str(target)],
+        ["-o", str(tmp_path / "o"), "--exercises", "no_such_exercise"],
+        ["-o", str(own), "--exercises", "linear_grad_W"],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert sorted(p.name for p in own.iterdir()) == ["notes.txt"]  # a folder gradproof did not write is kept
 
@@ -150,7 +171,21 @@ def test_export_errors_are_one_line(tmp_path):
 def test_export_replaces_its_own_earlier_export_whole(tmp_path):
     out = tmp_path / "pl"
     for ids in ("linear_grad_W,symmetry_choice", "linear_grad_W"):
-        r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "export", "prairielearn", "-o", str(out),
-                            "--exercises", ids], capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gradproof.reports.cli",
+                "export",
+                "prairielearn",
+                "-o",
+                str(out),
+                "--exercises",
+                ids,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (out / "questions").iterdir()) == ["gradproof_linear_grad_W"]

@@ -14,6 +14,7 @@ a seeded random delay spread over a whole run.  Afterwards:
 Runs go four at a time, each into a folder of its own: 20 per command by
 default (10 per signal), more with ``GRADPROOF_FAULT_RUNS``.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from faultlib import cli, debris, reap_group, snapshot, start, survivors_after
 
 # 10 SIGKILL + 10 SIGTERM per command by default (about a minute on two
@@ -37,18 +37,32 @@ PARALLEL = 4
 
 CLASS_A = "student,exercise,answer\nann,logreg_grad,X^T(yhat - y)\nabe,linear_grad_W,Z^T Delta\n"
 CLASS_B = "student,exercise,answer\n" + "".join(
-    f"b{k},{ex},{ans}\n" for k, (ex, ans) in enumerate([
-        ("logreg_grad", "X^T(yhat - y)"), ("logreg_grad", "X^T(y - yhat)"), ("linear_grad_W", "Delta^T Z"),
-        ("linear_grad_W", "Z^T Delta"), ("sigmoid_bce_grad", "yhat - y"), ("logreg_grad", "X (yhat - y)"),
-        ("linear_grad_W", "Z Delta"), ("logreg_grad", "2 X^T(yhat - y)")]))
+    f"b{k},{ex},{ans}\n"
+    for k, (ex, ans) in enumerate(
+        [
+            ("logreg_grad", "X^T(yhat - y)"),
+            ("logreg_grad", "X^T(y - yhat)"),
+            ("linear_grad_W", "Delta^T Z"),
+            ("linear_grad_W", "Z^T Delta"),
+            ("sigmoid_bce_grad", "yhat - y"),
+            ("logreg_grad", "X (yhat - y)"),
+            ("linear_grad_W", "Z Delta"),
+            ("logreg_grad", "2 X^T(yhat - y)"),
+        ]
+    )
+)
 
 COMMANDS = {
     # command: (args for A, args for B); "{out}" is the output folder, "{dir}" the run's folder
     "grade": (["grade", "{dir}/a.csv", "-o", "{out}"], ["grade", "{dir}/b.csv", "-o", "{out}"]),
-    "report": (["report", "affine", "-o", "{out}", "--format", "html"],
-               ["report", "relu", "sigmoid", "-o", "{out}", "--format", "html,latex"]),
-    "codegen": (["codegen", "affine", "-o", "{out}"],
-                ["codegen", "relu", "sigmoid", "tanh", "softmax", "mse", "-o", "{out}"]),
+    "report": (
+        ["report", "affine", "-o", "{out}", "--format", "html"],
+        ["report", "relu", "sigmoid", "-o", "{out}", "--format", "html,latex"],
+    ),
+    "codegen": (
+        ["codegen", "affine", "-o", "{out}"],
+        ["codegen", "relu", "sigmoid", "tanh", "softmax", "mse", "-o", "{out}"],
+    ),
 }
 
 
@@ -80,8 +94,12 @@ def references(tmp_path_factory):
         _complete_run(_args(a_args, base / "a"))
         _prepare(base / "b")
         seconds = _complete_run(_args(b_args, base / "b"))
-        refs[name] = {"a_dir": base / "a" / "out", "a": snapshot(base / "a" / "out"),
-                      "b": set(snapshot(base / "b" / "out")), "seconds": seconds}
+        refs[name] = {
+            "a_dir": base / "a" / "out",
+            "a": snapshot(base / "a" / "out"),
+            "b": set(snapshot(base / "b" / "out")),
+            "seconds": seconds,
+        }
         assert refs[name]["a"].keys() != refs[name]["b"]
     return refs
 
@@ -134,8 +152,7 @@ def test_killed_runs_leave_old_or_new_never_a_mixture(name, references, tmp_path
     rng = random.Random(f"faults-{name}")
     # spread over a whole run (four runs share the cores: a run takes longer than alone)
     span = ref["seconds"] * 1.6
-    plan = [(sig, rng.uniform(0.05, span)) for sig in (signal.SIGKILL, signal.SIGTERM)
-            for _ in range(RUNS_PER_SIGNAL)]
+    plan = [(sig, rng.uniform(0.05, span)) for sig in (signal.SIGKILL, signal.SIGTERM) for _ in range(RUNS_PER_SIGNAL)]
     with ThreadPoolExecutor(PARALLEL) as pool:
         results = list(pool.map(lambda k: _one_run(name, ref, tmp_path / f"run{k}", *plan[k]), range(len(plan))))
     problems = [p for r in results for p in r]
@@ -177,12 +194,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-SLOW_CLASS = "student,exercise,answer\n" + "".join(
-    f"s{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(40))
+SLOW_CLASS = "student,exercise,answer\n" + "".join(f"s{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(40))
 
 
-@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
-                         ids=["SIGINT", "SIGTERM", "Ctrl-C to the whole group"])
+@pytest.mark.parametrize(
+    "sig, group",
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGINT", "SIGTERM", "Ctrl-C to the whole group"],
+)
 def test_a_signal_while_workers_check_answers_stops_grade_cleanly(sig, group, tmp_path):
     (tmp_path / "c.csv").write_text(SLOW_CLASS)
     p = start(cli("grade", str(tmp_path / "c.csv"), "-o", str(tmp_path / "out")))
@@ -219,10 +238,12 @@ def test_sigkill_of_the_run_takes_its_workers_along(tmp_path):
 
 def test_an_external_program_and_its_children_die_with_the_run(tmp_path):
     """pdflatex's stand-in: a shell that starts a child of its own; the run is SIGKILLed."""
-    code = ("import os, sys, subprocess; sys.path.insert(0, os.getcwd())\n"
-            "from gradproof.derive.support.lifetime import run_guarded\n"
-            "print('ready', flush=True)\n"
-            "run_guarded(['sh', '-c', 'sleep 60 & sleep 60'])\n")
+    code = (
+        "import os, sys, subprocess; sys.path.insert(0, os.getcwd())\n"
+        "from gradproof.derive.support.lifetime import run_guarded\n"
+        "print('ready', flush=True)\n"
+        "run_guarded(['sh', '-c', 'sleep 60 & sleep 60'])\n"
+    )
     p = start([sys.executable, "-c", code])
     assert p.stdout.readline().strip() == "ready"
     _wait_for_workers(p, 3, forks_only=False)  # the run, the launcher, sh, the sleeps

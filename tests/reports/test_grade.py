@@ -1,4 +1,5 @@
 """Grading a class and the exercise commands, as a user runs them."""
+
 import csv
 import json
 import os
@@ -11,7 +12,7 @@ import pytest
 from gradproof.reports.cli import main
 from gradproof.reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary
 
-EVIL_STUDENT = '<img src=x onerror=alert(1)>'
+EVIL_STUDENT = "<img src=x onerror=alert(1)>"
 ROWS = [
     ("alice", "logreg_grad", "X^T(yhat - y)"),
     ("alice", "linear_grad_W", "Delta^T Z"),
@@ -20,7 +21,7 @@ ROWS = [
     ("bob", "linear_grad_W", "Z^T Delta"),
     ("bob", "nonexistent", "1"),
     (EVIL_STUDENT, "logreg_grad", "<script>alert('x')</script>"),
-    (EVIL_STUDENT, "linear_grad_W", "=HYPERLINK(\"http://evil\",\"x\")"),
+    (EVIL_STUDENT, "linear_grad_W", '=HYPERLINK("http://evil","x")'),
     ("carol", "logreg_grad", "  X^T(yhat  -  y) "),
 ]
 
@@ -144,8 +145,13 @@ def test_summary_counts_common_mistakes():
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_cli_check_json_and_exit_codes():
@@ -181,8 +187,9 @@ def test_cli_grade_bad_input_is_one_line(tmp_path):
 
 
 def test_cli_grade_is_quiet_on_stderr_when_not_a_terminal(tmp_path):
-    src = write_csv(tmp_path / "a.csv", [("ann", "ridge", "(X'X + lambda I)^-1 X'y"),
-                                         ("ben", "ridge", "inv(X^T X) X^T y")])
+    src = write_csv(
+        tmp_path / "a.csv", [("ann", "ridge", "(X'X + lambda I)^-1 X'y"), ("ben", "ridge", "inv(X^T X) X^T y")]
+    )
     r = run_cli("grade", str(src), "-o", str(tmp_path / "out"))
     assert r.returncode == 0
     assert r.stderr == ""  # no progress bar in a pipe
@@ -210,8 +217,11 @@ def spreadsheet_formula(cell: str) -> bool:
     after blanks (any Unicode space, control or format character other than tab
     and CR), a first character that folds (NFKC) to = + - @ | %, or a tab/CR."""
     k = 0
-    while k < len(cell) and cell[k] not in "\t\r" and (
-            cell[k].isspace() or unicodedata.category(cell[k]) in ("Cc", "Cf", "Zs", "Zl", "Zp")):
+    while (
+        k < len(cell)
+        and cell[k] not in "\t\r"
+        and (cell[k].isspace() or unicodedata.category(cell[k]) in ("Cc", "Cf", "Zs", "Zl", "Zp"))
+    ):
         k += 1
     if k == len(cell):
         return False
@@ -219,9 +229,30 @@ def spreadsheet_formula(cell: str) -> bool:
     return first in set("=+-@|%\t\r\n")
 
 
-TRIGGER_CELLS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "|calc", "%0A", " =1+1", "\u00a0=1",
-                 "\u3000=1", "\u200b=1", "\ufeff=1", "\u202e=1", "＝1+1", "＋1", "－1", "＠x", "｜x", "％x",
-                 "  \u2003＝HYPERLINK(\"http://x\")", "\n=1"]
+TRIGGER_CELLS = [
+    "=1+1",
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    "|calc",
+    "%0A",
+    " =1+1",
+    "\u00a0=1",
+    "\u3000=1",
+    "\u200b=1",
+    "\ufeff=1",
+    "\u202e=1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠x",
+    "｜x",
+    "％x",
+    '  \u2003＝HYPERLINK("http://x")',
+    "\n=1",
+]
 SAFE_CELLS = ["X^T y", "yhat - y", "1-2", "a=b", "", "0", "'quoted", "y\r=1+1", "a\nb", 'say "hi"', "x,y"]
 
 
@@ -247,8 +278,13 @@ def test_carriage_returns_and_line_feeds_are_quoted():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
-                         min_size=1, max_size=5), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12), min_size=1, max_size=5),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_csv_round_trip_never_yields_a_formula(rows):
     parsed = _parse(csv_text(rows))
     assert len(parsed) == len(rows)
@@ -259,14 +295,35 @@ def test_csv_round_trip_never_yields_a_formula(rows):
             assert got == ("'" + cell if formula_risk(cell) else cell)  # exactly the cell, or it behind one quote
 
 
-HOSTILE_NAMES = ["../../x", "/etc/passwd", "..", ".", "con", "a/b\\c", "x" * 500, "\u202eevil", "y\r=1+1",
-                 "=cmd|' /C calc'!A0", " =1+1", "\u3000＝1+1", "\u200b=1", "-2+3", "@SUM(1)", "%0A", "＋1", "",
-                 "\x1b[2Jterm", "<b>bold</b>"]
+HOSTILE_NAMES = [
+    "../../x",
+    "/etc/passwd",
+    "..",
+    ".",
+    "con",
+    "a/b\\c",
+    "x" * 500,
+    "\u202eevil",
+    "y\r=1+1",
+    "=cmd|' /C calc'!A0",
+    " =1+1",
+    "\u3000＝1+1",
+    "\u200b=1",
+    "-2+3",
+    "@SUM(1)",
+    "%0A",
+    "＋1",
+    "",
+    "\x1b[2Jterm",
+    "<b>bold</b>",
+]
 
 
 def test_a_hostile_class_is_graded_exactly(tmp_path, capsys):
-    rows = [(name, "logreg_grad", TRIGGER_CELLS[k % len(TRIGGER_CELLS)] if k % 3 else "X^T(yhat - y)")
-            for k, name in enumerate(HOSTILE_NAMES)]
+    rows = [
+        (name, "logreg_grad", TRIGGER_CELLS[k % len(TRIGGER_CELLS)] if k % 3 else "X^T(yhat - y)")
+        for k, name in enumerate(HOSTILE_NAMES)
+    ]
     rows.append(("z", "=1+1", "@x"))  # an unknown exercise named like a formula
     src = write_csv(tmp_path / "class.csv", rows)
     out = tmp_path / "out"
@@ -277,8 +334,9 @@ def test_a_hostile_class_is_graded_exactly(tmp_path, capsys):
     import re
 
     for f in os.listdir(out):
-        assert f in ("class.html", "class.csv", "summary.csv", ".gradproof-output") or \
-            re.fullmatch(r"student-[A-Za-z0-9_-]{1,40}-[0-9a-f]{8}\.html", f), f
+        assert f in ("class.html", "class.csv", "summary.csv", ".gradproof-output") or re.fullmatch(
+            r"student-[A-Za-z0-9_-]{1,40}-[0-9a-f]{8}\.html", f
+        ), f
     pages = [f for f in os.listdir(out) if f.startswith("student-")]
     assert len(pages) == len(HOSTILE_NAMES) + 1  # one page per distinct name, none overwritten
     for name in ("class.csv", "summary.csv"):

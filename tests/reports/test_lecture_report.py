@@ -1,6 +1,7 @@
 """The report as a lecture companion: attribution shown per claim and result,
 the errata section and marks, the measured initialisation erratum, and
 formulas that typeset as mathematics (no raw markup in the PDF text)."""
+
 from __future__ import annotations
 
 import re
@@ -71,7 +72,7 @@ def test_the_pdf_text_shows_no_raw_markup(companion, need_tools):
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode()
     # the linear layer's generated code is Python source, shown as such: leave it out
     head, _, rest = text.partition("Generated NumPy code")
-    maths = head + rest[rest.rindex("Softmax outputs form a probability distribution"):]
+    maths = head + rest[rest.rindex("Softmax outputs form a probability distribution") :]
     assert "Xavier" in maths and "Errata" in maths
     for raw in (r"\text", r"\_", r"\hat{}", r"\operatorname", "}_{", "^{", r"\frac", r"\sum"):
         assert raw not in maths, raw
@@ -80,8 +81,11 @@ def test_the_pdf_text_shows_no_raw_markup(companion, need_tools):
 def _fake(big, small, layers=4):
     runs = {}
     for label, norms, sigma0 in ((LARGE, big, 1.0), (SMALL, small, 0.01)):
-        runs[label] = {"delta_norm": norms, "std": [0.9] * layers if sigma0 == 1.0 else [0.01] * layers,
-                       "sigma0": sigma0}
+        runs[label] = {
+            "delta_norm": norms,
+            "std": [0.9] * layers if sigma0 == 1.0 else [0.01] * layers,
+            "sigma0": sigma0,
+        }
     return {"layers": layers, "units": 50, "samples": 10, "runs": runs}
 
 

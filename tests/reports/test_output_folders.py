@@ -4,6 +4,7 @@ Every case is refused with one line on stderr and exit 2, or handled
 exactly (and then checked file by file).  Also: the mode of what codegen and
 report write, locking, stale pages, sweeping a killed run's leftovers.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ def listing(folder):
 # The hostile corpus: refused, one line, exit 2, nothing touched
 # ---------------------------------------------------------------------------
 
+
 def test_symlink_output_is_refused_unless_followed(tmp_path, capsys):
     real = tmp_path / "real"
     assert codegen(real) == 0
@@ -73,8 +75,20 @@ def test_symlink_output_is_refused_unless_followed(tmp_path, capsys):
     assert listing(tmp_path) == ["link", "real"]
 
 
-@pytest.mark.parametrize("case", ["dangling link", "link to a file", "a file", "root", "empty name",
-                                  "parent is a file", "name too long", "link to the root", "a device"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "dangling link",
+        "link to a file",
+        "a file",
+        "root",
+        "empty name",
+        "parent is a file",
+        "name too long",
+        "link to the root",
+        "a device",
+    ],
+)
 def test_impossible_output_paths(case, tmp_path, capsys):
     (tmp_path / "file").write_text("precious")
     target = {
@@ -152,6 +166,7 @@ def test_a_file_name_with_a_newline_stays_one_line(tmp_path, capsys):
 # Handled exactly
 # ---------------------------------------------------------------------------
 
+
 def test_stale_pages_of_an_earlier_run_are_removed(tmp_path):
     out = tmp_path / "out"
     assert codegen(out, "affine", "relu", "sigmoid") == 0
@@ -201,12 +216,20 @@ def test_two_concurrent_grade_runs_never_mix(tmp_path):
     classes = {}
     for who in ("x", "y"):
         src = tmp_path / f"{who}.csv"
-        src.write_text("student,exercise,answer\n" + "".join(
-            f"{who}{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(6)))
+        src.write_text(
+            "student,exercise,answer\n" + "".join(f"{who}{k},logreg_grad,X^T(yhat - y) + {k} X^T y\n" for k in range(6))
+        )
         classes[who] = src
-    procs = [subprocess.Popen([sys.executable, "-m", "gradproof.reports.cli", "grade", str(src), "-o", str(tmp_path / "out")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for src in classes.values()]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gradproof.reports.cli", "grade", str(src), "-o", str(tmp_path / "out")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for src in classes.values()
+    ]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     for p in procs:
         p.stdout.close()
@@ -224,6 +247,7 @@ def test_two_concurrent_grade_runs_never_mix(tmp_path):
 # ---------------------------------------------------------------------------
 # One atomic writer: permissions from the umask
 # ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def umask_027():
@@ -252,7 +276,7 @@ def test_codegen_files_take_the_umask(tmp_path, mask):
         assert codegen(tmp_path / "out", "affine", "relu") == 0
     finally:
         os.umask(old)
-    assert _modes(tmp_path / "out") == {n: 0o666 & ~mask for n in (MARKER, "affine.py", "relu.py")}
+    assert _modes(tmp_path / "out") == dict.fromkeys((MARKER, "affine.py", "relu.py"), 438 & ~mask)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o777 & ~mask
 
 
@@ -282,14 +306,14 @@ def test_regenerated_package_modules_are_not_private():
 # The writer and the folder as a library
 # ---------------------------------------------------------------------------
 
+
 def test_leaving_without_commit_discards_everything(tmp_path):
     out = tmp_path / "out"
     assert codegen(out) == 0
     before = (out / "affine.py").read_bytes()
-    with pytest.raises(RuntimeError):
-        with OutputFolder(out, kind="codegen") as f:
-            write_atomic(f.path / "affine.py", "broken")
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), OutputFolder(out, kind="codegen") as f:
+        write_atomic(f.path / "affine.py", "broken")
+        raise RuntimeError("stop")
     assert (out / "affine.py").read_bytes() == before and listing(tmp_path) == ["out"]
 
 
@@ -311,11 +335,13 @@ def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypa
 
 def test_the_watcher_removes_the_folder_of_a_run_killed_with_sigkill(tmp_path):
     """A child process opens an output folder and is SIGKILLed: its sibling goes within 3 s."""
-    code = ("import os, sys, time; sys.path.insert(0, os.getcwd())\n"
-            "from gradproof.derive.support.atomic import OutputFolder, write_atomic\n"
-            f"f = OutputFolder({str(tmp_path / 'out')!r}, kind='codegen').open()\n"
-            "write_atomic(f.path / 'half.py', 'x')\n"
-            "print('ready', flush=True); time.sleep(60)\n")
+    code = (
+        "import os, sys, time; sys.path.insert(0, os.getcwd())\n"
+        "from gradproof.derive.support.atomic import OutputFolder, write_atomic\n"
+        f"f = OutputFolder({str(tmp_path / 'out')!r}, kind='codegen').open()\n"
+        "write_atomic(f.path / 'half.py', 'x')\n"
+        "print('ready', flush=True); time.sleep(60)\n"
+    )
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     siblings = [n for n in os.listdir(tmp_path) if n.startswith(".out.")]
@@ -342,6 +368,11 @@ def test_the_writer_is_sympy_free_and_its_examples_run():
     code = "import sys, gradproof.derive.support.atomic, gradproof.derive.support.lifetime; assert 'sympy' not in sys.modules, 'sympy imported'"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd())
     assert r.returncode == 0, r.stderr
-    for name in ("gradproof.derive.support.atomic", "gradproof.derive.support.lifetime", "gradproof.reports.grading", "gradproof.reports.cli"):
+    for name in (
+        "gradproof.derive.support.atomic",
+        "gradproof.derive.support.lifetime",
+        "gradproof.reports.grading",
+        "gradproof.reports.cli",
+    ):
         result = doctest.testmod(importlib.import_module(name))
         assert result.attempted > 0 and result.failed == 0, name

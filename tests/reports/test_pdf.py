@@ -3,6 +3,7 @@
 Under GRADPROOF_REQUIRE_TOOLS=1 (CI) a missing TeX or poppler tool fails the
 test; otherwise it skips with the reason.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,13 @@ def pdf(lecture_report, need_tools):
     report, out = lecture_report
     path = compile_pdf(out)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout
-    return {"path": path, "text": text.decode("utf-8"), "log": (out / "report.log").read_text("latin-1"),
-            "report": report, "out": out}
+    return {
+        "path": path,
+        "text": text.decode("utf-8"),
+        "log": (out / "report.log").read_text("latin-1"),
+        "report": report,
+        "out": out,
+    }
 
 
 def _words(s: str) -> str:
@@ -48,8 +54,9 @@ def test_nothing_runs_off_the_page(pdf):
 
 
 def test_pages_render(pdf, tmp_path):
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "2", str(pdf["path"]), str(tmp_path / "page")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "2", str(pdf["path"]), str(tmp_path / "page")], check=True
+    )
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) == 2 and all(p.stat().st_size > 5_000 for p in pages)
     info = subprocess.run(["pdfinfo", str(pdf["path"])], capture_output=True, text=True, check=True).stdout
@@ -66,8 +73,14 @@ def test_notebook_latex_of_every_topic_compiles(need_tools, tmp_path):
     body = "\n\n".join(b.replace("$$", "\n$$\n") for b in blocks)
     (tmp_path / "nb.tex").write_text(
         "\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{amsmath,amssymb}\n"
-        "\\begin{document}\n" + body + "\n\\end{document}\n", encoding="utf-8")
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "nb.tex"], cwd=tmp_path,
-                          capture_output=True, text=True)
+        "\\begin{document}\n" + body + "\n\\end{document}\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "nb.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
     assert proc.returncode == 0 and errors == [], errors

@@ -1,4 +1,5 @@
 """The companion's and the report's new figures: drawn from verified code, their captions' claims checked."""
+
 from __future__ import annotations
 
 import copy
@@ -62,7 +63,7 @@ def test_activation_figure_uses_the_generated_modules(monkeypatch):
     monkeypatch.setattr(network, "load", spy)
     fig = plots.activation_figure()
     assert seen == list(plots.ACTIVATION_PLOTS)
-    assert fig.name == "fig-activations" and fig.svg.count("<g id=\"axes_") == 4
+    assert fig.name == "fig-activations" and fig.svg.count('<g id="axes_') == 4
     assert np.isclose(real("sigmoid").backward(np.ones((1, 1)), np.zeros((1, 1)))[0][0, 0], 0.25)
 
 

@@ -1,4 +1,5 @@
 """Report building and rendering: content, escaping, determinism, safety, CLI."""
+
 from __future__ import annotations
 
 import io
@@ -16,11 +17,10 @@ from gradproof.reports.render_html import render_html
 from gradproof.reports.render_latex import render_latex, tex_text
 
 
-
 def test_html_has_every_part_of_a_topic(toy):
     html = render_html(toy)
     d = toy.sections[0].derivation
-    assert html.count("<tr><td class=\"n\">") == len(d.steps)
+    assert html.count('<tr><td class="n">') == len(d.steps)
     for word in ("Definition", "Derivation", "Results", "claimed-and-proved", "Verification", "Generated NumPy code"):
         assert word in html
     assert "dL/dW = Z^T Delta" in html and "proved equal to the derived result" in html
@@ -39,8 +39,7 @@ def test_html_is_self_contained_and_escaped(toy):
     assert external == []
     urls = set(re.findall(r"https?://[^\s\"'<>]+", html))
     # only XML namespace names, which are identifiers and never fetched
-    assert urls <= {"http://www.w3.org/1998/Math/MathML", "http://www.w3.org/2000/svg",
-                    "http://www.w3.org/1999/xlink"}
+    assert urls <= {"http://www.w3.org/1998/Math/MathML", "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     # prose from the derivation is escaped, not injected
     assert "&lt;escaping&gt;" in html and "<escaping>" not in html
 
@@ -51,7 +50,7 @@ def test_maths_is_mathml_core(toy):
     assert 'mathvariant="bold' not in html  # MathML Core ignores it: converted to Unicode bold
     assert "&#x1D416;" in html or "\U0001d416" in html  # bold W
     assert "\u27e6" in html and "\u27e7" in html  # Iverson brackets
-    assert "<mfrac>" in html and "<munderover>" in html or "<msubsup>" in html
+    assert ("<mfrac>" in html and "<munderover>" in html) or "<msubsup>" in html
     assert "<mtable>" in html  # the matrix
     assert "merror" not in html
 
@@ -126,7 +125,8 @@ def test_latex_scales_wide_formulas(toy):
     tex = render_latex(toy)
     d = toy.sections[0].derivation
     assert tex.count(r"\gpdisplay{") == len(d.definition) + len(d.steps) + sum(
-        (r.index is not None) + (r.matrix is not None) for r in d.results)
+        (r.index is not None) + (r.matrix is not None) for r in d.results
+    )
     assert r"\resizebox{\linewidth}{!}" in tex
 
 
@@ -168,8 +168,9 @@ def _register(toy_derivation, passed: bool):
     from gradproof.derive.lecture import registry
 
     name = "toy_layer"
-    registry.add_user_topic(registry.Topic(name, "Toy layer", "user", "Tests", 999.0, "",
-                                           lambda t: toy_derivation(passed)))
+    registry.add_user_topic(
+        registry.Topic(name, "Toy layer", "user", "Tests", 999.0, "", lambda t: toy_derivation(passed))
+    )
     return name
 
 
@@ -222,7 +223,8 @@ def test_notebook_display_is_rendered_maths(toy_derivation):
     html = d.to_html()
     assert "<math" in html and "<pre" not in html
     assert html.count("<tr>") == len(d.definition) + len(d.steps) + sum(
-        (r.index is not None) + (r.matrix is not None) for r in d.results)
+        (r.index is not None) + (r.matrix is not None) for r in d.results
+    )
     bundle = d._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/latex", "text/html"}
     latex = d._repr_latex_()
@@ -230,12 +232,15 @@ def test_notebook_display_is_rendered_maths(toy_derivation):
 
 
 def test_help_is_fast_to_import():
-    code = ("import sys; from reports import cli\n"
-            "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "bad = [m for m in ('sympy', 'numpy', 'matplotlib', 'jinja2') if m in sys.modules]\n"
-            "assert not bad, bad")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS="error"))
+    code = (
+        "import sys; from reports import cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('sympy', 'numpy', 'matplotlib', 'jinja2') if m in sys.modules]\n"
+        "assert not bad, bad"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS="error")
+    )
     assert proc.returncode == 0, proc.stderr
     assert "report" in proc.stdout
 

@@ -1,4 +1,5 @@
 """The seminar commands as a user runs them: listing, hints, solutions, sheets, grading."""
+
 import csv
 import json
 import subprocess
@@ -18,8 +19,14 @@ def run(*args, env=None):
 
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=e, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=600,
+    )
 
 
 def test_listing_never_prints_a_solution():
@@ -76,8 +83,15 @@ def test_grade_shows_variants_steps_hints(tmp_path):
         w = csv.writer(fh)
         w.writerow(["student", "exercise", "answer", "hints", "solution"])
         w.writerow([phi, "linear_neuron_grad_w", "Phi^T Delta", "2", "no"])
-        w.writerow([phi, "symmetry_choice", next(o.key for o in get("symmetry_choice").variant_for(phi).options
-                                                 if o.correct), "0", "yes"])
+        w.writerow(
+            [
+                phi,
+                "symmetry_choice",
+                next(o.key for o in get("symmetry_choice").variant_for(phi).options if o.correct),
+                "0",
+                "yes",
+            ]
+        )
         w.writerow([steps_student, "mle_gaussian_steps", steps_ok, "", ""])
     out = run("grade", str(path), "-o", str(tmp_path / "g"))
     assert out.returncode == 0, out.stderr
@@ -89,7 +103,7 @@ def test_grade_shows_variants_steps_hints(tmp_path):
     assert rows[2]["steps"] == "1:correct 2:incorrect 3:correct" and rows[2]["mistake"] == "step2:sign"
     html = next((tmp_path / "g").glob("student-t*.html")).read_text()
     assert "first goes wrong" in html and "gradproof derive mle_gaussian" in html
-    assert "<li class=\"incorrect\">dL/dw: incorrect (sign)</li>" in html
+    assert '<li class="incorrect">dL/dw: incorrect (sign)</li>' in html
     html = (tmp_path / "g" / "class.html").read_text()
     assert "Hints taken" in html and "Solutions viewed" in html
 
@@ -109,8 +123,19 @@ def test_bad_tutor_file_is_file_line_exit_2(tmp_path):
 
 
 def test_sheet_writes_exercises_and_separate_solutions(tmp_path):
-    out = run("sheet", "ridge", "two_layer_delta", "symmetry_choice", "mle_gaussian_steps", "-o", str(tmp_path),
-              "--format", "html,latex", "--variant-for", "<b>ann</b>")
+    out = run(
+        "sheet",
+        "ridge",
+        "two_layer_delta",
+        "symmetry_choice",
+        "mle_gaussian_steps",
+        "-o",
+        str(tmp_path),
+        "--format",
+        "html,latex",
+        "--variant-for",
+        "<b>ann</b>",
+    )
     assert out.returncode == 0, out.stderr
     ex_html = (tmp_path / "exercises.html").read_text()
     sol_html = (tmp_path / "solutions.html").read_text()
@@ -132,8 +157,18 @@ def test_sheet_rejects_unknown_exercise_and_format(tmp_path):
 
 def test_sheet_pdf(tmp_path, need_tools):
     need_tools("pdflatex")
-    out = run("sheet", "ridge", "two_layer_delta", "symmetry_choice", "mle_gaussian_steps", "softmax_jacobian",
-              "-o", str(tmp_path), "--format", "pdf")
+    out = run(
+        "sheet",
+        "ridge",
+        "two_layer_delta",
+        "symmetry_choice",
+        "mle_gaussian_steps",
+        "softmax_jacobian",
+        "-o",
+        str(tmp_path),
+        "--format",
+        "pdf",
+    )
     assert out.returncode == 0, out.stderr
     for stem in ("exercises", "solutions"):
         assert (tmp_path / f"{stem}.pdf").read_bytes().startswith(b"%PDF")

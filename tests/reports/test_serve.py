@@ -6,6 +6,7 @@ students, escaping, rate limits, hints and solutions, the exports, and
 persistence across a restart are asserted on what the server answers and
 on what the database holds.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,10 +21,10 @@ import time
 import pytest
 
 pytest.importorskip("starlette")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from gradproof.reports.serve.app import Seminar, create_app  # noqa: E402
-from gradproof.reports.serve.store import DB_NAME, Store, digest  # noqa: E402
+from gradproof.reports.serve.app import Seminar, create_app
+from gradproof.reports.serve.store import DB_NAME, Store, digest
 
 EXERCISES = ["linear_grad_W", "linear_neuron_grad_w", "symmetry_choice"]
 ROSTER = [("alice", "Alice A."), ("bob", "<b>Bob</b> & co"), ("carol", ""), ("dave", ""), ("erin", "")]
@@ -76,6 +77,7 @@ def submit(c: TestClient, ex: str, answer: str):
 
 
 # ---------------------------------------------------------------------------
+
 
 def test_database_is_one_wal_file_with_a_schema_version(server):
     db = sqlite3.connect(server["data"] / DB_NAME)
@@ -181,7 +183,7 @@ def test_no_student_can_read_another_students_answers(server):
     for path in (f"/ex/linear_grad_W?sub={sub}", "/student", "/ex/linear_grad_W"):
         page = b.get(path).text
         assert "0*Z^T Delta" not in page and 'id="feedback"' not in page
-    assert b.get(f"/tutor/student/alice", follow_redirects=False).status_code == 303
+    assert b.get("/tutor/student/alice", follow_redirects=False).status_code == 303
     assert b.get("/tutor/export/answers.csv").status_code == 401
     # the owner sees it
     assert "0*Z^T Delta" in a.get(f"/ex/linear_grad_W?sub={sub}").text
@@ -207,7 +209,12 @@ def test_preview_reads_the_answer_as_mathml(server):
     token = csrf_of(c, "/ex/linear_grad_W")
     d = c.post("/ex/linear_grad_W/preview", json={"answer": "Z'Delta"}, headers={"X-CSRF-Token": token}).json()
     assert d["error"] == "" and d["text"] == "Z^T @ Delta"
-    assert d["mathml"].startswith("<math") and "&#x1D419;" in d["mathml"] and "<msup>" in d["mathml"] and "<script" not in d["mathml"]
+    assert (
+        d["mathml"].startswith("<math")
+        and "&#x1D419;" in d["mathml"]
+        and "<msup>" in d["mathml"]
+        and "<script" not in d["mathml"]
+    )
     d = c.post("/ex/linear_grad_W/preview", json={"answer": "Q Delta"}, headers={"X-CSRF-Token": token}).json()
     assert d["mathml"] == "" and "Q" in d["error"]
     r = c.post("/ex/linear_grad_W/preview", content=b"not json", headers={"X-CSRF-Token": token})
@@ -316,8 +323,21 @@ def test_serve_init_only_writes_codes_privately_and_rejects_bad_rosters(tmp_path
     roster = tmp_path / "class.csv"
     roster.write_text("student,name\nst1,One\nst2,Two\n", encoding="utf-8")
     out = tmp_path / "codes.csv"
-    cmd = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(tmp_path / "d"),
-           "--codes-out", str(out), "--init-only", "--exercises", "symmetry_choice"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gradproof.reports.cli",
+        "serve",
+        "--roster",
+        str(roster),
+        "--data",
+        str(tmp_path / "d"),
+        "--codes-out",
+        str(out),
+        "--init-only",
+        "--exercises",
+        "symmetry_choice",
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
@@ -327,8 +347,12 @@ def test_serve_init_only_writes_codes_privately_and_rejects_bad_rosters(tmp_path
     s = Store(tmp_path / "d")
     assert s.student_for_code(rows[1]["code"].upper()) == "st2"
     s.close()
-    for text, needle in [("name\nx\n", "student"), ("student\nst1\nst1\n", "twice"), ("student\n", "no students"),
-                         ("student\n\x01bad\n", "control")]:
+    for text, needle in [
+        ("name\nx\n", "student"),
+        ("student\nst1\nst1\n", "twice"),
+        ("student\n", "no students"),
+        ("student\n\x01bad\n", "control"),
+    ]:
         roster.write_text(text, encoding="utf-8")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
@@ -336,8 +360,10 @@ def test_serve_init_only_writes_codes_privately_and_rejects_bad_rosters(tmp_path
 
 
 def test_help_imports_neither_sympy_nor_the_web_stack():
-    code = ("import sys; from gradproof.reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
-            "bad = [m for m in ('sympy', 'starlette', 'uvicorn') if m in sys.modules]\nassert not bad, bad")
+    code = (
+        "import sys; from gradproof.reports.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "bad = [m for m in ('sympy', 'starlette', 'uvicorn') if m in sys.modules]\nassert not bad, bad"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
 
@@ -377,11 +403,29 @@ def test_serve_reports_unusable_data_folders_and_ports_in_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        for data, extra, needle in [(taken, ["--init-only"], "data folder"), (newer, ["--init-only"], "newer"),
-                                    (tmp_path / "ok", ["--port", str(port)], "cannot listen")]:
-            r = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data",
-                                str(data), "--exercises", "symmetry_choice", *extra],
-                               capture_output=True, text=True, timeout=300)
+        for data, extra, needle in [
+            (taken, ["--init-only"], "data folder"),
+            (newer, ["--init-only"], "newer"),
+            (tmp_path / "ok", ["--port", str(port)], "cannot listen"),
+        ]:
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gradproof.reports.cli",
+                    "serve",
+                    "--roster",
+                    str(roster),
+                    "--data",
+                    str(data),
+                    "--exercises",
+                    "symmetry_choice",
+                    *extra,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert r.returncode == 2 and needle in r.stderr, r.stderr
             assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 

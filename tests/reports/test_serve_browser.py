@@ -6,6 +6,7 @@ student signs in, types an answer, sees it read back as MathML, submits and
 sees the verdict, asks for a hint; a second student cannot reach the
 first's answer; the tutor sees the submission and downloads the class CSV.
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,10 +45,21 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("served")
     roster = tmp / "class.csv"
     roster.write_text("student,name\nalice,Alice\nbob,Bob\n", encoding="utf-8")
-    base = [sys.executable, "-m", "gradproof.reports.cli", "serve", "--roster", str(roster), "--data", str(tmp / "data"),
-            "--exercises", EXERCISES]
-    init = subprocess.run(base + ["--codes-out", str(tmp / "codes.csv"), "--init-only"],
-                          capture_output=True, text=True, timeout=300)
+    base = [
+        sys.executable,
+        "-m",
+        "gradproof.reports.cli",
+        "serve",
+        "--roster",
+        str(roster),
+        "--data",
+        str(tmp / "data"),
+        "--exercises",
+        EXERCISES,
+    ]
+    init = subprocess.run(
+        base + ["--codes-out", str(tmp / "codes.csv"), "--init-only"], capture_output=True, text=True, timeout=300
+    )
     assert init.returncode == 0, init.stderr
     codes = {r["student"]: r["code"] for r in csv.DictReader(io.StringIO((tmp / "codes.csv").read_text()))}
     secret = re.search(r"tutor secret \(shown once, stored only hashed\): (\S+)", init.stdout).group(1)
@@ -126,10 +138,14 @@ def test_a_seminar_in_the_browser(served, browser, tmp_path):
     alice.type("#answer", "Z'Delta")
     alice.wait_for_selector("#preview-math math", timeout=30_000)
     assert alice.inner_text("#preview-text") == "Z^T @ Delta"
-    assert alice.evaluate("document.querySelector('#preview-math math').namespaceURI") == \
-        "http://www.w3.org/1998/Math/MathML"
-    box = alice.evaluate("(() => { const r = document.querySelector('#preview-math math').getBoundingClientRect();"
-                         " return [r.width, r.height]; })()")
+    assert (
+        alice.evaluate("document.querySelector('#preview-math math').namespaceURI")
+        == "http://www.w3.org/1998/Math/MathML"
+    )
+    box = alice.evaluate(
+        "(() => { const r = document.querySelector('#preview-math math').getBoundingClientRect();"
+        " return [r.width, r.height]; })()"
+    )
     assert box[0] > 0 and box[1] > 0
 
     alice.click("#submit")
@@ -159,6 +175,7 @@ def test_a_seminar_in_the_browser(served, browser, tmp_path):
     path = tmp_path / "class.csv"
     dl.value.save_as(str(path))
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-    assert [(r["student"], r["exercise"], r["answer"], r["status"]) for r in rows] == \
-        [("alice", "linear_grad_W", "Z'Delta", "correct")]
+    assert [(r["student"], r["exercise"], r["answer"], r["status"]) for r in rows] == [
+        ("alice", "linear_grad_W", "Z'Delta", "correct")
+    ]
     assert browser["blocked"] == []

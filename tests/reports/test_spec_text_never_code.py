@@ -5,6 +5,7 @@ or a line) and run ``open(SENTINEL, "w")``; the spec goes through derive,
 codegen, verify --spec and report --spec in a fresh process, and the
 sentinel file must never appear.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,8 +26,8 @@ def _payloads(sentinel: str) -> list[str]:
         f"'''; {act}; '''",
         f'\\"""\n{act}\n"""',
         f'x"""\n{act}\n#',
-        f"trailing backslash \\",
-        f"\\N{{LATIN SMALL LETTER A}} \\N{{ \\x41 \\u0041 \\",
+        "trailing backslash \\",
+        "\\N{LATIN SMALL LETTER A} \\N{ \\x41 \\u0041 \\",
         f"line\n{act}\nline",
         f"sep\u2028{act}\u2029\x0c\x1c\x85{act}",
         f"bidi \u202e{act}\u202c zero\u200bwidth",
@@ -58,8 +59,14 @@ def _spec(path, name, payload):
 
 
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    return subprocess.run(
+        [sys.executable, "-m", "gradproof.reports.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
 
 
 def test_planted_code_in_every_text_field_never_runs(tmp_path):
@@ -84,8 +91,9 @@ def test_planted_code_in_every_text_field_never_runs(tmp_path):
         # the payload is in the docstring as text (whitespace folded), and nowhere else in the code
         assert " ".join(payload.split())[:20] in " ".join(doc.split())
         assert all(isinstance(n, (ast.Expr, ast.Import, ast.Assign, ast.FunctionDef)) for n in tree.body)
-        assert not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "open"
-                       for n in ast.walk(tree))
+        assert not any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "open" for n in ast.walk(tree)
+        )
         assert all(ord(c) < 128 for c in src)  # separators and bidi controls only as escapes
     r = _run("verify", *names, *specs, "--json", cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -97,8 +105,9 @@ def test_planted_code_in_every_text_field_never_runs(tmp_path):
     assert not os.path.exists(sentinel)
 
 
-@pytest.mark.parametrize("name", ["numpy", "os", "__init__", "sys", "OS", "Numpy", "json", "gradproof", "np",
-                                  "a" * 65, "class"])
+@pytest.mark.parametrize(
+    "name", ["numpy", "os", "__init__", "sys", "OS", "Numpy", "json", "gradproof", "np", "a" * 65, "class"]
+)
 def test_a_module_name_that_would_shadow_or_break_is_refused(tmp_path, name):
     path = tmp_path / "m.toml"
     path.write_text(f'name = {_toml_string(name)}\nkind = "activation"\nforward = "s^2"\n', encoding="utf-8")

@@ -10,18 +10,26 @@ by constructors (:mod:`.convert`).
 >>> read_answer("(X'X)^-1 X'y", v).text
 'inv(X^T @ X) @ X^T @ y'
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 from gradproof.derive.seminar.answers import tree
-from gradproof.derive.seminar.answers.convert import (ConversionError, SymbolDecl, Value, Vocabulary,
-                                    convert, shape_str)
+from gradproof.derive.seminar.answers.convert import ConversionError, SymbolDecl, Value, Vocabulary, convert, shape_str
 from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, Limits, check_text, check_tree
 
-__all__ = ["AnswerError", "Reading", "SymbolDecl", "Vocabulary", "Limits", "parse_answer",
-           "read_answer", "shape_str"]
+__all__ = [
+    "AnswerError",
+    "Limits",
+    "Reading",
+    "SymbolDecl",
+    "Vocabulary",
+    "parse_answer",
+    "read_answer",
+    "shape_str",
+]
 
 
 class AnswerError(Exception):
@@ -104,7 +112,7 @@ def _unexpected_char(ch: str, column) -> str:
         return "type only the right-hand side of the formula (no '=')"
     if ch in "\\":
         return f"unknown LaTeX command at column {column}"
-    if ch in ";!#$&`\"?:~<>":
+    if ch in ';!#$&`"?:~<>':
         return f"the character {ch!r} at column {column} has no meaning in a formula"
     if ord(ch) > 127:
         return f"the character {ch!r} (U+{ord(ch):04X}) at column {column} is not understood; use plain letters"
@@ -128,6 +136,9 @@ def read_answer(text: str, vocab: Vocabulary, limits: Limits = DEFAULT) -> Readi
         latex = latex.replace(r"\right)^{-1} \mathbf{I}", r"\right)^{-1}")
     except Exception:  # printing is cosmetic: never let it sink a verdict
         latex = ""
-    calls = {("sigma" if n.func == "sigmoid" else "log" if n.func == "ln" else n.func)
-             for n in tree.walk(node) if isinstance(n, tree.Call)}
+    calls = {
+        ("sigma" if n.func == "sigmoid" else "log" if n.func == "ln" else n.func)
+        for n in tree.walk(node)
+        if isinstance(n, tree.Call)
+    }
     return Reading(value.text, latex, value.expr, value.shape, frozenset(calls))

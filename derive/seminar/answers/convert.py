@@ -14,6 +14,7 @@ to the student.
 >>> convert(parse_answer("X^T (yhat - y)"), v).text
 'X^T @ (yhat - y)'
 """
+
 from __future__ import annotations
 
 import itertools
@@ -23,9 +24,9 @@ from typing import Any
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.functions import sigmoid, spelled
 from gradproof.derive.seminar.answers import tree as t
 from gradproof.derive.seminar.answers.limits import literal_value
-from gradproof.derive.lecture.functions import sigmoid, spelled
 
 ONE = sp.Integer(1)
 
@@ -201,15 +202,23 @@ class _Converter:
             base = vocab.lookup(n.base)
             if indices is not None and base is not None and base.is_indexed_vector:
                 if len(indices) != 1:
-                    raise ConversionError("shape", f"{base.name} is a vector: it takes one index, not {len(indices)} ({full})")
+                    raise ConversionError(
+                        "shape", f"{base.name} is a vector: it takes one index, not {len(indices)} ({full})"
+                    )
                 return Value(sp.Indexed(sp.IndexedBase(base.name), indices[0]), (ONE, ONE), f"{base.name}_{indices[0]}")
             if indices is not None and base is not None and base.is_matrix and len(indices) == 2:
-                return Value(sp.Indexed(sp.IndexedBase(base.name), *indices), (ONE, ONE), f"{base.name}_{''.join(map(str, indices))}")
+                return Value(
+                    sp.Indexed(sp.IndexedBase(base.name), *indices),
+                    (ONE, ONE),
+                    f"{base.name}_{''.join(map(str, indices))}",
+                )
             if indices is not None and n.base == "delta" and len(indices) == 2 and base is None:
                 i, j = indices
                 return Value(sp.KroneckerDelta(i, j), (ONE, ONE), f"[[{i} = {j}]]")
         if decl is not None and decl.is_indexed_vector:
-            raise ConversionError("shape", f"{decl.name} is a vector here: write one entry with an index, e.g. {decl.name}_k")
+            raise ConversionError(
+                "shape", f"{decl.name} is a vector here: write one entry with an index, e.g. {decl.name}_k"
+            )
         if not n.sub:
             if n.base in ("e",) and vocab.lookup("e") is None:
                 return Value(sp.E, (ONE, ONE), "e")
@@ -222,7 +231,9 @@ class _Converter:
                     value = self._product(value, part, "juxt")
                 return value
         if n.base in FUNCTION_NAMES:
-            raise ConversionError("unknown-name", f"{n.base} is a function: write its argument in parentheses, {n.base}(...)")
+            raise ConversionError(
+                "unknown-name", f"{n.base} is a function: write its argument in parentheses, {n.base}(...)"
+            )
         known = ", ".join(vocab.names())
         shown = full if len(full) <= 30 else full[:27] + "..."
         raise ConversionError("unknown-name", f"unknown name {shown!r}; this exercise uses: {known}")
@@ -300,16 +311,20 @@ class _Converter:
             return Value(a.expr + sign * b.expr, a.shape, text, 1)
         if a.shape != b.shape and (ONE, ONE) not in (a.shape, b.shape):
             hint = "transpose" if a.shape == b.shape[::-1] else ""
-            if _is_identity_term(b) and _has_inverse(a) or _is_identity_term(a) and _has_inverse(b):
+            if (_is_identity_term(b) and _has_inverse(a)) or (_is_identity_term(a) and _has_inverse(b)):
                 hint = "ridge-outside"
             raise ConversionError(
-                "shape", f"cannot add {a.text} ({shape_str(a.shape)}) and {b.text} ({shape_str(b.shape)}): the shapes differ",
-                hint=hint)
+                "shape",
+                f"cannot add {a.text} ({shape_str(a.shape)}) and {b.text} ({shape_str(b.shape)}): the shapes differ",
+                hint=hint,
+            )
         for mat, sc in ((a, b), (b, a)):
             if sc.shape == (ONE, ONE) and mat.shape != (ONE, ONE) and mat.shape[0] == mat.shape[1]:
                 raise ConversionError(
-                    "ambiguous", f"adding the scalar {sc.text} to the square matrix {mat.text} is ambiguous: "
-                    f"write {sc.text} I for a multiple of the identity")
+                    "ambiguous",
+                    f"adding the scalar {sc.text} to the square matrix {mat.text} is ambiguous: "
+                    f"write {sc.text} I for a multiple of the identity",
+                )
         ea, eb = self._as_matrix(a), self._as_matrix(b)
         if sign < 0:
             eb = mx.Scale(sp.Integer(-1), eb)
@@ -321,19 +336,28 @@ class _Converter:
 
     def _Mul(self, n: t.Mul) -> Value:
         extra = dict(self.vocab.extra_functions)
-        if (n.op == "juxt" and isinstance(n.left, t.Name) and n.left.full in extra and isinstance(n.right, t.Group)
-                and self.vocab.lookup(n.left.full) is None):
+        if (
+            n.op == "juxt"
+            and isinstance(n.left, t.Name)
+            and n.left.full in extra
+            and isinstance(n.right, t.Group)
+            and self.vocab.lookup(n.left.full) is None
+        ):
             a = self(n.right.arg)
             return self._elementwise(extra[n.left.full], [a], n.left.full + "(" + a.text + ")", 9)
         if n.op == "juxt" and isinstance(n.left, t.Num) and isinstance(n.right, (t.Num,)):
-            raise ConversionError("ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them")
+            raise ConversionError(
+                "ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them"
+            )
         try:
             left = self(n.left)
         except ConversionError as err:
             if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
                 raise ConversionError(
-                    "unknown-name", f"unknown function {n.left.full[:30]!r}; the functions understood are "
-                    + ", ".join(sorted(FUNCTION_NAMES))) from None
+                    "unknown-name",
+                    f"unknown function {n.left.full[:30]!r}; the functions understood are "
+                    + ", ".join(sorted(FUNCTION_NAMES)),
+                ) from None
             raise
         # ``sigma_k(s)``: the declared argument after an indexed name is just notation
         if n.op == "juxt" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
@@ -359,26 +383,41 @@ class _Converter:
         same = a.shape == b.shape
         if op == "*" and same and can_mm:
             raise ConversionError(
-                "ambiguous", f"{a.text} * {b.text}: both are {shape_str(a.shape)}, so * could be the matrix product (write @) "
-                "or the elementwise product (write .*)")
+                "ambiguous",
+                f"{a.text} * {b.text}: both are {shape_str(a.shape)}, so * could be the matrix product (write @) "
+                "or the elementwise product (write .*)",
+            )
         if can_mm and (op in ("@", "juxt") or not same):
             return Value(mx.MatMul(a.expr, b.expr), (a.shape[0], b.shape[1]), a.paren(2.5) + " @ " + b.paren(3), 2.6)
         if same and op != "@":
             return self._elementwise(lambda x, y: x * y, [a, b], a.paren(2.5) + " ⊙ " + b.paren(3), 2.6)
         swap_fits = b.shape[1] == a.shape[0]
         transpose_fits = a.shape[0] == b.shape[0] or a.shape[1] == b.shape[1]
-        hint = ("transpose-or-order" if swap_fits and transpose_fits else
-                "order" if swap_fits else "transpose" if transpose_fits else "")
+        hint = (
+            "transpose-or-order"
+            if swap_fits and transpose_fits
+            else "order"
+            if swap_fits
+            else "transpose"
+            if transpose_fits
+            else ""
+        )
         raise ConversionError(
-            "shape", f"cannot multiply {a.text} ({shape_str(a.shape)}) by {b.text} ({shape_str(b.shape)}): "
-            f"the inner dimensions {a.shape[1]} and {b.shape[0]} differ", hint=hint)
+            "shape",
+            f"cannot multiply {a.text} ({shape_str(a.shape)}) by {b.text} ({shape_str(b.shape)}): "
+            f"the inner dimensions {a.shape[1]} and {b.shape[0]} differ",
+            hint=hint,
+        )
 
     def _elementwise(self, fn, values: list[Value], text: str, prec: int) -> Value:
         """Entrywise ``fn`` over matrices (1x1 operands broadcast)."""
         shapes = {v.shape for v in values if v.shape != (ONE, ONE)}
         if len(shapes) > 1:
-            raise ConversionError("shape", "entrywise operation on different shapes: " + ", ".join(
-                f"{v.text} ({shape_str(v.shape)})" for v in values))
+            raise ConversionError(
+                "shape",
+                "entrywise operation on different shapes: "
+                + ", ".join(f"{v.text} ({shape_str(v.shape)})" for v in values),
+            )
         if all(v.is_scalar for v in values):
             return Value(fn(*[v.expr for v in values]), (ONE, ONE), text, prec)
         args, scal = [], []
@@ -397,11 +436,15 @@ class _Converter:
             top, factors = t.source(n.left), t.juxt_factors(n.right)
             first, rest = t.source(factors[0]), " ".join(t.source(f) for f in factors[1:])
             raise ConversionError(
-                "ambiguous", f"{top}/{first} {rest} is ambiguous: write ({top}/{first}) {rest} "
-                f"or {top}/({first} {rest}) with parentheses")
+                "ambiguous",
+                f"{top}/{first} {rest} is ambiguous: write ({top}/{first}) {rest} "
+                f"or {top}/({first} {rest}) with parentheses",
+            )
         a, b = self(n.left), self(n.right)
         if b.shape != (ONE, ONE):
-            raise ConversionError("shape", f"cannot divide by the {shape_str(b.shape)} matrix {b.text}: use inv(...) or ^-1")
+            raise ConversionError(
+                "shape", f"cannot divide by the {shape_str(b.shape)} matrix {b.text}: use inv(...) or ^-1"
+            )
         text = a.paren(2.5) + " / " + b.paren(3)
         if a.is_scalar and b.is_scalar:
             return Value(a.expr / b.expr, a.shape, text, 2.2)
@@ -438,13 +481,14 @@ class _Converter:
         if base.is_scalar:
             return Value(sp.Pow(base.expr, ex.expr), base.shape, text, 4)
         if base.shape == (ONE, ONE):
-            return self._elementwise(lambda x: x ** ex.expr, [base], text, 4)
+            return self._elementwise(lambda x: x**ex.expr, [base], text, 4)
         if base.shape[0] != base.shape[1]:
-            if ex.expr.is_number and (ex.expr.is_positive or self.vocab.entrywise_powers and ex.expr.is_real):
+            if ex.expr.is_number and (ex.expr.is_positive or (self.vocab.entrywise_powers and ex.expr.is_real)):
                 # a non-square matrix has no matrix power: the only meaning is entrywise
-                return self._elementwise(lambda x: x ** ex.expr, [base], base.paren(5) + "^∘" + ex.paren(5), 4)
+                return self._elementwise(lambda x: x**ex.expr, [base], base.paren(5) + "^∘" + ex.paren(5), 4)
             raise ConversionError(
-                "shape", f"{base.text} is {shape_str(base.shape)}, not square: it has no inverse or negative power")
+                "shape", f"{base.text} is {shape_str(base.shape)}, not square: it has no inverse or negative power"
+            )
         e = ex.expr
         if e == -1:
             return Value(mx.Solve(base.expr, mx.Identity(base.shape[0])), base.shape, "inv(" + base.text + ")", 9)
@@ -460,8 +504,16 @@ class _Converter:
         if words is not None:
             return self._apply_to_last(words, t.Transpose(t.Name(words[-1])))
         arg_decl = self.vocab.lookup(n.arg.full) if isinstance(n.arg, t.Name) else None
-        if isinstance(n.arg, t.Name) and n.arg.base in FUNCTION_NAMES and not n.arg.sub and not (arg_decl and arg_decl.is_matrix):
-            raise ConversionError("unsupported", f"{n.arg.base}' (a derivative) is what is asked for: write it out in terms of {n.arg.base}")
+        if (
+            isinstance(n.arg, t.Name)
+            and n.arg.base in FUNCTION_NAMES
+            and not n.arg.sub
+            and not (arg_decl and arg_decl.is_matrix)
+        ):
+            raise ConversionError(
+                "unsupported",
+                f"{n.arg.base}' (a derivative) is what is asked for: write it out in terms of {n.arg.base}",
+            )
         v = self(n.arg)
         if v.is_scalar:
             return Value(v.expr, v.shape, v.paren(5) + "^T", 5)
@@ -516,14 +568,16 @@ class _Converter:
         elif a.shape[0] == ONE:
             inner = mx.MatMul(a.expr, mx.Transpose(a.expr))
         else:
-            raise ConversionError("unsupported", f"norm of the {shape_str(a.shape)} matrix {a.text}: only vector norms are understood")
+            raise ConversionError(
+                "unsupported", f"norm of the {shape_str(a.shape)} matrix {a.text}: only vector norms are understood"
+            )
         u = sp.Symbol("u%d" % next(self.counter), real=True)
         return Value(mx.Map(sp.sqrt(u), ((u, inner),)), (ONE, ONE), "norm(" + a.text + ")")
 
 
 def _is_identity_term(v: Value) -> bool:
     e = v.expr
-    return isinstance(e, mx.Identity) or isinstance(e, mx.Scale) and isinstance(e.arg, mx.Identity)
+    return isinstance(e, mx.Identity) or (isinstance(e, mx.Scale) and isinstance(e.arg, mx.Identity))
 
 
 def _has_inverse(v: Value) -> bool:

@@ -8,6 +8,7 @@ Implicit multiplication (``X^T (yhat - y)``) binds tighter than ``*`` and
 >>> parser().parse("X^T (yhat - y)").data
 'juxt'
 """
+
 from __future__ import annotations
 
 import functools

@@ -23,6 +23,7 @@ too-large
 ...     print(err.code)
 too-large
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,17 @@ from fractions import Fraction
 
 from gradproof.derive.seminar.answers import tree as t
 
-__all__ = ["DEFAULT", "LimitExceeded", "Limits", "check_expression", "check_lark", "check_text", "check_tree",
-           "from_lark", "literal_value"]
+__all__ = [
+    "DEFAULT",
+    "LimitExceeded",
+    "Limits",
+    "check_expression",
+    "check_lark",
+    "check_text",
+    "check_tree",
+    "from_lark",
+    "literal_value",
+]
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,9 @@ def literal_value(text: str) -> Fraction:
 def _check_literal(text: str, limits: Limits) -> None:
     digits = sum(ch.isdigit() for ch in text.lower().partition("e")[0])
     if digits > limits.max_literal_digits:
-        raise LimitExceeded("too-large", f"the number {text[:20]}... has {digits} digits; the limit is {limits.max_literal_digits}")
+        raise LimitExceeded(
+            "too-large", f"the number {text[:20]}... has {digits} digits; the limit is {limits.max_literal_digits}"
+        )
     _, _, exp = text.lower().partition("e")
     if exp and abs(int(exp)) > 12:
         raise LimitExceeded("too-large", f"the number {text} is out of range (|exponent| <= 12)")
@@ -165,8 +177,8 @@ def from_lark(tree) -> t.Node:
             stack.extend((c, False) for c in reversed(node.children))
             continue
         n = len(node.children)
-        kids = out[len(out) - n:] if n else []
-        del out[len(out) - n:]
+        kids = out[len(out) - n :] if n else []
+        del out[len(out) - n :]
         nodes = [k for k in kids if isinstance(k, t.Node)]
         tokens = [str(k) for k in kids if isinstance(k, Token)]
         kind = node.data if isinstance(node.data, str) else str(node.data)
@@ -195,6 +207,7 @@ def from_lark(tree) -> t.Node:
 # ---------------------------------------------------------------------------
 # The estimate
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Const:
@@ -241,12 +254,18 @@ class _Estimate:
         lim = self.limits
         if mag != -math.inf and abs(mag) > lim.max_constant_magnitude:
             size = "large" if mag > 0 else "small"
-            raise LimitExceeded("too-large", f"a constant in the expression is far too {size} (about 10^{mag:.0f}); "
-                                f"constants must lie between 10^-{lim.max_constant_magnitude} and "
-                                f"10^{lim.max_constant_magnitude}")
+            raise LimitExceeded(
+                "too-large",
+                f"a constant in the expression is far too {size} (about 10^{mag:.0f}); "
+                f"constants must lie between 10^-{lim.max_constant_magnitude} and "
+                f"10^{lim.max_constant_magnitude}",
+            )
         if digits > lim.max_constant_digits:
-            raise LimitExceeded("too-large", f"a constant in the expression would need about {digits:.0f} digits "
-                                f"to write exactly; the limit is {lim.max_constant_digits}")
+            raise LimitExceeded(
+                "too-large",
+                f"a constant in the expression would need about {digits:.0f} digits "
+                f"to write exactly; the limit is {lim.max_constant_digits}",
+            )
         if approx is not None and mag != -math.inf and abs(mag) > 300:
             approx = None
         return _Const(mag, approx, digits, integer)
@@ -256,15 +275,21 @@ class _Estimate:
         if min(lo, -hi) < -lim.max_constant_magnitude:
             size = "small" if lo < -lim.max_constant_magnitude else "large"
             mag = lo if size == "small" else hi
-            raise LimitExceeded("too-large", f"a constant factor in the expression is far too {size} once folded "
-                                f"(about 10^{mag:.0f}); constants must lie between 10^-{lim.max_constant_magnitude} "
-                                f"and 10^{lim.max_constant_magnitude}")
+            raise LimitExceeded(
+                "too-large",
+                f"a constant factor in the expression is far too {size} once folded "
+                f"(about 10^{mag:.0f}); constants must lie between 10^-{lim.max_constant_magnitude} "
+                f"and 10^{lim.max_constant_magnitude}",
+            )
         if degree > lim.max_degree:
-            raise LimitExceeded("too-large", f"the expression would expand to degree about {degree:g}; "
-                                f"the limit is {lim.max_degree}")
+            raise LimitExceeded(
+                "too-large", f"the expression would expand to degree about {degree:g}; the limit is {lim.max_degree}"
+            )
         if terms > math.log10(lim.max_terms):
-            raise LimitExceeded("too-large", f"the expression would expand to about 10^{terms:.0f} terms; "
-                                f"the limit is {lim.max_terms:g}")
+            raise LimitExceeded(
+                "too-large",
+                f"the expression would expand to about 10^{terms:.0f} terms; the limit is {lim.max_terms:g}",
+            )
         if tower > lim.max_tower:
             raise LimitExceeded("too-large", f"exponentials are nested {tower} deep; the limit is {lim.max_tower}")
         return _Part(degree, terms, tower, lo, hi)
@@ -301,8 +326,7 @@ class _Estimate:
         kids = [self._as_part(self(c)) for c in n.children()]
         if not kids:
             return _Part(1.0, 0.0, 0)
-        return self._part(max(1.0, max(k.degree for k in kids)), sum(k.terms for k in kids),
-                          max(k.tower for k in kids))
+        return self._part(max(1.0, max(k.degree for k in kids)), sum(k.terms for k in kids), max(k.tower for k in kids))
 
     # -- structure ------------------------------------------------------------
     def _Group(self, n):
@@ -326,8 +350,9 @@ class _Estimate:
             return self._const(max(a.mag, b.mag) + 0.31, None, digits, a.integer and b.integer)
         pa, pb = self._as_part(a), self._as_part(b)
         terms = math.log10(10 ** min(pa.terms, 300) + 10 ** min(pb.terms, 300))
-        return self._part(max(pa.degree, pb.degree), terms, max(pa.tower, pb.tower), min(pa.lo, pb.lo),
-                          max(pa.hi, pb.hi))
+        return self._part(
+            max(pa.degree, pb.degree), terms, max(pa.tower, pb.tower), min(pa.lo, pb.lo), max(pa.hi, pb.hi)
+        )
 
     def _Add(self, n):
         return self._sum(n, +1)
@@ -342,9 +367,14 @@ class _Estimate:
             return self._const(a.mag + b.mag, approx, a.digits + b.digits, a.integer and b.integer)
         pa, pb = self._as_part(a), self._as_part(b)
         # a matrix product sums over an inner dimension (at most 3 at the explicit sizes)
-        inner = math.log10(3) if n.op in ("@", "juxt", "*") and not (isinstance(a, _Const) or isinstance(b, _Const)) else 0.0
-        return self._part(pa.degree + pb.degree, pa.terms + pb.terms + inner, max(pa.tower, pb.tower),
-                          pa.lo + pb.lo, pa.hi + pb.hi)
+        inner = (
+            math.log10(3)
+            if n.op in ("@", "juxt", "*") and not (isinstance(a, _Const) or isinstance(b, _Const))
+            else 0.0
+        )
+        return self._part(
+            pa.degree + pb.degree, pa.terms + pb.terms + inner, max(pa.tower, pb.tower), pa.lo + pb.lo, pa.hi + pb.hi
+        )
 
     def _Div(self, n):
         a, b = self(n.left), self(n.right)
@@ -354,8 +384,9 @@ class _Estimate:
             approx = a.approx / b.approx if a.approx is not None and b.approx is not None else None
             return self._const(a.mag - b.mag, approx, a.digits + b.digits)
         pa, pb = self._as_part(a), self._as_part(b)
-        return self._part(pa.degree + pb.degree, pa.terms + pb.terms, max(pa.tower, pb.tower),
-                          pa.lo - pb.hi, pa.hi - pb.lo)
+        return self._part(
+            pa.degree + pb.degree, pa.terms + pb.terms, max(pa.tower, pb.tower), pa.lo - pb.hi, pa.hi - pb.lo
+        )
 
     def _Pow(self, n):
         base, ex = self(n.base), self(n.exp)
@@ -375,7 +406,7 @@ class _Estimate:
             digits = base.digits * max(1, abs(frac.numerator)) + ex.digits
             approx = None
             if abs(mag) < 300 and base.approx is not None and (base.approx > 0 or float(e).is_integer()):
-                approx = math.copysign(10 ** mag, base.approx if float(e) % 2 == 1 else 1.0)
+                approx = math.copysign(10**mag, base.approx if float(e) % 2 == 1 else 1.0)
             return self._const(mag, approx, digits, base.integer and ex.integer and e >= 0)
         if abs(e) > lim.max_exponent:
             raise LimitExceeded("too-large", f"the exponent {e:g} is larger than {lim.max_exponent}")

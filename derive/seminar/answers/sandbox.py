@@ -10,6 +10,7 @@ costs only the answer's own work.
 >>> out["a"].status
 'correct'
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -17,9 +18,9 @@ import os
 import resource
 import signal
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def _build_oracle(ex_id: str):
         o.mutant_values()
         o.exact_points()
         return o
-    except Exception:  # noqa: BLE001 - the worker reports it per answer, as undecided
+    except Exception:
         return None
 
 
@@ -158,13 +159,14 @@ class CheckPool:
                 from gradproof.derive.support.lifetime import die_with_parent, signals_deferred
 
                 with signals_deferred():  # workers die with this process; signals land after the fork
-                    pool = self.ctx.Pool(min(self.nworkers, len(todo)), initializer=die_with_parent,
-                                         initargs=(os.getpid(),))
+                    pool = self.ctx.Pool(
+                        min(self.nworkers, len(todo)), initializer=die_with_parent, initargs=(os.getpid(),)
+                    )
                 with pool:
                     for oracle in pool.imap_unordered(_build_oracle, todo):
                         if oracle is not None:
                             install_oracle(oracle)
-            except Exception:  # noqa: BLE001 - e.g. an unpicklable reference: build here instead
+            except Exception:
                 pass
         for ex_id in todo:
             _build_oracle(ex_id)
@@ -210,8 +212,9 @@ class CheckPool:
                         verdict = _undecided(ex_id, answer, "limits", "the check was stopped by a resource limit")
                         self._replace(i)
                 elif now - w["start"] > self.budget.wall_seconds:
-                    verdict = _undecided(ex_id, answer, "timeout",
-                                         f"the check took longer than {self.budget.wall_seconds:g} s")
+                    verdict = _undecided(
+                        ex_id, answer, "timeout", f"the check took longer than {self.budget.wall_seconds:g} s"
+                    )
                     self._replace(i)
                 if verdict is not None:
                     self.workers[i]["task"] = None

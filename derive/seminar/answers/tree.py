@@ -9,6 +9,7 @@ calling constructors.
 >>> build(parser().parse("2*(z - y)"))
 Mul(op='*', left=Num(text='2'), right=Group(arg=Sub(left=Name(base='z', sub=''), right=Name(base='y', sub=''))))
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from lark import Token
 class Node:
     """Base class of answer-tree nodes."""
 
-    def children(self) -> tuple["Node", ...]:
+    def children(self) -> tuple[Node, ...]:
         return ()
 
 
@@ -154,7 +155,7 @@ def _name_token(tok: str) -> Name:
         sub = sub[1:-1]
         for wrapper in ("\\text{", "\\mathrm{", "\\rm{"):
             if sub.startswith(wrapper) and sub.endswith("}"):
-                sub = sub[len(wrapper):-1]
+                sub = sub[len(wrapper) : -1]
     return Name(base, sub.replace(" ", ""))
 
 
@@ -175,8 +176,8 @@ def build(tree) -> Node:
                 stack.append((c, False))
             continue
         n = len(t.children)
-        kids = out[len(out) - n:] if n else []
-        del out[len(out) - n:]
+        kids = out[len(out) - n :] if n else []
+        del out[len(out) - n :]
         out.append(_make(t.data, kids))
     return out[0]
 
