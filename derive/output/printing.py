@@ -24,6 +24,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.engine.label import Label
 
 # One naming table for LaTeX: Python-side name -> LaTeX.
 LATEX_NAMES = {
@@ -561,17 +562,16 @@ _LATEX = MatrixLatexPrinter()
 
 def to_text(e) -> str:
     """Plain text of a matrix or scalar expression (or a :class:`Label`)."""
-    from gradproof.derive.engine.derivation import Label
-
     if isinstance(e, Label):
         return e.text
     return _TEXT.doprint(e)
 
 
+mx.register_text_printer(to_text)
+
+
 def to_latex(e) -> str:
     """LaTeX of a matrix or scalar expression (or a :class:`Label`)."""
-    from gradproof.derive.engine.derivation import Label
-
     if isinstance(e, Label):
         return e.latex
     return _LATEX.doprint(e)
