@@ -93,7 +93,7 @@ class OutputName:
 class ModuleSpec:
     """The declaration of a module, loss or penalty (see ``topics_modules``)."""
 
-    kind: str  # module | loss | penalty
+    kind: str  # a kind of gradproof.numeric.kinds: module | loss | penalty (its unit derives, proves, emits)
     args: tuple
     forward: Callable  # (bases: dict, j) -> per-sample expression
     out_dim: object = None  # per-sample output extent (modules)
