@@ -125,6 +125,8 @@ class Session:
         self.dims_h = {**self.dims, **hyper_values}
         self.proofs: list[Proof] = []
         self.derived: dict = {}
+        self.spec = None  # the declaration, for sessions of a declared topic (for_topic)
+        self.bases: dict = {}
 
     @classmethod
     def for_topic(cls, topic, sizes=None) -> Session:
