@@ -37,8 +37,6 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim, Derivation, Label, Proof, Result, Step
-from gradproof.derive.lecture.functions import ALL as FUNCTIONS
-from gradproof.derive.lecture.functions import explicit
 
 # ---------------------------------------------------------------------------
 # Derivation builder
