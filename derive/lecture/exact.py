@@ -1,0 +1,80 @@
+"""Exact entry-by-entry proofs of network compositions, on SymEngine.
+
+The lecture's composite statements (the MLP's backward messages, BPTT, module
+reuse) are proved by comparing the composed messages with the derivative of
+the explicit network at small sizes: nested ``tanh`` of sums of products of
+scalar symbols.  Both sides are polynomials in the symbols and in the
+``tanh(...)`` atoms, so ``expand(a - b) == 0`` decides them.  SymPy spends
+most of such a proof in its assumption system and its expression cache;
+SymEngine (a C++ symbolic core with the same expression model) differentiates
+and expands the same expressions tens of times faster.
+
+Soundness does not rest on SymEngine alone:
+
+* the oracle is SymEngine's differentiation of the explicit network, as
+  independent of gradproof's engine as SymPy's is (the two agree on these
+  expressions: ``d/dx tanh(u) = (1 - tanh(u)^2) du/dx``);
+* an entry SymEngine expands to 0 is an identity (expansion is an
+  equivalence-preserving rewrite); an entry it does not expand to 0 -- it
+  leaves ``tanh`` arguments as they are, where SymPy expands them too -- is
+  decided again by SymPy's ``expand``, so a proof fails here exactly when it
+  failed with SymPy alone.
+
+Symbols are matched by name (SymEngine symbols carry no assumptions): each
+proof builds both sides from the same symbols.
+
+>>> import sympy as sp
+>>> x, y = sp.symbols("x y", real=True)
+>>> L = sp.tanh(x * y) ** 2
+>>> same(sp.Matrix([[2 * y * sp.tanh(x * y) * (1 - sp.tanh(x * y) ** 2)]]), grad(L, sp.Matrix([[x]])))
+True
+>>> same(sp.Matrix([[2 * y * sp.tanh(x * y)]]), grad(L, sp.Matrix([[x]])))
+(False, 'entry (1, 1) differs')
+"""
+
+from __future__ import annotations
+
+import symengine as se
+import sympy as sp
+
+from gradproof.derive.engine.derivation import Label
+
+__all__ = ["grad", "math", "same", "tanh_m"]
+
+
+def math(text: str, latex: str) -> Label:
+    """Mathematics stated in the lecture's notation (plain text and LaTeX)."""
+    return Label(text, latex)
+
+
+def tanh_m(A: sp.Matrix) -> sp.Matrix:
+    """``tanh`` entry by entry."""
+    return A.applyfunc(sp.tanh)
+
+
+def grad(L, M) -> se.DenseMatrix:
+    """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
+    Ls = se.sympify(L)
+    return se.DenseMatrix(
+        M.rows, M.cols, [se.diff(Ls, se.sympify(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
+    )
+
+
+def substitute(A, old, new) -> se.DenseMatrix:
+    """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
+    pairs = {se.sympify(old[r, c]): se.sympify(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
+    return se.DenseMatrix(
+        A.rows, A.cols, [se.sympify(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
+    )
+
+
+def same(a, b):
+    """``True`` when every entry of ``a - b`` expands to 0, else ``(False, detail)`` naming the first other entry."""
+    if tuple(a.shape) != tuple(b.shape):
+        return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    for r in range(a.rows):
+        for c in range(a.cols):
+            d = se.expand(se.sympify(a[r, c]) - se.sympify(b[r, c]))
+            if d != 0 and sp.expand(sp.sympify(d, strict=True)) != 0:
+                return False, f"entry ({r + 1}, {c + 1}) differs"
+    return True
