@@ -278,6 +278,11 @@ def build_randomised_inputs(topic):
         ),
         "the ridge loss with lambda = m sigma_eps^2: noisy inputs act as weight decay",
     )
+    _prove_randomised_inputs(B, se)
+    return B.freeze()
+
+
+def _prove_randomised_inputs(B, se) -> None:
     N = 3
     x = symbolic_matrix("x", N, 1, real=True)
     w = symbolic_matrix("w", N, 1, real=True)
@@ -317,7 +322,6 @@ def build_randomised_inputs(topic):
         f"n={N}",
         lambda: sp.expand(lhs - (yy - (w.T * x)[0]) ** 2) != 0,
     )
-    return B.freeze()
 
 
 # ---------------------------------------------------------------------------
@@ -364,7 +368,6 @@ def build_bias_trick(topic):
     Zm = symbolic_matrix("z", M, N, real=True)
     W = symbolic_matrix("w", N, KK, real=True)
     bb = sp.Matrix(1, KK, lambda r, c: sp.Symbol(f"b_{c + 1}", real=True))
-    D = symbolic_matrix("d", M, KK, real=True)
     ones = sp.ones(M, 1)
     Z1 = ones.row_join(Zm)
     Wb = bb.col_join(W)
@@ -378,6 +381,13 @@ def build_bias_trick(topic):
             r"\begin{bmatrix}\mathbf{b}\\ \mathbf{W}\end{bmatrix}",
         ),
     )
+    _prove_bias_trick(B, (M, N, KK), Zm, W, bb, ones, Z1, Wb)
+    return B.freeze()
+
+
+def _prove_bias_trick(B, sizes, Zm, W, bb, ones, Z1, Wb) -> None:
+    M, N, KK = sizes
+    D = symbolic_matrix("d", M, KK, real=True)
     label = f"m={M}, n={N}, K={KK}"
     B.prove("affine", "exact: Z W + 1 b = [1 Z] [b; W]", label, lambda: matrices_equal(Zm * W + ones * bb, Z1 * Wb))
     B.prove(
@@ -411,7 +421,6 @@ def build_bias_trick(topic):
         return sp.expand(inst - ((w.T * x)[0] + b0)) == 0
 
     B.prove_claims(claim_holds, f"n={N}")
-    return B.freeze()
 
 
 def build_sigmoid_forms(topic):

@@ -120,8 +120,6 @@ def build_linear_near_zero(topic):
 
 def build_relu_properties(topic):
     """ReLU: gradient 1 for s > 0, 0 for s < 0 (dead units), unbounded output."""
-    from gradproof.derive.lecture.registry import derive
-
     B = Builder(topic)
     sp_, sn = sp.Symbol("s", positive=True), sp.Symbol("s", negative=True)
     f = lambda x: sp.Max(0, x)
@@ -169,6 +167,24 @@ def build_relu_properties(topic):
         ),
     )
     B.prove("dead", "exact: d/ds max(0, s) = 0 for s < 0", "scalar", lambda: sp.diff(f(sn), sn) == 0)
+    _prove_relu_modules(B)
+    B.prove_claims(lambda claim: sp.diff(f(sp_), sp_) == claim.index, "scalar")
+    B.prove(
+        "unbounded",
+        "exact: max(0, s) -> oo as s -> oo, while sigma(s) -> 1 and tanh(s) -> 1",
+        "scalar",
+        lambda: (
+            sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo
+            and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
+            and sp.limit(sp.tanh(s), s, sp.oo) == 1
+        ),
+    )
+    return B.freeze()
+
+
+def _prove_relu_modules(B) -> None:
+    """The generated relu and leaky_relu modules' messages on negative inputs."""
+    from gradproof.derive.lecture.registry import derive
 
     relu = derive("relu")
 
@@ -199,15 +215,3 @@ def build_relu_properties(topic):
         return sp.simplify(sp.sympify(out, strict=True).rewrite(sp.Piecewise) - a_ * d0) == 0, f"message {out}"
 
     B.prove("dead", "exact: the leaky_relu module passes alpha * delta for s < 0", "scalar", leaky_passes)
-    B.prove_claims(lambda claim: sp.diff(f(sp_), sp_) == claim.index, "scalar")
-    B.prove(
-        "unbounded",
-        "exact: max(0, s) -> oo as s -> oo, while sigma(s) -> 1 and tanh(s) -> 1",
-        "scalar",
-        lambda: (
-            sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo
-            and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
-            and sp.limit(sp.tanh(s), s, sp.oo) == 1
-        ),
-    )
-    return B.freeze()

@@ -108,7 +108,17 @@ def build_mlp_backprop(topic):
             matrix=grads[key][1],
         )
 
-    # Exact proof at m=2, n=3, h1=2, h2=3, K=2 with a symbolic top message G.
+    _prove_mlp(B, layers, fw, msg, grads, sce)
+    B.notes.append(
+        "Backward messages are linear in the message from above, so proving the composition with a "
+        "symbolic top message G proves it for every loss; the softmax + cross-entropy message (P - Y)/m "
+        "is that topic's proof. The whole network is also checked numerically (network:mlp)."
+    )
+    return B.freeze()
+
+
+def _prove_mlp(B, layers, fw, msg, grads, sce) -> None:
+    """Exact proof at m=2, n=3, h1=2, h2=3, K=2 with a symbolic top message G."""
     sizes = {"m": 2, "n": 3, "h1": 2, "h2": 3, "K": 2}
     ws = [sizes["n"], sizes["h1"], sizes["h2"], sizes["K"]]
     env = {"Z1": symbolic_matrix("x", 2, 3, real=True)}
@@ -157,12 +167,6 @@ def build_mlp_backprop(topic):
         label,
         lambda: same(env["Delta3"] * env["W1"].T, grad(L_G, env["Z1"])) is not True,
     )
-    B.notes.append(
-        "Backward messages are linear in the message from above, so proving the composition with a "
-        "symbolic top message G proves it for every loss; the softmax + cross-entropy message (P - Y)/m "
-        "is that topic's proof. The whole network is also checked numerically (network:mlp)."
-    )
-    return B.freeze()
 
 
 def _upper_grad(l, layers, fw, env, G):
@@ -252,6 +256,16 @@ def build_rnn_bptt(topic):
         B.step(rule, lt, ll, math(rt, rl))
     for key, lt, ll, rt, rl in [("grad:" + x[1].split("/d")[1], x[1], x[2], x[3], x[4]) for x in steps[3:]]:
         B.result(key, lt, ll, index=math(rt, rl))
+    _prove_bptt(B)
+    B.notes.append(
+        "Backward messages are linear in the top messages, so symbolic G_t = dl_t/dyhat_t prove BPTT for "
+        "every per-step loss. The generated RNN is also checked numerically (network:rnn)."
+    )
+    return B.freeze()
+
+
+def _prove_bptt(B) -> None:
+    """BPTT exactly as the steps state, against the derivative of the unrolled network."""
     T, M, N, H, KK = 3, 2, 2, 2, 2
     xs = [symbolic_matrix(f"x{t}", M, N, real=True) for t in range(1, T + 1)]
     U = symbolic_matrix("u", N, H, real=True)
@@ -288,11 +302,6 @@ def build_rnn_bptt(topic):
         label,
         lambda: same(hs[T - 1].T * ds[T], grad(L, V)) is not True,
     )
-    B.notes.append(
-        "Backward messages are linear in the top messages, so symbolic G_t = dl_t/dyhat_t prove BPTT for "
-        "every per-step loss. The generated RNN is also checked numerically (network:rnn)."
-    )
-    return B.freeze()
 
 
 # ---------------------------------------------------------------------------
@@ -444,6 +453,18 @@ def build_vanishing_gradient(topic):
     )
     B.result("gain", "g", "g", index=gain)
     B.result("gain_saturated", "g (saturated)", r"g_{\text{sat}}", index=g_sat)
+    _prove_vanishing(B, (sig0, v, tau, nn), F, integral, g_sat)
+    B.notes.append(
+        "Erratum: the slide 'Vanishing Gradient' says delta -> 0 in both cases. For sigma_0 = 1 the tanh "
+        "derivative is small but W^T multiplies the message by entries of size 1: the gain g ~ 12 > 1 and "
+        "delta grows towards the input. Saturation makes the gradient useless, not small. Measured by "
+        "the initialisation experiment (numeric check of this topic; the report lists it under Errata)."
+    )
+    return B.freeze()
+
+
+def _prove_vanishing(B, symbols, F, integral, g_sat) -> None:
+    sig0, v, tau, nn = symbols
 
     def one_term():
         from sympy.stats import E, Normal
@@ -484,10 +505,3 @@ def build_vanishing_gradient(topic):
             and (nn * sig0**2).subs({nn: 500, sig0: sp.Rational(1, 100)}) < 1
         ),
     )
-    B.notes.append(
-        "Erratum: the slide 'Vanishing Gradient' says delta -> 0 in both cases. For sigma_0 = 1 the tanh "
-        "derivative is small but W^T multiplies the message by entries of size 1: the gain g ~ 12 > 1 and "
-        "delta grows towards the input. Saturation makes the gradient useless, not small. Measured by "
-        "the initialisation experiment (numeric check of this topic; the report lists it under Errata)."
-    )
-    return B.freeze()
