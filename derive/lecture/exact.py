@@ -34,12 +34,15 @@ True
 
 from __future__ import annotations
 
+import functools
+
 import symengine as se
 import sympy as sp
 
 from gradproof.derive.engine.derivation import Label
+from gradproof.derive.lecture.stats import is_zero
 
-__all__ = ["grad", "math", "same", "tanh_m"]
+__all__ = ["grad", "math", "same", "tanh_limit", "tanh_m", "zero"]
 
 
 def math(text: str, latex: str) -> Label:
@@ -78,3 +81,39 @@ def same(a, b):
             if d != 0 and sp.expand(sp.sympify(d, strict=True)) != 0:
                 return False, f"entry ({r + 1}, {c + 1}) differs"
     return True
+
+
+@functools.cache
+def _tanh_at_infinity(s: sp.Symbol, sign: int) -> sp.Expr:
+    return sp.limit(sp.tanh(s), s, sign * sp.oo)
+
+
+def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
+    """``lim expr`` as ``s -> sign * oo`` for ``expr`` a polynomial in ``tanh(s)``.
+
+    A polynomial is continuous, so the limit is the polynomial at
+    ``lim tanh(s)`` (SymPy's limit of ``tanh`` alone, taken once): the same
+    value as ``sp.limit(expr, ...)`` without a series expansion of the whole
+    expression.  Anything else than a polynomial in ``tanh(s)`` raises.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> tanh_limit(sp.tanh(s) - sp.tanh(s) ** 3 / 3, s, -1)
+    -2/3
+    """
+    t = sp.Dummy("t")
+    poly = sp.Poly(sp.sympify(expr, strict=True).subs(sp.tanh(s), t), t)  # raises on s outside tanh(s)
+    if s in poly.free_symbols:
+        raise ValueError(f"{expr} is not a polynomial in tanh({s})")
+    return sp.expand(poly.as_expr().subs(t, _tanh_at_infinity(s, sign)))
+
+
+def zero(expr) -> bool:
+    """Exactly zero: ``expand`` first (a polynomial in symbols and function atoms
+    such as ``tanh(s)`` is decided at once), then :func:`~gradproof.derive.lecture.stats.is_zero`
+    for whatever expansion leaves.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> zero(sp.diff(sp.tanh(s) ** 2, s) - 2 * sp.tanh(s) * (1 - sp.tanh(s) ** 2))
+    True
+    """
+    return sp.expand(expr) == 0 or is_zero(expr)

@@ -53,7 +53,7 @@ class RandomVariable:
 
 @functools.cache
 def _moment(rv: RandomVariable, k: int) -> sp.Expr:
-    return sp.simplify(rv.raw_moment(k)) if k else sp.Integer(1)
+    return sp.expand(rv.raw_moment(k)) if k else sp.Integer(1)
 
 
 def finite(name: str, pmf: dict) -> RandomVariable:

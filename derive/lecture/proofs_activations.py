@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import math
+from gradproof.derive.lecture.exact import math, tanh_limit
 from gradproof.derive.lecture.functions import explicit, sigmoid
 from gradproof.derive.lecture.stats import Builder, is_zero, symbolic_matrix
 
@@ -71,7 +71,7 @@ def build_activation_bounds(topic):
         "tanh_bound",
         "exact: tanh'(s) -> 0 as s -> +-oo (saturation)",
         "scalar",
-        lambda: sp.limit(dt, s, sp.oo) == 0 and sp.limit(dt, s, -sp.oo) == 0,
+        lambda: tanh_limit(dt, s, 1) == 0 and tanh_limit(dt, s, -1) == 0,
     )
     return B.freeze()
 
@@ -162,8 +162,7 @@ def build_relu_properties(topic):
         "exact: sigma'(s) -> 0 and tanh'(s) -> 0 as s -> oo",
         "scalar",
         lambda: (
-            sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo) == 0
-            and sp.limit(sp.diff(sp.tanh(s), s), s, sp.oo) == 0
+            sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo) == 0 and tanh_limit(sp.diff(sp.tanh(s), s), s, 1) == 0
         ),
     )
     B.prove("dead", "exact: d/ds max(0, s) = 0 for s < 0", "scalar", lambda: sp.diff(f(sn), sn) == 0)
@@ -176,7 +175,7 @@ def build_relu_properties(topic):
         lambda: (
             sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo
             and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
-            and sp.limit(sp.tanh(s), s, sp.oo) == 1
+            and tanh_limit(sp.tanh(s), s, 1) == 1
         ),
     )
     return B.freeze()
