@@ -42,7 +42,7 @@ import sympy as sp
 from gradproof.derive.engine.derivation import Label
 from gradproof.derive.lecture.stats import is_zero
 
-__all__ = ["grad", "math", "same", "tanh_limit", "tanh_m", "zero"]
+__all__ = ["grad", "hessian", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
 
 
 def math(text: str, latex: str) -> Label:
@@ -61,6 +61,14 @@ def grad(L, M) -> se.DenseMatrix:
     return se.DenseMatrix(
         M.rows, M.cols, [se.diff(Ls, se.sympify(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
     )
+
+
+def hessian(L, v) -> se.DenseMatrix:
+    """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
+    Ls = se.sympify(L)
+    xs = [se.sympify(v[i]) for i in range(len(v))]
+    first = [se.diff(Ls, x) for x in xs]
+    return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
 
 
 def substitute(A, old, new) -> se.DenseMatrix:
