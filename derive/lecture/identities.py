@@ -339,7 +339,12 @@ def build_symmetry(topic):
         "by induction the neurons never differ: the symmetry must be broken by random initialisation",
     )
     B.result("delta", "delta_j", r"\delta_j", index=shown(deltas_c[0]))
+    _prove_symmetry(B, (n_in, H, n_out), deltas, deltas_c, gW, const, W, a)
+    return B.freeze()
 
+
+def _prove_symmetry(B: Builder, sizes, deltas, deltas_c, gW, const, W, a) -> None:
+    n_in, H, n_out = sizes
     B.prove(
         "delta",
         "exact: delta_j - delta_1 = 0 for every hidden neuron j",
@@ -366,4 +371,3 @@ def build_symmetry(topic):
         f"n_in={n_in}, H={H}",
         distinct_weights_break_it,
     )
-    return B.freeze()
