@@ -302,8 +302,8 @@ def build_symmetry(topic):
     u = sp.symbols(f"u1:{H + 1}", real=True)
     L_of_s = g(*(sp.Matrix([[f(q) for q in u]]) * V))
     deltas = [sp.diff(L_of_s, u[q]).subs(dict(zip(u, S))) for q in range(H)]
-    deltas_c = [dl.subs(const).doit() for dl in deltas]
-    gW = [[sp.diff(L, W[r, q]).subs(const).doit() for q in range(H)] for r in range(n_in)]
+    deltas_c = [dl.xreplace(const).doit() for dl in deltas]
+    gW = [[sp.diff(L, W[r, q]).xreplace(const).doit() for q in range(H)] for r in range(n_in)]
     shown = _symmetry_names(S.subs(const)[0], f, g, n_out)
     B.step(
         "the potentials coincide: s_j = a sum_i x_i + b_0 = s for every j, so h_j = f(s)",
@@ -361,8 +361,8 @@ def _prove_symmetry(B: Builder, sizes, deltas, deltas_c, gW, const, W, a) -> Non
     def distinct_weights_break_it():
         # The check can fail: with distinct first-layer weights the deltas differ.
         other = {**const, W[0, 1]: a + 1}
-        d1 = deltas[0].subs(other).doit()
-        d2 = deltas[1].subs(other).doit()
+        d1 = deltas[0].xreplace(other).doit()
+        d2 = deltas[1].xreplace(other).doit()
         return sp.expand(d1 - d2) != 0
 
     B.prove(
