@@ -40,9 +40,10 @@ import symengine as se
 import sympy as sp
 
 from gradproof.derive.engine.derivation import Label
+from gradproof.derive.lecture.functions import explicit
 from gradproof.derive.lecture.stats import is_zero
 
-__all__ = ["grad", "hessian", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
+__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
 
 
 def math(text: str, latex: str) -> Label:
@@ -92,27 +93,32 @@ def same(a, b):
 
 
 @functools.cache
-def _tanh_at_infinity(s: sp.Symbol, sign: int) -> sp.Expr:
-    return sp.limit(sp.tanh(s), s, sign * sp.oo)
+def _at_infinity(f, s: sp.Symbol, sign: int) -> sp.Expr:
+    return sp.limit(explicit(f(s)), s, sign * sp.oo)
 
 
-def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
-    """``lim expr`` as ``s -> sign * oo`` for ``expr`` a polynomial in ``tanh(s)``.
+def limit_in(expr, f, s: sp.Symbol, sign: int) -> sp.Expr:
+    """``lim expr`` as ``s -> sign * oo`` for ``expr`` a polynomial in ``f(s)`` (``f``: tanh, sigmoid).
 
     A polynomial is continuous, so the limit is the polynomial at
-    ``lim tanh(s)`` (SymPy's limit of ``tanh`` alone, taken once): the same
-    value as ``sp.limit(expr, ...)`` without a series expansion of the whole
-    expression.  Anything else than a polynomial in ``tanh(s)`` raises.
+    ``lim f(s)`` (SymPy's limit of ``f`` alone, taken once per process): the
+    same value as ``sp.limit(expr, ...)`` without a series expansion of the
+    whole expression.  Anything else than a polynomial in ``f(s)`` raises.
 
     >>> s = sp.Symbol("s", real=True)
-    >>> tanh_limit(sp.tanh(s) - sp.tanh(s) ** 3 / 3, s, -1)
+    >>> limit_in(sp.tanh(s) - sp.tanh(s) ** 3 / 3, sp.tanh, s, -1)
     -2/3
     """
     t = sp.Dummy("t")
-    poly = sp.Poly(sp.sympify(expr, strict=True).subs(sp.tanh(s), t), t)  # raises on s outside tanh(s)
+    poly = sp.Poly(sp.sympify(expr, strict=True).subs(f(s), t), t)  # raises on s outside f(s)
     if s in poly.free_symbols:
-        raise ValueError(f"{expr} is not a polynomial in tanh({s})")
-    return sp.expand(poly.as_expr().subs(t, _tanh_at_infinity(s, sign)))
+        raise ValueError(f"{expr} is not a polynomial in {f(s)}")
+    return sp.expand(poly.as_expr().subs(t, _at_infinity(f, s, sign)))
+
+
+def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
+    """:func:`limit_in` for polynomials in ``tanh(s)``."""
+    return limit_in(expr, sp.tanh, s, sign)
 
 
 def zero(expr) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import math, tanh_limit
+from gradproof.derive.lecture.exact import limit_in, math, tanh_limit, zero
 from gradproof.derive.lecture.functions import explicit, sigmoid
 from gradproof.derive.lecture.stats import Builder, is_zero, symbolic_matrix
 
@@ -53,7 +53,13 @@ def build_activation_bounds(topic):
         "tanh_bound",
         "exact: 1 - tanh'(s) = tanh(s)^2 is non-negative for real s, zero only at s = 0",
         "scalar",
-        lambda: bool((sp.tanh(s) ** 2).is_nonnegative) and sp.solve(sp.tanh(s), s) == [0],
+        # tanh(s) = (e^{2s} - 1)/(e^{2s} + 1) with a positive denominator: zero iff e^{2s} = 1
+        lambda: (
+            bool((sp.tanh(s) ** 2).is_nonnegative)
+            and zero(sp.tanh(s) - (sp.exp(2 * s) - 1) / (sp.exp(2 * s) + 1))
+            and bool((sp.exp(2 * s) + 1).is_positive)
+            and sp.solve(sp.exp(2 * s) - 1, s) == [0]
+        ),
     )
     B.prove(
         "tanh_bound",
@@ -129,7 +135,7 @@ def build_relu_properties(topic):
         "sigmoid-like activations saturate",
         "lim sigma'(s)",
         r"\lim_{s\to\infty}\sigma'(s)",
-        sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo),
+        limit_in(sp.diff(sigmoid(s), s), sigmoid, s, 1),
     )
     B.step(
         "s < 0",
@@ -161,9 +167,7 @@ def build_relu_properties(topic):
         "positive",
         "exact: sigma'(s) -> 0 and tanh'(s) -> 0 as s -> oo",
         "scalar",
-        lambda: (
-            sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo) == 0 and tanh_limit(sp.diff(sp.tanh(s), s), s, 1) == 0
-        ),
+        lambda: limit_in(sp.diff(sigmoid(s), s), sigmoid, s, 1) == 0 and tanh_limit(sp.diff(sp.tanh(s), s), s, 1) == 0,
     )
     B.prove("dead", "exact: d/ds max(0, s) = 0 for s < 0", "scalar", lambda: sp.diff(f(sn), sn) == 0)
     _prove_relu_modules(B)
@@ -174,7 +178,7 @@ def build_relu_properties(topic):
         "scalar",
         lambda: (
             sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo
-            and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
+            and limit_in(sigmoid(s), sigmoid, s, 1) == 1
             and tanh_limit(sp.tanh(s), s, 1) == 1
         ),
     )
