@@ -36,12 +36,20 @@ from __future__ import annotations
 
 import functools
 
-import symengine as se
 import sympy as sp
 
 from gradproof.derive.engine.derivation import Label
 from gradproof.derive.lecture.functions import explicit
 from gradproof.derive.lecture.stats import is_zero
+
+
+def _se():
+    """SymEngine, imported when a proof first needs it: it costs start-up time every
+    ``gradproof`` command would pay otherwise."""
+    import symengine
+
+    return symengine
+
 
 __all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
 
@@ -56,24 +64,27 @@ def tanh_m(A: sp.Matrix) -> sp.Matrix:
     return A.applyfunc(sp.tanh)
 
 
-def grad(L, M) -> se.DenseMatrix:
+def grad(L, M):
     """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
+    se = _se()
     Ls = se.sympify(L)
     return se.DenseMatrix(
         M.rows, M.cols, [se.diff(Ls, se.sympify(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
     )
 
 
-def hessian(L, v) -> se.DenseMatrix:
+def hessian(L, v):
     """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
+    se = _se()
     Ls = se.sympify(L)
     xs = [se.sympify(v[i]) for i in range(len(v))]
     first = [se.diff(Ls, x) for x in xs]
     return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
 
 
-def substitute(A, old, new) -> se.DenseMatrix:
+def substitute(A, old, new):
     """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
+    se = _se()
     pairs = {se.sympify(old[r, c]): se.sympify(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
     return se.DenseMatrix(
         A.rows, A.cols, [se.sympify(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
@@ -82,6 +93,7 @@ def substitute(A, old, new) -> se.DenseMatrix:
 
 def same(a, b):
     """``True`` when every entry of ``a - b`` expands to 0, else ``(False, detail)`` naming the first other entry."""
+    se = _se()
     if tuple(a.shape) != tuple(b.shape):
         return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
     for r in range(a.rows):
