@@ -21,8 +21,8 @@ import keyword
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from gradproof.derive.reading import tree as t
-from gradproof.derive.reading.tree import SCALAR, E
+import gradproof.derive.reading.shaped as t
+from gradproof.derive.reading.shaped import SCALAR, E
 
 
 class DiffError(Exception):

@@ -14,7 +14,7 @@ import sympy as sp
 
 from gradproof.derive.engine.matcalc import DiffError, Entry, Result, pyname
 from gradproof.derive.lecture import functions as F
-from gradproof.derive.reading.tree import E
+from gradproof.derive.reading.shaped import E
 
 _SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 

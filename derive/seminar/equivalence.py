@@ -51,7 +51,7 @@ ATOL = 1e-10
 PROBES = 8
 # Exact probes: digits of the mpmath evaluation, and the relative difference
 # above which an answer that agrees in float64 is still a different formula.
-# Constants are at least 1e-50 in size (gradproof.derive.seminar.answers.limits), far above it.
+# Constants are at least 1e-50 in size (gradproof.derive.reading.limits), far above it.
 EXACT_DPS = 110
 EXACT_RTOL = 1e-90
 # Digits a hidden part may need (see _Range): above this the answer is judged

@@ -9,9 +9,10 @@ registered topic of kind ``"user"`` that ``gradproof derive``, ``codegen``,
     kind = "activation"
     forward = "log(1 + exp(s))"
 
-Spec text is never evaluated: expressions are parsed by a grammar of our own
-(LALR, like the seminar answers' in :mod:`gradproof.derive.seminar.answers`), checked against
-size limits, and converted into SymPy by calling constructors.  Claims are
+Spec text is never evaluated: expressions are read by the one reading
+pipeline (:mod:`gradproof.derive.reading`: the grammar, typed tree and limits
+that also read seminar answers and ``diff`` expressions) and converted into
+SymPy by calling constructors (:mod:`gradproof.derive.specs.expressions`).  Claims are
 read with the answer reader itself.  Every problem is one :class:`SpecError`
 naming the file, the line and the problem.
 
@@ -35,13 +36,14 @@ import math
 import os
 import random
 import re
-from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 
-from gradproof.derive.lecture.functions import softplus, spelled
-from gradproof.derive.seminar.answers.limits import LimitExceeded, check_lark, literal_value
+from gradproof.derive.lecture.functions import spelled
+from gradproof.derive.specs.expressions import Array as _Array
+from gradproof.derive.specs.expressions import Converter as _Converter
+from gradproof.derive.specs.expressions import ExprError as _ExprError
+from gradproof.derive.specs.expressions import _short, read_expression
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -92,14 +94,6 @@ _RESERVED = {
     "float",
 } | set(spelled("specs"))
 
-MAX_EXPR_CHARS = 2000
-MAX_DEPTH = 40
-MAX_NODES = 400
-MAX_EXPONENT = 64
-MAX_DIGITS = 17  # significant digits of a number as written (a double prints with up to 17)
-MAX_DECIMAL_EXPONENT = 30  # |e| in 1.5e-e
-MAX_CONSTANT_LOG10 = 300  # a constant sub-expression lies within 10^-300 .. 10^300
-MAX_DEGREE = 256  # estimated degree of a power tower such as ((1 + s)^8)^8
 MAX_HYPER = 200  # hyperparameters per spec
 HYPER_RANGE = (1e-12, 1e6)  # |default| of a hyperparameter, unless it is 0
 MAX_SPEC_BYTES = 256 * 1024
@@ -128,357 +122,6 @@ def _one_line(text: str) -> str:
     """Problem text as one printable line (no control characters from the spec)."""
     text = "".join(ch if ch.isprintable() else " " for ch in str(text))
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-# ---------------------------------------------------------------------------
-# The expression grammar (index notation, Piecewise; no evaluation anywhere)
-# ---------------------------------------------------------------------------
-
-GRAMMAR = r"""
-?start: expr
-
-?expr: expr "+" term           -> add
-     | expr "-" term           -> sub
-     | term
-
-?term: term "*" unary          -> mul
-     | term "/" unary          -> div
-     | unary
-
-?unary: "-" unary              -> neg
-      | "+" unary
-      | power
-
-?power: atom POW unary         -> pow
-      | atom
-
-?atom: NUMBER                               -> number
-     | NAME                                 -> name
-     | NAME "[" NAME ("," NAME)* "]"        -> indexed
-     | PIECEWISE "(" piece ("," piece)* ")" -> piecewise
-     | NAME "(" expr ("," expr)* ")"        -> call
-     | "(" expr ")"
-
-piece: "(" expr "," cond ")"
-
-?cond: cond "&" rel            -> and_
-     | rel
-
-?rel: expr REL expr            -> rel
-    | TRUE                     -> true
-
-PIECEWISE.2: "Piecewise"
-TRUE.2: "True" | "otherwise"
-POW: "**" | "^"
-REL: "<=" | ">=" | "<" | ">"
-NAME: /[A-Za-z][A-Za-z0-9_]*/
-NUMBER: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/
-
-%import common.WS
-%ignore WS
-"""
-
-
-@lru_cache(maxsize=1)
-def _parser():
-    from lark import Lark
-
-    return Lark(GRAMMAR, parser="lalr", lexer="contextual")
-
-
-class _ExprError(Exception):
-    """A problem inside one expression; ``column`` is 1-based within it, if known."""
-
-    def __init__(self, message: str, column: int | None = None):
-        super().__init__(message)
-        self.column = column
-
-
-def _parse_tree(text: str):
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
-    if not isinstance(text, str) or not text.strip():
-        raise _ExprError("the expression is empty")
-    if len(text) > MAX_EXPR_CHARS:
-        raise _ExprError(f"the expression is {len(text)} characters long; the limit is {MAX_EXPR_CHARS}")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
-        raise _ExprError("the expression contains control characters")
-    depth = best = 0
-    for ch in text:
-        depth += (ch in "([" and 1) or (-1 if ch in ")]" else 0)
-        best = max(best, depth)
-    if best > MAX_DEPTH // 2:
-        raise _ExprError(f"brackets are nested {best} deep; the limit is {MAX_DEPTH // 2}")
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedCharacters as err:
-        ch = text[err.pos_in_stream] if err.pos_in_stream is not None and err.pos_in_stream < len(text) else "?"
-        hint = " (a spec expression has no '=' except in a layer's 'z_next[j] = ...')" if ch == "=" else ""
-        raise _ExprError(f"unexpected character {ch!r}{hint}", err.column) from None
-    except UnexpectedEOF:
-        raise _ExprError("the expression ends too early (a bracket or operand is missing)") from None
-    except UnexpectedToken as err:
-        if err.token.type == "$END":
-            raise _ExprError("the expression ends too early (a bracket or operand is missing)") from None
-        raise _ExprError(f"unexpected {str(err.token)[:20]!r}", err.column) from None
-    except UnexpectedInput as err:  # pragma: no cover - the three above cover lark 1.x
-        raise _ExprError("cannot read the expression", getattr(err, "column", None)) from None
-    # size and depth, iteratively, before any conversion
-    count, stack = 0, [(tree, 1)]
-    from lark import Tree
-
-    while stack:
-        t, d = stack.pop()
-        count += 1
-        if d > MAX_DEPTH:
-            raise _ExprError(f"the expression nests more than {MAX_DEPTH} levels deep")
-        if isinstance(t, Tree):
-            stack.extend((c, d + 1) for c in t.children)
-    if count > MAX_NODES:
-        raise _ExprError(f"the expression has {count} parts; the limit is {MAX_NODES}")
-    # constants, degree, exponential towers and expansion: the same limits as for answers
-    try:
-        check_lark(tree)
-    except LimitExceeded as err:
-        raise _ExprError(str(err)) from None
-    return tree
-
-
-@dataclass(frozen=True)
-class _Array:
-    """A name with per-sample index extents (``z`` of extent ``n``)."""
-
-    name: str
-    dims: tuple  # of SymPy dimension symbols
-
-
-class _Converter:
-    """Typed conversion of the parse tree into SymPy, by constructors only.
-
-    ``scalars``: name -> Symbol; ``arrays``: name -> (IndexedBase, _Array).
-    Index names are bound to integer symbols as they are met; ``extents``
-    records the extent each index runs over (for shape checks and sums).
-    """
-
-    FUNCS = spelled("specs")  # the function table (gradproof.derive.lecture.functions), one home per function
-    CONSTANTS = {"pi": sp.pi}
-
-    def __init__(self, scalars: dict, arrays: dict, index_pool, fixed_indices=None, extents=None):
-        # the extents in use (n, K, ...) may appear as numbers in an expression: a mean over features
-        self.scalars = {**self.CONSTANTS, **(extents or {}), **scalars}
-        self.arrays = arrays
-        self.pool = list(index_pool)
-        self.indices: dict[str, sp.Symbol] = dict(fixed_indices or {})
-        self.extents: dict[sp.Symbol, tuple] = {}
-        self.bound: list[str] = []  # summation indices in scope
-
-    def known(self) -> str:
-        return ", ".join(sorted(set(self.scalars) | set(self.arrays)))
-
-    def __call__(self, t):
-        from lark import Token
-
-        if isinstance(t, Token):  # pragma: no cover - the grammar wraps every token
-            raise _ExprError(f"unexpected {t!s}")
-        return getattr(self, "_" + t.data.rstrip("_"))(t)
-
-    def _number(self, t):
-        text = str(t.children[0])
-        mant, _, ex = text.lower().partition("e")
-        digits = mant.replace(".", "").lstrip("0")
-        if len(digits) > MAX_DIGITS:
-            raise _ExprError(
-                f"the number {text[:24]} has {len(digits)} significant digits; the limit is "
-                f"{MAX_DIGITS} (a double has 17)",
-                t.children[0].column,
-            )
-        if len(ex) > 4 or abs(int(ex or 0)) > MAX_DECIMAL_EXPONENT:
-            raise _ExprError(
-                f"the number {text[:24]} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})", t.children[0].column
-            )
-        v = literal_value(text)
-        return sp.Rational(v.numerator, v.denominator)
-
-    def _name(self, t):
-        tok = t.children[0]
-        nm = str(tok)
-        if nm in self.scalars:
-            return self.scalars[nm]
-        if nm in self.arrays:
-            _, arr = self.arrays[nm]
-            raise _ExprError(f"shape mismatch: {nm} has {len(arr.dims)} index(es); write {nm}[...]", tok.column)
-        if nm in self.FUNCS or nm == "sum":
-            raise _ExprError(f"{nm} is a function: write {nm}(...)", tok.column)
-        raise _ExprError(f"unknown symbol {nm!r} (known here: {self.known()})", tok.column)
-
-    def _index(self, tok):
-        nm = str(tok)
-        if nm not in self.indices:
-            if nm in self.scalars or nm in self.arrays:
-                raise _ExprError(f"{nm} is not an index (indices are names like i, j, k)", tok.column)
-            if not self.pool:
-                raise _ExprError("too many different indices", tok.column)
-            self.indices[nm] = self.pool.pop(0)
-        return self.indices[nm]
-
-    def _indexed(self, t):
-        tok, *idx = t.children
-        nm = str(tok)
-        if nm not in self.arrays:
-            if nm in self.scalars:
-                raise _ExprError(f"shape mismatch: {nm} is a scalar here and takes no index", tok.column)
-            raise _ExprError(f"unknown symbol {nm!r} (known here: {self.known()})", tok.column)
-        base, arr = self.arrays[nm]
-        if len(idx) != len(arr.dims):
-            raise _ExprError(f"shape mismatch: {nm} has {len(arr.dims)} index(es), not {len(idx)}", tok.column)
-        syms = []
-        for tk, dim in zip(idx, arr.dims):
-            s = self._index(tk)
-            prev = self.extents.get(s)
-            if prev is not None and prev[0] != dim:
-                raise _ExprError(
-                    f"shape mismatch: index {tk} runs over {prev[0]} in {prev[1]} but over {dim} "
-                    f"in {nm}[{', '.join(map(str, idx))}]",
-                    tk.column,
-                )
-            self.extents.setdefault(s, (dim, f"{nm}[{', '.join(map(str, idx))}]"))
-            syms.append(s)
-        return base[tuple(syms)] if len(syms) > 1 else base[syms[0]]
-
-    def _add(self, t):
-        return sp.Add(self(t.children[0]), self(t.children[1]))
-
-    def _sub(self, t):
-        return sp.Add(self(t.children[0]), sp.Mul(-1, self(t.children[1])))
-
-    def _mul(self, t):
-        return sp.Mul(self(t.children[0]), self(t.children[1]))
-
-    def _div(self, t):
-        num = self(t.children[0])  # left to right: an error points at the first occurrence
-        den = self(t.children[1])
-        if den == 0:
-            raise _ExprError("division by zero")
-        return sp.Mul(num, sp.Pow(den, -1))
-
-    def _neg(self, t):
-        return sp.Mul(-1, self(t.children[0]))
-
-    def _pow(self, t):
-        base, ex = self(t.children[0]), self(t.children[2])
-        col = t.children[1].column
-        if ex.is_number and (not ex.is_finite or not ex.is_real or abs(ex) > MAX_EXPONENT):
-            raise _ExprError(f"the exponent {_short(ex)} is larger than {MAX_EXPONENT}", col)
-        if not ex.is_number and not (ex.free_symbols <= set(self.scalars.values())):
-            raise _ExprError("an exponent must be a number or a hyperparameter", col)
-        if ex.is_number and base.is_Rational:
-            # a constant power: bound its size from logarithms, before forming it
-            size = abs(float(ex)) * _log10_abs(base)
-            if size > MAX_CONSTANT_LOG10:
-                raise _ExprError(
-                    f"the constant {_short(base)}^{_short(ex)} has about 10^{size:.3g} as its size; "
-                    f"the limit is 10^{MAX_CONSTANT_LOG10}",
-                    col,
-                )
-        out = sp.Pow(base, ex)
-        if _degree(out) > MAX_DEGREE:
-            raise _ExprError(
-                f"the power would expand to a polynomial of degree about {_degree(out):.3g}; the limit is {MAX_DEGREE}",
-                col,
-            )
-        return out
-
-    def _call(self, t):
-        tok, *args = t.children
-        nm = str(tok)
-        if nm == "sum":
-            return self._sum(tok, args)
-        if nm not in self.FUNCS:
-            raise _ExprError(
-                f"unknown function {nm!r}; the functions understood are "
-                + ", ".join(sorted(set(self.FUNCS) | {"sum", "Piecewise"})),
-                tok.column,
-            )
-        if len(args) != 1:
-            raise _ExprError(f"{nm}(...) takes one argument, not {len(args)}", tok.column)
-        x = self(args[0])
-        if nm == "log":
-            # log(1 + exp(u)) is softplus(u): generated as logaddexp(0, u), no overflow
-            rest = sp.expand(x - 1)
-            if isinstance(rest, sp.exp):
-                return softplus(rest.args[0])
-        return self.FUNCS[nm](x)
-
-    def _sum(self, tok, args):
-        if len(args) != 2 or args[1].data != "name":
-            raise _ExprError("sum takes a body and an index: sum(W[i, j] * z[i], i)", tok.column)
-        itok = args[1].children[0]
-        nm = str(itok)
-        if nm in self.bound:
-            raise _ExprError(f"the index {nm} is already summed over here", itok.column)
-        if nm in self.indices and self.indices[nm] in self.extents:
-            raise _ExprError(f"the index {nm} is used outside this sum too", itok.column)
-        s = self._index(itok)
-        self.bound.append(nm)
-        body = self(args[0])
-        self.bound.pop()
-        if s not in self.extents:
-            raise _ExprError(
-                f"the summation index {nm} indexes nothing in the body, so its range is unknown", itok.column
-            )
-        dim = self.extents.pop(s)[0]
-        # a name may be reused for a later, separate sum
-        self.indices.pop(nm)
-        self.pool.insert(0, s)
-        return sp.Sum(body, (s, 0, dim - 1))
-
-    def _piecewise(self, t):
-        pieces = []
-        for p in t.children[1:]:
-            value = self(p.children[0])
-            cond = self._cond(p.children[1])
-            pieces.append((value, cond))
-        if pieces[-1][1] is not sp.true:
-            raise _ExprError("the last branch of Piecewise must be the default: (value, True)", t.children[0].column)
-        if any(c is sp.true for _, c in pieces[:-1]):
-            raise _ExprError("only the last branch of Piecewise may have the condition True", t.children[0].column)
-        return sp.Piecewise(*pieces)
-
-    def _cond(self, t):
-        if t.data == "true":
-            return sp.true
-        if t.data == "and_":
-            return sp.And(self._cond(t.children[0]), self._cond(t.children[1]))
-        lhs, op, rhs = self(t.children[0]), str(t.children[1]), self(t.children[2])
-        return {"<": sp.StrictLessThan, "<=": sp.LessThan, ">": sp.StrictGreaterThan, ">=": sp.GreaterThan}[op](
-            lhs, rhs
-        )
-
-
-def _short(x) -> str:
-    text = str(x)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
-def _log10_abs(r) -> float:
-    """log10 |r| of a rational, from bit lengths (never forms a float of a huge number)."""
-    if r == 0:
-        return 0.0
-    p, q = abs(int(r.p)), int(r.q)
-    return abs((p.bit_length() - q.bit_length()) * math.log10(2)) + 1
-
-
-def _degree(e) -> float:
-    """An upper estimate of the polynomial degree ``e`` would expand to (1 per symbol)."""
-    if e.is_Number or e.is_NumberSymbol:
-        return 0
-    if e.is_Symbol or isinstance(e, sp.Indexed):
-        return 1
-    if e.is_Pow and e.exp.is_number:
-        return _degree(e.base) * abs(float(e.exp))
-    if e.is_Mul:
-        return sum(_degree(a) for a in e.args)
-    return max((_degree(a) for a in e.args), default=0)
 
 
 # ---------------------------------------------------------------------------
@@ -694,8 +337,7 @@ class _Builder:
     def expr(self, text, conv, key, table=None, nth=0, offset=0):
         line = self.lines.of(key, table, nth)
         try:
-            tree = _parse_tree(text)
-            out = conv(tree)
+            out = conv(read_expression(text))
             if out.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise _ExprError(
                     "the expression is not a finite real number everywhere "

@@ -12,7 +12,7 @@ import pytest
 from gradproof.derive.engine.matcalc import differentiate, latex, text
 from gradproof.derive.proof.matcalc import central_differences, numpy_module, sample
 from gradproof.derive.reading import read
-from gradproof.derive.seminar.answers.limits import DEFAULT
+from gradproof.derive.reading.limits import DEFAULT
 
 
 def c(v):

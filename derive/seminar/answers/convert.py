@@ -23,10 +23,10 @@ from typing import Any
 
 import sympy as sp
 
+import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.functions import sigmoid, spelled
-from gradproof.derive.seminar.answers import tree as t
-from gradproof.derive.seminar.answers.limits import literal_value
+from gradproof.derive.reading.limits import literal_value
 
 ONE = sp.Integer(1)
 
@@ -249,7 +249,7 @@ class _Converter:
         return Value(self.vocab.scalar(decl), (ONE, ONE), decl.name)
 
     def _indices(self, sub: str):
-        parts = [p for p in sub.split(",")] if "," in sub else list(sub)
+        parts = sub.split(",") if "," in sub else list(sub)
         out = []
         for p in parts:
             d = self.vocab.lookup(p)
@@ -352,7 +352,7 @@ class _Converter:
         try:
             left = self(n.left)
         except ConversionError as err:
-            if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
+            if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, (t.Group, t.Tuple)):
                 raise ConversionError(
                     "unknown-name",
                     f"unknown function {n.left.full[:30]!r}; the functions understood are "
@@ -441,6 +441,8 @@ class _Converter:
                 f"or {top}/({first} {rest}) with parentheses",
             )
         a, b = self(n.left), self(n.right)
+        if n.elementwise:
+            return self._elementwise(lambda x, y: x / y, [a, b], a.paren(2.5) + " ./ " + b.paren(3), 2.2)
         if b.shape != (ONE, ONE):
             raise ConversionError(
                 "shape", f"cannot divide by the {shape_str(b.shape)} matrix {b.text}: use inv(...) or ^-1"
@@ -521,6 +523,19 @@ class _Converter:
 
     def _Call(self, n: t.Call) -> Value:
         f = n.func
+        extra = dict(self.vocab.extra_functions)
+        if f not in FUNCTION_NAMES and len(n.args) == 1:
+            if f in extra and self.vocab.lookup(f) is None:
+                a = self(n.args[0])
+                return self._elementwise(extra[f], [a], f + "(" + a.text + ")", 9)
+            # a name the grammar knows as a function but this reader does not:
+            # read as typed, a name next to a bracket (a symbol, or an unknown function)
+            return self._Mul(t.Mul("juxt", t.Name(f), t.Group(n.args[0])))
+        if f not in FUNCTION_NAMES:
+            raise ConversionError(
+                "unknown-name",
+                f"unknown function {f[:30]!r}; the functions understood are " + ", ".join(sorted(FUNCTION_NAMES)),
+            )
         args = [self(a) for a in n.args]
         text = f + "(" + ", ".join(a.text for a in args) + ")"
         if f == "delta":
@@ -558,7 +573,24 @@ class _Converter:
         return self._kronecker([self(n.left), self(n.right)], "[[...]]")
 
     def _Norm(self, n: t.Norm) -> Value:
+        if n.kind not in ("", "2"):
+            raise ConversionError("unsupported", f"the {n.kind}-norm is not understood here; write norm(...)")
         return self._norm(self(n.arg))
+
+    def _unsupported(self, n: t.Node) -> Value:
+        what = {
+            "Ones": "the ones vector",
+            "Indexed": "index brackets W[i, j]",
+            "Piecewise": "Piecewise",
+            "Rel": "comparisons",
+            "And": "conditions",
+            "Always": "conditions",
+            "IndexSum": "sum_i (...)",
+            "Tuple": "several expressions in one bracket",
+        }.get(type(n).__name__, type(n).__name__)
+        raise ConversionError("unsupported", f"{what} cannot be used in an answer; write the formula in matrix form")
+
+    _Ones = _Indexed = _Piecewise = _Rel = _And = _Always = _IndexSum = _Tuple = _unsupported
 
     def _norm(self, a: Value) -> Value:
         if a.is_scalar:
