@@ -69,6 +69,7 @@ GRAMMAR = r"""
        | juxt
 
 ?juxt: juxt power               -> juxt
+     | juxt SUMIDX signed       -> juxtsum
      | power
 
 ?power: postfix POW exponent    -> pow

@@ -326,6 +326,8 @@ def _make_more(kind: str, kids: list, nodes: list) -> Node:
         return Tuple(tuple(nodes))
     if kind == "invtranspose":
         return Transpose(Pow(nodes[0], Neg(Num("1"))))
+    if kind == "juxtsum":
+        return Mul("juxt", nodes[0], _make_more("isum", kids[1:], nodes[1:]))
     if kind == "isum":
         tok = str(kids[0])
         body = tok.split("_", 1)[1]

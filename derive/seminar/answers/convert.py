@@ -585,12 +585,20 @@ class _Converter:
             "Rel": "comparisons",
             "And": "conditions",
             "Always": "conditions",
-            "IndexSum": "sum_i (...)",
             "Tuple": "several expressions in one bracket",
         }.get(type(n).__name__, type(n).__name__)
         raise ConversionError("unsupported", f"{what} cannot be used in an answer; write the formula in matrix form")
 
-    _Ones = _Indexed = _Piecewise = _Rel = _And = _Always = _IndexSum = _Tuple = _unsupported
+    def _IndexSum(self, n: t.IndexSum) -> Value:
+        from gradproof.derive.seminar.answers.sums import IndexSum, SumError
+
+        try:
+            expr = IndexSum(self, n.index).total(n)
+        except SumError as err:
+            raise ConversionError(err.code, str(err)) from None
+        return Value(expr, expr.shape, t.source(n), 1)
+
+    _Ones = _Indexed = _Piecewise = _Rel = _And = _Always = _Tuple = _unsupported
 
     def _norm(self, a: Value) -> Value:
         if a.is_scalar:
