@@ -49,6 +49,9 @@ MATRIX_FUNCTIONS = (
     "norm",
 )
 
+# Spellings of one function (the canonical name is the value).
+FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
+
 GRAMMAR = r"""
 ?start: expr
 

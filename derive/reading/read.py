@@ -16,9 +16,10 @@ import re
 
 import gradproof.derive.reading.shaped as t
 import gradproof.derive.reading.tree as n
-from gradproof.derive.reading.grammar import normalise, pair_norm_bars
+from gradproof.derive.reading.grammar import FUNC_ALIAS, normalise, pair_norm_bars
 from gradproof.derive.reading.limits import DEFAULT, Limits, literal_value
 from gradproof.derive.reading.parse import Parsed, ParseFailure, parse
+from gradproof.derive.reading.samples import SampleSum
 
 GREEK = frozenset(
     [
@@ -63,7 +64,6 @@ GREEK = frozenset(
 )
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 DIM_NAMES = ("m", "n", "p", "q", "k", "r", "s", "t", "u", "v")
-FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
 LIMITS = Limits(noun="expression")
 
 
@@ -353,53 +353,10 @@ class _Builder:
         raise ReadError("[[j = k]] and delta_{jk} need free indices; gradproof diff reads closed expressions")
 
     def _IndexSum(self, node):
-        inner = self.indexed(node.body, node.index)
-        if node.upper and node.upper.isalpha() and not self.is_one(inner.shape[0]):
-            # the upper bound names the summed dimension (sum_{i=1}^{m}: length m)
-            self.bounds.append((node.upper, inner.shape[0]))
-        return t.E("sum", (inner,))
+        return SampleSum(self, node.index).total(node)
 
-    def indexed(self, node, idx):
-        """Σ_i body: every ``a_i`` is entry i of vector a, products are elementwise."""
-        if isinstance(node, n.Name):
-            if node.sub != idx:
-                x = self.build(node)
-                if not self.is_scalar(x):
-                    self.mismatch(f"sum_{idx} (a name without _{idx} must be a scalar)", [(node, x)])
-                return x
-            x = self.variable(node.base)
-            if not self.is_one(x.shape[1]):
-                self.mismatch(f"sum_{idx} (an indexed name must be a vector)", [(node, x)])
-            return x
-        if isinstance(node, n.Group):
-            return self.indexed(node.arg, idx)
-        if isinstance(node, n.Mul) and node.op in ("juxt", "*", ".*"):
-            x, y = self.indexed(node.left, idx), self.indexed(node.right, idx)
-            return self.elementwise("had", (node.left, x), (node.right, y), "*")
-        if isinstance(node, (n.Add, n.Sub)):
-            x, y = self.indexed(node.left, idx), self.indexed(node.right, idx)
-            if isinstance(node, n.Sub):
-                y = t.E("neg", (y,), y.shape)
-            return self.elementwise("add", (node.left, x), (node.right, y), "+")
-        if isinstance(node, n.Neg):
-            x = self.indexed(node.arg, idx)
-            return t.E("neg", (x,), x.shape)
-        return self.indexed_more(node, idx)
-
-    def indexed_more(self, node, idx):
-        if isinstance(node, n.Call) and len(node.args) == 1:
-            fname = FUNC_ALIAS.get(node.func, node.func)
-            if fname not in t.ELEMENTWISE:
-                raise ReadError(f"{fname} is not elementwise; it cannot appear inside sum_{idx}")
-            x = self.indexed(node.args[0], idx)
-            return t.E("fn", (x,), x.shape, name=fname)
-        if isinstance(node, n.Pow):
-            x = self.indexed(node.base, idx)
-            return t.E("pow", (x,), x.shape, value=self.exponent(node.exp))
-        if isinstance(node, n.Div):
-            x, y = self.indexed(node.left, idx), self.indexed(node.right, idx)
-            return self.elementwise("ediv", (node.left, x), (node.right, y), "/")
-        return self.build(node)
+    def error(self, message: str) -> ReadError:
+        return ReadError(message)
 
 
 _KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm2", "norm1", "normF", "diag"}

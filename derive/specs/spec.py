@@ -25,25 +25,24 @@ naming the file, the line and the problem.
 >>> from gradproof.derive.lecture.registry import derive
 >>> d = derive(topic)
 >>> d.passed, str(d.result("backward").matrix)
-(True, 'Delta*3*S**2')
+(True, '3 (Delta o S^2)')
 """
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import math
 import os
-import random
 import re
 
 import sympy as sp
 
-from gradproof.derive.lecture.functions import spelled
 from gradproof.derive.specs.expressions import Array as _Array
 from gradproof.derive.specs.expressions import Converter as _Converter
 from gradproof.derive.specs.expressions import ExprError as _ExprError
 from gradproof.derive.specs.expressions import _short, read_expression
+from gradproof.derive.specs.kinks import _find_kinks, _nonsmooth
+from gradproof.derive.specs.names import _RESERVED, _dims, _ident
+from gradproof.derive.specs.toml_text import MAX_TOML_DEPTH, SpecError, _Lines, _toml, _toml_depth, depth_line
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -60,182 +59,14 @@ _KEYS = {
 }
 _CLAIM_KEYS = {"result", "statement", "matrix"}
 
-# Names a user may not take for a hyperparameter or parameter: the engine's
-# and the generated code's own names.
-_RESERVED = {
-    "s",
-    "z",
-    "y",
-    "yhat",
-    "delta",
-    "Delta",
-    "m",
-    "n",
-    "K",
-    "np",
-    "z_next",
-    "sum",
-    "e",
-    "pi",
-    "exp",
-    "log",
-    "sqrt",
-    "tanh",
-    "sigma",
-    "sigmoid",
-    "softplus",
-    "abs",
-    "Piecewise",
-    "True",
-    "otherwise",
-    "forward",
-    "backward",
-    "delta_in",
-    "float",
-} | set(spelled("specs"))
-
 MAX_HYPER = 200  # hyperparameters per spec
 HYPER_RANGE = (1e-12, 1e6)  # |default| of a hyperparameter, unless it is 0
 MAX_SPEC_BYTES = 256 * 1024
-MAX_TOML_DEPTH = 20  # nesting of TOML tables and arrays
-# Dimensions a spec's shapes may use (the engine's symbols; m is the sample count).
-_DIMS = ("n", "K")
-
-
-class SpecError(ValueError):
-    """A bad spec: ``str(err)`` is one line, ``path:line:col: problem``.
-
-    ``line`` and ``col`` are 1-based and point into the file (``col`` at the
-    offending character of an expression, else at the key); either may be
-    unknown (``None``), and then is left out.
-    """
-
-    def __init__(self, path: str, line: int | None, problem: str, col: int | None = None):
-        self.path, self.line, self.col, self.problem = path, line, col, problem
-        where = path
-        if line:
-            where += f":{line}" + (f":{col}" if col else "")
-        super().__init__(f"{where}: {_one_line(problem)}")
-
-
-def _one_line(text: str) -> str:
-    """Problem text as one printable line (no control characters from the spec)."""
-    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # ---------------------------------------------------------------------------
 # Reading the TOML file
 # ---------------------------------------------------------------------------
-
-
-def _toml():
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise ValueError("reading spec files needs Python 3.11+ or the tomli package") from None
-    return tomllib
-
-
-class _Lines:
-    """Where each key sits in the TOML text (tomllib does not report it).
-
-    One pass over the lines at construction; every lookup is then a
-    dictionary access, so a spec with thousands of keys is read in linear
-    time.  Tables are told apart by name and by occurrence (the ``nth``
-    ``[[claims]]``).
-    """
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"^(\s*)([A-Za-z0-9_\-]+|\"[^\"\n]*\")\s*=\s*")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        self.tables: dict = {}  # (table, nth) -> line of its header
-        self.keys: dict = {}  # (table, nth, key) -> (line, column of the key, column of the value)
-        counts: dict = {}
-        table = (None, 0)
-        for k, ln in enumerate(self.lines):
-            m_ = self._HEADER.match(ln)
-            if m_:
-                name = m_.group(1).strip()
-                nth = counts.get(name, 0)
-                counts[name] = nth + 1
-                table = (name, nth)
-                self.tables.setdefault(table, k + 1)
-                continue
-            m_ = self._KEY.match(ln)
-            if m_:
-                key = m_.group(2).strip('"')
-                self.keys.setdefault((table[0], table[1], key), (k + 1, len(m_.group(1)) + 1, m_.end() + 1))
-
-    def _table_start(self, table: str | None, nth: int = 0) -> int:
-        return 0 if table is None else self.tables.get((table, nth), 0)
-
-    def where(self, key: str, table: str | None = None, nth: int = 0):
-        """``(line, column of the key, column of the value)``, or None."""
-        return self.keys.get((table, nth, key))
-
-    def of(self, key: str, table: str | None = None, nth: int = 0) -> int | None:
-        hit = self.keys.get((table, nth, key))
-        if hit:
-            return hit[0]
-        start = self._table_start(table, nth)
-        return start or None
-
-    def expr_column(self, key: str, table: str | None, nth: int, column: int | None, offset: int = 0):
-        """The file column of an expression's character ``column`` (1-based).
-
-        Exact for a one-line string value without escapes before that
-        character; otherwise the column of the key.
-        """
-        hit = self.keys.get((table, nth, key))
-        if not hit:
-            return None
-        line, kcol, vcol = hit
-        text = self.lines[line - 1]
-        if column and vcol <= len(text) and text[vcol - 1] in "\"'" and text[vcol - 1 : vcol + 2] not in ('"""', "'''"):
-            before = text[vcol : vcol + offset + column - 1]
-            if "\\" not in before:
-                return vcol + offset + column
-        return kcol
-
-
-def _ident(path, lines, value, what, line):
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise SpecError(path, line, f"{what} {value!r} must be a name (letters, digits, _; not starting with a digit)")
-    if keyword.iskeyword(value):
-        raise SpecError(path, line, f"{what} {value!r} is a Python keyword; choose another name (e.g. {value[:3]}_)")
-    if what in ("hyperparameter", "parameter") and (value.startswith("_") or value in _BUILTIN_NAMES):
-        # the name becomes an argument of the generated functions: it must not hide
-        # their helpers (_sigmoid) or the builtins they call (float)
-        raise SpecError(path, line, f"{what} {value!r} would hide a name the generated code uses; choose another")
-    return value
-
-
-_BUILTIN_NAMES = frozenset(dir(builtins))
-
-
-def _dims(path, line, value, what):
-    items = [value] if isinstance(value, (str, int)) else value
-    if not isinstance(items, list) or len(items) > 2:
-        raise SpecError(path, line, f'{what}: a shape is "n", "K" or ["n", "K"]')
-    from gradproof.derive.engine.modules import K, n
-
-    table = {"n": n, "K": K}
-    out = []
-    for d in items:
-        if d not in table:
-            raise SpecError(
-                path,
-                line,
-                f"{what}: unknown dimension {d!r}; use {' or '.join(_DIMS)} (m, the number of samples, is implicit)",
-            )
-        out.append(table[d])
-    return tuple(out)
 
 
 def parse_spec(text: str, path: str = "<spec>"):
@@ -259,54 +90,6 @@ def parse_spec(text: str, path: str = "<spec>"):
     topic = _Builder(data, path, _Lines(text)).topic()
     topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/cache.py
     return topic
-
-
-def _toml_depth(text: str) -> int:
-    """The deepest nesting of brackets and braces outside strings and comments (one pass, no parsing)."""
-    depth = best = 0
-    quote = None
-    k, n_ = 0, len(text)
-    while k < n_:
-        ch = text[k]
-        if quote:
-            if text.startswith(quote, k):
-                k += len(quote)
-                quote = None
-                continue
-            if ch == "\\" and quote in ('"', '"""'):
-                k += 2
-                continue
-        elif ch == "#":
-            nl = text.find("\n", k)
-            k = n_ if nl < 0 else nl
-            continue
-        elif ch in "\"'":
-            quote = text[k : k + 3] if text[k : k + 3] in ('"""', "'''") else ch
-            k += len(quote)
-            continue
-        elif ch in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-        k += 1
-    return best
-
-
-def depth_line(text: str) -> int:
-    """The line on which the bracket nesting first exceeds :data:`MAX_TOML_DEPTH`."""
-    depth = 0
-    line = 1
-    for ch in text:
-        if ch == "\n":
-            line += 1
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_TOML_DEPTH:
-                return line
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-    return 1
 
 
 def _all_keys(data):
@@ -686,85 +469,6 @@ class _Builder:
 
 
 _POOL = tuple(sp.Symbol(nm, integer=True) for nm in ("i", "k", "l", "p", "q", "r", "t", "u", "v"))
-_NONSMOOTH = (sp.Piecewise, sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside)
-
-
-def _nonsmooth(e) -> bool:
-    return e.has(*_NONSMOOTH)
-
-
-def _find_kinks(f, x, others, hypers, trials: int = 3):
-    """Points where ``f`` (a function of the real ``x``) jumps or has a kink.
-
-    Candidates are the zeros of every Piecewise condition and of every
-    ``abs``/``sign`` argument; at each, ``f`` and ``df/dx`` are compared just
-    left and right of it, exactly (rational arithmetic), with the other
-    symbols (targets, hyperparameters) at a few random rational values --
-    so a jump that vanishes only for one hyperparameter value (ELU's slope at
-    alpha = 1) is still found.  Returns ``[(point, description)]`` for the
-    first instance in which any was found.
-    """
-    if not _nonsmooth(f):
-        return []
-    rng = random.Random(1)
-    df = sp.diff(f, x)
-    for _ in range(trials):
-        sub = {}
-        for h in hypers:
-            sub[h] = (
-                sp.Rational(rng.randint(2, 9), rng.randint(2, 9) + 1)
-                if h.is_positive
-                else sp.Rational(rng.randint(-9, 9), 7)
-            )
-        for o in others:
-            sub[o] = sp.Rational(rng.randint(-20, 20), 7)
-        fi, dfi = f.xreplace(sub), df.xreplace(sub)
-        cands = []
-        for pw in fi.atoms(sp.Piecewise):
-            for _, c in pw.args:
-                cands += [r.lhs - r.rhs for r in c.atoms(sp.core.relational.Relational)]
-        for a in fi.atoms(sp.Abs, sp.sign, sp.Heaviside):
-            cands.append(a.args[0])
-        for mm in fi.atoms(sp.Max, sp.Min):
-            cands += [u - v for u in mm.args for v in mm.args if u != v]
-        points = set()
-        for c in cands:
-            try:
-                sols = sp.solve(sp.Eq(c, 0), x)
-            except (NotImplementedError, ValueError, TypeError):
-                continue
-            points |= {s for s in sols if s.is_real}
-        eps = sp.Rational(1, 10**9)
-        found = []
-        for p in sorted(points, key=lambda v: float(v)):
-
-            def at(e, v):
-                return complex(sp.N(e.xreplace({x: v}), 30))
-
-            try:
-                fl, fr = at(fi, p - eps), at(fi, p + eps)
-                dl, dr = at(dfi, p - eps), at(dfi, p + eps)
-            except (TypeError, ValueError):
-                continue
-            scale = max(1.0, abs(fl), abs(fr))
-            if abs(fl - fr) > 1e-6 * scale:
-                found.append((float(p), "the value jumps"))
-            elif abs(dl - dr) > 1e-6 * max(1.0, abs(dl), abs(dr)):
-                at_h = ", ".join(f"{h} = {sub[h]}" for h in hypers)
-                found.append(
-                    (
-                        float(p),
-                        f"the one-sided derivatives {dl.real:.3g} and {dr.real:.3g} differ"
-                        + (f" at {at_h}" if at_h else ""),
-                    )
-                )
-        if found:
-            if others:  # describe where in terms of the target
-                return [(p, f"yhat = {sp.nsimplify(p)} for y = {sub[others[0]]}") for p, _ in found]
-            return found
-    return []
-
-
 # ---------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import sympy as sp
 
 import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.functions import spelled
 
 
 class SumError(Exception):
@@ -167,9 +168,7 @@ class IndexSum:
         return Per(p.expr, not p.row) if isinstance(p, Per) else p
 
     def _Call(self, node: t.Call):
-        from gradproof.derive.seminar.answers.convert import SCALAR_FUNCTIONS
-
-        fn = SCALAR_FUNCTIONS.get(node.func)
+        fn = spelled("answers").get(node.func)
         if fn is None or len(node.args) != 1:
             raise SumError("unsupported", f"{node.func}(...) cannot be read inside sum_{self.idx}")
         p = self(node.args[0])
