@@ -122,6 +122,9 @@ class SampleSum:
             raise b.error(f"sum_{self.idx}: {n.source(node)[:40]} is not a number or a vector per sample")
         if not (b.dims.unify(rows.shape[1], w.shape[0]) and b.is_one(w.shape[1])):
             b.mismatch(f"sum_{self.idx} (an inner product with the sample)", [(node.left, x), (node.right, y)])
+        if rows.op == "mul" and rows.args[0].op == "diagm":  # (c_i x_i)^T w = c_i (x_i^T w): y .* (X w)
+            c, plain = rows.args[0].args[0], rows.args[1]
+            return t.E("had", (c, t.E("mul", (plain, w), c.shape)), c.shape), COL
         return t.E("mul", (rows, w), (rows.shape[0], ("fixed", 1))), COL
 
     def _Transpose(self, node):
