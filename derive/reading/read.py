@@ -16,6 +16,7 @@ import re
 
 import gradproof.derive.reading.shaped as t
 import gradproof.derive.reading.tree as n
+from gradproof.derive.reading.errors import ReadError
 from gradproof.derive.reading.grammar import FUNC_ALIAS, normalise, pair_norm_bars
 from gradproof.derive.reading.limits import DEFAULT, Limits, literal_value
 from gradproof.derive.reading.parse import Parsed, ParseFailure, parse
@@ -65,18 +66,6 @@ GREEK = frozenset(
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 DIM_NAMES = ("m", "n", "p", "q", "k", "r", "s", "t", "u", "v")
 LIMITS = Limits(noun="expression")
-
-
-class ReadError(Exception):
-    """Input outside the language or with inconsistent shapes: one line, exit 2.
-
-    ``caret`` (when reading stopped at a column) is the text around it and the
-    offset of that column inside it, for a caret line under the message.
-    """
-
-    def __init__(self, message: str, caret: tuple[str, int] | None = None):
-        super().__init__(message)
-        self.caret = caret
 
 
 def kind_of(name: str) -> str:
@@ -357,6 +346,15 @@ class _Builder:
 
     def error(self, message: str) -> ReadError:
         return ReadError(message)
+
+    def snapshot(self):
+        d = self.dims
+        return dict(self.vars), len(self.bounds), (dict(d.parent), dict(d.fixed), d.n)
+
+    def restore(self, saved):
+        self.vars, bounds, (parent, fixed, count) = saved
+        del self.bounds[bounds:]
+        self.dims.parent, self.dims.fixed, self.dims.n = parent, fixed, count
 
 
 _KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm2", "norm1", "normF", "diag"}

@@ -1,7 +1,8 @@
 """``diff``'s reading of the lecture's Σ-notation: ``sum_i`` over samples, ``x_i`` the i-th row of ``X``.
 
 Inside ``sum_i``, ``x_i`` (and ``a_i`` for any matrix ``A`` the expression
-names) is the i-th sample, a row of the matrix; any other ``a_i`` is the i-th
+names) is the i-th sample, a row of the matrix, unless the sum only reads
+with it as a number (``sum_i (x_i - y_i)^2``); any other ``a_i`` is the i-th
 entry of the column vector ``a``.  Each sample-dependent part is one matrix
 with a row per sample: a scalar per sample is a column (``y_i`` is ``y``,
 ``x_i^T w`` is ``X w``), a vector per sample a matrix (``c_i x_i`` is
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import gradproof.derive.reading.shaped as t
 import gradproof.derive.reading.tree as n
+from gradproof.derive.reading.errors import ReadError
 from gradproof.derive.reading.grammar import FUNC_ALIAS
 
 CONST, COL, ROWS, ROWS_T = "const", "col", "rows", "rowsT"
@@ -30,10 +32,20 @@ class SampleSum:
 
     def __init__(self, b, idx: str):
         self.b, self.idx = b, idx
+        self.rows_allowed, self.rows_used = True, False
 
     def total(self, node: n.IndexSum) -> t.E:
-        x, kind = self.part(node.body)
         b = self.b
+        saved = b.snapshot()
+        try:
+            x, kind = self.part(node.body)
+        except ReadError:
+            if not self.rows_used:
+                raise
+            # x_i did not fit as a row of X (sum_i (x_i - y_i)^2): read it as entry i of the vector x
+            b.restore(saved)
+            self.rows_allowed = False
+            x, kind = self.part(node.body)
         if kind == CONST:
             raise b.error(f"the body of sum_{self.idx} does not depend on {self.idx}")
         if node.upper and node.upper.isalpha():
@@ -61,7 +73,9 @@ class SampleSum:
     def _Name(self, node: n.Name):
         b = self.b
         upper = node.base.upper()
-        if node.base == "x" or (upper != node.base and upper in b.vars and not b.is_one(b.vars[upper].shape[1])):
+        row = node.base == "x" or (upper != node.base and upper in b.vars and not b.is_one(b.vars[upper].shape[1]))
+        if row and self.rows_allowed:
+            self.rows_used = True
             x = b.variable(upper)
             if b.is_one(x.shape[1]):
                 b.mismatch(f"sum_{self.idx} ({node.full} is a row of the matrix {upper})", [(node, x)])

@@ -17,7 +17,7 @@ def _mutants(e, oracle):
     """Yield ``(code, message, mutated expression)`` for single mutations of ``e``."""
     yield from _local_mutants(e, oracle)
     if isinstance(e, mx.MExpr):
-        for name, child, rebuild in _mexpr_slots(e):
+        for _name, child, rebuild in _mexpr_slots(e):
             for code, msg, new in _mutants(child, oracle):
                 try:
                     yield code, msg, rebuild(new)
@@ -43,13 +43,17 @@ def _mexpr_slots(e):
             yield f.name, v, (lambda new, _f=f.name: dataclasses.replace(e, **{_f: new}))
         elif f.name == "terms":
             for i, t in enumerate(v):
-                yield f"terms[{i}]", t, (lambda new, _i=i: dataclasses.replace(e, terms=v[:_i] + (new,) + v[_i + 1 :]))
+                yield (
+                    f"terms[{i}]",
+                    t,
+                    (lambda new, _i=i, _v=v: dataclasses.replace(e, terms=_v[:_i] + (new,) + _v[_i + 1 :])),
+                )
         elif f.name == "args" and isinstance(e, mx.Map):
             for i, (p, a) in enumerate(v):
                 yield (
                     f"args[{i}]",
                     a,
-                    (lambda new, _i=i, _p=p: dataclasses.replace(e, args=v[:_i] + ((_p, new),) + v[_i + 1 :])),
+                    (lambda new, _i=i, _p=p, _v=v: dataclasses.replace(e, args=_v[:_i] + ((_p, new),) + _v[_i + 1 :])),
                 )
 
 
@@ -106,12 +110,12 @@ def _local_mutants(e, oracle):
             yield (
                 "ridge-outside",
                 "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                _try(lambda: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)),
+                _try(lambda inner=inner, t=t: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)),
             )
             yield (
                 "ridge-outside",
                 "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                _try(lambda: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))),
+                _try(lambda inner=inner, t=t: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))),
             )
             yield (
                 "missing-ridge",
@@ -119,7 +123,7 @@ def _local_mutants(e, oracle):
                 mx.Solve(inner, e.b),
             )
     if isinstance(e, mx.Map):
-        places = {p: a for p, a in e.args}
+        places = dict(e.args)
         for code, msg, body in _sympy_local(e.expr, places, oracle):
             yield code, msg, mx.Map(body, e.args)
     if isinstance(e, sp.Basic) and not isinstance(e, mx.MExpr):

@@ -37,7 +37,8 @@ def test_sum_over_samples_reads_x_i_as_a_row_of_X():
     r = differentiate(read(r"\sum_{i=1}^{m} \log(1 + \exp(-y_i x_i^\top w))"), "w")
     assert r.proved and r.shapes["X"] == ("m", "n")
     with pytest.raises(ReadError):
-        read("sum_i x_i x_i")  # an outer product per sample has no reading
+        read("sum_i tr(x_i)")  # neither a row nor an entry has a trace
+    assert names(read("sum_i (x_i - y_i)^2"))["x"] == ("m", 1)  # x_i only fits as an entry here
     assert names(read(r"\sum_{i=1}^{K} x_i^T w"))["X"] == ("K", "m")  # the bound names the samples
 
 
