@@ -6,7 +6,7 @@ import sys
 import time
 
 from gradproof.reports.build import FORMATS
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

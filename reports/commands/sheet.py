@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 FORMATS = ("html", "latex", "pdf")
 

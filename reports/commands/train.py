@@ -12,7 +12,7 @@ import json
 import math
 import sys
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 from gradproof.reports.progress import Progress
 
 

@@ -6,8 +6,8 @@ import json
 import math
 import sys
 
-from gradproof.reports.cli import CLIError
 from gradproof.reports.commands.topics import load_specs, resolve
+from gradproof.reports.errors import CLIError
 
 
 def cmd_verify(args) -> int:

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from gradproof.reports import build, cli
-from gradproof.reports.build import Report, TopicSection, records_from_proofs, write_atomic, write_report
+from gradproof.reports.build import records_from_proofs, write_atomic, write_report
+from gradproof.reports.document import Report, TopicSection
 from gradproof.reports.progress import Progress
 from gradproof.reports.render_html import render_html
 from gradproof.reports.render_latex import render_latex, tex_text
