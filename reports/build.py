@@ -209,7 +209,7 @@ def build_report(
     no topic is named.  With ``jobs > 1`` (default: :func:`default_jobs`)
     the experiments and the built-in topics run in that many worker
     processes, longest first; user topics (registered in this process only)
-    are derived here.  ``progress`` is a :class:`gradproof.reports.progress.Progress`
+    are derived here.  ``progress`` is a :class:`gradproof.reports.console.Bar`
     (or ``None``); it advances once per topic and once for the figures.
     """
     import multiprocessing

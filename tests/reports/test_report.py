@@ -12,8 +12,8 @@ import pytest
 
 from gradproof.reports import build, cli
 from gradproof.reports.build import records_from_proofs, write_atomic, write_report
+from gradproof.reports.console import Bar
 from gradproof.reports.document import Report, TopicSection
-from gradproof.reports.progress import Progress
 from gradproof.reports.render_html import render_html
 from gradproof.reports.render_latex import render_latex, tex_text
 
@@ -158,7 +158,7 @@ def test_pdf_is_skipped_with_a_reason_without_pdflatex(toy, tmp_path, monkeypatc
 
 def test_failed_pdf_compile_leaves_no_pdf_and_no_scratch(toy, tmp_path, monkeypatch):
     monkeypatch.setattr(build, "latex_engine", lambda: (["false"], ""))
-    with pytest.raises(build.PdfError, match="pdflatex failed on report.tex"):
+    with pytest.raises(build.PdfError, match=r"pdflatex failed on report\.tex"):
         write_report(toy, tmp_path, ("latex", "pdf"))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert "report.pdf" not in left and "report.tex" in left
@@ -204,7 +204,7 @@ def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypat
 
 def test_progress_bar_draws_only_on_a_terminal():
     quiet = io.StringIO()
-    with Progress(3, "report", stream=quiet) as bar:
+    with Bar(3, "report", stream=quiet) as bar:
         bar.advance("a")
     assert quiet.getvalue() == ""
 
@@ -213,7 +213,7 @@ def test_progress_bar_draws_only_on_a_terminal():
             return True
 
     loud = TTY()
-    with Progress(2, "report", stream=loud) as bar:
+    with Bar(2, "report", stream=loud) as bar:
         bar.advance("relu")
         assert "1/2" in loud.getvalue() and "relu" in loud.getvalue() and "\r" in loud.getvalue()
     assert loud.getvalue().endswith("\r")  # the line is cleared on close
