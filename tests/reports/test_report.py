@@ -57,7 +57,7 @@ def test_maths_is_mathml_core(toy):
 
 
 def test_prose_in_text_converts_whole():
-    from gradproof.derive.output.printing import latex_to_mathml
+    from gradproof.derive.output.mathml import latex_to_mathml
 
     out = latex_to_mathml(r"s = \text{sum_{i=1..n} w_i, \{c\}, 5\%}")
     assert "<mtext>sum_i=1..n\u00a0w_i,\u00a0</mtext>" in out.replace("&#x000A0;", "\u00a0")
@@ -115,7 +115,7 @@ def test_latex_escapes_text_without_losing_characters(toy):
 
 
 def test_latex_maths_survives_declaration_prose():
-    from gradproof.reports.render_latex import _safe_math
+    from gradproof.derive.output.tex import safe_math as _safe_math
 
     out = _safe_math(r"\sigma_k = \text{exp(s_k) > 0 \& 5% x^2, σ} + a_{1}")
     assert out == (r"\sigma_k = \text{exp(s\_k) > 0 \& 5\% x\^{}2, \ensuremath{\sigma}} + a_{1}")
