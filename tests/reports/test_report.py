@@ -265,3 +265,21 @@ def test_records_from_proofs_mirror_the_exact_layer(toy_derivation):
     assert all(r.max_rel_error is None and r.error_text == "exact" for r in recs)
     sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=())
     assert not sec.passed and "exact proof failed" in sec.failures[0]
+
+
+def test_pages_and_the_notebook_show_one_rendering_of_a_derivation(toy):
+    from gradproof.derive.output.render import derivation_view
+    from gradproof.reports import render_html as page_html
+    from gradproof.reports import render_latex as page_latex
+
+    sec = toy.sections[0]
+    d = sec.derivation
+    for target, page in (("html", page_html.section_view(sec)), ("latex", page_latex.section_view(sec))):
+        view = derivation_view(d, target)
+        for key in ("summary", "definition", "steps", "results", "claims", "errata", "notes", "kinks"):
+            assert page[key] == view[key], (target, key)
+        assert view["results"] and view["steps"]
+    notebook = d.to_html()
+    html_view = derivation_view(d, "html")
+    for row in html_view["steps"] + html_view["results"]:
+        assert row["rhs"] in notebook and row["lhs"] in notebook
