@@ -40,6 +40,10 @@ class Bar(tqdm):
             leave=False,
             ascii="-#",
             mininterval=0,
+            # a fixed size: on a terminal that reports 0 x 0 (a bare pty) tqdm would
+            # trim the line away, or not draw it at all
+            ncols=100,
+            nrows=20,
             bar_format="{desc} [{bar:24}] {n_fmt}/{total_fmt} {elapsed_s:5.1f}s{postfix}",
         )
 
