@@ -21,7 +21,6 @@ imports a template engine.
 from __future__ import annotations
 
 import html
-import json
 
 from gradproof.derive.output.mathml import Html, display_style, latex_to_mathml, to_mathml
 from gradproof.derive.output.printing import (
@@ -47,13 +46,6 @@ def claim_proved(d, c) -> bool | None:
     if not ps:
         return None
     return all(p.passed for p in ps)
-
-
-def claim_source_text(c) -> str:
-    """Who states a claim, in words: the lecture's slide, or gradproof."""
-    if c.source == "lecture":
-        return 'the lecture, slide "%s"' % c.slide
-    return "gradproof's addition (not on the slides)"
 
 
 def result_attribution(d, r, form: str | None = None) -> str:
@@ -244,10 +236,6 @@ def derivation_json(d) -> dict:
         "notes": list(d.notes),
         "passed": d.passed,
     }
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2, sort_keys=False)
 
 
 # ---------------------------------------------------------------------------
