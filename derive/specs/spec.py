@@ -24,7 +24,7 @@ naming the file, the line and the problem.
 >>> from gradproof.derive.lecture.registry import derive
 >>> d = derive(topic)
 >>> d.passed, str(d.result("backward").matrix)
-(True, 'Delta*3*S**2')
+(True, '3 (Delta o S^2)')
 """
 
 from __future__ import annotations
