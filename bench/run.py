@@ -313,7 +313,6 @@ def case_c(args, notes) -> dict:
     Xb, Yb = X[:32], Y[:32]
     net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0)
     seeds = 8
-    rows = []
 
     def worst(records):
         return max(r.max_rel_error for r in records), all(r.passed for r in records)
@@ -412,7 +411,8 @@ def case_d(args, notes) -> dict:
         if r.returncode != 0:
             notes.append(f"d: bench_derive.py failed: {r.stderr.strip().splitlines()[-1:]}")
             return {"case": "d", "rows": [], "all_topics_s": None}
-        data = json.load(open(path))
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
     res = {
         "case": "d",
         "title": "(d) derivation of dL/dW, multinomial logistic regression (m = K = 4)",

@@ -105,7 +105,7 @@ def add(a, b):
 
 def _add2(a, b):
     if is_zero(a):
-        return b if b.shape == a.shape or not a.is_scalar() else b
+        return b
     if is_zero(b):
         return a
     if a.op == "num" and b.op == "num" and a.shape == b.shape:

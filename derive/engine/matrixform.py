@@ -190,7 +190,7 @@ class Translator:
     def _index_symbols(self, e):
         out = set()
         for ind in e.atoms(sp.Indexed):
-            out |= set(i for i in ind.indices if isinstance(i, sp.Symbol))
+            out |= {i for i in ind.indices if isinstance(i, sp.Symbol)}
         return out
 
     # -- one term ------------------------------------------------------------
@@ -418,7 +418,7 @@ def _merge_into_holder(atoms, holders) -> bool:
 
 def _fits(idx, sig) -> bool:
     """``idx`` broadcasts against ``sig`` slot by slot (ONE stretches)."""
-    return all(x == y or x == ONE for x, y in zip(idx, sig))
+    return all(x in (y, ONE) for x, y in zip(idx, sig))
 
 
 def _main_sig(sigs):
@@ -517,7 +517,7 @@ def simplify_sum(mats: list) -> mx.MExpr:
     if maps:
         body = sp.Integer(0)
         args = ()
-        for k, m in enumerate(maps):
+        for m in maps:
             if isinstance(m, mx.Map):
                 b, a = m.expr, m.args
             elif isinstance(m, mx.Const):

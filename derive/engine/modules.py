@@ -600,8 +600,6 @@ class ModuleDeriver:
 
     def _msg_bindings(self):
         b = self._bindings()
-        shape_out = None
-        z = self.spec.arg("input")[0]
         out_cols = self.spec.out_dim if self.spec.out_dim is not None else sp.Integer(1)
         b["Delta"] = Binding(mx.Sym("Delta", (m, out_cols), role="upstream"), 2)
         if self.spec.output is not None:

@@ -278,7 +278,6 @@ def build_logistic_no_closed_form(topic):
     """Why ``X^T (sigma(Xw) - y) = 0`` cannot be solved like the normal equations."""
     B = Builder(topic)
     s, yy = sp.symbols("s y", real=True)
-    u = sp.Symbol("u", real=True)
     B.define("yhat_i", r"\hat{y}_i", sigmoid(sp.Symbol("s_i")), "s_i = <x_i, w>")
     ell = -(yy * sp.log(sigmoid(s)) + (1 - yy) * sp.log(1 - sigmoid(s)))
     B.define("l(y, s)", r"\ell(y, s)", ell, "the cross-entropy of one sample; L(w) = sum_i l(y_i, s_i)")

@@ -87,7 +87,6 @@ def build_model(topic) -> Derivation:
     if vector:
         back = act.result("backward").index  # in p (output) and delta
         delta = sp.IndexedBase("delta")
-        kk = sp.Symbol("k_", integer=True)
         pb = sp.IndexedBase("p")
         chained = back.replace(
             lambda e: isinstance(e, sp.Indexed) and e.base == delta, lambda e: local.xreplace({a_: e.indices[0]})

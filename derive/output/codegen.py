@@ -319,7 +319,6 @@ def _fuse_maps(e: mx.Map) -> mx.MExpr:
 
 def _softmax_map(e: mx.Map):
     """``exp(u) * v**-1`` with ``v = rowsum(exp(u))`` (same u) -> Softmax(u)."""
-    args = dict(e.args)
     body = sp.sympify(e.expr, strict=True)
     for p, a in e.args:
         if isinstance(a, mx.RowSum) and isinstance(a.arg, mx.Map):
@@ -338,7 +337,7 @@ def _softmax_map(e: mx.Map):
                     from gradproof.derive.engine.matrixform import make_map
 
                     out = make_map(new_body, new_args)
-                    return out if isinstance(out, mx.Map) else out
+                    return out
     return e
 
 
@@ -560,7 +559,7 @@ class NumpyPrinter:
         return f"({s})"
 
     def _scalar(self, c) -> str:
-        names = {d: v for d, v in self.dims.items()}
+        names = dict(self.dims)
         return _NumpyScalarPrinter(names, self.helpers, self.not_analytic).doprint(sp.sympify(c, strict=True))
 
     def _print_Sym(self, e):

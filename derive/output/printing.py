@@ -17,7 +17,9 @@ target writes ``Yhat`` as the lecture does.
 
 from __future__ import annotations
 
+import html as _html
 import json
+import re as _re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -983,9 +985,6 @@ def dumps(obj) -> str:
 # target converts their output to MathML with the maintained ``latex2mathml``
 # converter and then normalises the few constructs that converter emits in a
 # form MathML Core does not render (see docs/report.md for the choice).
-
-import html as _html
-import re as _re
 
 
 def _math_alphabet(

@@ -105,7 +105,7 @@ def symbols_for(shapes: dict, sizes: dict) -> dict:
     env = {}
     for name, (r, c) in shapes.items():
         r, c = _dim(r, sizes), _dim(c, sizes)
-        env[name] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{name}_{i}_{j}", real=True))
+        env[name] = sp.Matrix(r, c, [sp.Symbol(f"{name}_{i}_{j}", real=True) for i in range(r) for j in range(c)])
     return env
 
 

@@ -11,6 +11,7 @@ entry; equality is decided by :func:`exact_zero`.
 
 from __future__ import annotations
 
+import functools
 import random
 
 import sympy as sp
@@ -114,7 +115,7 @@ def _is_rational_function(d) -> bool:
     for a in sp.preorder_traversal(d):
         if isinstance(a, sp.Pow) and not a.exp.is_Integer:
             return False
-        if isinstance(a, sp.Function) or isinstance(a, sp.NumberSymbol) or (a.is_Number and not a.is_Rational):
+        if isinstance(a, (sp.Function, sp.NumberSymbol)) or (a.is_Number and not a.is_Rational):
             return False
     return True
 
@@ -367,7 +368,7 @@ def prove_module(topic, d, sizes=None) -> list[Proof]:
             _compare(expected, got_i, f"grad:{p.name}", "exact: index form", sizes_text, proofs)
             _compare(
                 expected,
-                _safe(lambda: ev(r.matrix, extra_env)),
+                _safe(functools.partial(ev, r.matrix, extra_env)),
                 f"grad:{p.name}",
                 "exact: matrix form",
                 sizes_text,

@@ -981,7 +981,7 @@ class Oracle:
     def _draw(self, rng) -> dict:
         env: dict[str, Any] = {}
         dims = dict(self.ex.dims)
-        env.update({k: v for k, v in dims.items()})
+        env.update(dims)
         index_syms = [d for d in self.ex.symbols if d.is_index]
         if index_syms:
             grids = np.meshgrid(*[np.arange(dims[d.index_range]) for d in index_syms], indexing="ij")
@@ -1236,7 +1236,9 @@ class Oracle:
                 continue
             if d.is_matrix:
                 r, c = (1 if s in (1, "1") else sdims[s] for s in d.shape)
-                env[d.name] = sp.Matrix(r, c, lambda i, j: scalar_symbol(f"{d.name}_{i}_{j}", d.domain))
+                env[d.name] = sp.Matrix(
+                    r, c, [scalar_symbol(f"{d.name}_{i}_{j}", d.domain) for i in range(r) for j in range(c)]
+                )
             elif d.is_indexed_vector:
                 env[d.name] = [scalar_symbol(f"{d.name}_{i}", d.domain) for i in range(sdims[d.shape[0]])]
             else:
@@ -1355,7 +1357,7 @@ def _mutants(e, oracle):
     """Yield ``(code, message, mutated expression)`` for single mutations of ``e``."""
     yield from _local_mutants(e, oracle)
     if isinstance(e, mx.MExpr):
-        for name, child, rebuild in _mexpr_slots(e):
+        for _name, child, rebuild in _mexpr_slots(e):
             for code, msg, new in _mutants(child, oracle):
                 try:
                     yield code, msg, rebuild(new)
@@ -1381,13 +1383,17 @@ def _mexpr_slots(e):
             yield f.name, v, (lambda new, _f=f.name: dataclasses.replace(e, **{_f: new}))
         elif f.name == "terms":
             for i, t in enumerate(v):
-                yield f"terms[{i}]", t, (lambda new, _i=i: dataclasses.replace(e, terms=v[:_i] + (new,) + v[_i + 1 :]))
+                yield (
+                    f"terms[{i}]",
+                    t,
+                    (lambda new, _i=i, _v=v: dataclasses.replace(e, terms=_v[:_i] + (new,) + _v[_i + 1 :])),
+                )
         elif f.name == "args" and isinstance(e, mx.Map):
             for i, (p, a) in enumerate(v):
                 yield (
                     f"args[{i}]",
                     a,
-                    (lambda new, _i=i, _p=p: dataclasses.replace(e, args=v[:_i] + ((_p, new),) + v[_i + 1 :])),
+                    (lambda new, _i=i, _p=p, _v=v: dataclasses.replace(e, args=_v[:_i] + ((_p, new),) + _v[_i + 1 :])),
                 )
 
 
@@ -1444,12 +1450,12 @@ def _local_mutants(e, oracle):
             yield (
                 "ridge-outside",
                 "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                _try(lambda: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)),
+                _try(lambda inner=inner, t=t: mx.MatMul(mx.Add((mx.Solve(inner, mx.Identity(e.a.shape[0])), t)), e.b)),
             )
             yield (
                 "ridge-outside",
                 "the ridge term belongs inside the inverse, added to X^T X, not outside it",
-                _try(lambda: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))),
+                _try(lambda inner=inner, t=t: mx.Add((mx.Solve(inner, e.b), mx.MatMul(t, mx.Solve(inner, e.b))))),
             )
             yield (
                 "missing-ridge",
@@ -1457,7 +1463,7 @@ def _local_mutants(e, oracle):
                 mx.Solve(inner, e.b),
             )
     if isinstance(e, mx.Map):
-        places = {p: a for p, a in e.args}
+        places = dict(e.args)
         for code, msg, body in _sympy_local(e.expr, places, oracle):
             yield code, msg, mx.Map(body, e.args)
     if isinstance(e, sp.Basic) and not isinstance(e, mx.MExpr):

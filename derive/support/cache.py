@@ -87,9 +87,7 @@ class CacheUnusable(OSError):
     """The cache folder or its key cannot be used; the message says why."""
 
 
-# ---------------------------------------------------------------------------
-# Where, and whether
-# ---------------------------------------------------------------------------
+# -- Where, and whether ----------------------------------------------------------------------------
 
 
 def cache_dir() -> Path:
@@ -121,9 +119,7 @@ def disabled():
             os.environ[ENV_OFF] = old
 
 
-# ---------------------------------------------------------------------------
-# The store: authenticated entries, atomic writes
-# ---------------------------------------------------------------------------
+# -- The store: authenticated entries, atomic writes -----------------------------------------------
 
 
 class Cache:
@@ -360,9 +356,7 @@ def _node(cls, args, slots, state):
     return obj
 
 
-# ---------------------------------------------------------------------------
-# Keys
-# ---------------------------------------------------------------------------
+# -- Keys ------------------------------------------------------------------------------------------
 
 _FINGERPRINT: bytes | None = None
 
@@ -451,9 +445,7 @@ def _output_key(key: str, fmt: str) -> str:
     return hashlib.sha256(b"output\0" + key.encode() + b"\0" + fmt.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# ---------------------------------------------------------------------------
-# The entry point the registry uses
-# ---------------------------------------------------------------------------
+# -- The entry point the registry uses -------------------------------------------------------------
 
 _STORE: Cache | None = None
 _BROKEN: str | None = None  # why the folder is unusable, once found
@@ -584,9 +576,7 @@ def _is_derivation_of(obj, topic) -> bool:
     return isinstance(obj, Derivation) and obj.topic == topic.name
 
 
-# ---------------------------------------------------------------------------
-# ``gradproof cache``
-# ---------------------------------------------------------------------------
+# -- ``gradproof cache`` ---------------------------------------------------------------------------
 
 
 def info() -> dict:

@@ -157,7 +157,7 @@ def test_pdf_is_skipped_with_a_reason_without_pdflatex(toy, tmp_path, monkeypatc
 
 def test_failed_pdf_compile_leaves_no_pdf_and_no_scratch(toy, tmp_path, monkeypatch):
     monkeypatch.setattr(build, "latex_engine", lambda: (["false"], ""))
-    with pytest.raises(build.PdfError, match="pdflatex failed on report.tex"):
+    with pytest.raises(build.PdfError, match=r"pdflatex failed on report\.tex"):
         write_report(toy, tmp_path, ("latex", "pdf"))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert "report.pdf" not in left and "report.tex" in left

@@ -249,7 +249,7 @@ class _Converter:
         return Value(self.vocab.scalar(decl), (ONE, ONE), decl.name)
 
     def _indices(self, sub: str):
-        parts = [p for p in sub.split(",")] if "," in sub else list(sub)
+        parts = sub.split(",") if "," in sub else list(sub)
         out = []
         for p in parts:
             d = self.vocab.lookup(p)
