@@ -94,6 +94,9 @@ def _load() -> None:
             if err.name != mod:
                 raise
     _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.kind != "user" and n not in before})
+    from gradproof.derive.support import cache
+
+    cache.declare(_DECLARED.values())
 
 
 def topics(kind: str | None = None) -> list[Topic]:
