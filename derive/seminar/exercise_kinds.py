@@ -445,8 +445,7 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
             exact = "\n".join(", ".join(_fmt_num(x, 5) for x in row) for row in ref)
         ok = [brackets(ref, 3), rows, exact]
         slips = {
-            f"slip:{k}": val
-            for k, (_, _, val) in enumerate([s for s in _numeric_slips(ex, ref)][: len(ex.numeric.slips)])
+            f"slip:{k}": val for k, (_, _, val) in enumerate(list(_numeric_slips(ex, ref))[: len(ex.numeric.slips)])
         }
         bad = []
         for spec, code in ex.mistakes:
