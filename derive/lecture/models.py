@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradproof.derive.engine.derivation import Derivation
+from gradproof.derive.engine.kinds import model as model_kind
 from gradproof.derive.engine.kinds.table import build
-from gradproof.numeric.kinds import MODEL
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ModelSpec:
 
     @property
     def kind(self) -> str:
-        return MODEL
+        return model_kind.NAME
 
 
 def build_model(topic) -> Derivation:

@@ -25,8 +25,8 @@ import sympy as sp
 
 from gradproof.derive.engine.kinds.table import unit
 from gradproof.derive.output.codegen_numpy.context import EmitContext
-from gradproof.derive.output.codegen_numpy.context import py_hyper as _py_hyper
-from gradproof.derive.output.codegen_numpy.context import py_name as _py_name  # noqa: F401  (for the accuracy layer)
+from gradproof.derive.output.codegen_numpy.context import py_hyper as py_hyper
+from gradproof.derive.output.codegen_numpy.context import py_name as py_name  # noqa: F401  (for the accuracy layer)
 from gradproof.derive.output.codegen_numpy.emitter import Block, ModuleSource, doc_escape
 from gradproof.derive.output.codegen_numpy.printer import (
     HELPERS,
@@ -96,7 +96,7 @@ def _check_names(d) -> None:
     for p in code.params:
         _check_identifier(p.name)
     for h, default in code.hyper:
-        _check_identifier(_py_hyper(h))
+        _check_identifier(py_hyper(h))
         if isinstance(default, bool) or not isinstance(default, (int, float)) or not math.isfinite(default):
             raise CodegenError(f"the default of {h.name} must be a finite number, not {default!r}")
 
@@ -127,7 +127,7 @@ def _constants(d, ctx, analytic: bool) -> list[tuple[str, str]]:
         ("TOPIC", repr(d.topic)),
         ("KIND", repr(code.kind)),
         ("PARAMS", repr(params)),
-        ("HYPER", "{" + ", ".join(f"{_py_hyper(h)!r}: {default!r}" for h, default in ctx.hyper) + "}"),
+        ("HYPER", "{" + ", ".join(f"{py_hyper(h)!r}: {default!r}" for h, default in ctx.hyper) + "}"),
         ("KINKS", repr(tuple(float(k) for k in code.kink_points))),
         ("ANALYTIC", repr(analytic)),
         ("DOMAIN", repr(code.domain)),

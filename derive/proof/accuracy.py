@@ -33,13 +33,13 @@ MAX_DIGITS = 2500  # enough for cancellation between terms of size e^{+-2000}
 
 def argument_names(code) -> dict:
     """Derivation symbol name -> the generated code's argument name."""
-    from gradproof.derive.output.codegen import _py_name
+    from gradproof.derive.output.codegen import py_name
 
     syms = [code.input, *code.params]
     for extra in (code.target, code.upstream):
         if extra is not None:
             syms.append(extra)
-    out = {s.name: _py_name(s) for s in syms}
+    out = {s.name: py_name(s) for s in syms}
     if code.kind in ("model", "solver"):
         out[code.input.name] = "X"
     return out
@@ -88,14 +88,14 @@ def reference_values(d, points: list[dict]) -> list[dict]:
         for dsym in s.shape:
             if isinstance(dsym, sp.Symbol):
                 dims[dsym] = 1
-    from gradproof.derive.output.codegen import _py_hyper
+    from gradproof.derive.output.codegen import py_hyper
 
     out = []
     for point in points:
         env = {by_arg[k]: _exact(v) for k, v in point.items() if k in by_arg}
         sub = dict(dims)
         for h, default in code.hyper:
-            sub[h] = sp.Rational(float(point.get(_py_hyper(h), default)))
+            sub[h] = sp.Rational(float(point.get(py_hyper(h), default)))
         if code.output is not None and code.output_def is not None:
             env[code.output.name] = mx.evaluate(code.output_def, env, sub)
         row = {}

@@ -231,3 +231,12 @@ def test_the_modules_that_broke_circles_import_no_printer_nor_registry():
         assert not any("printing" in x for x in imported(rel)), rel
     assert not any("engine.modules" in x or "kinds" in x for x in imported("derive/proof/prove.py"))
     assert not any("registry" in x for x in imported("derive/support/cache.py"))
+
+
+def test_derive_and_numeric_name_the_same_kinds():
+    """derive never imports numeric, so each spells the kind names; they must agree."""
+    from gradproof.derive.engine.kinds import table
+
+    assert sorted(table.ALL) == sorted(kinds.ALL)
+    for name in kinds.ALL:
+        assert name == table.unit(name).NAME

@@ -32,9 +32,9 @@ from gradproof.derive.engine.matrixform import Binding, Translator
 from gradproof.derive.engine.notation import a_, m, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
 from gradproof.derive.proof.prove import Session
-from gradproof.numeric.kinds import LOSS
 
-NAME = LOSS
+# The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
+NAME = "loss"
 
 
 # ---------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def _messages(dv: Deriver) -> ModuleCode:
         value = dv.batch(spec.output.value(dv.bases, a_ if z.dims else None))
         output_def = Translator(dv.bindings()).translate(value, s_, a_ if z.dims else None)
     return ModuleCode(
-        kind=LOSS,
+        kind=NAME,
         input=z.sym(),
         target=y.sym(),
         hyper=spec.hyper,

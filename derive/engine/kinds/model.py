@@ -28,9 +28,9 @@ from gradproof.derive.engine.matrixform import Binding, Translator, scale
 from gradproof.derive.engine.notation import K, a_, c_, m, n, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
 from gradproof.derive.proof.prove import SIZES, Session, instantiate, per_sample_subs
-from gradproof.numeric.kinds import MODEL
 
-NAME = MODEL
+# The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
+NAME = "model"
 INPUT_NAME = "X"  # the design matrix, as the lecture writes it
 
 _TEX = {"yhat": r"\hat{\mathbf{y}}", "P": r"\mathbf{P}", "Y": r"\mathbf{Y}", "y": r"\mathbf{y}"}
@@ -96,7 +96,7 @@ def derive(topic) -> Derivation:
         Result(f"grad:{nm.param}", grad_lhs, index=grad_index, index_lhs=index_lhs, matrix=grad, shape=Ws.shape),
     ]
     code = ModuleCode(
-        kind=MODEL,
+        kind=NAME,
         input=Xs,
         target=bindings["Y" if nm.vector else "y"].sym,
         params=(Ws,),

@@ -31,9 +31,9 @@ from gradproof.derive.engine.matrixform import Translator
 from gradproof.derive.engine.notation import a_, c_, j_, m, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
 from gradproof.derive.proof.prove import Session
-from gradproof.numeric.kinds import MODULE
 
-NAME = MODULE
+# The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
+NAME = "module"
 
 # The next layer's activation, as the lecture writes it (text and LaTeX alike).
 NEXT_Z = "z^{l+1}"
@@ -81,7 +81,7 @@ def _messages(dv: Deriver) -> ModuleCode:
     if spec.output is not None:
         output = mx.Sym(spec.output.matrix, forward_matrix.shape, role="output", latex=spec.output.matrix_latex)
     return ModuleCode(
-        kind=MODULE,
+        kind=NAME,
         input=z.sym(),
         params=tuple(p.sym() for p in spec.arg("param")),
         hyper=spec.hyper,

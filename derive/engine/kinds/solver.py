@@ -9,9 +9,9 @@ squares, never the normal equations) and ``gradient(X, y, w) -> dL/dw``.
 from __future__ import annotations
 
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.numeric.kinds import SOLVER
 
-NAME = SOLVER
+# The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
+NAME = "solver"
 INPUT_NAME = "X"  # the design matrix, as the lecture writes it
 
 
