@@ -25,8 +25,7 @@ import sympy as sp
 
 from gradproof.derive.engine.kinds.table import unit
 from gradproof.derive.output.codegen_numpy.context import EmitContext
-from gradproof.derive.output.codegen_numpy.context import py_hyper as py_hyper
-from gradproof.derive.output.codegen_numpy.context import py_name as py_name  # noqa: F401  (for the accuracy layer)
+from gradproof.derive.output.codegen_numpy.context import py_hyper
 from gradproof.derive.output.codegen_numpy.emitter import Block, ModuleSource, doc_escape
 from gradproof.derive.output.codegen_numpy.printer import (
     HELPERS,

@@ -33,7 +33,7 @@ MAX_DIGITS = 2500  # enough for cancellation between terms of size e^{+-2000}
 
 def argument_names(code) -> dict:
     """Derivation symbol name -> the generated code's argument name."""
-    from gradproof.derive.output.codegen import py_name
+    from gradproof.derive.output.codegen_numpy.context import py_name
 
     syms = [code.input, *code.params]
     for extra in (code.target, code.upstream):
@@ -88,7 +88,7 @@ def reference_values(d, points: list[dict]) -> list[dict]:
         for dsym in s.shape:
             if isinstance(dsym, sp.Symbol):
                 dims[dsym] = 1
-    from gradproof.derive.output.codegen import py_hyper
+    from gradproof.derive.output.codegen_numpy.context import py_hyper
 
     out = []
     for point in points:
