@@ -24,8 +24,7 @@ import math
 import sympy as sp
 
 from gradproof.derive.engine.kinds.table import unit
-from gradproof.derive.output.codegen_numpy.context import EmitContext
-from gradproof.derive.output.codegen_numpy.context import py_hyper
+from gradproof.derive.output.codegen_numpy.context import EmitContext, py_hyper
 from gradproof.derive.output.codegen_numpy.emitter import Block, ModuleSource, doc_escape
 from gradproof.derive.output.codegen_numpy.printer import (
     HELPERS,
