@@ -245,8 +245,10 @@ def has_oracle(ex: Exercise) -> bool:
 
 
 def install_oracle(oracle) -> None:
-    """Adopt an oracle built in another process (see :meth:`CheckPool.warm`)."""
+    """Adopt an oracle built in another process or read from the cache (a steps exercise's with its steps')."""
     _ORACLES[oracle.ex] = oracle
+    for part in getattr(oracle, "stage_oracles", ()):
+        _ORACLES[part.ex] = part
 
 
 # ---------------------------------------------------------------------------
@@ -834,17 +836,16 @@ class UnknownExercise(KeyError):
         return msg + " (see `gradproof exercises`)"
 
 
-def _available(ex: Exercise) -> bool:
-    if not ex.topic:
-        return True
+def _topic_names() -> set:
     from gradproof.derive.lecture.registry import topics
 
-    return ex.topic in {t.name for t in topics()}
+    return {t.name for t in topics()}
 
 
 def exercises() -> list[Exercise]:
     """Every exercise whose reference topic exists, then the tutor's (``GRADPROOF_EXERCISES``)."""
-    out = [ex for ex in _BANK.values() if _available(ex)]
+    names = _topic_names()
+    out = [ex for ex in _BANK.values() if not ex.topic or ex.topic in names]
     path = os.environ.get("GRADPROOF_EXERCISES")
     if path:
         seen = {ex.id for ex in out}
@@ -878,7 +879,8 @@ def get(ex_id: str) -> Exercise:
 
 def pending() -> list[Exercise]:
     """Declared exercises whose reference topic is not (yet) in the registry."""
-    return [ex for ex in _BANK.values() if not _available(ex)]
+    names = _topic_names()
+    return [ex for ex in _BANK.values() if ex.topic and ex.topic not in names]
 
 
 # The rest of the bank (every topic's exercises), declared the same way.

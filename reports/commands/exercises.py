@@ -43,7 +43,6 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from gradproof.derive.seminar.answers.sandbox import CheckPool
     from gradproof.derive.seminar.exercise_kinds import (
         credit_after_help,
         derivation_link,
@@ -52,6 +51,7 @@ def cmd_check(args) -> int:
         worked_solution,
     )
     from gradproof.derive.seminar.exercises import UnknownExercise, get
+    from gradproof.derive.seminar.workers import WarmPool
 
     _bank()
     try:
@@ -67,7 +67,7 @@ def cmd_check(args) -> int:
     solution = worked_solution(ex) if args.solution else []
     verdict = None
     if args.answer is not None:
-        with CheckPool(workers=1) as pool:
+        with WarmPool(workers=1) as pool:
             verdict = pool.run([("answer", ex.id, args.answer)])["answer"]
     elif not hints and not solution:
         raise CLIError("give an ANSWER (or ask for --hint N or --solution)", 2)
