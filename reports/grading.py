@@ -145,7 +145,7 @@ def read_answers(path: str) -> list[Row]:
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            get = lambda c: cells[idx[c]] if c in idx and idx[c] < len(cells) else ""
+            get = lambda c, cells=cells: cells[idx[c]] if c in idx and idx[c] < len(cells) else ""
             hints_text = get("hints").strip()
             if hints_text and not (hints_text.isdigit() and len(hints_text) < 4):
                 raise GradingError(
@@ -176,8 +176,8 @@ def read_answers(path: str) -> list[Row]:
 def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None) -> ClassResult:
     """Check every row; identical (exercise, answer) pairs are checked once."""
     from gradproof.derive.seminar.equivalence import Verdict
-    from gradproof.derive.seminar.workers import Budget, WarmPool
     from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
+    from gradproof.derive.seminar.workers import Budget, WarmPool
     from gradproof.reports.progress import Progress
 
     bank = {ex.id: ex for ex in exercises()}
