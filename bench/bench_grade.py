@@ -47,7 +47,7 @@ _SAMPLES: dict = {}
 
 
 def answer_for(ex, rng: random.Random) -> str:
-    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.answer_types import sample_answers
 
     if ex.id not in _SAMPLES:
         _SAMPLES[ex.id] = sample_answers(ex)
@@ -61,7 +61,7 @@ def answer_for(ex, rng: random.Random) -> str:
         a = rng.choice(ex.wrong).answer
     elif roll < 0.78:
         a = rng.choice(HOSTILE)
-    elif ex.kind != "formula":
+    elif ex.answer_type != "formula":
         a = rng.choice(accepted + [m[0] for m in mistakes])
     elif roll < 0.90 and accepted:
         # a scaled answer: distinct text, needs probing and a ratio diagnosis
@@ -96,7 +96,7 @@ def generate(students: int, answers: int, seed: int = 0):
 
 def latency(workers: int = 1) -> list:
     """Wall seconds from submission to verdict, one answer at a time, over the built-in bank."""
-    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.answer_types import sample_answers
     from gradproof.derive.seminar.exercises import exercises
     from gradproof.derive.seminar.workers import Budget, WarmPool
 
@@ -106,7 +106,7 @@ def latency(workers: int = 1) -> list:
     for ex in bank:
         accepted, mistakes = sample_answers(ex)
         answers += [(ex.id, a) for a in accepted] + [(ex.id, m[0]) for m in mistakes]
-        if ex.kind == "formula":
+        if ex.answer_type == "formula":
             answers += [(ex.id, f"3/7 * ({a})") for a in accepted[:1]]
     out = []
     with WarmPool(workers=workers, budget=budget) as pool:

@@ -168,7 +168,7 @@ class Server:
 
 def plan_answers(students: list[str], n: int, seed: int) -> dict:
     """Each student's answers: (exercise, text), drawn from their own variant's correct and wrong forms."""
-    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.answer_types import sample_answers
     from gradproof.derive.seminar.exercises import get
 
     rng = random.Random(seed)

@@ -228,7 +228,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if v.answer != r.answer:
             v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback, "parts": v.parts})
         if r.hints or r.solution:
-            from gradproof.derive.seminar.exercise_kinds import credit_after_help
+            from gradproof.derive.seminar.hints import credit_after_help
 
             note = f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else "")
             v = Verdict(
@@ -335,7 +335,7 @@ def _env():
 
 
 def _link(ex) -> str:
-    from gradproof.derive.seminar.exercise_kinds import derivation_link
+    from gradproof.derive.seminar.hints import derivation_link
 
     return derivation_link(ex) if ex is not None else ""
 

@@ -82,7 +82,7 @@ def _vm_bytes() -> int:
 
 
 def _default_check(ex_id: str, answer: str, symbolic_seconds: float):
-    from gradproof.derive.seminar.exercise_kinds import check
+    from gradproof.derive.seminar.answer_types import check
     from gradproof.derive.seminar.exercises import get
 
     return check(get(ex_id), answer, symbolic_seconds=symbolic_seconds)
@@ -430,7 +430,7 @@ def prime(exercise_ids: Iterable[str], budget: Budget = Budget()) -> int:
     built-in bank's first accepted answer and first planted mistake; never a
     student's), every check process inherits it.  Returns how many checks ran.
     """
-    from gradproof.derive.seminar.exercise_kinds import check, sample_answers
+    from gradproof.derive.seminar.answer_types import check, sample_answers
     from gradproof.derive.seminar.exercises import get
 
     done, seen = 0, set()

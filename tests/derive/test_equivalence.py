@@ -175,7 +175,7 @@ from hypothesis import strategies as st
 
 from gradproof.derive.seminar.exercises import exercises  # noqa: E402
 
-_BANK = [ex for ex in exercises() if ex.accepted and ex.kind == "formula"]
+_BANK = [ex for ex in exercises() if ex.accepted and ex.answer_type == "formula"]
 
 
 @settings(max_examples=40, deadline=None)
