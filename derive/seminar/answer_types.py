@@ -148,6 +148,40 @@ def _check_steps(ex, answer, symbolic_seconds):
             mistake="too-many-steps",
             feedback=(f"{len(parts)} steps given, but the exercise has {n}: " + "; ".join(st.lhs for st in ex.stages),),
         )
+    verdicts = _step_verdicts(ex, parts, symbolic_seconds)
+    credit = sum(v.credit for v in verdicts) / n
+    statuses = [v.status for v in verdicts]
+    partlist = tuple(
+        {
+            "step": k + 1,
+            "lhs": ex.stages[k].lhs,
+            "status": v.status,
+            "mistake": v.mistake,
+            "credit": v.credit,
+            "feedback": list(v.feedback),
+        }
+        for k, v in enumerate(verdicts)
+    )
+    status, mistake, fb = _steps_outcome(ex, verdicts)
+    by = "steps"
+    return _verdict(
+        ex,
+        answer,
+        status=status,
+        decided_by=by,
+        credit=credit if status != "correct" else 1.0,
+        reading=" ; ".join(v.reading for v in verdicts),
+        feedback=tuple(fb),
+        mistake=mistake,
+        parts=partlist,
+        detail=f"{statuses.count('correct')} of {n} steps correct",
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _step_verdicts(ex, parts: list, symbolic_seconds: float) -> list:
+    """One verdict per declared step (a missing step is invalid)."""
+    n = len(ex.stages)
     verdicts = []
     # the steps share the symbolic budget, but each keeps at least a second: a timeout leaves a
     # step's numeric verdict standing, and very short timers fire mid-SymPy far more often
@@ -170,19 +204,12 @@ def _check_steps(ex, answer, symbolic_seconds):
                     feedback=("this step is missing",),
                 )
             )
-    credit = sum(v.credit for v in verdicts) / n
+    return verdicts
+
+
+def _steps_outcome(ex, verdicts: list) -> tuple:
+    """The whole answer's status, mistake code and feedback: the first step that goes wrong leads."""
     statuses = [v.status for v in verdicts]
-    partlist = tuple(
-        {
-            "step": k + 1,
-            "lhs": ex.stages[k].lhs,
-            "status": v.status,
-            "mistake": v.mistake,
-            "credit": v.credit,
-            "feedback": list(v.feedback),
-        }
-        for k, v in enumerate(verdicts)
-    )
     fb = []
     first_bad = next((k for k, v in enumerate(verdicts) if v.status != "correct"), None)
     for k, v in enumerate(verdicts):
@@ -201,20 +228,7 @@ def _check_steps(ex, answer, symbolic_seconds):
         status, mistake = "invalid", f"step{first_bad + 1}:{verdicts[first_bad].mistake}"
     else:
         status, mistake = "undecided", ""
-    by = "steps"
-    return _verdict(
-        ex,
-        answer,
-        status=status,
-        decided_by=by,
-        credit=credit if status != "correct" else 1.0,
-        reading=" ; ".join(v.reading for v in verdicts),
-        feedback=tuple(fb),
-        mistake=mistake,
-        parts=partlist,
-        detail=f"{statuses.count('correct')} of {n} steps correct",
-        seconds=time.perf_counter() - t0,
-    )
+    return status, mistake, tuple(fb)
 
 
 def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:

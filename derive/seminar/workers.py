@@ -243,6 +243,12 @@ def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
             return
 
 
+def _exercise_id(memo_key) -> str:
+    """The exercise a verdict-by-reading entry is about (its key starts with the exercise)."""
+    ex = memo_key[0] if isinstance(memo_key, tuple) and memo_key else None
+    return getattr(ex, "declared_id", "") or ""
+
+
 def undecided(ex_id, answer, by, message):
     from gradproof.derive.seminar.equivalence import Verdict
 
@@ -334,11 +340,11 @@ class WarmPool:
         pending = list(reversed(tasks))
         results: dict = {}
         while pending or any(w["task"] for w in self.workers):
-            for w in self.workers:
+            for i, w in enumerate(self.workers):
                 if w["task"] is None and pending:
                     w["task"] = pending.pop()
                     w["start"] = time.monotonic()
-                    self._send(w)
+                    self._send(i)
             busy = [w["conn"] for w in self.workers if w["task"]]
             ready = wait(busy, timeout=0.5) if busy else []
             for i in range(len(self.workers)):
@@ -353,13 +359,19 @@ class WarmPool:
     def _declared(self, ex_id: str) -> str:
         return ex_id.partition("@")[0]
 
-    def _send(self, w) -> None:
+    def _send(self, i: int) -> None:
+        w = self.workers[i]
+        if not w["proc"].is_alive():  # died while idle (killed from outside): a new one takes the task
+            task = w["task"]
+            self._replace(i)
+            w = self.workers[i]
+            w["task"], w["start"] = task, time.monotonic()
         key, ex_id, answer = w["task"]
         known = self.known.get(self._declared(ex_id), {})
         try:
             w["conn"].send_bytes(pickle.dumps((key, ex_id, answer, known)))
         except (BrokenPipeError, OSError):
-            pass  # a dead template: _collect sees the closed pipe and replaces it
+            pass  # died just now: _collect sees the closed pipe and replaces it
 
     def _collect(self, i: int, ready: list):
         """``(key, verdict)`` of worker ``i``'s task, verdict None while it runs; a dead or stuck template is replaced."""
@@ -387,7 +399,10 @@ class WarmPool:
         if d == DIED:
             return key, undecided(ex_id, answer, "limits", "the check was stopped by a resource limit")
         if learned:
-            self.known.setdefault(self._declared(ex_id), {}).update(learned)
+            # only verdicts on this exercise (or its steps) are kept for it
+            family = self._declared(ex_id)
+            mine = {k: v for k, v in learned.items() if _exercise_id(k).partition(".")[0] == family}
+            self.known.setdefault(family, {}).update(mine)
         return key, Verdict.from_json(d)
 
     def _replace(self, i: int) -> None:
