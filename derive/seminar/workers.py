@@ -282,6 +282,7 @@ class WarmPool:
         self.workers: list = []
         self.templates_started = 0  # templates forked from this process (replacements included)
         self.known: dict = {}  # declared exercise id -> {reading key: Verdict}
+        self._canon: dict = {}  # exercise -> the one copy used in reading keys
         self._stale = False
 
     def __enter__(self):
@@ -401,8 +402,11 @@ class WarmPool:
         if learned:
             # only verdicts on this exercise (or its steps) are kept for it
             family = self._declared(ex_id)
-            mine = {k: v for k, v in learned.items() if _exercise_id(k).partition(".")[0] == family}
-            self.known.setdefault(family, {}).update(mine)
+            table = self.known.setdefault(family, {})
+            for k, v in learned.items():
+                if _exercise_id(k).partition(".")[0] == family:
+                    # one copy of each exercise in the keys, so that a task's table pickles it once
+                    table[(self._canon.setdefault(k[0], k[0]), *k[1:])] = v
         return key, Verdict.from_json(d)
 
     def _replace(self, i: int) -> None:
