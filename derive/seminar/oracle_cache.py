@@ -81,8 +81,8 @@ def build(ex_id: str):
 
 def _declared(ids: Iterable[str]) -> list:
     """The exercises (declared ones for letter variants, which share their oracle) still without an oracle here."""
-    from gradproof.derive.seminar.variants import base_exercise, letter_names
     from gradproof.derive.seminar.exercises import get, has_oracle
+    from gradproof.derive.seminar.variants import base_exercise, letter_names
 
     out = {}
     for ex_id in sorted(set(ids)):
