@@ -548,7 +548,7 @@ module(
 )
 
 # ---------------------------------------------------------------------------
-# Models: modules composed by the chain rule (derive/models.py)
+# Models: modules composed by the chain rule (derive/lecture/models.py)
 # ---------------------------------------------------------------------------
 from gradproof.derive.lecture.models import ModelSpec, build_model  # noqa: E402
 
