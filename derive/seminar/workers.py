@@ -35,6 +35,7 @@ task, waits for its verdict, reaps it and forks the next.  So:
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing as mp
 import os
 import pickle
@@ -122,7 +123,7 @@ def _verdict_of(task, budget: Budget, check_fn) -> tuple[dict, dict]:
     memo = _memo()
     if memo is not None and known:
         memo.update(known)
-    before = set(memo) if memo is not None else set()
+    before = len(memo) if memo is not None else 0  # new entries come after (a dict keeps insertion order)
     t0 = time.perf_counter()
     try:
         verdict = check_fn(ex_id, answer, budget.symbolic_seconds)
@@ -138,7 +139,7 @@ def _verdict_of(task, budget: Budget, check_fn) -> tuple[dict, dict]:
     d["seconds"] = time.perf_counter() - t0
     learned = {}
     if memo is not None and verdict.status != "undecided":
-        learned = {k: v for k, v in memo.items() if k not in before}
+        learned = dict(itertools.islice(memo.items(), before, None))
     return d, learned
 
 
