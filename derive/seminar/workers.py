@@ -174,7 +174,7 @@ def _check_process(conn, budget: Budget, template_pid: int, check_fn) -> None:
 class _Ahead:
     """The check process forked ahead of its task, and the template's end of its pipe."""
 
-    def __init__(self, budget: Budget, check_fn):
+    def __init__(self, budget: Budget, check_fn, template_conn):
         from gradproof.derive.support.lifetime import signals_deferred
 
         ours, theirs = mp.Pipe()
@@ -183,6 +183,7 @@ class _Ahead:
             pid = os.fork()
         if pid == 0:
             ours.close()
+            template_conn.close()  # a check talks to its template only, never to the run
             _check_process(theirs, budget, me, check_fn)
         theirs.close()
         self.pid, self.conn = pid, ours
@@ -226,7 +227,7 @@ def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
     # collector's sight, a check does not write to (and so copy) the shared pages by collecting.
     gc.collect()
     gc.freeze()
-    ahead = _Ahead(budget, check_fn)
+    ahead = _Ahead(budget, check_fn, conn)
     while True:
         try:
             raw = conn.recv_bytes()
@@ -236,7 +237,7 @@ def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
             ahead.finish(kill=True)
             return
         data = _hand_over(ahead, raw, budget)
-        ahead = _Ahead(budget, check_fn)  # the next check's process, ready before its task arrives
+        ahead = _Ahead(budget, check_fn, conn)  # the next check's process, ready before its task arrives
         try:
             conn.send_bytes(data)
         except (BrokenPipeError, OSError):
