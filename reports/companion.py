@@ -26,8 +26,9 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
-    from gradproof.derive.output.printing import latex_to_mathml, to_latex
-    from gradproof.reports.render_latex import _safe_math
+    from gradproof.derive.output.mathml import latex_to_mathml
+    from gradproof.derive.output.printing import to_latex
+    from gradproof.derive.output.tex import safe_math as _safe_math
 
     d = sec.derivation
     if d is None:
@@ -146,7 +147,8 @@ def render_html(report, figure) -> str:
     """companion.html: self-contained, MathML maths, inline SVG plot, links into index.html."""
     from markupsafe import Markup
 
-    from gradproof.reports.render_html import TEMPLATES, _env, _prose
+    from gradproof.derive.output.prose import prose_html as _prose
+    from gradproof.reports.render_html import TEMPLATES, _env
 
     slides, summary, titles = _view(report)
     for s in slides:
@@ -184,7 +186,8 @@ def render_html(report, figure) -> str:
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from gradproof.reports.render_latex import _env, prose
+    from gradproof.derive.output.prose import prose_tex as prose
+    from gradproof.reports.render_latex import _env
 
     slides, summary, titles = _view(report)
     for s in slides:

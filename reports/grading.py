@@ -178,7 +178,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
     from gradproof.derive.seminar.equivalence import Verdict
     from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
     from gradproof.derive.seminar.workers import Budget, WarmPool
-    from gradproof.reports.progress import Progress
+    from gradproof.reports.console import Bar
 
     bank = {ex.id: ex for ex in exercises()}
     known = set(bank)
@@ -195,7 +195,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if key not in key_of:
             key_of[key] = len(tasks)
             tasks.append((len(tasks), key[0], r.answer))
-    bar = Progress(len(tasks), "grading", enabled=progress)
+    bar = Bar(len(tasks), "grading", enabled=progress)
     with WarmPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
         # oracles first (from the cache, else built in parallel), then the bank's own answers
         # checked once here for the exercises with several answers to check, so that each

@@ -110,10 +110,10 @@ def _limit(budget: Budget) -> None:
 
 
 def _memo():
-    """The per-process table of verdicts by reading (:func:`gradproof.derive.seminar.equivalence.decide`), if any."""
-    from gradproof.derive.seminar import equivalence
+    """The per-process table of verdicts by reading (:func:`gradproof.derive.seminar.deciding.decide`), if any."""
+    from gradproof.derive.seminar import deciding
 
-    memo = getattr(equivalence, "_DECIDED", None)
+    memo = getattr(deciding, "_DECIDED", None)
     return memo if isinstance(memo, dict) else None
 
 

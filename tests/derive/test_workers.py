@@ -136,9 +136,9 @@ def test_a_check_over_its_wall_time_is_undecided_and_the_next_one_runs():
 
 
 def test_readings_decided_once_are_shared_with_later_checks_of_that_exercise_only(monkeypatch):
-    from gradproof.derive.seminar import equivalence
+    from gradproof.derive.seminar import deciding
 
-    monkeypatch.setattr(equivalence, "_DECIDED", {})  # nothing decided yet, here or in the templates
+    monkeypatch.setattr(deciding, "_DECIDED", {})  # nothing decided yet, here or in the templates
     with WarmPool(workers=1, budget=BUDGET) as pool:
         a = _run_one(pool, "linear_grad_W", "Z^T Delta", "1")
         assert set(pool.known) == {"linear_grad_W"} and pool.known["linear_grad_W"]
@@ -151,7 +151,7 @@ def test_readings_decided_once_are_shared_with_later_checks_of_that_exercise_onl
 
 
 def test_a_cached_oracle_decides_as_a_fresh_one(tmp_path, monkeypatch):
-    from gradproof.derive.seminar import equivalence, oracle_cache
+    from gradproof.derive.seminar import deciding, oracle_cache
     from gradproof.derive.seminar.answer_types import check, sample_answers
     from gradproof.derive.seminar.exercises import get
 
@@ -165,7 +165,7 @@ def test_a_cached_oracle_decides_as_a_fresh_one(tmp_path, monkeypatch):
     assert list(tmp_path.glob("*.entry"))
     fresh = [check(ex, a, symbolic_seconds=1.0).to_json() for a in answers]
     monkeypatch.setattr(oracles, "_ORACLES", {})
-    monkeypatch.setattr(equivalence, "_DECIDED", {})  # decided afresh, not remembered
+    monkeypatch.setattr(deciding, "_DECIDED", {})  # decided afresh, not remembered
     loaded = oracle_cache.load(ex)
     assert loaded is not None
     oracles.install_oracle(loaded)

@@ -127,7 +127,7 @@ def test_companion_shows_a_failed_statement(lecture_report):
             facts["proofs"] = [(k, False) for k, _ in facts["proofs"]]
             sec = replace(sec, views={**sec.views, "facts": facts})
         broken.append(sec)
-    from gradproof.reports.build import Report
+    from gradproof.reports.document import Report
     from gradproof.reports.plots import activation_figure
 
     fake = Report(sections=broken)
