@@ -1,6 +1,14 @@
 """Derivation cost: gradproof's symbolic-dimension engine vs scalar-expanded SymPy.
 
     python bench/bench_derive.py [--sizes 4 16 64] [--cap 60] [--json FILE]
+    python bench/bench_derive.py --per-topic [--baseline DIR] [--repeat N]
+
+``--per-topic`` times ``gradproof derive --no-cache TOPIC`` for every topic,
+each in a fresh process (CPU time of the process, user + system, and wall
+time), and deriving and proving every topic in one process; with
+``--baseline DIR`` (a checkout of another revision of the repository) the
+same runs of that revision are interleaved with this one's and printed side
+by side, so both see the same machine load.
 
 Prints a table:
 
@@ -21,21 +29,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ENGINE = r"""
 import time, sys
 import sympy
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 from gradproof.derive.lecture.registry import derive, topics
 names = sys.argv[1:] or [t.name for t in topics()]
 for nm in names:
     d = derive(nm)
     assert d.passed, nm
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """
 
 SCALAR = r"""
@@ -61,10 +72,78 @@ print(t_diff, time.perf_counter() - t)
 """
 
 
-def _run(code, args, cap):
+def _env(root: str | None) -> dict:
+    """Child environment: no derivation cache; ``root`` (a repository checkout) importable as gradproof."""
+    env = {**os.environ, "GRADPROOF_NO_CACHE": "1"}
+    if root is not None:
+        link_dir = tempfile.mkdtemp(prefix="gradproof-baseline-")
+        os.symlink(os.path.abspath(root), os.path.join(link_dir, "gradproof"))
+        env["PYTHONPATH"] = link_dir
+    return env
+
+
+def _child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _derive_cli(topic: str, env: dict) -> tuple[float, float]:
+    """(CPU s, wall s) of ``gradproof derive --no-cache TOPIC`` in a fresh process."""
+    c0, t0 = _child_cpu(), time.perf_counter()
+    cmd = [sys.executable, "-m", "gradproof.reports.cli", "derive", "--no-cache", topic]
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return _child_cpu() - c0, time.perf_counter() - t0
+
+
+def per_topic(args) -> int:
+    from gradproof.derive.lecture.registry import topics
+
+    trees = {"this": _env(None)}
+    if args.baseline:
+        trees = {"baseline": _env(args.baseline), **trees}
+    names = args.topics or [t.name for t in topics()]
+    cpu = {k: {nm: [] for nm in names} for k in trees}
+    wall = {k: {nm: [] for nm in names} for k in trees}
+    for _ in range(args.repeat):
+        for nm in names:
+            for k, env in trees.items():  # interleaved: both trees see the same load
+                c, w = _derive_cli(nm, env)
+                cpu[k][nm].append(c)
+                wall[k][nm].append(w)
+    med = {k: {nm: statistics.median(v) for nm, v in cpu[k].items()} for k in trees}
+    medw = {k: {nm: statistics.median(v) for nm, v in wall[k].items()} for k in trees}
+    head = f"{'topic':34s}" + "".join(f"  {k + ' CPU':>13s}  {k + ' wall':>13s}" for k in trees)
+    print(head + ("  ratio" if args.baseline else ""))
+    for nm in names:
+        row = f"{nm:34s}" + "".join(f"  {med[k][nm]:11.2f} s  {medw[k][nm]:11.2f} s" for k in trees)
+        if args.baseline:
+            row += f"  {med['this'][nm] / med['baseline'][nm]:5.2f}x"
+        print(row)
+    for label, fn in (("median", statistics.median), ("max", max)):
+        row = f"{label + ' over topics':34s}" + "".join(
+            f"  {fn(med[k].values()):11.2f} s  {fn(medw[k].values()):11.2f} s" for k in trees
+        )
+        print(row)
+    alls = {k: [] for k in trees}
+    for _ in range(args.repeat):
+        for k, env in trees.items():
+            alls[k].append(_run(ENGINE, [], 1200, env)[0])
+    for k in trees:
+        w, c = (statistics.median(x[i] for x in alls[k]) for i in (0, 1))
+        print(f"all topics in one process ({k}): {w:.2f} s wall, {c:.2f} s CPU")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": med, "wall": medw, "all_topics": alls}, f, indent=2)
+    return 0
+
+
+def _run(code, args, cap, env=None):
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=cap)
+        r = subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=cap, env=env
+        )
     except subprocess.TimeoutExpired:
         return None, time.perf_counter() - t0
     if r.returncode != 0:
@@ -78,10 +157,15 @@ def main(argv=None) -> int:
     ap.add_argument("--cap", type=float, default=60.0, help="seconds per scalar-expanded run")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--per-topic", action="store_true", help="every topic cold, each in a fresh process")
+    ap.add_argument("--baseline", metavar="DIR", help="with --per-topic: also time this checkout, side by side")
+    ap.add_argument("--topics", nargs="+", metavar="TOPIC", help="with --per-topic: these topics only (default: all)")
     args = ap.parse_args(argv)
+    if args.per_topic:
+        return per_topic(args)
 
     out = {"all_topics": None, "rows": []}
-    alls = [_run(ENGINE, [], 600)[0][0] for _ in range(args.repeat)]
+    alls = [_run(ENGINE, [], 600, _env(None))[0][0] for _ in range(args.repeat)]
     out["all_topics"] = statistics.median(alls)
     from gradproof.derive.lecture.registry import topics
 
@@ -94,7 +178,7 @@ def main(argv=None) -> int:
     print(f"{'n':>4}  {'gradproof (symbolic m, n, K)':>30}  {'SymPy scalar diff':>18}  {'+ lambdify':>11}")
     for n in args.sizes:
         sym = statistics.median(
-            _run(ENGINE, ["multinomial_logistic_regression"], 600)[0][0] for _ in range(args.repeat)
+            _run(ENGINE, ["multinomial_logistic_regression"], 600, _env(None))[0][0] for _ in range(args.repeat)
         )
         res, wall = _run(SCALAR, [n], args.cap)
         if res is None:

@@ -5,17 +5,22 @@ One command, one process; the contenders of each scenario run interleaved
 
     python bench/bench_networks.py            # about a minute on a quiet 2-core machine
     python bench/bench_networks.py --quick    # fewer repetitions
+    python bench/bench_networks.py --no-deep  # the lecture MLP only
 
 Scenarios:
 * a gradient-descent step of the lecture MLP 64-128-10 (tanh, softmax +
-  cross-entropy, float64) at batch 32 and at full batch 1797 (the digits);
+  cross-entropy) at batch 32 and at full batch 1797 (the digits), float64
+  and float32: the network on its in-place variants (the default, see
+  gradproof.numeric.inplace), the same network on the generated modules as
+  emitted (``inplace=False``), hand-written NumPy with buffers and without;
 * a step of a 10-layer, 500-unit tanh network (linear output, mean squared
   error) at batch 500;
 * the cost of the full finite-difference gradient check against the
   directional check for the lecture MLP (P = 9,610 parameters).
 
-Before timing, each pair is run once from identical weights and must reach
-identical weights (the comparison is like for like).  The generated network
+Before timing, each contender is run once from identical weights and must
+reach the same weights (float64: 1e-10, float32: 1e-5; the comparison is
+like for like).  The generated network
 sets glibc to keep freed memory (gradproof.numeric.memory); that is process-wide, so
 every contender here runs under it.
 """
@@ -64,12 +69,20 @@ def _pair(net: MLP, loss: str) -> HandwrittenMLP:
     return HandwrittenMLP(Ws, bs, loss=loss)
 
 
-def _same_step(net: MLP, hand: HandwrittenMLP, X, Y, alpha) -> float:
+def _twin(net: MLP, **kw) -> MLP:
+    """The same network (same weights) running the generated modules as emitted: no in-place variants."""
+    twin = MLP(net.sizes, activation=net.activation, output=net.output, dtype=net.theta.dtype, inplace=False, **kw)
+    twin.theta[...] = net.theta
+    return twin
+
+
+def _same_step(net: MLP, other, X, Y, alpha) -> float:
     """Largest difference of the weights after one step of each from identical weights."""
     saved = net.theta.copy()
     net.step(X, Y, alpha)
-    hand.step(X, Y, alpha)
-    diff = max(float(np.max(np.abs(net.params[f"W{l}"] - hand.Ws[l - 1]))) for l in range(1, net.depth + 1))
+    other.step(X, Y, alpha)
+    Ws = other.Ws if isinstance(other, HandwrittenMLP) else [other.params[f"W{l}"] for l in range(1, net.depth + 1)]
+    diff = max(float(np.max(np.abs(net.params[f"W{l}"] - Ws[l - 1]))) for l in range(1, net.depth + 1))
     net.theta[...] = saved
     return diff
 
@@ -85,11 +98,19 @@ def _rows_for(title, times):
 
 
 def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
-    diff = _same_step(net, hand, X, Y, alpha)
-    if diff > 1e-10:
-        raise SystemExit(f"{title}: generated and hand-written steps disagree by {diff:.2e}")
+    """Time one step of each contender, after checking that they all reach the same weights."""
+    twin = _twin(net)
+    tol = 1e-10 if net.theta.dtype == np.float64 else 1e-5
+    for other in (hand, twin):
+        diff = _same_step(net, other, X, Y, alpha)
+        if diff > tol:
+            raise SystemExit(f"{title}: generated and {type(other).__name__} steps disagree by {diff:.2e}")
+        twin.theta[...] = net.theta
+    if not net.inplace.active:
+        raise SystemExit(f"{title}: the in-place path is not active: {net.inplace.reason}")
     contenders = {
-        "generated": lambda: net.step(X, Y, alpha),
+        "generated, in-place variants": lambda: net.step(X, Y, alpha),
+        "generated, as emitted": lambda: twin.step(X, Y, alpha),
         "hand-written (buffers)": lambda: hand.step(X, Y, alpha),
     }
     if naive:
@@ -102,6 +123,7 @@ def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--no-deep", action="store_true", help="skip the 10 x 500 network and the check costs")
     ap.add_argument(
         "--threads", type=int, default=1, help="BLAS threads (default 1: stable timings on a shared machine)"
     )
@@ -118,14 +140,34 @@ def main(argv=None) -> int:
     X, labels = digits.load()
     X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
     Y = np.eye(10)[labels]
+    for dtype in (np.float64, np.float32):
+        net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0, dtype=dtype)
+        Xd, Yd = X.astype(dtype), Y.astype(dtype)
+        name = np.dtype(dtype).name
+        # each scenario starts the hand-written copy from the network's current weights
+        rows += step_scenario(
+            f"MLP 64-128-10 step, batch 32, {name}",
+            net,
+            _pair(net, "softmax"),
+            Xd[:32],
+            Yd[:32],
+            1e-3,
+            reps=400 // q,
+            warmup=50 // q,
+        )
+        rows += step_scenario(
+            f"MLP 64-128-10 step, batch 1797, {name}",
+            net,
+            _pair(net, "softmax"),
+            Xd,
+            Yd,
+            1e-3,
+            reps=60 // q,
+            warmup=10 // q,
+        )
     net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0)
-    # each scenario starts the hand-written copy from the network's current weights
-    rows += step_scenario(
-        "MLP 64-128-10 step, batch 32", net, _pair(net, "softmax"), X[:32], Y[:32], 1e-3, reps=400 // q, warmup=50 // q
-    )
-    rows += step_scenario(
-        "MLP 64-128-10 step, batch 1797", net, _pair(net, "softmax"), X, Y, 1e-3, reps=60 // q, warmup=10 // q
-    )
+    if args.no_deep:
+        return _print(rows, args, limiter)
 
     rng = np.random.default_rng(0)
     deep = MLP((500,) * 11, activation="tanh", output="linear", seed=0)
@@ -146,11 +188,16 @@ def main(argv=None) -> int:
     rows.append((title, "directional (8 seeds)", _fmt(d), " 1.00x", str(len(t_dir))))
     rows.append(("", f"full central differences{'' if ok else ' (FAILED)'}", _fmt(t_full), f"{t_full / d:5.0f}x", "1"))
 
+    return _print(rows, args, limiter)
+
+
+def _print(rows, args, limiter) -> int:
     head = ("scenario", "contender", "median", "ratio", "n")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
     print(
         f"numpy {np.__version__}, BLAS threads: {args.threads if limiter is not None else 'default'}, "
-        f"float64; ratio = median / the faster hand-written median (checks: / directional)"
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+        f"ratio = median / the faster hand-written median (checks: / directional)"
     )
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("  ".join("-" * w for w in widths))

@@ -56,9 +56,14 @@ def _from_dict(net):
 
 
 def gradproof_grad(net, X, Y):
-    """gradproof's :class:`gradproof.numeric.network.MLP` gradient (forward + backward through generated code)."""
+    """gradproof's :class:`gradproof.numeric.network.MLP` gradient (forward + backward through generated code).
+
+    The network's own choice of path (its in-place variants when verified), the
+    gradient left in the network's buffer as the hand-written contender leaves its.
+    """
     grad = net.gradient
-    return (lambda: grad(X, Y, with_loss=False)[1]), _from_dict(net)
+    conv = _from_dict(net)
+    return (lambda: grad(X, Y, with_loss=False, copy=False)[1]), (lambda g: [a.copy() for a in conv(g)])
 
 
 # ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from gradproof.numeric import gradcheck, memory
+from gradproof.numeric import inplace as inplace_mod
 from gradproof.numeric.init import initialise
 
 __all__ = ["DAG", "MLP", "OUTPUT_LOSS", "RNN", "Network", "Node", "load"]
@@ -282,6 +283,12 @@ class MLP(Network):
     error), unless ``loss`` names another loss module.  Weights by
     ``init`` (see :mod:`gradproof.numeric.init`), biases zero.  ``penalty`` (``"l2_penalty"``
     or ``"l1_penalty"``) with weight ``lam`` applies to the weights only.
+
+    With ``inplace`` (the default) the network trains through the in-place
+    variants of :mod:`gradproof.numeric.inplace` when its modules are the
+    generated ones and the variants agree with them on a probe;
+    :attr:`inplace` (a :class:`~gradproof.numeric.inplace.Plan`) says
+    whether they run and why.
     """
 
     def __init__(
@@ -300,6 +307,7 @@ class MLP(Network):
         lam: float = 0.0,
         modules: Mapping[str, Any] | None = None,
         keep_memory: bool = True,
+        inplace: bool = True,
     ):
         super().__init__(modules, penalty, lam, keep_memory)
         if len(sizes) < 2:
@@ -350,6 +358,20 @@ class MLP(Network):
             self._act_forward = act.forward
             # backward(delta, s, out) -> (delta_in, grads), called directly when it can be
             self._act_backward = fast_back if fast_back is not None else (lambda d, s, out: act.backward(d, s))
+        # The flat gradient vector the in-place path writes into (views per parameter, like theta).
+        self._grad_flat = np.empty_like(self.theta)
+        self._grad_views = {}
+        at = 0
+        for key in self.keys:
+            shape = self.params[key].shape
+            self._grad_views[key] = (at, shape, self._grad_flat[at : at + self.params[key].size].reshape(shape))
+            at += self.params[key].size
+        self._wb = [(W, b) for _, _, W, b in self._layers]
+        self._gwb = [(self._grad_views[kW][2], self._grad_views[kb][2]) for kW, kb, _, _ in self._layers]
+        self._grad_dict = {k: v for k, (_, _, v) in self._grad_views.items()}
+        self.inplace = (
+            _inplace_plan(self, modules) if inplace else inplace_mod.Plan(False, "in-place variants switched off")
+        )
 
     def forward(self, X: np.ndarray, *, keep: bool = False):
         """The logits (output-layer pre-activations); with ``keep``, also every forward message."""
@@ -384,8 +406,45 @@ class MLP(Network):
             return (p > 0.5).astype(np.int64)
         return p
 
+    def gradient(self, inputs, targets, *, with_loss: bool = True, copy: bool = True):
+        """``(L, {key: dL/dkey})``; with ``copy=False`` the arrays may be views of a buffer the next call reuses."""
+        if not copy and self._fast(inputs, targets) and (self.penalty is None or self.lam == 0.0):
+            lf = self.loss_module.forward if with_loss else None
+            loss = inplace_mod.run(self.inplace, self._wb, self._gwb, inputs, targets, 1.0, lf)
+            return loss, self._grad_dict
+        return super().gradient(inputs, targets, with_loss=with_loss)
+
+    def _fast(self, X, Y) -> bool:
+        """The in-place path applies: it was verified, and the batch is a plain array in the network's dtype."""
+        return (
+            self.inplace.active
+            and isinstance(X, np.ndarray)
+            and isinstance(Y, np.ndarray)
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.dtype == self.theta.dtype
+        )
+
     def _data_loss(self, X, Y) -> float:
+        if self._fast(X, Y):
+            return float(self.loss_module.forward(inplace_mod.logits(self.inplace, self._wb, X), Y))
         return float(self.loss_module.forward(self.forward(X), Y))
+
+    def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
+        """One gradient-descent step, in place; on the in-place path the update is fused (see :mod:`.inplace`)."""
+        if not self._fast(inputs, targets):
+            return super().step(inputs, targets, alpha, with_loss=with_loss)
+        lf = self.loss_module.forward if with_loss else None
+        loss = inplace_mod.run(self.inplace, self._wb, self._gwb, inputs, targets, alpha, lf)
+        if self.penalty is not None and self.lam != 0.0:
+            for key in self._penalised:
+                W = self.params[key]
+                g = self._grad_views[key][2]
+                g += alpha * self.penalty.backward(W, lam=self.lam)
+                if with_loss:
+                    loss += float(self.penalty.forward(W, lam=self.lam))
+        np.subtract(self.theta, self._grad_flat, out=self.theta)  # theta <- theta - alpha grad, one pass
+        return loss
 
     def _kinked_inputs(self, X):
         kinks = tuple(getattr(self.activation, "KINKS", ()) or ())
@@ -395,6 +454,15 @@ class MLP(Network):
         return [(s, kinks) for s in zs[1:-1:2]]
 
     def _loss_and_grads(self, X, Y, need_loss):
+        if self._fast(X, Y):
+            lf = self.loss_module.forward if need_loss else None
+            loss = inplace_mod.run(self.inplace, self._wb, self._gwb, X, Y, 1.0, lf)
+            flat = self._grad_flat.copy()  # the caller owns its gradient; the buffer is reused
+            return loss, {k: flat[at : at + v.size].reshape(shape) for k, (at, shape, v) in self._grad_views.items()}
+        return self._generated_loss_and_grads(X, Y, need_loss)
+
+    def _generated_loss_and_grads(self, X, Y, need_loss):
+        """The generated modules' messages, composed as they are (fresh arrays)."""
         s, zs = self.forward(X, keep=True)
         loss = float(self.loss_module.forward(s, Y)) if need_loss else None
         delta = self.loss_module.backward(s, Y)
@@ -412,6 +480,65 @@ class MLP(Network):
         grads[kW] = g["W"]
         grads[kb] = g["b"]
         return loss, grads
+
+
+def _inplace_plan(net: MLP, modules) -> inplace_mod.Plan:
+    """Choose the in-place path for ``net`` when its modules are generated ones with variants, and verify it."""
+    Plan = inplace_mod.Plan
+    parts = (("affine", net.affine), ("activation", net.activation), ("loss", net.loss_module))
+    topics = []
+    for role, mod in parts:
+        topic = getattr(mod, "TOPIC", None)
+        try:
+            generated = isinstance(topic, str) and load(topic) is mod
+        except LookupError:
+            generated = False
+        if not generated:
+            return Plan(False, f"the {role} module is not a generated module: its own code runs")
+        topics.append(topic)
+    if topics[0] != "affine" or topics[1] not in inplace_mod.ACTIVATIONS or topics[2] not in inplace_mod.LOSSES:
+        return Plan(False, f"no in-place variant for {', '.join(topics)}")
+    if net.theta.dtype not in (np.float32, np.float64):
+        return Plan(False, f"no in-place variant in {net.theta.dtype}")
+    plan = Plan(True, "", act=inplace_mod.ACTIVATIONS[topics[1]], delta=inplace_mod.LOSSES[topics[2]])
+    ok, detail = _probe(net, plan, topics[2])
+    if not ok:
+        return Plan(False, f"in-place variants disagree with the generated modules: {detail}")
+    plan.reason = f"in-place variants of {', '.join(topics)} agree with the generated modules"
+    plan._buffers.clear()
+    return plan
+
+
+# relative agreement the in-place path must reach with the generated modules
+PROBE_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+
+def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
+    """Loss and every gradient of both paths on a seeded batch of 3 at the network's own weights."""
+    rng = np.random.default_rng(20260)
+    dtype = net.theta.dtype
+    m, n, K = 3, net.sizes[0], net.sizes[-1]
+    X = rng.standard_normal((m, n)).astype(dtype)
+    if loss_topic == "softmax_cross_entropy":
+        Y = np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    elif loss_topic == "sigmoid_bce":
+        Y = rng.integers(0, 2, (m, K)).astype(dtype)
+    else:
+        Y = rng.standard_normal((m, K)).astype(dtype)
+    ref_loss, ref = net._generated_loss_and_grads(X, Y, True)
+    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
+    loss = inplace_mod.run(plan, net._wb, grads, X, Y, 1.0, net.loss_module.forward)
+    tol = PROBE_TOLERANCE[dtype]
+    if abs(loss - ref_loss) > tol * max(1.0, abs(ref_loss)):
+        return False, f"loss {loss!r} vs {ref_loss!r}"
+    for (kW, kb, _, _), (gW, gb) in zip(net._layers, grads):
+        for key, got in ((kW, gW), (kb, gb)):
+            want = np.asarray(ref[key])
+            scale = max(float(np.max(np.abs(want), initial=0.0)), np.finfo(dtype).tiny)
+            err = float(np.max(np.abs(got - want), initial=0.0)) / scale
+            if not err <= tol:
+                return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
+    return True, ""
 
 
 def _params_only_backward(module) -> Callable:

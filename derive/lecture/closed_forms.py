@@ -5,8 +5,9 @@ The gradient is taken term by term with SymPy's matrix-symbol calculus (fine
 for these polynomial losses, see DESIGN.md), the stationarity equation is
 collected into ``A w = b`` by :func:`gradproof.derive.lecture.stats.affine_parts`, and the
 solution is the :class:`gradproof.derive.engine.mexpr.Solve` node ``A^{-1} b``.  Every result
-is then proved exactly at ``m = 5, n = 3`` against SymPy's scalar
-differentiation of the explicit loss.
+is then proved exactly at ``m = 5, n = 3`` against the scalar
+differentiation of the explicit loss (SymEngine's for the polynomial losses,
+whose every entry ``expand`` decides: :mod:`gradproof.derive.lecture.exact`).
 
 >>> from gradproof.derive.lecture.registry import derive
 >>> d = derive("ridge")
@@ -24,6 +25,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.exact import grad, hessian, same, substitute, zero
 from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.stats import (
     Builder,
@@ -70,6 +72,13 @@ def _term_gradient(term):
 
 def _least_squares_like(topic, with_ridge: bool):
     B = Builder(topic)
+    grad_m, sol, hess = _ls_derivation(B, with_ridge)
+    _ls_proofs(B, with_ridge, grad_m, sol, hess)
+    return B.freeze()
+
+
+def _ls_derivation(B: Builder, with_ridge: bool):
+    """Definitions, steps and results: the gradient, ``w*`` and the Hessian (matrix language)."""
     loss = (y - X * w).T * (y - X * w)
     if with_ridge:
         loss = loss + lam * w.T * w
@@ -88,7 +97,6 @@ def _least_squares_like(topic, with_ridge: bool):
     )
     if with_ridge:
         B.define("lambda", r"\lambda", prose("lambda > 0", r"\lambda > 0"))
-
     expanded = sp.expand(loss)
     B.step(
         "expand the product",
@@ -97,7 +105,6 @@ def _least_squares_like(topic, with_ridge: bool):
         to_mexpr(expanded, ROLES),
         "y^T X w is a scalar, so it equals its transpose w^T X^T y",
     )
-
     pieces = [g for g in (_term_gradient(t) for t in expanded.args) if g is not None]
     grad = sp.expand(sum(pieces[1:], pieces[0]))
     grad_m = to_mexpr(grad, ROLES)
@@ -108,7 +115,6 @@ def _least_squares_like(topic, with_ridge: bool):
         grad_m,
         "d(w^T A w)/dw = 2 A w for symmetric A; d(c^T w)/dw = c; terms without w vanish",
     )
-
     factor, A, b = affine_parts(grad, w)
     A_m, b_m = to_mexpr(A, ROLES), to_mexpr(b, ROLES)
     B.step(
@@ -133,19 +139,23 @@ def _least_squares_like(topic, with_ridge: bool):
         "d2L/dw dw^T",
         r"\frac{\partial^2 L}{\partial \mathbf{w}\,\partial \mathbf{w}^{\top}}",
         hess,
-        (
-            "v^T (X^T X + lambda I) v = |Xv|^2 + lambda |v|^2 > 0 for v != 0: positive definite, "
-            "so L is strictly convex and w* is its unique minimiser"
-        )
-        if with_ridge
-        else (
-            "v^T X^T X v = |Xv|^2 >= 0: positive semidefinite, so L is convex and every stationary point is a minimiser"
-        ),
+        _HESSIAN_NOTE[with_ridge],
     )
+    _ls_results(B, with_ridge, grad_m, sol, hess)
+    return grad_m, sol, hess
 
-    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+
+_HESSIAN_NOTE = {
+    True: "v^T (X^T X + lambda I) v = |Xv|^2 + lambda |v|^2 > 0 for v != 0: positive definite, "
+    "so L is strictly convex and w* is its unique minimiser",
+    False: "v^T X^T X v = |Xv|^2 >= 0: positive semidefinite, so L is convex and every stationary point is a minimiser",
+}
+
+
+def _ls_results(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
     from gradproof.derive.engine.derivation import ModuleCode
 
+    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
     B.code = ModuleCode(
         kind="solver",
         input=mx.Sym("X", (m, n)),
@@ -158,86 +168,53 @@ def _least_squares_like(topic, with_ridge: bool):
     B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n, 1))
     B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n, n))
 
+
+# A rational lambda keeps the solve fast: with a symbolic lambda the entries
+# of w* are large rational functions (minutes to cancel).
+LAM_R = sp.Rational(3, 7)
+
+
+def _explicit_ls_loss(Xv, yv, wv, with_ridge: bool):
+    r = yv - Xv * wv
+    out = (r.T * r)[0]
+    return out + lam * (wv.T * wv)[0] if with_ridge else out
+
+
+def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
+    """Exact proofs at m=5, n=3.  Every entry is a polynomial in the symbols, so
+    ``expand`` decides each equality (on SymEngine, see :mod:`.exact`)."""
     rng = random.Random(1234 + with_ridge)
     Xe, ye, we = symbolic_matrix("X", M, N), symbolic_matrix("y", M, 1), symbolic_matrix("w", N, 1)
-
-    def explicit_loss(Xv, yv, wv):
-        r = yv - Xv * wv
-        out = (r.T * r)[0]
-        return out + lam * (wv.T * wv)[0] if with_ridge else out
-
+    L = _explicit_ls_loss(Xe, ye, we, with_ridge)
     env = {"X": Xe, "y": ye, "w": we}
     B.prove(
         "gradient",
         "exact: matrix form vs scalar differentiation",
         SIZES,
-        lambda: matrices_equal(mx.evaluate(grad_m, env, DIMS), gradient(explicit_loss(Xe, ye, we), we)),
+        lambda: same(mx.evaluate(grad_m, env, DIMS), grad(L, we)),
     )
     B.prove(
         "hessian",
         "exact: matrix form vs scalar second derivatives",
         SIZES,
-        lambda: matrices_equal(mx.evaluate(hess, env, DIMS), sp.hessian(explicit_loss(Xe, ye, we), list(we))),
+        lambda: same(mx.evaluate(hess, env, DIMS), hessian(L, we)),
     )
-
     Xr = random_rational_matrix(rng, M, N)
 
-    # A rational lambda keeps the solve fast: with a symbolic lambda the
-    # entries of w* are large rational functions (minutes to cancel).
-    lam_r = sp.Rational(3, 7)
-
-    def solution_is_stationary(Xv):
-        dims = {**DIMS, lam: lam_r}
-        w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, dims)
-        g = gradient(explicit_loss(Xv, ye, we).subs(lam, lam_r), we).subs(dict(zip(we, w_star)))
-        return matrices_equal(g.applyfunc(sp.expand), sp.zeros(N, 1))
+    def stationary(Xv):
+        w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, {**DIMS, lam: LAM_R})
+        g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge).subs(lam, LAM_R), we), we, w_star)
+        return same(g, sp.zeros(N, 1))
 
     B.prove(
         "solution",
         "exact: gradient of the explicit loss is 0 at w* (random rational X, symbolic y"
         + (", lambda = 3/7)" if with_ridge else ")"),
         SIZES,
-        lambda: solution_is_stationary(Xr),
+        lambda: stationary(Xr),
     )
-
     if with_ridge:
-        v = symbolic_matrix("v", N, 1, real=True)
-
-        def positive_definite():
-            Hv = mx.evaluate(hess, env, DIMS)
-            quad = (v.T * Hv * v)[0]
-            Xv = Xe * v
-            ok = is_zero(quad - 2 * ((Xv.T * Xv)[0] + lam * (v.T * v)[0]))
-            return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
-
-        B.prove("hessian", "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0", SIZES, positive_definite)
-
-        # The lecture's "L2 improves numerical stability": X with a repeated
-        # column has a singular X^T X, yet the ridge system stays solvable.
-        Xd = Xr.copy()
-        Xd[:, N - 1] = Xd[:, 0]
-
-        def rank_deficient():
-            G = Xd.T * Xd
-            if G.det() != 0:
-                return False, "X^T X of the rank-deficient X is not singular"
-            poly = sp.Poly((G + lam * sp.eye(N)).det(), lam)
-            coeffs = poly.all_coeffs()
-            if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
-                return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
-            return solution_is_stationary(Xd)
-
-        B.prove(
-            "solution",
-            "exact: rank-deficient X (repeated column): det(X^T X) = 0, "
-            "det(X^T X + lambda I) > 0 for lambda > 0 and w* is stationary",
-            SIZES,
-            rank_deficient,
-        )
-        B.notes.append(
-            "The bias is penalised here as on the lecture's stability slide; "
-            "the MAP derivation (map_gaussian) excludes it from the prior."
-        )
+        _ridge_proofs(B, hess, Xr, stationary, env)
     else:
         B.prove(
             "hessian",
@@ -251,12 +228,50 @@ def _least_squares_like(topic, with_ridge: bool):
         )
 
     def compare(claim):
-        env_r = {"X": Xr, "y": ye}
-        dims = {**DIMS, lam: lam_r}
-        return matrices_equal(mx.evaluate(claim.matrix, env_r, dims), mx.evaluate(sol, env_r, dims))
+        env_r, dims = {"X": Xr, "y": ye}, {**DIMS, lam: LAM_R}
+        return same(mx.evaluate(claim.matrix, env_r, dims), mx.evaluate(sol, env_r, dims))
 
     B.prove_claims(compare, SIZES + " (random rational X, symbolic y" + (", lambda = 3/7)" if with_ridge else ")"))
-    return B.freeze()
+
+
+def _ridge_proofs(B: Builder, hess, Xr, stationary, env) -> None:
+    v = symbolic_matrix("v", N, 1, real=True)
+    Xe = env["X"]
+
+    def positive_definite():
+        Hv = mx.evaluate(hess, env, DIMS)
+        quad = (v.T * Hv * v)[0]
+        Xv = Xe * v
+        ok = zero(quad - 2 * ((Xv.T * Xv)[0] + lam * (v.T * v)[0]))
+        return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
+
+    B.prove("hessian", "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0", SIZES, positive_definite)
+    # The lecture's "L2 improves numerical stability": X with a repeated
+    # column has a singular X^T X, yet the ridge system stays solvable.
+    Xd = Xr.copy()
+    Xd[:, N - 1] = Xd[:, 0]
+
+    def rank_deficient():
+        G = Xd.T * Xd
+        if G.det() != 0:
+            return False, "X^T X of the rank-deficient X is not singular"
+        poly = sp.Poly((G + lam * sp.eye(N)).det(), lam)
+        coeffs = poly.all_coeffs()
+        if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
+            return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
+        return stationary(Xd)
+
+    B.prove(
+        "solution",
+        "exact: rank-deficient X (repeated column): det(X^T X) = 0, "
+        "det(X^T X + lambda I) > 0 for lambda > 0 and w* is stationary",
+        SIZES,
+        rank_deficient,
+    )
+    B.notes.append(
+        "The bias is penalised here as on the lecture's stability slide; "
+        "the MAP derivation (map_gaussian) excludes it from the prior."
+    )
 
 
 def build_least_squares(topic):
@@ -278,7 +293,6 @@ def build_logistic_no_closed_form(topic):
     """Why ``X^T (sigma(Xw) - y) = 0`` cannot be solved like the normal equations."""
     B = Builder(topic)
     s, yy = sp.symbols("s y", real=True)
-    u = sp.Symbol("u", real=True)
     B.define("yhat_i", r"\hat{y}_i", sigmoid(sp.Symbol("s_i")), "s_i = <x_i, w>")
     ell = -(yy * sp.log(sigmoid(s)) + (1 - yy) * sp.log(1 - sigmoid(s)))
     B.define("l(y, s)", r"\ell(y, s)", ell, "the cross-entropy of one sample; L(w) = sum_i l(y_i, s_i)")
@@ -324,7 +338,11 @@ def build_logistic_no_closed_form(topic):
     B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
     B.result("per_sample", "dl/ds", r"\frac{\partial \ell}{\partial s}", index=dl)
     B.notes.append("Hence iterative numerical methods (gradient descent, Newton) are used.")
+    _prove_no_closed_form(B, grad_m, dl, s, yy)
+    return B.freeze()
 
+
+def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
     B.prove(
         "per_sample",
         "exact: dl/ds = sigma(s) - y after rewriting to exp",
@@ -380,4 +398,3 @@ def build_logistic_no_closed_form(topic):
         return sols == [], f"solutions found: {sols}"
 
     B.prove("gradient", "exact: sigma(w) = 1 has no real solution (sympy.solve)", "m=1, n=1", separable)
-    return B.freeze()

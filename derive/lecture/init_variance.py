@@ -1,11 +1,13 @@
 """Initialisation variances: Xavier (forward), Glorot (forward and backward),
 He (ReLU).
 
-``sympy.stats`` cannot take ``Var(sum_i w_i x_i)`` for a symbolic number of
-terms, so the lecture's chain of equalities is done for one pair ``w x`` with
-``sympy.stats`` (every step checked on distributions with symbolic
-parameters), and the iid-sum rule is an explicit step, checked with
-``sympy.stats`` at ``n = 3`` on finite distributions (exact and fast).
+``Var(sum_i w_i x_i)`` cannot be taken for a symbolic number of terms, so
+the lecture's chain of equalities is done for one pair ``w x`` (every step
+checked on distributions with symbolic parameters), and the iid-sum rule is
+an explicit step, checked at ``n = 3`` on finite distributions.  Every
+expectation is exact, by the moments of independent laws
+(:mod:`gradproof.derive.lecture.moments`: the same values as ``sympy.stats``,
+without integrating joint distributions).
 
 >>> from gradproof.derive.lecture.registry import derive
 >>> derive("xavier").result("var_w").index
@@ -17,8 +19,8 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
-from sympy.stats import E, FiniteRV, Normal, Uniform, density, variance
 
+from gradproof.derive.lecture import moments
 from gradproof.derive.lecture.stats import Builder, is_zero, prose
 
 n_in, n_out = sp.symbols("n_in n_out", positive=True, integer=True)
@@ -31,8 +33,8 @@ _sw = sp.Symbol("sigma_w", positive=True)
 
 def _finite_pair(tag: str):
     """Zero-mean finite distributions with symbolic parameters (exact, fast)."""
-    w = FiniteRV(f"w{tag}", {-_a: sp.Rational(1, 2), _a: sp.Rational(1, 2)})
-    x = FiniteRV(f"x{tag}", {-1: _q / 2, 0: 1 - _q, 1: _q / 2})
+    w = moments.finite(f"w{tag}", {-_a: sp.Rational(1, 2), _a: sp.Rational(1, 2)})
+    x = moments.finite(f"x{tag}", {-1: _q / 2, 0: 1 - _q, 1: _q / 2})
     return w, x
 
 
@@ -41,24 +43,26 @@ def _chain_check(k: int) -> bool:
     """Step ``k`` of the one-pair chain, checked once per process: Xavier and
     Glorot state the same chain (for ``w x`` and ``w delta``)."""
     w, x = _finite_pair("")
-    fns = [lambda w, x: variance(w * x)] + [fn for *_, fn in _CHAIN]
-    return is_zero(fns[k](w, x) - fns[k + 1](w, x))
+    E = lambda e: moments.expectation(e, [w, x])
+    fns = [lambda ws, xs, E: moments.variance(ws * xs, [w, x])] + [fn for *_, fn in _CHAIN]
+    return is_zero(fns[k](w.symbol, x.symbol, E) - fns[k + 1](w.symbol, x.symbol, E))
 
 
 @functools.cache
 def _continuous_pair_check() -> bool:
-    # two Gaussians of different variances: sympy.stats integrates this in a
-    # fraction of the time a Gaussian times a uniform takes
-    wc, xc = Normal("w_c", 0, _sw), Normal("x_c", 0, _a)
-    return is_zero(variance(wc * xc) - variance(wc) * variance(xc))
+    # two Gaussians of different variances
+    wc, xc = moments.normal("w_c", _sw), moments.normal("x_c", _a)
+    V = lambda e: moments.variance(e, [wc, xc])
+    return is_zero(V(wc.symbol * xc.symbol) - V(wc.symbol) * V(xc.symbol))
 
 
+# Each step as a function of the pair's symbols and E (the expectation over the pair).
 _CHAIN = [
-    ("definition of the variance", lambda w, x: E((w * x - E(w * x)) ** 2)),
-    ("independence: E(w x) = E(w) E(x)", lambda w, x: E((w * x - E(w) * E(x)) ** 2)),
-    ("zero means", lambda w, x: E(w**2 * x**2)),
-    ("independence of w^2 and x^2", lambda w, x: E(w**2) * E(x**2)),
-    ("zero means: E(w^2) = Var(w)", lambda w, x: variance(w) * variance(x)),
+    ("definition of the variance", lambda w, x, E: E((w * x - E(w * x)) ** 2)),
+    ("independence: E(w x) = E(w) E(x)", lambda w, x, E: E((w * x - E(w) * E(x)) ** 2)),
+    ("zero means", lambda w, x, E: E(w**2 * x**2)),
+    ("independence of w^2 and x^2", lambda w, x, E: E(w**2) * E(x**2)),
+    ("zero means: E(w^2) = Var(w)", lambda w, x, E: E((w - E(w)) ** 2) * E((x - E(x)) ** 2)),
 ]
 
 
@@ -71,8 +75,8 @@ def _tex(name: str) -> str:
 
 
 def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple = ()):
-    """The lecture's chain for one term ``w_i x_i``, each step checked with
-    sympy.stats on one pair of zero-mean variables."""
+    """The lecture's chain for one term ``w_i x_i``, each step checked exactly
+    on one pair of zero-mean variables."""
     o, ot = f"{other}_{index}", "%s_%s" % (_tex(other), index)
     w, wt = w_label or (f"w_{index}", f"w_{index}")
     E_, V_ = _OPS["E"], _OPS["Var"]
@@ -108,13 +112,13 @@ def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple =
         B.step(rule, lhs, r"%s(%s %s)" % (V_, wt, ot), prose(rhs, rhs_tex))
         B.prove(
             "var_s",
-            f"exact (sympy.stats): step '{rule}' on finite zero-mean w, {other}",
+            f"exact (moments): step '{rule}' on finite zero-mean w, {other}",
             "one pair",
             lambda k=k: _chain_check(k),
         )
     B.prove(
         "var_s",
-        "exact (sympy.stats): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
+        "exact (moments): Var(w x) = Var(w) Var(x) for w ~ N(0, sigma_w^2), x ~ N(0, a^2)",
         "one pair",
         _continuous_pair_check,
     )
@@ -132,11 +136,13 @@ def _sum_rule(B: Builder, count, count_tex, other="x"):
 
     def rule_at_three():
         pairs = [_finite_pair(str(t)) for t in range(3)]
-        total = sum(w * x for w, x in pairs)
+        rvs = [rv for pair in pairs for rv in pair]
+        total = sum(w.symbol * x.symbol for w, x in pairs)
         w0, x0 = pairs[0]
-        return is_zero(variance(total) - 3 * variance(w0) * variance(x0))
+        V = lambda e: moments.variance(e, rvs)
+        return is_zero(V(total) - 3 * V(w0.symbol) * V(x0.symbol))
 
-    B.prove("var_s", f"exact (sympy.stats): Var(sum_i w_i {o}) = 3 Var(w) Var({other})", "n=3", rule_at_three)
+    B.prove("var_s", f"exact (moments): Var(sum_i w_i {o}) = 3 Var(w) Var({other})", "n=3", rule_at_three)
 
 
 def _identically(B: Builder, count, count_tex, other="x"):
@@ -226,8 +232,9 @@ def build_glorot(topic):
     h = sp.Symbol("h", positive=True)
     compromise = sp.solve(sp.Eq(1 / h, (1 / f_sol + 1 / b_sol) / 2), h)[0]
     B.step("compromise: 1/Var(w) the mean of n_in and n_out", "Var(w)", r"\operatorname{Var}(w)", compromise)
-    a_u = sp.solve(sp.Eq(variance(Uniform("w_u", -_a, _a)), compromise), _a)[0]
-    B.step("uniform U(-a, a) with this variance (sympy.stats: a^2/3)", "a", "a", a_u)
+    U = moments.uniform("w_u", _a)
+    a_u = sp.solve(sp.Eq(moments.variance(U.symbol, [U]), compromise), _a)[0]
+    B.step("uniform U(-a, a) with this variance (its second moment: a^2/3)", "a", "a", a_u)
     B.result("var_w", "Var(w)", r"\operatorname{Var}(w)", index=compromise)
     B.result("uniform_limit", "a", "a", index=a_u)
     B.prove(
@@ -238,9 +245,9 @@ def build_glorot(topic):
     )
     B.prove(
         "uniform_limit",
-        "exact (sympy.stats): Var(U(-a, a)) at this a",
+        "exact (moments): Var(U(-a, a)) at this a",
         "symbolic",
-        lambda: is_zero(variance(Uniform("w_v", -a_u, a_u)) - compromise),
+        lambda: is_zero(moments.variance(sp.Symbol("w_v", real=True), [moments.uniform("w_v", a_u)]) - compromise),
     )
     B.prove_claims(lambda claim: is_zero(claim.index - compromise), "symbolic n_in, n_out")
     return B.freeze()
@@ -272,10 +279,10 @@ def build_he(topic):
     )
 
     sig = sp.Symbol("sigma_s", positive=True)
-    Sp = Normal("s_prev", 0, sig)
-    ex2 = _relu_second_moment(Sp)
+    t = sp.Symbol("t", real=True)
+    ex2 = _relu_second_moment(sp.exp(-(t**2) / (2 * sig**2)) / (sig * sp.sqrt(2 * sp.pi)), t, sp.oo)
     B.step(
-        "E(max(0, s')^2) = integral of t^2 p(t) over t > 0, s' normal with mean 0 and variance sigma_s^2 (sympy.stats density)",
+        "E(max(0, s')^2) = integral of t^2 p(t) over t > 0, s' normal with mean 0 and variance sigma_s^2",
         "E(x^2)",
         r"\operatorname{E}(x^2)",
         ex2,
@@ -291,7 +298,7 @@ def build_he(topic):
 
     B.prove(
         "var_w",
-        "exact (sympy.stats): E(max(0, s')^2) = Var(s')/2 for a symmetric uniform s' too",
+        "exact (moments): E(max(0, s')^2) = Var(s')/2 for a symmetric uniform s' too",
         "symbolic",
         lambda: is_zero(_uniform_half()),
     )
@@ -305,15 +312,14 @@ def build_he(topic):
     return B.freeze()
 
 
-def _relu_second_moment(rv):
-    """``E(max(0, s)^2)``: the ReLU keeps s^2 on s > 0 only.  Integrating the
-    density over (0, oo) is the same expectation as sympy.stats' Piecewise
-    form, fifty times faster."""
-    t = sp.Symbol("t", real=True)
-    return sp.simplify(sp.integrate(t**2 * density(rv)(t), (t, 0, sp.oo)))
+def _relu_second_moment(density, t, upper):
+    """``E(max(0, s)^2)``: the ReLU keeps s^2 on s > 0 only, so integrate
+    ``t^2`` against the density of s over (0, upper), where its support ends."""
+    return sp.simplify(sp.integrate(t**2 * density, (t, 0, upper)))
 
 
 def _uniform_half():
     # The halving does not depend on the Gaussian: any symmetric law gives it.
-    U = Uniform("s_u", -_a, _a)
-    return sp.simplify(_relu_second_moment(U) - variance(U) / 2)
+    t = sp.Symbol("t", real=True)
+    U = moments.uniform("s_u", _a)
+    return sp.simplify(_relu_second_moment(1 / (2 * _a), t, _a) - moments.variance(U.symbol, [U]) / 2)

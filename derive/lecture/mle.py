@@ -19,8 +19,9 @@ import sympy as sp
 from sympy.stats import Laplace, Normal, density
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.lecture.exact import zero
 from gradproof.derive.lecture.functions import sigmoid
-from gradproof.derive.lecture.stats import Builder, gradient, is_zero, matrices_equal, prose
+from gradproof.derive.lecture.stats import Builder, gradient, matrices_equal, prose
 
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
 i, j, c, k = sp.symbols("i j c k", positive=True, integer=True)
@@ -57,7 +58,8 @@ def _inner(row, with_bias=False):
 def _explicit(expr, **sizes):
     """Instantiate the symbolic sizes and expand the sums and products."""
     subs = {m: sizes.get("m", M), n: sizes.get("n", N), K: sizes.get("K", KK)}
-    return expr.subs(subs).doit()
+    # the sizes are free symbols (never summation variables): a structural replacement is the substitution
+    return expr.xreplace(subs).doit()
 
 
 def _explicit_matrices(with_bias=False):
@@ -128,7 +130,7 @@ def _gaussian_nll_steps(B: Builder, with_bias=False):
         "nll",
         "exact: m (log sigma + log(2 pi)/2) = m/2 log(2 pi sigma^2)",
         "symbolic m",
-        lambda: is_zero(sp.expand_log(m * const - m * const_tidy, force=True)),
+        lambda: zero(sp.expand_log(m * const - m * const_tidy, force=True)),
     )
     return nll, lik
 
@@ -163,14 +165,14 @@ def build_mle_gaussian(topic):
     env = {"X": Xe, "y": ye, "w": we}
 
     def nll_is_minus_log_likelihood():
-        return is_zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll))
+        return zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll))
 
     B.prove("nll", "exact: -log of the explicit product", SIZES, nll_is_minus_log_likelihood)
     B.prove(
         "nll",
         "exact: matrix form vs index form",
         SIZES,
-        lambda: is_zero(mx.evaluate(nll_m, env, {m: M, n: N})[0] - _explicit(nll)),
+        lambda: zero(mx.evaluate(nll_m, env, {m: M, n: N})[0] - _explicit(nll)),
     )
 
     def gradient_is_scaled_least_squares():
@@ -186,7 +188,7 @@ def build_mle_gaussian(topic):
     )
 
     def compare(claim):
-        return is_zero(_explicit(claim.index) - _explicit(nll))
+        return zero(_explicit(claim.index) - _explicit(nll))
 
     B.prove_claims(compare, SIZES)
     return B.freeze()
@@ -254,13 +256,13 @@ def build_mle_sigma2(topic):
         nll_e = sp.Rational(M, 2) * sp.log(2 * sp.pi * sigma**2) + sum(x**2 for x in r) / (2 * sigma**2)
         sol = sp.solve(sp.diff(nll_e, sigma), sigma)
         want = s2.subs({RSS: sum(x**2 for x in r), m: M})
-        return len(sol) == 1 and is_zero(sol[0] ** 2 - want), f"explicit solutions {sol}"
+        return len(sol) == 1 and zero(sol[0] ** 2 - want), f"explicit solutions {sol}"
 
     B.prove(
         "sigma2", "exact: explicit residuals r_1..r_m, the likelihood maximised directly", f"m={M}", explicit_sample
     )
 
-    B.prove_claims(lambda claim: is_zero(claim.index - s2), "symbolic m, RSS")
+    B.prove_claims(lambda claim: zero(claim.index - s2), "symbolic m, RSS")
     return B.freeze()
 
 
@@ -310,7 +312,7 @@ def build_mle_bernoulli(topic):
         "nll",
         "exact: -log of the explicit product",
         f"m={M}",
-        lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll)),
+        lambda: zero(sp.expand_log(-sp.log(_explicit(lik)), force=True) - _explicit(nll)),
     )
     yh_e = sp.Matrix(M, 1, lambda r, q: Yhb[r + 1])
     y_e = sp.Matrix(M, 1, lambda r, q: yb[r + 1])
@@ -318,9 +320,9 @@ def build_mle_bernoulli(topic):
         "nll",
         "exact: matrix form vs index form",
         f"m={M}",
-        lambda: is_zero(mx.evaluate(loss_m, {"yhat": yh_e, "y": y_e}, {m: M})[0] - _explicit(nll)),
+        lambda: zero(mx.evaluate(loss_m, {"yhat": yh_e, "y": y_e}, {m: M})[0] - _explicit(nll)),
     )
-    B.prove_claims(lambda claim: is_zero(_explicit(claim.index) - _explicit(nll)), f"m={M}")
+    B.prove_claims(lambda claim: zero(_explicit(claim.index) - _explicit(nll)), f"m={M}")
     return B.freeze()
 
 
@@ -378,7 +380,7 @@ def build_mle_categorical(topic):
         "nll",
         "exact: -log of the explicit product",
         f"m=2, K={KK}",
-        lambda: is_zero(sp.expand_log(-sp.log(_explicit(lik, m=2)), force=True) - _explicit(nll, m=2)),
+        lambda: zero(sp.expand_log(-sp.log(_explicit(lik, m=2)), force=True) - _explicit(nll, m=2)),
     )
 
     def softmax_form():
@@ -394,13 +396,13 @@ def build_mle_categorical(topic):
         idx = idx.subs({Yb[r + 1, q + 1]: Y_e[r, q] for r in range(2) for q in range(KK)})
         mat = mx.evaluate(loss_m, {"S": S_e, "Y": Y_e})[0]
         ce, idx, mat = (sp.expand_log(e.subs(simplex), force=True) for e in (ce, idx, mat))
-        ok1, ok2 = is_zero(ce - idx), is_zero(ce - mat)
+        ok1, ok2 = zero(ce - idx), zero(ce - mat)
         return ok1 and ok2, f"index form {'ok' if ok1 else 'differs'}, matrix form {'ok' if ok2 else 'differs'}"
 
     B.prove(
         "loss", "exact: cross-entropy of the softmax = log-sum-exp form = matrix form", f"m=2, K={KK}", softmax_form
     )
-    B.prove_claims(lambda claim: is_zero(_explicit(claim.index, m=2) - _explicit(nll, m=2)), f"m=2, K={KK}")
+    B.prove_claims(lambda claim: zero(_explicit(claim.index, m=2) - _explicit(nll, m=2)), f"m=2, K={KK}")
     return B.freeze()
 
 
@@ -500,7 +502,7 @@ def _build_map(topic, prior: str):
         target = explicit(loss).subs(lam, lam_val)
         # equal up to a constant: the difference has zero gradient in (w, b)
         diff = sp.expand(factor * neg_log_post - target)
-        bad = [p for p in params if not is_zero(sp.diff(diff, p))]
+        bad = [p for p in params if not zero(sp.diff(diff, p))]
         return not bad, f"difference depends on {bad}"
 
     B.prove(
@@ -515,10 +517,10 @@ def _build_map(topic, prior: str):
 
     def matrix_form():
         env = {"X": Xe, "y": ye, "w": we.xreplace(real_w), "b": sp.Matrix([[bias]])}
-        return is_zero(mx.evaluate(loss_m, env, {m: M, n: N})[0] - explicit(loss))
+        return zero(mx.evaluate(loss_m, env, {m: M, n: N})[0] - explicit(loss))
 
     B.prove("loss", "exact: matrix form vs index form", SIZES, matrix_form)
-    B.prove_claims(lambda claim: is_zero(claim.index - lam_val), "symbolic")
+    B.prove_claims(lambda claim: zero(claim.index - lam_val), "symbolic")
     return B.freeze()
 
 

@@ -1,20 +1,12 @@
 """Derivations of the lecture's remaining statements, each proved exactly.
 
 These are the statements that are not a single module or loss: empirical
-risk minimisation, the gradient-descent step, the lecture's MLP composed from
-its modules with the backward message delta^l of every layer, an RNN
-unrolled through time (BPTT), module reuse in a DAG, the vanishing and
-exploding backward messages, the shape of the activations near zero and in
-saturation, the ReLU slide's properties, randomised inputs as weight decay,
-the bias trick and the two forms of the sigmoid.
-
-Composite derivations take their messages from the registry's own module
-derivations (``affine``, ``tanh``, ``softmax_cross_entropy``) and compose them
-with :func:`gradproof.derive.engine.mexpr.substitute`; the exact proofs then compare the
-composition with SymPy's scalar differentiation of the explicit network at
-small non-square sizes.  Backward messages are linear in the message that
-arrives from above, so a symbolic top message ``G`` proves the composition
-for every loss at once; the loss's own message is the loss topic's proof.
+risk minimisation, the gradient-descent step, randomised inputs as weight
+decay, the bias trick, the two forms of the sigmoid and the softmax
+classifier; the networks composed from modules (the MLP, BPTT, module reuse,
+vanishing messages) are in :mod:`gradproof.derive.lecture.proofs_networks`, the
+activations' shape in :mod:`gradproof.derive.lecture.proofs_activations`; this
+module gathers them all.
 
 >>> from gradproof.derive.lecture.registry import derive
 >>> derive("bias_trick").passed
@@ -25,38 +17,50 @@ from __future__ import annotations
 
 import sympy as sp
 
-from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.engine.derivation import Label
-from gradproof.derive.lecture.functions import explicit, sigmoid
+from gradproof.derive.lecture.exact import math
+from gradproof.derive.lecture.exact import same as _same  # noqa: F401 -- the comparison, for callers
+from gradproof.derive.lecture.functions import explicit
+from gradproof.derive.lecture.proofs_activations import (
+    build_activation_bounds,
+    build_linear_near_zero,
+    build_relu_properties,
+)
+from gradproof.derive.lecture.proofs_networks import (
+    build_dag_reuse,
+    build_mlp_backprop,
+    build_rnn_bptt,
+    build_vanishing_gradient,
+)
 from gradproof.derive.lecture.stats import Builder, is_zero, matrices_equal, symbolic_matrix
+
+__all__ = [
+    "BIAS_CLAIM",
+    "ERM_RISK",
+    "build_activation_bounds",
+    "build_bias_trick",
+    "build_dag_reuse",
+    "build_erm",
+    "build_gradient_descent",
+    "build_linear_near_zero",
+    "build_mlp_backprop",
+    "build_randomised_inputs",
+    "build_relu_properties",
+    "build_rnn_bptt",
+    "build_sigmoid_forms",
+    "build_softmax_argmax",
+    "build_vanishing_gradient",
+    "math",
+    "s",
+]
 
 s = sp.Symbol("s", real=True)
 alpha = sp.Symbol("alpha", positive=True)
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
 
 
-def math(text: str, latex: str) -> Label:
-    """Mathematics stated in the lecture's notation (plain text and LaTeX)."""
-    return Label(text, latex)
-
-
-def _tanh_m(A: sp.Matrix) -> sp.Matrix:
-    return A.applyfunc(sp.tanh)
-
-
 def _grad(L, M: sp.Matrix) -> sp.Matrix:
+    """SymPy's derivative of the scalar ``L`` by every entry of ``M``."""
     return M.applyfunc(lambda v: sp.diff(L, v))
-
-
-def _same(a: sp.Matrix, b: sp.Matrix):
-    """Exact equality after expansion (tanh kept as an atom; its derivative is 1 - tanh^2)."""
-    if a.shape != b.shape:
-        return False, f"shape {a.shape} vs {b.shape}"
-    for r in range(a.rows):
-        for c in range(a.cols):
-            if sp.expand(a[r, c] - b[r, c]) != 0:
-                return False, f"entry ({r + 1}, {c + 1}) differs"
-    return True
 
 
 # ---------------------------------------------------------------------------
@@ -208,663 +212,6 @@ def build_gradient_descent(topic):
 
 
 # ---------------------------------------------------------------------------
-# The lecture's MLP, composed from modules
-# ---------------------------------------------------------------------------
-
-
-def _msym(name: str, latex: str, shape, role="input"):
-    return mx.Sym(name, shape, role, latex)
-
-
-def build_mlp_backprop(topic):
-    """Two tanh hidden layers and a softmax output, composed from the registry's modules."""
-    from gradproof.derive.lecture.registry import derive
-
-    B = Builder(topic)
-    aff, th, sce = derive("affine"), derive("tanh"), derive("softmax_cross_entropy")
-    h1, h2 = sp.symbols("h_1 h_2", positive=True, integer=True)
-    widths = [n, h1, h2, K]
-    Z = {1: _msym("Z1", r"{\mathbf{Z}^{1}}", (m, n))}
-    W = {l: _msym(f"W{l}", r"{\mathbf{W}^{%d}}" % l, (widths[l - 1], widths[l]), "param") for l in (1, 2, 3)}
-    b = {l: _msym(f"b{l}", r"{\mathbf{b}^{%d}}" % l, (1, widths[l]), "param") for l in (1, 2, 3)}
-    shapes = {2: (m, h1), 3: (m, h1), 4: (m, h2), 5: (m, h2), 6: (m, K)}
-    for l, sh in shapes.items():
-        Z[l] = _msym(f"Z{l}", r"{\mathbf{Z}^{%d}}" % l, sh)
-    D = {l: _msym(f"Delta{l}", r"{\boldsymbol{\Delta}^{%d}}" % l, Z[l].shape, "upstream") for l in range(1, 7)}
-    Y = _msym("Y", r"\mathbf{Y}", (m, K), "target")
-    P = _msym("P", r"\mathbf{P}", (m, K), "output")
-    # forward: z^{l+1} = f(z^l), each module's own forward map
-    layers = [(1, "affine", 1), (2, "tanh", None), (3, "affine", 2), (4, "tanh", None), (5, "affine", 3)]
-    fw = {}
-    for l, mod, p in layers:
-        if mod == "affine":
-            fw[l + 1] = mx.substitute(aff.code.forward, {"Z": Z[l], "W": W[p], "b": b[p]})
-        else:
-            fw[l + 1] = mx.substitute(th.code.forward, {"Z": Z[l]})
-        B.define(f"Z^{l + 1}", r"\mathbf{Z}^{%d}" % (l + 1), fw[l + 1], f"module {l}: {mod}")
-    B.define(
-        "L",
-        "L",
-        mx.substitute(sce.result("loss").matrix, {"S": Z[6], "Y": Y}),
-        "module 6: softmax + cross-entropy of the logits",
-    )
-    # backward: delta^l from the module's backward message with delta^{l+1}
-    msg = {6: mx.substitute(sce.code.backward, {"P": P, "Y": Y})}
-    B.step(
-        "the loss module's message (topic softmax cross-entropy), P the softmax of the logits",
-        "Delta^6",
-        r"\boldsymbol{\Delta}^{6}",
-        msg[6],
-    )
-    grads = {}
-    for l, mod, p in reversed(layers):
-        if mod == "affine":
-            msg[l] = mx.substitute(aff.code.backward, {"Delta": D[l + 1], "W": W[p]})
-            for name, g in aff.code.grads:
-                grads[f"{name}{p}"] = (l, mx.substitute(g, {"Delta": D[l + 1], "Z": Z[l]}))
-            rule = f"affine module's backward message, layer {l}"
-        else:
-            msg[l] = mx.substitute(th.code.backward, {"Delta": D[l + 1], "A": Z[l + 1]})
-            rule = f"tanh module's backward message (its output is the next module's input), layer {l}"
-        B.step(rule, f"Delta^{l}", r"\boldsymbol{\Delta}^{%d}" % l, msg[l])
-    for key in ("W3", "b3", "W2", "b2", "W1", "b1"):
-        l, g = grads[key]
-        B.step(
-            f"affine module's parameter message, layer {l}",
-            f"dL/d{key[0]}^{key[1]}",
-            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % (key[0], key[1]),
-            g,
-        )
-    for l in range(1, 7):
-        B.result(f"delta^{l}", f"Delta^{l}", r"\boldsymbol{\Delta}^{%d}" % l, matrix=msg[l], shape=Z[l].shape)
-    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
-        B.result(
-            f"grad:{key[0]}^{key[1]}",
-            f"dL/d{key[0]}^{key[1]}",
-            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % (key[0], key[1]),
-            matrix=grads[key][1],
-        )
-
-    # Exact proof at m=2, n=3, h1=2, h2=3, K=2 with a symbolic top message G.
-    sizes = {"m": 2, "n": 3, "h1": 2, "h2": 3, "K": 2}
-    ws = [sizes["n"], sizes["h1"], sizes["h2"], sizes["K"]]
-    env = {"Z1": symbolic_matrix("x", 2, 3, real=True)}
-    for l in (1, 2, 3):
-        env[f"W{l}"] = symbolic_matrix(f"w{l}", ws[l - 1], ws[l], real=True)
-        env[f"b{l}"] = sp.Matrix(1, ws[l], lambda r, c, l=l: sp.Symbol(f"b{l}_{c + 1}", real=True))
-    for l, _, _ in layers:
-        env[f"Z{l + 1}"] = mx.evaluate(fw[l + 1], env)
-    G = symbolic_matrix("g", 2, sizes["K"], real=True)
-    L_G = sum(G[r, c] * env["Z6"][r, c] for r in range(2) for c in range(sizes["K"]))
-    env["Delta6"] = G
-    for l in range(5, 0, -1):
-        env[f"Delta{l}"] = mx.evaluate(msg[l], env)
-    label = "m=2, n=3, h1=2, h2=3, K=2"
-    B.prove(
-        "delta^1",
-        "exact: composed Delta^1 = dL/dZ^1 (SymPy differentiation, top message G)",
-        label,
-        lambda: _same(env["Delta1"], _grad(L_G, env["Z1"])),
-    )
-    # every other delta^l: differentiate with Z^l as an independent input
-    for l in (2, 3, 4, 5):
-        B.prove(
-            f"delta^{l}",
-            f"exact: composed Delta^{l} = dL/dZ^{l} of the network above layer {l}",
-            label,
-            lambda l=l: _same(env[f"Delta{l}"], _upper_grad(l, layers, fw, env, G)),
-        )
-    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
-        l, g = grads[key]
-        B.prove(
-            f"grad:{key[0]}^{key[1]}",
-            f"exact: composed dL/d{key} = SymPy's derivative",
-            label,
-            lambda g=g, key=key: _same(mx.evaluate(g, env), _grad(L_G, env[key])),
-        )
-    B.prove(
-        "delta^6",
-        "exact: the loss module's message is proved in topic softmax_cross_entropy",
-        "symbolic",
-        lambda: sce.passed,
-    )
-    B.prove(
-        "delta^1",
-        "exact: dropping the tanh factor of layer 2 is caught (the proof can fail)",
-        label,
-        lambda: _same(env["Delta3"] * env["W1"].T, _grad(L_G, env["Z1"])) is not True,
-    )
-    B.notes.append(
-        "Backward messages are linear in the message from above, so proving the composition with a "
-        "symbolic top message G proves it for every loss; the softmax + cross-entropy message (P - Y)/m "
-        "is that topic's proof. The whole network is also checked numerically (network:mlp)."
-    )
-    return B.freeze()
-
-
-def _upper_grad(l, layers, fw, env, G):
-    """dL/dZ^l of the network from layer l up, with Z^l a fresh symbolic input."""
-    zl = symbolic_matrix(f"u{l}", *env[f"Z{l}"].shape, real=True)
-    local = {**env, f"Z{l}": zl}
-    for k, _, _ in layers:
-        if k >= l:
-            local[f"Z{k + 1}"] = mx.evaluate(fw[k + 1], local)
-    L = sum(G[r, c] * local["Z6"][r, c] for r in range(G.rows) for c in range(G.cols))
-    return _grad(L, zl).subs(dict(zip(zl, env[f"Z{l}"])))
-
-
-# ---------------------------------------------------------------------------
-# RNN unrolled through time
-# ---------------------------------------------------------------------------
-
-
-def build_rnn_bptt(topic):
-    """h_t = tanh(x_t U + h_{t-1} V + b), yhat_t = h_t W: BPTT sums each parameter's uses."""
-    B = Builder(topic)
-    B.define(
-        "s_t",
-        r"\mathbf{s}_t",
-        math(
-            "x_t U + h_{t-1} V + b, h_t = tanh(s_t), yhat_t = h_t W, h_0 = 0",
-            r"\mathbf{x}_t\mathbf{U} + \mathbf{h}_{t-1}\mathbf{V} + \mathbf{b},\ "
-            r"\mathbf{h}_t = \tanh(\mathbf{s}_t),\ \hat{\mathbf{y}}_t = "
-            r"\mathbf{h}_t\mathbf{W},\ \mathbf{h}_0 = \mathbf{0}",
-        ),
-        "the recurrent network unrolled over t = 1..T: one DAG in which U, V, W, b are reused at every step",
-    )
-    B.define("L", "L", math("sum_t l_t(yhat_t)", r"\sum_{t=1}^{T} \ell_t(\hat{\mathbf{y}}_t)"))
-    steps = [
-        (
-            "output module at step t (linear layer)",
-            "delta(yhat_t)",
-            r"\boldsymbol{\delta}^{\hat{y}}_t",
-            "dl_t/dyhat_t",
-            r"\frac{\partial \ell_t}{\partial \hat{\mathbf{y}}_t}",
-        ),
-        (
-            "the hidden state feeds the output and the next step: the two messages add",
-            "delta(h_t)",
-            r"\boldsymbol{\delta}^{h}_t",
-            "delta(yhat_t) W^T + delta(s_{t+1}) V^T  (delta(s_{T+1}) = 0)",
-            r"\boldsymbol{\delta}^{\hat{y}}_t\mathbf{W}^{\top} + \boldsymbol{\delta}^{s}_{t+1}\mathbf{V}^{\top}"
-            r"\quad(\boldsymbol{\delta}^{s}_{T+1} = \mathbf{0})",
-        ),
-        (
-            "tanh module's backward message",
-            "delta(s_t)",
-            r"\boldsymbol{\delta}^{s}_t",
-            "delta(h_t) * (1 - h_t^2)",
-            r"\boldsymbol{\delta}^{h}_t \odot (1 - \mathbf{h}_t \odot \mathbf{h}_t)",
-        ),
-        (
-            "reused parameter: sum the per-step parameter messages",
-            "dL/dW",
-            r"\frac{\partial L}{\partial \mathbf{W}}",
-            "sum_t h_t^T delta(yhat_t)",
-            r"\sum_{t=1}^{T} \mathbf{h}_t^{\top}\boldsymbol{\delta}^{\hat{y}}_t",
-        ),
-        (
-            "reused parameter: sum the per-step parameter messages",
-            "dL/dV",
-            r"\frac{\partial L}{\partial \mathbf{V}}",
-            "sum_t h_{t-1}^T delta(s_t)",
-            r"\sum_{t=1}^{T} \mathbf{h}_{t-1}^{\top}\boldsymbol{\delta}^{s}_t",
-        ),
-        (
-            "reused parameter: sum the per-step parameter messages",
-            "dL/dU",
-            r"\frac{\partial L}{\partial \mathbf{U}}",
-            "sum_t x_t^T delta(s_t)",
-            r"\sum_{t=1}^{T} \mathbf{x}_t^{\top}\boldsymbol{\delta}^{s}_t",
-        ),
-        (
-            "reused parameter: sum the per-step parameter messages",
-            "dL/db",
-            r"\frac{\partial L}{\partial \mathbf{b}}",
-            "sum_t colsum(delta(s_t))",
-            r"\sum_{t=1}^{T} \mathbf{1}^{\top}\boldsymbol{\delta}^{s}_t",
-        ),
-    ]
-    for rule, lt, ll, rt, rl in steps:
-        B.step(rule, lt, ll, math(rt, rl))
-    for key, lt, ll, rt, rl in [("grad:" + x[1].split("/d")[1], x[1], x[2], x[3], x[4]) for x in steps[3:]]:
-        B.result(key, lt, ll, index=math(rt, rl))
-    T, M, N, H, KK = 3, 2, 2, 2, 2
-    xs = [symbolic_matrix(f"x{t}", M, N, real=True) for t in range(1, T + 1)]
-    U = symbolic_matrix("u", N, H, real=True)
-    V = symbolic_matrix("v", H, H, real=True)
-    W = symbolic_matrix("w", H, KK, real=True)
-    bb = sp.Matrix(1, H, lambda r, c: sp.Symbol(f"b_{c + 1}", real=True))
-    Gs = [symbolic_matrix(f"g{t}", M, KK, real=True) for t in range(1, T + 1)]
-    ones = sp.ones(M, 1)
-    hs = [sp.zeros(M, H)]
-    for t in range(T):
-        hs.append(_tanh_m(xs[t] * U + hs[-1] * V + ones * bb))
-    L = sum(sum(Gs[t].multiply_elementwise(hs[t + 1] * W)) for t in range(T))
-    # BPTT, exactly as the steps state
-    ds = [None] * (T + 2)
-    ds[T + 1] = sp.zeros(M, H)
-    for t in range(T, 0, -1):
-        dh = Gs[t - 1] * W.T + (ds[t + 1] * V.T if t < T else sp.zeros(M, H))
-        ds[t] = dh.multiply_elementwise(sp.ones(M, H) - hs[t].multiply_elementwise(hs[t]))
-    gW = sum((hs[t].T * Gs[t - 1] for t in range(1, T + 1)), sp.zeros(H, KK))
-    gV = sum((hs[t - 1].T * ds[t] for t in range(1, T + 1)), sp.zeros(H, H))
-    gU = sum((xs[t - 1].T * ds[t] for t in range(1, T + 1)), sp.zeros(N, H))
-    gb = sum((ones.T * ds[t] for t in range(1, T + 1)), sp.zeros(1, H))
-    label = f"T={T}, m={M}, n={N}, H={H}, K={KK}"
-    for key, mine, P in (("grad:W", gW, W), ("grad:V", gV, V), ("grad:U", gU, U), ("grad:b", gb, bb)):
-        B.prove(
-            key,
-            f"exact: BPTT {key[5:]} = SymPy's derivative of the unrolled network (top messages G_t)",
-            label,
-            lambda mine=mine, P=P: _same(mine, _grad(L, P)),
-        )
-    B.prove(
-        "grad:V",
-        "exact: the last step's term alone is not the gradient (the proof can fail)",
-        label,
-        lambda: _same(hs[T - 1].T * ds[T], _grad(L, V)) is not True,
-    )
-    B.notes.append(
-        "Backward messages are linear in the top messages, so symbolic G_t = dl_t/dyhat_t prove BPTT for "
-        "every per-step loss. The generated RNN is also checked numerically (network:rnn)."
-    )
-    return B.freeze()
-
-
-# ---------------------------------------------------------------------------
-# Module reuse in a DAG
-# ---------------------------------------------------------------------------
-
-
-def build_dag_reuse(topic):
-    """A module used twice: the gradient of its parameters is the sum of both uses' messages."""
-    B = Builder(topic)
-    B.define(
-        "network",
-        r"\text{network}",
-        math(
-            "S^1 = X W, H^1 = tanh(S^1), S^2 = H^1 W, H^2 = tanh(S^2), L = l(H^2)",
-            r"\mathbf{S}^{1} = \mathbf{X}\mathbf{W},\ \mathbf{H}^{1} = \tanh(\mathbf{S}^{1}),\ "
-            r"\mathbf{S}^{2} = \mathbf{H}^{1}\mathbf{W},\ \mathbf{H}^{2} = \tanh(\mathbf{S}^{2}),\ L = \ell(\mathbf{H}^{2})",
-        ),
-        "one linear module with weights W, used at two places of the graph",
-    )
-    B.step(
-        "multivariate chain rule: W reaches L along two paths",
-        "dL/dW",
-        r"\frac{\partial L}{\partial W_{ij}}",
-        math(
-            "sum_{r,c} dL/dS^1_rc dS^1_rc/dW_ij + sum_{r,c} dL/dS^2_rc dS^2_rc/dW_ij",
-            r"\sum_{r,c}\frac{\partial L}{\partial S^{1}_{rc}}\frac{\partial S^{1}_{rc}}{\partial W_{ij}} + "
-            r"\sum_{r,c}\frac{\partial L}{\partial S^{2}_{rc}}\frac{\partial S^{2}_{rc}}{\partial W_{ij}}",
-        ),
-    )
-    B.step(
-        "each use's parameter message (linear layer)",
-        "dL/dW",
-        r"\frac{\partial L}{\partial \mathbf{W}}",
-        math(
-            "X^T Delta^{S1} + (H^1)^T Delta^{S2}",
-            r"\mathbf{X}^{\top}\boldsymbol{\Delta}^{S^1} + (\mathbf{H}^{1})^{\top}\boldsymbol{\Delta}^{S^2}",
-        ),
-        "Delta^{S2} = dl/dH^2 * (1 - H^2 * H^2), Delta^{S1} = (Delta^{S2} W^T) * (1 - H^1 * H^1)",
-    )
-    B.result(
-        "grad:W",
-        "dL/dW",
-        r"\frac{\partial L}{\partial \mathbf{W}}",
-        index=math(
-            "X^T Delta^{S1} + (H^1)^T Delta^{S2}",
-            r"\mathbf{X}^{\top}\boldsymbol{\Delta}^{S^1} + (\mathbf{H}^{1})^{\top}\boldsymbol{\Delta}^{S^2}",
-        ),
-    )
-    M, N = 2, 3
-    X = symbolic_matrix("x", M, N, real=True)
-    W = symbolic_matrix("w", N, N, real=True)
-    G = symbolic_matrix("g", M, N, real=True)
-    S1 = X * W
-    H1 = _tanh_m(S1)
-    S2 = H1 * W
-    H2 = _tanh_m(S2)
-    L = sum(G.multiply_elementwise(H2))
-    one = sp.ones(M, N)
-    D2 = G.multiply_elementwise(one - H2.multiply_elementwise(H2))
-    D1 = (D2 * W.T).multiply_elementwise(one - H1.multiply_elementwise(H1))
-    total = X.T * D1 + H1.T * D2
-    label = f"m={M}, n={N}"
-    B.prove(
-        "grad:W",
-        "exact: sum of the two uses' messages = SymPy's derivative (top message G)",
-        label,
-        lambda: _same(total, _grad(L, W)),
-    )
-    B.prove(
-        "grad:W",
-        "exact: either use alone is not the gradient (the proof can fail)",
-        label,
-        lambda: _same(X.T * D1, _grad(L, W)) is not True and _same(H1.T * D2, _grad(L, W)) is not True,
-    )
-    B.notes.append(
-        "The generated DAG runtime adds the messages of a reused module; it is checked numerically as network:dag."
-    )
-    return B.freeze()
-
-
-# ---------------------------------------------------------------------------
-# Vanishing and exploding backward messages
-# ---------------------------------------------------------------------------
-
-
-def build_vanishing_gradient(topic):
-    """Var(delta^l) = n sigma_0^2 E[tanh'(s)^2] Var(delta^{l+1}) for a linear + tanh layer."""
-    B = Builder(topic)
-    sig0, v, q, tau = sp.symbols("sigma_0 v q tau", positive=True)
-    nn = sp.Symbol("n", positive=True, integer=True)
-    B.define(
-        "delta_i",
-        r"\delta^{l}_i",
-        math("sum_j w_ij tanh'(s_j) delta^{l+1}_j", r"\sum_{j=1}^{n} w_{ij}\,\tanh'(s_j)\,\delta^{l+1}_j"),
-        "linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0",
-    )
-    B.step(
-        "independent zero-mean terms: variances add, one term factorises",
-        "Var(delta_i)",
-        r"\operatorname{Var}(\delta^{l}_i)",
-        math(
-            "sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta_j)^2)",
-            r"\sum_{j=1}^{n} \operatorname{E}(w_{ij}^2)\,\operatorname{E}(\tanh'(s_j)^2)\,"
-            r"\operatorname{E}((\delta^{l+1}_j)^2)",
-        ),
-    )
-    gain = nn * sig0**2 * q
-    B.step(
-        "identically distributed over j; q is the mean squared tanh derivative",
-        "Var(delta^l)",
-        r"\operatorname{Var}(\delta^{l})",
-        gain * v,
-        "the message's variance is multiplied by g = n sigma_0^2 q per layer",
-    )
-    # small sigma_0: s ~ 0, tanh' ~ 1
-    B.step(
-        "small weights: s near 0, where the tanh derivative is 1",
-        "g",
-        "g",
-        nn * sig0**2,
-        "n = 500, sigma_0 = 0.01: g = 0.05, the message shrinks by sqrt(g) ~ 0.22 per layer: it vanishes",
-    )
-    # large sigma_0: s ~ N(0, tau^2), tau large: E[sech^4] ~ (int sech^4) / (sqrt(2 pi) tau)
-    F = sp.tanh(s) - sp.tanh(s) ** 3 / 3
-    integral = sp.limit(F, s, sp.oo) - sp.limit(F, s, -sp.oo)
-    B.step(
-        "the squared tanh derivative is the fourth power of sech, with antiderivative tanh(s) - tanh(s) cubed / 3",
-        "int sech^4",
-        r"\int_{-\infty}^{\infty}"
-        r"\operatorname{sech}^4 s\,ds",
-        integral,
-    )
-    q_sat = integral / (sp.sqrt(2 * sp.pi) * tau)
-    B.step(
-        "large weights: s is Gaussian with large standard deviation tau, whose density is about 1/(sqrt(2 pi) tau) where sech is not small",
-        "q",
-        "q",
-        q_sat,
-    )
-    g_sat = nn * sig0**2 * q_sat
-    B.step(
-        "the gain in saturation",
-        "g",
-        "g",
-        g_sat,
-        "n = 500, sigma_0 = 1, tau^2 = n sigma_0^2 Var(z) ~ 450: g ~ 12, the message GROWS ~3.5x per layer "
-        "towards the input",
-    )
-    B.result("gain", "g", "g", index=gain)
-    B.result("gain_saturated", "g (saturated)", r"g_{\text{sat}}", index=g_sat)
-
-    def one_term():
-        from sympy.stats import E, Normal
-
-        wv = Normal("w", 0, sig0)
-        dv = Normal("d", 0, sp.sqrt(v))
-        a = sp.Symbol("a", real=True)  # tanh'(s_j), independent of w and delta
-        lhs = sp.expand(E((wv * a * dv) ** 2))
-        return is_zero(lhs - sig0**2 * a**2 * v)
-
-    B.prove(
-        "gain",
-        "exact: E((w a delta)^2) = sigma_0^2 a^2 Var(delta) for independent Gaussian w, delta",
-        "one term",
-        one_term,
-    )
-    B.prove(
-        "gain",
-        "exact: tanh'(s) = 1 - tanh(s)^2 and tanh'(0) = 1",
-        "scalar",
-        lambda: is_zero(sp.diff(sp.tanh(s), s) - (1 - sp.tanh(s) ** 2)) and sp.diff(sp.tanh(s), s).subs(s, 0) == 1,
-    )
-    B.prove(
-        "gain_saturated",
-        "exact: d/ds (tanh s - tanh^3 s / 3) = tanh'(s)^2",
-        "scalar",
-        lambda: is_zero(sp.diff(F, s) - sp.diff(sp.tanh(s), s) ** 2),
-    )
-    B.prove(
-        "gain_saturated", "exact: the integral of sech^4 over R is 4/3", "scalar", lambda: integral == sp.Rational(4, 3)
-    )
-    B.prove(
-        "gain_saturated",
-        "exact: n=500, sigma_0=1, tau^2=450 gives g > 1 (growth), n=500, sigma_0=0.01 gives g < 1",
-        "n=500",
-        lambda: (
-            g_sat.subs({nn: 500, sig0: 1, tau: sp.sqrt(450)}) > 1
-            and (nn * sig0**2).subs({nn: 500, sig0: sp.Rational(1, 100)}) < 1
-        ),
-    )
-    B.notes.append(
-        "Erratum: the slide 'Vanishing Gradient' says delta -> 0 in both cases. For sigma_0 = 1 the tanh "
-        "derivative is small but W^T multiplies the message by entries of size 1: the gain g ~ 12 > 1 and "
-        "delta grows towards the input. Saturation makes the gradient useless, not small. Measured by "
-        "the initialisation experiment (numeric check of this topic; the report lists it under Errata)."
-    )
-    return B.freeze()
-
-
-def build_activation_bounds(topic):
-    """0 < tanh'(s) <= 1 with equality only at 0; 0 < sigma'(s) <= 1/4."""
-    B = Builder(topic)
-    dt = sp.diff(sp.tanh(s), s)
-    B.step("differentiate tanh", "tanh'(s)", r"\tanh'(s)", 1 - sp.tanh(s) ** 2)
-    B.step(
-        "the square of tanh(s) is non-negative, so",
-        "tanh'(s)",
-        r"\tanh'(s)",
-        math("1 - tanh(s)^2 <= 1, equality iff s = 0", r"1 - \tanh^2 s \le 1,\ \text{equality iff } s = 0"),
-    )
-    B.step("in exponentials", "tanh'(s)", r"\tanh'(s)", 4 / (sp.exp(s) + sp.exp(-s)) ** 2, "> 0 for every real s")
-    ds = sigmoid(s) * (1 - sigmoid(s))
-    B.step(
-        "the sigmoid's derivative, completed square",
-        "sigma'(s)",
-        r"\sigma'(s)",
-        sp.Rational(1, 4) - (sigmoid(s) - sp.Rational(1, 2)) ** 2,
-        "<= 1/4, equality iff s = 0",
-    )
-    B.result("tanh_bound", "tanh'(s)", r"\tanh'(s)", index=1 - sp.tanh(s) ** 2)
-    B.result(
-        "sigmoid_bound", "sigma'(s)", r"\sigma'(s)", index=sp.Rational(1, 4) - (sigmoid(s) - sp.Rational(1, 2)) ** 2
-    )
-    B.prove(
-        "tanh_bound",
-        "exact: tanh'(s) = 1 - tanh(s)^2 = 4/(e^s + e^-s)^2",
-        "scalar",
-        lambda: is_zero(dt - (1 - sp.tanh(s) ** 2)) and is_zero(dt - 4 / (sp.exp(s) + sp.exp(-s)) ** 2),
-    )
-    B.prove(
-        "tanh_bound",
-        "exact: 1 - tanh'(s) = tanh(s)^2 is non-negative for real s, zero only at s = 0",
-        "scalar",
-        lambda: bool((sp.tanh(s) ** 2).is_nonnegative) and sp.solve(sp.tanh(s), s) == [0],
-    )
-    B.prove(
-        "tanh_bound",
-        "exact: tanh'(s) > 0 (SymPy assumptions on 4/(e^s + e^-s)^2)",
-        "scalar",
-        lambda: bool((4 / (sp.exp(s) + sp.exp(-s)) ** 2).is_positive),
-    )
-    B.prove(
-        "sigmoid_bound",
-        "exact: sigma'(s) = 1/4 - (sigma(s) - 1/2)^2 <= 1/4",
-        "scalar",
-        lambda: is_zero(explicit(ds) - explicit(sp.Rational(1, 4) - (sigmoid(s) - sp.Rational(1, 2)) ** 2)),
-    )
-    B.prove(
-        "tanh_bound",
-        "exact: tanh'(s) -> 0 as s -> +-oo (saturation)",
-        "scalar",
-        lambda: sp.limit(dt, s, sp.oo) == 0 and sp.limit(dt, s, -sp.oo) == 0,
-    )
-    return B.freeze()
-
-
-def build_linear_near_zero(topic):
-    """sigma(s) = 1/2 + s/4 - s^3/48 + O(s^5) and tanh(s) = s - s^3/3 + O(s^5)."""
-    B = Builder(topic)
-    ser_sig = sp.series(explicit(sigmoid(s)), s, 0, 5).removeO()
-    ser_tanh = sp.series(sp.tanh(s), s, 0, 5).removeO()
-    B.step(
-        "Taylor series of 1/(1 + exp(-s)) at 0",
-        "sigma(s)",
-        r"\sigma(s)",
-        math("1/2 + s/4 - s^3/48 + O(s^5)", r"\frac{1}{2} + \frac{s}{4} - \frac{s^{3}}{48} + O(s^{5})"),
-    )
-    B.step(
-        "Taylor series of tanh at 0",
-        "tanh(s)",
-        r"\tanh(s)",
-        math("s - s^3/3 + O(s^5)", r"s - \frac{s^{3}}{3} + O(s^{5})"),
-        "small potentials (small weights): sigmoid and tanh neurons behave like linear neurons",
-    )
-    B.result("sigmoid", "sigma(s)", r"\sigma(s)", index=sp.Rational(1, 2) + s / 4)
-    B.result("tanh", "tanh(s)", r"\tanh(s)", index=s)
-    B.prove(
-        "sigmoid",
-        "exact: series of sigma at 0 to order 5 is 1/2 + s/4 - s^3/48",
-        "scalar",
-        lambda: sp.expand(ser_sig - (sp.Rational(1, 2) + s / 4 - s**3 / 48)) == 0,
-    )
-    B.prove(
-        "tanh",
-        "exact: series of tanh at 0 to order 5 is s - s^3/3",
-        "scalar",
-        lambda: sp.expand(ser_tanh - (s - s**3 / 3)) == 0,
-    )
-    B.prove(
-        "tanh",
-        "exact: tanh(s) = 2 sigma(2s) - 1 carries the one series into the other",
-        "scalar",
-        lambda: sp.expand(2 * ser_sig.subs(s, 2 * s) - 1 - ser_tanh) == 0,
-    )
-    B.prove_claims(lambda claim: sp.expand(claim.index - sp.series(sp.tanh(s), s, 0, 2).removeO()) == 0, "scalar")
-    return B.freeze()
-
-
-def build_relu_properties(topic):
-    """ReLU: gradient 1 for s > 0, 0 for s < 0 (dead units), unbounded output."""
-    from gradproof.derive.lecture.registry import derive
-
-    B = Builder(topic)
-    sp_, sn = sp.Symbol("s", positive=True), sp.Symbol("s", negative=True)
-    f = lambda x: sp.Max(0, x)
-    B.define("f(s)", "f(s)", f(s))
-    B.step("s > 0", "f'(s)", "f'(s)", sp.diff(f(sp_), sp_), "constant: no factor below 1 multiplies delta")
-    B.step(
-        "sigmoid-like activations saturate",
-        "lim sigma'(s)",
-        r"\lim_{s\to\infty}\sigma'(s)",
-        sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo),
-    )
-    B.step(
-        "s < 0",
-        "f'(s)",
-        "f'(s)",
-        sp.diff(f(sn), sn),
-        "the unit is off and blocks the message; a unit with s < 0 on every sample never learns (dead unit)",
-    )
-    a = sp.Symbol("a", positive=True)
-    B.step(
-        "Leaky ReLU max(a s, s) with 0 < a < 1 is a s for s < 0",
-        "f'(s)",
-        "f'(s)",
-        sp.diff(a * sn, sn),
-        "the message passes, scaled by a",
-    )
-    B.step(
-        "unbounded above",
-        "lim f(s)",
-        r"\lim_{s\to\infty} f(s)",
-        sp.limit(sp.Max(0, s), s, sp.oo),
-        "unlike sigma and tanh: regularisation keeps the potentials (and numbers) in range",
-    )
-    B.result("positive", "f'(s), s > 0", r"f'(s),\ s>0", index=sp.Integer(1))
-    B.result("dead", "f'(s), s < 0", r"f'(s),\ s<0", index=sp.Integer(0))
-    B.result("unbounded", "lim f(s)", r"\lim_{s\to\infty} f(s)", index=sp.oo)
-    B.prove("positive", "exact: d/ds max(0, s) = 1 for s > 0", "scalar", lambda: sp.diff(f(sp_), sp_) == 1)
-    B.prove(
-        "positive",
-        "exact: sigma'(s) -> 0 and tanh'(s) -> 0 as s -> oo",
-        "scalar",
-        lambda: (
-            sp.limit(explicit(sp.diff(sigmoid(s), s)), s, sp.oo) == 0
-            and sp.limit(sp.diff(sp.tanh(s), s), s, sp.oo) == 0
-        ),
-    )
-    B.prove("dead", "exact: d/ds max(0, s) = 0 for s < 0", "scalar", lambda: sp.diff(f(sn), sn) == 0)
-
-    relu = derive("relu")
-
-    def dead_unit():
-        # the generated relu module's message, with unit 2 negative on every sample
-        M, H = 3, 2
-        Zm = sp.Matrix(M, H, lambda r, c: sp.Symbol(f"s_{r + 1}_{c + 1}", positive=(c == 0), negative=(c == 1)))
-        Dm = symbolic_matrix("d", M, H, real=True)
-        out = mx.evaluate(relu.code.backward, {"Delta": Dm, "Z": Zm})
-        out = out.applyfunc(lambda e: sp.sympify(e, strict=True).rewrite(sp.Piecewise))
-        blocked = all(sp.simplify(out[r, 1]) == 0 for r in range(M))
-        passes = all(sp.simplify(out[r, 0] - Dm[r, 0]) == 0 for r in range(M))
-        return blocked and passes, "" if blocked and passes else f"message {out}"
-
-    B.prove(
-        "dead",
-        "exact: the relu module's backward message is 0 on a unit with s < 0 for every sample "
-        "(so dL/dW of that unit is 0)",
-        "m=3, 2 units",
-        dead_unit,
-    )
-    leaky = derive("leaky_relu")
-
-    def leaky_passes():
-        d0, z0 = sp.Symbol("d", real=True), sp.Symbol("s", negative=True)
-        out = mx.evaluate(leaky.code.backward, {"Delta": sp.Matrix([[d0]]), "Z": sp.Matrix([[z0]])})[0]
-        a_ = leaky.code.hyper[0][0]
-        return sp.simplify(sp.sympify(out, strict=True).rewrite(sp.Piecewise) - a_ * d0) == 0, f"message {out}"
-
-    B.prove("dead", "exact: the leaky_relu module passes alpha * delta for s < 0", "scalar", leaky_passes)
-    B.prove_claims(lambda claim: sp.diff(f(sp_), sp_) == claim.index, "scalar")
-    B.prove(
-        "unbounded",
-        "exact: max(0, s) -> oo as s -> oo, while sigma(s) -> 1 and tanh(s) -> 1",
-        "scalar",
-        lambda: (
-            sp.limit(sp.Max(0, s), s, sp.oo) == sp.oo
-            and sp.limit(explicit(sigmoid(s)), s, sp.oo) == 1
-            and sp.limit(sp.tanh(s), s, sp.oo) == 1
-        ),
-    )
-    return B.freeze()
-
-
-# ---------------------------------------------------------------------------
 # Regularisation: randomised inputs
 # ---------------------------------------------------------------------------
 
@@ -931,6 +278,11 @@ def build_randomised_inputs(topic):
         ),
         "the ridge loss with lambda = m sigma_eps^2: noisy inputs act as weight decay",
     )
+    _prove_randomised_inputs(B, se)
+    return B.freeze()
+
+
+def _prove_randomised_inputs(B, se) -> None:
     N = 3
     x = symbolic_matrix("x", N, 1, real=True)
     w = symbolic_matrix("w", N, 1, real=True)
@@ -970,7 +322,6 @@ def build_randomised_inputs(topic):
         f"n={N}",
         lambda: sp.expand(lhs - (yy - (w.T * x)[0]) ** 2) != 0,
     )
-    return B.freeze()
 
 
 # ---------------------------------------------------------------------------
@@ -1017,7 +368,6 @@ def build_bias_trick(topic):
     Zm = symbolic_matrix("z", M, N, real=True)
     W = symbolic_matrix("w", N, KK, real=True)
     bb = sp.Matrix(1, KK, lambda r, c: sp.Symbol(f"b_{c + 1}", real=True))
-    D = symbolic_matrix("d", M, KK, real=True)
     ones = sp.ones(M, 1)
     Z1 = ones.row_join(Zm)
     Wb = bb.col_join(W)
@@ -1031,6 +381,13 @@ def build_bias_trick(topic):
             r"\begin{bmatrix}\mathbf{b}\\ \mathbf{W}\end{bmatrix}",
         ),
     )
+    _prove_bias_trick(B, (M, N, KK), Zm, W, bb, ones, Z1, Wb)
+    return B.freeze()
+
+
+def _prove_bias_trick(B, sizes, Zm, W, bb, ones, Z1, Wb) -> None:
+    M, N, KK = sizes
+    D = symbolic_matrix("d", M, KK, real=True)
     label = f"m={M}, n={N}, K={KK}"
     B.prove("affine", "exact: Z W + 1 b = [1 Z] [b; W]", label, lambda: matrices_equal(Zm * W + ones * bb, Z1 * Wb))
     B.prove(
@@ -1064,7 +421,6 @@ def build_bias_trick(topic):
         return sp.expand(inst - ((w.T * x)[0] + b0)) == 0
 
     B.prove_claims(claim_holds, f"n={N}")
-    return B.freeze()
 
 
 def build_sigmoid_forms(topic):

@@ -1,0 +1,145 @@
+"""Exact entry-by-entry proofs of network compositions, on SymEngine.
+
+The lecture's composite statements (the MLP's backward messages, BPTT, module
+reuse) are proved by comparing the composed messages with the derivative of
+the explicit network at small sizes: nested ``tanh`` of sums of products of
+scalar symbols.  Both sides are polynomials in the symbols and in the
+``tanh(...)`` atoms, so ``expand(a - b) == 0`` decides them.  SymPy spends
+most of such a proof in its assumption system and its expression cache;
+SymEngine (a C++ symbolic core with the same expression model) differentiates
+and expands the same expressions tens of times faster.
+
+Soundness does not rest on SymEngine alone:
+
+* the oracle is SymEngine's differentiation of the explicit network, as
+  independent of gradproof's engine as SymPy's is (the two agree on these
+  expressions: ``d/dx tanh(u) = (1 - tanh(u)^2) du/dx``);
+* an entry SymEngine expands to 0 is an identity (expansion is an
+  equivalence-preserving rewrite); an entry it does not expand to 0 -- it
+  leaves ``tanh`` arguments as they are, where SymPy expands them too -- is
+  decided again by SymPy's ``expand``, so a proof fails here exactly when it
+  failed with SymPy alone.
+
+Symbols are matched by name (SymEngine symbols carry no assumptions): each
+proof builds both sides from the same symbols.
+
+>>> import sympy as sp
+>>> x, y = sp.symbols("x y", real=True)
+>>> L = sp.tanh(x * y) ** 2
+>>> same(sp.Matrix([[2 * y * sp.tanh(x * y) * (1 - sp.tanh(x * y) ** 2)]]), grad(L, sp.Matrix([[x]])))
+True
+>>> same(sp.Matrix([[2 * y * sp.tanh(x * y)]]), grad(L, sp.Matrix([[x]])))
+(False, 'entry (1, 1) differs')
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from gradproof.derive.engine.derivation import Label
+from gradproof.derive.lecture.functions import explicit
+from gradproof.derive.lecture.stats import is_zero
+
+
+def _se():
+    """SymEngine, imported when a proof first needs it: it costs start-up time every
+    ``gradproof`` command would pay otherwise."""
+    import symengine
+
+    return symengine
+
+
+__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
+
+
+def math(text: str, latex: str) -> Label:
+    """Mathematics stated in the lecture's notation (plain text and LaTeX)."""
+    return Label(text, latex)
+
+
+def tanh_m(A: sp.Matrix) -> sp.Matrix:
+    """``tanh`` entry by entry."""
+    return A.applyfunc(sp.tanh)
+
+
+def grad(L, M):
+    """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
+    se = _se()
+    Ls = se.sympify(L)
+    return se.DenseMatrix(
+        M.rows, M.cols, [se.diff(Ls, se.sympify(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
+    )
+
+
+def hessian(L, v):
+    """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
+    se = _se()
+    Ls = se.sympify(L)
+    xs = [se.sympify(v[i]) for i in range(len(v))]
+    first = [se.diff(Ls, x) for x in xs]
+    return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
+
+
+def substitute(A, old, new):
+    """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
+    se = _se()
+    pairs = {se.sympify(old[r, c]): se.sympify(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
+    return se.DenseMatrix(
+        A.rows, A.cols, [se.sympify(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
+    )
+
+
+def same(a, b):
+    """``True`` when every entry of ``a - b`` expands to 0, else ``(False, detail)`` naming the first other entry."""
+    se = _se()
+    if tuple(a.shape) != tuple(b.shape):
+        return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    for r in range(a.rows):
+        for c in range(a.cols):
+            d = se.expand(se.sympify(a[r, c]) - se.sympify(b[r, c]))
+            if d != 0 and sp.expand(sp.sympify(d, strict=True)) != 0:
+                return False, f"entry ({r + 1}, {c + 1}) differs"
+    return True
+
+
+@functools.cache
+def _at_infinity(f, s: sp.Symbol, sign: int) -> sp.Expr:
+    return sp.limit(explicit(f(s)), s, sign * sp.oo)
+
+
+def limit_in(expr, f, s: sp.Symbol, sign: int) -> sp.Expr:
+    """``lim expr`` as ``s -> sign * oo`` for ``expr`` a polynomial in ``f(s)`` (``f``: tanh, sigmoid).
+
+    A polynomial is continuous, so the limit is the polynomial at
+    ``lim f(s)`` (SymPy's limit of ``f`` alone, taken once per process): the
+    same value as ``sp.limit(expr, ...)`` without a series expansion of the
+    whole expression.  Anything else than a polynomial in ``f(s)`` raises.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> limit_in(sp.tanh(s) - sp.tanh(s) ** 3 / 3, sp.tanh, s, -1)
+    -2/3
+    """
+    t = sp.Dummy("t")
+    poly = sp.Poly(sp.sympify(expr, strict=True).subs(f(s), t), t)  # raises on s outside f(s)
+    if s in poly.free_symbols:
+        raise ValueError(f"{expr} is not a polynomial in {f(s)}")
+    return sp.expand(poly.as_expr().subs(t, _at_infinity(f, s, sign)))
+
+
+def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
+    """:func:`limit_in` for polynomials in ``tanh(s)``."""
+    return limit_in(expr, sp.tanh, s, sign)
+
+
+def zero(expr) -> bool:
+    """Exactly zero: ``expand`` first (a polynomial in symbols and function atoms
+    such as ``tanh(s)`` is decided at once), then :func:`~gradproof.derive.lecture.stats.is_zero`
+    for whatever expansion leaves.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> zero(sp.diff(sp.tanh(s) ** 2, s) - 2 * sp.tanh(s) * (1 - sp.tanh(s) ** 2))
+    True
+    """
+    return sp.expand(expr) == 0 or is_zero(expr)

@@ -1,0 +1,210 @@
+"""In-place training steps for an :class:`~gradproof.numeric.network.MLP` built from generated modules.
+
+The generated modules return fresh arrays: readable, and what the gradient
+checks prove.  A training loop calls them thousands of times, so for the
+network runtime this module holds *in-place variants* of the messages an
+MLP passes, one per generated topic: every intermediate (pre-activations,
+activations, deltas) lives in a buffer allocated once per batch size, every
+parameter message is written by ``out=`` straight into one flat gradient
+vector laid out like ``theta``, and a gradient-descent step is fused: the
+step size rides on the output delta (``alpha (P - Y) / m`` instead of
+``(P - Y) / m``), so every parameter message arrives already scaled and the
+whole update is one subtraction ``theta -= g`` over the flat vector.
+
+An in-place variant is used only when it is *chosen automatically* and
+*verified*: the network's modules must be the generated modules of their
+topics (a module passed in by the user, or one with a planted fault, is
+never replaced), each topic must have a variant below, and at construction
+the in-place gradient and loss must agree with the generated modules' on a
+seeded probe batch at the network's own weights (float64: 1e-10, float32:
+1e-4, relative to the largest entry).  Otherwise the network runs the
+generated modules as they are and :attr:`Plan.reason` says why.  The
+network's gradient checks (``MLP.check``) then run through whichever path
+the network trains with, so the in-place path is proved by finite
+differences like the generated one.
+
+Where a variant differs from the generated code it is in the form of the
+same derivative, never in the mathematics: ``tanh' = 1 - a^2`` from the
+forward output ``a`` (the generated module computes ``sech^2(s)`` from
+``s``: the same value, without the cancellation at large ``|s|`` where
+``1 - a^2`` loses its relative, not its absolute, accuracy), and
+``sigma(s) = (1 + tanh(s/2)) / 2``, which never overflows.
+
+>>> import numpy as np
+>>> from gradproof.numeric.network import MLP
+>>> net = MLP((4, 5, 3), seed=0)
+>>> net.inplace.active, net.inplace.reason
+(True, 'in-place variants of affine, tanh, softmax_cross_entropy agree with the generated modules')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "LOSSES", "Buffers", "Plan"]
+
+
+# -- activations: forward(s, out) and backward(d, s, a, tmp), in place on d --------
+
+
+def _tanh_forward(s, a):
+    np.tanh(s, a)
+
+
+def _tanh_backward(d, s, a, tmp):
+    np.multiply(a, a, tmp)
+    np.subtract(1.0, tmp, tmp)  # 1 - a^2 = sech^2(s)
+    np.multiply(d, tmp, d)
+
+
+def _sigmoid_forward(s, a):
+    np.multiply(s, 0.5, out=a)
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5  # (1 + tanh(s/2)) / 2: no exp, no overflow
+
+
+def _sigmoid_backward(d, s, a, tmp):
+    np.subtract(1.0, a, out=tmp)
+    tmp *= a  # sigma (1 - sigma)
+    d *= tmp
+
+
+def _relu_forward(s, a):
+    np.maximum(s, 0.0, out=a)
+
+
+def _relu_backward(d, s, a, tmp):
+    np.greater(s, 0.0, out=tmp)  # the indicator s > 0, as 0.0 / 1.0
+    d *= tmp
+
+
+# topic -> (forward, backward)
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "tanh": (_tanh_forward, _tanh_backward),
+    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
+    "relu": (_relu_forward, _relu_backward),
+}
+
+
+# -- fused output losses: d = c * dL/dS (c = 1/m for the gradient, alpha/m for a step) --
+
+
+def _softmax_ce_delta(s, y, d, row, c):
+    np.maximum.reduce(s, 1, None, row, True)
+    np.subtract(s, row, d)
+    np.exp(d, d)
+    np.add.reduce(d, 1, None, row, True)
+    np.divide(d, row, d)  # P = softmax(S), shifted by the row maximum
+    np.subtract(d, y, d)
+    np.multiply(d, c, d)
+
+
+def _sigmoid_bce_delta(s, y, d, row, c):
+    _sigmoid_forward(s, d)
+    d -= y
+    d *= c
+
+
+def _mse_delta(s, y, d, row, c):
+    np.subtract(s, y, out=d)
+    d *= 2.0 * c
+
+
+# topic -> delta
+LOSSES: dict[str, Callable] = {
+    "softmax_cross_entropy": _softmax_ce_delta,
+    "sigmoid_bce": _sigmoid_bce_delta,
+    "mse_multi": _mse_delta,
+}
+
+
+# -- buffers ---------------------------------------------------------------------
+
+
+class Buffers:
+    """Every intermediate of one batch size: pre-activations S, activations A, deltas D, scratch T."""
+
+    def __init__(self, widths, m: int, dtype):
+        self.S = [np.empty((m, k), dtype) for k in widths]
+        self.A = [np.empty((m, k), dtype) for k in widths[:-1]]
+        self.D = [np.empty((m, k), dtype) for k in widths]
+        self.T = [np.empty((m, k), dtype) for k in widths[:-1]]
+        self.row = np.empty((m, 1), dtype)
+
+
+@dataclass
+class Plan:
+    """The in-place path of one MLP: whether it runs, why, and its buffers."""
+
+    active: bool
+    reason: str
+    act: tuple[Callable, Callable] | None = None
+    delta: Callable | None = None
+
+    # Batch sizes keep their buffers; a few are kept (a last, smaller batch of an epoch).
+    MAX_SIZES = 4
+
+    def __post_init__(self):
+        self._buffers: dict[int, Buffers] = {}
+
+    def buffers(self, widths, m: int, dtype) -> Buffers:
+        buf = self._buffers.get(m)
+        if buf is None:
+            if len(self._buffers) >= self.MAX_SIZES:
+                self._buffers.clear()
+            buf = self._buffers[m] = Buffers(widths, m, dtype)
+        return buf
+
+
+def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
+    """Forward and backward pass in place: writes ``c * dL/dparam`` into ``grads`` (views of one flat vector).
+
+    ``layers`` is ``[(W, b), ...]``, ``grads`` ``[(gW, gb), ...]`` in the same
+    order; returns the data loss when ``loss_forward`` is given (the generated
+    loss, evaluated on the logits buffer).
+    """
+    last = len(layers) - 1
+    buf = _forward(plan, layers, X)
+    S, A, D, T = buf.S, buf.A, buf.D, buf.T
+    back = plan.act[1]
+    loss = float(loss_forward(S[last], Y)) if loss_forward is not None else None
+    plan.delta(S[last], Y, D[last], buf.row, c / X.shape[0])
+    matmul, colsum = np.matmul, np.add.reduce
+    for l in range(last, 0, -1):
+        gW, gb = grads[l]
+        matmul(A[l - 1].T, D[l], gW)  # positional out: cheaper to call than out=
+        colsum(D[l], 0, None, gb)
+        matmul(D[l], layers[l][0].T, D[l - 1])
+        back(D[l - 1], S[l - 1], A[l - 1], T[l - 1])
+    gW, gb = grads[0]
+    matmul(X.T, D[0], gW)
+    colsum(D[0], 0, None, gb)
+    return loss
+
+
+def _forward(plan: Plan, layers, X) -> Buffers:
+    buf = plan._buffers.get(X.shape[0])
+    if buf is None:
+        buf = plan.buffers([W.shape[1] for W, _ in layers], X.shape[0], layers[0][0].dtype)
+    S, A = buf.S, buf.A
+    fwd = plan.act[0]
+    matmul, add = np.matmul, np.add
+    last = len(layers) - 1
+    z = X
+    for l, (W, b) in enumerate(layers):
+        s = S[l]
+        matmul(z, W, s)
+        add(s, b, s)
+        if l < last:
+            fwd(s, A[l])
+            z = A[l]
+    return buf
+
+
+def logits(plan: Plan, layers, X):
+    """The output-layer pre-activations, in the buffers (valid until the next call)."""
+    return _forward(plan, layers, X).S[-1]

@@ -1,0 +1,67 @@
+"""The exact comparisons of the lecture's proofs: each decides what the slower form decided, and can fail."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from gradproof.derive.lecture import exact
+from gradproof.derive.lecture.functions import explicit, sigmoid
+from gradproof.derive.lecture.stats import is_zero
+
+s = sp.Symbol("s", real=True)
+x, y = sp.symbols("x y", real=True)
+
+
+def test_simplify_alone_misses_tanh_vs_sigmoid_and_the_exp_form_proves_it():
+    # why identities.py rewrites to exp before deciding (measured on SymPy 1.14)
+    expr = sp.tanh(s) - (2 / (1 + sp.exp(-2 * s)) - 1)
+    assert sp.simplify(expr) != 0
+    assert is_zero(sp.tanh(s) - explicit(2 * sigmoid(2 * s) - 1))
+
+
+def test_same_agrees_with_sympy_expand_entry_by_entry():
+    a = sp.Matrix([[sp.tanh(x * (y + 1)) * y, x**2 - y]])
+    b = sp.Matrix([[sp.tanh(x * y + x) * y, (x - y) * (x + y) + y**2 - y]])
+    # SymEngine leaves tanh's argument unexpanded; SymPy's expand decides the entry
+    assert exact.same(a, b) is True
+    assert exact.same(a, sp.Matrix([[sp.tanh(x * y + x) * y, x**2 + y]])) == (False, "entry (1, 2) differs")
+    assert exact.same(a, sp.Matrix([[1, 2, 3]]))[0] is False
+
+
+def test_grad_and_hessian_equal_sympys():
+    L = sp.tanh(x * y) ** 2 + x**3 * y
+    v = sp.Matrix([x, y])
+    assert exact.same(exact.grad(L, v), v.applyfunc(lambda t: sp.diff(L, t))) is True
+    assert exact.same(exact.hessian(L, v), sp.hessian(L, [x, y])) is True
+    assert exact.same(exact.grad(L, v), sp.Matrix([0, 0])) is not True
+
+
+def test_substitute_replaces_entry_by_entry():
+    u = sp.Matrix([sp.Symbol("u1"), sp.Symbol("u2")])
+    got = exact.substitute(sp.Matrix([[u[0] * u[1]]]), u, sp.Matrix([x, y + 1]))
+    assert exact.same(got, sp.Matrix([[x * y + x]])) is True
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_tanh_limit_equals_sympys_limit(sign):
+    for expr in (sp.tanh(s), 1 - sp.tanh(s) ** 2, sp.tanh(s) - sp.tanh(s) ** 3 / 3, (1 + sp.tanh(s)) ** 2):
+        assert exact.tanh_limit(expr, s, sign) == sp.limit(expr, s, sign * sp.oo)
+
+
+def test_tanh_limit_refuses_other_expressions():
+    with pytest.raises((ValueError, sp.PolynomialError)):
+        exact.tanh_limit(s * sp.tanh(s), s, 1)
+    with pytest.raises((ValueError, sp.PolynomialError)):
+        exact.tanh_limit(sp.exp(-s), s, 1)
+
+
+def test_zero_decides_like_is_zero():
+    cases = [
+        (sp.diff(sp.tanh(s) ** 2, s) - 2 * sp.tanh(s) * (1 - sp.tanh(s) ** 2), True),
+        (sp.diff(sp.tanh(s) ** 2, s) - 2 * sp.tanh(s), False),
+        (sp.tanh(s) - explicit(2 * sigmoid(2 * s) - 1), True),  # needs is_zero's exp rewriting
+        ((x + y) ** 3 - x**3 - y**3, False),
+    ]
+    for expr, want in cases:
+        assert exact.zero(expr) is want and is_zero(expr) is want

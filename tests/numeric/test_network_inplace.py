@@ -1,0 +1,158 @@
+"""The MLP's in-place variants: chosen only when verified, equal to the generated modules, proved by the checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradproof.numeric import gradcheck, inplace
+from gradproof.numeric.network import MLP
+
+
+def _targets(output, rng, m, K, dtype=np.float64):
+    if output == "softmax":
+        return np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    if output == "sigmoid":
+        return (rng.random((m, K)) < 0.5).astype(dtype)
+    return rng.standard_normal((m, K)).astype(dtype)
+
+
+def _pair(sizes, activation, output, dtype=np.float64, **kw):
+    fast = MLP(sizes, activation=activation, output=output, seed=3, dtype=dtype, **kw)
+    plain = MLP(sizes, activation=activation, output=output, seed=3, dtype=dtype, inplace=False, **kw)
+    return fast, plain
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
+def test_in_place_gradient_and_step_equal_the_generated_modules(activation, output, dtype):
+    rng = np.random.default_rng(5)
+    fast, plain = _pair((4, 6, 5, 3), activation, output, dtype)
+    assert fast.inplace.active, fast.inplace.reason
+    assert not plain.inplace.active
+    X = rng.standard_normal((7, 4)).astype(dtype)
+    Y = _targets(output, rng, 7, 3, dtype)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    lf, gf = fast.gradient(X, Y)
+    lp, gp = plain.gradient(X, Y)
+    assert lf == pytest.approx(lp, rel=rtol)
+    for k in fast.keys:
+        scale = np.max(np.abs(gp[k])) + 1e-30
+        assert np.max(np.abs(gf[k] - gp[k])) / scale <= rtol * 10, k
+    for _ in range(3):
+        a = fast.step(X, Y, 0.3, with_loss=True)
+        b = plain.step(X, Y, 0.3, with_loss=True)
+        assert a == pytest.approx(b, rel=rtol)
+    np.testing.assert_allclose(fast.theta, plain.theta, rtol=rtol * 100, atol=rtol)
+
+
+def test_penalised_step_equals_the_generated_modules():
+    rng = np.random.default_rng(6)
+    fast, plain = _pair((3, 5, 2), "tanh", "softmax", penalty="l2_penalty", lam=0.2)
+    X, Y = rng.standard_normal((6, 3)), _targets("softmax", rng, 6, 2)
+    for _ in range(4):
+        assert fast.step(X, Y, 0.5, with_loss=True) == pytest.approx(plain.step(X, Y, 0.5, with_loss=True), rel=1e-12)
+    np.testing.assert_allclose(fast.theta, plain.theta, rtol=1e-12, atol=1e-14)
+
+
+def test_gradient_returns_arrays_the_caller_owns_unless_asked_for_the_buffer():
+    rng = np.random.default_rng(7)
+    net = MLP((3, 4, 2), seed=0)
+    X1, X2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    Y = _targets("softmax", rng, 5, 2)
+    _, g1 = net.gradient(X1, Y)
+    kept = {k: v.copy() for k, v in g1.items()}
+    net.gradient(X2, Y)
+    assert all(np.array_equal(g1[k], kept[k]) for k in kept)  # a copy: the next call left it alone
+    _, b1 = net.gradient(X1, Y, copy=False)
+    first = b1["W1"].copy()
+    _, b2 = net.gradient(X2, Y, copy=False)
+    assert b2["W1"] is b1["W1"] and not np.array_equal(b1["W1"], first)  # the reused buffer
+
+
+def test_the_checks_run_through_the_in_place_path(monkeypatch):
+    rng = np.random.default_rng(8)
+    net = MLP((4, 5, 3), seed=1)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    calls = []
+    real = inplace.run
+    monkeypatch.setattr(inplace, "run", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    recs = net.check(X, Y, methods=("central", "directional"))
+    assert gradcheck.all_passed(recs) and calls
+
+
+@pytest.mark.parametrize("method", ["central", "directional"])
+def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
+    # forced past the probe, a planted fault in a variant must still fail the finite-difference check
+    rng = np.random.default_rng(9)
+    net = MLP((4, 5, 3), seed=2)
+    fwd, _ = inplace.ACTIVATIONS["tanh"]
+
+    def wrong_backward(d, s, a, tmp):
+        np.subtract(1.0, a, tmp)  # 1 - a instead of 1 - a^2
+        d *= tmp
+
+    net.inplace.act = (fwd, wrong_backward)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=(method,)) if not r.passed}
+    assert failed == {"dL/dW1", "dL/db1"}
+
+
+def test_a_wrong_variant_is_not_chosen(monkeypatch):
+    fwd, _ = inplace.ACTIVATIONS["tanh"]
+
+    def wrong_backward(d, s, a, tmp):
+        d *= 2.0
+
+    monkeypatch.setitem(inplace.ACTIVATIONS, "tanh", (fwd, wrong_backward))
+    net = MLP((4, 5, 3), seed=0)
+    assert not net.inplace.active
+    assert "disagree" in net.inplace.reason and "dL/dW1" in net.inplace.reason
+    # and the network still trains on the generated modules, correctly
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    assert gradcheck.all_passed(net.check(X, Y, methods=("directional",)))
+
+
+def test_a_module_of_the_users_or_without_a_variant_runs_as_it_is():
+    from gradproof.numeric.network import load
+
+    tanh = load("tanh")
+    own = type(tanh)("my_tanh")
+    own.__dict__.update({k: v for k, v in vars(tanh).items() if not k.startswith("__")})
+    net = MLP((3, 4, 2), modules={"tanh": own})
+    assert not net.inplace.active and "activation module is not a generated module" in net.inplace.reason
+    leaky = MLP((3, 4, 2), activation="leaky_relu")
+    assert not leaky.inplace.active and "no in-place variant" in leaky.inplace.reason
+
+
+def test_a_batch_in_another_dtype_takes_the_generated_path():
+    rng = np.random.default_rng(10)
+    fast, plain = _pair((3, 4, 2), "tanh", "softmax", np.float32)
+    X, Y = rng.standard_normal((5, 3)), _targets("softmax", rng, 5, 2)  # float64 batch
+    lf, gf = fast.gradient(X, Y)
+    lp, gp = plain.gradient(X, Y)
+    assert lf == lp and all(np.array_equal(gf[k], gp[k]) for k in fast.keys)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5),
+    m=st.integers(1, 9),
+    activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
+    output=st.sampled_from(["softmax", "sigmoid", "linear"]),
+    seed=st.integers(0, 2**16),
+)
+def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, activation, output, seed):
+    rng = np.random.default_rng(seed)
+    fast, plain = _pair(tuple(sizes), activation, output)
+    fast.theta[...] = plain.theta[...] = rng.standard_normal(fast.theta.shape)
+    X, Y = rng.standard_normal((m, sizes[0])), _targets(output, rng, m, sizes[-1])
+    lf, gf = fast.gradient(X, Y)
+    lp, gp = plain.gradient(X, Y)
+    assert lf == pytest.approx(lp, rel=1e-12, abs=1e-14)
+    for k in fast.keys:
+        np.testing.assert_allclose(gf[k], gp[k], rtol=1e-9, atol=1e-13)
