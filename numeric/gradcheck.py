@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from gradproof.numeric import kinds
+
 __all__ = [
     "CONTRACT_KINDS",
     "STEPS",
@@ -97,7 +99,7 @@ class CheckRecord:
 
 # The kinds of the generated-module contract that have forward/backward messages
 # (a closed-form "solver" has neither and is checked elsewhere).
-CONTRACT_KINDS = ("module", "loss", "penalty", "model")
+CONTRACT_KINDS = kinds.CONTRACT_KINDS
 
 # Tolerance on the maximum relative error, per dtype and method.  Central
 # differences in float64 with the step below are accurate to about 1e-9
@@ -603,25 +605,25 @@ def sample_inputs(
     """
     sizes = {"m": 2, "n": 3, "K": 4, **(sizes or {})}
     rng = rng if rng is not None else np.random.default_rng(0)
-    kind = getattr(module, "KIND", "module")
+    kind = getattr(module, "KIND", kinds.MODULE)
     kinks = tuple(getattr(module, "KINKS", ()) or ())
     domain = _meta(module, "DOMAIN", "real")
     target = _meta(module, "TARGET", "real")
     params = tuple(getattr(module, "PARAMS", ()) or ())
     out: dict[str, np.ndarray] = {}
-    if kind == "module":
+    if kind == kinds.MODULE:
         out["z"] = away_from_kinks(_sample(domain, _shape_of("z", module, sizes), rng), kinks, rng)
         for p in params:
             out[p] = rng.standard_normal(_shape_of(p, module, sizes))
-    elif kind == "loss":
+    elif kind == kinds.LOSS:
         zshape = _shape_of("z", module, sizes)
         out["z"] = away_from_kinks(_sample(domain, zshape, rng), kinks, rng)
         yshape = _shape_of("y", module, sizes) if "y" in (getattr(module, "SHAPES", {}) or {}) else zshape
         out["y"] = _sample(target, yshape, rng)
-    elif kind == "penalty":
+    elif kind == kinds.PENALTY:
         name = params[0] if params else "W"
         out[name] = away_from_kinks(rng.standard_normal(_shape_of(name, module, sizes)), kinks, rng)
-    elif kind == "model":
+    elif kind == kinds.MODEL:
         out["X"] = rng.standard_normal(_shape_of("X", module, sizes))
         for p in params:
             out[p] = rng.standard_normal(_shape_of(p, module, sizes))
@@ -641,54 +643,74 @@ def sample_inputs(
 
 
 def _adapt(module, inputs: Mapping[str, np.ndarray], hyper: Mapping[str, Any]):
-    """Return (f, vjp, args, wrt, labels) for a module object of any KIND."""
-    kind = getattr(module, "KIND", "module")
+    """Return (f, vjp, args, wrt, labels) for a module object of any KIND (see :mod:`gradproof.numeric.kinds`)."""
+    kind = getattr(module, "KIND", kinds.MODULE)
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        raise ValueError(f"unknown KIND {kind!r}: the checker handles {', '.join(CONTRACT_KINDS)}")
     params = tuple(getattr(module, "PARAMS", ()) or ())
-    fwd, bwd = module.forward, module.backward
-    if kind == "module":
-        names = ("z",) + params
+    return adapter(module.forward, module.backward, params, inputs, hyper)
 
-        def f(z, **p):
-            return fwd(z, **p, **hyper)
 
-        def vjp(v, z, **p):
-            delta_in, grads = bwd(v, z, **p, **hyper)
-            return {"z": delta_in, **{k: grads[k] for k in params}}
+def _adapt_module(fwd, bwd, params, inputs, hyper):
+    names = ("z",) + params
 
-        labels = {"z": "delta_in", **{p: f"dL/d{p}" for p in params}}
-        return f, vjp, {k: inputs[k] for k in names}, names, labels
-    if kind == "loss":
-        y = inputs["y"]
+    def f(z, **p):
+        return fwd(z, **p, **hyper)
 
-        def f(z):
-            return fwd(z, y, **hyper)
+    def vjp(v, z, **p):
+        delta_in, grads = bwd(v, z, **p, **hyper)
+        return {"z": delta_in, **{k: grads[k] for k in params}}
 
-        def vjp(v, z):
-            return {"z": v * bwd(z, y, **hyper)}
+    labels = {"z": "delta_in", **{p: f"dL/d{p}" for p in params}}
+    return f, vjp, {k: inputs[k] for k in names}, names, labels
 
-        return f, vjp, {"z": inputs["z"]}, ("z",), {"z": "dL/dz"}
-    if kind == "penalty":
-        name = params[0] if params else "W"
 
-        def f(**a):
-            return fwd(a[name], **hyper)
+def _adapt_loss(fwd, bwd, params, inputs, hyper):
+    y = inputs["y"]
 
-        def vjp(v, **a):
-            return {name: v * bwd(a[name], **hyper)}
+    def f(z):
+        return fwd(z, y, **hyper)
 
-        return f, vjp, {name: inputs[name]}, (name,), {name: f"dP/d{name}"}
-    if kind == "model":
-        X, y = inputs["X"], inputs["y"]
+    def vjp(v, z):
+        return {"z": v * bwd(z, y, **hyper)}
 
-        def f(**p):
-            return fwd(X, y, *(p[k] for k in params), **hyper)
+    return f, vjp, {"z": inputs["z"]}, ("z",), {"z": "dL/dz"}
 
-        def vjp(v, **p):
-            g = bwd(X, y, *(p[k] for k in params), **hyper)
-            return {k: v * np.asarray(g[k]) for k in params}
 
-        return f, vjp, {k: inputs[k] for k in params}, params, {k: f"dL/d{k}" for k in params}
-    raise ValueError(f"unknown KIND {kind!r}: the checker handles {', '.join(CONTRACT_KINDS)}")
+def _adapt_penalty(fwd, bwd, params, inputs, hyper):
+    name = params[0] if params else "W"
+
+    def f(**a):
+        return fwd(a[name], **hyper)
+
+    def vjp(v, **a):
+        return {name: v * bwd(a[name], **hyper)}
+
+    return f, vjp, {name: inputs[name]}, (name,), {name: f"dP/d{name}"}
+
+
+def _adapt_model(fwd, bwd, params, inputs, hyper):
+    X, y = inputs["X"], inputs["y"]
+
+    def f(**p):
+        return fwd(X, y, *(p[k] for k in params), **hyper)
+
+    def vjp(v, **p):
+        g = bwd(X, y, *(p[k] for k in params), **hyper)
+        return {k: v * np.asarray(g[k]) for k in params}
+
+    return f, vjp, {k: inputs[k] for k in params}, params, {k: f"dL/d{k}" for k in params}
+
+
+# One adapter per kind of the generated-module contract, keyed by the shared kind names.
+_ADAPTERS = {
+    kinds.MODULE: _adapt_module,
+    kinds.LOSS: _adapt_loss,
+    kinds.PENALTY: _adapt_penalty,
+    kinds.MODEL: _adapt_model,
+}
+assert tuple(_ADAPTERS) == CONTRACT_KINDS
 
 
 def _keeps_complex(f, args) -> bool:

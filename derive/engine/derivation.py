@@ -11,16 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradproof.derive.engine.label import Label
 
-@dataclass(frozen=True)
-class Label:
-    """A left-hand side as the lecture writes it, in plain text and LaTeX."""
-
-    text: str
-    latex: str
-
-    def __str__(self) -> str:
-        return self.text
+__all__ = ["Claim", "Derivation", "Erratum", "Label", "ModuleCode", "Proof", "Result", "Step"]
 
 
 @dataclass(frozen=True)
@@ -116,10 +109,12 @@ class Proof:
 class ModuleCode:
     """What code generation needs: the module's messages in matrix form.
 
-    ``kind`` is ``"module"`` (forward/backward messages) or ``"loss"``
-    (scalar forward, gradient backward).  ``inputs`` are the argument names in
-    order (``z`` first, then ``y`` for losses, then parameters); ``output``
-    names the forward value reused by the backward pass, if any.
+    ``kind`` is the calling contract of the generated module, one of
+    :mod:`gradproof.numeric.kinds` (``module``, ``loss``, ``penalty``,
+    ``model``, ``solver``); its unit in :mod:`gradproof.derive.engine.kinds`
+    emits the code.  ``input``, ``params`` and ``target`` are the matrix
+    symbols of the arguments; ``output`` names the forward value reused by
+    the backward pass, if any, and ``output_def`` defines it.
     """
 
     kind: str
@@ -157,6 +152,7 @@ class Derivation:
     code: ModuleCode | None = None
     errata: tuple[Erratum, ...] = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
+    source: str = ""  # where the topic is declared (a file of gradproof's, or a user's spec file)
 
     @property
     def passed(self) -> bool:

@@ -190,7 +190,7 @@ class Translator:
     def _index_symbols(self, e):
         out = set()
         for ind in e.atoms(sp.Indexed):
-            out |= set(i for i in ind.indices if isinstance(i, sp.Symbol))
+            out |= {i for i in ind.indices if isinstance(i, sp.Symbol)}
         return out
 
     # -- one term ------------------------------------------------------------
@@ -223,80 +223,8 @@ class Translator:
                 if c != 1:
                     coeff = coeff * c
                     a.expr = make_map(rest, a.expr.args)
-        dummies = set(dummies)
-        for _ in range(64):
-            if self._merge_same(atoms, dummies):
-                continue
-            if not dummies:
-                break
-            progressed = False
-            for d in sorted(dummies, key=str):
-                holders = [a for a in atoms if d in a.idx]
-                if len(holders) == 0:
-                    # a sum of something independent of d: multiply by its range
-                    raise TranslationError(f"dummy {d} does not occur")
-                if len(holders) == 1:
-                    a = holders[0]
-                    if isinstance(a.expr, (mx.RowSum, mx.ColSum)) and ONE in a.idx:
-                        a.expr, a.idx = mx.Total(a.expr.arg), (ONE, ONE)
-                    elif a.idx[1] == d:
-                        other = a.idx[0]
-                        if other == ONE:
-                            a.expr, a.idx = mx.Total(a.expr), (ONE, ONE)
-                        else:
-                            a.expr, a.idx = mx.RowSum(a.expr), (other, ONE)
-                    else:
-                        other = a.idx[1]
-                        if other == ONE:
-                            a.expr, a.idx = mx.Total(a.expr), (ONE, ONE)
-                        else:
-                            a.expr, a.idx = mx.ColSum(a.expr), (ONE, other)
-                    dummies.discard(d)
-                    progressed = True
-                    break
-                if len(holders) == 2 and _row_param_against_matrix(holders, d, row == ONE and col != ONE):
-                    # w_j x_sj summed over j: the row of parameters broadcasts along the
-                    # samples and the sum is a row sum (NumPy keeps such a parameter 1-D)
-                    _merge_into_holder(atoms, holders)
-                    progressed = True
-                    break
-                if len(holders) == 2:
-                    a, b = holders
-                    x = a.idx[0] if a.idx[1] == d else a.idx[1]
-                    y = b.idx[1] if b.idx[0] == d else b.idx[0]
-                    am = a.expr if a.idx[1] == d else _t(a.expr)
-                    bm = b.expr if b.idx[0] == d else _t(b.expr)
-                    atoms.remove(b)
-                    a.expr, a.idx = mx.MatMul(am, bm), (x, y)
-                    dummies.discard(d)
-                    progressed = True
-                    break
-                if _merge_into_holder(atoms, holders):
-                    # three or more factors share d (g_j xhat_sj delta_sj summed over j):
-                    # one whose indices the other carries merges in, elementwise
-                    progressed = True
-                    break
-            if not progressed:
-                raise TranslationError(
-                    "a dummy index is shared by three or more factors, none of which "
-                    "broadcasts against another (a tensor contraction, not matrix algebra)"
-                )
-        if dummies:
-            raise TranslationError("could not contract every dummy index")
-        # remaining atoms carry only row/col/ONE; an outer product u v^T is a
-        # matrix product, anything else combines by broadcasting
-        if len(atoms) == 2 and row != col:
-            for at in atoms:
-                if at.idx == (col, ONE) and col != ONE:
-                    at.expr, at.idx = _t(at.expr), (ONE, col)
-                elif at.idx == (ONE, row) and row != ONE:
-                    at.expr, at.idx = _t(at.expr), (row, ONE)
-            u, v = atoms
-            if v.idx == (row, ONE) and u.idx == (ONE, col):
-                u, v = v, u
-            if u.idx == (row, ONE) and v.idx == (ONE, col) and not _is_param_row(v):
-                # (a row of parameters broadcasts instead: the Hadamard product below)
-                atoms = [Atom(mx.MatMul(u.expr, v.expr), (row, col))]
+        self._contract(atoms, set(dummies), row == ONE and col != ONE)
+        atoms = _outer_product(atoms, row, col)
         result = None
         for a in atoms:
             m = _orient(a, row, col)
@@ -306,6 +234,21 @@ class Translator:
         if coeff != 1:
             result = scale(coeff, result)
         return result
+
+    def _contract(self, atoms, dummies: set, row_vector: bool) -> None:
+        """Sum out every dummy index: row and column sums, matrix products, merges."""
+        for _ in range(64):
+            if self._merge_same(atoms, dummies):
+                continue
+            if not dummies:
+                break
+            if not any(_contract_dummy(atoms, dummies, d, row_vector) for d in sorted(dummies, key=str)):
+                raise TranslationError(
+                    "a dummy index is shared by three or more factors, none of which "
+                    "broadcasts against another (a tensor contraction, not matrix algebra)"
+                )
+        if dummies:
+            raise TranslationError("could not contract every dummy index")
 
     def _merge_same(self, atoms, dummies=frozenset()) -> bool:
         for a, b in itertools.combinations(atoms, 2):
@@ -418,7 +361,7 @@ def _merge_into_holder(atoms, holders) -> bool:
 
 def _fits(idx, sig) -> bool:
     """``idx`` broadcasts against ``sig`` slot by slot (ONE stretches)."""
-    return all(x == y or x == ONE for x, y in zip(idx, sig))
+    return all(x in (y, ONE) for x, y in zip(idx, sig))
 
 
 def _main_sig(sigs):
@@ -517,7 +460,7 @@ def simplify_sum(mats: list) -> mx.MExpr:
     if maps:
         body = sp.Integer(0)
         args = ()
-        for k, m in enumerate(maps):
+        for m in maps:
             if isinstance(m, mx.Map):
                 b, a = m.expr, m.args
             elif isinstance(m, mx.Const):
@@ -549,3 +492,65 @@ def _tidy(body):
     g = sp.factor(body)
     cands = [g, f, body]
     return min(cands, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def _contract_dummy(atoms, dummies: set, d, row_vector: bool) -> bool:
+    """Sum out the dummy ``d`` if its factors allow it now; whether anything changed."""
+    holders = [a for a in atoms if d in a.idx]
+    if len(holders) == 0:
+        # a sum of something independent of d: multiply by its range
+        raise TranslationError(f"dummy {d} does not occur")
+    if len(holders) == 1:
+        a = holders[0]
+        if isinstance(a.expr, (mx.RowSum, mx.ColSum)) and ONE in a.idx:
+            a.expr, a.idx = mx.Total(a.expr.arg), (ONE, ONE)
+        elif a.idx[1] == d:
+            other = a.idx[0]
+            if other == ONE:
+                a.expr, a.idx = mx.Total(a.expr), (ONE, ONE)
+            else:
+                a.expr, a.idx = mx.RowSum(a.expr), (other, ONE)
+        else:
+            other = a.idx[1]
+            if other == ONE:
+                a.expr, a.idx = mx.Total(a.expr), (ONE, ONE)
+            else:
+                a.expr, a.idx = mx.ColSum(a.expr), (ONE, other)
+        dummies.discard(d)
+        return True
+    if len(holders) == 2 and _row_param_against_matrix(holders, d, row_vector):
+        # w_j x_sj summed over j: the row of parameters broadcasts along the
+        # samples and the sum is a row sum (NumPy keeps such a parameter 1-D)
+        _merge_into_holder(atoms, holders)
+        return True
+    if len(holders) == 2:
+        a, b = holders
+        x = a.idx[0] if a.idx[1] == d else a.idx[1]
+        y = b.idx[1] if b.idx[0] == d else b.idx[0]
+        am = a.expr if a.idx[1] == d else _t(a.expr)
+        bm = b.expr if b.idx[0] == d else _t(b.expr)
+        atoms.remove(b)
+        a.expr, a.idx = mx.MatMul(am, bm), (x, y)
+        dummies.discard(d)
+        return True
+    # three or more factors share d (g_j xhat_sj delta_sj summed over j):
+    # one whose indices the other carries merges in, elementwise
+    return bool(_merge_into_holder(atoms, holders))
+
+
+def _outer_product(atoms, row, col):
+    """Atoms left with only row/col/ONE: an outer product ``u v^T`` becomes a
+    matrix product; anything else combines by broadcasting."""
+    if len(atoms) == 2 and row != col:
+        for at in atoms:
+            if at.idx == (col, ONE) and col != ONE:
+                at.expr, at.idx = _t(at.expr), (ONE, col)
+            elif at.idx == (ONE, row) and row != ONE:
+                at.expr, at.idx = _t(at.expr), (row, ONE)
+        u, v = atoms
+        if v.idx == (row, ONE) and u.idx == (ONE, col):
+            u, v = v, u
+        if u.idx == (row, ONE) and v.idx == (ONE, col) and not _is_param_row(v):
+            # (a row of parameters broadcasts instead: the Hadamard product)
+            return [Atom(mx.MatMul(u.expr, v.expr), (row, col))]
+    return atoms

@@ -17,14 +17,17 @@ is the matrix whose entry ``(r, c)`` is ``expr`` with ``u = A[r, c]`` and
 >>> Z, W = Sym("Z", (m, n)), Sym("W", (n, K))
 >>> MatMul(Z, W).shape
 (m, K)
+>>> from gradproof.derive.output import printing  # registers the plain-text printer
 >>> str(MatMul(Z, W))
 'Z W'
+>>> str(transform(MatMul(Z, W), lambda x: Transpose(x)))
+'Z^T W^T'
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, replace
 
 import sympy as sp
 
@@ -51,10 +54,20 @@ class MExpr:
                 seen.setdefault(node.name, node)
         return list(seen.values())
 
-    def __str__(self) -> str:  # plain text, see gradproof.derive.output.printing
-        from gradproof.derive.output.printing import to_text
+    def __str__(self) -> str:
+        # The plain-text printer lives in gradproof.derive.output.printing, which
+        # depends on this module; it registers itself here when imported.
+        printer = _TEXT_PRINTER.get("text")
+        return printer(self) if printer is not None else repr(self)
 
-        return to_text(self)
+
+# Printers that register themselves (``{"text": to_text}``); this module imports none.
+_TEXT_PRINTER: dict[str, Callable[[MExpr], str]] = {}
+
+
+def register_text_printer(printer: Callable[[MExpr], str]) -> None:
+    """Make ``str(node)`` print through ``printer`` (called by the printing module on import)."""
+    _TEXT_PRINTER["text"] = printer
 
 
 @dataclass(frozen=True)
@@ -269,25 +282,31 @@ class Identity(MExpr):
         return (self.size, self.size)
 
 
+def transform(expr: MExpr, f: Callable[[MExpr], MExpr]) -> MExpr:
+    """``expr`` with each direct child ``c`` replaced by ``f(c)``: the one tree map.
+
+    Children are the node's matrix-valued fields (a :class:`Map`'s bound
+    matrices, an :class:`Add`'s terms included); scalar fields (``coeff``,
+    ``expr``, ``size``) are kept.  Recursion is the caller's: ``f`` decides
+    whether to descend (see :func:`substitute`).
+    """
+    changes = {}
+    for fl in fields(expr) if hasattr(expr, "__dataclass_fields__") else ():
+        value = getattr(expr, fl.name)
+        if isinstance(value, MExpr):
+            changes[fl.name] = f(value)
+        elif fl.name == "args" and isinstance(expr, Map):
+            changes[fl.name] = tuple((p, f(a)) for p, a in value)
+        elif isinstance(value, tuple) and value and all(isinstance(t, MExpr) for t in value):
+            changes[fl.name] = tuple(f(t) for t in value)
+    return replace(expr, **changes) if changes else expr
+
+
 def substitute(expr: MExpr, mapping: dict) -> MExpr:
     """Replace symbols by name: ``substitute(e, {"Z": MatMul(X, W)})``."""
     if isinstance(expr, Sym):
         return mapping.get(expr.name, expr)
-    if isinstance(expr, Map):
-        return Map(expr.expr, tuple((p, substitute(a, mapping)) for p, a in expr.args))
-    if isinstance(expr, Add):
-        return Add(tuple(substitute(t, mapping) for t in expr.terms))
-    if isinstance(expr, Scale):
-        return Scale(expr.coeff, substitute(expr.arg, mapping))
-    if isinstance(expr, MatMul):
-        return MatMul(substitute(expr.left, mapping), substitute(expr.right, mapping))
-    if isinstance(expr, (Solve, Lstsq)):
-        return type(expr)(substitute(expr.a, mapping), substitute(expr.b, mapping))
-    kids = expr.children()
-    if not kids:
-        return expr
-    (arg,) = kids
-    return type(expr)(substitute(arg, mapping))
+    return transform(expr, lambda child: substitute(child, mapping))
 
 
 def broadcast_shape(shapes: list[Shape]) -> Shape:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Kinds, in the order the lecture meets them (used for sorting and listing).
@@ -62,6 +62,11 @@ class Topic:
     claims: tuple = ()
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
+    source: str = ""  # where it is declared; recorded at registration, carried by its Derivation
+
+    def __post_init__(self) -> None:
+        if not self.source and isinstance(self.extra.get("source"), str):
+            object.__setattr__(self, "source", self.extra["source"])  # a user's spec file
 
 
 _REGISTRY: dict[str, Topic] = {}
@@ -71,12 +76,28 @@ _DECLARED: dict[str, Topic] = {}
 
 
 def register(topic: Topic) -> Topic:
+    """Register a declared topic, recording its source; returns the topic as registered."""
     if topic.name in _REGISTRY:
         raise ValueError(f"topic {topic.name!r} declared twice")
     if topic.kind not in KINDS:
         raise ValueError(f"topic {topic.name!r}: unknown kind {topic.kind!r}")
+    if not topic.source:
+        topic = replace(topic, source=_declared_source(topic))
     _REGISTRY[topic.name] = topic
     return topic
+
+
+# Builders shared by many declarations: the declaration file is the topic's source.
+_SHARED_BUILDERS = {
+    "gradproof.derive.engine.modules": "derive/topics_modules.py",
+    "gradproof.derive.lecture.models": "derive/topics_modules.py (composed in derive/models.py)",
+}
+
+
+def _declared_source(topic: Topic) -> str:
+    """Where a built-in topic is declared, as generated files name it in their header."""
+    module = getattr(topic.build, "__module__", "") or ""
+    return _SHARED_BUILDERS.get(module) or "derive/" + module.rsplit(".", 1)[-1] + ".py"
 
 
 def _load() -> None:
@@ -94,6 +115,9 @@ def _load() -> None:
             if err.name != mod:
                 raise
     _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.kind != "user" and n not in before})
+    from gradproof.derive.support import cache
+
+    cache.declare(_DECLARED.values())
 
 
 def topics(kind: str | None = None) -> list[Topic]:
@@ -136,8 +160,15 @@ def derive(name_or_topic) -> Any:
     if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
         from gradproof.derive.support import cache  # on disk, across runs (derive/support/cache.py)
 
-        _CACHE[topic.name] = (topic, cache.fetch(topic, topic.build))
+        _CACHE[topic.name] = (topic, _carrying_source(topic, cache.fetch(topic, topic.build)))
     return _CACHE[topic.name][1]
+
+
+def _carrying_source(topic: Topic, d):
+    """The derivation with its topic's source (plain data for the later stages)."""
+    if getattr(d, "source", topic.source) == topic.source:
+        return d
+    return replace(d, source=topic.source)
 
 
 def add_user_topic(topic: Topic) -> Topic:
@@ -210,7 +241,7 @@ def _stored(topic: Topic) -> bool:
 
     d = cache.lookup(topic)
     if d is not None:
-        _CACHE[topic.name] = (topic, d)
+        _CACHE[topic.name] = (topic, _carrying_source(topic, d))
     return d is not None
 
 

@@ -37,8 +37,6 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim, Derivation, Label, Proof, Result, Step
-from gradproof.derive.lecture.functions import ALL as FUNCTIONS
-from gradproof.derive.lecture.functions import explicit
 
 # ---------------------------------------------------------------------------
 # Derivation builder
@@ -144,30 +142,10 @@ def prose(text: str, latex: str | None = None) -> Label:
 
 
 def is_zero(expr) -> bool:
-    """Exactly zero, trying cheap normal forms before ``simplify``.
+    """Exactly zero: the project's one decider, :func:`gradproof.derive.proof.zero.exact_zero`."""
+    from gradproof.derive.proof.zero import exact_zero
 
-    The lecture's functions are first rewritten to ``exp``/``log`` (SymPy's
-    ``simplify`` misses identities such as tanh vs sigmoid otherwise); then
-    ``cancel`` (rational in the exponentials) and ``expand`` (polynomials)
-    decide almost every case at once.  ``simplify`` is the last resort, and
-    only on small expressions: it can take minutes on large ones.
-    """
-    expr = sp.sympify(expr, strict=True)
-    if expr == 0:
-        return True
-    e = explicit(expr).rewrite(sp.exp) if expr.has(*FUNCTIONS, sp.tanh) else expr
-    if e == 0:
-        return True
-    for f in (sp.cancel, sp.expand):
-        if f(e) == 0:
-            return True
-    if sp.count_ops(e) > SIMPLIFY_LIMIT:
-        return False
-    return sp.simplify(e) == 0
-
-
-# Above this many operations ``simplify`` is not attempted (see is_zero).
-SIMPLIFY_LIMIT = 120
+    return exact_zero(expr)
 
 
 def matrices_equal(a: sp.Matrix, b: sp.Matrix) -> tuple[bool, str]:

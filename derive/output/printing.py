@@ -559,6 +559,9 @@ def to_text(e) -> str:
     return e.text if _label(e) else _TEXT.doprint(e)
 
 
+mx.register_text_printer(to_text)
+
+
 def to_latex(e) -> str:
     """LaTeX of a matrix or scalar expression (or of a ``Label``)."""
     return e.latex if _label(e) else _LATEX.doprint(e)

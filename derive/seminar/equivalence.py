@@ -476,11 +476,6 @@ def _sym_scalar(expr, env: dict, local: dict):
 
 
 def _zero(x) -> bool:
-    from gradproof.derive.lecture.functions import explicit
+    from gradproof.derive.proof.zero import exact_zero
 
-    x = explicit(x if isinstance(x, sp.Basic) else sp.Float(x)).rewrite(sp.exp)
-    if x == 0:
-        return True
-    if sp.cancel(sp.together(x)) == 0:
-        return True
-    return sp.simplify(x) == 0
+    return exact_zero(x if isinstance(x, sp.Basic) else sp.Float(x))

@@ -428,11 +428,19 @@ def topic_key(topic) -> str | None:
         if not isinstance(text, str):
             return None
         return _digest("spec", text, str(topic.extra.get("spec_path", "")))
-    from gradproof.derive.lecture import registry
-
-    if registry._DECLARED.get(topic.name) is not topic:
+    if _DECLARED.get(topic.name) is not topic:
         return None
     return _builtin_key(topic.name)
+
+
+# The topics the registry's declaration files declared, as the registry reports
+# them (:func:`declare`); this module never imports the registry.
+_DECLARED: dict = {}
+
+
+def declare(topics) -> None:
+    """Record ``topics`` as declared by gradproof's own declaration files (cacheable by name)."""
+    _DECLARED.update({t.name: t for t in topics})
 
 
 def _builtin_key(name: str) -> str:

@@ -297,13 +297,11 @@ def test_undecided_proof_is_reported_as_undecided_not_fail():
     import sympy as sp
 
     from gradproof.derive.engine.derivation import Proof
-    from gradproof.derive.proof.prove import _compare
+    from gradproof.derive.proof.prove import compare
 
     x = sp.Symbol("x", real=True)
     proofs = []
-    _compare(
-        sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs
-    )
+    compare(sp.Matrix([[sp.acos(x**2 + 2)]]), sp.Matrix([[sp.pi / 2 - sp.asin(x**2 + 2)]]), "k", "exact", "m=2", proofs)
     (p,) = proofs
     assert isinstance(p, Proof) and not p.passed and p.undecided and p.detail.startswith("undecided")
     from gradproof.derive.output.render import proof_mark

@@ -1,0 +1,331 @@
+"""The ``model`` kind: modules composed by the chain rule into a regression model.
+
+Declared by the module topics it composes (a
+:class:`~gradproof.derive.lecture.models.ModelSpec`: a layer, an optional
+activation, a loss, the reduction over samples).  As on the lecture's
+backpropagation slides, a model's gradient is never differentiated in one
+piece.  Here, side by side:
+
+- :func:`derive`: the loss module's local derivative is passed backwards
+  through the activation's backward message, and the layer's parameter
+  message turns it into ``dL/dw``; every local derivative is a *result of the
+  module's own derivation*, renamed into the model's variables;
+- :func:`prove`: the composed results against SymPy's ``diff`` of the whole
+  explicit model, itself composed from the modules' *declarations* (each
+  module's declared forward map applied to explicit matrices);
+- :func:`emit`: ``forward(X, y, w) -> float``, ``predict(X, w)`` and
+  ``backward(X, y, w) -> {w: dL/dw}``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.engine.derivation import Derivation, Label, ModuleCode, Result, Step
+from gradproof.derive.engine.indexform import clean, tidy
+from gradproof.derive.engine.matrixform import Binding, Translator, scale
+from gradproof.derive.engine.notation import K, a_, c_, m, n, s_
+from gradproof.derive.output.codegen_numpy.emitter import Function
+from gradproof.derive.proof.prove import SIZES, Session, instantiate, per_sample_subs
+from gradproof.numeric.kinds import MODEL
+
+NAME = MODEL
+INPUT_NAME = "X"  # the design matrix, as the lecture writes it
+
+_TEX = {"yhat": r"\hat{\mathbf{y}}", "P": r"\mathbf{P}", "Y": r"\mathbf{Y}", "y": r"\mathbf{y}"}
+
+
+def _tex(name):
+    return _TEX.get(name, name)
+
+
+def _rename_indexed(e, base, to):
+    """Every ``base[i]`` in ``e`` as ``to(i)``."""
+    return e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == base, lambda x: to(x.indices))
+
+
+class _Names:
+    """The model's per-sample names: ``x``, the target, the prediction."""
+
+    def __init__(self, spec):
+        self.vector = spec.onehot  # multinomial: K outputs per sample
+        self.x = sp.IndexedBase("x", real=True)
+        self.y = sp.IndexedBase("y", real=True) if self.vector else sp.Symbol("y", real=True)
+        self.out = sp.IndexedBase(spec.output) if self.vector else sp.Symbol(spec.output, real=True)
+        self.param = "W" if self.vector else "w"
+
+
+# ---------------------------------------------------------------------------
+# Derivation
+# ---------------------------------------------------------------------------
+
+
+def derive(topic) -> Derivation:
+    from gradproof.derive.lecture.registry import derive as derive_topic
+
+    spec = topic.spec
+    layer, loss = derive_topic(spec.layer), derive_topic(spec.loss)
+    activation = derive_topic(spec.activation) if spec.activation else None
+    nm = _Names(spec)
+    chain = " -> ".join(t for t in (spec.layer, spec.activation, spec.loss) if t)
+    chain_tex = r" \to ".join(r"\text{%s}" % t.replace("_", " ") for t in (spec.layer, spec.activation, spec.loss) if t)
+    definition = [
+        Step(
+            "definition",
+            Label("model", r"\text{model}"),
+            Label(chain, chain_tex),
+            "the modules composed, as on the lecture's backpropagation slides",
+        )
+    ]
+    steps: list[Step] = []
+    notes: list[str] = []
+    local = _loss_local(spec, loss, nm, steps)
+    ds = _through_activation(spec, activation, local, nm, steps, notes)
+    grad_index, index_lhs = _parameter_message(spec, layer, ds, nm, steps)
+    grad, bindings, Ws, Xs = _batched_gradient(spec, grad_index, nm, steps)
+    forward = _forward(spec, activation, nm, Xs, Ws)
+    out_sym = bindings[spec.output_matrix].sym
+    loss_matrix = mx.substitute(loss.result("loss").matrix, {loss.code.input.name: forward})
+    if spec.reduction != _declared(spec.loss).spec.reduction:
+        loss_matrix = scale(m if spec.reduction == "sum" else 1 / m, loss_matrix)
+    grad_lhs = Label(f"dL/d{nm.param}", r"\frac{\partial L}{\partial \mathbf{%s}}" % nm.param)
+    results = [
+        Result("loss", Label("L", "L"), matrix=loss_matrix, shape=(1, 1)),
+        Result("forward", Label(spec.output_matrix, _tex(spec.output_matrix)), matrix=forward, shape=out_sym.shape),
+        Result(f"grad:{nm.param}", grad_lhs, index=grad_index, index_lhs=index_lhs, matrix=grad, shape=Ws.shape),
+    ]
+    code = ModuleCode(
+        kind=MODEL,
+        input=Xs,
+        target=bindings["Y" if nm.vector else "y"].sym,
+        params=(Ws,),
+        forward=loss_matrix,
+        output=out_sym,
+        output_def=forward,
+        grads=((nm.param, grad),),
+        target_domain="onehot" if nm.vector else ("binary" if spec.activation == "sigmoid" else "real"),
+    )
+    return Derivation(
+        topic=topic.name,
+        title=topic.title,
+        kind=topic.kind,
+        section=topic.section,
+        summary=topic.summary,
+        definition=tuple(definition),
+        steps=tuple(steps),
+        results=tuple(results),
+        claims=tuple(topic.claims),
+        notes=tuple(notes),
+        code=code,
+    )
+
+
+def _declared(name):
+    from gradproof.derive.lecture.registry import get
+
+    return get(name)
+
+
+def _loss_local(spec, loss, nm, steps):
+    """1. The loss module's local derivative, in the model's names."""
+    local = loss.result("local").index
+    if nm.vector:
+        local = _rename_indexed(local, sp.IndexedBase("z", real=True), lambda i: nm.out[i])
+        local = local.replace(lambda e: isinstance(e, sp.Indexed) and str(e.base) == "y", lambda e: nm.y[e.indices])
+    else:
+        local = local.xreplace({sp.Symbol("z", real=True): nm.out})
+    wrt = r"p_{%s}" % a_ if nm.vector else r"\hat{y}"
+    lhs = Label(f"dl/d{spec.output}", r"\frac{\partial \ell}{\partial %s}" % wrt)
+    steps.append(Step(f"loss module ({spec.loss}): local derivative", lhs, local))
+    return local
+
+
+def _through_activation(spec, activation, local, nm, steps, notes):
+    """2. Back through the activation module: ``dl/ds``."""
+    if activation is None:
+        return local  # the linear neuron's output is the prediction itself
+    if nm.vector:
+        backward = activation.result("backward").index  # in p (the output) and delta
+        chained = _rename_indexed(backward, sp.IndexedBase("delta"), lambda i: local.xreplace({a_: i[0]}))
+        chained = _rename_indexed(chained, sp.IndexedBase("p"), lambda i: nm.out[i])
+        lhs = Label(f"dl/ds[{a_}]", r"\frac{\partial \ell}{\partial s_{%s}}" % a_)
+        steps.append(Step(f"backward message of {spec.activation}, with delta from the loss", lhs, chained))
+        ds = clean(chained)
+        one_hot = ds.replace(
+            lambda e: isinstance(e, sp.Sum) and e.function == nm.y[e.limits[0][0]], lambda e: sp.Integer(1)
+        )
+        if one_hot != ds:
+            notes.append("one-hot targets: sum_c y_c = 1")
+            steps.append(Step("one-hot targets: sum_c y_c = 1", lhs, one_hot))
+        ds = tidy(sp.expand(one_hot))
+        steps.append(Step("simplify", lhs, ds))
+        return ds
+    jacobian = activation.result("jacobian").index  # a_j (1 - a_j) [[j = a]]
+    local_act = jacobian.xreplace({sp.Symbol("j", integer=True): a_}).doit()
+    local_act = _rename_indexed(local_act, sp.IndexedBase("a"), lambda i: nm.out)
+    steps.append(
+        Step(
+            f"activation module ({spec.activation}): local derivative",
+            Label(f"d{spec.output}/ds", r"\frac{\partial \hat{y}}{\partial s}"),
+            local_act,
+        )
+    )
+    lhs = Label("dl/ds", r"\frac{\partial \ell}{\partial s}")
+    steps.append(Step("chain rule", lhs, sp.Mul(local, local_act, evaluate=False)))
+    ds = tidy(sp.factor(sp.cancel(local * local_act)))
+    steps.append(Step("simplify", lhs, ds))
+    return ds
+
+
+def _parameter_message(spec, layer, ds, nm, steps):
+    """3. The layer's parameter message, with ``delta = dl/ds``."""
+    delta, z = sp.IndexedBase("delta"), sp.IndexedBase("z", real=True)
+    if nm.vector:
+        g = _rename_indexed(layer.result("grad:W").index, delta, lambda i: ds.xreplace({a_: i[0]}))
+        lhs = Label(f"dl/dW[{a_}, {c_}]", r"\frac{\partial \ell}{\partial w_{%s%s}}" % (a_, c_))
+    else:
+        g = _rename_indexed(layer.result("grad:w").index, delta, lambda i: ds)
+        lhs = Label(f"dl/dw[{c_}]", r"\frac{\partial \ell}{\partial w_{%s}}" % c_)
+    g = _rename_indexed(g, z, lambda i: nm.x[i])
+    steps.append(Step(f"parameter message of {spec.layer}, with delta = dl/ds", lhs, g))
+    return tidy(g), lhs
+
+
+def _batched_gradient(spec, g, nm, steps):
+    """4. Sum (or average) over the samples, then read off the matrix form."""
+    X, Y = sp.IndexedBase("X"), sp.IndexedBase("Y" if nm.vector else "y")
+    out = sp.IndexedBase(spec.output_matrix)
+    e = _rename_indexed(g, nm.x, lambda i: X[s_, i[0]])
+    if nm.vector:
+        e = _rename_indexed(e, nm.y, lambda i: Y[s_, i[0]])
+        e = _rename_indexed(e, nm.out, lambda i: out[s_, i[0]])
+    else:
+        e = e.xreplace({nm.y: Y[s_], nm.out: out[s_]})
+    reduction = sp.Integer(1) / m if spec.reduction == "mean" else sp.Integer(1)
+    summed = reduction * sp.Sum(e, (s_, 0, m - 1))
+    lhs = Label(f"dL/d{nm.param}", r"\frac{\partial L}{\partial \mathbf{%s}}" % nm.param)
+    how = "average" if spec.reduction == "mean" else "sum"
+    steps.append(Step(f"batch: {how} over the m samples", lhs, summed))
+    Xs = mx.Sym("X", (m, n))
+    if nm.vector:
+        shapes, Ws = {"Y": (m, K), spec.output_matrix: (m, K)}, mx.Sym("W", (n, K), role="param")
+    else:
+        shapes, Ws = {"y": (m, 1), spec.output_matrix: (m, 1)}, mx.Sym("w", (n, 1), role="param")
+    bindings = {"X": Binding(Xs, 2)}
+    for name, shape in shapes.items():
+        role = "output" if name == spec.output_matrix else "target"
+        sym = mx.Sym(name, shape, role=role, latex=_tex(name))
+        bindings[name] = Binding(sym, 2 if nm.vector else 1, vector_as="col")
+    rows, cols = (a_, c_) if nm.vector else (c_, None)
+    grad = Translator(bindings).translate(summed, rows, cols)
+    steps.append(Step("read off the matrix form", lhs, grad))
+    return grad, bindings, Ws, Xs
+
+
+def _forward(spec, activation, nm, Xs, Ws):
+    """The prediction in matrix form: the activation's forward map with ``Z = X W``."""
+    if nm.vector:
+        return mx.Softmax(mx.MatMul(Xs, Ws))
+    if activation is None:
+        return mx.MatMul(Xs, Ws)
+    return mx.substitute(activation.result("forward").matrix, {"Z": mx.MatMul(Xs, Ws)})
+
+
+# ---------------------------------------------------------------------------
+# Proof: the oracle is the modules' declarations, composed
+# ---------------------------------------------------------------------------
+
+
+def _apply(topic, matrices: dict, rows: int) -> sp.Matrix:
+    """A module topic's *declared* forward map applied to explicit matrices, sample by sample.
+
+    ``matrices`` maps the declaration's argument names to explicit matrices;
+    the symbolic dimensions are read off their shapes.  A module gives its
+    output rows; a loss gives one row of per-sample losses.
+    """
+    spec = topic.spec
+    dims = {m: rows}
+    for arg in spec.args:
+        M = matrices[arg.name]
+        sizes = (M.cols,) if arg.batched else ((M.rows, M.cols) if len(arg.dims) == 2 else (len(M),))
+        dims.update({d: size for d, size in zip(arg.dims, sizes) if isinstance(d, sp.Symbol)})
+    env = {arg.matrix: matrices[arg.name] for arg in spec.args}
+    bases = {a.name: a.base() for a in spec.args}
+    if spec.kind == "loss":
+        return sp.Matrix(
+            [[instantiate(spec.forward(bases, None), dims, per_sample_subs(spec, env, s)) for s in range(rows)]]
+        )
+    out_dim = int(sp.sympify(spec.out_dim, strict=True).subs(dims))
+    out = sp.zeros(rows, out_dim)
+    for s in range(rows):
+        sub = per_sample_subs(spec, env, s)
+        for j in range(out_dim):
+            out[s, j] = instantiate(spec.forward(bases, j), dims, sub)
+    return out
+
+
+def _composed(spec, X, W, Y, rows):
+    """The explicit model: layer, activation, loss, each by its declaration; ``(prediction, L)``."""
+    layer = _declared(spec.layer)
+    inputs = {a.name: X if a.role == "input" else W for a in layer.spec.args}
+    prediction = _apply(layer, inputs, rows)
+    if spec.activation:
+        prediction = _apply(_declared(spec.activation), {"z": prediction}, rows)
+    loss = _declared(spec.loss)
+    per_sample = _apply(loss, {"z": prediction, "y": Y}, rows)
+    L = sum(per_sample)
+    return prediction, (L / rows if spec.reduction == "mean" else L)
+
+
+def prove(topic, d, sizes=None):
+    """The composed results against SymPy's ``diff`` of the explicit composed model; returns ``(session, oracle)``."""
+    spec = topic.spec
+    nm = _Names(spec)
+    sizes = {**SIZES, **(sizes or {})}
+    rows, cols, classes = sizes["m"], sizes["n"], sizes["K"]
+    X = sp.Matrix(rows, cols, lambda a, b: sp.Symbol(f"X_{a}{b}", real=True))
+    if nm.vector:
+        W = sp.Matrix(cols, classes, lambda a, b: sp.Symbol(f"W_{a}{b}", real=True))
+        Y = sp.zeros(rows, classes)
+        for s in range(rows):
+            Y[s, (2 * s + 1) % classes] = 1
+    else:
+        W = sp.Matrix(cols, 1, lambda a, b: sp.Symbol(f"w_{a}", real=True))
+        Y = sp.Matrix(rows, 1, lambda a, b: sp.Symbol(f"y_{a}", real=True))
+    prediction, L = _composed(spec, X, W, Y, rows)
+    env = {"X": X, nm.param: W, "Y" if nm.vector else "y": Y, spec.output_matrix: prediction}
+    text = f"m={rows}, n={cols}" + (f", K={classes}" if nm.vector else "")
+    ps = Session(sizes, env, sizes_text=text)
+    oracle = {"forward": prediction, f"grad:{nm.param}": W.applyfunc(lambda w: sp.diff(L, w))}
+    res = {r.key: r for r in d.results}
+    ps.compare_matrix(prediction, res["forward"].matrix, "forward")
+    ps.compare_matrix(sp.Matrix([[L]]), res["loss"].matrix, "loss")
+    ps.compare_matrix(oracle[f"grad:{nm.param}"], res[f"grad:{nm.param}"].matrix, f"grad:{nm.param}")
+    return ps, oracle
+
+
+# ---------------------------------------------------------------------------
+# Emission
+# ---------------------------------------------------------------------------
+
+
+def emit(ctx) -> list[Function]:
+    """``forward(X, y, *params) -> float``, ``predict(X, *params)``, ``backward(X, y, *params)``."""
+    code = ctx.code
+    available = {"X", "y", *ctx.params}
+    signature = f"X, y{ctx.param_sig}"
+    needs, text = ctx.body(code.forward, available)
+    forward = Function("forward", signature, [f"Loss: {ctx.formula('loss')}"], [*needs, f"return float({text})"])
+    predict = Function(
+        "predict", f"X{ctx.param_sig}", [f"The prediction: {ctx.formula('forward')}"], [f"return {ctx.output_def}"]
+    )
+    name, g = code.grads[0]
+    g = ctx.fused(g)
+    needs, text = ctx.body(g, available)
+    body = list(needs)
+    if ctx.uses_output(g):
+        body.append(f"{ctx.names[code.output.name]} = {ctx.output_def}  # the prediction")
+    body.append("return {" + f'"{name}": {text}' + "}")
+    backward = Function("backward", signature, [f"Parameter gradient: {ctx.formula('grad:' + name)}"], body)
+    return [forward, predict, backward]

@@ -1,0 +1,156 @@
+"""The one exact-zero decider: is a SymPy expression identically zero?
+
+Every exact check of the project asks it -- the proofs of derived results
+(:mod:`gradproof.derive.proof.prove`), the statistics and identity
+derivations (:mod:`gradproof.derive.lecture.stats`) and the seminar's
+symbolic confirmation (:mod:`gradproof.derive.seminar.equivalence`).  Three
+answers: :data:`ZERO`, :data:`NONZERO`, :data:`UNDECIDED`; :func:`exact_zero`
+is the yes/no form, an undecided case counting as not shown.
+
+>>> import sympy as sp
+>>> from gradproof.derive.lecture.functions import sigmoid
+>>> s = sp.Symbol("s", real=True)
+>>> exact_zero(sp.tanh(s) - (2 * sigmoid(2 * s) - 1))
+True
+>>> decide_zero(sp.tanh(s) - 2 * sigmoid(2 * s)) is NONZERO
+True
+"""
+
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+
+from gradproof.derive.lecture import functions as fn
+
+_PIECEWISE = (sp.Piecewise, sp.Max, sp.Min, sp.DiracDelta) + fn.kinked()
+
+
+def _exp_to_generators(e: sp.Expr) -> sp.Expr:
+    """Replace ``exp(sum c_k x_k)`` by ``prod E_k^{c_k}`` so that an
+    expression in exponentials becomes a rational function ``cancel`` decides."""
+    gens: dict = {}
+
+    def gen(x):
+        if x not in gens:
+            gens[x] = sp.Symbol(f"E_{x}", positive=True)
+        return gens[x]
+
+    def repl(ex):
+        arg = sp.expand(ex.args[0])
+        out = sp.Integer(1)
+        rest = sp.Integer(0)
+        for t in sp.Add.make_args(arg):
+            c, x = t.as_coeff_Mul()
+            if x.is_Symbol and c.is_Integer:
+                out *= gen(x) ** c
+            else:
+                rest += t
+        return out * (sp.exp(rest) if rest != 0 else 1)
+
+    return e.replace(lambda x: isinstance(x, sp.exp), repl)
+
+
+ZERO, NONZERO, UNDECIDED = True, False, None
+
+# Probing at random rational points, when ``cancel`` cannot decide.
+PROBE_POINTS = 6
+PROBE_DIGITS = 60  # working precision of each evaluation (decimal digits)
+PROBE_ZERO = 40  # |value| below 10^-PROBE_ZERO times the size of its terms counts as 0
+
+
+def exact_zero(d: sp.Expr, rng: random.Random | None = None) -> bool:
+    """Whether ``d`` is identically zero (an undecided case counts as not shown)."""
+    return decide_zero(d, rng) is ZERO
+
+
+def decide_zero(d: sp.Expr, rng: random.Random | None = None):
+    """Decide whether ``d`` is identically zero: ``ZERO``, ``NONZERO`` or ``UNDECIDED``.
+
+    Exponentials become rational generators and ``cancel`` decides; a
+    piecewise expression (ReLU, sign, |w|) is decided at random non-zero
+    rational points instead, each exactly.  When ``cancel`` leaves something
+    (square roots of sums, as in a normalisation layer, are beyond it), the
+    expression is evaluated at random rational points at high precision: a
+    value clearly away from zero at one point is a proof that ``d`` is not
+    identically zero; zero (to 40 digits, against the size of its terms) at
+    every point is taken as zero; if no point can be evaluated, the answer
+    is undecided -- never a failure of a true identity.
+    """
+    d = fn.explicit(sp.sympify(d, strict=True))
+    if d == 0:
+        return ZERO
+    if d.has(*_PIECEWISE):
+        rng = rng or random.Random(0)
+        syms = sorted(d.free_symbols, key=str)
+        undecided = False
+        for _ in range(6):
+            point = {x: sp.Rational(rng.choice([-1, 1]) * rng.randint(1, 40), rng.randint(1, 9)) for x in syms}
+            v = d.xreplace(point)
+            v = v.rewrite(sp.Piecewise) if v.has(fn.step) else v
+            verdict = decide_zero(sp.piecewise_fold(v).doit())
+            if verdict is NONZERO:
+                return NONZERO
+            undecided |= verdict is UNDECIDED
+        return UNDECIDED if undecided else ZERO
+    d0 = d
+    d = d.rewrite(sp.exp) if d.has(sp.tanh, sp.sinh, sp.cosh) else d
+    d = sp.expand_log(d, force=True)
+    d = _exp_to_generators(d)
+    d = sp.expand_log(d, force=True)
+    try:
+        if sp.cancel(sp.together(d)) == 0:
+            return ZERO
+    except sp.PolynomialError:
+        if sp.simplify(d) == 0:
+            return ZERO
+    if not d.free_symbols and d.is_Rational:
+        return NONZERO  # a rational constant: cancel's answer is exact
+    if _is_rational_function(d):
+        return NONZERO  # cancel decides rational functions exactly
+    return _probe_zero(d0, rng or random.Random(0))
+
+
+def _is_rational_function(d) -> bool:
+    """A rational function of its symbols with rational coefficients (what ``cancel`` decides)."""
+    for a in sp.preorder_traversal(d):
+        if isinstance(a, sp.Pow) and not a.exp.is_Integer:
+            return False
+        if isinstance(a, (sp.Function, sp.NumberSymbol)) or (a.is_Number and not a.is_Rational):
+            return False
+    return True
+
+
+def _probe_zero(d, rng):
+    """Evaluate ``d`` at random rational points, each at ``PROBE_DIGITS`` digits."""
+    syms = sorted(d.free_symbols, key=str)
+    terms = sp.Add.make_args(sp.expand(d, deep=False)) if d.is_Add else (d,)
+    evaluated = 0
+    for _ in range(PROBE_POINTS * 3):
+        if evaluated >= PROBE_POINTS:
+            break
+        point = {}
+        for x in syms:
+            v = sp.Rational(rng.randint(1, 97), rng.randint(1, 13) + 17)
+            point[x] = v if x.is_positive or x.is_nonnegative or rng.random() < 0.5 else -v
+        try:
+            vals = [sp.N(t.xreplace(point), PROBE_DIGITS, maxn=4 * PROBE_DIGITS) for t in terms]
+            total = sp.N(d.xreplace(point), PROBE_DIGITS, maxn=4 * PROBE_DIGITS)
+        except (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+            continue
+        if not all(v.is_number for v in vals + [total]) or total.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            continue
+        try:
+            tot = complex(total)
+            scale = max([1.0] + [abs(complex(v)) for v in vals])
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if any(abs(complex(v).imag) > 0 for v in vals):
+            continue  # outside the real domain at this point (a root of a negative number): try another
+        if not (abs(tot) < float("inf")):
+            continue
+        evaluated += 1
+        if abs(tot) > 10.0 ** (-PROBE_ZERO) * scale:
+            return NONZERO
+    return ZERO if evaluated >= PROBE_POINTS else UNDECIDED
