@@ -1,12 +1,13 @@
 # Entry points, each creating its own virtual environment:
 #   make report   -> the main job: the whole verified lecture into ./gradproof-report/
 #   make test     -> the whole test suite
+#   make lint     -> ruff: lint and format check (CI runs it before the tests)
 #   make bench    -> the benchmark suite (peers from the [bench] extra) into docs/benchmarks.md
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: report test bench clean
+.PHONY: report test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,14 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 
+# $(BIN)/pytest, not `python -m pytest`: the repository root stays off sys.path,
+# so the tests import the installed gradproof the way users do.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) gradproof-report

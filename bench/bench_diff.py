@@ -14,6 +14,7 @@ expression entry by entry with every dimension = 8 and = 32 (capped at
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import statistics
@@ -131,7 +132,7 @@ def matrixsymbol_verdict(r, cap):
 
     from gradproof.derive.proof.matcalc import numpy_module, sample
 
-    sizes = {d: v for d, v in r.sizes.items()}
+    sizes = dict(r.sizes)
     syms = {}
     for d, v in sizes.items():
         syms["#" + d] = v
@@ -197,6 +198,10 @@ def scalar_expanded(r, n, cap):
     return capped(go, cap)
 
 
+def _seconds(v, hess: bool, cap: float) -> str:
+    return "n/a" if hess else (f"> {cap:g} s" if v is None else f"{v:.2f} s")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--cap", type=float, default=10.0)
@@ -221,7 +226,7 @@ def main(argv=None):
         verdict = matrixsymbol_verdict(r, args.cap) if not hess else "n/a"
         s8 = scalar_expanded(r, 8, args.cap) if not hess else None
         s32 = scalar_expanded(r, 32, args.cap) if not hess else None
-        fmt = lambda v: "n/a" if hess else (f"> {args.cap:g} s" if v is None else f"{v:.2f} s")
+        fmt = functools.partial(_seconds, hess=hess, cap=args.cap)
         rows.append(
             (
                 f"`{expr}` by {wrt}{' (Hessian)' if hess else ''}",

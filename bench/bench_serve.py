@@ -137,15 +137,17 @@ class Server:
         ]
         self.port = port
         self.proc = None
-        self.log = open(data.parent / "serve.log", "a", encoding="utf-8")
+        self.log_path = data.parent / "serve.log"
 
     def start(self) -> float:
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        # the server keeps its own descriptor of the log; ours is closed at once
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         b = Browser(self.port)
         while True:
             if self.proc.poll() is not None:
-                raise SystemExit("gradproof serve exited; see " + self.log.name)
+                raise SystemExit("gradproof serve exited; see " + str(self.log_path))
             try:
                 b.request("GET", "/")
                 return time.perf_counter() - t0
@@ -163,7 +165,6 @@ class Server:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.log.close()
 
 
 def plan_answers(students: list[str], n: int, seed: int) -> dict:
@@ -185,7 +186,7 @@ def plan_answers(students: list[str], n: int, seed: int) -> dict:
             good, bad = cache[variant.id]
             pool = good if (rng.random() < 0.6 or not bad) else bad
             text = rng.choice(pool)
-            if rng.random() < 0.3 and variant.kind == "formula":
+            if rng.random() < 0.3 and variant.answer_type == "formula":
                 text = f"{rng.randint(2, 9)} * ({text}) / {rng.randint(2, 9)}"  # distinct, really checked
             items.append((ex_id, text))
         plan[sid] = items

@@ -141,7 +141,7 @@ def train_digits(
     X = (X - mu) / sd
     K = int(labels.max()) + 1
     Y = np.eye(K)[labels]
-    Xtr, Ytr, Xte, Yte = X[tr], Y[tr], X[te], Y[te]
+    Xtr, Ytr, Xte = X[tr], Y[tr], X[te]
     net = MLP((X.shape[1], hidden, K), activation="tanh", output="softmax", init="xavier", seed=seed, modules=modules)
     rng = np.random.default_rng(seed)
     probe = rng.choice(tr.size, size=32, replace=False)

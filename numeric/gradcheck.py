@@ -437,7 +437,7 @@ def directional(
                 if g.shape != x.shape:
                     raise _ShapeMismatch(name, g.shape, x.shape)
                 analytic = float(np.sum(g.astype(np.float64) * u))
-                fx = lambda xx: f(**{**args, name: xx})
+                fx = lambda xx, name=name: f(**{**args, name: xx})
                 # a plain central difference first; Richardson only if it does
                 # not already agree to a tenth of the tolerance (as in the full check)
                 step_p = hx * PLAIN_STEP_FACTOR

@@ -148,20 +148,18 @@ def module_inputs(draw, module, max_size: int = 4):
     penalties, ``{"X", "y", <params>}`` for models; inputs honour
     ``DOMAIN``/``TARGET`` and stay away from ``KINKS``.
     """
-    from gradproof.numeric.gradcheck import _meta
-
     sz = draw(sizes(max_size))
     kind = getattr(module, "KIND", "module")
     kinks = tuple(getattr(module, "KINKS", ()) or ())
     if kind in ("module", "loss"):
-        out = {"z": draw(_domain(module, _meta(module, "DOMAIN", "real"), _shape(module, "z", sz), kinks))}
+        out = {"z": draw(_domain(module, getattr(module, "DOMAIN", "real"), _shape(module, "z", sz), kinks))}
     if kind == "module":
         for p in getattr(module, "PARAMS", ()) or ():
             out[p] = draw(arrays(_shape(module, p, sz)))
     elif kind == "loss":
         shapes = getattr(module, "SHAPES", {}) or {}
         yshape = _shape(module, "y", sz) if "y" in shapes else out["z"].shape
-        out["y"] = draw(_domain(module, _meta(module, "TARGET", "real"), yshape, ()))
+        out["y"] = draw(_domain(module, getattr(module, "TARGET", "real"), yshape, ()))
     elif kind == "penalty":
         name = (getattr(module, "PARAMS", ()) or ("W",))[0]
         return {
@@ -174,7 +172,7 @@ def module_inputs(draw, module, max_size: int = 4):
             out[p] = draw(arrays(_shape(module, p, sz)))
         shapes = getattr(module, "SHAPES", {}) or {}
         yshape = _shape(module, "y", sz) if "y" in shapes else (out["X"] @ out[params[0]]).shape
-        out["y"] = draw(_domain(module, _meta(module, "TARGET", "real"), yshape, ()))
+        out["y"] = draw(_domain(module, getattr(module, "TARGET", "real"), yshape, ()))
     else:
         raise ValueError(f"unknown KIND {kind!r}")
     return out

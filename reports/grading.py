@@ -20,6 +20,7 @@ report.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -104,6 +105,11 @@ def csv_text(rows) -> str:
     return buf.getvalue()
 
 
+def _cell(cells: list, idx: dict, column: str) -> str:
+    """A row's cell in ``column`` ("" when the column is absent or the row is short)."""
+    return cells[idx[column]] if column in idx and idx[column] < len(cells) else ""
+
+
 def read_answers(path: str) -> list[Row]:
     """Read ``student, exercise, answer`` rows (header required, any column order)."""
     try:
@@ -145,7 +151,7 @@ def read_answers(path: str) -> list[Row]:
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            get = lambda c, cells=cells: cells[idx[c]] if c in idx and idx[c] < len(cells) else ""
+            get = functools.partial(_cell, cells, idx)
             hints_text = get("hints").strip()
             if hints_text and not (hints_text.isdigit() and len(hints_text) < 4):
                 raise GradingError(

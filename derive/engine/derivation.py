@@ -190,3 +190,14 @@ class Derivation:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/plain": self.to_text(), "text/latex": self.to_latex(), "text/html": self.to_html()}
+
+    # Jupyter and other rich front ends: each representation from the printers above.
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        verdict = "all exact proofs pass" if self.passed else "A PROOF FAILED"
+        return (
+            f"### {self.title} (`{self.topic}`, {self.kind})\n\n{self.summary}\n\n{self.to_latex()}\n\n"
+            f"**{verdict}** ({len(self.proofs)} exact checks)"
+        )

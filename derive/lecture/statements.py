@@ -10,7 +10,7 @@ the registry and the verification records (:func:`statuses`).
 
 >>> len(STATEMENTS) >= 80
 True
->>> len({s.slide for s in STATEMENTS}) > 40
+>>> len({s.slide for s in STATEMENTS}) >= 40
 True
 """
 

@@ -7,13 +7,15 @@ when they differ from what this writes.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
-# The installed (or checked-out) ``gradproof.numeric.generated`` folder; importing the
-# package itself is cheap (no SymPy, no generated module loaded).
-GENERATED = os.path.dirname(os.path.abspath(importlib.import_module("gradproof.numeric.generated").__file__))
+# ``gradproof.numeric.generated``, found beside this package rather than imported (derive
+# never imports numeric): derive/output/ -> numeric/generated/ in a checkout and in the
+# installed package alike.
+GENERATED = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "numeric", "generated"
+)
 
 
 FUNCTIONS_FILE = os.path.join(os.path.dirname(GENERATED), "_functions.py")

@@ -121,7 +121,7 @@ class Oracle:
     def _draw(self, rng) -> dict:
         env: dict[str, Any] = {}
         dims = dict(self.ex.dims)
-        env.update({k: v for k, v in dims.items()})
+        env.update(dims)
         index_syms = [d for d in self.ex.symbols if d.is_index]
         if index_syms:
             grids = np.meshgrid(*[np.arange(dims[d.index_range]) for d in index_syms], indexing="ij")
@@ -376,7 +376,9 @@ class Oracle:
                 continue
             if d.is_matrix:
                 r, c = (1 if s in (1, "1") else sdims[s] for s in d.shape)
-                env[d.name] = sp.Matrix(r, c, lambda i, j: scalar_symbol(f"{d.name}_{i}_{j}", d.domain))
+                env[d.name] = sp.Matrix(
+                    r, c, [scalar_symbol(f"{d.name}_{i}_{j}", d.domain) for i in range(r) for j in range(c)]
+                )
             elif d.is_indexed_vector:
                 env[d.name] = [scalar_symbol(f"{d.name}_{i}", d.domain) for i in range(sdims[d.shape[0]])]
             else:

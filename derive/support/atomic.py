@@ -46,7 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gradproof.derive.support.lifetime import _libc, signals_deferred
+from gradproof.derive.support.lifetime import load_libc, signals_deferred
 
 MARKER = ".gradproof-output"
 _NEW, _OLD, _LOCK = "gradproof-new", "gradproof-old", "gradproof-lock"
@@ -134,7 +134,7 @@ def _exchange(a: str, b: str) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = _libc()
+        libc = load_libc()
         fn = libc.renameat2
     except (OSError, AttributeError):
         return False

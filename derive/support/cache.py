@@ -87,9 +87,7 @@ class CacheUnusable(OSError):
     """The cache folder or its key cannot be used; the message says why."""
 
 
-# ---------------------------------------------------------------------------
-# Where, and whether
-# ---------------------------------------------------------------------------
+# -- Where, and whether ----------------------------------------------------------------------------
 
 
 def cache_dir() -> Path:
@@ -121,9 +119,7 @@ def disabled():
             os.environ[ENV_OFF] = old
 
 
-# ---------------------------------------------------------------------------
-# The store: authenticated entries, atomic writes
-# ---------------------------------------------------------------------------
+# -- The store: authenticated entries, atomic writes -----------------------------------------------
 
 
 class Cache:
@@ -360,11 +356,10 @@ def _node(cls, args, slots, state):
     return obj
 
 
-# ---------------------------------------------------------------------------
-# Keys
-# ---------------------------------------------------------------------------
+# -- Keys ------------------------------------------------------------------------------------------
 
 _FINGERPRINT: bytes | None = None
+_DECLARED: dict = {}  # name -> topic, told by the registry (declare), so the cache never imports it
 
 
 def _version(dist: str) -> str:
@@ -433,13 +428,8 @@ def topic_key(topic) -> str | None:
     return _builtin_key(topic.name)
 
 
-# The topics the registry's declaration files declared, as the registry reports
-# them (:func:`declare`); this module never imports the registry.
-_DECLARED: dict = {}
-
-
 def declare(topics) -> None:
-    """Record ``topics`` as declared by gradproof's own declaration files (cacheable by name)."""
+    """Record the topics gradproof's declaration files registered (their text is in the source hash)."""
     _DECLARED.update({t.name: t for t in topics})
 
 
@@ -459,9 +449,7 @@ def _output_key(key: str, fmt: str) -> str:
     return hashlib.sha256(b"output\0" + key.encode() + b"\0" + fmt.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# ---------------------------------------------------------------------------
-# The entry point the registry uses
-# ---------------------------------------------------------------------------
+# -- The entry point the registry uses -------------------------------------------------------------
 
 _STORE: Cache | None = None
 _BROKEN: str | None = None  # why the folder is unusable, once found
@@ -592,9 +580,7 @@ def _is_derivation_of(obj, topic) -> bool:
     return isinstance(obj, Derivation) and obj.topic == topic.name
 
 
-# ---------------------------------------------------------------------------
-# ``gradproof cache``
-# ---------------------------------------------------------------------------
+# -- ``gradproof cache`` ---------------------------------------------------------------------------
 
 
 def info() -> dict:

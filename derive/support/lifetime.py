@@ -29,7 +29,7 @@ from contextlib import contextmanager
 _PR_SET_PDEATHSIG = 1
 
 
-def _libc():
+def load_libc():
     """The C library, from the symbols already loaded (no search: finding it by
     name would start ldconfig, a process of its own, in every worker)."""
     return ctypes.CDLL(None, use_errno=True)
@@ -39,7 +39,7 @@ def _prctl_pdeathsig(sig: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = _libc()
+        libc = load_libc()
         return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False

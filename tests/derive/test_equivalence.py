@@ -5,11 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradproof.derive.seminar.answers import SymbolDecl as S
 from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
 from gradproof.derive.seminar.equivalence import SymbolicTimeout, close, decide, time_limit
-from gradproof.derive.seminar.exercises import Exercise
+from gradproof.derive.seminar.exercises import Exercise, exercises
 
 MAT = (
     S("X", ("m", "n")),
@@ -169,11 +171,6 @@ def test_pool_recovers_after_a_limit(monkeypatch):
     assert out[2].status == "correct"
     assert out[3].status == "incorrect"
 
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
-
-from gradproof.derive.seminar.exercises import exercises  # noqa: E402
 
 _BANK = [ex for ex in exercises() if ex.accepted and ex.answer_type == "formula"]
 

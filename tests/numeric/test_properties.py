@@ -100,7 +100,7 @@ def assert_gradient_matches(mod, inputs, rtol=1e-6, atol=1e-9):
             e[i] = 1
             e = e.reshape(x.shape)
             h = 1e-3 * max(1.0, abs(x.flat[i]))
-            num[:, i] = np.ravel(gc._richardson(lambda xx: f(**{**args, name: xx}), x, e, h))
+            num[:, i] = np.ravel(gc._richardson(lambda xx, name=name: f(**{**args, name: xx}), x, e, h))
         scale = max(1.0, float(np.max(np.abs(out), initial=0)), float(np.max(np.abs(num), initial=0)))
         ok = np.abs(an - num) <= rtol * np.abs(num) + atol * scale
         if not ok.all():

@@ -52,7 +52,7 @@ def test_derive_softmax_cross_entropy_text_and_json_agree():
     assert "dL/dS = (P - Y)/m" in t.stdout
     j = run("derive", "softmax_cross_entropy", "--format", "json")
     data = json.loads(j.stdout)
-    back = [r for r in data["results"] if r["key"] == "backward"][0]
+    back = next(r for r in data["results"] if r["key"] == "backward")
     assert back["matrix"]["text"] == "(P - Y)/m"
     assert [s["rule"] for s in data["steps"]] == [
         ln.split("[", 1)[1].split("]")[0]

@@ -1,16 +1,29 @@
 """Grading a class and the exercise commands, as a user runs them."""
 
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
+import unicodedata
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradproof.reports.cli import main
-from gradproof.reports.grading import GradingError, csv_safe, grade, read_answers, student_filename, summary
+from gradproof.reports.grading import (
+    GradingError,
+    csv_safe,
+    csv_text,
+    formula_risk,
+    grade,
+    read_answers,
+    student_filename,
+    summary,
+)
 
 EVIL_STUDENT = "<img src=x onerror=alert(1)>"
 ROWS = [
@@ -204,13 +217,6 @@ def test_cli_grade_is_quiet_on_stderr_when_not_a_terminal(tmp_path):
 # Hostile CSVs: input refused in one line, output no spreadsheet runs
 # ---------------------------------------------------------------------------
 
-import unicodedata
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from gradproof.reports.grading import csv_text, formula_risk
-
 
 def spreadsheet_formula(cell: str) -> bool:
     """LibreOffice/Excel-style reading, written independently of the code under test:
@@ -266,9 +272,6 @@ def test_formula_cells_are_neutralised_by_every_spreadsheet_rule():
 
 def _parse(text):
     return list(csv.reader(io.StringIO(text, newline="")))
-
-
-import io  # noqa: E402
 
 
 def test_carriage_returns_and_line_feeds_are_quoted():
@@ -348,7 +351,7 @@ def test_a_hostile_class_is_graded_exactly(tmp_path, capsys):
     with open(out / "class.csv", newline="", encoding="utf-8") as fh:
         back = list(csv.DictReader(fh))
     assert len(back) == len(rows)
-    for (student, ex, answer), got in zip(rows, back):
+    for (student, _exercise, answer), got in zip(rows, back):
         student = student.strip()  # names are read stripped of surrounding blanks
         assert got["student"] == (("'" + student) if formula_risk(student) else student)
         assert got["answer"] == (("'" + answer) if formula_risk(answer) else answer)

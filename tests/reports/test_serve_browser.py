@@ -64,8 +64,9 @@ def served(tmp_path_factory):
     codes = {r["student"]: r["code"] for r in csv.DictReader(io.StringIO((tmp / "codes.csv").read_text()))}
     secret = re.search(r"tutor secret \(shown once, stored only hashed\): (\S+)", init.stdout).group(1)
     port = _free_port()
-    log = open(tmp / "serve.log", "w+", encoding="utf-8")
-    proc = subprocess.Popen(base + ["--port", str(port), "--lanes", "1"], stdout=log, stderr=subprocess.STDOUT)
+    # the server keeps its own descriptor of the log; ours is closed at once
+    with open(tmp / "serve.log", "w+", encoding="utf-8") as log:
+        proc = subprocess.Popen(base + ["--port", str(port), "--lanes", "1"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(1200):
@@ -86,7 +87,6 @@ def served(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        log.close()
 
 
 @pytest.fixture(scope="module")
