@@ -7,7 +7,14 @@ hostile input, and from randomly scaled or re-combined answers (so that many
 answers are distinct and really need checking); some rows record hints taken
 or a viewed solution.  Prints the wall time of grading and of writing the
 reports, the number of distinct checks, and the slowest single check.
-Run: ``python bench/bench_grade.py [--students 200] [--answers 0]`` (0: the whole bank).
+
+Then one warm check at a time, as the seminar server checks a submission:
+every built-in exercise's declared correct forms and planted mistakes (and a
+scaled form of each correct one), each submitted alone to a primed
+one-template pool; prints the median, 90th percentile and maximum of the wall
+time from submission to verdict.
+Run: ``python bench/bench_grade.py [--students 200] [--answers 0] [--skip-class] [--skip-latency]``
+(``--answers 0``: the whole bank).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ _SAMPLES: dict = {}
 
 
 def answer_for(ex, rng: random.Random) -> str:
-    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.answer_types import sample_answers
 
     if ex.id not in _SAMPLES:
         _SAMPLES[ex.id] = sample_answers(ex)
@@ -54,7 +61,7 @@ def answer_for(ex, rng: random.Random) -> str:
         a = rng.choice(ex.wrong).answer
     elif roll < 0.78:
         a = rng.choice(HOSTILE)
-    elif ex.kind != "formula":
+    elif ex.answer_type != "formula":
         a = rng.choice(accepted + [m[0] for m in mistakes])
     elif roll < 0.90 and accepted:
         # a scaled answer: distinct text, needs probing and a ratio diagnosis
@@ -87,25 +94,84 @@ def generate(students: int, answers: int, seed: int = 0):
     return rows
 
 
+def latency(workers: int = 1) -> list:
+    """Wall seconds from submission to verdict, one answer at a time, over the built-in bank."""
+    from gradproof.derive.seminar.answer_types import sample_answers
+    from gradproof.derive.seminar.exercises import exercises
+    from gradproof.derive.seminar.workers import Budget, WarmPool
+
+    budget = Budget(cpu_seconds=5, wall_seconds=8.0, symbolic_seconds=2.0)  # the server's
+    bank = [ex for ex in exercises() if ex.source == "built-in"]
+    answers = []
+    for ex in bank:
+        accepted, mistakes = sample_answers(ex)
+        answers += [(ex.id, a) for a in accepted] + [(ex.id, m[0]) for m in mistakes]
+        if ex.answer_type == "formula":
+            answers += [(ex.id, f"3/7 * ({a})") for a in accepted[:1]]
+    out = []
+    with WarmPool(workers=workers, budget=budget) as pool:
+        pool.warm([ex.id for ex in bank], primed=True)
+        pool.start()
+        for k, (ex_id, a) in enumerate(answers):
+            t0 = time.perf_counter()
+            v = pool.run([(k, ex_id, a)])[k]
+            out.append((time.perf_counter() - t0, ex_id, a, v.status))
+    return out
+
+
+def _table(rows_out) -> None:
+    width = max(len(k) for k, _ in rows_out)
+    print(f"{'measure':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 40}")
+    for k, v in rows_out:
+        print(f"{k:<{width}}  {v}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=200)
     ap.add_argument("--answers", type=int, default=0, help="answers per student (0: the whole bank)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-class", action="store_true", help="only the one-at-a-time checks")
+    ap.add_argument("--skip-latency", action="store_true", help="only the class")
     args = ap.parse_args()
+    if not args.skip_class:
+        grade_class(args)
+    if not args.skip_latency:
+        import statistics
 
+        t0 = time.perf_counter()
+        lat = latency()
+        secs = sorted(x[0] for x in lat)
+        slow = max(lat)
+        print()
+        _table(
+            [
+                (
+                    "one check at a time",
+                    f"{len(lat)} answers, primed one-template pool ({time.perf_counter() - t0:.1f} s)",
+                ),
+                ("median", f"{statistics.median(secs) * 1e3:.1f} ms (target <= 100 ms)"),
+                ("90th percentile", f"{secs[int(0.9 * (len(secs) - 1))] * 1e3:.1f} ms"),
+                ("max", f"{slow[0] * 1e3:.1f} ms  [{slow[1]}] {slow[2][:50]!r} ({slow[3]})"),
+                ("load average (1 min)", f"{os.getloadavg()[0]:.2f} at the end"),
+            ]
+        )
+    return 0
+
+
+def grade_class(args) -> None:
     t0 = time.perf_counter()
     from gradproof.reports.grading import grade, write_reports
 
     t_import = time.perf_counter() - t0
     rows = generate(args.students, args.answers)
-    from gradproof.derive.seminar.answers.sandbox import CheckPool
+    from gradproof.derive.seminar.exercises import get
+    from gradproof.derive.seminar.workers import WarmPool
 
     tw = time.perf_counter()
-    from gradproof.derive.seminar.exercises import get
-
-    # engine derivations, probe points, mutants of every variant in use
-    CheckPool(workers=args.workers).warm({get(r.exercise).variant_for(r.student).id for r in rows})
+    # engine derivations, probe points, mutants of every variant in use (from the caches when there)
+    WarmPool(workers=args.workers).warm({get(r.exercise).variant_for(r.student).id for r in rows})
     t_warm = time.perf_counter() - tw
     t1 = time.perf_counter()
     result = grade(rows, workers=args.workers, progress=False)
@@ -134,8 +200,8 @@ def main() -> int:
         ("distinct checks", f"{result.unique_checks}"),
         ("workers", f"{args.workers}"),
         ("import", f"{t_import:.2f} s"),
-        ("derive references + oracles", f"{t_warm:.2f} s (once, before the workers fork)"),
-        (f"grade (wall, {len(rows)} answers)", f"{t_grade:.2f} s"),
+        ("derive references + oracles", f"{t_warm:.2f} s (once, before the templates fork)"),
+        (f"grade (wall, {len(rows)} answers; priming included)", f"{t_grade:.2f} s"),
         ("write reports", f"{t_write:.2f} s"),
         ("total", f"{t_import + t_warm + t_grade + t_write:.2f} s (target <= 60 s)"),
         ("CPU time, all processes", f"{cpu:.2f} s"),
@@ -143,12 +209,7 @@ def main() -> int:
         ("slowest check", f"{secs:.3f} s  [{ex}] {ans[:50]!r}"),
         ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
     ]
-    width = max(len(k) for k, _ in rows_out)
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  {'-' * 40}")
-    for k, v in rows_out:
-        print(f"{k:<{width}}  {v}")
-    return 0
+    _table(rows_out)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ class Server:
 
 def plan_answers(students: list[str], n: int, seed: int) -> dict:
     """Each student's answers: (exercise, text), drawn from their own variant's correct and wrong forms."""
-    from gradproof.derive.seminar.exercise_kinds import sample_answers
+    from gradproof.derive.seminar.answer_types import sample_answers
     from gradproof.derive.seminar.exercises import get
 
     rng = random.Random(seed)
@@ -186,7 +186,7 @@ def plan_answers(students: list[str], n: int, seed: int) -> dict:
             good, bad = cache[variant.id]
             pool = good if (rng.random() < 0.6 or not bad) else bad
             text = rng.choice(pool)
-            if rng.random() < 0.3 and variant.kind == "formula":
+            if rng.random() < 0.3 and variant.answer_type == "formula":
                 text = f"{rng.randint(2, 9)} * ({text}) / {rng.randint(2, 9)}"  # distinct, really checked
             items.append((ex_id, text))
         plan[sid] = items

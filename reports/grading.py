@@ -1,8 +1,8 @@
 """Grading a class: answers CSV in, per-student HTML and class CSV/HTML out.
 
-Every answer is checked in a limited worker process
-(:mod:`gradproof.derive.seminar.answers.sandbox`), in parallel over the cores; identical
-answers to the same exercise are checked once.  Everything a student typed
+Every answer is checked in a fresh, limited process forked from a warm
+template (:mod:`gradproof.derive.seminar.workers`), in parallel over the cores;
+identical answers to the same exercise are checked once.  Everything a student typed
 is escaped in HTML (Jinja2 autoescape) and neutralised in CSV: a cell that
 begins, after any blank or invisible characters, with ``= + - @ | %``, a
 tab or a carriage return (or a full-width form of them) gets a leading
@@ -34,6 +34,9 @@ REQUIRED = ("student", "exercise", "answer")
 OPTIONAL = ("hints", "solution")
 MAX_ROWS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
+# An exercise with this many distinct answers to check is primed first (see workers.prime):
+# priming costs about two checks and saves part of every later one.
+PRIME_FROM = 4
 
 
 class GradingError(Exception):
@@ -178,9 +181,9 @@ def read_answers(path: str) -> list[Row]:
 
 def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None) -> ClassResult:
     """Check every row; identical (exercise, answer) pairs are checked once."""
-    from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
     from gradproof.derive.seminar.equivalence import Verdict
     from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
+    from gradproof.derive.seminar.workers import Budget, WarmPool
     from gradproof.reports.console import Bar
 
     bank = {ex.id: ex for ex in exercises()}
@@ -199,7 +202,13 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
             key_of[key] = len(tasks)
             tasks.append((len(tasks), key[0], r.answer))
     bar = Bar(len(tasks), "grading", enabled=progress)
-    with CheckPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
+    with WarmPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
+        # oracles first (from the cache, else built in parallel), then the bank's own answers
+        # checked once here for the exercises with several answers to check, so that each
+        # check process starts warm
+        per = Counter(t[1].partition("@")[0] for t in tasks)
+        pool.warm({t[1] for t in tasks})
+        pool.warm({t[1] for t in tasks if per[t[1].partition("@")[0]] >= PRIME_FROM}, primed=True)
         done = pool.run(tasks, on_result=lambda key, v: bar.advance(v.exercise))
     bar.close()
     verdicts = []
@@ -225,7 +234,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if v.answer != r.answer:
             v = Verdict(**{**v.to_json(), "answer": r.answer, "feedback": v.feedback, "parts": v.parts})
         if r.hints or r.solution:
-            from gradproof.derive.seminar.exercise_kinds import credit_after_help
+            from gradproof.derive.seminar.hints import credit_after_help
 
             note = f"credit after help: {r.hints} hint(s)" + (", solution viewed" if r.solution else "")
             v = Verdict(
@@ -332,7 +341,7 @@ def _env():
 
 
 def _link(ex) -> str:
-    from gradproof.derive.seminar.exercise_kinds import derivation_link
+    from gradproof.derive.seminar.hints import derivation_link
 
     return derivation_link(ex) if ex is not None else ""
 

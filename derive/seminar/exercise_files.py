@@ -7,12 +7,12 @@ at once.
 
 >>> import tempfile, os
 >>> with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
-...     _ = fh.write('[[exercise]]\\nid = "x"\\nreference = "2 x"\\nkind = "essay"\\n')
+...     _ = fh.write('[[exercise]]\\nid = "x"\\nreference = "2 x"\\nanswer_type = "essay"\\n')
 >>> try:
 ...     load(fh.name)
 ... except ValueError as err:
 ...     print(str(err).split(": ", 1)[1])
-unknown kind 'essay' (formula, steps, numeric, choice)
+unknown answer type 'essay' (formula, steps, numeric, choice)
 >>> os.unlink(fh.name)
 """
 
@@ -20,7 +20,19 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("formula", "steps", "numeric", "choice")
+from gradproof.derive.seminar.exercise import (
+    ANSWER_TYPES,
+    PROBE_DIMS,
+    Exercise,
+    Given,
+    Link,
+    NumericSpec,
+    Option,
+    Slip,
+    Stage,
+    WrongAnswer,
+)
+
 KEYS = {
     "id",
     "title",
@@ -39,7 +51,8 @@ KEYS = {
     "section",
     "forbid",
     "reference",
-    "kind",
+    "answer_type",
+    "kind",  # the earlier name of answer_type, still read
     "hints",
     "steps",
     "numeric",
@@ -113,41 +126,25 @@ def load(path: str) -> list:
     return out
 
 
-def _one(item: dict, k: int, where: _Where, path: str):
-    from gradproof.derive.seminar.answers import SymbolDecl
-    from gradproof.derive.seminar.exercise_kinds import Given, Link, NumericSpec, Option, Slip, Stage
-    from gradproof.derive.seminar.exercises import PROBE_DIMS, Exercise, WrongAnswer
+class _Item:
+    """One ``[[exercise]]`` table being read: every problem becomes ``file:line: problem``."""
 
-    def err(key, message):
-        return where.error(k, key, message)
+    def __init__(self, item: dict, k: int, where: _Where):
+        self.item, self.k, self.where = item, k, where
 
-    unknown = sorted(set(item) - KEYS)
-    if unknown:
-        raise err(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
-    if (
-        "id" not in item
-        or not isinstance(item["id"], str)
-        or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", item["id"])
-    ):
-        raise err("id", "every exercise needs an id: a letter, then letters, digits or _ (at most 64)")
-    kind = item.get("kind", "formula")
-    if kind not in KINDS:
-        raise err("kind", f"unknown kind {kind!r} ({', '.join(KINDS)})")
-    topic = item.get("topic", "")
-    if topic:
-        from gradproof.derive.lecture.registry import topics
+    def err(self, key: str, message: str) -> ValueError:
+        return self.where.error(self.k, key, message)
 
-        if topic not in {t.name for t in topics()}:
-            raise err("topic", f"unknown topic {topic!r} (see `gradproof list`)")
-
-    def strings(key, value):
+    def strings(self, key: str, value) -> tuple:
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise err(key, f"{key} must be a list of strings")
+            raise self.err(key, f"{key} must be a list of strings")
         return tuple(value)
 
-    def symbols_of(table, key="symbols"):
+    def symbols(self, table, key: str = "symbols") -> tuple:
+        from gradproof.derive.seminar.answers import SymbolDecl
+
         if not isinstance(table, dict):
-            raise err(key, f"{key} must be a table of symbol tables")
+            raise self.err(key, f"{key} must be a table of symbol tables")
         try:
             return tuple(
                 SymbolDecl(
@@ -163,25 +160,40 @@ def _one(item: dict, k: int, where: _Where, path: str):
                 for name, spec in table.items()
             )
         except (AttributeError, TypeError, ValueError) as e:
-            raise err(key, f"symbol: {e}") from None
+            raise self.err(key, f"symbol: {e}") from None
 
-    def wrongs(lst, key="wrong"):
+    def wrongs(self, lst, key: str = "wrong") -> tuple:
         try:
             return tuple(WrongAnswer(w["answer"], w["message"], float(w.get("credit", 0.0))) for w in lst)
         except (KeyError, TypeError, ValueError) as e:
-            raise err(key, f"each wrong answer needs answer and message ({e})") from None
+            raise self.err(key, f"each wrong answer needs answer and message ({e})") from None
 
-    try:
-        dims = tuple((k2, int(v)) for k2, v in item.get("dims", dict(PROBE_DIMS)).items())
-    except (AttributeError, TypeError, ValueError):
-        raise err("dims", "dims must be a table of whole numbers, e.g. { m = 5, n = 3 }") from None
-    stages = ()
-    if kind == "steps":
-        steps = item.get("steps")
+    def answer_type(self) -> str:
+        """``answer_type`` (or ``kind``, its earlier name, still read), ``formula`` when absent."""
+        given = {key: self.item[key] for key in ("answer_type", "kind") if key in self.item}
+        if len(set(map(str, given.values()))) > 1:
+            raise self.err("kind", "answer_type and kind (its earlier name) disagree: give answer_type only")
+        value = next(iter(given.values()), "formula")
+        if value not in ANSWER_TYPES:
+            key = next(iter(given), "answer_type")
+            raise self.err(key, f"unknown answer type {value!r} ({', '.join(ANSWER_TYPES)})")
+        return value
+
+    def topic(self) -> str:
+        topic = self.item.get("topic", "")
+        if topic:
+            from gradproof.derive.lecture.registry import topics
+
+            if topic not in {t.name for t in topics()}:
+                raise self.err("topic", f"unknown topic {topic!r} (see `gradproof list`)")
+        return topic
+
+    def stages(self, topic: str) -> tuple:
+        steps = self.item.get("steps")
         if not isinstance(steps, list) or not steps:
-            raise err("steps", "a steps exercise needs [[exercise.steps]] tables")
+            raise self.err("steps", "a steps exercise needs [[exercise.steps]] tables")
         try:
-            stages = tuple(
+            return tuple(
                 Stage(
                     lhs=st["lhs"],
                     prompt=st.get("prompt", ""),
@@ -189,46 +201,41 @@ def _one(item: dict, k: int, where: _Where, path: str):
                     result=st["result"],
                     form=st.get("form", "matrix"),
                     reference_names=tuple(st.get("reference_names", {}).items()),
-                    wrong=wrongs(st.get("wrong", []), "steps"),
-                    symbols=symbols_of(st.get("symbols", {}), "steps"),
+                    wrong=self.wrongs(st.get("wrong", []), "steps"),
+                    symbols=self.symbols(st.get("symbols", {}), "steps"),
                 )
                 for st in steps
             )
         except (KeyError, TypeError, AttributeError) as e:
-            raise err("steps", f"each step needs lhs and result ({e})") from None
-    numeric = None
-    if kind == "numeric":
-        spec = item.get("numeric")
+            raise self.err("steps", f"each step needs lhs and result ({e})") from None
+
+    def numeric(self) -> NumericSpec:
+        spec = self.item.get("numeric")
         if not isinstance(spec, dict):
-            raise err("numeric", "a numeric item needs an [exercise.numeric] table")
+            raise self.err("numeric", "a numeric item needs an [exercise.numeric] table")
+
+        def chain(links):
+            return tuple(
+                Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items())) for ln in links
+            )
+
         try:
             given = tuple(
                 Given(name, tuple(int(x) for x in g["shape"]), g.get("domain", "int"))
                 for name, g in spec["given"].items()
             )
-            chain = tuple(
-                Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items())) for ln in spec["chain"]
-            )
             slips = tuple(
-                Slip(
-                    sl["code"],
-                    sl["message"],
-                    tuple(
-                        Link(ln["name"], ln["topic"], ln["result"], tuple(ln.get("binds", {}).items()))
-                        for ln in sl.get("chain", [])
-                    ),
-                    sl.get("given", ""),
-                )
+                Slip(sl["code"], sl["message"], chain(sl.get("chain", [])), sl.get("given", ""))
                 for sl in spec.get("slips", [])
             )
-            numeric = NumericSpec(
+            out = NumericSpec(
                 given=given,
-                chain=chain,
+                chain=chain(spec["chain"]),
                 scalars=tuple((k2, str(v)) for k2, v in spec.get("scalars", {}).items()),
                 slips=slips,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise err(
+            raise self.err(
                 "numeric",
                 f"numeric items need given (name = {{ shape = [r, c] }}) and a chain of "
                 f"{{ name, topic, result, binds }} ({e})",
@@ -239,29 +246,59 @@ def _one(item: dict, k: int, where: _Where, path: str):
                 or len(g.shape) != 2
                 or not all(1 <= x <= 6 for x in g.shape)
             ):
-                raise err(
+                raise self.err(
                     "numeric",
                     f"given {g.name}: shape must be [rows, cols] up to 6 x 6 and domain one of int, half, prob, binary",
                 )
-    options = ()
-    if kind == "choice":
+        return out
+
+    def options(self) -> tuple:
         try:
             options = tuple(
                 Option(o["key"], o["text"], bool(o.get("correct", False)), o["explanation"], o.get("code", ""))
-                for o in item.get("options", [])
+                for o in self.item.get("options", [])
             )
         except (KeyError, TypeError) as e:
-            raise err("options", f"each option needs key, text and explanation ({e})") from None
+            raise self.err("options", f"each option needs key, text and explanation ({e})") from None
         if sum(o.correct for o in options) != 1:
-            raise err("options", "a choice item needs options with exactly one correct = true")
-    letters = item.get("letters", {})
-    if not isinstance(letters, dict) or not all(
-        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in letters.values()
+            raise self.err("options", "a choice item needs options with exactly one correct = true")
+        return options
+
+    def letters(self) -> tuple:
+        letters = self.item.get("letters", {})
+        if not isinstance(letters, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in letters.values()
+        ):
+            raise self.err("letters", "letters must be a table: name = [other letters...]")
+        return tuple((name, *alts) for name, alts in letters.items())
+
+    def mistakes(self) -> tuple:
+        mistakes = self.item.get("mistakes", [])
+        if not isinstance(mistakes, list) or not all(isinstance(m, list) and len(m) == 2 for m in mistakes):
+            raise self.err("mistakes", "mistakes must be a list of [answer, mistake code] pairs")
+        return tuple(tuple(m) for m in mistakes)
+
+    def dims(self) -> tuple:
+        try:
+            return tuple((k2, int(v)) for k2, v in self.item.get("dims", dict(PROBE_DIMS)).items())
+        except (AttributeError, TypeError, ValueError):
+            raise self.err("dims", "dims must be a table of whole numbers, e.g. { m = 5, n = 3 }") from None
+
+
+def _one(item: dict, k: int, where: _Where, path: str) -> Exercise:
+    r = _Item(item, k, where)
+    unknown = sorted(set(item) - KEYS)
+    if unknown:
+        raise r.err(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    if (
+        "id" not in item
+        or not isinstance(item["id"], str)
+        or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", item["id"])
     ):
-        raise err("letters", "letters must be a table: name = [other letters...]")
-    mistakes = item.get("mistakes", [])
-    if not isinstance(mistakes, list) or not all(isinstance(m, list) and len(m) == 2 for m in mistakes):
-        raise err("mistakes", "mistakes must be a list of [answer, mistake code] pairs")
+        raise r.err("id", "every exercise needs an id: a letter, then letters, digits or _ (at most 64)")
+    answer_type = r.answer_type()
+    topic = r.topic()
+    dims = r.dims()
     try:
         ex = Exercise(
             id=item["id"],
@@ -270,29 +307,31 @@ def _one(item: dict, k: int, where: _Where, path: str):
             lhs=item.get("lhs", "the answer"),
             topic=topic,
             result=item.get("result", ""),
-            symbols=symbols_of(item.get("symbols", {})),
+            symbols=r.symbols(item.get("symbols", {})),
             form=item.get("form", "matrix"),
             reference_names=tuple(item.get("reference_names", {}).items()),
-            accepted=strings("accepted", item.get("accepted", [])),
-            wrong=wrongs(item.get("wrong", [])),
-            mistakes=tuple(tuple(m) for m in mistakes),
+            accepted=r.strings("accepted", item.get("accepted", [])),
+            wrong=r.wrongs(item.get("wrong", [])),
+            mistakes=r.mistakes(),
             auto_credit=float(item.get("auto_credit", 0.0)),
             dims=dims,
             section=item.get("section", "Tutor exercises"),
-            forbid=strings("forbid", item.get("forbid", [])),
+            forbid=r.strings("forbid", item.get("forbid", [])),
             reference_text=item.get("reference", ""),
             source=path,
-            kind=kind,
-            hints=strings("hints", item.get("hints", [])),
-            stages=stages,
-            numeric=numeric,
-            options=options,
-            letters=tuple((name, *alts) for name, alts in letters.items()),
+            answer_type=answer_type,
+            hints=r.strings("hints", item.get("hints", [])),
+            stages=r.stages(topic) if answer_type == "steps" else (),
+            numeric=r.numeric() if answer_type == "numeric" else None,
+            options=r.options() if answer_type == "choice" else (),
+            letters=r.letters(),
         )
     except (TypeError, ValueError) as e:
-        raise err("", str(e)) from None
-    if kind == "formula" and not ex.topic and not ex.reference_text:
-        raise err("", "give either topic + result or a reference formula")
-    if kind == "formula" and ex.topic and not ex.result:
-        raise err("topic", "a topic needs a result key (see `gradproof derive TOPIC --format json`)")
+        if isinstance(e, ValueError) and str(e).startswith(f"{where.path}:"):
+            raise
+        raise r.err("", str(e)) from None
+    if answer_type == "formula" and not ex.topic and not ex.reference_text:
+        raise r.err("", "give either topic + result or a reference formula")
+    if answer_type == "formula" and ex.topic and not ex.result:
+        raise r.err("topic", "a topic needs a result key (see `gradproof derive TOPIC --format json`)")
     return ex

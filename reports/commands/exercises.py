@@ -24,11 +24,12 @@ def cmd_exercises(args) -> int:
         json.dump([ex.to_json() for ex in bank], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    from gradproof.derive.seminar.exercise_kinds import given_text, typing_example
+    from gradproof.derive.seminar.hints import typing_example
+    from gradproof.derive.seminar.numeric_items import given_text
 
     width = max((len(ex.id) for ex in bank), default=10)
     for ex in bank:
-        print(f"{ex.id:<{width}}  {ex.lhs:<18} {ex.title}  [{ex.kind}]")
+        print(f"{ex.id:<{width}}  {ex.lhs:<18} {ex.title}  [{ex.answer_type}]")
         print(f"{'':<{width}}  {ex.prompt}")
         if ex.symbols:
             syms = ", ".join(f"{s['name']} ({s['shape']})" for s in ex.symbol_table())
@@ -43,15 +44,10 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from gradproof.derive.seminar.answers.sandbox import CheckPool
-    from gradproof.derive.seminar.exercise_kinds import (
-        credit_after_help,
-        derivation_link,
-        given_text,
-        hint_ladder,
-        worked_solution,
-    )
     from gradproof.derive.seminar.exercises import UnknownExercise, get
+    from gradproof.derive.seminar.hints import credit_after_help, derivation_link, hint_ladder, worked_solution
+    from gradproof.derive.seminar.numeric_items import given_text
+    from gradproof.derive.seminar.workers import WarmPool
 
     _bank()
     try:
@@ -67,7 +63,7 @@ def cmd_check(args) -> int:
     solution = worked_solution(ex) if args.solution else []
     verdict = None
     if args.answer is not None:
-        with CheckPool(workers=1) as pool:
+        with WarmPool(workers=1) as pool:
             verdict = pool.run([("answer", ex.id, args.answer)])["answer"]
     elif not hints and not solution:
         raise CLIError("give an ANSWER (or ask for --hint N or --solution)", 2)

@@ -66,7 +66,7 @@ def generate(data):
 
 
 def grade(data):
-    from gradproof.derive.seminar.exercise_kinds import check
+    from gradproof.derive.seminar.answer_types import check
     from gradproof.derive.seminar.exercises import get
 
     answer = data["submitted_answers"].get("answer")
@@ -94,7 +94,7 @@ def question_id(ex_id: str) -> str:
 
 
 def variant_params(ex) -> dict:
-    from gradproof.derive.seminar.exercise_kinds import given_text
+    from gradproof.derive.seminar.numeric_items import given_text
 
     return {
         "id": ex.id,
@@ -109,13 +109,13 @@ def variant_params(ex) -> dict:
 
 
 def typing_note(ex) -> str:
-    if ex.kind == "choice":
+    if ex.answer_type == "choice":
         return "Answer with one letter."
-    if ex.kind == "numeric":
+    if ex.answer_type == "numeric":
         return "Rows in brackets, e.g. [[1, -0.5], [2, 0.25]], or rows separated by ';'."
-    if ex.kind == "steps":
+    if ex.answer_type == "steps":
         return "One formula per step, separated by ';': " + "; ".join(st.lhs for st in ex.stages) + "."
-    from gradproof.derive.seminar.exercise_kinds import TYPING_EXAMPLE
+    from gradproof.derive.seminar.hints import TYPING_EXAMPLE
 
     return f"Type a formula in the listed symbols, e.g. {TYPING_EXAMPLE}; ' is a transpose, inv(A) an inverse."
 
@@ -134,7 +134,7 @@ def export_prairielearn(bank, outdir) -> list[Path]:
             "uuid": str(uuid.uuid5(NAMESPACE, ex.id)),
             "title": ex.title,
             "topic": ex.section or ex.topic,
-            "tags": ["gradproof", ex.kind, ex.topic],
+            "tags": ["gradproof", ex.answer_type, ex.topic],
             "type": "v3",
             "singleVariant": n == 1,
             "partialCredit": True,

@@ -18,13 +18,8 @@ FORMATS = ("html", "latex", "pdf")
 
 def _items(exs, solutions: bool) -> list[dict]:
     from gradproof.derive.output.tex import safe_math
-    from gradproof.derive.seminar.exercise_kinds import (
-        derivation_link,
-        given_text,
-        hint_ladder,
-        typing_example,
-        worked_solution,
-    )
+    from gradproof.derive.seminar.hints import derivation_link, hint_ladder, typing_example, worked_solution
+    from gradproof.derive.seminar.numeric_items import given_text
 
     out = []
     for ex in exs:
@@ -32,7 +27,7 @@ def _items(exs, solutions: bool) -> list[dict]:
             "id": ex.id,
             "title": ex.title,
             "section": ex.section,
-            "kind": ex.kind,
+            "answer_type": ex.answer_type,
             "prompt": ex.prompt,
             "symbols": ex.symbol_table(),
             "given": given_text(ex),

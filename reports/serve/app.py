@@ -313,7 +313,7 @@ def _verdict(row) -> dict | None:
 
 
 def _credit(v: dict | None, hints: int, solution: bool) -> float:
-    from gradproof.derive.seminar.exercise_kinds import credit_after_help
+    from gradproof.derive.seminar.hints import credit_after_help
 
     if not v:
         return 0.0
@@ -350,7 +350,8 @@ async def exercise_page(request: Request):
             title="No such exercise",
             message="There is no exercise with that name.",
         )
-    from gradproof.derive.seminar.exercise_kinds import given_text, hint_ladder, worked_solution
+    from gradproof.derive.seminar.hints import hint_ladder, worked_solution
+    from gradproof.derive.seminar.numeric_items import given_text
 
     student = sess["student"]
     ex = sem.variant(ex_id, student)
@@ -458,7 +459,7 @@ async def hint(request: Request):
     if isinstance(got, Response):
         return got
     sess, _, ex_id = got
-    from gradproof.derive.seminar.exercise_kinds import hint_ladder
+    from gradproof.derive.seminar.hints import hint_ladder
 
     sem = _sem(request)
     most = len(hint_ladder(sem.variant(ex_id, sess["student"])))
@@ -510,12 +511,12 @@ def read_preview(ex, answer: str) -> dict:
 
     if not answer.strip():
         return {"text": "", "mathml": "", "error": ""}
-    if ex.kind == "choice":
+    if ex.answer_type == "choice":
         return {"text": answer.strip(), "mathml": "", "error": ""}
-    if ex.kind == "numeric":
+    if ex.answer_type == "numeric":
         return {"text": answer.strip(), "mathml": "", "error": ""}
-    if ex.kind == "steps":
-        from gradproof.derive.seminar.exercise_kinds import split_steps, stage_exercise
+    if ex.answer_type == "steps":
+        from gradproof.derive.seminar.variants import split_steps, stage_exercise
 
         parts, texts, errors = [], [], []
         for k, piece in enumerate(split_steps(answer)):
@@ -667,8 +668,8 @@ def class_rows(sem: Seminar) -> list:
 def class_result(sem: Seminar):
     """The class as :func:`gradproof.reports.grading.grade` would grade the latest answers (help counted the same way)."""
     from gradproof.derive.seminar.equivalence import Verdict
-    from gradproof.derive.seminar.exercise_kinds import credit_after_help
     from gradproof.derive.seminar.exercises import get
+    from gradproof.derive.seminar.hints import credit_after_help
     from gradproof.reports.grading import ClassResult
 
     rows, verdicts, seen = [], [], set()

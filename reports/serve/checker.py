@@ -1,10 +1,11 @@
 """Checks for the web server: limited worker processes, driven off the event loop.
 
-Each of ``lanes`` threads owns a one-worker :class:`~gradproof.derive.seminar.answers.sandbox.CheckPool`
+Each of ``lanes`` threads owns a one-template :class:`~gradproof.derive.seminar.workers.WarmPool`
 and takes answers from a shared queue, so an answer that runs into its CPU or
 wall-time limit occupies one lane while the others keep serving the class.
-The worker processes are forked once, at start, after the exercises'
-oracles are built.
+The templates are forked once, at start, after the exercises' oracles are
+built (or read from the cache) and primed; every answer is then checked in
+a fresh process forked from its lane's template, ahead of time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 
 class Checker:
     def __init__(self, lanes: int = 2, budget=None):
-        from gradproof.derive.seminar.answers.sandbox import Budget
+        from gradproof.derive.seminar.workers import Budget
 
         self.budget = budget or Budget(cpu_seconds=5, wall_seconds=8.0, symbolic_seconds=2.0)
         self.lanes = max(1, lanes)
@@ -26,13 +27,14 @@ class Checker:
         self.pools: list = []
 
     def start(self, exercise_ids) -> None:
-        from gradproof.derive.seminar.answers.sandbox import CheckPool
+        from gradproof.derive.seminar.workers import WarmPool
 
         ids = list(exercise_ids)
-        CheckPool(workers=self.lanes, budget=self.budget).warm(ids)  # oracles, before any worker forks
+        # oracles and priming in this process, before any template forks
+        WarmPool(workers=self.lanes, budget=self.budget).warm(ids, primed=True)
         ready = []
         for k in range(self.lanes):
-            pool = CheckPool(workers=1, budget=self.budget)
+            pool = WarmPool(workers=1, budget=self.budget)
             self.pools.append(pool)
             ev = threading.Event()
             ready.append(ev)
@@ -43,10 +45,10 @@ class Checker:
             ev.wait()
 
     def _lane(self, pool, ready) -> None:
-        # The lane's worker is forked from the lane's own thread, which lives as long as the
-        # pool: a worker set to die with its parent is tied to the thread that forked it.
+        # The lane's template is forked from the lane's own thread, which lives as long as the
+        # pool: a process set to die with its parent is tied to the thread that forked it.
         try:
-            pool.workers.append(pool._spawn())
+            pool.start()
         finally:
             ready.set()
         while True:

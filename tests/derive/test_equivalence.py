@@ -172,7 +172,7 @@ def test_pool_recovers_after_a_limit(monkeypatch):
     assert out[3].status == "incorrect"
 
 
-_BANK = [ex for ex in exercises() if ex.accepted and ex.kind == "formula"]
+_BANK = [ex for ex in exercises() if ex.accepted and ex.answer_type == "formula"]
 
 
 @settings(max_examples=40, deadline=None)

@@ -6,13 +6,13 @@ import textwrap
 import pytest
 
 from gradproof.derive.seminar import exercises as bank
+from gradproof.derive.seminar.answer_types import check, sample_answers
 from gradproof.derive.seminar.equivalence import decide
-from gradproof.derive.seminar.exercise_kinds import check, sample_answers
 from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get, load_toml
 
 EXERCISES = exercises()
 IDS = [ex.id for ex in EXERCISES]
-FORMULAS = [ex for ex in EXERCISES if ex.kind == "formula"]
+FORMULAS = [ex for ex in EXERCISES if ex.answer_type == "formula"]
 FIDS = [ex.id for ex in FORMULAS]
 
 

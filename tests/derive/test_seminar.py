@@ -9,17 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gradproof.derive.lecture.registry import topics
-from gradproof.derive.seminar.exercise_kinds import (
-    NumberError,
-    check,
-    hint_ladder,
-    make_variant,
-    numeric_reference,
-    parse_numbers,
-    sample_answers,
-    worked_solution,
-)
+from gradproof.derive.seminar.answer_types import check, sample_answers
 from gradproof.derive.seminar.exercises import exercises, get, load_toml
+from gradproof.derive.seminar.hints import hint_ladder, worked_solution
+from gradproof.derive.seminar.numeric_items import NumberError, numeric_reference, parse_numbers
+from gradproof.derive.seminar.variants import make_variant
 
 EXERCISES = exercises()
 IDS = [ex.id for ex in EXERCISES]
@@ -35,13 +29,13 @@ def _covered():
 
 @pytest.mark.parametrize("topic", [t.name for t in topics()])
 def test_every_topic_has_an_exercise(topic):
-    """Fails for any registered topic without an exercise: declare one in derive/seminar/bank.py."""
-    assert topic in _covered(), f"topic {topic!r} has no exercise: add one declaration to derive/seminar/bank.py"
+    """Fails for any registered topic without an exercise: declare one in derive/seminar/bank/."""
+    assert topic in _covered(), f"topic {topic!r} has no exercise: add one declaration to derive/seminar/bank/"
 
 
-def test_the_bank_has_every_kind():
-    kinds = {ex.kind for ex in EXERCISES}
-    assert kinds == {"formula", "steps", "numeric", "choice"}
+def test_the_bank_has_every_answer_type():
+    answer_types = {ex.answer_type for ex in EXERCISES}
+    assert answer_types == {"formula", "steps", "numeric", "choice"}
     assert len(EXERCISES) >= 45
 
 
@@ -63,14 +57,14 @@ def test_worked_solution_comes_from_the_derivation(ex):
     lines = worked_solution(ex)
     assert lines and all(ln["text"] for ln in lines)
     rules = {st.rule for st in derive(ex.topic).steps}
-    if ex.kind == "formula":
+    if ex.answer_type == "formula":
         assert lines[-1]["rule"] == "so" and lines[-1]["text"].startswith(f"{ex.lhs} = ") and lines[-1]["latex"]
         assert lines[:-1] and all(ln["rule"] in rules for ln in lines[:-1])
-    elif ex.kind == "steps":
+    elif ex.answer_type == "steps":
         assert [ln["rule"] for ln in lines if ln["rule"].startswith("step ")] == [
             f"step {k + 1}: {st.prompt}" for k, st in enumerate(ex.stages)
         ]
-    elif ex.kind == "numeric":
+    elif ex.answer_type == "numeric":
         assert lines[0]["rule"] == "given" and len(lines) == len(ex.numeric.chain) + 1
     else:
         assert lines[-1]["rule"] == "answer" and all(ln["rule"] in rules for ln in lines[:-1])
@@ -127,7 +121,7 @@ def test_steps_credit_per_step_and_first_wrong_step():
 
 def test_numeric_item_reference_is_the_chain_of_derived_results():
     """delta of the two-layer net, recomputed here by hand with NumPy from the given numbers."""
-    from gradproof.derive.seminar.exercise_kinds import numeric_inputs
+    from gradproof.derive.seminar.numeric_items import numeric_inputs
 
     for k in range(4):
         ex = get("two_layer_delta").make_variant(k)
@@ -271,7 +265,7 @@ def test_tutor_toml_with_steps_numbers_choices_hints_and_letters(tmp_path, monke
 @pytest.mark.parametrize(
     "body, line, words",
     [
-        ('[[exercise]]\nid = "x"\nkind = "essay"\nreference = "1"\n', 3, "unknown kind"),
+        ('[[exercise]]\nid = "x"\nkind = "essay"\nreference = "1"\n', 3, "unknown answer type"),
         (
             '[[exercise]]\nid = "x"\nreference = "1"\n\n[[exercise]]\nid = "y"\ntopic = "no_such_topic"\n',
             7,
@@ -299,7 +293,7 @@ def test_bad_tutor_files_name_file_and_line(tmp_path, body, line, words):
 @pytest.mark.parametrize(
     "name",
     [
-        "gradproof.derive.seminar.exercise_kinds",
+        "gradproof.derive.seminar.answer_types",
         "gradproof.derive.seminar.numeric_items",
         "gradproof.derive.seminar.exercise_files",
         "gradproof.derive.seminar.exercises",

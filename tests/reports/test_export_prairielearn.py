@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from gradproof.derive.seminar.exercise_kinds import sample_answers
+from gradproof.derive.seminar.answer_types import sample_answers
 from gradproof.derive.seminar.exercises import exercises, get
 from gradproof.reports.commands.export import export_prairielearn, question_id
 
@@ -75,7 +75,7 @@ def test_one_question_folder_per_exercise(exported):
         assert sorted(p.name for p in q.iterdir()) == ["info.json", "question.html", "server.py"]
         info = json.loads((q / "info.json").read_text(encoding="utf-8"))
         assert info["type"] == "v3" and info["title"] == ex.title and info["topic"]
-        assert isinstance(info["tags"], list) and "gradproof" in info["tags"] and ex.kind in info["tags"]
+        assert isinstance(info["tags"], list) and "gradproof" in info["tags"] and ex.answer_type in info["tags"]
         assert uuid.UUID(info["uuid"]).version == 5
         uuids.add(info["uuid"])
         html = (q / "question.html").read_text(encoding="utf-8")
@@ -125,7 +125,7 @@ def test_server_py_generates_and_grades_through_the_data_dictionary(exported, ex
     d = pl_data(seed, "((")
     d["params"] = dict(params)
     mod.grade(d)
-    if ex.kind == "steps":  # a multi-step answer is graded step by step: an unreadable first step scores 0
+    if ex.answer_type == "steps":  # a multi-step answer is graded step by step: an unreadable first step scores 0
         assert d["score"] == 0.0 and ("answer" in d["format_errors"] or "step 1" in d["feedback"]["answer"])
     else:
         assert "answer" in d["format_errors"] and d["score"] == 0.0 and d["partial_scores"] == {}

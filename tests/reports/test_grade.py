@@ -189,7 +189,7 @@ def test_cli_exercises_json():
     assert r.returncode == 0
     bank = json.loads(r.stdout)
     assert {"logreg_grad", "softmax_jacobian"} <= {e["id"] for e in bank}
-    assert all(e["symbols"] for e in bank if e["kind"] == "formula")
+    assert all(e["symbols"] for e in bank if e["answer_type"] == "formula")
 
 
 def test_cli_grade_bad_input_is_one_line(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gradproof.derive.seminar.exercise_kinds import sample_answers
+from gradproof.derive.seminar.answer_types import sample_answers
 from gradproof.derive.seminar.exercises import exercises, get
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +119,7 @@ def test_bad_tutor_file_is_file_line_exit_2(tmp_path):
     path = tmp_path / "t.toml"
     path.write_text('[[exercise]]\nid = "x"\nkind = "essay"\nreference = "1"\n')
     out = run("exercises", env={"GRADPROOF_EXERCISES": str(path)})
-    assert out.returncode == 2 and f"{path}:3: unknown kind" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and f"{path}:3: unknown answer type" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_sheet_writes_exercises_and_separate_solutions(tmp_path):
