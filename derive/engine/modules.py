@@ -491,13 +491,13 @@ class ModuleDeriver:
         raw_b = sp.Sum(dn[j] * jac, (j, 0, out_dim - 1))
         self.step(
             "chain rule (backward message)",
-            _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a),
+            _lbl(f"delta^l[{a}]", r"\delta^{l}_{%s}" % a),
             raw_b,
             "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i",
         )
         back = tidy(clean(raw_b))
         if back != raw_b:
-            self.step("sum out Kronecker deltas", _lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a), back)
+            self.step("sum out Kronecker deltas", _lbl(f"delta^l[{a}]", r"\delta^{l}_{%s}" % a), back)
         # batched and matrix form
         extra = {"delta": sp.IndexedBase("Delta")}
         if self.out is not None:
@@ -514,7 +514,7 @@ class ModuleDeriver:
                 "backward",
                 _lbl("Delta^l", r"\boldsymbol{\Delta}^{l}"),
                 index=back,
-                index_lhs=_lbl(f"delta[{a}]", r"\delta^{l}_{%s}" % a),
+                index_lhs=_lbl(f"delta^l[{a}]", r"\delta^{l}_{%s}" % a),
                 matrix=back_m,
                 shape=z.sym().shape,
             )
@@ -672,6 +672,7 @@ class ModuleDeriver:
                 "L", "L", f"Z[{s_}, {a}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a) if z.dims else "z_{%s}" % s_
             ),
             gb,
+            f"the loss module's input z is {z.matrix} (row {s_}: sample {s_})",
         )
         b = self._bindings()
         if sp_.output is not None:

@@ -27,9 +27,16 @@ Z_ACT = Arg("z", "input", (n,), "Z", latex="z")
 W = Arg("W", "param", (n, K), "W", latex="w")
 B = Arg("b", "param", (K,), "b", latex="b")
 
+# The lecture's linear layer: n features plus the bias input z_0 = 1, so its
+# inputs run i = 0..n and its weight matrix has the rows w_0 .. w_n.
+Z_BIAS = Arg("z", "input", (n + 1,), "Z", latex="z")
+W_BIAS = Arg("W", "param", (n + 1, K), "W", latex="w")
+
 # Matrix symbols used by claims (the lecture's stated results).
 Zm = mx.Sym("Z", (m, n))
 Wm = mx.Sym("W", (n, K), role="param")
+Zm1 = mx.Sym("Z", (m, n + 1))
+Wm1 = mx.Sym("W", (n + 1, K), role="param")
 Dm = mx.Sym("Delta", (m, K), role="upstream")
 
 
@@ -138,16 +145,16 @@ module(
     "Linear neuron (bias as x0 = 1)",
     "neuron",
     11,
-    "A single neuron with linear activation, yhat = <x, w>, the bias folded in as the extra input "
-    "x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
+    "A single neuron with linear activation, yhat = <x, w> = sum_{i=0}^{n} w_i x_i: n features and the "
+    "bias folded in as the extra input x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
     ModuleSpec(
         kind="module",
         args=(
-            Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
-            Arg("w", "param", (n,), "w", latex="w", vector_as="col"),
+            Arg("z", "input", (n + 1,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
+            Arg("w", "param", (n + 1,), "w", latex="w", vector_as="col"),
         ),
         out_dim=sp.Integer(1),
-        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n - 1)),
+        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n)),
         out_matrix="yhat",
         out_latex=r"\hat{\mathbf{y}}",
     ),
@@ -155,7 +162,7 @@ module(
         Claim(
             "forward",
             "yhat = X w",
-            matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param")),
+            matrix=mx.MatMul(mx.Sym("X", (m, n + 1)), mx.Sym("w", (n + 1, 1), role="param")),
             source="lecture",
             slide=sl.LINEAR_NEURON,
         ),
@@ -171,13 +178,19 @@ module(
     "Linear layer (no separate bias)",
     "layer",
     20,
-    "K linear neurons side by side: z^{l+1}_j = sum_i w_ij z^l_i, for the batch Z^{l+1} = Z W "
-    "(the bias as the input z_0 = 1, as in the lecture's 'Example: Linear Layer').",
+    "K linear neurons side by side: z^{l+1}_j = sum_{i=0}^{n} w_ij z^l_i over the n features and the bias "
+    "input z^l_0 = 1 (as in the lecture's 'Example: Linear Layer'); for the batch Z^{l+1} = Z W with W of "
+    "n + 1 rows w_0 .. w_n.",
     ModuleSpec(
-        kind="module", args=(Z_IN, W), out_dim=K, forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1))
+        kind="module",
+        args=(Z_BIAS, W_BIAS),
+        out_dim=K,
+        forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n)),
     ),
     claims=(
-        Claim("forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm, Wm), source="lecture", slide=sl.LINEAR_LAYER),
+        Claim(
+            "forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm1, Wm1), source="lecture", slide=sl.LINEAR_LAYER
+        ),
         Claim(
             "jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR
         ),
@@ -188,8 +201,8 @@ module(
             source="lecture",
             slide=sl.EXAMPLE_LINEAR,
         ),
-        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
-        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
+        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm1))),
+        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm1), Dm)),
     ),
 )
 
@@ -302,9 +315,9 @@ module(
     "sigma_k(s) = e^{s_k} / sum_c e^{s_c}: a categorical distribution over K classes (row-wise for a batch).",
     ModuleSpec(
         kind="module",
-        args=(Z_ACT,),
-        out_dim=n,
-        forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, n - 1)),
+        args=(Arg("z", "input", (K,), "Z", latex="z"),),
+        out_dim=K,
+        forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, K - 1)),
         output=OutputName(
             "p",
             "P",
@@ -322,9 +335,9 @@ module(
             matrix=mx.Map(
                 _v * (_u - sp.Symbol("w")),
                 (
-                    (_u, _Dn),
-                    (_v, mx.Sym("P", (m, n), role="output")),
-                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, _Dn), (_v, mx.Sym("P", (m, n), role="output")))))),
+                    (_u, Dm),
+                    (_v, mx.Sym("P", (m, K), role="output")),
+                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, Dm), (_v, mx.Sym("P", (m, K), role="output")))))),
                 ),
             ),
         ),
@@ -552,8 +565,8 @@ module(
 # ---------------------------------------------------------------------------
 from gradproof.derive.lecture.models import ModelSpec, build_model  # noqa: E402
 
-_X = mx.Sym("X", (m, n))
-_w = mx.Sym("w", (n, 1), role="param")
+_X = mx.Sym("X", (m, n + 1))  # the column of ones and n features, as the lecture's X
+_w = mx.Sym("w", (n + 1, 1), role="param")
 
 
 def model(name, title, order, summary, spec, claims=(), notes=()):
