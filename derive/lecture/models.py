@@ -156,14 +156,13 @@ def build_model(topic) -> Derivation:
     steps.append(
         Step("batch: " + ("average" if spec.reduction == "mean" else "sum") + " over the m samples", lab_G, gsum)
     )
-    # the lecture's X: a column of ones (x0 = 1) and n features
-    Xs = mx.Sym("X", (m, n + 1))
+    Xs = mx.Sym("X", (m, n))
     if vector:
         shapes = {"Y": (m, K), spec.output_matrix: (m, K)}
-        Ws = mx.Sym("W", (n + 1, K), role="param")
+        Ws = mx.Sym("W", (n, K), role="param")
     else:
         shapes = {"y": (m, 1), spec.output_matrix: (m, 1)}
-        Ws = mx.Sym("w", (n + 1, 1), role="param")
+        Ws = mx.Sym("w", (n, 1), role="param")
     bindings = {"X": Binding(Xs, 2)}
     for nm, shp in shapes.items():
         role = "output" if nm == spec.output_matrix else "target"
@@ -253,7 +252,6 @@ def _prove_model(spec, d, fwd, G, Xs, Ws, out_sym, vector, pname, act, Lm):
     mm, nn, KK = SIZES["m"], SIZES["n"], SIZES["K"]
     dims = {m: mm, n: nn, K: KK}
     sizes_text = f"m={mm}, n={nn}" + (f", K={KK}" if vector else "")
-    nn += 1  # the column of ones and n features
     Xe = sp.Matrix(mm, nn, lambda a, b: sp.Symbol(f"X_{a}{b}", real=True))
     if vector:
         We = sp.Matrix(nn, KK, lambda a, b: sp.Symbol(f"W_{a}{b}", real=True))

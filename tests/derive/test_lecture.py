@@ -237,8 +237,8 @@ def test_no_index_letter_equals_a_symbol(derivations):
         assert not re.search(r"\b(\w+)\[\1[\],]", text), (name, re.search(r"\b(\w+)\[\1[\],]", text))
 
 
-# the lecture's bias input x0 = 1: inputs i = 0..n ("Example: Linear Layer", "Linear Neuron")
-BIAS_INPUT = {"linear", "linear_neuron"}
+# the lecture's bias input x0 = 1: inputs i = 0..n ("Example: Linear Layer")
+BIAS_INPUT = {"linear"}
 
 
 def test_sums_run_from_one_as_in_the_lecture(derivations):
@@ -270,10 +270,6 @@ def test_the_linear_layer_counts_n_features_and_the_bias_input(derivations):
     assert d.result("grad:W").shape == (n + 1, K) and d.result("backward").shape[1] == n + 1
     assert "dL/dW = Z^T Delta    ((n + 1) x K" in derivation_text(d)
     assert d.result("forward").index.limits[0][1:] == (0, n)  # z_0 = 1 and the n features
-    assert derivations["linear_neuron"].result("grad:w").shape == (n + 1, 1)
-    for model in ("linear_regression", "logistic_regression", "multinomial_logistic_regression"):
-        (g,) = [r for r in derivations[model].results if r.key.startswith("grad:")]
-        assert g.shape[0] == n + 1, model  # X with its column of ones, as the layer's input
     # the widths of classes are K, as on the softmax slide
     assert derivations["softmax"].result("backward").shape == (sp.Symbol("m", positive=True, integer=True), K)
     assert "sum_{c=1..K}" in derivation_text(derivations["softmax"])
