@@ -1,4 +1,4 @@
-"""Numerical checks of the lecture topics declared in ``derive/topics_lecture.py`` (NumPy only).
+"""Numerical checks of the lecture topics declared in ``derive/lecture/topics_lecture.py`` (NumPy only).
 
 Each check measures what the derivation states, on the generated modules
 where there is one, and returns :class:`gradproof.numeric.gradcheck.CheckRecord`

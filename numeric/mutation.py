@@ -14,7 +14,7 @@ derivation):
 * ``index/axis``       -- ``axis=0`` <-> ``axis=1``, ``shape[0]`` <-> ``shape[1]``;
 * ``wrong function``   -- a call of one of the table's smooth functions replaced
   by another (``np.cosh`` for ``np.sinh``; the list is generated from
-  ``derive/functions.py`` into ``numeric/_functions.py``).
+  ``derive/lecture/functions.py`` into ``numeric/_functions.py``).
 
 A mutant whose backward messages equal the original's on random inputs is
 *equivalent* (e.g. the sign of the shift in a shifted softmax): it plants no

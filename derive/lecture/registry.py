@@ -66,7 +66,7 @@ class Topic:
 
 _REGISTRY: dict[str, Topic] = {}
 _LOADED = False
-# The topics the declaration files registered (what derive/cache.py may store).
+# The topics the declaration files registered (what derive/support/cache.py may store).
 _DECLARED: dict[str, Topic] = {}
 
 
@@ -134,7 +134,7 @@ def derive(name_or_topic) -> Any:
     """Derive a topic (cached per process): returns a frozen Derivation."""
     topic = name_or_topic if isinstance(name_or_topic, Topic) else get(name_or_topic)
     if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
-        from gradproof.derive.support import cache  # on disk, across runs (derive/cache.py)
+        from gradproof.derive.support import cache  # on disk, across runs (derive/support/cache.py)
 
         _CACHE[topic.name] = (topic, cache.fetch(topic, topic.build))
     return _CACHE[topic.name][1]

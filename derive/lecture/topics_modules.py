@@ -481,7 +481,7 @@ module(
 )
 
 # ---------------------------------------------------------------------------
-# Models: modules composed by the chain rule (derive/models.py)
+# Models: modules composed by the chain rule (derive/lecture/models.py)
 # ---------------------------------------------------------------------------
 from gradproof.derive.lecture.models import ModelSpec  # noqa: E402
 

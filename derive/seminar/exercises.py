@@ -75,7 +75,7 @@ class Exercise:
     forbid: tuple = ()  # functions an answer may not use (tanh when tanh is asked for)
     # kind: "formula" (one expression), "steps" (several, see ``stages``),
     # "numeric" (numbers computed from the derivation, see ``numeric``) or
-    # "choice" (a conceptual question, see ``options``); derive/exercise_kinds.py
+    # "choice" (a conceptual question, see ``options``); derive/seminar/exercise_kinds.py
     kind: str = "formula"
     hints: tuple = ()  # the hint ladder's declared rungs, mildest first
     stages: tuple = ()  # Stage: the steps of a multi-step exercise

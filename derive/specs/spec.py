@@ -614,7 +614,7 @@ def parse_spec(text: str, path: str = "<spec>"):
         line, col = (int(m_.group(1)), int(m_.group(2))) if m_ else (None, None)
         raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg), col) from None
     topic = _Builder(data, path, _Lines(text)).topic()
-    topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/cache.py
+    topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/support/cache.py
     return topic
 
 

@@ -1,4 +1,4 @@
-"""``gradproof cache info`` and ``gradproof cache clear``: the derivation cache (derive/cache.py)."""
+"""``gradproof cache info`` and ``gradproof cache clear``: the derivation cache (derive/support/cache.py)."""
 
 from __future__ import annotations
 

@@ -165,9 +165,9 @@ def test_checking_code_calls_no_evaluator():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    files = sorted((root / "derive" / "answers").glob("*.py")) + [
-        root / "derive" / "equivalence.py",
-        root / "derive" / "exercises.py",
+    files = sorted((root / "derive" / "seminar" / "answers").glob("*.py")) + [
+        root / "derive" / "seminar" / "equivalence.py",
+        root / "derive" / "seminar" / "exercises.py",
         root / "reports" / "grading.py",
         root / "reports" / "commands" / "exercises.py",
     ]

@@ -1,4 +1,4 @@
-"""The derivation cache (derive/cache.py): exact, authenticated, atomic, and off when asked.
+"""The derivation cache (derive/support/cache.py): exact, authenticated, atomic, and off when asked.
 
 Every test gets its own cache folder (``GRADPROOF_CACHE_DIR`` = ``tmp_path``).
 """
@@ -155,7 +155,7 @@ def test_key_changes_with_source_versions_and_declaration(folder, monkeypatch, t
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(p.read_bytes())
     assert cache.source_hash(src) == cache.source_hash()
-    engine = src / "engine.py"
+    engine = src / "engine" / "modules.py"
     engine.write_bytes(engine.read_bytes() + b"\n")
     assert cache.source_hash(src) != cache.source_hash()
 

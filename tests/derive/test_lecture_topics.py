@@ -1,4 +1,4 @@
-"""The lecture topics of derive/topics_lecture.py: proved, attributed, and able to fail."""
+"""The lecture topics of derive/lecture/topics_lecture.py: proved, attributed, and able to fail."""
 
 from __future__ import annotations
 

@@ -35,8 +35,8 @@ def _covered():
 
 @pytest.mark.parametrize("topic", [t.name for t in topics()])
 def test_every_topic_has_an_exercise(topic):
-    """Fails for any registered topic without an exercise: declare one in derive/exercise_bank.py."""
-    assert topic in _covered(), f"topic {topic!r} has no exercise: add one declaration to derive/exercise_bank.py"
+    """Fails for any registered topic without an exercise: declare one in derive/seminar/bank.py."""
+    assert topic in _covered(), f"topic {topic!r} has no exercise: add one declaration to derive/seminar/bank.py"
 
 
 def test_the_bank_has_every_kind():

@@ -246,7 +246,7 @@ SOLVERS = [n for n in GENERATED if getattr(_lecture(n), "KIND", "") == "solver"]
 
 
 def test_closed_form_topics_are_generated():
-    """least_squares and ridge (derive/topics_stats.py) have generated solvers to test below."""
+    """least_squares and ridge (derive/lecture/topics_stats.py) have generated solvers to test below."""
     from gradproof.derive.lecture.registry import get
 
     for name in ("least_squares", "ridge"):
