@@ -224,12 +224,13 @@ def render_html(report, figure) -> str:
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from gradproof.reports.render_latex import _env
+    from gradproof.reports.render_latex import _env, erratum_view
 
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
             it["text"] = statement_latex(it["tex"] or "", it["text"])
+            it["errata"] = [erratum_view(e) for e in it["errata"]]  # formulas as maths, as in the report
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
     return (

@@ -111,8 +111,18 @@ def test_lecture_companion_and_coverage_doc(lecture_report):
             assert f'href="index.html#topic-{s.topic}"' in html
     assert html.count('class="status proved"') == summary.counts[coverage.PROVED] + 1  # + the legend
     assert "Erratum (wrong)" in html and 'id="fig-activations"' in html
+    # each statement's formulas are MathML among its words, never raw ASCII maths
+    items = re.findall(r'<li>\n<span class="status [a-z]+">[^<]*</span>(.*)', html)
+    assert len(items) == len(STATEMENTS)
+    assert sum("<math" in it for it in items) == sum(bool(s.tex) for s in STATEMENTS)
+    for it in items:
+        words = re.sub(r"<math.*?</math>", "", it)
+        assert not re.search(r"yhat|sum_|&lt;\w|\^|\w_\w|\$", words), it
     tex = (out / "companion.tex").read_text(encoding="utf-8")
     assert tex.count(r"\section*{") == len(slides()) and "fig-activations.pdf" in tex
+    for it in re.findall(r"\\item .*", tex):
+        assert not re.search(r"yhat|sum\\_|\\textless|\\textasciicircum", it), it
+    assert "$\\hat{y} = f(\\langle" in tex
     assert (out / "fig-activations.pdf").is_file()
 
 
