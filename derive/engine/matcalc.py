@@ -17,236 +17,39 @@ True
 
 from __future__ import annotations
 
-import keyword
-from dataclasses import dataclass, field
 from fractions import Fraction
 
-from gradproof.derive.reading import tree as t
-from gradproof.derive.reading.tree import SCALAR, E
-
-
-class DiffError(Exception):
-    """A derivative outside what the engine reads off (exit 2)."""
-
-
-# ---------------------------------------------------------------- builders
-def zero(shape):
-    return E("num", (), shape, value=Fraction(0))
-
-
-def is_zero(e):
-    return e.op == "num" and e.value == 0
-
-
-def is_num(e, v):
-    return e.op == "num" and e.value == v and e.is_scalar()
-
-
-def eye(n):
-    return E("eye", (), (n, n))
-
-
-def ones(n):
-    return E("ones", (), (n, 1))
-
-
-def neg(a):
-    if is_zero(a):
-        return a
-    if a.op == "neg":
-        return a.args[0]
-    if a.op == "num":
-        return E("num", (), a.shape, value=-a.value)
-    if a.op == "scale" and a.args[0].op == "num":
-        return scale(E("num", value=-a.args[0].value), a.args[1])
-    return E("neg", (a,), a.shape)
-
-
-def _coeff(a):
-    """Split ``c * rest`` with a number c."""
-    if a.op == "neg":
-        c, r = _coeff(a.args[0])
-        return -c, r
-    if a.op == "scale" and a.args[0].op == "num":
-        return a.args[0].value, a.args[1]
-    if a.op == "num" and a.is_scalar():
-        return a.value, None
-    return Fraction(1), a
-
-
-def _terms(e):
-    if e.op == "add":
-        return _terms(e.args[0]) + _terms(e.args[1])
-    return [e]
-
-
-def add(a, b):
-    """Sum with like terms collected (``lambda w + lambda w`` -> ``2 lambda w``)."""
-    terms = [x for x in _terms(a) + _terms(b) if not is_zero(x)]
-    if len(terms) > 2:
-        merged = []
-        for x in terms:
-            cx, rx = _coeff(x)
-            for k, (cy, ry) in enumerate(merged):
-                if ry == rx:
-                    merged[k] = (cy + cx, ry)
-                    break
-            else:
-                merged.append((cx, rx))
-        out = None
-        for c, r in merged:
-            term = E("num", value=c) if r is None else scale(E("num", value=c), r)
-            if is_zero(term):
-                continue
-            out = term if out is None else _add2(out, term)
-        return out if out is not None else zero(a.shape if not a.is_scalar() else b.shape)
-    return _add2(a, b)
-
-
-def _add2(a, b):
-    if is_zero(a):
-        return b if b.shape == a.shape or not a.is_scalar() else b
-    if is_zero(b):
-        return a
-    if a.op == "num" and b.op == "num" and a.shape == b.shape:
-        return E("num", (), a.shape, value=a.value + b.value)
-    ca, ra = _coeff(a)
-    cb, rb = _coeff(b)
-    if ra is not None and ra == rb:
-        return scale(E("num", value=ca + cb), ra)
-    shape = a.shape if not a.is_scalar() else b.shape
-    return E("add", (a, b), shape)
-
-
-def sub(a, b):
-    return add(a, neg(b))
-
-
-def scale(s, m):
-    """Scalar s times m."""
-    if is_zero(s) or is_zero(m):
-        return zero(m.shape)
-    if is_num(s, 1):
-        return m
-    if m.op == "ediv" and m.args[1] == s:
-        return m.args[0]
-    if s.op == "ediv" and s.is_scalar() and s.args[0].op == "num" and s.args[1].is_scalar():
-        # (c / d) M -> c M / d
-        return ediv(scale(s.args[0], m), s.args[1])
-    if s.op == "num" and m.op == "ediv" and m.args[1].is_scalar():
-        return ediv(scale(s, m.args[0]), m.args[1])
-    if s.op == "scale" and s.args[0].op == "num" and s.is_scalar():
-        return scale(s.args[0], scale(s.args[1], m))
-    if s.op == "pow" and s.value == -1:
-        if m.op == "scale" and m.args[0] == s.args[0]:
-            return m.args[1]
-        return ediv(m, s.args[0])
-    if m.is_scalar() and m.op == "num" and s.op == "num":
-        return E("num", value=s.value * m.value)
-    if is_num(s, -1):
-        return neg(m)
-    if m.is_scalar() and m.op == "num":
-        s, m = m, s
-    if s.op == "neg":
-        return neg(scale(s.args[0], m))
-    if m.op == "neg":
-        return neg(scale(s, m.args[0]))
-    if s.op == "num" and m.op == "scale" and m.args[0].op == "num":
-        return scale(E("num", value=s.value * m.args[0].value), m.args[1])
-    if m.op == "scale" and m.args[0].op == "num" and s.op != "num":
-        return scale(m.args[0], scale(s, m.args[1]))
-    return E("scale", (s, m), m.shape)
-
-
-def mul(a, b):
-    """The matrix product (scalars fall through to :func:`scale`)."""
-    if a.is_scalar():
-        return scale(a, b)
-    if b.is_scalar():
-        return scale(b, a)
-    shape = (a.shape[0], b.shape[1])
-    if is_zero(a) or is_zero(b):
-        return zero(shape)
-    if a.op == "eye":
-        return b
-    if b.op == "eye":
-        return a
-    if a.op == "neg":
-        return neg(mul(a.args[0], b))
-    if b.op == "neg":
-        return neg(mul(a, b.args[0]))
-    if a.op == "scale":
-        return scale(a.args[0], mul(a.args[1], b))
-    if b.op == "scale":
-        return scale(b.args[0], mul(a, b.args[1]))
-    if a.shape == SCALAR and b.shape == SCALAR:
-        return scale(a, b)
-    return E("mul", (a, b), shape)
-
-
-def T(a):
-    if a.is_scalar():
-        return a
-    if a.op == "T":
-        return a.args[0]
-    if a.op in ("eye", "diagm") or (a.op == "num"):
-        return a if a.op != "num" else E("num", (), (a.shape[1], a.shape[0]), value=a.value)
-    if a.op == "neg":
-        return neg(T(a.args[0]))
-    if a.op == "scale":
-        return scale(a.args[0], T(a.args[1]))
-    if a.op == "add":
-        return add(T(a.args[0]), T(a.args[1]))
-    if a.op == "mul":
-        return mul(T(a.args[1]), T(a.args[0]))
-    if a.op == "ediv" and a.args[1].is_scalar():
-        return ediv(T(a.args[0]), a.args[1])
-    return t.transpose(a)
-
-
-def had(a, b):
-    if a.is_scalar() or b.is_scalar():
-        return scale(a, b) if a.is_scalar() else scale(b, a)
-    if is_zero(a) or is_zero(b):
-        return zero(a.shape)
-    if a.op == "ones":
-        return b
-    if b.op == "ones":
-        return a
-    if a.op == "scale" and a.args[1].op == "ones":
-        return scale(a.args[0], b)
-    if b.op == "scale" and b.args[1].op == "ones":
-        return scale(b.args[0], a)
-    return E("had", (a, b), a.shape)
-
-
-def fn(name, a):
-    return E("fn", (a,), a.shape, name=name)
-
-
-def power(a, k):
-    k = Fraction(k)
-    if k == 1:
-        return a
-    if k == 0:
-        return E("num", (), a.shape, value=Fraction(1)) if a.is_scalar() else ones_like(a)
-    return E("pow", (a,), a.shape, value=k)
-
-
-def ones_like(a):
-    if a.shape[1] == 1:
-        return ones(a.shape[0])
-    return mul(ones(a.shape[0]), T(ones(a.shape[1])))
-
-
-def ediv(a, b):
-    if is_num(b, 1):
-        return a
-    return E("ediv", (a, b), a.shape if not a.is_scalar() else b.shape)
-
-
-def inv(a):
-    return E("inv", (a,), a.shape)
+import gradproof.derive.reading.shaped as t
+from gradproof.derive.engine.matalgebra import (
+    T,
+    _terms,
+    add,
+    ediv,
+    eye,
+    fn,
+    had,
+    inv,
+    is_num,
+    is_zero,
+    mul,
+    neg,
+    ones,
+    ones_like,
+    power,
+    scale,
+    sub,
+    zero,
+)
+from gradproof.derive.engine.matprint import latex, text  # noqa: F401 (re-exported)
+from gradproof.derive.engine.matresult import (  # noqa: F401 (re-exported)
+    DiffError,
+    Entry,
+    Result,
+    _shape_text,
+    concrete_sizes,
+    pyname,
+)
+from gradproof.derive.reading.shaped import E
 
 
 # ------------------------------------------------------- local derivatives
@@ -438,198 +241,6 @@ _PREC = {"add": 1, "neg": 2, "scale": 3, "mul": 3, "had": 3, "ediv": 3, "pow": 5
 _FN_TEXT = {"sigma": "sigma"}
 
 
-def text(e: E, parent: int = 0) -> str:
-    """Plain-text matrix notation, the language read back."""
-    op = e.op
-    if op == "scale" and e.args[0].op == "num" and e.args[1].op == "ones":
-        # c 1 reads back as the number c, broadcast
-        return text(e.args[0], parent)
-    if op == "num":
-        v = e.value
-        s = str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-        if not e.is_scalar():
-            s = "0" if v == 0 else s
-        return f"({s})" if (v < 0 or v.denominator != 1) and parent > 1 else s
-    if op == "var":
-        return e.name
-    if op == "eye":
-        return "I"
-    if op == "ones":
-        return "1"
-    if op == "add":
-        l, r = e.args
-        rs = text(r, 1)
-        if r.op == "neg":
-            s = f"{text(l, 1)} - {text(r.args[0], 2)}"
-        elif r.op == "scale" and r.args[0].op == "num" and r.args[0].value < 0:
-            s = f"{text(l, 1)} - {text(scale(E('num', value=-r.args[0].value), r.args[1]), 2)}"
-        else:
-            s = f"{text(l, 1)} + {rs}"
-        return f"({s})" if parent > 1 else s
-    if op == "neg":
-        s = "-" + text(e.args[0], 2)
-        return f"({s})" if parent > 1 else s
-    if op in ("scale", "mul"):
-        s = f"{text(e.args[0], 3)} {text(e.args[1], 3)}"
-        return f"({s})" if parent > 3 else s
-    if op == "had":
-        s = f"{text(e.args[0], 4)} .* {text(e.args[1], 4)}"
-        return f"({s})" if parent > 2 else s
-    if op == "ediv":
-        by_scalar = e.args[1].is_scalar()
-        sep = " / " if by_scalar else " ./ "
-        # "/" binds looser than juxtaposition when read back: 2 X^T r / m is (2 X^T r) / m
-        s = f"{text(e.args[0], 3 if by_scalar else 4)}{sep}{text(e.args[1], 5)}"
-        return f"({s})" if parent > 2 else s
-    if op == "pow":
-        k = e.value
-        ks = str(k) if k.denominator == 1 and k >= 0 else f"({k})"
-        return f"{text(e.args[0], 6)}^{ks}"
-    if op == "T":
-        inner_ = e.args[0]
-        if inner_.op == "inv":
-            return f"{text(inner_.args[0], 6)}^{{-T}}"
-        return f"{text(inner_, 6)}^T"
-    if op == "inv":
-        return f"{text(e.args[0], 6)}^{{-1}}"
-    if op == "fn":
-        return f"{e.name}({text(e.args[0])})"
-    if op in ("tr", "det", "logdet", "sum", "norm2", "norm1", "normF"):
-        return f"{op}({text(e.args[0])})"
-    if op in ("diagm", "diagv"):
-        return f"diag({text(e.args[0])})"
-    raise DiffError(f"cannot print {op}")
-
-
-_GREEK_TEX = {
-    "lambda",
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "eta",
-    "theta",
-    "kappa",
-    "mu",
-    "nu",
-    "rho",
-    "sigma",
-    "tau",
-    "phi",
-    "omega",
-    "xi",
-    "zeta",
-    "chi",
-    "psi",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Sigma",
-    "Phi",
-    "Psi",
-    "Omega",
-}
-
-
-def latex(e: E, parent: int = 0) -> str:
-    op = e.op
-    if op == "num":
-        v = e.value
-        s = str(v.numerator) if v.denominator == 1 else rf"\frac{{{v.numerator}}}{{{v.denominator}}}"
-        if v < 0 and v.denominator != 1:
-            s = rf"-\frac{{{-v.numerator}}}{{{v.denominator}}}"
-        return f"\\left({s}\\right)" if v < 0 and parent > 1 else s
-    if op == "var":
-        nm = e.name
-        return "\\" + nm if nm in _GREEK_TEX else (nm if len(nm) == 1 else rf"\mathrm{{{nm}}}")
-    if op == "eye":
-        return "I"
-    if op == "ones":
-        return r"\mathbf{1}"
-    if op == "add":
-        l, r = e.args
-        s = f"{latex(l, 1)} - {latex(r.args[0], 2)}" if r.op == "neg" else f"{latex(l, 1)} + {latex(r, 1)}"
-        return rf"\left({s}\right)" if parent > 1 else s
-    if op == "neg":
-        s = "-" + latex(e.args[0], 2)
-        return rf"\left({s}\right)" if parent > 1 else s
-    if op in ("scale", "mul"):
-        s = f"{latex(e.args[0], 3)} {latex(e.args[1], 4)}"
-        return rf"\left({s}\right)" if parent > 3 else s
-    if op == "had":
-        s = rf"{latex(e.args[0], 4)} \odot {latex(e.args[1], 4)}"
-        return rf"\left({s}\right)" if parent > 2 else s
-    if op == "ediv":
-        if e.args[1].is_scalar():
-            return rf"\frac{{{latex(e.args[0])}}}{{{latex(e.args[1])}}}"
-        s = rf"{latex(e.args[0], 4)} \oslash {latex(e.args[1], 5)}"
-        return rf"\left({s}\right)" if parent > 2 else s
-    if op == "pow":
-        k = e.value
-        return f"{latex(e.args[0], 6)}^{{{k}}}"
-    if op == "T":
-        if e.args[0].op == "inv":
-            return f"{latex(e.args[0].args[0], 6)}^{{-\\top}}"
-        return f"{latex(e.args[0], 6)}^{{\\top}}"
-    if op == "inv":
-        return f"{latex(e.args[0], 6)}^{{-1}}"
-    names = {
-        "sigma": r"\sigma",
-        "log": r"\log",
-        "exp": r"\exp",
-        "tanh": r"\tanh",
-        "sqrt": r"\sqrt",
-        "abs": r"\operatorname{abs}",
-        "tr": r"\operatorname{tr}",
-        "det": r"\det",
-        "logdet": r"\log\det",
-        "sum": r"\operatorname{sum}",
-        "sign": r"\operatorname{sign}",
-        "step": r"\operatorname{step}",
-        "softplus": r"\operatorname{softplus}",
-        "relu": r"\operatorname{relu}",
-        "diagm": r"\operatorname{diag}",
-        "diagv": r"\operatorname{diag}",
-    }
-    if op == "fn" and e.name == "sqrt":
-        return rf"\sqrt{{{latex(e.args[0])}}}"
-    if op in ("norm2", "norm1", "normF"):
-        return rf"\left\lVert {latex(e.args[0])} \right\rVert_{{{ {'norm2': '2', 'norm1': '1', 'normF': 'F'}[op] }}}"
-    key = e.name if op == "fn" else op
-    if key in names:
-        return rf"{names[key]}\left({latex(e.args[0])}\right)"
-    raise DiffError(f"cannot print {op}")
-
-
-# ------------------------------------------------------------------ result
-@dataclass(frozen=True)
-class Entry:
-    key: str
-    passed: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Result:
-    expr: E
-    wrt: str
-    kind: str  # gradient | jacobian | hessian
-    result: E
-    shapes: dict
-    sizes: dict
-    steps: tuple
-    proofs: tuple = field(default_factory=tuple)
-
-    @property
-    def proved(self) -> bool:
-        return bool(self.proofs) and all(p.passed for p in self.proofs)
-
-    def failed(self):
-        return [p for p in self.proofs if not p.passed]
-
-
 def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) -> Result:
     from gradproof.derive.reading import names as _names
 
@@ -677,26 +288,6 @@ def _tidy_step(e, steps, label=None):
     return out
 
 
-def _shape_text(s):
-    return "scalar" if s == SCALAR else ("vector of length %s" % s[0] if s[1] == 1 else "%sx%s" % s)
-
-
-def concrete_sizes(e: E) -> dict:
-    """Small, distinct sizes for every dimension name, so that a transpose cannot hide."""
-    dims = []
-    for x in t.walk(e):
-        for d in x.shape:
-            if isinstance(d, str) and d not in dims:
-                dims.append(d)
-    sizes = [3, 2, 4, 5, 6, 7]
-    return {d: sizes[i % len(sizes)] for i, d in enumerate(dims)}
-
-
-def pyname(name: str) -> str:
-    """The keyword argument for a variable (``lambda`` -> ``lambda_``)."""
-    return name + "_" if keyword.iskeyword(name) or name in ("np",) else name
-
-
 # ---------------------------------------------------- elementwise algebra
 _ELEMENTWISE_OPS = ("add", "neg", "had", "ediv", "pow", "scale")
 
@@ -716,8 +307,6 @@ def tidy(e: E) -> E:
     ``-y .* sigma^-1 .* sigma .* (1 - sigma) + ...`` becomes ``sigma(X w) - y``.
     The proof that follows checks the outcome like any other result.
     """
-    import sympy as sp
-
     if e.op == "add":
         args = tuple(tidy(a) for a in e.args)
         f = _factor(_rebuild(e, args))
@@ -725,76 +314,7 @@ def tidy(e: E) -> E:
             return tidy(f)
         e = f
     if not e.is_scalar() and e.shape[1] == 1 and _is_elementwise(e):
-        atoms: dict = {}
-
-        def to_sp(x):
-            if x.op == "num" and x.is_scalar():
-                return sp.Rational(x.value.numerator, x.value.denominator)
-            if x.op == "ones":
-                return sp.Integer(1)
-            if x.is_scalar() and x.op == "ediv":
-                return to_sp(x.args[0]) / to_sp(x.args[1])
-            if x.is_scalar() or not _is_elementwise(x):
-                key = tidy(x) if x.args else x
-                if key not in atoms:
-                    atoms[key] = sp.Symbol(f"a{len(atoms)}", positive=True)
-                return atoms[key]
-            a = [to_sp(y) for y in x.args]
-            return {
-                "add": lambda: a[0] + a[1],
-                "neg": lambda: -a[0],
-                "had": lambda: a[0] * a[1],
-                "scale": lambda: a[0] * a[1],
-                "ediv": lambda: a[0] / a[1],
-                "pow": lambda: a[0] ** sp.Rational(x.value.numerator, x.value.denominator),
-            }[x.op]()
-
-        s = to_sp(e)
-        cands = [sp.cancel(s), sp.expand(s)]
-        fac = sp.factor(s)
-        if fac.as_coeff_Mul()[0] == 1:  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
-            cands.append(fac)
-        best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
-        back = {v: k for k, v in atoms.items()}
-        n = e.shape[0]
-
-        def from_sp(x):
-            if x.is_Symbol:
-                return back[x]
-            if x.is_Rational:
-                return scale(E("num", value=Fraction(int(x.p), int(x.q))), ones(n))
-            if x.is_Add:
-                terms = sorted(x.args, key=lambda t_: t_.could_extract_minus_sign())
-                out = from_sp(terms[0])
-                for t_ in terms[1:]:
-                    out = add(out, from_sp(t_))
-                return out
-            if x.is_Mul:
-                c, rest = x.as_coeff_Mul()
-                if c != 1:
-                    r = from_sp(rest)
-                    return neg(r) if c == -1 else scale(E("num", value=Fraction(int(c.p), int(c.q))), r)
-                num_, den = sp.fraction(x)
-                if den != 1:
-                    return ediv(from_sp(num_), from_sp(den))
-                out = from_sp(x.args[0])
-                for f in x.args[1:]:
-                    out = _had_vec(out, from_sp(f))
-                return out
-            if x.is_Pow and x.exp.is_Rational:
-                if x.exp < 0:
-                    return ediv(ones(n), from_sp(x.base**-x.exp))
-                return power(from_sp(x.base), Fraction(int(x.exp.p), int(x.exp.q)))
-            raise DiffError("cannot read back an elementwise form")
-
-        try:
-            if best.free_symbols <= set(back):
-                out = from_sp(best)
-                if len(text(out)) <= len(text(e)):
-                    return out
-        except (DiffError, KeyError):
-            pass
-        return e
+        return _collect(e)
     if not e.args:
         return e
     args = tuple(tidy(a) for a in e.args)
@@ -802,6 +322,87 @@ def tidy(e: E) -> E:
     if out.op == "add":
         out = _factor(out)
     return out
+
+
+def _collect(e: E) -> E:
+    """An elementwise vector expression, simplified over scalar stand-ins for its atoms."""
+    import sympy as sp
+
+    atoms: dict = {}
+    s = _to_sympy(e, atoms)
+    cands = [sp.cancel(s), sp.expand(s)]
+    fac = sp.factor(s)
+    if fac.as_coeff_Mul()[0] == 1:  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
+        cands.append(fac)
+    best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
+    back = {v: k for k, v in atoms.items()}
+    try:
+        if best.free_symbols <= set(back):
+            out = _from_sympy(best, back, e.shape[0])
+            if len(text(out)) <= len(text(e)):
+                return out
+    except (DiffError, KeyError):
+        pass
+    return e
+
+
+def _to_sympy(x: E, atoms: dict):
+    """The elementwise tree as a SymPy expression; every other subtree becomes an atom symbol."""
+    import sympy as sp
+
+    if x.op == "num" and x.is_scalar():
+        return sp.Rational(x.value.numerator, x.value.denominator)
+    if x.op == "ones":
+        return sp.Integer(1)
+    if x.is_scalar() and x.op == "ediv":
+        return _to_sympy(x.args[0], atoms) / _to_sympy(x.args[1], atoms)
+    if x.is_scalar() or not _is_elementwise(x):
+        key = tidy(x) if x.args else x
+        if key not in atoms:
+            atoms[key] = sp.Symbol(f"a{len(atoms)}", positive=True)
+        return atoms[key]
+    a = [_to_sympy(y, atoms) for y in x.args]
+    return {
+        "add": lambda: a[0] + a[1],
+        "neg": lambda: -a[0],
+        "had": lambda: a[0] * a[1],
+        "scale": lambda: a[0] * a[1],
+        "ediv": lambda: a[0] / a[1],
+        "pow": lambda: a[0] ** sp.Rational(x.value.numerator, x.value.denominator),
+    }[x.op]()
+
+
+def _from_sympy(x, back: dict, n) -> E:
+    """A SymPy expression over atom symbols, read back into the tree (vectors of length ``n``)."""
+    import sympy as sp
+
+    if x.is_Symbol:
+        return back[x]
+    if x.is_Rational:
+        return scale(E("num", value=Fraction(int(x.p), int(x.q))), ones(n))
+    if x.is_Add:
+        terms = sorted(x.args, key=lambda t_: t_.could_extract_minus_sign())
+        out = _from_sympy(terms[0], back, n)
+        for t_ in terms[1:]:
+            out = add(out, _from_sympy(t_, back, n))
+        return out
+    if x.is_Mul:
+        c, rest = x.as_coeff_Mul()
+        if c != 1:
+            r = _from_sympy(rest, back, n)
+            return neg(r) if c == -1 else scale(E("num", value=Fraction(int(c.p), int(c.q))), r)
+        num_, den = sp.fraction(x)
+        if den != 1:
+            return ediv(_from_sympy(num_, back, n), _from_sympy(den, back, n))
+        out = _from_sympy(x.args[0], back, n)
+        for f in x.args[1:]:
+            out = _had_vec(out, _from_sympy(f, back, n))
+        return out
+    if x.is_Pow and x.exp.is_Rational:
+        if x.exp < 0:
+            return ediv(ones(n), _from_sympy(x.base**-x.exp, back, n))
+        return power(_from_sympy(x.base, back, n), Fraction(int(x.exp.p), int(x.exp.q)))
+    raise DiffError("cannot read back an elementwise form")
 
 
 def _factor(e):

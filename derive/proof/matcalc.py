@@ -12,9 +12,9 @@ import re
 
 import sympy as sp
 
-from gradproof.derive.engine.matcalc import DiffError, Entry, Result, pyname
+from gradproof.derive.engine.matresult import DiffError, Entry, Result, pyname
 from gradproof.derive.lecture import functions as F
-from gradproof.derive.reading.tree import E
+from gradproof.derive.reading.shaped import E
 
 _SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -105,7 +105,7 @@ def symbols_for(shapes: dict, sizes: dict) -> dict:
     env = {}
     for name, (r, c) in shapes.items():
         r, c = _dim(r, sizes), _dim(c, sizes)
-        env[name] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{name}_{i}_{j}", real=True))
+        env[name] = sp.Matrix(r, c, lambda i, j, name=name: sp.Symbol(f"{name}_{i}_{j}", real=True))
     return env
 
 
@@ -317,13 +317,13 @@ def derivative({params}):
 
 
 def text_repr(r):
-    from gradproof.derive.engine.matcalc import text
+    from gradproof.derive.engine.matprint import text
 
     return repr(text(r.expr))[1:-1].replace('"""', "")
 
 
 def result_repr(r):
-    from gradproof.derive.engine.matcalc import text
+    from gradproof.derive.engine.matprint import text
 
     return repr(text(r.result))[1:-1].replace('"""', "")
 

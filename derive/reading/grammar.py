@@ -1,33 +1,41 @@
-"""The grammar of free-form matrix expressions, in plain text or a LaTeX subset.
+"""The one grammar of every piece of mathematics gradproof reads.
 
-LALR(1): linear time, no backtracking.  A known function name directly
-followed by a bracket is the function (``sigma(X w)``); anything the grammar
-does not know is refused with the column where reading stopped.
+Seminar answers, spec files, the registry's claims and ``gradproof diff``
+expressions are all read by this LALR(1) grammar (linear time, no
+backtracking): matrix notation (juxtaposition and ``@`` for the product,
+``.*`` / ``\\odot`` elementwise, ``./``, ``^T``, ``'``, ``^{-1}``, ``^{-T}``),
+the LaTeX subset students type (``\\frac``, ``\\operatorname{tr}``, ``\\top``,
+``\\lVert``), the lecture's Σ-index notation (``sum_i x_i (yhat_i - y_i)``,
+``\\sum_{i=1}^{m}``, ``delta_{jk}``, ``[[j = k]]``) and the spec files' index
+notation (``W[i, j]``, ``sum(body, i)``, ``Piecewise((value, cond), ...)``).
 
->>> parser().parse("(X w - y)^T (X w - y)").data
+Implicit multiplication (``X^T (yhat - y)``) binds tighter than ``*`` and
+``/``, and ``^`` tighter still, as in a textbook.  A known function name
+directly followed by a bracket is the function (``sigma(X w)``); a name
+directly followed by ``[`` is an indexed array.  What the grammar does not
+know is refused at the column where reading stopped.
+
+>>> parser().parse("X^T (yhat - y)").data
 'juxt'
+>>> parser().parse("sum(W[i, j] * z[i], i)").data
+'call'
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from lark import Lark
 
-FUNCTIONS = (
+# Functions of matrices and vectors, and elementwise functions of ``diff``;
+# the scalar functions of the function table are added to these.
+MATRIX_FUNCTIONS = (
     "tr",
     "det",
     "logdet",
-    "log",
-    "ln",
-    "exp",
-    "tanh",
-    "sigma",
-    "sigmoid",
-    "softplus",
     "relu",
     "abs",
-    "sqrt",
     "sum",
     "norm2",
     "norm1",
@@ -36,9 +44,13 @@ FUNCTIONS = (
     "inv",
     "sign",
     "step",
+    "softmax",
+    "delta",
+    "norm",
 )
 
-_FN = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
+# Spellings of one function (the canonical name is the value).
+FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
 
 GRAMMAR = r"""
 ?start: expr
@@ -60,15 +72,16 @@ GRAMMAR = r"""
        | juxt
 
 ?juxt: juxt power               -> juxt
+     | juxt SUMIDX signed       -> juxtsum
      | power
 
 ?power: postfix POW exponent    -> pow
       | postfix
 
 ?exponent: "-" exponent         -> neg
-         | NUMBER               -> number
-         | "{" exponent "}"
-         | "(" exponent ")"
+         | "+" exponent
+         | postfix POW exponent -> pow
+         | postfix
 
 ?postfix: postfix TRANSPOSE     -> transpose
         | postfix INVT          -> invtranspose
@@ -77,21 +90,39 @@ GRAMMAR = r"""
 ?atom: NUMBER                               -> number
      | NAME                                 -> name
      | ONES                                 -> ones
-     | "(" expr ")"
-     | "{" expr "}"
-     | FUNC "(" expr ")"                    -> call
+     | INDEXED NAME ("," NAME)* "]"         -> indexed
+     | "(" expr ")"                         -> group
+     | "(" expr ("," expr)+ ")"             -> tuple
+     | "{" expr "}"                         -> group
+     | FUNC "(" [expr ("," expr)*] ")"      -> call
      | FUNC "{" expr "}"                    -> call
      | SQRT "{" expr "}"                    -> sqrt
      | FRAC "{" expr "}" "{" expr "}"       -> frac
+     | WRAP "{" NAME "}"                    -> wrap
+     | WRAP NAME                            -> wrap
      | NORMOPEN expr NORMCLOSE NORMSUB?     -> norm
-     | "[[" NAME "=" NAME "]]"              -> iverson
+     | "[[" expr EQ expr "]]"               -> iverson
+     | "[" expr EQ expr "]"                 -> iverson
+     | PIECEWISE "(" piece ("," piece)* ")" -> piecewise
+
+piece: "(" expr "," cond ")"
+
+?cond: cond "&" rel             -> and_
+     | rel
+
+?rel: expr REL expr             -> rel
+    | TRUE                      -> true
 
 STAR.3: "*" | /\\cdot(?![A-Za-z])/ | /\\times(?![A-Za-z])/
 HADAMARD.3: ".*" | /\\odot(?![A-Za-z])/ | "\u2299" | /\\circ(?![A-Za-z])/
 EDIV.3: "./"
 POW.4: "**" | "^"
-TRANSPOSE.5: /\^\s*(?:T|\\top|\{\s*(?:T|\\top)\s*\})(?![A-Za-z0-9_])/
+EQ: "==" | "="
+REL: "<=" | ">=" | "<" | ">"
+// As in LaTeX, a superscript takes one token: X^TX is X^T X, Z^TDelta is Z^T Delta.
+TRANSPOSE.5: /\^\s*(?:T(?![0-9_])|\\top(?![A-Za-z])|\{\s*(?:T|\\top)\s*\})/
            | "'"
+           | /\.T(?![A-Za-z0-9_])/
 INVT.6: /\^\s*\{\s*-\s*(?:T|\\top)\s*\}/
 NORMOPEN.3: "\u27e6" | /\\lVert(?![A-Za-z])/
 NORMCLOSE.3: "\u27e7" | /\\rVert(?![A-Za-z])/
@@ -100,15 +131,75 @@ FUNC.3: /(?:\\operatorname\{|\\mathrm\{)(?:%(fn)s)\}|\\?(?:%(fn)s)(?=\s*(?:\(|\{
 SQRT.4: /\\sqrt(?![A-Za-z])/
 FRAC.4: /\\[dt]?frac(?![A-Za-z])/
 ONES.4: /\\(?:mathbf|mathbb|boldsymbol)\{1\}/ | /\U0001d7d9/
+WRAP.3: /\\(?:hat|mathbf|boldsymbol|mathrm|text|bm|vec|mathit|operatorname)(?![A-Za-z])/
 SUMIDX.4: /\\?sum_(?:\{\s*[a-z]\s*(?:=\s*1\s*)?\}|[a-z])(?:\^(?:\{\s*[A-Za-z0-9]+\s*\}|[A-Za-z0-9]))?/
-NAME: /\\?[A-Za-z][A-Za-z0-9]*(?:_(?:\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?/
+PIECEWISE.4: "Piecewise"
+TRUE.2: "True" | "otherwise"
+INDEXED.4: /[A-Za-z][A-Za-z0-9_]*\[(?!\[)/
+_SUB: /_(?:\{\\(?:text|mathrm|rm)\{[A-Za-z0-9]+\}\}|\{[A-Za-z0-9, ]*\}|[A-Za-z0-9]+)/
+NAME: /\\?[A-Za-z][A-Za-z0-9]*/ _SUB*
 NUMBER: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/
 
 SPACING.3: /\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])/ | /\\[,;:! ]/ | /\\quad(?![A-Za-z])/
 %%import common.WS
 %%ignore WS
 %%ignore SPACING
-""".replace("%(fn)s", _FN).replace("%%", "%")
+"""
+
+# Characters pasted from slides or phones, mapped to what the grammar reads.
+# A leading space keeps a Greek letter from gluing onto a previous name
+# (``2σ`` -> ``2 sigma``).
+UNICODE = {
+    "\u2212": "-",  # minus sign
+    "\u2013": "-",
+    "\u00b7": "*",
+    "\u22c5": "*",
+    "\u00d7": "*",
+    "\u2299": ".*",  # circled dot: elementwise product
+    "\u1d40": "^T",
+    "\u22a4": "^T",
+    "\u00b2": "^2",
+    "\u207b\u00b9": "^-1",
+    "\u2019": "'",
+    "\u2032": "'",
+    "\u0177": " yhat",
+    "\u0176": " Yhat",
+    "\u2211": " sum",
+    "\u221a": " sqrt",
+    "\u0394": " Delta",
+}
+GREEK = {
+    "\u03b1": "alpha",
+    "\u03b2": "beta",
+    "\u03b3": "gamma",
+    "\u03b4": "delta",
+    "\u03b5": "epsilon",
+    "\u03b7": "eta",
+    "\u03b8": "theta",
+    "\u03ba": "kappa",
+    "\u03bb": "lambda",
+    "\u03bc": "mu",
+    "\u03bd": "nu",
+    "\u03c1": "rho",
+    "\u03c3": "sigma",
+    "\u03c4": "tau",
+    "\u03c6": "phi",
+    "\u03c9": "omega",
+}
+
+
+def normalise(text: str) -> str:
+    """NFC-normalise and map the known Unicode characters to ASCII spellings.
+
+    >>> normalise("X\u1d40(\u0177 \u2212 y)")
+    'X^T( yhat - y)'
+    """
+    text = unicodedata.normalize("NFC", text)
+    for k, v in UNICODE.items():
+        text = text.replace(k, v)
+    for k, v in GREEK.items():
+        text = text.replace(k, " " + v)
+    return text
 
 
 def pair_norm_bars(text: str) -> str:
@@ -116,6 +207,9 @@ def pair_norm_bars(text: str) -> str:
 
     The replacement keeps every column where it was, so error carets still
     point into the text as typed.
+
+    >>> pair_norm_bars("||x||_2")
+    '\u27e6 x\u27e7 _2'
     """
     out, opened, i = [], False, 0
     while i < len(text):
@@ -130,7 +224,16 @@ def pair_norm_bars(text: str) -> str:
     return "".join(out)
 
 
+def function_names() -> tuple:
+    """Every function name the grammar reads as a function when a bracket follows."""
+    from gradproof.derive.lecture.functions import spelled
+
+    names = set(MATRIX_FUNCTIONS) | set(spelled("specs")) | set(spelled("answers"))
+    return tuple(sorted(names, key=lambda s: (-len(s), s)))
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The (cached) LALR parser; positions are kept for error carets."""
-    return Lark(GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=True)
+    """The (cached) LALR parser; positions are kept for error columns and carets."""
+    grammar = GRAMMAR.replace("%(fn)s", "|".join(function_names())).replace("%%", "%")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True)

@@ -13,15 +13,14 @@ whole expression; ``shapes`` overrides the convention per name.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
-from lark import Token, Tree
-from lark.exceptions import UnexpectedInput
-
-from gradproof.derive.reading import tree as t
-from gradproof.derive.reading.grammar import pair_norm_bars, parser
-from gradproof.derive.seminar.answers import tree as answer_tree
-from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, check_text, check_tree
+import gradproof.derive.reading.shaped as t
+import gradproof.derive.reading.tree as n
+from gradproof.derive.reading.errors import ReadError
+from gradproof.derive.reading.grammar import FUNC_ALIAS, normalise, pair_norm_bars
+from gradproof.derive.reading.limits import DEFAULT, Limits, literal_value
+from gradproof.derive.reading.parse import Parsed, ParseFailure, parse
+from gradproof.derive.reading.samples import SampleSum
 
 GREEK = frozenset(
     [
@@ -64,60 +63,9 @@ GREEK = frozenset(
         "Omega",
     ]
 )
-UNICODE_GREEK = {
-    "\u03b1": "alpha",
-    "\u03b2": "beta",
-    "\u03b3": "gamma",
-    "\u03b4": "delta",
-    "\u03b5": "epsilon",
-    "\u03b7": "eta",
-    "\u03b8": "theta",
-    "\u03ba": "kappa",
-    "\u03bb": "lambda",
-    "\u03bc": "mu",
-    "\u03bd": "nu",
-    "\u03c1": "rho",
-    "\u03c3": "sigma",
-    "\u03c4": "tau",
-    "\u03c6": "phi",
-    "\u03c9": "omega",
-}
-UNICODE_OPS = {
-    "\u2212": "-",
-    "\u22c5": "*",
-    "\u00b7": "*",
-    "\u00d7": "*",
-    "\u1d40": "^T",
-    "\u22a4": "^T",
-    "\u00b2": "^2",
-    "\u2019": "'",
-    "\u2032": "'",
-    "\u2211": "sum",
-}
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 DIM_NAMES = ("m", "n", "p", "q", "k", "r", "s", "t", "u", "v")
-FUNC_ALIAS = {"ln": "log", "sigmoid": "sigma"}
-
-
-class ReadError(Exception):
-    """Input outside the language or with inconsistent shapes: one line, exit 2.
-
-    ``caret`` (when reading stopped at a column) is the text around it and the
-    offset of that column inside it, for a caret line under the message.
-    """
-
-    def __init__(self, message: str, caret: tuple[str, int] | None = None):
-        super().__init__(message)
-        self.caret = caret
-
-
-def normalise(text: str) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFC", text)
-    for k, v in {**UNICODE_OPS, **{g: " " + n for g, n in UNICODE_GREEK.items()}}.items():
-        text = text.replace(k, v)
-    return text
+LIMITS = Limits(noun="expression")
 
 
 def kind_of(name: str) -> str:
@@ -183,20 +131,18 @@ class _Dims:
 
 
 class _Builder:
-    def __init__(self, text, overrides):
-        self.text = text
+    """Typed tree -> shaped matrix tree, inferring every dimension by unification."""
+
+    def __init__(self, parsed: Parsed, overrides):
+        self.parsed = parsed
         self.dims = _Dims()
         self.overrides = overrides
         self.vars = {}
         self.divisors = set()
         self.bounds = []
 
-    def span(self, tree):
-        m = tree.meta if isinstance(tree, Tree) else tree
-        try:
-            return self.text[m.start_pos : m.end_pos].strip() if isinstance(tree, Tree) else str(tree)
-        except AttributeError:
-            return "?"
+    def span(self, node):
+        return self.parsed.quote(node)
 
     def shape_text(self, shape):
         out = []
@@ -212,18 +158,14 @@ class _Builder:
         return self.is_one(e.shape[0]) and self.is_one(e.shape[1])
 
     def mismatch(self, what, parts):
-        desc = ", ".join(f"{self.span(tr)} is {self.shape_text(e.shape)}" for tr, e in parts)
+        desc = ", ".join(f"{self.span(node)} is {self.shape_text(e.shape)}" for node, e in parts)
         raise ReadError(f"shapes do not match for {what}: {desc}")
 
     # ------------------------------------------------------------------
-    def variable(self, raw, tok):
-        name = raw.lstrip("\\")
-        sub = ""
-        if "_" in name:
-            name, sub = name.split("_", 1)
-            sub = sub.strip("{}")
+    def variable(self, name: str, sub: str = ""):
         if sub:
-            raise ReadError(f"an indexed name {raw!r} is only read inside sum_i (...)")
+            raise ReadError(f"an indexed name {name + '_' + sub!r} is only read inside sum_i (...)")
+        name = name.lstrip("\\")
         if not NAME_RE.match(name):
             raise ReadError(f"{name!r} is not a name")
         if name in self.vars:
@@ -231,9 +173,6 @@ class _Builder:
         if name in self.overrides:
             r, c = self.overrides[name]
             shape = (self.dims.fresh() if r is None else ("fixed", r), self.dims.fresh() if c is None else ("fixed", c))
-            for d, val in zip(shape, (r, c)):
-                if isinstance(d, int) and isinstance(val, str):
-                    pass
         else:
             kind = "scalar" if name in self.divisors else kind_of(name)
             one = ("fixed", 1)
@@ -246,38 +185,38 @@ class _Builder:
         self.vars[name] = e
         return e
 
-    def build(self, tr):
-        if isinstance(tr, Token):
-            raise ReadError(f"unexpected {str(tr)!r}")
-        fn = getattr(self, "_" + tr.data, None)
+    def build(self, node):
+        fn = getattr(self, "_" + type(node).__name__, None)
         if fn is None:
-            raise ReadError(f"{tr.data} is not supported here")
-        return fn(tr, *tr.children)
+            raise ReadError(f"{_WHAT.get(type(node).__name__, type(node).__name__)} cannot be differentiated here")
+        return fn(node)
 
-    def _number(self, tr, tok):
-        check_tree(answer_tree.Num(str(tok)))
-        return t.num(Fraction(str(tok)))
+    def _Num(self, node):
+        return t.num(literal_value(node.text))
 
-    def _name(self, tr, tok):
-        return self.variable(str(tok), tok)
+    def _Name(self, node):
+        return self.variable(node.base, node.sub)
 
-    def _ones(self, tr, tok):
+    def _Ones(self, node):
         return t.E("ones", (), (self.dims.fresh(), ("fixed", 1)))
 
-    def _neg(self, tr, a):
-        x = self.build(a)
+    def _Group(self, node):
+        return self.build(node.arg)
+
+    def _Neg(self, node):
+        x = self.build(node.arg)
         return t.E("neg", (x,), x.shape)
 
-    def _add(self, tr, a, b, op="add"):
-        x, y = self.build(a), self.build(b)
+    def _Add(self, node, op="add"):
+        x, y = self.build(node.left), self.build(node.right)
         if op == "sub":
             y = t.E("neg", (y,), y.shape)
-        return self.elementwise("add", tr, (a, x), (b, y), "+" if op == "add" else "-")
+        return self.elementwise("add", (node.left, x), (node.right, y), "+" if op == "add" else "-")
 
-    def _sub(self, tr, a, b):
-        return self._add(tr, a, b, op="sub")
+    def _Sub(self, node):
+        return self._Add(node, op="sub")
 
-    def elementwise(self, op, tr, left, right, sym):
+    def elementwise(self, op, left, right, sym):
         (a, x), (b, y) = left, right
         if op != "add" and self.is_scalar(y):
             return t.E("scale", (y, x), x.shape) if op == "had" else t.E("ediv", (x, y), x.shape)
@@ -295,13 +234,14 @@ class _Builder:
             self.mismatch(f"'{sym}'", [(a, x), (b, y)])
         return t.E(op, (x, y), x.shape)
 
-    def _hadamard(self, tr, a, _op, b):
-        return self.elementwise("had", tr, (a, self.build(a)), (b, self.build(b)), ".*")
+    def _Mul(self, node):
+        if node.op == ".*":
+            return self.elementwise(
+                "had", (node.left, self.build(node.left)), (node.right, self.build(node.right)), ".*"
+            )
+        return self.product(node.left, node.right, force_matrix=node.op == "@")
 
-    def _ediv(self, tr, a, _op, b):
-        return self.elementwise("ediv", tr, (a, self.build(a)), (b, self.build(b)), "./")
-
-    def product(self, tr, a, b, force_matrix=False):
+    def product(self, a, b, force_matrix=False):
         x, y = self.build(a), self.build(b)
         # a number 1 next to a row is the ones vector (x^T 1)
         if y.op == "num" and y.value == 1 and not self.is_scalar(x) and self.is_one(x.shape[0]):
@@ -315,16 +255,10 @@ class _Builder:
             self.mismatch("a matrix product", [(a, x), (b, y)])
         return t.E("mul", (x, y), (x.shape[0], y.shape[1]))
 
-    def _juxt(self, tr, a, b):
-        return self.product(tr, a, b)
-
-    def _star(self, tr, a, _op, b):
-        return self.product(tr, a, b)
-
-    def _matmul(self, tr, a, b):
-        return self.product(tr, a, b, force_matrix=True)
-
-    def _div(self, tr, a, b):
+    def _Div(self, node):
+        a, b = node.left, node.right
+        if node.elementwise:
+            return self.elementwise("ediv", (a, self.build(a)), (b, self.build(b)), "./")
         x, y = self.build(a), self.build(b)
         if not self.is_scalar(y):
             self.mismatch("'/' (the divisor must be a scalar; use ./ elementwise)", [(a, x), (b, y)])
@@ -334,11 +268,8 @@ class _Builder:
             return t.num(x.value / y.value)
         return t.E("ediv", (x, y), x.shape)
 
-    def _frac(self, tr, _tok, a, b):
-        return self._div(tr, a, b)
-
-    def _transpose(self, tr, a, _tok):
-        x = self.build(a)
+    def _Transpose(self, node):
+        x = self.build(node.arg)
         if x.op == "num" and x.value == 1:
             x = t.E("ones", (), (self.dims.fresh(), ("fixed", 1)))
         return t.transpose(x)
@@ -347,54 +278,49 @@ class _Builder:
         if not self.dims.unify(x.shape[0], x.shape[1]):
             self.mismatch(f"{what} (needs a square matrix)", [(a, x)])
 
-    def _invtranspose(self, tr, a, _tok):
-        x = self.build(a)
-        self.square("an inverse", a, x)
-        return t.transpose(t.E("inv", (x,), x.shape))
-
-    def _pow(self, tr, a, _tok, b):
-        x = self.build(a)
-        k = self.exponent(b)
+    def _Pow(self, node):
+        x = self.build(node.base)
+        k = self.exponent(node.exp)
         if x.op == "num":
             if x.value == 0 and k < 0:
                 raise ReadError("division by zero")
             return t.num(x.value ** int(k)) if k.denominator == 1 else t.E("pow", (x,), x.shape, value=k)
         if k == -1 and not self.is_scalar(x) and not self.is_one(x.shape[1]):
-            self.square("an inverse", a, x)
+            self.square("an inverse", node.base, x)
             return t.E("inv", (x,), x.shape)
         if k == 1:
             return x
         return t.E("pow", (x,), x.shape, value=k)
 
-    def exponent(self, tr):
-        if isinstance(tr, Tree) and tr.data == "neg":
-            return -self.exponent(tr.children[0])
-        if isinstance(tr, Tree) and tr.data == "number":
-            tok = str(tr.children[0])
-            check_tree(answer_tree.Num(tok))
-            k = Fraction(tok)
+    def exponent(self, node):
+        if isinstance(node, n.Neg):
+            return -self.exponent(node.arg)
+        if isinstance(node, n.Group):
+            return self.exponent(node.arg)
+        if isinstance(node, n.Num):
+            k = literal_value(node.text)
             if abs(k) > DEFAULT.max_exponent:
-                raise ReadError(f"the exponent {tok} is larger than {DEFAULT.max_exponent}")
+                raise ReadError(f"the exponent {node.text} is larger than {DEFAULT.max_exponent}")
             return k
         raise ReadError("an exponent must be a number")
 
-    def _sqrt(self, tr, _tok, a):
-        x = self.build(a)
-        return t.E("fn", (x,), x.shape, name="sqrt")
-
-    def _norm(self, tr, _o, a, _c, sub=None):
-        x = self.build(a)
-        kind = str(sub).strip("_{} ") if sub is not None else ""
+    def _Norm(self, node):
+        x = self.build(node.arg)
         vector = self.is_one(x.shape[1])
-        if kind == "F" or (not kind and not vector):
+        if node.kind == "F" or (not node.kind and not vector):
             return t.E("normF", (x,))
         if not vector:
-            self.mismatch(f"a vector {kind}-norm", [(a, x)])
-        return t.E("norm1" if kind == "1" else "norm2", (x,))
+            self.mismatch(f"a vector {node.kind}-norm", [(node.arg, x)])
+        return t.E("norm1" if node.kind == "1" else "norm2", (x,))
 
-    def _call(self, tr, tok, a):
-        fname = re.sub(r"^\\(?:operatorname|mathrm)\{|\}$|^\\", "", str(tok))
-        fname = FUNC_ALIAS.get(fname, fname)
+    def _Call(self, node):
+        fname = FUNC_ALIAS.get(node.func, node.func)
+        if len(node.args) != 1:
+            raise ReadError(f"{fname}(...) takes one argument, not {len(node.args)}")
+        (a,) = node.args
+        if fname not in _KNOWN:
+            # a name the grammar reads as a function but diff does not: a name next to a bracket
+            return self.product(n.Name(node.func), n.Group(a))
         x = self.build(a)
         if fname in t.ELEMENTWISE:
             return t.E("fn", (x,), x.shape, name=fname)
@@ -407,78 +333,50 @@ class _Builder:
             if fname != "normF" and not self.is_one(x.shape[1]):
                 self.mismatch(f"{fname} (needs a column vector)", [(a, x)])
             return t.E(fname, (x,))
-        if fname == "diag":
-            if self.is_one(x.shape[1]):
-                return t.E("diagm", (x,), (x.shape[0], x.shape[0]))
-            self.square("diag", a, x)
-            return t.E("diagv", (x,), (x.shape[0], ("fixed", 1)))
-        raise ReadError(f"unknown function {fname!r}")
+        if self.is_one(x.shape[1]):
+            return t.E("diagm", (x,), (x.shape[0], x.shape[0]))
+        self.square("diag", a, x)
+        return t.E("diagv", (x,), (x.shape[0], ("fixed", 1)))
 
-    def _iverson(self, tr, a, b):
+    def _Iverson(self, node):
         raise ReadError("[[j = k]] and delta_{jk} need free indices; gradproof diff reads closed expressions")
 
-    def _isum(self, tr, tok, body):
-        idx = re.match(r"\\?sum_\{?\s*([a-z])", str(tok)).group(1)
-        inner = self.indexed(body, idx)
-        upper = re.search(r"\^\{?\s*([A-Za-z])\s*\}?$", str(tok))
-        if upper and not self.is_one(inner.shape[0]):
-            # the upper bound names the summed dimension (sum_{i=1}^{m}: length m)
-            self.bounds.append((upper.group(1), inner.shape[0]))
-        return t.E("sum", (inner,))
+    def _IndexSum(self, node):
+        return SampleSum(self, node.index).total(node)
 
-    def indexed(self, tr, idx):
-        """Σ_i body: every ``a_i`` is entry i of vector a, products are elementwise."""
-        if isinstance(tr, Tree) and tr.data == "name":
-            raw = str(tr.children[0]).lstrip("\\")
-            base, _, sub = raw.partition("_")
-            if sub.strip("{}") != idx:
-                x = self.build(tr)
-                if not self.is_scalar(x):
-                    self.mismatch(f"sum_{idx} (a name without _{idx} must be a scalar)", [(tr, x)])
-                return x
-            x = self.variable(base, tr)
-            if not self.is_one(x.shape[1]):
-                self.mismatch(f"sum_{idx} (an indexed name must be a vector)", [(tr, x)])
-            return x
-        if isinstance(tr, Tree) and tr.data in ("juxt", "star", "hadamard"):
-            a, b = tr.children[0], tr.children[-1]
-            x, y = self.indexed(a, idx), self.indexed(b, idx)
-            return self.elementwise("had", tr, (a, x), (b, y), "*")
-        if isinstance(tr, Tree) and tr.data in ("add", "sub"):
-            a, b = tr.children
-            x, y = self.indexed(a, idx), self.indexed(b, idx)
-            if tr.data == "sub":
-                y = t.E("neg", (y,), y.shape)
-            return self.elementwise("add", tr, (a, x), (b, y), "+")
-        if isinstance(tr, Tree) and tr.data == "neg":
-            x = self.indexed(tr.children[0], idx)
-            return t.E("neg", (x,), x.shape)
-        if isinstance(tr, Tree) and tr.data == "call":
-            x = self.indexed(tr.children[1], idx)
-            fname = FUNC_ALIAS.get(
-                re.sub(r"^\\(?:operatorname|mathrm)\{|\}$|^\\", "", str(tr.children[0])),
-            )
-            fname = FUNC_ALIAS.get(fname, fname)
-            if fname not in t.ELEMENTWISE:
-                raise ReadError(f"{fname} is not elementwise; it cannot appear inside sum_{idx}")
-            return t.E("fn", (x,), x.shape, name=fname)
-        if isinstance(tr, Tree) and tr.data == "pow":
-            x = self.indexed(tr.children[0], idx)
-            return t.E("pow", (x,), x.shape, value=self.exponent(tr.children[2]))
-        if isinstance(tr, Tree) and tr.data in ("div", "frac"):
-            a, b = tr.children[-2], tr.children[-1]
-            x, y = self.indexed(a, idx), self.indexed(b, idx)
-            return self.elementwise("ediv", tr, (a, x), (b, y), "/")
-        return self.build(tr)
+    def error(self, message: str) -> ReadError:
+        return ReadError(message)
+
+    def snapshot(self):
+        d = self.dims
+        return dict(self.vars), len(self.bounds), (dict(d.parent), dict(d.fixed), d.n)
+
+    def restore(self, saved):
+        self.vars, bounds, (parent, fixed, count) = saved
+        del self.bounds[bounds:]
+        self.dims.parent, self.dims.fixed, self.dims.n = parent, fixed, count
 
 
-def _divisor_names(tr):
+_KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm2", "norm1", "normF", "diag"}
+_WHAT = {
+    "Indexed": "index brackets W[i, j]",
+    "Piecewise": "Piecewise",
+    "Rel": "a comparison",
+    "And": "a condition",
+    "Always": "a condition",
+    "Tuple": "several expressions in one bracket",
+}
+
+
+def _divisor_names(node):
     out = set()
-    for sub in tr.iter_subtrees():
-        if sub.data in ("div", "frac"):
-            den = sub.children[-1]
-            if isinstance(den, Tree) and den.data == "name":
-                out.add(str(den.children[0]).lstrip("\\"))
+    for sub in n.walk(node):
+        if isinstance(sub, n.Div) and not sub.elementwise:
+            den = sub.right
+            while isinstance(den, n.Group):
+                den = den.arg
+            if isinstance(den, n.Name) and not den.sub:
+                out.add(den.base.lstrip("\\"))
     return out
 
 
@@ -517,70 +415,64 @@ def parse_shape(spec: str):
     return name, tuple(int(p) if p.isdigit() else p for p in parts)
 
 
-def read(text: str, shapes: dict | None = None) -> t.E:
-    """Read one expression; raises :class:`ReadError` with a one-line message."""
+_ALLOWED = "\t\n\u27e6\u27e7\u2299\U0001d7d9"
+
+
+def _parsed(text: str) -> Parsed:
     if not isinstance(text, str):
         raise ReadError("the expression must be text")
-    try:
-        check_text(text)
-    except LimitExceeded as err:
-        raise ReadError(str(err)) from None
     norm = pair_norm_bars(normalise(text))
-    if any(
-        ord(ch) > 0x7E or (ord(ch) < 0x20 and ch not in "\t\n")
-        for ch in norm
-        if ch not in "\u27e6\u27e7\u2299\U0001d7d9"
-    ):
-        bad = next(
-            i
-            for i, ch in enumerate(norm)
-            if (ord(ch) > 0x7E or ord(ch) < 0x20) and ch not in "\t\n\u27e6\u27e7\u2299\U0001d7d9"
-        )
-        raise _caret(norm, bad, f"character {norm[bad]!r} is not part of the language")
+    if len(text) <= LIMITS.max_length:
+        bad = next((i for i, ch in enumerate(norm) if (ord(ch) > 0x7E or ord(ch) < 0x20) and ch not in _ALLOWED), None)
+        if bad is not None:
+            raise _caret(norm, bad, f"character {norm[bad]!r} is not part of the language")
     try:
-        tree = parser().parse(norm)
-    except UnexpectedInput as err:
-        pos = getattr(err, "pos_in_stream", None)
-        if pos is None:
-            pos = len(norm)
-        raise _caret(norm, pos, "cannot read the expression here") from None
-    overrides = {}
-    named = {}
+        return parse(text, LIMITS)
+    except ParseFailure as err:
+        if err.code == "syntax":
+            raise _caret(
+                err.text, err.pos if err.pos is not None else len(err.text), "cannot read the expression here"
+            ) from None
+        raise ReadError(str(err)) from None
+
+
+def read(text: str, shapes: dict | None = None) -> t.E:
+    """Read one expression; raises :class:`ReadError` with a one-line message."""
+    parsed = _parsed(text)
+    overrides, named = {}, {}
     for name, shape in (shapes or {}).items():
         r, c = shape
         overrides[name] = (r if isinstance(r, int) else None, c if isinstance(c, int) else None)
         named[name] = shape
-    b = _Builder(norm, overrides)
-    b.divisors = _divisor_names(tree)
+    b = _Builder(parsed, overrides)
+    b.divisors = _divisor_names(parsed.node)
     try:
-        e = b.build(tree)
-        # dimension names given with --shape are unified by name
-        letters = {}
-        by_letter = {}
-        for name, shape in named.items():
-            if name not in b.vars:
-                continue
-            for d, lab in zip(b.vars[name].shape, shape):
-                if isinstance(lab, str):
-                    if lab in by_letter and not b.dims.unify(by_letter[lab], d):
-                        raise ReadError(f"--shape: dimension {lab} cannot be both sizes")
-                    by_letter.setdefault(lab, d)
-        for lab, d in b.bounds:
-            if lab in by_letter and not b.dims.unify(by_letter[lab], d):
-                raise ReadError(f"dimension {lab} cannot be both sizes")
-            by_letter.setdefault(lab, d)
-        for lab, d in by_letter.items():
-            r = b.dims.find(d)
-            if not isinstance(r, tuple):
-                letters[r] = lab
-        nodes = sum(1 for _ in t.walk(e))
-        if nodes > DEFAULT.max_nodes:
-            raise ReadError(f"the expression has {nodes} parts; the limit is {DEFAULT.max_nodes}")
-        return _finish(b, e, letters)
-    except LimitExceeded as err:
-        raise ReadError(str(err)) from None
+        e = b.build(parsed.node)
+        return _finish(b, e, _letters(b, named))
     except RecursionError:
         raise ReadError("the expression nests too deeply") from None
+
+
+def _letters(b: _Builder, named: dict) -> dict:
+    """Dimension names given with --shape or as a sum's upper bound, unified by name."""
+    letters, by_letter = {}, {}
+    for name, shape in named.items():
+        if name not in b.vars:
+            continue
+        for d, lab in zip(b.vars[name].shape, shape):
+            if isinstance(lab, str):
+                if lab in by_letter and not b.dims.unify(by_letter[lab], d):
+                    raise ReadError(f"--shape: dimension {lab} cannot be both sizes")
+                by_letter.setdefault(lab, d)
+    for lab, d in b.bounds:
+        if lab in by_letter and not b.dims.unify(by_letter[lab], d):
+            raise ReadError(f"dimension {lab} cannot be both sizes")
+        by_letter.setdefault(lab, d)
+    for lab, d in by_letter.items():
+        r = b.dims.find(d)
+        if not isinstance(r, tuple):
+            letters[r] = lab
+    return letters
 
 
 def _caret(text: str, pos: int, msg: str) -> ReadError:

@@ -1,63 +1,445 @@
-"""The typed tree of a matrix expression: every node carries its shape.
+"""The one typed tree every piece of mathematics is parsed into.
 
-A shape is ``(rows, cols)``; each entry is the integer 1 or a dimension name
-(``"m"``, ``"n"``, ...).  Nodes are plain frozen data: nothing in them is
-ever evaluated as Python.
+Every node is a frozen dataclass with a fixed meaning; nothing in it is ever
+evaluated as Python.  :func:`build` turns the parse tree of
+:mod:`gradproof.derive.reading.grammar` into these nodes; the readers convert
+them by calling constructors: seminar answers into SymPy and matrix
+expressions (:mod:`gradproof.derive.seminar.answers.convert`), spec files and
+claims into index form (:mod:`gradproof.derive.specs.expressions`), ``diff``
+expressions into a shaped matrix tree (:mod:`gradproof.derive.reading.read`).
 
->>> x = var("x", ("n", 1))
->>> str(transpose(x).shape)
-"(1, 'n')"
+>>> from gradproof.derive.reading.grammar import parser
+>>> build(parser().parse("2*(z - y)"))
+Mul(op='*', left=Num(text='2'), right=Group(arg=Sub(left=Name(base='z', sub=''), right=Name(base='y', sub=''))))
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
-SCALAR = (1, 1)
+from lark import Token
 
-# elementwise functions of the language; "step" and "sign" only arise as derivatives
-ELEMENTWISE = ("log", "exp", "tanh", "sigma", "softplus", "relu", "abs", "sqrt", "step", "sign")
+
+class Node:
+    """Base class of answer-tree nodes."""
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
 
 
 @dataclass(frozen=True)
-class E:
+class Num(Node):
+    text: str
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A name as typed: ``base`` without LaTeX backslash, ``sub`` the subscript."""
+
+    base: str
+    sub: str = ""
+
+    @property
+    def full(self) -> str:
+        return self.base + ("_" + self.sub if self.sub else "")
+
+
+@dataclass(frozen=True)
+class Group(Node):
+    """Explicit parentheses or braces: kept, because they settle ambiguities."""
+
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Add(Node):
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Sub(Node):
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Mul(Node):
+    """A product; ``op`` is how it was written: ``*``, ``@``, ``.*`` or ``juxt``."""
+
     op: str
-    args: tuple = ()
-    shape: tuple = SCALAR
-    name: str = ""
-    value: Fraction = Fraction(0)
+    left: Node
+    right: Node
 
-    def is_scalar(self) -> bool:
-        return self.shape == SCALAR
-
-    def free(self) -> frozenset:
-        if self.op == "var":
-            return frozenset([self.name])
-        out = frozenset()
-        for a in self.args:
-            out |= a.free()
-        return out
+    def children(self):
+        return (self.left, self.right)
 
 
-def var(name, shape):
-    return E("var", (), tuple(shape), name=name)
+@dataclass(frozen=True)
+class Div(Node):
+    left: Node
+    right: Node
+    frac: bool = False  # written \frac{..}{..}: both parts are grouped
+    elementwise: bool = False  # written ./
+
+    def children(self):
+        return (self.left, self.right)
 
 
-def num(v, shape=SCALAR):
-    return E("num", (), tuple(shape), value=Fraction(v))
+@dataclass(frozen=True)
+class Pow(Node):
+    base: Node
+    exp: Node
+
+    def children(self):
+        return (self.base, self.exp)
 
 
-def transpose(a: E) -> E:
-    r, c = a.shape
-    return E("T", (a,), (c, r))
+@dataclass(frozen=True)
+class Transpose(Node):
+    arg: Node
+
+    def children(self):
+        return (self.arg,)
 
 
-def walk(e: E):
-    yield e
-    for a in e.args:
-        yield from walk(a)
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+
+    def children(self):
+        return self.args
 
 
-def depth(e: E) -> int:
-    return 1 + max((depth(a) for a in e.args), default=0)
+@dataclass(frozen=True)
+class Iverson(Node):
+    """``[[a = b]]``: 1 if the two indices are equal, else 0."""
+
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Norm(Node):
+    """``||x||``; ``kind`` is the subscript as typed: ``""``, ``"2"``, ``"1"`` or ``"F"``."""
+
+    arg: Node
+    kind: str = ""
+
+    def children(self):
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Tuple(Node):
+    """``(a, b)``: several expressions in one bracket, as after a function name."""
+
+    items: tuple[Node, ...]
+
+    def children(self):
+        return self.items
+
+
+@dataclass(frozen=True)
+class Ones(Node):
+    """The ones vector, ``\\mathbf{1}``."""
+
+
+@dataclass(frozen=True)
+class Indexed(Node):
+    """An array entry in index notation, ``W[i, j]``."""
+
+    base: str
+    indices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexSum(Node):
+    """The lecture's ``sum_i body`` (``\\sum_{i=1}^{m}``): ``upper`` is the bound as typed, if any."""
+
+    index: str
+    body: Node
+    upper: str = ""
+
+    def children(self):
+        return (self.body,)
+
+
+@dataclass(frozen=True)
+class Rel(Node):
+    """A comparison in a piecewise condition, ``s > 0``."""
+
+    op: str
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class And(Node):
+    left: Node
+    right: Node
+
+    def children(self):
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Always(Node):
+    """The default branch's condition, ``True`` / ``otherwise``."""
+
+
+@dataclass(frozen=True)
+class Piecewise(Node):
+    """``Piecewise((value, condition), ...)``: children alternate value, condition."""
+
+    parts: tuple[Node, ...]
+
+    def children(self):
+        return self.parts
+
+
+# LaTeX wrappers that only change the typeface, or mark a hat.
+_HAT = {"hat"}
+
+
+def _name_token(tok: str) -> Name:
+    text = tok.lstrip("\\")
+    base, _, sub = text.partition("_")
+    if sub.startswith("{") and sub.endswith("}"):
+        sub = sub[1:-1]
+        for wrapper in ("\\text{", "\\mathrm{", "\\rm{"):
+            if sub.startswith(wrapper) and sub.endswith("}"):
+                sub = sub[len(wrapper) : -1]
+    return Name(base, sub.replace(" ", ""))
+
+
+def build(tree, spans: dict | None = None) -> Node:
+    """Turn a lark parse tree into typed nodes (iteratively: no recursion limit).
+
+    ``spans``, when given, receives ``id(node) -> (start, end)``: where each
+    node stands in the text, for error columns and messages quoting it.
+    """
+    # Post-order walk with an explicit stack so that deep input cannot
+    # exhaust the Python stack; depth is limited separately anyway.
+    stack = [(tree, False)]
+    out: list = []
+    while stack:
+        t, done = stack.pop()
+        if isinstance(t, Token) or t is None:
+            out.append(t)
+            continue
+        if not done:
+            stack.append((t, True))
+            for c in reversed(t.children):
+                stack.append((c, False))
+            continue
+        n = len(t.children)
+        kids = out[len(out) - n :] if n else []
+        del out[len(out) - n :]
+        node = _make(t.data, kids)
+        if spans is not None and not t.meta.empty:
+            spans[id(node)] = (t.meta.start_pos, t.meta.end_pos)
+        out.append(node)
+    return out[0]
+
+
+def _make(kind: str, kids: list) -> Node:
+    nodes = [k for k in kids if isinstance(k, Node)]
+    if kind == "number":
+        return Num(str(kids[0]))
+    if kind == "name":
+        return _name_token(str(kids[0]))
+    if kind == "wrap":
+        wrapper = str(kids[0]).lstrip("\\")
+        name = _name_token(str(kids[1]))
+        if wrapper in _HAT:
+            return Name(name.base + "hat", name.sub)
+        return name
+    if kind == "group":
+        return Group(nodes[0])
+    if kind == "neg":
+        return Neg(nodes[0])
+    if kind == "add":
+        return Add(*nodes)
+    if kind == "sub":
+        return Sub(*nodes)
+    if kind == "star":
+        return Mul("*", nodes[0], nodes[1])
+    if kind == "matmul":
+        return Mul("@", *nodes)
+    if kind == "hadamard":
+        return Mul(".*", nodes[0], nodes[1])
+    if kind == "juxt":
+        return Mul("juxt", *nodes)
+    if kind == "div":
+        return Div(*nodes)
+    if kind == "frac":
+        return Div(Group(nodes[0]), Group(nodes[1]), frac=True)
+    if kind == "pow":
+        return Pow(nodes[0], nodes[1])
+    if kind == "transpose":
+        return Transpose(nodes[0])
+    if kind == "call":
+        func = str(kids[0]).lstrip("\\")
+        for wrapper in ("operatorname{", "mathrm{"):
+            if func.startswith(wrapper):
+                func = func[len(wrapper) : -1]
+        return Call(func, tuple(k for k in kids[1:] if isinstance(k, Node)))
+    if kind == "sqrt":
+        return Call("sqrt", (nodes[0],))
+    if kind == "iverson":
+        return Iverson(nodes[0], nodes[1])
+    if kind == "norm":
+        sub = str(kids[-1]) if isinstance(kids[-1], Token) and kids[-1].type == "NORMSUB" else ""
+        return Norm(nodes[0], sub.strip("_{} "))
+    return _make_more(kind, kids, nodes)
+
+
+def _make_more(kind: str, kids: list, nodes: list) -> Node:
+    if kind == "ones":
+        return Ones()
+    if kind == "tuple":
+        return Tuple(tuple(nodes))
+    if kind == "invtranspose":
+        return Transpose(Pow(nodes[0], Neg(Num("1"))))
+    if kind == "juxtsum":
+        return Mul("juxt", nodes[0], _make_more("isum", kids[1:], nodes[1:]))
+    if kind == "isum":
+        tok = str(kids[0])
+        body = tok.split("_", 1)[1]
+        index = body.strip("{ ")[0]
+        upper = body.partition("^")[2].strip("{} ")
+        return IndexSum(index, nodes[0], upper)
+    if kind == "indexed":
+        return Indexed(str(kids[0])[:-1], tuple(str(k) for k in kids[1:]))
+    if kind == "ediv":
+        return Div(nodes[0], nodes[1], elementwise=True)
+    if kind == "piecewise":
+        return Piecewise(tuple(x for p in nodes for x in p.children()))
+    if kind == "piece":
+        return _Piece(tuple(nodes))
+    if kind == "rel":
+        return Rel(str(kids[1]), nodes[0], nodes[1])
+    if kind == "and_":
+        return And(nodes[0], nodes[1])
+    if kind == "true":
+        return Always()
+    raise ValueError(f"internal: unknown parse node {kind!r}")  # grammar and builder disagree
+
+
+@dataclass(frozen=True)
+class _Piece(Node):
+    """One ``(value, condition)`` pair while building (flattened into :class:`Piecewise`)."""
+
+    pair: tuple
+
+    def children(self):
+        return self.pair
+
+
+def walk(node: Node):
+    """Every node, parents before children (iterative)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children()))
+
+
+def depth(node: Node) -> int:
+    """Nesting depth of the tree (iterative)."""
+    best = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in n.children())
+    return best
+
+
+def source(node: Node) -> str:
+    """The tree written back in plain answer syntax (for messages about what was typed)."""
+    n = node
+    if isinstance(n, Num):
+        return n.text
+    if isinstance(n, Name):
+        return n.full
+    if isinstance(n, Group):
+        return "(" + source(n.arg) + ")"
+    if isinstance(n, Neg):
+        return "-" + source(n.arg)
+    if isinstance(n, Add):
+        return source(n.left) + " + " + source(n.right)
+    if isinstance(n, Sub):
+        return source(n.left) + " - " + source(n.right)
+    if isinstance(n, Mul):
+        op = " " if n.op == "juxt" else f" {n.op} "
+        return source(n.left) + op + source(n.right)
+    if isinstance(n, Div):
+        return source(n.left) + ("./" if n.elementwise else "/") + source(n.right)
+    if isinstance(n, Pow):
+        return source(n.base) + "^" + source(n.exp)
+    if isinstance(n, Transpose):
+        return source(n.arg) + "^T"
+    if isinstance(n, Call):
+        return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
+    if isinstance(n, Iverson):
+        return "[[" + source(n.left) + " = " + source(n.right) + "]]"
+    if isinstance(n, Norm):
+        return "||" + source(n.arg) + "||" + ("_" + n.kind if n.kind else "")
+    return _source_more(n)
+
+
+def _source_more(n: Node) -> str:
+    if isinstance(n, Ones):
+        return "1"
+    if isinstance(n, Tuple):
+        return "(" + ", ".join(source(a) for a in n.items) + ")"
+    if isinstance(n, Indexed):
+        return n.base + "[" + ", ".join(n.indices) + "]"
+    if isinstance(n, IndexSum):
+        return f"sum_{n.index} " + source(n.body)
+    if isinstance(n, Rel):
+        return source(n.left) + f" {n.op} " + source(n.right)
+    if isinstance(n, And):
+        return source(n.left) + " & " + source(n.right)
+    if isinstance(n, Always):
+        return "True"
+    if isinstance(n, Piecewise):
+        pairs = zip(n.parts[0::2], n.parts[1::2])
+        return "Piecewise(" + ", ".join(f"({source(v)}, {source(c)})" for v, c in pairs) + ")"
+    return "?"
+
+
+def juxt_factors(node: Node) -> list[Node]:
+    """The factors of a chain of implicit products, left to right."""
+    out = []
+    while isinstance(node, Mul) and node.op == "juxt":
+        out.append(node.right)
+        node = node.left
+    out.append(node)
+    return out[::-1]

@@ -5,10 +5,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.reading.limits import Limits
 from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, parse_answer, read_answer
-from gradproof.derive.seminar.answers import tree as t
-from gradproof.derive.seminar.answers.limits import Limits
 
 VOCAB = Vocabulary(
     dims={"m": 5, "n": 3, "K": 4},

@@ -165,8 +165,12 @@ def test_checking_code_calls_no_evaluator():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    files = sorted((root / "derive" / "seminar" / "answers").glob("*.py")) + [
-        root / "derive" / "seminar" / "equivalence.py",
+    files = (
+        sorted((root / "derive" / "seminar" / "answers").glob("*.py"))
+        + sorted((root / "derive" / "reading").glob("*.py"))
+        + sorted((root / "derive" / "specs").glob("*.py"))
+        + [root / "derive" / "seminar" / f"{name}.py" for name in ("equivalence", "deciding", "probes", "mutants")]
+    ) + [
         root / "derive" / "seminar" / "exercises.py",
         root / "reports" / "grading.py",
         root / "reports" / "commands" / "exercises.py",

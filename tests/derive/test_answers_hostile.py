@@ -15,16 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradproof.derive.seminar.answers import AnswerError, parse_answer
-from gradproof.derive.seminar.answers import tree as t
-from gradproof.derive.seminar.answers.limits import (
+import gradproof.derive.reading.tree as t
+from gradproof.derive.reading.limits import (
     DEFAULT,
+    SPECS,
     LimitExceeded,
     Limits,
     check_expression,
-    check_lark,
-    from_lark,
 )
+from gradproof.derive.reading.parse import ParseFailure, parse
+from gradproof.derive.seminar.answers import AnswerError, parse_answer
 from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
 from gradproof.derive.seminar.equivalence import decide
 from gradproof.derive.seminar.exercises import get
@@ -287,15 +287,14 @@ def test_limits_are_tunable_and_identical_by_default():
     assert DEFAULT.max_constant_magnitude == 50 and DEFAULT.max_tower == 2
 
 
-def test_from_lark_maps_any_grammar_and_hides_nothing():
-    from gradproof.derive.specs.spec import _parser
-
-    tree = _parser().parse("Piecewise((s*(((2^64)^64)^64), s > 0), (0, True))")
-    typed = from_lark(tree)
-    assert any(isinstance(n, t.Pow) for n in t.walk(typed))
-    with pytest.raises(LimitExceeded):
-        check_lark(tree)
-    check_lark(_parser().parse("sum(W[i, j] * z[i], i) + 1e-8 * z[j]"))
+def test_one_grammar_reads_spec_notation_and_hides_nothing():
+    """Spec files' index notation is read by the same grammar into the same typed tree and limits."""
+    with pytest.raises(ParseFailure) as err:
+        parse("Piecewise((s*(((2^64)^64)^64), s > 0), (0, True))", SPECS)
+    assert err.value.code == "too-large"
+    node = parse("sum(W[i, j] * z[i], i) + 1e-8 * z[j]", SPECS).node
+    assert any(isinstance(n, t.Indexed) for n in t.walk(node))
+    assert any(isinstance(n, t.Pow) for n in t.walk(parse("Piecewise((s^2, s > 0), (0, True))", SPECS).node))
 
 
 @pytest.mark.parametrize(

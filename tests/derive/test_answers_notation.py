@@ -274,3 +274,56 @@ def test_sign_slip_in_a_denominator_is_named_not_undefined():
     assert "sign" in v.feedback[0]
     # the points where it divides by zero are still mentioned
     assert any("undefined at n_in = " in f for f in v.feedback), v.feedback
+
+
+# ---------------------------------------------------------------------------
+# The lecture's Σ-index notation, through the one reading pipeline
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "sum_i x_i (sigma(x_i^T w) - y_i)",
+        "sum_i (sigma(w^T x_i) - y_i) x_i",
+        r"\sum_{i=1}^{m} x_i (\sigma(x_i^\top w) - y_i)",
+        "-sum_i x_i (y_i - sigma(x_i^T w))",
+    ],
+)
+def test_sigma_index_answers_are_accepted(answer):
+    from gradproof.derive.seminar.equivalence import decide
+    from gradproof.derive.seminar.exercises import get
+
+    assert decide(get("logistic_gradient_closed"), answer).status == "correct"
+
+
+@pytest.mark.parametrize(
+    "answer,code",
+    [
+        ("sum_i x_i (y_i - sigma(x_i^T w))", "sign"),
+        (r"\frac{1}{m} \sum_{i=1}^{m} x_i (\sigma(x_i^\top w) - y_i)", "factor:1/m"),
+    ],
+)
+def test_sigma_index_mistakes_are_named(answer, code):
+    from gradproof.derive.seminar.equivalence import decide
+    from gradproof.derive.seminar.exercises import get
+
+    v = decide(get("logistic_gradient_closed"), answer)
+    assert v.status == "incorrect" and v.mistake == code, (v.status, v.mistake, v.feedback)
+
+
+def test_sigma_index_reads_yhat_i_in_the_steps_exercise():
+    from gradproof.derive.seminar.answers import SymbolDecl, Vocabulary, read_answer
+
+    v = Vocabulary(
+        dims={"m": 5, "n": 3},
+        symbols=(SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1))),
+    )
+    r = read_answer("sum_i x_i (yhat_i - y_i)", v)
+    assert r.shape == (v.dim("n"), 1)
+    with pytest.raises(Exception) as err:
+        read_answer("sum_i x_i x_i^T", v)  # an outer product per sample is not a vector
+    assert "outer product" in str(err.value)
+    with pytest.raises(Exception) as err:
+        read_answer(r"\sum_{i=1}^{n} y_i", v)  # y has m entries, not n
+    assert "runs over" in str(err.value)

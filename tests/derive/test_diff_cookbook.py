@@ -12,7 +12,7 @@ import pytest
 from gradproof.derive.engine.matcalc import differentiate, latex, text
 from gradproof.derive.proof.matcalc import central_differences, numpy_module, sample
 from gradproof.derive.reading import read
-from gradproof.derive.seminar.answers.limits import DEFAULT
+from gradproof.derive.reading.limits import DEFAULT
 
 
 def c(v):
@@ -76,7 +76,8 @@ IDENTITIES = [
     ("x^T diag(a) x", "x", False, lambda d: 2 * c(d["a"]) * c(d["x"])),
     ("a^T (x .* b)", "x", False, lambda d: c(d["a"]) * c(d["b"])),
     ("b^T X^T X c", "X", False, lambda d: d["X"] @ (c(d["b"]) @ c(d["c"]).T + c(d["c"]) @ c(d["b"]).T)),
-    ("sum_i x_i (yhat_i - y_i)", "yhat", False, lambda d: c(d["x"])),
+    ("sum_i a_i (yhat_i - y_i)", "yhat", False, lambda d: c(d["a"])),
+    ("sum_i (w^T x_i - y_i)^2", "w", False, lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"]))),
     (r"\frac{1}{2} \|X w - y\|_2^2", "w", False, lambda d: d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"]))),
     # the lecture's losses
     ("(X w - y)^T (X w - y) / m", "w", False, lambda d: 2 * d["X"].T @ (d["X"] @ c(d["w"]) - c(d["y"])) / d["m"]),

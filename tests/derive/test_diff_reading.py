@@ -15,7 +15,8 @@ from gradproof.derive.reading import ReadError, names, parse_shape, read
         (r"\log(\det(X))", {"X": ("m", "m")}),
         (r"\frac{1}{m} \|X w - y\|_2^2", {"m": (1, 1), "X": ("n", "p"), "w": ("p", 1), "y": ("n", 1)}),
         (r"\operatorname{tr}\left(A^\top X\right)", {"A": ("m", "n"), "X": ("m", "n")}),
-        ("sum_i x_i (yhat_i - y_i)", {"x": ("m", 1), "yhat": ("m", 1), "y": ("m", 1)}),
+        ("sum_i (yhat_i - y_i)^2", {"yhat": ("m", 1), "y": ("m", 1)}),
+        ("sum_i (w^T x_i - y_i)^2", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)}),
         (r"\sum_{i=1}^{K} a_i b_i", {"a": ("K", 1), "b": ("K", 1)}),
         ("σ(X w) ⊙ y", {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)}),
     ],
@@ -24,6 +25,21 @@ def test_shapes_inferred_by_convention_and_unification(text, shapes):
     e = read(text)
     assert e.shape == (1, 1) or text.startswith("σ")
     assert names(e) == shapes
+
+
+def test_sum_over_samples_reads_x_i_as_a_row_of_X():
+    """The lecture's dL/dw = sum_i x_i (yhat_i - y_i): x_i is the i-th sample, a row of X."""
+    from gradproof.derive.engine.matcalc import differentiate, text
+
+    e = read("sum_i x_i (yhat_i - y_i)")
+    assert e.shape == ("n", 1) and names(e) == {"X": ("m", "n"), "yhat": ("m", 1), "y": ("m", 1)}
+    assert text(e) == "X^T (yhat - y)"
+    r = differentiate(read(r"\sum_{i=1}^{m} \log(1 + \exp(-y_i x_i^\top w))"), "w")
+    assert r.proved and r.shapes["X"] == ("m", "n")
+    with pytest.raises(ReadError):
+        read("sum_i tr(x_i)")  # neither a row nor an entry has a trace
+    assert names(read("sum_i (x_i - y_i)^2"))["x"] == ("m", 1)  # x_i only fits as an entry here
+    assert names(read(r"\sum_{i=1}^{K} x_i^T w"))["X"] == ("K", "m")  # the bound names the samples
 
 
 def test_function_name_followed_by_bracket_is_the_function():

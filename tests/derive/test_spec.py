@@ -156,9 +156,10 @@ def test_spec_text_never_evaluated(monkeypatch):
 
     z = sp.IndexedBase("z", real=True)
     assert t.spec.forward({"z": z}, 0) == z[0] * sigmoid(z[0]) + softplus(z[0])
-    src = (pathlib.Path(__file__).resolve().parents[2] / "derive" / "specs" / "spec.py").read_text()
-    for word in ("sympify(", "eval(", "exec(", "parse_expr"):
-        assert word not in src
+    for path in (pathlib.Path(__file__).resolve().parents[2] / "derive" / "specs").glob("*.py"):
+        src = path.read_text()
+        for word in ("sympify(", "eval(", "exec(", "parse_expr"):
+            assert word not in src, (path.name, word)
 
 
 def test_log_one_plus_exp_is_read_as_softplus():
@@ -309,3 +310,21 @@ def test_undecided_proof_is_reported_as_undecided_not_fail():
 
     assert proof_mark(p) == "UNDECIDED"
     assert proof_mark(Proof("k", "exact", "m=2", False, "entry (0, 0)")) == "FAIL"
+
+
+def test_sigma_notation_reads_as_the_same_sum():
+    """The lecture's sum_i body is the same finite sum as sum(body, i), through the one grammar."""
+    import sympy as sp
+
+    from gradproof.derive.engine.modules import j_
+
+    z = sp.IndexedBase("z", real=True)
+    made = [
+        parse_spec(f'name = "ctr_{k}"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = {rhs}"\n', "c.toml")
+        for k, rhs in enumerate(("z[j] - (sum_i z[i]) / n", "z[j] - sum(z[i], i) / n"))
+    ]
+    a, b = (t.spec.forward({"z": z}, j_) for t in made)
+    assert a == b and a.has(sp.Sum)
+    with pytest.raises(SpecError) as err:
+        parse_spec('name = "ctr_x"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = sum_i z[j]"\n', "c.toml")
+    assert "indexes nothing" in str(err.value)

@@ -121,8 +121,11 @@ def test_a_derivative_failing_its_proof_is_never_printed(monkeypatch, capsys):
 
 
 def test_sigma_notation_and_latex_reach_the_same_gradient():
-    a = json.loads(run("sum_i x_i (yhat_i - y_i)", "--wrt", "yhat", "--format", "json").stdout)
-    assert a["result"] == "x" and a["proof"]["passed"]
+    a = json.loads(run("sum_i a_i (yhat_i - y_i)", "--wrt", "yhat", "--format", "json").stdout)
+    assert a["result"] == "a" and a["proof"]["passed"]
+    # the lecture's dL/dw = sum_i x_i (yhat_i - y_i), x_i the i-th row of X: a vector, X^T (yhat - y)
+    j = json.loads(run("sum_i x_i (yhat_i - y_i)", "--wrt", "yhat", "--format", "json").stdout)
+    assert j["kind"] == "jacobian" and j["result"] == "X^T" and j["proof"]["passed"]
     b = json.loads(run(r"\frac{1}{2} \|X w - y\|_2^2", "--wrt", "w", "--format", "json").stdout)
     c = json.loads(run("(X w - y)^T (X w - y) / 2", "--wrt", "w", "--format", "json").stdout)
     assert b["proof"]["passed"] and c["proof"]["passed"]

@@ -1,9 +1,9 @@
 """Reading a student's answer: text -> typed tree -> SymPy / matrix expression.
 
 No student text ever reaches ``eval``, ``exec``, ``sympify`` or
-``parse_expr``: the grammar (:mod:`.grammar`) yields a typed tree
-(:mod:`.tree`) that is checked against :mod:`.limits` and then converted
-by constructors (:mod:`.convert`).
+``parse_expr``: the one reading pipeline (:mod:`gradproof.derive.reading`:
+grammar, typed tree, limits) yields a typed tree that is converted by
+constructors (:mod:`.convert`).
 
 >>> v = Vocabulary(dims={"m": 5, "n": 3}, symbols=(
 ...     SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1))))
@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gradproof.derive.seminar.answers import tree
+import gradproof.derive.reading.tree as tree
+from gradproof.derive.reading.limits import DEFAULT, Limits
+from gradproof.derive.reading.parse import ParseFailure, parse
 from gradproof.derive.seminar.answers.convert import ConversionError, SymbolDecl, Value, Vocabulary, convert, shape_str
-from gradproof.derive.seminar.answers.limits import DEFAULT, LimitExceeded, Limits, check_text, check_tree
 
 __all__ = [
     "AnswerError",
@@ -63,46 +64,28 @@ class Reading:
 
 
 def parse_answer(text: str, limits: Limits = DEFAULT) -> tree.Node:
-    """Parse answer text into a typed tree, enforcing every limit (raises :class:`AnswerError`)."""
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+    """Parse answer text into the typed tree, enforcing every limit (raises :class:`AnswerError`)."""
+    try:
+        return parse(text, limits).node
+    except ParseFailure as err:
+        raise AnswerError(*_answer_error(err)) from None
 
-    from gradproof.derive.seminar.answers.grammar import normalise, parser
 
-    if text is None or not text.strip():
-        raise AnswerError("empty", "the answer is empty")
-    try:
-        check_text(text, limits)
-    except LimitExceeded as err:
-        raise AnswerError(err.code, str(err)) from None
-    if "\x00" in text or any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
-        raise AnswerError("syntax", "the answer contains control characters")
-    norm = normalise(text)
-    try:
-        check_text(norm, limits)
-    except LimitExceeded as err:
-        raise AnswerError(err.code, str(err)) from None
-    try:
-        raw = parser().parse(norm)
-    except UnexpectedCharacters as err:
-        ch = norm[err.pos_in_stream] if err.pos_in_stream is not None and err.pos_in_stream < len(norm) else "?"
-        raise AnswerError("syntax", _unexpected_char(ch, err.column)) from None
-    except UnexpectedEOF:
-        raise AnswerError("syntax", "the answer ends too early (a bracket or operand is missing)") from None
-    except UnexpectedToken as err:
-        tok = str(err.token)
-        if tok == "" or err.token.type == "$END":
-            raise AnswerError("syntax", "the answer ends too early (a bracket or operand is missing)") from None
-        if err.token.type == "EQ":
-            raise AnswerError("syntax", "type only the right-hand side of the formula (no '=')") from None
-        raise AnswerError("syntax", f"unexpected {tok[:20]!r} at column {err.column}") from None
-    except UnexpectedInput as err:  # pragma: no cover - the three above are exhaustive in lark 1.x
-        raise AnswerError("syntax", f"cannot read the answer near column {getattr(err, 'column', '?')}") from None
-    node = tree.build(raw)
-    try:
-        check_tree(node, limits)
-    except LimitExceeded as err:
-        raise AnswerError(err.code, str(err)) from None
-    return node
+def _answer_error(err: ParseFailure) -> tuple[str, str]:
+    """The code and the student's message for a text the one grammar refused."""
+    if err.code == "control":
+        return "syntax", "the answer contains control characters"
+    if err.code != "syntax":
+        return err.code, str(err)
+    if err.token_type == "$END" or (err.token == "" and not err.char):
+        return "syntax", "the answer ends too early (a bracket or operand is missing)"
+    if err.char:
+        return "syntax", _unexpected_char(err.char, err.column)
+    if err.token_type == "EQ":
+        return "syntax", "type only the right-hand side of the formula (no '=')"
+    if len(err.token) == 1 and not err.token.isalnum() and err.token not in "()[]{}+-*/^,":
+        return "syntax", _unexpected_char(err.token, err.column)
+    return "syntax", f"unexpected {err.token[:20]!r} at column {err.column}"
 
 
 def _unexpected_char(ch: str, column) -> str:

@@ -23,117 +23,22 @@ from typing import Any
 
 import sympy as sp
 
+import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.functions import sigmoid, spelled
-from gradproof.derive.seminar.answers import tree as t
-from gradproof.derive.seminar.answers.limits import literal_value
-
-ONE = sp.Integer(1)
+from gradproof.derive.reading.limits import literal_value
+from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-exported)
+    DOMAINS,
+    ONE,
+    SymbolDecl,
+    Vocabulary,
+    dim_symbol,
+    scalar_symbol,
+)
 
 # Functions a student may call, by every spelling the grammar lets through.
 SCALAR_FUNCTIONS = spelled("answers")  # from the function table (gradproof.derive.lecture.functions)
 FUNCTION_NAMES = set(SCALAR_FUNCTIONS) | {"inv", "softmax", "delta", "norm"}
-
-DOMAINS = ("real", "positive", "prob", "binary", "onehot", "index", "count", "spd", "identity")
-
-
-@dataclass(frozen=True)
-class SymbolDecl:
-    """One symbol an exercise's answers may use.
-
-    ``shape`` is ``()`` for a scalar, a pair of dimension names / 1 for a
-    matrix or vector, or a single dimension name for a vector written with an
-    index (``sigma_k``).  ``domain`` says where probe values are drawn from;
-    ``definition`` (answer syntax, in other symbols) makes the symbol a
-    function of them, e.g. ``yhat := sigma(X w)``.  ``index_range`` is the
-    dimension an index symbol runs over.
-    """
-
-    name: str
-    shape: tuple = ()
-    domain: str = "real"
-    aliases: tuple = ()
-    definition: str = ""
-    call_args: tuple = ()  # ``sigma_k(s)`` may be written for ``sigma_k``
-    index_range: str = ""
-    description: str = ""
-
-    def __post_init__(self):
-        if self.domain not in DOMAINS:
-            raise ValueError(f"symbol {self.name}: unknown domain {self.domain!r} (one of {', '.join(DOMAINS)})")
-
-    @property
-    def is_index(self) -> bool:
-        return self.domain == "index"
-
-    @property
-    def is_indexed_vector(self) -> bool:
-        return len(self.shape) == 1
-
-    @property
-    def is_matrix(self) -> bool:
-        return len(self.shape) == 2
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The symbols and dimensions of one exercise (probe sizes are non-square)."""
-
-    dims: dict
-    symbols: tuple = ()
-    # spec claims (not students): extra elementwise functions by spelling, e.g. {"abs": sp.Abs},
-    # and negative powers of a non-square matrix read entrywise ((1 + abs(S))^(-2))
-    extra_functions: tuple = ()
-    entrywise_powers: bool = False
-
-    def __post_init__(self):
-        object.__setattr__(self, "_by_name", {})
-        for s in self.symbols:
-            for key in (s.name,) + tuple(s.aliases):
-                self._by_name[key] = s
-
-    def lookup(self, name: str) -> SymbolDecl | None:
-        decl = self._by_name.get(name)
-        if decl is None and _is_prediction_name(name):
-            # yhat, Yhat, y_hat, haty: the exercise's prediction, whatever its case
-            preds = {s for s in self.symbols if any(_is_prediction_name(k) for k in (s.name,) + tuple(s.aliases))}
-            if len(preds) == 1:
-                return preds.pop()
-        return decl
-
-    def dim(self, name) -> sp.Expr:
-        if name == 1 or name == "1":
-            return ONE
-        return dim_symbol(str(name))
-
-    def shape_of(self, decl: SymbolDecl) -> tuple:
-        if decl.is_matrix:
-            return tuple(self.dim(d) for d in decl.shape)
-        return (ONE, ONE)
-
-    def scalar(self, decl: SymbolDecl) -> sp.Symbol:
-        return scalar_symbol(decl.name, decl.domain)
-
-    def names(self) -> list[str]:
-        return [s.name for s in self.symbols] + list(self.dims)
-
-
-def _is_prediction_name(name: str) -> bool:
-    return name.replace("_", "").replace("{", "").replace("}", "").lower() in ("yhat", "haty")
-
-
-def dim_symbol(name: str) -> sp.Symbol:
-    return sp.Symbol(name, positive=True, integer=True)
-
-
-def scalar_symbol(name: str, domain: str = "real") -> sp.Symbol:
-    if domain in ("positive", "prob", "spd"):
-        return sp.Symbol(name, positive=True)
-    if domain in ("count",):
-        return sp.Symbol(name, positive=True, integer=True)
-    if domain == "index":
-        return sp.Symbol(name, integer=True, nonnegative=True)
-    return sp.Symbol(name, real=True)
 
 
 class ConversionError(Exception):
@@ -249,7 +154,7 @@ class _Converter:
         return Value(self.vocab.scalar(decl), (ONE, ONE), decl.name)
 
     def _indices(self, sub: str):
-        parts = [p for p in sub.split(",")] if "," in sub else list(sub)
+        parts = sub.split(",") if "," in sub else list(sub)
         out = []
         for p in parts:
             d = self.vocab.lookup(p)
@@ -352,7 +257,7 @@ class _Converter:
         try:
             left = self(n.left)
         except ConversionError as err:
-            if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, t.Group):
+            if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, (t.Group, t.Tuple)):
                 raise ConversionError(
                     "unknown-name",
                     f"unknown function {n.left.full[:30]!r}; the functions understood are "
@@ -441,6 +346,8 @@ class _Converter:
                 f"or {top}/({first} {rest}) with parentheses",
             )
         a, b = self(n.left), self(n.right)
+        if n.elementwise:
+            return self._elementwise(lambda x, y: x / y, [a, b], a.paren(2.5) + " ./ " + b.paren(3), 2.2)
         if b.shape != (ONE, ONE):
             raise ConversionError(
                 "shape", f"cannot divide by the {shape_str(b.shape)} matrix {b.text}: use inv(...) or ^-1"
@@ -521,6 +428,19 @@ class _Converter:
 
     def _Call(self, n: t.Call) -> Value:
         f = n.func
+        extra = dict(self.vocab.extra_functions)
+        if f not in FUNCTION_NAMES and len(n.args) == 1:
+            if f in extra and self.vocab.lookup(f) is None:
+                a = self(n.args[0])
+                return self._elementwise(extra[f], [a], f + "(" + a.text + ")", 9)
+            # a name the grammar knows as a function but this reader does not:
+            # read as typed, a name next to a bracket (a symbol, or an unknown function)
+            return self._Mul(t.Mul("juxt", t.Name(f), t.Group(n.args[0])))
+        if f not in FUNCTION_NAMES:
+            raise ConversionError(
+                "unknown-name",
+                f"unknown function {f[:30]!r}; the functions understood are " + ", ".join(sorted(FUNCTION_NAMES)),
+            )
         args = [self(a) for a in n.args]
         text = f + "(" + ", ".join(a.text for a in args) + ")"
         if f == "delta":
@@ -558,7 +478,32 @@ class _Converter:
         return self._kronecker([self(n.left), self(n.right)], "[[...]]")
 
     def _Norm(self, n: t.Norm) -> Value:
+        if n.kind not in ("", "2"):
+            raise ConversionError("unsupported", f"the {n.kind}-norm is not understood here; write norm(...)")
         return self._norm(self(n.arg))
+
+    def _unsupported(self, n: t.Node) -> Value:
+        what = {
+            "Ones": "the ones vector",
+            "Indexed": "index brackets W[i, j]",
+            "Piecewise": "Piecewise",
+            "Rel": "comparisons",
+            "And": "conditions",
+            "Always": "conditions",
+            "Tuple": "several expressions in one bracket",
+        }.get(type(n).__name__, type(n).__name__)
+        raise ConversionError("unsupported", f"{what} cannot be used in an answer; write the formula in matrix form")
+
+    def _IndexSum(self, n: t.IndexSum) -> Value:
+        from gradproof.derive.seminar.answers.sums import IndexSum, SumError
+
+        try:
+            expr = IndexSum(self, n.index).total(n)
+        except SumError as err:
+            raise ConversionError(err.code, str(err)) from None
+        return Value(expr, expr.shape, t.source(n), 1)
+
+    _Ones = _Indexed = _Piecewise = _Rel = _And = _Always = _Tuple = _unsupported
 
     def _norm(self, a: Value) -> Value:
         if a.is_scalar:

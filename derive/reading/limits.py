@@ -5,17 +5,19 @@ Each limit is checked on the text or the typed tree, never by computing:
 *estimate* of the size of their result, made with logarithms so that no big
 number is ever formed.
 
-The size limits (:func:`check_expression`) are the same for every reader of
-untrusted formulas: seminar answers, spec files (whose lark trees
-:func:`from_lark` turns into the same typed tree) and free-form expressions.
+One mechanism for every reader of untrusted formulas -- seminar answers,
+spec files, claims and free-form ``diff`` expressions -- all of which reach
+it through :func:`gradproof.derive.reading.parse.parse`; the readers differ
+only in the numbers of their :class:`Limits` (:data:`DEFAULT` for answers and
+``diff``, :data:`SPECS` for spec files).
 
->>> from gradproof.derive.seminar.answers import parse_answer, AnswerError
+>>> from gradproof.derive.reading.parse import parse, ParseFailure
 >>> try:
-...     parse_answer("10^10^10")
-... except AnswerError as err:
+...     parse("10^10^10")
+... except ParseFailure as err:
 ...     print(err.code)
 too-large
->>> from gradproof.derive.seminar.answers import tree as t
+>>> from gradproof.derive.reading import tree as t
 >>> check_expression(t.Pow(t.Name("s"), t.Num("64")))
 >>> try:
 ...     check_expression(t.Pow(t.Num("0.1"), t.Num("60000")))
@@ -30,17 +32,16 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from gradproof.derive.seminar.answers import tree as t
+import gradproof.derive.reading.tree as t
 
 __all__ = [
     "DEFAULT",
+    "SPECS",
     "LimitExceeded",
     "Limits",
     "check_expression",
-    "check_lark",
     "check_text",
     "check_tree",
-    "from_lark",
     "literal_value",
 ]
 
@@ -60,9 +61,25 @@ class Limits:
     max_degree: int = 256  # estimated polynomial degree of any part of the expression
     max_terms: float = 1e6  # estimated monomials if a part were expanded
     max_tower: int = 2  # exponentials of non-constants nested (exp(exp(x)) is 2)
+    max_literal_exponent: int = 12  # |e| in a number typed as 1.5e-e
+    max_significant_digits: int | None = None  # significant digits of one number, if limited
+    noun: str = "answer"  # what the messages call the text
 
 
 DEFAULT = Limits()
+# Spec files: longer expressions, numbers as precise as a double and as small
+# as 1e-30 (hyperparameter defaults, eps), but the same constants, degrees and
+# towers as answers.
+SPECS = Limits(
+    max_length=2000,
+    max_depth=20,
+    max_nodes=400,
+    max_literal_digits=60,
+    max_literal_value=1e30,
+    max_literal_exponent=30,
+    max_significant_digits=17,
+    noun="expression",
+)
 _LN10 = math.log(10)
 _MAX_TREE_DEPTH = 400  # the estimate recurses; every reader limits depth far below this first
 
@@ -78,7 +95,9 @@ class LimitExceeded(Exception):
 def check_text(text: str, limits: Limits = DEFAULT) -> None:
     """Refuse over-long input and over-deep bracket nesting, before lexing."""
     if len(text) > limits.max_length:
-        raise LimitExceeded("too-long", f"the answer is {len(text)} characters long; the limit is {limits.max_length}")
+        raise LimitExceeded(
+            "too-long", f"the {limits.noun} is {len(text)} characters long; the limit is {limits.max_length}"
+        )
     depth = best = 0
     for ch in text:
         if ch in "([{|":
@@ -91,13 +110,13 @@ def check_text(text: str, limits: Limits = DEFAULT) -> None:
 
 
 def check_tree(node: t.Node, limits: Limits = DEFAULT) -> None:
-    """Refuse answer trees that are too big, too deep, or whose result would be huge."""
+    """Refuse trees that are too big, too deep, or whose result would be huge."""
     nodes = sum(1 for _ in t.walk(node))
-    if nodes > limits.max_nodes:
-        raise LimitExceeded("too-big", f"the answer has {nodes} parts; the limit is {limits.max_nodes}")
     d = t.depth(node)
     if d > limits.max_depth * 2:
-        raise LimitExceeded("too-deep", f"the answer nests {d} levels deep; the limit is {limits.max_depth * 2}")
+        raise LimitExceeded("too-deep", f"the {limits.noun} nests more than {limits.max_depth * 2} levels deep")
+    if nodes > limits.max_nodes:
+        raise LimitExceeded("too-big", f"the {limits.noun} has {nodes} parts; the limit is {limits.max_nodes}")
     for n in t.walk(node):
         if isinstance(n, t.Num):
             _check_literal(n.text, limits)
@@ -120,11 +139,6 @@ def check_expression(node: t.Node, limits: Limits = DEFAULT) -> None:
     _Estimate(limits)(node)
 
 
-def check_lark(tree, limits: Limits = DEFAULT) -> None:
-    """:func:`check_expression` for a lark parse tree of any gradproof grammar (spec files, free-form)."""
-    check_expression(from_lark(tree), limits)
-
-
 def literal_value(text: str) -> Fraction:
     """The exact value of a number as typed (after :func:`check_text`)."""
     mant, _, exp = text.lower().partition("e")
@@ -135,73 +149,27 @@ def literal_value(text: str) -> Fraction:
 
 
 def _check_literal(text: str, limits: Limits) -> None:
-    digits = sum(ch.isdigit() for ch in text.lower().partition("e")[0])
+    mant, _, exp = text.lower().partition("e")
+    digits = sum(ch.isdigit() for ch in mant)
     if digits > limits.max_literal_digits:
         raise LimitExceeded(
             "too-large", f"the number {text[:20]}... has {digits} digits; the limit is {limits.max_literal_digits}"
         )
-    _, _, exp = text.lower().partition("e")
-    if exp and abs(int(exp)) > 12:
-        raise LimitExceeded("too-large", f"the number {text} is out of range (|exponent| <= 12)")
+    significant = len(mant.replace(".", "").lstrip("0"))
+    if limits.max_significant_digits is not None and significant > limits.max_significant_digits:
+        raise LimitExceeded(
+            "too-large",
+            f"the number {text[:24]} has {significant} significant digits; the limit is "
+            f"{limits.max_significant_digits} (a double has 17)",
+        )
+    if exp and (len(exp) > 5 or abs(int(exp)) > limits.max_literal_exponent):
+        raise LimitExceeded(
+            "too-large",
+            f"the number {text[:24]} is out of range, too large or too small "
+            f"(|exponent| <= {limits.max_literal_exponent})",
+        )
     if abs(literal_value(text)) > limits.max_literal_value:
         raise LimitExceeded("too-large", f"the number {text} is larger than {limits.max_literal_value:g}")
-
-
-# ---------------------------------------------------------------------------
-# From lark trees (any of the project's grammars) to the typed tree
-# ---------------------------------------------------------------------------
-
-_LARK_BINARY = {"add": t.Add, "sub": t.Sub, "div": t.Div, "frac": t.Div}
-_LARK_PRODUCTS = {"mul", "star", "matmul", "hadamard", "juxt"}
-
-
-def from_lark(tree) -> t.Node:
-    """The typed tree of a lark parse tree, by rule name (iterative: no recursion limit).
-
-    Known rules (``add``, ``sub``, ``mul``, ``div``, ``neg``, ``pow``,
-    ``number``, ``name``, ``indexed``, ``call``...) map to their nodes; any
-    other rule becomes an opaque call over its children, so nothing escapes
-    the estimate.
-    """
-    from lark import Token, Tree
-
-    stack = [(tree, False)]
-    out: list = []
-    while stack:
-        node, done = stack.pop()
-        if not isinstance(node, Tree):
-            out.append(node)
-            continue
-        if not done:
-            stack.append((node, True))
-            stack.extend((c, False) for c in reversed(node.children))
-            continue
-        n = len(node.children)
-        kids = out[len(out) - n :] if n else []
-        del out[len(out) - n :]
-        nodes = [k for k in kids if isinstance(k, t.Node)]
-        tokens = [str(k) for k in kids if isinstance(k, Token)]
-        kind = node.data if isinstance(node.data, str) else str(node.data)
-        if kind == "number" and tokens:
-            made: t.Node = t.Num(tokens[0])
-        elif kind in ("name", "indexed", "wrap") and tokens:
-            made = t.Name(tokens[-1] if kind == "wrap" else tokens[0])
-        elif kind in _LARK_BINARY and len(nodes) == 2:
-            made = _LARK_BINARY[kind](*nodes)
-        elif kind in _LARK_PRODUCTS and len(nodes) == 2:
-            made = t.Mul("*", *nodes)
-        elif kind == "neg" and len(nodes) == 1:
-            made = t.Neg(nodes[0])
-        elif kind == "pow" and len(nodes) == 2:
-            made = t.Pow(nodes[0], nodes[1])
-        elif kind in ("group", "transpose") and len(nodes) == 1:
-            made = nodes[0]
-        elif kind == "call" and tokens:
-            made = t.Call(tokens[0].lstrip("\\"), tuple(nodes))
-        else:
-            made = t.Call(kind, tuple(nodes))
-        out.append(made)
-    return out[0]
 
 
 # ---------------------------------------------------------------------------
