@@ -6,9 +6,7 @@ report-level figures.  Renderers (:mod:`gradproof.reports.render_html`,
 :mod:`gradproof.reports.render_latex`) only read the result; :func:`write_report`
 writes the files atomically and compiles the PDF.
 
->>> rec = Record("relu", "exact: matrix form", None, None, True)
->>> rec.error_text
-'exact'
+The report's data classes live in :mod:`gradproof.reports.document`.
 """
 
 from __future__ import annotations
@@ -21,156 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gradproof.derive.support.atomic import write_atomic
+from gradproof.reports.document import Record, Report, TopicSection
 
 FORMATS = ("html", "latex", "pdf")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One verification record, the ``gradproof verify --json`` format.
-
-    ``max_rel_error`` and ``tolerance`` are ``None`` for exact (symbolic)
-    checks, which either hold identically or fail.
-    """
-
-    topic: str
-    check: str
-    max_rel_error: float | None
-    tolerance: float | None
-    passed: bool
-    detail: str = ""
-
-    @property
-    def error_text(self) -> str:
-        if self.max_rel_error is None:
-            return "exact"
-        if self.max_rel_error == 0:
-            return "0"
-        return f"{self.max_rel_error:.1e}"
-
-    @property
-    def tolerance_text(self) -> str:
-        if self.tolerance is None:
-            return "identical"
-        return "0 (exact)" if self.tolerance == 0 else f"{self.tolerance:.0e}"
-
-
-@dataclass(frozen=True)
-class TopicSection:
-    """Everything the report says about one topic."""
-
-    name: str
-    title: str
-    kind: str
-    section: str
-    derivation: Any = None  # gradproof.derive.engine.derivation.Derivation, None if deriving failed or once rendered
-    records: tuple[Record, ...] = ()
-    code: str | None = None  # the generated NumPy module's source
-    code_path: str = ""
-    error: str = ""  # why the topic could not be derived or verified
-    # Set by rendered(): the renderers' views, computed where the derivation
-    # lives (SymPy expressions do not survive pickling unchanged, strings do).
-    views: dict | None = None
-    exact_failed: tuple[str, ...] | None = None
-
-    @property
-    def derived(self) -> bool:
-        return self.derivation is not None or self.views is not None
-
-    def _exact_failed(self) -> tuple[str, ...]:
-        if self.exact_failed is not None:
-            return self.exact_failed
-        if self.derivation is None:
-            return ()
-        return tuple(p.key for p in self.derivation.proofs if not p.passed)
-
-    @property
-    def passed(self) -> bool:
-        if self.error or not self.derived:
-            return False
-        return not self._exact_failed() and all(r.passed for r in self.records)
-
-    @property
-    def failures(self) -> list[str]:
-        out = []
-        if self.error:
-            out.append(f"{self.name}: {self.error}")
-        out += [f"{self.name}: {r.check}" for r in self.records if not r.passed]
-        if self._exact_failed() and not out:
-            # The records came from a verifier that does not repeat the exact layer.
-            out.append(f"{self.name}: exact proof failed for {', '.join(self._exact_failed())}")
-        return out
-
-    def rendered(self) -> TopicSection:
-        """This section with its HTML and LaTeX views computed and the derivation dropped."""
-        from dataclasses import replace
-
-        from gradproof.reports import companion, render_html, render_latex
-
-        return replace(
-            self,
-            views={
-                "html": render_html.section_view(self),
-                "latex": render_latex.section_view(self),
-                "facts": companion.facts(self),
-            },
-            exact_failed=self._exact_failed(),
-            derivation=None,
-        )
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A report-level figure: inline SVG for HTML, a PDF file for LaTeX."""
-
-    name: str  # file stem, e.g. "init-distributions"
-    title: str
-    caption: str
-    svg: str
-    pdf: bytes
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """A report-level part that could not be produced, and why (shown as such)."""
-
-    title: str
-    reason: str
-
-
-@dataclass
-class Report:
-    """The whole report: topic sections, figures, and timings per stage."""
-
-    sections: list[TopicSection]
-    figures: list[Figure] = field(default_factory=list)
-    unavailable: list[Unavailable] = field(default_factory=list)
-    experiment_records: list[Record] = field(default_factory=list)  # e.g. the digits MLP's gradient checks
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return (
-            bool(self.sections)
-            and all(s.passed for s in self.sections)
-            and all(r.passed for r in self.experiment_records)
-        )
-
-    @property
-    def failures(self) -> list[str]:
-        return [f for s in self.sections for f in s.failures] + [
-            f"{r.topic}: {r.check}" for r in self.experiment_records if not r.passed
-        ]
-
-    def closed_form_records(self) -> list[Record]:
-        """Numeric checks of the closed-form solutions (a report-level table; the
-        exact proofs stay in each topic's own table)."""
-        return [
-            r for s in self.sections if s.kind == "closed_form" for r in s.records if not r.check.startswith("exact")
-        ]
 
 
 # ---------------------------------------------------------------------------
@@ -267,6 +120,28 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     )
 
 
+def rendered(sec: TopicSection) -> TopicSection:
+    """``sec`` with its HTML and LaTeX views computed and the derivation dropped.
+
+    Run where the derivation lives (a worker process): SymPy expressions do
+    not survive pickling unchanged, the views' strings do.
+    """
+    from dataclasses import replace
+
+    from gradproof.reports import companion, render_html, render_latex
+
+    return replace(
+        sec,
+        views={
+            "html": render_html.section_view(sec),
+            "latex": render_latex.section_view(sec),
+            "facts": companion.facts(sec),
+        },
+        exact_failed=sec.exact_failures(),
+        derivation=None,
+    )
+
+
 def _section_job(name: str) -> tuple[TopicSection, dict]:
     """Worker side: derive, verify and render one registry topic to plain data."""
     from gradproof.derive.lecture import registry
@@ -274,7 +149,7 @@ def _section_job(name: str) -> tuple[TopicSection, dict]:
     timings: dict = {}
     sec = build_section(registry.get(name), _verifier(), timings)
     t0 = time.perf_counter()
-    sec = sec.rendered()
+    sec = rendered(sec)
     timings["render views"] = time.perf_counter() - t0
     return sec, timings
 
@@ -334,7 +209,7 @@ def build_report(
     no topic is named.  With ``jobs > 1`` (default: :func:`default_jobs`)
     the experiments and the built-in topics run in that many worker
     processes, longest first; user topics (registered in this process only)
-    are derived here.  ``progress`` is a :class:`gradproof.reports.progress.Progress`
+    are derived here.  ``progress`` is a :class:`gradproof.reports.console.Bar`
     (or ``None``); it advances once per topic and once for the figures.
     """
     import multiprocessing

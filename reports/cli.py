@@ -1,7 +1,10 @@
 """The ``gradproof`` command line.
 
-Each command lives in ``reports/commands/<name>.py`` and is imported only when
-it runs, so ``gradproof --help`` stays fast and never imports SymPy.
+Each command lives in ``reports/commands/<name>.py`` (the table is
+:data:`gradproof.reports.commands.COMMANDS`) and is imported only when it
+runs, so ``gradproof --help`` stays fast and never imports SymPy.  Commands
+raise :class:`gradproof.reports.errors.CLIError`, which this entry point
+prints as one line.
 
 >>> build_parser().prog
 'gradproof'
@@ -13,28 +16,8 @@ import argparse
 import importlib
 import sys
 
-# command -> (module under gradproof.reports.commands, one-line help)
-COMMANDS = {
-    "list": ("topics", "list every topic with its kind"),
-    "derive": ("topics", "print a topic's derivation step by step, and its results"),
-    "codegen": ("codegen", "write generated NumPy modules into a folder"),
-    "verify": ("verify", "run every verification layer (exact and numeric)"),
-    "report": ("report", "the main job: the verified lecture as HTML, LaTeX and PDF"),
-    "train": ("train", "train a generated MLP on the bundled digits data"),
-    "exercises": ("exercises", "list the seminar exercise bank"),
-    "check": ("exercises", "check one seminar answer"),
-    "grade": ("exercises", "grade a class's answers from a CSV file"),
-    "experiment": ("experiment", "run one of the lecture's experiments with your settings (init)"),
-    "coverage": ("coverage", "the lecture's statements, slide by slide, with their verified status"),
-    "sheet": ("sheet", "printable exercise and solution sheets (HTML, LaTeX, PDF)"),
-    "cache": ("cache", "show or clear the derivation cache"),
-    "serve": ("serve", "serve the seminar on the web: student pages and the tutor's dashboard"),
-    "export": ("export", "export the exercise bank to another platform (prairielearn)"),
-    "diff": ("diff", "differentiate a matrix expression, proved entry by entry"),
-}
-
-# commands that derive, and so read and write the derivation cache unless --no-cache
-_CACHED = ("derive", "codegen", "verify", "report")
+from gradproof.reports.commands import CACHED, COMMANDS
+from gradproof.reports.errors import CLIError, one_line
 
 
 class Stopped(KeyboardInterrupt):
@@ -80,26 +63,6 @@ def _stopped(command: str, signum: int) -> int:
     return 128 + signum
 
 
-def one_line(text: str) -> str:
-    """A message as one terminal line: line breaks and control characters escaped.
-
-    File names and CSV cells are untrusted: a name holding a newline or an
-    escape sequence must not add lines or drive the terminal.
-
-    >>> one_line("bad\\nname\\x1b[2J")
-    'bad\\\\nname\\\\x1b[2J'
-    """
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
-class CLIError(Exception):
-    """A user-facing error: one line on stderr and an exit code."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradproof",
@@ -109,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         _ARGS[name](p)
-        if name in _CACHED:
+        if name in CACHED:
             p.add_argument(
                 "--no-cache", action="store_true", help="derive afresh: neither read nor write the derivation cache"
             )
@@ -330,7 +293,7 @@ def _derivation_cache(args):
     """Off for the command under --no-cache, or when its folder is unusable (said once, on stderr)."""
     import contextlib
 
-    if args.command not in _CACHED:
+    if args.command not in CACHED:
         return contextlib.nullcontext()
     from gradproof.derive.support import cache
 
@@ -380,8 +343,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # run as `python -m gradproof.reports.cli`: use the importable module, so that the
-    # commands' CLIError is the class this entry point catches
-    from gradproof.reports.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

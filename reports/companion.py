@@ -26,8 +26,9 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
-    from gradproof.derive.output.printing import latex_to_mathml, to_latex
-    from gradproof.reports.render_latex import _safe_math
+    from gradproof.derive.output.mathml import latex_to_mathml
+    from gradproof.derive.output.printing import to_latex
+    from gradproof.derive.output.tex import safe_math as _safe_math
 
     d = sec.derivation
     if d is None:
@@ -165,7 +166,7 @@ def statement_html(tex: str):
 
     from markupsafe import Markup
 
-    from gradproof.derive.output.printing import latex_to_mathml
+    from gradproof.derive.output.mathml import latex_to_mathml
 
     return Markup(
         "".join(latex_to_mathml(p) if is_formula else html.escape(p, quote=False) for is_formula, p in _pieces(tex))
@@ -175,7 +176,8 @@ def statement_html(tex: str):
 def statement_latex(tex: str, text: str = "") -> str:
     """A statement for the PDF: words escaped, formulas as inline maths (``text``,
     escaped, when the statement is words only)."""
-    from gradproof.reports.render_latex import _safe_math, tex_text
+    from gradproof.derive.output.tex import safe_math as _safe_math
+    from gradproof.derive.output.tex import tex_text
 
     if not tex:
         return tex_text(text)
@@ -186,7 +188,8 @@ def render_html(report, figure) -> str:
     """companion.html: self-contained, MathML maths, inline SVG plot, links into index.html."""
     from markupsafe import Markup
 
-    from gradproof.reports.render_html import TEMPLATES, _env, _prose
+    from gradproof.derive.output.prose import prose_html as _prose
+    from gradproof.reports.render_html import TEMPLATES, _env
 
     slides, summary, titles = _view(report)
     for s in slides:
@@ -224,13 +227,14 @@ def render_html(report, figure) -> str:
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from gradproof.reports.render_latex import _env, erratum_view
+    from gradproof.derive.output.render import erratum_view
+    from gradproof.reports.render_latex import _env
 
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
             it["text"] = statement_latex(it["tex"] or "", it["text"])
-            it["errata"] = [erratum_view(e) for e in it["errata"]]  # formulas as maths, as in the report
+            it["errata"] = [erratum_view(e, "latex") for e in it["errata"]]  # formulas as maths, as in the report
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
     return (

@@ -223,7 +223,7 @@ def main(argv=None) -> int:
         return 2
     text = render_markdown(compute_rows())
     if args.write:
-        from gradproof.reports.build import write_atomic
+        from gradproof.derive.support.atomic import write_atomic
 
         write_atomic(DOC, text)
         print(f"wrote {DOC}")

@@ -175,7 +175,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
     from gradproof.derive.seminar.answers.sandbox import Budget, CheckPool
     from gradproof.derive.seminar.equivalence import Verdict
     from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
-    from gradproof.reports.progress import Progress
+    from gradproof.reports.console import Bar
 
     bank = {ex.id: ex for ex in exercises()}
     known = set(bank)
@@ -192,7 +192,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
         if key not in key_of:
             key_of[key] = len(tasks)
             tasks.append((len(tasks), key[0], r.answer))
-    bar = Progress(len(tasks), "grading", enabled=progress)
+    bar = Bar(len(tasks), "grading", enabled=progress)
     with CheckPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
         done = pool.run(tasks, on_result=lambda key, v: bar.advance(v.exercise))
     bar.close()

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from gradproof.reports.build import Figure, Unavailable
+from gradproof.reports.document import Figure, Unavailable
 
 _SALT = "gradproof"
 
@@ -313,7 +313,7 @@ def _draw_regularisation(data):
     """The two figures, and records for what their captions state (each can fail)."""
     import numpy as np
 
-    from gradproof.reports.build import Record
+    from gradproof.reports.document import Record
 
     p = data["path"]
     tr, wn = np.asarray(p["train_mse"]), np.asarray(p["w_norm"])
@@ -370,7 +370,7 @@ def _draw_init(data):
 
 
 def _draw_training(data):
-    from gradproof.reports.build import Record
+    from gradproof.reports.document import Record
 
     c = data["curve"]
     fig = training_figure(
@@ -442,7 +442,7 @@ def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], 
 
     ``timings`` (optional) receives each source's seconds in the worker.
     """
-    from gradproof.reports.build import Record
+    from gradproof.reports.document import Record
 
     figures, unavailable, records = [], [], []
     for key, (title, _, _) in SOURCES.items():

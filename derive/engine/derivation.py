@@ -168,24 +168,24 @@ class Derivation:
                 return r
         raise KeyError(f"{self.topic} has no result {key!r}")
 
-    # Display helpers (rendering lives in gradproof.derive.output.printing / reports).
+    # Display helpers (rendering lives in gradproof.derive.output.render).
     def to_latex(self) -> str:
-        from gradproof.derive.output.printing import derivation_latex
+        from gradproof.derive.output.render import derivation_latex
 
         return derivation_latex(self)
 
     def to_html(self) -> str:
-        from gradproof.derive.output.printing import derivation_html
+        from gradproof.derive.output.render import derivation_html
 
         return derivation_html(self)
 
     def to_text(self) -> str:
-        from gradproof.derive.output.printing import derivation_text
+        from gradproof.derive.output.render import derivation_text
 
         return derivation_text(self)
 
     def to_json(self) -> dict:
-        from gradproof.derive.output.printing import derivation_json
+        from gradproof.derive.output.render import derivation_json
 
         return derivation_json(self)
 

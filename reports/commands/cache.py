@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 
 def _size(n: int) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from gradproof.reports.cli import CLIError
 from gradproof.reports.commands.topics import load_specs, resolve
+from gradproof.reports.errors import CLIError
 
 
 def cmd_codegen(args) -> int:

@@ -10,7 +10,7 @@ import json
 import re
 import sys
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 CD_TOL = 1e-5
 
@@ -30,7 +30,7 @@ def cmd_diff(args) -> int:
     except ReadError as err:
         if err.caret is None:
             raise CLIError(str(err), 2) from None
-        from gradproof.reports.cli import one_line
+        from gradproof.reports.errors import one_line
 
         shown, col = err.caret
         print(f"gradproof diff: {one_line(str(err))}", file=sys.stderr)

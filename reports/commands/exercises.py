@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 
 def _bank():

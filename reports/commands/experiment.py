@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 EXPERIMENTS = ("init",)
 FIGURE_TYPES = (".svg", ".pdf", ".png")

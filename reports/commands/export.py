@@ -17,7 +17,7 @@ import re
 import uuid
 from pathlib import Path
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://gradproof.invalid/exercises")
 

@@ -6,7 +6,7 @@ import sys
 import time
 
 from gradproof.reports.build import FORMATS
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -22,7 +22,7 @@ def cmd_report(args) -> int:
     """Build the report; exit 1 when any check failed (the report says which)."""
     from gradproof.derive.lecture.registry import UnknownTopic
     from gradproof.reports.build import PdfError, build_report, write_report
-    from gradproof.reports.progress import Progress
+    from gradproof.reports.console import Bar
 
     formats = parse_formats(args.format)
     from gradproof.reports.commands.topics import load_specs
@@ -53,7 +53,7 @@ def cmd_report(args) -> int:
         # built beside the folder, swapped in when complete; locked against a second run
         with (
             OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder,
-            Progress(steps, "report") as bar,
+            Bar(steps, "report") as bar,
         ):
             report = build_report(names or None, progress=bar)
             try:

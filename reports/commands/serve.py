@@ -10,7 +10,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 MAX_STUDENTS = 5000
 

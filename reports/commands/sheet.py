@@ -11,12 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 FORMATS = ("html", "latex", "pdf")
 
 
 def _items(exs, solutions: bool) -> list[dict]:
+    from gradproof.derive.output.tex import safe_math
     from gradproof.derive.seminar.exercise_kinds import (
         derivation_link,
         given_text,
@@ -24,7 +25,6 @@ def _items(exs, solutions: bool) -> list[dict]:
         typing_example,
         worked_solution,
     )
-    from gradproof.reports.render_latex import _safe_math
 
     out = []
     for ex in exs:
@@ -44,7 +44,7 @@ def _items(exs, solutions: bool) -> list[dict]:
         if solutions:
             it["hints"] = hint_ladder(ex)
             it["solution"] = [
-                dict(ln, latex=_safe_math(ln["latex"]) if ln["latex"] else "") for ln in worked_solution(ex)
+                dict(ln, latex=safe_math(ln["latex"]) if ln["latex"] else "") for ln in worked_solution(ex)
             ]
         out.append(it)
     return out

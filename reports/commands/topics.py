@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from gradproof.reports.cli import CLIError
+from gradproof.reports.errors import CLIError
 
 
 def load_specs(paths) -> list:
@@ -69,7 +69,7 @@ def cmd_derive(args) -> int:
             sys.stdout.write(out)
             return 0
     from gradproof.derive.lecture.registry import derive
-    from gradproof.derive.output.printing import derivation_json, derivation_text
+    from gradproof.derive.output.render import derivation_json, derivation_text
 
     user = load_specs(args.spec)
     if args.topic is None:
@@ -87,7 +87,7 @@ def cmd_derive(args) -> int:
     if args.format == "json":
         out = json.dumps(derivation_json(d), indent=2) + "\n"
     elif args.format == "latex":
-        from gradproof.derive.output.printing import derivation_latex
+        from gradproof.derive.output.render import derivation_latex
 
         out = derivation_latex(d) + "\n"
     else:

@@ -12,8 +12,8 @@ import json
 import math
 import sys
 
-from gradproof.reports.cli import CLIError
-from gradproof.reports.progress import Progress
+from gradproof.reports.console import Bar
+from gradproof.reports.errors import CLIError
 
 
 def _bars(values, width: int = 40) -> list[str]:
@@ -136,11 +136,11 @@ def cmd_train(args) -> int:
         raise CLIError("--seed must be non-negative", 2)
     knobs = parse_knobs(args)
     total = digits.DEFAULTS["epochs"] if epochs is None else epochs
-    bar = Progress(total, "train", stream=sys.stderr)
+    bar = Bar(total, "train", stream=sys.stderr)
 
     def progress(k, loss):
-        bar.done = k
-        bar.note(f"loss {loss:.4f}")
+        bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        bar.update(k - bar.n)
 
     try:
         if knobs:

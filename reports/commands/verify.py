@@ -6,12 +6,12 @@ import json
 import math
 import sys
 
-from gradproof.reports.cli import CLIError
 from gradproof.reports.commands.topics import load_specs, resolve
+from gradproof.reports.errors import CLIError
 
 
 def cmd_verify(args) -> int:
-    from gradproof.reports.progress import Progress
+    from gradproof.reports.console import Bar
     from gradproof.reports.verify import NETWORKS, verify_topic
 
     user = load_specs(args.spec)
@@ -32,7 +32,7 @@ def cmd_verify(args) -> int:
 
     derive_many([t for t in topics if t not in NETWORKS])  # over the cores
     records = []
-    with Progress(len(topics), "verify") as bar:
+    with Bar(len(topics), "verify") as bar:
         for name in topics:
             records += verify_topic(name, code_dir=args.code)
             bar.advance(name)

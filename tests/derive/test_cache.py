@@ -70,7 +70,7 @@ _PRINT_ALL = textwrap.dedent("""
     from gradproof.derive.support import cache
     from gradproof.derive.lecture import registry
     from gradproof.derive.output.codegen import generate
-    from gradproof.derive.output.printing import derivation_json, derivation_latex, derivation_text
+    from gradproof.derive.output.render import derivation_json, derivation_latex, derivation_text
     from gradproof.reports.errata import attach  # what `gradproof derive` adds to a lecture topic
 
     out, hits = {}, []
@@ -239,7 +239,7 @@ def stored(folder):
 
 
 def _printed(d) -> tuple:
-    from gradproof.derive.output.printing import derivation_json, derivation_latex, derivation_text
+    from gradproof.derive.output.render import derivation_json, derivation_latex, derivation_text
 
     return derivation_text(d), derivation_latex(d), json.dumps(derivation_json(d))
 

@@ -17,15 +17,14 @@ from gradproof.derive.engine.modules import prove_index_claim
 from gradproof.derive.lecture import slides
 from gradproof.derive.lecture.errata import errata_for, with_errata
 from gradproof.derive.lecture.registry import derive, topics
-from gradproof.derive.output.printing import (
+from gradproof.derive.output.printing import to_latex, to_text
+from gradproof.derive.output.prose import prose_latex
+from gradproof.derive.output.render import (
     derivation_json,
     derivation_latex,
     derivation_text,
-    prose_latex,
     result_attribution,
     result_rows,
-    to_latex,
-    to_text,
 )
 
 

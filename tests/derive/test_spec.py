@@ -306,7 +306,7 @@ def test_undecided_proof_is_reported_as_undecided_not_fail():
     )
     (p,) = proofs
     assert isinstance(p, Proof) and not p.passed and p.undecided and p.detail.startswith("undecided")
-    from gradproof.derive.output.printing import proof_mark
+    from gradproof.derive.output.render import proof_mark
 
     assert proof_mark(p) == "UNDECIDED"
     assert proof_mark(Proof("k", "exact", "m=2", False, "entry (0, 0)")) == "FAIL"

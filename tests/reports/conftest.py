@@ -130,7 +130,8 @@ def forward(z, W):
 
 def make_toy_report(passed: bool = True, figures: bool = True):
     from gradproof.reports import plots
-    from gradproof.reports.build import Report, TopicSection, records_from_proofs
+    from gradproof.reports.build import records_from_proofs
+    from gradproof.reports.document import Report, TopicSection
 
     d = make_toy_derivation(passed)
     sec = TopicSection(
@@ -199,7 +200,8 @@ def toy_report():
 @pytest.fixture(scope="session")
 def lecture_report(tmp_path_factory):
     """The real main job (registry topics + the toy topic), HTML and LaTeX, once per session."""
-    from gradproof.reports.build import Report, build_report, write_report
+    from gradproof.reports.build import build_report, write_report
+    from gradproof.reports.document import Report
 
     # The experiments (a digits training run) are left out: tests use the toy figures.
     real = build_report(None, figures=False)

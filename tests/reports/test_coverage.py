@@ -137,7 +137,7 @@ def test_companion_shows_a_failed_statement(lecture_report):
             facts["proofs"] = [(k, False) for k, _ in facts["proofs"]]
             sec = replace(sec, views={**sec.views, "facts": facts})
         broken.append(sec)
-    from gradproof.reports.build import Report
+    from gradproof.reports.document import Report
     from gradproof.reports.plots import activation_figure
 
     fake = Report(sections=broken)
@@ -147,7 +147,8 @@ def test_companion_shows_a_failed_statement(lecture_report):
 
 
 def test_every_statement_with_a_formula_is_written_as_mathematics():
-    from gradproof.derive.output.printing import has_formula, latex_to_mathml
+    from gradproof.derive.output.mathml import latex_to_mathml
+    from gradproof.derive.output.prose import has_formula
 
     for s in STATEMENTS:
         if has_formula(s.text) or re.search(r"\byhat\b|<\w|\b\w+_\w", s.text):

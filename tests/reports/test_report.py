@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from gradproof.reports import build, cli
-from gradproof.reports.build import Report, TopicSection, records_from_proofs, write_atomic, write_report
-from gradproof.reports.progress import Progress
+from gradproof.reports.build import records_from_proofs, write_atomic, write_report
+from gradproof.reports.console import Bar
+from gradproof.reports.document import Report, TopicSection
 from gradproof.reports.render_html import render_html
 from gradproof.reports.render_latex import render_latex, tex_text
 
@@ -56,7 +57,7 @@ def test_maths_is_mathml_core(toy):
 
 
 def test_prose_in_text_converts_whole():
-    from gradproof.derive.output.printing import latex_to_mathml
+    from gradproof.derive.output.mathml import latex_to_mathml
 
     out = latex_to_mathml(r"s = \text{sum_{i=1..n} w_i, \{c\}, 5\%}")
     assert "<mtext>sum_i=1..n\u00a0w_i,\u00a0</mtext>" in out.replace("&#x000A0;", "\u00a0")
@@ -114,7 +115,7 @@ def test_latex_escapes_text_without_losing_characters(toy):
 
 
 def test_latex_maths_survives_declaration_prose():
-    from gradproof.reports.render_latex import _safe_math
+    from gradproof.derive.output.tex import safe_math as _safe_math
 
     out = _safe_math(r"\sigma_k = \text{exp(s_k) > 0 \& 5% x^2, σ} + a_{1}")
     assert out == (r"\sigma_k = \text{exp(s\_k) > 0 \& 5\% x\^{}2, \ensuremath{\sigma}} + a_{1}")
@@ -157,7 +158,7 @@ def test_pdf_is_skipped_with_a_reason_without_pdflatex(toy, tmp_path, monkeypatc
 
 def test_failed_pdf_compile_leaves_no_pdf_and_no_scratch(toy, tmp_path, monkeypatch):
     monkeypatch.setattr(build, "latex_engine", lambda: (["false"], ""))
-    with pytest.raises(build.PdfError, match="pdflatex failed on report.tex"):
+    with pytest.raises(build.PdfError, match=r"pdflatex failed on report\.tex"):
         write_report(toy, tmp_path, ("latex", "pdf"))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert "report.pdf" not in left and "report.tex" in left
@@ -203,7 +204,7 @@ def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypat
 
 def test_progress_bar_draws_only_on_a_terminal():
     quiet = io.StringIO()
-    with Progress(3, "report", stream=quiet) as bar:
+    with Bar(3, "report", stream=quiet) as bar:
         bar.advance("a")
     assert quiet.getvalue() == ""
 
@@ -212,7 +213,7 @@ def test_progress_bar_draws_only_on_a_terminal():
             return True
 
     loud = TTY()
-    with Progress(2, "report", stream=loud) as bar:
+    with Bar(2, "report", stream=loud) as bar:
         bar.advance("relu")
         assert "1/2" in loud.getvalue() and "relu" in loud.getvalue() and "\r" in loud.getvalue()
     assert loud.getvalue().endswith("\r")  # the line is cleared on close
@@ -264,3 +265,21 @@ def test_records_from_proofs_mirror_the_exact_layer(toy_derivation):
     assert all(r.max_rel_error is None and r.error_text == "exact" for r in recs)
     sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=())
     assert not sec.passed and "exact proof failed" in sec.failures[0]
+
+
+def test_pages_and_the_notebook_show_one_rendering_of_a_derivation(toy):
+    from gradproof.derive.output.render import derivation_view
+    from gradproof.reports import render_html as page_html
+    from gradproof.reports import render_latex as page_latex
+
+    sec = toy.sections[0]
+    d = sec.derivation
+    for target, page in (("html", page_html.section_view(sec)), ("latex", page_latex.section_view(sec))):
+        view = derivation_view(d, target)
+        for key in ("summary", "definition", "steps", "results", "claims", "errata", "notes", "kinks"):
+            assert page[key] == view[key], (target, key)
+        assert view["results"] and view["steps"]
+    notebook = d.to_html()
+    html_view = derivation_view(d, "html")
+    for row in html_view["steps"] + html_view["results"]:
+        assert row["rhs"] in notebook and row["lhs"] in notebook
