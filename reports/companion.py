@@ -111,6 +111,8 @@ _STATUS_CLASS = {
 
 
 def _view(report):
+    from gradproof.derive.lecture.statements import EVERY_RESULT
+
     rows_, topic_facts = rows(report)
     slides = []
     for k, s in enumerate(_slides(rows_)):
@@ -120,10 +122,12 @@ def _view(report):
             items.append(
                 {
                     "text": r.text,
+                    "tex": r.tex,
                     "status": r.status,
                     "cls": _STATUS_CLASS[r.status],
                     "topic": r.topic,
                     "key": r.key,
+                    "every": r.key == EVERY_RESULT,
                     "detail": r.detail,
                     "formula": formula,
                     "errata": list(r.errata),
@@ -143,6 +147,43 @@ def _view(report):
     return slides, summary, titles
 
 
+def _pieces(tex: str) -> list[tuple[bool, str]]:
+    """``words $formula$ words`` as ``(is_formula, piece)`` pairs; an unpaired
+    dollar sign is refused (a statement is data written once, checked here)."""
+    parts = tex.split("$")
+    if len(parts) % 2 == 0:
+        raise ValueError(f"unpaired $ in statement {tex!r}")
+    return [(bool(k % 2), p) for k, p in enumerate(parts) if p]
+
+
+def statement_html(tex: str):
+    """A statement's words as HTML text, each formula as inline MathML.
+
+    >>> str(statement_html("for $s > 0$")).startswith("for <math")
+    True
+    """
+    import html
+
+    from markupsafe import Markup
+
+    from gradproof.derive.output.mathml import latex_to_mathml
+
+    return Markup(
+        "".join(latex_to_mathml(p) if is_formula else html.escape(p, quote=False) for is_formula, p in _pieces(tex))
+    )
+
+
+def statement_latex(tex: str, text: str = "") -> str:
+    """A statement for the PDF: words escaped, formulas as inline maths (``text``,
+    escaped, when the statement is words only)."""
+    from gradproof.derive.output.tex import safe_math as _safe_math
+    from gradproof.derive.output.tex import tex_text
+
+    if not tex:
+        return tex_text(text)
+    return "".join(_safe_math("$" + p + "$") if is_formula else tex_text(p) for is_formula, p in _pieces(tex))
+
+
 def render_html(report, figure) -> str:
     """companion.html: self-contained, MathML maths, inline SVG plot, links into index.html."""
     from markupsafe import Markup
@@ -153,7 +194,7 @@ def render_html(report, figure) -> str:
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
-            it["text"] = _prose(it["text"])  # formulas in the statement typeset as maths
+            it["text"] = statement_html(it["tex"]) if it["tex"] else it["text"]
             it["errata"] = [
                 {
                     "kind": e.kind,
@@ -186,13 +227,14 @@ def render_html(report, figure) -> str:
 
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
-    from gradproof.derive.output.prose import prose_tex as prose
+    from gradproof.derive.output.render import erratum_view
     from gradproof.reports.render_latex import _env
 
     slides, summary, titles = _view(report)
     for s in slides:
         for it in s["items"]:
-            it["text"] = prose(it["text"])  # already TeX: words escaped, formulas as maths
+            it["text"] = statement_latex(it["tex"] or "", it["text"])
+            it["errata"] = [erratum_view(e, "latex") for e in it["errata"]]  # formulas as maths, as in the report
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
     return (

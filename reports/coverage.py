@@ -40,6 +40,7 @@ class Row:
     status: str
     detail: str = ""  # what the status rests on (number of proofs or checks), or the remark's reason
     errata: tuple = ()  # gradproof.derive.engine.derivation.Erratum of the topic on this slide
+    tex: str = ""  # the statement for the page: words, formulas as LaTeX between dollar signs
 
     @property
     def verified(self) -> bool:
@@ -47,7 +48,18 @@ class Row:
 
 
 def _proofs_for(d, key: str) -> list:
+    from gradproof.derive.lecture.statements import EVERY_RESULT
+
+    if key == EVERY_RESULT:
+        return list(d.proofs)
     return [p for p in d.proofs if p.key in (key, "claim:" + key)]
+
+
+def key_words(key: str) -> str:
+    """A statement's result key as shown: the key, or "every result" for a whole topic."""
+    from gradproof.derive.lecture.statements import EVERY_RESULT
+
+    return "every result" if key == EVERY_RESULT else key
 
 
 def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
@@ -64,12 +76,14 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
     rows = []
     for n, st in enumerate(statements):
         if not st.topic:
-            rows.append(Row(st.slide, st.text, "", "", REMARK, st.reason, placed.get(n, ())))
+            rows.append(Row(st.slide, st.text, "", "", REMARK, st.reason, placed.get(n, ()), st.tex))
             continue
         d = derivations.get(st.topic)
         errata = placed.get(n, ())
         if d is None:
-            rows.append(Row(st.slide, st.text, st.topic, st.key, FAILED, "the topic could not be derived", errata))
+            rows.append(
+                Row(st.slide, st.text, st.topic, st.key, FAILED, "the topic could not be derived", errata, st.tex)
+            )
             continue
         if st.evidence == "numeric":
             recs = list(numeric.get(st.topic, ()))
@@ -84,10 +98,10 @@ def status_rows(derivations: dict, numeric: dict, statements=None) -> list[Row]:
             if not proofs:
                 status, detail = MISSING, f"no exact proof of {st.key!r}"
             elif all(p.passed for p in proofs):
-                status, detail = PROVED, f"{_count(len(proofs), 'exact proof')} of {st.key} passed"
+                status, detail = PROVED, f"{_count(len(proofs), 'exact proof')} of {key_words(st.key)} passed"
             else:
                 status, detail = FAILED, f"{sum(not p.passed for p in proofs)} of {len(proofs)} exact proofs failed"
-        rows.append(Row(st.slide, st.text, st.topic, st.key, status, detail, errata))
+        rows.append(Row(st.slide, st.text, st.topic, st.key, status, detail, errata, st.tex))
     return rows
 
 
@@ -186,7 +200,7 @@ def render_markdown(rows) -> str:
         if r.slide != slide:
             slide = r.slide
             out += ["", f"## {slide}", "", "| statement | status | topic | evidence |", "|---|---|---|---|"]
-        topic = f"`{r.topic}`" + (f" ({r.key})" if r.key else "") if r.topic else "-"
+        topic = f"`{r.topic}`" + (f" ({key_words(r.key)})" if r.key else "") if r.topic else "-"
         status = r.status + (" (the correction: the slide is wrong, see below)" if r.errata else "")
         out.append(f"| {_cell(r.text)} | {status} | {topic} | {_cell(r.detail)} |")
         for e in r.errata:

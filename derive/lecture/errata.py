@@ -157,7 +157,7 @@ def squared_error_index() -> Erratum:
         kind="imprecise",
         lecture="backward: dz^{l+1}/dz^l = 2(z^l - y), i in {1, ..., n}",
         correction="the formula is per sample and has no index i: dl/dz = 2(z - y) for one sample; over the m "
-        "samples (summed loss) dL/dyhat_i = 2(yhat_i - y_i), i = 1..m (the index runs over samples, "
+        "samples (summed loss) dL/d yhat_i = 2(yhat_i - y_i), i = 1..m (the index runs over samples, "
         "not over n features)",
         evidence=(f"exact (SymPy): d/dz (y - z)^2 = {_t(sp.factor(d))} = 2(z - y): {'proved' if ok else 'FAILED'}",),
         passed=bool(ok),

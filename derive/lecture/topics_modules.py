@@ -12,10 +12,11 @@ import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim
-from gradproof.derive.engine.modules import Arg, K, ModuleSpec, OutputName, a_, build_module, c_, j_, m, n
+from gradproof.derive.engine.modules import Arg, K, ModuleSpec, OutputName, a_, c_, j_, m, n
+from gradproof.derive.lecture import rewrites as rw
 from gradproof.derive.lecture import slides as sl
-from gradproof.derive.lecture.functions import relu, relu_grad, sgn, sigmoid, step
-from gradproof.derive.lecture.registry import Topic, register
+from gradproof.derive.lecture.declare import model, module
+from gradproof.derive.lecture.functions import relu, relu_grad, sigmoid, step
 
 i, j, k, c = sp.symbols("i j k c", integer=True)
 
@@ -27,82 +28,18 @@ Z_ACT = Arg("z", "input", (n,), "Z", latex="z")
 W = Arg("W", "param", (n, K), "W", latex="w")
 B = Arg("b", "param", (K,), "b", latex="b")
 
+# The lecture's linear layer: n features plus the bias input z_0 = 1, so its
+# inputs run i = 0..n and its weight matrix has the rows w_0 .. w_n.
+Z_BIAS = Arg("z", "input", (n + 1,), "Z", latex="z")
+W_BIAS = Arg("W", "param", (n + 1, K), "W", latex="w")
+
 # Matrix symbols used by claims (the lecture's stated results).
 Zm = mx.Sym("Z", (m, n))
 Wm = mx.Sym("W", (n, K), role="param")
+Zm1 = mx.Sym("Z", (m, n + 1))
+Wm1 = mx.Sym("W", (n + 1, K), role="param")
 Dm = mx.Sym("Delta", (m, K), role="upstream")
 
-
-def _rename_fn(fn_cls, arg_name="z"):
-    """Rename ``f(z[x])`` to ``out[x]``: the derivative reuses the output."""
-
-    def rename(e, bases, out):
-        z = bases[arg_name]
-        return e.replace(
-            lambda x: isinstance(x, fn_cls) and isinstance(x.args[0], sp.Indexed) and x.args[0].base == z,
-            lambda x: out[x.args[0].indices],
-        )
-
-    return rename
-
-
-def _rename_softmax(arg_name="z"):
-    """``exp(z_x) = p_x * sum_c exp(z_c)``: name the softmax output ``p``."""
-
-    def rename(e, bases, out):
-        z = bases[arg_name]
-        S = sp.Symbol("S_sum", positive=True)
-        e = e.replace(lambda x: isinstance(x, sp.Sum) and x.function.has(sp.exp), lambda x: S)
-        e = e.replace(
-            lambda x: isinstance(x, sp.exp) and isinstance(x.args[0], sp.Indexed) and x.args[0].base == z,
-            lambda x: out[x.args[0].indices] * S,
-        )
-        e = sp.factor_terms(sp.cancel(sp.together(e)))
-        if e.has(S):
-            raise ValueError("softmax output could not be named")
-        return e
-
-    return rename
-
-
-def _softmax_value(arg_name, dim):
-    def value(bases, jj):
-        z = bases[arg_name]
-        return sp.exp(z[jj]) / sp.Sum(sp.exp(z[c]), (c, 0, dim - 1))
-
-    return value
-
-
-def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=None, tags=()):
-    extra = {"notes": tuple(notes)}
-    if sizes:
-        extra["sizes"] = sizes
-    return register(
-        Topic(
-            name=name,
-            title=title,
-            kind=kind,
-            section=_SECTIONS[kind],
-            order=order,
-            summary=summary,
-            build=build_module,
-            spec=spec,
-            claims=tuple(claims),
-            tags=tuple(tags),
-            extra=extra,
-        )
-    )
-
-
-_SECTIONS = {
-    "neuron": "Neuron types",
-    "layer": "Layers",
-    "activation": "Activation functions",
-    "loss": "Loss functions",
-    "fused": "Loss functions",
-    "penalty": "Regularization",
-    "model": "Computing loss gradients via backpropagation",
-}
 
 # ---------------------------------------------------------------------------
 # Neurons
@@ -171,13 +108,19 @@ module(
     "Linear layer (no separate bias)",
     "layer",
     20,
-    "K linear neurons side by side: z^{l+1}_j = sum_i w_ij z^l_i, for the batch Z^{l+1} = Z W "
-    "(the bias as the input z_0 = 1, as in the lecture's 'Example: Linear Layer').",
+    "K linear neurons side by side: z^{l+1}_j = sum_{i=0}^{n} w_ij z^l_i over the n features and the bias "
+    "input z^l_0 = 1 (as in the lecture's 'Example: Linear Layer'); for the batch Z^{l+1} = Z W with W of "
+    "n + 1 rows w_0 .. w_n.",
     ModuleSpec(
-        kind="module", args=(Z_IN, W), out_dim=K, forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1))
+        kind="module",
+        args=(Z_BIAS, W_BIAS),
+        out_dim=K,
+        forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n)),
     ),
     claims=(
-        Claim("forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm, Wm), source="lecture", slide=sl.LINEAR_LAYER),
+        Claim(
+            "forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm1, Wm1), source="lecture", slide=sl.LINEAR_LAYER
+        ),
         Claim(
             "jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR
         ),
@@ -188,8 +131,8 @@ module(
             source="lecture",
             slide=sl.EXAMPLE_LINEAR,
         ),
-        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
-        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
+        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm1))),
+        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm1), Dm)),
     ),
 )
 
@@ -230,7 +173,7 @@ module(
         args=(Z_ACT,),
         out_dim=n,
         forward=lambda b, jj: sigmoid(b["z"][jj]),
-        output=OutputName("a", "A", _rename_fn(sigmoid), "a = sigma(z): the derivative reuses the forward output"),
+        output=OutputName("a", "A", rw.rename_fn(sigmoid), "a = sigma(z): the derivative reuses the forward output"),
     ),
     claims=(
         Claim("backward", "Delta^l = Delta o A o (1 - A)", matrix=mx.Map(_u * _v * (1 - _v), ((_u, _Dn), (_v, _A)))),
@@ -248,7 +191,7 @@ module(
         args=(Z_ACT,),
         out_dim=n,
         forward=lambda b, jj: sp.tanh(b["z"][jj]),
-        output=OutputName("a", "A", _rename_fn(sp.tanh), "a = tanh(z): the derivative reuses the forward output"),
+        output=OutputName("a", "A", rw.rename_fn(sp.tanh), "a = tanh(z): the derivative reuses the forward output"),
     ),
     claims=(Claim("backward", "Delta^l = Delta o (1 - A^2)", matrix=mx.Map(_u * (1 - _v**2), ((_u, _Dn), (_v, _A)))),),
 )
@@ -302,13 +245,13 @@ module(
     "sigma_k(s) = e^{s_k} / sum_c e^{s_c}: a categorical distribution over K classes (row-wise for a batch).",
     ModuleSpec(
         kind="module",
-        args=(Z_ACT,),
-        out_dim=n,
-        forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, n - 1)),
+        args=(Arg("z", "input", (K,), "Z", latex="z"),),
+        out_dim=K,
+        forward=lambda b, jj: sp.exp(b["z"][jj]) / sp.Sum(sp.exp(b["z"][c]), (c, 0, K - 1)),
         output=OutputName(
             "p",
             "P",
-            _rename_softmax(),
+            rw.rename_softmax(),
             "e^{z_x} = p_x sum_c e^{z_c}: the derivative reuses the output p",
             matrix_latex=r"\mathbf{P}",
         ),
@@ -322,9 +265,9 @@ module(
             matrix=mx.Map(
                 _v * (_u - sp.Symbol("w")),
                 (
-                    (_u, _Dn),
-                    (_v, mx.Sym("P", (m, n), role="output")),
-                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, _Dn), (_v, mx.Sym("P", (m, n), role="output")))))),
+                    (_u, Dm),
+                    (_v, mx.Sym("P", (m, K), role="output")),
+                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, Dm), (_v, mx.Sym("P", (m, K), role="output")))))),
                 ),
             ),
         ),
@@ -460,12 +403,6 @@ _S = Arg("z", "input", (K,), "S", latex="s", matrix_latex=r"\mathbf{S}")
 _Yoh = Arg("y", "target", (K,), "Y", domain="onehot", latex="y", matrix_latex=r"\mathbf{Y}")
 
 
-def _onehot_sum(e, bases):
-    """One-hot targets: sum_c y_c = 1."""
-    y = bases["y"]
-    return e.replace(lambda x: isinstance(x, sp.Sum) and x.function == y[x.limits[0][0]], lambda x: sp.Integer(1))
-
-
 module(
     "softmax_cross_entropy",
     "Softmax + cross-entropy (fused)",
@@ -483,12 +420,12 @@ module(
         output=OutputName(
             "p",
             "P",
-            _rename_softmax(),
+            rw.rename_softmax(),
             "e^{s_x} = p_x sum_c e^{s_c}: name the softmax output",
-            value=_softmax_value("z", K),
+            value=rw.softmax_value("z", K),
             matrix_latex=r"\mathbf{P}",
         ),
-        assumptions=(("one-hot targets: sum_c y_c = 1", _onehot_sum),),
+        assumptions=(("one-hot targets: sum_c y_c = 1", rw.onehot_sum),),
     ),
     claims=(
         Claim(
@@ -523,10 +460,6 @@ module(
 )
 
 
-def _subgradient(e, bases):
-    return e.replace(sp.sign, sgn)
-
-
 module(
     "l1_penalty",
     "L1 regularization",
@@ -540,7 +473,7 @@ module(
         hyper=((_lam, 0.01),),
         forward=lambda b, _: _lam * sp.Sum(sp.Abs(b["W"][i, k]), (i, 0, n - 1), (k, 0, K - 1)),
         assumptions=(
-            ("at w = 0 the subgradient 0 is chosen (any value in [-lambda, lambda] is a subgradient)", _subgradient),
+            ("at w = 0 the subgradient 0 is chosen (any value in [-lambda, lambda] is a subgradient)", rw.subgradient),
         ),
         kinks=("|w| has no derivative at w = 0: subgradient 0 used",),
         kink_points=(0.0,),
@@ -550,27 +483,10 @@ module(
 # ---------------------------------------------------------------------------
 # Models: modules composed by the chain rule (derive/lecture/models.py)
 # ---------------------------------------------------------------------------
-from gradproof.derive.lecture.models import ModelSpec, build_model  # noqa: E402
+from gradproof.derive.lecture.models import ModelSpec  # noqa: E402
 
 _X = mx.Sym("X", (m, n))
 _w = mx.Sym("w", (n, 1), role="param")
-
-
-def model(name, title, order, summary, spec, claims=(), notes=()):
-    return register(
-        Topic(
-            name=name,
-            title=title,
-            kind="model",
-            section=_SECTIONS["model"],
-            order=order,
-            summary=summary,
-            build=build_model,
-            spec=spec,
-            claims=tuple(claims),
-            extra={"notes": tuple(notes)},
-        )
-    )
 
 
 model(

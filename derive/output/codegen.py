@@ -267,6 +267,9 @@ def _shapes(code, names) -> dict:
     """Argument shapes by dimension name, for samplers (``{"z": ("m", "n")}``)."""
 
     def dim(d):
+        # a width n + 1 (the bias input and n features) is sampled as one width
+        if isinstance(d, sp.Add) and len(d.free_symbols) == 1:
+            return str(next(iter(d.free_symbols)))
         return str(d) if isinstance(d, sp.Symbol) else int(d)
 
     out = {}

@@ -39,6 +39,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.engine import mexpr as mx
+from gradproof.derive.output.relabel import lecture_indices
 
 # One naming table for LaTeX: Python-side name -> LaTeX.
 LATEX_NAMES = {
@@ -142,12 +143,11 @@ def _positive_first(expr):
 
 
 def lecture_sum(expr: sp.Sum) -> sp.Sum:
-    """A sum as the lecture writes it: indices from 1, and a bound index never
-    printed like a free one.
+    """A sum as the lecture writes it: a bound index never printed like a
+    free one (its range is relabelled 1-based by
+    :func:`gradproof.derive.output.relabel.lecture_indices`).
 
-    The engine's index ranges start at 0 (``0..n-1``); indices are labels, so
-    the same sum reads ``1..n`` in the lecture's 1-based convention.  A
-    declaration's summation dummy ``i`` may meet the engine's free index ``i``
+    A declaration's summation dummy ``i`` may meet the engine's free index ``i``
     (another symbol that prints the same, as in ``sum_i w_ij z_i``
     differentiated by ``z_i``); the bound one is then primed: ``i'``.
     """
@@ -159,8 +159,6 @@ def lecture_sum(expr: sp.Sum) -> sp.Sum:
             d2 = sp.Symbol(d.name + "'", integer=True)
             body = body.xreplace({d: d2})
             d = d2
-        if lo == 0 and hi is not None:
-            lo, hi = sp.Integer(1), hi + 1
         limits.append((d, lo, hi) if lo is not None else (d,))
     return sp.Sum(body, *limits)
 
@@ -406,7 +404,7 @@ class MatrixFormPrinter:
         raise TypeError(f"{type(self).__name__} cannot print a {type(e).__name__}")
 
     def _scalar(self, e) -> str:
-        return self.scalar_printer().doprint(e)
+        return self.scalar_printer().doprint(lecture_indices(e))
 
     def _paren(self, e) -> str:
         """``e`` as an operand of a matrix product, bracketed where needed."""
@@ -568,11 +566,14 @@ def to_latex(e) -> str:
 
 
 def shape_text(shape) -> str:
-    return " x ".join(str(d) for d in shape)
+    return " x ".join(f"({d})" if isinstance(d, sp.Add) else str(d) for d in shape)
 
 
 def shape_latex(shape) -> str:
-    return r" \times ".join(ScalarLatexPrinter().doprint(sp.sympify(d, strict=True)) for d in shape)
+    dims = [sp.sympify(d, strict=True) for d in shape]
+    return r" \times ".join(
+        (r"\left(%s\right)" if isinstance(d, sp.Add) else "%s") % ScalarLatexPrinter().doprint(d) for d in dims
+    )
 
 
 RELATION_TEXT = {":": ":", "=": "=", "in": "in", "propto": "∝", "<": "<", ">": ">", "<=": "<=", ">=": ">="}

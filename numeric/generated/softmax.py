@@ -20,7 +20,7 @@ HYPER = {}
 KINKS = ()
 ANALYTIC = True
 DOMAIN = 'real'
-SHAPES = {'z': ('m', 'n')}
+SHAPES = {'z': ('m', 'K')}
 
 
 def _softmax(s):

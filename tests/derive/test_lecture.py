@@ -236,10 +236,64 @@ def test_no_index_letter_equals_a_symbol(derivations):
         assert not re.search(r"\b(\w+)\[\1[\],]", text), (name, re.search(r"\b(\w+)\[\1[\],]", text))
 
 
+# the lecture's bias input x0 = 1: inputs i = 0..n ("Example: Linear Layer")
+BIAS_INPUT = {"linear"}
+
+
 def test_sums_run_from_one_as_in_the_lecture(derivations):
     for name, d in derivations.items():
-        assert "=0.." not in derivation_text(d), name
-        assert r"=0}^" not in derivation_latex(d), name
+        text, tex = derivation_text(d), derivation_latex(d)
+        if name in BIAS_INPUT:
+            # only the sum over the inputs starts at the bias input 0, and it ends at n
+            assert set(re.findall(r"(\w'?)=0\.\.(\w+)", text)) <= {("i", "n"), ("i'", "n")}, name
+            assert "sum_{i=0..n}" in text and r"\sum_{i=0}^{n}" in tex, name
+        else:
+            assert "=0.." not in text, name
+            assert r"=0}^" not in tex, name
+
+
+def test_printed_entries_count_from_one(derivations):
+    for name, d in derivations.items():
+        text = derivation_text(d).split("Exact proofs:")[0]
+        assert not re.search(r"\w\[(?:\w+, )*0[,\]]", text), (name, re.search(r".*\w\[(?:\w+, )*0[,\]].*", text))
+        # entries, not names such as sigma_0 or b_0: a row-and-column index or a message's entry
+        assert not re.search(r"_\{(?:\w+,)+0[,}]|_\{0,|\\delta(?:\^\{l\+1\})?_\{0\}", derivation_latex(d)), name
+    d = derivations["linear_neuron"]
+    assert "delta^l[i] = delta^{l+1}[1]*w[i]" in derivation_text(d)
+    assert r"\delta^{l}_{i} &= \delta^{l+1}_{1} w_{i}" in derivation_latex(d)
+
+
+def test_the_linear_layer_counts_n_features_and_the_bias_input(derivations):
+    n, K = sp.symbols("n K", positive=True, integer=True)
+    d = derivations["linear"]
+    assert d.result("grad:W").shape == (n + 1, K) and d.result("backward").shape[1] == n + 1
+    assert "dL/dW = Z^T Delta    ((n + 1) x K" in derivation_text(d)
+    assert d.result("forward").index.limits[0][1:] == (0, n)  # z_0 = 1 and the n features
+    # the widths of classes are K, as on the softmax slide
+    assert derivations["softmax"].result("backward").shape == (sp.Symbol("m", positive=True, integer=True), K)
+    assert "sum_{c=1..K}" in derivation_text(derivations["softmax"])
+
+
+def test_the_message_from_above_is_printed_apart_from_the_modules_own(derivations):
+    for name, d in derivations.items():
+        text = derivation_text(d)
+        assert not re.search(r"(?<![\w^])delta\[", text), (name, re.search(r".*(?<![\w^])delta\[.*", text))
+    text = derivation_text(derivations["sigmoid"])
+    assert "delta^l[i] = (1 - a[i])*a[i]*delta^{l+1}[i]" in text
+    assert r"\delta^{l}_{i} &= \left(1 - a_{i}\right) a_{i} \delta^{l+1}_{i}" in derivation_latex(
+        derivations["sigmoid"]
+    )
+
+
+def test_loss_modules_differentiate_by_their_input_z(derivations):
+    for name in ("squared_error", "mse", "bce", "sigmoid_bce"):
+        steps = derivations[name].steps
+        assert steps[0].lhs.text == "dl/dz", name
+        batch = [s for s in steps if s.rule.startswith("batch")]
+        assert batch[0].lhs.text == "dL/dz[r]" and batch[0].note.startswith("the loss module's input z is"), name
+    for name in ("mse_multi", "cross_entropy", "softmax_cross_entropy"):
+        # the class index of the derivative is i (k is the softmax's own sum on the slides)
+        assert derivations[name].steps[0].lhs.text == "dl/dz[i]", name
 
 
 def test_one_hadamard_symbol_and_bracketed_products():

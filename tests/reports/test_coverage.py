@@ -111,8 +111,18 @@ def test_lecture_companion_and_coverage_doc(lecture_report):
             assert f'href="index.html#topic-{s.topic}"' in html
     assert html.count('class="status proved"') == summary.counts[coverage.PROVED] + 1  # + the legend
     assert "Erratum (wrong)" in html and 'id="fig-activations"' in html
+    # each statement's formulas are MathML among its words, never raw ASCII maths
+    items = re.findall(r'<li>\n<span class="status [a-z]+">[^<]*</span>(.*)', html)
+    assert len(items) == len(STATEMENTS)
+    assert sum("<math" in it for it in items) == sum(bool(s.tex) for s in STATEMENTS)
+    for it in items:
+        words = re.sub(r"<math.*?</math>", "", it)
+        assert not re.search(r"yhat|sum_|&lt;\w|\^|\w_\w|\$", words), it
     tex = (out / "companion.tex").read_text(encoding="utf-8")
     assert tex.count(r"\section*{") == len(slides()) and "fig-activations.pdf" in tex
+    for it in re.findall(r"\\item .*", tex):
+        assert not re.search(r"yhat|sum\\_|\\textless|\\textasciicircum", it), it
+    assert "$\\hat{y} = f(\\langle" in tex
     assert (out / "fig-activations.pdf").is_file()
 
 
@@ -134,3 +144,46 @@ def test_companion_shows_a_failed_statement(lecture_report):
     html = companion.render_html(fake, activation_figure())
     assert 'class="status failed"' in html and "FAILED" in html
     assert 'class="verdict fail"' in html
+
+
+def test_every_statement_with_a_formula_is_written_as_mathematics():
+    from gradproof.derive.output.mathml import latex_to_mathml
+    from gradproof.derive.output.prose import has_formula
+
+    for s in STATEMENTS:
+        if has_formula(s.text) or re.search(r"\byhat\b|<\w|\b\w+_\w", s.text):
+            assert s.tex, s.text
+        if not s.tex:
+            continue
+        pieces = companion._pieces(s.tex)
+        assert any(f for f, _ in pieces), s.tex
+        for is_formula, p in pieces:
+            if is_formula:
+                assert "<merror" not in latex_to_mathml(p), p
+            else:  # the words carry no formula text of their own
+                assert not re.search(r"[_^=<>\\]|\byhat\b|\bsigma\b|\bsum_", p), (s.tex, p)
+
+
+def test_a_statement_renders_as_mathml_and_as_inline_tex():
+    html = str(companion.statement_html(r"$\hat{y} = f(\langle \mathbf{w}, \mathbf{x} \rangle + b)$ if <b> & $s < 0$"))
+    assert html.count("<math") == 2 and "&lt;b&gt; &amp;" in html and "yhat" not in html
+    tex = companion.statement_latex(r"if $s < 0$ & 50% off")
+    assert tex.startswith(r"if $s < 0$") and r"\&" in tex and r"\%" in tex
+    assert companion.statement_latex("", "a_b & c") == r"a\_b \& c"
+    with pytest.raises(ValueError):
+        companion._pieces("an unpaired $ sign")
+
+
+def test_the_composition_statement_rests_on_every_proof_of_the_composed_mlp():
+    from gradproof.derive.lecture.statements import EVERY_RESULT
+
+    (st,) = [s for s in STATEMENTS if s.text.startswith("A neural network is a composition")]
+    assert (st.topic, st.key) == ("mlp_backprop", EVERY_RESULT)
+    proofs = [Proof(f"delta^{k}", "c", "s", True) for k in range(1, 7)] + [Proof("grad:W^1", "c", "s", True)]
+    (row,) = coverage.status_rows({"mlp_backprop": _D(proofs)}, {}, [st])
+    assert row.status == coverage.PROVED and row.detail == "7 exact proofs of every result passed"
+    # one failing layer anywhere in the network fails the statement
+    proofs[3] = Proof("delta^4", "c", "s", False)
+    (row,) = coverage.status_rows({"mlp_backprop": _D(proofs)}, {}, [st])
+    assert row.status == coverage.FAILED
+    assert "(every result)" in coverage.render_markdown([row])

@@ -67,7 +67,12 @@ def _messages(dv: Deriver) -> ModuleCode:
     batched_lhs = partial(
         "L", "L", f"Z[{s_}, {a_}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a_) if z.dims else "z_{%s}" % s_
     )
-    dv.step("batch: rows are samples" + (", times 1/m (mean)" if mean else ""), batched_lhs, batched)
+    dv.step(
+        "batch: rows are samples" + (", times 1/m (mean)" if mean else ""),
+        batched_lhs,
+        batched,
+        f"the loss module's input z is {z.matrix} (row {s_}: sample {s_})",
+    )
     bindings = dv.bindings()
     if spec.output is not None:
         output_sym = mx.Sym(spec.output.matrix, z.sym().shape, role="output", latex=spec.output.matrix_latex)

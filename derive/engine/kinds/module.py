@@ -123,7 +123,7 @@ def _message_extra(dv: Deriver) -> dict:
 
 def _backward_message(dv: Deriver, jacobian, z):
     delta = sp.IndexedBase("delta")
-    lhs = label(f"delta[{a_}]", r"\delta^{l}_{%s}" % a_)
+    lhs = label(f"delta^l[{a_}]", r"\delta^{l}_{%s}" % a_)
     raw = sp.Sum(delta[j_] * jacobian, (j_, 0, dv.spec.out_dim - 1))
     dv.step("chain rule (backward message)", lhs, raw, "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i")
     message = tidy(clean(raw))

@@ -111,15 +111,20 @@ declare(
         id="linear_backward",
         title="Linear layer: backward message",
         section="Backpropagation",
-        prompt="A linear layer Z' = Z W (Z is m x n, W is n x K) receives Delta = dL/dZ' (m x K). Give dL/dZ.",
+        prompt="A linear layer Z' = Z W (Z is m x (n+1): the bias column z_0 = 1 and n features; W is (n+1) x K) "
+        "receives Delta = dL/dZ' (m x K). Give dL/dZ.",
         lhs="dL/dZ",
         topic="linear",
         result="backward",
         symbols=(
-            S("Z", ("m", "n"), aliases=("X",)),
-            S("W", ("n", "K")),
+            S("Z", ("m", "n1"), aliases=("X",)),
+            S("W", ("n1", "K")),
             S("Delta", ("m", "K"), aliases=("D", "delta")),
         ),
+        # n1 = n + 1: the lecture's linear layer takes the bias input and n features
+        # (sizes all distinct, so that a transposed answer cannot fit)
+        dims=(("m", 5), ("n", 2), ("K", 4), ("n1", 3)),
+        symbolic_dims=(("m", 2), ("n", 3), ("K", 3), ("n1", 4)),
         accepted=("Delta W^T", "Delta @ W.T", r"\Delta W^\top", "(W Delta^T)^T"),
         mistakes=(
             ("W Delta^T", "transposed"),
@@ -135,15 +140,20 @@ declare(
         id="linear_grad_W",
         title="Linear layer: parameter message",
         section="Backpropagation",
-        prompt="A linear layer Z' = Z W (Z is m x n, W is n x K) receives Delta = dL/dZ' (m x K). Give dL/dW.",
+        prompt="A linear layer Z' = Z W (Z is m x (n+1): the bias column z_0 = 1 and n features; W is (n+1) x K) "
+        "receives Delta = dL/dZ' (m x K). Give dL/dW.",
         lhs="dL/dW",
         topic="linear",
         result="grad:W",
         symbols=(
-            S("Z", ("m", "n"), aliases=("X",)),
-            S("W", ("n", "K")),
+            S("Z", ("m", "n1"), aliases=("X",)),
+            S("W", ("n1", "K")),
             S("Delta", ("m", "K"), aliases=("D", "delta")),
         ),
+        # n1 = n + 1: the lecture's linear layer takes the bias input and n features
+        # (sizes all distinct, so that a transposed answer cannot fit)
+        dims=(("m", 5), ("n", 2), ("K", 4), ("n1", 3)),
+        symbolic_dims=(("m", 2), ("n", 3), ("K", 3), ("n1", 4)),
         accepted=("Z^T Delta", "Z.T @ Delta", r"Z^\top \Delta", "(Delta^T Z)^T"),
         mistakes=(("Delta^T Z", "transposed"), ("Z Delta", "transposed"), ("Z^T Delta / m", "factor:1/m")),
     )
