@@ -216,3 +216,18 @@ def test_the_plugin_imports_numpy_only_when_a_check_runs(installed, tmp_path):
     proc = _run([sys.executable, "-c", code], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """A folder with an ``__init__.py`` left out of pyproject's package list would be missing from the wheel."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {
+        "gradproof." + ".".join(init.parent.relative_to(root).parts)
+        for top in ("derive", "numeric", "reports")
+        for init in (root / top).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert on_disk - listed == set()
