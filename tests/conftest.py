@@ -3,9 +3,18 @@
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+
+# Helper modules beside the tests (contract_modules, faultlib) are imported by
+# name; under --import-mode=importlib their folders are put on the path here.
+for _helpers in ("numeric", "reports"):
+    _folder = str(Path(__file__).resolve().parent / _helpers)
+    if _folder not in sys.path:
+        sys.path.insert(0, _folder)
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

@@ -22,8 +22,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-
-from tests.reports.test_browser import CHROMIUM_ARGS
+from test_browser import CHROMIUM_ARGS
 
 EXERCISES = "linear_grad_W,symmetry_choice"
 
