@@ -51,7 +51,20 @@ def _se():
     return symengine
 
 
-__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "zero"]
+def to_symengine(x):
+    """A SymPy expression (or number) as SymEngine's; text is refused, never parsed.
+
+    >>> to_symengine("1 + 1")
+    Traceback (most recent call last):
+    ...
+    TypeError: text is never converted to an expression
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError("text is never converted to an expression")
+    return _se().sympify(x)  # SymPy objects only (text refused above)
+
+
+__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "to_symengine", "zero"]
 
 
 def math(text: str, latex: str) -> Label:
@@ -67,17 +80,17 @@ def tanh_m(A: sp.Matrix) -> sp.Matrix:
 def grad(L, M):
     """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
     se = _se()
-    Ls = se.sympify(L)
+    Ls = to_symengine(L)
     return se.DenseMatrix(
-        M.rows, M.cols, [se.diff(Ls, se.sympify(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
+        M.rows, M.cols, [se.diff(Ls, to_symengine(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
     )
 
 
 def hessian(L, v):
     """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
     se = _se()
-    Ls = se.sympify(L)
-    xs = [se.sympify(v[i]) for i in range(len(v))]
+    Ls = to_symengine(L)
+    xs = [to_symengine(v[i]) for i in range(len(v))]
     first = [se.diff(Ls, x) for x in xs]
     return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
 
@@ -85,9 +98,9 @@ def hessian(L, v):
 def substitute(A, old, new):
     """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
     se = _se()
-    pairs = {se.sympify(old[r, c]): se.sympify(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
+    pairs = {to_symengine(old[r, c]): to_symengine(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
     return se.DenseMatrix(
-        A.rows, A.cols, [se.sympify(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
+        A.rows, A.cols, [to_symengine(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
     )
 
 
@@ -98,7 +111,7 @@ def same(a, b):
         return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
     for r in range(a.rows):
         for c in range(a.cols):
-            d = se.expand(se.sympify(a[r, c]) - se.sympify(b[r, c]))
+            d = se.expand(to_symengine(a[r, c]) - to_symengine(b[r, c]))
             if d != 0 and sp.expand(sp.sympify(d, strict=True)) != 0:
                 return False, f"entry ({r + 1}, {c + 1}) differs"
     return True

@@ -89,15 +89,18 @@ def register(topic: Topic) -> Topic:
 
 # Builders shared by many declarations: the declaration file is the topic's source.
 _SHARED_BUILDERS = {
-    "gradproof.derive.engine.modules": "derive/topics_modules.py",
-    "gradproof.derive.lecture.models": "derive/topics_modules.py (composed in derive/models.py)",
+    "gradproof.derive.engine.modules": "derive/lecture/topics_modules.py",
+    "gradproof.derive.lecture.models": "derive/lecture/topics_modules.py (composed in derive/lecture/models.py)",
 }
 
 
 def _declared_source(topic: Topic) -> str:
     """Where a built-in topic is declared, as generated files name it in their header."""
     module = getattr(topic.build, "__module__", "") or ""
-    return _SHARED_BUILDERS.get(module) or "derive/" + module.rsplit(".", 1)[-1] + ".py"
+    if module in _SHARED_BUILDERS:
+        return _SHARED_BUILDERS[module]
+    # gradproof.derive.lecture.closed_forms -> derive/lecture/closed_forms.py
+    return "/".join(module.split(".")[1:]) + ".py"
 
 
 def _load() -> None:

@@ -249,7 +249,7 @@ def _apply(topic, matrices: dict, rows: int) -> sp.Matrix:
     for arg in spec.args:
         M = matrices[arg.name]
         sizes = (M.cols,) if arg.batched else ((M.rows, M.cols) if len(arg.dims) == 2 else (len(M),))
-        dims.update({d: size for d, size in zip(arg.dims, sizes) if isinstance(d, sp.Symbol)})
+        dims.update(_dims_from_sizes(arg.dims, sizes))
     env = {arg.matrix: matrices[arg.name] for arg in spec.args}
     bases = {a.name: a.base() for a in spec.args}
     if spec.kind == "loss":
@@ -262,6 +262,25 @@ def _apply(topic, matrices: dict, rows: int) -> sp.Matrix:
         sub = per_sample_subs(spec, env, s)
         for j in range(out_dim):
             out[s, j] = instantiate(spec.forward(bases, j), dims, sub)
+    return out
+
+
+def _dims_from_sizes(declared, sizes) -> dict:
+    """Symbolic dimensions read off explicit sizes: ``n`` from a size of ``n``, and
+    from a size of ``n + 1`` (the linear layer's n features plus the bias input).
+
+    >>> n = sp.Symbol("n", positive=True, integer=True)
+    >>> _dims_from_sizes((n + 1,), (4,))
+    {n: 3}
+    """
+    out = {}
+    for d, size in zip(declared, sizes):
+        d = sp.sympify(d, strict=True)
+        free = sorted(d.free_symbols, key=str)
+        if len(free) != 1 or not d.is_polynomial(free[0]) or sp.degree(d, free[0]) != 1:
+            continue
+        (value,) = sp.solve(sp.Eq(d, size), free[0])
+        out[free[0]] = value
     return out
 
 
