@@ -75,9 +75,10 @@ class Translator:
     def translate(self, expr: sp.Expr, row, col, shape=None) -> mx.MExpr:
         row = ONE if row is None else row
         col = ONE if col is None else col
-        if sp.sympify(expr, strict=True) == 0 and shape is not None:
+        expr = sp.sympify(expr, strict=True)
+        if expr == 0 and shape is not None:
             return mx.Const(sp.Integer(0), tuple(shape))
-        terms = self._terms(sp.sympify(expr, strict=True), frozenset())
+        terms = self._terms(expr, frozenset())
         mats = []
         for coeff, atoms, dummies in terms:
             if coeff == 0:
