@@ -37,6 +37,9 @@ MAX_BYTES = 64 * 1024 * 1024
 # An exercise with this many distinct answers to check is primed first (see workers.prime):
 # priming costs about two checks and saves part of every later one.
 PRIME_FROM = 4
+# Answers to one exercise checked in one process (see workers.WarmPool: a batch that does not
+# run clean is checked again one answer per process); a fork costs more CPU than most checks.
+BATCH = 16
 
 
 class GradingError(Exception):
@@ -179,8 +182,11 @@ def read_answers(path: str) -> list[Row]:
     return rows
 
 
-def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None) -> ClassResult:
-    """Check every row; identical (exercise, answer) pairs are checked once."""
+def grade(
+    rows: list[Row], workers: int = 2, progress: bool | None = None, budget=None, batch: int = BATCH
+) -> ClassResult:
+    """Check every row; identical (exercise, answer) pairs are checked once, ``batch`` answers to
+    one exercise per process (1: each answer in a fresh process)."""
     from gradproof.derive.seminar.equivalence import Verdict
     from gradproof.derive.seminar.exercises import UnknownExercise, exercises, get
     from gradproof.derive.seminar.workers import Budget, WarmPool
@@ -202,7 +208,7 @@ def grade(rows: list[Row], workers: int = 2, progress: bool | None = None, budge
             key_of[key] = len(tasks)
             tasks.append((len(tasks), key[0], r.answer))
     bar = Bar(len(tasks), "grading", enabled=progress)
-    with WarmPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0)) as pool:
+    with WarmPool(workers=workers, budget=budget or Budget(symbolic_seconds=2.0), batch=batch) as pool:
         # oracles first (from the cache, else built in parallel), then the bank's own answers
         # checked once here for the exercises with several answers to check, so that each
         # check process starts warm

@@ -88,13 +88,19 @@ class time_limit:
     NOTE: a signal that lands while a finalizer runs is swallowed by Python
     (the block then runs on, under the worker's CPU limit); the cyclic garbage
     collector, the usual caller of finalizers, is paused inside the block.
+    ``time_limit.fired`` counts the limits that ran out in this process (a
+    batch of checks is trusted only when none did: an interrupted computation
+    may leave a cache half-updated).
     """
+
+    fired = 0
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.active = threading.current_thread() is threading.main_thread() and seconds > 0
 
     def _fire(self, signum, frame):
+        time_limit.fired += 1
         raise SymbolicTimeout()
 
     def __enter__(self):

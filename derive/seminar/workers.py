@@ -26,6 +26,16 @@ task, waits for its verdict, reaps it and forks the next.  So:
 * every process dies with its parent (:func:`gradproof.derive.support.lifetime.die_with_parent`):
   a check with its template, a template with the run.
 
+A class graded at once (``WarmPool(batch=n)``) hands a check process up to
+``n`` answers to one exercise, checked one after another, each under its own
+CPU and wall-clock limits: a fork costs several milliseconds of CPU (its
+page tables), more than most checks.  A batch is trusted only when it ran
+*clean*: no answer in it hit a limit, raised, was stopped by a time limit in
+the symbolic or exact stage, or changed the state every check relies on
+(:func:`_state_mark`).  Otherwise every answer of that batch is checked again
+alone, each in its own fresh fork, and only those verdicts count; so a
+hostile answer still cannot affect another answer's verdict.
+
 >>> with WarmPool(workers=1) as pool:
 ...     out = pool.run([("a", "linear_grad_W", "Z^T Delta")])
 >>> out["a"].status
@@ -42,6 +52,7 @@ import pickle
 import resource
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -69,6 +80,8 @@ def _on_xcpu(signum, frame):
 TEMPLATE_GRACE = 10.0
 # What a template reports when its check process gave no verdict.
 DIED, TIMED_OUT = "died", "timeout"
+# The most answers one check process takes (grading a class; the server checks one at a time).
+MAX_BATCH = 64
 
 
 def _vm_bytes() -> int:
@@ -94,19 +107,35 @@ def _default_check(ex_id: str, answer: str, symbolic_seconds: float):
 # ---------------------------------------------------------------------------
 
 
+def _cpu_used() -> int:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return int(ru.ru_utime + ru.ru_stime)
+
+
 def _limit(budget: Budget) -> None:
-    """This process's limits, set before it sees a task (its CPU clock starts at the fork)."""
+    """This process's memory limit, set before it sees a task."""
     vm = _vm_bytes()
     if vm:
         limit = vm + budget.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(ru.ru_utime + ru.ru_stime) + 1 + budget.cpu_seconds
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    # the soft limit lets the check report; the hard one ends a check stuck where no signal is handled
-    new_hard = soft + 1 if hard == resource.RLIM_INFINITY else min(soft + 1, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (min(soft, new_hard), new_hard))
     signal.signal(signal.SIGXCPU, _on_xcpu)
+
+
+def _limit_cpu(budget: Budget, checks: int) -> None:
+    """CPU time for ``checks`` checks (the hard limit), once the task has arrived (the clock started at the fork)."""
+    hard = _cpu_used() + checks * (budget.cpu_seconds + 1) + 1
+    _, old_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if old_hard != resource.RLIM_INFINITY:
+        hard = min(hard, old_hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (hard - 1, hard))
+
+
+def _limit_next(budget: Budget) -> None:
+    """The next check's CPU time: ``cpu_seconds`` from now.  The soft limit lets the check report;
+    the hard one ends a check stuck where no signal is handled (for one check alone, a second later)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = min(_cpu_used() + 1 + budget.cpu_seconds, hard - 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _memo():
@@ -117,16 +146,49 @@ def _memo():
     return memo if isinstance(memo, dict) else None
 
 
-def _verdict_of(task, budget: Budget, check_fn) -> tuple[dict, dict]:
-    """The verdict (as JSON) and the verdicts this check reached by reading, to share with later checks."""
-    key, ex_id, answer, known = task
+def _state_mark() -> tuple:
+    """What every check relies on and no finished check may change: the recursion limit, the
+    collector and the interval timer left as found, the bank's exercises, the oracles built so
+    far and the verdict table (each the same object as before).  Tables may grow, never change."""
+    import sys
+
+    from gradproof.derive.seminar import deciding, exercises, oracles
+
+    return (
+        sys.getrecursionlimit(),
+        gc.isenabled(),
+        signal.getitimer(signal.ITIMER_REAL),
+        signal.getsignal(signal.SIGALRM),
+        id(getattr(deciding, "_DECIDED", None)),
+        {k: id(v) for k, v in exercises._BANK.items()},
+        {k: id(v) for k, v in oracles._ORACLES.items()},
+    )
+
+
+def _kept(mark: tuple, now: tuple) -> bool:
+    """``now`` (a later :func:`_state_mark`) keeps everything ``mark`` saw; tables may have grown."""
+    *fixed, bank, built = mark
+    *fixed_now, bank_now, built_now = now
+    return (
+        fixed == fixed_now
+        and all(bank_now.get(k) == v for k, v in bank.items())
+        and all(built_now.get(k) == v for k, v in built.items())
+    )
+
+
+def _verdict_of(ex_id: str, answer: str, budget: Budget, check_fn) -> tuple[dict, dict, bool]:
+    """The verdict (as JSON), the verdicts this check reached by reading (to share with later
+    checks), and whether the check ran clean: no limit hit, nothing raised, no time limit fired."""
+    from gradproof.derive.seminar.deciding import time_limit
+
     memo = _memo()
-    if memo is not None and known:
-        memo.update(known)
     before = len(memo) if memo is not None else 0  # new entries come after (a dict keeps insertion order)
+    fired = time_limit.fired
+    clean = False
     t0 = time.perf_counter()
     try:
         verdict = check_fn(ex_id, answer, budget.symbolic_seconds)
+        clean = True
     except CpuLimit:
         verdict = undecided(ex_id, answer, "timeout", f"the check used up its {budget.cpu_seconds} s of CPU time")
     except MemoryError:
@@ -140,11 +202,13 @@ def _verdict_of(task, budget: Budget, check_fn) -> tuple[dict, dict]:
     learned = {}
     if memo is not None and verdict.status != "undecided":
         learned = dict(itertools.islice(memo.items(), before, None))
-    return d, learned
+    return d, learned, clean and time_limit.fired == fired
 
 
 def _check_process(conn, budget: Budget, template_pid: int, check_fn) -> None:
-    """Body of a check process (never returns): wait for one task, check it, send the verdict, exit."""
+    """Body of a check process (never returns): wait for one task (one answer or a batch), check
+    its answers one by one, each under its own CPU limit, send each verdict as it is reached, exit.
+    A batch stops at its first answer that did not run clean (its verdicts are not used)."""
     code = 0
     try:
         from gradproof.derive.support.lifetime import die_with_parent
@@ -157,9 +221,19 @@ def _check_process(conn, budget: Budget, template_pid: int, check_fn) -> None:
             os._exit(0)
         if not raw:
             os._exit(0)
-        task = pickle.loads(raw)
-        d, learned = _verdict_of(task, budget, check_fn)
-        conn.send_bytes(pickle.dumps((d, learned, os.getpid())))
+        tasks, known = pickle.loads(raw)
+        _limit_cpu(budget, len(tasks))
+        memo = _memo()
+        if memo is not None and known:
+            memo.update(known)
+        mark = _state_mark()
+        for _key, ex_id, answer in tasks:
+            _limit_next(budget)
+            d, learned, clean = _verdict_of(ex_id, answer, budget, check_fn)
+            clean = clean and _kept(mark, _state_mark())
+            conn.send_bytes(pickle.dumps((d, learned, clean)))
+            if not clean:
+                break
     except BaseException:  # CpuLimit or MemoryError outside the check: the template reports it
         code = 1
     finally:
@@ -202,21 +276,26 @@ class _Ahead:
 
 
 def _hand_over(ahead: _Ahead, raw: bytes, budget: Budget) -> bytes:
-    """Give the task (as sent, never unpickled here) to the check process; its answer, or why there is none."""
+    """Give the task (as sent, never unpickled here) to the check process; its verdicts as they
+    come, each within the wall-clock limit, and why the rest did not come, if they did not."""
+    count, task = int.from_bytes(raw[:4], "big"), raw[4:]
     try:
-        ahead.conn.send_bytes(raw)
+        ahead.conn.send_bytes(task)
     except (BrokenPipeError, OSError):
         ahead.finish(kill=True)
-        return pickle.dumps((DIED, {}, ahead.pid))
-    if not wait([ahead.conn], timeout=budget.wall_seconds):
-        ahead.finish(kill=True)
-        return pickle.dumps((TIMED_OUT, {}, ahead.pid))
-    try:
-        data = ahead.conn.recv_bytes()
-    except (EOFError, OSError):
-        data = pickle.dumps((DIED, {}, ahead.pid))
-    ahead.finish(kill=False)
-    return data
+        return pickle.dumps(([], DIED))
+    answers, failure = [], None
+    while len(answers) < count:
+        if not wait([ahead.conn], timeout=budget.wall_seconds):
+            failure = TIMED_OUT
+            break
+        try:
+            answers.append(ahead.conn.recv_bytes())
+        except (EOFError, OSError):
+            failure = DIED  # died, or stopped after an answer that did not run clean
+            break
+    ahead.finish(kill=failure is not None)
+    return pickle.dumps((answers, failure))
 
 
 def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
@@ -274,10 +353,17 @@ class WarmPool:
     answer that reads the same gets that verdict (in its own words) instead of
     being decided again.  The pool keeps these per declared exercise and hands
     them to each check process with its task.
+
+    ``batch``: how many answers to one exercise a check process may take at
+    once (1, the default: every answer in a fresh process; at most
+    :data:`MAX_BATCH`).  A batch that did not run clean is checked again one
+    answer per process, and only those verdicts count.
     """
 
-    def __init__(self, workers: int = 2, budget: Budget = Budget(), check: Callable | None = None):
+    def __init__(self, workers: int = 2, budget: Budget = Budget(), check: Callable | None = None, batch: int = 1):
         self.budget = budget
+        self.batch = min(max(1, batch), MAX_BATCH)
+        self.rechecked = 0  # answers checked again alone because their batch did not run clean
         self.ctx = mp.get_context("fork")
         self.nworkers = max(1, workers)
         self.check_fn = check or _default_check
@@ -340,24 +426,40 @@ class WarmPool:
         """Check ``(key, exercise_id, answer)`` tasks; returns ``{key: Verdict}``."""
         self.warm(t[1] for t in tasks)
         self.start(max(1, len(tasks)))
-        pending = list(reversed(tasks))
+        pending = deque(self._batches(tasks))
         results: dict = {}
         while pending or any(w["task"] for w in self.workers):
             for i, w in enumerate(self.workers):
                 if w["task"] is None and pending:
-                    w["task"] = pending.pop()
+                    w["task"] = pending.popleft()
                     w["start"] = time.monotonic()
                     self._send(i)
             busy = [w["conn"] for w in self.workers if w["task"]]
             ready = wait(busy, timeout=0.5) if busy else []
             for i in range(len(self.workers)):
-                if self.workers[i]["task"]:
-                    key, verdict = self._collect(i, ready)
-                    if verdict is not None:
-                        results[key] = verdict
-                        if on_result:
-                            on_result(key, verdict)
+                if not self.workers[i]["task"]:
+                    continue
+                batch, verdicts = self._collect(i, ready)
+                if verdicts is None:
+                    continue
+                if len(verdicts) < len(batch):  # not clean: each answer again, alone in its own process
+                    self.rechecked += len(batch)
+                    pending.extendleft([t] for t in reversed(batch))
+                    continue
+                for (key, _, _), verdict in zip(batch, verdicts):
+                    results[key] = verdict
+                    if on_result:
+                        on_result(key, verdict)
         return results
+
+    def _batches(self, tasks: list) -> list[list]:
+        """The tasks in batches of at most ``batch`` answers to one declared exercise (its variants included)."""
+        if self.batch == 1:
+            return [[t] for t in tasks]
+        by_family: dict = {}
+        for t in tasks:
+            by_family.setdefault(self._declared(t[1]), []).append(t)
+        return [ts[k : k + self.batch] for ts in by_family.values() for k in range(0, len(ts), self.batch)]
 
     def _declared(self, ex_id: str) -> str:
         return ex_id.partition("@")[0]
@@ -369,47 +471,58 @@ class WarmPool:
             self._replace(i)
             w = self.workers[i]
             w["task"], w["start"] = task, time.monotonic()
-        key, ex_id, answer = w["task"]
-        known = self.known.get(self._declared(ex_id), {})
+        batch = w["task"]
+        known: dict = {}
+        for family in {self._declared(t[1]) for t in batch}:
+            known.update(self.known.get(family, {}))
+        payload = pickle.dumps(([tuple(t) for t in batch], known))
         try:
-            w["conn"].send_bytes(pickle.dumps((key, ex_id, answer, known)))
+            w["conn"].send_bytes(len(batch).to_bytes(4, "big") + payload)
         except (BrokenPipeError, OSError):
             pass  # died just now: _collect sees the closed pipe and replaces it
 
     def _collect(self, i: int, ready: list):
-        """``(key, verdict)`` of worker ``i``'s task, verdict None while it runs; a dead or stuck template is replaced."""
+        """``(batch, verdicts)`` of worker ``i``'s task, verdicts None while it runs; a dead or stuck
+        template is replaced.  A batch of several answers that did not run clean gives fewer
+        verdicts than answers (and none is used); one answer alone always gets its verdict."""
         from gradproof.derive.seminar.equivalence import Verdict
 
         w = self.workers[i]
-        key, ex_id, answer = w["task"]
-        learned = {}
+        batch = w["task"]
         if w["conn"] in ready:
             try:
-                d, learned, _pid = pickle.loads(w["conn"].recv_bytes())
+                raw, failure = pickle.loads(w["conn"].recv_bytes())
+                answers = [pickle.loads(r) for r in raw]
             except (EOFError, OSError):
-                d = DIED
+                answers, failure = [], DIED
                 self._replace(i)
-        elif time.monotonic() - w["start"] > self.budget.wall_seconds + TEMPLATE_GRACE:
-            d = TIMED_OUT
+        elif time.monotonic() - w["start"] > self.budget.wall_seconds * len(batch) + TEMPLATE_GRACE:
+            answers, failure = [], TIMED_OUT
             self._replace(i)
         else:
-            return key, None
+            return batch, None
         self.workers[i]["task"] = None
-        if d == TIMED_OUT:
-            return key, undecided(
-                ex_id, answer, "timeout", f"the check took longer than {self.budget.wall_seconds:g} s"
-            )
-        if d == DIED:
-            return key, undecided(ex_id, answer, "limits", "the check was stopped by a resource limit")
-        if learned:
-            # only verdicts on this exercise (or its steps) are kept for it
-            family = self._declared(ex_id)
-            table = self.known.setdefault(family, {})
-            for k, v in learned.items():
-                if _exercise_id(k).partition(".")[0] == family:
-                    # one copy of each exercise in the keys, so that a task's table pickles it once
-                    table[(self._canon.setdefault(k[0], k[0]), *k[1:])] = v
-        return key, Verdict.from_json(d)
+        if len(batch) > 1:
+            if failure is not None or len(answers) < len(batch) or not all(clean for _, _, clean in answers):
+                return batch, []
+        elif failure is not None and not answers:
+            _, ex_id, answer = batch[0]
+            if failure == TIMED_OUT:
+                why = f"the check took longer than {self.budget.wall_seconds:g} s"
+                return batch, [undecided(ex_id, answer, "timeout", why)]
+            return batch, [undecided(ex_id, answer, "limits", "the check was stopped by a resource limit")]
+        for (_, ex_id, _), (_, learned, _) in zip(batch, answers):
+            self._learn(ex_id, learned)
+        return batch, [Verdict.from_json(d) for d, _, _ in answers]
+
+    def _learn(self, ex_id: str, learned: dict) -> None:
+        # only verdicts on this exercise (or its steps) are kept for it
+        family = self._declared(ex_id)
+        table = self.known.setdefault(family, {})
+        for k, v in learned.items():
+            if _exercise_id(k).partition(".")[0] == family:
+                # one copy of each exercise in the keys, so that a task's table pickles it once
+                table[(self._canon.setdefault(k[0], k[0]), *k[1:])] = v
 
     def _replace(self, i: int) -> None:
         w = self.workers[i]

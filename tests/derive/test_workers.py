@@ -202,3 +202,94 @@ def test_no_cache_means_no_oracle_entry(tmp_path, monkeypatch):
     monkeypatch.setattr(oracles, "_ORACLES", {})
     assert oracle_cache.warm_oracles(["linear_grad_W"]) == 1
     assert not list(tmp_path.glob("*.entry"))
+
+
+# ---------------------------------------------------------------------------
+# Batches: several answers to one exercise in one process, trusted only when clean
+# ---------------------------------------------------------------------------
+
+_MIXED = [
+    "Z^T Delta",
+    "Delta^T Z",
+    "2 Z^T Delta",
+    "bomb",  # burns CPU until its limit: the batch did not run clean
+    "-Z^T Delta",
+    "__import__('os').system('id')",
+    "((9^9)^9999)^9999",
+    "poison",  # finishes, but wrecks what later checks rely on
+    "Z.T @ Delta",
+    "Z^T Delta / m",
+    "X^T (",
+]
+
+
+def _hostile(ex_id, answer, symbolic_seconds):
+    """The real check, except for a CPU bomb and an answer that poisons its process without hitting a limit."""
+    if answer == "bomb":
+        while True:
+            pass
+    if answer == "poison":
+        sys.setrecursionlimit(120)
+        for ex in list(oracles._ORACLES):
+            oracles._ORACLES[ex] = object()
+        return Verdict(exercise=ex_id, answer=answer, status="incorrect", decided_by="numeric")
+    return _default_check(ex_id, answer, symbolic_seconds)
+
+
+def _verdicts(batch: int, answers: list, check=_hostile):
+    budget = dataclasses.replace(BUDGET, cpu_seconds=1)
+    with WarmPool(workers=1, budget=budget, check=check, batch=batch) as pool:
+        pool.warm(["linear_grad_W"])
+        out = pool.run([(k, "linear_grad_W", a) for k, a in enumerate(answers)])
+        rechecked = pool.rechecked
+    return [{**out[k].to_json(), "seconds": None} for k in range(len(answers))], rechecked
+
+
+def test_a_batch_with_a_bomb_and_a_poison_in_the_middle_gives_the_verdicts_of_one_by_one():
+    alone, rechecked_alone = _verdicts(1, _MIXED)
+    batched, rechecked = _verdicts(len(_MIXED), _MIXED)
+    assert batched == alone
+    assert rechecked_alone == 0 and rechecked == len(_MIXED)  # the batch was checked again, answer by answer
+    by_answer = {d["answer"]: d for d in batched}
+    assert (by_answer["bomb"]["status"], by_answer["bomb"]["decided_by"]) == ("undecided", "timeout")
+    assert by_answer["Z.T @ Delta"]["status"] == "correct"  # checked after the poison, unaffected
+    assert by_answer["Delta^T Z"]["mistake"] == "transposed"
+
+
+def test_a_clean_batch_is_checked_in_one_process_with_the_verdicts_of_one_by_one():
+    answers = [a for a in _MIXED if a not in ("bomb", "poison")]
+    alone, _ = _verdicts(1, answers)
+    batched, rechecked = _verdicts(len(answers), answers)
+    assert batched == alone and rechecked == 0
+
+    with WarmPool(workers=1, budget=BUDGET, check=_reporting, batch=3) as pool:
+        out = pool.run([(k, "linear_grad_W", f"answer {k}") for k in range(7)])
+    pids = [out[k].detail.split()[0] for k in range(7)]
+    assert len(set(pids)) == 3  # batches of 3, 3 and 1
+    assert pids[0] == pids[1] == pids[2] != pids[3] and str(os.getpid()) not in pids
+
+
+def test_a_batch_over_its_wall_time_is_checked_again_one_by_one():
+    def slow(ex_id, answer, symbolic_seconds):
+        if answer == "slow":
+            time.sleep(60)
+        return _reporting(ex_id, answer, symbolic_seconds)
+
+    budget = dataclasses.replace(BUDGET, wall_seconds=1.0)
+    with WarmPool(workers=1, budget=budget, check=slow, batch=4) as pool:
+        out = pool.run([(k, "linear_grad_W", a) for k, a in enumerate(["one", "slow", "two", "three"])])
+        assert pool.rechecked == 4
+    assert [out[k].status for k in range(4)] == ["correct", "undecided", "correct", "correct"]
+    assert out[1].decided_by == "timeout"
+    # checked alone: each answer in a process of its own, none saw another's leftovers
+    assert len({out[k].detail.split()[0] for k in (0, 2, 3)}) == 3
+    assert {out[k].detail.split()[1] for k in (0, 2, 3)} == {"0"}
+
+
+def test_batches_hold_answers_to_one_exercise_and_keep_every_task():
+    pool = WarmPool(workers=1, batch=2)
+    tasks = [(k, ex, "a") for k, ex in enumerate(["e1", "e2", "e1@3", "e1", "e2"])]
+    batches = pool._batches(tasks)
+    assert sorted(t for b in batches for t in b) == sorted(tasks)
+    assert all(len(b) <= 2 and len({pool._declared(t[1]) for t in b}) == 1 for b in batches)
+    assert WarmPool(workers=1)._batches(tasks) == [[t] for t in tasks]
