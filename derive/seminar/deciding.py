@@ -81,8 +81,11 @@ class SymbolicTimeout(BaseException):
 
 
 class time_limit:
-    """``with time_limit(2.0):`` raises :class:`SymbolicTimeout` after 2 s of wall time.
+    """``with time_limit(2.0):`` raises :class:`SymbolicTimeout` after 2 s of this process's CPU time.
 
+    CPU time, not wall time, so that a verdict does not depend on what else
+    the machine runs (grading the same class twice gives the same verdicts);
+    the worker's wall-clock limit still bounds the whole check.
     Uses an interval timer, so it works only in the main thread; elsewhere
     the block runs with no limit and relies on the worker's CPU limit.
     NOTE: a signal that lands while a finalizer runs is swallowed by Python
@@ -107,14 +110,14 @@ class time_limit:
         if self.active:
             self.gc_was_enabled = gc.isenabled()
             gc.disable()
-            self.old = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.old = signal.signal(signal.SIGPROF, self._fire)
+            signal.setitimer(signal.ITIMER_PROF, self.seconds)
         return self
 
     def __exit__(self, *exc):
         if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, self.old)
             if self.gc_was_enabled:
                 gc.enable()
         return False
@@ -337,7 +340,7 @@ def _exact_stage(oracle, reading, base, t0, symbolic_seconds, detail):
             status="undecided",
             decided_by="timeout",
             feedback=(
-                f"the exact evaluation took longer than {exact_seconds:g} s; a tutor should look at this answer",
+                f"the exact evaluation took more than {exact_seconds:g} s of CPU time; a tutor should look at this answer",
             ),
             detail=detail,
             seconds=time.perf_counter() - t0,
@@ -364,7 +367,7 @@ def _symbolic_stage(oracle, reading, base, t0, symbolic_seconds, detail, exact_f
         with time_limit(symbolic_seconds):
             proved = oracle.symbolic_equal(reading.expr)
     except SymbolicTimeout:
-        proved, sym_note = False, f"; symbolic confirmation timed out after {symbolic_seconds:g} s"
+        proved, sym_note = False, f"; symbolic confirmation timed out after {symbolic_seconds:g} s of CPU time"
     except (MemoryError, RecursionError):
         proved, sym_note = False, "; symbolic confirmation ran out of resources"
     except Exception as err:  # SymPy can fail on exotic input; the exact verdict stands

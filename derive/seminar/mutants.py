@@ -13,19 +13,25 @@ from gradproof.derive.engine import mexpr as mx
 # ---------------------------------------------------------------------------
 
 
-def _mutants(e, oracle):
-    """Yield ``(code, message, mutated expression)`` for single mutations of ``e``."""
-    yield from _local_mutants(e, oracle)
+def _mutants(e, oracle, places=None):
+    """Yield ``(code, message, mutated expression)`` for single mutations of ``e``.
+
+    ``places``: the placeholders of the elementwise map ``e`` sits in, so that a
+    message names the matrix a placeholder stands for, never the placeholder
+    (whose internal name depends on what the process built before).
+    """
+    yield from _local_mutants(e, oracle, places)
     if isinstance(e, mx.MExpr):
-        for _name, child, rebuild in _mexpr_slots(e):
-            for code, msg, new in _mutants(child, oracle):
+        for name, child, rebuild in _mexpr_slots(e):
+            inner = dict(e.args) if isinstance(e, mx.Map) and name == "expr" else places
+            for code, msg, new in _mutants(child, oracle, inner):
                 try:
                     yield code, msg, rebuild(new)
                 except (ValueError, TypeError):
                     continue
     elif isinstance(e, sp.Basic) and e.args and not isinstance(e, (sp.Indexed, sp.KroneckerDelta)):
         for i, child in enumerate(e.args):
-            for code, msg, new in _mutants(child, oracle):
+            for code, msg, new in _mutants(child, oracle, places):
                 args = list(e.args)
                 args[i] = new
                 try:
@@ -75,7 +81,7 @@ def _describe(expr, oracle) -> str:
     return re.sub(pattern, lambda m: oracle.refnames[m.group(1)], text)
 
 
-def _local_mutants(e, oracle):
+def _local_mutants(e, oracle, places=None):
     if isinstance(e, mx.MatMul):
         l, r = e.left, e.right
         yield "order", "the operands of a product are in the wrong order", _try(lambda: mx.MatMul(r, l))
@@ -127,7 +133,7 @@ def _local_mutants(e, oracle):
         for code, msg, body in _sympy_local(e.expr, places, oracle):
             yield code, msg, mx.Map(body, e.args)
     if isinstance(e, sp.Basic) and not isinstance(e, mx.MExpr):
-        yield from _sympy_local(e, {}, oracle)
+        yield from _sympy_local(e, places or {}, oracle)
 
 
 def _try(fn):

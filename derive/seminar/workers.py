@@ -157,8 +157,8 @@ def _state_mark() -> tuple:
     return (
         sys.getrecursionlimit(),
         gc.isenabled(),
-        signal.getitimer(signal.ITIMER_REAL),
-        signal.getsignal(signal.SIGALRM),
+        signal.getitimer(signal.ITIMER_PROF),
+        signal.getsignal(signal.SIGPROF),
         id(getattr(deciding, "_DECIDED", None)),
         {k: id(v) for k, v in exercises._BANK.items()},
         {k: id(v) for k, v in oracles._ORACLES.items()},
