@@ -156,3 +156,25 @@ def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, acti
     assert lf == pytest.approx(lp, rel=1e-12, abs=1e-14)
     for k in fast.keys:
         np.testing.assert_allclose(gf[k], gp[k], rtol=1e-9, atol=1e-13)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 9),
+    K=st.integers(1, 40),
+    scale=st.sampled_from([1.0, 1e3, 1e300]),
+    seed=st.integers(0, 2**16),
+)
+def test_row_maximum_column_by_column_is_the_row_maximum_and_softmax_stays_finite(m, K, scale, seed):
+    rng = np.random.default_rng(seed)
+    s = rng.standard_normal((m, K)) * scale
+    buf = inplace.Buffers([K], m, np.float64)
+    inplace._row_max(s, buf)
+    assert np.array_equal(buf.row[:, 0], s.max(axis=1))
+    y = np.eye(K)[rng.integers(0, K, m)]
+    d = np.empty_like(s)
+    inplace._softmax_ce_delta(s, y, d, buf, 1.0 / m)
+    shifted = np.exp(s - s.max(axis=1, keepdims=True))
+    want = (shifted / shifted.sum(axis=1, keepdims=True) - y) / m
+    assert np.all(np.isfinite(d))
+    np.testing.assert_allclose(d, want, rtol=1e-12, atol=1e-15)
