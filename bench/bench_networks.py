@@ -97,8 +97,39 @@ def _rows_for(title, times):
     return rows
 
 
-def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
-    """Time one step of each contender, after checking that they all reach the same weights."""
+def _peer_steps(net, X, Y, alpha, loss: str, tol: float, notes: list) -> dict:
+    """JAX jit and PyTorch eager steps from the network's weights, each first checked to reach its weights."""
+    import peers
+
+    out = {}
+    saved = net.theta.copy()
+    net.step(X, Y, alpha)
+    want = [net.params[f"W{l}"].copy() for l in range(1, net.depth + 1)]
+    net.theta[...] = saved
+    builders = (
+        ("JAX jit(step)", lambda: peers.jax_step(net, X, Y, loss, alpha)[:2]),
+        ("PyTorch eager step", lambda: peers.torch_step(net, X, Y, loss, alpha)),
+    )
+    for name, build in builders:
+        try:
+            run, weights = build()
+        except peers.Missing as err:
+            notes.append(f"{name}: {err}")
+            continue
+        run()
+        diff = max(float(np.max(np.abs(a - b))) for a, b in zip(weights(), want))
+        if diff > tol:
+            notes.append(f"{name} dropped: its step differs from gradproof's by {diff:.2e}")
+            continue
+        out[name] = run
+    return out
+
+
+def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes=None):
+    """Time one step of each contender, after checking that they all reach the same weights.
+
+    With ``notes`` (a list), JAX jit and PyTorch eager steps join when installed (else a note says so).
+    """
     twin = _twin(net)
     tol = 1e-10 if net.theta.dtype == np.float64 else 1e-5
     for other in (hand, twin):
@@ -117,6 +148,8 @@ def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True):
         Ws = [W.copy() for W in hand.Ws]
         bs = [b.copy() for b in hand.bs]
         contenders["hand-written (plain)"] = lambda: naive_step(Ws, bs, X, Y, alpha, hand.loss)
+    if notes is not None:
+        contenders.update(_peer_steps(net, X, Y, alpha, hand.loss, tol, notes))
     return _rows_for(title, interleaved(contenders, reps, warmup))
 
 
@@ -128,6 +161,15 @@ def main(argv=None) -> int:
         "--threads", type=int, default=1, help="BLAS threads (default 1: stable timings on a shared machine)"
     )
     args = ap.parse_args(argv)
+    import peers
+
+    peers.set_xla_threads(args.threads)  # read when JAX is first imported
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
     try:
         from threadpoolctl import threadpool_limits
 
@@ -135,7 +177,7 @@ def main(argv=None) -> int:
     except ImportError:  # timings then use the BLAS default
         limiter = None
     q = 4 if args.quick else 1
-    rows = []
+    rows, notes = [], []
 
     X, labels = digits.load()
     X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
@@ -154,6 +196,7 @@ def main(argv=None) -> int:
             1e-3,
             reps=400 // q,
             warmup=50 // q,
+            notes=notes,
         )
         rows += step_scenario(
             f"MLP 64-128-10 step, batch 1797, {name}",
@@ -164,10 +207,11 @@ def main(argv=None) -> int:
             1e-3,
             reps=60 // q,
             warmup=10 // q,
+            notes=notes,
         )
     net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0)
     if args.no_deep:
-        return _print(rows, args, limiter)
+        return _print(rows, args, limiter, notes)
 
     rng = np.random.default_rng(0)
     deep = MLP((500,) * 11, activation="tanh", output="linear", seed=0)
@@ -188,10 +232,10 @@ def main(argv=None) -> int:
     rows.append((title, "directional (8 seeds)", _fmt(d), " 1.00x", str(len(t_dir))))
     rows.append(("", f"full central differences{'' if ok else ' (FAILED)'}", _fmt(t_full), f"{t_full / d:5.0f}x", "1"))
 
-    return _print(rows, args, limiter)
+    return _print(rows, args, limiter, notes)
 
 
-def _print(rows, args, limiter) -> int:
+def _print(rows, args, limiter, notes=()) -> int:
     head = ("scenario", "contender", "median", "ratio", "n")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
     print(
@@ -203,6 +247,8 @@ def _print(rows, args, limiter) -> int:
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    for note in dict.fromkeys(notes):  # each once, in order
+        print(f"note: {note}")
     return 0
 
 

@@ -30,8 +30,10 @@ __all__ = [
     "gradproof_grad",
     "handwritten_grad",
     "jax_grad",
+    "jax_step",
     "torch_flat_loss",
     "torch_grad",
+    "torch_step",
 ]
 
 
@@ -188,6 +190,69 @@ def jax_grad(net, X, Y, loss: str):
         return [np.asarray(a) for pair in g for a in pair]
 
     return grad, as_list, compile_s
+
+
+def jax_step(net, X, Y, loss: str, alpha: float):
+    """A whole gradient-descent step, ``jax.jit`` of ``params - alpha * grad(L)(params)`` with the
+    parameters donated (updated in place on the device); returns (step, weights as NumPy, compile seconds)."""
+    import time
+
+    jax = _jax()
+    import jax.numpy as jnp
+
+    m = X.shape[0]
+
+    def L(params, X, Y):
+        h = X
+        for W, b in params[:-1]:
+            h = jnp.tanh(h @ W + b)
+        W, b = params[-1]
+        s = h @ W + b
+        if loss == "softmax":
+            return -jnp.sum(Y * jax.nn.log_softmax(s, axis=1)) / m
+        return jnp.sum((s - Y) ** 2) / m
+
+    def step(params, X, Y):
+        g = jax.grad(L)(params, X, Y)
+        return jax.tree_util.tree_map(lambda p, q: p - alpha * q, params, g)
+
+    Ws, bs = _layers(net)
+    state = [[(jnp.array(W), jnp.array(b)) for W, b in zip(Ws, bs)]]
+    Xj, Yj = jax.device_put(X), jax.device_put(Y)
+    t0 = time.perf_counter()
+    compiled = jax.jit(step, donate_argnums=0).lower(state[0], Xj, Yj).compile()
+    compile_s = time.perf_counter() - t0
+
+    def run():
+        state[0] = jax.block_until_ready(compiled(state[0], Xj, Yj))
+
+    def weights():
+        return [np.asarray(W) for W, _ in state[0]]
+
+    return run, weights, compile_s
+
+
+def torch_step(net, X, Y, loss: str, alpha: float, threads: int = 1):
+    """A whole gradient-descent step in PyTorch eager mode: ``autograd.grad``, then ``p -= alpha g`` in place."""
+    torch = _torch()
+    torch.set_num_threads(threads)
+    Ws, bs = _layers(net)
+    params = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in zip(Ws, bs)]
+    flat = [p for pair in params for p in pair]
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    labels = Yt.argmax(dim=1) if loss == "softmax" else None
+    m = X.shape[0]
+
+    def run():
+        grads = torch.autograd.grad(_torch_loss(torch, params, Xt, Yt, labels, loss, m), flat)
+        with torch.no_grad():
+            for p, g in zip(flat, grads):
+                p.sub_(g, alpha=alpha)
+
+    def weights():
+        return [W.detach().numpy().copy() for W, _ in params]
+
+    return run, weights
 
 
 # ---------------------------------------------------------------------------
