@@ -13,8 +13,14 @@ every built-in exercise's declared correct forms and planted mistakes (and a
 scaled form of each correct one), each submitted alone to a primed
 one-template pool; prints the median, 90th percentile and maximum of the wall
 time from submission to verdict.
-Run: ``python bench/bench_grade.py [--students 200] [--answers 0] [--skip-class] [--skip-latency]``
-(``--answers 0``: the whole bank).
+With ``--compare`` the class is graded a second time in the same process
+the way every answer used to be checked, each in a fresh process of its own
+(``batch=1``), and every row's verdict is compared (``seconds`` aside):
+the two tables side by side, and the rows that differ, if any.
+``--save FILE`` writes the verdicts as JSON and ``--against FILE`` compares
+with such a file (another revision's, say).
+Run: ``python bench/bench_grade.py [--students 200] [--answers 0] [--batch 16] [--compare]
+[--save FILE] [--against FILE] [--skip-class] [--skip-latency]`` (``--answers 0``: the whole bank).
 """
 
 from __future__ import annotations
@@ -132,6 +138,10 @@ def main() -> int:
     ap.add_argument("--students", type=int, default=200)
     ap.add_argument("--answers", type=int, default=0, help="answers per student (0: the whole bank)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=None, help="answers per check process (default: grade's own)")
+    ap.add_argument("--compare", action="store_true", help="also grade one answer per process; compare verdicts")
+    ap.add_argument("--save", metavar="FILE", help="write every row's verdict as JSON")
+    ap.add_argument("--against", metavar="FILE", help="compare every row's verdict with a --save file")
     ap.add_argument("--skip-class", action="store_true", help="only the one-at-a-time checks")
     ap.add_argument("--skip-latency", action="store_true", help="only the class")
     args = ap.parse_args()
@@ -160,9 +170,78 @@ def main() -> int:
     return 0
 
 
+def _cpu(who) -> float:
+    import resource
+
+    ru = resource.getrusage(who)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_class(rows, workers: int, batch: int | None) -> dict:
+    """Grade ``rows`` once; wall and CPU time (this process, the check processes) of each stage."""
+    import resource
+
+    from gradproof.reports.grading import BATCH, grade, write_reports
+
+    batch = BATCH if batch is None else batch
+    c0 = (_cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN))
+    t1 = time.perf_counter()
+    result = grade(rows, workers=workers, progress=False, batch=batch)
+    t_grade = time.perf_counter() - t1
+    c1 = (_cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN))
+    with tempfile.TemporaryDirectory() as d:
+        t2 = time.perf_counter()
+        write_reports(result, d)
+        t_write = time.perf_counter() - t2
+    c2 = _cpu(resource.RUSAGE_SELF)
+    return {
+        "batch": batch,
+        "result": result,
+        "grade_s": t_grade,
+        "write_s": t_write,
+        "cpu_parent_s": c1[0] - c0[0],
+        "cpu_checks_s": c1[1] - c0[1],
+        "cpu_write_s": c2 - c1[0],
+    }
+
+
+def verdict_rows(result) -> list[dict]:
+    """Every row's verdict as JSON, ``seconds`` aside (the one field that is a measurement)."""
+    out = []
+    for r, v in zip(result.rows, result.verdicts):
+        d = v.to_json()
+        d.pop("seconds", None)
+        out.append({"line": r.line, "student": r.student, "exercise": r.exercise, "answer": r.answer, "verdict": d})
+    return out
+
+
+def compare(a: list[dict], b: list[dict]) -> list[tuple]:
+    """``(row, field, one, other)`` for every verdict field that differs, row by row."""
+    if len(a) != len(b):
+        return [(None, "rows", len(a), len(b))]
+    diffs = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        line = x.get("line", i + 2)
+        if (x["student"], x["exercise"], x["answer"]) != (y["student"], y["exercise"], y["answer"]):
+            return [(line, "row", x["answer"], y["answer"])]
+        for k in sorted(set(x["verdict"]) | set(y["verdict"])):
+            if x["verdict"].get(k) != y["verdict"].get(k):
+                diffs.append((line, k, x["verdict"].get(k), y["verdict"].get(k)))
+    return diffs
+
+
+def _report_diffs(title: str, diffs: list, rows: int) -> None:
+    rows_differ = len({d[0] for d in diffs})
+    print(f"{title}: {rows - rows_differ} of {rows} rows' verdicts identical, {rows_differ} differ")
+    for line, field, one, other in diffs[:10]:
+        print(f"  line {line}: {field}: {str(one)[:70]!r} vs {str(other)[:70]!r}")
+
+
 def grade_class(args) -> None:
+    import json
+
     t0 = time.perf_counter()
-    from gradproof.reports.grading import grade, write_reports
+    from gradproof.reports.grading import grade  # noqa: F401 (the import is timed)
 
     t_import = time.perf_counter() - t0
     rows = generate(args.students, args.answers)
@@ -173,43 +252,47 @@ def grade_class(args) -> None:
     # engine derivations, probe points, mutants of every variant in use (from the caches when there)
     WarmPool(workers=args.workers).warm({get(r.exercise).variant_for(r.student).id for r in rows})
     t_warm = time.perf_counter() - tw
-    t1 = time.perf_counter()
-    result = grade(rows, workers=args.workers, progress=False)
-    t_grade = time.perf_counter() - t1
-    with tempfile.TemporaryDirectory() as d:
-        t2 = time.perf_counter()
-        write_reports(result, d)
-        t_write = time.perf_counter() - t2
-    import resource
-
-    cpu = sum(
-        getattr(resource.getrusage(w), f)
-        for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        for f in ("ru_utime", "ru_stime")
+    runs = [run_class(rows, args.workers, args.batch)]
+    if args.compare:
+        runs.append(run_class(rows, args.workers, 1))
+    heads = [f"batch {r['batch']}" + (" (one answer per process)" if r["batch"] == 1 else "") for r in runs]
+    print(
+        f"{len(rows)} answers ({args.students} students x {len(rows) // max(1, args.students)}), "
+        f"{runs[0]['result'].unique_checks} distinct checks, {args.workers} lanes; import {t_import:.2f} s, "
+        f"references + oracles {t_warm:.2f} s (once, before the templates fork)"
     )
-    statuses = {}
-    for v in result.verdicts:
-        statuses[v.status] = statuses.get(v.status, 0) + 1
-    ex, ans, secs = result.slowest
-    rows_out = [
-        (
-            "answers",
-            f"{len(rows)} ({args.students} students x "
-            f"{args.answers or str(len(rows) // args.students) + ' (the whole bank)'})",
-        ),
-        ("distinct checks", f"{result.unique_checks}"),
-        ("workers", f"{args.workers}"),
-        ("import", f"{t_import:.2f} s"),
-        ("derive references + oracles", f"{t_warm:.2f} s (once, before the templates fork)"),
-        (f"grade (wall, {len(rows)} answers; priming included)", f"{t_grade:.2f} s"),
-        ("write reports", f"{t_write:.2f} s"),
-        ("total", f"{t_import + t_warm + t_grade + t_write:.2f} s (target <= 60 s)"),
-        ("CPU time, all processes", f"{cpu:.2f} s"),
-        ("load average (1 min)", f"{os.getloadavg()[0]:.2f} at the end (other work on the machine slows every row)"),
-        ("slowest check", f"{secs:.3f} s  [{ex}] {ans[:50]!r}"),
-        ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
+    table = [
+        ("grade (wall; priming included)", [f"{r['grade_s']:.2f} s" for r in runs]),
+        ("write reports (wall)", [f"{r['write_s']:.2f} s" for r in runs]),
+        ("total (wall)", [f"{t_import + t_warm + r['grade_s'] + r['write_s']:.2f} s" for r in runs]),
+        ("CPU: this process (oracles in, priming, results)", [f"{r['cpu_parent_s']:.2f} s" for r in runs]),
+        ("CPU: templates and check processes", [f"{r['cpu_checks_s']:.2f} s" for r in runs]),
+        ("CPU: writing the reports", [f"{r['cpu_write_s']:.2f} s" for r in runs]),
+        ("CPU: all", [f"{r['cpu_parent_s'] + r['cpu_checks_s'] + r['cpu_write_s']:.2f} s" for r in runs]),
+        ("slowest check", [f"{r['result'].slowest[2]:.3f} s [{r['result'].slowest[0]}]" for r in runs]),
+        ("verdicts", [_statuses(r["result"]) for r in runs]),
+        ("load average (1 min)", [f"{os.getloadavg()[0]:.2f} at the end"] + [""] * (len(runs) - 1)),
     ]
-    _table(rows_out)
+    width = max(len(k) for k, _ in table)
+    print(f"{'measure':<{width}}  " + "  ".join(f"{h:<34}" for h in heads))
+    for k, vals in table:
+        print(f"{k:<{width}}  " + "  ".join(f"{v:<34}" for v in vals))
+    mine = verdict_rows(runs[0]["result"])
+    if args.compare:
+        _report_diffs("batched vs one answer per process", compare(mine, verdict_rows(runs[1]["result"])), len(rows))
+    if args.against:
+        with open(args.against, encoding="utf-8") as fh:
+            _report_diffs(f"this run vs {args.against}", compare(json.load(fh), mine), len(rows))
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as fh:
+            json.dump(mine, fh)
+
+
+def _statuses(result) -> str:
+    counts: dict = {}
+    for v in result.verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    return ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
 
 
 if __name__ == "__main__":

@@ -275,15 +275,15 @@ class _Ahead:
         self.conn.close()
 
 
-def _hand_over(ahead: _Ahead, raw: bytes, budget: Budget) -> bytes:
+def _hand_over(ahead: _Ahead, raw: bytes, budget: Budget) -> tuple[bytes, bool]:
     """Give the task (as sent, never unpickled here) to the check process; its verdicts as they
-    come, each within the wall-clock limit, and why the rest did not come, if they did not."""
+    come, each within the wall-clock limit, and why the rest did not come, if they did not;
+    and whether the check process must be killed (it is reaped by the caller, after it replied)."""
     count, task = int.from_bytes(raw[:4], "big"), raw[4:]
     try:
         ahead.conn.send_bytes(task)
     except (BrokenPipeError, OSError):
-        ahead.finish(kill=True)
-        return pickle.dumps(([], DIED))
+        return pickle.dumps(([], DIED)), True
     answers, failure = [], None
     while len(answers) < count:
         if not wait([ahead.conn], timeout=budget.wall_seconds):
@@ -294,8 +294,7 @@ def _hand_over(ahead: _Ahead, raw: bytes, budget: Budget) -> bytes:
         except (EOFError, OSError):
             failure = DIED  # died, or stopped after an answer that did not run clean
             break
-    ahead.finish(kill=failure is not None)
-    return pickle.dumps((answers, failure))
+    return pickle.dumps((answers, failure)), failure is not None
 
 
 def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
@@ -315,13 +314,16 @@ def _template(conn, budget: Budget, parent_pid: int, check_fn) -> None:
         if not raw:  # the parent is done
             ahead.finish(kill=True)
             return
-        data = _hand_over(ahead, raw, budget)
-        ahead = _Ahead(budget, check_fn, conn)  # the next check's process, ready before its task arrives
+        data, kill = _hand_over(ahead, raw, budget)
         try:
+            # the verdicts first: neither the check process's exit (tearing down its copy of the
+            # template's memory) nor the next fork is on the way to them
             conn.send_bytes(data)
         except (BrokenPipeError, OSError):
-            ahead.finish(kill=True)
+            ahead.finish(kill=True)  # the run is gone
             return
+        ahead.finish(kill=kill)
+        ahead = _Ahead(budget, check_fn, conn)  # the next check's process, ready before its task arrives
 
 
 def _exercise_id(memo_key) -> str:
