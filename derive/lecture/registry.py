@@ -1,7 +1,8 @@
 """The topic registry: every topic declared once, iterated by everything else.
 
-A :class:`Topic` names *what* is explained; the engine for its ``declaration`` says
-*how* it is derived.  Declarations live in the ``derive/topics_*.py`` files,
+A :class:`Topic` names *what* is explained; its ``build`` says *how* it is
+derived, reading its ``declaration``.  Declarations live in the
+``derive/lecture/topics_*.py`` files,
 one per part of the lecture, and register themselves on import.
 
 >>> names = [t.name for t in topics()]
@@ -48,7 +49,8 @@ class Topic:
 
     ``category`` groups it (neuron, loss, identity, ...); ``declaration`` is what its
     engine reads (a :class:`gradproof.derive.engine.notation.ModuleDeclaration`
-    for modules, losses and models); ``build`` is the function that derives it
+    for modules, losses and penalties, a
+    :class:`gradproof.derive.lecture.models.ModelDeclaration` for models); ``build`` is the function that derives it
     (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
     """
 
