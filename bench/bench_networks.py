@@ -12,7 +12,10 @@ Scenarios:
   cross-entropy) at batch 32 and at full batch 1797 (the digits), float64
   and float32: the network on its in-place variants (the default, see
   gradproof.numeric.inplace), the same network on the generated modules as
-  emitted (``inplace=False``), hand-written NumPy with buffers and without;
+  emitted (``inplace=False``), hand-written NumPy with buffers and without,
+  and, when installed (the ``[bench]`` extra), a ``jax.jit`` step (parameters
+  donated) and a PyTorch eager step; a peer that is not installed is named
+  in a note ("not installed");
 * a step of a 10-layer, 500-unit tanh network (linear output, mean squared
   error) at batch 500;
 * the cost of the full finite-difference gradient check against the
@@ -43,10 +46,17 @@ from gradproof.numeric.network import MLP
 
 
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
-    """Run the contenders in turn, ``warmup + reps`` rounds; the per-call times of the timed rounds."""
+    """Run the contenders in turn, ``warmup + reps`` rounds; the per-call times of the timed rounds.
+
+    Each round starts one contender later (A B C, B C A, C A B, ...): a call
+    pays for what the call before it left in the caches and the scheduler
+    (JAX's and PyTorch's runtimes leave much), so every contender follows
+    every other equally often."""
     times = {name: [] for name in contenders}
+    order = list(contenders.items())
     for r in range(warmup + reps):
-        for name, fn in contenders.items():
+        k = r % len(order)
+        for name, fn in order[k:] + order[:k]:
             t0 = time.perf_counter()
             fn()
             dt = time.perf_counter() - t0
@@ -130,6 +140,11 @@ def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes
 
     With ``notes`` (a list), JAX jit and PyTorch eager steps join when installed (else a note says so).
     """
+    return _rows_for(title, step_times(title, net, hand, X, Y, alpha, reps, warmup, naive, notes))
+
+
+def step_times(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes=None) -> dict:
+    """:func:`step_scenario`'s per-call times of each contender (name -> list of seconds)."""
     twin = _twin(net)
     tol = 1e-10 if net.theta.dtype == np.float64 else 1e-5
     for other in (hand, twin):
@@ -148,9 +163,21 @@ def step_scenario(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes
         Ws = [W.copy() for W in hand.Ws]
         bs = [b.copy() for b in hand.bs]
         contenders["hand-written (plain)"] = lambda: naive_step(Ws, bs, X, Y, alpha, hand.loss)
-    if notes is not None:
-        contenders.update(_peer_steps(net, X, Y, alpha, hand.loss, tol, notes))
-    return _rows_for(title, interleaved(contenders, reps, warmup))
+    peers = _peer_steps(net, X, Y, alpha, hand.loss, tol, notes) if notes is not None else {}
+    if not peers:
+        return interleaved(contenders, reps, warmup)
+    # A peer's runtime (XLA's and PyTorch's thread pools) keeps working after its call returns
+    # and slows whatever runs next: the NumPy contenders are interleaved among themselves, and
+    # each peer runs in blocks of its own, the blocks taking turns.
+    times: dict = {name: [] for name in list(contenders) + list(peers)}
+    blocks = 4
+    for b in range(blocks):
+        n = reps // blocks + (1 if b < reps % blocks else 0)
+        groups = [contenders] + [{name: fn} for name, fn in peers.items()]
+        for group in groups[b % len(groups) :] + groups[: b % len(groups)]:
+            for name, t in interleaved(group, n, warmup if b == 0 else max(1, warmup // 4)).items():
+                times[name] += t
+    return times
 
 
 def main(argv=None) -> int:

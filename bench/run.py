@@ -24,10 +24,18 @@ Cases:
 (d) derivation cost: gradproof's symbolic-dimension derivation against SymPy
     differentiating the scalar-expanded loss, n = 4 ... 64 (bench/bench_derive.py);
 (e) the main job cold (``gradproof report``, all topics, HTML + LaTeX + PDF)
-    and ``gradproof --help``.
+    and ``gradproof --help``;
+(s) a whole training step (gradient and update) of (a)'s MLP: the network
+    on its in-place variants, on the generated modules as emitted,
+    hand-written NumPy with and without buffers, a ``jax.jit`` step and a
+    PyTorch eager step (bench/bench_networks.py);
+(g) grading 200 generated students answering the whole exercise bank, in
+    batches and (the baseline, not with ``--quick``) one answer per process,
+    every row's verdict compared between the two; then one warm check at a
+    time over the bank (bench/bench_grade.py).
 
-Method: the contenders of a case run interleaved in one process (A B C A B
-C ...), after a warm-up; the table gives medians of many repetitions and
+Method: the contenders of a case run interleaved in one process (A B C, B C A,
+C A B ...), after a warm-up; the table gives medians of many repetitions and
 ratios to hand-written NumPy.  Every contender's gradient is first compared
 with gradproof's: a contender computing something else would be rejected,
 not timed.  BLAS, OpenMP, PyTorch and XLA run ``--threads`` threads (default
@@ -62,11 +70,17 @@ CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
-    """Call the contenders in turn (A B C A B C ...), ``warmup + reps`` rounds; per-call wall times of the timed rounds."""
+    """Call the contenders in turn, ``warmup + reps`` rounds; per-call wall times of the timed rounds.
+
+    Each round starts one contender later (A B C, B C A, C A B, ...), so every
+    contender follows every other equally often: a call pays for what the call
+    before it left in the caches (JAX's and PyTorch's runtimes leave much)."""
     times = {name: [] for name in contenders}
     clock = time.perf_counter
+    order = list(contenders.items())
     for r in range(warmup + reps):
-        for name, fn in contenders.items():
+        k = r % len(order)
+        for name, fn in order[k:] + order[:k]:
             t0 = clock()
             fn()
             dt = clock() - t0
@@ -471,6 +485,143 @@ def case_e(args, notes) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# Case (s): a whole training step, the in-place path (bench/bench_networks.py)
+# ---------------------------------------------------------------------------
+
+
+def case_s(args, notes) -> list:
+    import bench_networks
+    import numpy as np
+
+    from gradproof.numeric import digits
+    from gradproof.numeric.network import MLP
+
+    X, labels = digits.load()
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    Y = np.eye(10)[labels]
+    out = []
+    for dtype in (np.float64, np.float32):
+        net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0, dtype=dtype)
+        for m, reps, warmup in ((32, 400, 50), (1797, 60, 10)):
+            title = f"(s) MLP 64-128-10 step, batch {m}, {np.dtype(dtype).name}"
+            step_notes: list = []
+            times = bench_networks.step_times(
+                title,
+                net,
+                bench_networks._pair(net, "softmax"),
+                X[:m].astype(dtype),
+                Y[:m].astype(dtype),
+                1e-3,
+                max(reps // args.q, 10),
+                warmup // args.q + 2,
+                notes=step_notes,
+            )
+            notes += [f"s/{m}/{np.dtype(dtype).name}: {n}" for n in step_notes]
+            med = {k: statistics.median(v) for k, v in times.items()}
+            base = min(t for k, t in med.items() if k.startswith("hand-written"))
+            rows = [{"contender": k, "median_s": t, "ratio": t / base, "n": len(times[k])} for k, t in med.items()]
+            out.append({"case": f"s/{m}/{np.dtype(dtype).name}", "title": title, "rows": rows})
+            _progress(out[-1])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Case (g): grading a class and one warm check (bench/bench_grade.py)
+# ---------------------------------------------------------------------------
+
+
+def case_g(args, notes) -> dict:
+    import bench_grade
+
+    from gradproof.derive.seminar.exercises import get
+    from gradproof.derive.seminar.workers import WarmPool
+
+    rows = bench_grade.generate(200, 0)
+    t0 = time.perf_counter()
+    WarmPool(workers=2).warm({get(r.exercise).variant_for(r.student).id for r in rows})
+    warm_s = time.perf_counter() - t0
+    runs = [bench_grade.run_class(rows, 2, None)]
+    if args.q == 1:  # the baseline, every answer in a process of its own
+        runs.append(bench_grade.run_class(rows, 2, 1))
+    differ = None
+    if len(runs) == 2:
+        diffs = bench_grade.compare(
+            bench_grade.verdict_rows(runs[0]["result"]), bench_grade.verdict_rows(runs[1]["result"])
+        )
+        differ = len({d[0] for d in diffs})
+    lat = bench_grade.latency(pause=0.05)
+    secs = sorted(x[0] for x in lat)
+    res = {
+        "case": "g",
+        "answers": len(rows),
+        "distinct": runs[0]["result"].unique_checks,
+        "oracles_s": warm_s,
+        "runs": [
+            {
+                "batch": r["batch"],
+                "grade_s": r["grade_s"],
+                "write_s": r["write_s"],
+                "total_s": r["grade_s"] + r["write_s"],
+                "cpu_s": r["cpu_parent_s"] + r["cpu_checks_s"] + r["cpu_write_s"],
+            }
+            for r in runs
+        ],
+        "rows_differ": differ,
+        "latency": {
+            "answers": len(lat),
+            "median_s": statistics.median(secs),
+            "p90_s": secs[int(0.9 * (len(secs) - 1))],
+            "max_s": secs[-1],
+            "own_median_s": statistics.median(x[4] for x in lat),
+        },
+        "load_end": os.getloadavg()[0],
+    }
+    print(
+        "  (g): "
+        + ", ".join(f"batch {r['batch']}: {r['total_s']:.1f} s ({r['cpu_s']:.1f} s CPU)" for r in res["runs"])
+        + f"; one warm check {fmt_time(res['latency']['median_s'])} median",
+        file=sys.stderr,
+        flush=True,
+    )
+    return res
+
+
+def step_table(results) -> list[str]:
+    rows = []
+    for res in results:
+        for i, r in enumerate(res["rows"]):
+            rows.append(
+                (res["title"] if i == 0 else "", r["contender"], fmt_time(r["median_s"]), f"{r['ratio']:.2f}x", r["n"])
+            )
+    return _table(("case", "contender", "median", "vs faster hand-written", "reps"), rows)
+
+
+def grade_table(g) -> list[str]:
+    rows = []
+    for r in g["runs"]:
+        name = f"batches of {r['batch']}" if r["batch"] > 1 else "one answer per process (before)"
+        rows.append(
+            (name, f"{r['grade_s']:.2f} s", f"{r['write_s']:.2f} s", f"{r['total_s']:.2f} s", f"{r['cpu_s']:.2f} s")
+        )
+    lines = [
+        f"{g['answers']} answers (200 students x the whole bank), {g['distinct']} distinct checks, 2 lanes; "
+        f"oracles {g['oracles_s']:.2f} s before grading; load average {g['load_end']:.2f} at the end.",
+        "",
+    ]
+    lines += _table(("grading", "grade (wall)", "write (wall)", "total (wall)", "CPU, all processes"), rows)
+    if g["rows_differ"] is not None:
+        lines += ["", f"Verdicts of the two runs: {g['answers'] - g['rows_differ']} of {g['answers']} rows identical."]
+    lat = g["latency"]
+    lines += [
+        "",
+        f"One warm check at a time ({lat['answers']} answers, primed one-template pool, each 0.05 s after the "
+        f"last verdict): median {fmt_time(lat['median_s'])}, 90th percentile {fmt_time(lat['p90_s'])}, "
+        f"max {fmt_time(lat['max_s'])}; the checks' own time {fmt_time(lat['own_median_s'])} median.",
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------
 
@@ -555,6 +706,22 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
                     f"{direc / tfast:.2f}x",
                 )
             )
+    for res in results.get("s", []):
+        by = {r["contender"]: r for r in res["rows"]}
+        gen = by.get("generated, in-place variants")
+        if gen is None:
+            continue
+        out.append((f"{res['title']}: generated <= 1.0x hand-written", gen["ratio"] <= 1.0, f"{gen['ratio']:.2f}x"))
+        jax_step = by.get("JAX jit(step)")
+        if jax_step is not None and "batch 32," in res["title"]:
+            r = gen["median_s"] / jax_step["median_s"]
+            out.append((f"{res['title']}: generated <= 1.0x JAX jit", r <= 1.0, f"{r:.2f}x"))
+    g = results.get("g")
+    if g:
+        total = g["oracles_s"] + g["runs"][0]["total_s"]
+        out.append(("(g) grading 200 students x the whole bank <= 60 s", total <= 60, f"{total:.1f} s"))
+        m = g["latency"]["median_s"]
+        out.append(("(g) one warm check <= 0.1 s median", m <= 0.1, fmt_time(m)))
     d = results.get("d")
     if d and d["rows"]:
         sym = [r["symbolic_s"] for r in d["rows"]]
@@ -586,6 +753,10 @@ def render(results: dict, info: dict, notes: list, args) -> str:
             f" (exit {e['report_exit']}; wrote {', '.join(e['report_files']) or 'nothing'})",
             "",
         ]
+    if results.get("s"):
+        lines += ["### (s) one whole training step (gradient and update)", ""] + step_table(results["s"]) + [""]
+    if results.get("g"):
+        lines += ["### (g) seminar: grading a class, one warm check", ""] + grade_table(results["g"]) + [""]
     tg = targets(results)
     if tg:
         lines += (
@@ -657,7 +828,7 @@ into a virtual environment first); do not edit by hand: rerun the command
 (it rewrites the sections up to "What is measured" and keeps the others,
 which other benchmark scripts' figures fill).
 
-Every case runs its contenders interleaved in one process (A B C A B C ...)
+Every case runs its contenders interleaved in one process (A B C, B C A, ...)
 after a warm-up; the figures are medians of wall times, and ratios are to
 hand-written NumPy in the same run.  Before timing, every contender's
 gradient is compared with gradproof's (float64: 1e-9, float32: 2e-4
@@ -695,6 +866,13 @@ DOC_TAIL = """
   a scalar-expanded run still going at the cap is reported as capped.
 - **(e)** times `python -m gradproof.reports.cli` (the `gradproof` command) in fresh
   processes.
+- **(s)** is `MLP.step` (gradient and update, `numeric/inplace.py`), each
+  contender first checked to reach the same weights from the same start;
+  ratios to the faster of the two hand-written steps (`bench/handwritten.py`).
+  JAX: `jit` of the whole step with the parameters donated.
+- **(g)** runs `bench/bench_grade.py`'s class and its one-check-at-a-time
+  latency; "CPU, all processes" is this process and every template and check
+  process it started.
 """
 
 
@@ -703,7 +881,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a quarter of the repetitions, derivation cap 20 s")
     ap.add_argument("--threads", type=int, default=1, help="threads for BLAS, PyTorch and XLA (default 1)")
-    ap.add_argument("--cases", default="abcde", help="which cases to run (default: abcde)")
+    ap.add_argument("--cases", default="abcdesg", help="which cases to run (default: abcdesg)")
     ap.add_argument("--cap", type=float, default=None, help="seconds per scalar-expanded derivation (default 60)")
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "benchmarks.json"), help="where to write the JSON")
     ap.add_argument(
@@ -758,6 +936,10 @@ def main(argv=None) -> int:
         results["d"] = case_d(args, notes)
     if "e" in args.cases:
         results["e"] = case_e(args, notes)
+    if "s" in args.cases:
+        results["s"] = case_s(args, notes)
+    if "g" in args.cases:
+        results["g"] = case_g(args, notes)
     info["load_after"] = os.getloadavg()[0]
     info["duration_s"] = time.perf_counter() - t_start
     table = render(results, info, notes, args)
@@ -778,7 +960,7 @@ def main(argv=None) -> int:
             indent=2,
         )
     os.replace(args.json + ".tmp", args.json)
-    if not args.no_docs and set("abcde") <= set(args.cases):
+    if not args.no_docs and set("abcdesg") <= set(args.cases):
         write_docs(args.docs, table, info, [a for a in argv if a not in ("--no-docs",)])
         print(f"wrote {os.path.relpath(args.docs)} and {os.path.relpath(args.json)}", file=sys.stderr)
     return 0
