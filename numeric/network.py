@@ -526,18 +526,24 @@ def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
     else:
         Y = rng.standard_normal((m, K)).astype(dtype)
     ref_loss, ref = net._generated_loss_and_grads(X, Y, True)
-    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
-    loss = inplace_mod.run(plan, net._wb, grads, X, Y, 1.0, net.loss_module.forward)
     tol = PROBE_TOLERANCE[dtype]
-    if abs(loss - ref_loss) > tol * max(1.0, abs(ref_loss)):
-        return False, f"loss {loss!r} vs {ref_loss!r}"
-    for (kW, kb, _, _), (gW, gb) in zip(net._layers, grads):
-        for key, got in ((kW, gW), (kb, gb)):
-            want = np.asarray(ref[key])
-            scale = max(float(np.max(np.abs(want), initial=0.0)), np.finfo(dtype).tiny)
-            err = float(np.max(np.abs(got - want), initial=0.0)) / scale
-            if not err <= tol:
-                return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
+    rows = plan.chunk_rows
+    # both ways a batch goes through: whole, and in blocks of rows (2 + 1 here) whose sums add up
+    for plan.chunk_rows, how in ((rows, ""), (2, " (in blocks of rows)")):
+        grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
+        try:
+            loss = inplace_mod.run(plan, net._wb, grads, X, Y, 1.0, net.loss_module.forward)
+        finally:
+            plan.chunk_rows = rows
+        if abs(loss - ref_loss) > tol * max(1.0, abs(ref_loss)):
+            return False, f"loss {loss!r} vs {ref_loss!r}{how}"
+        for (kW, kb, _, _), (gW, gb) in zip(net._layers, grads):
+            for key, got in ((kW, gW), (kb, gb)):
+                want = np.asarray(ref[key])
+                scale = max(float(np.max(np.abs(want), initial=0.0)), np.finfo(dtype).tiny)
+                err = float(np.max(np.abs(got - want), initial=0.0)) / scale
+                if not err <= tol:
+                    return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}{how}"
     return True, ""
 
 

@@ -178,3 +178,40 @@ def test_row_maximum_column_by_column_is_the_row_maximum_and_softmax_stays_finit
     want = (shifted / shifted.sum(axis=1, keepdims=True) - y) / m
     assert np.all(np.isfinite(d))
     np.testing.assert_allclose(d, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
+def test_a_batch_in_blocks_of_rows_gives_the_generated_modules_gradient_loss_and_step(output, dtype):
+    rng = np.random.default_rng(11)
+    fast, plain = _pair((4, 6, 3), "tanh", output, dtype)
+    fast.inplace.chunk_rows = 3  # 10 rows: blocks of 3, 3, 3 and 1
+    X = rng.standard_normal((10, 4)).astype(dtype)
+    Y = _targets(output, rng, 10, 3, dtype)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    lf, gf = fast.gradient(X, Y)
+    lp, gp = plain.gradient(X, Y)
+    assert lf == pytest.approx(lp, rel=rtol)
+    for k in fast.keys:
+        scale = np.max(np.abs(gp[k])) + 1e-30
+        assert np.max(np.abs(gf[k] - gp[k])) / scale <= rtol * 10, k
+    np.testing.assert_allclose(fast.predict_proba(X), plain.predict_proba(X), rtol=rtol * 10, atol=rtol)
+    assert fast._data_loss(X, Y) == pytest.approx(plain._data_loss(X, Y), rel=rtol)
+    for _ in range(3):
+        assert fast.step(X, Y, 0.3, with_loss=True) == pytest.approx(plain.step(X, Y, 0.3, with_loss=True), rel=rtol)
+    np.testing.assert_allclose(fast.theta, plain.theta, rtol=rtol * 100, atol=rtol)
+
+
+def test_blocks_that_do_not_add_up_are_not_chosen(monkeypatch):
+    # a planted fault only in the blocked path (a later block overwrites the earlier blocks' sums)
+    monkeypatch.setattr(inplace.Plan, "partial_grads", lambda self, layers: [(W, b) for W, b in self._target])
+    real_run = inplace.run
+
+    def run(plan, layers, grads, *a, **kw):
+        plan._target = grads
+        return real_run(plan, layers, grads, *a, **kw)
+
+    monkeypatch.setattr(inplace, "run", run)
+    net = MLP((4, 5, 3), seed=0)
+    assert not net.inplace.active
+    assert "in blocks of rows" in net.inplace.reason
