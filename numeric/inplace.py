@@ -22,8 +22,9 @@ topics (a module passed in by the user, or one with a planted fault, is
 never replaced), each topic must have a variant below, and at construction
 the in-place gradient and loss must agree with the generated modules' on a
 seeded probe batch at the network's own weights (float64: 1e-10, float32:
-1e-4, relative to the largest entry), both whole and in blocks of 2 rows.  Otherwise the network runs the
-generated modules as they are and :attr:`Plan.reason` says why.  The
+1e-4, relative to the largest entry), both whole and in blocks of 2 rows.
+Otherwise the network runs the generated modules as they are and
+:attr:`Plan.reason` says why.  The
 network's gradient checks (``MLP.check``) then run through whichever path
 the network trains with, so the in-place path is proved by finite
 differences like the generated one.
