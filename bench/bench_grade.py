@@ -150,6 +150,7 @@ def main() -> int:
     ap.add_argument("--compare", action="store_true", help="also grade one answer per process; compare verdicts")
     ap.add_argument("--save", metavar="FILE", help="write every row's verdict as JSON")
     ap.add_argument("--against", metavar="FILE", help="compare every row's verdict with a --save file")
+    ap.add_argument("--json", metavar="FILE", help="write the one-at-a-time figures as JSON")
     ap.add_argument("--skip-class", action="store_true", help="only the one-at-a-time checks")
     ap.add_argument(
         "--pause", type=float, default=0.05, help="seconds between a verdict and the next submission (0: back to back)"
@@ -166,6 +167,20 @@ def main() -> int:
         secs = sorted(x[0] for x in lat)
         own = sorted(x[4] for x in lat)
         slow = max(lat)
+        if args.json:
+            import json
+
+            stats = {
+                "answers": len(lat),
+                "pause_s": args.pause,
+                "median_s": statistics.median(secs),
+                "p90_s": secs[int(0.9 * (len(secs) - 1))],
+                "max_s": secs[-1],
+                "own_median_s": statistics.median(own),
+                "load_end": os.getloadavg()[0],
+            }
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(stats, fh)
         print()
         _table(
             [
