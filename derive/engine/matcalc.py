@@ -248,26 +248,26 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
     if wrt not in shapes:
         raise DiffError(f"{wrt!r} does not appear in the expression")
     vshape = shapes[wrt]
-    steps = [("expression", text(e)), ("shapes", ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items()))]
+    # each step: (what was done, the expression after it); printed by the caller (text or LaTeX)
+    steps = [("expression", e), ("shapes", ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items()))]
     if hessian:
         if not e.is_scalar() or vshape[1] != 1:
             raise DiffError("--hessian needs a scalar expression of a column vector")
         g = gradient(e, wrt, [])
-        steps.append(("gradient (adjoints propagated from the root)", text(g)))
+        steps.append(("gradient (adjoints propagated from the root)", g))
         g = _tidy_step(g, steps)
-        res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian = Jacobian of the gradient")
-        steps.append(("Hessian = Jacobian of the gradient", text(res)))
+        res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian: the Jacobian of the gradient")
         kind = "hessian"
     elif e.is_scalar():
         res = gradient(e, wrt, [])
-        steps.append(("gradient (adjoints propagated from the root)", text(res)))
+        steps.append(("gradient (adjoints propagated from the root)", res))
         res = _tidy_step(res, steps)
         kind = "gradient"
     else:
         if e.shape[1] != 1 or vshape[1] != 1:
             raise DiffError("a Jacobian needs a column-vector expression and a column-vector variable")
         res = jacobian(e, wrt, vshape[0])
-        steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", text(res)))
+        steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", res))
         res = _tidy_step(res, steps)
         kind = "jacobian"
     sizes = concrete_sizes(e)
@@ -281,10 +281,10 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
 
 def _tidy_step(e, steps, label=None):
     if label:
-        steps.append((label, text(e)))
+        steps.append((label, e))
     out = tidy(e)
     if out != e:
-        steps.append(("elementwise terms collected", text(out)))
+        steps.append(("elementwise terms collected", out))
     return out
 
 

@@ -131,7 +131,7 @@ def latex(e: E, parent: int = 0) -> str:
         s = "-" + latex(e.args[0], 2)
         return rf"\left({s}\right)" if parent > 1 else s
     if op in ("scale", "mul"):
-        s = f"{latex(e.args[0], 3)} {latex(e.args[1], 4)}"
+        s = f"{latex(e.args[0], 3)} {latex(e.args[1], 3)}"  # products associate: A (B C) is A B C
         return rf"\left({s}\right)" if parent > 3 else s
     if op == "had":
         s = rf"{latex(e.args[0], 4)} \odot {latex(e.args[1], 4)}"

@@ -42,6 +42,11 @@ class Result:
     def failed(self):
         return [p for p in self.proofs if not p.passed]
 
+    def printed_steps(self, printer) -> list:
+        """``(what was done, the expression after it)`` with each expression printed by ``printer``
+        (:func:`gradproof.derive.engine.matprint.text` or ``latex``); prose stays as it is."""
+        return [(label, value if isinstance(value, str) else printer(value)) for label, value in self.steps]
+
 
 def _shape_text(s):
     return "scalar" if s == SCALAR else ("vector of length %s" % s[0] if s[1] == 1 else "%sx%s" % s)

@@ -328,6 +328,23 @@ def result_repr(r):
     return repr(text(r.result))[1:-1].replace('"""', "")
 
 
+CD_TOL = 1e-5  # relative error allowed between the generated derivative and central differences
+
+
+def numeric_check(r: Result, seed: int = 0) -> tuple[str, float]:
+    """The NumPy module of ``r`` and its largest relative error against central differences.
+
+    The module is gradproof's own output (every name checked against
+    ``[A-Za-z][A-Za-z0-9_]*``, the expression's text only inside an escaped
+    docstring), executed in a fresh namespace.
+    """
+    src = numpy_module(r)
+    namespace: dict = {}
+    exec(compile(src, "<gradproof diff>", "exec"), namespace)
+    err, _, _ = central_differences(r, namespace, seed)
+    return src, err
+
+
 def sample(r: Result, seed: int = 0) -> dict:
     """Well-conditioned random inputs at the proof sizes (square matrices near a multiple of I)."""
     import numpy as np
