@@ -146,7 +146,7 @@ def gradient(e: E, v: str, steps: list) -> E:
         if op == "diagm":
             return push(a[0], E("diagv", (bar,), a[0].shape))
         if op == "diagv":
-            return push(a[0], E("diagm", (bar,), a[0].shape))
+            return push(a[0], diag(bar))
         if op == "fn" and node.name == "log":
             pass
         raise DiffError(f"no derivative rule for {op}")
