@@ -193,7 +193,7 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
 
     d = derive(name)
     recs = exact_records(d)
-    if d.code is not None and d.passed and code_dir is None and d.kind == "user":
+    if d.code is not None and d.passed and code_dir is None and d.category == "user":
         # a user module (from a spec file) has no bundled code: generate it into a cache folder
         from gradproof.derive.specs.spec import user_code_dir
 
@@ -232,7 +232,7 @@ def expression_records(d, seeds=(0, 1, 2)) -> list[CheckRecord]:
             )
             continue
         ok = bool(err <= CD_TOL)
-        detail = "" if ok else f"{d.topic}: {r.kind} by {r.wrt}: relative error {err:.1e} > {CD_TOL:.0e}"
+        detail = "" if ok else f"{d.topic}: {r.form} by {r.wrt}: relative error {err:.1e} > {CD_TOL:.0e}"
         out.append(CheckRecord(d.topic, f"central differences ({sizes}), seed {seed}", err, CD_TOL, ok, detail))
     return out
 

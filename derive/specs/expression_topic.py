@@ -88,22 +88,22 @@ def expression_topic(decl: ExpressionDeclaration, name: str, origin: str, title:
     if not NAME_RE.match(name):
         raise ExpressionError(f"the topic name {name[:40]!r} must be a name (letters, digits, _)")
     r = _derive_diff(decl, prove_it=False)
-    what = {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
+    what = {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.form]
     return Topic(
         name=name,
         title=title or f"Your expression: the {what} by {decl.wrt}",
-        kind="user",
+        category="user",
         section=SECTION,
         order=1001.0,
         summary=summary or f"Your own expression ({origin}; not part of the lecture): the {what} by {decl.wrt}.",
         build=build_expression,
-        spec=decl,
+        declaration=decl,
         tags=("user", "expression"),
         extra={"source": origin},
     )
 
 
-def _lhs(kind: str, wrt: str) -> Label:
+def _lhs(form: str, wrt: str) -> Label:
     from gradproof.derive.engine.matcalc import latex
     from gradproof.derive.reading.shaped import var
 
@@ -112,7 +112,7 @@ def _lhs(kind: str, wrt: str) -> Label:
         "gradient": Label(f"df/d{wrt}", rf"\frac{{\partial f}}{{\partial {v}}}"),
         "jacobian": Label(f"df/d{wrt}^T", rf"\frac{{\partial f}}{{\partial {v}^{{\top}}}}"),
         "hessian": Label(f"d2f/d{wrt} d{wrt}^T", rf"\frac{{\partial^2 f}}{{\partial {v}\,\partial {v}^{{\top}}}}"),
-    }[kind]
+    }[form]
 
 
 def build_expression(topic) -> Derivation:
@@ -120,7 +120,7 @@ def build_expression(topic) -> Derivation:
     from gradproof.derive.engine.matcalc import latex, text
     from gradproof.derive.proof.matcalc import numpy_module
 
-    decl: ExpressionDeclaration = topic.spec
+    decl: ExpressionDeclaration = topic.declaration
     r = _derive_diff(decl)
     f = Label("f", "f")
     definition = (Step("", f, Label(text(r.expr), latex(r.expr))),)
@@ -129,7 +129,7 @@ def build_expression(topic) -> Derivation:
     for (label, value), (_, tex) in zip(r.printed_steps(text), r.printed_steps(latex)):
         if label in ("expression", "shapes"):
             continue
-        lhs = grad_lhs if r.kind == "hessian" and label.startswith("gradient") else _lhs(r.kind, r.wrt)
+        lhs = grad_lhs if r.form == "hessian" and label.startswith("gradient") else _lhs(r.form, r.wrt)
         steps.append(Step(label, lhs, Label(value, tex)))
     sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items()) or "scalars"
     proofs = tuple(
@@ -140,12 +140,12 @@ def build_expression(topic) -> Derivation:
     results = ()
     extra = {"diff": r}
     if r.proved:
-        results = (Result(r.kind, _lhs(r.kind, r.wrt), matrix=Label(text(r.result), latex(r.result)), shape=_dims(r)),)
+        results = (Result(r.form, _lhs(r.form, r.wrt), matrix=Label(text(r.result), latex(r.result)), shape=_dims(r)),)
         extra["numpy_source"] = numpy_module(r)
     return Derivation(
         topic=topic.name,
         title=topic.title,
-        kind=topic.kind,
+        category=topic.category,
         section=topic.section,
         summary=topic.summary,
         definition=definition,
@@ -218,7 +218,7 @@ def load_expression_spec(text: str, path: str) -> list:
         raise SpecError(
             path,
             lines.of(others[0]),
-            f"a spec declares either one module (kind = ...) or [[expression]] tables, not both ({others[0]!r})",
+            f"a spec declares either one module (category = ...) or [[expression]] tables, not both ({others[0]!r})",
         )
     tables = data.get("expression")
     if not isinstance(tables, list) or not tables or not all(isinstance(x, dict) for x in tables):

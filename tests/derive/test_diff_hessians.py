@@ -93,7 +93,7 @@ def test_a_wrong_factored_hessian_is_caught():
 
     r = differentiate(read("w^T A^T B A w"), "w", hessian=True)
     A, B = var("A", r.shapes["A"]), var("B", r.shapes["B"])
-    wrong = Result(r.expr, r.wrt, r.kind, mc.mul(mc.mul(mc.T(A), B), A), r.shapes, r.sizes, r.steps)
+    wrong = Result(r.expr, r.wrt, r.form, mc.mul(mc.mul(mc.T(A), B), A), r.shapes, r.sizes, r.steps)
     assert text(wrong.result) == "A^T B A"
     assert not all(p.passed for p in prove(wrong))
 

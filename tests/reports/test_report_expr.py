@@ -176,7 +176,7 @@ SPEC_ERRORS = [
     ('[[expression]]\nexpr = "x^T x"\n', "bad.toml:1: expression 1: wrt must be a string"),
     ('[[expression]]\nexpr = "x^T x"\nwrt = "x"\ncolour = 1\n', "bad.toml:4:1: expression 1: unknown key 'colour'"),
     ('[[expression]]\nexpr = "x^T x"\nwrt = "x"\nhessian = "yes"\n', "expression 1: hessian must be true or false"),
-    ('kind = "activation"\n[[expression]]\nexpr = "x^T x"\nwrt = "x"\n', "not both ('kind')"),
+    ('category = "activation"\n[[expression]]\nexpr = "x^T x"\nwrt = "x"\n', "not both ('category')"),
     ('[[expression]]\nname = "relu"\nexpr = "x^T x"\nwrt = "x"\n', "bad.toml:2: expression 1: a user module cannot"),
     (
         '[[expression]]\nname = "a"\nexpr = "x^T x"\nwrt = "x"\n[[expression]]\nname = "a"\nexpr = "x^T x"\nwrt = "x"\n',
