@@ -199,6 +199,8 @@ def scale(s, m):
         return neg(scale(s, m.args[0]))
     if s.op == "num" and m.op == "scale" and m.args[0].op == "num":
         return scale(E("num", value=s.value * m.args[0].value), m.args[1])
+    if s.op == "num" and m.op == "diagm":
+        return diagm(scale(s, m.args[0]))
     if s.op == "num" and m.op == "mul":  # 4 X^T diag(u) X = X^T diag(4 u) X
         inside = _into_diag(m, lambda u: scale(s, u))
         if inside is not None:
@@ -317,8 +319,8 @@ def ones_like(a):
 
 
 def ediv(a, b):
-    if is_num(b, 1):
-        return a
+    if is_num(b, 1) or is_zero(a):
+        return a if not is_zero(a) or not a.is_scalar() else zero(b.shape)
     if a.op == "num" and b.op == "num" and a.is_scalar() and b.is_scalar() and b.value != 0:
         return E("num", value=a.value / b.value)
     if b.is_scalar() and a.op == "ediv" and a.args[1].is_scalar():  # (x / s) / t = x / (s t)

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import gradproof.derive.reading.shaped as t
@@ -250,14 +251,24 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
     vshape = shapes[wrt]
     # each step: (what was done, the expression after it); printed by the caller (text or LaTeX)
     steps = [("expression", e), ("shapes", ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items()))]
+    direction = ""
     if hessian:
         if not e.is_scalar() or vshape[1] != 1:
             raise DiffError("--hessian needs a scalar expression of a column vector")
         g = gradient(e, wrt, [])
         steps.append(("gradient (adjoints propagated from the root)", g))
         g = _tidy_step(g, steps)
-        res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian: the Jacobian of the gradient")
         form = "hessian"
+        try:
+            res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian: the Jacobian of the gradient")
+        except DiffError:
+            # no matrix form: the Hessian column by column, H e_k = the gradient's derivative along e_k
+            from gradproof.derive.engine.matcalc_dir import DIRECTION, directional
+
+            d = t.var(DIRECTION, vshape)
+            label = "Hessian column by column: H e_k, the gradient's derivative along the k-th unit vector"
+            res = _tidy_step(directional(g, wrt, d, fprime), steps, label)
+            direction = DIRECTION
     elif e.is_scalar():
         res = gradient(e, wrt, [])
         steps.append(("gradient (adjoints propagated from the root)", res))
@@ -271,11 +282,11 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
         res = _tidy_step(res, steps)
         form = "jacobian"
     sizes = concrete_sizes(e)
-    r = Result(e, wrt, form, res, shapes, sizes, tuple(steps))
+    r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), (), direction)
     if prove_it:
         from gradproof.derive.proof.matcalc import prove
 
-        r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), tuple(prove(r)))
+        r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), tuple(prove(r)), direction)
     return r
 
 
@@ -303,6 +314,7 @@ def _is_elementwise(e):
     return e.op in _ELEMENTWISE_OPS
 
 
+@functools.lru_cache(maxsize=8192)  # trees are frozen: a subtree met again (as an atom, a factor) is tidied once
 def tidy(e: E) -> E:
     """Collect an elementwise subexpression as a rational function of its atoms.
 
@@ -330,6 +342,7 @@ def tidy(e: E) -> E:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _collect(e: E) -> E:
     """An elementwise vector expression, simplified over scalar stand-ins for its atoms.
 

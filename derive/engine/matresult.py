@@ -34,6 +34,13 @@ class Result:
     sizes: dict
     steps: tuple
     proofs: tuple = field(default_factory=tuple)
+    direction: str = ""  # a Hessian found column by column: ``result`` is H applied to this unit vector
+
+    def heading(self, printer) -> str:
+        """What ``result`` is, for a printed line: ``H e_k = `` for a column-by-column Hessian, else empty."""
+        if not self.direction:
+            return ""
+        return "H e_k = " if printer.__name__ == "text" else r"H \mathbf{e}_k = "
 
     @property
     def proved(self) -> bool:

@@ -140,7 +140,10 @@ def build_expression(topic) -> Derivation:
     results = ()
     extra = {"diff": r}
     if r.proved:
-        results = (Result(r.form, _lhs(r.form, r.wrt), matrix=Label(text(r.result), latex(r.result)), shape=_dims(r)),)
+        lhs = _lhs(r.form, r.wrt)
+        if r.direction:  # the Hessian column by column: H e_k
+            lhs = Label(lhs.text + " e_k", lhs.latex + r" \mathbf{e}_k")
+        results = (Result(r.form, lhs, matrix=Label(text(r.result), latex(r.result)), shape=_dims(r)),)
         extra["numpy_source"] = numpy_module(r)
     return Derivation(
         topic=topic.name,

@@ -64,8 +64,9 @@ def cmd_diff(args) -> int:
                 "expression": text(r.expr),
                 "wrt": r.wrt,
                 "form": r.form,
-                "result": text(r.result),
-                "latex": latex(r.result),
+                "result": r.heading(text) + text(r.result),
+                "latex": r.heading(latex) + latex(r.result),
+                "column_by_column": bool(r.direction),
                 "shapes": {k: list(v) for k, v in r.shapes.items()},
                 "proof": {"sizes": r.sizes, "entries": len(r.proofs), "passed": r.proved},
                 "central_differences": {"max_relative_error": err, "tolerance": CD_TOL},
@@ -83,11 +84,14 @@ def cmd_diff(args) -> int:
             "hessian": r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}}",
         }[r.form]
         wrt = r.wrt
-        print((sym % ((wrt, wrt) if r.form == "hessian" else wrt)) + " = " + latex(r.result))
+        lhs = sym % ((wrt, wrt) if r.form == "hessian" else wrt)
+        if r.direction:  # H, column by column
+            lhs = r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}} \mathbf{e}_k" % (wrt, wrt)
+        print(lhs + " = " + latex(r.result))
         return 0
     for i, (label, value) in enumerate(r.printed_steps(text), 1):
         print(f"{i}. {label}: {value}")
-    print(f"{r.form} by {r.wrt}: {text(r.result)}")
+    print(f"{r.form} by {r.wrt}: {r.heading(text)}{text(r.result)}")
     print(
         f"proved: {len(r.proofs)} entries exact against SymPy's scalar derivative at {sizes}; "
         f"central differences agree (relative error {err:.1e})"
