@@ -207,3 +207,36 @@ def test_jacobian_topic_is_plain_data(forget_user_topics):
     assert "def derivative(" in d.extra["numpy_source"]
     with pytest.raises(ExpressionError, match="column-vector variable"):
         expression_topic(ExpressionDeclaration("X x", "X"), "jac_bad", "a test")
+
+
+def test_column_by_column_hessian_topic(forget_user_topics):
+    decl = ExpressionDeclaration("log(det(A + x x^T))", "x", hessian=True)
+    d = registry.derive(registry.add_user_topic(expression_topic(decl, "col_hessian", "a test")))
+    (res,) = d.results
+    assert res.key == "hessian" and res.lhs.text.endswith(" e_k") and r"\mathbf{e}_k" in res.lhs.latex
+    assert d.passed and len(d.proofs) == 9 and "np.column_stack" in d.extra["numpy_source"]
+    from gradproof.reports.verify import expression_records
+
+    recs = expression_records(d)
+    assert len(recs) == 3 and all(r.passed and r.max_rel_error < 1e-5 for r in recs)
+
+
+def test_the_numeric_layer_can_fail():
+    """A result that (falsely) claims its proof: central differences still catch it."""
+    from dataclasses import replace
+
+    import gradproof.derive.engine.matcalc as mc
+    from gradproof.derive.engine.matresult import Entry
+    from gradproof.derive.reading import read
+    from gradproof.reports.verify import expression_records
+
+    r = mc.differentiate(read("log(det(X))"), "X")
+    planted = replace(r, result=r.result.args[0], proofs=(Entry("d/dX[0,0]", True),))  # X^{-1}, not X^{-T}
+
+    class D:
+        topic = "planted"
+        extra = {"diff": planted}
+
+    recs = expression_records(D())
+    assert mc.text(planted.result) == "X^{-1}"
+    assert recs and not any(x.passed for x in recs) and "relative error" in recs[0].detail
