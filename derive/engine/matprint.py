@@ -110,6 +110,8 @@ _GREEK_TEX = {
 
 def latex(e: E, parent: int = 0) -> str:
     op = e.op
+    if op == "scale" and e.args[0].op == "num" and e.args[1].op == "ones":
+        return latex(e.args[0], parent)  # c 1 is the number c, broadcast (as in text)
     if op == "num":
         v = e.value
         s = str(v.numerator) if v.denominator == 1 else rf"\frac{{{v.numerator}}}{{{v.denominator}}}"
