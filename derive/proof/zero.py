@@ -94,11 +94,17 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
                 return NONZERO
             undecided |= verdict is UNDECIDED
         return UNDECIDED if undecided else ZERO
+    if _symengine_zero(d):
+        return ZERO
     d0 = d
     d = d.rewrite(sp.exp) if d.has(sp.tanh, sp.sinh, sp.cosh) else d
-    d = sp.expand_log(d, force=True)
-    d = _exp_to_generators(d)
-    d = sp.expand_log(d, force=True)
+    # Each rewrite leaves an expression without its target (log, exp) as it is:
+    # skipped, they cost nothing where they would change nothing.
+    d = sp.expand_log(d, force=True) if d.has(sp.log) else d
+    d = _exp_to_generators(d) if d.has(sp.exp) else d
+    d = sp.expand_log(d, force=True) if d.has(sp.log) else d
+    if _field_zero(d):
+        return ZERO
     try:
         if sp.cancel(sp.together(d)) == 0:
             return ZERO
@@ -154,3 +160,125 @@ def _probe_zero(d, rng):
         if abs(tot) > 10.0 ** (-PROBE_ZERO) * scale:
             return NONZERO
     return ZERO if evaluated >= PROBE_POINTS else UNDECIDED
+
+
+# ---------------------------------------------------------------------------
+# Fast paths: each may only answer ZERO; anything else goes on to ``cancel``
+# ---------------------------------------------------------------------------
+
+# Expressions of at least this many nodes are first expanded on SymEngine;
+# smaller ones are decided by SymPy at once (importing SymEngine would cost more).
+SYMENGINE_NODES = 20
+
+
+def _has_nodes(d: sp.Expr, count: int) -> bool:
+    """Whether ``d`` has at least ``count`` nodes (counting stops there)."""
+    return any(k >= count for k, _ in enumerate(sp.preorder_traversal(d), 1))
+
+
+def _symengine_zero(d: sp.Expr) -> bool:
+    """``True`` when SymEngine expands ``d`` to 0: ``d`` is then identically zero.
+
+    Expansion rewrites an expression into an equal one, so 0 out of it is a
+    proof (the composed-network proofs rest on the same fact, see
+    :mod:`gradproof.derive.lecture.exact`).  ``False`` says nothing: a
+    rational function, for one, needs ``cancel``.  SymEngine matches symbols
+    by name (it has no assumptions), so an expression with two symbols of one
+    name is left to SymPy, and so is one with floats (rounding is not exact).
+    """
+    if not _has_nodes(d, SYMENGINE_NODES):
+        return False
+    free = d.free_symbols
+    if len({x.name for x in free}) != len(free) or d.has(sp.Float):
+        return False
+    import symengine  # here: a proof that never needs it does not pay its import
+
+    try:
+        return symengine.expand(symengine.sympify(d)) == 0
+    except Exception:  # a node SymEngine cannot take: SymPy decides
+        return False
+
+
+def _field_zero(d: sp.Expr) -> bool:
+    """``True`` when ``d`` is 0 as a rational function of its generators.
+
+    The generators are the symbols and every other atom that is not a rational
+    number (``E_x``, ``exp(x^2)``, ``sqrt(x)``, ``pi``), taken as independent
+    indeterminates: an expression that is zero for *every* value of them is
+    zero at their actual values.  The arithmetic runs in SymPy's sparse field
+    of fractions, which cancels common factors as it goes (what ``together``
+    and ``cancel`` do on whole expressions, at a fraction of their cost).
+    ``False`` says nothing (dependent generators such as ``x`` and
+    ``sqrt(x)``): ``cancel`` decides then.
+    """
+    from sympy.polys.domains import QQ
+    from sympy.polys.fields import FracField
+
+    if d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False
+    gens: dict = {}
+    stack = [d]
+    while stack:
+        e = stack.pop()
+        if e.is_Rational:
+            continue
+        if e.is_Add or e.is_Mul:
+            stack.extend(e.args)
+        elif e.is_Pow and e.exp.is_Integer:
+            stack.append(e.base)
+        elif isinstance(e, sp.exp):
+            gens.update((sp.exp(t), None) for _, t in _exp_factors(e))
+        else:
+            gens.setdefault(e, None)
+    if not gens:
+        return False  # a rational number: cancel's comparison is as quick
+    field = FracField(tuple(gens), QQ)
+    images = dict(zip(gens, field.gens))
+    memo: dict = {}
+
+    def image(e):
+        if e in memo:
+            return memo[e]
+        if e in images:
+            r = images[e]
+        elif e.is_Rational:
+            r = field(QQ(int(e.p), int(e.q)))
+        elif e.is_Add:
+            r = field.zero
+            for a in e.args:
+                r = r + image(a)
+        elif e.is_Mul:
+            r = field.one
+            for a in e.args:
+                r = r * image(a)
+        elif isinstance(e, sp.exp):
+            r = field.one
+            for k, t in _exp_factors(e):
+                r = r * _power(images[sp.exp(t)], k)
+        else:  # an integer power
+            r = _power(image(e.base), int(e.exp))
+        memo[e] = r
+        return r
+
+    try:
+        return image(d) == 0
+    except ZeroDivisionError:  # a denominator zero as a rational function: cancel decides
+        return False
+
+
+def _power(x, k: int):
+    """``x ** k`` in a field of fractions, ``k`` of either sign."""
+    return x**k if k >= 0 else (1 / x) ** (-k)
+
+
+def _exp_factors(e: sp.exp) -> list:
+    """``exp(c u) = exp(u)^c`` with ``c`` the integer content of the argument
+    (its sign included): ``[(c, u)]``, or ``[(1, argument)]`` when the
+    content is not an integer.  ``exp(-u)`` and ``exp(2 u)`` so become
+    powers of the one generator ``exp(u)``."""
+    c, u = e.args[0].as_content_primitive()
+    if u.could_extract_minus_sign():
+        c, u = -c, -u
+    if not c.is_Integer or u == 1:
+        return [(1, e.args[0])]
+    return [(int(c), u)]
