@@ -2,6 +2,13 @@
 
     python bench/bench_derive.py [--sizes 4 16 64] [--cap 60] [--json FILE]
     python bench/bench_derive.py --per-topic [--baseline DIR] [--repeat N]
+    python bench/bench_derive.py --same-output DIR
+
+``--same-output DIR`` prints every topic's ``gradproof derive --no-cache
+TOPIC --format F`` (text, latex, json) from this checkout and from the
+checkout DIR (each in one fresh process, topics in the lecture's order) and
+compares them byte for byte: exit 0 when every one is identical, 1 otherwise
+(the differing topics named).
 
 ``--per-topic`` times ``gradproof derive --no-cache TOPIC`` for every topic,
 each in a fresh process (CPU time of the process, user + system, and wall
@@ -47,6 +54,20 @@ for nm in names:
     d = derive(nm)
     assert d.passed, nm
 print(time.perf_counter() - t, time.process_time() - c)
+"""
+
+OUTPUTS = r"""
+import contextlib, io, json, sys
+from gradproof.reports import cli
+from gradproof.derive.lecture.registry import topics
+out = {}
+for t in topics():
+    for fmt in ("text", "latex", "json"):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            rc = cli.main(["derive", t.name, "--format", fmt, "--no-cache"])
+        out[t.name + " " + fmt] = [rc, buf.getvalue()]
+json.dump(out, sys.stdout)
 """
 
 SCALAR = r"""
@@ -138,6 +159,25 @@ def per_topic(args) -> int:
     return 0
 
 
+def _outputs(env: dict) -> dict:
+    r = subprocess.run([sys.executable, "-c", OUTPUTS], env=env, capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def same_output(args) -> int:
+    """Every topic printed by this checkout and by ``args.same_output``, compared byte for byte."""
+    mine, theirs = _outputs(_env(None)), _outputs(_env(args.same_output))
+    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    for k in differ:
+        print(f"differs: {k}")
+    topics = {k.rsplit(" ", 1)[0] for k in mine}
+    print(
+        f"{len(mine) - len(differ)} of {len(mine)} outputs identical ({len(topics)} topics x text, latex, json)"
+        + ("" if not differ else f"; {len(differ)} differ")
+    )
+    return 1 if differ else 0
+
+
 def _run(code, args, cap, env=None):
     t0 = time.perf_counter()
     try:
@@ -160,7 +200,10 @@ def main(argv=None) -> int:
     ap.add_argument("--per-topic", action="store_true", help="every topic cold, each in a fresh process")
     ap.add_argument("--baseline", metavar="DIR", help="with --per-topic: also time this checkout, side by side")
     ap.add_argument("--topics", nargs="+", metavar="TOPIC", help="with --per-topic: these topics only (default: all)")
+    ap.add_argument("--same-output", metavar="DIR", help="compare every topic's printed derivation with DIR's")
     args = ap.parse_args(argv)
+    if args.same_output:
+        return same_output(args)
     if args.per_topic:
         return per_topic(args)
 

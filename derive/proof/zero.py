@@ -94,8 +94,6 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
                 return NONZERO
             undecided |= verdict is UNDECIDED
         return UNDECIDED if undecided else ZERO
-    if _symengine_zero(d):
-        return ZERO
     d0 = d
     d = d.rewrite(sp.exp) if d.has(sp.tanh, sp.sinh, sp.cosh) else d
     # Each rewrite leaves an expression without its target (log, exp) as it is:
@@ -163,40 +161,8 @@ def _probe_zero(d, rng):
 
 
 # ---------------------------------------------------------------------------
-# Fast paths: each may only answer ZERO; anything else goes on to ``cancel``
+# The fast path: it may only answer ZERO; anything else goes on to ``cancel``
 # ---------------------------------------------------------------------------
-
-# Expressions of at least this many nodes are first expanded on SymEngine;
-# smaller ones are decided by SymPy at once (importing SymEngine would cost more).
-SYMENGINE_NODES = 20
-
-
-def _has_nodes(d: sp.Expr, count: int) -> bool:
-    """Whether ``d`` has at least ``count`` nodes (counting stops there)."""
-    return any(k >= count for k, _ in enumerate(sp.preorder_traversal(d), 1))
-
-
-def _symengine_zero(d: sp.Expr) -> bool:
-    """``True`` when SymEngine expands ``d`` to 0: ``d`` is then identically zero.
-
-    Expansion rewrites an expression into an equal one, so 0 out of it is a
-    proof (the composed-network proofs rest on the same fact, see
-    :mod:`gradproof.derive.lecture.exact`).  ``False`` says nothing: a
-    rational function, for one, needs ``cancel``.  SymEngine matches symbols
-    by name (it has no assumptions), so an expression with two symbols of one
-    name is left to SymPy, and so is one with floats (rounding is not exact).
-    """
-    if not _has_nodes(d, SYMENGINE_NODES):
-        return False
-    free = d.free_symbols
-    if len({x.name for x in free}) != len(free) or d.has(sp.Float):
-        return False
-    import symengine  # here: a proof that never needs it does not pay its import
-
-    try:
-        return symengine.expand(symengine.sympify(d)) == 0
-    except Exception:  # a node SymEngine cannot take: SymPy decides
-        return False
 
 
 def _field_zero(d: sp.Expr) -> bool:
@@ -205,14 +171,16 @@ def _field_zero(d: sp.Expr) -> bool:
     The generators are the symbols and every other atom that is not a rational
     number (``E_x``, ``exp(x^2)``, ``sqrt(x)``, ``pi``), taken as independent
     indeterminates: an expression that is zero for *every* value of them is
-    zero at their actual values.  The arithmetic runs in SymPy's sparse field
-    of fractions, which cancels common factors as it goes (what ``together``
-    and ``cancel`` do on whole expressions, at a fraction of their cost).
-    ``False`` says nothing (dependent generators such as ``x`` and
-    ``sqrt(x)``): ``cancel`` decides then.
+    zero at their actual values.  ``d`` is computed as one fraction
+    :class:`_Fraction` over SymPy's sparse polynomials, its denominator kept
+    as a product of powers of the polynomials it met: a sum brings fractions
+    to the least common multiple of those products and no polynomial ``gcd``
+    is ever computed (``together`` and ``cancel`` compute one at each step).
+    The numerator is zero exactly when ``d`` is.  ``False`` says nothing
+    (dependent generators such as ``x`` and ``sqrt(x)``): ``cancel`` decides then.
     """
     from sympy.polys.domains import QQ
-    from sympy.polys.fields import FracField
+    from sympy.polys.rings import PolyRing
 
     if d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False
@@ -232,43 +200,82 @@ def _field_zero(d: sp.Expr) -> bool:
             gens.setdefault(e, None)
     if not gens:
         return False  # a rational number: cancel's comparison is as quick
-    field = FracField(tuple(gens), QQ)
-    images = dict(zip(gens, field.gens))
+    ring = PolyRing(tuple(gens), QQ)
+    images = {g: _Fraction(x) for g, x in zip(gens, ring.gens)}
     memo: dict = {}
 
-    def image(e):
+    def image(e) -> _Fraction:
         if e in memo:
             return memo[e]
         if e in images:
             r = images[e]
         elif e.is_Rational:
-            r = field(QQ(int(e.p), int(e.q)))
+            r = _Fraction(ring(QQ(int(e.p), int(e.q))))
         elif e.is_Add:
-            r = field.zero
-            for a in e.args:
-                r = r + image(a)
+            r = _Fraction.sum([image(a) for a in e.args])
         elif e.is_Mul:
-            r = field.one
-            for a in e.args:
-                r = r * image(a)
+            r = _Fraction.product([image(a) for a in e.args])
         elif isinstance(e, sp.exp):
-            r = field.one
-            for k, t in _exp_factors(e):
-                r = r * _power(images[sp.exp(t)], k)
+            r = _Fraction.product([images[sp.exp(t)].power(k) for k, t in _exp_factors(e)])
         else:  # an integer power
-            r = _power(image(e.base), int(e.exp))
+            r = image(e.base).power(int(e.exp))
         memo[e] = r
         return r
 
     try:
-        return image(d) == 0
+        return not image(d).numerator
     except ZeroDivisionError:  # a denominator zero as a rational function: cancel decides
         return False
 
 
-def _power(x, k: int):
-    """``x ** k`` in a field of fractions, ``k`` of either sign."""
-    return x**k if k >= 0 else (1 / x) ** (-k)
+class _Fraction:
+    """``numerator / prod(base ** k)``: polynomials over the rationals, the
+    denominator as a map ``base -> k`` (bases non-constant and nonzero)."""
+
+    __slots__ = ("denominator", "numerator")
+
+    def __init__(self, numerator, denominator=None):
+        self.numerator = numerator
+        self.denominator = denominator or {}
+
+    @staticmethod
+    def product(factors: list) -> _Fraction:
+        num = factors[0].numerator
+        den = dict(factors[0].denominator)
+        for f in factors[1:]:
+            num = num * f.numerator
+            for b, k in f.denominator.items():
+                den[b] = den.get(b, 0) + k
+        return _Fraction(num, den)
+
+    @staticmethod
+    def sum(terms: list) -> _Fraction:
+        den: dict = {}
+        for t in terms:
+            for b, k in t.denominator.items():
+                den[b] = max(den.get(b, 0), k)
+        num = terms[0].numerator.ring.zero
+        for t in terms:
+            part = t.numerator
+            for b, k in den.items():
+                missing = k - t.denominator.get(b, 0)
+                if missing:
+                    part = part * b**missing
+            num = num + part
+        return _Fraction(num, den)
+
+    def power(self, k: int) -> _Fraction:
+        if k >= 0:
+            return _Fraction(self.numerator**k, {b: e * k for b, e in self.denominator.items()})
+        num = self.numerator
+        if not num:
+            raise ZeroDivisionError("a power of zero with a negative exponent")
+        top = num.ring.one
+        for b, e in self.denominator.items():
+            top = top * b**e
+        if num.is_ground:
+            return _Fraction(top * (1 / num.LC), {}).power(-k)
+        return _Fraction(top, {num: 1}).power(-k)
 
 
 def _exp_factors(e: sp.exp) -> list:
