@@ -99,7 +99,9 @@ def per_sample_subs(spec, env, s):
 
 def instantiate(e, dims, sub, extra=None):
     """``e`` at explicit sizes (``dims``), its index objects replaced by entries (``sub``)."""
-    e = sp.sympify(e, strict=True).subs(dims).doit()
+    # The sizes and hyperparameters are plain symbols, never bound variables:
+    # structural replacement gives what ``subs`` gives, without its pattern matching.
+    e = sp.sympify(e, strict=True).xreplace({k: sp.sympify(v, strict=True) for k, v in dims.items()}).doit()
     e = e.xreplace(sub)
     if extra:
         e = e.xreplace(extra)
