@@ -68,7 +68,10 @@ def exact_zero(d: sp.Expr, rng: random.Random | None = None) -> bool:
 def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     """Decide whether ``d`` is identically zero: ``ZERO``, ``NONZERO`` or ``UNDECIDED``.
 
-    Exponentials become rational generators and ``cancel`` decides; a
+    First ``d`` is computed exactly as one fraction of polynomials in its
+    generators (:func:`_field_zero`): a zero numerator proves it zero, and
+    most true identities end there.  Otherwise exponentials become rational
+    generators and ``cancel`` decides; a
     piecewise expression (ReLU, sign, |w|) is decided at random non-zero
     rational points instead, each exactly.  When ``cancel`` leaves something
     (square roots of sums, as in a normalisation layer, are beyond it), the
@@ -99,10 +102,13 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     # Each rewrite leaves an expression without its target (log, exp) as it is:
     # skipped, they cost nothing where they would change nothing.
     d = sp.expand_log(d, force=True) if d.has(sp.log) else d
-    d = _exp_to_generators(d) if d.has(sp.exp) else d
-    d = sp.expand_log(d, force=True) if d.has(sp.log) else d
-    if _field_zero(d):
+    if _field_zero(d):  # exponentials included (see _exp_factors)
         return ZERO
+    if d.has(sp.exp):
+        d = _exp_to_generators(d)
+        d = sp.expand_log(d, force=True) if d.has(sp.log) else d
+        if _field_zero(d):
+            return ZERO
     try:
         if sp.cancel(sp.together(d)) == 0:
             return ZERO
