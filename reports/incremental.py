@@ -78,14 +78,24 @@ def _hash_files(h, base: Path, files) -> None:
 
 
 def _distributions() -> str:
-    """Every installed distribution's folder name (name and version), from ``sys.path``."""
+    """Every distribution installed in this interpreter's site folders (folder names: name and version).
+
+    NOTE: the site folders only, not every ``sys.path`` entry: the current
+    folder is on ``sys.path`` under ``python -m``, and what happens to lie
+    there must not change a key.
+    """
+    import site
+    import sysconfig
+
+    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    if site.ENABLE_USER_SITE:
+        folders.add(site.getusersitepackages())
     names = set()
-    for entry in sys.path:
+    for folder in sorted(folders):
         try:
-            listing = os.listdir(entry or ".")
+            names.update(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
-        names.update(n for n in listing if n.endswith((".dist-info", ".egg-info")))
     return "\n".join(sorted(names))
 
 
