@@ -235,7 +235,7 @@ def build_report(
     stored = _stored_sections(selected, parts)
     sources = _stored_sources(parts) if figures else {}
     timings["stored parts"] = time.perf_counter() - t0
-    missing = [k for k in _source_names() if k not in sources and k != "networks"] if figures else []
+    missing = [k for k in _source_names() if k not in sources and k != "networks"] if figures else []  # in workers
     pooled = [t for t in selected if t.kind != "user" and t.name not in stored] if jobs > 1 else []
     pool = _pool(jobs if pooled else 1) if pooled or missing else None
     try:
@@ -246,7 +246,9 @@ def build_report(
             if missing:
                 from gradproof.reports import plots
 
-                started = plots.start_sources(pool, missing)
+                started = plots.start_sources(pool, [k for k in missing if k in plots.SOURCES])
+                if "activations" in missing:
+                    started["activations"] = pool.submit(plots.activation_figure)
             # costly kinds first, so that the workers finish together
             costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
             futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
@@ -331,14 +333,17 @@ def _collect_sections(selected, stored, futures, parts, progress, timings) -> li
 def _source_names() -> tuple[str, ...]:
     from gradproof.reports.plots import SOURCES
 
-    return (*SOURCES, "networks")
+    return (*SOURCES, "networks", "activations")
 
 
 def _stored_sources(parts) -> dict:
-    """The report-level parts stored and authentic: experiment outcomes, and the networks' records."""
+    """The report-level parts stored and authentic: experiment outcomes, the networks' records, the activation plot."""
+    from gradproof.reports.document import Figure
+
+    kinds = {"networks": list, "activations": Figure}
     out = {}
     for name in _source_names():
-        obj = parts.load(parts.source(name), list if name == "networks" else dict)
+        obj = parts.load(parts.source(name), kinds.get(name, dict))
         if obj is not None:
             out[name] = obj
     return out
@@ -359,6 +364,11 @@ def _report_level(report: Report, sources: dict, started: dict, parts, progress,
     t0 = time.perf_counter()
     if progress:
         progress.note("experiments (training, initialisation)")
+    if "activations" in started:
+        report.companion_figure = started.pop("activations").result()
+        parts.save(parts.source("activations"), report.companion_figure)
+    else:
+        report.companion_figure = sources.get("activations")
     outcomes = {k: v for k, v in sources.items() if k in plots.SOURCES}
     for key, future in started.items():
         outcomes[key] = dict(future.result())
@@ -613,7 +623,7 @@ def _write_companion(report: Report, outdir: Path, formats, result: WriteResult,
     if progress:
         progress.note("companion")
     key = parts.source("activations") if parts is not None else None
-    figure = parts.load(key, Figure) if parts is not None else None
+    figure = report.companion_figure or (parts.load(key, Figure) if parts is not None else None)
     if figure is None:
         from gradproof.reports.plots import activation_figure
 

@@ -35,6 +35,9 @@ def _new_figure(width: float, height: float):
 def _finish(fig, name: str, title: str, caption: str) -> Figure:
     svg = io.BytesIO()
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    # The layout the SVG was drawn with serves the PDF too: constrained layout
+    # measures every text again on each save, a third of a figure's cost.
+    fig.set_layout_engine("none")
     pdf = io.BytesIO()
     fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None})
     text = svg.getvalue().decode("utf-8")
