@@ -286,13 +286,13 @@ class Keys:
         key = None
         if cache.topic_key(topic) is None:
             pass  # a topic nothing on disk identifies is built afresh every time
-        elif topic.kind == "user":
+        elif topic.category == "user":
             key = _digest("fragment", environment(), "user", cache.topic_key(topic))
         else:
             if self._builtin is None:
                 from gradproof.derive.lecture import registry
 
-                self._builtin = topic_digests(t.name for t in registry.topics() if t.kind != "user")
+                self._builtin = topic_digests(t.name for t in registry.topics() if t.category != "user")
             part = self._builtin.get(topic.name)
             key = None if part is None else _digest("fragment", environment(), part)
         self.complete = self.complete and key is not None
@@ -303,12 +303,12 @@ class Keys:
         # derive's engine is in: the figures' captions quote the errata's slides
         return _digest("source", environment(), engine_hash(), name) if self.on else None
 
-    def load(self, key: str | None, kind: type, check=None):
-        """The part stored under ``key`` if it authenticates and is a ``kind`` (and passes ``check``)."""
+    def load(self, key: str | None, expected: type, check=None):
+        """The part stored under ``key`` if it authenticates and is an ``expected`` (and passes ``check``)."""
         if key is None:
             return None
         obj = cache.load_entry(key)
-        if not isinstance(obj, kind) or (check is not None and not check(obj)):
+        if not isinstance(obj, expected) or (check is not None and not check(obj)):
             return None
         self.read.append(key)
         return obj

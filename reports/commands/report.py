@@ -71,7 +71,7 @@ def _build(args, formats, specs, memo_key, start) -> int:
     try:
         # built beside the folder, swapped in when complete; locked against a second run
         with (
-            OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder,
+            OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
             Bar(steps, "report") as bar,
         ):
             report = build_report(names or None, progress=bar, parts=parts)
@@ -137,7 +137,7 @@ def _publish_stored(args, memo: dict, start: float) -> int:
 
     names = [n for n in memo["files"] if isinstance(n, str) and n == Path(n).name and not n.startswith(".")]
     try:
-        with OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder:
+        with OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder:
             for name in names:
                 write_atomic(folder.path / name, memo["files"][name])
             listed = [folder.final(folder.path / n) for n in memo["listed"] if n in names]

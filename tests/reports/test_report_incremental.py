@@ -20,7 +20,7 @@ from gradproof.reports.cli import main
 SPEC = """\
 name = "cubic_unit"
 title = "Cubic unit"
-kind = "activation"
+category = "activation"
 summary = "f(s) = s^3 / 3 + s, a smooth activation of our own."
 forward = "s**3 / 3 + s"
 """
