@@ -43,7 +43,7 @@ def Cache(folder):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Cold (``--no-cache``), into an empty cache, rerun, edited spec, reverted spec."""
+    """Cold (``--no-cache``), into an empty cache, rerun, edited spec (incremental and cold), reverted spec."""
     base = tmp_path_factory.mktemp("incremental")
     folder = base / "cache"
     spec = base / "cubic.toml"
@@ -65,6 +65,7 @@ def runs(tmp_path_factory):
         report("rerun")
         spec.write_text(EDITED)
         report("edited")
+        report("edited cold", "--no-cache")
         spec.write_text(SPEC)
         report("reverted")
     finally:
@@ -88,6 +89,13 @@ def test_cold_and_incremental_runs_are_byte_identical(runs):
             assert runs[name][f] == cold[f], f"{f} differs between the cold run and the {name} run"
 
 
+def test_an_incremental_run_after_an_edit_equals_a_cold_run_of_the_edit(runs):
+    edited, cold = runs["edited"], runs["edited cold"]
+    assert edited.keys() == cold.keys()
+    for f in cold:
+        assert edited[f] == cold[f], f"{f} differs between the incremental and the cold run of the edited spec"
+
+
 def test_an_unchanged_rerun_stores_nothing_new(runs):
     assert runs["first entries"], "the first cached run stored nothing"
     assert runs["rerun entries"] == runs["first entries"]
@@ -97,6 +105,7 @@ def test_an_edited_spec_changes_its_topic_only(runs):
     cold, edited = runs["cold"], runs["edited"]
     html = edited["index.html"].decode()
     assert "a smooth activation, edited" in html and "a smooth activation, edited" not in cold["index.html"].decode()
+    assert runs["edited cold entries"] == runs["edited entries"], "a --no-cache run changed the cache folder"
     new = set(runs["edited entries"]) - set(runs["rerun entries"])
     # the user's derivation, its fragment, the output folder, and the PDF of the changed .tex
     assert 2 <= len(new) <= 4 + ("pdf" in FORMATS), sorted(new)
