@@ -43,6 +43,7 @@ import ast
 import functools
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -78,12 +79,48 @@ def _hash_files(h, base: Path, files) -> None:
 
 
 def _distributions() -> str:
-    """Every distribution installed in this interpreter's site folders (folder names: name and version).
+    """What the report runs on: gradproof's requirements and the ``digits`` extra's, transitively, as ``name==version``.
 
-    NOTE: the site folders only, not every ``sys.path`` entry: the current
-    folder is on ``sys.path`` under ``python -m``, and what happens to lie
-    there must not change a key.
+    NOTE: these, not everything installed: a package installed for something
+    else (a benchmark's contender) must not make every stored part stale.
+    Without an installed gradproof (a bare checkout), every distribution in
+    the site folders stands in.
     """
+    from importlib import metadata
+
+    installed = {}
+    for dist in metadata.distributions():  # one scan of sys.path
+        name = _canonical(dist.metadata["Name"] or "")
+        installed.setdefault(name, dist)
+    if "gradproof" not in installed:
+        return _site_listing()
+    seen: dict[str, str] = {}
+    todo = ["gradproof"]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in installed:
+            continue  # absent is a state too: the key holds it by omission
+        dist = installed[name]
+        seen[name] = dist.version
+        for req in dist.requires or ():
+            marker = req.partition(";")[2]
+            if "extra" in marker and not (name == "gradproof" and '"digits"' in marker.replace("'", '"')):
+                continue  # another extra: not what the report runs on
+            found = _REQUIREMENT.match(req)
+            if found:
+                todo.append(_canonical(found.group(0)))
+    return "\n".join(f"{n}=={v}" for n, v in sorted(seen.items()))
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _site_listing() -> str:
+    """Every distribution folder in this interpreter's site folders (the current folder is not one)."""
     import site
     import sysconfig
 
