@@ -184,7 +184,7 @@ def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]
 
     >>> owned, shared = declaration_parts({"t.py": "import x\\nmodule('a', 1)\\n"}, {"a", "b"})
     >>> owned["a"], owned["b"], shared
-    (["t.py\\x00\\nmodule('a', 1)\\n"], [], ['t.py\\x00import x'])
+    (["t.py\\x00\\nmodule('a', 1)"], [], ['t.py\\x00import x', 't.py\\x00\\n'])
     """
     names = set(names)
     owned: dict[str, list[str]] = {n: [] for n in names}
@@ -382,11 +382,12 @@ def _tool_identity(command: str) -> str:
     return "\n".join(out)
 
 
-def output_key(topics, formats, specs) -> str | None:
+def output_key(topics, formats, specs, tex: list[str] | None) -> str | None:
     """The whole output folder of ``gradproof report``: the source, the options, the spec files' bytes.
 
-    ``None`` when the cache is off or a spec file cannot be read (the run
-    itself then says why).
+    ``tex`` is the command that compiles the PDFs (``None``: no TeX
+    installed).  ``None`` when the cache is off or a spec file cannot be
+    read (the run itself then says why).
     """
     if not active():
         return None
@@ -396,10 +397,7 @@ def output_key(topics, formats, specs) -> str | None:
             parts += [spec, os.path.realpath(spec), Path(spec).read_bytes()]
         except OSError:
             return None
-    from gradproof.reports.build import latex_engine
-
-    cmd, _ = latex_engine()
-    parts.append(_tool_identity(cmd[0]) if cmd else "no TeX")
+    parts.append(_tool_identity(tex[0]) if tex else "no TeX")
     return _digest(*parts)
 
 

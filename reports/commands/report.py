@@ -32,7 +32,9 @@ def cmd_report(args) -> int:
     formats = parse_formats(args.format)
     start = time.perf_counter()
     specs = list(getattr(args, "spec", []) or [])
-    memo_key = incremental.output_key(list(args.topics), formats, specs)
+    from gradproof.reports.build import latex_engine
+
+    memo_key = incremental.output_key(list(args.topics), formats, specs, latex_engine()[0])
     memo = incremental.load_output(memo_key)
     if memo is not None:
         return _publish_stored(args, memo, start)
