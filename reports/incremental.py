@@ -324,7 +324,8 @@ class Keys:
         if cache.topic_key(topic) is None:
             pass  # a topic nothing on disk identifies is built afresh every time
         elif topic.category == "user":
-            key = _digest("fragment", environment(), "user", cache.topic_key(topic))
+            # the name too: one spec file may declare several topics
+            key = _digest("fragment", environment(), "user", topic.name, cache.topic_key(topic))
         else:
             if self._builtin is None:
                 from gradproof.derive.lecture import registry
