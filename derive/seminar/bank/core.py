@@ -267,7 +267,7 @@ declare(
         dims=bias_dims(),
         symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n1")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
             S("w", ("n1", 1)),
             S("y", ("m", 1), "binary", description="targets in {0, 1}"),
             S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(X w)", description="sigma(X w)"),
@@ -305,7 +305,7 @@ declare(
         dims=bias_dims(),
         symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n1")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
             S("W", ("n1", "K")),
             S("Y", ("m", "K"), "onehot", description="one-hot targets"),
             S("P", ("m", "K"), aliases=("Yhat",), definition="softmax(X W)", description="softmax(X W), row-wise"),
@@ -333,7 +333,7 @@ declare(
         dims=bias_dims(),
         symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n1")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
             S("w", ("n1", 1)),
             S("y", ("m", 1)),
             S("yhat", ("m", 1), aliases=("y_hat",), definition="X w", description="X w"),
@@ -346,7 +346,7 @@ declare(
 
 # X holds the column of ones x_0 = 1 and n features: m x (n + 1), n1 = n + 1
 LSQ_SYMBOLS = (
-    S("X", ("m", "n1")),
+    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
     S("y", ("m", 1)),
     S("I", ("n1", "n1"), "identity", description="identity"),
     S("lambda", (), "positive", aliases=("lam", "l")),
@@ -481,7 +481,7 @@ declare(
         dims=bias_dims(),
         symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n1")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
             S("y", ("m", 1)),
             S("w", ("n1", 1)),
             S("RSS", (), definition="(y - X w)^T (y - X w)", description="residual sum of squares"),

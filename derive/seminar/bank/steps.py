@@ -10,7 +10,12 @@ EXERCISES: list = []
 declare = EXERCISES.append
 
 # X holds the column of ones x_0 = 1 and n features: m x (n + 1), n1 = n + 1
-_LSQ = (S("X", ("m", "n1")), S("y", ("m", 1)), S("w", ("n1", 1)), S("sigma", (), "positive"))
+_LSQ = (
+    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+    S("y", ("m", 1)),
+    S("w", ("n1", 1)),
+    S("sigma", (), "positive"),
+)
 
 declare(
     Exercise(
@@ -125,7 +130,7 @@ declare(
                 "logistic_regression",
                 "grad:w",
                 symbols=(
-                    S("X", ("m", "n1")),
+                    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
                     S("w", ("n1", 1)),
                     S("y", ("m", 1), "binary"),
                     S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(X w)"),
