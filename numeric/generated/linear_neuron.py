@@ -9,8 +9,8 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     yhat = X w
-    Delta^l = Delta w^T
-    dL/dw = X^T Delta
+    Delta^l = Delta^{l+1} w^T
+    dL/dw = X^T Delta^{l+1}
 """
 import numpy as np
 
@@ -31,7 +31,7 @@ def forward(z, w):
 
 
 def backward(delta, z, w):
-    """Backward message and parameter messages: Delta^l = Delta w^T
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} w^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """
