@@ -287,7 +287,8 @@ class ElementwiseNotation:
     def _print_Pow(self, expr, *args, **kwargs):
         b, ex = expr.as_base_exp()
         if self._is_matrix(b) and ex.is_Integer and ex > 0:
-            base = self._print(b) if isinstance(b, sp.Symbol) else self._group(self._print(b))
+            base = self._print(b)
+            base = base if isinstance(b, sp.Symbol) and not _superscripted(base) else self._group(base)
             return self.power % (base, self._print(ex))
         return super()._print_Pow(expr, *args, **kwargs)
 
@@ -341,6 +342,11 @@ class HadamardLatexPrinter(ElementwiseNotation, ScalarLatexPrinter):
 # ---------------------------------------------------------------------------
 # Matrix form: mexpr nodes
 # ---------------------------------------------------------------------------
+
+
+def _superscripted(name: str) -> bool:
+    """A printed name with a bare superscript (``W^3``): another superscript needs brackets, ``(W^3)^T``."""
+    return "^" in name and not name.startswith("{")
 
 
 def _needs_paren_in_product(e) -> bool:
@@ -410,7 +416,7 @@ class MatrixFormPrinter:
 
     def _print_Transpose(self, e):
         inner = self.doprint(e.arg)
-        if not isinstance(e.arg, mx.Sym):
+        if not isinstance(e.arg, mx.Sym) or _superscripted(inner):
             inner = self.lparen + inner + self.rparen
         return inner + self.transposed
 
