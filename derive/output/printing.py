@@ -63,6 +63,7 @@ LATEX_NAMES = {
     "Var(s)": r"\operatorname{Var}(s)",
     "Var(s')": r"\operatorname{Var}(s')",
     "Var(delta)": r"\operatorname{Var}(\delta)",
+    "Var(delta^{l+1})": r"\operatorname{Var}(\delta^{l+1})",
 }
 
 # names of vectors (bold lower case) and scalars (italic) among matrix symbols

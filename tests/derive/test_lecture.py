@@ -336,7 +336,12 @@ def test_xavier_goes_term_by_term_before_collecting(derivations):
 def test_glorot_speaks_of_w_and_delta(derivations):
     text = derivation_text(derivations["glorot"])
     assert "w^2 and x^2" not in text
-    assert "independence of w_ij^2 and delta_j^2" in text
+    assert "independence of w_ij^2 and (delta^{l+1}_j)^2" in text
+    # the message of the layer and the messages from above are told apart: delta^l_i = sum_j w_ij delta^{l+1}_j
+    assert "delta^l_i = sum_{j=1..n_out} w_ij delta^{l+1}_j" in text
+    assert not re.search(r"delta_[ij]\b", text), re.search(r".*delta_[ij]\b.*", text)
+    tex = derivation_latex(derivations["glorot"])
+    assert r"\delta^{l}_i &= \sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta^{l+1}_j" in tex
 
 
 def test_symmetry_has_no_raw_sympy(derivations):
