@@ -219,8 +219,9 @@ class ScalarLatexPrinter(LectureNotation, LatexPrinter):
     def _print_Indexed(self, expr):
         # an entry of a matrix is its lower-case letter, as the lecture writes w_ij of W and x_ik of X
         name, idx = str(expr.base.label), [self._print(i) for i in expr.indices]
-        if len(idx) == 2 and len(name) == 1 and "A" <= name <= "Z":
-            return "%s_{%s}" % (name.lower(), ("" if all(len(i) == 1 and i.isalpha() for i in idx) else ",").join(idx))
+        entry = {"Yhat": r"\hat{y}"}.get(name, name.lower() if len(name) == 1 and "A" <= name <= "Z" else None)
+        if len(idx) == 2 and entry:
+            return "%s_{%s}" % (entry, ("" if all(len(i) == 1 and i.isalpha() for i in idx) else ",").join(idx))
         return super()._print_Indexed(expr)
 
     def _print_Heaviside(self, expr, exp=None):
