@@ -393,20 +393,21 @@ def build_dag_reuse(topic):
 def build_vanishing_gradient(topic):
     """Var(delta^l) = n sigma_0^2 E[tanh'(s)^2] Var(delta^{l+1}) for a linear + tanh layer."""
     B = Builder(topic)
-    sig0, v, q, tau = sp.symbols("sigma_0 v q tau", positive=True)
+    sig0, q, tau = sp.symbols("sigma_0 q tau", positive=True)
+    v = sp.Symbol("Var(delta^{l+1})", positive=True)  # the variance of the message from above
     nn = sp.Symbol("n", positive=True, integer=True)
     B.define(
-        "delta_i",
+        "delta^l_i",
         r"\delta^{l}_i",
         math("sum_j w_ij tanh'(s_j) delta^{l+1}_j", r"\sum_{j=1}^{n} w_{ij}\,\tanh'(s_j)\,\delta^{l+1}_j"),
-        "linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0",
+        "linear layer then tanh; Gaussian zero-mean weights independent of s and delta^{l+1}; delta^{l+1} has mean 0",
     )
     B.step(
         "independent zero-mean terms: variances add, one term factorises",
-        "Var(delta_i)",
+        "Var(delta^l_i)",
         r"\operatorname{Var}(\delta^{l}_i)",
         math(
-            "sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta_j)^2)",
+            "sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta^{l+1}_j)^2)",
             r"\sum_{j=1}^{n} \operatorname{E}(w_{ij}^2)\,\operatorname{E}(\tanh'(s_j)^2)\,"
             r"\operatorname{E}((\delta^{l+1}_j)^2)",
         ),
