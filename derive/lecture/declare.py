@@ -11,7 +11,7 @@ from gradproof.derive.lecture.models import build_model
 from gradproof.derive.lecture.registry import Topic, register
 
 
-def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=None, tags=()):
+def module(name, title, category, order, summary, declaration, claims=(), notes=(), sizes=None, tags=()):
     extra = {"notes": tuple(notes)}
     if sizes:
         extra["sizes"] = sizes
@@ -19,12 +19,12 @@ def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=N
         Topic(
             name=name,
             title=title,
-            kind=kind,
-            section=_SECTIONS[kind],
+            category=category,
+            section=_SECTIONS[category],
             order=order,
             summary=summary,
             build=build_module,
-            spec=spec,
+            declaration=declaration,
             claims=tuple(claims),
             tags=tuple(tags),
             extra=extra,
@@ -43,17 +43,17 @@ _SECTIONS = {
 }
 
 
-def model(name, title, order, summary, spec, claims=(), notes=()):
+def model(name, title, order, summary, declaration, claims=(), notes=()):
     return register(
         Topic(
             name=name,
             title=title,
-            kind="model",
+            category="model",
             section=_SECTIONS["model"],
             order=order,
             summary=summary,
             build=build_model,
-            spec=spec,
+            declaration=declaration,
             claims=tuple(claims),
             extra={"notes": tuple(notes)},
         )

@@ -174,13 +174,13 @@ class _Builder:
             r, c = self.overrides[name]
             shape = (self.dims.fresh() if r is None else ("fixed", r), self.dims.fresh() if c is None else ("fixed", c))
         else:
-            kind = "scalar" if name in self.divisors else kind_of(name)
+            rank = "scalar" if name in self.divisors else kind_of(name)
             one = ("fixed", 1)
             shape = {
                 "scalar": (one, one),
                 "vector": (self.dims.fresh(), one),
                 "matrix": (self.dims.fresh(), self.dims.fresh()),
-            }[kind]
+            }[rank]
         e = t.var(name, shape)
         self.vars[name] = e
         return e
@@ -307,11 +307,11 @@ class _Builder:
     def _Norm(self, node):
         x = self.build(node.arg)
         vector = self.is_one(x.shape[1])
-        if node.kind == "F" or (not node.kind and not vector):
+        if node.subscript == "F" or (not node.subscript and not vector):
             return t.E("normF", (x,))
         if not vector:
-            self.mismatch(f"a vector {node.kind}-norm", [(node.arg, x)])
-        return t.E("norm1" if node.kind == "1" else "norm2", (x,))
+            self.mismatch(f"a vector {node.subscript}-norm", [(node.arg, x)])
+        return t.E("norm1" if node.subscript == "1" else "norm2", (x,))
 
     def _Call(self, node):
         fname = FUNC_ALIAS.get(node.func, node.func)
@@ -400,18 +400,18 @@ def _finish(b: _Builder, e: t.E, letters) -> t.E:
     return go(e)
 
 
-def parse_shape(spec: str):
+def parse_shape(text: str):
     """``NAME=r,c`` or ``NAME=scalar`` (r, c: a positive integer or a dimension name)."""
-    name, eq, rhs = spec.partition("=")
+    name, eq, rhs = text.partition("=")
     name = name.strip()
     if not eq or not NAME_RE.match(name):
-        raise ReadError(f"--shape {spec!r}: expected NAME=rows,cols or NAME=scalar")
+        raise ReadError(f"--shape {text!r}: expected NAME=rows,cols or NAME=scalar")
     rhs = rhs.strip()
     if rhs == "scalar":
         return name, (1, 1)
     parts = [p.strip() for p in rhs.split(",")]
     if len(parts) != 2 or not all(re.fullmatch(r"[1-9][0-9]{0,2}|[A-Za-z]", p) for p in parts):
-        raise ReadError(f"--shape {spec!r}: expected NAME=rows,cols (numbers up to 999 or one-letter names)")
+        raise ReadError(f"--shape {text!r}: expected NAME=rows,cols (numbers up to 999 or one-letter names)")
     return name, tuple(int(p) if p.isdigit() else p for p in parts)
 
 

@@ -478,8 +478,8 @@ class _Converter:
         return self._kronecker([self(n.left), self(n.right)], "[[...]]")
 
     def _Norm(self, n: t.Norm) -> Value:
-        if n.kind not in ("", "2"):
-            raise ConversionError("unsupported", f"the {n.kind}-norm is not understood here; write norm(...)")
+        if n.subscript not in ("", "2"):
+            raise ConversionError("unsupported", f"the {n.subscript}-norm is not understood here; write norm(...)")
         return self._norm(self(n.arg))
 
     def _unsupported(self, n: t.Node) -> Value:
