@@ -178,6 +178,9 @@ class ScalarStrPrinter(LectureNotation, StrPrinter):
         expr = lecture_sum(expr)
         return "sum_{%s} (%s)" % (self._limits(expr), self._print(expr.function))
 
+    def _print_Symbol(self, expr):
+        return "lambda" if expr.name == "lam" else super()._print_Symbol(expr)  # the code's lam is the lecture's
+
     def _print_Product(self, expr):
         return "prod_{%s} (%s)" % (self._limits(expr), self._print(expr.function))
 
