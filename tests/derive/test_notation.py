@@ -163,3 +163,23 @@ def test_bias_column_exercises_size_x_as_n_plus_one():
                 assert dims["n1"] == dims["n"] + 1, (ex.id, dims)
             seen.add(ex.topic)
     assert seen == set(BIAS_COLUMN)
+
+
+def test_messages_of_the_layer_and_from_above_are_told_apart(derivations):
+    for name in ("glorot", "vanishing_gradient"):
+        text = derivation_text(derivations[name])
+        assert "delta^l_i = sum_" in text and "delta^{l+1}_j" in text, name
+        assert not re.search(r"(?<![\w^])delta_[ij]\b", text), (name, re.search(r".*delta_[ij]\b.*", text))
+
+
+def test_the_penalties_write_lambda_as_the_lecture_does(derivations):
+    for name in ("l1_penalty", "l2_penalty"):
+        text = derivation_text(derivations[name])
+        assert "lambda" in text and not re.search(r"\blam\b", text), name
+
+
+def test_generated_docstrings_speak_the_lectures_letters():
+    from gradproof.numeric.generated import affine, linear_neuron
+
+    assert "Delta^l = Delta^{l+1} W^T" in affine.__doc__ and "dL/db = colsum(Delta^{l+1})" in affine.__doc__
+    assert "X of m x (n + 1)" in " ".join(linear_neuron.__doc__.split())
