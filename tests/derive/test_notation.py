@@ -183,3 +183,11 @@ def test_generated_docstrings_speak_the_lectures_letters():
 
     assert "Delta^l = Delta^{l+1} W^T" in affine.__doc__ and "dL/db = colsum(Delta^{l+1})" in affine.__doc__
     assert "X of m x (n + 1)" in " ".join(linear_neuron.__doc__.split())
+
+
+def test_a_worked_solution_ends_in_the_exercises_letters():
+    from gradproof.derive.seminar.exercises import get
+    from gradproof.derive.seminar.hints import worked_solution
+
+    lines = worked_solution(get("linear_backward"))
+    assert lines[-1]["text"] == "dL/dZ = Delta W^T"  # what a student types, not the lecture's Delta^{l+1}
