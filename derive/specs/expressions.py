@@ -128,6 +128,11 @@ class Converter:
     def _Group(self, node: t.Group):
         return self.conv(node.arg)
 
+    def _Kronecker(self, node: t.Kronecker):
+        if "delta_" + node.sub in self.scalars:  # a name of the spec's own, spelled like a delta
+            return self._Name(t.Name("delta", node.sub))
+        raise ExprError(f"delta_{{{node.sub}}} (a Kronecker delta) is not part of a spec expression", self.col(node))
+
     def _Name(self, node: t.Name):
         nm = node.full
         if nm in self.scalars:

@@ -475,7 +475,31 @@ class _Converter:
         return Value(sp.KroneckerDelta(i.expr, j.expr), (ONE, ONE), f"[[{i.text} = {j.text}]]")
 
     def _Iverson(self, n: t.Iverson) -> Value:
+        for side in (n.left, n.right):
+            self._index_known(side, t.source(n))
         return self._kronecker([self(n.left), self(n.right)], "[[...]]")
+
+    def _Kronecker(self, n: t.Kronecker) -> Value:
+        decl = self.vocab.lookup("delta")
+        if (decl is not None and not decl.is_index) or self.vocab.lookup("delta_" + n.sub) is not None:
+            return self._Name(t.Name("delta", n.sub))  # the exercise's own delta: an entry, not an indicator
+        text = t.source(n)
+        for i in n.indices:
+            self._index_known(t.Name(i), text)
+        return self._kronecker([self(t.Name(i)) for i in n.indices], text)
+
+    def _index_known(self, side: t.Node, text: str) -> None:
+        """An index of a delta or indicator must be one of the exercise's index symbols."""
+        while isinstance(side, t.Group):
+            side = side.arg
+        if not isinstance(side, t.Name) or side.sub:
+            return  # a number or an expression: refused by _kronecker with its own message
+        decl = self.vocab.lookup(side.base)
+        if decl is None or not decl.is_index:
+            known = ", ".join(s.name for s in self.vocab.symbols if s.is_index) or "none"
+            raise ConversionError(
+                "unknown-name", f"{text}: {side.base!r} is not an index of this exercise (its indices: {known})"
+            )
 
     def _Norm(self, n: t.Norm) -> Value:
         if n.subscript not in ("", "2"):
