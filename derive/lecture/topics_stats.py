@@ -70,7 +70,7 @@ register(
             Claim(
                 "solution",
                 "w* = (X^T X + lambda I)^-1 X^T y",
-                matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n)))), _Xty),
+                matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n + 1)))), _Xty),
                 source="lecture",
                 slide=sl.L2_STABILITY,
             ),
@@ -97,7 +97,7 @@ register(
                 "nll",
                 "L(w) = m/2 log(2 pi sigma^2) + 1/(2 sigma^2) sum_i (y_i - <w, x_i>)^2",
                 index=_m / 2 * sp.log(2 * sp.pi * ml.sigma**2)
-                + sp.Sum((ml.yb[_i] - sp.Sum(ml.Xb[_i, ml.j] * ml.wb[ml.j], (ml.j, 1, ml.n))) ** 2, (_i, 1, _m))
+                + sp.Sum((ml.yb[_i] - sp.Sum(ml.Xb[_i, ml.j] * ml.wb[ml.j], (ml.j, 0, ml.n))) ** 2, (_i, 1, _m))
                 / (2 * ml.sigma**2),
                 source="lecture",
                 slide=sl.LINEAR_MLE,
