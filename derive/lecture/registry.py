@@ -46,7 +46,9 @@ _DECLARATION_MODULES = (
 class Topic:
     """One topic of the lecture, declared once.
 
-    ``spec`` is the kind-specific declaration (a :class:`gradproof.derive.engine.modules.ModuleSpec`
+    ``claims`` are :class:`gradproof.derive.engine.derivation.Claim` texts,
+    read when the topic is made (so also by ``dataclasses.replace``) with the
+    names in ``symbols``.  ``spec`` is the kind-specific declaration (a :class:`gradproof.derive.engine.modules.ModuleSpec`
     for modules, losses and models); ``build`` is the function that derives it
     (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
     """
@@ -63,10 +65,17 @@ class Topic:
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
     source: str = ""  # where it is declared; recorded at registration, carried by its Derivation
+    # the names its claims may use (gradproof.derive.reading.claims.Symbols); modules build it from ``spec``
+    symbols: Any = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.source and isinstance(self.extra.get("source"), str):
             object.__setattr__(self, "source", self.extra["source"])  # a user's spec file
+        if any(not c.read for c in self.claims):
+            # claims are text: read here, so that a claim that does not read stops the import
+            from gradproof.derive.reading.claims import read_claims
+
+            object.__setattr__(self, "claims", read_claims(self.name, self.claims, self.symbols))
 
 
 _REGISTRY: dict[str, Topic] = {}

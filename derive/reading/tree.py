@@ -131,10 +131,11 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class Iverson(Node):
-    """``[[a = b]]``: 1 if the two indices are equal, else 0."""
+    """``[[a = b]]``: 1 if the two indices are equal, else 0; ``[[Z > 0]]`` (``op`` the relation) entrywise."""
 
     left: Node
     right: Node
+    op: str = "="
 
     def children(self):
         return (self.left, self.right)
@@ -312,7 +313,8 @@ def _make(kind: str, kids: list) -> Node:
     if kind == "sqrt":
         return Call("sqrt", (nodes[0],))
     if kind == "iverson":
-        return Iverson(nodes[0], nodes[1])
+        rel = next((str(k) for k in kids if isinstance(k, Token) and k.type == "REL"), "=")
+        return Iverson(nodes[0], nodes[1], rel)
     if kind == "norm":
         sub = str(kids[-1]) if isinstance(kids[-1], Token) and kids[-1].type == "NORMSUB" else ""
         return Norm(nodes[0], sub.strip("_{} "))
@@ -408,7 +410,7 @@ def source(node: Node) -> str:
     if isinstance(n, Call):
         return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
     if isinstance(n, Iverson):
-        return "[[" + source(n.left) + " = " + source(n.right) + "]]"
+        return "[[" + source(n.left) + f" {n.op} " + source(n.right) + "]]"
     if isinstance(n, Norm):
         return "||" + source(n.arg) + "||" + ("_" + n.kind if n.kind else "")
     return _source_more(n)

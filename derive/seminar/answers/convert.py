@@ -25,7 +25,7 @@ import sympy as sp
 
 import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.functions import sigmoid, spelled
+from gradproof.derive.lecture.functions import relu_grad, sigmoid, spelled
 from gradproof.derive.reading.limits import literal_value
 from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-exported)
     DOMAINS,
@@ -148,6 +148,8 @@ class _Converter:
             return Value(self.vocab.scalar(decl), (ONE, ONE), decl.name)
         if decl.is_matrix:
             shape = self.vocab.shape_of(decl)
+            if decl.value is not None:
+                return Value(decl.value, shape, decl.name)
             if decl.domain == "identity":
                 return Value(mx.Identity(shape[0]), shape, decl.name)
             return Value(mx.Sym(decl.name, shape), shape, decl.name)
@@ -214,6 +216,8 @@ class _Converter:
         text = a.paren(1) + op + b.paren(2)
         if a.is_scalar and b.is_scalar:
             return Value(a.expr + sign * b.expr, a.shape, text, 1)
+        if self._broadcasts(a.shape, b.shape):
+            return self._elementwise(lambda x, y: x + sign * y, [a, b], text, 1)
         if a.shape != b.shape and (ONE, ONE) not in (a.shape, b.shape):
             hint = "transpose" if a.shape == b.shape[::-1] else ""
             if (_is_identity_term(b) and _has_inverse(a)) or (_is_identity_term(a) and _has_inverse(b)):
@@ -240,6 +244,10 @@ class _Converter:
         return v.expr if not v.is_scalar else mx.Const(v.expr)
 
     def _Mul(self, n: t.Mul) -> Value:
+        if self.vocab.claim_notation:
+            special = self._claim_product(n)
+            if special is not None:
+                return special
         extra = dict(self.vocab.extra_functions)
         if (
             n.op == "juxt"
@@ -314,9 +322,30 @@ class _Converter:
             hint=hint,
         )
 
+    def _broadcasts(self, a: tuple, b: tuple) -> bool:
+        """A column beside a matrix with as many rows (claims only: ``Delta - rowsum(Delta ⊙ P)``)."""
+        if not self.vocab.claim_notation or a == b or (ONE, ONE) in (a, b):
+            return False
+        return a[0] == b[0] and ONE in (a[1], b[1])
+
+    def _claim_product(self, n: t.Mul) -> Value | None:
+        """The ones row ``1^T A`` (the column sums) and ``rowsum(A)`` of a declaration's claims."""
+        left = n.left
+        if isinstance(left, t.Transpose) and isinstance(left.arg, t.Num) and literal_value(left.arg.text) == 1:
+            a = self(n.right)
+            if not a.is_scalar:
+                return Value(mx.ColSum(a.expr), (ONE, a.shape[1]), "1^T " + a.paren(3), 2.6)
+        if n.op == "juxt" and isinstance(left, t.Name) and left.full == "rowsum" and isinstance(n.right, t.Group):
+            a = self(n.right.arg)
+            if not a.is_scalar:
+                return Value(mx.RowSum(a.expr), (a.shape[0], ONE), "rowsum(" + a.text + ")", 9)
+        return None
+
     def _elementwise(self, fn, values: list[Value], text: str, prec: int) -> Value:
-        """Entrywise ``fn`` over matrices (1x1 operands broadcast)."""
+        """Entrywise ``fn`` over matrices (1x1 operands broadcast; in claims, columns too)."""
         shapes = {v.shape for v in values if v.shape != (ONE, ONE)}
+        if len(shapes) == 2 and self._broadcasts(*shapes):
+            shapes = {max(shapes, key=lambda sh: sh[1] != ONE)}
         if len(shapes) > 1:
             raise ConversionError(
                 "shape",
@@ -475,7 +504,14 @@ class _Converter:
         return Value(sp.KroneckerDelta(i.expr, j.expr), (ONE, ONE), f"[[{i.text} = {j.text}]]")
 
     def _Iverson(self, n: t.Iverson) -> Value:
-        return self._kronecker([self(n.left), self(n.right)], "[[...]]")
+        if n.op == "=":
+            return self._kronecker([self(n.left), self(n.right)], "[[...]]")
+        if not self.vocab.claim_notation:
+            raise ConversionError("unsupported", "comparisons cannot be used in an answer; write the formula")
+        a, b = self(n.left), self(n.right)
+        # [[a > b]] away from a = b (a declared kink): the derivative of max(0, a - b)
+        fn = (lambda x, y: relu_grad(x - y)) if n.op.startswith(">") else (lambda x, y: relu_grad(y - x))
+        return self._elementwise(fn, [a, b], f"[[{a.text} {n.op} {b.text}]]", 9)
 
     def _Norm(self, n: t.Norm) -> Value:
         if n.kind not in ("", "2"):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -36,6 +37,7 @@ class SymbolDecl:
     call_args: tuple = ()  # ``sigma_k(s)`` may be written for ``sigma_k``
     index_range: str = ""
     description: str = ""
+    value: Any = None  # the exact object the name stands for (a declaration's matrix or symbol), when given
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
@@ -64,6 +66,8 @@ class Vocabulary:
     # and negative powers of a non-square matrix read entrywise ((1 + abs(S))^(-2))
     extra_functions: tuple = ()
     entrywise_powers: bool = False
+    # a declaration's claims: the ones row (1^T A), rowsum(A) broadcast over columns, [[Z > 0]]
+    claim_notation: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {})
@@ -86,11 +90,15 @@ class Vocabulary:
         return dim_symbol(str(name))
 
     def shape_of(self, decl: SymbolDecl) -> tuple:
+        if decl.value is not None and hasattr(decl.value, "shape") and decl.is_matrix:
+            return tuple(decl.value.shape)
         if decl.is_matrix:
             return tuple(self.dim(d) for d in decl.shape)
         return (ONE, ONE)
 
     def scalar(self, decl: SymbolDecl) -> sp.Symbol:
+        if decl.value is not None:
+            return decl.value
         return scalar_symbol(decl.name, decl.domain)
 
     def names(self) -> list[str]:
