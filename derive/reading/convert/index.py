@@ -110,8 +110,9 @@ class ClaimIndex(Converter):
     def _sum(self, nm: str, body: t.Node, where: t.Node):
         total = super()._sum(nm, body, where)
         if self.first:
-            (s, lo, hi) = total.limits[0]
-            total = sp.Sum(total.function, (s, lo + self.first, hi + self.first))
+            # the sum just formed is the last limit (SymPy merges a sum of a sum into one)
+            *inner, (s, lo, hi) = total.limits
+            total = sp.Sum(total.function, *inner, (s, lo + self.first, hi + self.first))
         return total
 
 

@@ -36,4 +36,44 @@ def to_claim_matrix(node, symbols):
         value = convert(node, vocab)
     except ConversionError as err:
         raise ConvertError(str(err)) from None
-    return value.expr if isinstance(value.expr, mx.MExpr) else mx.Const(value.expr)
+    return tidy(value.expr) if isinstance(value.expr, mx.MExpr) else mx.Const(value.expr)
+
+
+def tidy(e):
+    """The claim as the lecture writes it: ``inv(A) B`` as ``A^{-1} B``, scalar factors gathered.
+
+    The answer converter reads ``A^-1`` as ``solve(A, I)``; a claim states
+    ``(X^T X)^-1 X^T y``, printed without the identity.  Both changes keep
+    the value (the proof evaluates the claim).
+    """
+    from gradproof.derive.engine import mexpr as mx
+
+    e = mx.transform(e, tidy)
+    if isinstance(e, mx.MatMul) and isinstance(e.left, mx.Solve) and isinstance(e.left.b, mx.Identity):
+        return mx.Solve(e.left.a, e.right)
+    if isinstance(e, mx.Scale) and isinstance(e.arg, mx.Scale):
+        return mx.Scale(e.coeff * e.arg.coeff, e.arg.arg)
+    if isinstance(e, mx.Map):
+        return _flat_map(e)
+    return e
+
+
+def _flat_map(e):
+    """One entrywise map for ``Delta ⊙ A ⊙ (1 - A)``: inner maps inlined, each matrix bound once."""
+    from gradproof.derive.engine import mexpr as mx
+
+    body, args = e.expr, []
+    for p, a in e.args:
+        if isinstance(a, mx.Map) and a.shape == e.shape:
+            body = body.xreplace({p: a.expr})
+            args.extend(a.args)
+        else:
+            args.append((p, a))
+    bound, out = {}, []
+    for p, a in args:
+        if a in bound:
+            body = body.xreplace({p: bound[a]})
+        else:
+            bound[a] = p
+            out.append((p, a))
+    return mx.Map(body, tuple(out))
