@@ -118,6 +118,8 @@ def read_claim(topic: str, claim, symbols: Symbols):
     except ValueError as err:
         raise fail(str(err)) from None
     except ParseFailure as err:
+        if err.token_type == "$END":
+            raise fail(f"the formula {text!r} ends too early (a bracket or operand is missing)") from None
         where = f" at column {err.column}" if err.column else ""
         raise fail(f"{err}{where} of {text!r}") from None
     from gradproof.derive.reading.convert import ConvertError, to_claim_index, to_claim_matrix
