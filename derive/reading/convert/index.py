@@ -23,7 +23,6 @@ import sympy as sp
 
 import gradproof.derive.reading.tree as t
 from gradproof.derive.lecture.functions import softplus, spelled
-from gradproof.derive.reading.convert.errors import ConvertError
 from gradproof.derive.reading.convert.walk import Walk
 from gradproof.derive.reading.limits import SPECS
 from gradproof.derive.reading.parse import Parsed
@@ -387,22 +386,3 @@ class ClaimIndex(Converter):
             *inner, (s, lo, hi) = total.limits
             total = sp.Sum(total.function, *inner, (s, lo + self.first, hi + self.first))
         return total
-
-
-def to_claim_index(parsed, symbols):
-    """A claim's formula in index form (or a scalar), its names bound to the declaration's objects.
-
-    >>> import sympy as sp
-    >>> from gradproof.derive.reading.claims import Symbols
-    >>> from gradproof.derive.reading.parse import parse
-    >>> n, K = sp.symbols("n K", positive=True, integer=True)
-    >>> i, j = sp.symbols("i j", integer=True)
-    >>> table = Symbols(arrays={"w": (sp.IndexedBase("W"), (n, K))}, indices={"i": i, "j": j})
-    >>> to_claim_index(parse("w_ij"), table)
-    W[i, j]
-    """
-    try:
-        return ClaimIndex(symbols)(parsed)
-    except ExprError as err:
-        where = f" (column {err.column})" if err.column else ""
-        raise ConvertError(f"{err}{where}") from None
