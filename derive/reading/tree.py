@@ -2,11 +2,11 @@
 
 Every node is a frozen dataclass with a fixed meaning; nothing in it is ever
 evaluated as Python.  :func:`build` turns the parse tree of
-:mod:`gradproof.derive.reading.grammar` into these nodes; the readers convert
-them by calling constructors: seminar answers into SymPy and matrix
-expressions (:mod:`gradproof.derive.seminar.answers.convert`), spec files and
-claims into index form (:mod:`gradproof.derive.specs.expressions`), ``diff``
-expressions into a shaped matrix tree (:mod:`gradproof.derive.reading.read`).
+:mod:`gradproof.derive.reading.grammar` into these nodes; the one converter
+(:mod:`gradproof.derive.reading.convert`) turns them, by calling
+constructors, into SymPy and matrix expressions (seminar answers, matrix
+claims), index form (spec files, index claims) or a shaped matrix tree
+(``diff`` expressions).
 
 >>> from gradproof.derive.reading.grammar import parser
 >>> build(parser().parse("2*(z - y)"))
