@@ -177,3 +177,14 @@ def test_claims_print_one_hadamard_symbol():
     for t in topics():
         for c in t.claims:
             assert " o " not in c.statement, (t.name, c.statement)
+
+
+def test_the_registry_reads_its_claims_in_a_fresh_interpreter():
+    # the claims are read while the declarations import: no import order may hide a circle
+    import subprocess
+    import sys
+
+    code = "from gradproof.derive.lecture.registry import topics; print(sum(len(t.claims) for t in topics()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip()) >= 30

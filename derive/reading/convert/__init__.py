@@ -72,7 +72,7 @@ def to_claim_matrix(node, symbols):
     from gradproof.derive.engine import mexpr as mx
     from gradproof.derive.reading.convert.matrix import ConversionError, convert
     from gradproof.derive.reading.convert.tidy import tidy
-    from gradproof.derive.seminar.answers.vocabulary import SymbolDecl, Vocabulary
+    from gradproof.derive.reading.convert.vocabulary import SymbolDecl, Vocabulary
 
     decls = [SymbolDecl(name, ("rows", "cols"), value=value) for name, value in symbols.matrices.items()]
     decls += [SymbolDecl(name, (), value=value) for name, value in symbols.scalars.items()]

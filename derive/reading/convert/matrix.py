@@ -29,8 +29,7 @@ import sympy as sp
 import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.functions import relu_grad, sigmoid, spelled
-from gradproof.derive.reading.convert.walk import Walk
-from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-exported)
+from gradproof.derive.reading.convert.vocabulary import (  # noqa: F401 (re-exported)
     DOMAINS,
     ONE,
     SymbolDecl,
@@ -38,6 +37,7 @@ from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-expo
     dim_symbol,
     scalar_symbol,
 )
+from gradproof.derive.reading.convert.walk import Walk
 
 # Functions a student may call, by every spelling the grammar lets through.
 SCALAR_FUNCTIONS = spelled("answers")  # from the function table (gradproof.derive.lecture.functions)

@@ -20,9 +20,9 @@ from typing import Any
 import gradproof.derive.reading.tree as tree
 from gradproof.derive.reading.convert import to_values
 from gradproof.derive.reading.convert.matrix import ConversionError, Value, shape_str
+from gradproof.derive.reading.convert.vocabulary import SymbolDecl, Vocabulary
 from gradproof.derive.reading.limits import DEFAULT, Limits
 from gradproof.derive.reading.parse import ParseFailure, parse
-from gradproof.derive.seminar.answers.vocabulary import SymbolDecl, Vocabulary
 
 __all__ = [
     "AnswerError",
