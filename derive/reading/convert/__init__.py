@@ -82,7 +82,9 @@ def to_claim_matrix(node, symbols):
     try:
         value = convert(node, vocab)
     except ConversionError as err:
-        raise ConvertError(str(err)) from None
+        # the matrix target words its messages for students; a claim's reader is the declaration's author
+        message = str(err).replace("this exercise uses", "the declaration names").replace("in an answer", "in a claim")
+        raise ConvertError(message) from None
     return tidy(value.expr) if isinstance(value.expr, mx.MExpr) else mx.Const(value.expr)
 
 
