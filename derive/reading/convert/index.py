@@ -381,8 +381,7 @@ class ClaimIndex(Converter):
 
     def _sum(self, nm: str, body: t.Node, where: t.Node):
         total = super()._sum(nm, body, where)
-        if self.first:
-            # the sum just formed is the last limit (SymPy merges a sum of a sum into one)
-            *inner, (s, lo, hi) = total.limits
-            total = sp.Sum(total.function, *inner, (s, lo + self.first, hi + self.first))
-        return total
+        # the sum just formed is the last limit (SymPy merges a sum of a sum into one); the
+        # extents are constants, so it may be listed first, as the lecture writes sum_i sum_c
+        *inner, (s, lo, hi) = total.limits
+        return sp.Sum(total.function, (s, lo + self.first, hi + self.first), *inner)
