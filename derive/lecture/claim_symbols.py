@@ -22,7 +22,7 @@ from gradproof.derive.reading.claims import Symbols
 
 # Closed forms: the data X, y, the weights w, the identity, lambda.
 CLOSED_FORM = Symbols(
-    matrices={"X": cf.Xs, "y": cf.ys, "w": cf.ws, "I": mx.Identity(cf.n)},
+    matrices={"X": cf.Xs, "y": cf.ys, "w": cf.ws, "I": mx.Identity(cf.ws.shape[0])},
     scalars={"lambda": cf.lam, "m": cf.m, "n": cf.n},
 )
 

@@ -63,7 +63,8 @@ class Symbols:
     ``functions``: name -> callable, for names written before a bracket
     (``Var(x)``, the loss ``l(y, h(x))``, the order term ``O(s^3)``);
     ``first``: where the sums ``sum_i`` start (0 for modules, 1 for the
-    lecture's statistics).
+    lecture's statistics); ``starts``: letter -> start, for an index that
+    starts elsewhere (``j`` from 0 over x_0 = 1 and the n features).
     """
 
     matrices: Mapping[str, Any] = field(default_factory=dict)
@@ -72,6 +73,7 @@ class Symbols:
     indices: Mapping[str, Any] = field(default_factory=dict)
     functions: Mapping[str, Callable] = field(default_factory=dict)
     first: int = 0
+    starts: Mapping[str, int] = field(default_factory=dict)
 
 
 # ^l, ^{l}, ^{l+1}, ^{l-1}: the layer a name belongs to, not a power

@@ -299,7 +299,7 @@ class ClaimIndex(Converter):
         arrays = {nm: (entries, Array(nm, tuple(ext))) for nm, (entries, ext) in symbols.arrays.items()}
         super().__init__({"e": sp.E, **symbols.scalars}, arrays, _POOL, fixed_indices=dict(symbols.indices))
         self.functions = dict(symbols.functions)
-        self.first = symbols.first
+        self.first, self.starts = symbols.first, dict(symbols.starts)
 
     # claims write Kronecker deltas and functions of several arguments
     REFUSED = {k: v for k, v in _NOT_IN_INDEX_FORM.items() if k not in ("Iverson", "Tuple")}
@@ -384,4 +384,5 @@ class ClaimIndex(Converter):
         # the sum just formed is the last limit (SymPy merges a sum of a sum into one); the
         # extents are constants, so it may be listed first, as the lecture writes sum_i sum_c
         *inner, (s, lo, hi) = total.limits
-        return sp.Sum(total.function, (s, lo + self.first, hi + self.first), *inner)
+        start = self.starts.get(nm, self.first)
+        return sp.Sum(total.function, (s, lo + start, hi + start), *inner)
