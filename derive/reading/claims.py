@@ -39,6 +39,7 @@ from typing import Any
 import sympy as sp
 
 import gradproof.derive.reading.tree as t
+from gradproof.derive.reading.convert import ConvertError, to_claim_index, to_claim_matrix
 from gradproof.derive.reading.limits import CLAIMS
 from gradproof.derive.reading.parse import ParseFailure, parse
 
@@ -124,8 +125,6 @@ def read_claim(topic: str, claim, symbols: Symbols):
             raise fail(f"the formula {text!r} ends too early (a bracket or operand is missing)") from None
         where = f" at column {err.column}" if err.column else ""
         raise fail(f"{err}{where} of {text!r}") from None
-    from gradproof.derive.reading.convert import ConvertError, to_claim_index, to_claim_matrix
-
     try:
         if relation == "in":
             return replace(claim, index=_interval(parsed, symbols))
@@ -150,8 +149,6 @@ def _matrix_form(node: t.Node, symbols: Symbols) -> bool:
 
 def _interval(parsed, symbols: Symbols):
     """``(a, b)`` after ``in``: the open interval."""
-    from gradproof.derive.reading.convert import ConvertError, to_claim_index
-
     node = parsed.node
     if not isinstance(node, t.Tuple) or len(node.items) != 2:
         raise ConvertError("a range is written as an open interval (a, b)")
