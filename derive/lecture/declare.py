@@ -18,7 +18,7 @@ from gradproof.derive.reading.claims import Symbols
 _SPELLED = {"lam": "lambda"}
 
 
-def module_symbols(spec, aliases=None) -> Symbols:
+def module_symbols(declaration, aliases=None) -> Symbols:
     """The names a module's claims may use, from its declaration.
 
     Each argument's batched matrix (``Z``, ``W``, ``Y``) with its role, the
@@ -31,21 +31,21 @@ def module_symbols(spec, aliases=None) -> Symbols:
     """
     matrices, arrays = {}, {}
     scalars = {"m": m, "n": n, "K": K}
-    for arg in spec.args:
+    for arg in declaration.args:
         matrices[arg.matrix] = arg.sym()
         if arg.dims:
             for name in (arg.name, arg.latex):
                 if name and name.isalpha():
                     arrays.setdefault(name, (arg.base(), arg.dims))
-    inputs = spec.arg("input")
+    inputs = declaration.arg("input")
     out_shape = inputs[0].batched_shape() if inputs else None  # a loss's output is shaped like its input
-    if spec.kind == "module":
-        out_dim = spec.out_dim if spec.out_dim is not None else inputs[0].dims[0]
+    if declaration.kind == "module":
+        out_dim = declaration.out_dim if declaration.out_dim is not None else inputs[0].dims[0]
         matrices["Delta"] = mx.Sym("Delta", (m, out_dim), role="upstream")
         out_shape = (m, out_dim)
-    if spec.output is not None:
-        matrices[spec.output.matrix] = mx.Sym(spec.output.matrix, out_shape, role="output")
-    for h, _ in spec.hyper:
+    if declaration.output is not None:
+        matrices[declaration.output.matrix] = mx.Sym(declaration.output.matrix, out_shape, role="output")
+    for h, _ in declaration.hyper:
         scalars[h.name] = h
         scalars.setdefault(_SPELLED.get(h.name, h.name), h)
     for alias, name in (aliases or {}).items():
@@ -53,21 +53,21 @@ def module_symbols(spec, aliases=None) -> Symbols:
     return Symbols(matrices=matrices, scalars=scalars, arrays=arrays, indices={"i": a_, "j": j_, "k": c_})
 
 
-def model_symbols(spec) -> Symbols:
+def model_symbols(declaration) -> Symbols:
     """The names a model's claims may use: the data ``X``, the parameter, the target, the prediction.
 
     The prediction answers to its matrix name (``yhat``, ``P``) and to the
     lecture's ``yhat`` / ``Yhat``.
     """
-    cols = K if spec.onehot else 1
-    target, param = ("Y", "W") if spec.onehot else ("y", "w")
-    out = mx.Sym(spec.output_matrix, (m, cols), role="output")
+    cols = K if declaration.onehot else 1
+    target, param = ("Y", "W") if declaration.onehot else ("y", "w")
+    out = mx.Sym(declaration.output_matrix, (m, cols), role="output")
     matrices = {
         "X": mx.Sym("X", (m, n)),
         param: mx.Sym(param, (n, cols), role="param"),
         target: mx.Sym(target, (m, cols), role="target"),
-        spec.output_matrix: out,
-        "Yhat" if spec.onehot else "yhat": out,
+        declaration.output_matrix: out,
+        "Yhat" if declaration.onehot else "yhat": out,
     }
     return Symbols(matrices=matrices, scalars={"m": m, "n": n, "K": K})
 

@@ -65,7 +65,7 @@ class Topic:
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
     source: str = ""  # where it is declared; recorded at registration, carried by its Derivation
-    # the names its claims may use (gradproof.derive.reading.claims.Symbols); modules build it from ``spec``
+    # the names its claims may use (gradproof.derive.reading.claims.Symbols); modules build theirs from their declaration
     symbols: Any = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
