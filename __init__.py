@@ -115,7 +115,7 @@ def codegen(topic, folder: str | os.PathLike | None = None) -> str:
 
     d = _derive(_topic_name(topic))
     if d.code is None:
-        raise ValueError(f"topic {d.topic!r} ({d.kind}) has no code to generate")
+        raise ValueError(f"topic {d.topic!r} ({d.category}) has no code to generate")
     if not d.passed:
         failed = next(p for p in d.proofs if not p.passed)
         raise ValueError(f"topic {d.topic!r} failed its exact proof ({failed.key}: {failed.detail})")

@@ -173,7 +173,7 @@ def matrixsymbol_verdict(r, cap):
     close = lambda a, b: np.allclose(a.reshape(-1), b.reshape(-1), rtol=1e-8, atol=1e-10)
     if close(got, want):
         return "right"
-    if r.kind == "jacobian" and got.shape == want.T.shape and close(got, want.T):
+    if r.form == "jacobian" and got.shape == want.T.shape and close(got, want.T):
         # SymPy lays a vector-by-vector derivative out transposed (inputs as rows)
         return "right (transposed layout)"
     return "wrong"
@@ -190,7 +190,7 @@ def scalar_expanded(r, n, cap):
         env = symbols_for(r.shapes, sizes)
         f = explicit(r.expr, env, sizes)
         v = env[r.wrt]
-        if r.kind == "gradient":
+        if r.form == "gradient":
             [sp.diff(f[0], s) for s in v]
         else:
             [sp.diff(fi, s) for fi in f for s in v]

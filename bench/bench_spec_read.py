@@ -16,7 +16,7 @@ import time
 
 
 def text_with(n: int) -> str:
-    rows = ['name = "many"', 'kind = "activation"', 'forward = "s * h1"', "[hyper]"]
+    rows = ['name = "many"', 'category = "activation"', 'forward = "s * h1"', "[hyper]"]
     rows += [f"h{k} = 0.5" for k in range(n)]
     return "\n".join(rows) + "\n"
 

@@ -110,8 +110,8 @@ _DELTA = (1.0, -0.6)  # upstream messages
 
 def _shape(module, name) -> tuple:
     shapes = getattr(module, "SHAPES", {}) or {}
-    spec = shapes.get(name, ("m", "n"))
-    return tuple(1 if isinstance(d, str) else int(d) for d in spec)
+    dims = shapes.get(name, ("m", "n"))
+    return tuple(1 if isinstance(d, str) else int(d) for d in dims)
 
 
 def points(module, dtype: str = "float64") -> list[dict]:

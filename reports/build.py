@@ -81,13 +81,17 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     t0 = time.perf_counter()
     try:
         d = derive(topic)
-        if topic.kind != "user":
+        if topic.category != "user":
             from gradproof.reports.errata import attach
 
             d = attach(d)  # where the lecture is wrong or imprecise, with the evidence
     except Exception as err:  # the report must say which topic broke, not crash
         return TopicSection(
-            topic.name, topic.title, topic.kind, topic.section, error=f"derivation failed: {type(err).__name__}: {err}"
+            topic.name,
+            topic.title,
+            topic.category,
+            topic.section,
+            error=f"derivation failed: {type(err).__name__}: {err}",
         )
     finally:
         timings["derive"] = timings.get("derive", 0.0) + time.perf_counter() - t0
@@ -98,7 +102,7 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
         return TopicSection(
             topic.name,
             topic.title,
-            topic.kind,
+            topic.category,
             topic.section,
             derivation=d,
             records=tuple(records_from_proofs(d)),
@@ -111,7 +115,7 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
     return TopicSection(
         topic.name,
         topic.title,
-        topic.kind,
+        topic.category,
         topic.section,
         derivation=d,
         records=tuple(records),
@@ -176,7 +180,7 @@ def _worker_init(parent_pid: int | None = None) -> None:
         pass
 
 
-# rough relative cost of deriving and verifying a topic, by kind (scheduling only)
+# rough relative cost of deriving and verifying a topic, by category (scheduling only)
 _COST = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "init": 3, "identity": 2, "fused": 2}
 
 
@@ -223,7 +227,7 @@ def build_report(
         figures = not names
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
     verify = _verifier()
-    pooled = [t for t in selected if t.kind != "user"] if jobs > 1 else []
+    pooled = [t for t in selected if t.category != "user"] if jobs > 1 else []
     pool = None
     if pooled or figures:
         # fork where there is one: the workers start with the registry and
@@ -247,7 +251,7 @@ def build_report(
 
                 started = plots.start_sources(pool)
             # costly kinds first, so that the workers finish together
-            costly = sorted(pooled, key=lambda t: -_COST.get(t.kind, 1))
+            costly = sorted(pooled, key=lambda t: -_COST.get(t.category, 1))
             futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
         sections = []
         t0 = time.perf_counter()

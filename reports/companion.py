@@ -197,7 +197,7 @@ def render_html(report, figure) -> str:
             it["text"] = statement_html(it["tex"]) if it["tex"] else it["text"]
             it["errata"] = [
                 {
-                    "kind": e.kind,
+                    "severity": e.severity,
                     "lecture": _prose(e.lecture),
                     "correction": _prose(e.correction),
                     "evidence": [_prose(x) for x in e.evidence],

@@ -51,7 +51,7 @@ class TopicSection:
 
     name: str
     title: str
-    kind: str
+    category: str
     section: str
     derivation: Any = None  # gradproof.derive.engine.derivation.Derivation, None if deriving failed or once rendered
     records: tuple[Record, ...] = ()
@@ -139,5 +139,9 @@ class Report:
         """Numeric checks of the closed-form solutions (a report-level table; the
         exact proofs stay in each topic's own table)."""
         return [
-            r for s in self.sections if s.kind == "closed_form" for r in s.records if not r.check.startswith("exact")
+            r
+            for s in self.sections
+            if s.category == "closed_form"
+            for r in s.records
+            if not r.check.startswith("exact")
         ]

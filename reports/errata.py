@@ -91,7 +91,7 @@ def vanishing_gradient_erratum() -> Erratum:
     except Exception as err:
         return Erratum(
             slide=sl.VANISHING,
-            kind="wrong",
+            severity="wrong",
             lecture="In both cases: delta -> 0",
             correction="(the measurement could not be made)",
             evidence=(f"{type(err).__name__}: {err}",),
@@ -108,7 +108,7 @@ def erratum_from(data: dict, seed: int = 0) -> Erratum:
     L = data["layers"]
     return Erratum(
         slide=sl.VANISHING,
-        kind="wrong",
+        severity="wrong",
         lecture="for large sigma_0 (saturation) and for small sigma_0: 'In both cases: delta -> 0 as the number of layers increases'",
         correction=f"for large sigma_0 the backward messages grow towards the input: saturation makes tanh'(s) "
         "small, but W^T multiplies the message by weights of size sigma_0, Var(delta_in) ~ n sigma_0^2 "

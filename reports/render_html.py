@@ -65,7 +65,7 @@ def section_view(sec) -> dict:
     view = {
         "name": sec.name,
         "title": sec.title,
-        "kind": sec.kind,
+        "category": sec.category,
         "section": sec.section,
         "passed": sec.passed,
         "error": sec.error,
@@ -74,7 +74,7 @@ def section_view(sec) -> dict:
         "code_path": sec.code_path,
         "code": highlight_python(sec.code) if sec.code is not None else None,
     }
-    view.update(derivation_view(sec.derivation, "html", user=sec.kind == "user"))
+    view.update(derivation_view(sec.derivation, "html", user=sec.category == "user"))
     return view
 
 

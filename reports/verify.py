@@ -193,7 +193,7 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
 
     d = derive(name)
     recs = exact_records(d)
-    if d.code is not None and d.passed and code_dir is None and d.kind == "user":
+    if d.code is not None and d.passed and code_dir is None and d.category == "user":
         # a user module (from a spec file) has no bundled code: generate it into a cache folder
         from gradproof.derive.specs.spec import user_code_dir
 

@@ -113,7 +113,7 @@ def test_load_spec_registers_a_user_module():
     names = gradproof.load_spec(ROOT / "examples" / "specs" / "softplus.toml")
     try:
         assert names == ["softplus"]
-        assert gradproof.derive("softplus").kind == "user"
+        assert gradproof.derive("softplus").category == "user"
     finally:
         for name in names:
             remove_user_topic(name)

@@ -111,7 +111,7 @@ class Erratum:
     correction: str
     evidence: tuple[str, ...] = ()
     passed: bool = True
-    kind: str = "imprecise"  # "wrong" or "imprecise"
+    severity: str = "imprecise"  # "wrong", "imprecise" or "not derived"
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ class Derivation:
 
     topic: str
     title: str
-    kind: str
+    category: str
     section: str
     summary: str
     definition: tuple[Step, ...]
@@ -219,6 +219,6 @@ class Derivation:
     def _repr_markdown_(self) -> str:
         verdict = "all exact proofs pass" if self.passed else "A PROOF FAILED"
         return (
-            f"### {self.title} (`{self.topic}`, {self.kind})\n\n{self.summary}\n\n{self.to_latex()}\n\n"
+            f"### {self.title} (`{self.topic}`, {self.category})\n\n{self.summary}\n\n{self.to_latex()}\n\n"
             f"**{verdict}** ({len(self.proofs)} exact checks)"
         )

@@ -15,7 +15,7 @@ import sympy as sp
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Derivation, Label, Step
 from gradproof.derive.engine.matrixform import Binding
-from gradproof.derive.engine.notation import Arg, ModuleSpec, m, s_
+from gradproof.derive.engine.notation import Arg, ModuleDeclaration, m, s_
 
 # ---------------------------------------------------------------------------
 # Index-form clean-up
@@ -256,13 +256,13 @@ class Deriver:
 
     def __init__(self, topic):
         self.topic = topic
-        self.spec: ModuleSpec = topic.spec
+        self.decl: ModuleDeclaration = topic.declaration
         self.steps: list[Step] = []
         self.results: list = []
         self.definition: list[Step] = []
         self.notes: list[str] = list(topic.extra.get("notes", ()))
-        self.bases = {a.name: a.base() for a in self.spec.args}
-        self.out = sp.IndexedBase(self.spec.output.name) if self.spec.output else None
+        self.bases = {a.name: a.base() for a in self.decl.args}
+        self.out = sp.IndexedBase(self.decl.output.name) if self.decl.output else None
 
     def derivation(self, messages) -> Derivation:
         """Run ``messages(self)`` (a kind's derivation, returning its code) and collect the unproved derivation."""
@@ -271,7 +271,7 @@ class Deriver:
         return Derivation(
             topic=t.name,
             title=t.title,
-            kind=t.kind,
+            category=t.category,
             section=t.section,
             summary=t.summary,
             definition=tuple(self.definition),
@@ -286,13 +286,13 @@ class Deriver:
         self.steps.append(Step(rule, lhs, rhs, note))
 
     def rename_output(self, e):
-        o = self.spec.output
+        o = self.decl.output
         if o is None:
             return e
         return o.rename(e, self.bases, self.out)
 
     def apply_assumptions(self, e, record=True):
-        for statement, fn in self.spec.assumptions:
+        for statement, fn in self.decl.assumptions:
             e2 = fn(e, self.bases)
             if e2 != e:
                 e = e2
@@ -302,7 +302,7 @@ class Deriver:
 
     def bindings(self):
         b = {}
-        for a in self.spec.args:
+        for a in self.decl.args:
             sym = a.sym()
             if a.batched:
                 b[a.matrix] = Binding(sym, 2 if a.dims else 1, vector_as="col")
@@ -313,7 +313,7 @@ class Deriver:
     def batch(self, e, extra=None):
         """Per-sample index form -> batched index form (rows are samples)."""
         sub = {}
-        for a in self.spec.args:
+        for a in self.decl.args:
             if a.batched:
                 B = sp.IndexedBase(a.matrix)
                 if a.dims:
@@ -330,7 +330,7 @@ class Deriver:
         e = e.replace(lambda x: isinstance(x, sp.Indexed), repl_indexed)
         # per-sample scalars (Symbols)
         sym_sub = {}
-        for a in self.spec.args:
+        for a in self.decl.args:
             if a.batched and not a.dims:
                 sym_sub[a.base()] = sp.IndexedBase(a.matrix)[s_]
         for name, B in (extra or {}).items():
@@ -340,11 +340,11 @@ class Deriver:
     # --- bindings of the backward and parameter messages (modules) ---
     def message_bindings(self):
         b = self.bindings()
-        out_cols = self.spec.out_dim if self.spec.out_dim is not None else sp.Integer(1)
+        out_cols = self.decl.out_dim if self.decl.out_dim is not None else sp.Integer(1)
         b["Delta"] = Binding(mx.Sym("Delta", (m, out_cols), role="upstream"), 2)
-        if self.spec.output is not None:
-            b[self.spec.output.matrix] = Binding(
-                mx.Sym(self.spec.output.matrix, (m, out_cols), role="output", latex=self.spec.output.matrix_latex), 2
+        if self.decl.output is not None:
+            b[self.decl.output.matrix] = Binding(
+                mx.Sym(self.decl.output.matrix, (m, out_cols), role="output", latex=self.decl.output.matrix_latex), 2
             )
         return b
 
@@ -357,5 +357,5 @@ def latex_matrix(arg: Arg) -> str:
     return arg.matrix_latex or latex_name(arg.matrix, arg.batched_shape())
 
 
-def latex_name_of(spec: ModuleSpec) -> str:
-    return spec.out_latex or r"\mathbf{Z}^{l+1}"
+def latex_name_of(decl: ModuleDeclaration) -> str:
+    return decl.out_latex or r"\mathbf{Z}^{l+1}"

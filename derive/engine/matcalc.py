@@ -257,25 +257,25 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
         g = _tidy_step(g, steps)
         res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian = Jacobian of the gradient")
         steps.append(("Hessian = Jacobian of the gradient", text(res)))
-        kind = "hessian"
+        form = "hessian"
     elif e.is_scalar():
         res = gradient(e, wrt, [])
         steps.append(("gradient (adjoints propagated from the root)", text(res)))
         res = _tidy_step(res, steps)
-        kind = "gradient"
+        form = "gradient"
     else:
         if e.shape[1] != 1 or vshape[1] != 1:
             raise DiffError("a Jacobian needs a column-vector expression and a column-vector variable")
         res = jacobian(e, wrt, vshape[0])
         steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", text(res)))
         res = _tidy_step(res, steps)
-        kind = "jacobian"
+        form = "jacobian"
     sizes = concrete_sizes(e)
-    r = Result(e, wrt, kind, res, shapes, sizes, tuple(steps))
+    r = Result(e, wrt, form, res, shapes, sizes, tuple(steps))
     if prove_it:
         from gradproof.derive.proof.matcalc import prove
 
-        r = Result(e, wrt, kind, res, shapes, sizes, tuple(steps), tuple(prove(r)))
+        r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), tuple(prove(r)))
     return r
 
 

@@ -28,7 +28,7 @@ class Entry:
 class Result:
     expr: E
     wrt: str
-    kind: str  # gradient | jacobian | hessian
+    form: str  # gradient | jacobian | hessian
     result: E
     shapes: dict
     sizes: dict

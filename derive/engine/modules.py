@@ -28,13 +28,13 @@ from __future__ import annotations
 from gradproof.derive.engine.derivation import Derivation
 from gradproof.derive.engine.indexform import clean, common_denominator, drop_range_piecewise, pull_out_of_sums, tidy
 from gradproof.derive.engine.kinds.table import build
-from gradproof.derive.engine.notation import Arg, K, ModuleSpec, OutputName, a_, c_, i_, j_, k_, m, n, s_
+from gradproof.derive.engine.notation import Arg, K, ModuleDeclaration, OutputName, a_, c_, i_, j_, k_, m, n, s_
 from gradproof.derive.proof.prove import prove_index_claim
 
 __all__ = [
     "Arg",
     "K",
-    "ModuleSpec",
+    "ModuleDeclaration",
     "OutputName",
     "a_",
     "build_module",

@@ -3,7 +3,7 @@
 Symbolic dimensions ``m`` (samples), ``n`` (a module's inputs), ``K`` (its
 outputs); the index symbols; and the declaration records: :class:`Arg` (one
 argument of a module, in index and matrix notation), :class:`OutputName`
-(naming the forward output inside derivatives) and :class:`ModuleSpec` (the
+(naming the forward output inside derivatives) and :class:`ModuleDeclaration` (the
 declaration of a module, loss or penalty).  Nothing here derives anything:
 the engine (:mod:`gradproof.derive.engine.modules`), the kind units
 (:mod:`gradproof.derive.engine.kinds`) and the proofs
@@ -90,7 +90,7 @@ class OutputName:
 
 
 @dataclass(frozen=True)
-class ModuleSpec:
+class ModuleDeclaration:
     """The declaration of a module, loss or penalty (see ``topics_modules``)."""
 
     kind: str  # a kind of gradproof.numeric.kinds: module | loss | penalty (its unit derives, proves, emits)

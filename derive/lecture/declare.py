@@ -72,7 +72,7 @@ def model_symbols(declaration) -> Symbols:
     return Symbols(matrices=matrices, scalars={"m": m, "n": n, "K": K})
 
 
-def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=None, tags=(), aliases=None):
+def module(name, title, category, order, summary, declaration, claims=(), notes=(), sizes=None, tags=(), aliases=None):
     extra = {"notes": tuple(notes)}
     if sizes:
         extra["sizes"] = sizes
@@ -80,16 +80,16 @@ def module(name, title, kind, order, summary, spec, claims=(), notes=(), sizes=N
         Topic(
             name=name,
             title=title,
-            kind=kind,
-            section=_SECTIONS[kind],
+            category=category,
+            section=_SECTIONS[category],
             order=order,
             summary=summary,
             build=build_module,
-            spec=spec,
+            declaration=declaration,
             claims=tuple(claims),
             tags=tuple(tags),
             extra=extra,
-            symbols=module_symbols(spec, aliases),
+            symbols=module_symbols(declaration, aliases),
         )
     )
 
@@ -105,19 +105,19 @@ _SECTIONS = {
 }
 
 
-def model(name, title, order, summary, spec, claims=(), notes=()):
+def model(name, title, order, summary, declaration, claims=(), notes=()):
     return register(
         Topic(
             name=name,
             title=title,
-            kind="model",
+            category="model",
             section=_SECTIONS["model"],
             order=order,
             summary=summary,
             build=build_model,
-            spec=spec,
+            declaration=declaration,
             claims=tuple(claims),
             extra={"notes": tuple(notes)},
-            symbols=model_symbols(spec),
+            symbols=model_symbols(declaration),
         )
     )

@@ -65,7 +65,7 @@ def map_prior_exponent() -> Erratum:
     ok = ok_prod and sp.simplify(mass_right - 1) == 0 and sp.simplify(mass_slide - 1) != 0
     return Erratum(
         slide=sl.L2_EXAMPLE,
-        kind="wrong",
+        severity="wrong",
         lecture="p(w) = (2 pi sigma_0^2)^(-1/2) exp(-w^T w / (2 sigma_0^2)) for the weight vector w in R^n",
         correction="p(w) = (2 pi sigma_0^2)^(-n/2) exp(-w^T w / (2 sigma_0^2)): the product of n independent "
         "N(0, sigma_0^2) densities (the MAP estimate is unchanged: the factor does not depend on w)",
@@ -99,7 +99,7 @@ def ridge_penalises_bias() -> Erratum:
     ok = w_min == w_fixed and w_slide != w_min
     return Erratum(
         slide=sl.L2_STABILITY,
-        kind="imprecise",
+        severity="imprecise",
         lecture="w* = (X^T X + lambda I)^-1 X^T y minimises (y - Xw)^T (y - Xw) + lambda w^T w, "
         "where the slide 'MAP Estimate' omits the bias from lambda w^T w",
         correction="with x_0 = 1 in X, lambda I also penalises the bias w_0; the minimiser of the bias-free "
@@ -130,7 +130,7 @@ def xavier_bias_input() -> Erratum:
     ok = sp.simplify(got - right) == 0 and sp.simplify(got - slide) != 0
     return Erratum(
         slide=sl.XAVIER,
-        kind="imprecise",
+        severity="imprecise",
         lecture="Var(s) = n_in Var(x) Var(w) for s = sum_i w_i x_i with E(x_i) = 0, while the lecture "
         "treats the bias as the extra input x_0 = 1 (slide 'McCulloch-Pitts Perceptron: Treating Bias')",
         correction="the bias input has E(x_0) = 1 and Var(x_0) = 0, so it does not meet the assumption: "
@@ -154,7 +154,7 @@ def squared_error_index() -> Erratum:
     ok = sp.expand(d - 2 * (z - y)) == 0
     return Erratum(
         slide=sl.EXAMPLE_SE,
-        kind="imprecise",
+        severity="imprecise",
         lecture="backward: dz^{l+1}/dz^l = 2(z^l - y), i in {1, ..., n}",
         correction="the formula is per sample and has no index i: dl/dz = 2(z - y) for one sample; over the m "
         "samples (summed loss) dL/d yhat_i = 2(yhat_i - y_i), i = 1..m (the index runs over samples, "
@@ -170,7 +170,7 @@ def _see_seminar(d, slide, statement, where) -> Erratum:
     ok = bool(keys) and all(p.passed for p in keys)
     return Erratum(
         slide=slide,
-        kind="not derived",
+        severity="not derived",
         lecture=statement + " (see seminar)",
         correction="stated on the slide without its derivation; derived here step by step",
         evidence=tuple(f"{'PASS' if p.passed else 'FAIL'} {p.key}: {p.check} at {p.sizes}" for p in keys)

@@ -40,29 +40,13 @@ import sympy as sp
 
 from gradproof.derive.engine.derivation import Label
 from gradproof.derive.lecture.functions import explicit
-from gradproof.derive.lecture.stats import is_zero
+from gradproof.derive.proof.zero import EXPAND_FIRST, exact_zero, load_symengine, same_entries, to_symengine
 
-
-def _se():
-    """SymEngine, imported when a proof first needs it: it costs start-up time every
-    ``gradproof`` command would pay otherwise."""
-    import symengine
-
-    return symengine
-
-
-def to_symengine(x):
-    """A SymPy expression (or number) as SymEngine's; text is refused, never parsed.
-
-    >>> to_symengine("1 + 1")
-    Traceback (most recent call last):
-    ...
-    TypeError: text is never converted to an expression
-    """
-    if isinstance(x, (str, bytes)):
-        raise TypeError("text is never converted to an expression")
-    return _se().sympify(x)  # SymPy objects only (text refused above)
-
+# The comparisons are the one exact-zero decider's (gradproof.derive.proof.zero):
+# ``same`` compares matrices entry by entry by expansion (on SymEngine), ``zero``
+# decides one expression, expansion first, then the decider's full stages.
+same = same_entries
+zero = functools.partial(exact_zero, strategy=EXPAND_FIRST)
 
 __all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "to_symengine", "zero"]
 
@@ -79,7 +63,7 @@ def tanh_m(A: sp.Matrix) -> sp.Matrix:
 
 def grad(L, M):
     """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
-    se = _se()
+    se = load_symengine()
     Ls = to_symengine(L)
     return se.DenseMatrix(
         M.rows, M.cols, [se.diff(Ls, to_symengine(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
@@ -88,7 +72,7 @@ def grad(L, M):
 
 def hessian(L, v):
     """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
-    se = _se()
+    se = load_symengine()
     Ls = to_symengine(L)
     xs = [to_symengine(v[i]) for i in range(len(v))]
     first = [se.diff(Ls, x) for x in xs]
@@ -97,24 +81,11 @@ def hessian(L, v):
 
 def substitute(A, old, new):
     """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
-    se = _se()
+    se = load_symengine()
     pairs = {to_symengine(old[r, c]): to_symengine(new[r, c]) for r in range(old.rows) for c in range(old.cols)}
     return se.DenseMatrix(
         A.rows, A.cols, [to_symengine(A[r, c]).subs(pairs) for r in range(A.rows) for c in range(A.cols)]
     )
-
-
-def same(a, b):
-    """``True`` when every entry of ``a - b`` expands to 0, else ``(False, detail)`` naming the first other entry."""
-    se = _se()
-    if tuple(a.shape) != tuple(b.shape):
-        return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
-    for r in range(a.rows):
-        for c in range(a.cols):
-            d = se.expand(to_symengine(a[r, c]) - to_symengine(b[r, c]))
-            if d != 0 and sp.expand(sp.sympify(d, strict=True)) != 0:
-                return False, f"entry ({r + 1}, {c + 1}) differs"
-    return True
 
 
 @functools.cache
@@ -144,15 +115,3 @@ def limit_in(expr, f, s: sp.Symbol, sign: int) -> sp.Expr:
 def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
     """:func:`limit_in` for polynomials in ``tanh(s)``."""
     return limit_in(expr, sp.tanh, s, sign)
-
-
-def zero(expr) -> bool:
-    """Exactly zero: ``expand`` first (a polynomial in symbols and function atoms
-    such as ``tanh(s)`` is decided at once), then :func:`~gradproof.derive.lecture.stats.is_zero`
-    for whatever expansion leaves.
-
-    >>> s = sp.Symbol("s", real=True)
-    >>> zero(sp.diff(sp.tanh(s) ** 2, s) - 2 * sp.tanh(s) * (1 - sp.tanh(s) ** 2))
-    True
-    """
-    return sp.expand(expr) == 0 or is_zero(expr)

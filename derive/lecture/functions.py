@@ -236,7 +236,7 @@ class ScalarFunction:
                    arguments and is holomorphic (the complex step is usable);
     ``kinks``      points where it has no derivative (``()`` when smooth);
     ``domain``     where it is real: ``"real"``, ``"positive"`` or ``"nonnegative"``;
-    ``in_specs``   whether spec files may call it by name;
+    ``in_spec_files``   whether spec files may call it by name;
     ``in_answers`` whether seminar answers may call it by name;
     ``nargs``      how many arguments SymPy's node holds (the first is the
                    argument; ``Heaviside``'s second is its value at the kink).
@@ -253,7 +253,7 @@ class ScalarFunction:
     analytic: bool = True
     kinks: tuple = ()
     domain: str = "real"
-    in_specs: bool = True
+    in_spec_files: bool = True
     in_answers: bool = True
     nargs: int = 1
 
@@ -339,7 +339,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         _probe_sech2,
         explicit=lambda s: 4 / (sp.exp(s) + sp.exp(-s)) ** 2,
         helper="sech2",
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -351,7 +351,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         _probe_logcosh,
         explicit=lambda s: sp.log(sp.cosh(s)),
         helper="logcosh",
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -364,7 +364,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         explicit=lambda s: sp.Max(0, s),
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -377,7 +377,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         explicit=lambda s: sp.Piecewise((0, s <= 0), (1, True)),
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -390,7 +390,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         explicit=lambda s: sp.Piecewise((-1, s < 0), (1, True)),
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -403,7 +403,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         explicit=lambda s: sp.sign(s),
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -415,7 +415,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         lambda x: _np().sign(x),
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
     ),
     ScalarFunction(
@@ -427,7 +427,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         lambda x: (_np().asarray(x) > 0) * 1.0,
         analytic=False,
         kinks=(0,),
-        in_specs=False,
+        in_spec_files=False,
         in_answers=False,
         nargs=2,
     ),
@@ -448,7 +448,7 @@ def lookup(node_or_name) -> ScalarFunction | None:
 
 def spelled(where: str) -> dict:
     """Spelling -> SymPy callable, for the grammars: ``where`` is ``"specs"`` or ``"answers"``."""
-    flag = {"specs": "in_specs", "answers": "in_answers"}[where]
+    flag = {"specs": "in_spec_files", "answers": "in_answers"}[where]
     return {sp_: f.sympy for f in FUNCTIONS if getattr(f, flag) for sp_ in f.spellings}
 
 

@@ -1,6 +1,6 @@
 """The lecture's models, composed from its modules by the chain rule.
 
-A model is declared by the module topics it composes (:class:`ModelSpec`);
+A model is declared by the module topics it composes (:class:`ModelDeclaration`);
 how it is derived, proved and emitted is the ``model`` kind's unit,
 :mod:`gradproof.derive.engine.kinds.model`: the loss module's local
 derivative is passed backwards through each module's backward message, and
@@ -19,7 +19,7 @@ from gradproof.derive.engine.kinds.table import build
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelDeclaration:
     """``layer`` (linear_neuron or linear), optional ``activation`` and ``loss``
     module topics; ``reduction`` of the loss over samples."""
 

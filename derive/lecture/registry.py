@@ -1,7 +1,8 @@
 """The topic registry: every topic declared once, iterated by everything else.
 
-A :class:`Topic` names *what* is explained; the engine for its ``kind`` says
-*how* it is derived.  Declarations live in the ``derive/topics_*.py`` files,
+A :class:`Topic` names *what* is explained; its ``build`` says *how* it is
+derived, reading its ``declaration``.  Declarations live in the
+``derive/lecture/topics_*.py`` files,
 one per part of the lecture, and register themselves on import.
 
 >>> names = [t.name for t in topics()]
@@ -17,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# Kinds, in the order the lecture meets them (used for sorting and listing).
-KINDS = (
+# Categories, in the order the lecture meets them (used for sorting and listing).
+CATEGORIES = (
     "neuron",
     "layer",
     "activation",
@@ -46,21 +47,24 @@ _DECLARATION_MODULES = (
 class Topic:
     """One topic of the lecture, declared once.
 
+    ``category`` groups it (neuron, loss, identity, ...); ``declaration`` is what its
+    engine reads (a :class:`gradproof.derive.engine.notation.ModuleDeclaration`
+    for modules, losses and penalties, a
+    :class:`gradproof.derive.lecture.models.ModelDeclaration` for models); ``build`` is the function that derives it
+    (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
     ``claims`` are :class:`gradproof.derive.engine.derivation.Claim` texts,
     read when the topic is made (so also by ``dataclasses.replace``) with the
-    names in ``symbols``.  ``spec`` is the kind-specific declaration (a :class:`gradproof.derive.engine.modules.ModuleSpec`
-    for modules, losses and models); ``build`` is the function that derives it
-    (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
+    names in ``symbols``.
     """
 
     name: str
     title: str
-    kind: str
+    category: str
     section: str
     order: float
     summary: str
     build: Callable[[Topic], Any]
-    spec: Any = None
+    declaration: Any = None
     claims: tuple = ()
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
@@ -88,8 +92,8 @@ def register(topic: Topic) -> Topic:
     """Register a declared topic, recording its source; returns the topic as registered."""
     if topic.name in _REGISTRY:
         raise ValueError(f"topic {topic.name!r} declared twice")
-    if topic.kind not in KINDS:
-        raise ValueError(f"topic {topic.name!r}: unknown kind {topic.kind!r}")
+    if topic.category not in CATEGORIES:
+        raise ValueError(f"topic {topic.name!r}: unknown category {topic.category!r}")
     if not topic.source:
         topic = replace(topic, source=_declared_source(topic))
     _REGISTRY[topic.name] = topic
@@ -126,17 +130,17 @@ def _load() -> None:
             # missing module is a real error.
             if err.name != mod:
                 raise
-    _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.kind != "user" and n not in before})
+    _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.category != "user" and n not in before})
     from gradproof.derive.support import cache
 
     cache.declare(_DECLARED.values())
 
 
-def topics(kind: str | None = None) -> list[Topic]:
+def topics(category: str | None = None) -> list[Topic]:
     """Every registered topic in the lecture's order."""
     _load()
     out = sorted(_REGISTRY.values(), key=lambda t: (t.order, t.name))
-    return [t for t in out if kind is None or t.kind == kind]
+    return [t for t in out if category is None or t.category == category]
 
 
 class UnknownTopic(KeyError):
@@ -186,7 +190,7 @@ def _carrying_source(topic: Topic, d):
 def add_user_topic(topic: Topic) -> Topic:
     """Register a user-defined topic (from a spec file), replacing one of the same name."""
     _load()
-    if topic.name in _REGISTRY and _REGISTRY[topic.name].kind != "user":
+    if topic.name in _REGISTRY and _REGISTRY[topic.name].category != "user":
         raise ValueError(f"a user module cannot replace the built-in topic {topic.name!r}")
     _REGISTRY[topic.name] = topic
     _CACHE.pop(topic.name, None)
@@ -195,7 +199,7 @@ def add_user_topic(topic: Topic) -> Topic:
 
 def remove_user_topic(name: str) -> None:
     """Forget a user-defined topic (one whose spec turned out not to derive)."""
-    if name in _REGISTRY and _REGISTRY[name].kind == "user":
+    if name in _REGISTRY and _REGISTRY[name].category == "user":
         del _REGISTRY[name]
     _CACHE.pop(name, None)
 
@@ -236,7 +240,7 @@ def derive_many(names=None, jobs: int | None = None) -> list:
             ctx = None
         if ctx is not None:
             # the costliest topics first, so that the workers finish together
-            order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).kind, 1))
+            order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).category, 1))
             from gradproof.derive.support.lifetime import die_with_parent, signals_deferred
 
             with signals_deferred():  # workers die with this process; signals land after the fork
@@ -257,5 +261,5 @@ def _stored(topic: Topic) -> bool:
     return d is not None
 
 
-# rough relative cost per kind, for scheduling only
+# rough relative cost per category, for scheduling only
 _COST_HINT = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "fused": 2, "init": 2}

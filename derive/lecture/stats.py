@@ -117,7 +117,7 @@ class Builder:
         return Derivation(
             topic=t.name,
             title=t.title,
-            kind=t.kind,
+            category=t.category,
             section=t.section,
             summary=t.summary,
             definition=tuple(self.definition),
@@ -273,8 +273,8 @@ def affine_parts(grad, w) -> tuple[Any, Any, Any]:
     terms = list(grad.args) if isinstance(grad, MatAdd) else [grad]
     a_parts, b_parts = [], []
     for t in terms:
-        kind, val = _split(t, w)
-        (a_parts if kind == "A" else b_parts).append(val)
+        side, val = _split(t, w)
+        (a_parts if side == "A" else b_parts).append(val)
     if not a_parts:
         raise NotAffine(f"{grad} does not depend on {w}")
     n = w.shape[0]

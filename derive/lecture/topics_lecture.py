@@ -17,7 +17,7 @@ register(
     Topic(
         name="erm",
         title="Empirical risk minimisation",
-        kind="identity",
+        category="identity",
         section="Neural networks overview",
         order=1,
         summary="Learning minimises R(h) = 1/m sum_i l(y_i, h(x_i)); the Gaussian likelihood is the case l = squared error.",
@@ -31,7 +31,7 @@ register(
     Topic(
         name="bias_trick",
         title="Treating the bias as an input x0 = 1",
-        kind="identity",
+        category="identity",
         section="Neuron types",
         order=10.5,
         summary="affine(Z; W, b) = linear([1 Z]; [b; W]) and <w, x> + b = <w', x'>.",
@@ -53,7 +53,7 @@ register(
     Topic(
         name="sigmoid_forms",
         title="The two forms of the logistic sigmoid",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=30.1,
         summary="sigma(s) = 1/(1 + e^-s) = e^s/(e^s + 1) lies in (0, 1), and sigma(s) > 1/2 exactly when s > 0.",
@@ -67,7 +67,7 @@ register(
     Topic(
         name="softmax_argmax",
         title="The softmax classifier is the argmax of the logits",
-        kind="identity",
+        category="identity",
         section="Softmax layer",
         order=35.5,
         summary="sigma_k / sigma_j = exp(s_k - s_j): argmax_k yhat_k = argmax_k s_k.",
@@ -79,7 +79,7 @@ register(
     Topic(
         name="activation_bounds",
         title="Bounded derivatives of tanh and the sigmoid",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=31.3,
         summary="0 < tanh'(s) = 1 - tanh(s)^2 <= 1 with equality only at 0; sigma'(s) <= 1/4; both vanish in saturation.",
@@ -91,7 +91,7 @@ register(
     Topic(
         name="linear_near_zero",
         title="Sigmoid and tanh are linear near zero",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=31.4,
         summary="sigma(s) = 1/2 + s/4 + O(s^3) and tanh(s) = s + O(s^3): small potentials make them linear neurons.",
@@ -113,7 +113,7 @@ register(
     Topic(
         name="relu_properties",
         title="The ReLU slide: constant gradient, dead units, unbounded output",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=32.5,
         summary="max(0, s) has derivative 1 for s > 0 and 0 for s < 0 (a unit negative on every sample is dead); "
@@ -136,7 +136,7 @@ register(
     Topic(
         name="mlp_backprop",
         title="The lecture's MLP composed from modules: a backward message for every layer",
-        kind="identity",
+        category="identity",
         section="Computing loss gradients via backpropagation",
         order=73,
         summary="Two tanh hidden layers and a softmax output: each delta^l is the module's backward message applied to "
@@ -149,7 +149,7 @@ register(
     Topic(
         name="dag_reuse",
         title="Module reuse in a DAG: the gradients of a reused module add up",
-        kind="identity",
+        category="identity",
         section="Computing loss gradients via backpropagation",
         order=74,
         summary="A module used at two places contributes one parameter message per use; dL/dW is their sum.",
@@ -161,7 +161,7 @@ register(
     Topic(
         name="rnn_bptt",
         title="RNN unrolled through time: backpropagation through time",
-        kind="identity",
+        category="identity",
         section="Computing loss gradients via backpropagation",
         order=75,
         summary="Unrolled, an RNN is a DAG reusing U, V, W at every step: h_t's message adds the output's and the next "
@@ -174,7 +174,7 @@ register(
     Topic(
         name="gradient_descent",
         title="Gradient descent",
-        kind="identity",
+        category="identity",
         section="Gradient Descent",
         order=76,
         summary="theta_{k+1} = theta_k - alpha_k grad L(theta_k) decreases L for a small enough step: "
@@ -187,7 +187,7 @@ register(
     Topic(
         name="vanishing_gradient",
         title="Vanishing and exploding backward messages",
-        kind="identity",
+        category="identity",
         section="Parameter initialization",
         order=80.5,
         summary="Var(delta^l) = n sigma_0^2 E[tanh'(s)^2] Var(delta^{l+1}): the gain is ~0.05 for sigma_0 = 0.01 "
@@ -200,7 +200,7 @@ register(
     Topic(
         name="randomised_inputs",
         title="Randomised inputs are weight decay",
-        kind="identity",
+        category="identity",
         section="Regularization",
         order=88,
         summary="E_eps[(y - w^T (x + eps))^2] = (y - w^T x)^2 + sigma_eps^2 ||w||^2: input noise is ridge with "

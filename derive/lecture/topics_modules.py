@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gradproof.derive.engine.derivation import Claim
-from gradproof.derive.engine.modules import Arg, K, ModuleSpec, OutputName, n
+from gradproof.derive.engine.modules import Arg, K, ModuleDeclaration, OutputName, n
 from gradproof.derive.lecture import rewrites as rw
 from gradproof.derive.lecture import slides as sl
 from gradproof.derive.lecture.declare import model, module
@@ -48,7 +48,7 @@ module(
     "yhat = f(s) with the inner potential s = <w, x> + b (an affine layer in front, as modules) and "
     "f(s) = -1 for s < 0, 1 otherwise. The activation has derivative 0 wherever it has one and none at "
     "s = 0, so no gradient flows through it: the reason the lecture moves on to smooth activations.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Arg("z", "input", (n,), "S", latex="s", matrix_latex=r"\mathbf{S}"),),
         out_dim=n,
@@ -73,7 +73,7 @@ module(
     11,
     "A single neuron with linear activation, yhat = <x, w>, the bias folded in as the extra input "
     "x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(
             Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
@@ -99,7 +99,7 @@ module(
     "K linear neurons side by side: z^{l+1}_j = sum_{i=0}^{n} w_ij z^l_i over the n features and the bias "
     "input z^l_0 = 1 (as in the lecture's 'Example: Linear Layer'); for the batch Z^{l+1} = Z W with W of "
     "n + 1 rows w_0 .. w_n.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_BIAS, W_BIAS),
         out_dim=K,
@@ -121,7 +121,7 @@ module(
     "layer",
     21,
     "The dense layer with its bias as a separate parameter: Z^{l+1} = Z W + 1 b^T.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_IN, W, B),
         out_dim=K,
@@ -143,7 +143,7 @@ module(
     "activation",
     30,
     "sigma(s) = 1 / (1 + e^{-s}); its derivative is a function of its output, sigma(1 - sigma).",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_ACT,),
         out_dim=n,
@@ -159,7 +159,7 @@ module(
     "activation",
     31,
     "tanh(s) = (e^s - e^{-s}) / (e^s + e^{-s}) = 2 sigma(2s) - 1; derivative 1 - tanh^2.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_ACT,),
         out_dim=n,
@@ -175,7 +175,7 @@ module(
     "activation",
     32,
     "f(s) = max(0, s): derivative [[s > 0]], constant for s > 0; no derivative at the kink s = 0.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_ACT,),
         out_dim=n,
@@ -193,7 +193,7 @@ module(
     "activation",
     33,
     "f(s) = s for s > 0 and alpha s otherwise (slope alpha as a symbol): dead units still pass alpha delta.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Z_ACT,),
         out_dim=n,
@@ -210,7 +210,7 @@ module(
     "activation",
     34,
     "sigma_k(s) = e^{s_k} / sum_c e^{s_c}: a categorical distribution over K classes (row-wise for a batch).",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="module",
         args=(Arg("z", "input", (K,), "Z", latex="z"),),
         out_dim=K,
@@ -243,7 +243,7 @@ module(
     "loss",
     40,
     "The lecture's loss module: l = (y - z)^2, summed over the samples: (y - yhat)^T (y - yhat).",
-    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="sum", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
+    ModuleDeclaration(kind="loss", args=(_zs, _ys), reduction="sum", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
     claims=(Claim("backward", "dL/dyhat = 2 (yhat - y)", source="lecture", slide=sl.EXAMPLE_SE),),
 )
 
@@ -253,7 +253,7 @@ module(
     "loss",
     41,
     "Regression with a linear neuron: L = 1/m sum_i (y_i - yhat_i)^2.",
-    ModuleSpec(kind="loss", args=(_zs, _ys), reduction="mean", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
+    ModuleDeclaration(kind="loss", args=(_zs, _ys), reduction="mean", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
     claims=(Claim("backward", "dL/dyhat = 2 (yhat - y) / m"),),
 )
 
@@ -263,7 +263,7 @@ module(
     "loss",
     42,
     "Multi-output regression with a linear layer: L = 1/m sum_i sum_c (y_ic - yhat_ic)^2.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="loss",
         args=(_zv, _yv),
         reduction="mean",
@@ -278,7 +278,7 @@ module(
     43,
     "The negative log-likelihood of Bernoulli targets y in {0, 1} given probabilities yhat in (0, 1): "
     "L = -1/m sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)].",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="loss",
         args=(
             Arg("z", "input", (), "yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{y}}"),
@@ -296,7 +296,7 @@ module(
     44,
     "The negative log-likelihood of one-hot targets under probabilities yhat (softmax outputs): "
     "L = -1/m sum_i sum_c y_ic log yhat_ic.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="loss",
         args=(
             Arg("z", "input", (K,), "Yhat", domain="probability", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{Y}}"),
@@ -318,7 +318,7 @@ module(
     50,
     "The binary cross-entropy of yhat = sigma(s), taken from the logits s: dL/ds = yhat - y per sample "
     "(and 1/m (yhat - y) for the mean).",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="loss",
         args=(_s_scalar, _yb),
         reduction="mean",
@@ -346,7 +346,7 @@ module(
     51,
     "The multinomial cross-entropy of P = softmax(S), taken from the logits S: dL/ds = p - y per sample "
     "(1/m (P - Y) for the mean).",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="loss",
         args=(_S, _Yoh),
         reduction="mean",
@@ -378,7 +378,7 @@ module(
     60,
     "R(W) = lambda sum_ij w_ij^2 = lambda ||W||^2, pushing the weights towards zero; applied to "
     "weight matrices only, the bias is excluded (the lecture: 'we omit bias in lambda w^T w').",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="penalty",
         args=(_Wp,),
         hyper=((_lam, 0.01),),
@@ -395,7 +395,7 @@ module(
     61,
     "R(W) = lambda sum_ij |w_ij|: the gradient is lambda sign(w) away from 0; at w = 0 the penalty has "
     "no derivative and the subgradient 0 (an element of [-lambda, lambda]) is used.",
-    ModuleSpec(
+    ModuleDeclaration(
         kind="penalty",
         args=(_Wp,),
         hyper=((_lam, 0.01),),
@@ -411,7 +411,7 @@ module(
 # ---------------------------------------------------------------------------
 # Models: modules composed by the chain rule (derive/lecture/models.py)
 # ---------------------------------------------------------------------------
-from gradproof.derive.lecture.models import ModelSpec  # noqa: E402
+from gradproof.derive.lecture.models import ModelDeclaration  # noqa: E402
 
 model(
     "linear_regression",
@@ -419,7 +419,7 @@ model(
     70,
     "A linear neuron with the squared error summed over the data: L(w) = (y - Xw)^T (y - Xw). "
     "Backpropagation: the loss module's 2(yhat - y), then the neuron's parameter message x.",
-    ModelSpec(
+    ModelDeclaration(
         layer="linear_neuron",
         activation=None,
         loss="squared_error",
@@ -436,7 +436,7 @@ model(
     71,
     "A sigmoid neuron with the cross-entropy summed over the data (the negative log-likelihood): "
     "dL/ds_i = yhat_i - y_i and dL/dw = sum_i x_i (yhat_i - y_i) = X^T (yhat - y).",
-    ModelSpec(
+    ModelDeclaration(
         layer="linear_neuron", activation="sigmoid", loss="bce", reduction="sum", output="yhat", output_matrix="yhat"
     ),
     claims=(Claim("grad:w", "dL/dw = X^T (yhat - y)", source="lecture", slide=sl.MLE),),
@@ -449,7 +449,7 @@ model(
     72,
     "Linear layer + softmax + multinomial cross-entropy (mean over samples), the lecture's running "
     "backpropagation example: dL/dW = 1/m X^T (Yhat - Y); for the summed loss X^T (Yhat - Y).",
-    ModelSpec(
+    ModelDeclaration(
         layer="linear",
         activation="softmax",
         loss="cross_entropy",

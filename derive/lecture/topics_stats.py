@@ -22,7 +22,7 @@ register(
     Topic(
         name="least_squares",
         title="Least squares in closed form",
-        kind="closed_form",
+        category="closed_form",
         section="Linear neuron",
         order=13,
         summary="Solving dL/dw = 0 for the squared error gives the normal equations X^T X w = X^T y.",
@@ -36,7 +36,7 @@ register(
     Topic(
         name="logistic_no_closed_form",
         title="Logistic regression has no closed form",
-        kind="closed_form",
+        category="closed_form",
         section="Logistic regression",
         order=33,
         summary="dL/dw = X^T (yhat - y) = 0 is transcendental in w: use numerical methods.",
@@ -48,7 +48,7 @@ register(
     Topic(
         name="ridge",
         title="Ridge regression in closed form",
-        kind="closed_form",
+        category="closed_form",
         section="Regularization",
         order=87,
         summary="L2 regularisation adds lambda I to X^T X: always invertible, and the unique minimiser.",
@@ -66,7 +66,7 @@ register(
     Topic(
         name="mle_gaussian",
         title="Linear neuron: maximum likelihood under Gaussian noise",
-        kind="mle",
+        category="mle",
         section="Linear neuron",
         order=12,
         summary="Gaussian noise -> likelihood -> negative log-likelihood; minimising it is least squares.",
@@ -87,7 +87,7 @@ register(
     Topic(
         name="mle_sigma2",
         title="Maximum likelihood estimate of the noise variance",
-        kind="mle",
+        category="mle",
         section="Linear neuron",
         order=12.5,
         summary="Maximising the Gaussian likelihood over sigma > 0 gives sigma^2 = RSS / m.",
@@ -101,7 +101,7 @@ register(
     Topic(
         name="mle_bernoulli",
         title="Logistic regression: maximum likelihood is the cross-entropy",
-        kind="mle",
+        category="mle",
         section="Logistic regression",
         order=32,
         summary="Bernoulli outputs yhat = sigma(s): the negative log-likelihood is the binary cross-entropy.",
@@ -122,7 +122,7 @@ register(
     Topic(
         name="mle_categorical",
         title="Softmax: maximum likelihood is the multinomial cross-entropy",
-        kind="mle",
+        category="mle",
         section="Softmax layer",
         order=34.5,
         summary="Categorical outputs of a softmax: the negative log-likelihood is -sum_i sum_c y_ic log yhat_ic.",
@@ -136,7 +136,7 @@ register(
     Topic(
         name="map_gaussian",
         title="MAP with a Gaussian prior is L2 regularisation",
-        kind="map",
+        category="map",
         section="Regularization",
         order=85,
         summary="A zero-mean Gaussian prior on the weights gives the ridge loss with lambda = sigma^2 / sigma_0^2; "
@@ -151,7 +151,7 @@ register(
     Topic(
         name="map_laplace",
         title="MAP with a Laplace prior is L1 regularisation",
-        kind="map",
+        category="map",
         section="Regularization",
         order=86,
         summary="A zero-mean Laplace prior with scale beta gives the L1 penalty lambda ||w||_1 with lambda = 2 sigma^2 / beta.",
@@ -167,7 +167,7 @@ register(
     Topic(
         name="sigmoid_derivative",
         title="The derivative of the logistic sigmoid",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=30.2,
         summary="sigma'(s) = sigma(s) (1 - sigma(s)), from the explicit definition.",
@@ -181,7 +181,7 @@ register(
     Topic(
         name="tanh_sigmoid",
         title="tanh is a scaled and shifted sigmoid",
-        kind="identity",
+        category="identity",
         section="Activation functions",
         order=31.2,
         summary="tanh(s) = 2 sigma(2s) - 1.",
@@ -195,7 +195,7 @@ register(
     Topic(
         name="softmax_simplex",
         title="Softmax outputs form a probability distribution",
-        kind="identity",
+        category="identity",
         section="Softmax layer",
         order=34.2,
         summary="sigma_k(s) in (0, 1) and sum_k sigma_k(s) = 1.",
@@ -211,7 +211,7 @@ register(
     Topic(
         name="fused_gradients",
         title="dL/ds = yhat - y for both fused pairs",
-        kind="identity",
+        category="identity",
         section="Loss functions",
         order=50.5,
         summary="Sigmoid + cross-entropy and softmax + cross-entropy both back-propagate yhat - y.",
@@ -228,7 +228,7 @@ register(
     Topic(
         name="symmetry",
         title="Constant initialisation cannot break the symmetry",
-        kind="identity",
+        category="identity",
         section="Parameter initialization",
         order=79,
         summary="With all weights equal, every neuron of a layer receives the same delta and the same update.",
@@ -244,7 +244,7 @@ register(
     Topic(
         name="xavier",
         title="Xavier initialisation: Var(w) = 1/n_in",
-        kind="init",
+        category="init",
         section="Parameter initialization",
         order=80,
         summary="For s = sum_i w_i x_i with independent zero-mean terms, Var(s) = n_in Var(x) Var(w).",
@@ -261,7 +261,7 @@ register(
     Topic(
         name="glorot",
         title="Glorot initialisation: Var(w) = 2/(n_in + n_out)",
-        kind="init",
+        category="init",
         section="Parameter initialization",
         order=81,
         summary="The backward pass asks for n_out Var(w) = 1; Glorot and Bengio compromise with 2/(n_in + n_out).",
@@ -275,7 +275,7 @@ register(
     Topic(
         name="he",
         title="He initialisation for ReLU: Var(w) = 2/n_in",
-        kind="init",
+        category="init",
         section="Parameter initialization",
         order=82,
         summary="A ReLU keeps half of a symmetric input's second moment, so the weights need twice the variance.",

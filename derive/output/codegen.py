@@ -288,7 +288,7 @@ def generated_topics():
 
     out = []
     for t in topics():
-        if t.kind == "user":
+        if t.category == "user":
             continue  # user modules are generated where the user asks, never into the package
         d = derive(t)
         if d.code is not None:

@@ -90,9 +90,9 @@ def _normalise_latex(tex: str) -> str:
 
 def _normalise_mathml(mathml: str) -> str:
     def variant(m):
-        tag, kind, body = m.groups()
+        tag, variant, body = m.groups()
         chars = html.unescape(body)
-        return "<%s>%s</%s>" % (tag, html.escape("".join(_MATHVARIANTS[kind](c) for c in chars), quote=False), tag)
+        return "<%s>%s</%s>" % (tag, html.escape("".join(_MATHVARIANTS[variant](c) for c in chars), quote=False), tag)
 
     out = _VARIANT_TOKEN.sub(variant, mathml)
     # \operatorname{softmax} comes out as an operator; it is an identifier.

@@ -114,7 +114,7 @@ def derivation_text(d) -> str:
     def eq(lhs, rel, rhs):
         return f"{to_text(lhs)} {relation_text(rel)} {to_text(rhs)}"
 
-    lines = [f"{d.title}  [{d.topic}, {d.kind}]", "", d.summary, "", "Definition:"]
+    lines = [f"{d.title}  [{d.topic}, {d.category}]", "", d.summary, "", "Definition:"]
     for s in d.definition:
         lines.append(f"  {eq(s.lhs, s.relation, s.rhs)}" + (f"    ({s.note})" if s.note else ""))
     lines += ["", "Derivation:"]
@@ -138,7 +138,7 @@ def derivation_text(d) -> str:
     if errata:
         lines += ["", "Errata (where the lecture is wrong or imprecise):"]
         for e in errata:
-            lines.append(f'  ! [{e.kind}, slide "{e.slide}"] the lecture: {e.lecture}')
+            lines.append(f'  ! [{e.severity}, slide "{e.slide}"] the lecture: {e.lecture}')
             lines.append(f"    instead: {e.correction}")
             lines += [f"    {'evidence' if e.passed else 'EVIDENCE FAILED'}: {x}" for x in e.evidence]
     if d.notes:
@@ -186,7 +186,7 @@ def derivation_json(d) -> dict:
     return {
         "topic": d.topic,
         "title": d.title,
-        "kind": d.kind,
+        "category": d.category,
         "section": d.section,
         "summary": d.summary,
         "definition": [{"lhs": _expr_json(s.lhs), "rhs": _expr_json(s.rhs), "note": s.note} for s in d.definition],
@@ -222,7 +222,7 @@ def derivation_json(d) -> dict:
         "errata": [
             {
                 "slide": e.slide,
-                "kind": e.kind,
+                "severity": e.severity,
                 "lecture": e.lecture,
                 "correction": e.correction,
                 "evidence": list(e.evidence),
@@ -313,7 +313,7 @@ def erratum_view(e, target: str) -> dict:
     t = _TARGETS[target]
     return {
         "slide": t.words(e.slide),
-        "kind": t.words(e.kind),
+        "severity": t.words(e.severity),
         "lecture": t.prose(e.lecture),
         "correction": t.prose(e.correction),
         "evidence": [t.prose(x) for x in e.evidence],

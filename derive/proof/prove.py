@@ -72,10 +72,10 @@ def explicit_arg(arg, dims):
     return sp.Matrix(r, c, lambda a, b: sp.Symbol(f"{arg.matrix}_{a}{b}", **assumptions))
 
 
-def per_sample_subs(spec, env, s):
+def per_sample_subs(decl, env, s):
     """Substitution of per-sample index objects by explicit entries of row s."""
     sub = {}
-    for arg in spec.args:
+    for arg in decl.args:
         M = env[arg.matrix]
         if arg.batched:
             if arg.dims:
@@ -125,23 +125,23 @@ class Session:
         self.dims_h = {**self.dims, **hyper_values}
         self.proofs: list[Proof] = []
         self.derived: dict = {}
-        self.spec = None  # the declaration, for sessions of a declared topic (for_topic)
+        self.decl = None  # the declaration, for sessions of a declared topic (for_topic)
         self.bases: dict = {}
 
     @classmethod
     def for_topic(cls, topic, sizes=None) -> Session:
         """Explicit instances of every argument of a module, loss or penalty declaration."""
-        spec = topic.spec
+        decl = topic.declaration
         sizes = {**SIZES, **(sizes or {}), **topic.extra.get("sizes", {})}
         dims = dims_at(sizes)
-        session = cls(sizes, {arg.matrix: explicit_arg(arg, dims) for arg in spec.args}, spec.hyper)
-        session.spec = spec
-        session.bases = {a.name: a.base() for a in spec.args}
+        session = cls(sizes, {arg.matrix: explicit_arg(arg, dims) for arg in decl.args}, decl.hyper)
+        session.decl = decl
+        session.bases = {a.name: a.base() for a in decl.args}
         return session
 
     def subs(self, s: int) -> dict:
         """Per-sample index objects of sample ``s`` -> explicit entries."""
-        return per_sample_subs(self.spec, self.env, s)
+        return per_sample_subs(self.decl, self.env, s)
 
     def instantiate(self, e, sub):
         return instantiate(e, self.dims_h, sub)

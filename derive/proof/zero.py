@@ -3,9 +3,26 @@
 Every exact check of the project asks it -- the proofs of derived results
 (:mod:`gradproof.derive.proof.prove`), the statistics and identity
 derivations (:mod:`gradproof.derive.lecture.stats`) and the seminar's
-symbolic confirmation (:mod:`gradproof.derive.seminar.equivalence`).  Three
+symbolic confirmation (:mod:`gradproof.derive.seminar.equivalence`), and
+the lecture's network proofs (:mod:`gradproof.derive.lecture.exact`).  Three
 answers: :data:`ZERO`, :data:`NONZERO`, :data:`UNDECIDED`; :func:`exact_zero`
 is the yes/no form, an undecided case counting as not shown.
+
+How the decision starts is its ``strategy``:
+
+* :data:`FULL` (the default): :func:`decide_zero`'s stages (exponentials
+  as rational generators and ``cancel``, exact probes of piecewise
+  expressions, high-precision probes for what ``cancel`` leaves);
+* :data:`EXPAND_FIRST`: :func:`expands_to_zero` first -- a polynomial in
+  symbols and function atoms such as ``tanh(s)`` is decided at once -- and
+  the full stages for whatever expansion leaves;
+* :data:`EXPAND_ONLY`: expansion alone, for comparisons of two polynomials
+  in the same atoms (what is not 0 after expansion counts as not zero).
+  SymEngine expressions are expanded by SymEngine first (a C++ core, tens of
+  times faster on the networks' nested ``tanh`` of sums of products), then
+  by SymPy for what SymEngine leaves (it keeps function arguments as they
+  are, SymPy expands them too): expansion is an equivalence-preserving
+  rewrite, so a 0 is a proof.
 
 >>> import sympy as sp
 >>> from gradproof.derive.lecture.functions import sigmoid
@@ -60,9 +77,73 @@ PROBE_DIGITS = 60  # working precision of each evaluation (decimal digits)
 PROBE_ZERO = 40  # |value| below 10^-PROBE_ZERO times the size of its terms counts as 0
 
 
-def exact_zero(d: sp.Expr, rng: random.Random | None = None) -> bool:
-    """Whether ``d`` is identically zero (an undecided case counts as not shown)."""
+# Strategies of exact_zero (see the module's docstring).
+FULL, EXPAND_FIRST, EXPAND_ONLY = "full", "expand-first", "expand"
+STRATEGIES = (FULL, EXPAND_FIRST, EXPAND_ONLY)
+
+
+def exact_zero(d, rng: random.Random | None = None, strategy: str = FULL) -> bool:
+    """Whether ``d`` is identically zero (an undecided case counts as not shown).
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> exact_zero(sp.tanh(x) ** 2 - sp.tanh(x) * sp.tanh(x), strategy=EXPAND_ONLY)
+    True
+    >>> exact_zero(sp.tanh(x) - (2 * fn.sigmoid(2 * x) - 1), strategy=EXPAND_ONLY)
+    False
+    >>> exact_zero(sp.tanh(x) - (2 * fn.sigmoid(2 * x) - 1), strategy=EXPAND_FIRST)
+    True
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
+    if strategy != FULL and expands_to_zero(d):
+        return True
+    if strategy == EXPAND_ONLY:
+        return False
     return decide_zero(d, rng) is ZERO
+
+
+def load_symengine():
+    """SymEngine, imported when a proof first needs it: it costs start-up time every
+    ``gradproof`` command would pay otherwise."""
+    import symengine
+
+    return symengine
+
+
+def to_symengine(x):
+    """A SymPy expression (or number) as SymEngine's; text is refused, never parsed.
+
+    >>> to_symengine("1 + 1")
+    Traceback (most recent call last):
+    ...
+    TypeError: text is never converted to an expression
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError("text is never converted to an expression")
+    return load_symengine().sympify(x)  # SymPy objects only (text refused above)
+
+
+def expands_to_zero(d) -> bool:
+    """Whether ``d`` (a SymPy or a SymEngine expression) expands to 0: SymEngine's
+    ``expand`` first for a SymEngine expression, SymPy's for what it leaves."""
+    if isinstance(d, (str, bytes)):
+        raise TypeError("text is never converted to an expression")
+    if not isinstance(d, sp.Basic):
+        if load_symengine().expand(d) == 0:
+            return True
+    return sp.expand(sp.sympify(d, strict=True)) == 0
+
+
+def same_entries(a, b):
+    """``True`` when every entry of ``a - b`` expands to 0 (:data:`EXPAND_ONLY`, on
+    SymEngine), else ``(False, detail)`` naming the first other entry (1-based)."""
+    if tuple(a.shape) != tuple(b.shape):
+        return False, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    for r in range(a.rows):
+        for c in range(a.cols):
+            if not exact_zero(to_symengine(a[r, c]) - to_symengine(b[r, c]), strategy=EXPAND_ONLY):
+                return False, f"entry ({r + 1}, {c + 1}) differs"
+    return True
 
 
 def decide_zero(d: sp.Expr, rng: random.Random | None = None):

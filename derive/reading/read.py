@@ -25,18 +25,18 @@ from gradproof.derive.reading.parse import Parsed, ParseFailure, parse
 LIMITS = Limits(noun="expression")
 
 
-def parse_shape(spec: str):
+def parse_shape(text: str):
     """``NAME=r,c`` or ``NAME=scalar`` (r, c: a positive integer or a dimension name)."""
-    name, eq, rhs = spec.partition("=")
+    name, eq, rhs = text.partition("=")
     name = name.strip()
     if not eq or not NAME_RE.match(name):
-        raise ReadError(f"--shape {spec!r}: expected NAME=rows,cols or NAME=scalar")
+        raise ReadError(f"--shape {text!r}: expected NAME=rows,cols or NAME=scalar")
     rhs = rhs.strip()
     if rhs == "scalar":
         return name, (1, 1)
     parts = [p.strip() for p in rhs.split(",")]
     if len(parts) != 2 or not all(re.fullmatch(r"[1-9][0-9]{0,2}|[A-Za-z]", p) for p in parts):
-        raise ReadError(f"--shape {spec!r}: expected NAME=rows,cols (numbers up to 999 or one-letter names)")
+        raise ReadError(f"--shape {text!r}: expected NAME=rows,cols (numbers up to 999 or one-letter names)")
     return name, tuple(int(p) if p.isdigit() else p for p in parts)
 
 

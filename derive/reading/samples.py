@@ -38,20 +38,20 @@ class SampleSum:
         b = self.b
         saved = b.snapshot()
         try:
-            x, kind = self.part(node.body)
+            x, dependence = self.part(node.body)
         except ReadError:
             if not self.rows_used:
                 raise
             # x_i did not fit as a row of X (sum_i (x_i - y_i)^2): read it as entry i of the vector x
             b.restore(saved)
             self.rows_allowed = False
-            x, kind = self.part(node.body)
-        if kind == CONST:
+            x, dependence = self.part(node.body)
+        if dependence == CONST:
             raise b.error(f"the body of sum_{self.idx} does not depend on {self.idx}")
         if node.upper and node.upper.isalpha():
             # the upper bound names the summed dimension (sum_{i=1}^{m}: length m)
             b.bounds.append((node.upper, x.shape[0]))
-        if kind == COL:
+        if dependence == COL:
             return t.E("sum", (x,))
         if x.op == "mul" and x.args[0].op == "diagm":  # sum_i c_i x_i = X^T c
             c, rows = x.args[0].args[0], x.args[1]
@@ -59,10 +59,10 @@ class SampleSum:
         else:
             ones = t.E("ones", (), (x.shape[0], ("fixed", 1)))
             out = t.E("mul", (t.transpose(x), ones), (x.shape[1], ("fixed", 1)))
-        return t.transpose(out) if kind == ROWS_T else out
+        return t.transpose(out) if dependence == ROWS_T else out
 
     def part(self, node):
-        """``(tree, kind)`` of a part of the body; ``kind`` says how it depends on the sample."""
+        """``(tree, dependence)`` of a part of the body; ``dependence`` says how it depends on the sample."""
         if not any(isinstance(x, n.Name) and x.sub == self.idx for x in n.walk(node)):
             return self.b.walk(node), CONST
         method = getattr(self, "_" + type(node).__name__, None)
@@ -89,8 +89,8 @@ class SampleSum:
         return self.part(node.arg)
 
     def _Neg(self, node):
-        x, kind = self.part(node.arg)
-        return t.E("neg", (x,), x.shape), kind
+        x, dependence = self.part(node.arg)
+        return t.E("neg", (x,), x.shape), dependence
 
     def _Add(self, node, sub=False):
         (x, kx), (y, ky) = self.part(node.left), self.part(node.right)
@@ -112,12 +112,12 @@ class SampleSum:
             return b.elementwise("had", (node.left, x), (node.right, y), "*"), COL
         if COL in kinds or (CONST in kinds and b.is_scalar(x if kx == CONST else y)):
             c, rows = (x, y) if kx in (COL, CONST) else (y, x)
-            kind = ky if kx in (COL, CONST) else kx
+            dependence = ky if kx in (COL, CONST) else kx
             if b.is_scalar(c):
-                return t.E("scale", (c, rows), rows.shape), kind
+                return t.E("scale", (c, rows), rows.shape), dependence
             if not b.dims.unify(c.shape[0], rows.shape[0]):
                 b.mismatch(f"sum_{self.idx}", [(node.left, x), (node.right, y)])
-            return t.E("mul", (t.E("diagm", (c,), (c.shape[0], c.shape[0])), rows), rows.shape), kind
+            return t.E("mul", (t.E("diagm", (c,), (c.shape[0], c.shape[0])), rows), rows.shape), dependence
         return self._inner(node, x, kx, y, ky)
 
     def _inner(self, node, x, kx, y, ky):
@@ -142,19 +142,19 @@ class SampleSum:
         return t.E("mul", (rows, w), (rows.shape[0], ("fixed", 1))), COL
 
     def _Transpose(self, node):
-        x, kind = self.part(node.arg)
-        return x, {ROWS: ROWS_T, ROWS_T: ROWS}.get(kind, kind)
+        x, dependence = self.part(node.arg)
+        return x, {ROWS: ROWS_T, ROWS_T: ROWS}.get(dependence, dependence)
 
     def _Call(self, node: n.Call):
         fname = FUNC_ALIAS.get(node.func, node.func)
         if fname not in t.ELEMENTWISE or len(node.args) != 1:
             raise self.b.error(f"{fname} is not elementwise; it cannot appear inside sum_{self.idx}")
-        x, kind = self.part(node.args[0])
-        return t.E("fn", (x,), x.shape, name=fname), kind
+        x, dependence = self.part(node.args[0])
+        return t.E("fn", (x,), x.shape, name=fname), dependence
 
     def _Pow(self, node: n.Pow):
-        x, kind = self.part(node.base)
-        return t.E("pow", (x,), x.shape, value=self.b.exponent(node.exp)), kind
+        x, dependence = self.part(node.base)
+        return t.E("pow", (x,), x.shape, value=self.b.exponent(node.exp)), dependence
 
     def _Div(self, node: n.Div):
         (x, kx), (y, ky) = self.part(node.left), self.part(node.right)

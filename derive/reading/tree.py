@@ -143,10 +143,10 @@ class Iverson(Node):
 
 @dataclass(frozen=True)
 class Norm(Node):
-    """``||x||``; ``kind`` is the subscript as typed: ``""``, ``"2"``, ``"1"`` or ``"F"``."""
+    """``||x||``; ``subscript`` is the subscript as typed: ``""``, ``"2"``, ``"1"`` or ``"F"``."""
 
     arg: Node
-    kind: str = ""
+    subscript: str = ""
 
     def children(self):
         return (self.arg,)
@@ -268,89 +268,89 @@ def build(tree, spans: dict | None = None) -> Node:
     return out[0]
 
 
-def _make(kind: str, kids: list) -> Node:
+def _make(rule: str, kids: list) -> Node:
     nodes = [k for k in kids if isinstance(k, Node)]
-    if kind == "number":
+    if rule == "number":
         return Num(str(kids[0]))
-    if kind == "name":
+    if rule == "name":
         return _name_token(str(kids[0]))
-    if kind == "wrap":
+    if rule == "wrap":
         wrapper = str(kids[0]).lstrip("\\")
         name = _name_token(str(kids[1]))
         if wrapper in _HAT:
             return Name(name.base + "hat", name.sub)
         return name
-    if kind == "group":
+    if rule == "group":
         return Group(nodes[0])
-    if kind == "neg":
+    if rule == "neg":
         return Neg(nodes[0])
-    if kind == "add":
+    if rule == "add":
         return Add(*nodes)
-    if kind == "sub":
+    if rule == "sub":
         return Sub(*nodes)
-    if kind == "star":
+    if rule == "star":
         return Mul("*", nodes[0], nodes[1])
-    if kind == "matmul":
+    if rule == "matmul":
         return Mul("@", *nodes)
-    if kind == "hadamard":
+    if rule == "hadamard":
         return Mul(".*", nodes[0], nodes[1])
-    if kind == "juxt":
+    if rule == "juxt":
         return Mul("juxt", *nodes)
-    if kind == "div":
+    if rule == "div":
         return Div(*nodes)
-    if kind == "frac":
+    if rule == "frac":
         return Div(Group(nodes[0]), Group(nodes[1]), frac=True)
-    if kind == "pow":
+    if rule == "pow":
         return Pow(nodes[0], nodes[1])
-    if kind == "transpose":
+    if rule == "transpose":
         return Transpose(nodes[0])
-    if kind == "call":
+    if rule == "call":
         func = str(kids[0]).lstrip("\\")
         for wrapper in ("operatorname{", "mathrm{"):
             if func.startswith(wrapper):
                 func = func[len(wrapper) : -1]
         return Call(func, tuple(k for k in kids[1:] if isinstance(k, Node)))
-    if kind == "sqrt":
+    if rule == "sqrt":
         return Call("sqrt", (nodes[0],))
-    if kind == "iverson":
+    if rule == "iverson":
         rel = next((str(k) for k in kids if isinstance(k, Token) and k.type == "REL"), "=")
         return Iverson(nodes[0], nodes[1], rel)
-    if kind == "norm":
+    if rule == "norm":
         sub = str(kids[-1]) if isinstance(kids[-1], Token) and kids[-1].type == "NORMSUB" else ""
         return Norm(nodes[0], sub.strip("_{} "))
-    return _make_more(kind, kids, nodes)
+    return _make_more(rule, kids, nodes)
 
 
-def _make_more(kind: str, kids: list, nodes: list) -> Node:
-    if kind == "ones":
+def _make_more(rule: str, kids: list, nodes: list) -> Node:
+    if rule == "ones":
         return Ones()
-    if kind == "tuple":
+    if rule == "tuple":
         return Tuple(tuple(nodes))
-    if kind == "invtranspose":
+    if rule == "invtranspose":
         return Transpose(Pow(nodes[0], Neg(Num("1"))))
-    if kind == "juxtsum":
+    if rule == "juxtsum":
         return Mul("juxt", nodes[0], _make_more("isum", kids[1:], nodes[1:]))
-    if kind == "isum":
+    if rule == "isum":
         tok = str(kids[0])
         body = tok.split("_", 1)[1]
         index = body.strip("{ ")[0]
         upper = body.partition("^")[2].strip("{} ")
         return IndexSum(index, nodes[0], upper)
-    if kind == "indexed":
+    if rule == "indexed":
         return Indexed(str(kids[0])[:-1], tuple(str(k) for k in kids[1:]))
-    if kind == "ediv":
+    if rule == "ediv":
         return Div(nodes[0], nodes[1], elementwise=True)
-    if kind == "piecewise":
+    if rule == "piecewise":
         return Piecewise(tuple(x for p in nodes for x in p.children()))
-    if kind == "piece":
+    if rule == "piece":
         return _Piece(tuple(nodes))
-    if kind == "rel":
+    if rule == "rel":
         return Rel(str(kids[1]), nodes[0], nodes[1])
-    if kind == "and_":
+    if rule == "and_":
         return And(nodes[0], nodes[1])
-    if kind == "true":
+    if rule == "true":
         return Always()
-    raise ValueError(f"internal: unknown parse node {kind!r}")  # grammar and builder disagree
+    raise ValueError(f"internal: unknown parse node {rule!r}")  # grammar and builder disagree
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,7 @@ def source(node: Node) -> str:
     if isinstance(n, Iverson):
         return "[[" + source(n.left) + f" {n.op} " + source(n.right) + "]]"
     if isinstance(n, Norm):
-        return "||" + source(n.arg) + "||" + ("_" + n.kind if n.kind else "")
+        return "||" + source(n.arg) + "||" + ("_" + n.subscript if n.subscript else "")
     return _source_more(n)
 
 

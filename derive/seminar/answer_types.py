@@ -262,15 +262,15 @@ def sample_answers(ex) -> tuple[list[str], list[tuple[str, str]]]:
             f"slip:{k}": val for k, (_, _, val) in enumerate(list(_numeric_slips(ex, ref))[: len(ex.numeric.slips)])
         }
         bad = []
-        for spec, code in ex.mistakes:
-            if spec == "sign":
+        for mistake, code in ex.mistakes:
+            if mistake == "sign":
                 val = -ref
-            elif spec == "transposed":
+            elif mistake == "transposed":
                 val = ref.T
-            elif spec.startswith("factor:"):
-                val = float(Fraction(spec.split(":")[1])) * ref
+            elif mistake.startswith("factor:"):
+                val = float(Fraction(mistake.split(":")[1])) * ref
             else:
-                val = slips[spec]
+                val = slips[mistake]
             bad.append((brackets(np.asarray(val), 6), code))
         return ok, bad
     return list(ex.accepted), list(ex.mistakes)

@@ -77,7 +77,7 @@ class Exercise:
     answer_type: str = "formula"
     hints: tuple = ()  # the hint ladder's declared rungs, mildest first
     stages: tuple = ()  # Stage: the steps of a multi-step exercise
-    numeric: object = None  # NumericSpec
+    numeric: object = None  # NumericProblem
     options: tuple = ()  # Option: the choices of a conceptual item
     letters: tuple = ()  # (name, alternative, ...): letters a student's variant may use instead
     variant: int = 0  # which variant this is (0: the exercise as declared)
@@ -165,17 +165,17 @@ class Exercise:
         out = []
         for d in self.symbols:
             if d.domain == "index":
-                kind = f"index 0..{d.index_range}-1"
+                shape = f"index 0..{d.index_range}-1"
             elif d.is_matrix:
-                kind = "x".join(str(x) for x in d.shape)
+                shape = "x".join(str(x) for x in d.shape)
             elif d.is_indexed_vector:
-                kind = f"vector of length {d.shape[0]}, written with an index"
+                shape = f"vector of length {d.shape[0]}, written with an index"
             else:
-                kind = "scalar"
+                shape = "scalar"
             out.append(
                 {
                     "name": d.name,
-                    "shape": kind,
+                    "shape": shape,
                     "domain": d.domain,
                     "aliases": list(d.aliases),
                     "definition": d.definition,
@@ -270,7 +270,7 @@ class Slip:
 
 
 @dataclass(frozen=True)
-class NumericSpec:
+class NumericProblem:
     given: tuple  # Given
     chain: tuple  # Link; the last one is the answer
     scalars: tuple = ()  # (name, value as text) for the engine's scalar symbols (alpha, lam...)

@@ -26,7 +26,7 @@ from gradproof.derive.seminar.exercise import (
     Exercise,
     Given,
     Link,
-    NumericSpec,
+    NumericProblem,
     Option,
     Slip,
     Stage,
@@ -149,15 +149,15 @@ class _Item:
             return tuple(
                 SymbolDecl(
                     name=name,
-                    shape=tuple(spec.get("shape", ())),
-                    domain=spec.get("domain", "real"),
-                    aliases=tuple(spec.get("aliases", ())),
-                    definition=spec.get("definition", ""),
-                    call_args=tuple(spec.get("call_args", ())),
-                    index_range=spec.get("range", ""),
-                    description=spec.get("description", ""),
+                    shape=tuple(entry.get("shape", ())),
+                    domain=entry.get("domain", "real"),
+                    aliases=tuple(entry.get("aliases", ())),
+                    definition=entry.get("definition", ""),
+                    call_args=tuple(entry.get("call_args", ())),
+                    index_range=entry.get("range", ""),
+                    description=entry.get("description", ""),
                 )
-                for name, spec in table.items()
+                for name, entry in table.items()
             )
         except (AttributeError, TypeError, ValueError) as e:
             raise self.err(key, f"symbol: {e}") from None
@@ -209,9 +209,9 @@ class _Item:
         except (KeyError, TypeError, AttributeError) as e:
             raise self.err("steps", f"each step needs lhs and result ({e})") from None
 
-    def numeric(self) -> NumericSpec:
-        spec = self.item.get("numeric")
-        if not isinstance(spec, dict):
+    def numeric(self) -> NumericProblem:
+        table = self.item.get("numeric")
+        if not isinstance(table, dict):
             raise self.err("numeric", "a numeric item needs an [exercise.numeric] table")
 
         def chain(links):
@@ -222,16 +222,16 @@ class _Item:
         try:
             given = tuple(
                 Given(name, tuple(int(x) for x in g["shape"]), g.get("domain", "int"))
-                for name, g in spec["given"].items()
+                for name, g in table["given"].items()
             )
             slips = tuple(
                 Slip(sl["code"], sl["message"], chain(sl.get("chain", [])), sl.get("given", ""))
-                for sl in spec.get("slips", [])
+                for sl in table.get("slips", [])
             )
-            out = NumericSpec(
+            out = NumericProblem(
                 given=given,
-                chain=chain(spec["chain"]),
-                scalars=tuple((k2, str(v)) for k2, v in spec.get("scalars", {}).items()),
+                chain=chain(table["chain"]),
+                scalars=tuple((k2, str(v)) for k2, v in table.get("scalars", {}).items()),
                 slips=slips,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:

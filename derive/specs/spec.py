@@ -2,11 +2,11 @@
 
 A spec declares one module the lecture does not have -- an elementwise
 activation, a per-sample loss, or a layer in index notation -- and becomes a
-registered topic of kind ``"user"`` that ``gradproof derive``, ``codegen``,
+registered topic of category ``"user"`` that ``gradproof derive``, ``codegen``,
 ``verify`` and ``report`` treat like a built-in one::
 
     name = "softplus"
-    kind = "activation"
+    category = "activation"
     forward = "log(1 + exp(s))"
 
 Spec text is never evaluated: expressions are read by the one reading
@@ -20,7 +20,7 @@ naming the file, the line and the problem.
 >>> folder = tempfile.mkdtemp()
 >>> path = os.path.join(folder, "cube.toml")
 >>> with open(path, "w") as f:
-...     _ = f.write('name = "doc_cube"\\nkind = "activation"\\nforward = "s^3"\\n')
+...     _ = f.write('name = "doc_cube"\\ncategory = "activation"\\nforward = "s^3"\\n')
 >>> topic = load_spec_topic(path)
 >>> from gradproof.derive.lecture.registry import derive
 >>> d = derive(topic)
@@ -46,12 +46,25 @@ from gradproof.derive.specs.toml_text import MAX_TOML_DEPTH, SpecError, _Lines, 
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
-KINDS = ("activation", "loss", "layer")
+CATEGORIES = ("activation", "loss", "layer")
+EARLIER_CATEGORY_KEY = "kind"  # the earlier name of ``category``, still read
 # What a loss's target may be: count means non-negative integers (Poisson).
 TARGETS = ("real", "binary", "onehot", "probability", "count")
 
-# Keys a spec may have, per kind (anything else is a typo worth reporting).
-_COMMON = {"name", "title", "kind", "summary", "forward", "hyper", "kinks", "claims", "notes", "domain"}
+# Keys a spec may have, per category (anything else is a typo worth reporting).
+_COMMON = {
+    "name",
+    "title",
+    "category",
+    EARLIER_CATEGORY_KEY,
+    "summary",
+    "forward",
+    "hyper",
+    "kinks",
+    "claims",
+    "notes",
+    "domain",
+}
 _KEYS = {
     "activation": _COMMON | {"input"},
     "loss": _COMMON | {"reduction", "shape", "target"},
@@ -111,7 +124,7 @@ class _Builder:
 
     def need(self, key, typ=str):
         if key not in self.data:
-            self.err(f"missing key {key!r}" + (f" (one of: {', '.join(KINDS)})" if key == "kind" else ""), line=None)
+            self.err(f"missing key {key!r}", line=None)
         v = self.data[key]
         if not isinstance(v, typ):
             self.err(f"{key} must be a {typ.__name__}", key)
@@ -138,19 +151,31 @@ class _Builder:
                 self.lines.expr_column(key, table, nth, None),
             ) from None
 
+    def category(self):
+        """``category`` (or ``kind``, its earlier name, still read): activation, loss or layer."""
+        given = {key: self.data[key] for key in ("category", EARLIER_CATEGORY_KEY) if key in self.data}
+        if not given:
+            self.err(f"missing key 'category' (one of: {', '.join(CATEGORIES)})", line=None)
+        if len({repr(v) for v in given.values()}) > 1:
+            self.err("category and kind (its earlier name) disagree: give category only", EARLIER_CATEGORY_KEY)
+        key, value = next(iter(given.items()))
+        if not isinstance(value, str) or value not in CATEGORIES:
+            self.err(f"{key} {value!r} is not one of {', '.join(CATEGORIES)}", key)
+        return value
+
     def topic(self):
         from gradproof.derive.engine.modules import build_module
         from gradproof.derive.lecture.registry import Topic
 
-        kind = self.need("kind")
-        if kind not in KINDS:
-            self.err(f"kind {kind!r} is not one of {', '.join(KINDS)}", "kind")
+        category = self.category()
         for key in self.data:
-            if key not in _KEYS[kind]:
+            if key not in _KEYS[category]:
                 import difflib
 
-                close = difflib.get_close_matches(key, sorted(_KEYS[kind]), n=1)
-                self.err(f"unknown key {key!r} for a {kind}" + (f"; did you mean {close[0]!r}?" if close else ""), key)
+                close = difflib.get_close_matches(key, sorted(_KEYS[category]), n=1)
+                self.err(
+                    f"unknown key {key!r} for a {category}" + (f"; did you mean {close[0]!r}?" if close else ""), key
+                )
         name = _ident(self.path, self.lines, self.need("name"), "name", self.lines.of("name"))
         from gradproof.derive.output.codegen import CodegenError, check_module_name
 
@@ -161,10 +186,12 @@ class _Builder:
         self.need("forward")
         self.hyper = self._hyper()
         self.kink_points, self.kink_statements = self._kinks()
-        spec, notes, vocab = {"activation": self._activation, "loss": self._loss, "layer": self._layer}[kind]()
-        claims = self._claims(kind, vocab)
+        declaration, notes, vocab = {"activation": self._activation, "loss": self._loss, "layer": self._layer}[
+            category
+        ]()
+        claims = self._claims(category, vocab)
         title = self.data.get("title", name)
-        summary = self.data.get("summary", f"A user-defined {kind} from {os.path.basename(self.path)}.")
+        summary = self.data.get("summary", f"A user-defined {category} from {os.path.basename(self.path)}.")
         if not isinstance(title, str) or not isinstance(summary, str):
             self.err("title and summary must be strings", "title" if not isinstance(title, str) else "summary")
         extra_notes = self.data.get("notes", [])
@@ -173,19 +200,19 @@ class _Builder:
         return Topic(
             name=name,
             title=title,
-            kind="user",
+            category="user",
             section="User modules",
             order=1000.0,
             summary=summary,
             build=build_module,
-            spec=spec,
+            declaration=declaration,
             claims=tuple(claims),
-            tags=("user", kind),
+            tags=("user", category),
             extra={
                 "notes": tuple(notes) + tuple(extra_notes),
                 "source": f"spec file {os.path.basename(self.path)}",
                 "spec_path": os.path.abspath(self.path),
-                "spec_kind": kind,
+                "spec_category": category,
             },
         )
 
@@ -243,7 +270,7 @@ class _Builder:
         return d
 
     def _activation(self):
-        from gradproof.derive.engine.modules import Arg, ModuleSpec, n
+        from gradproof.derive.engine.modules import Arg, ModuleDeclaration, n
 
         var = self.data.get("input", "s")
         _ident(self.path, self.lines, var, "input", self.lines.of("input"))
@@ -260,7 +287,7 @@ class _Builder:
         def forward(bases, j, f=f, x=x):
             return f.xreplace({x: bases["z"][j]})
 
-        spec = ModuleSpec(
+        declaration = ModuleDeclaration(
             kind="module",
             args=(arg,),
             out_dim=n,
@@ -274,10 +301,10 @@ class _Builder:
         from gradproof.derive.seminar.answers import SymbolDecl
 
         vocab = [SymbolDecl(var.upper(), ("m", "n")), SymbolDecl("Delta", ("m", "n"))]
-        return spec, (), vocab
+        return declaration, (), vocab
 
     def _loss(self):
-        from gradproof.derive.engine.modules import Arg, K, ModuleSpec
+        from gradproof.derive.engine.modules import Arg, K, ModuleDeclaration
 
         red = self.data.get("reduction", "mean")
         if red not in ("mean", "sum"):
@@ -331,7 +358,7 @@ class _Builder:
             latex="y",
             matrix_latex=r"\mathbf{Y}" if dims else r"\mathbf{y}",
         )
-        spec = ModuleSpec(
+        declaration = ModuleDeclaration(
             kind="loss",
             args=(z, y),
             reduction=red,
@@ -344,10 +371,10 @@ class _Builder:
 
         col = "K" if dims else 1
         vocab = [SymbolDecl("Yhat" if dims else "yhat", ("m", col)), SymbolDecl("Y" if dims else "y", ("m", col))]
-        return spec, (), vocab
+        return declaration, (), vocab
 
     def _layer(self):
-        from gradproof.derive.engine.modules import Arg, ModuleSpec, j_
+        from gradproof.derive.engine.modules import Arg, ModuleDeclaration, j_
 
         text = self.data["forward"]
         line = self.lines.of("forward")
@@ -389,7 +416,7 @@ class _Builder:
         out_dim = conv.extents[j_][0]
         if _nonsmooth(f) and not (self.kink_points or self.kink_statements):
             self.err("forward is not differentiable everywhere (abs, Piecewise): declare kinks = [...]", "forward")
-        spec = ModuleSpec(
+        declaration = ModuleDeclaration(
             kind="module",
             args=tuple(args),
             out_dim=out_dim,
@@ -400,7 +427,7 @@ class _Builder:
         )
         del line
         vocab = [SymbolDecl("Z", ("m", "n")), SymbolDecl("Delta", ("m", str(out_dim))), *vocab_params]
-        return spec, (), vocab
+        return declaration, (), vocab
 
     def _rhs_offset(self, text, start):
         """Characters before the right-hand side of ``z_next[j] = ...`` (for error columns)."""
@@ -420,7 +447,7 @@ class _Builder:
             if not any(abs(p - q) <= 1e-9 * max(1.0, abs(q)) for q in declared):
                 self.err(f"{key} is not differentiable at {shown} = {p:g} ({what}); declare it: kinks = [{p:g}]", key)
 
-    def _claims(self, kind, vocab):
+    def _claims(self, category, vocab):
         from gradproof.derive.engine.derivation import Claim
         from gradproof.derive.seminar.answers import AnswerError, SymbolDecl, Vocabulary, read_answer
 
@@ -435,7 +462,7 @@ class _Builder:
             + tuple(SymbolDecl(h.name, (), domain="positive" if h.is_positive else "real") for h, _ in self.hyper),
         )
         valid = {"activation": ("forward", "backward"), "loss": ("loss", "backward")}.get(
-            kind, ("forward", "backward", *[f"grad:{p}" for p in self.data.get("params", {})])
+            category, ("forward", "backward", *[f"grad:{p}" for p in self.data.get("params", {})])
         )
         out = []
         for k, c in enumerate(raw):

@@ -261,7 +261,7 @@ class OutputFolder:
 
     >>> import tempfile, pathlib
     >>> base = pathlib.Path(tempfile.mkdtemp())
-    >>> with OutputFolder(base / "out", kind="demo") as out:
+    >>> with OutputFolder(base / "out", command="demo") as out:
     ...     _ = write_atomic(out.path / "page.html", "<p>new</p>")
     ...     out.commit()
     >>> sorted(p.name for p in (base / "out").iterdir())
@@ -270,15 +270,15 @@ class OutputFolder:
     ['out']
     >>> import shutil; shutil.rmtree(base)
 
-    ``kind`` names the command (``grade``, ``report``, ``codegen``): a
+    ``command`` names the command (``grade``, ``report``, ``codegen``): a
     folder written by one is not replaced by another.  Write into
     :attr:`path`, then call :meth:`commit`; leaving the block without a
     commit discards everything written.
     """
 
-    def __init__(self, target, kind: str, follow_symlinks: bool = False):
+    def __init__(self, target, command: str, follow_symlinks: bool = False):
         self.given = str(target)
-        self.kind = kind
+        self.command = command
         self.follow_symlinks = follow_symlinks
         self.target: Path | None = None
         self.path: Path | None = None  # the staging folder, while open
@@ -350,15 +350,15 @@ class OutputFolder:
         try:
             info = json.loads(marker.read_text(encoding="utf-8"))
             listed = set(info["files"])
-            kind = str(info["kind"])
+            command = str(info["command"] if "command" in info else info["kind"])  # "kind": its earlier name
         except (OSError, ValueError, KeyError, TypeError):
             raise OutputError(
                 f"{self.given} is not empty and gradproof did not write it (no valid {MARKER}); "
                 "choose a new or empty folder"
             ) from None
-        if kind != self.kind:
+        if command != self.command:
             raise OutputError(
-                f"{self.given} holds the output of `gradproof {kind}`; write the {self.kind} output into another folder"
+                f"{self.given} holds the output of `gradproof {command}`; write the {self.command} output into another folder"
             )
         foreign = [e for e in entries if e != MARKER and e not in listed]
         if foreign:
@@ -405,7 +405,7 @@ class OutputFolder:
         """Record what was written, then swap the new folder into place."""
         entries = [e for e in _walk(self.path) if e != MARKER]
         write_atomic(
-            self.path / MARKER, json.dumps({"gradproof": 1, "kind": self.kind, "files": entries}, indent=1) + "\n"
+            self.path / MARKER, json.dumps({"gradproof": 1, "command": self.command, "files": entries}, indent=1) + "\n"
         )
         staging, target = str(self.path), str(self.target)
         with signals_deferred():

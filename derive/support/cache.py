@@ -418,7 +418,7 @@ def topic_key(topic) -> str | None:
     built some other way -- in a test, or by a caller's own code -- is derived
     afresh every time: nothing on disk identifies what it would derive.
     """
-    if topic.kind == "user":
+    if topic.category == "user":
         text = topic.extra.get("spec_text")
         if not isinstance(text, str):
             return None
@@ -560,7 +560,7 @@ def lookup_output(name: str, fmt: str) -> str | None:
 def save_output(topic, fmt: str, text: str) -> None:
     """Store the printed derivation of a declared topic (user modules are not stored)."""
     key = _key(topic)
-    if key is None or topic.kind == "user":
+    if key is None or topic.category == "user":
         return
     try:
         _store().put(_output_key(key, fmt), text)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 # command -> (module under gradproof.reports.commands, one-line help)
 COMMANDS = {
-    "list": ("topics", "list every topic with its kind"),
+    "list": ("topics", "list every topic with its category"),
     "derive": ("topics", "print a topic's derivation step by step, and its results"),
     "codegen": ("codegen", "write generated NumPy modules into a folder"),
     "verify": ("verify", "run every verification layer (exact and numeric)"),

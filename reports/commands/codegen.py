@@ -22,7 +22,7 @@ def cmd_codegen(args) -> int:
         d = derive(t)
         if d.code is None:
             if names:
-                raise CLIError(f"topic {t.name!r} ({t.kind}) has no code to generate", 2)
+                raise CLIError(f"topic {t.name!r} ({t.category}) has no code to generate", 2)
             continue
         if not d.passed:
             failed = [p for p in d.proofs if not p.passed]
@@ -33,7 +33,7 @@ def cmd_codegen(args) -> int:
     out = args.output
     try:
         # built beside the folder, swapped in when complete; locked against a second run
-        with OutputFolder(out, kind="codegen", follow_symlinks=args.follow_symlinks) as folder:
+        with OutputFolder(out, command="codegen", follow_symlinks=args.follow_symlinks) as folder:
             paths = [write_module(d, folder.path) for d in ders]
             folder.commit()
     except OutputError as err:

@@ -60,7 +60,7 @@ def cmd_diff(args) -> int:
             {
                 "expression": text(r.expr),
                 "wrt": r.wrt,
-                "kind": r.kind,
+                "form": r.form,
                 "result": text(r.result),
                 "latex": latex(r.result),
                 "shapes": {k: list(v) for k, v in r.shapes.items()},
@@ -78,13 +78,13 @@ def cmd_diff(args) -> int:
             "gradient": r"\frac{\partial f}{\partial %s}",
             "jacobian": r"\frac{\partial f}{\partial %s}",
             "hessian": r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}}",
-        }[r.kind]
+        }[r.form]
         wrt = r.wrt
-        print((sym % ((wrt, wrt) if r.kind == "hessian" else wrt)) + " = " + latex(r.result))
+        print((sym % ((wrt, wrt) if r.form == "hessian" else wrt)) + " = " + latex(r.result))
         return 0
     for i, (label, value) in enumerate(r.steps, 1):
         print(f"{i}. {label}: {value}")
-    print(f"{r.kind} by {r.wrt}: {text(r.result)}")
+    print(f"{r.form} by {r.wrt}: {text(r.result)}")
     print(
         f"proved: {len(r.proofs)} entries exact against SymPy's scalar derivative at {sizes}; "
         f"central differences agree (relative error {err:.1e})"

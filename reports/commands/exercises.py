@@ -133,7 +133,7 @@ def cmd_grade(args) -> int:
         if not rows:
             raise CLIError(f"{args.answers} has a header but no answers", 2)
         # built beside the folder, swapped in when complete; locked against a second run
-        with OutputFolder(args.output, kind="grade", follow_symlinks=args.follow_symlinks) as folder:
+        with OutputFolder(args.output, command="grade", follow_symlinks=args.follow_symlinks) as folder:
             result = grade(rows, workers=min(2, os.cpu_count() or 1))
             write_reports(result, folder.path)
             folder.commit()

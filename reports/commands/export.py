@@ -163,7 +163,7 @@ def cmd_export(args) -> int:
     from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     try:  # built beside the folder and swapped in whole: an interrupted export leaves the previous one
-        with OutputFolder(args.output, kind="export-prairielearn", follow_symlinks=args.follow_symlinks) as folder:
+        with OutputFolder(args.output, command="export-prairielearn", follow_symlinks=args.follow_symlinks) as folder:
             written = export_prairielearn(bank, folder.path)
             folder.commit()
     except OutputError as err:

@@ -52,7 +52,7 @@ def cmd_report(args) -> int:
     try:
         # built beside the folder, swapped in when complete; locked against a second run
         with (
-            OutputFolder(args.output, kind="report", follow_symlinks=args.follow_symlinks) as folder,
+            OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
             Bar(steps, "report") as bar,
         ):
             report = build_report(names or None, progress=bar)

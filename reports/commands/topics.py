@@ -48,14 +48,16 @@ def cmd_list(args) -> int:
     ts = topics()
     if args.json:
         json.dump(
-            [{"name": t.name, "kind": t.kind, "title": t.title, "section": t.section} for t in ts], sys.stdout, indent=2
+            [{"name": t.name, "category": t.category, "title": t.title, "section": t.section} for t in ts],
+            sys.stdout,
+            indent=2,
         )
         sys.stdout.write("\n")
         return 0
     w = max(len(t.name) for t in ts)
-    kw = max(len(t.kind) for t in ts)
+    cw = max(len(t.category) for t in ts)
     for t in ts:
-        print(f"{t.name:<{w}}  {t.kind:<{kw}}  {t.title}")
+        print(f"{t.name:<{w}}  {t.category:<{cw}}  {t.title}")
     return 0
 
 
@@ -80,7 +82,7 @@ def cmd_derive(args) -> int:
     else:
         (topic,) = resolve([args.topic])
     d = derive(topic)
-    if topic.kind != "user":
+    if topic.category != "user":
         from gradproof.reports.errata import attach
 
         d = attach(d)

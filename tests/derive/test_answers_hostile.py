@@ -147,9 +147,9 @@ def test_the_whole_corpus_runs_within_10s_and_1gib_per_check():
         out = pool.run([(k, ex, a) for k, (ex, a, _) in enumerate(cases)])
     assert len(out) == len(cases)
     want = {"near": ("incorrect", "near-miss"), "undef": ("incorrect", "undefined"), "bomb": ("invalid", "too-large")}
-    for k, (ex, a, kind) in enumerate(cases):
+    for k, (ex, a, outcome) in enumerate(cases):
         v = out[k]
-        assert (v.status, v.mistake) == want[kind], (ex, a, v)
+        assert (v.status, v.mistake) == want[outcome], (ex, a, v)
         assert v.decided_by not in ("timeout", "error")
 
 
@@ -310,7 +310,7 @@ def test_one_grammar_reads_spec_notation_and_hides_nothing():
 def test_spec_expressions_use_the_same_limits(forward):
     from gradproof.derive.specs.spec import SpecError, parse_spec
 
-    text = f'name = "bomb"\ntitle = "Bomb"\nkind = "activation"\nsummary = "x"\nforward = "{forward}"\n'
+    text = f'name = "bomb"\ntitle = "Bomb"\ncategory = "activation"\nsummary = "x"\nforward = "{forward}"\n'
     with pytest.raises(SpecError) as err:
         parse_spec(text, "bomb.toml")
     msg = str(err.value)

@@ -190,7 +190,9 @@ def test_topics_not_declared_are_never_cached(folder):
     cache.fetch(twin, build)
     cache.fetch(twin, build)
     assert build.calls == 2 and entries(folder) == []
-    user = registry.Topic("not_from_a_spec", "t", "user", "s", 1.0, "", build=declared.build, spec=declared.spec)
+    user = registry.Topic(
+        "not_from_a_spec", "t", "user", "s", 1.0, "", build=declared.build, declaration=declared.declaration
+    )
     assert cache.topic_key(user) is None
 
 
@@ -198,7 +200,7 @@ def test_spec_modules_are_keyed_by_their_text(folder, tmp_path):
     from gradproof.derive.specs.spec import load_spec_topic
 
     path = tmp_path / "cube.toml"
-    path.write_text('name = "cache_cube"\nkind = "activation"\nforward = "s^3"\n')
+    path.write_text('name = "cache_cube"\ncategory = "activation"\nforward = "s^3"\n')
     cube = load_spec_topic(path)  # a spec is derived as it is read: stored once
     assert len(entries(folder)) == 1
     build = Counting(cube.build)
@@ -212,7 +214,7 @@ def test_spec_modules_are_keyed_by_their_text(folder, tmp_path):
     assert str(cache.fetch(cube, build).result("backward").matrix) == str(d.result("backward").matrix)
     assert build.calls == 1 and len(entries(folder)) == 1
 
-    path.write_text('name = "cache_cube"\nkind = "activation"\nforward = "s^4"\n')
+    path.write_text('name = "cache_cube"\ncategory = "activation"\nforward = "s^4"\n')
     quartic = load_spec_topic(path)
     assert cache.topic_key(quartic) != cache.topic_key(cube)
     assert len(entries(folder)) == 2  # another text, another entry

@@ -147,7 +147,7 @@ def test_a_module_claim_naming_what_its_declaration_lacks_stops_it():
 
 
 def test_every_registry_claim_is_read_from_its_text():
-    claims = [(t.name, c) for t in topics() if t.kind != "user" for c in t.claims]
+    claims = [(t.name, c) for t in topics() if t.category != "user" for c in t.claims]
     assert len(claims) >= 30
     for name, c in claims:
         assert c.read, (name, c.key)

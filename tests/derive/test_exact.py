@@ -8,6 +8,7 @@ import sympy as sp
 from gradproof.derive.lecture import exact
 from gradproof.derive.lecture.functions import explicit, sigmoid
 from gradproof.derive.lecture.stats import is_zero
+from gradproof.derive.proof import zero
 
 s = sp.Symbol("s", real=True)
 x, y = sp.symbols("x y", real=True)
@@ -65,3 +66,42 @@ def test_zero_decides_like_is_zero():
     ]
     for expr, want in cases:
         assert exact.zero(expr) is want and is_zero(expr) is want
+
+
+def test_the_lecture_compares_with_the_one_decider():
+    # exact.py defines no comparison of its own: both are the decider's, with a strategy
+    assert exact.same is zero.same_entries
+    assert exact.zero.func is zero.exact_zero and exact.zero.keywords == {"strategy": zero.EXPAND_FIRST}
+
+
+@pytest.mark.parametrize("strategy", zero.STRATEGIES)
+def test_every_strategy_proves_identities_and_refuses_planted_wrong_claims(strategy):
+    poly = (x + y) ** 3 - (x**3 + 3 * x**2 * y + 3 * x * y**2 + y**3)
+    tanh_poly = sp.diff(sp.tanh(x * y) ** 2, x) - 2 * y * sp.tanh(x * y) * (1 - sp.tanh(x * y) ** 2)
+    assert zero.exact_zero(poly, strategy=strategy) is True
+    assert zero.exact_zero(tanh_poly, strategy=strategy) is True
+    for wrong in (poly + x * y, tanh_poly + sp.tanh(x * y) ** 3, sp.tanh(s) - (2 * sigmoid(2 * s) + 1)):
+        assert zero.exact_zero(wrong, strategy=strategy) is False, (strategy, wrong)
+
+
+def test_expansion_alone_does_not_decide_what_needs_rewriting():
+    identity = sp.tanh(s) - explicit(2 * sigmoid(2 * s) - 1)  # true, but not by expansion
+    assert zero.exact_zero(identity, strategy=zero.EXPAND_ONLY) is False
+    assert zero.exact_zero(identity, strategy=zero.EXPAND_FIRST) is True
+    assert zero.exact_zero(identity) is True
+
+
+def test_symengine_expressions_are_expanded_there_then_by_sympy():
+    se = zero.load_symengine()
+    a = zero.to_symengine(sp.tanh(x * (y + 1)) * y)
+    b = zero.to_symengine(sp.tanh(x * y + x) * y)
+    assert se.expand(a - b) != 0  # SymEngine keeps tanh's argument as written
+    assert zero.expands_to_zero(a - b) is True  # SymPy's expansion decides it
+    assert zero.expands_to_zero(a + b) is False
+
+
+def test_an_unknown_strategy_and_text_are_refused():
+    with pytest.raises(ValueError, match="unknown strategy 'guess'"):
+        zero.exact_zero(x - x, strategy="guess")
+    with pytest.raises(TypeError):
+        zero.expands_to_zero("x - x")

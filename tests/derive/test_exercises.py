@@ -42,7 +42,7 @@ def test_every_symbol_of_the_reference_is_declared(ex):
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=IDS)
 def test_accepted_forms_are_correct(ex):
-    """The reference and at least two other correct forms are accepted, whatever the kind."""
+    """The reference and at least two other correct forms are accepted, whatever the answer type."""
     accepted, _ = sample_answers(ex)
     assert len(accepted) >= 3 and len(set(accepted)) == len(accepted)
     for answer in accepted:

@@ -94,7 +94,7 @@ def test_analytic_flag_means_the_complex_step_works(entry):
 
 
 @pytest.mark.parametrize(
-    "entry", [f for f in fn.FUNCTIONS if f.in_specs], ids=[f.name for f in fn.FUNCTIONS if f.in_specs]
+    "entry", [f for f in fn.FUNCTIONS if f.in_spec_files], ids=[f.name for f in fn.FUNCTIONS if f.in_spec_files]
 )
 def test_every_spec_function_derives_generates_and_is_accurate(entry, tmp_path):
     """A spec calling the function by each of its names goes through the whole pipeline."""
@@ -104,7 +104,7 @@ def test_every_spec_function_derives_generates_and_is_accurate(entry, tmp_path):
         arg = "s" if entry.domain != "real" else "s / 3"
         kinks = f"kinks = {list(entry.kinks)}\n" if entry.kinks else ""
         spec.write_text(
-            f'name = "fn_{entry.name}_{k}"\nkind = "activation"\n{domain}{kinks}forward = "{name}({arg})"\n'
+            f'name = "fn_{entry.name}_{k}"\ncategory = "activation"\n{domain}{kinks}forward = "{name}({arg})"\n'
         )
         d = derive(load_spec_topic(str(spec)))
         assert d.passed, [p.detail for p in d.proofs if not p.passed]

@@ -15,7 +15,7 @@ from gradproof.derive.engine.kinds import table
 from gradproof.derive.engine.notation import K, m, n
 from gradproof.derive.lecture import registry
 from gradproof.derive.lecture.declare import model_symbols
-from gradproof.derive.lecture.models import ModelSpec, build_model
+from gradproof.derive.lecture.models import ModelDeclaration, build_model
 from gradproof.derive.output import codegen
 from gradproof.derive.output.codegen_numpy.emitter import Block, Function, ModuleSource
 from gradproof.numeric import gradcheck, kinds
@@ -160,7 +160,7 @@ def test_every_exact_comparison_asks_the_one_decider(monkeypatch):
 
 
 def _sigmoid_squared_error(claims=()):
-    spec = ModelSpec(
+    decl = ModelDeclaration(
         layer="linear_neuron",
         activation="sigmoid",
         loss="squared_error",
@@ -176,8 +176,8 @@ def _sigmoid_squared_error(claims=()):
         99.0,
         "",
         build=build_model,
-        spec=spec,
-        symbols=model_symbols(spec),
+        declaration=decl,
+        symbols=model_symbols(decl),
     )
     return dataclasses.replace(topic, claims=tuple(claims))
 

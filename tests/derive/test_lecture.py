@@ -163,7 +163,7 @@ def test_a_wrong_index_claim_is_rejected(derivations):
 
 def test_map_prior_exponent_erratum_is_proved(derivations):
     (e,) = errata_for(derivations["map_gaussian"])
-    assert e.passed and e.slide == slides.L2_EXAMPLE and e.kind == "wrong"
+    assert e.passed and e.slide == slides.L2_EXAMPLE and e.severity == "wrong"
     assert "-n/2" in e.correction
     assert any("integrates over R^n to sqrt(2) sqrt(pi) sigma_0" in x for x in e.evidence)
 
@@ -356,7 +356,7 @@ def test_map_gaussian_has_no_equals_propto(derivations):
 
 def test_no_loss_prints_its_per_sample_derivative_twice(derivations):
     for name, d in derivations.items():
-        if d.kind not in ("loss", "fused"):
+        if d.category not in ("loss", "fused"):
             continue
         block = derivation_text(d).split("Results:")[1].split("\n\n")[0]
         lines = [ln.rsplit("    (", 1)[0] for ln in block.strip().splitlines()]

@@ -22,7 +22,7 @@ FILES = sorted(p for d in ("derive", "numeric", "reports") for p in (ROOT / d).r
 
 # SymEngine's sympify converts SymPy objects; it is called in one function only,
 # which refuses text before converting (tested below).
-SYMENGINE_CONVERTER = ("derive/lecture/exact.py", "to_symengine")
+SYMENGINE_CONVERTER = ("derive/proof/zero.py", "to_symengine")
 
 
 def _calls(path: Path):
@@ -62,7 +62,7 @@ def test_strict_sympify_refuses_text():
 
 
 def test_the_symengine_converter_refuses_text():
-    from gradproof.derive.lecture.exact import to_symengine
+    from gradproof.derive.proof.zero import to_symengine
 
     for text in ("1 + 1", b"x", "__import__('os')"):
         with pytest.raises(TypeError):

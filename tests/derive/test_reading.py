@@ -62,7 +62,7 @@ def test_exactly_one_grammar_for_mathematics():
 
 
 @pytest.mark.parametrize(
-    "text,kind",
+    "text,node_type",
     [
         ("X^T (yhat - y)", t.Mul),  # answers: matrix notation
         (r"\frac{1}{m} X^\top (P - Y)", t.Mul),  # answers: the LaTeX subset
@@ -74,9 +74,9 @@ def test_exactly_one_grammar_for_mathematics():
         ("X^{-T}", t.Transpose),
     ],
 )
-def test_every_notation_reads_into_the_one_tree(text, kind):
+def test_every_notation_reads_into_the_one_tree(text, node_type):
     node = parse(text, SPECS).node
-    assert isinstance(node, kind)
+    assert isinstance(node, node_type)
     # and the reading is the same under either reader's limits
     assert parse(text, DEFAULT).node == node
 

@@ -20,7 +20,9 @@ def test_topic_derives_and_every_proof_passes(name):
     assert not failed, failed
 
 
-MODULES = [t.name for t in topics() if t.kind in ("neuron", "layer", "activation", "loss", "fused", "penalty", "model")]
+MODULES = [
+    t.name for t in topics() if t.category in ("neuron", "layer", "activation", "loss", "fused", "penalty", "model")
+]
 
 
 @pytest.mark.parametrize("name", MODULES, ids=MODULES)
@@ -31,7 +33,7 @@ def test_module_results_have_both_forms_proved(name):
     for r in d.results:
         if r.matrix is not None and not r.key.startswith("jacobian"):
             assert (r.key, "exact: matrix form") in checked, r.key
-    if d.kind not in ("model",):
+    if d.category not in ("model",):
         # index-form derivatives are proved too (losses: dl/dz; modules: messages)
         assert any(check == "exact: index form" for _, check in checked)
 

@@ -197,7 +197,7 @@ def test_numeric_and_choice_variants_change_numbers_and_letters():
 TUTOR = textwrap.dedent("""
     [[exercise]]
     id = "tutor_steps"
-    kind = "steps"
+    answer_type = "steps"
     title = "Least squares in two steps"
     topic = "least_squares"
     hints = ["Expand the product first."]
@@ -217,7 +217,7 @@ TUTOR = textwrap.dedent("""
 
     [[exercise]]
     id = "tutor_numbers"
-    kind = "numeric"
+    answer_type = "numeric"
     lhs = "dL/dW"
     topic = "linear"
     [exercise.numeric.given.Z]
@@ -231,7 +231,7 @@ TUTOR = textwrap.dedent("""
 
     [[exercise]]
     id = "tutor_choice"
-    kind = "choice"
+    answer_type = "choice"
     topic = "relu"
     prompt = "relu'(z) for z > 0?"
     [[exercise.options]]

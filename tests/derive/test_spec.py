@@ -65,49 +65,56 @@ def _write(tmp_path, text, name="bad.toml"):
 
 BAD = [
     # (spec text, expected line, words in the message)
-    ('name = "b1"\nkind = "activation"\nforward = "log(1 + exp(t))"\n', 3, ["unknown symbol 't'"]),
-    ('name = "b2"\nkind = "activation"\n', None, ["missing key 'forward'"]),
-    ('name = "b3"\nforward = "s"\n', None, ["missing key 'kind'"]),
+    ('name = "b1"\ncategory = "activation"\nforward = "log(1 + exp(t))"\n', 3, ["unknown symbol 't'"]),
+    ('name = "b2"\ncategory = "activation"\n', None, ["missing key 'forward'"]),
+    ('name = "b3"\nforward = "s"\n', None, ["missing key 'category'"]),
     (
-        'name = "b4"\nkind = "activation"\n\nforward = "Piecewise((s, s > 0), (alpha * (exp(s) - 1), True))"\n'
+        'name = "b4"\ncategory = "activation"\n\nforward = "Piecewise((s, s > 0), (alpha * (exp(s) - 1), True))"\n'
         "[hyper]\nalpha = 1.0\n",
         4,
         ["not differentiable at s = 0", "kinks = [0]"],
     ),
     (
-        'name = "b5"\nkind = "layer"\nforward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n',
+        'name = "b5"\ncategory = "layer"\nforward = "z_next[j] = a[j] * z[j]"\n[params]\na = "K"\n',
         3,
         ["shape mismatch", "index j"],
     ),
     (
-        'name = "b6"\nkind = "layer"\nforward = "z_next[j] = W[j] * z[j]"\n[params]\nW = ["n", "K"]\n',
+        'name = "b6"\ncategory = "layer"\nforward = "z_next[j] = W[j] * z[j]"\n[params]\nW = ["n", "K"]\n',
         3,
         ["shape mismatch", "W has 2 index(es), not 1"],
     ),
-    ('name = "b7"\nkind = "loss"\nforward = "abs(yhat - y)"\n', 3, ["not differentiable", "kinks"]),
-    ('name = "b8"\nkind = "activation"\nforwrd = "s"\nforward = "s"\n', 3, ["unknown key 'forwrd'", "'forward'"]),
-    ('name = "b9"\nkind = "activation"\nforward = "s +"\n', 3, ["ends too early"]),
-    ('name = "../evil"\nkind = "activation"\nforward = "s"\n', 1, ["must be a name"]),
+    ('name = "b7"\ncategory = "loss"\nforward = "abs(yhat - y)"\n', 3, ["not differentiable", "kinks"]),
+    ('name = "b8"\ncategory = "activation"\nforwrd = "s"\nforward = "s"\n', 3, ["unknown key 'forwrd'", "'forward'"]),
+    ('name = "b9"\ncategory = "activation"\nforward = "s +"\n', 3, ["ends too early"]),
+    ('name = "../evil"\ncategory = "activation"\nforward = "s"\n', 1, ["must be a name"]),
     (
-        'name = "b10"\nkind = "activation"\nforward = "__import__(\'os\').system(\'true\')"\n',
+        'name = "b10"\ncategory = "activation"\nforward = "__import__(\'os\').system(\'true\')"\n',
         3,
         ["unexpected character"],
     ),
-    ('name = "b11"\nkind = "activation"\nforward = "getattr(s, 1)"\n', 3, ["unknown function 'getattr'"]),
-    ('name = "b12"\nkind = "activation"\nforward = "2^10^10 * s"\n', 3, ["exponent"]),
-    ('name = "b13"\nkind = "activation"\nforward = "s"\nkind2 = 1\n[hyper\n', 5, ["TOML syntax error"]),
+    ('name = "b11"\ncategory = "activation"\nforward = "getattr(s, 1)"\n', 3, ["unknown function 'getattr'"]),
+    ('name = "b12"\ncategory = "activation"\nforward = "2^10^10 * s"\n', 3, ["exponent"]),
+    ('name = "b13"\ncategory = "activation"\nforward = "s"\nkind2 = 1\n[hyper\n', 5, ["TOML syntax error"]),
     (
-        'name = "b14"\nkind = "activation"\nforward = "s"\n\n[[claims]]\nresult = "backward"\nmatrix = "Delta .* X"\n',
+        'name = "b14"\ncategory = "activation"\nforward = "s"\n\n[[claims]]\nresult = "backward"\nmatrix = "Delta .* X"\n',
         7,
         ["claim 1", "unknown name 'X'"],
     ),
     (
-        'name = "b15"\nkind = "layer"\nforward = "z_next[j] = sum(W[i, j] * z[i], i) + z[i]"\n[params]\nW = ["n", "K"]\n',
+        'name = "b15"\ncategory = "layer"\nforward = "z_next[j] = sum(W[i, j] * z[i], i) + z[i]"\n[params]\nW = ["n", "K"]\n',
         3,
         ["summed"],
     ),
-    ('name = "sigmoid"\nkind = "activation"\nforward = "s"\n', 1, ["built-in topic 'sigmoid'"]),
-    ('name = "b16"\nkind = "activation"\nforward = "s"\n[hyper]\nlambda = 0.1\n', 5, ["Python keyword"]),
+    ('name = "sigmoid"\ncategory = "activation"\nforward = "s"\n', 1, ["built-in topic 'sigmoid'"]),
+    ('name = "b16"\ncategory = "activation"\nforward = "s"\n[hyper]\nlambda = 0.1\n', 5, ["Python keyword"]),
+    ('name = "b17"\ncategory = "activation"\nkind = "loss"\nforward = "s"\n', 3, ["category and kind", "disagree"]),
+    (
+        'name = "b18"\ncategory = "tensor"\nforward = "s"\n',
+        2,
+        ["category 'tensor' is not one of activation, loss, layer"],
+    ),
+    ('name = "b19"\nkind = 3\nforward = "s"\n', 2, ["kind 3 is not one of"]),
 ]
 
 
@@ -122,19 +129,28 @@ def test_bad_spec_one_clear_message(text, line, words, tmp_path, capsys):
         assert w in err, (w, err)
 
 
+def test_kind_the_earlier_name_of_category_is_still_read():
+    earlier = parse_spec('name = "old_cube"\nkind = "activation"\nforward = "s^3"\n', "old.toml")
+    both = parse_spec('name = "old_cube"\nkind = "activation"\ncategory = "activation"\nforward = "s^3"\n', "b.toml")
+    now = parse_spec('name = "old_cube"\ncategory = "activation"\nforward = "s^3"\n', "new.toml")
+    assert earlier.category == both.category == now.category == "user"
+    assert earlier.tags == both.tags == now.tags == ("user", "activation")
+    assert earlier.declaration.kind == now.declaration.kind == "module"  # the contract of its generated code
+
+
 def test_declared_kinks_accept_what_undeclared_refuse(tmp_path):
-    base = 'name = "{n}"\nkind = "loss"\nforward = "abs(yhat - y)"\n'
+    base = 'name = "{n}"\ncategory = "loss"\nforward = "abs(yhat - y)"\n'
     t = parse_spec(base.format(n="l1_ok") + 'kinks = ["yhat = y"]\n', "ok.toml")
-    assert t.spec.kinks == ("yhat = y",)
+    assert t.declaration.kinks == ("yhat = y",)
     with pytest.raises(SpecError, match="not differentiable"):
         parse_spec(base.format(n="l1_bad"), "bad.toml")
     # Huber is differentiable at its branch points: accepted without kinks
     huber = parse_spec((SPECS / "huber.toml").read_text(), "huber.toml")
-    assert huber.spec.kink_points == ()
+    assert huber.declaration.kink_points == ()
     # ELU with alpha = 1 is smooth at 0, but alpha is a hyperparameter: the kink must be declared
     with pytest.raises(SpecError, match=r"kinks = \[0\]"):
         parse_spec(
-            'name = "e"\nkind = "activation"\nforward = "Piecewise((s, s > 0), (alpha*(exp(s)-1), True))"\n'
+            'name = "e"\ncategory = "activation"\nforward = "Piecewise((s, s > 0), (alpha*(exp(s)-1), True))"\n'
             "[hyper]\nalpha = 1.0\n",
             "e.toml",
         )
@@ -149,13 +165,13 @@ def test_spec_text_never_evaluated(monkeypatch):
     monkeypatch.setattr(spp, "parse_expr", refuse)
     monkeypatch.setattr(builtins, "eval", refuse)
     monkeypatch.setattr(builtins, "exec", refuse)
-    t = parse_spec('name = "ev"\nkind = "activation"\nforward = "s * sigma(s) + log(1 + exp(s))"\n', "ev.toml")
+    t = parse_spec('name = "ev"\ncategory = "activation"\nforward = "s * sigma(s) + log(1 + exp(s))"\n', "ev.toml")
     import sympy as sp
 
     from gradproof.derive.lecture.functions import sigmoid, softplus
 
     z = sp.IndexedBase("z", real=True)
-    assert t.spec.forward({"z": z}, 0) == z[0] * sigmoid(z[0]) + softplus(z[0])
+    assert t.declaration.forward({"z": z}, 0) == z[0] * sigmoid(z[0]) + softplus(z[0])
     for path in (pathlib.Path(__file__).resolve().parents[2] / "derive" / "specs").glob("*.py"):
         src = path.read_text()
         for word in ("sympify(", "eval(", "exec(", "parse_expr"):
@@ -165,10 +181,10 @@ def test_spec_text_never_evaluated(monkeypatch):
 def test_log_one_plus_exp_is_read_as_softplus():
     from gradproof.derive.lecture.functions import softplus
 
-    t = parse_spec('name = "sp2"\nkind = "activation"\nforward = "log(1 + exp(s))"\n', "sp2.toml")
+    t = parse_spec('name = "sp2"\ncategory = "activation"\nforward = "log(1 + exp(s))"\n', "sp2.toml")
     import sympy as sp
 
-    e = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
+    e = t.declaration.forward({"z": sp.IndexedBase("z", real=True)}, 0)
     assert isinstance(e, softplus)
 
 
@@ -201,7 +217,7 @@ def test_report_with_wrong_claim_fails(tmp_path, capsys):
 
 def test_vector_loss_with_index_sum(tmp_path, capsys):
     spec = (
-        'name = "vec_half_se"\nkind = "loss"\nshape = "K"\nforward = "sum((yhat[c] - y[c])^2, c) / 2"\n\n'
+        'name = "vec_half_se"\ncategory = "loss"\nshape = "K"\nforward = "sum((yhat[c] - y[c])^2, c) / 2"\n\n'
         '[[claims]]\nresult = "backward"\nmatrix = "(Yhat - Y) / m"\n'
     )
     path = _write(tmp_path, spec, "vec.toml")
@@ -228,7 +244,7 @@ def test_claims_with_abs_and_entrywise_reciprocal_powers(tmp_path):
     from gradproof.derive.lecture.registry import derive
 
     base = (
-        'name = "{n}"\nkind = "activation"\nforward = "s / (1 + abs(s))"\n'
+        'name = "{n}"\ncategory = "activation"\nforward = "s / (1 + abs(s))"\n'
         '[[claims]]\nresult = "backward"\nmatrix = "Delta .* (1 + abs(S))^({p})"\n'
     )
     good = derive(load_spec_topic(_spec(tmp_path, base.format(n="ss_good", p="-2"), "g.toml")))
@@ -243,24 +259,25 @@ def test_sixteen_digit_constant_pi_cosh_sinh_and_extents(tmp_path):
     import sympy as sp
 
     t = parse_spec(
-        'name = "c16"\nkind = "activation"\nforward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n', "c.toml"
+        'name = "c16"\ncategory = "activation"\nforward = "0.7978845608028654 * s + pi * cosh(s) - sinh(s) / n"\n',
+        "c.toml",
     )
-    f = t.spec.forward({"z": sp.IndexedBase("z", real=True)}, 0)
+    f = t.declaration.forward({"z": sp.IndexedBase("z", real=True)}, 0)
     assert f.has(sp.pi, sp.cosh, sp.sinh) and sp.Rational(7978845608028654, 10**16) in f.atoms(sp.Rational)
     from gradproof.derive.engine.modules import n
 
     assert n in f.free_symbols
     with pytest.raises(SpecError, match="significant digits"):
-        parse_spec('name = "c19"\nkind = "activation"\nforward = "0.797884560802865412345 * s"\n', "c.toml")
+        parse_spec('name = "c19"\ncategory = "activation"\nforward = "0.797884560802865412345 * s"\n', "c.toml")
 
 
 def test_parameter_free_layer_and_count_target(tmp_path):
     t = parse_spec(
-        'name = "pf"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = z[j] - sum(z[i], i) / n"\n', "p.toml"
+        'name = "pf"\ncategory = "layer"\ninput = "n"\nforward = "z_next[j] = z[j] - sum(z[i], i) / n"\n', "p.toml"
     )
-    assert [a.role for a in t.spec.args] == ["input"]
-    t = parse_spec('name = "pc"\nkind = "loss"\nforward = "exp(yhat) - y * yhat"\ntarget = "count"\n', "c.toml")
-    assert t.spec.arg("target")[0].domain == "count"
+    assert [a.role for a in t.declaration.args] == ["input"]
+    t = parse_spec('name = "pc"\ncategory = "loss"\nforward = "exp(yhat) - y * yhat"\ntarget = "count"\n', "c.toml")
+    assert t.declaration.arg("target")[0].domain == "count"
 
 
 def test_layer_norm_proofs_pass_where_cancel_alone_failed():
@@ -318,11 +335,11 @@ def test_sigma_notation_reads_as_the_same_sum():
 
     z = sp.IndexedBase("z", real=True)
     made = [
-        parse_spec(f'name = "ctr_{k}"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = {rhs}"\n', "c.toml")
+        parse_spec(f'name = "ctr_{k}"\ncategory = "layer"\ninput = "n"\nforward = "z_next[j] = {rhs}"\n', "c.toml")
         for k, rhs in enumerate(("z[j] - (sum_i z[i]) / n", "z[j] - sum(z[i], i) / n"))
     ]
-    a, b = (t.spec.forward({"z": z}, j_) for t in made)
+    a, b = (t.declaration.forward({"z": z}, j_) for t in made)
     assert a == b and a.has(sp.Sum)
     with pytest.raises(SpecError) as err:
-        parse_spec('name = "ctr_x"\nkind = "layer"\ninput = "n"\nforward = "z_next[j] = sum_i z[j]"\n', "c.toml")
+        parse_spec('name = "ctr_x"\ncategory = "layer"\ninput = "n"\nforward = "z_next[j] = sum_i z[j]"\n', "c.toml")
     assert "indexes nothing" in str(err.value)

@@ -17,8 +17,8 @@ import pytest
 from gradproof.derive.specs.spec import MAX_HYPER, SpecError, _Lines, parse_spec
 from gradproof.reports.cli import main
 
-HEAD = 'name = "{name}"\nkind = "activation"\n'
-LAYER = 'name = "{name}"\nkind = "layer"\ninput = "n"\n'
+HEAD = 'name = "{name}"\ncategory = "activation"\n'
+LAYER = 'name = "{name}"\ncategory = "layer"\ninput = "n"\n'
 
 
 def act(forward, name="h_act", extra=""):
@@ -35,8 +35,8 @@ CASES = [
     ("semicolon", act("s; import os"), 3, ["unexpected character"]),
     ("backslash", act("s \\\\ 2"), 3, ["unexpected character"]),
     ("subscript-string", act("s['a']"), 3, ["unexpected character"]),
-    ("name-injection", 'name = "x; import os"\nkind = "activation"\nforward = "s"\n', 1, ["must be a name"]),
-    ("name-path", 'name = "../../etc/passwd"\nkind = "activation"\nforward = "s"\n', 1, ["must be a name"]),
+    ("name-injection", 'name = "x; import os"\ncategory = "activation"\nforward = "s"\n', 1, ["must be a name"]),
+    ("name-path", 'name = "../../etc/passwd"\ncategory = "activation"\nforward = "s"\n', 1, ["must be a name"]),
     ("hyper-dunder", act("s * __import__", extra="[hyper]\n__import__ = 1.0\n"), 5, ["would hide"]),
     ("hyper-builtin", act("s * float", extra="[hyper]\nfloat = 1.0\n"), 5, ["would hide"]),
     ("hyper-print", act("s * print", extra="[hyper]\nprint = 1.0\n"), 5, ["would hide"]),
@@ -69,13 +69,13 @@ CASES = [
     ("long-sum", act("+".join(["s"] * 600)), 3, ["nests more than"]),
     (
         "deep-toml-arrays",
-        'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",
+        'name = "d"\ncategory = "activation"\nforward = "s"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",
         4,
         ["nest", "limit"],
     ),
     (
         "deep-toml-tables",
-        'name = "d"\nkind = "activation"\nforward = "s"\nx = ' + "{a = " * 20_000 + "1" + "}" * 20_000 + "\n",
+        'name = "d"\ncategory = "activation"\nforward = "s"\nx = ' + "{a = " * 20_000 + "1" + "}" * 20_000 + "\n",
         4,
         ["nest", "limit"],
     ),
@@ -106,7 +106,7 @@ CASES = [
     ("params-not-table", LAYER.format(name="h_t") + 'forward = "z_next[j] = z[j]"\nparams = 3\n', 5, ["table"]),
     (
         "count-vector",
-        'name = "h_c"\nkind = "loss"\nforward = "sum(yhat[c] - y[c], c)"\nshape = "K"\ntarget = "count"\n',
+        'name = "h_c"\ncategory = "loss"\nforward = "sum(yhat[c] - y[c], c)"\nshape = "K"\ntarget = "count"\n',
         5,
         ["count"],
     ),
@@ -149,9 +149,9 @@ def pathlib_exists(p):
 
 
 BINARY = [
-    ("latin-1", 'name = "h_l"\nkind = "activation"\nforward = "s"\ntitle = "caf\xe9"\n'.encode("latin-1"), 4),
-    ("utf-16", 'name = "h_u"\nkind = "activation"\nforward = "s"\n'.encode("utf-16"), 1),
-    ("huge-file", b'name = "h_big"\nkind = "activation"\nforward = "s"\n' + b"# padding\n" * 40_000, None),
+    ("latin-1", 'name = "h_l"\ncategory = "activation"\nforward = "s"\ntitle = "caf\xe9"\n'.encode("latin-1"), 4),
+    ("utf-16", 'name = "h_u"\ncategory = "activation"\nforward = "s"\n'.encode("utf-16"), 1),
+    ("huge-file", b'name = "h_big"\ncategory = "activation"\nforward = "s"\n' + b"# padding\n" * 40_000, None),
 ]
 
 
@@ -169,7 +169,7 @@ def test_module_the_engine_cannot_read_is_one_line(tmp_path, capsys):
     """A three-way tensor contraction is not matrix algebra: refused at load, never a traceback."""
     path = tmp_path / "tensor.toml"
     path.write_text(
-        'name = "h_tensor"\nkind = "layer"\ninput = "n"\n'
+        'name = "h_tensor"\ncategory = "layer"\ninput = "n"\n'
         'forward = "z_next[j] = sum(sum(A[i, k] * B[k, j] * C[i, j] * z[i] * z[k], k), i)"\n'
         '[params]\nA = ["n", "n"]\nB = ["n", "n"]\nC = ["n", "n"]\n'
     )

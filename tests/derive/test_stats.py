@@ -11,8 +11,8 @@ from gradproof.derive.engine.derivation import Claim
 from gradproof.derive.lecture.registry import derive, get, topics
 from gradproof.derive.lecture.stats import NotAffine, collect_linear
 
-STATS_KINDS = ("mle", "map", "closed_form", "identity", "init")
-NAMES = [t.name for t in topics() if t.kind in STATS_KINDS]
+STATS_CATEGORIES = ("mle", "map", "closed_form", "identity", "init")
+NAMES = [t.name for t in topics() if t.category in STATS_CATEGORIES]
 
 
 def test_all_topics_registered():

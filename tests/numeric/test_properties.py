@@ -65,8 +65,8 @@ SECOND_ORDER_BREAKS = {
 }
 
 
-def _module(kind, name, spec_modules):
-    if kind == "lecture":
+def _module(origin, name, spec_modules):
+    if origin == "lecture":
         return _lecture(name)
     import tomllib
 
@@ -109,9 +109,9 @@ def assert_gradient_matches(mod, inputs, rtol=1e-6, atol=1e-9):
 
 
 # --- the generated gradient matches finite differences, arbitrary shapes and values
-@pytest.mark.parametrize("kind,name", ALL, ids=[n for _, n in ALL])
-def test_gradient_matches_finite_differences(kind, name, spec_modules):
-    mod = _module(kind, name, spec_modules)
+@pytest.mark.parametrize("origin,name", ALL, ids=[n for _, n in ALL])
+def test_gradient_matches_finite_differences(origin, name, spec_modules):
+    mod = _module(origin, name, spec_modules)
 
     away = SECOND_ORDER_BREAKS.get(getattr(mod, "TOPIC", name))
 
@@ -137,9 +137,9 @@ def test_softmax_rows_sum_to_one(data, dtype):
 LOSSES = [(k, n) for k, n in ALL if n in GENERATED and getattr(_lecture(n), "KIND", "") == "loss"] + [("spec", "huber")]
 
 
-@pytest.mark.parametrize("kind,name", LOSSES, ids=[n for _, n in LOSSES])
-def test_losses_nonnegative_and_zero_at_perfect_prediction(kind, name, spec_modules):
-    mod = _module(kind, name, spec_modules)
+@pytest.mark.parametrize("origin,name", LOSSES, ids=[n for _, n in LOSSES])
+def test_losses_nonnegative_and_zero_at_perfect_prediction(origin, name, spec_modules):
+    mod = _module(origin, name, spec_modules)
     regression = gc._meta(mod, "DOMAIN", "real") == "real" and gc._meta(mod, "TARGET", "real") == "real"
 
     @given(inputs=nst.module_inputs(mod))
@@ -250,7 +250,7 @@ def test_closed_form_topics_are_generated():
     from gradproof.derive.lecture.registry import get
 
     for name in ("least_squares", "ridge"):
-        assert get(name).kind == "closed_form"
+        assert get(name).category == "closed_form"
         assert name in SOLVERS
 
 

@@ -95,7 +95,7 @@ def make_toy_derivation(passed: bool = True, title: str = "Toy sigmoid layer #1:
     return Derivation(
         topic="toy_layer",
         title=title,
-        kind="user",
+        category="user",
         section="Tests",
         summary="A sigmoid layer Z' = sigma(Z W) with weights W_{a_b} & 100% <escaping> \\ test.",
         definition=(Step("", Label("Z'", r"\mathbf{Z}'"), forward, note="forward map"),),
@@ -137,7 +137,7 @@ def make_toy_report(passed: bool = True, figures: bool = True):
     sec = TopicSection(
         d.topic,
         d.title,
-        d.kind,
+        d.category,
         d.section,
         derivation=d,
         records=tuple(records_from_proofs(d)),

@@ -19,7 +19,10 @@ def test_help_does_not_import_sympy():
 def test_list_shows_every_module():
     r = run("list", "--json")
     assert r.returncode == 0
-    names = {t["name"] for t in json.loads(r.stdout)}
+    listed = json.loads(r.stdout)
+    assert all(set(t) == {"name", "category", "title", "section"} for t in listed)  # "kind" is the code's contract
+    assert {t["name"]: t["category"] for t in listed}["softmax_cross_entropy"] == "fused"
+    names = {t["name"] for t in listed}
     for nm in [
         "perceptron",
         "linear_neuron",
@@ -52,6 +55,7 @@ def test_derive_softmax_cross_entropy_text_and_json_agree():
     assert "dL/dS = (P - Y)/m" in t.stdout
     j = run("derive", "softmax_cross_entropy", "--format", "json")
     data = json.loads(j.stdout)
+    assert data["category"] == "fused" and "kind" not in data
     back = next(r for r in data["results"] if r["key"] == "backward")
     assert back["matrix"]["text"] == "(P - Y)/m"
     assert [s["rule"] for s in data["steps"]] == [

@@ -125,7 +125,7 @@ def test_sigma_notation_and_latex_reach_the_same_gradient():
     assert a["result"] == "a" and a["proof"]["passed"]
     # the lecture's dL/dw = sum_i x_i (yhat_i - y_i), x_i the i-th row of X: a vector, X^T (yhat - y)
     j = json.loads(run("sum_i x_i (yhat_i - y_i)", "--wrt", "yhat", "--format", "json").stdout)
-    assert j["kind"] == "jacobian" and j["result"] == "X^T" and j["proof"]["passed"]
+    assert j["form"] == "jacobian" and j["result"] == "X^T" and j["proof"]["passed"]
     b = json.loads(run(r"\frac{1}{2} \|X w - y\|_2^2", "--wrt", "w", "--format", "json").stdout)
     c = json.loads(run("(X w - y)^T (X w - y) / 2", "--wrt", "w", "--format", "json").stdout)
     assert b["proof"]["passed"] and c["proof"]["passed"]

@@ -172,7 +172,7 @@ def test_stale_pages_of_an_earlier_run_are_removed(tmp_path):
     assert codegen(out, "affine", "relu", "sigmoid") == 0
     assert codegen(out, "affine") == 0
     assert listing(out) == [MARKER, "affine.py"]
-    assert json.loads((out / MARKER).read_text()) == {"gradproof": 1, "kind": "codegen", "files": ["affine.py"]}
+    assert json.loads((out / MARKER).read_text()) == {"gradproof": 1, "command": "codegen", "files": ["affine.py"]}
     assert listing(tmp_path) == ["out"]  # no sibling, no lock file left
 
 
@@ -199,11 +199,11 @@ def test_leftovers_of_a_killed_run_are_swept(tmp_path):
 def test_a_second_run_on_a_locked_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "out"
     assert codegen(out) == 0
-    with OutputFolder(out, kind="codegen") as held:
+    with OutputFolder(out, command="codegen") as held:
         write_atomic(held.path / "affine.py", "# from the first run\n")
         one_line_exit_2(codegen(out, "relu"), capsys, "another gradproof run")
         with pytest.raises(FolderBusy):
-            OutputFolder(out, kind="codegen").open()
+            OutputFolder(out, command="codegen").open()
         held.commit()
     assert (out / "affine.py").read_text() == "# from the first run\n"
     assert listing(tmp_path) == ["out"]
@@ -311,7 +311,7 @@ def test_leaving_without_commit_discards_everything(tmp_path):
     out = tmp_path / "out"
     assert codegen(out) == 0
     before = (out / "affine.py").read_bytes()
-    with pytest.raises(RuntimeError), OutputFolder(out, kind="codegen") as f:
+    with pytest.raises(RuntimeError), OutputFolder(out, command="codegen") as f:
         write_atomic(f.path / "affine.py", "broken")
         raise RuntimeError("stop")
     assert (out / "affine.py").read_bytes() == before and listing(tmp_path) == ["out"]
@@ -338,7 +338,7 @@ def test_the_watcher_removes_the_folder_of_a_run_killed_with_sigkill(tmp_path):
     code = (
         "import os, sys, time; sys.path.insert(0, os.getcwd())\n"
         "from gradproof.derive.support.atomic import OutputFolder, write_atomic\n"
-        f"f = OutputFolder({str(tmp_path / 'out')!r}, kind='codegen').open()\n"
+        f"f = OutputFolder({str(tmp_path / 'out')!r}, command='codegen').open()\n"
         "write_atomic(f.path / 'half.py', 'x')\n"
         "print('ready', flush=True); time.sleep(60)\n"
     )
@@ -358,7 +358,7 @@ def test_the_watcher_removes_the_folder_of_a_run_killed_with_sigkill(tmp_path):
 def test_output_errors_are_one_line_messages(tmp_path):
     with pytest.raises(OutputError, match="not a folder"):
         (tmp_path / "f").write_text("x")
-        OutputFolder(tmp_path / "f", kind="grade").open()
+        OutputFolder(tmp_path / "f", command="grade").open()
 
 
 def test_the_writer_is_sympy_free_and_its_examples_run():
@@ -376,3 +376,15 @@ def test_the_writer_is_sympy_free_and_its_examples_run():
     ):
         result = doctest.testmod(importlib.import_module(name))
         assert result.attempted > 0 and result.failed == 0, name
+
+
+def test_a_marker_of_an_earlier_version_is_still_read(tmp_path):
+    # earlier versions named the writing command "kind" in the marker
+    out = tmp_path / "out"
+    assert codegen(out, "affine", "relu") == 0
+    (out / MARKER).write_text('{"gradproof": 1, "kind": "codegen", "files": ["affine.py", "relu.py"]}')
+    assert codegen(out, "affine") == 0
+    assert json.loads((out / MARKER).read_text()) == {"gradproof": 1, "command": "codegen", "files": ["affine.py"]}
+    (out / MARKER).write_text('{"gradproof": 1, "kind": "report", "files": ["affine.py"]}')
+    with pytest.raises(OutputError, match="gradproof report"):
+        OutputFolder(out, command="codegen").open()

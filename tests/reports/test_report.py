@@ -81,7 +81,7 @@ def test_failed_check_is_prominent_everywhere(toy_report):
 
 def test_a_topic_that_cannot_be_derived_fails_the_report():
     class Broken:
-        name, title, kind, section = "broken", "Broken topic", "user", "Tests"
+        name, title, category, section = "broken", "Broken topic", "user", "Tests"
 
     def build_fn(topic):
         raise RuntimeError("engine exploded")
@@ -263,7 +263,7 @@ def test_records_from_proofs_mirror_the_exact_layer(toy_derivation):
     recs = records_from_proofs(d)
     assert [r.passed for r in recs] == [p.passed for p in d.proofs]
     assert all(r.max_rel_error is None and r.error_text == "exact" for r in recs)
-    sec = TopicSection(d.topic, d.title, d.kind, d.section, derivation=d, records=())
+    sec = TopicSection(d.topic, d.title, d.category, d.section, derivation=d, records=())
     assert not sec.passed and "exact proof failed" in sec.failures[0]
 
 

@@ -44,7 +44,7 @@ def _spec(path, name, payload):
     lines = [
         f"name = {_toml_string(name)}",
         f"title = {_toml_string(payload)}",
-        'kind = "activation"',
+        'category = "activation"',
         f"summary = {_toml_string(payload)}",
         'forward = "s * sigma(s)"',
         f"kinks = [{_toml_string(payload)}]",
@@ -110,7 +110,7 @@ def test_planted_code_in_every_text_field_never_runs(tmp_path):
 )
 def test_a_module_name_that_would_shadow_or_break_is_refused(tmp_path, name):
     path = tmp_path / "m.toml"
-    path.write_text(f'name = {_toml_string(name)}\nkind = "activation"\nforward = "s^2"\n', encoding="utf-8")
+    path.write_text(f'name = {_toml_string(name)}\ncategory = "activation"\nforward = "s^2"\n', encoding="utf-8")
     r = _run("codegen", "--spec", str(path), "-o", str(tmp_path / "out"), cwd=ROOT)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

@@ -3,7 +3,7 @@
 The vocabulary: a **kind** is the calling contract of a derived module, one
 of the names in :mod:`gradproof.numeric.kinds` (``module``, ``loss``,
 ``penalty``, ``model``, ``solver``).  The same string is a declaration's
-``ModuleSpec.kind`` / ``ModelSpec.kind``, the derivation's
+``ModuleDeclaration.kind`` / ``ModelDeclaration.kind``, the derivation's
 ``ModuleCode.kind``, the generated file's ``KIND`` and the gradient
 checker's dispatch key.  (A topic's ``kind`` in the registry -- neuron,
 activation, fused, mle, ... -- is where the topic sits in the lecture; it is

@@ -1,7 +1,7 @@
 """The ``loss`` kind: one sample's loss, averaged (or summed) over the samples.
 
 Declared by ``l(y, z)`` per sample (a
-:class:`~gradproof.derive.engine.notation.ModuleSpec` of kind ``loss``; a
+:class:`~gradproof.derive.engine.notation.ModuleDeclaration` of kind ``loss``; a
 fused loss names its forward output, e.g. ``p = softmax(s)``).  Here, side by
 side:
 
@@ -48,10 +48,10 @@ def derive(topic):
 
 
 def _messages(dv: Deriver) -> ModuleCode:
-    spec = dv.spec
-    z, y = spec.arg("input")[0], spec.arg("target")[0]
-    ell = spec.forward(dv.bases, None)
-    mean = spec.reduction == "mean"
+    decl = dv.decl
+    z, y = decl.arg("input")[0], decl.arg("target")[0]
+    ell = decl.forward(dv.bases, None)
+    mean = decl.reduction == "mean"
     reduction = sp.Rational(1, 1) / m if mean else sp.Integer(1)
     L = reduction * sp.Sum(dv.batch(ell), (s_, 0, m - 1))
     dv.definition = [
@@ -62,7 +62,7 @@ def _messages(dv: Deriver) -> ModuleCode:
     local_lhs = partial("l", r"\ell", entry_text, entry_latex)
     local = _local_derivative(dv, ell, dv.bases[z.name][a_] if z.dims else dv.bases[z.name], local_lhs)
     dv.results.append(Result("local", local_lhs, index=local))
-    extra = {str(dv.out.label): sp.IndexedBase(spec.output.matrix)} if spec.output is not None else {}
+    extra = {str(dv.out.label): sp.IndexedBase(decl.output.matrix)} if decl.output is not None else {}
     batched = reduction * dv.batch(local, extra)
     batched_lhs = partial(
         "L", "L", f"Z[{s_}, {a_}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a_) if z.dims else "z_{%s}" % s_
@@ -74,9 +74,9 @@ def _messages(dv: Deriver) -> ModuleCode:
         f"the loss module's input z is {z.matrix} (row {s_}: sample {s_})",
     )
     bindings = dv.bindings()
-    if spec.output is not None:
-        output_sym = mx.Sym(spec.output.matrix, z.sym().shape, role="output", latex=spec.output.matrix_latex)
-        bindings[spec.output.matrix] = Binding(output_sym, 2 if z.dims else 1, vector_as="col")
+    if decl.output is not None:
+        output_sym = mx.Sym(decl.output.matrix, z.sym().shape, role="output", latex=decl.output.matrix_latex)
+        bindings[decl.output.matrix] = Binding(output_sym, 2 if z.dims else 1, vector_as="col")
     gradient = readable_map(Translator(bindings).translate(batched, s_, a_ if z.dims else None))
     gradient_lhs = partial("L", "L", z.matrix, latex_matrix(z))
     dv.step("read off the matrix form", gradient_lhs, gradient)
@@ -86,22 +86,22 @@ def _messages(dv: Deriver) -> ModuleCode:
         Result("backward", gradient_lhs, index=local, index_lhs=local_lhs, matrix=gradient, shape=z.sym().shape)
     )
     output = output_def = None
-    if spec.output is not None:
-        output = mx.Sym(spec.output.matrix, z.sym().shape, role="output", latex=spec.output.matrix_latex)
-        value = dv.batch(spec.output.value(dv.bases, a_ if z.dims else None))
+    if decl.output is not None:
+        output = mx.Sym(decl.output.matrix, z.sym().shape, role="output", latex=decl.output.matrix_latex)
+        value = dv.batch(decl.output.value(dv.bases, a_ if z.dims else None))
         output_def = Translator(dv.bindings()).translate(value, s_, a_ if z.dims else None)
     return ModuleCode(
         kind=NAME,
         input=z.sym(),
         target=y.sym(),
-        hyper=spec.hyper,
+        hyper=decl.hyper,
         forward=loss_matrix,
         output=output,
         output_def=output_def,
         backward=gradient,
-        kinks=spec.kinks,
-        kink_points=spec.kink_points,
-        params=tuple(p.sym() for p in spec.arg("param")),
+        kinks=decl.kinks,
+        kink_points=decl.kink_points,
+        params=tuple(p.sym() for p in decl.arg("param")),
         domain=z.domain,
         target_domain=y.domain,
     )
@@ -110,7 +110,7 @@ def _messages(dv: Deriver) -> ModuleCode:
 def _local_derivative(dv: Deriver, ell, entry, lhs):
     """``dl/dz`` per sample, each rewriting a step: deltas summed out, the
     output named, the target's constraint used, one common denominator."""
-    spec = dv.spec
+    decl = dv.decl
     raw = sp.diff(ell, entry)
     dv.step("differentiate (SymPy diff)", lhs, raw)
     local = clean(raw)
@@ -118,20 +118,20 @@ def _local_derivative(dv: Deriver, ell, entry, lhs):
         dv.step("sum out the Kronecker deltas" if raw.has(sp.KroneckerDelta) else "expand", lhs, local)
     # name the output first, so that a constraint of the target visibly
     # cancels (softmax + cross-entropy: p_i sum_c y_c - y_i = p_i - y_i)
-    if spec.output is not None:
+    if decl.output is not None:
         try:
             named = tidy(dv.rename_output(local))
         except ValueError:
             named = local
         if named != local:
-            dv.step("name the forward output", lhs, named, spec.output.note)
+            dv.step("name the forward output", lhs, named, decl.output.note)
             local = named
     constrained = dv.apply_assumptions(local)
     if constrained != local:
-        dv.step("use the target's constraint", lhs, constrained, "; ".join(s for s, _ in spec.assumptions))
+        dv.step("use the target's constraint", lhs, constrained, "; ".join(s for s, _ in decl.assumptions))
     renamed = tidy(dv.rename_output(constrained))
-    if renamed != constrained and spec.output is not None:
-        dv.step("name the forward output", lhs, renamed, spec.output.note)
+    if renamed != constrained and decl.output is not None:
+        dv.step("name the forward output", lhs, renamed, decl.output.note)
     simpler = tidy(sp.simplify(renamed)) if renamed.has(sp.exp) else tidy(renamed)
     over_one = common_denominator(simpler)
     if sp.count_ops(over_one) < sp.count_ops(simpler) and sp.simplify(over_one - simpler) == 0:
@@ -149,21 +149,21 @@ def _local_derivative(dv: Deriver, ell, entry, lhs):
 def prove(topic, d, sizes=None):
     """The loss value and ``dL/dz`` (index and matrix form); returns ``(session, oracle)``."""
     ps = Session.for_topic(topic, sizes)
-    spec = ps.spec
-    z = spec.arg("input")[0]
+    decl = ps.decl
+    z = decl.arg("input")[0]
     Z = ps.env[z.matrix]
     rows = ps.sizes["m"]
-    reduction = sp.Rational(1, rows) if spec.reduction == "mean" else sp.Integer(1)
+    reduction = sp.Rational(1, rows) if decl.reduction == "mean" else sp.Integer(1)
     losses, outputs = [], {}
     for s in range(rows):
         sub = ps.subs(s)
-        losses.append(ps.instantiate(spec.forward(ps.bases, None), sub))
-        if spec.output is not None:
+        losses.append(ps.instantiate(decl.forward(ps.bases, None), sub))
+        if decl.output is not None:
             for j in range(Z.cols):
-                outputs[(s, j)] = ps.instantiate(spec.output.value(ps.bases, j if z.dims else None), sub)
+                outputs[(s, j)] = ps.instantiate(decl.output.value(ps.bases, j if z.dims else None), sub)
     L = reduction * sum(losses)
-    if spec.output is not None:
-        ps.extra_env[spec.output.matrix] = sp.Matrix(Z.rows, Z.cols, lambda a, b: outputs[(a, b)])
+    if decl.output is not None:
+        ps.extra_env[decl.output.matrix] = sp.Matrix(Z.rows, Z.cols, lambda a, b: outputs[(a, b)])
     res = {r.key: r for r in d.results}
     ps.compare_matrix(sp.Matrix([[L]]), res["loss"].matrix, "loss")
     expected = Z.applyfunc(lambda x: sp.diff(L, x))
@@ -172,12 +172,12 @@ def prove(topic, d, sizes=None):
     got = sp.zeros(*Z.shape)
     for s in range(rows):
         sub = ps.subs(s)
-        if spec.output is not None:
+        if decl.output is not None:
             if z.dims:
-                out = sp.IndexedBase(spec.output.name)
+                out = sp.IndexedBase(decl.output.name)
                 sub.update({out[j]: outputs[(s, j)] for j in range(Z.cols)})
             else:
-                sub[sp.Symbol(spec.output.name, real=True)] = outputs[(s, 0)]
+                sub[sp.Symbol(decl.output.name, real=True)] = outputs[(s, 0)]
         for a in range(Z.cols):
             got[s, a] = reduction * ps.instantiate(backward.index.xreplace({a_: a}), sub)
     ps.compare(expected, got, "backward", "exact: index form")

@@ -1,7 +1,7 @@
 """The ``model`` kind: modules composed by the chain rule into a regression model.
 
 Declared by the module topics it composes (a
-:class:`~gradproof.derive.lecture.models.ModelSpec`: a layer, an optional
+:class:`~gradproof.derive.lecture.models.ModelDeclaration`: a layer, an optional
 activation, a loss, the reduction over samples).  As on the lecture's
 backpropagation slides, a model's gradient is never differentiated in one
 piece.  Here, side by side:
@@ -48,11 +48,11 @@ def _rename_indexed(e, base, to):
 class _Names:
     """The model's per-sample names: ``x``, the target, the prediction."""
 
-    def __init__(self, spec):
-        self.vector = spec.onehot  # multinomial: K outputs per sample
+    def __init__(self, decl):
+        self.vector = decl.onehot  # multinomial: K outputs per sample
         self.x = sp.IndexedBase("x", real=True)
         self.y = sp.IndexedBase("y", real=True) if self.vector else sp.Symbol("y", real=True)
-        self.out = sp.IndexedBase(spec.output) if self.vector else sp.Symbol(spec.output, real=True)
+        self.out = sp.IndexedBase(decl.output) if self.vector else sp.Symbol(decl.output, real=True)
         self.param = "W" if self.vector else "w"
 
 
@@ -64,12 +64,12 @@ class _Names:
 def derive(topic) -> Derivation:
     from gradproof.derive.lecture.registry import derive as derive_topic
 
-    spec = topic.spec
-    layer, loss = derive_topic(spec.layer), derive_topic(spec.loss)
-    activation = derive_topic(spec.activation) if spec.activation else None
-    nm = _Names(spec)
-    chain = " -> ".join(t for t in (spec.layer, spec.activation, spec.loss) if t)
-    chain_tex = r" \to ".join(r"\text{%s}" % t.replace("_", " ") for t in (spec.layer, spec.activation, spec.loss) if t)
+    decl = topic.declaration
+    layer, loss = derive_topic(decl.layer), derive_topic(decl.loss)
+    activation = derive_topic(decl.activation) if decl.activation else None
+    nm = _Names(decl)
+    chain = " -> ".join(t for t in (decl.layer, decl.activation, decl.loss) if t)
+    chain_tex = r" \to ".join(r"\text{%s}" % t.replace("_", " ") for t in (decl.layer, decl.activation, decl.loss) if t)
     definition = [
         Step(
             "definition",
@@ -80,19 +80,19 @@ def derive(topic) -> Derivation:
     ]
     steps: list[Step] = []
     notes: list[str] = []
-    local = _loss_local(spec, loss, nm, steps)
-    ds = _through_activation(spec, activation, local, nm, steps, notes)
-    grad_index, index_lhs = _parameter_message(spec, layer, ds, nm, steps)
-    grad, bindings, Ws, Xs = _batched_gradient(spec, grad_index, nm, steps)
-    forward = _forward(spec, activation, nm, Xs, Ws)
-    out_sym = bindings[spec.output_matrix].sym
+    local = _loss_local(decl, loss, nm, steps)
+    ds = _through_activation(decl, activation, local, nm, steps, notes)
+    grad_index, index_lhs = _parameter_message(decl, layer, ds, nm, steps)
+    grad, bindings, Ws, Xs = _batched_gradient(decl, grad_index, nm, steps)
+    forward = _forward(decl, activation, nm, Xs, Ws)
+    out_sym = bindings[decl.output_matrix].sym
     loss_matrix = mx.substitute(loss.result("loss").matrix, {loss.code.input.name: forward})
-    if spec.reduction != _declared(spec.loss).spec.reduction:
-        loss_matrix = scale(m if spec.reduction == "sum" else 1 / m, loss_matrix)
+    if decl.reduction != _declared(decl.loss).declaration.reduction:
+        loss_matrix = scale(m if decl.reduction == "sum" else 1 / m, loss_matrix)
     grad_lhs = Label(f"dL/d{nm.param}", r"\frac{\partial L}{\partial \mathbf{%s}}" % nm.param)
     results = [
         Result("loss", Label("L", "L"), matrix=loss_matrix, shape=(1, 1)),
-        Result("forward", Label(spec.output_matrix, _tex(spec.output_matrix)), matrix=forward, shape=out_sym.shape),
+        Result("forward", Label(decl.output_matrix, _tex(decl.output_matrix)), matrix=forward, shape=out_sym.shape),
         Result(f"grad:{nm.param}", grad_lhs, index=grad_index, index_lhs=index_lhs, matrix=grad, shape=Ws.shape),
     ]
     code = ModuleCode(
@@ -104,12 +104,12 @@ def derive(topic) -> Derivation:
         output=out_sym,
         output_def=forward,
         grads=((nm.param, grad),),
-        target_domain="onehot" if nm.vector else ("binary" if spec.activation == "sigmoid" else "real"),
+        target_domain="onehot" if nm.vector else ("binary" if decl.activation == "sigmoid" else "real"),
     )
     return Derivation(
         topic=topic.name,
         title=topic.title,
-        kind=topic.kind,
+        category=topic.category,
         section=topic.section,
         summary=topic.summary,
         definition=tuple(definition),
@@ -127,7 +127,7 @@ def _declared(name):
     return get(name)
 
 
-def _loss_local(spec, loss, nm, steps):
+def _loss_local(decl, loss, nm, steps):
     """1. The loss module's local derivative, in the model's names."""
     local = loss.result("local").index
     if nm.vector:
@@ -136,12 +136,12 @@ def _loss_local(spec, loss, nm, steps):
     else:
         local = local.xreplace({sp.Symbol("z", real=True): nm.out})
     wrt = r"p_{%s}" % a_ if nm.vector else r"\hat{y}"
-    lhs = Label(f"dl/d{spec.output}", r"\frac{\partial \ell}{\partial %s}" % wrt)
-    steps.append(Step(f"loss module ({spec.loss}): local derivative", lhs, local))
+    lhs = Label(f"dl/d{decl.output}", r"\frac{\partial \ell}{\partial %s}" % wrt)
+    steps.append(Step(f"loss module ({decl.loss}): local derivative", lhs, local))
     return local
 
 
-def _through_activation(spec, activation, local, nm, steps, notes):
+def _through_activation(decl, activation, local, nm, steps, notes):
     """2. Back through the activation module: ``dl/ds``."""
     if activation is None:
         return local  # the linear neuron's output is the prediction itself
@@ -150,7 +150,7 @@ def _through_activation(spec, activation, local, nm, steps, notes):
         chained = _rename_indexed(backward, sp.IndexedBase("delta"), lambda i: local.xreplace({a_: i[0]}))
         chained = _rename_indexed(chained, sp.IndexedBase("p"), lambda i: nm.out[i])
         lhs = Label(f"dl/ds[{a_}]", r"\frac{\partial \ell}{\partial s_{%s}}" % a_)
-        steps.append(Step(f"backward message of {spec.activation}, with delta from the loss", lhs, chained))
+        steps.append(Step(f"backward message of {decl.activation}, with delta from the loss", lhs, chained))
         ds = clean(chained)
         one_hot = ds.replace(
             lambda e: isinstance(e, sp.Sum) and e.function == nm.y[e.limits[0][0]], lambda e: sp.Integer(1)
@@ -166,8 +166,8 @@ def _through_activation(spec, activation, local, nm, steps, notes):
     local_act = _rename_indexed(local_act, sp.IndexedBase("a"), lambda i: nm.out)
     steps.append(
         Step(
-            f"activation module ({spec.activation}): local derivative",
-            Label(f"d{spec.output}/ds", r"\frac{\partial \hat{y}}{\partial s}"),
+            f"activation module ({decl.activation}): local derivative",
+            Label(f"d{decl.output}/ds", r"\frac{\partial \hat{y}}{\partial s}"),
             local_act,
         )
     )
@@ -178,7 +178,7 @@ def _through_activation(spec, activation, local, nm, steps, notes):
     return ds
 
 
-def _parameter_message(spec, layer, ds, nm, steps):
+def _parameter_message(decl, layer, ds, nm, steps):
     """3. The layer's parameter message, with ``delta = dl/ds``."""
     delta, z = sp.IndexedBase("delta"), sp.IndexedBase("z", real=True)
     if nm.vector:
@@ -188,33 +188,33 @@ def _parameter_message(spec, layer, ds, nm, steps):
         g = _rename_indexed(layer.result("grad:w").index, delta, lambda i: ds)
         lhs = Label(f"dl/dw[{c_}]", r"\frac{\partial \ell}{\partial w_{%s}}" % c_)
     g = _rename_indexed(g, z, lambda i: nm.x[i])
-    steps.append(Step(f"parameter message of {spec.layer}, with delta = dl/ds", lhs, g))
+    steps.append(Step(f"parameter message of {decl.layer}, with delta = dl/ds", lhs, g))
     return tidy(g), lhs
 
 
-def _batched_gradient(spec, g, nm, steps):
+def _batched_gradient(decl, g, nm, steps):
     """4. Sum (or average) over the samples, then read off the matrix form."""
     X, Y = sp.IndexedBase("X"), sp.IndexedBase("Y" if nm.vector else "y")
-    out = sp.IndexedBase(spec.output_matrix)
+    out = sp.IndexedBase(decl.output_matrix)
     e = _rename_indexed(g, nm.x, lambda i: X[s_, i[0]])
     if nm.vector:
         e = _rename_indexed(e, nm.y, lambda i: Y[s_, i[0]])
         e = _rename_indexed(e, nm.out, lambda i: out[s_, i[0]])
     else:
         e = e.xreplace({nm.y: Y[s_], nm.out: out[s_]})
-    reduction = sp.Integer(1) / m if spec.reduction == "mean" else sp.Integer(1)
+    reduction = sp.Integer(1) / m if decl.reduction == "mean" else sp.Integer(1)
     summed = reduction * sp.Sum(e, (s_, 0, m - 1))
     lhs = Label(f"dL/d{nm.param}", r"\frac{\partial L}{\partial \mathbf{%s}}" % nm.param)
-    how = "average" if spec.reduction == "mean" else "sum"
+    how = "average" if decl.reduction == "mean" else "sum"
     steps.append(Step(f"batch: {how} over the m samples", lhs, summed))
     Xs = mx.Sym("X", (m, n))
     if nm.vector:
-        shapes, Ws = {"Y": (m, K), spec.output_matrix: (m, K)}, mx.Sym("W", (n, K), role="param")
+        shapes, Ws = {"Y": (m, K), decl.output_matrix: (m, K)}, mx.Sym("W", (n, K), role="param")
     else:
-        shapes, Ws = {"y": (m, 1), spec.output_matrix: (m, 1)}, mx.Sym("w", (n, 1), role="param")
+        shapes, Ws = {"y": (m, 1), decl.output_matrix: (m, 1)}, mx.Sym("w", (n, 1), role="param")
     bindings = {"X": Binding(Xs, 2)}
     for name, shape in shapes.items():
-        role = "output" if name == spec.output_matrix else "target"
+        role = "output" if name == decl.output_matrix else "target"
         sym = mx.Sym(name, shape, role=role, latex=_tex(name))
         bindings[name] = Binding(sym, 2 if nm.vector else 1, vector_as="col")
     rows, cols = (a_, c_) if nm.vector else (c_, None)
@@ -223,7 +223,7 @@ def _batched_gradient(spec, g, nm, steps):
     return grad, bindings, Ws, Xs
 
 
-def _forward(spec, activation, nm, Xs, Ws):
+def _forward(decl, activation, nm, Xs, Ws):
     """The prediction in matrix form: the activation's forward map with ``Z = X W``."""
     if nm.vector:
         return mx.Softmax(mx.MatMul(Xs, Ws))
@@ -244,24 +244,24 @@ def _apply(topic, matrices: dict, rows: int) -> sp.Matrix:
     the symbolic dimensions are read off their shapes.  A module gives its
     output rows; a loss gives one row of per-sample losses.
     """
-    spec = topic.spec
+    decl = topic.declaration
     dims = {m: rows}
-    for arg in spec.args:
+    for arg in decl.args:
         M = matrices[arg.name]
         sizes = (M.cols,) if arg.batched else ((M.rows, M.cols) if len(arg.dims) == 2 else (len(M),))
         dims.update(_dims_from_sizes(arg.dims, sizes))
-    env = {arg.matrix: matrices[arg.name] for arg in spec.args}
-    bases = {a.name: a.base() for a in spec.args}
-    if spec.kind == "loss":
+    env = {arg.matrix: matrices[arg.name] for arg in decl.args}
+    bases = {a.name: a.base() for a in decl.args}
+    if decl.kind == "loss":
         return sp.Matrix(
-            [[instantiate(spec.forward(bases, None), dims, per_sample_subs(spec, env, s)) for s in range(rows)]]
+            [[instantiate(decl.forward(bases, None), dims, per_sample_subs(decl, env, s)) for s in range(rows)]]
         )
-    out_dim = int(sp.sympify(spec.out_dim, strict=True).subs(dims))
+    out_dim = int(sp.sympify(decl.out_dim, strict=True).subs(dims))
     out = sp.zeros(rows, out_dim)
     for s in range(rows):
-        sub = per_sample_subs(spec, env, s)
+        sub = per_sample_subs(decl, env, s)
         for j in range(out_dim):
-            out[s, j] = instantiate(spec.forward(bases, j), dims, sub)
+            out[s, j] = instantiate(decl.forward(bases, j), dims, sub)
     return out
 
 
@@ -284,23 +284,23 @@ def _dims_from_sizes(declared, sizes) -> dict:
     return out
 
 
-def _composed(spec, X, W, Y, rows):
+def _composed(decl, X, W, Y, rows):
     """The explicit model: layer, activation, loss, each by its declaration; ``(prediction, L)``."""
-    layer = _declared(spec.layer)
-    inputs = {a.name: X if a.role == "input" else W for a in layer.spec.args}
+    layer = _declared(decl.layer)
+    inputs = {a.name: X if a.role == "input" else W for a in layer.declaration.args}
     prediction = _apply(layer, inputs, rows)
-    if spec.activation:
-        prediction = _apply(_declared(spec.activation), {"z": prediction}, rows)
-    loss = _declared(spec.loss)
+    if decl.activation:
+        prediction = _apply(_declared(decl.activation), {"z": prediction}, rows)
+    loss = _declared(decl.loss)
     per_sample = _apply(loss, {"z": prediction, "y": Y}, rows)
     L = sum(per_sample)
-    return prediction, (L / rows if spec.reduction == "mean" else L)
+    return prediction, (L / rows if decl.reduction == "mean" else L)
 
 
 def prove(topic, d, sizes=None):
     """The composed results against SymPy's ``diff`` of the explicit composed model; returns ``(session, oracle)``."""
-    spec = topic.spec
-    nm = _Names(spec)
+    decl = topic.declaration
+    nm = _Names(decl)
     sizes = {**SIZES, **(sizes or {})}
     rows, cols, classes = sizes["m"], sizes["n"], sizes["K"]
     X = sp.Matrix(rows, cols, lambda a, b: sp.Symbol(f"X_{a}{b}", real=True))
@@ -312,8 +312,8 @@ def prove(topic, d, sizes=None):
     else:
         W = sp.Matrix(cols, 1, lambda a, b: sp.Symbol(f"w_{a}", real=True))
         Y = sp.Matrix(rows, 1, lambda a, b: sp.Symbol(f"y_{a}", real=True))
-    prediction, L = _composed(spec, X, W, Y, rows)
-    env = {"X": X, nm.param: W, "Y" if nm.vector else "y": Y, spec.output_matrix: prediction}
+    prediction, L = _composed(decl, X, W, Y, rows)
+    env = {"X": X, nm.param: W, "Y" if nm.vector else "y": Y, decl.output_matrix: prediction}
     text = f"m={rows}, n={cols}" + (f", K={classes}" if nm.vector else "")
     ps = Session(sizes, env, sizes_text=text)
     oracle = {"forward": prediction, f"grad:{nm.param}": W.applyfunc(lambda w: sp.diff(L, w))}

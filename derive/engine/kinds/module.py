@@ -1,7 +1,7 @@
 """The ``module`` kind: a layer or an activation, one forward and one backward message.
 
 Declared by its forward map per sample, ``z^{l+1}_j = f_j(z^l; params)``
-(a :class:`~gradproof.derive.engine.notation.ModuleSpec` of kind
+(a :class:`~gradproof.derive.engine.notation.ModuleDeclaration` of kind
 ``module``).  Here, side by side:
 
 - :func:`derive`: the local Jacobian, the backward message
@@ -54,23 +54,23 @@ def derive(topic):
 
 
 def _messages(dv: Deriver) -> ModuleCode:
-    spec = dv.spec
-    z = spec.arg("input")[0]
-    forward = spec.forward(dv.bases, j_)
+    decl = dv.decl
+    z = decl.arg("input")[0]
+    forward = decl.forward(dv.bases, j_)
     dv.definition = [
         Step("definition", label(f"{NEXT_Z}[j]", NEXT_Z + "_{j}"), forward, "forward message, one sample"),
     ]
     jacobian = _local_jacobian(dv, forward, dv.bases[z.name])
     backward = _backward_message(dv, jacobian, z)
-    grads = [_parameter_message(dv, forward, p) for p in spec.arg("param")]
+    grads = [_parameter_message(dv, forward, p) for p in decl.arg("param")]
     forward_matrix = Translator(dv.message_bindings()).translate(
-        dv.batch(forward), s_, j_ if spec.out_dim != 1 else None
+        dv.batch(forward), s_, j_ if decl.out_dim != 1 else None
     )
     dv.results.insert(
         0,
         Result(
             "forward",
-            label(spec.out_matrix, latex_name_of(spec)),
+            label(decl.out_matrix, latex_name_of(decl)),
             index=forward,
             index_lhs=label(f"{NEXT_Z}[j]", NEXT_Z + "_j"),
             matrix=forward_matrix,
@@ -78,27 +78,27 @@ def _messages(dv: Deriver) -> ModuleCode:
         ),
     )
     output = None
-    if spec.output is not None:
-        output = mx.Sym(spec.output.matrix, forward_matrix.shape, role="output", latex=spec.output.matrix_latex)
+    if decl.output is not None:
+        output = mx.Sym(decl.output.matrix, forward_matrix.shape, role="output", latex=decl.output.matrix_latex)
     return ModuleCode(
         kind=NAME,
         input=z.sym(),
-        params=tuple(p.sym() for p in spec.arg("param")),
-        hyper=spec.hyper,
+        params=tuple(p.sym() for p in decl.arg("param")),
+        hyper=decl.hyper,
         forward=forward_matrix,
         output=output,
         output_def=forward_matrix if output is not None else None,
         upstream=mx.Sym("Delta", forward_matrix.shape, role="upstream"),
         backward=backward,
         grads=tuple(grads),
-        kinks=spec.kinks,
-        kink_points=spec.kink_points,
+        kinks=decl.kinks,
+        kink_points=decl.kink_points,
         domain=z.domain,
     )
 
 
 def _local_jacobian(dv: Deriver, forward, z_base):
-    spec = dv.spec
+    decl = dv.decl
     lhs = _jacobian_label(f"z[{a_}]", "z^{l}_{%s}" % a_)
     raw = sp.diff(forward, z_base[a_])
     dv.step("differentiate (SymPy diff)", lhs, raw)
@@ -106,8 +106,8 @@ def _local_jacobian(dv: Deriver, forward, z_base):
     if jacobian != raw:
         dv.step("sum out Kronecker deltas, drop index-range conditions", lhs, jacobian)
     named = tidy(dv.rename_output(jacobian))
-    if named != jacobian and spec.output is not None:
-        dv.step("name the forward output", lhs, named, spec.output.note)
+    if named != jacobian and decl.output is not None:
+        dv.step("name the forward output", lhs, named, decl.output.note)
     dv.results.append(Result("jacobian", lhs, index=named))
     return named
 
@@ -117,14 +117,14 @@ def _message_extra(dv: Deriver) -> dict:
     extra = {"delta": sp.IndexedBase("Delta")}
     if dv.out is not None:
         out_label = dv.out.label
-        extra[out_label.name if hasattr(out_label, "name") else str(out_label)] = sp.IndexedBase(dv.spec.output.matrix)
+        extra[out_label.name if hasattr(out_label, "name") else str(out_label)] = sp.IndexedBase(dv.decl.output.matrix)
     return extra
 
 
 def _backward_message(dv: Deriver, jacobian, z):
     delta = sp.IndexedBase("delta")
     lhs = label(f"delta^l[{a_}]", r"\delta^{l}_{%s}" % a_)
-    raw = sp.Sum(delta[j_] * jacobian, (j_, 0, dv.spec.out_dim - 1))
+    raw = sp.Sum(delta[j_] * jacobian, (j_, 0, dv.decl.out_dim - 1))
     dv.step("chain rule (backward message)", lhs, raw, "delta^l_i = sum_j delta^{l+1}_j dz^{l+1}_j / dz^l_i")
     message = tidy(clean(raw))
     if message != raw:
@@ -151,7 +151,7 @@ def _parameter_message(dv: Deriver, forward, p):
     dv.results.append(Result(f"jacobian:{p.name}", local_lhs, index=local))
     delta = sp.IndexedBase("delta")
     lhs = partial("L", "L", entry_text, entry_latex)
-    raw_grad = sp.Sum(delta[j_] * local, (j_, 0, dv.spec.out_dim - 1))
+    raw_grad = sp.Sum(delta[j_] * local, (j_, 0, dv.decl.out_dim - 1))
     note = f"dL/d{entry_text} = sum_j delta^{{l+1}}_j dz^{{l+1}}_j / d{entry_text}"
     dv.step("chain rule (parameter message)", lhs, raw_grad, note)
     grad = tidy(clean(raw_grad))
@@ -181,26 +181,26 @@ def _parameter_message(dv: Deriver, forward, p):
 def prove(topic, d, sizes=None):
     """Every result against SymPy's ``diff`` of ``L = sum(Delta * F)``; returns ``(session, oracle)``."""
     ps = Session.for_topic(topic, sizes)
-    spec = ps.spec
+    decl = ps.decl
     rows = ps.sizes["m"]
-    out_dim = int(sp.sympify(spec.out_dim, strict=True).subs(ps.dims))
+    out_dim = int(sp.sympify(decl.out_dim, strict=True).subs(ps.dims))
     F = sp.zeros(rows, out_dim)
     for s in range(rows):
         sub = ps.subs(s)
         for j in range(out_dim):
-            F[s, j] = ps.instantiate(spec.forward(ps.bases, j), sub)
+            F[s, j] = ps.instantiate(decl.forward(ps.bases, j), sub)
     D = sp.Matrix(rows, out_dim, lambda a, b: sp.Symbol(f"Delta_{a}{b}", real=True))
     L = sum(D[a, b] * F[a, b] for a in range(rows) for b in range(out_dim))
     ps.extra_env = {"Delta": D}
-    if spec.output is not None:
-        ps.extra_env[spec.output.matrix] = F
+    if decl.output is not None:
+        ps.extra_env[decl.output.matrix] = F
     res = {r.key: r for r in d.results}
     ps.compare_matrix(F, res["forward"].matrix, "forward")
-    Z = ps.env[spec.arg("input")[0].matrix]
+    Z = ps.env[decl.arg("input")[0].matrix]
     _prove_jacobian(ps, res["jacobian"].index, F, Z)
     oracle = {"forward": F, "backward": Z.applyfunc(lambda x: sp.diff(L, x))}
     _prove_message(ps, res["backward"], oracle["backward"], F, D, lambda a, c: {a_: c}, rows_are_samples=True)
-    for p in spec.arg("param"):
+    for p in decl.arg("param"):
         oracle[f"grad:{p.name}"] = ps.env[p.matrix].applyfunc(lambda x: sp.diff(L, x))
         entry = (lambda a, c: {a_: a, c_: c}) if len(p.dims) == 2 else (lambda a, c: {c_: max(a, c)})
         _prove_message(ps, res[f"grad:{p.name}"], oracle[f"grad:{p.name}"], F, D, entry)
@@ -214,8 +214,8 @@ def _sample_subs(ps: Session, s: int, F, D=None) -> dict:
     if D is not None:
         delta = sp.IndexedBase("delta")
         sub.update({delta[j]: D[s, j] for j in range(out_dim)})
-    if ps.spec.output is not None:
-        out = sp.IndexedBase(ps.spec.output.name)
+    if ps.decl.output is not None:
+        out = sp.IndexedBase(ps.decl.output.name)
         sub.update({out[j]: F[s, j] for j in range(out_dim)})
     return sub
 

@@ -1,7 +1,7 @@
 """The ``penalty`` kind: a regulariser ``R(W)`` added to the loss.
 
 Declared by ``R`` as a function of one weight matrix (a
-:class:`~gradproof.derive.engine.notation.ModuleSpec` of kind ``penalty``).
+:class:`~gradproof.derive.engine.notation.ModuleDeclaration` of kind ``penalty``).
 Here, side by side:
 
 - :func:`derive`: ``dR/dw_ik`` entry by entry (a subgradient stated where the
@@ -33,9 +33,9 @@ def derive(topic):
 
 
 def _messages(dv: Deriver) -> ModuleCode:
-    spec = dv.spec
-    w = spec.arg("param")[0]
-    penalty = spec.forward(dv.bases, None)
+    decl = dv.decl
+    w = decl.arg("param")[0]
+    penalty = decl.forward(dv.bases, None)
     dv.definition = [Step("definition", label("R(W)", "R(\\mathbf{W})"), penalty, "penalty added to the loss")]
     raw = sp.diff(penalty, dv.bases[w.name][a_, c_])
     entry_lhs = partial("R", "R", f"W[{a_}, {c_}]", "w_{%s%s}" % (a_, c_))
@@ -45,7 +45,7 @@ def _messages(dv: Deriver) -> ModuleCode:
         dv.step("sum out Kronecker deltas", entry_lhs, grad)
     stated = dv.apply_assumptions(grad)
     if stated != grad:
-        dv.step("state the subgradient", entry_lhs, stated, "; ".join(s for s, _ in spec.assumptions))
+        dv.step("state the subgradient", entry_lhs, stated, "; ".join(s for s, _ in decl.assumptions))
         grad = stated
     bindings = {w.name: Binding(w.sym(), 2)}
     grad_matrix = Translator(bindings).translate(grad, a_, c_)
@@ -60,22 +60,22 @@ def _messages(dv: Deriver) -> ModuleCode:
         kind=NAME,
         input=w.sym(),
         params=(w.sym(),),
-        hyper=spec.hyper,
+        hyper=decl.hyper,
         forward=penalty_matrix,
         backward=grad_matrix,
         grads=((w.name, grad_matrix),),
-        kinks=spec.kinks,
-        kink_points=spec.kink_points,
+        kinks=decl.kinks,
+        kink_points=decl.kink_points,
     )
 
 
 def prove(topic, d, sizes=None):
     """The penalty and ``dR/dW`` (index and matrix form); returns ``(session, oracle)``."""
     ps = Session.for_topic(topic, sizes)
-    w = ps.spec.arg("param")[0]
+    w = ps.decl.arg("param")[0]
     W = ps.env[w.matrix]
     sub = ps.subs(0)
-    value = ps.instantiate(ps.spec.forward(ps.bases, None), sub)
+    value = ps.instantiate(ps.decl.forward(ps.bases, None), sub)
     res = {r.key: r for r in d.results}
     ps.compare_matrix(sp.Matrix([[value]]), res["penalty"].matrix, "penalty")
     expected = W.applyfunc(lambda x: sp.diff(value, x))

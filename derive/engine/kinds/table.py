@@ -33,7 +33,7 @@ def build(topic) -> Derivation:
     against the derived index form (itself proved).  Claimed results are
     marked once every claim about them is proved.
     """
-    kind_unit = unit(topic.spec.kind)
+    kind_unit = unit(topic.declaration.kind)
     d = kind_unit.derive(topic)
     session, oracle = kind_unit.prove(topic, d)
     proofs = session.prove_claims([c for c in d.claims if c.matrix is not None], oracle)

@@ -531,8 +531,8 @@ class _Converter(Walk):
         return self._elementwise(fn, [a, b], f"[[{a.text} {n.op} {b.text}]]", 9)
 
     def _Norm(self, n: t.Norm) -> Value:
-        if n.kind not in ("", "2"):
-            raise ConversionError("unsupported", f"the {n.kind}-norm is not understood here; write norm(...)")
+        if n.subscript not in ("", "2"):
+            raise ConversionError("unsupported", f"the {n.subscript}-norm is not understood here; write norm(...)")
         return self._norm(self.walk(n.arg))
 
     def _IndexSum(self, n: t.IndexSum) -> Value:

@@ -178,13 +178,13 @@ class _Builder(Walk):
             r, c = self.overrides[name]
             shape = (self.dims.fresh() if r is None else ("fixed", r), self.dims.fresh() if c is None else ("fixed", c))
         else:
-            kind = "scalar" if name in self.divisors else kind_of(name)
+            rank = "scalar" if name in self.divisors else kind_of(name)
             one = ("fixed", 1)
             shape = {
                 "scalar": (one, one),
                 "vector": (self.dims.fresh(), one),
                 "matrix": (self.dims.fresh(), self.dims.fresh()),
-            }[kind]
+            }[rank]
         e = t.var(name, shape)
         self.vars[name] = e
         return e
@@ -306,11 +306,11 @@ class _Builder(Walk):
     def _Norm(self, node):
         x = self.walk(node.arg)
         vector = self.is_one(x.shape[1])
-        if node.kind == "F" or (not node.kind and not vector):
+        if node.subscript == "F" or (not node.subscript and not vector):
             return t.E("normF", (x,))
         if not vector:
-            self.mismatch(f"a vector {node.kind}-norm", [(node.arg, x)])
-        return t.E("norm1" if node.kind == "1" else "norm2", (x,))
+            self.mismatch(f"a vector {node.subscript}-norm", [(node.arg, x)])
+        return t.E("norm1" if node.subscript == "1" else "norm2", (x,))
 
     def _Call(self, node):
         fname = FUNC_ALIAS.get(node.func, node.func)

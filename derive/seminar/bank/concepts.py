@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradproof.derive.seminar.answers import SymbolDecl as S
-from gradproof.derive.seminar.exercise import Exercise, Given, Link, NumericSpec, Option, Slip
+from gradproof.derive.seminar.exercise import Exercise, Given, Link, NumericProblem, Option, Slip
 
 EXERCISES: list = []
 declare = EXERCISES.append
@@ -239,7 +239,7 @@ declare(
         topic="softmax",
         result="backward",
         symbols=(),
-        numeric=NumericSpec(
+        numeric=NumericProblem(
             given=(Given("Z", (2, 3), "half"), Given("Delta", (2, 3))),
             chain=(
                 Link("P", "softmax", "forward", (("Z", "Z"),)),

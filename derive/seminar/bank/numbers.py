@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gradproof.derive.seminar.exercise import Exercise, Given, Link, NumericSpec, Slip
+from gradproof.derive.seminar.exercise import Exercise, Given, Link, NumericProblem, Slip
 
 EXERCISES: list = []
 declare = EXERCISES.append
 
-_TWO_LAYER = NumericSpec(
+_TWO_LAYER = NumericProblem(
     given=(Given("x", (1, 3), "half"), Given("W1", (3, 2), "half"), Given("W2", (2, 1)), Given("y", (1, 1))),
     chain=(
         Link("s", "linear", "forward", (("Z", "x"), ("W", "W1"))),
@@ -66,7 +66,7 @@ declare(
         topic="relu",
         result="backward",
         symbols=(),
-        numeric=NumericSpec(
+        numeric=NumericProblem(
             given=(Given("Z", (2, 3)), Given("Delta", (2, 3))),
             chain=(Link("dZ", "relu", "backward", (("Z", "Z"), ("Delta", "Delta"))),),
             slips=(
@@ -100,7 +100,7 @@ declare(
         topic="leaky_relu",
         result="backward",
         symbols=(),
-        numeric=NumericSpec(
+        numeric=NumericProblem(
             given=(Given("Z", (2, 3)), Given("Delta", (2, 3))),
             scalars=(("alpha", "1/10"),),
             chain=(Link("dZ", "leaky_relu", "backward", (("Z", "Z"), ("Delta", "Delta"))),),
@@ -130,7 +130,7 @@ declare(
         topic="affine",
         result="grad:b",
         symbols=(),
-        numeric=NumericSpec(
+        numeric=NumericProblem(
             given=(Given("Delta", (3, 2)),),
             chain=(Link("db", "affine", "grad:b", (("Delta", "Delta"),)),),
             slips=(
@@ -158,7 +158,7 @@ declare(
         topic="l1_penalty",
         result="grad:W",
         symbols=(),
-        numeric=NumericSpec(
+        numeric=NumericProblem(
             given=(Given("W", (2, 3)),),
             scalars=(("lam", "1/2"),),
             chain=(Link("dW", "l1_penalty", "grad:W", (("W", "W"),)),),
