@@ -112,6 +112,9 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
         timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t0
     path = generated_code_path(topic.name)
     code = path.read_text(encoding="utf-8") if path.is_file() else None
+    code_path = f"numeric/generated/{topic.name}.py" if code is not None else ""
+    if code is None and d.extra.get("numpy_source"):  # a user's expression: the module `diff --format numpy` prints
+        code, code_path = d.extra["numpy_source"], f"{topic.name}.py (gradproof diff --format numpy)"
     return TopicSection(
         topic.name,
         topic.title,
@@ -120,7 +123,7 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
         derivation=d,
         records=tuple(records),
         code=code,
-        code_path=f"numeric/generated/{topic.name}.py" if code is not None else "",
+        code_path=code_path,
     )
 
 

@@ -144,6 +144,47 @@ def _args_report(p):
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
     _follow(p)
     _spec(p)
+    _expr(p)
+
+
+class _ExprAction(argparse.Action):
+    """``--expr EXPR [--wrt VAR] [--hessian]``, repeatable: each --wrt / --hessian belongs to the --expr before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = [dict(x) for x in getattr(namespace, self.dest, None) or []]
+        if option_string == "--expr":
+            items.append({"expr": values, "wrt": None, "hessian": False})
+        elif not items:
+            parser.error(f"{option_string} belongs to an --expr: write it after one")
+        elif option_string == "--wrt":
+            if items[-1]["wrt"] is not None:
+                parser.error(f"--expr {items[-1]['expr'][:40]!r} has two --wrt")
+            items[-1]["wrt"] = values
+        else:
+            items[-1]["hessian"] = True
+        setattr(namespace, self.dest, items)
+
+
+def _expr(p):
+    p.add_argument(
+        "--expr",
+        metavar="EXPR",
+        dest="exprs",
+        action=_ExprAction,
+        default=[],
+        help="your own expression as a verified topic (repeatable; each followed by its --wrt VAR)",
+    )
+    p.add_argument(
+        "--wrt", metavar="VAR", dest="exprs", action=_ExprAction, help="the variable of the --expr before it"
+    )
+    p.add_argument("--hessian", nargs=0, dest="exprs", action=_ExprAction, help="the Hessian of the --expr before it")
+    p.add_argument(
+        "--shape",
+        metavar="NAME=r,c",
+        action="append",
+        default=[],
+        help="a name's shape in every --expr: NAME=rows,cols or NAME=scalar",
+    )
 
 
 def _args_train(p):

@@ -201,8 +201,40 @@ def verify_topic(name: str, code_dir: str | None = None, seed: int = 0, mutation
     if d.code is not None and d.passed:
         recs += numeric_records(name, code_dir, seed, mutation=mutation)
         recs += accuracy_records(d, code_dir)
+    if "diff" in d.extra:
+        recs += expression_records(d)
     recs += stats_records(name, seed)
     return recs
+
+
+def expression_records(d, seeds=(0, 1, 2)) -> list[CheckRecord]:
+    """A user's expression topic: its generated NumPy module against central differences, several seeds."""
+    from gradproof.derive.proof.matcalc import CD_TOL, numeric_check
+
+    r = d.extra["diff"]
+    if not r.proved:
+        return []  # a result that failed its exact proof is not run as code
+    sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items()) or "scalars"
+    out = []
+    for seed in seeds:
+        try:
+            _, err = numeric_check(r, seed)
+        except Exception as exc:  # the generated module failing to run is a failed check, shown as such
+            out.append(
+                CheckRecord(
+                    d.topic,
+                    f"central differences ({sizes}), seed {seed}",
+                    float("inf"),
+                    CD_TOL,
+                    False,
+                    f"{d.topic}: the generated module failed: {type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        ok = bool(err <= CD_TOL)
+        detail = "" if ok else f"{d.topic}: {r.form} by {r.wrt}: relative error {err:.1e} > {CD_TOL:.0e}"
+        out.append(CheckRecord(d.topic, f"central differences ({sizes}), seed {seed}", err, CD_TOL, ok, detail))
+    return out
 
 
 def summarize(records) -> dict:

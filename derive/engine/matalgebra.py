@@ -48,7 +48,28 @@ def neg(a):
         return E("num", (), a.shape, value=-a.value)
     if a.op == "scale" and a.args[0].op == "num":
         return scale(E("num", value=-a.args[0].value), a.args[1])
+    if a.op == "ediv" and a.args[1].is_scalar():
+        inside = _into_diag(a.args[0], neg)
+        if inside is not None:
+            return ediv(inside, a.args[1])
+    inside = _into_diag(a, neg)  # -(L diag(u) R) = L diag(-u) R: the sign joins the elementwise part
+    if inside is not None:
+        return inside
     return E("neg", (a,), a.shape)
+
+
+def _into_diag(a, f):
+    """The product ``a`` with ``f`` applied to the argument of its diagonal factor (None if it has none)."""
+    if a.op != "mul":
+        return None
+    x, y = a.args
+    if x.op == "diagm":
+        return mul(diagm(f(x.args[0])), y)
+    if y.op == "diagm":
+        return mul(x, diagm(f(y.args[0])))
+    if y.op == "mul" and y.args[0].op == "diagm":
+        return mul(x, mul(diagm(f(y.args[0].args[0])), y.args[1]))
+    return None
 
 
 def _coeff(a):
@@ -70,8 +91,19 @@ def _terms(e):
 
 
 def add(a, b):
-    """Sum with like terms collected (``lambda w + lambda w`` -> ``2 lambda w``)."""
+    """Sum with like terms collected (``lambda w + lambda w`` -> ``2 lambda w``)
+    and diagonal matrices merged (``diag(u) - diag(v)`` -> ``diag(u - v)``)."""
     terms = [x for x in _terms(a) + _terms(b) if not is_zero(x)]
+    diags = [x for x in terms if _diag_arg(x) is not None]
+    if len(diags) >= 2:
+        u = _diag_arg(diags[0])
+        for x in diags[1:]:
+            u = add(u, _diag_arg(x))
+        rest = [x for x in terms if _diag_arg(x) is None] + [diagm(u)]
+        out = rest[0]
+        for x in rest[1:]:
+            out = add(out, x)
+        return out
     if len(terms) > 2:
         merged = []
         for x in terms:
@@ -107,6 +139,26 @@ def _add2(a, b):
     return E("add", (a, b), shape)
 
 
+def diagm(u):
+    """The diagonal matrix with the column ``u`` on its diagonal (``diag(1)`` is ``I``)."""
+    if u.op == "ones":
+        return eye(u.shape[0])
+    if is_zero(u):
+        return zero((u.shape[0], u.shape[0]))
+    return E("diagm", (u,), (u.shape[0], u.shape[0]))
+
+
+def _diag_arg(x):
+    """``u`` for ``diag(u)``, ``-u`` for ``-diag(u)``, ``c u`` for ``c diag(u)`` (a scalar c); else None."""
+    if x.op == "diagm":
+        return x.args[0]
+    if x.op == "neg" and x.args[0].op == "diagm":
+        return neg(x.args[0].args[0])
+    if x.op == "scale" and x.args[1].op == "diagm":
+        return scale(x.args[0], x.args[1].args[0])
+    return None
+
+
 def sub(a, b):
     return add(a, neg(b))
 
@@ -119,6 +171,11 @@ def scale(s, m):
         return m
     if m.op == "ediv" and m.args[1] == s:
         return m.args[0]
+    if m.op == "ediv" and m.args[1].is_scalar() and s.op == "scale" and s.is_scalar():
+        # (a d) (x / d) = a x: the divisor cancels against a factor of the scalar
+        rest = _without(s, m.args[1])
+        if rest is not None:
+            return scale(rest, m.args[0])
     if s.op == "ediv" and s.is_scalar() and s.args[0].op == "num" and s.args[1].is_scalar():
         # (c / d) M -> c M / d
         return ediv(scale(s.args[0], m), s.args[1])
@@ -142,9 +199,28 @@ def scale(s, m):
         return neg(scale(s, m.args[0]))
     if s.op == "num" and m.op == "scale" and m.args[0].op == "num":
         return scale(E("num", value=s.value * m.args[0].value), m.args[1])
+    if s.op == "num" and m.op == "diagm":
+        return diagm(scale(s, m.args[0]))
+    if s.op == "num" and m.op == "mul":  # 4 X^T diag(u) X = X^T diag(4 u) X
+        inside = _into_diag(m, lambda u: scale(s, u))
+        if inside is not None:
+            return inside
     if m.op == "scale" and m.args[0].op == "num" and s.op != "num":
         return scale(m.args[0], scale(s, m.args[1]))
     return E("scale", (s, m), m.shape)
+
+
+def _without(s, d):
+    """The scalar product ``s`` with one factor ``d`` removed, or None when ``d`` is not a factor."""
+    if s == d:
+        return E("num", value=Fraction(1))
+    if s.op == "scale":
+        x, y = s.args
+        for k, part in enumerate((x, y)):
+            rest = _without(part, d)
+            if rest is not None:
+                return scale(rest, y) if k == 0 else scale(x, rest)
+    return None
 
 
 def mul(a, b):
@@ -170,6 +246,18 @@ def mul(a, b):
         return scale(b.args[0], mul(a, b.args[1]))
     if a.shape == SCALAR and b.shape == SCALAR:
         return scale(a, b)
+    if a.op == b.op == "ediv" and a.args[1].is_scalar() and b.args[1].is_scalar():  # (u / s) (v / t) = u v / (s t)
+        return ediv(mul(a.args[0], b.args[0]), _times(a.args[1], b.args[1]))
+    for x, y, first in ((a, b, True), (b, a, False)):  # a division by a scalar is taken out: A (B / s) = A B / s
+        if x.op == "ediv" and x.args[1].is_scalar():
+            return ediv(mul(x.args[0], y) if first else mul(y, x.args[0]), x.args[1])
+    # diagonal matrices side by side are one: diag(u) diag(v) = diag(u .* v)
+    if a.op == "diagm" and b.op == "diagm":
+        return diagm(had(a.args[0], b.args[0]))
+    if a.op == "diagm" and b.op == "mul" and b.args[0].op == "diagm":
+        return mul(diagm(had(a.args[0], b.args[0].args[0])), b.args[1])
+    if b.op == "diagm" and a.op == "mul" and a.args[1].op == "diagm":
+        return mul(a.args[0], diagm(had(a.args[1].args[0], b.args[0])))
     return E("mul", (a, b), shape)
 
 
@@ -217,6 +305,8 @@ def power(a, k):
     k = Fraction(k)
     if k == 1:
         return a
+    if a.op == "pow" and k.denominator == 1:  # (u^p)^k = u^(p k) for a whole k
+        return power(a.args[0], a.value * k)
     if k == 0:
         return E("num", (), a.shape, value=Fraction(1)) if a.is_scalar() else ones_like(a)
     return E("pow", (a,), a.shape, value=k)
@@ -229,9 +319,21 @@ def ones_like(a):
 
 
 def ediv(a, b):
-    if is_num(b, 1):
-        return a
+    if is_num(b, 1) or is_zero(a):
+        return a if not is_zero(a) or not a.is_scalar() else zero(b.shape)
+    if a.op == "num" and b.op == "num" and a.is_scalar() and b.is_scalar() and b.value != 0:
+        return E("num", value=a.value / b.value)
+    if b.is_scalar() and a.op == "ediv" and a.args[1].is_scalar():  # (x / s) / t = x / (s t)
+        return ediv(a.args[0], _times(a.args[1], b))
     return E("ediv", (a, b), a.shape if not a.is_scalar() else b.shape)
+
+
+def _times(s, t_):
+    """The product of two scalars, powers of one base added: ``n n^2`` is ``n^3``."""
+    (bs, ks), (bt, kt) = ((x.args[0], x.value) if x.op == "pow" else (x, Fraction(1)) for x in (s, t_))
+    if bs == bt:
+        return power(bs, ks + kt)
+    return scale(s, t_)
 
 
 def inv(a):

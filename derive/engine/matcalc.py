@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import gradproof.derive.reading.shaped as t
@@ -146,7 +147,7 @@ def gradient(e: E, v: str, steps: list) -> E:
         if op == "diagm":
             return push(a[0], E("diagv", (bar,), a[0].shape))
         if op == "diagv":
-            return push(a[0], E("diagm", (bar,), a[0].shape))
+            return push(a[0], diag(bar))
         if op == "fn" and node.name == "log":
             pass
         raise DiffError(f"no derivative rule for {op}")
@@ -248,43 +249,58 @@ def differentiate(e: E, wrt: str, hessian: bool = False, prove_it: bool = True) 
     if wrt not in shapes:
         raise DiffError(f"{wrt!r} does not appear in the expression")
     vshape = shapes[wrt]
-    steps = [("expression", text(e)), ("shapes", ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items()))]
+    # each step: (what was done, the expression after it); printed by the caller (text or LaTeX)
+    steps = [("expression", e), ("shapes", ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items()))]
+    direction = ""
     if hessian:
         if not e.is_scalar() or vshape[1] != 1:
             raise DiffError("--hessian needs a scalar expression of a column vector")
         g = gradient(e, wrt, [])
-        steps.append(("gradient (adjoints propagated from the root)", text(g)))
+        steps.append(("gradient (adjoints propagated from the root)", g))
         g = _tidy_step(g, steps)
-        res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian = Jacobian of the gradient")
-        steps.append(("Hessian = Jacobian of the gradient", text(res)))
         form = "hessian"
+        try:
+            res = _tidy_step(jacobian(g, wrt, vshape[0]), steps, "Hessian: the Jacobian of the gradient")
+        except DiffError:
+            # no matrix form: the Hessian column by column, H e_k = the gradient's derivative along e_k
+            from gradproof.derive.engine.matcalc_dir import DIRECTION, directional
+
+            d = t.var(DIRECTION, vshape)
+            label = "Hessian column by column: H e_k, the gradient's derivative along the k-th unit vector"
+            res = _tidy_step(directional(g, wrt, d, fprime), steps, label)
+            direction = DIRECTION
     elif e.is_scalar():
         res = gradient(e, wrt, [])
-        steps.append(("gradient (adjoints propagated from the root)", text(res)))
+        steps.append(("gradient (adjoints propagated from the root)", res))
         res = _tidy_step(res, steps)
         form = "gradient"
     else:
         if e.shape[1] != 1 or vshape[1] != 1:
             raise DiffError("a Jacobian needs a column-vector expression and a column-vector variable")
         res = jacobian(e, wrt, vshape[0])
-        steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", text(res)))
+        steps.append(("Jacobian (differentials pushed from the leaves; rows = outputs)", res))
         res = _tidy_step(res, steps)
         form = "jacobian"
     sizes = concrete_sizes(e)
-    r = Result(e, wrt, form, res, shapes, sizes, tuple(steps))
+    r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), (), direction)
     if prove_it:
         from gradproof.derive.proof.matcalc import prove
 
-        r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), tuple(prove(r)))
+        r = Result(e, wrt, form, res, shapes, sizes, tuple(steps), tuple(prove(r)), direction)
     return r
 
 
 def _tidy_step(e, steps, label=None):
     if label:
-        steps.append((label, text(e)))
+        steps.append((label, e))
     out = tidy(e)
+    for _ in range(2):  # a rewrite can expose a new elementwise part (a sign moved into diag(...))
+        again = tidy(out)
+        if again == out:
+            break
+        out = again
     if out != e:
-        steps.append(("elementwise terms collected", text(out)))
+        steps.append(("elementwise terms collected", out))
     return out
 
 
@@ -294,10 +310,11 @@ _ELEMENTWISE_OPS = ("add", "neg", "had", "ediv", "pow", "scale")
 
 def _is_elementwise(e):
     if e.op == "scale":
-        return e.args[0].op == "num" or e.args[1].op == "ones"
+        return e.args[0].is_scalar()
     return e.op in _ELEMENTWISE_OPS
 
 
+@functools.lru_cache(maxsize=8192)  # trees are frozen: a subtree met again (as an atom, a factor) is tidied once
 def tidy(e: E) -> E:
     """Collect an elementwise subexpression as a rational function of its atoms.
 
@@ -314,7 +331,8 @@ def tidy(e: E) -> E:
             return tidy(f)
         e = f
     if not e.is_scalar() and e.shape[1] == 1 and _is_elementwise(e):
-        return _collect(e)
+        args = tuple(tidy(a) for a in e.args)  # common factors pulled out of the parts first
+        return _collect(e if args == e.args else _rebuild(e, args))
     if not e.args:
         return e
     args = tuple(tidy(a) for a in e.args)
@@ -324,30 +342,39 @@ def tidy(e: E) -> E:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _collect(e: E) -> E:
-    """An elementwise vector expression, simplified over scalar stand-ins for its atoms."""
+    """An elementwise vector expression, simplified over scalar stand-ins for its atoms.
+
+    Tried twice: with every non-elementwise leaf an atom, and with every
+    inner sum an atom too (so ``2 (1 - r^2) ./ (1 + r^2)^2`` keeps
+    ``r = X w - y`` whole); the shortest printed form wins.
+    """
     import sympy as sp
 
-    atoms: dict = {}
-    s = _to_sympy(e, atoms)
-    cands = [sp.cancel(s), sp.expand(s)]
-    fac = sp.factor(s)
-    if fac.as_coeff_Mul()[0] == 1:  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
-        cands.append(fac)
-    best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
-    back = {v: k for k, v in atoms.items()}
-    try:
-        if best.free_symbols <= set(back):
-            out = _from_sympy(best, back, e.shape[0])
-            if len(text(out)) <= len(text(e)):
-                return out
-    except (DiffError, KeyError):
-        pass
-    return e
+    best_out, best_len = e, len(text(e))
+    for sums in (False, True):
+        atoms: dict = {}
+        s = _to_sympy(e, atoms, sums)
+        cands = [sp.cancel(s), sp.expand(s)]
+        fac = sp.factor(s)
+        if fac.as_coeff_Mul()[0] in (1, -1):  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
+            cands.append(fac)
+        best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
+        back = {v: k for k, v in atoms.items()}
+        try:
+            if best.free_symbols <= set(back):
+                out = _from_sympy(best, back, e.shape[0])
+                if len(text(out)) < best_len or (len(text(out)) == best_len and best_out is e):
+                    best_out, best_len = out, len(text(out))
+        except (DiffError, KeyError):
+            pass
+    return best_out
 
 
-def _to_sympy(x: E, atoms: dict):
-    """The elementwise tree as a SymPy expression; every other subtree becomes an atom symbol."""
+def _to_sympy(x: E, atoms: dict, sums: bool = False, top: bool = True):
+    """The elementwise tree as a SymPy expression; every other subtree (with ``sums``,
+    every sum below the top too) becomes an atom symbol."""
     import sympy as sp
 
     if x.op == "num" and x.is_scalar():
@@ -355,13 +382,18 @@ def _to_sympy(x: E, atoms: dict):
     if x.op == "ones":
         return sp.Integer(1)
     if x.is_scalar() and x.op == "ediv":
-        return _to_sympy(x.args[0], atoms) / _to_sympy(x.args[1], atoms)
-    if x.is_scalar() or not _is_elementwise(x):
+        return _to_sympy(x.args[0], atoms, sums, False) / _to_sympy(x.args[1], atoms, sums, False)
+    if x.is_scalar() and x.op in ("pow", "scale", "neg"):  # m^2 and m are one atom, m, squared
+        a = [_to_sympy(y, atoms, sums, False) for y in x.args]
+        if x.op == "pow":
+            return a[0] ** sp.Rational(x.value.numerator, x.value.denominator)
+        return a[0] * a[1] if x.op == "scale" else -a[0]
+    if x.is_scalar() or not _is_elementwise(x) or (sums and not top and x.op == "add"):
         key = tidy(x) if x.args else x
         if key not in atoms:
             atoms[key] = sp.Symbol(f"a{len(atoms)}", positive=True)
         return atoms[key]
-    a = [_to_sympy(y, atoms) for y in x.args]
+    a = [_to_sympy(y, atoms, sums, False) for y in x.args]
     return {
         "add": lambda: a[0] + a[1],
         "neg": lambda: -a[0],
@@ -413,12 +445,18 @@ def _factor(e):
         order = []
         for x in terms:
             sign, core = (-1, x.args[0]) if x.op == "neg" else (1, x)
+            coef = div = None
+            if core.op == "scale" and core.args[1].op == "mul":  # c (L R): L and R are still factors
+                coef, core = core.args[0], core.args[1]
+            if core.op == "ediv" and core.args[1].is_scalar() and core.args[0].op == "mul":  # L R / s
+                div, core = core.args[1], core.args[0]
             if core.op != "mul":
                 groups.setdefault(("solo", x), []).append((1, x))
                 order.append(("solo", x)) if ("solo", x) not in order else None
                 continue
             key = core.args[side]
-            rest = core.args[1 - side]
+            rest = core.args[1 - side] if coef is None else scale(coef, core.args[1 - side])
+            rest = rest if div is None else ediv(rest, div)
             groups.setdefault(key, []).append((sign, rest))
             if key not in order:
                 order.append(key)

@@ -110,6 +110,8 @@ _GREEK_TEX = {
 
 def latex(e: E, parent: int = 0) -> str:
     op = e.op
+    if op == "scale" and e.args[0].op == "num" and e.args[1].op == "ones":
+        return latex(e.args[0], parent)  # c 1 is the number c, broadcast (as in text)
     if op == "num":
         v = e.value
         s = str(v.numerator) if v.denominator == 1 else rf"\frac{{{v.numerator}}}{{{v.denominator}}}"
@@ -131,7 +133,7 @@ def latex(e: E, parent: int = 0) -> str:
         s = "-" + latex(e.args[0], 2)
         return rf"\left({s}\right)" if parent > 1 else s
     if op in ("scale", "mul"):
-        s = f"{latex(e.args[0], 3)} {latex(e.args[1], 4)}"
+        s = f"{latex(e.args[0], 3)} {latex(e.args[1], 3)}"  # products associate: A (B C) is A B C
         return rf"\left({s}\right)" if parent > 3 else s
     if op == "had":
         s = rf"{latex(e.args[0], 4)} \odot {latex(e.args[1], 4)}"

@@ -34,6 +34,13 @@ class Result:
     sizes: dict
     steps: tuple
     proofs: tuple = field(default_factory=tuple)
+    direction: str = ""  # a Hessian found column by column: ``result`` is H applied to this unit vector
+
+    def heading(self, printer) -> str:
+        """What ``result`` is, for a printed line: ``H e_k = `` for a column-by-column Hessian, else empty."""
+        if not self.direction:
+            return ""
+        return "H e_k = " if printer.__name__ == "text" else r"H \mathbf{e}_k = "
 
     @property
     def proved(self) -> bool:
@@ -41,6 +48,11 @@ class Result:
 
     def failed(self):
         return [p for p in self.proofs if not p.passed]
+
+    def printed_steps(self, printer) -> list:
+        """``(what was done, the expression after it)`` with each expression printed by ``printer``
+        (:func:`gradproof.derive.engine.matprint.text` or ``latex``); prose stays as it is."""
+        return [(label, value if isinstance(value, str) else printer(value)) for label, value in self.steps]
 
 
 def _shape_text(s):

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 import gradproof.derive.reading.tree as t
 from gradproof.derive.reading.grammar import normalise, pair_norm_bars, parser
+from gradproof.derive.reading.indices import IndexProblem, check_deltas, sift
 from gradproof.derive.reading.limits import DEFAULT, LimitExceeded, Limits, check_text, check_tree
 
 
 class ParseFailure(Exception):
     """The text is not in the language, or breaks a limit.
 
-    ``code``: ``empty``, ``control``, ``syntax`` or a limit's code
-    (``too-long``, ``too-deep``, ``too-big``, ``too-large``).  For syntax
+    ``code``: ``empty``, ``control``, ``syntax``, ``indices`` (a Kronecker
+    delta without two indices) or a limit's code (``too-long``,
+    ``too-deep``, ``too-big``, ``too-large``).  For syntax
     errors ``pos`` is the 0-based offset in ``text`` (the normalised text),
     ``char`` the character there (when the lexer stopped), ``token`` and
     ``token_type`` what the parser did not expect (``"$END"`` at the end).
@@ -96,7 +98,11 @@ def parse(text: str, limits: Limits = DEFAULT) -> Parsed:
     spans: dict = {}
     node = t.build(raw, spans)
     _limit(check_tree, node, limits)
-    return Parsed(node, norm, spans)
+    try:
+        check_deltas(node)
+    except IndexProblem as err:
+        raise ParseFailure("indices", str(err)) from None
+    return Parsed(sift(node), norm, spans)
 
 
 def _limit(check, arg, limits: Limits) -> None:

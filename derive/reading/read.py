@@ -69,7 +69,7 @@ def read(text: str, shapes: dict | None = None) -> t.E:
 def _caret(text: str, pos: int, msg: str) -> ReadError:
     line = "".join(ch if ch.isprintable() else " " for ch in text)
     start = max(0, pos - 60)
-    return ReadError(f"{msg} at column {pos + 1}", (line[start : pos + 20], pos - start))
+    return ReadError(f"{msg} at column {pos + 1}", (line[start : pos + 20], pos - start), pos)
 
 
 def names(e: t.E) -> dict:

@@ -63,7 +63,7 @@ class SampleSum:
 
     def part(self, node):
         """``(tree, dependence)`` of a part of the body; ``dependence`` says how it depends on the sample."""
-        if not any(isinstance(x, n.Name) and x.sub == self.idx for x in n.walk(node)):
+        if not any(isinstance(x, n.Name) and x.sub in (self.idx, self.idx * 2) for x in n.walk(node)):
             return self.b.walk(node), CONST
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
@@ -72,6 +72,10 @@ class SampleSum:
 
     def _Name(self, node: n.Name):
         b = self.b
+        if node.sub == self.idx * 2:  # A_jj: the diagonal of a square matrix, one entry per j
+            x = b.variable(node.base)
+            b.square(f"{node.full} (a diagonal entry)", node, x)
+            return t.E("diagv", (x,), (x.shape[0], ("fixed", 1))), COL
         upper = node.base.upper()
         row = node.base == "x" or (upper != node.base and upper in b.vars and not b.is_one(b.vars[upper].shape[1]))
         if row and self.rows_allowed:

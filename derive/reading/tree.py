@@ -142,6 +142,19 @@ class Iverson(Node):
 
 
 @dataclass(frozen=True)
+class Kronecker(Node):
+    """``delta_{jk}`` / ``\\delta_{j,k}``: 1 if the indices are equal, else 0 (``[[j = k]]``).
+
+    ``indices`` as typed (the grammar lets any number through; readers refuse
+    all but two); ``sub`` is the subscript as typed, so that a reader whose
+    vocabulary names an array ``delta`` can read it as that array's entry.
+    """
+
+    indices: tuple[str, ...]
+    sub: str = ""
+
+
+@dataclass(frozen=True)
 class Norm(Node):
     """``||x||``; ``subscript`` is the subscript as typed: ``""``, ``"2"``, ``"1"`` or ``"F"``."""
 
@@ -227,7 +240,7 @@ class Piecewise(Node):
 _HAT = {"hat"}
 
 
-def _name_token(tok: str) -> Name:
+def _name_token(tok: str) -> Node:
     text = tok.lstrip("\\")
     base, _, sub = text.partition("_")
     if sub.startswith("{") and sub.endswith("}"):
@@ -235,7 +248,23 @@ def _name_token(tok: str) -> Name:
         for wrapper in ("\\text{", "\\mathrm{", "\\rm{"):
             if sub.startswith(wrapper) and sub.endswith("}"):
                 sub = sub[len(wrapper) : -1]
+    indices = kronecker_indices(base, sub)
+    if indices is not None:
+        return Kronecker(indices, sub.replace(" ", ""))
     return Name(base, sub.replace(" ", ""))
+
+
+def kronecker_indices(base: str, sub: str) -> tuple[str, ...] | None:
+    """The indices of a Kronecker delta ``delta_{jk}``, ``delta_{j,k}``, ``delta_jk`` (else None).
+
+    One index (``delta_k``) is a name: the lecture's backpropagated message.
+    """
+    if base != "delta":
+        return None
+    parts = [p.strip() for p in sub.split(",")] if "," in sub else list(sub.replace(" ", ""))
+    if len(parts) < 2 or not all(len(p) == 1 and p.isalpha() and p.islower() for p in parts):
+        return None
+    return tuple(parts)
 
 
 def build(tree, spans: dict | None = None) -> Node:
@@ -277,7 +306,7 @@ def _make(rule: str, kids: list) -> Node:
     if rule == "wrap":
         wrapper = str(kids[0]).lstrip("\\")
         name = _name_token(str(kids[1]))
-        if wrapper in _HAT:
+        if wrapper in _HAT and isinstance(name, Name):
             return Name(name.base + "hat", name.sub)
         return name
     if rule == "group":
@@ -411,6 +440,8 @@ def source(node: Node) -> str:
         return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
     if isinstance(n, Iverson):
         return "[[" + source(n.left) + f" {n.op} " + source(n.right) + "]]"
+    if isinstance(n, Kronecker):
+        return "delta_{" + "".join(n.indices) + "}"
     if isinstance(n, Norm):
         return "||" + source(n.arg) + "||" + ("_" + n.subscript if n.subscript else "")
     return _source_more(n)

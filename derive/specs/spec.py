@@ -42,7 +42,7 @@ from gradproof.derive.specs.expressions import ExprError as _ExprError
 from gradproof.derive.specs.expressions import _short, read_expression
 from gradproof.derive.specs.kinks import _find_kinks, _nonsmooth
 from gradproof.derive.specs.names import _RESERVED, _dims, _ident
-from gradproof.derive.specs.toml_text import MAX_TOML_DEPTH, SpecError, _Lines, _toml, _toml_depth, depth_line
+from gradproof.derive.specs.toml_text import SpecError, _Lines, parse_toml
 
 __all__ = ["SpecError", "load_spec_file", "load_spec_topic", "parse_spec", "user_code_dir"]
 
@@ -84,22 +84,7 @@ MAX_SPEC_BYTES = 256 * 1024
 
 def parse_spec(text: str, path: str = "<spec>"):
     """Parse a spec's TOML text into a registered-ready :class:`gradproof.derive.lecture.registry.Topic` (not registered)."""
-    tomllib = _toml()
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise SpecError(path, line, "the file contains a NUL character; a spec is plain text")
-    depth = _toml_depth(text)
-    if depth > MAX_TOML_DEPTH:
-        raise SpecError(path, depth_line(text), f"tables or arrays nest {depth} deep; the limit is {MAX_TOML_DEPTH}")
-    try:
-        data = tomllib.loads(text)
-    except RecursionError:
-        raise SpecError(path, None, "TOML syntax error: the file nests too deeply") from None
-    except tomllib.TOMLDecodeError as err:
-        msg = str(err)
-        m_ = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line, col = (int(m_.group(1)), int(m_.group(2))) if m_ else (None, None)
-        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg), col) from None
+    data = parse_toml(text, path)
     topic = _Builder(data, path, _Lines(text)).topic()
     topic.extra["spec_text"] = text  # what decides the derivation: its key in derive/support/cache.py
     return topic
@@ -502,19 +487,21 @@ _POOL = tuple(sp.Symbol(nm, integer=True) for nm in ("i", "k", "l", "p", "q", "r
 
 
 def load_spec_file(path) -> list:
-    """Read, check and register the module in a spec file; returns ``[topic]``.
+    """Read, check and register the module, or the ``[[expression]]`` topics, of a spec file.
 
-    Raises :class:`SpecError` (a ``ValueError``; one line naming the file,
-    the line and the problem) or ``OSError``.
+    Returns the registered topics.  Raises :class:`SpecError` (a
+    ``ValueError``; one line naming the file, the line and the problem) or
+    ``OSError``.
     """
+    from gradproof.derive.specs.expression_topic import declares_expressions, load_expression_spec
+
+    text = _read(os.fspath(path))
+    if declares_expressions(text):
+        return load_expression_spec(text, os.fspath(path))
     return [load_spec_topic(path)]
 
 
-def load_spec_topic(path):
-    """Read, check and register one spec file; returns its :class:`gradproof.derive.lecture.registry.Topic`."""
-    from gradproof.derive.lecture.registry import add_user_topic
-
-    path = os.fspath(path)
+def _read(path: str) -> str:
     with open(path, "rb") as fh:
         raw = fh.read(MAX_SPEC_BYTES + 1)
     if len(raw) > MAX_SPEC_BYTES:
@@ -526,6 +513,15 @@ def load_spec_topic(path):
         raise SpecError(
             path, line, "the file is not UTF-8 text", raw[: err.start].rsplit(b"\n", 1)[-1].__len__() + 1
         ) from None
+    return text
+
+
+def load_spec_topic(path):
+    """Read, check and register one spec file; returns its :class:`gradproof.derive.lecture.registry.Topic`."""
+    from gradproof.derive.lecture.registry import add_user_topic
+
+    path = os.fspath(path)
+    text = _read(path)
     key = (os.path.abspath(path), text)
     known = _LOADED.get(key)
     if known is not None and _registered(known):

@@ -159,3 +159,24 @@ def depth_line(text: str) -> int:
         elif ch in "]}":
             depth = max(0, depth - 1)
     return 1
+
+
+def parse_toml(text: str, path: str) -> dict:
+    """A spec file's TOML text as data, every problem one :class:`SpecError`."""
+    tomllib = _toml()
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise SpecError(path, line, "the file contains a NUL character; a spec is plain text")
+    depth = _toml_depth(text)
+    if depth > MAX_TOML_DEPTH:
+        raise SpecError(path, depth_line(text), f"tables or arrays nest {depth} deep; the limit is {MAX_TOML_DEPTH}")
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(path, None, "TOML syntax error: the file nests too deeply") from None
+    except tomllib.TOMLDecodeError as err:
+        msg = str(err)
+        m_ = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line, col = (int(m_.group(1)), int(m_.group(2))) if m_ else (None, None)
+        raise SpecError(path, line, "TOML syntax error: " + re.sub(r"\s*\(at line .*\)$", "", msg), col) from None
+    return data

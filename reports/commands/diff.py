@@ -12,12 +12,23 @@ import sys
 
 from gradproof.reports.errors import CLIError
 
-CD_TOL = 1e-5
+
+def refuse_expression(command: str, message: str, caret) -> int:
+    """An expression outside the language: one line (and, when reading stopped at a column,
+    the text there with a caret under it) on stderr; exit 2."""
+    if caret is None:
+        raise CLIError(message, 2)
+    from gradproof.reports.errors import one_line
+
+    shown, col = caret
+    print(f"gradproof {command}: {one_line(message)}", file=sys.stderr)
+    print(f"  {one_line(shown)}\n  {' ' * col}^", file=sys.stderr)
+    return 2
 
 
 def cmd_diff(args) -> int:
     from gradproof.derive.engine.matcalc import DiffError, differentiate, latex, text
-    from gradproof.derive.proof.matcalc import central_differences, numpy_module
+    from gradproof.derive.proof.matcalc import CD_TOL, numeric_check
     from gradproof.derive.reading import ReadError, parse_shape, read
 
     try:
@@ -26,16 +37,8 @@ def cmd_diff(args) -> int:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", args.wrt):
             raise CLIError("--wrt must be a name", 2)
         r = differentiate(e, args.wrt, hessian=args.hessian)
-        src = numpy_module(r)
     except ReadError as err:
-        if err.caret is None:
-            raise CLIError(str(err), 2) from None
-        from gradproof.reports.errors import one_line
-
-        shown, col = err.caret
-        print(f"gradproof diff: {one_line(str(err))}", file=sys.stderr)
-        print(f"  {one_line(shown)}\n  {' ' * col}^", file=sys.stderr)
-        return 2
+        return refuse_expression("diff", str(err), err.caret)
     except DiffError as err:
         raise CLIError(str(err), 2) from None
     except RecursionError:
@@ -43,10 +46,10 @@ def cmd_diff(args) -> int:
     bad = r.failed()
     if bad:
         raise CLIError(f"the derivative failed its exact proof at {bad[0].key}: {bad[0].detail}; not printed", 1)
-    namespace: dict = {}
-    # our own generated module (names validated, text only in repr'd docstrings)
-    exec(compile(src, "<gradproof diff>", "exec"), namespace)
-    err, _, _ = central_differences(r, namespace)
+    try:
+        src, err = numeric_check(r)
+    except DiffError as err:
+        raise CLIError(str(err), 2) from None
     if not err <= CD_TOL:
         raise CLIError(
             f"the generated NumPy code disagrees with central differences (relative error {err:.1e}); not printed", 1
@@ -61,12 +64,13 @@ def cmd_diff(args) -> int:
                 "expression": text(r.expr),
                 "wrt": r.wrt,
                 "form": r.form,
-                "result": text(r.result),
-                "latex": latex(r.result),
+                "result": r.heading(text) + text(r.result),
+                "latex": r.heading(latex) + latex(r.result),
+                "column_by_column": bool(r.direction),
                 "shapes": {k: list(v) for k, v in r.shapes.items()},
                 "proof": {"sizes": r.sizes, "entries": len(r.proofs), "passed": r.proved},
                 "central_differences": {"max_relative_error": err, "tolerance": CD_TOL},
-                "steps": [{"step": a, "value": b} for a, b in r.steps],
+                "steps": [{"step": a, "value": b} for a, b in r.printed_steps(text)],
             },
             sys.stdout,
             indent=2,
@@ -80,11 +84,14 @@ def cmd_diff(args) -> int:
             "hessian": r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}}",
         }[r.form]
         wrt = r.wrt
-        print((sym % ((wrt, wrt) if r.form == "hessian" else wrt)) + " = " + latex(r.result))
+        lhs = sym % ((wrt, wrt) if r.form == "hessian" else wrt)
+        if r.direction:  # H, column by column
+            lhs = r"\frac{\partial^2 f}{\partial %s\,\partial %s^{\top}} \mathbf{e}_k" % (wrt, wrt)
+        print(lhs + " = " + latex(r.result))
         return 0
-    for i, (label, value) in enumerate(r.steps, 1):
+    for i, (label, value) in enumerate(r.printed_steps(text), 1):
         print(f"{i}. {label}: {value}")
-    print(f"{r.form} by {r.wrt}: {text(r.result)}")
+    print(f"{r.form} by {r.wrt}: {r.heading(text)}{text(r.result)}")
     print(
         f"proved: {len(r.proofs)} entries exact against SymPy's scalar derivative at {sizes}; "
         f"central differences agree (relative error {err:.1e})"

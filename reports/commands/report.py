@@ -18,6 +18,42 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return wanted
 
 
+class _Refused(Exception):
+    """An --expr was refused and the message printed: exit with ``code``."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def load_expressions(items, shapes) -> list:
+    """Register each ``--expr EXPR --wrt VAR [--hessian]`` as a user topic, read and derived now
+    (before the output folder is touched); returns the topics."""
+    if not items:
+        return []
+    from gradproof.derive.specs.expression_topic import (
+        MAX_EXPRESSIONS,
+        ExpressionDeclaration,
+        ExpressionError,
+        expression_topic,
+        register,
+    )
+    from gradproof.reports.commands.diff import refuse_expression
+
+    if len(items) > MAX_EXPRESSIONS:
+        raise CLIError(f"{len(items)} expressions; the limit is {MAX_EXPRESSIONS}", 2)
+    topics = []
+    try:
+        for k, item in enumerate(items, 1):
+            if item["wrt"] is None:
+                raise CLIError(f"--expr {item['expr'][:40]!r} needs --wrt VAR after it", 2)
+            decl = ExpressionDeclaration(item["expr"], item["wrt"], tuple(shapes), item["hessian"])
+            topics.append(expression_topic(decl, f"expression_{k}", "given with --expr"))
+        return register(topics)
+    except ExpressionError as err:
+        raise _Refused(refuse_expression("report", f"--expr {k}: {err}", err.caret)) from None
+
+
 def cmd_report(args) -> int:
     """Build the report; exit 1 when any check failed (the report says which)."""
     from gradproof.derive.lecture.registry import UnknownTopic
@@ -28,6 +64,10 @@ def cmd_report(args) -> int:
     from gradproof.reports.commands.topics import load_specs
 
     user = [t.name for t in load_specs(getattr(args, "spec", []))]
+    try:
+        user += [t.name for t in load_expressions(getattr(args, "exprs", []), getattr(args, "shape", []))]
+    except _Refused as err:
+        return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
     start = time.perf_counter()
     try:

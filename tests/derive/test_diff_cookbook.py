@@ -145,7 +145,7 @@ def test_gradient_forms_read_off_as_the_cookbook_writes_them():
     )
     assert text(differentiate(read("a^T X^T b"), "X").result) == "b a^T"
     assert text(differentiate(read("sum_i (x_i - y_i)^2 / n"), "x").result) == "(2 x - 2 y) / n"
-    assert text(differentiate(read("(X w - y)^T (X w - y) / m"), "w").result) == "2 X^T ((X w - y) / m)"
+    assert text(differentiate(read("(X w - y)^T (X w - y) / m"), "w").result) == "2 X^T (X w - y) / m"
     assert text(differentiate(read("a^T X^{-1} b"), "X").result) == "-X^{-T} a b^T X^{-T}"
 
 

@@ -16,7 +16,7 @@ import sympy as sp
 
 ROOT = Path(__file__).resolve().parents[2]
 # exec of gradproof's own generated source (names validated, user text only in repr'd literals)
-OWN_CODE = {"numeric/mutation.py", "numeric/specialise.py", "reports/commands/diff.py"}
+OWN_CODE = {"numeric/mutation.py", "numeric/specialise.py", "derive/proof/matcalc.py"}
 FILES = sorted(p for d in ("derive", "numeric", "reports") for p in (ROOT / d).rglob("*.py"))
 
 

@@ -100,6 +100,11 @@ class Converter(Walk):
         v = self.number(node)
         return sp.Rational(v.numerator, v.denominator)
 
+    def _Kronecker(self, node: t.Kronecker):
+        if "delta_" + node.sub in self.scalars:  # a name of the spec's own, spelled like a delta
+            return self._Name(t.Name("delta", node.sub))
+        raise ExprError(f"delta_{{{node.sub}}} (a Kronecker delta) is not part of a spec expression", self.col(node))
+
     def _Name(self, node: t.Name):
         nm = node.full
         if nm in self.scalars:
@@ -313,6 +318,10 @@ class ClaimIndex(Converter):
         if node.base == "delta" and len(letters) == 2:
             return sp.KroneckerDelta(self._index(letters[0], node), self._index(letters[1], node))
         return super()._Name(node)
+
+    def _Kronecker(self, node: t.Kronecker):
+        a, b = node.indices
+        return sp.KroneckerDelta(self._index(a, node), self._index(b, node))
 
     def _Indexed(self, node: t.Indexed):
         if node.base not in self.arrays:

@@ -522,6 +522,8 @@ class _Converter(Walk):
 
     def _Iverson(self, n: t.Iverson) -> Value:
         if n.op == "=":
+            for side in (n.left, n.right):
+                self._index_known(side, t.source(n))
             return self._kronecker([self.walk(n.left), self.walk(n.right)], "[[...]]")
         if not self.vocab.claim_notation:
             raise ConversionError("unsupported", "comparisons cannot be used in an answer; write the formula")
@@ -529,6 +531,28 @@ class _Converter(Walk):
         # [[a > b]] away from a = b (a declared kink): the derivative of max(0, a - b)
         fn = (lambda x, y: relu_grad(x - y)) if n.op.startswith(">") else (lambda x, y: relu_grad(y - x))
         return self._elementwise(fn, [a, b], f"[[{a.text} {n.op} {b.text}]]", 9)
+
+    def _Kronecker(self, n: t.Kronecker) -> Value:
+        decl = self.vocab.lookup("delta")
+        if (decl is not None and not decl.is_index) or self.vocab.lookup("delta_" + n.sub) is not None:
+            return self._Name(t.Name("delta", n.sub))  # the exercise's own delta: an entry, not an indicator
+        text = t.source(n)
+        for i in n.indices:
+            self._index_known(t.Name(i), text)
+        return self._kronecker([self.walk(t.Name(i)) for i in n.indices], text)
+
+    def _index_known(self, side: t.Node, text: str) -> None:
+        """An index of a delta or indicator must be one of the exercise's index symbols."""
+        while isinstance(side, t.Group):
+            side = side.arg
+        if not isinstance(side, t.Name) or side.sub:
+            return  # a number or an expression: refused by _kronecker with its own message
+        decl = self.vocab.lookup(side.base)
+        if decl is None or not decl.is_index:
+            known = ", ".join(s.name for s in self.vocab.symbols if s.is_index) or "none"
+            raise ConversionError(
+                "unknown-name", f"{text}: {side.base!r} is not an index of this exercise (its indices: {known})"
+            )
 
     def _Norm(self, n: t.Norm) -> Value:
         if n.subscript not in ("", "2"):

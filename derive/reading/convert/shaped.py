@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+import gradproof.derive.reading.indices as indices
 import gradproof.derive.reading.shaped as t
 import gradproof.derive.reading.tree as n
 from gradproof.derive.reading.convert.walk import Walk
@@ -168,7 +169,10 @@ class _Builder(Walk):
     # ------------------------------------------------------------------
     def variable(self, name: str, sub: str = ""):
         if sub:
-            raise ReadError(f"an indexed name {name + '_' + sub!r} is only read inside sum_i (...)")
+            raise ReadError(
+                f"{name + '_' + sub}: the index {sub[0]} is not summed over; an indexed name is only read "
+                f"inside sum_{sub[0]} (...)"
+            )
         name = name.lstrip("\\")
         if not NAME_RE.match(name):
             raise ReadError(f"{name!r} is not a name")
@@ -338,7 +342,24 @@ class _Builder(Walk):
         return t.E("diagv", (x,), (x.shape[0], ("fixed", 1)))
 
     def _Iverson(self, node):
-        raise ReadError("[[j = k]] and delta_{jk} need free indices; gradproof diff reads closed expressions")
+        pair = indices.pair(node)
+        if pair is None:
+            raise ReadError(f"{self.span(node)}: an indicator [[j = k]] compares two indices (single letters)")
+        return self._Kronecker(node, pair)
+
+    def _Kronecker(self, node, pair=None):
+        pair = pair or node.indices
+        summed = {s.index for s in n.walk(self.parsed.node) if isinstance(s, n.IndexSum)}
+        what = self.span(node)
+        if set(pair) & summed:
+            k = next(i for i in pair if i in summed)
+            raise ReadError(
+                f"{what} must be a factor of the whole summand of sum_{k} (sum_{k} delta_{{j{k}}} a_{k} is a_j)"
+            )
+        raise ReadError(
+            f"{what}: the index {pair[0]} is not summed over; gradproof diff reads closed expressions "
+            f"(e.g. sum_j sum_k delta_{{jk}} a_j b_k)"
+        )
 
     def _IndexSum(self, node):
         return SampleSum(self, node.index).total(node)
