@@ -27,11 +27,18 @@ CLOSED_FORM = Symbols(
 )
 
 # Maximum likelihood: entries of the samples, sums from i = 1 to m as on the slides.
+# The features j run over x_0 = 1 and the n features, from 0 (slide "Linear Neuron").
 MLE_GAUSSIAN = Symbols(
     scalars={"m": ml.m, "n": ml.n, "sigma": ml.sigma},
-    arrays={"y": (ml.yb, (ml.m,)), "x": (ml.Xb, (ml.m, ml.n)), "X": (ml.Xb, (ml.m, ml.n)), "w": (ml.wb, (ml.n,))},
+    arrays={
+        "y": (ml.yb, (ml.m,)),
+        "x": (ml.Xb, (ml.m, ml.n + 1)),
+        "X": (ml.Xb, (ml.m, ml.n + 1)),
+        "w": (ml.wb, (ml.n + 1,)),
+    },
     indices={"i": ml.i, "j": ml.j},
     first=1,
+    starts={"j": 0},
 )
 MLE_SIGMA2 = Symbols(scalars={"RSS": ml.RSS, "m": ml.m})
 MLE_BERNOULLI = Symbols(arrays={"y": (ml.yb, (ml.m,)), "yhat": (ml.Yhb, (ml.m,))}, indices={"i": ml.i}, first=1)

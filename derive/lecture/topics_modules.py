@@ -71,21 +71,22 @@ module(
     "Linear neuron (bias as x0 = 1)",
     "neuron",
     11,
-    "A single neuron with linear activation, yhat = <x, w>, the bias folded in as the extra input "
-    "x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
+    "A single neuron with linear activation, yhat = <x, w> = sum_{i=0}^{n} w_i x_i over the n features and "
+    "the extra input x0 = 1 weighted w0 = b (the bias); for the whole data set yhat = X w with X of "
+    "m x (n + 1) and w = (w_0, ..., w_n).",
     ModuleDeclaration(
         kind="module",
         args=(
-            Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
-            Arg("w", "param", (n,), "w", latex="w", vector_as="col"),
+            Arg("z", "input", (n + 1,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
+            Arg("w", "param", (n + 1,), "w", latex="w", vector_as="col"),
         ),
         out_dim=sp.Integer(1),
-        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n - 1)),
+        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n)),
         out_matrix="yhat",
         out_latex=r"\hat{\mathbf{y}}",
     ),
     claims=(Claim("forward", "yhat = X w", source="lecture", slide=sl.LINEAR_NEURON),),
-    notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b.",),
+    notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b; n counts the features.",),
 )
 
 # ---------------------------------------------------------------------------

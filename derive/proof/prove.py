@@ -311,7 +311,7 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
         return Proof(
             key,
             "claim (index form)",
-            f"indices 0..{size - 1}",
+            f"{size} values per index",
             False,
             f"no derived index form {claim.key!r} to compare with",
         )
@@ -325,8 +325,12 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
             return Proof(
                 key,
                 "claim (index form)",
-                f"indices 0..{size - 1}",
+                f"{size} values per index",
                 False,
                 f"{claim.shown}: differs at {dict(zip(map(str, idx), values))}",
             )
-    return Proof(key, "claim (index form)", f"every index assignment in 0..{size - 1}", True)
+    # the sizes as labels would read 0-based ("in 0..2"): counted instead, as the lecture's indices are labels
+    both = sp.sympify(claim.index, strict=True).free_symbols | res.index.free_symbols
+    free = sorted({str(x) for x in both if isinstance(x, sp.Symbol) and x.is_integer and x not in (m, n, K)})
+    names = ", ".join(free) or "no free index"
+    return Proof(key, "claim (index form)", f"every assignment of {names} ({size} values each)", True)
