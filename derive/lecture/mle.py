@@ -16,7 +16,6 @@ sigma**2/sigma_0**2
 from __future__ import annotations
 
 import sympy as sp
-from sympy.stats import Laplace, Normal, density
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.exact import zero
@@ -89,6 +88,8 @@ def _gaussian_nll_steps(B: Builder, with_bias=False):
 
     Returns ``(nll_index, per_sample_nll)``.
     """
+    from sympy.stats import Normal, density  # here: importing sympy.stats costs every command start-up time
+
     t, mu = sp.symbols("t mu", real=True)
     pdf = density(Normal("Y", mu, sigma))(t)  # SymPy's Normal density
     s_i = _inner(i, with_bias)
@@ -419,6 +420,8 @@ def _map_common(B: Builder, prior: str):
 
     The bias ``b`` has no prior (a flat one): it is not penalised.
     """
+    from sympy.stats import Laplace, Normal, density  # here: see _gaussian_nll_steps
+
     t = sp.Symbol("t", real=True)
     if prior == "gaussian":
         pdf = density(Normal("W", 0, sigma_0))(t)

@@ -99,11 +99,55 @@ def per_sample_subs(decl, env, s):
 
 def instantiate(e, dims, sub, extra=None):
     """``e`` at explicit sizes (``dims``), its index objects replaced by entries (``sub``)."""
-    e = sp.sympify(e, strict=True).subs(dims).doit()
+    # The sizes and hyperparameters are plain symbols, never bound variables:
+    # structural replacement gives what ``subs`` gives, without its pattern matching.
+    e = sp.sympify(e, strict=True).xreplace({k: sp.sympify(v, strict=True) for k, v in dims.items()})
+    explicit = expand_sums(e) if e.has(sp.Sum) else e
+    e = e.doit() if explicit is None or explicit.has(*_UNEVALUATED) else explicit
     e = e.xreplace(sub)
     if extra:
         e = e.xreplace(extra)
     return e
+
+
+# What ``doit`` evaluates besides sums: an instance holding one is left to ``doit``.
+_UNEVALUATED = (sp.Sum, sp.Product, sp.Integral, sp.Derivative, sp.Limit, sp.Subs)
+
+
+def expand_sums(e):
+    """``e`` with every closed sum over explicit integer bounds written out term by term.
+
+    ``Sum(f, (i, a, b))`` becomes ``f[i:=a] + ... + f[i:=b]`` (outer sums
+    first, the bound indices replaced structurally): what ``doit`` computes
+    for such sums, without its search for a closed form.  ``None`` when a
+    sum has a free integer symbol (an index ``doit`` would keep in a
+    ``Piecewise``) or bounds that are not explicit integers with
+    ``b >= a - 1`` (a sum with ``b < a - 1`` is not empty in SymPy's
+    convention): ``doit`` decides then.
+
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> x = sp.IndexedBase("x")
+    >>> expand_sums(2 * sp.Sum(x[i] ** 2, (i, 0, 2)))
+    2*x[0]**2 + 2*x[1]**2 + 2*x[2]**2
+    >>> expand_sums(sp.Sum(x[i] * x[j], (i, 0, 2))) is None
+    True
+    """
+    if not e.args:
+        return e
+    if isinstance(e, sp.Sum):
+        if any(x.is_integer for x in e.free_symbols if isinstance(x, sp.Symbol)):
+            return None
+        ranges = []
+        for i, a, b in e.limits:
+            if not (a.is_Integer and b.is_Integer) or b < a - 1:
+                return None
+            ranges.append([(i, sp.Integer(v)) for v in range(int(a), int(b) + 1)])
+        terms = [expand_sums(e.function.xreplace(dict(point))) for point in product(*ranges)]
+        return None if any(t is None for t in terms) else sp.Add(*terms)
+    args = [expand_sums(x) for x in e.args]
+    if any(x is None for x in args):
+        return None
+    return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
 
 
 class Session:
