@@ -52,6 +52,9 @@ class Topic:
     for modules, losses and penalties, a
     :class:`gradproof.derive.lecture.models.ModelDeclaration` for models); ``build`` is the function that derives it
     (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
+    ``claims`` are :class:`gradproof.derive.engine.derivation.Claim` texts,
+    read when the topic is made (so also by ``dataclasses.replace``) with the
+    names in ``symbols``.
     """
 
     name: str
@@ -66,10 +69,17 @@ class Topic:
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
     source: str = ""  # where it is declared; recorded at registration, carried by its Derivation
+    # the names its claims may use (gradproof.derive.reading.claims.Symbols); modules build theirs from their declaration
+    symbols: Any = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.source and isinstance(self.extra.get("source"), str):
             object.__setattr__(self, "source", self.extra["source"])  # a user's spec file
+        if any(not c.read for c in self.claims):
+            # claims are text: read here, so that a claim that does not read stops the import
+            from gradproof.derive.reading.claims import read_claims
+
+            object.__setattr__(self, "claims", read_claims(self.name, self.claims, self.symbols))
 
 
 _REGISTRY: dict[str, Topic] = {}

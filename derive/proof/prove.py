@@ -283,7 +283,7 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
         return
     got = attempt(lambda: evaluate(claim.matrix))
     if isinstance(got, Failure):
-        proofs.append(Proof(key, "claim", sizes_text, False, f"{claim.statement}: {got.message}"))
+        proofs.append(Proof(key, "claim", sizes_text, False, f"{claim.shown}: {got.message}"))
         return
     before = len(proofs)
     mine = (derived or {}).get(claim.key)
@@ -298,7 +298,7 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
     compare(oracle[claim.key], got, key, "claim", sizes_text, proofs)
     p = proofs[-1]
     if not p.passed:
-        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.statement}: {p.detail}", undecided=p.undecided)
+        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.shown}: {p.detail}", undecided=p.undecided)
     assert len(proofs) == before + 1
 
 
@@ -371,7 +371,7 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
                 "claim (index form)",
                 f"{size} values per index",
                 False,
-                f"{claim.statement}: differs at {dict(zip(map(str, idx), values))}",
+                f"{claim.shown}: differs at {dict(zip(map(str, idx), values))}",
             )
     # the sizes as labels would read 0-based ("in 0..2"): counted instead, as the lecture's indices are labels
     both = sp.sympify(claim.index, strict=True).free_symbols | res.index.free_symbols
