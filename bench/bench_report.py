@@ -1,76 +1,182 @@
-"""Benchmark of the main job: ``gradproof report`` cold, with its breakdown by stage.
+"""Benchmark of the main job, ``gradproof report``: cold, unchanged rerun, one topic edited.
 
-Runs the whole report (all topics, HTML + LaTeX + PDF) in a fresh
-subprocess, so imports and SymPy's caches are cold as on a user's first
-run, then the same job in-process to break the time down by stage; and
-times ``gradproof --help``.
+Each side -- "after", the gradproof this script belongs to, and optionally
+"before", another revision of it (``--before REF``, unpacked with
+``git archive``) -- is copied into a scratch folder with a cache folder of
+its own, and ``gradproof report`` (the whole lecture, HTML + LaTeX + PDF)
+runs there in fresh processes:
 
-    python bench/bench_report.py [-o DIR] [--repeat N]
+    cold      --no-cache: nothing read or written
+    first     into an empty cache
+    rerun     unchanged
+    edit      one topic's declaration edited (its title; ``--topic``, default glorot)
+    revert    the edit undone
+
+The two sides run scenario by scenario, one after the other, so that both
+see the same load; the table gives wall seconds and CPU seconds (the process
+and every process it waited for: workers, pdflatex).  Every run's output
+folder is compared with the cold run's, file by file.
+
+    python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import ast
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-_STAGES = r"""
-import json, sys, time
-t0 = time.perf_counter()
-from gradproof.reports.build import build_report, write_report
-t_import = time.perf_counter() - t0
-report = build_report(None)
-written = write_report(report, sys.argv[1])
-total = time.perf_counter() - t0
-print(json.dumps({"import": t_import, **report.timings, **written.timings, "total": total,
-                  "passed": report.passed, "topics": len(report.sections)}))
-"""
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = ("__init__.py", "derive", "numeric", "reports", "templates")
+SCENARIOS = ("cold", "first", "rerun", "edit", "revert")
 
 
-def _run(cmd, **kw) -> float:
+def _copy_package(source: Path, dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for name in PACKAGE:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, dest / name)
+
+
+def _unpack(ref: str, dest: Path) -> None:
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "x", "-C", str(dest)], input=archive, check=True)
+
+
+def _title_literal(tree_root: Path, topic: str) -> tuple[Path, int, int]:
+    """The declaration file of ``topic`` and the byte span of its title's string literal.
+
+    The title is the first string after the name in the statement that
+    declares the topic (``module("glorot", "Glorot ...", ...)`` or
+    ``Topic(name="glorot", title="...")``).
+    """
+    for path in sorted((tree_root / "derive").rglob("topics_*.py")):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        for stmt in tree.body:
+            consts = [n for n in ast.walk(stmt) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            consts.sort(key=lambda n: (n.lineno, n.col_offset))
+            names = [k for k, n in enumerate(consts) if n.value == topic]
+            if isinstance(stmt, ast.Expr) and names and names[0] + 1 < len(consts):
+                title = consts[names[0] + 1]
+                if title.lineno != title.end_lineno:
+                    continue
+                line_start = sum(len(ln) for ln in text.encode().splitlines(keepends=True)[: title.lineno - 1])
+                return path, line_start + title.col_offset, line_start + title.end_col_offset
+    raise SystemExit(f"bench_report: no declaration statement names {topic!r}")
+
+
+def _edit(tree_root: Path, topic: str) -> tuple[Path, bytes]:
+    """Append " (edited)" to the topic's title in its declaration; returns the file and its old bytes."""
+    path, start, end = _title_literal(tree_root, topic)
+    old = path.read_bytes()
+    path.write_bytes(old[: end - 1] + b" (edited)" + old[end - 1 :])
+    return path, old
+
+
+def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
+    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status."""
+    env = dict(os.environ, PYTHONPATH=str(side["root"]), GRADPROOF_CACHE_DIR=str(side["cache"]))
+    env.pop("GRADPROOF_NO_CACHE", None)
+    cmd = [sys.executable, "-m", "gradproof.reports.cli", "report", "-o", str(out), *extra]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, env=env, cwd=side["root"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        print(f"  {side['name']}: exit {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def _same(a: dict, b: dict) -> str:
+    if not a or not b:
+        return "-"
+    if a.keys() != b.keys():
+        return "files differ"
+    diff = [k for k in a if a[k] != b[k]]
+    return "identical" if not diff else "differ: " + ", ".join(diff)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-o", "--output", default=None, help="report folder (default: a temporary one)")
-    ap.add_argument("--repeat", type=int, default=1, help="cold runs of the whole job")
+    ap.add_argument("--before", metavar="REF", help="git revision to compare with (e.g. main)")
+    ap.add_argument("--topic", default="glorot", help="the topic whose declaration the edit changes")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, in order")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder (printed)")
     args = ap.parse_args()
-    out = args.output or tempfile.mkdtemp(prefix="gradproof-bench-")
-
-    import shutil
-
-    # the console script, as a user runs it; and the bare interpreter for scale
-    exe = shutil.which("gradproof")
-    cmd = [exe] if exe else [sys.executable, "-m", "gradproof.reports.cli"]
-    helps = sorted(_run(cmd + ["--help"]) for _ in range(7))
-    bare = sorted(_run([sys.executable, "-c", "pass"]) for _ in range(7))
-    print(
-        f"gradproof --help: median {helps[3]:.3f} s (min {helps[0]:.3f} s, 7 runs); "
-        f"python -c pass: median {bare[3]:.3f} s"
-    )
-
-    colds = [_run([sys.executable, "-m", "gradproof.reports.cli", "report", "-o", out]) for _ in range(args.repeat)]
-    print(
-        f"cold main job (all topics, html+latex+pdf): {min(colds):.1f} s"
-        + (f" (runs: {', '.join(f'{c:.1f}' for c in colds)})" if len(colds) > 1 else "")
-    )
-
-    proc = subprocess.run([sys.executable, "-c", _STAGES, out], check=True, capture_output=True, text=True)
-    stages = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"breakdown ({stages.pop('topics')} topics, passed={stages.pop('passed')}):")
-    total = stages.pop("total")
-    for name, sec in stages.items():
-        print(f"  {name:28s} {sec:6.2f} s")
-    print(f"  {'total (in one process)':28s} {total:6.2f} s")
-    print(f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    bad = [s for s in scenarios if s not in SCENARIOS]
+    if bad:
+        ap.error(f"unknown scenario {', '.join(bad)}")
+    scratch = Path(tempfile.mkdtemp(prefix="gradproof-bench-report-"))
+    sides = []
+    for name in (["before"] if args.before else []) + ["after"]:
+        root = scratch / name
+        if name == "before":
+            _unpack(args.before, root / "gradproof")
+        else:
+            _copy_package(REPO, root / "gradproof")
+        sides.append({"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}})
+    try:
+        for scenario in scenarios:
+            for side in sides:
+                pkg = side["root"] / "gradproof"
+                edited = _edit(pkg, args.topic) if scenario == "edit" else None
+                out = scratch / f"{side['name']}-{scenario}"
+                extra = ("--no-cache",) if scenario == "cold" else ()
+                wall, cpu, code = _run(side, out, *extra)
+                if edited is not None:
+                    edited[0].write_bytes(edited[1])  # revert at once: the next scenario starts unedited
+                side["rows"][scenario] = (wall, cpu, code)
+                side["out"][scenario] = _files(out)
+                print(f"  {side['name']:6s} {scenario:6s} {wall:7.2f} s wall {cpu:7.2f} s CPU  exit {code}", flush=True)
+        _table(sides, scenarios)
+    finally:
+        if args.keep:
+            print(f"scratch folder kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+def _table(sides, scenarios) -> None:
+    load = os.getloadavg()
+    print(f"\ngradproof report, whole lecture, HTML + LaTeX + PDF; load average {load[0]:.1f} (5 min {load[1]:.1f})")
+    print(f"on {os.cpu_count()} CPUs; wall and CPU seconds (CPU: the run and every process it waited for)\n")
+    head = "| scenario |" + "".join(f" {s['name']} wall | {s['name']} CPU |" for s in sides)
+    head += " output vs cold (after) |" if "cold" in scenarios else ""
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    after = sides[-1]
+    for scenario in scenarios:
+        row = f"| {scenario} |"
+        for s in sides:
+            wall, cpu, code = s["rows"][scenario]
+            row += f" {wall:.2f} s{'' if code == 0 else f' (exit {code})'} | {cpu:.2f} s |"
+        if "cold" in scenarios:
+            row += (
+                " - |" if scenario in ("cold", "edit") else f" {_same(after['out']['cold'], after['out'][scenario])} |"
+            )
+        print(row)
 
 
 if __name__ == "__main__":

@@ -207,7 +207,11 @@ def select_topics(names: list[str] | None = None) -> list:
 
 
 def build_report(
-    names: list[str] | None = None, progress=None, figures: bool | None = None, jobs: int | None = None
+    names: list[str] | None = None,
+    progress=None,
+    figures: bool | None = None,
+    jobs: int | None = None,
+    parts=None,
 ) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
@@ -218,9 +222,13 @@ def build_report(
     processes, longest first; user topics (registered in this process only)
     are derived here.  ``progress`` is a :class:`gradproof.reports.console.Bar`
     (or ``None``); it advances once per topic and once for the figures.
+
+    Every part whose key (:mod:`gradproof.reports.incremental`) finds an
+    authentic stored copy is read back instead of built; what is built is
+    stored.  ``parts`` is that run's :class:`~gradproof.reports.incremental.Keys`
+    (made here when not given); under ``--no-cache`` nothing is read or written.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from gradproof.reports import incremental
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -229,73 +237,32 @@ def build_report(
     if figures is None:
         figures = not names
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
-    verify = _verifier()
-    pooled = [t for t in selected if t.category != "user"] if jobs > 1 else []
-    pool = None
-    if pooled or figures:
-        # fork where there is one: the workers start with the registry and
-        # SymPy already imported (spawn would re-import them, and re-run an
-        # unguarded __main__ script).  All workers are forked at the first
-        # submit, before the pool starts its own thread.
-        methods = multiprocessing.get_all_start_methods()
-        pool = ProcessPoolExecutor(
-            max_workers=jobs if pooled else 1,
-            initializer=_worker_init,
-            initargs=(os.getpid(),),
-            mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
-        )
+    parts = incremental.Keys() if parts is None else parts
+    t0 = time.perf_counter()
+    stored = _stored_sections(selected, parts)
+    sources = _stored_sources(parts) if figures else {}
+    timings["stored parts"] = time.perf_counter() - t0
+    missing = [k for k in _source_names() if k not in sources and k != "networks"] if figures else []  # in workers
+    pooled = [t for t in selected if t.category != "user" and t.name not in stored] if jobs > 1 else []
+    pool = _pool(jobs if pooled else 1) if pooled or missing else None
     try:
         from gradproof.derive.support.lifetime import signals_deferred
 
-        started = None
+        started, futures = {}, {}
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
-            if figures:
+            if missing:
                 from gradproof.reports import plots
 
-                started = plots.start_sources(pool)
+                started = plots.start_sources(pool, [k for k in missing if k in plots.SOURCES])
+                if "activations" in missing:
+                    started["activations"] = pool.submit(plots.activation_figure)
             # costly kinds first, so that the workers finish together
             costly = sorted(pooled, key=lambda t: -_COST.get(t.category, 1))
             futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
-        sections = []
-        t0 = time.perf_counter()
-        for topic in selected:
-            if progress:
-                progress.note(topic.name)
-            if topic.name in futures:
-                sec, worker_times = futures[topic.name].result()
-                for k, v in worker_times.items():
-                    timings[k + " (workers)"] = timings.get(k + " (workers)", 0.0) + v
-            else:
-                sec = build_section(topic, verify, timings)
-            sections.append(sec)
-            if progress:
-                progress.advance(topic.name)
-        timings["topics (wall)"] = time.perf_counter() - t0
-
+        sections = _collect_sections(selected, stored, futures, parts, progress, timings)
         report = Report(sections=sections, timings=timings)
-        if figures and verify is not None:
-            t0 = time.perf_counter()
-            from gradproof.reports.verify import NETWORKS
-
-            for net in NETWORKS:
-                if progress:
-                    progress.note(net)
-                try:
-                    report.experiment_records += [_record(r) for r in verify(net)]
-                except Exception as err:  # a broken network check is a failed check, shown as such
-                    report.experiment_records.append(
-                        Record(net, f"check failed to run: {type(err).__name__}: {err}", None, None, False)
-                    )
-            timings["networks"] = time.perf_counter() - t0
-        if started is not None:
-            t0 = time.perf_counter()
-            if progress:
-                progress.note("experiments (training, initialisation)")
-            report.figures, report.unavailable, extra = plots.finish_sources(started, timings)
-            report.experiment_records += extra
-            if progress:
-                progress.advance("figures")
-            timings["experiments (wait + draw)"] = time.perf_counter() - t0
+        if figures:
+            _report_level(report, sources, started, parts, progress, timings)
     except BaseException:
         if pool is not None:
             _kill_pool(pool)
@@ -305,6 +272,140 @@ def build_report(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _pool(workers: int):
+    """Worker processes, forked where the platform can.
+
+    Fork: the workers start with the registry and SymPy already imported
+    (spawn would re-import them, and re-run an unguarded __main__ script).
+    All workers are forked at the first submit, before the pool starts its
+    own thread.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+        mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
+    )
+
+
+def _is_fragment_of(name: str):
+    return lambda sec: sec.name == name and sec.views is not None
+
+
+def _stored_sections(selected, parts) -> dict[str, TopicSection]:
+    """The topics whose fragment is stored and authentic, by name."""
+    out = {}
+    for topic in selected:
+        sec = parts.load(parts.fragment(topic), TopicSection, _is_fragment_of(topic.name))
+        if sec is not None:
+            out[topic.name] = sec
+    return out
+
+
+def _collect_sections(selected, stored, futures, parts, progress, timings) -> list[TopicSection]:
+    """Every section in the lecture's order: read back, from a worker, or built here; new ones stored."""
+    verify = _verifier()
+    sections = []
+    t0 = time.perf_counter()
+    for topic in selected:
+        if progress:
+            progress.note(topic.name)
+        if topic.name in stored:
+            sec = stored[topic.name]
+        else:
+            if topic.name in futures:
+                sec, worker_times = futures[topic.name].result()
+                for k, v in worker_times.items():
+                    timings[k + " (workers)"] = timings.get(k + " (workers)", 0.0) + v
+            else:
+                sec = build_section(topic, verify, timings)
+                t1 = time.perf_counter()
+                sec = rendered(sec)
+                timings["render views"] = timings.get("render views", 0.0) + time.perf_counter() - t1
+            if not sec.error:  # a failure to run may be passing trouble: built afresh next time
+                parts.save(parts.fragment(topic), sec)
+        sections.append(sec)
+        if progress:
+            progress.advance(topic.name)
+    timings["topics (wall)"] = time.perf_counter() - t0
+    return sections
+
+
+def _source_names() -> tuple[str, ...]:
+    from gradproof.reports.plots import SOURCES
+
+    return (*SOURCES, "networks", "activations")
+
+
+def _stored_sources(parts) -> dict:
+    """The report-level parts stored and authentic: experiment outcomes, the networks' records, the activation plot."""
+    from gradproof.reports.document import Figure
+
+    kinds = {"networks": list, "activations": Figure}
+    out = {}
+    for name in _source_names():
+        obj = parts.load(parts.source(name), kinds.get(name, dict))
+        if obj is not None:
+            out[name] = obj
+    return out
+
+
+def _report_level(report: Report, sources: dict, started: dict, parts, progress, timings) -> None:
+    """The experiments' figures and records and the networks' checks, stored ones read back."""
+    from gradproof.reports import plots
+
+    if "networks" in sources:
+        report.experiment_records += sources["networks"]
+    else:
+        t0 = time.perf_counter()
+        report.experiment_records += _network_records(progress)
+        if all(r.passed for r in report.experiment_records):
+            parts.save(parts.source("networks"), list(report.experiment_records))
+        timings["networks"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("experiments (training, initialisation)")
+    if "activations" in started:
+        report.companion_figure = started.pop("activations").result()
+        parts.save(parts.source("activations"), report.companion_figure)
+    else:
+        report.companion_figure = sources.get("activations")
+    outcomes = {k: v for k, v in sources.items() if k in plots.SOURCES}
+    for key, future in started.items():
+        outcomes[key] = dict(future.result())
+        seconds = outcomes[key].pop("seconds", None)
+        if seconds is not None:
+            timings[f"{key} (worker)"] = seconds
+        if "error" not in outcomes[key]:
+            parts.save(parts.source(key), outcomes[key])
+    report.figures, report.unavailable, extra = plots.finish_sources(outcomes, timings)
+    report.experiment_records += extra
+    if progress:
+        progress.advance("figures")
+    timings["experiments (wait + draw)"] = time.perf_counter() - t0
+
+
+def _network_records(progress) -> list[Record]:
+    verify = _verifier()
+    if verify is None:
+        return []
+    from gradproof.reports.verify import NETWORKS
+
+    out = []
+    for net in NETWORKS:
+        if progress:
+            progress.note(net)
+        try:
+            out += [_record(r) for r in verify(net)]
+        except Exception as err:  # a broken network check is a failed check, shown as such
+            out.append(Record(net, f"check failed to run: {type(err).__name__}: {err}", None, None, False))
+    return out
 
 
 def _kill_pool(pool) -> None:
@@ -399,8 +500,13 @@ class WriteResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> WriteResult:
-    """Render ``report`` into ``outdir``: index.html, report.tex (+ figures), report.pdf."""
+def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=None) -> WriteResult:
+    """Render ``report`` into ``outdir``: index.html, report.tex (+ figures), report.pdf.
+
+    ``parts`` (a :class:`gradproof.reports.incremental.Keys`, optional) reads
+    back the activation plot and any PDF whose ``.tex`` and figures were
+    compiled before, and stores new ones.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     result = WriteResult()
@@ -431,7 +537,7 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
         result.timings["latex"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.tex")
-    companion = _write_companion(report, outdir, formats, result, progress)
+    companion = _write_companion(report, outdir, formats, result, progress, parts)
     if "pdf" in formats:
         cmd, why = latex_engine()
         if cmd is None:
@@ -440,27 +546,97 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None) -> Writ
             t0 = time.perf_counter()
             if progress:
                 progress.note("report.pdf (pdflatex)")
-            result.files.append(compile_pdf(outdir))
-            if companion:
-                result.files.append(compile_pdf(outdir, "companion.tex"))
+            texs = ["report.tex"] + (["companion.tex"] if companion else [])
+            result.files += compile_pdfs(outdir, texs, parts)
             result.timings["pdf"] = time.perf_counter() - t0
         if progress:
             progress.advance("report.pdf")
     return result
 
 
-def _write_companion(report: Report, outdir: Path, formats, result: WriteResult, progress=None) -> bool:
+def _is_compiled(obj) -> bool:
+    return isinstance(obj.get("pdf"), bytes) and isinstance(obj.get("log"), bytes)
+
+
+def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
+    """Each ``.tex`` of ``outdir`` as a PDF beside it: read back when the same input was compiled before,
+    else compiled, the documents side by side (one pdflatex per core).
+
+    A PDF is stored with its log under a key of its ``.tex``, the figures
+    beside it and the TeX engine; the first failure raises :class:`PdfError`
+    once every compile has ended.
+    """
+    from gradproof.reports import incremental
+
+    cmd, _ = latex_engine()
+    figures = {p.name: p.read_bytes() for p in sorted(outdir.glob("fig-*.pdf"))}
+    keys, todo = {}, []
+    for tex in texs:
+        stem = Path(tex).stem
+        keys[tex] = incremental.pdf_key((outdir / tex).read_bytes(), figures, cmd) if parts is not None else None
+        hit = parts.load(keys[tex], dict, _is_compiled) if parts is not None else None
+        if hit is None:
+            todo.append(tex)
+        else:
+            write_atomic(outdir / f"{stem}.pdf", hit["pdf"])
+            write_atomic(outdir / f"{stem}.log", hit["log"])
+    outcomes = _compile_side_by_side(outdir, todo)
+    for tex in todo:
+        if isinstance(outcomes[tex], BaseException):
+            raise outcomes[tex]
+    for tex in todo:
+        if parts is not None:
+            stem = Path(tex).stem
+            pdf, log = (outdir / f"{stem}.pdf").read_bytes(), (outdir / f"{stem}.log").read_bytes()
+            parts.save(keys[tex], {"pdf": pdf, "log": log})
+    return [outdir / f"{Path(tex).stem}.pdf" for tex in texs]
+
+
+def _compile_side_by_side(outdir: Path, texs: list[str]) -> dict:
+    """:func:`compile_pdf` on each file, the first here and the others in threads; outcome or exception per file.
+
+    NOTE: daemon threads, so that a stopped run does not wait for pdflatex;
+    the guarded launcher (:func:`gradproof.derive.support.lifetime.run_guarded`)
+    kills each pdflatex when this process ends.
+    """
+    import threading
+
+    outcomes: dict = {}
+
+    def run(tex: str) -> None:
+        try:
+            outcomes[tex] = compile_pdf(outdir, tex)
+        except Exception as err:  # re-raised by the caller, in the order of the files
+            outcomes[tex] = err
+
+    threads = [threading.Thread(target=run, args=(tex,), daemon=True) for tex in texs[1:]]
+    for t in threads:
+        t.start()
+    if texs:
+        run(texs[0])
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def _write_companion(report: Report, outdir: Path, formats, result: WriteResult, progress=None, parts=None) -> bool:
     """The slide-ordered companion beside the report (whole lecture only); True when companion.tex was written."""
     from gradproof.reports import companion
+    from gradproof.reports.document import Figure
 
     if not companion.covers_lecture(report):
         return False
-    from gradproof.reports.plots import activation_figure
-
     t0 = time.perf_counter()
     if progress:
         progress.note("companion")
-    figure = activation_figure()
+    key = parts.source("activations") if parts is not None else None
+    figure = report.companion_figure or (parts.load(key, Figure) if parts is not None else None)
+    if figure is None:
+        from gradproof.reports.plots import activation_figure
+
+        figure = activation_figure()
+        if parts is not None:
+            parts.save(key, figure)
     if "html" in formats:
         path = outdir / "companion.html"
         write_atomic(path, companion.render_html(report, figure))

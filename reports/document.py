@@ -120,6 +120,7 @@ class Report:
     unavailable: list[Unavailable] = field(default_factory=list)
     experiment_records: list[Record] = field(default_factory=list)  # e.g. the digits MLP's gradient checks
     timings: dict[str, float] = field(default_factory=dict)
+    companion_figure: Figure | None = None  # the activation plot, drawn beside the topics (whole lecture only)
 
     @property
     def passed(self) -> bool:

@@ -35,6 +35,9 @@ def _new_figure(width: float, height: float):
 def _finish(fig, name: str, title: str, caption: str) -> Figure:
     svg = io.BytesIO()
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    # The layout the SVG was drawn with serves the PDF too: constrained layout
+    # measures every text again on each save, a third of a figure's cost.
+    fig.set_layout_engine("none")
     pdf = io.BytesIO()
     fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None})
     text = svg.getvalue().decode("utf-8")
@@ -438,7 +441,7 @@ def start_sources(executor, keys=tuple(SOURCES)):
 
 
 def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], list[Unavailable], list]:
-    """Collect the sources started by :func:`start_sources` and draw their figures.
+    """Collect the sources started by :func:`start_sources` (or their stored outcomes), in a fixed order.
 
     ``timings`` (optional) receives each source's seconds in the worker.
     """
@@ -448,7 +451,8 @@ def finish_sources(started, timings: dict | None = None) -> tuple[list[Figure], 
     for key, (title, _, _) in SOURCES.items():
         if key not in started:
             continue
-        outcome = started[key].result()
+        outcome = started[key]
+        outcome = outcome.result() if hasattr(outcome, "result") else outcome  # a future, or a stored outcome
         if timings is not None and "seconds" in outcome:
             timings[f"{key} (worker)"] = outcome["seconds"]
         if "figure" in outcome:

@@ -50,7 +50,17 @@ SOURCES = ("lecture", "gradproof")
 
 @dataclass(frozen=True)
 class Claim:
-    """A stated result; never trusted, always proved.
+    """A stated result, written once as text; never trusted, always proved.
+
+    ``statement`` is the result as the lecture writes it, ``result = formula``
+    (``"Delta^l = Delta ⊙ A ⊙ (1 - A)"``, ``"dz^{l+1}_j/dw_ik = [[j = k]] z^l_i"``):
+    the formula right of the ``=`` (or right of ``in`` for a range) is read by
+    the one reading pipeline (:mod:`gradproof.derive.reading.claims`) with the
+    names its topic declares, into ``matrix`` (the matrix form) or ``index``
+    (the index form, or a scalar).  Declarations never set those two: the
+    topic's registration reads them, and a text that does not read stops the
+    import naming the topic and the claim.  ``note`` is prose printed after
+    the statement and never read (``"for s > 0"``).
 
     ``source`` says who states it: ``"lecture"`` (a slide's own statement,
     ``slide`` then holds that slide's title exactly as the lecture text
@@ -60,11 +70,12 @@ class Claim:
     """
 
     key: str  # the Result key it is about
-    statement: str  # how it is written, plain text
-    matrix: Any = None  # mexpr.MExpr claimed
-    index: Any = None  # SymPy expression claimed (index form)
+    statement: str  # "result = formula", the formula read, the whole printed
     source: str = "gradproof"  # "lecture" or "gradproof"
     slide: str = ""  # the lecture slide's title, verbatim (lecture claims only)
+    note: str = ""  # prose printed after the statement, never read
+    matrix: Any = None  # mexpr.MExpr read from the statement (filled when the topic registers)
+    index: Any = None  # SymPy expression read from the statement (index form or scalar)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -73,6 +84,16 @@ class Claim:
             raise ValueError(f"lecture claim {self.key!r} needs the slide it comes from")
         if self.source == "gradproof" and self.slide:
             raise ValueError(f"gradproof claim {self.key!r} cannot name a lecture slide")
+
+    @property
+    def read(self) -> bool:
+        """Whether the statement has been read into a matrix or an index form."""
+        return self.matrix is not None or self.index is not None
+
+    @property
+    def shown(self) -> str:
+        """The statement as printed: the text, then its note."""
+        return f"{self.statement} {self.note}" if self.note else self.statement
 
 
 @dataclass(frozen=True)

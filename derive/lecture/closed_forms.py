@@ -42,20 +42,22 @@ from gradproof.derive.output.printing import to_latex, to_text
 
 m, n = sp.symbols("m n", positive=True, integer=True)
 lam = sp.Symbol("lambda", positive=True)
-X = MatrixSymbol("X", m, n)
+# n features and the column of ones x0 = 1 (slide "Linear Neuron"): X is m x (n + 1), w = (w_0 .. w_n)
+X = MatrixSymbol("X", m, n + 1)
 y = MatrixSymbol("y", m, 1)
-w = MatrixSymbol("w", n, 1)
+w = MatrixSymbol("w", n + 1, 1)
 ROLES = {"X": "input", "y": "target", "w": "param"}
 
 # Explicit sizes of the exact proofs: non-square so a transpose error shows.
 M, N = 5, 3
+N1 = N + 1  # the columns of X: n features and x0 = 1
 SIZES = f"m={M}, n={N}"
 DIMS = {m: M, n: N}
 
 # Matrix-language symbols, shared with the declarations' claims.
-Xs = mx.Sym("X", (m, n), "input")
+Xs = mx.Sym("X", (m, n + 1), "input")
 ys = mx.Sym("y", (m, 1), "target")
-ws = mx.Sym("w", (n, 1), "param")
+ws = mx.Sym("w", (n + 1, 1), "param")
 
 
 def _lbl(e) -> tuple[str, str]:
@@ -82,7 +84,12 @@ def _ls_derivation(B: Builder, with_ridge: bool):
     loss = (y - X * w).T * (y - X * w)
     if with_ridge:
         loss = loss + lam * w.T * w
-    B.define("yhat", r"\hat{\mathbf{y}}", to_mexpr(X * w, ROLES), "X has the column of ones: n counts the bias")
+    B.define(
+        "yhat",
+        r"\hat{\mathbf{y}}",
+        to_mexpr(X * w, ROLES),
+        "n features and the column of ones x0 = 1: X is m x (n + 1)",
+    )
     resid = mx.Add((ys, mx.Scale(-1, mx.MatMul(Xs, ws))))
     loss_m = mx.MatMul(mx.Transpose(resid), resid)
     if with_ridge:
@@ -121,7 +128,7 @@ def _ls_derivation(B: Builder, with_ridge: bool):
         "collect as A w = b (dL/dw = 0)",
         *_lbl(mx.MatMul(A_m, ws)),
         b_m,
-        f"the gradient is {to_text(mx.Scale(factor, mx.Sym('(A w - b)', (n, 1))))}; the common factor cancels",
+        f"the gradient is {to_text(mx.Scale(factor, mx.Sym('(A w - b)', (n + 1, 1))))}; the common factor cancels",
     )
     sol = mx.Solve(A_m, b_m)
     B.step(
@@ -131,7 +138,7 @@ def _ls_derivation(B: Builder, with_ridge: bool):
         sol,
         "A is positive definite for lambda > 0, so always invertible"
         if with_ridge
-        else "A = X^T X is invertible exactly when X has full column rank n <= m",
+        else "A = X^T X is invertible exactly when X has full column rank n + 1 <= m",
     )
     hess = mx.Scale(factor, A_m)
     B.step(
@@ -155,18 +162,18 @@ _HESSIAN_NOTE = {
 def _ls_results(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
     from gradproof.derive.engine.derivation import ModuleCode
 
-    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n + 1, 1))
     B.code = ModuleCode(
         kind="solver",
-        input=mx.Sym("X", (m, n)),
+        input=Xs,
         target=mx.Sym("y", (m, 1), role="target"),
         params=(ws,),
         hyper=((lam, 0.01),) if with_ridge else (),
         forward=sol,
         grads=(("w", grad_m),),
     )
-    B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n, 1))
-    B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n, n))
+    B.result("solution", "w*", r"\mathbf{w}^{*}", matrix=sol, shape=(n + 1, 1))
+    B.result("hessian", "d2L/dw dw^T", r"\nabla^2 L", matrix=hess, shape=(n + 1, n + 1))
 
 
 # A rational lambda keeps the solve fast: with a symbolic lambda the entries
@@ -184,7 +191,7 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
     """Exact proofs at m=5, n=3.  Every entry is a polynomial in the symbols, so
     ``expand`` decides each equality (on SymEngine, see :mod:`.exact`)."""
     rng = random.Random(1234 + with_ridge)
-    Xe, ye, we = symbolic_matrix("X", M, N), symbolic_matrix("y", M, 1), symbolic_matrix("w", N, 1)
+    Xe, ye, we = symbolic_matrix("X", M, N1), symbolic_matrix("y", M, 1), symbolic_matrix("w", N1, 1)
     L = _explicit_ls_loss(Xe, ye, we, with_ridge)
     env = {"X": Xe, "y": ye, "w": we}
     B.prove(
@@ -199,12 +206,12 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
         SIZES,
         lambda: same(mx.evaluate(hess, env, DIMS), hessian(L, we)),
     )
-    Xr = random_rational_matrix(rng, M, N)
+    Xr = random_rational_matrix(rng, M, N1)
 
     def stationary(Xv):
         w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, {**DIMS, lam: LAM_R})
         g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge).subs(lam, LAM_R), we), we, w_star)
-        return same(g, sp.zeros(N, 1))
+        return same(g, sp.zeros(N1, 1))
 
     B.prove(
         "solution",
@@ -223,7 +230,7 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
             lambda: bool((Xr.T * Xr).is_positive_definite),
         )
         B.notes.append(
-            "If X has fewer than n independent columns, X^T X is singular and the minimiser is not "
+            "If X has fewer than n + 1 independent columns, X^T X is singular and the minimiser is not "
             "unique; ridge regression (topic ridge) removes the problem."
         )
 
@@ -235,7 +242,7 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
 
 
 def _ridge_proofs(B: Builder, hess, Xr, stationary, env) -> None:
-    v = symbolic_matrix("v", N, 1, real=True)
+    v = symbolic_matrix("v", N1, 1, real=True)
     Xe = env["X"]
 
     def positive_definite():
@@ -249,13 +256,13 @@ def _ridge_proofs(B: Builder, hess, Xr, stationary, env) -> None:
     # The lecture's "L2 improves numerical stability": X with a repeated
     # column has a singular X^T X, yet the ridge system stays solvable.
     Xd = Xr.copy()
-    Xd[:, N - 1] = Xd[:, 0]
+    Xd[:, N1 - 1] = Xd[:, 1]
 
     def rank_deficient():
         G = Xd.T * Xd
         if G.det() != 0:
             return False, "X^T X of the rank-deficient X is not singular"
-        poly = sp.Poly((G + lam * sp.eye(N)).det(), lam)
+        poly = sp.Poly((G + lam * sp.eye(N1)).det(), lam)
         coeffs = poly.all_coeffs()
         if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
             return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
@@ -335,7 +342,7 @@ def build_logistic_no_closed_form(topic):
         "one sample with y = 1 and x = 1 needs sigma(w) = 1, which no finite w attains: "
         "the stationarity equation may have no solution at all",
     )
-    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n, 1))
+    B.result("gradient", "dL/dw", r"\frac{\partial L}{\partial \mathbf{w}}", matrix=grad_m, shape=(n + 1, 1))
     B.result("per_sample", "dl/ds", r"\frac{\partial \ell}{\partial s}", index=dl)
     B.notes.append("Hence iterative numerical methods (gradient descent, Newton) are used.")
     _prove_no_closed_form(B, grad_m, dl, s, yy)
@@ -352,10 +359,14 @@ def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
 
     # Smaller than the polynomial topics: a common denominator over one
     # exponential per sample grows exponentially with m.
-    ML, NL = 2, 3
+    ML, NL = 2, 2
     sizes_l = f"m={ML}, n={NL}"
     dims_l = {m: ML, n: NL}
-    Xe, ye, we = symbolic_matrix("X", ML, NL), symbolic_matrix("y", ML, 1), symbolic_matrix("w", NL, 1, real=True)
+    Xe, ye, we = (
+        symbolic_matrix("X", ML, NL + 1),
+        symbolic_matrix("y", ML, 1),
+        symbolic_matrix("w", NL + 1, 1, real=True),
+    )
 
     def explicit_loss(Xv, yv, wv):
         sv = Xv * wv
@@ -373,7 +384,7 @@ def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
     def not_affine():
         # An affine gradient has a constant Jacobian; compare it at two points.
         rng = random.Random(7)
-        Xr = random_rational_matrix(rng, ML, NL)
+        Xr = random_rational_matrix(rng, ML, NL + 1)
         yr = sp.Matrix([rng.randint(0, 1) for _ in range(ML)])
         g = gradient(explicit_loss(Xr, yr, we), we)
         H = g.jacobian(list(we))
@@ -397,4 +408,4 @@ def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
         sols = sp.solve(sp.Eq(1 / (1 + sp.exp(-wv)), 1), wv)
         return sols == [], f"solutions found: {sols}"
 
-    B.prove("gradient", "exact: sigma(w) = 1 has no real solution (sympy.solve)", "m=1, n=1", separable)
+    B.prove("gradient", "exact: sigma(w) = 1 has no real solution (sympy.solve)", "m=1, n=0 (w = w_0)", separable)

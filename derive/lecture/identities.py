@@ -158,10 +158,8 @@ def build_softmax_simplex(topic):
     def compare(claim):
         if claim.key == "range":  # the derived range, itself proved above
             return claim.index == sp.Interval.open(0, 1) and range_proved
-        return is_zero(
-            sp.sympify(claim.index, strict=True).xreplace({K: KK}).doit().subs({Sb[q + 1]: sv[q] for q in range(KK)})
-            - 1
-        )
+        # the claimed value of sum_k sigma_k against the explicit softmax's sum
+        return is_zero(sum(sig_e) - sp.sympify(claim.index, strict=True))
 
     B.prove_claims(compare, f"K={KK}")
     return B.freeze()

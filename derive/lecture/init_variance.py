@@ -24,7 +24,9 @@ from gradproof.derive.lecture import moments
 from gradproof.derive.lecture.stats import Builder, is_zero, prose
 
 n_in, n_out = sp.symbols("n_in n_out", positive=True, integer=True)
-Vx, Vw, Vs, Vd = sp.symbols("Var(x) Var(w) Var(s) Var(delta)", positive=True)
+Vx, Vw, Vs = sp.symbols("Var(x) Var(w) Var(s)", positive=True)
+# Glorot's backward pass: the message from above, delta^{l+1} (slide "Backpropagation: Backward Pass Message")
+Vd = sp.Symbol("Var(delta^{l+1})", positive=True)
 
 _a = sp.Symbol("a", positive=True)
 _q = sp.Symbol("q", positive=True)
@@ -70,14 +72,19 @@ _OPS = {"E": r"\operatorname{E}", "Var": r"\operatorname{Var}"}
 
 
 def _tex(name: str) -> str:
-    """LaTeX of a one-letter variable of these derivations (x, delta)."""
-    return r"\delta" if name == "delta" else name
+    """LaTeX of a variable of these derivations (x; delta^{l+1})."""
+    return r"\delta^{l+1}" if name == "delta^{l+1}" else name
+
+
+def _sq(text: str) -> str:
+    """Plain text of a square: ``x_i^2``, ``(delta^{l+1}_j)^2``."""
+    return f"({text})^2" if "^" in text else f"{text}^2"
 
 
 def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple = ()):
     """The lecture's chain for one term ``w_i x_i``, each step checked exactly
     on one pair of zero-mean variables."""
-    o, ot = f"{other}_{index}", "%s_%s" % (_tex(other), index)
+    o, ot = f"{other}_{index}", ("{%s_%s}" if "^" in _tex(other) else "%s_%s") % (_tex(other), index)
     w, wt = w_label or (f"w_{index}", f"w_{index}")
     E_, V_ = _OPS["E"], _OPS["Var"]
     chain = [
@@ -93,11 +100,11 @@ def _pair_steps(B: Builder, other: str = "x", index: str = "i", w_label: tuple =
             f"E([{w} {o} - E({w}) E({o})]^2)",
             r"%s\left(\left[%s %s - %s(%s) %s(%s)\right]^2\right)" % (E_, wt, ot, E_, wt, E_, ot),
         ),
-        (f"zero means: E({w}) = E({o}) = 0", f"Var({w} {o})", f"E({w}^2 {o}^2)", r"%s(%s^2 %s^2)" % (E_, wt, ot)),
+        (f"zero means: E({w}) = E({o}) = 0", f"Var({w} {o})", f"E({w}^2 {_sq(o)})", r"%s(%s^2 %s^2)" % (E_, wt, ot)),
         (
-            f"independence of {w}^2 and {o}^2",
+            f"independence of {w}^2 and {_sq(o)}",
             f"Var({w} {o})",
-            f"E({w}^2) E({o}^2)",
+            f"E({w}^2) E({_sq(o)})",
             r"%s(%s^2)\, %s(%s^2)" % (E_, wt, E_, ot),
         ),
         (
@@ -209,22 +216,22 @@ def build_glorot(topic):
         "forward: the potentials of the layer",
     )
     B.define(
-        "delta_i",
+        "delta^l_i",
         r"\delta^{l}_i",
-        prose("sum_{j=1..n_out} w_ij delta_j", r"\sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta_j"),
-        "backward message in the linear region (f' = 1)",
+        prose("sum_{j=1..n_out} w_ij delta^{l+1}_j", r"\sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta^{l+1}_j"),
+        "backward message in the linear region (f' = 1), from the messages delta^{l+1} of the layer above",
     )
     fwd = n_in * Vx * Vw
     bwd = n_out * Vd * Vw
     B.step("forward pass: Xavier's chain term by term", "Var(s_j)", r"\operatorname{Var}(s_j)", fwd)
     B.step(
         "backward pass: independent terms, the variance of the sum is the sum of the variances",
-        "Var(delta_i)",
+        "Var(delta^l_i)",
         r"\operatorname{Var}(\delta^{l}_i)",
-        prose("sum_j Var(w_ij delta_j)", r"\sum_j \operatorname{Var}(w_{ij} \delta_j)"),
+        prose("sum_j Var(w_ij delta^{l+1}_j)", r"\sum_j \operatorname{Var}(w_{ij} \delta^{l+1}_j)"),
     )
-    _pair_steps(B, other="delta", index="j", w_label=("w_ij", "w_{ij}"))
-    B.step("sum the n_out equal terms", "Var(delta_i)", r"\operatorname{Var}(\delta^{l}_i)", bwd)
+    _pair_steps(B, other="delta^{l+1}", index="j", w_label=("w_ij", "w_{ij}"))
+    B.step("sum the n_out equal terms", "Var(delta^l_i)", r"\operatorname{Var}(\delta^{l}_i)", bwd)
     f_sol = sp.solve(sp.Eq(fwd, Vx), Vw)[0]
     b_sol = sp.solve(sp.Eq(bwd, Vd), Vw)[0]
     B.step("keep the forward variance", "Var(w)", r"\operatorname{Var}(w)", f_sol)

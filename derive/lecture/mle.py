@@ -16,7 +16,6 @@ sigma**2/sigma_0**2
 from __future__ import annotations
 
 import sympy as sp
-from sympy.stats import Laplace, Normal, density
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.exact import zero
@@ -35,6 +34,10 @@ bias = sp.Symbol("b", real=True)
 RSS = sp.Symbol("RSS", positive=True)
 
 # matrix-language names
+# n features and the column of ones x0 = 1 (slide "Linear Neuron"): X is m x (n + 1),
+# w = (w_0 .. w_n); with a separate bias b (the MAP slides) X holds the n features alone
+Xs1 = mx.Sym("X", (m, n + 1), "input")
+ws1 = mx.Sym("w", (n + 1, 1), "param")
 Xs = mx.Sym("X", (m, n), "input")
 ys = mx.Sym("y", (m, 1), "target")
 ws = mx.Sym("w", (n, 1), "param")
@@ -50,9 +53,10 @@ _u, _v = sp.symbols("u v", real=True)
 
 
 def _inner(row, with_bias=False):
-    """<x_i, w> in index form (X includes the column of ones unless a bias is separate)."""
-    s = sp.Sum(Xb[row, j] * wb[j], (j, 1, n))
-    return bias + s if with_bias else s
+    """<x_i, w> in index form: over x_i0 = 1 and the n features, j = 0..n, unless the bias is separate."""
+    if with_bias:
+        return bias + sp.Sum(Xb[row, j] * wb[j], (j, 1, n))
+    return sp.Sum(Xb[row, j] * wb[j], (j, 0, n))
 
 
 def _explicit(expr, **sizes):
@@ -63,14 +67,17 @@ def _explicit(expr, **sizes):
 
 
 def _explicit_matrices(with_bias=False):
-    Xe = sp.Matrix(M, N, lambda r, q: Xb[r + 1, q + 1])
+    """X, y, w at the explicit sizes; without a separate bias the columns of X are x_0 .. x_n."""
+    first = 1 if with_bias else 0
+    cols = N if with_bias else N + 1
+    Xe = sp.Matrix(M, cols, lambda r, q: Xb[r + 1, q + first])
     ye = sp.Matrix(M, 1, lambda r, q: yb[r + 1])
-    we = sp.Matrix(N, 1, lambda r, q: wb[r + 1])
+    we = sp.Matrix(cols, 1, lambda r, q: wb[r + first])
     return Xe, ye, we
 
 
 def _residual(with_bias=False) -> mx.MExpr:
-    terms = [ys, mx.Scale(-1, mx.MatMul(Xs, ws))]
+    terms = [ys, mx.Scale(-1, mx.MatMul(Xs, ws) if with_bias else mx.MatMul(Xs1, ws1))]
     if with_bias:
         terms.append(mx.Scale(-1, bs))
     return mx.Add(tuple(terms))
@@ -81,6 +88,8 @@ def _gaussian_nll_steps(B: Builder, with_bias=False):
 
     Returns ``(nll_index, per_sample_nll)``.
     """
+    from sympy.stats import Normal, density  # here: importing sympy.stats costs every command start-up time
+
     t, mu = sp.symbols("t mu", real=True)
     pdf = density(Normal("Y", mu, sigma))(t)  # SymPy's Normal density
     s_i = _inner(i, with_bias)
@@ -411,6 +420,8 @@ def _map_common(B: Builder, prior: str):
 
     The bias ``b`` has no prior (a flat one): it is not penalised.
     """
+    from sympy.stats import Laplace, Normal, density  # here: see _gaussian_nll_steps
+
     t = sp.Symbol("t", real=True)
     if prior == "gaussian":
         pdf = density(Normal("W", 0, sigma_0))(t)
@@ -485,7 +496,7 @@ def _build_map(topic, prior: str):
     B.result("loss", "L(w, b)", r"L(\mathbf{w}, b)", index=loss, matrix=loss_m, shape=(1, 1))
     B.result("lambda", "lambda", r"\lambda", index=lam_val)
 
-    Xe, ye, we = _explicit_matrices()
+    Xe, ye, we = _explicit_matrices(with_bias=True)
     if prior == "laplace":
         # |w_j| differentiates to sign(w_j) only for real w_j.
         real_w = {wb[q + 1]: sp.Symbol(f"w_{q + 1}", real=True) for q in range(N)}

@@ -358,9 +358,10 @@ def build_bias_trick(topic):
         "dL/d[b; W]",
         r"\frac{\partial L}{\partial [\mathbf{b}; \mathbf{W}]}",
         math(
-            "[1 Z]^T Delta = [colsum(Delta); Z^T Delta]",
-            r"\begin{bmatrix}\mathbf{1} & \mathbf{Z}\end{bmatrix}^{\top}\boldsymbol{\Delta} = "
-            r"\begin{bmatrix}\mathbf{1}^{\top}\boldsymbol{\Delta}\\ \mathbf{Z}^{\top}\boldsymbol{\Delta}\end{bmatrix}",
+            "[1 Z]^T Delta^{l+1} = [colsum(Delta^{l+1}); Z^T Delta^{l+1}]",
+            r"\begin{bmatrix}\mathbf{1} & \mathbf{Z}\end{bmatrix}^{\top}\boldsymbol{\Delta}^{l+1} = "
+            r"\begin{bmatrix}\mathbf{1}^{\top}\boldsymbol{\Delta}^{l+1}\\ \mathbf{Z}^{\top}\boldsymbol{\Delta}^{l+1}"
+            r"\end{bmatrix}",
         ),
         "the affine layer's two parameter messages, stacked",
     )
@@ -392,7 +393,7 @@ def _prove_bias_trick(B, sizes, Zm, W, bb, ones, Z1, Wb) -> None:
     B.prove("affine", "exact: Z W + 1 b = [1 Z] [b; W]", label, lambda: matrices_equal(Zm * W + ones * bb, Z1 * Wb))
     B.prove(
         "affine",
-        "exact: [1 Z]^T Delta = [colsum(Delta); Z^T Delta]",
+        "exact: [1 Z]^T Delta^{l+1} = [colsum(Delta^{l+1}); Z^T Delta^{l+1}]",
         label,
         lambda: matrices_equal(Z1.T * D, (ones.T * D).col_join(Zm.T * D)),
     )

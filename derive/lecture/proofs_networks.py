@@ -48,13 +48,13 @@ def build_mlp_backprop(topic):
     aff, th, sce = derive("affine"), derive("tanh"), derive("softmax_cross_entropy")
     h1, h2 = sp.symbols("h_1 h_2", positive=True, integer=True)
     widths = [n, h1, h2, K]
-    Z = {1: _msym("Z1", r"{\mathbf{Z}^{1}}", (m, n))}
-    W = {l: _msym(f"W{l}", r"{\mathbf{W}^{%d}}" % l, (widths[l - 1], widths[l]), "param") for l in (1, 2, 3)}
-    b = {l: _msym(f"b{l}", r"{\mathbf{b}^{%d}}" % l, (1, widths[l]), "param") for l in (1, 2, 3)}
+    Z = {1: _msym("Z^1", r"{\mathbf{Z}^{1}}", (m, n))}
+    W = {l: _msym(f"W^{l}", r"{\mathbf{W}^{%d}}" % l, (widths[l - 1], widths[l]), "param") for l in (1, 2, 3)}
+    b = {l: _msym(f"b^{l}", r"{\mathbf{b}^{%d}}" % l, (1, widths[l]), "param") for l in (1, 2, 3)}
     shapes = {2: (m, h1), 3: (m, h1), 4: (m, h2), 5: (m, h2), 6: (m, K)}
     for l, sh in shapes.items():
-        Z[l] = _msym(f"Z{l}", r"{\mathbf{Z}^{%d}}" % l, sh)
-    D = {l: _msym(f"Delta{l}", r"{\boldsymbol{\Delta}^{%d}}" % l, Z[l].shape, "upstream") for l in range(1, 7)}
+        Z[l] = _msym(f"Z^{l}", r"{\mathbf{Z}^{%d}}" % l, sh)
+    D = {l: _msym(f"Delta^{l}", r"{\boldsymbol{\Delta}^{%d}}" % l, Z[l].shape, "upstream") for l in range(1, 7)}
     Y = _msym("Y", r"\mathbf{Y}", (m, K), "target")
     P = _msym("P", r"\mathbf{P}", (m, K), "output")
     # forward: z^{l+1} = f(z^l), each module's own forward map
@@ -85,28 +85,29 @@ def build_mlp_backprop(topic):
         if mod == "affine":
             msg[l] = mx.substitute(aff.code.backward, {"Delta": D[l + 1], "W": W[p]})
             for name, g in aff.code.grads:
-                grads[f"{name}{p}"] = (l, mx.substitute(g, {"Delta": D[l + 1], "Z": Z[l]}))
+                grads[f"{name}^{p}"] = (l, mx.substitute(g, {"Delta": D[l + 1], "Z": Z[l]}))
             rule = f"affine module's backward message, layer {l}"
         else:
             msg[l] = mx.substitute(th.code.backward, {"Delta": D[l + 1], "A": Z[l + 1]})
             rule = f"tanh module's backward message (its output is the next module's input), layer {l}"
         B.step(rule, f"Delta^{l}", r"\boldsymbol{\Delta}^{%d}" % l, msg[l])
-    for key in ("W3", "b3", "W2", "b2", "W1", "b1"):
+    for key in ("W^3", "b^3", "W^2", "b^2", "W^1", "b^1"):
         l, g = grads[key]
         B.step(
             f"affine module's parameter message, layer {l}",
-            f"dL/d{key[0]}^{key[1]}",
-            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % (key[0], key[1]),
+            f"dL/d{key}",
+            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % tuple(key.split("^")),
             g,
         )
     for l in range(1, 7):
         B.result(f"delta^{l}", f"Delta^{l}", r"\boldsymbol{\Delta}^{%d}" % l, matrix=msg[l], shape=Z[l].shape)
-    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+    for key in ("W^1", "b^1", "W^2", "b^2", "W^3", "b^3"):
         B.result(
-            f"grad:{key[0]}^{key[1]}",
-            f"dL/d{key[0]}^{key[1]}",
-            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % (key[0], key[1]),
+            f"grad:{key}",
+            f"dL/d{key}",
+            r"\frac{\partial L}{\partial \mathbf{%s}^{%s}}" % tuple(key.split("^")),
             matrix=grads[key][1],
+            shape=tuple(grads[key][1].shape),
         )
 
     _prove_mlp(B, layers, fw, msg, grads, sce)
@@ -122,23 +123,23 @@ def _prove_mlp(B, layers, fw, msg, grads, sce) -> None:
     """Exact proof at m=2, n=3, h1=2, h2=3, K=2 with a symbolic top message G."""
     sizes = {"m": 2, "n": 3, "h1": 2, "h2": 3, "K": 2}
     ws = [sizes["n"], sizes["h1"], sizes["h2"], sizes["K"]]
-    env = {"Z1": symbolic_matrix("x", 2, 3, real=True)}
+    env = {"Z^1": symbolic_matrix("x", 2, 3, real=True)}
     for l in (1, 2, 3):
-        env[f"W{l}"] = symbolic_matrix(f"w{l}", ws[l - 1], ws[l], real=True)
-        env[f"b{l}"] = sp.Matrix(1, ws[l], lambda r, c, l=l: sp.Symbol(f"b{l}_{c + 1}", real=True))
+        env[f"W^{l}"] = symbolic_matrix(f"w{l}", ws[l - 1], ws[l], real=True)
+        env[f"b^{l}"] = sp.Matrix(1, ws[l], lambda r, c, l=l: sp.Symbol(f"b{l}_{c + 1}", real=True))
     for l, _, _ in layers:
-        env[f"Z{l + 1}"] = mx.evaluate(fw[l + 1], env)
+        env[f"Z^{l + 1}"] = mx.evaluate(fw[l + 1], env)
     G = symbolic_matrix("g", 2, sizes["K"], real=True)
-    L_G = sum(G[r, c] * env["Z6"][r, c] for r in range(2) for c in range(sizes["K"]))
-    env["Delta6"] = G
+    L_G = sum(G[r, c] * env["Z^6"][r, c] for r in range(2) for c in range(sizes["K"]))
+    env["Delta^6"] = G
     for l in range(5, 0, -1):
-        env[f"Delta{l}"] = mx.evaluate(msg[l], env)
+        env[f"Delta^{l}"] = mx.evaluate(msg[l], env)
     label = "m=2, n=3, h1=2, h2=3, K=2"
     B.prove(
         "delta^1",
         "exact: composed Delta^1 = dL/dZ^1 (SymEngine's differentiation, top message G)",
         label,
-        lambda: same(env["Delta1"], grad(L_G, env["Z1"])),
+        lambda: same(env["Delta^1"], grad(L_G, env["Z^1"])),
     )
     # every other delta^l: differentiate with Z^l as an independent input
     for l in (2, 3, 4, 5):
@@ -146,12 +147,12 @@ def _prove_mlp(B, layers, fw, msg, grads, sce) -> None:
             f"delta^{l}",
             f"exact: composed Delta^{l} = dL/dZ^{l} of the network above layer {l}",
             label,
-            lambda l=l: same(env[f"Delta{l}"], _upper_grad(l, layers, fw, env, G)),
+            lambda l=l: same(env[f"Delta^{l}"], _upper_grad(l, layers, fw, env, G)),
         )
-    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+    for key in ("W^1", "b^1", "W^2", "b^2", "W^3", "b^3"):
         l, g = grads[key]
         B.prove(
-            f"grad:{key[0]}^{key[1]}",
+            f"grad:{key}",
             f"exact: composed dL/d{key} = SymEngine's derivative",
             label,
             lambda g=g, key=key: same(mx.evaluate(g, env), grad(L_G, env[key])),
@@ -166,19 +167,19 @@ def _prove_mlp(B, layers, fw, msg, grads, sce) -> None:
         "delta^1",
         "exact: dropping the tanh factor of layer 2 is caught (the proof can fail)",
         label,
-        lambda: same(env["Delta3"] * env["W1"].T, grad(L_G, env["Z1"])) is not True,
+        lambda: same(env["Delta^3"] * env["W^1"].T, grad(L_G, env["Z^1"])) is not True,
     )
 
 
 def _upper_grad(l, layers, fw, env, G):
     """dL/dZ^l of the network from layer l up, with Z^l a fresh symbolic input."""
-    zl = symbolic_matrix(f"u{l}", *env[f"Z{l}"].shape, real=True)
-    local = {**env, f"Z{l}": zl}
+    zl = symbolic_matrix(f"u{l}", *env[f"Z^{l}"].shape, real=True)
+    local = {**env, f"Z^{l}": zl}
     for k, _, _ in layers:
         if k >= l:
-            local[f"Z{k + 1}"] = mx.evaluate(fw[k + 1], local)
-    L = sum(G[r, c] * local["Z6"][r, c] for r in range(G.rows) for c in range(G.cols))
-    return substitute(grad(L, zl), zl, env[f"Z{l}"])
+            local[f"Z^{k + 1}"] = mx.evaluate(fw[k + 1], local)
+    L = sum(G[r, c] * local["Z^6"][r, c] for r in range(G.rows) for c in range(G.cols))
+    return substitute(grad(L, zl), zl, env[f"Z^{l}"])
 
 
 # ---------------------------------------------------------------------------
@@ -392,20 +393,21 @@ def build_dag_reuse(topic):
 def build_vanishing_gradient(topic):
     """Var(delta^l) = n sigma_0^2 E[tanh'(s)^2] Var(delta^{l+1}) for a linear + tanh layer."""
     B = Builder(topic)
-    sig0, v, q, tau = sp.symbols("sigma_0 v q tau", positive=True)
+    sig0, q, tau = sp.symbols("sigma_0 q tau", positive=True)
+    v = sp.Symbol("Var(delta^{l+1})", positive=True)  # the variance of the message from above
     nn = sp.Symbol("n", positive=True, integer=True)
     B.define(
-        "delta_i",
+        "delta^l_i",
         r"\delta^{l}_i",
         math("sum_j w_ij tanh'(s_j) delta^{l+1}_j", r"\sum_{j=1}^{n} w_{ij}\,\tanh'(s_j)\,\delta^{l+1}_j"),
-        "linear layer then tanh; Gaussian zero-mean weights independent of s and delta; delta has mean 0",
+        "linear layer then tanh; Gaussian zero-mean weights independent of s and delta^{l+1}; delta^{l+1} has mean 0",
     )
     B.step(
         "independent zero-mean terms: variances add, one term factorises",
-        "Var(delta_i)",
+        "Var(delta^l_i)",
         r"\operatorname{Var}(\delta^{l}_i)",
         math(
-            "sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta_j)^2)",
+            "sum_j E(w_ij^2) E(tanh'(s_j)^2) E((delta^{l+1}_j)^2)",
             r"\sum_{j=1}^{n} \operatorname{E}(w_{ij}^2)\,\operatorname{E}(\tanh'(s_j)^2)\,"
             r"\operatorname{E}((\delta^{l+1}_j)^2)",
         ),

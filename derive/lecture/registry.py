@@ -52,6 +52,9 @@ class Topic:
     for modules, losses and penalties, a
     :class:`gradproof.derive.lecture.models.ModelDeclaration` for models); ``build`` is the function that derives it
     (``build(topic) -> Derivation``).  ``order`` places it in the lecture.
+    ``claims`` are :class:`gradproof.derive.engine.derivation.Claim` texts,
+    read when the topic is made (so also by ``dataclasses.replace``) with the
+    names in ``symbols``.
     """
 
     name: str
@@ -66,10 +69,17 @@ class Topic:
     tags: tuple = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
     source: str = ""  # where it is declared; recorded at registration, carried by its Derivation
+    # the names its claims may use (gradproof.derive.reading.claims.Symbols); modules build theirs from their declaration
+    symbols: Any = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.source and isinstance(self.extra.get("source"), str):
             object.__setattr__(self, "source", self.extra["source"])  # a user's spec file
+        if any(not c.read for c in self.claims):
+            # claims are text: read here, so that a claim that does not read stops the import
+            from gradproof.derive.reading.claims import read_claims
+
+            object.__setattr__(self, "claims", read_claims(self.name, self.claims, self.symbols))
 
 
 _REGISTRY: dict[str, Topic] = {}
@@ -194,10 +204,11 @@ def remove_user_topic(name: str) -> None:
     _CACHE.pop(name, None)
 
 
-def _derive_in_worker(name: str):
+def _derive_in_worker(names: tuple) -> list:
+    """Derive a bundle of topics in order (a topic after the topics its derivation uses)."""
     import pickle
 
-    return name, pickle.dumps(derive(name))
+    return [(name, pickle.dumps(derive(name))) for name in names]
 
 
 def derive_many(names=None, jobs: int | None = None) -> list:
@@ -229,16 +240,64 @@ def derive_many(names=None, jobs: int | None = None) -> list:
         except ValueError:  # pragma: no cover - platforms without fork
             ctx = None
         if ctx is not None:
-            # the costliest topics first, so that the workers finish together
-            order = sorted(todo, key=lambda n: -_COST_HINT.get(get(n).category, 1))
             from gradproof.derive.support.lifetime import die_with_parent, signals_deferred
 
             with signals_deferred():  # workers die with this process; signals land after the fork
                 pool = ctx.Pool(jobs, initializer=die_with_parent, initargs=(os.getpid(),))
             with pool:
-                for name, blob in pool.imap_unordered(_derive_in_worker, order):
-                    _CACHE[name] = (get(name), pickle.loads(blob))
+                for done in pool.imap_unordered(_derive_in_worker, schedule(todo)):
+                    for name, blob in done:
+                        _CACHE[name] = (get(name), pickle.loads(blob))
     return [derive(t) for t in ts]
+
+
+def schedule(names) -> list[tuple]:
+    """Bundles of topics for the workers of :func:`derive_many`, costliest first.
+
+    A topic whose derivation derives others (a model its modules, a lecture
+    proof the modules it composes) is bundled with them, so that each is
+    derived once, in the worker that needs it; a bundle lists its topics in
+    an order that derives what is used first.  Handing out the costliest
+    bundles first lets the workers finish together.  Only the time depends
+    on this: a topic derived in another bundle too is simply derived twice.
+
+    >>> [b for b in schedule(["sigmoid", "multinomial_logistic_regression", "linear", "softmax"]) if len(b) > 1]
+    [('linear', 'softmax', 'multinomial_logistic_regression')]
+    """
+    names = list(dict.fromkeys(names))
+    wanted = set(names)
+    group = {n: n for n in names}  # union-find over "derives the other"
+
+    def root(n):
+        while group[n] != n:
+            group[n] = group[group[n]]
+            n = group[n]
+        return n
+
+    for n in names:
+        for used in _uses(get(n)):
+            if used in wanted:
+                group[root(used)] = root(n)
+    bundles: dict = {}
+    for n in sorted(names, key=lambda n: (_depth(get(n)), names.index(n))):
+        bundles.setdefault(root(n), []).append(n)
+    return sorted((tuple(b) for b in bundles.values()), key=lambda b: -sum(_cost(get(n)) for n in b))
+
+
+def _uses(topic: Topic) -> tuple:
+    """The topics ``topic``'s derivation derives (a model: its modules)."""
+    declaration = topic.declaration
+    composed = tuple(getattr(declaration, part, None) for part in ("layer", "activation", "loss"))
+    return tuple(n for n in composed if isinstance(n, str) and n in _REGISTRY) + _USES.get(topic.name, ())
+
+
+def _depth(topic: Topic) -> int:
+    uses = [get(n) for n in _uses(topic)]
+    return 1 + max(map(_depth, uses)) if uses else 0
+
+
+def _cost(topic: Topic) -> float:
+    return _COST_HINT.get(topic.name, _COST_HINT.get(topic.category, 0.15))
 
 
 def _stored(topic: Topic) -> bool:
@@ -251,5 +310,27 @@ def _stored(topic: Topic) -> bool:
     return d is not None
 
 
-# rough relative cost per category, for scheduling only
-_COST_HINT = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "fused": 2, "init": 2}
+# For scheduling only (a wrong entry costs time, never changes a result):
+# rough CPU seconds of a topic's own derivation and proofs, by category, and for the
+# topics far from their category's figure (`python bench/bench_derive.py --per-topic`).
+_COST_HINT = {
+    "model": 0.3,
+    "closed_form": 0.4,
+    "mle": 0.35,
+    "map": 0.25,
+    "identity": 0.2,
+    "init": 0.15,
+    "softmax": 0.65,
+    "multinomial_logistic_regression": 0.55,
+    "mle_sigma2": 0.55,
+    "logistic_no_closed_form": 0.45,
+    "linear": 0.35,
+    "softmax_cross_entropy": 0.35,
+    "symmetry": 0.35,
+    "rnn_bptt": 0.3,
+}
+# Lecture proofs that derive other topics (models name theirs in their declaration).
+_USES = {
+    "relu_properties": ("relu", "leaky_relu"),
+    "mlp_backprop": ("affine", "tanh", "softmax_cross_entropy"),
+}

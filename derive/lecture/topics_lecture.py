@@ -8,13 +8,10 @@ two forms.  The derivations live in :mod:`gradproof.derive.lecture.proofs`.
 
 from __future__ import annotations
 
-import sympy as sp
-
 from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.lecture import claim_symbols as cs
 from gradproof.derive.lecture import proofs as lp
 from gradproof.derive.lecture.registry import Topic, register
-
-_s = lp.s
 
 register(
     Topic(
@@ -25,15 +22,8 @@ register(
         order=1,
         summary="Learning minimises R(h) = 1/m sum_i l(y_i, h(x_i)); the Gaussian likelihood is the case l = squared error.",
         build=lp.build_erm,
-        claims=(
-            Claim(
-                "risk",
-                "R(h) = 1/m sum_i l(y_i, h(x_i))",
-                index=lp.ERM_RISK,
-                source="lecture",
-                slide="Neural Networks Overview",
-            ),
-        ),
+        claims=(Claim("risk", "R(h) = sum_i l(y_i, h(x_i)) / m", source="lecture", slide="Neural Networks Overview"),),
+        symbols=cs.ERM,
     )
 )
 
@@ -49,12 +39,13 @@ register(
         claims=(
             Claim(
                 "affine",
-                "f(<w, x> + b) = f(<w', x'>) with x0 = 1, w0 = b",
-                index=lp.BIAS_CLAIM,
+                "<w, x> + b = sum_i w_i x_i",
+                note="(i = 0 ... n, with x_0 = 1 and w_0 = b)",
                 source="lecture",
                 slide="McCulloch-Pitts Perceptron: Treating Bias",
             ),
         ),
+        symbols=cs.BIAS,
     )
 )
 
@@ -67,15 +58,8 @@ register(
         order=30.1,
         summary="sigma(s) = 1/(1 + e^-s) = e^s/(e^s + 1) lies in (0, 1), and sigma(s) > 1/2 exactly when s > 0.",
         build=lp.build_sigmoid_forms,
-        claims=(
-            Claim(
-                "form",
-                "sigma(s) = e^s/(e^s + 1)",
-                index=sp.exp(_s) / (sp.exp(_s) + 1),
-                source="lecture",
-                slide="Activation Functions",
-            ),
-        ),
+        claims=(Claim("form", "sigma(s) = e^s/(e^s + 1)", source="lecture", slide="Activation Functions"),),
+        symbols=cs.ACTIVATION,
     )
 )
 
@@ -115,12 +99,13 @@ register(
         claims=(
             Claim(
                 "tanh",
-                "tanh is linear near zero: tanh(s) = s + O(s^3)",
-                index=_s,
+                "tanh(s) = s + O(s^3)",
+                note="(tanh is linear near zero)",
                 source="lecture",
                 slide="Xavier Initialization (contd.)",
             ),
         ),
+        symbols=cs.ACTIVATION,
     )
 )
 
@@ -137,12 +122,13 @@ register(
         claims=(
             Claim(
                 "positive",
-                "the gradient is constant for s > 0",
-                index=sp.Integer(1),
+                "f'(s) = 1",
+                note="for s > 0: the gradient is constant",
                 source="lecture",
                 slide="Rectified Linear Unit (ReLU)",
             ),
         ),
+        symbols=cs.ACTIVATION,
     )
 )
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim
-from gradproof.derive.engine.modules import Arg, K, ModuleDeclaration, OutputName, a_, c_, j_, m, n
+from gradproof.derive.engine.modules import Arg, K, ModuleDeclaration, OutputName, n
 from gradproof.derive.lecture import rewrites as rw
 from gradproof.derive.lecture import slides as sl
 from gradproof.derive.lecture.declare import model, module
-from gradproof.derive.lecture.functions import relu, relu_grad, sigmoid, step
+from gradproof.derive.lecture.functions import relu, sigmoid, step
 
 i, j, k, c = sp.symbols("i j k c", integer=True)
 
@@ -33,12 +32,9 @@ B = Arg("b", "param", (K,), "b", latex="b")
 Z_BIAS = Arg("z", "input", (n + 1,), "Z", latex="z")
 W_BIAS = Arg("W", "param", (n + 1, K), "W", latex="w")
 
-# Matrix symbols used by claims (the lecture's stated results).
-Zm = mx.Sym("Z", (m, n))
-Wm = mx.Sym("W", (n, K), role="param")
-Zm1 = mx.Sym("Z", (m, n + 1))
-Wm1 = mx.Sym("W", (n + 1, K), role="param")
-Dm = mx.Sym("Delta", (m, K), role="upstream")
+# Claims are text, read with the names each declaration defines
+# (gradproof.derive.lecture.declare.module_symbols): the matrices Z, W, Delta,
+# A, ..., the entries w_ij, z_i and the free indices i, j, k.
 
 
 # ---------------------------------------------------------------------------
@@ -75,29 +71,22 @@ module(
     "Linear neuron (bias as x0 = 1)",
     "neuron",
     11,
-    "A single neuron with linear activation, yhat = <x, w>, the bias folded in as the extra input "
-    "x0 = 1 weighted w0 = b; for the whole data set yhat = X w.",
+    "A single neuron with linear activation, yhat = <x, w> = sum_{i=0}^{n} w_i x_i over the n features and "
+    "the extra input x0 = 1 weighted w0 = b (the bias); for the whole data set yhat = X w with X of "
+    "m x (n + 1) and w = (w_0, ..., w_n).",
     ModuleDeclaration(
         kind="module",
         args=(
-            Arg("z", "input", (n,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
-            Arg("w", "param", (n,), "w", latex="w", vector_as="col"),
+            Arg("z", "input", (n + 1,), "X", latex="x", matrix_latex=r"\mathbf{X}"),
+            Arg("w", "param", (n + 1,), "w", latex="w", vector_as="col"),
         ),
         out_dim=sp.Integer(1),
-        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n - 1)),
+        forward=lambda b, jj: sp.Sum(b["w"][i] * b["z"][i], (i, 0, n)),
         out_matrix="yhat",
         out_latex=r"\hat{\mathbf{y}}",
     ),
-    claims=(
-        Claim(
-            "forward",
-            "yhat = X w",
-            matrix=mx.MatMul(mx.Sym("X", (m, n)), mx.Sym("w", (n, 1), role="param")),
-            source="lecture",
-            slide=sl.LINEAR_NEURON,
-        ),
-    ),
-    notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b.",),
+    claims=(Claim("forward", "yhat = X w", source="lecture", slide=sl.LINEAR_NEURON),),
+    notes=("The first column of X is all ones (x0 = 1), so w0 plays the bias b; n counts the features.",),
 )
 
 # ---------------------------------------------------------------------------
@@ -118,22 +107,13 @@ module(
         forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n)),
     ),
     claims=(
-        Claim(
-            "forward", "Yhat = X W (all samples)", matrix=mx.MatMul(Zm1, Wm1), source="lecture", slide=sl.LINEAR_LAYER
-        ),
-        Claim(
-            "jacobian", "dz^{l+1}_j/dz^l_i = w_ij", index=W.base()[a_, j_], source="lecture", slide=sl.EXAMPLE_LINEAR
-        ),
-        Claim(
-            "jacobian:W",
-            "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i",
-            index=sp.KroneckerDelta(j_, c_) * Z_IN.base()[a_],
-            source="lecture",
-            slide=sl.EXAMPLE_LINEAR,
-        ),
-        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm1))),
-        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm1), Dm)),
+        Claim("forward", "Yhat = X W", note="(all samples)", source="lecture", slide=sl.LINEAR_LAYER),
+        Claim("jacobian", "dz^{l+1}_j/dz^l_i = w_ij", source="lecture", slide=sl.EXAMPLE_LINEAR),
+        Claim("jacobian:W", "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i", source="lecture", slide=sl.EXAMPLE_LINEAR),
+        Claim("backward", "Delta^l = Delta W^T"),
+        Claim("grad:W", "dL/dW = Z^T Delta"),
     ),
+    aliases={"X": "Z"},  # the slide's data matrix is the layer's input
 )
 
 module(
@@ -149,19 +129,15 @@ module(
         forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1)) + b["b"][jj],
     ),
     claims=(
-        Claim("backward", "Delta^l = Delta W^T", matrix=mx.MatMul(Dm, mx.Transpose(Wm))),
-        Claim("grad:W", "dL/dW = Z^T Delta", matrix=mx.MatMul(mx.Transpose(Zm), Dm)),
-        Claim("grad:b", "dL/db = 1^T Delta", matrix=mx.ColSum(Dm)),
+        Claim("backward", "Delta^l = Delta W^T"),
+        Claim("grad:W", "dL/dW = Z^T Delta"),
+        Claim("grad:b", "dL/db = 1^T Delta"),
     ),
 )
 
 # ---------------------------------------------------------------------------
 # Activations (elementwise, and the row-wise softmax)
 # ---------------------------------------------------------------------------
-_A = mx.Sym("A", (m, n), role="output")
-_Dn = mx.Sym("Delta", (m, n), role="upstream")
-_u, _v = sp.symbols("u v", real=True)
-
 module(
     "sigmoid",
     "Logistic sigmoid",
@@ -175,9 +151,7 @@ module(
         forward=lambda b, jj: sigmoid(b["z"][jj]),
         output=OutputName("a", "A", rw.rename_fn(sigmoid), "a = sigma(z): the derivative reuses the forward output"),
     ),
-    claims=(
-        Claim("backward", "Delta^l = Delta o A o (1 - A)", matrix=mx.Map(_u * _v * (1 - _v), ((_u, _Dn), (_v, _A)))),
-    ),
+    claims=(Claim("backward", "Delta^l = Delta ⊙ A ⊙ (1 - A)"),),
 )
 
 module(
@@ -193,7 +167,7 @@ module(
         forward=lambda b, jj: sp.tanh(b["z"][jj]),
         output=OutputName("a", "A", rw.rename_fn(sp.tanh), "a = tanh(z): the derivative reuses the forward output"),
     ),
-    claims=(Claim("backward", "Delta^l = Delta o (1 - A^2)", matrix=mx.Map(_u * (1 - _v**2), ((_u, _Dn), (_v, _A)))),),
+    claims=(Claim("backward", "Delta^l = Delta ⊙ (1 - A^2)"),),
 )
 
 module(
@@ -210,13 +184,7 @@ module(
         kinks=("max(0, s) has no derivative at s = 0",),
         kink_points=(0.0,),
     ),
-    claims=(
-        Claim(
-            "backward",
-            "Delta^l = Delta o [[Z > 0]]",
-            matrix=mx.Map(_u * relu_grad(_v), ((_u, _Dn), (_v, Zm.__class__("Z", (m, n))))),
-        ),
-    ),
+    claims=(Claim("backward", "Delta^l = Delta ⊙ [[Z > 0]]"),),
 )
 
 _alpha = sp.Symbol("alpha", positive=True)
@@ -258,20 +226,7 @@ module(
         out_matrix="P",
         out_latex=r"\mathbf{P}",
     ),
-    claims=(
-        Claim(
-            "backward",
-            "Delta^l = P o (Delta - rowsum(Delta o P))",
-            matrix=mx.Map(
-                _v * (_u - sp.Symbol("w")),
-                (
-                    (_u, Dm),
-                    (_v, mx.Sym("P", (m, K), role="output")),
-                    (sp.Symbol("w"), mx.RowSum(mx.Map(_u * _v, ((_u, Dm), (_v, mx.Sym("P", (m, K), role="output")))))),
-                ),
-            ),
-        ),
-    ),
+    claims=(Claim("backward", "Delta^l = P ⊙ (Delta - rowsum(Delta ⊙ P))"),),
 )
 
 # ---------------------------------------------------------------------------
@@ -282,8 +237,6 @@ _ys = Arg("y", "target", (), "y", latex="y", matrix_latex=r"\mathbf{y}")
 _zv = Arg("z", "input", (K,), "Yhat", latex=r"\hat{y}", matrix_latex=r"\hat{\mathbf{Y}}")
 _yv = Arg("y", "target", (K,), "Y", latex="y", matrix_latex=r"\mathbf{Y}")
 _yb = Arg("y", "target", (), "y", domain="binary", latex="y", matrix_latex=r"\mathbf{y}")
-_yhat_v = mx.Sym("yhat", (m, 1))
-_y_v = mx.Sym("y", (m, 1), role="target")
 
 module(
     "squared_error",
@@ -292,15 +245,7 @@ module(
     40,
     "The lecture's loss module: l = (y - z)^2, summed over the samples: (y - yhat)^T (y - yhat).",
     ModuleDeclaration(kind="loss", args=(_zs, _ys), reduction="sum", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
-    claims=(
-        Claim(
-            "backward",
-            "dL/dyhat = 2 (yhat - y)",
-            matrix=mx.Map(2 * (_u - _v), ((_u, _yhat_v), (_v, _y_v))),
-            source="lecture",
-            slide=sl.EXAMPLE_SE,
-        ),
-    ),
+    claims=(Claim("backward", "dL/dyhat = 2 (yhat - y)", source="lecture", slide=sl.EXAMPLE_SE),),
 )
 
 module(
@@ -310,9 +255,7 @@ module(
     41,
     "Regression with a linear neuron: L = 1/m sum_i (y_i - yhat_i)^2.",
     ModuleDeclaration(kind="loss", args=(_zs, _ys), reduction="mean", forward=lambda b, _: (b["y"] - b["z"]) ** 2),
-    claims=(
-        Claim("backward", "dL/dyhat = 2/m (yhat - y)", matrix=mx.Map(2 * (_u - _v) / m, ((_u, _yhat_v), (_v, _y_v)))),
-    ),
+    claims=(Claim("backward", "dL/dyhat = 2 (yhat - y) / m"),),
 )
 
 module(
@@ -390,13 +333,7 @@ module(
             matrix_latex=r"\hat{\mathbf{y}}",
         ),
     ),
-    claims=(
-        Claim(
-            "backward",
-            "dL/ds = 1/m (yhat - y)",
-            matrix=mx.Map((_u - _v) / m, ((_u, mx.Sym("yhat", (m, 1), role="output")), (_v, _y_v))),
-        ),
-    ),
+    claims=(Claim("backward", "dL/ds = (yhat - y) / m"),),
 )
 
 _S = Arg("z", "input", (K,), "S", latex="s", matrix_latex=r"\mathbf{S}")
@@ -427,15 +364,7 @@ module(
         ),
         assumptions=(("one-hot targets: sum_c y_c = 1", rw.onehot_sum),),
     ),
-    claims=(
-        Claim(
-            "backward",
-            "dL/dS = 1/m (P - Y)",
-            matrix=mx.Map(
-                (_u - _v) / m, ((_u, mx.Sym("P", (m, K), role="output")), (_v, mx.Sym("Y", (m, K), role="target")))
-            ),
-        ),
-    ),
+    claims=(Claim("backward", "dL/dS = (P - Y) / m"),),
 )
 
 # ---------------------------------------------------------------------------
@@ -456,7 +385,7 @@ module(
         hyper=((_lam, 0.01),),
         forward=lambda b, _: _lam * sp.Sum(b["W"][i, k] ** 2, (i, 0, n - 1), (k, 0, K - 1)),
     ),
-    claims=(Claim("grad:W", "dR/dW = 2 lambda W", matrix=mx.Scale(2 * _lam, Wm)),),
+    claims=(Claim("grad:W", "dR/dW = 2 lambda W"),),
 )
 
 
@@ -485,10 +414,6 @@ module(
 # ---------------------------------------------------------------------------
 from gradproof.derive.lecture.models import ModelDeclaration  # noqa: E402
 
-_X = mx.Sym("X", (m, n))
-_w = mx.Sym("w", (n, 1), role="param")
-
-
 model(
     "linear_regression",
     "Linear regression",
@@ -503,19 +428,7 @@ model(
         output="yhat",
         output_matrix="yhat",
     ),
-    claims=(
-        Claim(
-            "grad:w",
-            "dL/dw = 2 X^T (yhat - y)",
-            matrix=mx.Scale(
-                2,
-                mx.MatMul(
-                    mx.Transpose(_X),
-                    mx.Add((mx.Sym("yhat", (m, 1), role="output"), mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))),
-                ),
-            ),
-        ),
-    ),
+    claims=(Claim("grad:w", "dL/dw = 2 X^T (yhat - y)"),),
 )
 
 model(
@@ -527,18 +440,7 @@ model(
     ModelDeclaration(
         layer="linear_neuron", activation="sigmoid", loss="bce", reduction="sum", output="yhat", output_matrix="yhat"
     ),
-    claims=(
-        Claim(
-            "grad:w",
-            "dL/dw = X^T (yhat - y)",
-            matrix=mx.MatMul(
-                mx.Transpose(_X),
-                mx.Add((mx.Sym("yhat", (m, 1), role="output"), mx.Scale(-1, mx.Sym("y", (m, 1), role="target")))),
-            ),
-            source="lecture",
-            slide=sl.MLE,
-        ),
-    ),
+    claims=(Claim("grad:w", "dL/dw = X^T (yhat - y)", source="lecture", slide=sl.MLE),),
     notes=("With the mean instead of the sum the gradient carries a factor 1/m.",),
 )
 
@@ -557,17 +459,5 @@ model(
         output_matrix="P",
         onehot=True,
     ),
-    claims=(
-        Claim(
-            "grad:W",
-            "dL/dW = 1/m X^T (Yhat - Y)",
-            matrix=mx.Scale(
-                1 / m,
-                mx.MatMul(
-                    mx.Transpose(_X),
-                    mx.Add((mx.Sym("P", (m, K), role="output"), mx.Scale(-1, mx.Sym("Y", (m, K), role="target")))),
-                ),
-            ),
-        ),
-    ),
+    claims=(Claim("grad:W", "dL/dW = X^T (Yhat - Y) / m"),),
 )

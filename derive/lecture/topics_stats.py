@@ -9,20 +9,14 @@ claims are never trusted: each build proves them equal to what it derived.
 
 from __future__ import annotations
 
-import sympy as sp
-
-from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Claim
+from gradproof.derive.lecture import claim_symbols as cs
 from gradproof.derive.lecture import closed_forms as cf
 from gradproof.derive.lecture import identities as idn
 from gradproof.derive.lecture import init_variance as iv
 from gradproof.derive.lecture import mle as ml
 from gradproof.derive.lecture import slides as sl
-from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.registry import Topic, register
-
-_XtX = mx.MatMul(mx.Transpose(cf.Xs), cf.Xs)
-_Xty = mx.MatMul(mx.Transpose(cf.Xs), cf.ys)
 
 register(
     Topic(
@@ -33,15 +27,8 @@ register(
         order=13,
         summary="Solving dL/dw = 0 for the squared error gives the normal equations X^T X w = X^T y.",
         build=cf.build_least_squares,
-        claims=(
-            Claim(
-                "solution",
-                "w* = (X^T X)^-1 X^T y",
-                matrix=mx.Solve(_XtX, _Xty),
-                source="lecture",
-                slide=sl.LINEAR_MLE_CONTD,
-            ),
-        ),
+        claims=(Claim("solution", "w* = (X^T X)^-1 X^T y", source="lecture", slide=sl.LINEAR_MLE_CONTD),),
+        symbols=cs.CLOSED_FORM,
     )
 )
 
@@ -66,22 +53,14 @@ register(
         order=87,
         summary="L2 regularisation adds lambda I to X^T X: always invertible, and the unique minimiser.",
         build=cf.build_ridge,
-        claims=(
-            Claim(
-                "solution",
-                "w* = (X^T X + lambda I)^-1 X^T y",
-                matrix=mx.Solve(mx.Add((_XtX, mx.Scale(cf.lam, mx.Identity(cf.n)))), _Xty),
-                source="lecture",
-                slide=sl.L2_STABILITY,
-            ),
-        ),
+        claims=(Claim("solution", "w* = (X^T X + lambda I)^-1 X^T y", source="lecture", slide=sl.L2_STABILITY),),
+        symbols=cs.CLOSED_FORM,
     )
 )
 
 # ---------------------------------------------------------------------------
 # Maximum likelihood and MAP
 # ---------------------------------------------------------------------------
-_i, _m = ml.i, ml.m
 
 register(
     Topic(
@@ -95,14 +74,12 @@ register(
         claims=(
             Claim(
                 "nll",
-                "L(w) = m/2 log(2 pi sigma^2) + 1/(2 sigma^2) sum_i (y_i - <w, x_i>)^2",
-                index=_m / 2 * sp.log(2 * sp.pi * ml.sigma**2)
-                + sp.Sum((ml.yb[_i] - sp.Sum(ml.Xb[_i, ml.j] * ml.wb[ml.j], (ml.j, 1, ml.n))) ** 2, (_i, 1, _m))
-                / (2 * ml.sigma**2),
+                "L(w) = m log(2 pi sigma^2) / 2 + sum_i (y_i - sum_j x_ij w_j)^2 / (2 sigma^2)",
                 source="lecture",
                 slide=sl.LINEAR_MLE,
             ),
         ),
+        symbols=cs.MLE_GAUSSIAN,
     )
 )
 
@@ -115,7 +92,8 @@ register(
         order=12.5,
         summary="Maximising the Gaussian likelihood over sigma > 0 gives sigma^2 = RSS / m.",
         build=ml.build_mle_sigma2,
-        claims=(Claim("sigma2", "sigma^2 = RSS / m", index=ml.RSS / _m),),
+        claims=(Claim("sigma2", "sigma^2 = RSS / m"),),
+        symbols=cs.MLE_SIGMA2,
     )
 )
 
@@ -131,12 +109,12 @@ register(
         claims=(
             Claim(
                 "nll",
-                "L(w) = sum_i -[y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]",
-                index=sp.Sum(-(ml.yb[_i] * sp.log(ml.Yhb[_i]) + (1 - ml.yb[_i]) * sp.log(1 - ml.Yhb[_i])), (_i, 1, _m)),
+                "L(w) = -sum_i (y_i log(yhat_i) + (1 - y_i) log(1 - yhat_i))",
                 source="lecture",
                 slide=sl.LOGISTIC_MLE,
             ),
         ),
+        symbols=cs.MLE_BERNOULLI,
     )
 )
 
@@ -149,15 +127,8 @@ register(
         order=34.5,
         summary="Categorical outputs of a softmax: the negative log-likelihood is -sum_i sum_c y_ic log yhat_ic.",
         build=ml.build_mle_categorical,
-        claims=(
-            Claim(
-                "nll",
-                "L(w) = -sum_i sum_c y_ic log(yhat_ic)",
-                index=-sp.Sum(ml.Yb[_i, ml.c] * sp.log(ml.Yhb[_i, ml.c]), (_i, 1, _m), (ml.c, 1, ml.K)),
-                source="lecture",
-                slide=sl.SOFTMAX_MLE,
-            ),
-        ),
+        claims=(Claim("nll", "L(w) = -sum_i sum_c y_ic log(yhat_ic)", source="lecture", slide=sl.SOFTMAX_MLE),),
+        symbols=cs.MLE_CATEGORICAL,
     )
 )
 
@@ -171,15 +142,8 @@ register(
         summary="A zero-mean Gaussian prior on the weights gives the ridge loss with lambda = sigma^2 / sigma_0^2; "
         "the bias has no prior and is not penalised.",
         build=ml.build_map_gaussian,
-        claims=(
-            Claim(
-                "lambda",
-                "lambda = sigma^2 / sigma_0^2",
-                index=ml.sigma**2 / ml.sigma_0**2,
-                source="lecture",
-                slide=sl.MAP,
-            ),
-        ),
+        claims=(Claim("lambda", "lambda = sigma^2 / sigma_0^2", source="lecture", slide=sl.MAP),),
+        symbols=cs.MAP,
     )
 )
 
@@ -198,7 +162,6 @@ register(
 # ---------------------------------------------------------------------------
 # Identities the lecture states
 # ---------------------------------------------------------------------------
-_s, _y = idn.s, idn.y
 
 register(
     Topic(
@@ -209,7 +172,8 @@ register(
         order=30.2,
         summary="sigma'(s) = sigma(s) (1 - sigma(s)), from the explicit definition.",
         build=idn.build_sigmoid_derivative,
-        claims=(Claim("derivative", "sigma'(s) = sigma(s)(1 - sigma(s))", index=sigmoid(_s) * (1 - sigmoid(_s))),),
+        claims=(Claim("derivative", "sigma'(s) = sigma(s)(1 - sigma(s))"),),
+        symbols=cs.SCALAR,
     )
 )
 
@@ -222,15 +186,8 @@ register(
         order=31.2,
         summary="tanh(s) = 2 sigma(2s) - 1.",
         build=idn.build_tanh_sigmoid,
-        claims=(
-            Claim(
-                "identity",
-                "tanh(s) = 2 sigma(2s) - 1",
-                index=2 * sigmoid(2 * _s) - 1,
-                source="lecture",
-                slide=sl.ACTIVATIONS,
-            ),
-        ),
+        claims=(Claim("identity", "tanh(s) = 2 sigma(2s) - 1", source="lecture", slide=sl.ACTIVATIONS),),
+        symbols=cs.SCALAR,
     )
 )
 
@@ -244,22 +201,8 @@ register(
         summary="sigma_k(s) in (0, 1) and sum_k sigma_k(s) = 1.",
         build=idn.build_softmax_simplex,
         claims=(
-            Claim(
-                "range",
-                "sigma_k in (0, 1) for k in {1 ... K}",
-                index=sp.Interval.open(0, 1),
-                source="lecture",
-                slide=sl.SOFTMAX,
-            ),
-            Claim(
-                "sum",
-                "sum_k sigma_k = 1",
-                index=sp.Sum(
-                    sp.exp(idn.Sb[idn.k]) / sp.Sum(sp.exp(idn.Sb[idn.c]), (idn.c, 1, idn.K)), (idn.k, 1, idn.K)
-                ),
-                source="lecture",
-                slide=sl.SOFTMAX,
-            ),
+            Claim("range", "sigma_k in (0, 1)", note="for k in {1 ... K}", source="lecture", slide=sl.SOFTMAX),
+            Claim("sum", "sum_k sigma_k = 1", source="lecture", slide=sl.SOFTMAX),
         ),
     )
 )
@@ -274,19 +217,10 @@ register(
         summary="Sigmoid + cross-entropy and softmax + cross-entropy both back-propagate yhat - y.",
         build=idn.build_fused_gradients,
         claims=(
-            Claim(
-                "sigmoid_bce",
-                "dL/ds = yhat - y (sigmoid + cross-entropy)",
-                index=sigmoid(_s) - _y,
-                source="lecture",
-                slide=sl.MLE,
-            ),
-            Claim(
-                "softmax_cross_entropy",
-                "dL/ds_j = yhat_j - y_j (softmax + cross-entropy)",
-                index=sp.exp(idn.Sb[idn.j]) / sp.Sum(sp.exp(idn.Sb[idn.k]), (idn.k, 1, idn.K)) - idn.Yb[idn.j],
-            ),
+            Claim("sigmoid_bce", "dL/ds = yhat - y", note="(sigmoid + cross-entropy)", source="lecture", slide=sl.MLE),
+            Claim("softmax_cross_entropy", "dL/ds_j = yhat_j - y_j", note="(softmax + cross-entropy)"),
         ),
+        symbols=cs.FUSED,
     )
 )
 
@@ -316,11 +250,10 @@ register(
         summary="For s = sum_i w_i x_i with independent zero-mean terms, Var(s) = n_in Var(x) Var(w).",
         build=iv.build_xavier,
         claims=(
-            Claim(
-                "var_s", "Var(s) = n_in Var(x) Var(w)", index=iv.n_in * iv.Vx * iv.Vw, source="lecture", slide=sl.XAVIER
-            ),
-            Claim("var_w", "Var(w) = 1/n_in", index=1 / iv.n_in, source="lecture", slide=sl.XAVIER_CONTD),
+            Claim("var_s", "Var(s) = n_in Var(x) Var(w)", source="lecture", slide=sl.XAVIER),
+            Claim("var_w", "Var(w) = 1/n_in", source="lecture", slide=sl.XAVIER_CONTD),
         ),
+        symbols=cs.INIT,
     )
 )
 
@@ -333,7 +266,8 @@ register(
         order=81,
         summary="The backward pass asks for n_out Var(w) = 1; Glorot and Bengio compromise with 2/(n_in + n_out).",
         build=iv.build_glorot,
-        claims=(Claim("var_w", "Var(w) = 2/(n_in + n_out)", index=2 / (iv.n_in + iv.n_out)),),
+        claims=(Claim("var_w", "Var(w) = 2/(n_in + n_out)"),),
+        symbols=cs.INIT,
     )
 )
 
@@ -346,6 +280,7 @@ register(
         order=82,
         summary="A ReLU keeps half of a symmetric input's second moment, so the weights need twice the variance.",
         build=iv.build_he,
-        claims=(Claim("var_w", "Var(w) = 2/n_in", index=2 / iv.n_in),),
+        claims=(Claim("var_w", "Var(w) = 2/n_in"),),
+        symbols=cs.INIT,
     )
 )

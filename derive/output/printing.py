@@ -39,7 +39,8 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.output.relabel import lecture_indices
+from gradproof.derive.output.relabel import lecture_indices, lecture_messages
+from gradproof.derive.output.tex import escape_latex_text
 
 # One naming table for LaTeX: Python-side name -> LaTeX.
 LATEX_NAMES = {
@@ -62,6 +63,7 @@ LATEX_NAMES = {
     "Var(s)": r"\operatorname{Var}(s)",
     "Var(s')": r"\operatorname{Var}(s')",
     "Var(delta)": r"\operatorname{Var}(\delta)",
+    "Var(delta^{l+1})": r"\operatorname{Var}(\delta^{l+1})",
 }
 
 # names of vectors (bold lower case) and scalars (italic) among matrix symbols
@@ -105,25 +107,6 @@ def latex_name(name: str, shape=None) -> str:
     if sub:
         tex += "_{%s}" % escape_latex_text(sub)
     return tex
-
-
-def escape_latex_text(text: str) -> str:
-    """Escape characters that TeX would otherwise swallow or choke on."""
-    out = []
-    for ch in text:
-        if ch in "#$%&_{}":
-            out.append("\\" + ch)
-        elif ch == "\\":
-            out.append(r"\textbackslash{}")
-        elif ch == "^":
-            out.append(r"\^{}")
-        elif ch == "~":
-            out.append(r"\~{}")
-        elif ord(ch) > 127:
-            out.append(r"\text{\char%d}" % ord(ch) if not ch.isalpha() else ch)
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _is_scalar(shape) -> bool:
@@ -195,6 +178,9 @@ class ScalarStrPrinter(LectureNotation, StrPrinter):
         expr = lecture_sum(expr)
         return "sum_{%s} (%s)" % (self._limits(expr), self._print(expr.function))
 
+    def _print_Symbol(self, expr):
+        return "lambda" if expr.name == "lam" else super()._print_Symbol(expr)  # the code's lam is the lecture's
+
     def _print_Product(self, expr):
         return "prod_{%s} (%s)" % (self._limits(expr), self._print(expr.function))
 
@@ -232,6 +218,14 @@ class ScalarLatexPrinter(LectureNotation, LatexPrinter):
         if expr.name in LATEX_NAMES:
             return LATEX_NAMES[expr.name]
         return super()._print_Symbol(expr, style=style)
+
+    def _print_Indexed(self, expr):
+        # an entry of a matrix is its lower-case letter, as the lecture writes w_ij of W and x_ik of X
+        name, idx = str(expr.base.label), [self._print(i) for i in expr.indices]
+        entry = {"Yhat": r"\hat{y}"}.get(name, name.lower() if len(name) == 1 and "A" <= name <= "Z" else None)
+        if len(idx) == 2 and entry:
+            return "%s_{%s}" % (entry, ("" if all(len(i) == 1 and i.isalpha() for i in idx) else ",").join(idx))
+        return super()._print_Indexed(expr)
 
     def _print_Heaviside(self, expr, exp=None):
         tex = self.iverson % ("%s > 0" % self._print(expr.args[0]))
@@ -298,7 +292,8 @@ class ElementwiseNotation:
     def _print_Pow(self, expr, *args, **kwargs):
         b, ex = expr.as_base_exp()
         if self._is_matrix(b) and ex.is_Integer and ex > 0:
-            base = self._print(b) if isinstance(b, sp.Symbol) else self._group(self._print(b))
+            base = self._print(b)
+            base = base if isinstance(b, sp.Symbol) and not _superscripted(base) else self._group(base)
             return self.power % (base, self._print(ex))
         return super()._print_Pow(expr, *args, **kwargs)
 
@@ -352,6 +347,11 @@ class HadamardLatexPrinter(ElementwiseNotation, ScalarLatexPrinter):
 # ---------------------------------------------------------------------------
 # Matrix form: mexpr nodes
 # ---------------------------------------------------------------------------
+
+
+def _superscripted(name: str) -> bool:
+    """A printed name with a bare superscript (``W^3``): another superscript needs brackets, ``(W^3)^T``."""
+    return "^" in name and not name.startswith("{")
 
 
 def _needs_paren_in_product(e) -> bool:
@@ -421,7 +421,7 @@ class MatrixFormPrinter:
 
     def _print_Transpose(self, e):
         inner = self.doprint(e.arg)
-        if not isinstance(e.arg, mx.Sym):
+        if not isinstance(e.arg, mx.Sym) or _superscripted(inner):
             inner = self.lparen + inner + self.rparen
         return inner + self.transposed
 
@@ -552,17 +552,18 @@ def _label(e) -> bool:
     return not isinstance(e, (mx.MExpr, sp.Basic)) and hasattr(e, "text") and hasattr(e, "latex")
 
 
-def to_text(e) -> str:
-    """Plain text of a matrix or scalar expression (or of a ``Label``)."""
-    return e.text if _label(e) else _TEXT.doprint(e)
+def to_text(e, lecture: bool = True) -> str:
+    """Plain text of a matrix or scalar expression (or of a ``Label``); ``lecture=False``
+    keeps the engine's ``Delta`` (an exercise's letter) instead of the lecture's Delta^{l+1}."""
+    return e.text if _label(e) else _TEXT.doprint(lecture_messages(e) if lecture else e)
 
 
-mx.register_text_printer(to_text)
+mx.register_text_printer(lambda e: to_text(e, lecture=False))  # str(): the engine's own names
 
 
-def to_latex(e) -> str:
-    """LaTeX of a matrix or scalar expression (or of a ``Label``)."""
-    return e.latex if _label(e) else _LATEX.doprint(e)
+def to_latex(e, lecture: bool = True) -> str:
+    """LaTeX of a matrix or scalar expression (or of a ``Label``); ``lecture`` as for :func:`to_text`."""
+    return e.latex if _label(e) else _LATEX.doprint(lecture_messages(e) if lecture else e)
 
 
 def shape_text(shape) -> str:

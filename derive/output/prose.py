@@ -47,9 +47,14 @@ def _word_math(word: str) -> str:
     out = out.replace("LBRACE", r"\{").replace("RBRACE", r"\}")
     out = re.sub(r"\^\(([^()]*)\)", lambda m: "^{%s}" % m.group(1), out)
     # a sub- or superscript is one group: a name, a number, or a command with its argument
-    out = re.sub(r"([_^])([A-Za-z0-9]+|\\[A-Za-z]+(?:\{[^{}]*\})?)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out)
+    out = re.sub(
+        r"([_^])(-[0-9]+|[A-Za-z0-9]+|\\[A-Za-z]+(?:\{[^{}]*\})?)", lambda m: "%s{%s}" % (m.group(1), m.group(2)), out
+    )
     out = out.replace("->", r"\to ").replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ")
-    out = out.replace("*", r"\cdot ").replace("~", r"\sim ")
+    # a star after a name with no operand after it marks the optimum (w*), not a product
+    out = re.sub(r"(?<=[A-Za-z])\*(?![A-Za-z0-9(\\])", "^{OPTIMUM}", out)
+    out = re.sub(r"\^\{([^{}]*)\}\*(?![A-Za-z0-9(\\])", r"^{\1OPTIMUM}", out)  # sigma^2*: one superscript
+    out = out.replace("*", r"\cdot ").replace("~", r"\sim ").replace("OPTIMUM", "*")
     return out  # plain brackets: a long inline formula may break inside them
 
 
@@ -170,6 +175,8 @@ def prose_latex(text: str) -> str:
 
     >>> prose_latex("zero means: E(w_i^2) = Var(w_i)")
     '\\text{zero means: }\\operatorname{E}(w_{i}^{2}) = \\operatorname{Var}(w_{i})'
+    >>> prose_latex("gives w* = (X^T X)^-1 X^T y")
+    '\\text{gives }w^{*} = (X^{T} X)^{-1} X^{T} y'
     """
     if not text:
         return ""

@@ -25,11 +25,25 @@ Sum(w[i], (i, 0, n))
 w[1]*w[i]
 >>> print(lecture_indices(sp.IndexedBase("delta")[0] * w[i]))
 delta^{l+1}[1]*w[i]
+
+In the matrix forms the batched message from above, ``Delta``, is the
+lecture's Delta^{l+1} (the module's own is Delta^l), as the index forms'
+delta^{l+1}; :func:`lecture_messages` names it so before printing:
+
+>>> from gradproof.derive.engine.mexpr import MatMul, Sym, Transpose
+>>> m, K = sp.symbols("m K", positive=True, integer=True)
+>>> e = MatMul(Sym("Delta", (m, K), role="upstream"), Transpose(Sym("W", (n, K), role="param")))
+>>> lecture_messages(e).left.name
+'Delta^{l+1}'
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
+
+from gradproof.derive.engine import mexpr as mx
 
 
 def _bias_range(hi) -> bool:
@@ -56,16 +70,40 @@ class _Upstream(sp.Symbol):
         return "delta^{l+1}"
 
 
+class _UpstreamBatch(sp.Symbol):
+    """The batched message from the layer above: Delta^{l+1}."""
+
+    def _latex(self, printer):
+        return r"\Delta^{l+1}"
+
+    def _sympystr(self, printer):
+        return "Delta^{l+1}"
+
+
 # In a module's index forms ``delta`` is the message from above, delta^{l+1}
-# (the left-hand side delta^l_i is the module's own): printed apart, as on the
-# slide "Backpropagation: Backward Pass Message".
-_UPSTREAM = sp.IndexedBase(_Upstream("delta_upstream"))
+# (the left-hand side delta^l_i is the module's own), and ``Delta`` its batch
+# Delta^{l+1}: printed apart, as on the slide "Backpropagation: Backward Pass Message".
+_UPSTREAM = {
+    "delta": sp.IndexedBase(_Upstream("delta_upstream")),
+    "Delta": sp.IndexedBase(_UpstreamBatch("Delta_upstream")),
+}
 
 
 def _entry(x: sp.Indexed) -> sp.Indexed:
     idx = [k + 1 if isinstance(k, sp.Integer) and k >= 0 else k for k in x.indices]
-    base = _UPSTREAM if str(x.base.label) == "delta" else x.base
+    base = _UPSTREAM.get(str(x.base.label), x.base)
     return base[tuple(idx)] if len(idx) > 1 else base[idx[0]]
+
+
+def lecture_messages(e):
+    """A matrix form with its incoming batch message ``Delta`` (an upstream
+    symbol the declaration names no other way) as the lecture's Delta^{l+1};
+    anything else is returned unchanged.  For printing only."""
+    if isinstance(e, mx.Sym):
+        if e.role == "upstream" and e.name == "Delta" and not e.latex:
+            return dataclasses.replace(e, name="Delta^{l+1}", latex=r"{\boldsymbol{\Delta}^{l+1}}")
+        return e
+    return mx.transform(e, lecture_messages) if isinstance(e, mx.MExpr) else e
 
 
 def lecture_indices(e):

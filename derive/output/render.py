@@ -133,7 +133,7 @@ def derivation_text(d) -> str:
             ok = claim_proved(d, c)
             verdict = "proved" if ok else ("REJECTED" if ok is False else "NOT CHECKED")
             tag = f'[lecture, slide "{c.slide}"]' if c.source == "lecture" else "[gradproof]"
-            lines.append(f"  {tag} {c.statement}: {verdict}")
+            lines.append(f"  {tag} {c.shown}: {verdict}")
     errata = getattr(d, "errata", ())
     if errata:
         lines += ["", "Errata (where the lecture is wrong or imprecise):"]
@@ -211,7 +211,7 @@ def derivation_json(d) -> dict:
         "claims": [
             {
                 "key": c.key,
-                "statement": c.statement,
+                "statement": c.shown,
                 "source": c.source,
                 **({"slide": c.slide} if c.source == "lecture" else {}),
                 "latex": claim_latex(d, c),
@@ -359,7 +359,7 @@ def derivation_view(d, target: str, user: bool = False) -> dict:
         tex = claim_latex(d, c)
         view["claims"].append(
             {
-                "statement": c.statement,
+                "statement": c.shown,
                 "key": c.key,
                 "source": c.source,
                 "slide": c.slide,

@@ -136,3 +136,22 @@ def safe_math(tex: str) -> str:
         else (c if ord(c) < 128 else r"\text{[U+%04X]}" % ord(c))
         for c in tex
     )
+
+
+def escape_latex_text(text: str) -> str:
+    """Escape characters that TeX would otherwise swallow or choke on."""
+    out = []
+    for ch in text:
+        if ch in "#$%&_{}":
+            out.append("\\" + ch)
+        elif ch == "\\":
+            out.append(r"\textbackslash{}")
+        elif ch == "^":
+            out.append(r"\^{}")
+        elif ch == "~":
+            out.append(r"\~{}")
+        elif ord(ch) > 127:
+            out.append(r"\text{\char%d}" % ord(ch) if not ch.isalpha() else ch)
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -14,6 +14,7 @@ import sympy as sp
 
 from gradproof.derive.engine.matresult import DiffError, Entry, Result, pyname
 from gradproof.derive.lecture import functions as F
+from gradproof.derive.proof.zero import EXPAND_FIRST, exact_zero
 from gradproof.derive.reading.shaped import E
 
 _SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -110,29 +111,8 @@ def symbols_for(shapes: dict, sizes: dict) -> dict:
 
 
 def _is_zero(d) -> bool:
-    if d == 0:
-        return True
-    if d.is_rational_function():
-        # a nonzero rational function of the entries vanishes only on a
-        # measure-zero set: exact zeros at three random rational points
-        # (Schwartz-Zippel) stand for the identity, at a fraction of cancel()'s cost
-        import random
-
-        rnd = random.Random(7)
-        syms = sorted(d.free_symbols, key=str)
-        for _ in range(3):
-            point = {s: sp.Rational(rnd.randint(-97, 97), rnd.randint(1, 13)) for s in syms}
-            try:
-                val = d.xreplace(point)
-            except ZeroDivisionError:
-                return False
-            if val != 0:
-                return False
-        return True
-    if sp.expand(d) == 0:
-        return True
-    d = sp.simplify(F.explicit(d).rewrite(sp.exp) if hasattr(F, "explicit") else d.rewrite(sp.exp))
-    return d == 0
+    """Exactly zero, decided by the project's one decider (expansion first)."""
+    return exact_zero(d, strategy=EXPAND_FIRST)
 
 
 def prove(r: Result) -> list:

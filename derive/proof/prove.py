@@ -99,11 +99,55 @@ def per_sample_subs(decl, env, s):
 
 def instantiate(e, dims, sub, extra=None):
     """``e`` at explicit sizes (``dims``), its index objects replaced by entries (``sub``)."""
-    e = sp.sympify(e, strict=True).subs(dims).doit()
+    # The sizes and hyperparameters are plain symbols, never bound variables:
+    # structural replacement gives what ``subs`` gives, without its pattern matching.
+    e = sp.sympify(e, strict=True).xreplace({k: sp.sympify(v, strict=True) for k, v in dims.items()})
+    explicit = expand_sums(e) if e.has(sp.Sum) else e
+    e = e.doit() if explicit is None or explicit.has(*_UNEVALUATED) else explicit
     e = e.xreplace(sub)
     if extra:
         e = e.xreplace(extra)
     return e
+
+
+# What ``doit`` evaluates besides sums: an instance holding one is left to ``doit``.
+_UNEVALUATED = (sp.Sum, sp.Product, sp.Integral, sp.Derivative, sp.Limit, sp.Subs)
+
+
+def expand_sums(e):
+    """``e`` with every closed sum over explicit integer bounds written out term by term.
+
+    ``Sum(f, (i, a, b))`` becomes ``f[i:=a] + ... + f[i:=b]`` (outer sums
+    first, the bound indices replaced structurally): what ``doit`` computes
+    for such sums, without its search for a closed form.  ``None`` when a
+    sum has a free integer symbol (an index ``doit`` would keep in a
+    ``Piecewise``) or bounds that are not explicit integers with
+    ``b >= a - 1`` (a sum with ``b < a - 1`` is not empty in SymPy's
+    convention): ``doit`` decides then.
+
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> x = sp.IndexedBase("x")
+    >>> expand_sums(2 * sp.Sum(x[i] ** 2, (i, 0, 2)))
+    2*x[0]**2 + 2*x[1]**2 + 2*x[2]**2
+    >>> expand_sums(sp.Sum(x[i] * x[j], (i, 0, 2))) is None
+    True
+    """
+    if not e.args:
+        return e
+    if isinstance(e, sp.Sum):
+        if any(x.is_integer for x in e.free_symbols if isinstance(x, sp.Symbol)):
+            return None
+        ranges = []
+        for i, a, b in e.limits:
+            if not (a.is_Integer and b.is_Integer) or b < a - 1:
+                return None
+            ranges.append([(i, sp.Integer(v)) for v in range(int(a), int(b) + 1)])
+        terms = [expand_sums(e.function.xreplace(dict(point))) for point in product(*ranges)]
+        return None if any(t is None for t in terms) else sp.Add(*terms)
+    args = [expand_sums(x) for x in e.args]
+    if any(x is None for x in args):
+        return None
+    return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
 
 
 class Session:
@@ -239,7 +283,7 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
         return
     got = attempt(lambda: evaluate(claim.matrix))
     if isinstance(got, Failure):
-        proofs.append(Proof(key, "claim", sizes_text, False, f"{claim.statement}: {got.message}"))
+        proofs.append(Proof(key, "claim", sizes_text, False, f"{claim.shown}: {got.message}"))
         return
     before = len(proofs)
     mine = (derived or {}).get(claim.key)
@@ -254,7 +298,7 @@ def prove_claim(claim, oracle: dict, evaluate, sizes_text, proofs, derived=None)
     compare(oracle[claim.key], got, key, "claim", sizes_text, proofs)
     p = proofs[-1]
     if not p.passed:
-        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.statement}: {p.detail}", undecided=p.undecided)
+        proofs[-1] = Proof(p.key, p.check, p.sizes, False, f"{claim.shown}: {p.detail}", undecided=p.undecided)
     assert len(proofs) == before + 1
 
 
@@ -311,7 +355,7 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
         return Proof(
             key,
             "claim (index form)",
-            f"indices 0..{size - 1}",
+            f"{size} values per index",
             False,
             f"no derived index form {claim.key!r} to compare with",
         )
@@ -325,8 +369,12 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
             return Proof(
                 key,
                 "claim (index form)",
-                f"indices 0..{size - 1}",
+                f"{size} values per index",
                 False,
-                f"{claim.statement}: differs at {dict(zip(map(str, idx), values))}",
+                f"{claim.shown}: differs at {dict(zip(map(str, idx), values))}",
             )
-    return Proof(key, "claim (index form)", f"every index assignment in 0..{size - 1}", True)
+    # the sizes as labels would read 0-based ("in 0..2"): counted instead, as the lecture's indices are labels
+    both = sp.sympify(claim.index, strict=True).free_symbols | res.index.free_symbols
+    free = sorted({str(x) for x in both if isinstance(x, sp.Symbol) and x.is_integer and x not in (m, n, K)})
+    names = ", ".join(free) or "no free index"
+    return Proof(key, "claim (index form)", f"every assignment of {names} ({size} values each)", True)

@@ -10,8 +10,9 @@ is the yes/no form, an undecided case counting as not shown.
 
 How the decision starts is its ``strategy``:
 
-* :data:`FULL` (the default): :func:`decide_zero`'s stages (exponentials
-  as rational generators and ``cancel``, exact probes of piecewise
+* :data:`FULL` (the default): :func:`decide_zero`'s stages (one exact
+  fraction of polynomials, then exponentials as rational generators and
+  ``cancel``, exact probes of piecewise
   expressions, high-precision probes for what ``cancel`` leaves);
 * :data:`EXPAND_FIRST`: :func:`expands_to_zero` first -- a polynomial in
   symbols and function atoms such as ``tanh(s)`` is decided at once -- and
@@ -149,7 +150,10 @@ def same_entries(a, b):
 def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     """Decide whether ``d`` is identically zero: ``ZERO``, ``NONZERO`` or ``UNDECIDED``.
 
-    Exponentials become rational generators and ``cancel`` decides; a
+    First ``d`` is computed exactly as one fraction of polynomials in its
+    generators (:func:`_field_zero`): a zero numerator proves it zero, and
+    most true identities end there.  Otherwise exponentials become rational
+    generators and ``cancel`` decides; a
     piecewise expression (ReLU, sign, |w|) is decided at random non-zero
     rational points instead, each exactly.  When ``cancel`` leaves something
     (square roots of sums, as in a normalisation layer, are beyond it), the
@@ -177,9 +181,16 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
         return UNDECIDED if undecided else ZERO
     d0 = d
     d = d.rewrite(sp.exp) if d.has(sp.tanh, sp.sinh, sp.cosh) else d
-    d = sp.expand_log(d, force=True)
-    d = _exp_to_generators(d)
-    d = sp.expand_log(d, force=True)
+    # Each rewrite leaves an expression without its target (log, exp) as it is:
+    # skipped, they cost nothing where they would change nothing.
+    d = sp.expand_log(d, force=True) if d.has(sp.log) else d
+    if _field_zero(d):  # exponentials included (see _exp_factors)
+        return ZERO
+    if d.has(sp.exp):
+        d = _exp_to_generators(d)
+        d = sp.expand_log(d, force=True) if d.has(sp.log) else d
+        if _field_zero(d):
+            return ZERO
     try:
         if sp.cancel(sp.together(d)) == 0:
             return ZERO
@@ -235,3 +246,134 @@ def _probe_zero(d, rng):
         if abs(tot) > 10.0 ** (-PROBE_ZERO) * scale:
             return NONZERO
     return ZERO if evaluated >= PROBE_POINTS else UNDECIDED
+
+
+# ---------------------------------------------------------------------------
+# The fast path: it may only answer ZERO; anything else goes on to ``cancel``
+# ---------------------------------------------------------------------------
+
+
+def _field_zero(d: sp.Expr) -> bool:
+    """``True`` when ``d`` is 0 as a rational function of its generators.
+
+    The generators are the symbols and every other atom that is not a rational
+    number (``E_x``, ``exp(x^2)``, ``sqrt(x)``, ``pi``), taken as independent
+    indeterminates: an expression that is zero for *every* value of them is
+    zero at their actual values.  ``d`` is computed as one fraction
+    :class:`_Fraction` over SymPy's sparse polynomials, its denominator kept
+    as a product of powers of the polynomials it met: a sum brings fractions
+    to the least common multiple of those products and no polynomial ``gcd``
+    is ever computed (``together`` and ``cancel`` compute one at each step).
+    The numerator is zero exactly when ``d`` is.  ``False`` says nothing
+    (dependent generators such as ``x`` and ``sqrt(x)``): ``cancel`` decides then.
+    """
+    from sympy.polys.domains import QQ
+    from sympy.polys.rings import PolyRing
+
+    if d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False
+    gens: dict = {}
+    stack = [d]
+    while stack:
+        e = stack.pop()
+        if e.is_Rational:
+            continue
+        if e.is_Add or e.is_Mul:
+            stack.extend(e.args)
+        elif e.is_Pow and e.exp.is_Integer:
+            stack.append(e.base)
+        elif isinstance(e, sp.exp):
+            gens.update((sp.exp(t), None) for _, t in _exp_factors(e))
+        else:
+            gens.setdefault(e, None)
+    if not gens:
+        return False  # a rational number: cancel's comparison is as quick
+    ring = PolyRing(tuple(gens), QQ)
+    images = {g: _Fraction(x) for g, x in zip(gens, ring.gens)}
+    memo: dict = {}
+
+    def image(e) -> _Fraction:
+        if e in memo:
+            return memo[e]
+        if e in images:
+            r = images[e]
+        elif e.is_Rational:
+            r = _Fraction(ring(QQ(int(e.p), int(e.q))))
+        elif e.is_Add:
+            r = _Fraction.sum([image(a) for a in e.args])
+        elif e.is_Mul:
+            r = _Fraction.product([image(a) for a in e.args])
+        elif isinstance(e, sp.exp):
+            r = _Fraction.product([images[sp.exp(t)].power(k) for k, t in _exp_factors(e)])
+        else:  # an integer power
+            r = image(e.base).power(int(e.exp))
+        memo[e] = r
+        return r
+
+    try:
+        return not image(d).numerator
+    except ZeroDivisionError:  # a denominator zero as a rational function: cancel decides
+        return False
+
+
+class _Fraction:
+    """``numerator / prod(base ** k)``: polynomials over the rationals, the
+    denominator as a map ``base -> k`` (bases non-constant and nonzero)."""
+
+    __slots__ = ("denominator", "numerator")
+
+    def __init__(self, numerator, denominator=None):
+        self.numerator = numerator
+        self.denominator = denominator or {}
+
+    @staticmethod
+    def product(factors: list) -> _Fraction:
+        num = factors[0].numerator
+        den = dict(factors[0].denominator)
+        for f in factors[1:]:
+            num = num * f.numerator
+            for b, k in f.denominator.items():
+                den[b] = den.get(b, 0) + k
+        return _Fraction(num, den)
+
+    @staticmethod
+    def sum(terms: list) -> _Fraction:
+        den: dict = {}
+        for t in terms:
+            for b, k in t.denominator.items():
+                den[b] = max(den.get(b, 0), k)
+        num = terms[0].numerator.ring.zero
+        for t in terms:
+            part = t.numerator
+            for b, k in den.items():
+                missing = k - t.denominator.get(b, 0)
+                if missing:
+                    part = part * b**missing
+            num = num + part
+        return _Fraction(num, den)
+
+    def power(self, k: int) -> _Fraction:
+        if k >= 0:
+            return _Fraction(self.numerator**k, {b: e * k for b, e in self.denominator.items()})
+        num = self.numerator
+        if not num:
+            raise ZeroDivisionError("a power of zero with a negative exponent")
+        top = num.ring.one
+        for b, e in self.denominator.items():
+            top = top * b**e
+        if num.is_ground:
+            return _Fraction(top * (1 / num.LC), {}).power(-k)
+        return _Fraction(top, {num: 1}).power(-k)
+
+
+def _exp_factors(e: sp.exp) -> list:
+    """``exp(c u) = exp(u)^c`` with ``c`` the integer content of the argument
+    (its sign included): ``[(c, u)]``, or ``[(1, argument)]`` when the
+    content is not an integer.  ``exp(-u)`` and ``exp(2 u)`` so become
+    powers of the one generator ``exp(u)``."""
+    c, u = e.args[0].as_content_primitive()
+    if u.could_extract_minus_sign():
+        c, u = -c, -u
+    if not c.is_Integer or u == 1:
+        return [(1, e.args[0])]
+    return [(int(c), u)]

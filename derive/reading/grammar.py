@@ -6,7 +6,7 @@ backtracking): matrix notation (juxtaposition and ``@`` for the product,
 ``.*`` / ``\\odot`` elementwise, ``./``, ``^T``, ``'``, ``^{-1}``, ``^{-T}``),
 the LaTeX subset students type (``\\frac``, ``\\operatorname{tr}``, ``\\top``,
 ``\\lVert``), the lecture's Σ-index notation (``sum_i x_i (yhat_i - y_i)``,
-``\\sum_{i=1}^{m}``, ``delta_{jk}``, ``[[j = k]]``) and the spec files' index
+``\\sum_{i=1}^{m}``, ``delta_{jk}``, ``[[j = k]]``, ``[[Z > 0]]``) and the spec files' index
 notation (``W[i, j]``, ``sum(body, i)``, ``Piecewise((value, cond), ...)``).
 
 Implicit multiplication (``X^T (yhat - y)``) binds tighter than ``*`` and
@@ -102,6 +102,7 @@ GRAMMAR = r"""
      | WRAP NAME                            -> wrap
      | NORMOPEN expr NORMCLOSE NORMSUB?     -> norm
      | "[[" expr EQ expr "]]"               -> iverson
+     | "[[" expr REL expr "]]"              -> iverson
      | "[" expr EQ expr "]"                 -> iverson
      | PIECEWISE "(" piece ("," piece)* ")" -> piecewise
 

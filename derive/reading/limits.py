@@ -80,6 +80,8 @@ SPECS = Limits(
     max_significant_digits=17,
     noun="expression",
 )
+# The registry's claims: written by the project, read at import, as long as a spec expression.
+CLAIMS = Limits(max_length=2000, max_depth=20, max_nodes=400, noun="claim")
 _LN10 = math.log(10)
 _MAX_TREE_DEPTH = 400  # the estimate recurses; every reader limits depth far below this first
 

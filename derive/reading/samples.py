@@ -64,7 +64,7 @@ class SampleSum:
     def part(self, node):
         """``(tree, dependence)`` of a part of the body; ``dependence`` says how it depends on the sample."""
         if not any(isinstance(x, n.Name) and x.sub in (self.idx, self.idx * 2) for x in n.walk(node)):
-            return self.b.build(node), CONST
+            return self.b.walk(node), CONST
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise self.b.error(f"{n.source(node)[:40]} cannot be read inside sum_{self.idx}")

@@ -2,11 +2,11 @@
 
 Every node is a frozen dataclass with a fixed meaning; nothing in it is ever
 evaluated as Python.  :func:`build` turns the parse tree of
-:mod:`gradproof.derive.reading.grammar` into these nodes; the readers convert
-them by calling constructors: seminar answers into SymPy and matrix
-expressions (:mod:`gradproof.derive.seminar.answers.convert`), spec files and
-claims into index form (:mod:`gradproof.derive.specs.expressions`), ``diff``
-expressions into a shaped matrix tree (:mod:`gradproof.derive.reading.read`).
+:mod:`gradproof.derive.reading.grammar` into these nodes; the one converter
+(:mod:`gradproof.derive.reading.convert`) turns them, by calling
+constructors, into SymPy and matrix expressions (seminar answers, matrix
+claims), index form (spec files, index claims) or a shaped matrix tree
+(``diff`` expressions).
 
 >>> from gradproof.derive.reading.grammar import parser
 >>> build(parser().parse("2*(z - y)"))
@@ -131,10 +131,11 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class Iverson(Node):
-    """``[[a = b]]``: 1 if the two indices are equal, else 0."""
+    """``[[a = b]]``: 1 if the two indices are equal, else 0; ``[[Z > 0]]`` (``op`` the relation) entrywise."""
 
     left: Node
     right: Node
+    op: str = "="
 
     def children(self):
         return (self.left, self.right)
@@ -341,7 +342,8 @@ def _make(rule: str, kids: list) -> Node:
     if rule == "sqrt":
         return Call("sqrt", (nodes[0],))
     if rule == "iverson":
-        return Iverson(nodes[0], nodes[1])
+        rel = next((str(k) for k in kids if isinstance(k, Token) and k.type == "REL"), "=")
+        return Iverson(nodes[0], nodes[1], rel)
     if rule == "norm":
         sub = str(kids[-1]) if isinstance(kids[-1], Token) and kids[-1].type == "NORMSUB" else ""
         return Norm(nodes[0], sub.strip("_{} "))
@@ -437,7 +439,7 @@ def source(node: Node) -> str:
     if isinstance(n, Call):
         return n.func + "(" + ", ".join(source(a) for a in n.args) + ")"
     if isinstance(n, Iverson):
-        return "[[" + source(n.left) + " = " + source(n.right) + "]]"
+        return "[[" + source(n.left) + f" {n.op} " + source(n.right) + "]]"
     if isinstance(n, Kronecker):
         return "delta_{" + "".join(n.indices) + "}"
     if isinstance(n, Norm):

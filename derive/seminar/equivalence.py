@@ -367,7 +367,7 @@ class Oracle:
         return out
 
     def _symbolic_env(self):
-        from gradproof.derive.seminar.answers.convert import scalar_symbol
+        from gradproof.derive.seminar.answers.vocabulary import scalar_symbol
 
         sdims = dict(self.ex.symbolic_dims)
         env: dict[str, Any] = {k: sp.Integer(v) for k, v in sdims.items()}

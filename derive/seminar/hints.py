@@ -100,8 +100,8 @@ def worked_solution(ex) -> list[dict]:
     def line(rule, lhs_text, lhs_latex, rhs):
         return {
             "rule": rule,
-            "text": f"{lhs_text} = {rename_text(to_text(rhs), names)}",
-            "latex": f"{lhs_latex} = {to_latex(rhs)}",
+            "text": f"{lhs_text} = {rename_text(to_text(rhs, lecture=False), names)}",
+            "latex": f"{lhs_latex} = {to_latex(rhs, lecture=False)}",
         }
 
     out = []

@@ -67,7 +67,7 @@ def _describe(expr, oracle) -> str:
     from gradproof.derive.output.printing import to_text
 
     try:
-        text = to_text(expr)
+        text = to_text(expr, lecture=False)  # the exercise's letters
     except Exception:
         text = str(expr)
     if not oracle.refnames:

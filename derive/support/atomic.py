@@ -256,6 +256,12 @@ def _walk(root: Path) -> list[str]:
     return sorted(out)
 
 
+def _bytecode(entry: str) -> bool:
+    """A cache Python writes when a generated module is imported (``__pycache__/`` and its ``.pyc`` files)."""
+    parts = entry.rstrip("/").split("/")
+    return "__pycache__" in parts and (entry.endswith("/") or entry.endswith(".pyc"))
+
+
 class OutputFolder:
     """One command's output folder, built beside it and swapped in when complete.
 
@@ -360,7 +366,7 @@ class OutputFolder:
             raise OutputError(
                 f"{self.given} holds the output of `gradproof {command}`; write the {self.command} output into another folder"
             )
-        foreign = [e for e in entries if e != MARKER and e not in listed]
+        foreign = [e for e in entries if e != MARKER and e not in listed and not _bytecode(e)]
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise OutputError(

@@ -61,10 +61,12 @@ __all__ = [
     "enabled",
     "fetch",
     "info",
+    "load_entry",
     "lookup",
     "lookup_output",
     "save",
     "save_output",
+    "store_entry",
     "topic_key",
 ]
 
@@ -515,31 +517,38 @@ def fetch(topic, build):
 def lookup(topic):
     """The stored derivation of ``topic``, or None (absent, not authentic, or cache off)."""
     key = _key(topic)
-    if key is None:
-        return None
-    try:
-        hit = _store().get(key)
-    except OSError as err:
-        _give_up(err)
-        return None
+    hit = None if key is None else load_entry(key)
     return hit if _is_derivation_of(hit, topic) else None
 
 
 def save(topic, derivation) -> None:
     """Store a fresh derivation of ``topic`` (no-op when the cache is off or unusable)."""
     key = _key(topic)
-    if key is None:
-        return
-    try:
-        _store().put(key, derivation)
-    except OSError as err:
-        _give_up(err)
+    if key is not None:
+        store_entry(key, derivation)
+
+
+def load_entry(key: str):
+    """The object stored under ``key`` (a hex digest), or None; the caller checks what it got back."""
+    if enabled() and _BROKEN is None:
+        try:
+            return _store().get(key)
+        except OSError as err:
+            _give_up(err)
+    return None
+
+
+def store_entry(key: str, obj) -> None:
+    """Store ``obj`` under ``key`` atomically (no-op when the cache is off or unusable)."""
+    if enabled() and _BROKEN is None:
+        try:
+            _store().put(key, obj)
+        except OSError as err:
+            _give_up(err)
 
 
 def lookup_output(name: str, fmt: str) -> str | None:
-    """What ``gradproof derive NAME`` printed last time in format ``fmt``, or None.
-
-    ``fmt`` names the format and whatever else decides the printed text.
+    """What ``gradproof derive NAME`` printed last time in ``fmt`` (the format and whatever else decides it), or None.
 
     Keyed by the declared topic's name: found without loading the
     declarations or SymPy, so a repeated ``derive`` prints in a blink.  Only
@@ -548,24 +557,16 @@ def lookup_output(name: str, fmt: str) -> str | None:
     this very source never matches.
     """
     if not enabled() or _BROKEN is not None:
-        return None
-    try:
-        out = _store().get(_output_key(_builtin_key(name), fmt))
-    except OSError as err:
-        _give_up(err)
-        return None
+        return None  # before the key: a disabled cache costs no source hash
+    out = load_entry(_output_key(_builtin_key(name), fmt))
     return out if isinstance(out, str) else None
 
 
 def save_output(topic, fmt: str, text: str) -> None:
     """Store the printed derivation of a declared topic (user modules are not stored)."""
     key = _key(topic)
-    if key is None or topic.category == "user":
-        return
-    try:
-        _store().put(_output_key(key, fmt), text)
-    except OSError as err:
-        _give_up(err)
+    if key is not None and topic.category != "user":
+        store_entry(_output_key(key, fmt), text)
 
 
 def _key(topic) -> str | None:

@@ -7,9 +7,9 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = Z W + b
-    Delta^l = Delta W^T
-    dL/dW = Z^T Delta
-    dL/db = colsum(Delta)
+    Delta^l = Delta^{l+1} W^T
+    dL/dW = Z^T Delta^{l+1}
+    dL/db = colsum(Delta^{l+1})
 """
 import numpy as np
 
@@ -30,7 +30,7 @@ def forward(z, W, b):
 
 
 def backward(delta, z, W, b):
-    """Backward message and parameter messages: Delta^l = Delta W^T
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} W^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -8,8 +8,8 @@ Rows are samples (the lecture's Yhat = X W).
 Kinks: |w| has no derivative at w = 0: subgradient 0 used.
 
 Formulas (matrix form, derived and proved exactly):
-    R = sum(Abs(W))*lam
-    dR/dW = lam*sgn(W)
+    R = sum(Abs(W))*lambda
+    dR/dW = lambda*sgn(W)
 """
 import numpy as np
 
@@ -25,10 +25,10 @@ SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):
-    """Penalty: R = sum(Abs(W))*lam"""
+    """Penalty: R = sum(Abs(W))*lambda"""
     return float((np.abs(W)).sum()*lam)
 
 
 def backward(W, lam=0.01):
-    """Gradient: dR/dW = lam*sgn(W)"""
+    """Gradient: dR/dW = lambda*sgn(W)"""
     return lam*np.sign(W)

@@ -7,8 +7,8 @@ zero; applied to weight matrices only, the bias is excluded (the lecture:
 Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
-    R = sum(W^2)*lam
-    dR/dW = 2*W*lam
+    R = sum(W^2)*lambda
+    dR/dW = 2*W*lambda
 """
 import numpy as np
 
@@ -24,10 +24,10 @@ SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):
-    """Penalty: R = sum(W^2)*lam"""
+    """Penalty: R = sum(W^2)*lambda"""
     return float((W**2).sum()*lam)
 
 
 def backward(W, lam=0.01):
-    """Gradient: dR/dW = 2*W*lam"""
+    """Gradient: dR/dW = 2*W*lambda"""
     return 2*W*lam

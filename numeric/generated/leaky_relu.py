@@ -8,7 +8,7 @@ Kinks: no derivative at s = 0 (slopes 1 and alpha meet).
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = relu(Z) - alpha*relu(-Z)
-    Delta^l = Delta o (alpha*relu_grad(-Z) + relu_grad(Z))
+    Delta^l = Delta^{l+1} o (alpha*relu_grad(-Z) + relu_grad(Z))
 """
 import numpy as np
 
@@ -29,7 +29,7 @@ def forward(z, alpha=0.01):
 
 
 def backward(delta, z, alpha=0.01):
-    """Backward message and parameter messages: Delta^l = Delta o (alpha*relu_grad(-Z) + relu_grad(Z))
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} o (alpha*relu_grad(-Z) + relu_grad(Z))
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

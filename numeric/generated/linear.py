@@ -8,8 +8,8 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = Z W
-    Delta^l = Delta W^T
-    dL/dW = Z^T Delta
+    Delta^l = Delta^{l+1} W^T
+    dL/dW = Z^T Delta^{l+1}
 """
 import numpy as np
 
@@ -30,7 +30,7 @@ def forward(z, W):
 
 
 def backward(delta, z, W):
-    """Backward message and parameter messages: Delta^l = Delta W^T
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} W^T
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -8,7 +8,7 @@ Kinks: max(0, s) has no derivative at s = 0.
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = relu(Z)
-    Delta^l = Delta o relu_grad(Z)
+    Delta^l = Delta^{l+1} o relu_grad(Z)
 """
 import numpy as np
 
@@ -29,7 +29,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta^l = Delta o relu_grad(Z)
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} o relu_grad(Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

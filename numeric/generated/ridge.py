@@ -27,8 +27,8 @@ SHAPES = {'X': ('m', 'n'), 'w': ('n', 1), 'y': ('m', 1)}
 
 def solve(X, y, lam=0.01):
     """Closed form: w* = lstsq([X; sqrt(lambda) I], [y; 0])"""
-    n = X.shape[1]
-    return np.linalg.lstsq(np.concatenate([X, np.sqrt(lam) * (np.eye(n))]), np.concatenate([y, np.zeros((n,) + y.shape[1:])]), rcond=None)[0]
+    n = X.shape[1] - 1
+    return np.linalg.lstsq(np.concatenate([X, np.sqrt(lam) * (np.eye(1 + n))]), np.concatenate([y, np.zeros((1 + n,) + y.shape[1:])]), rcond=None)[0]
 
 
 def gradient(X, y, w, lam=0.01):

@@ -7,8 +7,8 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = sigmoid(Z)
-    Delta^l = A o Delta o (1 - A)
-        computed stably as Delta o sigmoid(Z) o sigmoid(-Z)
+    Delta^l = A o Delta^{l+1} o (1 - A)
+        computed stably as Delta^{l+1} o sigmoid(Z) o sigmoid(-Z)
 """
 import numpy as np
 
@@ -39,7 +39,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta^l = Delta o sigmoid(Z) o sigmoid(-Z)
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} o sigmoid(Z) o sigmoid(-Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -8,7 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Formulas (matrix form, derived and proved exactly):
     P = exp(Z) / rowsum(exp(Z))
         computed stably as softmax(Z)
-    Delta^l = P o (Delta - rowsum(Delta o P))
+    Delta^l = P o (Delta^{l+1} - rowsum(Delta^{l+1} o P))
 """
 import numpy as np
 
@@ -36,7 +36,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta^l = P o (Delta - rowsum(Delta o P))
+    """Backward message and parameter messages: Delta^l = P o (Delta^{l+1} - rowsum(Delta^{l+1} o P))
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

@@ -7,8 +7,8 @@ Rows are samples (the lecture's Yhat = X W).
 
 Formulas (matrix form, derived and proved exactly):
     Z^{l+1} = tanh(Z)
-    Delta^l = Delta o (1 - A^2)
-        computed stably as Delta o sech2(Z)
+    Delta^l = Delta^{l+1} o (1 - A^2)
+        computed stably as Delta^{l+1} o sech2(Z)
 """
 import numpy as np
 
@@ -37,7 +37,7 @@ def forward(z):
 
 
 def backward(delta, z):
-    """Backward message and parameter messages: Delta^l = Delta o sech2(Z)
+    """Backward message and parameter messages: Delta^l = Delta^{l+1} o sech2(Z)
 
     Returns (delta_in, {parameter name: dL/dparameter}).
     """

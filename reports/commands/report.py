@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from gradproof.reports.build import FORMATS
 from gradproof.reports.errors import CLIError
@@ -55,21 +56,42 @@ def load_expressions(items, shapes) -> list:
 
 
 def cmd_report(args) -> int:
-    """Build the report; exit 1 when any check failed (the report says which)."""
-    from gradproof.derive.lecture.registry import UnknownTopic
-    from gradproof.reports.build import PdfError, build_report, write_report
-    from gradproof.reports.console import Bar
+    """Build the report; exit 1 when any check failed (the report says which).
+
+    An unchanged rerun (the same source, options and spec files) publishes
+    the stored output folder, once every part it was built from still
+    authenticates; otherwise each topic, figure and PDF is read back or
+    built (:mod:`gradproof.reports.incremental`).
+    """
+    from gradproof.reports import incremental
 
     formats = parse_formats(args.format)
-    from gradproof.reports.commands.topics import load_specs
+    start = time.perf_counter()
+    specs = list(getattr(args, "spec", []) or [])
+    from gradproof.reports.build import latex_engine
 
-    user = [t.name for t in load_specs(getattr(args, "spec", []))]
+    # --expr and --shape decide the report as the spec files do
+    expressions = [repr(getattr(args, "exprs", None) or []), repr(getattr(args, "shape", None) or [])]
+    memo_key = incremental.output_key(list(args.topics) + expressions, formats, specs, latex_engine()[0])
+    memo = incremental.load_output(memo_key)
+    if memo is not None:
+        return _publish_stored(args, memo, start)
+    return _build(args, formats, specs, memo_key, start)
+
+
+def _build(args, formats, specs, memo_key, start) -> int:
+    from gradproof.derive.lecture.registry import UnknownTopic
+    from gradproof.reports import incremental
+    from gradproof.reports.build import PdfError, build_report, write_report
+    from gradproof.reports.commands.topics import load_specs
+    from gradproof.reports.console import Bar
+
+    user = [t.name for t in load_specs(specs)]
     try:
         user += [t.name for t in load_expressions(getattr(args, "exprs", []), getattr(args, "shape", []))]
     except _Refused as err:
         return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
-    start = time.perf_counter()
     try:
         from gradproof.reports.build import select_topics
 
@@ -89,17 +111,20 @@ def cmd_report(args) -> int:
     from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     pdf_error = None
+    parts = incremental.Keys()
     try:
         # built beside the folder, swapped in when complete; locked against a second run
         with (
             OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
             Bar(steps, "report") as bar,
         ):
-            report = build_report(names or None, progress=bar)
+            report = build_report(names or None, progress=bar, parts=parts)
             try:
-                written = write_report(report, folder.path, formats, progress=bar)
+                written = write_report(report, folder.path, formats, progress=bar, parts=parts)
             except PdfError as err:
                 pdf_error = err  # the HTML, the .tex and pdflatex's log are still published
+            if memo_key is not None and pdf_error is None and report.passed and parts.complete:
+                _store_output(memo_key, folder.path, written, len(report.sections), parts)
             folder.commit()
     except OutputError as err:
         raise CLIError(str(err), 2) from None
@@ -111,13 +136,10 @@ def cmd_report(args) -> int:
     written.files = [folder.final(p) for p in written.files]
     for line in written.skipped:
         print(f"gradproof report: {line}", file=sys.stderr)
-    wall = time.perf_counter() - start
-    files = ", ".join(
-        str(p) for p in written.files if p.suffix in (".html", ".tex", ".pdf") and not p.name.startswith("fig-")
-    )
     if report.passed:
-        print(f"{len(report.sections)} topics, every check passed ({wall:.1f} s): {files}")
+        _say_passed(len(report.sections), written.files, start)
         return 0
+    files = _listed(written.files)
     print(
         f"gradproof report: VERIFICATION FAILED in {len(report.failures)} check(s); the report says which: {files}",
         file=sys.stderr,
@@ -125,3 +147,50 @@ def cmd_report(args) -> int:
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1
+
+
+def _listed(files) -> str:
+    return ", ".join(str(p) for p in files if p.suffix in (".html", ".tex", ".pdf") and not p.name.startswith("fig-"))
+
+
+def _say_passed(n_sections: int, files, start: float) -> None:
+    wall = time.perf_counter() - start
+    print(f"{n_sections} topics, every check passed ({wall:.1f} s): {_listed(files)}")
+
+
+def _store_output(key: str, folder, written, n_sections: int, parts) -> None:
+    """Keep the finished folder's files (a passing run only) for an unchanged rerun."""
+    from gradproof.derive.support import cache
+
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    cache.store_entry(
+        key,
+        {
+            "files": files,
+            "listed": [p.name for p in written.files],
+            "skipped": list(written.skipped),
+            "sections": n_sections,
+            "parts": parts.used,
+        },
+    )
+
+
+def _publish_stored(args, memo: dict, start: float) -> int:
+    """Write a stored output folder (its files were authenticated, their parts too) and say what it holds."""
+    from gradproof.derive.support.atomic import OutputError, OutputFolder, write_atomic
+
+    names = [n for n in memo["files"] if isinstance(n, str) and n == Path(n).name and not n.startswith(".")]
+    try:
+        with OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder:
+            for name in names:
+                write_atomic(folder.path / name, memo["files"][name])
+            listed = [folder.final(folder.path / n) for n in memo["listed"] if n in names]
+            folder.commit()
+    except OutputError as err:
+        raise CLIError(str(err), 2) from None
+    except OSError as err:
+        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+    for line in memo["skipped"]:
+        print(f"gradproof report: {line}", file=sys.stderr)
+    _say_passed(memo["sections"], listed, start)
+    return 0

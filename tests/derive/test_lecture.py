@@ -16,7 +16,7 @@ from gradproof.derive.engine.derivation import Claim
 from gradproof.derive.engine.modules import prove_index_claim
 from gradproof.derive.lecture import slides
 from gradproof.derive.lecture.errata import errata_for, with_errata
-from gradproof.derive.lecture.registry import derive, topics
+from gradproof.derive.lecture.registry import derive, get, topics
 from gradproof.derive.output.printing import to_latex, to_text
 from gradproof.derive.output.prose import prose_latex
 from gradproof.derive.output.render import (
@@ -149,10 +149,10 @@ def test_a_wrong_index_claim_is_rejected(derivations):
     d = derivations["linear"]
     (good,) = [c for c in d.claims if c.key == "jacobian"]
     assert prove_index_claim(good, d).passed
-    from gradproof.derive.engine.modules import a_, j_
+    from gradproof.derive.reading.claims import read_claim
 
-    W = sp.IndexedBase("W", real=True)
-    wrong = Claim("jacobian", "dz_j/dz_i = w_ji", index=W[j_, a_], source="lecture", slide=slides.EXAMPLE_LINEAR)
+    text = Claim("jacobian", "dz_j/dz_i = w_ji", source="lecture", slide=slides.EXAMPLE_LINEAR)
+    wrong = read_claim("linear", text, get("linear").symbols)
     p = prove_index_claim(wrong, d)
     assert not p.passed and "differs" in p.detail
 
@@ -236,8 +236,10 @@ def test_no_index_letter_equals_a_symbol(derivations):
         assert not re.search(r"\b(\w+)\[\1[\],]", text), (name, re.search(r"\b(\w+)\[\1[\],]", text))
 
 
-# the lecture's bias input x0 = 1: inputs i = 0..n ("Example: Linear Layer")
-BIAS_INPUT = {"linear"}
+# the lecture's bias input x0 = 1: inputs i = 0..n ("Example: Linear Layer", "Linear Neuron");
+# the likelihoods sum the features of <x_i, w> as j = 0..n (i counts the samples there)
+BIAS_INPUT = {"linear", "linear_neuron"}
+BIAS_FEATURES = {"mle_gaussian", "mle_sigma2", "mle_bernoulli"}
 
 
 def test_sums_run_from_one_as_in_the_lecture(derivations):
@@ -247,6 +249,9 @@ def test_sums_run_from_one_as_in_the_lecture(derivations):
             # only the sum over the inputs starts at the bias input 0, and it ends at n
             assert set(re.findall(r"(\w'?)=0\.\.(\w+)", text)) <= {("i", "n"), ("i'", "n")}, name
             assert "sum_{i=0..n}" in text and r"\sum_{i=0}^{n}" in tex, name
+        elif name in BIAS_FEATURES:
+            assert set(re.findall(r"(\w'?)=0\.\.(\w+)", text)) == {("j", "n")}, name
+            assert r"\sum_{j=0}^{n}" in tex, name
         else:
             assert "=0.." not in text, name
             assert r"=0}^" not in tex, name
@@ -267,7 +272,7 @@ def test_the_linear_layer_counts_n_features_and_the_bias_input(derivations):
     n, K = sp.symbols("n K", positive=True, integer=True)
     d = derivations["linear"]
     assert d.result("grad:W").shape == (n + 1, K) and d.result("backward").shape[1] == n + 1
-    assert "dL/dW = Z^T Delta    ((n + 1) x K" in derivation_text(d)
+    assert "dL/dW = Z^T Delta^{l+1}    ((n + 1) x K" in derivation_text(d)
     assert d.result("forward").index.limits[0][1:] == (0, n)  # z_0 = 1 and the n features
     # the widths of classes are K, as on the softmax slide
     assert derivations["softmax"].result("backward").shape == (sp.Symbol("m", positive=True, integer=True), K)
@@ -304,9 +309,9 @@ def test_one_hadamard_symbol_and_bracketed_products():
     assert to_text(prod) == "(Delta o Z) W^T"
     assert to_latex(prod).startswith(r"\left(") and r"\odot" in to_latex(prod)
     d = derive("sigmoid")
-    assert to_text(d.result("backward").matrix) == "A o Delta o (1 - A)"
+    assert to_text(d.result("backward").matrix) == "A o Delta^{l+1} o (1 - A)"
     (c,) = d.claims
-    assert " o " in c.statement  # the claims write the same symbol
+    assert "⊙" in c.statement  # the claims write the Hadamard product as the lecture does
 
 
 def test_parameter_messages_are_named_by_their_parameter():
@@ -331,7 +336,12 @@ def test_xavier_goes_term_by_term_before_collecting(derivations):
 def test_glorot_speaks_of_w_and_delta(derivations):
     text = derivation_text(derivations["glorot"])
     assert "w^2 and x^2" not in text
-    assert "independence of w_ij^2 and delta_j^2" in text
+    assert "independence of w_ij^2 and (delta^{l+1}_j)^2" in text
+    # the message of the layer and the messages from above are told apart: delta^l_i = sum_j w_ij delta^{l+1}_j
+    assert "delta^l_i = sum_{j=1..n_out} w_ij delta^{l+1}_j" in text
+    assert not re.search(r"delta_[ij]\b", text), re.search(r".*delta_[ij]\b.*", text)
+    tex = derivation_latex(derivations["glorot"])
+    assert r"\delta^{l}_i &= \sum_{j=1}^{n_{\mathrm{out}}} w_{ij} \delta^{l+1}_j" in tex
 
 
 def test_symmetry_has_no_raw_sympy(derivations):

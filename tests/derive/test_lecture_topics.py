@@ -50,7 +50,7 @@ def test_mlp_has_a_delta_for_every_layer_composed_from_the_modules():
     # each backward step names the module whose message it applies
     rules = [s.rule for s in d.steps if s.lhs.text.startswith("Delta^")]
     assert sum("affine module" in r for r in rules) == 3 and sum("tanh module" in r for r in rules) == 2
-    assert str(d.result("delta^1").matrix) == "Delta2 W1^T"
+    assert str(d.result("delta^1").matrix) == "Delta^2 (W^1)^T"  # the lecture's layer names
 
 
 def test_mutation_proofs_exist_and_hold_in_the_composite_topics():

@@ -36,9 +36,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
         "gradproof.derive.seminar.probes",
         "gradproof.derive.seminar.deciding",
         "gradproof.derive.seminar.equivalence",
-        "gradproof.derive.seminar.answers.convert",
+        "gradproof.derive.reading.convert",
+        "gradproof.derive.reading.convert.walk",
+        "gradproof.derive.reading.convert.matrix",
+        "gradproof.derive.reading.convert.index",
+        "gradproof.derive.reading.convert.shaped",
+        "gradproof.derive.reading.convert.sums",
+        "gradproof.derive.reading.claims",
         "gradproof.derive.seminar.answers.vocabulary",
-        "gradproof.derive.seminar.answers.sums",
     ],
 )
 def test_docstring_examples(name):

@@ -28,8 +28,10 @@ def test_logistic_regression_summed_loss_has_no_1_over_m():
 
 def test_linear_layer_messages():
     d = derive("linear")
-    assert to_text(d.result("backward").matrix) == "Delta W^T"
-    assert to_text(d.result("grad:W").matrix) == "Z^T Delta"
+    # the message from above is the lecture's Delta^{l+1}; an exercise keeps its letter Delta
+    assert to_text(d.result("backward").matrix) == "Delta^{l+1} W^T"
+    assert to_text(d.result("grad:W").matrix) == "Z^T Delta^{l+1}"
+    assert to_text(d.result("grad:W").matrix, lecture=False) == str(d.result("grad:W").matrix) == "Z^T Delta"
 
 
 def test_softmax_backward_reuses_output_and_rowsum():

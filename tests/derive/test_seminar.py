@@ -79,7 +79,7 @@ def test_the_slides_summed_gradient_says_the_exercise_asks_for_the_mean():
 def test_scalar_plus_vector_is_a_shape_error_with_the_shapes():
     v = check(get("ridge"), "inv(X^T X) X^T y + lambda")
     assert v.status == "incorrect" and v.mistake.startswith("shape")
-    assert "shape error" in v.feedback[0] and "nx1" in v.feedback[0] and "3x1" in v.feedback[0]
+    assert "shape error" in v.feedback[0] and "n1x1" in v.feedback[0] and "3x1" in v.feedback[0]
     # an entrywise 1 - A stays legal where the lecture writes it
     assert check(get("sigmoid_backward"), "Delta .* A .* (1 - A)").status == "correct"
 
@@ -202,12 +202,13 @@ TUTOR = textwrap.dedent("""
     topic = "least_squares"
     hints = ["Expand the product first."]
     letters = { X = ["A"] }
+    dims = { m = 5, n = 2, n1 = 3, K = 4 }
     [exercise.symbols.X]
-    shape = ["m", "n"]
+    shape = ["m", "n1"]
     [exercise.symbols.y]
     shape = ["m", 1]
     [exercise.symbols.w]
-    shape = ["n", 1]
+    shape = ["n1", 1]
     [[exercise.steps]]
     lhs = "dL/dw"
     result = "gradient"

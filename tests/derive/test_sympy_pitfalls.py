@@ -88,8 +88,8 @@ def test_logistic_regression_with_vector_w():
         g = None  # SymPy 1.14: "index is larger than expression shape"
     d = derive("logistic_regression")
     assert d.passed
-    # the engine's gradient has the shape of w whatever SymPy does
-    assert tuple(d.result("grad:w").shape) == (n, 1)
+    # the engine's gradient has the shape of w whatever SymPy does: n + 1 rows, w_0 .. w_n (x0 = 1 and n features)
+    assert tuple(d.result("grad:w").shape) == (n + 1, 1)
     if g is not None and getattr(g, "shape", None) == (n, 1):  # pragma: no cover - a future SymPy
         rng = np.random.default_rng(2)
         Xv, wv, yv = rng.normal(size=(2, 3)), rng.normal(size=(3, 1)), np.array([[1.0], [0.0]])

@@ -55,9 +55,9 @@ CLASS_B = "student,exercise,answer\n" + "".join(
 COMMANDS = {
     # command: (args for A, args for B); "{out}" is the output folder, "{dir}" the run's folder
     "grade": (["grade", "{dir}/a.csv", "-o", "{out}"], ["grade", "{dir}/b.csv", "-o", "{out}"]),
-    "report": (
-        ["report", "affine", "-o", "{out}", "--format", "html"],
-        ["report", "relu", "sigmoid", "-o", "{out}", "--format", "html,latex"],
+    "report": (  # --no-cache: every run derives (a stored report would be published in a blink)
+        ["report", "affine", "-o", "{out}", "--format", "html", "--no-cache"],
+        ["report", "relu", "sigmoid", "-o", "{out}", "--format", "html,latex", "--no-cache"],
     ),
     "codegen": (
         ["codegen", "affine", "-o", "{out}"],
@@ -216,7 +216,7 @@ def test_a_signal_while_workers_check_answers_stops_grade_cleanly(sig, group, tm
 
 
 def test_sigterm_while_the_report_derives_stops_cleanly(tmp_path):
-    p = start(cli("report", "affine", "relu", "sigmoid", "-o", str(tmp_path / "r"), "--format", "html"))
+    p = start(cli("report", "affine", "relu", "sigmoid", "-o", str(tmp_path / "r"), "--format", "html", "--no-cache"))
     _wait_for_workers(p, 2)
     os.kill(p.pid, signal.SIGTERM)
     _, err = p.communicate(timeout=60)

@@ -138,6 +138,19 @@ def test_a_file_added_to_gradproofs_folder_blocks_the_next_run(tmp_path, capsys)
     assert listing(out) == [MARKER, "affine.py", "my_notes.py", "relu.py", "sub"]
 
 
+def test_bytecode_of_an_imported_module_does_not_block_the_next_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert codegen(out, "affine", "relu") == 0
+    (out / "__pycache__").mkdir()
+    (out / "__pycache__" / "affine.cpython-311.pyc").write_bytes(b"\x00")  # what importing affine.py leaves
+    assert codegen(out, "affine") == 0
+    assert listing(out) == [MARKER, "affine.py"]
+    (out / "__pycache__").mkdir()
+    (out / "__pycache__" / "notes.txt").write_text("mine")  # not bytecode: still someone else's file
+    err = one_line_exit_2(codegen(out), capsys, "did not write")
+    assert "__pycache__/notes.txt" in err
+
+
 @pytest.mark.parametrize("marker", ["{not json", '{"kind": "codegen"}', '{"kind": "codegen", "files": 3}', ""])
 def test_a_broken_marker_is_not_trusted(marker, tmp_path, capsys):
     out = tmp_path / "out"

@@ -175,7 +175,16 @@ def _register(toy_derivation, passed: bool):
     return name
 
 
-def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def forget_toy():
+    """The toy topic leaves the registry after the test, so later tests see the lecture's topics only."""
+    from gradproof.derive.lecture import registry
+
+    yield
+    registry.remove_user_topic("toy_layer")
+
+
+def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypatch, forget_toy):
     # the toy topic has no generated module: verify it by its exact layer only
     monkeypatch.setattr(build, "_verifier", lambda: None)
     name = _register(toy_derivation, passed=True)

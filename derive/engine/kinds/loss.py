@@ -65,7 +65,7 @@ def _messages(dv: Deriver) -> ModuleCode:
     extra = {str(dv.out.label): sp.IndexedBase(decl.output.matrix)} if decl.output is not None else {}
     batched = reduction * dv.batch(local, extra)
     batched_lhs = partial(
-        "L", "L", f"Z[{s_}, {a_}]" if z.dims else f"z[{s_}]", "Z_{%s,%s}" % (s_, a_) if z.dims else "z_{%s}" % s_
+        "L", "L", f"Z[{s_}, {a_}]" if z.dims else f"z[{s_}]", "z_{%s%s}" % (s_, a_) if z.dims else "z_{%s}" % s_
     )
     dv.step(
         "batch: rows are samples" + (", times 1/m (mean)" if mean else ""),

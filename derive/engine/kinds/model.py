@@ -207,11 +207,12 @@ def _batched_gradient(decl, g, nm, steps):
     lhs = Label(f"dL/d{nm.param}", r"\frac{\partial L}{\partial \mathbf{%s}}" % nm.param)
     how = "average" if decl.reduction == "mean" else "sum"
     steps.append(Step(f"batch: {how} over the m samples", lhs, summed))
-    Xs = mx.Sym("X", (m, n))
+    width = _input_width(decl)
+    Xs = mx.Sym("X", (m, width))
     if nm.vector:
-        shapes, Ws = {"Y": (m, K), decl.output_matrix: (m, K)}, mx.Sym("W", (n, K), role="param")
+        shapes, Ws = {"Y": (m, K), decl.output_matrix: (m, K)}, mx.Sym("W", (width, K), role="param")
     else:
-        shapes, Ws = {"y": (m, 1), decl.output_matrix: (m, 1)}, mx.Sym("w", (n, 1), role="param")
+        shapes, Ws = {"y": (m, 1), decl.output_matrix: (m, 1)}, mx.Sym("w", (width, 1), role="param")
     bindings = {"X": Binding(Xs, 2)}
     for name, shape in shapes.items():
         role = "output" if name == decl.output_matrix else "target"
@@ -221,6 +222,13 @@ def _batched_gradient(decl, g, nm, steps):
     grad = Translator(bindings).translate(summed, rows, cols)
     steps.append(Step("read off the matrix form", lhs, grad))
     return grad, bindings, Ws, Xs
+
+
+def _input_width(decl):
+    """The columns of X: the layer's declared input width (``n + 1``: the n
+    features and the column of ones x0 = 1, as the lecture's X has)."""
+    (layer_input,) = [a for a in _declared(decl.layer).declaration.args if a.role == "input"]
+    return layer_input.dims[0]
 
 
 def _forward(decl, activation, nm, Xs, Ws):
@@ -302,7 +310,8 @@ def prove(topic, d, sizes=None):
     decl = topic.declaration
     nm = _Names(decl)
     sizes = {**SIZES, **(sizes or {})}
-    rows, cols, classes = sizes["m"], sizes["n"], sizes["K"]
+    rows, classes = sizes["m"], sizes["K"]
+    cols = int(sp.sympify(_input_width(decl), strict=True).subs(n, sizes["n"]))  # n features and x0
     X = sp.Matrix(rows, cols, lambda a, b: sp.Symbol(f"X_{a}{b}", real=True))
     if nm.vector:
         W = sp.Matrix(cols, classes, lambda a, b: sp.Symbol(f"W_{a}{b}", real=True))
@@ -314,7 +323,7 @@ def prove(topic, d, sizes=None):
         Y = sp.Matrix(rows, 1, lambda a, b: sp.Symbol(f"y_{a}", real=True))
     prediction, L = _composed(decl, X, W, Y, rows)
     env = {"X": X, nm.param: W, "Y" if nm.vector else "y": Y, decl.output_matrix: prediction}
-    text = f"m={rows}, n={cols}" + (f", K={classes}" if nm.vector else "")
+    text = f"m={rows}, n={sizes['n']}" + (f", K={classes}" if nm.vector else "")
     ps = Session(sizes, env, sizes_text=text)
     oracle = {"forward": prediction, f"grad:{nm.param}": W.applyfunc(lambda w: sp.diff(L, w))}
     res = {r.key: r for r in d.results}

@@ -57,6 +57,11 @@ class EmitContext:
             for axis, dim in enumerate(s.shape):
                 if isinstance(dim, sp.Symbol) and dim not in self.dim_source:
                     self.dim_source[dim] = f"{self.names[s.name]}.shape[{axis}]"
+        for s in syms:  # a width n + 1 (n features and x0 = 1) gives n where no width n does
+            for axis, dim in enumerate(s.shape):
+                base, offset = sp.sympify(dim, strict=True).as_coeff_Add()
+                if offset.is_Symbol and base.is_Integer and base > 0 and offset not in self.dim_source:
+                    self.dim_source[offset] = f"{self.names[s.name]}.shape[{axis}] - {base}"
         self.hyper = list(code.hyper)
         dims = {h: py_hyper(h) for h, _ in self.hyper}
         dims.update({dim: dim.name for dim in self.dim_source})

@@ -3,7 +3,8 @@
 No student text ever reaches ``eval``, ``exec``, ``sympify`` or
 ``parse_expr``: the one reading pipeline (:mod:`gradproof.derive.reading`:
 grammar, typed tree, limits) yields a typed tree that is converted by
-constructors (:mod:`.convert`).
+constructors (:func:`gradproof.derive.reading.convert.to_values`, the one
+converter's matrix target).
 
 >>> v = Vocabulary(dims={"m": 5, "n": 3}, symbols=(
 ...     SymbolDecl("X", ("m", "n")), SymbolDecl("y", ("m", 1)), SymbolDecl("yhat", ("m", 1))))
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradproof.derive.reading.tree as tree
+from gradproof.derive.reading.convert import to_values
+from gradproof.derive.reading.convert.matrix import ConversionError, Value, shape_str
+from gradproof.derive.reading.convert.vocabulary import SymbolDecl, Vocabulary
 from gradproof.derive.reading.limits import DEFAULT, Limits
 from gradproof.derive.reading.parse import ParseFailure, parse
-from gradproof.derive.seminar.answers.convert import ConversionError, SymbolDecl, Value, Vocabulary, convert, shape_str
 
 __all__ = [
     "AnswerError",
@@ -108,7 +111,7 @@ def read_answer(text: str, vocab: Vocabulary, limits: Limits = DEFAULT) -> Readi
 
     node = parse_answer(text, limits)
     try:
-        value: Value = convert(node, vocab)
+        value: Value = to_values(node, vocab)
     except ConversionError as err:
         raise AnswerError(err.code, str(err), err.hint) from None
     except RecursionError:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from gradproof.derive.seminar.answers import SymbolDecl as S
-from gradproof.derive.seminar.exercise import Exercise, WrongAnswer
+from gradproof.derive.seminar.exercise import PROBE_DIMS, SYMBOLIC_DIMS, Exercise, WrongAnswer
 
 EXERCISES: list = []
 declare = EXERCISES.append
+
+
+def bias_dims(dims=PROBE_DIMS) -> tuple:
+    """``dims`` for an exercise whose X holds the column of ones x_0 = 1 and n features (slide "Linear
+    Neuron"): the width ``n1 = n + 1`` takes the size ``n`` had, so the probes keep their sizes."""
+    sizes = dict(dims)
+    return (*((k, v - 1 if k == "n" else v) for k, v in sizes.items()), ("n1", sizes["n"]))
+
 
 declare(
     Exercise(
@@ -250,14 +258,17 @@ declare(
         id="logreg_grad",
         title="Logistic regression: gradient of the cross-entropy",
         section="Logistic regression",
-        prompt="Logistic regression yhat = sigma(X w) with the summed cross-entropy loss "
-        "L(w) = -sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]. Give dL/dw (n x 1).",
+        prompt="Logistic regression yhat = sigma(X w) (X is m x (n+1): the column of ones x_0 = 1 and n features) "
+        "with the summed cross-entropy loss "
+        "L(w) = -sum_i [y_i log yhat_i + (1 - y_i) log(1 - yhat_i)]. Give dL/dw ((n+1) x 1).",
         lhs="dL/dw",
         topic="logistic_regression",
         result="grad:w",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n")),
-            S("w", ("n", 1)),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("w", ("n1", 1)),
             S("y", ("m", 1), "binary", description="targets in {0, 1}"),
             S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(X w)", description="sigma(X w)"),
         ),
@@ -285,14 +296,17 @@ declare(
         id="multinomial_grad",
         title="Multinomial logistic regression: gradient of the cross-entropy",
         section="Backpropagation",
-        prompt="Multinomial logistic regression P = softmax(X W) row by row, one-hot targets Y, loss the mean "
-        "cross-entropy over the m samples. Give dL/dW (n x K).",
+        prompt="Multinomial logistic regression P = softmax(X W) row by row (X is m x (n+1): the column of ones "
+        "x_0 = 1 and n features), one-hot targets Y, loss the mean "
+        "cross-entropy over the m samples. Give dL/dW ((n+1) x K).",
         lhs="dL/dW",
         topic="multinomial_logistic_regression",
         result="grad:W",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n")),
-            S("W", ("n", "K")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("W", ("n1", "K")),
             S("Y", ("m", "K"), "onehot", description="one-hot targets"),
             S("P", ("m", "K"), aliases=("Yhat",), definition="softmax(X W)", description="softmax(X W), row-wise"),
         ),
@@ -311,13 +325,16 @@ declare(
         id="linreg_grad",
         title="Linear regression: gradient of the squared error",
         section="Linear neuron",
-        prompt="Linear regression yhat = X w with the summed squared error L(w) = (y - X w)^T (y - X w). Give dL/dw (n x 1).",
+        prompt="Linear regression yhat = X w (X is m x (n+1): the column of ones x_0 = 1 and n features) with the "
+        "summed squared error L(w) = (y - X w)^T (y - X w). Give dL/dw ((n+1) x 1).",
         lhs="dL/dw",
         topic="linear_regression",
         result="grad:w",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n")),
-            S("w", ("n", 1)),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("w", ("n1", 1)),
             S("y", ("m", 1)),
             S("yhat", ("m", 1), aliases=("y_hat",), definition="X w", description="X w"),
         ),
@@ -327,10 +344,11 @@ declare(
 )
 
 
+# X holds the column of ones x_0 = 1 and n features: m x (n + 1), n1 = n + 1
 LSQ_SYMBOLS = (
-    S("X", ("m", "n")),
+    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
     S("y", ("m", 1)),
-    S("I", ("n", "n"), "identity", description="identity"),
+    S("I", ("n1", "n1"), "identity", description="identity"),
     S("lambda", (), "positive", aliases=("lam", "l")),
 )
 
@@ -339,13 +357,15 @@ declare(
         id="least_squares",
         title="Least squares: the closed-form solution",
         section="Linear neuron",
-        prompt="Minimise (y - X w)^T (y - X w) over w (X is m x n of full column rank). Give w*.",
+        prompt="Minimise (y - X w)^T (y - X w) over w (X is m x (n+1): the column of ones x_0 = 1 and n features, "
+        "of full column rank). Give w*.",
         lhs="w*",
         topic="least_squares",
         result="solution",
         symbols=LSQ_SYMBOLS[:3],
         # X^T X must stay invertible at the symbolic sizes too: more samples than features
-        symbolic_dims=(("m", 3), ("n", 2), ("K", 2)),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims((("m", 3), ("n", 2), ("K", 2))),
         accepted=(
             "inv(X^T X) X^T y",
             "(X'X)^-1 X'y",
@@ -368,12 +388,14 @@ declare(
         id="ridge",
         title="Ridge regression: the closed-form solution",
         section="Regularization",
-        prompt="Minimise (y - X w)^T (y - X w) + lambda w^T w over w (lambda > 0). Give w*.",
+        prompt="Minimise (y - X w)^T (y - X w) + lambda w^T w over w (lambda > 0; X is m x (n+1): the column of "
+        "ones x_0 = 1 and n features). Give w*.",
         lhs="w*",
         topic="ridge",
         result="solution",
         symbols=LSQ_SYMBOLS,
-        symbolic_dims=(("m", 3), ("n", 2), ("K", 2)),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims((("m", 3), ("n", 2), ("K", 2))),
         accepted=(
             "inv(X^T X + lambda I) X^T y",
             "(X'X + lambda I)^-1 X'y",
@@ -456,10 +478,12 @@ declare(
         topic="mle_sigma2",
         result="sigma2",
         form="index",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(
-            S("X", ("m", "n")),
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
             S("y", ("m", 1)),
-            S("w", ("n", 1)),
+            S("w", ("n1", 1)),
             S("RSS", (), definition="(y - X w)^T (y - X w)", description="residual sum of squares"),
         ),
         accepted=("RSS/m", "(y - X w)^T (y - X w) / m", r"\frac{1}{m}(y - Xw)^\top(y - Xw)", "norm(y - X w)^2 / m"),

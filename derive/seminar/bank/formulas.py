@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gradproof.derive.seminar.answers import SymbolDecl as S
-from gradproof.derive.seminar.bank.core import N_IN
-from gradproof.derive.seminar.exercise import Exercise, WrongAnswer
+from gradproof.derive.seminar.bank.core import N_IN, bias_dims
+from gradproof.derive.seminar.exercise import SYMBOLIC_DIMS, Exercise, WrongAnswer
 
 EXERCISES: list = []
 declare = EXERCISES.append
@@ -14,11 +14,18 @@ declare(
         id="linear_neuron_grad_w",
         title="Linear neuron: parameter message",
         section="Linear neuron",
-        prompt="A linear neuron yhat = X w (X is m x n, w is n x 1) receives Delta = dL/dyhat (m x 1). Give dL/dw.",
+        prompt="A linear neuron yhat = X w (X is m x (n+1): the column of ones x_0 = 1 and n features; w is (n+1) x "
+        "1) receives Delta = dL/dyhat (m x 1). Give dL/dw.",
         lhs="dL/dw",
         topic="linear_neuron",
         result="grad:w",
-        symbols=(S("X", ("m", "n")), S("w", ("n", 1)), S("Delta", ("m", 1), aliases=("D", "delta"))),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("w", ("n1", 1)),
+            S("Delta", ("m", 1), aliases=("D", "delta")),
+        ),
         accepted=("X^T Delta", "(Delta^T X)^T", "X.T @ Delta", r"X^\top \Delta"),
         mistakes=(("Delta^T X", "transposed"), ("-X^T Delta", "sign"), ("X^T Delta / m", "factor:1/m")),
         hints=("The neuron's output is a sum over inputs: the chain rule sums the messages over the m samples.",),
@@ -31,11 +38,18 @@ declare(
         id="linear_neuron_backward",
         title="Linear neuron: backward message",
         section="Linear neuron",
-        prompt="A linear neuron yhat = X w (X is m x n, w is n x 1) receives Delta = dL/dyhat (m x 1). Give dL/dX.",
+        prompt="A linear neuron yhat = X w (X is m x (n+1): the column of ones x_0 = 1 and n features; w is (n+1) x "
+        "1) receives Delta = dL/dyhat (m x 1). Give dL/dX.",
         lhs="dL/dX",
         topic="linear_neuron",
         result="backward",
-        symbols=(S("X", ("m", "n")), S("w", ("n", 1)), S("Delta", ("m", 1), aliases=("D", "delta"))),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("w", ("n1", 1)),
+            S("Delta", ("m", 1), aliases=("D", "delta")),
+        ),
         accepted=("Delta w^T", "(w Delta^T)^T", "Delta @ w.T", r"\Delta w^\top"),
         mistakes=(("w Delta^T", "transposed"), ("-Delta w^T", "sign"), ("2 Delta w^T", "factor:2")),
         hints=("Each entry of the input meets one weight: d yhat_s / d x_sa = w_a.",),
@@ -136,7 +150,8 @@ declare(
         id="fused_bce_local",
         title="Sigmoid and cross-entropy together, one sample",
         section="Loss functions",
-        prompt="l(s) = -y log sigma(s) - (1 - y) log(1 - sigma(s)) for one sample with logit s and label y. Give dl/ds.",
+        prompt="l(s) = -y log sigma(s) - (1 - y) log(1 - sigma(s)) for one sample with logit s and label y. Give "
+        "dl/ds.",
         lhs="dl/ds",
         topic="fused_gradients",
         result="sigmoid_bce",
@@ -155,11 +170,18 @@ declare(
         id="logistic_gradient_closed",
         title="Logistic regression: the gradient whose zero has no closed form",
         section="Logistic regression",
-        prompt="For L(w) = -sum_i [y_i log sigma(x_i w) + (1 - y_i) log(1 - sigma(x_i w))], give dL/dw (n x 1) in X, w, y.",
+        prompt="For L(w) = -sum_i [y_i log sigma(x_i w) + (1 - y_i) log(1 - sigma(x_i w))], give dL/dw ((n+1) x 1) "
+        "in X, w, y (X is m x (n+1): x_0 = 1 and n features).",
         lhs="dL/dw",
         topic="logistic_no_closed_form",
         result="gradient",
-        symbols=(S("X", ("m", "n")), S("w", ("n", 1)), S("y", ("m", 1), "binary")),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("w", ("n1", 1)),
+            S("y", ("m", 1), "binary"),
+        ),
         accepted=("X^T (sigma(X w) - y)", "X^T sigma(X w) - X^T y", "-X^T (y - sigma(X w))"),
         mistakes=(
             ("X^T (y - sigma(X w))", "sign"),
@@ -274,11 +296,14 @@ declare(
         id="least_squares_hessian",
         title="Least squares: the Hessian",
         section="Linear neuron",
-        prompt="L(w) = (y - X w)^T (y - X w). Give the Hessian d2L/dw dw^T (n x n).",
+        prompt="L(w) = (y - X w)^T (y - X w). Give the Hessian d2L/dw dw^T ((n+1) x (n+1); X is m x (n+1): x_0 = 1 "
+        "and n features).",
         lhs="d2L/dw dw^T",
         topic="least_squares",
         result="hessian",
-        symbols=(S("X", ("m", "n")), S("y", ("m", 1))),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"), S("y", ("m", 1))),
         accepted=("2 X^T X", "2 X.T @ X", "X^T X + X^T X", "2 (X^T X)^T"),
         mistakes=(("X^T X", "factor:1/2"), ("-2 X^T X", "sign"), ("2 X X^T", "shape")),
         letters=(("X", "A", "Phi"),),
@@ -290,11 +315,19 @@ declare(
         id="ridge_gradient",
         title="Ridge regression: the gradient",
         section="Regularization",
-        prompt="L(w) = (y - X w)^T (y - X w) + lambda w^T w. Give dL/dw (n x 1).",
+        prompt="L(w) = (y - X w)^T (y - X w) + lambda w^T w (X is m x (n+1): x_0 = 1 and n features). Give dL/dw "
+        "((n+1) x 1).",
         lhs="dL/dw",
         topic="ridge",
         result="gradient",
-        symbols=(S("X", ("m", "n")), S("y", ("m", 1)), S("w", ("n", 1)), S("lambda", (), "positive", aliases=("lam",))),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("y", ("m", 1)),
+            S("w", ("n1", 1)),
+            S("lambda", (), "positive", aliases=("lam",)),
+        ),
         accepted=("2 X^T (X w - y) + 2 lambda w", "2 X^T X w - 2 X^T y + 2 lambda w", "-2 X^T (y - X w) + 2 lambda w"),
         mistakes=(
             ("2 X^T (X w - y)", "missing-term"),
@@ -310,11 +343,18 @@ declare(
         id="ridge_hessian",
         title="Ridge regression: the Hessian",
         section="Regularization",
-        prompt="L(w) = (y - X w)^T (y - X w) + lambda w^T w. Give d2L/dw dw^T (n x n); I is the n x n identity.",
+        prompt="L(w) = (y - X w)^T (y - X w) + lambda w^T w. Give d2L/dw dw^T ((n+1) x (n+1)); X is m x (n+1) (x_0 = "
+        "1 and n features), I the (n+1) x (n+1) identity.",
         lhs="d2L/dw dw^T",
         topic="ridge",
         result="hessian",
-        symbols=(S("X", ("m", "n")), S("I", ("n", "n"), "identity"), S("lambda", (), "positive", aliases=("lam",))),
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
+        symbols=(
+            S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+            S("I", ("n1", "n1"), "identity"),
+            S("lambda", (), "positive", aliases=("lam",)),
+        ),
         accepted=("2 (X^T X + lambda I)", "2 X^T X + 2 lambda I", r"2(X^\top X + \lambda I)"),
         mistakes=(("2 X^T X", "missing-term"), ("X^T X + lambda I", "factor:1/2"), ("2 (X^T X - lambda I)", "sign")),
     )

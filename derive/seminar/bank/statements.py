@@ -438,6 +438,7 @@ declare(
         topic="mlp_backprop",
         result="grad:W^1",
         symbols=(S("Z1", ("m", "n"), aliases=("X",)), S("Delta2", ("m", "h_1"), aliases=("D2",))),
+        reference_names=(("Z^1", "Z1"), ("Delta^2", "Delta2")),  # the derivation writes the lecture's Z^1, Delta^2
         dims=(("m", 5), ("n", 3), ("K", 4), ("h_1", 2)),
         symbolic_dims=(("m", 2), ("n", 3), ("K", 3), ("h_1", 2)),
         accepted=("Z1^T Delta2", "(Delta2^T Z1)^T", "Z1.T @ Delta2", r"Z1^\top Delta2"),

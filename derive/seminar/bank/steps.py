@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from gradproof.derive.seminar.answers import SymbolDecl as S
-from gradproof.derive.seminar.exercise import Exercise, Stage, WrongAnswer
+from gradproof.derive.seminar.bank.core import bias_dims
+from gradproof.derive.seminar.exercise import SYMBOLIC_DIMS, Exercise, Stage, WrongAnswer
 
 EXERCISES: list = []
 declare = EXERCISES.append
 
-_LSQ = (S("X", ("m", "n")), S("y", ("m", 1)), S("w", ("n", 1)), S("sigma", (), "positive"))
+# X holds the column of ones x_0 = 1 and n features: m x (n + 1), n1 = n + 1
+_LSQ = (
+    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+    S("y", ("m", 1)),
+    S("w", ("n1", 1)),
+    S("sigma", (), "positive"),
+)
 
 declare(
     Exercise(
@@ -21,6 +28,8 @@ declare(
         lhs="L(w); dL/dw; w*",
         topic="mle_gaussian",
         result="nll",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=_LSQ,
         stages=(
             Stage("L(w)", "the negative log-likelihood", "mle_gaussian", "nll"),
@@ -108,18 +117,21 @@ declare(
         lhs="l; dl/ds; dL/dw",
         topic="mle_bernoulli",
         result="loss",
+        dims=bias_dims(),
+        symbolic_dims=bias_dims(SYMBOLIC_DIMS),
         symbols=(S("y", (), "binary"), S("yhat", (), "prob", aliases=("y_hat", "p")), S("s", ())),
         stages=(
             Stage("l(y, yhat)", "the per-sample negative log-likelihood", "mle_bernoulli", "loss", form="index"),
             Stage("dl/ds", "its derivative in the logit", "fused_gradients", "sigmoid_bce", form="index"),
             Stage(
                 "dL/dw",
-                "the gradient of the summed loss, with X (m x n), w, y and yhat = sigma(X w) as columns",
+                "the gradient of the summed loss, with X (m x (n+1): x_0 = 1 and n features), w, y and yhat = sigma(X w) "
+                "as columns",
                 "logistic_regression",
                 "grad:w",
                 symbols=(
-                    S("X", ("m", "n")),
-                    S("w", ("n", 1)),
+                    S("X", ("m", "n1"), description="x_0 = 1 and n features: n1 = n + 1 columns"),
+                    S("w", ("n1", 1)),
                     S("y", ("m", 1), "binary"),
                     S("yhat", ("m", 1), aliases=("y_hat", "p"), definition="sigma(X w)"),
                 ),

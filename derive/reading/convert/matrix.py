@@ -1,4 +1,7 @@
-"""From the typed tree to SymPy scalars and :mod:`gradproof.derive.engine.mexpr` matrices.
+"""The typed tree into SymPy scalars and :mod:`gradproof.derive.engine.mexpr` matrices.
+
+The target of seminar answers, of spec files' matrix claims and of the
+registry's matrix claims.
 
 Conversion knows the exercise's vocabulary (symbols, their shapes and
 domains, index symbols) and builds every object by calling a constructor:
@@ -25,9 +28,8 @@ import sympy as sp
 
 import gradproof.derive.reading.tree as t
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.functions import sigmoid, spelled
-from gradproof.derive.reading.limits import literal_value
-from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-exported)
+from gradproof.derive.lecture.functions import relu_grad, sigmoid, spelled
+from gradproof.derive.reading.convert.vocabulary import (  # noqa: F401 (re-exported)
     DOMAINS,
     ONE,
     SymbolDecl,
@@ -35,6 +37,7 @@ from gradproof.derive.seminar.answers.vocabulary import (  # noqa: F401 (re-expo
     dim_symbol,
     scalar_symbol,
 )
+from gradproof.derive.reading.convert.walk import Walk
 
 # Functions a student may call, by every spelling the grammar lets through.
 SCALAR_FUNCTIONS = spelled("answers")  # from the function table (gradproof.derive.lecture.functions)
@@ -81,17 +84,35 @@ def convert(node: t.Node, vocab: Vocabulary) -> Value:
     return _Converter(vocab)(node)
 
 
+_NOT_IN_ANSWERS = {
+    "Ones": "the ones vector",
+    "Indexed": "index brackets W[i, j]",
+    "Piecewise": "Piecewise",
+    "Rel": "comparisons",
+    "And": "conditions",
+    "Always": "conditions",
+    "Tuple": "several expressions in one bracket",
+}
+
+
 @dataclass
-class _Converter:
+class _Converter(Walk):
     vocab: Vocabulary
     counter: itertools.count = field(default_factory=itertools.count)
 
+    REFUSED = {
+        k: f"{v} cannot be used in an answer; write the formula in matrix form" for k, v in _NOT_IN_ANSWERS.items()
+    }
+
     def __call__(self, n: t.Node) -> Value:
-        return getattr(self, "_" + type(n).__name__)(n)
+        return self.walk(n)
+
+    def refuse(self, node: t.Node, message: str) -> Exception:
+        return ConversionError("unsupported", message)
 
     # -- leaves -----------------------------------------------------------
     def _Num(self, n: t.Num) -> Value:
-        v = literal_value(n.text)
+        v = self.number(n)
         return Value(sp.Rational(v.numerator, v.denominator), (ONE, ONE), n.text)
 
     def _Name(self, n: t.Name) -> Value:
@@ -148,6 +169,8 @@ class _Converter:
             return Value(self.vocab.scalar(decl), (ONE, ONE), decl.name)
         if decl.is_matrix:
             shape = self.vocab.shape_of(decl)
+            if decl.value is not None:
+                return Value(decl.value, shape, decl.name)
             if decl.domain == "identity":
                 return Value(mx.Identity(shape[0]), shape, decl.name)
             return Value(mx.Sym(decl.name, shape), shape, decl.name)
@@ -192,28 +215,26 @@ class _Converter:
         return ways[0]
 
     # -- structure --------------------------------------------------------
-    def _Group(self, n: t.Group) -> Value:
-        v = self(n.arg)
-        return Value(v.expr, v.shape, v.text, v.prec)
-
     def _Neg(self, n: t.Neg) -> Value:
-        v = self(n.arg)
+        v = self.walk(n.arg)
         text = "-" + v.paren(3)
         if v.is_scalar:
             return Value(-v.expr, v.shape, text, 3)
         return Value(mx.Scale(sp.Integer(-1), v.expr), v.shape, text, 3)
 
     def _Add(self, n: t.Add) -> Value:
-        return self._sum(self(n.left), self(n.right), +1)
+        return self._sum(self.walk(n.left), self.walk(n.right), +1)
 
     def _Sub(self, n: t.Sub) -> Value:
-        return self._sum(self(n.left), self(n.right), -1)
+        return self._sum(self.walk(n.left), self.walk(n.right), -1)
 
     def _sum(self, a: Value, b: Value, sign: int) -> Value:
         op = " + " if sign > 0 else " - "
         text = a.paren(1) + op + b.paren(2)
         if a.is_scalar and b.is_scalar:
             return Value(a.expr + sign * b.expr, a.shape, text, 1)
+        if self._broadcasts(a.shape, b.shape):
+            return self._elementwise(lambda x, y: x + sign * y, [a, b], text, 1)
         if a.shape != b.shape and (ONE, ONE) not in (a.shape, b.shape):
             hint = "transpose" if a.shape == b.shape[::-1] else ""
             if (_is_identity_term(b) and _has_inverse(a)) or (_is_identity_term(a) and _has_inverse(b)):
@@ -240,6 +261,10 @@ class _Converter:
         return v.expr if not v.is_scalar else mx.Const(v.expr)
 
     def _Mul(self, n: t.Mul) -> Value:
+        if self.vocab.claim_notation:
+            special = self._claim_product(n)
+            if special is not None:
+                return special
         extra = dict(self.vocab.extra_functions)
         if (
             n.op == "juxt"
@@ -248,14 +273,14 @@ class _Converter:
             and isinstance(n.right, t.Group)
             and self.vocab.lookup(n.left.full) is None
         ):
-            a = self(n.right.arg)
+            a = self.walk(n.right.arg)
             return self._elementwise(extra[n.left.full], [a], n.left.full + "(" + a.text + ")", 9)
         if n.op == "juxt" and isinstance(n.left, t.Num) and isinstance(n.right, (t.Num,)):
             raise ConversionError(
                 "ambiguous", f"two numbers side by side ({n.left.text} {n.right.text}): write an operator between them"
             )
         try:
-            left = self(n.left)
+            left = self.walk(n.left)
         except ConversionError as err:
             if err.code == "unknown-name" and isinstance(n.left, t.Name) and isinstance(n.right, (t.Group, t.Tuple)):
                 raise ConversionError(
@@ -270,7 +295,7 @@ class _Converter:
             arg = n.right.arg
             if decl is not None and decl.call_args and isinstance(arg, t.Name) and arg.full in decl.call_args:
                 return left
-        right = self(n.right)
+        right = self.walk(n.right)
         return self._product(left, right, n.op)
 
     def _product(self, a: Value, b: Value, op: str) -> Value:
@@ -314,9 +339,30 @@ class _Converter:
             hint=hint,
         )
 
+    def _broadcasts(self, a: tuple, b: tuple) -> bool:
+        """A column beside a matrix with as many rows (claims only: ``Delta - rowsum(Delta ⊙ P)``)."""
+        if not self.vocab.claim_notation or a == b or (ONE, ONE) in (a, b):
+            return False
+        return a[0] == b[0] and ONE in (a[1], b[1])
+
+    def _claim_product(self, n: t.Mul) -> Value | None:
+        """The ones row ``1^T A`` (the column sums) and ``rowsum(A)`` of a declaration's claims."""
+        left = n.left
+        if isinstance(left, t.Transpose) and isinstance(left.arg, t.Num) and self.number(left.arg) == 1:
+            a = self.walk(n.right)
+            if not a.is_scalar:
+                return Value(mx.ColSum(a.expr), (ONE, a.shape[1]), "1^T " + a.paren(3), 2.6)
+        if n.op == "juxt" and isinstance(left, t.Name) and left.full == "rowsum" and isinstance(n.right, t.Group):
+            a = self.walk(n.right.arg)
+            if not a.is_scalar:
+                return Value(mx.RowSum(a.expr), (a.shape[0], ONE), "rowsum(" + a.text + ")", 9)
+        return None
+
     def _elementwise(self, fn, values: list[Value], text: str, prec: int) -> Value:
-        """Entrywise ``fn`` over matrices (1x1 operands broadcast)."""
+        """Entrywise ``fn`` over matrices (1x1 operands broadcast; in claims, columns too)."""
         shapes = {v.shape for v in values if v.shape != (ONE, ONE)}
+        if len(shapes) == 2 and self._broadcasts(*shapes):
+            shapes = {max(shapes, key=lambda sh: sh[1] != ONE)}
         if len(shapes) > 1:
             raise ConversionError(
                 "shape",
@@ -345,7 +391,7 @@ class _Converter:
                 f"{top}/{first} {rest} is ambiguous: write ({top}/{first}) {rest} "
                 f"or {top}/({first} {rest}) with parentheses",
             )
-        a, b = self(n.left), self(n.right)
+        a, b = self.walk(n.left), self.walk(n.right)
         if n.elementwise:
             return self._elementwise(lambda x, y: x / y, [a, b], a.paren(2.5) + " ./ " + b.paren(3), 2.2)
         if b.shape != (ONE, ONE):
@@ -375,13 +421,13 @@ class _Converter:
         value = self._Name(t.Name(words[0]))
         for w in words[1:-1]:
             value = self._product(value, self._Name(t.Name(w)), "juxt")
-        return self._product(value, self(last), "juxt")
+        return self._product(value, self.walk(last), "juxt")
 
     def _Pow(self, n: t.Pow) -> Value:
         words = self._glued(n.base)
         if words is not None:
             return self._apply_to_last(words, t.Pow(t.Name(words[-1]), n.exp))
-        base, ex = self(n.base), self(n.exp)
+        base, ex = self.walk(n.base), self.walk(n.exp)
         if not ex.is_scalar or ex.expr.has(sp.Indexed):
             raise ConversionError("unsupported", f"the exponent {ex.text} must be a scalar")
         text = base.paren(5) + "^" + ex.paren(5)
@@ -421,7 +467,7 @@ class _Converter:
                 "unsupported",
                 f"{n.arg.base}' (a derivative) is what is asked for: write it out in terms of {n.arg.base}",
             )
-        v = self(n.arg)
+        v = self.walk(n.arg)
         if v.is_scalar:
             return Value(v.expr, v.shape, v.paren(5) + "^T", 5)
         return Value(mx.Transpose(v.expr), (v.shape[1], v.shape[0]), v.paren(5) + "^T", 5)
@@ -431,7 +477,7 @@ class _Converter:
         extra = dict(self.vocab.extra_functions)
         if f not in FUNCTION_NAMES and len(n.args) == 1:
             if f in extra and self.vocab.lookup(f) is None:
-                a = self(n.args[0])
+                a = self.walk(n.args[0])
                 return self._elementwise(extra[f], [a], f + "(" + a.text + ")", 9)
             # a name the grammar knows as a function but this reader does not:
             # read as typed, a name next to a bracket (a symbol, or an unknown function)
@@ -441,7 +487,7 @@ class _Converter:
                 "unknown-name",
                 f"unknown function {f[:30]!r}; the functions understood are " + ", ".join(sorted(FUNCTION_NAMES)),
             )
-        args = [self(a) for a in n.args]
+        args = [self.walk(a) for a in n.args]
         text = f + "(" + ", ".join(a.text for a in args) + ")"
         if f == "delta":
             if len(args) != 2:
@@ -475,9 +521,16 @@ class _Converter:
         return Value(sp.KroneckerDelta(i.expr, j.expr), (ONE, ONE), f"[[{i.text} = {j.text}]]")
 
     def _Iverson(self, n: t.Iverson) -> Value:
-        for side in (n.left, n.right):
-            self._index_known(side, t.source(n))
-        return self._kronecker([self(n.left), self(n.right)], "[[...]]")
+        if n.op == "=":
+            for side in (n.left, n.right):
+                self._index_known(side, t.source(n))
+            return self._kronecker([self.walk(n.left), self.walk(n.right)], "[[...]]")
+        if not self.vocab.claim_notation:
+            raise ConversionError("unsupported", "comparisons cannot be used in an answer; write the formula")
+        a, b = self.walk(n.left), self.walk(n.right)
+        # [[a > b]] away from a = b (a declared kink): the derivative of max(0, a - b)
+        fn = (lambda x, y: relu_grad(x - y)) if n.op.startswith(">") else (lambda x, y: relu_grad(y - x))
+        return self._elementwise(fn, [a, b], f"[[{a.text} {n.op} {b.text}]]", 9)
 
     def _Kronecker(self, n: t.Kronecker) -> Value:
         decl = self.vocab.lookup("delta")
@@ -486,7 +539,7 @@ class _Converter:
         text = t.source(n)
         for i in n.indices:
             self._index_known(t.Name(i), text)
-        return self._kronecker([self(t.Name(i)) for i in n.indices], text)
+        return self._kronecker([self.walk(t.Name(i)) for i in n.indices], text)
 
     def _index_known(self, side: t.Node, text: str) -> None:
         """An index of a delta or indicator must be one of the exercise's index symbols."""
@@ -504,30 +557,16 @@ class _Converter:
     def _Norm(self, n: t.Norm) -> Value:
         if n.subscript not in ("", "2"):
             raise ConversionError("unsupported", f"the {n.subscript}-norm is not understood here; write norm(...)")
-        return self._norm(self(n.arg))
-
-    def _unsupported(self, n: t.Node) -> Value:
-        what = {
-            "Ones": "the ones vector",
-            "Indexed": "index brackets W[i, j]",
-            "Piecewise": "Piecewise",
-            "Rel": "comparisons",
-            "And": "conditions",
-            "Always": "conditions",
-            "Tuple": "several expressions in one bracket",
-        }.get(type(n).__name__, type(n).__name__)
-        raise ConversionError("unsupported", f"{what} cannot be used in an answer; write the formula in matrix form")
+        return self._norm(self.walk(n.arg))
 
     def _IndexSum(self, n: t.IndexSum) -> Value:
-        from gradproof.derive.seminar.answers.sums import IndexSum, SumError
+        from gradproof.derive.reading.convert.sums import IndexSum, SumError
 
         try:
             expr = IndexSum(self, n.index).total(n)
         except SumError as err:
             raise ConversionError(err.code, str(err)) from None
         return Value(expr, expr.shape, t.source(n), 1)
-
-    _Ones = _Indexed = _Piecewise = _Rel = _And = _Always = _Tuple = _unsupported
 
     def _norm(self, a: Value) -> Value:
         if a.is_scalar:

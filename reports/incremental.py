@@ -1,0 +1,415 @@
+"""The report, incrementally: every part stored under a key of everything that decides it.
+
+A report is assembled from parts that rarely change together: one fragment
+per topic (its rendered HTML and LaTeX views, its verification records, the
+facts the companion reads), the experiments' figures and records, the
+activation plot, and the two PDFs.  Each part is kept in the derivation
+cache's authenticated, atomic store (:func:`gradproof.derive.support.cache.load_entry`)
+under a SHA-256 key of its inputs:
+
+* :func:`environment` -- every file of ``numeric/`` (the generated code
+  included) and ``reports/``, the templates, the installed distributions
+  (names and versions) and Python: what verifies, draws and renders;
+* for a built-in topic, :func:`topic_digests` -- the ``derive`` package
+  without its declaration files, the parts of the declaration files that
+  declare no single topic (imports, shared arguments, helpers), and the
+  statements that declare the topic and every topic it names;
+* for a user's module, its derivation key (the spec's text and path, and
+  all of ``derive``);
+* for a PDF, the bytes of its ``.tex`` and of the figures beside it, and the
+  TeX engine.
+
+Editing one topic's declaration therefore changes the keys of that topic
+and of the topics that name it; the others are read back.  Statements are
+attributed to a topic only when they bind no name (a bare call such as
+``module("relu", ...)``); anything else in a declaration file is shared by
+every topic, and so is the declaration of a topic that code in ``derive/``
+or ``reports/`` names (``"affine"`` in a composed network's builder): a
+change there recomputes every topic.  That errs towards recomputing, never
+towards reusing a stale part.
+
+A whole unchanged rerun is one more entry: the files of the output folder,
+stored under a key of the source, the options and the spec files' bytes,
+together with the keys of the parts they were assembled from; it is used
+only while every one of those parts still authenticates.
+
+Nothing here is trusted that did not authenticate, and under ``--no-cache``
+nothing is read or written.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+from gradproof.derive.support import cache
+
+LAYOUT = b"gradproof-report-parts 1\n"  # bump when a stored part's layout changes
+DECLARATIONS = "derive/lecture/topics_*.py"  # the registry's declaration files
+
+
+def root() -> Path:
+    """The gradproof package folder (the checkout, or the installed package)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def active() -> bool:
+    """Whether parts are read and written (not under ``--no-cache`` / ``GRADPROOF_NO_CACHE``)."""
+    return cache.enabled()
+
+
+def _digest(*parts) -> str:
+    h = hashlib.sha256(LAYOUT)
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def _hash_files(h, base: Path, files) -> None:
+    for p in files:
+        rel = p.relative_to(base).as_posix()
+        if "__pycache__" not in rel:
+            h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
+
+
+def _distributions() -> str:
+    """What the report runs on: gradproof's requirements and the ``digits`` extra's, transitively, as ``name==version``.
+
+    NOTE: these, not everything installed: a package installed for something
+    else (a benchmark's contender) must not make every stored part stale.
+    Without an installed gradproof (a bare checkout), every distribution in
+    the site folders stands in.
+    """
+    from importlib import metadata
+
+    installed = {}
+    for dist in metadata.distributions():  # one scan of sys.path
+        name = _canonical(dist.metadata["Name"] or "")
+        installed.setdefault(name, dist)
+    if "gradproof" not in installed:
+        return _site_listing()
+    seen: dict[str, str] = {}
+    todo = ["gradproof"]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in installed:
+            continue  # absent is a state too: the key holds it by omission
+        dist = installed[name]
+        seen[name] = dist.version
+        for req in dist.requires or ():
+            marker = req.partition(";")[2]
+            if "extra" in marker and not (name == "gradproof" and '"digits"' in marker.replace("'", '"')):
+                continue  # another extra: not what the report runs on
+            found = _REQUIREMENT.match(req)
+            if found:
+                todo.append(_canonical(found.group(0)))
+    return "\n".join(f"{n}=={v}" for n, v in sorted(seen.items()))
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _site_listing() -> str:
+    """Every distribution folder in this interpreter's site folders (the current folder is not one)."""
+    import site
+    import sysconfig
+
+    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    if site.ENABLE_USER_SITE:
+        folders.add(site.getusersitepackages())
+    names = set()
+    for folder in sorted(folders):
+        try:
+            names.update(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+    return "\n".join(sorted(names))
+
+
+@functools.cache
+def environment() -> str:
+    """What decides every part besides the derivations: the code that verifies, draws and renders."""
+    base = root()
+    h = hashlib.sha256(LAYOUT)
+    files = [base / "__init__.py"] if (base / "__init__.py").is_file() else []
+    for sub in ("numeric", "reports"):
+        files += sorted((base / sub).rglob("*.py"))
+    files += sorted(p for p in (base / "templates").rglob("*") if p.is_file())
+    _hash_files(h, base, files)
+    h.update(_distributions().encode())
+    h.update(f"{sys.implementation.name} {sys.version}".encode())
+    return h.hexdigest()
+
+
+def _declaration_files() -> list[Path]:
+    return sorted(root().glob(DECLARATIONS))
+
+
+@functools.cache
+def engine_hash() -> str:
+    """``derive/`` without the declaration files, and the distributions it runs on."""
+    base = root()
+    skip = set(_declaration_files())
+    h = hashlib.sha256(LAYOUT)
+    _hash_files(h, base, [p for p in sorted((base / "derive").rglob("*.py")) if p not in skip])
+    h.update(_distributions().encode())
+    return h.hexdigest()
+
+
+# -- Built-in topics: which statements declare which topic ------------------------------------------
+
+
+def _binds_nothing(stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt))
+
+
+def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]], list[str]]:
+    """Split declaration files into each topic's statements and the shared rest.
+
+    ``texts`` maps a file's name to its text; ``names`` are the registered
+    topics.  A top-level statement that binds nothing and holds a topic's
+    name as a string belongs to every topic it names; every other statement
+    (imports, assignments, definitions, loops), and the comments between
+    statements, is shared.  Together the pieces are the whole text:
+
+    >>> owned, shared = declaration_parts({"t.py": "import x\\nmodule('a', 1)\\n"}, {"a", "b"})
+    >>> owned["a"], owned["b"], shared
+    (["t.py\\x00\\nmodule('a', 1)"], [], ['t.py\\x00import x', 't.py\\x00\\n'])
+    """
+    names = set(names)
+    owned: dict[str, list[str]] = {n: [] for n in names}
+    shared: list[str] = []
+    for fname, text in sorted(texts.items()):
+        tree = ast.parse(text)
+        data = text.encode("utf-8")  # ast's columns count UTF-8 bytes
+        offsets = _line_offsets(data)
+        start = 0
+        for stmt in tree.body:
+            end = offsets[stmt.end_lineno - 1] + stmt.end_col_offset
+            piece = f"{fname}\0{data[start:end].decode('utf-8')}"
+            start = end
+            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
+            for n in sorted(mentioned):
+                owned[n].append(piece)
+            if not mentioned:
+                shared.append(piece)
+        if start < len(data):
+            shared.append(f"{fname}\0{data[start:].decode('utf-8')}")
+    return owned, shared
+
+
+def _line_offsets(data: bytes) -> list[int]:
+    """The byte offset at which each line starts."""
+    offsets, pos = [], 0
+    for line in data.splitlines(keepends=True):
+        offsets.append(pos)
+        pos += len(line)
+    return offsets + [pos]
+
+
+def _constants(stmt) -> set[str]:
+    return {n.value for n in ast.walk(stmt) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
+_REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.registry")
+
+
+def _opens_registry(tree) -> bool:
+    """Whether a module imports the registry (or the API that derives by name), so it can reach any topic."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name in _REGISTRY_DOORS for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in _REGISTRY_DOORS or any(f"{node.module}.{a.name}" in _REGISTRY_DOORS for a in node.names):
+                return True
+    return False
+
+
+def _docstrings(tree) -> set[int]:
+    kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, kinds)
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
+
+
+def _named_in_code(names) -> set[str]:
+    """Topics named, as a string in code, by a module of ``derive/`` or ``reports/`` that opens the registry.
+
+    Only through the registry can code reach a topic's declaration (the
+    statement that declares it binds no name); such a topic's declaration is
+    every topic's dependency.  Docstrings do not count.
+    """
+    base = root()
+    skip = set(_declaration_files())
+    files = [p for p in sorted((base / "derive").rglob("*.py")) if p not in skip] + sorted(
+        (base / "reports").rglob("*.py")
+    )
+    names = set(names)
+    found: set[str] = set()
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        if not any(
+            door in text
+            for door in ("registry", "from gradproof import", "gradproof.derive import", "import gradproof\n")
+        ):
+            continue  # cannot open the registry: not parsed
+        tree = ast.parse(text)
+        if _opens_registry(tree):
+            docs = _docstrings(tree)
+            found |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docs} & names
+    return found
+
+
+def topic_digests(names, texts: dict[str, str] | None = None) -> dict[str, str]:
+    """Per built-in topic, a digest of everything in ``derive/`` that can decide its derivation."""
+    names = sorted(set(names))
+    if texts is None:
+        texts = {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
+    owned, shared = declaration_parts(texts, names)
+    named = _named_in_code(names) if names else set()
+    # a topic that code names is everyone's dependency: its declaration is shared
+    common = _digest(engine_hash(), *shared, *(p for n in sorted(named) for p in owned[n]))
+    out = {}
+    for n in names:
+        closure, todo = set(), [n]
+        while todo:  # the topic, and every topic its statements name, transitively
+            t = todo.pop()
+            if t not in closure:
+                closure.add(t)
+                todo += [m for piece in owned[t] for m in names if m not in closure and _quotes(piece, m)]
+        out[n] = _digest(common, n, *(p for t in sorted(closure) for p in owned[t]))
+    return out
+
+
+def _quotes(piece: str, name: str) -> bool:
+    return f'"{name}"' in piece or f"'{name}'" in piece
+
+
+# -- Keys of the parts -----------------------------------------------------------------------------
+
+
+class Keys:
+    """The keys of one report's parts, computed once per run; what the run read back and what it stored.
+
+    With the cache off every key is ``None``: nothing is read or written.
+    """
+
+    def __init__(self):
+        self.on = active()
+        self._builtin: dict[str, str] | None = None
+        self.read: list[str] = []
+        self.written: list[str] = []
+        self.complete = True  # False once a part had no key: the run as a whole cannot be stored
+
+    def fragment(self, topic) -> str | None:
+        """A topic's fragment: its derivation's inputs, the verifying and rendering code."""
+        if not self.on:
+            return None
+        key = None
+        if cache.topic_key(topic) is None:
+            pass  # a topic nothing on disk identifies is built afresh every time
+        elif topic.category == "user":
+            # the name too: one spec file may declare several topics
+            key = _digest("fragment", environment(), "user", topic.name, cache.topic_key(topic))
+        else:
+            if self._builtin is None:
+                from gradproof.derive.lecture import registry
+
+                self._builtin = topic_digests(t.name for t in registry.topics() if t.category != "user")
+            part = self._builtin.get(topic.name)
+            key = None if part is None else _digest("fragment", environment(), part)
+        self.complete = self.complete and key is not None
+        return key
+
+    def source(self, name: str) -> str | None:
+        """A report-level part (an experiment, the activation plot, the networks' checks)."""
+        # derive's engine is in: the figures' captions quote the errata's slides
+        return _digest("source", environment(), engine_hash(), name) if self.on else None
+
+    def load(self, key: str | None, expected: type, check=None):
+        """The part stored under ``key`` if it authenticates and is an ``expected`` (and passes ``check``)."""
+        if key is None:
+            return None
+        obj = cache.load_entry(key)
+        if not isinstance(obj, expected) or (check is not None and not check(obj)):
+            return None
+        self.read.append(key)
+        return obj
+
+    def save(self, key: str | None, obj) -> None:
+        if key is not None:
+            cache.store_entry(key, obj)
+            self.written.append(key)
+
+    @property
+    def used(self) -> list[str]:
+        """Every key read or written, once each, sorted."""
+        return sorted(set(self.read) | set(self.written))
+
+
+def pdf_key(tex: bytes, figures: dict[str, bytes], engine: list[str]) -> str | None:
+    """A compiled PDF: its .tex, the figures beside it and the TeX engine that compiles it."""
+    if not active():
+        return None
+    parts = [tex, " ".join(engine)] + [p for name in sorted(figures) for p in (name, figures[name])]
+    return _digest("pdf", _tool_identity(engine[0]), *parts)
+
+
+def _tool_identity(command: str) -> str:
+    """The TeX tools as installed: their resolved paths, sizes and dates (a new TeX Live is a new key)."""
+    import shutil
+
+    out = []
+    for tool in (command, "pdflatex"):
+        path = shutil.which(tool)
+        if path:
+            st = os.stat(os.path.realpath(path))
+            out.append(f"{os.path.realpath(path)} {st.st_size} {st.st_mtime_ns}")
+    return "\n".join(out)
+
+
+def output_key(topics, formats, specs, tex: list[str] | None) -> str | None:
+    """The whole output folder of ``gradproof report``: the source, the options, the spec files' bytes.
+
+    ``tex`` is the command that compiles the PDFs (``None``: no TeX
+    installed).  ``None`` when the cache is off or a spec file cannot be
+    read (the run itself then says why).
+    """
+    if not active():
+        return None
+    parts = ["output", environment(), cache.fingerprint().decode(), "|".join(topics), "|".join(formats)]
+    for spec in specs:
+        try:
+            parts += [spec, os.path.realpath(spec), Path(spec).read_bytes()]
+        except OSError:
+            return None
+    parts.append(_tool_identity(tex[0]) if tex else "no TeX")
+    return _digest(*parts)
+
+
+def load_output(key: str | None) -> dict | None:
+    """A stored output folder, if it and every part it was assembled from authenticate."""
+    if key is None:
+        return None
+    memo = cache.load_entry(key)
+    if not (isinstance(memo, dict) and isinstance(memo.get("files"), dict) and isinstance(memo.get("parts"), list)):
+        return None
+    # the parts must still be there: a corrupted one is found, and rebuilt, now
+    if not all(cache.load_entry(k) is not None for k in memo["parts"]):
+        return None
+    return memo
