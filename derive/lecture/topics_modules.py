@@ -110,8 +110,8 @@ module(
         Claim("forward", "Yhat = X W", note="(all samples)", source="lecture", slide=sl.LINEAR_LAYER),
         Claim("jacobian", "dz^{l+1}_j/dz^l_i = w_ij", source="lecture", slide=sl.EXAMPLE_LINEAR),
         Claim("jacobian:W", "dz^{l+1}_j/dw_ik = [[j = k]] z^l_i", source="lecture", slide=sl.EXAMPLE_LINEAR),
-        Claim("backward", "Delta^l = Delta W^T"),
-        Claim("grad:W", "dL/dW = Z^T Delta"),
+        Claim("backward", "Delta^l = Delta^{l+1} W^T"),
+        Claim("grad:W", "dL/dW = Z^T Delta^{l+1}"),
     ),
     aliases={"X": "Z"},  # the slide's data matrix is the layer's input
 )
@@ -129,9 +129,9 @@ module(
         forward=lambda b, jj: sp.Sum(b["W"][i, jj] * b["z"][i], (i, 0, n - 1)) + b["b"][jj],
     ),
     claims=(
-        Claim("backward", "Delta^l = Delta W^T"),
-        Claim("grad:W", "dL/dW = Z^T Delta"),
-        Claim("grad:b", "dL/db = 1^T Delta"),
+        Claim("backward", "Delta^l = Delta^{l+1} W^T"),
+        Claim("grad:W", "dL/dW = Z^T Delta^{l+1}"),
+        Claim("grad:b", "dL/db = 1^T Delta^{l+1}"),
     ),
 )
 
@@ -151,7 +151,7 @@ module(
         forward=lambda b, jj: sigmoid(b["z"][jj]),
         output=OutputName("a", "A", rw.rename_fn(sigmoid), "a = sigma(z): the derivative reuses the forward output"),
     ),
-    claims=(Claim("backward", "Delta^l = Delta ⊙ A ⊙ (1 - A)"),),
+    claims=(Claim("backward", "Delta^l = Delta^{l+1} ⊙ A ⊙ (1 - A)"),),
 )
 
 module(
@@ -167,7 +167,7 @@ module(
         forward=lambda b, jj: sp.tanh(b["z"][jj]),
         output=OutputName("a", "A", rw.rename_fn(sp.tanh), "a = tanh(z): the derivative reuses the forward output"),
     ),
-    claims=(Claim("backward", "Delta^l = Delta ⊙ (1 - A^2)"),),
+    claims=(Claim("backward", "Delta^l = Delta^{l+1} ⊙ (1 - A^2)"),),
 )
 
 module(
@@ -184,7 +184,7 @@ module(
         kinks=("max(0, s) has no derivative at s = 0",),
         kink_points=(0.0,),
     ),
-    claims=(Claim("backward", "Delta^l = Delta ⊙ [[Z > 0]]"),),
+    claims=(Claim("backward", "Delta^l = Delta^{l+1} ⊙ [[Z > 0]]"),),
 )
 
 _alpha = sp.Symbol("alpha", positive=True)
@@ -226,7 +226,7 @@ module(
         out_matrix="P",
         out_latex=r"\mathbf{P}",
     ),
-    claims=(Claim("backward", "Delta^l = P ⊙ (Delta - rowsum(Delta ⊙ P))"),),
+    claims=(Claim("backward", "Delta^l = P ⊙ (Delta^{l+1} - rowsum(Delta^{l+1} ⊙ P))"),),
 )
 
 # ---------------------------------------------------------------------------

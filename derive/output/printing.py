@@ -16,11 +16,8 @@ This module is the one home of how a formula is written:
   targets share;
 - :func:`to_text` and :func:`to_latex`, the entry points.
 
-Symbol names follow one naming table, :data:`LATEX_NAMES`, so that every
-target writes ``Yhat`` as the lecture does.  Whole derivations render in
-:mod:`gradproof.derive.output.render`, formulas become MathML in
-:mod:`gradproof.derive.output.mathml`, prose with formulas in
-:mod:`gradproof.derive.output.prose`.
+Symbol names follow one table, :data:`LATEX_NAMES`.  Derivations render in
+:mod:`~gradproof.derive.output.render`, MathML in :mod:`~gradproof.derive.output.mathml`.
 
 >>> import sympy as sp
 >>> from gradproof.derive.engine.mexpr import Sym, MatMul, Transpose
@@ -192,13 +189,18 @@ class ScalarStrPrinter(LectureNotation, StrPrinter):
         return super()._print_Pow(expr, rational=rational).replace("**", "^")
 
     def _print_Interval(self, expr):
-        lo, hi = expr.args[:2]
-        return "%s%s, %s%s" % (
-            "(" if expr.left_open else "[",
-            self._print(lo),
-            self._print(hi),
-            ")" if expr.right_open else "]",
-        )
+        lo, hi = (self._print(x) for x in expr.args[:2])
+        return "[("[bool(expr.left_open)] + f"{lo}, {hi}" + "])"[bool(expr.right_open)]
+
+    def _print_Abs(self, expr):
+        return "|%s|" % self._print(expr.args[0])
+
+    def _print_Derivative(self, expr):  # (dL/dtheta_1) as the lecture writes it, never Derivative(...)
+        f = expr.expr
+        f = f.func.__name__ if isinstance(f, sp.core.function.AppliedUndef) else "(%s)" % self._print(f)
+        n = sum(c for _, c in expr.variable_count)
+        by = " ".join("d" + self._print(v) + (f"^{c}" if c > 1 else "") for v, c in expr.variable_count)
+        return f"(d{f'^{n} ' if n > 1 else ''}{f}/{by})"
 
 
 class ScalarLatexPrinter(LectureNotation, LatexPrinter):

@@ -191,3 +191,19 @@ def test_a_worked_solution_ends_in_the_exercises_letters():
 
     lines = worked_solution(get("linear_backward"))
     assert lines[-1]["text"] == "dL/dZ = Delta W^T"  # what a student types, not the lecture's Delta^{l+1}
+
+
+def test_claims_name_the_message_from_above_too(derivations):
+    """A claim's statement says Delta^{l+1} for the incoming message, as the derivation it is compared with."""
+    for name, d in derivations.items():
+        for c in d.claims:
+            assert not re.search(r"\bDelta\b(?![\^{])", c.statement), (name, c.statement)
+
+
+def test_no_printed_form_shows_sympys_own_spelling(derivations):
+    """Derivatives and absolute values read as the lecture writes them, never as SymPy's ``Derivative(...)``."""
+    for name, d in derivations.items():
+        for where, text, _ in _printed_forms(d):
+            assert "Derivative(" not in text and "Abs(" not in text and "Subs(" not in text, (name, where, text)
+    assert "-(dL/dtheta_1)^2 - (dL/dtheta_2)^2" in derivation_text(derivations["gradient_descent"])
+    assert "sum(|W|)" in derivation_text(derivations["l1_penalty"])
