@@ -76,11 +76,11 @@ def _negated(statement):
 
 MUTATED = {
     ("linear", "backward"): _negated,
-    ("linear", "grad:W"): lambda s: s.replace("Z^T Delta", "Delta^T Z"),
+    ("linear", "grad:W"): lambda s: s.replace("Z^T Delta^{l+1}", "Z^T Delta^{l+1} / 2"),
     ("linear", "jacobian"): lambda s: s.replace("w_ij", "w_ji"),
     ("affine", "grad:b"): _negated,
     ("relu", "backward"): lambda s: s.replace("Z > 0", "Z < 0"),
-    ("softmax", "backward"): lambda s: s.replace("Delta - rowsum", "Delta + rowsum"),
+    ("softmax", "backward"): lambda s: s.replace("Delta^{l+1} - rowsum", "Delta^{l+1} + rowsum"),
     ("logistic_regression", "grad:w"): lambda s: s.replace("X^T (yhat - y)", "(yhat - y)^T X"),
     ("least_squares", "solution"): _negated,
     ("mle_gaussian", "nll"): lambda s: s.replace("(y_i - sum_j", "(y_i + sum_j"),
