@@ -8,7 +8,7 @@ Rows are samples (the lecture's Yhat = X W).
 Kinks: |w| has no derivative at w = 0: subgradient 0 used.
 
 Formulas (matrix form, derived and proved exactly):
-    R = sum(Abs(W))*lambda
+    R = sum(|W|)*lambda
     dR/dW = lambda*sgn(W)
 """
 import numpy as np
@@ -25,7 +25,7 @@ SHAPES = {'W': ('n', 'K')}
 
 
 def forward(W, lam=0.01):
-    """Penalty: R = sum(Abs(W))*lambda"""
+    """Penalty: R = sum(|W|)*lambda"""
     return float((np.abs(W)).sum()*lam)
 
 

@@ -237,8 +237,26 @@ def test_exact_probes_keep_correct_answers_correct(ex_id, answer):
     assert "agree to 110 digits" in v.detail or "agree to 150 digits" in v.detail, v.detail
 
 
-def test_exact_verdict_stands_when_sympy_gives_up():
-    # a symbolic budget too small for any proof: the exact probes still decide both ways
+def test_exact_verdict_stands_when_sympy_gives_up(monkeypatch):
+    # SymPy gives up at once (a CPU budget is charged at the kernel's clock tick, so a tiny budget alone
+    # may let a quick proof through): the exact probes still decide both ways
+    from gradproof.derive.seminar import deciding
+
+    real = deciding.time_limit
+
+    class GivesUp:  # the tiny symbolic budget runs out at once; the exact stage keeps its real limit
+        def __init__(self, seconds):
+            self.inner, self.now = real(seconds), seconds < 1e-3
+
+        def __enter__(self):
+            if self.now:
+                raise deciding.SymbolicTimeout()
+            return self.inner.__enter__()
+
+        def __exit__(self, *exc):
+            return self.inner.__exit__(*exc)
+
+    monkeypatch.setattr(deciding, "time_limit", GivesUp)
     v = decide(get("sigmoid_derivative"), "1/(2 + exp(s) + exp(-s))", symbolic_seconds=1e-6)
     assert (v.status, v.decided_by) == ("correct", "exact")
     v = decide(get("sigmoid_derivative"), "1/(2 + exp(s) + exp(-s)) + 1e-12", symbolic_seconds=1e-6)
