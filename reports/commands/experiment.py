@@ -125,8 +125,8 @@ def cmd_experiment(args) -> int:
     else:
         print(render_table(data))
     if args.output is not None:
-        from gradproof.reports.build import write_atomic
         from gradproof.reports.plots import experiment_figure
+        from gradproof.reports.writing import write_atomic
 
         fig = experiment_figure(data)
         ext = os.path.splitext(args.output)[1].lower()

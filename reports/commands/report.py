@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from gradproof.reports.build import FORMATS
 from gradproof.reports.errors import CLIError
+from gradproof.reports.writing import FORMATS
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -68,7 +68,7 @@ def cmd_report(args) -> int:
     formats = parse_formats(args.format)
     start = time.perf_counter()
     specs = list(getattr(args, "spec", []) or [])
-    from gradproof.reports.build import latex_engine
+    from gradproof.reports.writing import latex_engine
 
     # --expr and --shape decide the report as the spec files do
     expressions = [repr(getattr(args, "exprs", None) or []), repr(getattr(args, "shape", None) or [])]
@@ -82,9 +82,10 @@ def cmd_report(args) -> int:
 def _build(args, formats, specs, memo_key, start) -> int:
     from gradproof.derive.lecture.registry import UnknownTopic
     from gradproof.reports import incremental
-    from gradproof.reports.build import PdfError, build_report, write_report
+    from gradproof.reports.build import build_report
     from gradproof.reports.commands.topics import load_specs
     from gradproof.reports.console import Bar
+    from gradproof.reports.writing import PdfError, write_report
 
     user = [t.name for t in load_specs(specs)]
     try:

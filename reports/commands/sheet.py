@@ -47,10 +47,10 @@ def _items(exs, solutions: bool) -> list[dict]:
 
 def cmd_sheet(args) -> int:
     from gradproof.derive.seminar.exercises import UnknownExercise, get
-    from gradproof.reports.build import PdfError, compile_pdf, latex_engine, write_atomic
     from gradproof.reports.commands.exercises import _bank
     from gradproof.reports.grading import _env as html_env
     from gradproof.reports.render_latex import _env as tex_env
+    from gradproof.reports.writing import PdfError, compile_pdf, latex_engine, write_atomic
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]

@@ -200,8 +200,9 @@ def toy_report():
 @pytest.fixture(scope="session")
 def lecture_report(tmp_path_factory):
     """The real main job (registry topics + the toy topic), HTML and LaTeX, once per session."""
-    from gradproof.reports.build import build_report, write_report
+    from gradproof.reports.build import build_report
     from gradproof.reports.document import Report
+    from gradproof.reports.writing import write_report
 
     # The experiments (a digits training run) are left out: tests use the toy figures.
     real = build_report(None, figures=False)

@@ -77,7 +77,7 @@ def test_companion_renders_in_chromium_offline(lecture_report, tmp_path):
 
 def test_companion_pdf_compiles_without_raw_markup(lecture_report, tmp_path, need_tools):
     need_tools("pdflatex", "pdftotext")
-    from gradproof.reports.build import compile_pdf
+    from gradproof.reports.writing import compile_pdf
 
     _, out = lecture_report
     for name in ("companion.tex", "fig-activations.pdf"):

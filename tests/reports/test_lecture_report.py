@@ -16,7 +16,8 @@ TOPICS = ["linear", "softmax_simplex", "xavier", "glorot", "he", "map_gaussian"]
 
 @pytest.fixture(scope="module")
 def companion(tmp_path_factory):
-    from gradproof.reports.build import build_report, write_report
+    from gradproof.reports.build import build_report
+    from gradproof.reports.writing import write_report
 
     report = build_report(TOPICS, figures=False, jobs=1)
     out = tmp_path_factory.mktemp("companion")
@@ -65,7 +66,7 @@ def test_the_latex_report_sets_derivations_as_mathematics(companion):
 
 def test_the_pdf_text_shows_no_raw_markup(companion, need_tools):
     need_tools("pdflatex", "latexmk", "pdftotext")
-    from gradproof.reports.build import compile_pdf
+    from gradproof.reports.writing import compile_pdf
 
     _, out = companion
     path = compile_pdf(out)

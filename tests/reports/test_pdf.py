@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from gradproof.reports.build import compile_pdf
+from gradproof.reports.writing import compile_pdf
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,13 @@ import sys
 
 import pytest
 
-from gradproof.reports import build, cli
-from gradproof.reports.build import records_from_proofs, write_atomic, write_report
+from gradproof.reports import build, cli, writing
+from gradproof.reports.build import records_from_proofs
 from gradproof.reports.console import Bar
 from gradproof.reports.document import Report, TopicSection
 from gradproof.reports.render_html import render_html
 from gradproof.reports.render_latex import render_latex, tex_text
+from gradproof.reports.writing import write_atomic, write_report
 
 
 def test_html_has_every_part_of_a_topic(toy):
@@ -138,7 +139,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(build.os, "replace", boom)
+    monkeypatch.setattr(writing.os, "replace", boom)
     with pytest.raises(OSError):
         write_atomic(target, "new")
     assert target.read_text() == "old"
@@ -150,15 +151,15 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_pdf_is_skipped_with_a_reason_without_pdflatex(toy, tmp_path, monkeypatch):
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(writing.shutil, "which", lambda name: None)
     result = write_report(toy, tmp_path, ("latex", "pdf"))
     assert len(result.skipped) == 1 and "pdflatex not found" in result.skipped[0]
     assert (tmp_path / "report.tex").exists() and not (tmp_path / "report.pdf").exists()
 
 
 def test_failed_pdf_compile_leaves_no_pdf_and_no_scratch(toy, tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "latex_engine", lambda: (["false"], ""))
-    with pytest.raises(build.PdfError, match=r"pdflatex failed on report\.tex"):
+    monkeypatch.setattr(writing, "latex_engine", lambda: (["false"], ""))
+    with pytest.raises(writing.PdfError, match=r"pdflatex failed on report\.tex"):
         write_report(toy, tmp_path, ("latex", "pdf"))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert "report.pdf" not in left and "report.tex" in left
@@ -199,7 +200,7 @@ def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypat
     assert "VERIFICATION FAILED" in err and "toy_layer" in err
     assert "VERIFICATION FAILED" in (tmp_path / "bad" / "report.tex").read_text()
 
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(writing.shutil, "which", lambda name: None)
     _register(toy_derivation, passed=True)
     assert cli.main(["report", name, "-o", str(tmp_path / "nopdf"), "--format", "latex,pdf"]) == 0
     err = capsys.readouterr().err.strip().splitlines()

@@ -14,8 +14,8 @@ import pytest
 
 from gradproof.derive.support import cache
 from gradproof.reports import incremental
-from gradproof.reports.build import latex_engine
 from gradproof.reports.cli import main
+from gradproof.reports.writing import latex_engine
 
 SPEC = """\
 name = "cubic_unit"
