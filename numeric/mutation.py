@@ -111,10 +111,6 @@ def _targets(tree: ast.Module) -> list[ast.FunctionDef]:
     return [back] + helpers
 
 
-def _all_sites(tree: ast.Module):
-    return [site for fn in _targets(tree) for site in _sites(fn)]
-
-
 def _returned_messages(fn: ast.FunctionDef) -> list[ast.AST]:
     """The expressions of the backward messages: tuple elements, dict values, or the plain return."""
     out = []
@@ -202,28 +198,40 @@ def _replace(root: ast.AST, target: ast.AST, new: ast.AST) -> None:
 def mutants(source: str, operators=OPERATORS) -> list[Mutant]:
     """Every single-fault mutant of the ``backward`` function of ``source``.
 
+    Each mutant is the module's text with one function -- the one holding the
+    site -- unparsed again with the fault planted: the rest of the text is
+    that of the unmutated tree, so only the mutated function is copied and
+    printed.
+
     >>> src = "def backward(delta, z, W):\\n    return delta @ W.T, {'W': z.T @ delta}\\n"
     >>> [m.description for m in mutants(src, operators=('transpose',))][:2]
     ['transpose at line 2: delta -> delta.T', 'transpose at line 2: W.T -> W']
     """
     base = ast.parse(source)
-    n_sites = len(_all_sites(base))
+    text = ast.unparse(base)
     out, seen = [], set()
-    for k in range(n_sites):
-        tree = copy.deepcopy(base)
-        op, node, build = _all_sites(tree)[k]
-        if op not in operators:
-            continue
-        before = ast.unparse(node)
-        new = build(node)
-        after = ast.unparse(new)
-        _replace(tree, node, new)
-        ast.fix_missing_locations(tree)
-        text = ast.unparse(tree)
-        if text in seen:
-            continue
-        seen.add(text)
-        out.append(Mutant(op, f"{op} at line {node.lineno}: {before} -> {after}", text))
+    for fn in _targets(base):
+        original = ast.unparse(fn)
+        spliced = text.count(original) == 1
+        for k, (op, _, _) in enumerate(_sites(fn)):
+            if op not in operators:
+                continue
+            copy_fn = copy.deepcopy(fn)
+            op, node, build = _sites(copy_fn)[k]
+            before = ast.unparse(node)
+            new = build(node)
+            after = ast.unparse(new)
+            _replace(copy_fn, node, new)
+            if spliced:
+                mutated = text.replace(original, ast.unparse(copy_fn), 1)
+            else:  # the function's text occurs twice: print the whole module
+                tree = copy.deepcopy(base)
+                tree.body[base.body.index(fn)] = copy_fn
+                mutated = ast.unparse(tree)
+            if mutated in seen:
+                continue
+            seen.add(mutated)
+            out.append(Mutant(op, f"{op} at line {node.lineno}: {before} -> {after}", mutated))
     return out
 
 
