@@ -380,17 +380,35 @@ class _Entries:
 
     def at(self, flat: dict) -> dict:
         inputs = tuple(float(flat[arg][i]) for arg, i in self.order)
-        out = {}
-        for key, row in self.entries.items():
-            vals = []
-            for e, ev in row:
-                if ev is not None:
-                    vals.append(_interval_value(ev, inputs))
-                else:  # a function the interval evaluator does not know
-                    exact = {s: sp.Rational(v) for s, v in zip(self.symbols, inputs)}
-                    vals.append(_value(e.xreplace(exact)))
-            out[key] = vals
-        return out
+        return {key: [_entry_value(e, ev, self.symbols, inputs) for e, ev in row] for key, row in self.entries.items()}
+
+
+def _entry_value(e, ev, symbols, inputs):
+    if ev is not None:
+        return _interval_value(ev, inputs)
+    # a function the interval evaluator does not know: SymPy's evalf at the exact inputs
+    return _value(e.xreplace({s: sp.Rational(v) for s, v in zip(symbols, inputs)}))
+
+
+def scalar_reference(expr, values: dict):
+    """``expr`` (a scalar SymPy expression) at ``values`` (symbol -> float), as the accuracy layer evaluates it.
+
+    A Python float within 1e-30 of the exact value, or ``None`` where the value
+    is not a finite real number or cannot be had to 30 digits.
+
+    >>> x = sp.Symbol("x")
+    >>> scalar_reference(1 - 1 / (1 + sp.exp(-x)), {x: 700.0})  # sigma(-700), after cancelling 304 digits
+    9.85967654375977e-305
+    >>> scalar_reference(sp.log(x), {x: -2.0}) is None
+    True
+    """
+    e = fn.explicit(sp.sympify(expr, strict=True))
+    symbols = list(values)
+    try:
+        ev = _compile(e, {s: k for k, s in enumerate(symbols)})
+    except _Unsupported:
+        ev = None
+    return _entry_value(e, ev, symbols, tuple(float(values[s]) for s in symbols))
 
 
 def _inputs(code) -> list:
