@@ -98,3 +98,22 @@ def test_mutants_load_as_independent_modules():
     import gradproof.numeric.generated.tanh as original
 
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched
+
+
+@pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
+def test_the_quick_direction_first_decides_as_the_full_check(topic):
+    """One direction first, the full check only when it passes: the same verdict on every mutant."""
+    src = _source(topic)
+    sizes = {"m": 16} if "np.where(" in src else None
+
+    def full(mod):
+        return gradcheck.check_module(mod, topic=topic, sizes=sizes, methods=("central", "directional"))
+
+    quick = mutation.mutation_records(src, topic=topic, sizes=sizes)
+    slow = mutation.mutation_records(src, topic=topic, sizes=sizes, check=full)
+    assert [(r.check, r.passed) for r in quick] == [(r.check, r.passed) for r in slow]
+    for q, s in zip(quick, slow):
+        if "caught by directional (1 seed)" in q.detail:
+            assert "caught by " in s.detail and q.max_rel_error > q.tolerance
+        else:  # the full check ran: the same record
+            assert q == s
