@@ -41,7 +41,6 @@ True
 from __future__ import annotations
 
 import ast
-import copy
 import math
 import types
 from collections.abc import Callable
@@ -198,10 +197,9 @@ def _replace(root: ast.AST, target: ast.AST, new: ast.AST) -> None:
 def mutants(source: str, operators=OPERATORS) -> list[Mutant]:
     """Every single-fault mutant of the ``backward`` function of ``source``.
 
-    Each mutant is the module's text with one function -- the one holding the
-    site -- unparsed again with the fault planted: the rest of the text is
-    that of the unmutated tree, so only the mutated function is copied and
-    printed.
+    Each fault is planted in the parsed tree, the function holding it printed,
+    and the fault taken out again; the mutant's text is the module's text with
+    that one function replaced, so nothing else is copied or printed again.
 
     >>> src = "def backward(delta, z, W):\\n    return delta @ W.T, {'W': z.T @ delta}\\n"
     >>> [m.description for m in mutants(src, operators=('transpose',))][:2]
@@ -213,21 +211,20 @@ def mutants(source: str, operators=OPERATORS) -> list[Mutant]:
     for fn in _targets(base):
         original = ast.unparse(fn)
         spliced = text.count(original) == 1
-        for k, (op, _, _) in enumerate(_sites(fn)):
+        for op, node, build in _sites(fn):
             if op not in operators:
                 continue
-            copy_fn = copy.deepcopy(fn)
-            op, node, build = _sites(copy_fn)[k]
             before = ast.unparse(node)
             new = build(node)
             after = ast.unparse(new)
-            _replace(copy_fn, node, new)
-            if spliced:
-                mutated = text.replace(original, ast.unparse(copy_fn), 1)
-            else:  # the function's text occurs twice: print the whole module
-                tree = copy.deepcopy(base)
-                tree.body[base.body.index(fn)] = copy_fn
-                mutated = ast.unparse(tree)
+            _replace(fn, node, new)
+            try:
+                if spliced:
+                    mutated = text.replace(original, ast.unparse(fn), 1)
+                else:  # the function's text occurs twice: print the whole module
+                    mutated = ast.unparse(base)
+            finally:
+                _replace(fn, new, node)  # the next site sees the unmutated function
             if mutated in seen:
                 continue
             seen.add(mutated)
