@@ -193,20 +193,23 @@ def _summary(runs: list[dict]) -> tuple[dict, dict, float]:
     return per_topic, per_layer, statistics.median(sum(r["topics"][t]["cpu"] for t in topics) for r in runs)
 
 
-def _compare(before: list, after: list) -> str:
-    if [r[:2] for r in before] != [r[:2] for r in after]:
-        names_b, names_a = {tuple(r[:2]) for r in before}, {tuple(r[:2]) for r in after}
-        return (
-            f"check names DIFFER: {len(names_b - names_a)} only before, {len(names_a - names_b)} only after "
-            f"({len(before)} vs {len(after)} records)"
-        )
-    flips = sum(1 for b, a in zip(before, after) if b[3] != a[3])
+def _compare(before: list, after: list) -> list[str]:
+    """How the records of the two sides differ, record by record (they come in the same order)."""
+    if len(before) != len(after) or [r[0] for r in before] != [r[0] for r in after]:
+        return [f"records DIFFER in number or topics: {len(before)} before, {len(after)} after"]
+    renamed = [(b[1], a[1]) for b, a in zip(before, after) if b[1] != a[1]]
+    flips = [a[:2] for b, a in zip(before, after) if b[3] != a[3]]
     differ = [(b, a) for b, a in zip(before, after) if b[2] != a[2]]
     mut = sum(1 for b, _ in differ if b[1].startswith("mutation"))
-    return (
-        f"{len(after)} records, same names in the same order; pass/fail differs in {flips}; "
-        f"relative error differs in {len(differ)} ({mut} of them mutation records)"
-    )
+    lines = [
+        f"{len(after)} records in the same order; pass/fail differs in {len(flips)}; "
+        f"relative error differs in {len(differ)} ({mut} of them mutation records); "
+        f"check name differs in {len(renamed)}:"
+    ]
+    lines += [f"  - {b}\n  + {a}" for b, a in renamed]
+    lines += [f"  pass/fail differs: {t}: {c}" for t, c in flips]
+    lines += [f"  {b[0]}: {b[1]}: {b[2]!r} -> {a[2]!r}" for b, a in differ if not b[1].startswith("mutation")]
+    return lines
 
 
 def main(argv=None) -> int:
@@ -250,7 +253,7 @@ def main(argv=None) -> int:
         if tb[t] >= 0.005 or ta[t] >= 0.005:
             print(f"{t:34s} {tb[t]:8.3f} {ta[t]:8.3f}")
     print()
-    print("records:", _compare(runs["before"][-1]["records"], runs["after"][-1]["records"]))
+    print("records:", "\n".join(_compare(runs["before"][-1]["records"], runs["after"][-1]["records"])))
     return 0
 
 
