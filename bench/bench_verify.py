@@ -27,7 +27,7 @@ load average when the runs started and ended, and how the records of the two
 sides compare: the same check names in the same order, the same pass/fail,
 and how many relative errors differ.
 
-    python bench/bench_verify.py [--before 2743884] [--rounds 3] [--topics a,b]
+    python bench/bench_verify.py [--before 2743884] [--rounds 3] [--topics a,b] [--profile 30]
 """
 
 from __future__ import annotations
@@ -129,7 +129,10 @@ def _instrument() -> _Layers:
     return lay
 
 
-def _worker(topics: list[str] | None) -> None:
+def _worker(topics: list[str] | None, profile: int = 0) -> None:
+    import cProfile
+    import io
+    import pstats
     import resource
 
     from gradproof.derive.lecture import registry
@@ -141,17 +144,32 @@ def _worker(topics: list[str] | None) -> None:
             registry.derive(n)
     lay = _instrument()
     per_topic, records = {}, []
+    prof = cProfile.Profile() if profile else None
     for n in names:
         before = dict(lay.totals)
         t0 = time.process_time()
+        if prof:
+            prof.enable()
         recs = verify.verify_topic(n)
+        if prof:
+            prof.disable()
         spent = time.process_time() - t0
         layers = {k: v - before.get(k, 0.0) for k, v in lay.totals.items()}
         per_topic[n] = {"cpu": spent, "layers": {k: v for k, v in layers.items() if v}}
         records += [[r.topic, r.check, r.max_rel_error, r.passed] for r in recs]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    text = ""
+    if prof:
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(profile)
+        text = buf.getvalue()
     json.dump(
-        {"topics": per_topic, "records": records, "children_cpu": children.ru_utime + children.ru_stime},
+        {
+            "topics": per_topic,
+            "records": records,
+            "children_cpu": children.ru_utime + children.ru_stime,
+            "profile": text,
+        },
         sys.stdout,
     )
 
@@ -165,10 +183,10 @@ def _layer_of(name: str) -> str:
     return {"gradcheck": "other", "numeric": "other", "accuracy": "other"}.get(name, name)
 
 
-def _run(root: Path, topics: str) -> dict:
+def _run(root: Path, topics: str, profile: int = 0) -> dict:
     # one BLAS thread, as in the report's workers (reports/build.py)
     env = {**os.environ, "PYTHONPATH": str(root), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--topics", topics]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--topics", topics, "--profile", str(profile)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
     return json.loads(out.stdout)
 
@@ -219,9 +237,12 @@ def main(argv=None) -> int:
     ap.add_argument("--topics", default="", help="comma-separated topics (default: all and the networks)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the raw runs to this file")
+    ap.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="then one cProfile run of 'after': its top N functions"
+    )
     args = ap.parse_args(argv)
     if args.worker:
-        _worker([t for t in args.topics.split(",") if t] or None)
+        _worker([t for t in args.topics.split(",") if t] or None, args.profile)
         return 0
     with tempfile.TemporaryDirectory(prefix="bench_verify_") as tmp:
         sides = {"before": Path(tmp) / "before", "after": Path(tmp) / "after"}
@@ -233,6 +254,7 @@ def main(argv=None) -> int:
             for side in ("before", "after"):
                 runs[side].append(_run(sides[side], args.topics))
         load1 = os.getloadavg()
+        profiled = _run(sides["after"], args.topics, args.profile)["profile"] if args.profile else ""
     if args.json:
         Path(args.json).write_text(json.dumps(runs), encoding="utf-8")
     tb, lb, sb = _summary(runs["before"])
@@ -254,6 +276,10 @@ def main(argv=None) -> int:
             print(f"{t:34s} {tb[t]:8.3f} {ta[t]:8.3f}")
     print()
     print("records:", "\n".join(_compare(runs["before"][-1]["records"], runs["after"][-1]["records"])))
+    if profiled:
+        print()
+        print("cProfile of 'after' (cumulative; the profiler's own overhead included):")
+        print(profiled)
     return 0
 
 
