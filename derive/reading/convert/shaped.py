@@ -260,6 +260,9 @@ class _Builder(Walk):
 
     def _Div(self, node):
         a, b = node.left, node.right
+        why = n.ambiguous_division(node)
+        if why:
+            raise ReadError(why)
         if node.elementwise:
             return self.elementwise("ediv", (a, self.walk(a)), (b, self.walk(b)), "./")
         x, y = self.walk(a), self.walk(b)
@@ -321,9 +324,12 @@ class _Builder(Walk):
         if len(node.args) != 1:
             raise ReadError(f"{fname}(...) takes one argument, not {len(node.args)}")
         (a,) = node.args
-        if fname not in _KNOWN:
-            # a name the grammar reads as a function but diff does not: a name next to a bracket
+        if fname == "delta":
+            # a Greek letter next to a bracket: a scalar times the bracket (a delta with indices is read elsewhere)
             return self.product(n.Name(node.func), n.Group(a))
+        if fname not in _KNOWN:
+            known = ", ".join(sorted(_KNOWN - {"normF"}))
+            raise ReadError(f"{fname}(...) is not a function diff differentiates; the functions it knows are {known}")
         x = self.walk(a)
         if fname in t.ELEMENTWISE:
             return t.E("fn", (x,), x.shape, name=fname)
@@ -332,6 +338,8 @@ class _Builder(Walk):
             return t.E(fname, (x,), x.shape if fname == "inv" else t.SCALAR)
         if fname == "sum":
             return t.E("sum", (x,))
+        if fname == "norm":  # norm(x): the 2-norm of a vector, the Frobenius norm of a matrix, as ||x||
+            fname = "norm2" if self.is_one(x.shape[1]) else "normF"
         if fname in ("norm2", "norm1", "normF"):
             if fname != "normF" and not self.is_one(x.shape[1]):
                 self.mismatch(f"{fname} (needs a column vector)", [(a, x)])
@@ -377,7 +385,7 @@ class _Builder(Walk):
         self.dims.parent, self.dims.fixed, self.dims.n = parent, fixed, count
 
 
-_KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm2", "norm1", "normF", "diag"}
+_KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm", "norm2", "norm1", "normF", "diag"}
 _WHAT = {
     "Indexed": "index brackets W[i, j]",
     "Piecewise": "Piecewise",
