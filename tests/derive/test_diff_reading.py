@@ -59,7 +59,7 @@ def test_shape_override():
 @pytest.mark.parametrize(
     "text,needles",
     [
-        ("A x + y^T", ["A x", "y^T"]),
+        ("A x + y^T", ["A x is m x 1", "y^T is 1 x n"]),
         ("tr(A x)", ["tr", "A x"]),
         ("X w / (A x)", ["/", "A x"]),
         ("x + A", ["+", "A is"]),

@@ -145,16 +145,25 @@ class _Builder(Walk):
         self.vars = {}
         self.divisors = set()
         self.bounds = []
+        self.message_dims = {}  # unresolved dimension -> the letter an error message calls it
 
     def span(self, node):
         return self.parsed.quote(node)
 
     def shape_text(self, shape):
+        """``m x 1``: an unresolved dimension named m, n, p, ... in order of first mention."""
         out = []
+        named = self.message_dims
         for d in shape:
             v = self.dims.value(d)
-            out.append(str(v) if v is not None else str(self.dims.find(d)))
-        return "x".join(out)
+            if v is None:
+                r = self.dims.find(d)
+                if r not in named:
+                    free = [x for x in DIM_NAMES if x not in named.values() and x not in self.vars]
+                    named[r] = free[0] if free else f"d{len(named) + 1}"
+                v = named[r]
+            out.append(str(v))
+        return " x ".join(out)
 
     def is_one(self, d):
         return self.dims.value(d) == 1
