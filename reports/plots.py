@@ -418,7 +418,8 @@ def load_source(key: str) -> dict:
     t0 = time.perf_counter()
     try:
         # drawn here too: figures cross the process boundary as SVG and PDF bytes
-        fig, records = draw(loader())
+        with _one_blas_thread():
+            fig, records = draw(loader())
         return {"figure": fig, "records": records, "seconds": time.perf_counter() - t0}
     except ModuleNotFoundError as err:
         return {"unavailable": f"its data source is not available ({err.name} is missing)"}
@@ -426,6 +427,24 @@ def load_source(key: str) -> dict:
         if type(err).__name__ == "MissingExtra":
             return {"unavailable": str(err)}
         return {"error": f"{title} failed: {type(err).__name__}: {err}"}
+
+
+def _one_blas_thread():
+    """Limit the BLAS to one thread while a source runs (a no-op without threadpoolctl).
+
+    NOTE: OpenBLAS threads busy-wait; next to another busy worker on two
+    cores, a second BLAS thread costs CPU and gains no time.  The pool's
+    workers start before NumPy is imported, and only a loaded BLAS can be
+    limited, so the limit is set here, after importing NumPy.
+    """
+    import contextlib
+
+    try:
+        import numpy  # noqa: F401  (loads the BLAS)
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def start_sources(executor, keys=tuple(SOURCES)):
