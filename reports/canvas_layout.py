@@ -82,20 +82,28 @@ def _limits(values, log: bool, sticky, fixed) -> tuple[float, float]:
 def _linear_ticks(lo: float, hi: float, n_max: int) -> list:
     span = hi - lo
     mag = 10.0 ** math.floor(math.log10(span / n_max))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10, 20) if span / (m * mag) <= n_max)
-    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    steps = [m * mag for m in (0.5, 1, 2, 2.5, 5, 10, 20)]
+    fit = next(i for i, step in enumerate(steps) if span / step <= n_max)
+    for step in steps[fit::-1]:  # the widest step that still puts two ticks on the axis
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last > first:
+            break
     values = [k * step for k in range(first, last + 1)]
     return list(zip(values, _format(values, step)))
 
 
 def _format(values, step: float) -> list[str]:
     top = max(abs(v) for v in values) if values else 0.0
-    if top >= 1e5 or 0 < top < 1e-3:
-        out = [f"{v:.3g}" for v in values]
-    else:
-        d = next(d for d in range(10) if all(abs(round(v, d) - v) <= abs(step) * 1e-6 for v in values))
-        out = [f"{v:.{d}f}" for v in values]
-    out = ["0" if s.strip("-0.") == "" and s.startswith("-") else s for s in out]
+    out = None
+    if top == 0 or 1e-3 <= top < 1e5:  # fixed decimals, as many as the step needs
+        d = next((d for d in range(10) if all(abs(round(v, d) - v) <= abs(step) * 1e-6 for v in values)), None)
+        out = None if d is None else [f"{v:.{d}f}" for v in values]
+    if out is None:
+        for digits in range(3, 18):  # as few significant digits as tell the ticks apart
+            out = [f"{v:.{digits}g}" for v in values]
+            if len(set(out)) == len(out):
+                break
+    out = [s[1:] if s.startswith("-") and s.strip("-0.") == "" else s for s in out]  # no "-0"
     return [s.replace("-", MINUS) for s in out]
 
 
@@ -112,8 +120,9 @@ def _log_ticks(lo: float, hi: float, n_max: int) -> list:
         vals = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mults]
         vals = [v for v in vals if lo - 1e-9 <= math.log10(v) <= hi + 1e-9]
         if len(vals) >= 2:
-            break
-    return [(math.log10(v), f"{v:.3g}".replace("-", MINUS)) for v in vals]
+            return list(zip((math.log10(v) for v in vals), _format(vals, min(vals))))
+    # less than a factor of two: evenly spaced values, placed on the log axis
+    return [(math.log10(v), lab) for v, lab in _linear_ticks(10.0**lo, 10.0**hi, n_max) if v > 0]
 
 
 def _power(k: int) -> tuple:

@@ -84,6 +84,7 @@ def svg(ops, size, name: str) -> str:
         f'<rect x="0" y="0" width="{_num(w)}" height="{_num(h)}" fill="#ffffff"/>',
     ]
     clips = 0
+    prefix = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) or "fig"
     for op in ops:
         kind = op[0]
         if kind == "group":
@@ -92,7 +93,7 @@ def svg(ops, size, name: str) -> str:
             out.append("</g>")
         elif kind == "clip":
             clips += 1
-            cid = f"{html.escape(name)}-clip{clips}"
+            cid = f"{prefix}-clip{clips}"
             x, y, cw, ch = (_num(v) for v in op[1:])
             out.append(f'<clipPath id="{cid}"><rect x="{x}" y="{y}" width="{cw}" height="{ch}"/></clipPath>')
             out.append(f'<g clip-path="url(#{cid})">')
