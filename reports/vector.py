@@ -75,41 +75,62 @@ def _num(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
+class _Svg:
+    """One method per drawing operation, each appending SVG elements."""
+
+    def __init__(self, name: str):
+        self.out: list[str] = []
+        self.clips = 0
+        self.prefix = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) or "fig"
+
+    def group(self, index):
+        self.out.append(f'<g id="axes_{index}">')
+
+    def ungroup(self):
+        self.out.append("</g>")
+
+    def clip(self, x, y, w, h):
+        self.clips += 1
+        cid = f"{self.prefix}-clip{self.clips}"
+        rect = f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}"/>'
+        self.out += [f'<clipPath id="{cid}">{rect}</clipPath>', f'<g clip-path="url(#{cid})">']
+
+    def unclip(self):
+        self.out.append("</g>")
+
+    def line(self, pts, color, width, dash):
+        d = " ".join(f"{_num(x)},{_num(y)}" for x, y in pts)
+        extra = f' stroke-dasharray="{_num(3.7 * width)},{_num(1.6 * width)}"' if dash else ""
+        self.out.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="{_num(width)}"{extra}/>')
+
+    def dots(self, pts, color, diameter):
+        r = _num(diameter / 2)
+        self.out += [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{r}" fill="{color}"/>' for x, y in pts]
+
+    def text(self, *args):
+        self.out.append(_svg_text(*args))
+
+
 def svg(ops, size, name: str) -> str:
+    """The operations as an SVG document (no XML prolog: it is inlined into HTML pages);
+    ``name`` prefixes its ids so that figures on one page keep them apart."""
     w, h = size
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(w)}pt" height="{_num(h)}pt" '
-        f'viewBox="0 0 {_num(w)} {_num(h)}" version="1.1">',
-        f'<g font-family="{html.escape(FONT)}" stroke-linejoin="round" stroke-linecap="butt">',
-        f'<rect x="0" y="0" width="{_num(w)}" height="{_num(h)}" fill="#ffffff"/>',
-    ]
-    clips = 0
-    prefix = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) or "fig"
+    writer = _Svg(name)
     for op in ops:
-        kind = op[0]
-        if kind == "group":
-            out.append(f'<g id="axes_{op[1]}">')
-        elif kind in ("ungroup", "unclip"):
-            out.append("</g>")
-        elif kind == "clip":
-            clips += 1
-            cid = f"{prefix}-clip{clips}"
-            x, y, cw, ch = (_num(v) for v in op[1:])
-            out.append(f'<clipPath id="{cid}"><rect x="{x}" y="{y}" width="{cw}" height="{ch}"/></clipPath>')
-            out.append(f'<g clip-path="url(#{cid})">')
-        elif kind == "line":
-            _, pts, color, width, dash = op
-            d = " ".join(f"{_num(x)},{_num(y)}" for x, y in pts)
-            extra = f' stroke-dasharray="{_num(3.7 * width)},{_num(1.6 * width)}"' if dash else ""
-            out.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="{_num(width)}"{extra}/>')
-        elif kind == "dots":
-            _, pts, color, dia = op
-            r = _num(dia / 2)
-            out += [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{r}" fill="{color}"/>' for x, y in pts]
-        elif kind == "text":
-            out.append(_svg_text(*op[1:]))
-    out.append("</g></svg>")
-    return "\n".join(out) + "\n"
+        getattr(writer, op[0])(*op[1:])
+    return (
+        "\n".join(
+            [
+                f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(w)}pt" height="{_num(h)}pt" '
+                f'viewBox="0 0 {_num(w)} {_num(h)}" version="1.1">',
+                f'<g font-family="{html.escape(FONT)}" stroke-linejoin="round" stroke-linecap="butt">',
+                f'<rect x="0" y="0" width="{_num(w)}" height="{_num(h)}" fill="#ffffff"/>',
+                *writer.out,
+                "</g></svg>",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _svg_text(x, y, label, size, anchor, rotated, color) -> str:
@@ -140,27 +161,36 @@ def _rgb(color: str) -> str:
     return " ".join(_num(int(color[i : i + 2], 16) / 255) for i in (1, 3, 5))
 
 
-def _pdf_ops(ops, height) -> list[str]:
-    out = ["1 j 0 J"]
-    for op in ops:
-        kind = op[0]
-        if kind == "clip":
-            x, y, w, h = op[1:]
-            out.append(f"q {_num(x)} {_num(height - y - h)} {_num(w)} {_num(h)} re W n")
-        elif kind == "unclip":
-            out.append("Q")
-        elif kind == "line":
-            _, pts, color, width, dash = op
-            style = f"[{_num(3.7 * width)} {_num(1.6 * width)}] 0 d" if dash else "[] 0 d"
-            path = " ".join(f"{_num(x)} {_num(height - y)} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(pts))
-            out.append(f"{_rgb(color)} RG {_num(width)} w {style} {path} S")
-        elif kind == "dots":
-            _, pts, color, dia = op
-            out.append(f"{_rgb(color)} rg")
-            out += [_pdf_circle(x, height - y, dia / 2) for x, y in pts]
-        elif kind == "text":
-            out.append(_pdf_text(op[1], height - op[2], *op[3:]))
-    return out
+class _Pdf:
+    """One method per drawing operation, each appending PDF content-stream operators (y up)."""
+
+    def __init__(self, height: float):
+        self.height = height
+        self.out = ["1 j 0 J"]  # round joins, butt caps
+
+    def group(self, index):
+        pass
+
+    def ungroup(self):
+        pass
+
+    def clip(self, x, y, w, h):
+        self.out.append(f"q {_num(x)} {_num(self.height - y - h)} {_num(w)} {_num(h)} re W n")
+
+    def unclip(self):
+        self.out.append("Q")
+
+    def line(self, pts, color, width, dash):
+        style = f"[{_num(3.7 * width)} {_num(1.6 * width)}] 0 d" if dash else "[] 0 d"
+        path = " ".join(f"{_num(x)} {_num(self.height - y)} {'l' if i else 'm'}" for i, (x, y) in enumerate(pts))
+        self.out.append(f"{_rgb(color)} RG {_num(width)} w {style} {path} S")
+
+    def dots(self, pts, color, diameter):
+        self.out.append(f"{_rgb(color)} rg")
+        self.out += [_pdf_circle(x, self.height - y, diameter / 2) for x, y in pts]
+
+    def text(self, x, y, *rest):
+        self.out.append(_pdf_text(x, self.height - y, *rest))
 
 
 def _pdf_circle(x: float, y: float, r: float) -> str:
@@ -186,8 +216,12 @@ def _pdf_text(x, y, label, size, anchor, rotated, color) -> str:
 
 
 def pdf(ops, size) -> bytes:
+    """The operations as a one-page PDF: standard Helvetica, one compressed content stream, no dates."""
     w, h = size
-    stream = zlib.compress("\n".join(_pdf_ops(ops, h)).encode("latin-1"), 6)
+    writer = _Pdf(h)
+    for op in ops:
+        getattr(writer, op[0])(*op[1:])
+    stream = zlib.compress("\n".join(writer.out).encode("latin-1"), 6)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
