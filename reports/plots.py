@@ -1,8 +1,12 @@
-"""Report-level figures with matplotlib: inline SVG for HTML, PDF beside the .tex.
+"""Report-level figures: inline SVG for HTML, PDF beside the .tex.
 
-Figures are drawn on bare :class:`matplotlib.figure.Figure` objects (no
-pyplot state, no GUI backend) and saved deterministically: a fixed SVG hash
-salt and no dates in the metadata, so two runs give identical bytes.
+The report's figures are drawn on a :class:`gradproof.reports.canvas.Canvas`
+and written straight to SVG and PDF (milliseconds per figure, nothing in
+them depends on the time or the machine, so two runs give identical bytes).
+The command ``gradproof experiment init`` draws its one figure with
+matplotlib on a bare :class:`matplotlib.figure.Figure` (no pyplot state, no
+GUI backend), since it can also write PNG: a fixed SVG hash salt and no
+dates in the metadata keep those bytes identical too.
 
 >>> fig = training_figure({"iteration": [0, 1, 2], "loss": [2.3, 1.0, 0.5]})
 >>> fig.name, fig.svg.startswith("<svg")
