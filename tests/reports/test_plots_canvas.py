@@ -163,3 +163,21 @@ def test_log_ticks_lie_on_the_axis_in_order_with_distinct_labels(lo, span, lengt
     pos = [p for p, _ in labelled]
     assert all(-1e-9 <= p <= 1 + 1e-9 for p in pos) and pos == sorted(pos)
     assert len({str(lab) for _, lab in labelled}) == len(labelled)
+
+
+def test_a_source_runs_on_one_blas_thread_and_the_limit_ends_with_it(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+
+    def loader():
+        seen.extend(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+        return {}
+
+    monkeypatch.setitem(
+        plots.SOURCES, "probe", ("Probe", loader, lambda data: (plots.Figure("f", "t", "c", "<svg/>", b""), []))
+    )
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        outcome = plots.load_source("probe")
+        after = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert "figure" in outcome and seen and set(seen) == {1}
+    assert set(after) == {2}
