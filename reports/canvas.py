@@ -42,7 +42,7 @@ def _color(c) -> str:
     return NAMED.get(c, c)
 
 
-@dataclass
+@dataclass(eq=False)  # a series is itself, not its values: legends look series up by identity
 class Series:
     """One drawn data series: a curve (``step``: a histogram's outline on ``x`` edges)."""
 

@@ -51,10 +51,12 @@ class Scale:
     def fraction(self, v: np.ndarray) -> np.ndarray:
         """Positions in [0, 1] of data values (NaN where a log axis cannot show them)."""
         v = np.asarray(v, dtype=float)
-        if self.log:
-            with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.log:
                 v = np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
-        return (v - self.lo) / (self.hi - self.lo)
+            f = (v - self.lo) / (self.hi - self.lo)
+        # a value that cannot be placed is a gap; one far off the axis stays far off but printable
+        return np.clip(np.where(np.isfinite(f), f, np.nan), -1e3, 1e3)
 
 
 def _limits(values, log: bool, sticky, fixed) -> tuple[float, float]:
@@ -63,6 +65,8 @@ def _limits(values, log: bool, sticky, fixed) -> tuple[float, float]:
         return float(tf(fixed[0])), float(tf(fixed[1]))
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    # far from overflow, so that margins and steps stay finite (nothing drawn is that large)
+    v = np.clip(v, 1e-300, 1e300) if log else np.clip(v, -1e300, 1e300)
     if v.size == 0:
         return (0.0, 1.0) if not log else (-1.0, 1.0)
     v = tf(v)
@@ -239,10 +243,12 @@ def _data(p, box, xs, ys, rs) -> list:
     ops = [("clip", x0, y0, w, h)]
     for value, color, width in p.hlines:
         y = y0 + h - float(ys.fraction(value)) * h
-        ops.append(("line", ((x0, y), (x0 + w, y)), color, width, False))
+        if math.isfinite(y):  # 0 on a log axis has no place
+            ops.append(("line", ((x0, y), (x0 + w, y)), color, width, False))
     for value, color, width in p.vlines:
         x = x0 + float(xs.fraction(value)) * w
-        ops.append(("line", ((x, y0), (x, y0 + h)), color, width, False))
+        if math.isfinite(x):
+            ops.append(("line", ((x, y0), (x, y0 + h)), color, width, False))
     for panel, scale in ((p, ys), (p.right, rs)):
         for s in panel.series if panel is not None else ():
             pts = _points(s, box, xs, scale)

@@ -181,3 +181,30 @@ def test_a_source_runs_on_one_blas_thread_and_the_limit_ends_with_it(monkeypatch
         after = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
     assert "figure" in outcome and seen and set(seen) == {1}
     assert set(after) == {2}
+
+
+values = st.lists(
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.just(0.0)), min_size=0, max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ys=values, ylog=st.booleans(), xlog=st.booleans(), twin=st.booleans())
+def test_any_data_draws_a_well_formed_figure(ys, ylog, xlog, twin):
+    c = Canvas(4, 3, rows=1, cols=2)
+    p = c.panel()
+    p.xlog, p.ylog = xlog, ylog
+    xs = np.arange(1, len(ys) + 1, dtype=float)
+    p.plot(xs, ys, marker=3.0, label="data")
+    p.hline(0.0)
+    p.vline(0.0)
+    p.stairs(np.abs(np.nan_to_num(ys[:-1], posinf=1.0, neginf=1.0)), xs, color=(0.1, 0.2, 0.3), label="bars") if len(
+        ys
+    ) > 1 else None
+    if twin:
+        p.twin().plot(xs, ys[::-1], label="twin")
+    p.legend()
+    c.panel()  # an empty panel
+    svg, pdf = c.render("any")
+    assert ET.fromstring(svg) is not None and pdf.endswith(b"%%EOF\n")
+    assert all("nan" not in pts and "inf" not in pts for panel in _clipped_polylines(svg) for pts in panel)
