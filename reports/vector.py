@@ -136,7 +136,7 @@ def svg(ops, size, name: str) -> str:
 def _svg_text(x, y, label, size, anchor, rotated, color) -> str:
     parts, raised = [], False
     for text, sup in runs(label):
-        t = html.escape(text)
+        t = html.escape("".join(c if c >= " " else "?" for c in text))  # XML allows no control characters
         if sup != raised:  # dy moves every later glyph: a run back on the baseline moves down again
             dy, fs = (-size * 0.4, size * 0.7) if sup else (size * 0.4, size)
             t = f'<tspan font-size="{_num(fs)}" dy="{_num(dy)}">{t}</tspan>'

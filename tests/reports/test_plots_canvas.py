@@ -125,12 +125,12 @@ def test_untrusted_labels_stay_text():
     c = Canvas(3, 2)
     p = c.panel()
     p.plot([0, 1], [0, 1], label='</text><script>x()</script> & (a) \\ "q"')
-    p.title = "<b>t</b>"
+    p.title = "<b>t</b>\x00\x1b σ"
     p.legend()
     svg, pdf = c.render('n"><x')
     root = ET.fromstring(svg)
     texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
-    assert '</text><script>x()</script> & (a) \\ "q"' in texts and "<b>t</b>" in texts
+    assert '</text><script>x()</script> & (a) \\ "q"' in texts and "<b>t</b>?? σ" in texts
     assert root.find(f".//{SVG}script") is None
     assert r'(</text><script>x\050\051</script> & \050a\051 \134 "q") Tj' in _pdf_content(pdf)
 
