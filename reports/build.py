@@ -129,18 +129,16 @@ def rendered(sec: TopicSection) -> TopicSection:
     """
     from dataclasses import replace
 
+    from gradproof.derive.output.printing import reuse_printed
     from gradproof.reports import companion, render_html, render_latex
 
-    return replace(
-        sec,
-        views={
+    with reuse_printed():  # the three views print the same expressions: each is printed once
+        views = {
             "html": render_html.section_view(sec),
             "latex": render_latex.section_view(sec),
             "facts": companion.facts(sec),
-        },
-        exact_failed=sec.exact_failures(),
-        derivation=None,
-    )
+        }
+    return replace(sec, views=views, exact_failed=sec.exact_failures(), derivation=None)
 
 
 _LIMITS = []
@@ -191,6 +189,7 @@ def build_report(
     jobs: int | None = None,
     parts=None,
     timeline=None,
+    prepare: Callable[[], None] | None = None,
 ) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
@@ -210,7 +209,9 @@ def build_report(
     stored.  ``parts`` is that run's :class:`~gradproof.reports.incremental.Keys`
     (made here when not given); under ``--no-cache`` nothing is read or written.
     ``timeline`` (a :class:`gradproof.reports.timings.Timeline`, optional)
-    receives every span of work, the workers' included.
+    receives every span of work, the workers' included; ``prepare`` (optional)
+    runs here while the workers run (e.g. compiling the templates the report
+    will be written with).
     """
     from gradproof.reports import incremental
     from gradproof.reports.timings import Timeline
@@ -231,7 +232,7 @@ def build_report(
 
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
             futures = {pool.submit(_job, kind, key): (kind, key) for kind, key, _ in plan}
-        built, level = _gather(selected, stored, futures, parts, progress, timeline)
+        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
         report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
             _report_level(report, sources, level, parts, progress)
@@ -423,7 +424,7 @@ def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
     return sections, spans
 
 
-def _gather(selected, stored, futures, parts, progress, timeline) -> tuple[dict, dict]:
+def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) -> tuple[dict, dict]:
     """Every section not stored, by name, and the report-level jobs' results, by ``(kind, key)``.
 
     This process builds the topics no worker builds (user topics; every topic
@@ -462,6 +463,9 @@ def _gather(selected, stored, futures, parts, progress, timeline) -> tuple[dict,
                 sec = rendered(sec)
                 timings["render views"] = time.process_time() - t1
             keep(sec)
+    if prepare is not None:
+        with timeline.span("prepared to write (while the workers run)"):
+            prepare()
     for future in as_completed(futures):
         kind, key = futures[future]
         result, spans = future.result()

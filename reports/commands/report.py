@@ -134,7 +134,9 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
             OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
             Bar(steps, "report") as bar,
         ):
-            report = build_report(names or None, progress=bar, parts=parts, timeline=timeline)
+            report = build_report(
+                names or None, progress=bar, parts=parts, timeline=timeline, prepare=_preparer(formats, not names)
+            )
             try:
                 with timeline.span("files written") as stages:
                     written = write_report(report, folder.path, formats, progress=bar, parts=parts)
@@ -166,6 +168,22 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1
+
+
+def _preparer(formats, whole_lecture: bool):
+    """What the renderers of ``formats`` can load before the report is complete (run while the workers run)."""
+
+    def prepare() -> None:
+        from gradproof.reports import companion, render_html, render_latex
+
+        if "html" in formats:
+            render_html.prepare()
+        if "latex" in formats or "pdf" in formats:
+            render_latex.prepare()
+        if whole_lecture:  # the companion is written for the whole lecture only
+            companion.prepare(("html",) * ("html" in formats) + ("latex",) * ("latex" in formats or "pdf" in formats))
+
+    return prepare
 
 
 def _listed(files) -> str:
