@@ -326,15 +326,34 @@ def _paired(plan: list) -> list:
     return out
 
 
-# For scheduling only (a wrong figure costs time, never changes a result): rough CPU
-# seconds of each job in a worker, measured with `gradproof report --no-cache --timings`.
-_JOB_COST = {"training": 4.4, "init": 4.7, "regularisation": 1.8, "activations": 0.3, "networks": 0.5}
-# a topic: derive + verify + render views, by category and for the topics far from their category's figure
-_TOPIC_COST = {"model": 0.6, "closed_form": 0.8, "mle": 0.6, "map": 0.6, "init": 0.4, "identity": 0.3}
+# For scheduling only (a wrong figure costs time, never changes a result): rough CPU seconds
+# of each job in a worker, read from `gradproof report --no-cache --timings` (the CPU column).
+_JOB_COST = {"training": 4.4, "init": 4.7, "regularisation": 1.8, "activations": 0.9, "networks": 0.05}
+# a topic (derive + verify + render views): by category, and for the topics far from their category's figure
+_TOPIC_COST = {
+    "neuron": 0.15,
+    "layer": 0.28,
+    "activation": 0.18,
+    "loss": 0.1,
+    "fused": 0.4,
+    "penalty": 0.12,
+    "model": 0.6,
+    "mle": 0.25,
+    "map": 0.4,
+    "closed_form": 0.3,
+    "identity": 0.12,
+    "init": 0.5,
+    "vanishing_gradient": 1.2,
+    "logistic_regression": 1.0,
+    "linear_regression": 0.2,
+    "ridge": 0.45,
+    "softmax": 0.3,
+    "he": 0.17,
+}
 
 
 def _topic_cost(topic) -> float:
-    return _TOPIC_COST.get(topic.name, _TOPIC_COST.get(topic.category, 0.25))
+    return _TOPIC_COST.get(topic.name, _TOPIC_COST.get(topic.category, 0.2))
 
 
 def _lane() -> str:

@@ -8,9 +8,9 @@ the system-wide monotonic clock, so spans recorded in forked workers line up
 with the parent's.
 
 >>> tl = Timeline(origin=10.0)
->>> tl.add(Span("parent", "registry", 10.0, 10.5, 0.5))
->>> tl.add(Span("worker 7", "topic relu", 10.5, 11.5, 1.0))
->>> print(tl.chart(width=4, now=11.5))
+>>> tl.add(Span("parent", "registry", 10.0, 11.0, 0.9))
+>>> tl.add(Span("worker 7", "topic relu", 11.0, 12.0, 1.0))
+>>> print(tl.chart(width=4))
 parent    ##..
 worker 1  ..##
 """
