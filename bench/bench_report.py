@@ -17,7 +17,12 @@ see the same load; the table gives wall seconds and CPU seconds (the process
 and every process it waited for: workers, pdflatex).  Every run's output
 folder is compared with the cold run's, file by file.
 
-    python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert]
+With ``--timings`` each run is made with ``GRADPROOF_TIMINGS=1`` and the
+breakdown a side prints (``gradproof report --timings``: its spans, the
+workers' timeline, the stages) is shown after the table, scenario by
+scenario; a side too old to print one shows none.
+
+    python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert] [--timings]
 """
 
 from __future__ import annotations
@@ -84,10 +89,13 @@ def _edit(tree_root: Path, topic: str) -> tuple[Path, bytes]:
     return path, old
 
 
-def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
-    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status."""
+def _run(side: dict, out: Path, *extra: str, timings: bool = False) -> tuple[float, float, int, str]:
+    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status, its breakdown."""
     env = dict(os.environ, PYTHONPATH=str(side["root"]), GRADPROOF_CACHE_DIR=str(side["cache"]))
     env.pop("GRADPROOF_NO_CACHE", None)
+    env.pop("GRADPROOF_TIMINGS", None)
+    if timings:
+        env["GRADPROOF_TIMINGS"] = "1"
     cmd = [sys.executable, "-m", "gradproof.reports.cli", "report", "-o", str(out), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=side["root"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -96,9 +104,13 @@ def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
+    breakdown = err[err.find("timings: ") :] if "timings: " in err else ""
     if proc.returncode != 0:
-        print(f"  {side['name']}: exit {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
-    return wall, usage.ru_utime + usage.ru_stime, proc.returncode
+        print(
+            f"  {side['name']}: exit {proc.returncode}: {err[: len(err) - len(breakdown)].strip()[-300:]}",
+            file=sys.stderr,
+        )
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode, breakdown
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -122,6 +134,7 @@ def main() -> int:
     ap.add_argument("--topic", default="glorot", help="the topic whose declaration the edit changes")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, in order")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (printed)")
+    ap.add_argument("--timings", action="store_true", help="print each run's breakdown (GRADPROOF_TIMINGS=1)")
     args = ap.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     bad = [s for s in scenarios if s not in SCENARIOS]
@@ -135,7 +148,9 @@ def main() -> int:
             _unpack(args.before, root / "gradproof")
         else:
             _copy_package(REPO, root / "gradproof")
-        sides.append({"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}})
+        sides.append(
+            {"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}, "timings": {}}
+        )
     try:
         for scenario in scenarios:
             for side in sides:
@@ -143,13 +158,18 @@ def main() -> int:
                 edited = _edit(pkg, args.topic) if scenario == "edit" else None
                 out = scratch / f"{side['name']}-{scenario}"
                 extra = ("--no-cache",) if scenario == "cold" else ()
-                wall, cpu, code = _run(side, out, *extra)
+                wall, cpu, code, breakdown = _run(side, out, *extra, timings=args.timings)
                 if edited is not None:
                     edited[0].write_bytes(edited[1])  # revert at once: the next scenario starts unedited
                 side["rows"][scenario] = (wall, cpu, code)
+                side["timings"][scenario] = breakdown
                 side["out"][scenario] = _files(out)
                 print(f"  {side['name']:6s} {scenario:6s} {wall:7.2f} s wall {cpu:7.2f} s CPU  exit {code}", flush=True)
         _table(sides, scenarios)
+        for scenario in scenarios if args.timings else ():
+            for side in sides:
+                if side["timings"][scenario]:
+                    print(f"\n### {side['name']}, {scenario}\n\n```\n{side['timings'][scenario].rstrip()}\n```")
     finally:
         if args.keep:
             print(f"scratch folder kept: {scratch}")
