@@ -142,19 +142,26 @@ def rendered(sec: TopicSection) -> TopicSection:
 
 
 _LIMITS = []
+# what OpenBLAS, OpenMP (libgomp) and MKL read their thread count from when they load
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _worker_init(parent_pid: int | None = None) -> None:
-    """Worker start-up: die with the parent, ignore Ctrl-C, one BLAS thread.
+    """Worker start-up: die with the parent, ignore Ctrl-C, one BLAS and OpenMP thread.
 
-    NOTE: OpenBLAS threads busy-wait; with two of them per worker next to
-    another busy worker on two cores, the numeric experiments took about
-    three times longer than single-threaded.  threadpoolctl comes with
-    scikit-learn (the digits extra); without it the workers keep the default.
+    NOTE: OpenBLAS (and libgomp) threads busy-wait; with two of them per
+    worker next to another busy worker on two cores, the numeric experiments
+    took about three times longer than single-threaded.  The libraries are
+    usually loaded in the worker, after the fork (NumPy is not imported before
+    it), and read their thread count from the environment when they load:
+    hence the variables.  threadpoolctl (it comes with scikit-learn, the
+    digits extra) limits the libraries loaded already.
     """
     from gradproof.derive.support.lifetime import die_with_parent
 
     die_with_parent(parent_pid)
+    for var in _THREAD_VARIABLES:
+        os.environ[var] = "1"
     try:
         from threadpoolctl import threadpool_limits
 
