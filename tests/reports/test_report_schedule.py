@@ -171,3 +171,25 @@ def test_the_timeline_counts_idle_time_and_stages():
     assert rows == ["parent    ##......", "worker 1  ..######", "worker 2  ...####."]
     text = tl.text()
     assert "topic a (derive 2.00, verify 0.80)" in text and "worker 2 1.00 s" in text
+
+
+def test_workers_run_blas_single_threaded_when_numpy_loads_after_the_fork():
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = "\n".join(
+        [
+            "import sys",
+            "from threadpoolctl import threadpool_info",
+            "from gradproof.reports import build",
+            "assert 'numpy' not in sys.modules",
+            "pool = build._pool(1)",
+            "pool.submit(exec, 'import numpy').result()",
+            "print(sorted({i['num_threads'] for i in pool.submit(threadpool_info).result() if i['user_api'] == 'blas'}))",
+            "pool.shutdown()",
+        ]
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[1]"
