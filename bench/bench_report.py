@@ -17,12 +17,7 @@ see the same load; the table gives wall seconds and CPU seconds (the process
 and every process it waited for: workers, pdflatex).  Every run's output
 folder is compared with the cold run's, file by file.
 
-With ``--timings`` each run is made with ``GRADPROOF_TIMINGS=1`` and the
-breakdown a side prints (``gradproof report --timings``: its spans, the
-workers' timeline, the stages) is shown after the table, scenario by
-scenario; a side too old to print one shows none.
-
-    python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert] [--timings]
+    python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert]
 """
 
 from __future__ import annotations
@@ -89,13 +84,15 @@ def _edit(tree_root: Path, topic: str) -> tuple[Path, bytes]:
     return path, old
 
 
-def _run(side: dict, out: Path, *extra: str, timings: bool = False) -> tuple[float, float, int, str]:
-    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status, its breakdown."""
+def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
+    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status.
+
+    With ``GRADPROOF_TIMINGS=1`` in this script's environment each run prints
+    its breakdown (``gradproof report --timings``: its spans, the workers'
+    timeline, the stages) before its line; a side too old to print one shows none.
+    """
     env = dict(os.environ, PYTHONPATH=str(side["root"]), GRADPROOF_CACHE_DIR=str(side["cache"]))
     env.pop("GRADPROOF_NO_CACHE", None)
-    env.pop("GRADPROOF_TIMINGS", None)
-    if timings:
-        env["GRADPROOF_TIMINGS"] = "1"
     cmd = [sys.executable, "-m", "gradproof.reports.cli", "report", "-o", str(out), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=side["root"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -105,12 +102,14 @@ def _run(side: dict, out: Path, *extra: str, timings: bool = False) -> tuple[flo
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
     breakdown = err[err.find("timings: ") :] if "timings: " in err else ""
+    if breakdown:
+        print(f"\n### {side['name']}, {out.name}\n\n```\n{breakdown.rstrip()}\n```\n", flush=True)
     if proc.returncode != 0:
         print(
             f"  {side['name']}: exit {proc.returncode}: {err[: len(err) - len(breakdown)].strip()[-300:]}",
             file=sys.stderr,
         )
-    return wall, usage.ru_utime + usage.ru_stime, proc.returncode, breakdown
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -134,7 +133,6 @@ def main() -> int:
     ap.add_argument("--topic", default="glorot", help="the topic whose declaration the edit changes")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, in order")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (printed)")
-    ap.add_argument("--timings", action="store_true", help="print each run's breakdown (GRADPROOF_TIMINGS=1)")
     args = ap.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     bad = [s for s in scenarios if s not in SCENARIOS]
@@ -148,9 +146,7 @@ def main() -> int:
             _unpack(args.before, root / "gradproof")
         else:
             _copy_package(REPO, root / "gradproof")
-        sides.append(
-            {"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}, "timings": {}}
-        )
+        sides.append({"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}})
     try:
         for scenario in scenarios:
             for side in sides:
@@ -158,18 +154,13 @@ def main() -> int:
                 edited = _edit(pkg, args.topic) if scenario == "edit" else None
                 out = scratch / f"{side['name']}-{scenario}"
                 extra = ("--no-cache",) if scenario == "cold" else ()
-                wall, cpu, code, breakdown = _run(side, out, *extra, timings=args.timings)
+                wall, cpu, code = _run(side, out, *extra)
                 if edited is not None:
                     edited[0].write_bytes(edited[1])  # revert at once: the next scenario starts unedited
                 side["rows"][scenario] = (wall, cpu, code)
-                side["timings"][scenario] = breakdown
                 side["out"][scenario] = _files(out)
                 print(f"  {side['name']:6s} {scenario:6s} {wall:7.2f} s wall {cpu:7.2f} s CPU  exit {code}", flush=True)
         _table(sides, scenarios)
-        for scenario in scenarios if args.timings else ():
-            for side in sides:
-                if side["timings"][scenario]:
-                    print(f"\n### {side['name']}, {scenario}\n\n```\n{side['timings'][scenario].rstrip()}\n```")
     finally:
         if args.keep:
             print(f"scratch folder kept: {scratch}")
