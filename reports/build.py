@@ -129,7 +129,7 @@ def rendered(sec: TopicSection) -> TopicSection:
     """
     from dataclasses import replace
 
-    from gradproof.derive.output.printing import reuse_printed
+    from gradproof.derive.output.reuse import reuse_printed
     from gradproof.reports import companion, render_html, render_latex
 
     with reuse_printed():  # the three views print the same expressions: each is printed once
@@ -238,7 +238,7 @@ def build_report(
         from gradproof.derive.support.lifetime import signals_deferred
 
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
-            futures = {pool.submit(_job, kind, key): (kind, key) for kind, key, _ in plan}
+            futures = {pool.submit(_job, task, key): (task, key) for task, key, _ in plan}
         built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
         report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
@@ -291,9 +291,9 @@ def _stored_sections(selected, parts) -> dict[str, TopicSection]:
 
 
 def _plan(todo, sources: dict, figures: bool, jobs: int) -> list[tuple[str, object, float]]:
-    """The workers' jobs as ``(kind, key, estimated seconds)``, longest first.
+    """The workers' jobs as ``(task, key, estimated seconds)``, longest first.
 
-    Kinds: ``topics`` (a bundle of built-in topics, each after the topics its
+    Tasks: ``topics`` (a bundle of built-in topics, each after the topics its
     derivation derives: :func:`gradproof.derive.lecture.registry.schedule`),
     ``source`` (an experiment and its figure), ``activations`` (the companion's
     plot) and ``networks`` (the composed networks' checks).  The topics stay
@@ -367,29 +367,29 @@ def _lane() -> str:
     return f"worker {os.getpid()}"
 
 
-def _job(kind: str, key) -> tuple[object, list]:
+def _job(task: str, key) -> tuple[object, list]:
     """Worker side: run one job of :func:`_plan`; its plain-data result and the spans of work it took."""
     from gradproof.reports.timings import Span, now
 
-    if kind == "topics":
+    if task == "topics":
         return _topics_job(key)
-    if kind == "source+topics":
+    if task == "source+topics":
         with _runs_shared():
             outcome, spans = _job("source", key[0])
             sections, more = _topics_job(key[1])
         return (outcome, sections), spans + more
     t0, c0 = now(), time.process_time()
-    if kind == "source":
+    if task == "source":
         from gradproof.reports.plots import load_source
 
         result = load_source(key)
-    elif kind == "activations":
+    elif task == "activations":
         from gradproof.reports.plots import activation_figure
 
         result = activation_figure()
     else:
         result = _network_records(None)
-    label = f"experiment {key}" if kind == "source" else kind
+    label = f"experiment {key}" if task == "source" else task
     return result, [Span(_lane(), label, t0, now(), time.process_time() - c0)]
 
 
@@ -451,7 +451,7 @@ def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
 
 
 def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) -> tuple[dict, dict]:
-    """Every section not stored, by name, and the report-level jobs' results, by ``(kind, key)``.
+    """Every section not stored, by name, and the report-level jobs' results, by ``(task, key)``.
 
     This process builds the topics no worker builds (user topics; every topic
     without workers) while the workers run, then takes each job's result as it
@@ -463,8 +463,8 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
     by_name = {t.name: t for t in selected}
     pooled = {
         n
-        for kind, key in futures.values()
-        for n in (key if kind == "topics" else key[1] if kind == "source+topics" else ())
+        for task, key in futures.values()
+        for n in (key if task == "topics" else key[1] if task == "source+topics" else ())
     }
     sections, level = {}, {}
 
@@ -493,17 +493,17 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
         with timeline.span("prepared to write (while the workers run)"):
             prepare()
     for future in as_completed(futures):
-        kind, key = futures[future]
+        task, key = futures[future]
         result, spans = future.result()
         for span in spans:
             timeline.add(span)
-        if kind == "source+topics":
+        if task == "source+topics":
             level["source", key[0]], result = result
-        if kind in ("topics", "source+topics"):
+        if task in ("topics", "source+topics"):
             for sec in result:
                 keep(sec)
         else:
-            level[kind, key] = result
+            level[task, key] = result
     return sections, level
 
 

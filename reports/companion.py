@@ -27,7 +27,7 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
     from gradproof.derive.output.mathml import latex_to_mathml
-    from gradproof.derive.output.printing import to_latex
+    from gradproof.derive.output.reuse import to_latex  # printed once with the views (build.rendered)
     from gradproof.derive.output.tex import safe_math as _safe_math
 
     d = sec.derivation

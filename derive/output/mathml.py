@@ -19,7 +19,7 @@ import functools
 import html
 import re
 
-from gradproof.derive.output.printing import to_latex
+from gradproof.derive.output.reuse import to_latex
 
 
 class Html(str):

@@ -31,8 +31,6 @@ Symbol names follow one table, :data:`LATEX_NAMES`.  Derivations render in
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -559,7 +557,7 @@ def _label(e) -> bool:
 def to_text(e, lecture: bool = True) -> str:
     """Plain text of a matrix or scalar expression (or of a ``Label``); ``lecture=False``
     keeps the engine's ``Delta`` (an exercise's letter) instead of the lecture's Delta^{l+1}."""
-    return e.text if _label(e) else _printed(_TEXT, e, lecture)
+    return e.text if _label(e) else _TEXT.doprint(lecture_messages(e) if lecture else e)
 
 
 mx.register_text_printer(lambda e: to_text(e, lecture=False))  # str(): the engine's own names
@@ -567,39 +565,7 @@ mx.register_text_printer(lambda e: to_text(e, lecture=False))  # str(): the engi
 
 def to_latex(e, lecture: bool = True) -> str:
     """LaTeX of a matrix or scalar expression (or of a ``Label``); ``lecture`` as for :func:`to_text`."""
-    return e.latex if _label(e) else _printed(_LATEX, e, lecture)
-
-
-# (printer, id, lecture) -> (expression, text) while reuse_printed() is active
-_PRINTED: dict | None = None
-
-
-def _printed(printer, e, lecture: bool) -> str:
-    if _PRINTED is None:
-        return printer.doprint(lecture_messages(e) if lecture else e)
-    key = (id(printer), id(e), lecture)
-    hit = _PRINTED.get(key)
-    if hit is not None and hit[0] is e:
-        return hit[1]
-    text = printer.doprint(lecture_messages(e) if lecture else e)
-    _PRINTED[key] = (e, text)  # the object is kept: its id is not reused while the block lasts
-    return text
-
-
-@contextmanager
-def reuse_printed():
-    """Within the block, :func:`to_latex` and :func:`to_text` of an expression object printed before return that text.
-
-    A report renders each derivation for several targets (HTML, LaTeX, the
-    companion's facts), which print the same expression objects.
-    """
-    global _PRINTED
-    outer = _PRINTED
-    _PRINTED = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _PRINTED = outer
+    return e.latex if _label(e) else _LATEX.doprint(lecture_messages(e) if lecture else e)
 
 
 def shape_text(shape) -> str:

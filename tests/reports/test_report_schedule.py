@@ -12,8 +12,8 @@ from gradproof.reports import build
 
 def _flat(plan) -> list[str]:
     out = []
-    for kind, key, _ in plan:
-        out += list(key) if kind == "topics" else list(key[1]) if kind == "source+topics" else []
+    for task, key, _ in plan:
+        out += list(key) if task == "topics" else list(key[1]) if task == "source+topics" else []
     return out
 
 
@@ -26,12 +26,12 @@ def test_the_plan_holds_every_job_once_longest_first():
     assert sorted(names) == sorted(t.name for t in topics)  # each topic exactly once
     costs = [cost for _, _, cost in plan]
     assert costs == sorted(costs, reverse=True) and all(c > 0 for c in costs)
-    sources = [k for kind, k, _ in plan if kind == "source"] + [k[0] for kind, k, _ in plan if kind == "source+topics"]
+    sources = [k for task, k, _ in plan if task == "source"] + [k[0] for task, k, _ in plan if task == "source+topics"]
     assert sorted(sources) == sorted(SOURCES)
-    assert {kind for kind, _, _ in plan} >= {"topics", "activations", "networks"}
+    assert {task for task, _, _ in plan} >= {"topics", "activations", "networks"}
     # a topic's bundle holds the topics its derivation derives, before it: derived once, where it is used
-    for kind, key, _ in plan:
-        bundle = key if kind == "topics" else key[1] if kind == "source+topics" else ()
+    for task, key, _ in plan:
+        bundle = key if task == "topics" else key[1] if task == "source+topics" else ()
         for k, name in enumerate(bundle):
             used = set(registry._uses(registry.get(name)))
             assert used <= set(bundle[:k]), (name, bundle)
@@ -39,12 +39,12 @@ def test_the_plan_holds_every_job_once_longest_first():
 
 def test_the_init_experiment_and_xavier_share_a_job():
     plan = build._plan(registry.topics(), {}, True, 2)
-    (shared,) = [key for kind, key, _ in plan if kind == "source+topics"]
+    (shared,) = [key for task, key, _ in plan if task == "source+topics"]
     assert shared[0] == "init" and "xavier" in shared[1]
     # without the figure (stored, or a report of named topics) xavier is an ordinary bundle
-    alone = [(kind, key) for kind, key, _ in build._plan([registry.get("xavier")], {"init": {}}, True, 2)]
+    alone = [(task, key) for task, key, _ in build._plan([registry.get("xavier")], {"init": {}}, True, 2)]
     assert ("topics", ("xavier",)) in alone and ("source", "training") in alone
-    assert not [key for kind, key in alone if kind == "source+topics" or key == "init"]
+    assert not [key for task, key in alone if task == "source+topics" or key == "init"]
 
 
 def test_stored_parts_and_one_job_keep_topics_out_of_the_workers():
