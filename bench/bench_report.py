@@ -85,7 +85,12 @@ def _edit(tree_root: Path, topic: str) -> tuple[Path, bytes]:
 
 
 def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
-    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status."""
+    """One ``gradproof report``: wall seconds, CPU seconds of it and its children, exit status.
+
+    With ``GRADPROOF_TIMINGS=1`` in this script's environment each run prints
+    its breakdown (``gradproof report --timings``: its spans, the workers'
+    timeline, the stages) before its line; a side too old to print one shows none.
+    """
     env = dict(os.environ, PYTHONPATH=str(side["root"]), GRADPROOF_CACHE_DIR=str(side["cache"]))
     env.pop("GRADPROOF_NO_CACHE", None)
     cmd = [sys.executable, "-m", "gradproof.reports.cli", "report", "-o", str(out), *extra]
@@ -96,8 +101,14 @@ def _run(side: dict, out: Path, *extra: str) -> tuple[float, float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
+    breakdown = err[err.find("timings: ") :] if "timings: " in err else ""
+    if breakdown:
+        print(f"\n### {side['name']}, {out.name}\n\n```\n{breakdown.rstrip()}\n```\n", flush=True)
     if proc.returncode != 0:
-        print(f"  {side['name']}: exit {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
+        print(
+            f"  {side['name']}: exit {proc.returncode}: {err[: len(err) - len(breakdown)].strip()[-300:]}",
+            file=sys.stderr,
+        )
     return wall, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
