@@ -582,6 +582,30 @@ def pdf_key(tex: bytes, figures: dict[str, bytes], engine: list[str]) -> str | N
     return _digest("pdf", _tool_identity(engine[0]), *parts)
 
 
+def aux_key(tex_name: str, engine: list[str]) -> str | None:
+    """The auxiliary files of the last compile of a document named ``tex_name``: a seed for the next, never output.
+
+    Not keyed by the document's text, nor its folder: an edited document,
+    or the same one in another output folder, is seeded with them, and the
+    compile runs on to the fixed point of its own (see
+    :func:`gradproof.reports.writing.compile_document`).
+    """
+    if not active():
+        return None
+    return _digest("pdf aux", _tool_identity(engine[0]), " ".join(engine), tex_name)
+
+
+def load_seed(key: str | None, check) -> dict | None:
+    """A stored seed, if it authenticates and passes ``check``."""
+    obj = cache.load_entry(key) if key is not None else None
+    return obj if isinstance(obj, dict) and check(obj) else None
+
+
+def store_seed(key: str | None, aux: dict) -> None:
+    if key is not None:
+        cache.store_entry(key, aux)
+
+
 def _tool_identity(command: str) -> str:
     """The TeX tools as installed: their resolved paths, sizes and dates (a new TeX Live is a new key)."""
     import shutil
