@@ -189,11 +189,24 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
 
     ``parts`` (a :class:`gradproof.reports.incremental.Keys`, optional) reads
     back the activation plot and any PDF whose ``.tex`` and figures were
-    compiled before, and stores new ones.
+    compiled before, and stores new ones.  The ``.tex`` files are written
+    first, so that pdflatex runs while the HTML is rendered.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    result = WriteResult()
+    result, tex = WriteResult(), WriteResult()
+    if "latex" in formats or "pdf" in formats:
+        _write_latex(report, outdir, tex, progress)
+    companion = _write_companion(report, outdir, formats, tex, progress, parts)
+    pdfs = None
+    if "pdf" in formats:
+        cmd, why = latex_engine()
+        if cmd is None:
+            result.skipped.append(f"PDF skipped: {why}; report.tex is ready to compile")
+        else:
+            if progress:
+                progress.note("report.pdf (pdflatex)")
+            pdfs = _Compiling(outdir, ["report.tex"] + (["companion.tex"] if companion else []), parts)
     if "html" in formats:
         from gradproof.reports.render_html import render_html
 
@@ -206,36 +219,62 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
         result.timings["html"] = time.perf_counter() - t0
         if progress:
             progress.advance("index.html")
-    if "latex" in formats or "pdf" in formats:
-        from gradproof.reports.render_latex import render_latex
-
-        t0 = time.perf_counter()
-        if progress:
-            progress.note("report.tex")
-        for fig in report.figures:
-            write_atomic(outdir / f"{fig.name}.pdf", fig.pdf)
-            result.files.append(outdir / f"{fig.name}.pdf")
-        path = outdir / "report.tex"
-        write_atomic(path, render_latex(report))
-        result.files.append(path)
-        result.timings["latex"] = time.perf_counter() - t0
-        if progress:
-            progress.advance("report.tex")
-    companion = _write_companion(report, outdir, formats, result, progress, parts)
-    if "pdf" in formats:
-        cmd, why = latex_engine()
-        if cmd is None:
-            result.skipped.append(f"PDF skipped: {why}; report.tex is ready to compile")
-        else:
-            t0 = time.perf_counter()
-            if progress:
-                progress.note("report.pdf (pdflatex)")
-            texs = ["report.tex"] + (["companion.tex"] if companion else [])
-            result.files += compile_pdfs(outdir, texs, parts)
-            result.timings["pdf"] = time.perf_counter() - t0
-        if progress:
-            progress.advance("report.pdf")
+    result.files += tex.files  # in the order they are listed: index.html, the .tex files, the PDFs
+    result.timings.update(tex.timings)
+    if pdfs is not None:
+        result.files += pdfs.wait()
+        result.timings["pdf"] = pdfs.seconds
+    if "pdf" in formats and progress:
+        progress.advance("report.pdf")
     return result
+
+
+def _write_latex(report: Report, outdir: Path, result: WriteResult, progress=None) -> None:
+    """report.tex and the figures beside it."""
+    from gradproof.reports.render_latex import render_latex
+
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("report.tex")
+    for fig in report.figures:
+        write_atomic(outdir / f"{fig.name}.pdf", fig.pdf)
+        result.files.append(outdir / f"{fig.name}.pdf")
+    path = outdir / "report.tex"
+    write_atomic(path, render_latex(report))
+    result.files.append(path)
+    result.timings["latex"] = time.perf_counter() - t0
+    if progress:
+        progress.advance("report.tex")
+
+
+class _Compiling:
+    """:func:`compile_pdfs` in a thread of its own, started now; :meth:`wait` gives its PDFs or raises its error.
+
+    NOTE: a daemon thread, so that a stopped run does not wait for pdflatex
+    (the guarded launcher kills pdflatex when this process ends).
+    """
+
+    def __init__(self, outdir: Path, texs: list[str], parts=None):
+        import threading
+
+        self.outcome: list | BaseException = []
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(outdir, texs, parts), daemon=True)
+        self._thread.start()
+
+    def _run(self, outdir, texs, parts) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.outcome = compile_pdfs(outdir, texs, parts)
+        except BaseException as err:  # re-raised by wait(), in the caller's thread
+            self.outcome = err
+        self.seconds = time.perf_counter() - t0
+
+    def wait(self) -> list[Path]:
+        self._thread.join()
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
 
 
 def _is_compiled(obj) -> bool:
