@@ -215,3 +215,37 @@ def test_blocks_that_do_not_add_up_are_not_chosen(monkeypatch):
     net = MLP((4, 5, 3), seed=0)
     assert not net.inplace.active
     assert "in blocks of rows" in net.inplace.reason
+
+
+# glibc's default mmap threshold: a block this large is mapped afresh by malloc and unmapped by
+# free, so a temporary of this size made on every step page-faults on every step.
+MMAP_THRESHOLD = 128 * 1024
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("m", [32, 1797])
+def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype):
+    # NumPy reports its arrays' memory to tracemalloc: the peak over a few steps bounds every
+    # temporary a step makes (what remains is NumPy's own iteration buffer, at most 8192 elements).
+    import tracemalloc
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((m, 64)).astype(dtype)
+    Y = _targets("softmax", rng, m, 10, dtype)
+    peaks = {}
+    for inplace_path in (True, False):
+        net = MLP((64, 128, 10), seed=0, dtype=dtype, keep_memory=False, inplace=inplace_path)
+        net.step(X, Y, 0.1)  # the first step allocates the buffers
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(3):
+                net.step(X, Y, 0.1)
+            after, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        peaks[inplace_path] = peak - before
+        assert after - before < 1024  # nothing kept from step to step
+    assert peaks[True] < MMAP_THRESHOLD, peaks
+    if m == 1797:
+        assert peaks[False] > m * 128 * np.dtype(dtype).itemsize  # the measure sees the emitted path's temporaries
