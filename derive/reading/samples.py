@@ -161,6 +161,9 @@ class SampleSum:
         return t.E("pow", (x,), x.shape, value=self.b.exponent(node.exp)), dependence
 
     def _Div(self, node: n.Div):
+        why = n.ambiguous_division(node)
+        if why:
+            raise self.b.error(why)
         (x, kx), (y, ky) = self.part(node.left), self.part(node.right)
         if ky not in (COL, CONST) or kx not in (COL, CONST):
             raise self.b.error(f"sum_{self.idx}: divide numbers per sample, not vectors")

@@ -468,6 +468,28 @@ def _source_more(n: Node) -> str:
     return "?"
 
 
+def ambiguous_division(node: Div) -> str | None:
+    """Why ``a/b c`` cannot be read, or ``None`` when the division is unambiguous.
+
+    A divisor written without brackets and followed by more factors
+    (``lambda/2 w^T w``, ``1/m sum_i ...``, ``x / 2 sigma^2``) is read one way
+    by some people and the other way by others: every reader refuses it and
+    names both bracketings.  ``\\frac`` and a bracketed divisor are never
+    ambiguous.
+    """
+    if node.frac or not (isinstance(node.right, Mul) and node.right.op == "juxt"):
+        return None
+    top, factors = source(node.left), juxt_factors(node.right)
+    if isinstance(node.left, (Add, Sub, Div, Neg, IndexSum)) or (isinstance(node.left, Mul) and node.left.op != "juxt"):
+        top = "(" + top + ")"
+    first, rest = source(factors[0]), " ".join(source(f) for f in factors[1:])
+    slash = " ./ " if node.elementwise else "/"
+    return (
+        f"{top}{slash}{first} {rest} is ambiguous: write ({top}{slash}{first}) {rest} "
+        f"or {top}{slash}({first} {rest}) with parentheses"
+    )
+
+
 def juxt_factors(node: Node) -> list[Node]:
     """The factors of a chain of implicit products, left to right."""
     out = []

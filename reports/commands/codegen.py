@@ -12,14 +12,20 @@ from gradproof.reports.errors import CLIError
 def cmd_codegen(args) -> int:
     from gradproof.derive.lecture.registry import derive
     from gradproof.derive.output.codegen import CodegenError, write_module
-    from gradproof.derive.support.atomic import OutputError, OutputFolder
+    from gradproof.derive.support.atomic import OutputError, OutputFolder, write_atomic
 
     user = load_specs(args.spec)
     names = list(args.topics) + [t.name for t in user if t.name not in args.topics]
     topics = resolve(names) if names else resolve([])
-    ders = []
+    ders, sources = [], {}
     for t in topics:
         d = derive(t)
+        if d.code is None and d.extra.get("numpy_source") and t.name.isidentifier():
+            # a spec file's [[expression]]: the module `gradproof diff --format numpy` prints, once proved
+            if not d.passed:
+                raise CLIError(f"expression {t.name!r} failed its exact proof; no code generated", 1)
+            sources[t.name] = d.extra["numpy_source"]
+            continue
         if d.code is None:
             if names:
                 raise CLIError(f"topic {t.name!r} ({t.category}) has no code to generate", 2)
@@ -35,6 +41,8 @@ def cmd_codegen(args) -> int:
         # built beside the folder, swapped in when complete; locked against a second run
         with OutputFolder(out, command="codegen", follow_symlinks=args.follow_symlinks) as folder:
             paths = [write_module(d, folder.path) for d in ders]
+            for name, source in sources.items():
+                paths.append(write_atomic(os.path.join(folder.path, name + ".py"), source))
             folder.commit()
     except OutputError as err:
         raise CLIError(str(err), 2) from None
@@ -44,5 +52,5 @@ def cmd_codegen(args) -> int:
         raise CLIError(str(err), 2) from None
     for p in paths:
         print(os.path.join(out, os.path.basename(p)))
-    print(f"{len(ders)} module(s) written to {out}", file=sys.stderr)
+    print(f"{len(paths)} module(s) written to {out}", file=sys.stderr)
     return 0

@@ -59,7 +59,7 @@ def test_shape_override():
 @pytest.mark.parametrize(
     "text,needles",
     [
-        ("A x + y^T", ["A x", "y^T"]),
+        ("A x + y^T", ["A x is m x 1", "y^T is 1 x n"]),
         ("tr(A x)", ["tr", "A x"]),
         ("X w / (A x)", ["/", "A x"]),
         ("x + A", ["+", "A is"]),
@@ -108,3 +108,44 @@ def test_any_text_is_read_or_refused_with_read_error(text):
         read(text)
     except ReadError as err:
         assert str(err)
+
+
+@pytest.mark.parametrize(
+    "text,first,second",
+    [
+        ("lambda/2 w^T w", "(lambda/2) w^T w", "lambda/(2 w^T w)"),
+        ("1/m sum_i (x_i^T w - y_i)^2", "(1/m) sum_i", "1/(m sum_i"),
+        ("(y - mu)^2 / 2 sigma^2", "((y - mu)^2/2) sigma^2", "(y - mu)^2/(2 sigma^2)"),
+        ("x^T x / 2 m", "(x^T x/2) m", "x^T x/(2 m)"),
+        ("sum_i x_i / 2 y_i", "((sum_i x_i)/2) y_i", "(sum_i x_i)/(2 y_i)"),
+    ],
+)
+def test_a_divisor_followed_by_more_factors_is_refused_naming_both_readings(text, first, second):
+    """``a/b c`` is (a/b) c to some readers and a/(b c) to others: neither is guessed."""
+    with pytest.raises(ReadError) as err:
+        read(text)
+    assert "ambiguous" in str(err.value) and first in str(err.value) and second in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text,same_as",
+    [
+        ("(lambda/2) w^T w", "lambda w^T w / 2"),
+        ("(1/m) sum_i (x_i^T w - y_i)^2", "(1/m) sum_i (x_i^T w - y_i)^2"),
+        (r"\frac{1}{2} x^T A x", "x^T A x / 2"),
+        ("norm(X w - y)^2", "||X w - y||^2"),
+        ("norm(A)", "||A||_F"),
+    ],
+)
+def test_bracketed_and_fraction_forms_read_as_written(text, same_as):
+    from gradproof.derive.engine.matcalc import differentiate
+    from gradproof.derive.engine.matcalc import text as printed
+
+    wrt = "A" if "A)" in text else ("x" if "x^T A" in text else "w")
+    a, b = differentiate(read(text), wrt), differentiate(read(same_as), wrt)
+    assert a.proved and b.proved and printed(a.result) == printed(b.result)
+
+
+def test_a_function_diff_does_not_know_is_refused_not_read_as_a_product():
+    with pytest.raises(ReadError, match=r"softmax\(\.\.\.\) is not a function diff differentiates"):
+        read("softmax(x)")

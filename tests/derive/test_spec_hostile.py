@@ -53,6 +53,7 @@ CASES = [
         ["keyword"],
     ),
     ("unknown-function", act("erf(s)"), 3, ["unknown function 'erf'"]),
+    ("ambiguous-division", act("1/2 s s"), 3, ["ambiguous", "(1/2) s s", "1/(2 s s)"]),
     ("unknown-symbol", act("s + t"), 3, ["unknown symbol 't'"]),
     ("huge-tower", act("s*((((2^64)^64)^64)^64)"), 3, ["too large"]),
     ("poly-tower", act("(((1+s)^64)^64)^64"), 3, ["limit"]),

@@ -169,6 +169,9 @@ class Converter(Walk):
         )
 
     def _Div(self, node):
+        why = t.ambiguous_division(node)
+        if why:
+            raise ExprError(why, self.col(node))
         num = self.walk(node.left)  # left to right: an error points at the first occurrence
         den = self.walk(node.right)
         if den == 0:

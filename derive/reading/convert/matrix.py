@@ -383,14 +383,9 @@ class _Converter(Walk):
         return Value(mx.Map(fn(*scal), tuple(args)), shape, text, prec)
 
     def _Div(self, n: t.Div) -> Value:
-        if not n.frac and isinstance(n.right, t.Mul) and n.right.op == "juxt":
-            top, factors = t.source(n.left), t.juxt_factors(n.right)
-            first, rest = t.source(factors[0]), " ".join(t.source(f) for f in factors[1:])
-            raise ConversionError(
-                "ambiguous",
-                f"{top}/{first} {rest} is ambiguous: write ({top}/{first}) {rest} "
-                f"or {top}/({first} {rest}) with parentheses",
-            )
+        why = t.ambiguous_division(n)
+        if why:
+            raise ConversionError("ambiguous", why)
         a, b = self.walk(n.left), self.walk(n.right)
         if n.elementwise:
             return self._elementwise(lambda x, y: x / y, [a, b], a.paren(2.5) + " ./ " + b.paren(3), 2.2)

@@ -145,16 +145,25 @@ class _Builder(Walk):
         self.vars = {}
         self.divisors = set()
         self.bounds = []
+        self.message_dims = {}  # unresolved dimension -> the letter an error message calls it
 
     def span(self, node):
         return self.parsed.quote(node)
 
     def shape_text(self, shape):
+        """``m x 1``: an unresolved dimension named m, n, p, ... in order of first mention."""
         out = []
+        named = self.message_dims
         for d in shape:
             v = self.dims.value(d)
-            out.append(str(v) if v is not None else str(self.dims.find(d)))
-        return "x".join(out)
+            if v is None:
+                r = self.dims.find(d)
+                if r not in named:
+                    free = [x for x in DIM_NAMES if x not in named.values() and x not in self.vars]
+                    named[r] = free[0] if free else f"d{len(named) + 1}"
+                v = named[r]
+            out.append(str(v))
+        return " x ".join(out)
 
     def is_one(self, d):
         return self.dims.value(d) == 1
@@ -260,6 +269,9 @@ class _Builder(Walk):
 
     def _Div(self, node):
         a, b = node.left, node.right
+        why = n.ambiguous_division(node)
+        if why:
+            raise ReadError(why)
         if node.elementwise:
             return self.elementwise("ediv", (a, self.walk(a)), (b, self.walk(b)), "./")
         x, y = self.walk(a), self.walk(b)
@@ -321,9 +333,12 @@ class _Builder(Walk):
         if len(node.args) != 1:
             raise ReadError(f"{fname}(...) takes one argument, not {len(node.args)}")
         (a,) = node.args
-        if fname not in _KNOWN:
-            # a name the grammar reads as a function but diff does not: a name next to a bracket
+        if fname == "delta":
+            # a Greek letter next to a bracket: a scalar times the bracket (a delta with indices is read elsewhere)
             return self.product(n.Name(node.func), n.Group(a))
+        if fname not in _KNOWN:
+            known = ", ".join(sorted(_KNOWN - {"normF"}))
+            raise ReadError(f"{fname}(...) is not a function diff differentiates; the functions it knows are {known}")
         x = self.walk(a)
         if fname in t.ELEMENTWISE:
             return t.E("fn", (x,), x.shape, name=fname)
@@ -332,6 +347,8 @@ class _Builder(Walk):
             return t.E(fname, (x,), x.shape if fname == "inv" else t.SCALAR)
         if fname == "sum":
             return t.E("sum", (x,))
+        if fname == "norm":  # norm(x): the 2-norm of a vector, the Frobenius norm of a matrix, as ||x||
+            fname = "norm2" if self.is_one(x.shape[1]) else "normF"
         if fname in ("norm2", "norm1", "normF"):
             if fname != "normF" and not self.is_one(x.shape[1]):
                 self.mismatch(f"{fname} (needs a column vector)", [(a, x)])
@@ -377,7 +394,7 @@ class _Builder(Walk):
         self.dims.parent, self.dims.fixed, self.dims.n = parent, fixed, count
 
 
-_KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm2", "norm1", "normF", "diag"}
+_KNOWN = frozenset(t.ELEMENTWISE) | {"tr", "det", "logdet", "inv", "sum", "norm", "norm2", "norm1", "normF", "diag"}
 _WHAT = {
     "Indexed": "index brackets W[i, j]",
     "Piecewise": "Piecewise",

@@ -151,6 +151,9 @@ class IndexSum:
         raise SumError("shape", f"{t.source(node)[:40]}: the factors do not fit as vectors per sample")
 
     def _Div(self, node: t.Div):
+        why = t.ambiguous_division(node)
+        if why:
+            raise SumError("ambiguous", why)
         a, b = self(node.left), self(node.right)
         if isinstance(b, Per) and not b.scalar:
             raise SumError("shape", f"cannot divide by the vector {t.source(node.right)[:30]}")
