@@ -379,6 +379,30 @@ def fresh_rows(processes: int, q: int, threads: int, notes: list) -> list:
     return rows
 
 
+def deschedule_rows(costs=(0.25e-3, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 3e-3), seconds: float = 1.5) -> list:
+    """Calls that only spin on the CPU clock for a fixed CPU time: how often each loses the processor.
+
+    Rows: CPU per call, the share of calls descheduled (wall - CPU > ``OFF_CPU``), the wall
+    median, and the median time lost by a descheduled call.  On a loaded machine the wall
+    median jumps from the CPU time to several milliseconds more once the share passes a half.
+    """
+    rows = []
+    for d in costs:
+        cpu, wall = [], []
+        for _ in range(max(int(seconds / d), 10)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            while time.process_time() - c0 < d:
+                pass
+            t1, c1 = time.perf_counter(), time.process_time()
+            cpu.append(c1 - c0)
+            wall.append(t1 - t0)
+        lost = [w - c for c, w in zip(cpu, wall) if w - c > OFF_CPU]
+        share = off_cpu({"cpu": cpu, "wall": wall})
+        lost_median = _fmt(statistics.median(lost)) if lost else "-"
+        rows.append((_fmt(d), f"{share:4.0%}", _fmt(statistics.median(wall)), lost_median, str(len(cpu))))
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -392,6 +416,9 @@ def main(argv=None) -> int:
         default=None,
         help="fresh processes per contender for the lecture scenarios (default 3, 2 with --quick; 0: none)",
     )
+    ap.add_argument(
+        "--deschedule", action="store_true", help="only: how often calls of a fixed CPU cost lose the processor"
+    )
     ap.add_argument("--child", choices=sorted(FRESH), help=argparse.SUPPRESS)
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"), help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
@@ -402,6 +429,12 @@ def main(argv=None) -> int:
     if args.child:
         res = _child(args.child, np.dtype(args.dtype), args.batch, args.reps, args.warmup)
         print(json.dumps(res))
+        return 0
+    if args.deschedule:
+        load = os.getloadavg()[0]
+        rows = deschedule_rows()
+        print(f"load average {load:.2f} at the start and {os.getloadavg()[0]:.2f} at the end")
+        _table(("CPU per call", "descheduled", "wall median", "lost when descheduled (median)", "n"), rows)
         return 0
     q = 4 if args.quick else 1
     processes = args.processes if args.processes is not None else (2 if args.quick else 3)
