@@ -1,11 +1,18 @@
 """Benchmark: networks built from generated code vs hand-written NumPy.
 
-One command, one process; the contenders of each scenario run interleaved
-(A B A B ...) after a warm-up, and the table reports medians::
+The contenders of each scenario run interleaved in one process (A B C, B C
+A, ...) after a warm-up; then each contender of the lecture scenarios runs
+alone in fresh processes of its own, in turn.  Every call is timed in CPU
+time (``time.process_time``: the process's, every thread) and in wall time;
+ratios are of CPU medians, because on a loaded machine the wall median of a
+call of a few milliseconds jumps by the other processes' time slices once
+more than half the calls lose the processor (``--deschedule`` shows it)::
 
-    python bench/bench_networks.py            # about a minute on a quiet 2-core machine
-    python bench/bench_networks.py --quick    # fewer repetitions
-    python bench/bench_networks.py --no-deep  # the lecture MLP only
+    python bench/bench_networks.py               # about 5 minutes on a quiet 2-core machine
+    python bench/bench_networks.py --quick       # fewer repetitions, 2 fresh processes
+    python bench/bench_networks.py --no-deep     # the lecture MLP only
+    python bench/bench_networks.py --processes 0 # no fresh processes
+    python bench/bench_networks.py --deschedule  # only: how often calls of a fixed CPU cost lose the processor
 
 Scenarios:
 * a gradient-descent step of the lecture MLP 64-128-10 (tanh, softmax +
@@ -23,9 +30,11 @@ Scenarios:
 
 Before timing, each contender is run once from identical weights and must
 reach the same weights (float64: 1e-10, float32: 1e-5; the comparison is
-like for like).  The generated network
-sets glibc to keep freed memory (gradproof.numeric.memory); that is process-wide, so
-every contender here runs under it.
+like for like).  The generated network sets glibc to keep freed memory
+(gradproof.numeric.memory); that is process-wide, so in the one-process run
+every contender runs under it.  In the fresh processes it is set only where
+the generated network runs, as for a user, and the table gives each
+contender's minor page faults per step (``getrusage().ru_minflt``).
 """
 
 from __future__ import annotations
