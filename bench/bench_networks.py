@@ -8,7 +8,7 @@ ratios are of CPU medians, because on a loaded machine the wall median of a
 call of a few milliseconds jumps by the other processes' time slices once
 more than half the calls lose the processor (``--deschedule`` shows it)::
 
-    python bench/bench_networks.py               # about 5 minutes on a quiet 2-core machine
+    python bench/bench_networks.py               # about 6 minutes of CPU (16 min at load 10)
     python bench/bench_networks.py --quick       # fewer repetitions, 2 fresh processes
     python bench/bench_networks.py --no-deep     # the lecture MLP only
     python bench/bench_networks.py --processes 0 # no fresh processes
