@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from gradproof.reports.document import Record, Report, TopicSection
@@ -66,12 +67,12 @@ def generated_code_path(name: str) -> Path:
 def build_section(topic, verify: Callable[[str], list] | None = None, timings: dict | None = None) -> TopicSection:
     """Derive and verify one topic; an exception becomes a failed section.
 
-    ``timings`` (optional) accumulates seconds under ``derive`` and ``verify``.
+    ``timings`` (optional) accumulates CPU seconds under ``derive`` and ``verify``.
     """
     from gradproof.derive.lecture.registry import derive
 
     timings = {} if timings is None else timings
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         d = derive(topic)
         if topic.category != "user":
@@ -87,8 +88,8 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
             error=f"derivation failed: {type(err).__name__}: {err}",
         )
     finally:
-        timings["derive"] = timings.get("derive", 0.0) + time.perf_counter() - t0
-    t0 = time.perf_counter()
+        timings["derive"] = timings.get("derive", 0.0) + time.process_time() - t0
+    t0 = time.process_time()
     try:
         records = [_record(r) for r in verify(topic.name)] if verify else records_from_proofs(d)
     except Exception as err:
@@ -102,7 +103,7 @@ def build_section(topic, verify: Callable[[str], list] | None = None, timings: d
             error=f"verification failed to run: {type(err).__name__}: {err}",
         )
     finally:
-        timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t0
+        timings["verify"] = timings.get("verify", 0.0) + time.process_time() - t0
     path = generated_code_path(topic.name)
     code = path.read_text(encoding="utf-8") if path.is_file() else None
     code_path = f"numeric/generated/{topic.name}.py" if code is not None else ""
@@ -128,56 +129,45 @@ def rendered(sec: TopicSection) -> TopicSection:
     """
     from dataclasses import replace
 
+    from gradproof.derive.output.reuse import reuse_printed
     from gradproof.reports import companion, render_html, render_latex
 
-    return replace(
-        sec,
-        views={
+    with reuse_printed():  # the three views print the same expressions: each is printed once
+        views = {
             "html": render_html.section_view(sec),
             "latex": render_latex.section_view(sec),
             "facts": companion.facts(sec),
-        },
-        exact_failed=sec.exact_failures(),
-        derivation=None,
-    )
-
-
-def _section_job(name: str) -> tuple[TopicSection, dict]:
-    """Worker side: derive, verify and render one registry topic to plain data."""
-    from gradproof.derive.lecture import registry
-
-    timings: dict = {}
-    sec = build_section(registry.get(name), _verifier(), timings)
-    t0 = time.perf_counter()
-    sec = rendered(sec)
-    timings["render views"] = time.perf_counter() - t0
-    return sec, timings
+        }
+    return replace(sec, views=views, exact_failed=sec.exact_failures(), derivation=None)
 
 
 _LIMITS = []
+# what OpenBLAS, OpenMP (libgomp) and MKL read their thread count from when they load
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _worker_init(parent_pid: int | None = None) -> None:
-    """Worker start-up: die with the parent, ignore Ctrl-C, one BLAS thread.
+    """Worker start-up: die with the parent, ignore Ctrl-C, one BLAS and OpenMP thread.
 
-    NOTE: OpenBLAS threads busy-wait; with two of them per worker next to
-    another busy worker on two cores, the numeric experiments took about
-    three times longer than single-threaded.  threadpoolctl comes with
-    scikit-learn (the digits extra); without it the workers keep the default.
+    NOTE: OpenBLAS (and libgomp) threads busy-wait; with two of them per
+    worker next to another busy worker on two cores, the numeric experiments
+    took about three times longer than single-threaded.  The libraries are
+    usually loaded in the worker, after the fork (NumPy is not imported before
+    it), and read their thread count from the environment when they load:
+    hence the variables.  threadpoolctl (it comes with scikit-learn, the
+    digits extra) limits the libraries loaded already.
     """
     from gradproof.derive.support.lifetime import die_with_parent
 
     die_with_parent(parent_pid)
+    for var in _THREAD_VARIABLES:
+        os.environ[var] = "1"
     try:
         from threadpoolctl import threadpool_limits
 
         _LIMITS.append(threadpool_limits(limits=1))
     except Exception:
         pass
-
-
-# rough relative cost of deriving and verifying a topic, by category (scheduling only)
-_COST = {"model": 5, "closed_form": 5, "mle": 3, "map": 3, "init": 3, "identity": 2, "fused": 2}
 
 
 def default_jobs() -> int:
@@ -205,57 +195,54 @@ def build_report(
     figures: bool | None = None,
     jobs: int | None = None,
     parts=None,
+    timeline=None,
+    prepare: Callable[[], None] | None = None,
 ) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
     The report-level parts (the experiments' figures, the composed networks'
     checks) belong to the whole lecture: by default they are built only when
     no topic is named.  With ``jobs > 1`` (default: :func:`default_jobs`)
-    the experiments and the built-in topics run in that many worker
-    processes, longest first; user topics (registered in this process only)
-    are derived here.  ``progress`` is a :class:`gradproof.reports.console.Bar`
-    (or ``None``); it advances once per topic and once for the figures.
+    the built-in topics and the report-level parts run in that many worker
+    processes, the longest jobs first, so that the workers end together; a
+    topic is derived together with the topics its derivation derives, so
+    that each derivation happens once.  User topics (registered in this
+    process only) are derived here while the workers run.  ``progress`` is a
+    :class:`gradproof.reports.console.Bar` (or ``None``); it advances once
+    per topic and once for the figures.
 
     Every part whose key (:mod:`gradproof.reports.incremental`) finds an
     authentic stored copy is read back instead of built; what is built is
     stored.  ``parts`` is that run's :class:`~gradproof.reports.incremental.Keys`
     (made here when not given); under ``--no-cache`` nothing is read or written.
+    ``timeline`` (a :class:`gradproof.reports.timings.Timeline`, optional)
+    receives every span of work, the workers' included; ``prepare`` (optional)
+    runs here while the workers run (e.g. compiling the templates the report
+    will be written with).
     """
     from gradproof.reports import incremental
+    from gradproof.reports.timings import Timeline
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    selected = select_topics(names)  # unknown names raise before any work starts
-    timings["registry"] = time.perf_counter() - t0
-    if figures is None:
-        figures = not names
+    timeline = Timeline() if timeline is None else timeline
+    with timeline.span("registry: the selected topics"):
+        selected = select_topics(names)  # unknown names raise before any work starts
+    figures = not names if figures is None else figures
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
     parts = incremental.Keys() if parts is None else parts
-    t0 = time.perf_counter()
-    stored = _stored_sections(selected, parts)
-    sources = _stored_sources(parts) if figures else {}
-    timings["stored parts"] = time.perf_counter() - t0
-    missing = [k for k in _source_names() if k not in sources and k != "networks"] if figures else []  # in workers
-    pooled = [t for t in selected if t.category != "user" and t.name not in stored] if jobs > 1 else []
-    pool = _pool(jobs if pooled else 1) if pooled or missing else None
+    with timeline.span("stored parts read back"):
+        stored = _stored_sections(selected, parts)
+        sources = _stored_sources(parts) if figures else {}
+    plan = _plan([t for t in selected if t.name not in stored], sources, figures, jobs)
+    pool = _pool(min(jobs, len(plan))) if plan else None
     try:
         from gradproof.derive.support.lifetime import signals_deferred
 
-        started, futures = {}, {}
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
-            if missing:
-                from gradproof.reports import plots
-
-                started = plots.start_sources(pool, [k for k in missing if k in plots.SOURCES])
-                if "activations" in missing:
-                    started["activations"] = pool.submit(plots.activation_figure)
-            # costly kinds first, so that the workers finish together
-            costly = sorted(pooled, key=lambda t: -_COST.get(t.category, 1))
-            futures = {t.name: pool.submit(_section_job, t.name) for t in costly}
-        sections = _collect_sections(selected, stored, futures, parts, progress, timings)
-        report = Report(sections=sections, timings=timings)
+            futures = {pool.submit(_job, task, key): (task, key) for task, key, _ in plan}
+        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
+        report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
-            _report_level(report, sources, started, parts, progress, timings)
+            _report_level(report, sources, level, parts, progress)
     except BaseException:
         if pool is not None:
             _kill_pool(pool)
@@ -264,6 +251,8 @@ def build_report(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    report.timeline = timeline
+    report.timings = timeline.stages()
     return report
 
 
@@ -301,33 +290,221 @@ def _stored_sections(selected, parts) -> dict[str, TopicSection]:
     return out
 
 
-def _collect_sections(selected, stored, futures, parts, progress, timings) -> list[TopicSection]:
-    """Every section in the lecture's order: read back, from a worker, or built here; new ones stored."""
+def _plan(todo, sources: dict, figures: bool, jobs: int) -> list[tuple[str, object, float]]:
+    """The workers' jobs as ``(task, key, estimated seconds)``, longest first.
+
+    Tasks: ``topics`` (a bundle of built-in topics, each after the topics its
+    derivation derives: :func:`gradproof.derive.lecture.registry.schedule`),
+    ``source`` (an experiment and its figure), ``activations`` (the companion's
+    plot) and ``networks`` (the composed networks' checks).  The topics stay
+    here when ``jobs`` is 1.
+    """
+    plan = []
+    pooled = [t for t in todo if t.category != "user"] if jobs > 1 else []
+    if pooled:
+        from gradproof.derive.lecture import registry
+
+        for bundle in registry.schedule([t.name for t in pooled]):
+            plan.append(("topics", bundle, sum(_topic_cost(registry.get(n)) for n in bundle)))
+    if figures:
+        from gradproof.reports import plots
+
+        plan += [("source", k, _JOB_COST.get(k, 1.0)) for k in plots.SOURCES if k not in sources]
+        plan += [(k, None, _JOB_COST[k]) for k in ("activations", "networks") if k not in sources]
+    return sorted(_paired(plan), key=lambda job: -job[2])
+
+
+# Topics whose derivation runs an experiment that a report-level source runs too, with the
+# same settings (xavier's measured erratum, reports/errata.py, and the initialisation figure).
+_SHARED_RUNS = {"init": ("xavier",)}
+
+
+def _paired(plan: list) -> list:
+    """``plan`` with each source of :data:`_SHARED_RUNS` and the bundle of its topics made one
+    ``source+topics`` job, so that their common experiment runs once (:func:`_runs_shared`)."""
+    out = list(plan)
+    for source, names in _SHARED_RUNS.items():
+        src = next((job for job in out if job[:2] == ("source", source)), None)
+        bundle = next((job for job in out if job[0] == "topics" and set(names) & set(job[1])), None)
+        if src is not None and bundle is not None:
+            out.remove(src)
+            out.remove(bundle)
+            out.append(("source+topics", (source, bundle[1]), src[2] + bundle[2]))
+    return out
+
+
+# For scheduling only (a wrong figure costs time, never changes a result): rough CPU seconds
+# of each job in a worker, read from `gradproof report --no-cache --timings` (the CPU column).
+_JOB_COST = {"training": 4.4, "init": 4.7, "regularisation": 1.8, "activations": 0.9, "networks": 0.05}
+# a topic (derive + verify + render views): by category, and for the topics far from their category's figure
+_TOPIC_COST = {
+    "neuron": 0.15,
+    "layer": 0.28,
+    "activation": 0.18,
+    "loss": 0.1,
+    "fused": 0.4,
+    "penalty": 0.12,
+    "model": 0.6,
+    "mle": 0.25,
+    "map": 0.4,
+    "closed_form": 0.3,
+    "identity": 0.12,
+    "init": 0.5,
+    "vanishing_gradient": 1.2,
+    "logistic_regression": 1.0,
+    "linear_regression": 0.2,
+    "ridge": 0.45,
+    "softmax": 0.3,
+    "he": 0.17,
+}
+
+
+def _topic_cost(topic) -> float:
+    return _TOPIC_COST.get(topic.name, _TOPIC_COST.get(topic.category, 0.2))
+
+
+def _lane() -> str:
+    return f"worker {os.getpid()}"
+
+
+def _job(task: str, key) -> tuple[object, list]:
+    """Worker side: run one job of :func:`_plan`; its plain-data result and the spans of work it took."""
+    from gradproof.reports.timings import Span, now
+
+    if task == "topics":
+        return _topics_job(key)
+    if task == "source+topics":
+        with _runs_shared():
+            outcome, spans = _job("source", key[0])
+            sections, more = _topics_job(key[1])
+        return (outcome, sections), spans + more
+    t0, c0 = now(), time.process_time()
+    if task == "source":
+        from gradproof.reports.plots import load_source
+
+        result = load_source(key)
+    elif task == "activations":
+        from gradproof.reports.plots import activation_figure
+
+        result = activation_figure()
+    else:
+        result = _network_records(None)
+    label = f"experiment {key}" if task == "source" else task
+    return result, [Span(_lane(), label, t0, now(), time.process_time() - c0)]
+
+
+@contextmanager
+def _runs_shared():
+    """Within the block, the initialisation experiment runs once per setting.
+
+    The report's figure (:mod:`gradproof.reports.plots`) and xavier's measured
+    erratum (:mod:`gradproof.reports.errata`) both run
+    :func:`gradproof.numeric.experiments.initialisation_experiment`, looked up
+    when called; equal calls (the same arguments once defaults are filled in)
+    share one run, and each caller gets its own copy of the seeded,
+    deterministic result.  Different settings simply run twice.
+    """
+    import copy
+    import inspect
+
+    from gradproof.numeric import experiments
+
+    real = experiments.initialisation_experiment
+    runs: dict = {}
+
+    def shared(*args, **kwargs):
+        bound = inspect.signature(real).bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = repr(sorted(bound.arguments.items()))
+        if key not in runs:
+            runs[key] = real(*args, **kwargs)
+        return copy.deepcopy(runs[key])
+
+    experiments.initialisation_experiment = shared
+    try:
+        yield
+    finally:
+        experiments.initialisation_experiment = real
+
+
+def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
+    """Worker side: derive, verify and render a bundle of registry topics to plain data.
+
+    The bundle lists each topic after the topics its derivation derives, so
+    each derivation happens once, in this process, which renders the views
+    too (SymPy expressions do not survive pickling unchanged, strings do).
+    """
+    from gradproof.derive.lecture import registry
+    from gradproof.reports.timings import Span, now
+
     verify = _verifier()
-    sections = []
-    t0 = time.perf_counter()
+    sections, spans = [], []
+    for name in names:
+        t0, c0 = now(), time.process_time()
+        timings: dict = {}
+        sec = build_section(registry.get(name), verify, timings)
+        t1 = time.process_time()
+        sections.append(rendered(sec))
+        timings["render views"] = time.process_time() - t1
+        spans.append(Span(_lane(), f"topic {name}", t0, now(), time.process_time() - c0, tuple(timings.items())))
+    return sections, spans
+
+
+def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) -> tuple[dict, dict]:
+    """Every section not stored, by name, and the report-level jobs' results, by ``(task, key)``.
+
+    This process builds the topics no worker builds (user topics; every topic
+    without workers) while the workers run, then takes each job's result as it
+    ends: its sections are stored at once, so only the last job's are left
+    for the end.
+    """
+    from concurrent.futures import as_completed
+
+    by_name = {t.name: t for t in selected}
+    pooled = {
+        n
+        for task, key in futures.values()
+        for n in (key if task == "topics" else key[1] if task == "source+topics" else ())
+    }
+    sections, level = {}, {}
+
+    def keep(sec: TopicSection) -> None:
+        sections[sec.name] = sec
+        if not sec.error:  # a failure to run may be passing trouble: built afresh next time
+            parts.save(parts.fragment(by_name[sec.name]), sec)
+        if progress:
+            progress.advance(sec.name)
+
+    verify = _verifier() if any(t.name not in stored and t.name not in pooled for t in selected) else None
     for topic in selected:
-        if progress:
-            progress.note(topic.name)
         if topic.name in stored:
-            sec = stored[topic.name]
-        else:
-            if topic.name in futures:
-                sec, worker_times = futures[topic.name].result()
-                for k, v in worker_times.items():
-                    timings[k + " (workers)"] = timings.get(k + " (workers)", 0.0) + v
-            else:
+            if progress:
+                progress.advance(topic.name)
+        elif topic.name not in pooled:
+            if progress:
+                progress.note(topic.name)
+            with timeline.span(f"topic {topic.name}") as timings:
                 sec = build_section(topic, verify, timings)
-                t1 = time.perf_counter()
+                t1 = time.process_time()
                 sec = rendered(sec)
-                timings["render views"] = timings.get("render views", 0.0) + time.perf_counter() - t1
-            if not sec.error:  # a failure to run may be passing trouble: built afresh next time
-                parts.save(parts.fragment(topic), sec)
-        sections.append(sec)
-        if progress:
-            progress.advance(topic.name)
-    timings["topics (wall)"] = time.perf_counter() - t0
-    return sections
+                timings["render views"] = time.process_time() - t1
+            keep(sec)
+    if prepare is not None:
+        with timeline.span("prepared to write (while the workers run)"):
+            prepare()
+    for future in as_completed(futures):
+        task, key = futures[future]
+        result, spans = future.result()
+        for span in spans:
+            timeline.add(span)
+        if task == "source+topics":
+            level["source", key[0]], result = result
+        if task in ("topics", "source+topics"):
+            for sec in result:
+                keep(sec)
+        else:
+            level[task, key] = result
+    return sections, level
 
 
 def _source_names() -> tuple[str, ...]:
@@ -349,39 +526,32 @@ def _stored_sources(parts) -> dict:
     return out
 
 
-def _report_level(report: Report, sources: dict, started: dict, parts, progress, timings) -> None:
-    """The experiments' figures and records and the networks' checks, stored ones read back."""
+def _report_level(report: Report, sources: dict, level: dict, parts, progress) -> None:
+    """The experiments' figures and records and the networks' checks: stored ones, or the workers' results."""
     from gradproof.reports import plots
 
     if "networks" in sources:
         report.experiment_records += sources["networks"]
-    else:
-        t0 = time.perf_counter()
-        report.experiment_records += _network_records(progress)
+    elif ("networks", None) in level:
+        report.experiment_records += level["networks", None]
         if all(r.passed for r in report.experiment_records):
             parts.save(parts.source("networks"), list(report.experiment_records))
-        timings["networks"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if progress:
-        progress.note("experiments (training, initialisation)")
-    if "activations" in started:
-        report.companion_figure = started.pop("activations").result()
+    if ("activations", None) in level:
+        report.companion_figure = level["activations", None]
         parts.save(parts.source("activations"), report.companion_figure)
     else:
         report.companion_figure = sources.get("activations")
     outcomes = {k: v for k, v in sources.items() if k in plots.SOURCES}
-    for key, future in started.items():
-        outcomes[key] = dict(future.result())
-        seconds = outcomes[key].pop("seconds", None)
-        if seconds is not None:
-            timings[f"{key} (worker)"] = seconds
-        if "error" not in outcomes[key]:
-            parts.save(parts.source(key), outcomes[key])
-    report.figures, report.unavailable, extra = plots.finish_sources(outcomes, timings)
+    for key in plots.SOURCES:
+        if ("source", key) in level:
+            outcomes[key] = dict(level["source", key])
+            outcomes[key].pop("seconds", None)
+            if "error" not in outcomes[key]:
+                parts.save(parts.source(key), outcomes[key])
+    report.figures, report.unavailable, extra = plots.finish_sources(outcomes)
     report.experiment_records += extra
     if progress:
         progress.advance("figures")
-    timings["experiments (wait + draw)"] = time.perf_counter() - t0
 
 
 def _network_records(progress) -> list[Record]:

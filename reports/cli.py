@@ -142,6 +142,9 @@ def _args_report(p):
         help="folder to write into (new, empty, or an earlier report's)",
     )
     p.add_argument("--format", default="html,latex,pdf", help="comma-separated: html, latex, pdf")
+    p.add_argument(
+        "--timings", action="store_true", help="print where the time went on stderr (also GRADPROOF_TIMINGS=1)"
+    )
     _follow(p)
     _spec(p)
     _expr(p)

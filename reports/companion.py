@@ -27,7 +27,7 @@ PLOT_SLIDES = ("Activation Functions", "Rectified Linear Unit (ReLU)")
 def facts(sec) -> dict:
     """Worker side: what the companion needs of one topic, as plain picklable data."""
     from gradproof.derive.output.mathml import latex_to_mathml
-    from gradproof.derive.output.printing import to_latex
+    from gradproof.derive.output.reuse import to_latex  # printed once with the views (build.rendered)
     from gradproof.derive.output.tex import safe_math as _safe_math
 
     d = sec.derivation
@@ -182,6 +182,26 @@ def statement_latex(tex: str, text: str = "") -> str:
     if not tex:
         return tex_text(text)
     return "".join(_safe_math("$" + p + "$") if is_formula else tex_text(p) for is_formula, p in _pieces(tex))
+
+
+def prepare(formats=("html", "latex")) -> None:
+    """Load what the companion's renderers need for ``formats`` (the templates compiled, every
+    statement's formulas converted to MathML once) before the report is complete: the
+    report builder calls it while its workers run."""
+    from gradproof.derive.lecture.statements import STATEMENTS
+
+    if "html" in formats:
+        from gradproof.derive.output import prose  # noqa: F401  (imported by render_html)
+        from gradproof.reports.render_html import _env
+
+        _env().get_template("companion.html.j2")
+        for st in STATEMENTS:
+            if st.tex:
+                statement_html(st.tex)  # the MathML conversions are kept (latex_to_mathml's cache)
+    if "latex" in formats:
+        from gradproof.reports.render_latex import _env as _tex_env
+
+        _tex_env().get_template("companion.tex.j2")
 
 
 def render_html(report, figure) -> str:

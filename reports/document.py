@@ -119,8 +119,9 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
     experiment_records: list[Record] = field(default_factory=list)  # e.g. the digits MLP's gradient checks
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, summed over processes
     companion_figure: Figure | None = None  # the activation plot, drawn beside the topics (whole lecture only)
+    timeline: Any = None  # gradproof.reports.timings.Timeline: every span of work that built it
 
     @property
     def passed(self) -> bool:

@@ -44,10 +44,9 @@ def _code_formatter():
 
 def highlight_python(source: str) -> Markup:
     """Python source as highlighted HTML (CSS classes; see :func:`code_css`)."""
-    from pygments import highlight
-    from pygments.lexers import PythonLexer
+    from gradproof.reports.highlight import highlight
 
-    return Markup(highlight(source, PythonLexer(), _code_formatter()))
+    return Markup(highlight(source, _code_formatter()))
 
 
 def code_css() -> str:
@@ -76,6 +75,16 @@ def section_view(sec) -> dict:
     }
     view.update(derivation_view(sec.derivation, "html", user=sec.category == "user"))
     return view
+
+
+def prepare() -> None:
+    """Load what :func:`render_html` needs (Jinja2, the templates compiled, the code style)
+    before the report is complete: the report builder calls it while its workers run."""
+    env = _env()
+    for name in ("report.html.j2", "records.html.j2"):
+        env.get_template(name)
+    code_css()
+    latex_to_mathml("=")
 
 
 def render_html(report) -> str:

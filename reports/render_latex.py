@@ -57,10 +57,9 @@ def _code_formatter():
 
 def highlight_python(source: str) -> str:
     """Python source as a highlighted fancyvrb ``Verbatim`` block."""
-    from pygments import highlight
-    from pygments.lexers import PythonLexer
+    from gradproof.reports.highlight import highlight
 
-    return highlight(source, PythonLexer(), _code_formatter())
+    return highlight(source, _code_formatter())
 
 
 def section_view(sec) -> dict:
@@ -84,6 +83,15 @@ def section_view(sec) -> dict:
     }
     view.update(derivation_view(sec.derivation, "latex", user=sec.category == "user"))
     return view
+
+
+def prepare() -> None:
+    """Load what :func:`render_latex` needs (Jinja2, the templates compiled, the code style)
+    before the report is complete: the report builder calls it while its workers run."""
+    env = _env()
+    for name in ("report.tex.j2", "records.tex.j2"):
+        env.get_template(name)
+    _code_formatter().get_style_defs()
 
 
 def render_latex(report) -> str:

@@ -15,10 +15,11 @@ True
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
-from gradproof.derive.output.printing import to_latex
+from gradproof.derive.output.reuse import to_latex
 
 
 class Html(str):
@@ -107,6 +108,7 @@ def _normalise_mathml(mathml: str) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=4096)  # a report converts the same formulas many times (relations, shapes, results)
 def latex_to_mathml(tex: str, display: bool = False) -> str:
     """Convert LaTeX from the printers above to MathML Core markup.
 

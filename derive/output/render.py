@@ -23,15 +23,9 @@ from __future__ import annotations
 import html
 
 from gradproof.derive.output.mathml import Html, display_style, latex_to_mathml, to_mathml
-from gradproof.derive.output.printing import (
-    relation_latex,
-    relation_text,
-    shape_latex,
-    shape_text,
-    to_latex,
-    to_text,
-)
+from gradproof.derive.output.printing import relation_latex, relation_text, shape_latex, shape_text
 from gradproof.derive.output.prose import prose_html, prose_latex, prose_tex
+from gradproof.derive.output.reuse import to_latex, to_text
 from gradproof.derive.output.tex import safe_math, tex_text
 
 # ---------------------------------------------------------------------------

@@ -61,25 +61,38 @@ def cmd_report(args) -> int:
     An unchanged rerun (the same source, options and spec files) publishes
     the stored output folder, once every part it was built from still
     authenticates; otherwise each topic, figure and PDF is read back or
-    built (:mod:`gradproof.reports.incremental`).
+    built (:mod:`gradproof.reports.incremental`).  With ``--timings`` (or
+    ``GRADPROOF_TIMINGS=1``) where the time went is printed on stderr.
     """
     from gradproof.reports import incremental
+    from gradproof.reports.timings import Span, Timeline, process_start, wanted
 
-    formats = parse_formats(args.format)
-    start = time.perf_counter()
-    specs = list(getattr(args, "spec", []) or [])
-    from gradproof.reports.writing import latex_engine
+    timeline = Timeline()
+    started = process_start()
+    if started is not None and started < timeline.origin:
+        timeline.add(Span("parent", "start-up: the interpreter, the command's imports", started, timeline.origin, 0.0))
+        timeline.origin = started
+    try:
+        formats = parse_formats(args.format)
+        start = time.perf_counter()
+        specs = list(getattr(args, "spec", []) or [])
+        from gradproof.reports.writing import latex_engine
 
-    # --expr and --shape decide the report as the spec files do
-    expressions = [repr(getattr(args, "exprs", None) or []), repr(getattr(args, "shape", None) or [])]
-    memo_key = incremental.output_key(list(args.topics) + expressions, formats, specs, latex_engine()[0])
-    memo = incremental.load_output(memo_key)
-    if memo is not None:
-        return _publish_stored(args, memo, start)
-    return _build(args, formats, specs, memo_key, start)
+        with timeline.span("output key: the sources hashed, a stored output looked up"):
+            # --expr and --shape decide the report as the spec files do
+            expressions = [repr(getattr(args, "exprs", None) or []), repr(getattr(args, "shape", None) or [])]
+            memo_key = incremental.output_key(list(args.topics) + expressions, formats, specs, latex_engine()[0])
+            memo = incremental.load_output(memo_key)
+        if memo is not None:
+            with timeline.span("stored output published"):
+                return _publish_stored(args, memo, start)
+        return _build(args, formats, specs, memo_key, start, timeline)
+    finally:
+        if wanted(getattr(args, "timings", False)):
+            print(timeline.text(), file=sys.stderr)
 
 
-def _build(args, formats, specs, memo_key, start) -> int:
+def _build(args, formats, specs, memo_key, start, timeline) -> int:
     from gradproof.derive.lecture.registry import UnknownTopic
     from gradproof.reports import incremental
     from gradproof.reports.build import build_report
@@ -87,16 +100,18 @@ def _build(args, formats, specs, memo_key, start) -> int:
     from gradproof.reports.console import Bar
     from gradproof.reports.writing import PdfError, write_report
 
-    user = [t.name for t in load_specs(specs)]
-    try:
-        user += [t.name for t in load_expressions(getattr(args, "exprs", []), getattr(args, "shape", []))]
-    except _Refused as err:
-        return err.code
+    with timeline.span("spec files and expressions read"):
+        user = [t.name for t in load_specs(specs)]
+        try:
+            user += [t.name for t in load_expressions(getattr(args, "exprs", []), getattr(args, "shape", []))]
+        except _Refused as err:
+            return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
     try:
         from gradproof.reports.build import select_topics
 
-        n_topics = len(select_topics(names or None))
+        with timeline.span("registry loaded: SymPy imported, every topic declared"):
+            n_topics = len(select_topics(names or None))
     except UnknownTopic as err:
         raise CLIError(str(err), 2) from None
     if n_topics == 0:
@@ -119,14 +134,19 @@ def _build(args, formats, specs, memo_key, start) -> int:
             OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
             Bar(steps, "report") as bar,
         ):
-            report = build_report(names or None, progress=bar, parts=parts)
+            report = build_report(
+                names or None, progress=bar, parts=parts, timeline=timeline, prepare=_preparer(formats, not names)
+            )
             try:
-                written = write_report(report, folder.path, formats, progress=bar, parts=parts)
+                with timeline.span("files written") as stages:
+                    written = write_report(report, folder.path, formats, progress=bar, parts=parts)
+                    stages.update(written.timings)
             except PdfError as err:
                 pdf_error = err  # the HTML, the .tex and pdflatex's log are still published
             if memo_key is not None and pdf_error is None and report.passed and parts.complete:
                 _store_output(memo_key, folder.path, written, len(report.sections), parts)
-            folder.commit()
+            with timeline.span("output folder committed"):
+                folder.commit()
     except OutputError as err:
         raise CLIError(str(err), 2) from None
     except OSError as err:
@@ -148,6 +168,22 @@ def _build(args, formats, specs, memo_key, start) -> int:
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1
+
+
+def _preparer(formats, whole_lecture: bool):
+    """What the renderers of ``formats`` can load before the report is complete (run while the workers run)."""
+
+    def prepare() -> None:
+        from gradproof.reports import companion, render_html, render_latex
+
+        if "html" in formats:
+            render_html.prepare()
+        if "latex" in formats or "pdf" in formats:
+            render_latex.prepare()
+        if whole_lecture:  # the companion is written for the whole lecture only
+            companion.prepare(("html",) * ("html" in formats) + ("latex",) * ("latex" in formats or "pdf" in formats))
+
+    return prepare
 
 
 def _listed(files) -> str:

@@ -212,6 +212,22 @@ def test_cli_exit_codes_and_messages(toy_derivation, tmp_path, capsys, monkeypat
     assert "unknown format docx" in capsys.readouterr().err
 
 
+def test_timings_are_printed_on_request_only(toy_derivation, tmp_path, capsys, monkeypatch, forget_toy):
+    monkeypatch.setattr(build, "_verifier", lambda: None)
+    monkeypatch.delenv("GRADPROOF_TIMINGS", raising=False)
+    name = _register(toy_derivation, passed=True)
+    assert cli.main(["report", name, "-o", str(tmp_path / "quiet"), "--format", "html"]) == 0
+    assert "timings" not in capsys.readouterr().err
+    assert cli.main(["report", name, "-o", str(tmp_path / "flag"), "--format", "html", "--timings"]) == 0
+    err = capsys.readouterr().err
+    spans = {line.split(None, 5)[-1].split(" (")[0] for line in err.splitlines() if line.startswith("parent ")}
+    assert {"registry: the selected topics", f"topic {name}", "files written"} <= spans, err
+    assert "timeline, one column = " in err and "load average" in err and "CPU of the command" in err
+    monkeypatch.setenv("GRADPROOF_TIMINGS", "1")
+    assert cli.main(["report", name, "-o", str(tmp_path / "env"), "--format", "html"]) == 0
+    assert f"topic {name}" in capsys.readouterr().err
+
+
 def test_progress_bar_draws_only_on_a_terminal():
     quiet = io.StringIO()
     with Bar(3, "report", stream=quiet) as bar:
