@@ -515,6 +515,7 @@ def case_s(args, notes) -> list:
                 max(reps // args.q, 10),
                 warmup // args.q + 2,
                 notes=step_notes,
+                clock="cpu",  # a wall median of a ~2 ms step flips with the scheduler (docs/benchmarks.md)
             )
             notes += [f"s/{m}/{np.dtype(dtype).name}: {n}" for n in step_notes]
             med = {k: statistics.median(v) for k, v in times.items()}
@@ -870,7 +871,10 @@ DOC_TAIL = """
   a scalar-expanded run still going at the cap is reported as capped.
 - **(e)** times `python -m gradproof.reports.cli` (the `gradproof` command) in fresh
   processes.
-- **(s)** is `MLP.step` (gradient and update, `numeric/inplace.py`), each
+- **(s)** is `MLP.step` (gradient and update, `numeric/inplace.py`), timed
+  in CPU time per call (on a loaded machine the wall median of a step of
+  about 2 ms flips between its CPU time and several milliseconds more, as
+  more or fewer than half the calls lose the processor), each
   contender first checked to reach the same weights from the same start;
   ratios to the faster of the two hand-written steps (`bench/handwritten.py`).
   JAX: `jit` of the whole step with the parameters donated.

@@ -215,3 +215,74 @@ def test_blocks_that_do_not_add_up_are_not_chosen(monkeypatch):
     net = MLP((4, 5, 3), seed=0)
     assert not net.inplace.active
     assert "in blocks of rows" in net.inplace.reason
+
+
+# glibc's default mmap threshold: a block this large is mapped afresh by malloc and unmapped by
+# free, so a temporary of this size made on every step page-faults on every step.
+MMAP_THRESHOLD = 128 * 1024
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("m", [32, 1797])
+def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype):
+    # NumPy reports its arrays' memory to tracemalloc: the peak over a few steps bounds every
+    # temporary a step makes (what remains is NumPy's own iteration buffer, at most 8192 elements).
+    import tracemalloc
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((m, 64)).astype(dtype)
+    Y = _targets("softmax", rng, m, 10, dtype)
+    peaks = {}
+    for inplace_path in (True, False):
+        net = MLP((64, 128, 10), seed=0, dtype=dtype, keep_memory=False, inplace=inplace_path)
+        net.step(X, Y, 0.1)  # the first step allocates the buffers
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(3):
+                net.step(X, Y, 0.1)
+            after, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        peaks[inplace_path] = peak - before
+        assert after - before < 1024  # nothing kept from step to step
+    assert peaks[True] < MMAP_THRESHOLD, peaks
+    if m == 1797:
+        assert peaks[False] > m * 128 * np.dtype(dtype).itemsize  # the measure sees the emitted path's temporaries
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5),
+    m=st.integers(1, 9),
+    activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
+    output=st.sampled_from(["softmax", "sigmoid", "linear"]),
+    seed=st.integers(0, 2**16),
+)
+def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(sizes, m, activation, output, seed):
+    # _whole runs the same calls on the same buffers as _block, bound once: the very same numbers
+    rng = np.random.default_rng(seed)
+    net = MLP(tuple(sizes), activation=activation, output=output, seed=seed)
+    net.theta[...] = rng.standard_normal(net.theta.shape)
+    X, Y = rng.standard_normal((m, sizes[0])), _targets(output, rng, m, sizes[-1])
+    plan, lf = net.inplace, net.loss_module.forward
+    loss = inplace.run(plan, net._wb, net._gwb, X, Y, 0.3, lf)
+    whole = net._grad_flat.copy()
+    assert plan._buffers[m].program is not None  # the program ran
+    logits = inplace.logits(plan, net._wb, X).copy()
+    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
+    buf = inplace._buffers(plan, net._wb, m)
+    assert inplace._block(plan, net._wb, grads, X, Y, 0.3 / m, lf, buf, m) == loss
+    assert np.array_equal(buf.S[-1], logits)
+    assert np.array_equal(np.concatenate([a.ravel() for pair in grads for a in pair]), whole)
+
+
+def test_a_changed_variant_is_not_run_from_a_program_made_before():
+    rng = np.random.default_rng(13)
+    net = MLP((4, 5, 3), seed=0)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    net.gradient(X, Y)  # makes the program of a batch of 6
+    fwd, _ = inplace.ACTIVATIONS["tanh"]
+    net.inplace.act = (fwd, lambda d, s, a, tmp: d.__imul__(2.0))  # a planted fault
+    failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=("directional",)) if not r.passed}
+    assert failed == {"dL/dW1", "dL/db1"}
