@@ -18,6 +18,11 @@ and every process it waited for: workers, pdflatex).  Every run's output
 folder is compared with the cold run's, file by file.
 
     python bench/bench_report.py [--before 7395826] [--topic glorot] [--scenarios cold,first,rerun,edit,revert]
+                                 [--repeat N]
+
+``--repeat N`` runs rerun, edit and revert N times each, the two sides
+alternating; each edit round is a new edit (" (edited 2)", ...).  The
+table gives medians; every run's line gives its load average.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import ast
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,11 +82,13 @@ def _title_literal(tree_root: Path, topic: str) -> tuple[Path, int, int]:
     raise SystemExit(f"bench_report: no declaration statement names {topic!r}")
 
 
-def _edit(tree_root: Path, topic: str) -> tuple[Path, bytes]:
-    """Append " (edited)" to the topic's title in its declaration; returns the file and its old bytes."""
+def _edit(tree_root: Path, topic: str, round_: int = 1) -> tuple[Path, bytes]:
+    """Append " (edited)" to the topic's title in its declaration (" (edited 2)" in the second round, ...,
+    so that every round is a new edit); returns the file and its old bytes."""
     path, start, end = _title_literal(tree_root, topic)
     old = path.read_bytes()
-    path.write_bytes(old[: end - 1] + b" (edited)" + old[end - 1 :])
+    mark = b" (edited)" if round_ == 1 else f" (edited {round_})".encode()
+    path.write_bytes(old[: end - 1] + mark + old[end - 1 :])
     return path, old
 
 
@@ -133,6 +141,9 @@ def main() -> int:
     ap.add_argument("--topic", default="glorot", help="the topic whose declaration the edit changes")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, in order")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (printed)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="run rerun, edit and revert N times each (medians)"
+    )
     args = ap.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     bad = [s for s in scenarios if s not in SCENARIOS]
@@ -149,17 +160,26 @@ def main() -> int:
         sides.append({"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}})
     try:
         for scenario in scenarios:
-            for side in sides:
-                pkg = side["root"] / "gradproof"
-                edited = _edit(pkg, args.topic) if scenario == "edit" else None
-                out = scratch / f"{side['name']}-{scenario}"
-                extra = ("--no-cache",) if scenario == "cold" else ()
-                wall, cpu, code = _run(side, out, *extra)
-                if edited is not None:
-                    edited[0].write_bytes(edited[1])  # revert at once: the next scenario starts unedited
-                side["rows"][scenario] = (wall, cpu, code)
-                side["out"][scenario] = _files(out)
-                print(f"  {side['name']:6s} {scenario:6s} {wall:7.2f} s wall {cpu:7.2f} s CPU  exit {code}", flush=True)
+            rounds = max(1, args.repeat) if scenario in ("rerun", "edit", "revert") else 1
+            for k in range(1, rounds + 1):
+                for side in sides:  # the sides alternate, so that both see the same load
+                    pkg = side["root"] / "gradproof"
+                    edited = _edit(pkg, args.topic, k) if scenario == "edit" else None
+                    out = scratch / f"{side['name']}-{scenario}"
+                    if out.exists():
+                        shutil.rmtree(out)
+                    extra = ("--no-cache",) if scenario == "cold" else ()
+                    wall, cpu, code = _run(side, out, *extra)
+                    if edited is not None:
+                        edited[0].write_bytes(edited[1])  # revert at once: the next scenario starts unedited
+                    side["rows"].setdefault(scenario, []).append((wall, cpu, code))
+                    side["out"][scenario] = _files(out)
+                    load = os.getloadavg()[0]
+                    print(
+                        f"  {side['name']:6s} {scenario:6s} {wall:7.2f} s wall {cpu:7.2f} s CPU  exit {code}"
+                        f"  (load {load:.1f})",
+                        flush=True,
+                    )
         _table(sides, scenarios)
     finally:
         if args.keep:
@@ -172,7 +192,8 @@ def main() -> int:
 def _table(sides, scenarios) -> None:
     load = os.getloadavg()
     print(f"\ngradproof report, whole lecture, HTML + LaTeX + PDF; load average {load[0]:.1f} (5 min {load[1]:.1f})")
-    print(f"on {os.cpu_count()} CPUs; wall and CPU seconds (CPU: the run and every process it waited for)\n")
+    print(f"on {os.cpu_count()} CPUs; wall and CPU seconds (CPU: the run and every process it waited for)")
+    print("medians of the rounds; each run's load average is printed above it\n")
     head = "| scenario |" + "".join(f" {s['name']} wall | {s['name']} CPU |" for s in sides)
     head += " output vs cold (after) |" if "cold" in scenarios else ""
     print(head)
@@ -181,7 +202,9 @@ def _table(sides, scenarios) -> None:
     for scenario in scenarios:
         row = f"| {scenario} |"
         for s in sides:
-            wall, cpu, code = s["rows"][scenario]
+            runs = s["rows"][scenario]
+            wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+            code = max((r[2] for r in runs), key=abs)
             row += f" {wall:.2f} s{'' if code == 0 else f' (exit {code})'} | {cpu:.2f} s |"
         if "cold" in scenarios:
             row += (

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from gradproof.numeric.init import initialise
+from gradproof.numeric.init import initialise, std
 from gradproof.numeric.network import _resolve
 
 __all__ = ["ACTIVATIONS", "INITIALISATIONS", "NAMED_INITS", "init_experiment", "initialisation_experiment"]
@@ -72,10 +72,14 @@ def initialisation_experiment(
     X = rng.standard_normal((samples, units))
     top = rng.standard_normal((samples, units)) / samples  # a message as a mean loss would send
     edges = np.linspace(-1.0, 1.0, bins + 1)
+    # Every rule rescales the same standard-normal draws, so they are drawn
+    # once: initialise(rule, ...) is exactly such a draw times std(rule, ...).
+    wrng = np.random.default_rng([seed, 1])
+    draws = [wrng.standard_normal((units, units)) for _ in range(layers)]
     runs = {}
     for label, (rule, sigma0) in INITIALISATIONS.items():
-        wrng = np.random.default_rng([seed, 1])  # same draws, rescaled, for every rule
-        Ws = [initialise(rule, (units, units), wrng, sigma0=sigma0) for _ in range(layers)]
+        scale = std(rule, units, units, sigma0)
+        Ws = [d * scale for d in draws]
         zs, ss = [X], []
         for W in Ws:
             s = linear.forward(zs[-1], W=W)
@@ -96,11 +100,17 @@ def initialisation_experiment(
             "mean": [float(z.mean()) for z in outs],
             "std": [float(z.std()) for z in outs],
             "saturated": [float(np.mean(np.abs(z) > 0.99)) for z in outs],
-            "hist": [np.histogram(np.clip(z, -1.0, 1.0), bins=edges)[0].tolist() for z in outs],
+            "hist": [_hist(z, bins) for z in outs],
             "delta_norm": delta_norm,
             "grad_norm": grad_norm,
         }
     return {"layers": layers, "units": units, "samples": samples, "bin_edges": edges.tolist(), "runs": runs}
+
+
+def _hist(z: np.ndarray, bins: int) -> list:
+    # bins and range rather than the edges: numpy's equal-width path counts
+    # exactly as on np.linspace(-1, 1, bins + 1) without sorting the values
+    return np.histogram(np.clip(z, -1.0, 1.0), bins=bins, range=(-1.0, 1.0))[0].tolist()
 
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
@@ -188,7 +198,7 @@ def init_experiment(
     }
     if edges is not None:
         out["bin_edges"] = edges.tolist()
-        out["hist"] = [np.histogram(np.clip(z, -1.0, 1.0), bins=edges)[0].tolist() for z in outs]
+        out["hist"] = [_hist(z, bins) for z in outs]
     return out
 
 

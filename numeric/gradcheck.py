@@ -417,7 +417,7 @@ def directional(
     args = {k: (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v) for k, v in args.items()}
     names = list(wrt or [k for k, v in args.items() if isinstance(v, np.ndarray)])
     labels = _labels(names, labels)
-    check = {n: f"directional ({seeds} seeds): {labels[n]}" for n in names}
+    check = {n: f"directional ({seeds} seed{'s' if seeds != 1 else ''}): {labels[n]}" for n in names}
     try:
         out_shape = np.shape(f(**args))
     except Exception as e:

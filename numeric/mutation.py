@@ -41,7 +41,6 @@ True
 from __future__ import annotations
 
 import ast
-import copy
 import math
 import types
 from collections.abc import Callable
@@ -109,10 +108,6 @@ def _targets(tree: ast.Module) -> list[ast.FunctionDef]:
         if name in funcs and name not in used_by_forward and name not in ("forward", "backward")
     ]
     return [back] + helpers
-
-
-def _all_sites(tree: ast.Module):
-    return [site for fn in _targets(tree) for site in _sites(fn)]
 
 
 def _returned_messages(fn: ast.FunctionDef) -> list[ast.AST]:
@@ -202,28 +197,38 @@ def _replace(root: ast.AST, target: ast.AST, new: ast.AST) -> None:
 def mutants(source: str, operators=OPERATORS) -> list[Mutant]:
     """Every single-fault mutant of the ``backward`` function of ``source``.
 
+    Each fault is planted in the parsed tree, the function holding it printed,
+    and the fault taken out again; the mutant's text is the module's text with
+    that one function replaced, so nothing else is copied or printed again.
+
     >>> src = "def backward(delta, z, W):\\n    return delta @ W.T, {'W': z.T @ delta}\\n"
     >>> [m.description for m in mutants(src, operators=('transpose',))][:2]
     ['transpose at line 2: delta -> delta.T', 'transpose at line 2: W.T -> W']
     """
     base = ast.parse(source)
-    n_sites = len(_all_sites(base))
+    text = ast.unparse(base)
     out, seen = [], set()
-    for k in range(n_sites):
-        tree = copy.deepcopy(base)
-        op, node, build = _all_sites(tree)[k]
-        if op not in operators:
-            continue
-        before = ast.unparse(node)
-        new = build(node)
-        after = ast.unparse(new)
-        _replace(tree, node, new)
-        ast.fix_missing_locations(tree)
-        text = ast.unparse(tree)
-        if text in seen:
-            continue
-        seen.add(text)
-        out.append(Mutant(op, f"{op} at line {node.lineno}: {before} -> {after}", text))
+    for fn in _targets(base):
+        original = ast.unparse(fn)
+        spliced = text.count(original) == 1
+        for op, node, build in _sites(fn):
+            if op not in operators:
+                continue
+            before = ast.unparse(node)
+            new = build(node)
+            after = ast.unparse(new)
+            _replace(fn, node, new)
+            try:
+                if spliced:
+                    mutated = text.replace(original, ast.unparse(fn), 1)
+                else:  # the function's text occurs twice: print the whole module
+                    mutated = ast.unparse(base)
+            finally:
+                _replace(fn, new, node)  # the next site sees the unmutated function
+            if mutated in seen:
+                continue
+            seen.add(mutated)
+            out.append(Mutant(op, f"{op} at line {node.lineno}: {before} -> {after}", mutated))
     return out
 
 
@@ -261,18 +266,24 @@ def mutation_records(
 
     ``check(module) -> list[CheckRecord]`` defaults to
     :func:`gradproof.numeric.gradcheck.check_module` with central differences and the
-    directional check.  The first record says whether the unmutated module
-    passes (if it does not, the mutants prove nothing).  A mutant record
-    passes when the checker *caught* the fault (or the mutant is equivalent
-    to the original); its ``max_rel_error`` is the largest error the checker
-    saw.
+    directional check, run cheapest first: one random direction (the first of
+    the directional check's seeds, so a fault it sees the full check sees
+    too), and the full check only when that one passes.  The first record
+    says whether the unmutated module passes (if it does not, the mutants
+    prove nothing).  A mutant record passes when the checker *caught* the
+    fault (or the mutant is equivalent to the original); its
+    ``max_rel_error`` is the largest error the checks that ran saw.
     """
     original = load_source(source, "original")
     topic = topic or getattr(original, "TOPIC", "module")
     if check is None:
 
         def check(mod):
-            return gradcheck.check_module(mod, topic=topic, sizes=sizes, seed=seed, methods=("central", "directional"))
+            kw = dict(topic=topic, sizes=sizes, seed=seed)
+            first = gradcheck.check_module(mod, methods=("directional",), seeds=1, **kw)
+            if not gradcheck.all_passed(first):
+                return first  # caught by two forward calls and one backward call
+            return gradcheck.check_module(mod, methods=("central", "directional"), **kw)
 
     base = check(original)
     tol = max((r.tolerance for r in base), default=0.0)

@@ -20,13 +20,18 @@ under a SHA-256 key of its inputs:
   TeX engine.
 
 Editing one topic's declaration therefore changes the keys of that topic
-and of the topics that name it; the others are read back.  Statements are
-attributed to a topic only when they bind no name (a bare call such as
-``module("relu", ...)``); anything else in a declaration file is shared by
-every topic, and so is the declaration of a topic that code in ``derive/``
-or ``reports/`` names (``"affine"`` in a composed network's builder): a
-change there recomputes every topic.  That errs towards recomputing, never
-towards reusing a stale part.
+and of the topics that depend on it; the others are read back.  A topic
+depends on the topics its declaration statement names, and on those that
+code it runs names where that code can reach the registry (the proof
+``relu_properties`` builds derives ``relu``): :func:`code_uses` follows the
+functions named in a declaration statement, and the functions referring to
+a function, by name.  Statements are attributed to a topic only when they
+bind no name (a bare call such as ``module("relu", ...)``); anything else
+in a declaration file is shared by every topic, and so is the declaration
+of a topic that code every topic may run names (module-level code, a
+function nothing names, which may be reached by dispatch): a change there
+recomputes every topic.  That errs towards recomputing, never towards
+reusing a stale part.
 
 A whole unchanged rerun is one more entry: the files of the output folder,
 stored under a key of the source, the options and the spec files' bytes,
@@ -222,6 +227,7 @@ def _constants(stmt) -> set[str]:
 
 
 _REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.registry")
+_DOOR_TEXTS = ("registry", "from gradproof import", "gradproof.derive import", "import gradproof\n")
 
 
 def _opens_registry(tree) -> bool:
@@ -247,32 +253,237 @@ def _docstrings(tree) -> set[int]:
     }
 
 
-def _named_in_code(names) -> set[str]:
-    """Topics named, as a string in code, by a module of ``derive/`` or ``reports/`` that opens the registry.
+# -- Built-in topics: which topics code names, and for which topics that code runs -------------------
 
-    Only through the registry can code reach a topic's declaration (the
-    statement that declares it binds no name); such a topic's declaration is
-    every topic's dependency.  Docstrings do not count.
+EVERYONE = "*"  # code every topic may run: a topic it names is every topic's dependency
+
+
+def _units(tree):
+    """``(name, node)`` for every function of a module: top-level ones and the methods of top-level classes.
+
+    ``name`` is ``None`` for code outside them (module level, class bodies),
+    which runs for everyone.
     """
-    base = root()
-    skip = set(_declaration_files())
-    files = [p for p in sorted((base / "derive").rglob("*.py")) if p not in skip] + sorted(
-        (base / "reports").rglob("*.py")
-    )
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield stmt.name, stmt
+        elif isinstance(stmt, ast.ClassDef):
+            rest = []
+            for sub in stmt.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield sub.name, sub
+                else:
+                    rest.append(sub)
+            yield None, ast.Module(body=rest + stmt.decorator_list + stmt.bases, type_ignores=[])
+        else:
+            yield None, stmt
+
+
+def _numeric_names(tree) -> set[str]:
+    """Names a module imports from ``gradproof.numeric`` (which never imports ``derive``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gradproof.numeric"):
+            out |= {a.asname or a.name for a in node.names}
+    return out
+
+
+def _looked_up(node, names, skip, numeric, out) -> None:
+    """Collect the topic names in ``node`` that may reach the registry.
+
+    Not counted: a name only compared (``decl.activation == "sigmoid"``), a
+    name handed to a class or function of ``gradproof.numeric`` (a network's
+    node kind): neither can look up a declaration.
+    """
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, str) and node.value in names and id(node) not in skip:
+            out.add(node.value)
+        return
+    inert: list = []
+    if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops):
+        inert = [node.left, *node.comparators]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in numeric:
+        inert = [*node.args, *(k.value for k in node.keywords)]
+    for sub in inert:
+        _mark_literal(sub, skip, numeric)
+    for child in ast.iter_child_nodes(node):
+        _looked_up(child, names, skip, numeric, out)
+
+
+def _mark_literal(node, skip, numeric) -> None:
+    """Mark the strings of a literal (nested tuples, lists, sets, dicts, numeric calls) as not looked up."""
+    if isinstance(node, ast.Constant):
+        skip.add(id(node))
+    elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        for e in node.elts:
+            _mark_literal(e, skip, numeric)
+    elif isinstance(node, ast.Dict):
+        for e in [*node.keys, *node.values]:
+            if e is not None:
+                _mark_literal(e, skip, numeric)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in numeric:
+        for e in [*node.args, *(k.value for k in node.keywords)]:
+            _mark_literal(e, skip, numeric)
+
+
+class _Code:
+    """The project's code (``derive/`` without the declaration files, and ``reports/``), parsed on demand.
+
+    :meth:`named` finds the topics each function names where it may reach
+    the registry; :meth:`chain` finds the functions that may run it: those
+    referring to it by name, and those referring to them, and so on.  Names
+    are matched without resolving imports, so a function stands for every
+    function of that name; module-level code and class bodies run for
+    everyone.  Each rule errs towards more dependencies.
+    """
+
+    def __init__(self, names):
+        base = root()
+        skip = set(_declaration_files())
+        self.names = set(names)
+        self.sources: dict[str, str] = {}
+        for sub in ("derive", "reports"):
+            for p in sorted((base / sub).rglob("*.py")):
+                if p not in skip and "__pycache__" not in p.parts:
+                    self.sources[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
+        self._trees: dict[str, ast.Module] = {}
+
+    def tree(self, rel: str) -> ast.Module:
+        if rel not in self._trees:
+            self._trees[rel] = ast.parse(self.sources[rel])
+        return self._trees[rel]
+
+    def named(self) -> list[tuple[str | None, set[str]]]:
+        """``(function or None, topics it names)`` over every module that opens the registry."""
+        out = []
+        for rel, text in self.sources.items():
+            if not any(d in text for d in _DOOR_TEXTS) or not _opens_registry(self.tree(rel)):
+                continue
+            tree = self.tree(rel)
+            skip, numeric = _docstrings(tree), _numeric_names(tree)
+            for name, node in _units(tree):
+                found: set[str] = set()
+                _looked_up(node, self.names, skip, numeric, found)
+                if found:
+                    decorated = name is not None and bool(getattr(node, "decorator_list", None))
+                    out.append((None if decorated else name, found))  # a decorator may register it anywhere
+        return out
+
+    def chain(self, function: str):
+        """``(functions, unreferred)``: ``function`` and every function that may run it, and those of them
+        nothing here refers to; :data:`EVERYONE` when code that runs for everyone refers to one."""
+        seen, todo, unreferred = {function}, [function], set()
+        while todo:
+            f = todo.pop()
+            refs = self._referred_by(f)
+            if None in refs:
+                return EVERYONE
+            if not refs:
+                unreferred.add(f)  # a declaration may name it; if none does, it runs for everyone
+            for owner in refs:
+                if owner not in seen:
+                    seen.add(owner)
+                    todo.append(owner)
+        return sorted(seen), sorted(unreferred)
+
+    def _referred_by(self, function: str) -> set:
+        """The functions (by name) referring to ``function``, with ``None`` for code that runs for everyone."""
+        word = re.compile(rf"\b{re.escape(function)}\b")
+        out = set()
+        for rel, text in self.sources.items():
+            if word.search(text):
+                tree = self.tree(rel)
+                skip = _docstrings(tree) | _exports(tree)
+                out |= {key for key, node in _units(tree) if function in _references(node, skip)}
+        return out
+
+
+def _exports(tree) -> set[int]:
+    """The strings of ``__all__`` (an export is no call)."""
+    return {
+        id(c)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)
+        for c in ast.walk(n.value)
+    }
+
+
+def _references(node, skip: set[int]) -> set[str]:
+    """Every identifier ``node`` refers to: names, attributes, and strings (``getattr(module, "name")``)."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            out.add(n.attr)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip:
+            out.add(n.value)
+    return out
+
+
+def _code_chains(names) -> list:
+    """For every function of ``derive/`` and ``reports/`` naming topics: the topics and its :meth:`_Code.chain`.
+
+    Stored under a key of that code and the topics' names: a rerun, or an
+    edit of a declaration file, reads it back instead of parsing the code.
+    """
+    key = _digest("code chains", engine_hash(), environment(), *sorted(names))
+    if key in _CHAINS:
+        return _CHAINS[key]
+    stored = cache.load_entry(key) if active() else None
+    if not isinstance(stored, list):
+        code = _Code(names)
+        stored = [(sorted(found), EVERYONE if f is None else code.chain(f)) for f, found in code.named()]
+        if active():
+            cache.store_entry(key, stored)
+    _CHAINS[key] = stored
+    return stored
+
+
+_CHAINS: dict[str, list] = {}  # this process's, by key (the code is read once per process, as environment() is)
+
+
+def code_uses(names, texts: dict[str, str]) -> tuple[set[str], dict[str, set[str]]]:
+    """Which topics' declarations code reaches: for everyone, and per topic.
+
+    A topic named, where it may reach the registry, by a function that only
+    some topics' derivations run (``derive("relu")`` in the proof that only
+    ``relu_properties`` builds) is a dependency of those topics; named by
+    code every topic may run, it is everyone's dependency.
+    """
     names = set(names)
-    found: set[str] = set()
-    for p in files:
-        text = p.read_text(encoding="utf-8")
-        if not any(
-            door in text
-            for door in ("registry", "from gradproof import", "gradproof.derive import", "import gradproof\n")
-        ):
-            continue  # cannot open the registry: not parsed
+    statements = []  # per declaration statement: what it refers to, and its topics (or EVERYONE)
+    for text in texts.values():
         tree = ast.parse(text)
-        if _opens_registry(tree):
-            docs = _docstrings(tree)
-            found |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docs} & names
-    return found
+        skip = _docstrings(tree)
+        for stmt in tree.body:
+            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
+            statements.append((_references(stmt, skip), mentioned or EVERYONE))
+    everyone: set[str] = set()
+    uses: dict[str, set[str]] = {}
+    for found, chain in _code_chains(names):
+        runs = _runs_for(chain, statements)
+        if runs == EVERYONE:
+            everyone.update(found)
+        else:
+            for t in runs:
+                uses.setdefault(t, set()).update(set(found) - {t})
+    return everyone, uses
+
+
+def _runs_for(chain, statements):
+    """The topics whose declaration statements refer to a function of ``chain``, or :data:`EVERYONE`."""
+    if chain == EVERYONE:
+        return EVERYONE
+    functions, unreferred = chain
+    topics: set[str] = set()
+    for f in functions:
+        owners = [owner for refs, owner in statements if f in refs]
+        if EVERYONE in owners or (f in unreferred and not owners):
+            return EVERYONE  # shared declaration code, or nothing names it (an entry point, a dispatch)
+        for owner in owners:
+            topics |= owner
+    return topics
 
 
 def topic_digests(names, texts: dict[str, str] | None = None) -> dict[str, str]:
@@ -281,17 +492,18 @@ def topic_digests(names, texts: dict[str, str] | None = None) -> dict[str, str]:
     if texts is None:
         texts = {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
     owned, shared = declaration_parts(texts, names)
-    named = _named_in_code(names) if names else set()
-    # a topic that code names is everyone's dependency: its declaration is shared
-    common = _digest(engine_hash(), *shared, *(p for n in sorted(named) for p in owned[n]))
+    everyone, uses = code_uses(names, texts) if names else (set(), {})
+    # a topic that code every topic may run names is everyone's dependency: its declaration is shared
+    common = _digest(engine_hash(), *shared, *(p for n in sorted(everyone) for p in owned[n]))
     out = {}
     for n in names:
         closure, todo = set(), [n]
-        while todo:  # the topic, and every topic its statements name, transitively
+        while todo:  # the topic, every topic its statements name and its code reaches, transitively
             t = todo.pop()
             if t not in closure:
                 closure.add(t)
                 todo += [m for piece in owned[t] for m in names if m not in closure and _quotes(piece, m)]
+                todo += sorted(uses.get(t, set()) - closure)
         out[n] = _digest(common, n, *(p for t in sorted(closure) for p in owned[t]))
     return out
 
@@ -368,6 +580,30 @@ def pdf_key(tex: bytes, figures: dict[str, bytes], engine: list[str]) -> str | N
         return None
     parts = [tex, " ".join(engine)] + [p for name in sorted(figures) for p in (name, figures[name])]
     return _digest("pdf", _tool_identity(engine[0]), *parts)
+
+
+def aux_key(tex_name: str, engine: list[str]) -> str | None:
+    """The auxiliary files of the last compile of a document named ``tex_name``: a seed for the next, never output.
+
+    Not keyed by the document's text, nor its folder: an edited document,
+    or the same one in another output folder, is seeded with them, and the
+    compile runs on to the fixed point of its own (see
+    :func:`gradproof.reports.writing.compile_document`).
+    """
+    if not active():
+        return None
+    return _digest("pdf aux", _tool_identity(engine[0]), " ".join(engine), tex_name)
+
+
+def load_seed(key: str | None, check) -> dict | None:
+    """A stored seed, if it authenticates and passes ``check``."""
+    obj = cache.load_entry(key) if key is not None else None
+    return obj if isinstance(obj, dict) and check(obj) else None
+
+
+def store_seed(key: str | None, aux: dict) -> None:
+    if key is not None:
+        cache.store_entry(key, aux)
 
 
 def _tool_identity(command: str) -> str:

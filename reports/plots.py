@@ -1,8 +1,12 @@
-"""Report-level figures with matplotlib: inline SVG for HTML, PDF beside the .tex.
+"""Report-level figures: inline SVG for HTML, PDF beside the .tex.
 
-Figures are drawn on bare :class:`matplotlib.figure.Figure` objects (no
-pyplot state, no GUI backend) and saved deterministically: a fixed SVG hash
-salt and no dates in the metadata, so two runs give identical bytes.
+The report's figures are drawn on a :class:`gradproof.reports.canvas.Canvas`
+and written straight to SVG and PDF (milliseconds per figure, nothing in
+them depends on the time or the machine, so two runs give identical bytes).
+The command ``gradproof experiment init`` draws its one figure with
+matplotlib on a bare :class:`matplotlib.figure.Figure` (no pyplot state, no
+GUI backend), since it can also write PNG: a fixed SVG hash salt and no
+dates in the metadata keep those bytes identical too.
 
 >>> fig = training_figure({"iteration": [0, 1, 2], "loss": [2.3, 1.0, 0.5]})
 >>> fig.name, fig.svg.startswith("<svg")
@@ -58,15 +62,17 @@ def init_figure(data: dict) -> Figure:
     """
     import numpy as np
 
+    from gradproof.reports.canvas import Canvas
+
     edges = np.asarray(data["bin_edges"], dtype=float)
     labels = list(data["runs"])
-    fig = _new_figure(7.0, 2.0 * len(labels))
-    axes = fig.subplots(len(labels), 2, squeeze=False)
-    for row, label in enumerate(labels):
+    canvas = Canvas(7.0, 2.0 * len(labels), rows=len(labels), cols=2)
+    n = 0
+    for label in labels:
         run = data["runs"][label]
         hists = [np.asarray(h, dtype=float) for h in run["hist"]]
         n = len(hists)
-        ax = axes[row][0]
+        ax = canvas.panel()
         for k, h in enumerate(hists):
             total = h.sum() * np.diff(edges)
             density = h / total if total.all() else h
@@ -75,33 +81,32 @@ def init_figure(data: dict) -> Figure:
                 density,
                 edges,
                 color=(shade * 0.2, shade * 0.45, shade),
-                linewidth=0.9,
+                width=0.9,
                 label=f"layer {k + 1}" if k in (0, n - 1) else None,
             )
         stds = ", ".join(f"{v:.2g}" for v in (run["std"][0], run["std"][-1]))
-        ax.set_title(f"{label}: layer outputs (std first, last: {stds})", fontsize=8)
-        ax.set_xlabel("output value", fontsize=8)
-        ax.set_ylabel("density", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, frameon=False)
-        ax = axes[row][1]
+        ax.title = f"{label}: layer outputs (std first, last: {stds})"
+        ax.xlabel, ax.ylabel = "output value", "density"
+        ax.legend()
+        ax = canvas.panel()
         norms = np.asarray(run["delta_norm"], dtype=float)
-        layers = np.arange(1, len(norms) + 1)
-        ax.plot(layers, norms, marker="o", markersize=3, linewidth=1)
-        if np.all(norms > 0) and norms.max() / norms.min() > 50:
-            ax.set_yscale("log")
-        ax.set_title(f"{label}: norm of delta per layer", fontsize=8)
-        ax.set_xlabel("layer", fontsize=8)
-        ax.set_ylabel("norm", fontsize=8)
-        ax.tick_params(labelsize=7)
-    return _finish(
-        fig,
+        ax.plot(np.arange(1, len(norms) + 1), norms, marker=3.0, width=1.0)
+        ax.ylog = bool(np.all(norms > 0) and norms.max() / norms.min() > 50)
+        ax.title = f"{label}: norm of delta per layer"
+        ax.xlabel, ax.ylabel = "layer", "norm"
+    return _drawn(
+        canvas,
         "fig-init",
         "Initialisation experiment",
         f"A network of {data.get('layers', n)} tanh layers of {data.get('units', '?')} units fed N(0, 1) inputs: "
         "per-layer output distributions (left, light = deeper) and per-layer norms of the backward message "
         "delta (right), for each initialisation. " + _erratum_sentence(data),
     )
+
+
+def _drawn(canvas, name: str, title: str, caption: str) -> Figure:
+    svg, pdf = canvas.render(name)
+    return Figure(name=name, title=title, caption=caption, svg=svg, pdf=pdf)
 
 
 def _erratum_sentence(data: dict) -> str:
@@ -119,26 +124,23 @@ def training_figure(curve: dict[str, Any]) -> Figure:
     ``curve`` has ``iteration`` and ``loss`` lists, optionally
     ``test_accuracy`` (a list per iteration or one final number).
     """
-    fig = _new_figure(6.0, 2.6)
-    ax = fig.subplots()
-    ax.plot(curve["iteration"], curve["loss"], linewidth=1.2, label="training loss")
-    ax.set_xlabel("gradient-descent iteration", fontsize=8)
-    ax.set_ylabel("cross-entropy loss", fontsize=8)
-    if all(v > 0 for v in curve["loss"]) and max(curve["loss"]) / min(curve["loss"]) > 20:
-        ax.set_yscale("log")
-    ax.tick_params(labelsize=7)
+    from gradproof.reports.canvas import Canvas
+
+    canvas = Canvas(6.0, 2.6)
+    ax = canvas.panel()
+    ax.plot(curve["iteration"], curve["loss"], width=1.2, label="training loss")
+    ax.xlabel, ax.ylabel = "gradient-descent iteration", "cross-entropy loss"
+    ax.ylog = all(v > 0 for v in curve["loss"]) and max(curve["loss"]) / min(curve["loss"]) > 20
     acc = curve.get("test_accuracy")
     caption = "Training loss of the generated MLP on the digits data."
     if isinstance(acc, (list, tuple)) and len(acc) == len(curve["iteration"]):
-        ax2 = ax.twinx()
-        ax2.plot(curve["iteration"], acc, color="tab:green", linewidth=1, label="test accuracy")
-        ax2.set_ylabel("test accuracy", fontsize=8)
-        ax2.tick_params(labelsize=7)
+        ax2 = ax.twin()
+        ax2.plot(curve["iteration"], acc, color="tab:green", width=1.0, label="test accuracy")
+        ax2.ylabel = "test accuracy"
     elif isinstance(acc, (int, float)) and not math.isnan(acc):
         caption += f" Final test accuracy: {100 * acc:.1f}%."
-    handles = [h for a in fig.axes for h in a.get_lines()]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, frameon=False, loc="center right")
-    return _finish(fig, "fig-training", "Digits training curve", caption)
+    ax.legend(loc="center right")
+    return _drawn(canvas, "fig-training", "Digits training curve", caption)
 
 
 ACTIVATION_PLOTS = ("sigmoid", "tanh", "relu", "leaky_relu")
@@ -154,11 +156,12 @@ def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
     import numpy as np
 
     from gradproof.numeric.network import load
+    from gradproof.reports.canvas import Canvas
 
     s = np.linspace(-6.0, 6.0, 601)
-    fig = _new_figure(7.0, 4.6)
-    axes = fig.subplots(2, 2).ravel()
-    for ax, name in zip(axes, names):
+    canvas = Canvas(7.0, 4.6, rows=2, cols=2)
+    for name in list(names)[:4]:
+        ax = canvas.panel()
         mod = load(name)
         z = s.reshape(-1, 1)
         f = mod.forward(z).ravel()
@@ -167,16 +170,15 @@ def activation_figure(names=ACTIVATION_PLOTS) -> Figure:
         if kinks:
             f, d = f.copy(), d.copy()
             d[np.isclose(s, 0.0)] = np.nan  # the derivative is undefined at the kink
-        ax.plot(s, f, linewidth=1.4, label="f(s)")
-        ax.plot(s, d, linewidth=1.2, linestyle="--", label="f'(s)")
-        ax.axhline(0, color="0.7", linewidth=0.6)
-        ax.axvline(0, color="0.7", linewidth=0.6)
-        ax.set_title(name.replace("_", " "), fontsize=9)
-        ax.set_xlabel("s", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
-    return _finish(
-        fig,
+        ax.hline(0.0)
+        ax.vline(0.0)
+        ax.plot(s, f, width=1.4, label="f(s)")
+        ax.plot(s, d, width=1.2, dash=True, label="f'(s)")
+        ax.title, ax.title_size = name.replace("_", " "), 9.0
+        ax.xlabel = "s"
+        ax.legend(loc="upper left")
+    return _drawn(
+        canvas,
         "fig-activations",
         "Activation functions and their derivatives",
         "Each activation f(s) (solid) and its derivative f'(s) (dashed), both computed by the generated "
@@ -256,24 +258,22 @@ def regularisation_figures(data: dict) -> list[Figure]:
     """The overfitting demo (with and without L2) and the ridge lambda path."""
     import numpy as np
 
-    fig = _new_figure(6.0, 2.8)
-    ax = fig.subplots()
-    ax.plot(data["grid"], data["truth"], color="0.5", linewidth=1, label="sin(2 pi x)")
-    ax.plot(data["x"], data["y"], "o", markersize=3.5, color="black", label=f"{data['m']} noisy samples")
+    from gradproof.reports.canvas import Canvas
+
+    canvas = Canvas(6.0, 2.8)
+    ax = canvas.panel()
+    ax.plot(data["grid"], data["truth"], color="0.5", width=1.0, label="sin(2 pi x)")
+    ax.plot(data["x"], data["y"], color="black", marker=3.5, line=False, label=f"{data['m']} noisy samples")
     for label, f in data["fits"].items():
         ax.plot(
-            data["grid"],
-            f["grid"],
-            linewidth=1.2,
-            label=f"{label}: test MSE {f['test_mse']:.3g}, |w| {f['w_norm']:.3g}",
+            data["grid"], f["grid"], width=1.2, label=f"{label}: test MSE {f['test_mse']:.3g}, |w| {f['w_norm']:.3g}"
         )
-    ax.set_ylim(-2, 2)
-    ax.set_xlabel("x", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6.5, frameon=False, loc="lower left")
+    ax.ylim = (-2.0, 2.0)
+    ax.xlabel = "x"
+    ax.legend(loc="lower left", size=6.5)
     fits = list(data["fits"].values())
-    over = _finish(
-        fig,
+    over = _drawn(
+        canvas,
         "fig-overfitting",
         "Overfitting with and without L2",
         f"A degree-{data['degree']} polynomial fitted to {data['m']} noisy samples by the generated ridge closed "
@@ -281,23 +281,21 @@ def regularisation_figures(data: dict) -> list[Figure]:
         f"oscillates between them (test MSE {fits[0]['test_mse']:.3g}); with lambda = {fits[1]['lam']:g} the "
         f"training MSE rises to {fits[1]['train_mse']:.2g} and the test MSE falls to {fits[1]['test_mse']:.3g}.",
     )
-    fig = _new_figure(6.0, 2.8)
-    ax = fig.subplots()
+    canvas = Canvas(6.0, 2.8)
+    ax = canvas.panel()
     p = data["path"]
-    ax.loglog(p["lambda"], p["train_mse"], label="training MSE")
-    ax.loglog(p["lambda"], p["test_mse"], label="test MSE")
-    ax.set_xlabel("lambda", fontsize=8)
-    ax.set_ylabel("mean squared error", fontsize=8)
-    ax2 = ax.twinx()
-    ax2.loglog(p["lambda"], p["w_norm"], color="tab:green", linestyle="--", label="|w|")
-    ax2.set_ylabel("|w|", fontsize=8)
-    for a in (ax, ax2):
-        a.tick_params(labelsize=7)
-    handles = [h for a in (ax, ax2) for h in a.get_lines()]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, frameon=False, loc="upper center")
+    ax.xlog = ax.ylog = True
+    ax.plot(p["lambda"], p["train_mse"], label="training MSE")
+    ax.plot(p["lambda"], p["test_mse"], label="test MSE")
+    ax.xlabel, ax.ylabel = "lambda", "mean squared error"
+    ax2 = ax.twin()
+    ax2.ylog = True
+    ax2.plot(p["lambda"], p["w_norm"], color="tab:green", dash=True, label="|w|")
+    ax2.ylabel = "|w|"
+    ax.legend(loc="upper center")
     best = int(np.argmin(p["test_mse"]))
-    path = _finish(
-        fig,
+    path = _drawn(
+        canvas,
         "fig-ridge-path",
         "Ridge lambda path",
         f"Training and test MSE and the weight norm |w| of the same polynomial fit as lambda grows: the training "
@@ -424,7 +422,8 @@ def load_source(key: str) -> dict:
     t0 = time.perf_counter()
     try:
         # drawn here too: figures cross the process boundary as SVG and PDF bytes
-        fig, records = draw(loader())
+        with _one_blas_thread():
+            fig, records = draw(loader())
         return {"figure": fig, "records": records, "seconds": time.perf_counter() - t0}
     except ModuleNotFoundError as err:
         return {"unavailable": f"its data source is not available ({err.name} is missing)"}
@@ -432,6 +431,24 @@ def load_source(key: str) -> dict:
         if type(err).__name__ == "MissingExtra":
             return {"unavailable": str(err)}
         return {"error": f"{title} failed: {type(err).__name__}: {err}"}
+
+
+def _one_blas_thread():
+    """Limit the BLAS to one thread while a source runs (a no-op without threadpoolctl).
+
+    NOTE: OpenBLAS threads busy-wait; next to another busy worker on two
+    cores, a second BLAS thread costs CPU and gains no time.  The pool's
+    workers start before NumPy is imported, and only a loaded BLAS can be
+    limited, so the limit is set here, after importing NumPy.
+    """
+    import contextlib
+
+    try:
+        import numpy  # noqa: F401  (loads the BLAS)
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def start_sources(executor, keys=tuple(SOURCES)):

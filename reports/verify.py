@@ -124,11 +124,13 @@ def accuracy_records(d, code_dir: str | None = None) -> list[CheckRecord]:
         ]
     if getattr(mod, "KIND", "module") == "solver":
         return []  # closed forms: checked against a high-precision solution (gradproof.numeric.stats_checks)
-    recs = []
-    for dtype in ("float64", "float32"):
-        pts = accuracy.points(mod, dtype)
-        recs += accuracy.accuracy_records(mod, pts, reference_values(d, pts), dtype, topic=d.topic)
-    return recs
+    pts = {dtype: accuracy.points(mod, dtype) for dtype in ("float64", "float32")}
+    # one call for both precisions: the references are set up once and the
+    # points the two lists share are evaluated once
+    refs = reference_values(d, pts["float64"] + pts["float32"])
+    n64 = len(pts["float64"])
+    recs = accuracy.accuracy_records(mod, pts["float64"], refs[:n64], "float64", topic=d.topic)
+    return recs + accuracy.accuracy_records(mod, pts["float32"], refs[n64:], "float32", topic=d.topic)
 
 
 def stats_records(topic: str, seed: int = 0) -> list[CheckRecord]:

@@ -9,6 +9,7 @@ reads back a PDF compiled before from the same input.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,25 +27,51 @@ class PdfError(Exception):
     """pdflatex failed on report.tex: the message is the first error line."""
 
 
+# pdflatex reruns until the files it reads back (.aux, .out, .toc) come out unchanged; as latexmk, at most this often
+MAX_PASSES = 5
+
+
 def latex_engine() -> tuple[list[str] | None, str]:
-    """The command that compiles a .tex file to PDF, or ``None`` and why not."""
+    """The command that compiles a .tex file to PDF (one pass), or ``None`` and why not.
+
+    pdflatex itself: :func:`compile_pdf` reruns it to the fixed point, as
+    latexmk would, without latexmk's own start-up.
+    """
     if shutil.which("pdflatex") is None:
-        return None, (
-            "pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base texlive-latex-recommended latexmk)"
-        )
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-quiet"], ""
+        return None, "pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base texlive-latex-recommended)"
     return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"], ""
 
 
-def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
+@dataclass
+class Compiled:
+    """One compiled document: the PDF, the log of its last pass, and the files that pass wrote for the next."""
+
+    pdf: Path
+    aux: dict[str, bytes]
+    passes: int
+
+
+def compile_pdf(outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None) -> Path:
     """Compile ``outdir/tex_name`` in a scratch folder; move the PDF in on success.
 
     Figures referenced by the .tex are beside it in ``outdir``.  On failure
-    the log is kept as ``report.log`` and :class:`PdfError` raised.
+    the log is kept as ``report.log`` and :class:`PdfError` raised.  ``seed``
+    (optional) is the auxiliary files of an earlier compile of the document
+    (:func:`compile_document`); the result is the same PDF either way.
     """
-    from gradproof.derive.support.lifetime import run_guarded
+    return compile_document(outdir, tex_name, seed).pdf
 
+
+def compile_document(outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None) -> Compiled:
+    """:func:`compile_pdf`, with the auxiliary files and the number of pdflatex passes.
+
+    pdflatex runs until the files a pass writes for the next (``.aux``,
+    ``.out``, ``.toc``, ...) are the ones it read, at most :data:`MAX_PASSES`
+    times; so the PDF is typeset from a fixed point of its own cross
+    references.  Starting from ``seed``, an earlier version's files, an edit
+    that moves no reference costs one pass; starting from nothing, two.  The
+    fixed point, and so the PDF, is the same.
+    """
     cmd, why = latex_engine()
     if cmd is None:
         raise FileNotFoundError(why)
@@ -54,34 +81,98 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex") -> Path:
         shutil.copy2(outdir / tex_name, Path(work) / tex_name)
         for fig in outdir.glob("fig-*.pdf"):
             shutil.copy2(fig, Path(work) / fig.name)
+        inputs = set(os.listdir(work))
+        for name, data in (seed or {}).items():
+            if _is_aux_name(name, stem) and name not in inputs:
+                (Path(work) / name).write_bytes(data)
         # A fixed date makes pdfTeX's output reproducible too.
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
-        runs = [cmd + [tex_name]] if cmd[0] == "latexmk" else [cmd + [tex_name]] * 2
-        for run in runs:
-            # guarded: pdflatex dies with this process, never left running alone
-            proc = run_guarded(
-                run,
-                cwd=work,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                timeout=300,
-            )
-            if proc.returncode != 0:
-                log = Path(work) / f"{stem}.log"
-                text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
-                if log.exists():
-                    shutil.copy2(log, outdir / f"{stem}.log")
-                first = next(
-                    (ln for ln in text.splitlines() if ln.startswith("!") or ":error:" in ln or ".tex:" in ln),
-                    "see the log",
-                )
-                raise PdfError(f"pdflatex failed on {tex_name}: {first.strip()} (log: {outdir / (stem + '.log')})")
+        aux, passes = _aux_files(work, inputs, stem), 0
+        while passes < MAX_PASSES:
+            _pass(cmd + [tex_name], work, env, outdir, stem, tex_name)
+            passes += 1
+            written = _aux_files(work, inputs, stem)
+            if _read_back(written) == _read_back(aux):
+                aux = written
+                break  # the fixed point: another pass would read what this one read
+            aux = written
         pdf = outdir / f"{stem}.pdf"
         write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())
         write_atomic(outdir / f"{stem}.log", (Path(work) / f"{stem}.log").read_bytes())
-    return pdf
+    return Compiled(pdf, aux, passes)
+
+
+def _is_aux_name(name: str, stem: str) -> bool:
+    """A file a pass writes for the next: ``stem.ext``, nothing that is a path, the PDF or the log."""
+    ext = name[len(stem) + 1 :] if name.startswith(stem + ".") else ""
+    return ext.isalnum() and ext not in ("pdf", "log", "tex", "fls", "synctex")
+
+
+_WRITEFILE = re.compile(r"\\@writefile\{(\w+)\}")
+
+
+def _read_back(files: dict[str, bytes]) -> dict[str, bytes]:
+    """What the next pass reads of ``files``: the ``.aux`` without the lines that cannot change that pass.
+
+    Two kinds of line hold a section's title and are inert: an
+    ``\\@writefile{toc}{...}`` fills a ``.toc`` file, and does nothing when
+    the document opened none (no ``\\tableofcontents``); a
+    ``\\BKM@entry{...}{...}`` (the bookmark package) is turned into the PDF's
+    outline when the run that wrote it reads the ``.aux`` back at its end,
+    and is ignored by the next run.  So a retitled section needs no second
+    pass.  Anything else counts.
+    """
+    opened = {name.rsplit(".", 1)[1] for name in files}
+    out = dict(files)
+    for name, data in files.items():
+        if name.endswith(".aux"):
+            out[name] = b"\n".join(ln for ln in data.split(b"\n") if not _inert(ln, opened))
+    return out
+
+
+def _inert(line: bytes, opened: set[str]) -> bool:
+    """A whole one-line entry that the next pass does not act on (see :func:`_read_back`)."""
+    text = line.decode("latin-1")
+    if text.count("{") != text.count("}"):
+        return False  # not a whole entry on this line: it counts
+    if text.startswith("\\BKM@entry{"):
+        return True
+    found = _WRITEFILE.match(text)
+    return bool(found) and found.group(1) not in opened
+
+
+def _aux_files(work: str, inputs: set[str], stem: str) -> dict[str, bytes]:
+    return {
+        n: (Path(work) / n).read_bytes()
+        for n in sorted(os.listdir(work))
+        if n not in inputs and _is_aux_name(n, stem) and (Path(work) / n).is_file()
+    }
+
+
+def _pass(cmd: list[str], work: str, env: dict, outdir: Path, stem: str, tex_name: str) -> None:
+    """One pdflatex run; on failure the log is kept beside the .tex and :class:`PdfError` raised."""
+    from gradproof.derive.support.lifetime import run_guarded
+
+    # guarded: pdflatex dies with this process, never left running alone
+    proc = run_guarded(
+        cmd,
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        log = Path(work) / f"{stem}.log"
+        text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
+        if log.exists():
+            shutil.copy2(log, outdir / f"{stem}.log")
+        first = next(
+            (ln for ln in text.splitlines() if ln.startswith("!") or ":error:" in ln or ".tex:" in ln),
+            "see the log",
+        )
+        raise PdfError(f"pdflatex failed on {tex_name}: {first.strip()} (log: {outdir / (stem + '.log')})")
 
 
 @dataclass
@@ -98,11 +189,24 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
 
     ``parts`` (a :class:`gradproof.reports.incremental.Keys`, optional) reads
     back the activation plot and any PDF whose ``.tex`` and figures were
-    compiled before, and stores new ones.
+    compiled before, and stores new ones.  The ``.tex`` files are written
+    first, so that pdflatex runs while the HTML is rendered.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    result = WriteResult()
+    result, tex = WriteResult(), WriteResult()
+    if "latex" in formats or "pdf" in formats:
+        _write_latex(report, outdir, tex, progress)
+    companion = _write_companion(report, outdir, formats, tex, progress, parts)
+    pdfs = None
+    if "pdf" in formats:
+        cmd, why = latex_engine()
+        if cmd is None:
+            result.skipped.append(f"PDF skipped: {why}; report.tex is ready to compile")
+        else:
+            if progress:
+                progress.note("report.pdf (pdflatex)")
+            pdfs = _Compiling(outdir, ["report.tex"] + (["companion.tex"] if companion else []), parts)
     if "html" in formats:
         from gradproof.reports.render_html import render_html
 
@@ -115,40 +219,70 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
         result.timings["html"] = time.perf_counter() - t0
         if progress:
             progress.advance("index.html")
-    if "latex" in formats or "pdf" in formats:
-        from gradproof.reports.render_latex import render_latex
-
-        t0 = time.perf_counter()
-        if progress:
-            progress.note("report.tex")
-        for fig in report.figures:
-            write_atomic(outdir / f"{fig.name}.pdf", fig.pdf)
-            result.files.append(outdir / f"{fig.name}.pdf")
-        path = outdir / "report.tex"
-        write_atomic(path, render_latex(report))
-        result.files.append(path)
-        result.timings["latex"] = time.perf_counter() - t0
-        if progress:
-            progress.advance("report.tex")
-    companion = _write_companion(report, outdir, formats, result, progress, parts)
-    if "pdf" in formats:
-        cmd, why = latex_engine()
-        if cmd is None:
-            result.skipped.append(f"PDF skipped: {why}; report.tex is ready to compile")
-        else:
-            t0 = time.perf_counter()
-            if progress:
-                progress.note("report.pdf (pdflatex)")
-            texs = ["report.tex"] + (["companion.tex"] if companion else [])
-            result.files += compile_pdfs(outdir, texs, parts)
-            result.timings["pdf"] = time.perf_counter() - t0
-        if progress:
-            progress.advance("report.pdf")
+    result.files += tex.files  # in the order they are listed: index.html, the .tex files, the PDFs
+    result.timings.update(tex.timings)
+    if pdfs is not None:
+        result.files += pdfs.wait()
+        result.timings["pdf"] = pdfs.seconds
+    if "pdf" in formats and progress:
+        progress.advance("report.pdf")
     return result
+
+
+def _write_latex(report: Report, outdir: Path, result: WriteResult, progress=None) -> None:
+    """report.tex and the figures beside it."""
+    from gradproof.reports.render_latex import render_latex
+
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("report.tex")
+    for fig in report.figures:
+        write_atomic(outdir / f"{fig.name}.pdf", fig.pdf)
+        result.files.append(outdir / f"{fig.name}.pdf")
+    path = outdir / "report.tex"
+    write_atomic(path, render_latex(report))
+    result.files.append(path)
+    result.timings["latex"] = time.perf_counter() - t0
+    if progress:
+        progress.advance("report.tex")
+
+
+class _Compiling:
+    """:func:`compile_pdfs` in a thread of its own, started now; :meth:`wait` gives its PDFs or raises its error.
+
+    NOTE: a daemon thread, so that a stopped run does not wait for pdflatex
+    (the guarded launcher kills pdflatex when this process ends).
+    """
+
+    def __init__(self, outdir: Path, texs: list[str], parts=None):
+        import threading
+
+        self.outcome: list | BaseException = []
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(outdir, texs, parts), daemon=True)
+        self._thread.start()
+
+    def _run(self, outdir, texs, parts) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.outcome = compile_pdfs(outdir, texs, parts)
+        except BaseException as err:  # re-raised by wait(), in the caller's thread
+            self.outcome = err
+        self.seconds = time.perf_counter() - t0
+
+    def wait(self) -> list[Path]:
+        self._thread.join()
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
 
 
 def _is_compiled(obj) -> bool:
     return isinstance(obj.get("pdf"), bytes) and isinstance(obj.get("log"), bytes)
+
+
+def _is_seed(obj) -> bool:
+    return all(isinstance(k, str) and isinstance(v, bytes) for k, v in obj.items())
 
 
 def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
@@ -156,24 +290,29 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
     else compiled, the documents side by side (one pdflatex per core).
 
     A PDF is stored with its log under a key of its ``.tex``, the figures
-    beside it and the TeX engine; the first failure raises :class:`PdfError`
-    once every compile has ended.
+    beside it and the TeX engine; the auxiliary files of its last pass are
+    stored too, under a key of the output folder and the file's name, and
+    seed the next compile of that document there (:func:`compile_document`).
+    The first failure raises :class:`PdfError` once every compile has ended.
     """
     from gradproof.reports import incremental
 
     cmd, _ = latex_engine()
     figures = {p.name: p.read_bytes() for p in sorted(outdir.glob("fig-*.pdf"))}
-    keys, todo = {}, []
+    keys, seeds, todo = {}, {}, []
     for tex in texs:
         stem = Path(tex).stem
         keys[tex] = incremental.pdf_key((outdir / tex).read_bytes(), figures, cmd) if parts is not None else None
         hit = parts.load(keys[tex], dict, _is_compiled) if parts is not None else None
         if hit is None:
             todo.append(tex)
+            seeds[tex] = incremental.aux_key(tex, cmd) if parts is not None else None
         else:
             write_atomic(outdir / f"{stem}.pdf", hit["pdf"])
             write_atomic(outdir / f"{stem}.log", hit["log"])
-    outcomes = _compile_side_by_side(outdir, todo)
+    # NOTE: a seed is read without being recorded as a part: it decides no byte of the output
+    found = {tex: incremental.load_seed(seeds[tex], _is_seed) for tex in todo}
+    outcomes = _compile_side_by_side(outdir, todo, found)
     for tex in todo:
         if isinstance(outcomes[tex], BaseException):
             raise outcomes[tex]
@@ -182,11 +321,13 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
             stem = Path(tex).stem
             pdf, log = (outdir / f"{stem}.pdf").read_bytes(), (outdir / f"{stem}.log").read_bytes()
             parts.save(keys[tex], {"pdf": pdf, "log": log})
+            incremental.store_seed(seeds[tex], outcomes[tex].aux)
     return [outdir / f"{Path(tex).stem}.pdf" for tex in texs]
 
 
-def _compile_side_by_side(outdir: Path, texs: list[str]) -> dict:
-    """:func:`compile_pdf` on each file, the first here and the others in threads; outcome or exception per file.
+def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = None) -> dict:
+    """:func:`compile_document` on each file, the first here and the others in threads; outcome or exception
+    per file.
 
     NOTE: daemon threads, so that a stopped run does not wait for pdflatex;
     the guarded launcher (:func:`gradproof.derive.support.lifetime.run_guarded`)
@@ -195,10 +336,11 @@ def _compile_side_by_side(outdir: Path, texs: list[str]) -> dict:
     import threading
 
     outcomes: dict = {}
+    seeds = seeds or {}
 
     def run(tex: str) -> None:
         try:
-            outcomes[tex] = compile_pdf(outdir, tex)
+            outcomes[tex] = compile_document(outdir, tex, seeds.get(tex))
         except Exception as err:  # re-raised by the caller, in the order of the files
             outcomes[tex] = err
 

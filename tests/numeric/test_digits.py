@@ -93,3 +93,15 @@ def test_train_command_draws_a_progress_bar_only_on_a_terminal(capsys, monkeypat
     drawn = tty.getvalue()
     assert "\r" in drawn and "train [" in drawn and "loss" in drawn
     json.loads(capsys.readouterr().out)  # stdout stays pure JSON
+
+
+def test_the_table_read_directly_is_scikit_learns_digits(monkeypatch):
+    datasets = pytest.importorskip("sklearn.datasets")
+    assert digits._bundled_table() is not None  # the fast path is the one taken here
+    X, labels = digits.load()
+    ref = datasets.load_digits()
+    assert X.dtype == np.float64 and labels.dtype == np.int64
+    assert np.array_equal(X, ref.data) and np.array_equal(labels, ref.target)
+    monkeypatch.setattr(digits, "_bundled_table", lambda: None)  # the table moved: scikit-learn's loader
+    X2, labels2 = digits.load()
+    assert np.array_equal(X2, X) and np.array_equal(labels2, labels)

@@ -98,3 +98,61 @@ def test_mutants_load_as_independent_modules():
     import gradproof.numeric.generated.tanh as original
 
     assert np.allclose(original.backward(np.ones_like(z), z)[0], 1 - np.tanh(z) ** 2)  # untouched
+
+
+@pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
+def test_the_quick_direction_first_decides_as_the_full_check(topic):
+    """One direction first, the full check only when it passes: the same verdict on every mutant."""
+    src = _source(topic)
+    sizes = {"m": 16} if "np.where(" in src else None
+
+    def full(mod):
+        return gradcheck.check_module(mod, topic=topic, sizes=sizes, methods=("central", "directional"))
+
+    quick = mutation.mutation_records(src, topic=topic, sizes=sizes)
+    slow = mutation.mutation_records(src, topic=topic, sizes=sizes, check=full)
+    assert [(r.check, r.passed) for r in quick] == [(r.check, r.passed) for r in slow]
+    for q, s in zip(quick, slow):
+        if "caught by directional (1 seed)" in q.detail:
+            assert "caught by " in s.detail and q.max_rel_error > q.tolerance
+        else:  # the full check ran: the same record
+            assert q == s
+
+
+def _mutants_by_copying(source, operators=mutation.OPERATORS):
+    """The plain construction: copy the whole tree per site, plant, print the whole module."""
+    import ast
+    import copy
+
+    base = ast.parse(source)
+    n_sites = sum(len(mutation._sites(fn)) for fn in mutation._targets(base))
+    out, seen = [], set()
+    for k in range(n_sites):
+        tree = copy.deepcopy(base)
+        op, node, build = [s for fn in mutation._targets(tree) for s in mutation._sites(fn)][k]
+        if op not in operators:
+            continue
+        before, new = ast.unparse(node), build(node)
+        after = ast.unparse(new)
+        mutation._replace(tree, node, new)
+        text = ast.unparse(tree)
+        if text not in seen:
+            seen.add(text)
+            out.append(mutation.Mutant(op, f"{op} at line {node.lineno}: {before} -> {after}", text))
+    return out
+
+
+@pytest.mark.parametrize("topic", GENERATED, ids=GENERATED)
+def test_planting_in_place_gives_the_mutants_of_the_plain_construction(topic):
+    src = _source(topic)
+    assert mutation.mutants(src) == _mutants_by_copying(src)
+    assert mutation.mutants(src) == mutation.mutants(src)  # the tree is left as it was found
+
+
+def test_a_function_whose_text_occurs_twice_is_mutated_once():
+    # the module's docstring quotes backward word for word: only the function itself may change
+    body = "def backward(z, y):\n    return 2 * (z - y)"
+    src = f'"""{body}"""\n\n{body}\n\n\ndef forward(z, y):\n    return 0.0\n'
+    ms = mutation.mutants(src)
+    assert ms and ms == _mutants_by_copying(src)
+    assert all(m.source.count(body) == 1 for m in ms)  # the docstring's copy, untouched

@@ -1,4 +1,4 @@
-"""report.tex compiled by pdflatex (latexmk), checked through pdftotext and the log.
+"""report.tex compiled by pdflatex, checked through pdftotext and the log; seeded compiles equal cold ones.
 
 Under GRADPROOF_REQUIRE_TOOLS=1 (CI) a missing TeX or poppler tool fails the
 test; otherwise it skips with the reason.
@@ -7,16 +7,17 @@ test; otherwise it skips with the reason.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import pytest
 
-from gradproof.reports.writing import compile_pdf
+from gradproof.reports.writing import MAX_PASSES, compile_document, compile_pdf
 
 
 @pytest.fixture(scope="module")
 def pdf(lecture_report, need_tools):
-    need_tools("pdflatex", "latexmk", "pdftotext", "pdftoppm")
+    need_tools("pdflatex", "pdftotext", "pdftoppm")
     report, out = lecture_report
     path = compile_pdf(out)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout
@@ -84,3 +85,78 @@ def test_notebook_latex_of_every_topic_compiles(need_tools, tmp_path):
     )
     errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
     assert proc.returncode == 0 and errors == [], errors
+
+
+# -- Seeded compiles: the auxiliary files of an earlier compile, and the fixed point --------------------
+
+
+def _folder(src, dest, tex: str, edit=None):
+    dest.mkdir()
+    text = (src / tex).read_text(encoding="utf-8")
+    (dest / tex).write_text(edit(text) if edit else text, encoding="utf-8")
+    for fig in src.glob("fig-*.pdf"):
+        shutil.copy2(fig, dest / fig.name)
+    return dest
+
+
+def _retitle(text: str) -> str:
+    """A topic's title edited, as a lecturer would: in its section, the summary table and the bookmarks."""
+    title = "Glorot initialisation: Var(w) = 2/(n\\_in + n\\_out)"
+    assert text.count(title) >= 2, "the section and the summary table name the topic"
+    return text.replace(title, title + " (edited)")
+
+
+def _outputs(folder, stem="report"):
+    return {ext: (folder / f"{stem}.{ext}").read_bytes() for ext in ("pdf", "log")}
+
+
+@pytest.fixture(scope="module")
+def compiled(pdf, tmp_path_factory):
+    """report.tex cold; the retitled report.tex cold, and seeded with the first compile's files."""
+    base = tmp_path_factory.mktemp("seeded")
+    first = compile_document(_folder(pdf["out"], base / "first", "report.tex"), "report.tex")
+    cold = compile_document(_folder(pdf["out"], base / "cold", "report.tex", _retitle), "report.tex")
+    seeded = compile_document(_folder(pdf["out"], base / "seeded", "report.tex", _retitle), "report.tex", first.aux)
+    return {"base": base, "first": first, "cold": cold, "seeded": seeded}
+
+
+def test_a_cold_compile_stops_at_the_fixed_point(compiled, pdf):
+    first = compiled["first"]
+    assert first.passes == 2, "from nothing: one pass writes the cross references, one reads them"
+    assert _outputs(compiled["base"] / "first") == _outputs(pdf["out"]), "the same .tex gives the same bytes"
+    again = compile_document(compiled["base"] / "first", "report.tex", first.aux)
+    assert again.passes == 1 and again.aux == first.aux
+    assert _outputs(compiled["base"] / "first") == _outputs(pdf["out"])
+
+
+def test_a_seeded_compile_of_an_edited_report_equals_a_cold_one(compiled):
+    assert _outputs(compiled["base"] / "seeded") == _outputs(compiled["base"] / "cold"), "PDF or log differ"
+    assert compiled["seeded"].passes == 1, "a retitled topic moves no cross reference"
+    assert compiled["seeded"].aux == compiled["cold"].aux
+    text = subprocess.run(
+        ["pdftotext", str(compiled["base"] / "seeded" / "report.pdf"), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert "(edited)" in text
+
+
+def test_the_bookmarks_follow_the_edit_in_one_pass(compiled, need_tools):
+    need_tools("pdftohtml")
+    xml = subprocess.run(
+        ["pdftohtml", "-xml", "-stdout", "-i", "-q", str(compiled["base"] / "seeded" / "report.pdf")],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    outline = xml[xml.index("<outline>") :]
+    assert re.search(r"<item[^>]*>Glorot initialisation: Var\(w\) = 2/\(n_in \+ n_out\) \(edited\)</item>", outline)
+
+
+def test_a_seed_that_moves_references_costs_passes_never_bytes(compiled, pdf):
+    """A seed from another document (its labels, table widths and pages all wrong) still ends at the cold result."""
+    base = compiled["base"]
+    wrong = {"report.aux": compiled["first"].aux["report.aux"].replace(b"pt}", b"9pt}").replace(b"}{1", b"}{7")}
+    wrong["../escape.aux"] = b"never written outside the scratch folder"
+    folder = _folder(pdf["out"], base / "wrong-seed", "report.tex", _retitle)
+    result = compile_document(folder, "report.tex", wrong)
+    assert 2 <= result.passes <= MAX_PASSES
+    assert _outputs(folder) == _outputs(base / "cold")
+    assert not (base / "escape.aux").exists() and not (folder / "escape.aux").exists()

@@ -219,3 +219,99 @@ def test_a_statement_that_binds_a_name_is_shared():
     owned, shared = incremental.declaration_parts({"t.py": text}, {"toy_a", "toy_b", "toy_c"})
     assert owned["toy_a"] == [] and owned["toy_b"] == [] and len(owned["toy_c"]) == 1
     assert sum("module(" in p for p in shared) == 2
+
+
+# -- Topics that code derives: a dependency of the topics that run that code, not of everyone --------
+
+
+def _lecture():
+    from gradproof.derive.lecture import registry
+
+    names = [t.name for t in registry.topics() if t.category != "user"]
+    root = incremental.root()
+    texts = {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.glob(incremental.DECLARATIONS))
+    }
+    return names, texts
+
+
+def _edit_own_statement(texts, names, topic):
+    """``texts`` with the statement that declares ``topic`` alone changed (its name literal parenthesised)."""
+    owned, _ = incremental.declaration_parts(texts, names)
+    others = {p for n in names if n != topic for p in owned[n]}
+    piece = next(p for p in owned[topic] if p not in others and f'"{topic}"' in p)
+    fname, body = piece.split("\0", 1)
+    assert texts[fname].count(body) == 1
+    edited = body.replace(f'"{topic}"', f'("{topic}")', 1)
+    return dict(texts, **{fname: texts[fname].replace(body, edited)})
+
+
+def _rebuilt(names, texts, topic):
+    base = incremental.topic_digests(names, texts)
+    after = incremental.topic_digests(names, _edit_own_statement(texts, names, topic))
+    return {n for n in names if after[n] != base[n]}
+
+
+def test_no_topic_is_every_topics_dependency():
+    names, texts = _lecture()
+    everyone, uses = incremental.code_uses(names, texts)
+    assert everyone == set(), f"code that every topic may run names {sorted(everyone)}"
+    assert {"relu", "leaky_relu"} <= uses["relu_properties"]
+    assert {"affine", "tanh", "softmax_cross_entropy"} <= uses["mlp_backprop"]
+    assert "glorot" not in {u for us in uses.values() for u in us}
+
+
+@pytest.mark.parametrize(
+    "topic, rebuilt",
+    [
+        ("relu", {"relu", "relu_properties"}),  # relu_properties' proof derives relu
+        ("leaky_relu", {"leaky_relu", "relu_properties"}),
+        ("affine", {"affine", "bias_trick", "mlp_backprop"}),  # bias_trick's claims name affine
+        ("softmax_cross_entropy", {"softmax_cross_entropy", "mlp_backprop", "fused_gradients", "sigmoid_bce"}),
+        ("glorot", {"glorot"}),
+        ("mlp_backprop", {"mlp_backprop"}),
+    ],
+)
+def test_editing_one_declaration_rebuilds_exactly_its_dependants(topic, rebuilt):
+    names, texts = _lecture()
+    assert _rebuilt(names, texts, topic) == rebuilt
+
+
+def test_every_topic_a_derivation_looks_up_is_in_its_key(monkeypatch):
+    """A stale part is never used: each topic's page, built afresh, looks up only topics whose edit changes its key."""
+    from gradproof.derive.lecture import registry
+    from gradproof.reports.build import build_section, rendered
+
+    names, texts = _lecture()
+    monkeypatch.setenv("GRADPROOF_NO_CACHE", "1")
+    looked_up: set[str] = set()
+    real_get, real_topics = registry.get, registry.topics
+
+    def get(name):
+        looked_up.add(name)
+        return real_get(name)
+
+    def topics(category=None):
+        looked_up.add("every topic")
+        return real_topics(category)
+
+    memo = dict(registry._CACHE)
+    monkeypatch.setattr(registry, "get", get)
+    monkeypatch.setattr(registry, "topics", topics)
+    uses = {}
+    try:
+        for name in names:
+            registry._CACHE.clear()  # derive afresh: a memoised derivation hides what it looks up
+            looked_up.clear()
+            sec = rendered(build_section(real_get(name)))
+            assert not sec.error, sec.error
+            uses[name] = looked_up - {name}
+    finally:
+        registry._CACHE.clear()
+        registry._CACHE.update(memo)
+    assert all("every topic" not in u for u in uses.values())
+    assert uses["relu_properties"] == {"relu", "leaky_relu"}, "the trace must see the lookups it checks"
+    rebuilt = {u: _rebuilt(names, texts, u) for u in set().union(*uses.values())}
+    missed = [(n, u) for n, us in uses.items() for u in sorted(us) if n not in rebuilt[u]]
+    assert missed == [], "editing these topics would leave a stale part: (topic, what it looks up)"
