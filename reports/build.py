@@ -335,27 +335,28 @@ def _paired(plan: list) -> list:
 
 # For scheduling only (a wrong figure costs time, never changes a result): rough CPU seconds
 # of each job in a worker, read from `gradproof report --no-cache --timings` (the CPU column).
-_JOB_COST = {"training": 4.4, "init": 4.7, "regularisation": 1.8, "activations": 0.9, "networks": 0.05}
+_JOB_COST = {"training": 0.6, "init": 1.2, "regularisation": 0.15, "activations": 0.05, "networks": 0.06}
 # a topic (derive + verify + render views): by category, and for the topics far from their category's figure
 _TOPIC_COST = {
-    "neuron": 0.15,
-    "layer": 0.28,
-    "activation": 0.18,
-    "loss": 0.1,
-    "fused": 0.4,
-    "penalty": 0.12,
-    "model": 0.6,
-    "mle": 0.25,
-    "map": 0.4,
-    "closed_form": 0.3,
-    "identity": 0.12,
-    "init": 0.5,
-    "vanishing_gradient": 1.2,
-    "logistic_regression": 1.0,
-    "linear_regression": 0.2,
-    "ridge": 0.45,
-    "softmax": 0.3,
-    "he": 0.17,
+    "neuron": 0.35,
+    "layer": 0.5,
+    "activation": 0.19,
+    "loss": 0.13,
+    "fused": 0.44,
+    "penalty": 0.15,
+    "model": 0.3,
+    "mle": 0.38,
+    "map": 0.79,
+    "closed_form": 0.37,
+    "identity": 0.2,
+    "init": 0.42,
+    "multinomial_logistic_regression": 0.8,
+    "vanishing_gradient": 0.69,
+    "softmax": 0.53,
+    "bce": 0.42,
+    "linear_regression": 0.1,
+    "perceptron": 0.06,
+    "relu": 0.08,
 }
 
 
