@@ -293,7 +293,8 @@ def _looked_up(node, names, skip, numeric, out) -> None:
 
     Not counted: a name only compared (``decl.activation == "sigmoid"``), a
     name handed to a class or function of ``gradproof.numeric`` (a network's
-    node kind): neither can look up a declaration.
+    node kind), a name keying a table of numbers (a scheduling cost): none
+    of them looks up a declaration.
     """
     if isinstance(node, ast.Constant):
         if isinstance(node.value, str) and node.value in names and id(node) not in skip:
@@ -304,10 +305,16 @@ def _looked_up(node, names, skip, numeric, out) -> None:
         inert = [node.left, *node.comparators]
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in numeric:
         inert = [*node.args, *(k.value for k in node.keywords)]
+    elif isinstance(node, ast.Dict) and node.values and all(_is_number(v) for v in node.values):
+        inert = [k for k in node.keys if k is not None]  # a table of figures by topic (a cost estimate)
     for sub in inert:
         _mark_literal(sub, skip, numeric)
     for child in ast.iter_child_nodes(node):
         _looked_up(child, names, skip, numeric, out)
+
+
+def _is_number(node) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _mark_literal(node, skip, numeric) -> None:

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import random
 
 import sympy as sp
@@ -64,7 +65,9 @@ def _lbl(e) -> tuple[str, str]:
     return to_text(e), to_latex(e)
 
 
+@functools.lru_cache(maxsize=16)
 def _term_gradient(term):
+    # least squares and ridge share all but one term (a term's gradient is computed once per process)
     # NOTE: SymPy 1.14 leaves d(y^T y)/dw as an unevaluated ArrayDerivative
     # when the term does not contain w; such a term contributes 0.
     if not term.has(w):

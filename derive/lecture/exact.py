@@ -61,18 +61,39 @@ def tanh_m(A: sp.Matrix) -> sp.Matrix:
     return A.applyfunc(sp.tanh)
 
 
+# Functions SymEngine differentiates itself.  A function it does not know (gradproof's
+# sigmoid, softplus, relu, ...) crosses over as an opaque PyFunction whose derivative
+# SymEngine silently takes to be 0: such expressions are differentiated by SymPy instead.
+_SYMENGINE_DIFFERENTIATES = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos)
+
+
+def _symengine_can_differentiate(L) -> bool:
+    return all(type(f) in _SYMENGINE_DIFFERENTIATES for f in sp.sympify(L).atoms(sp.Function))
+
+
 def grad(L, M):
-    """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation)."""
+    """The derivative of the scalar ``L`` with respect to every entry of ``M`` (SymEngine's differentiation
+    where SymEngine knows every function of ``L``, SymPy's otherwise).
+
+    >>> from gradproof.derive.lecture.functions import sigmoid
+    >>> x = sp.Symbol("x", real=True)
+    >>> same(sp.Matrix([[sigmoid(x) * (1 - sigmoid(x))]]), grad(sigmoid(x), sp.Matrix([[x]])))
+    True
+    """
     se = load_symengine()
+    cells = [M[r, c] for r in range(M.rows) for c in range(M.cols)]
+    if not _symengine_can_differentiate(L):
+        return se.DenseMatrix(M.rows, M.cols, [to_symengine(sp.diff(L, x)) for x in cells])
     Ls = to_symengine(L)
-    return se.DenseMatrix(
-        M.rows, M.cols, [se.diff(Ls, to_symengine(M[r, c])) for r in range(M.rows) for c in range(M.cols)]
-    )
+    return se.DenseMatrix(M.rows, M.cols, [se.diff(Ls, to_symengine(x)) for x in cells])
 
 
 def hessian(L, v):
     """The matrix of second derivatives of the scalar ``L`` by the entries of the vector ``v``."""
     se = load_symengine()
+    if not _symengine_can_differentiate(L):
+        xs = list(v)
+        return se.DenseMatrix(len(xs), len(xs), [to_symengine(sp.diff(L, a, b)) for a in xs for b in xs])
     Ls = to_symengine(L)
     xs = [to_symengine(v[i]) for i in range(len(v))]
     first = [se.diff(Ls, x) for x in xs]

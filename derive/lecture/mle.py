@@ -15,6 +15,8 @@ sigma**2/sigma_0**2
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
@@ -61,9 +63,15 @@ def _inner(row, with_bias=False):
 
 def _explicit(expr, **sizes):
     """Instantiate the symbolic sizes and expand the sums and products."""
-    subs = {m: sizes.get("m", M), n: sizes.get("n", N), K: sizes.get("K", KK)}
-    # the sizes are free symbols (never summation variables): a structural replacement is the substitution
-    return expr.xreplace(subs).doit()
+    return _explicit_at(expr, sizes.get("m", M), sizes.get("n", N), sizes.get("K", KK))
+
+
+@functools.lru_cache(maxsize=64)
+def _explicit_at(expr, m_: int, n_: int, k_: int):
+    # One expression is instantiated by several proofs of a topic (and topics share
+    # likelihoods): SymPy expressions are immutable, so each is computed once.
+    # The sizes are free symbols (never summation variables): a structural replacement is the substitution.
+    return expr.xreplace({m: m_, n: n_, K: k_}).doit()
 
 
 def _explicit_matrices(with_bias=False):

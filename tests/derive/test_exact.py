@@ -105,3 +105,18 @@ def test_an_unknown_strategy_and_text_are_refused():
         zero.exact_zero(x - x, strategy="guess")
     with pytest.raises(TypeError):
         zero.expands_to_zero("x - x")
+
+
+def test_grad_and_hessian_of_functions_symengine_does_not_know_are_not_zero():
+    """SymEngine takes the derivative of a function it does not know (sigmoid, softplus) to be 0."""
+    import sympy as sp
+
+    from gradproof.derive.lecture.exact import grad, hessian, same
+    from gradproof.derive.lecture.functions import sigmoid, softplus
+
+    x, y = sp.symbols("x y", real=True)
+    bce = -y * sp.log(sigmoid(x)) - (1 - y) * sp.log(1 - sigmoid(x))
+    assert same(sp.Matrix([[sigmoid(x) - y]]), grad(bce, sp.Matrix([[x]]))) is True
+    assert same(sp.Matrix([[0]]), grad(bce, sp.Matrix([[x]]))) is not True
+    assert same(sp.Matrix([[sigmoid(x) * (1 - sigmoid(x))]]), hessian(bce, sp.Matrix([x]))) is True
+    assert same(sp.Matrix([[sigmoid(x * y) * y]]), grad(softplus(x * y), sp.Matrix([[x]]))) is True
