@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gradproof.reports.document import Record, Report, TopicSection
+from gradproof.reports.schedule_hints import JOB_COST, SHARED_RUNS, TOPIC_COST
 
 # ---------------------------------------------------------------------------
 # Collecting
@@ -309,21 +310,16 @@ def _plan(todo, sources: dict, figures: bool, jobs: int) -> list[tuple[str, obje
     if figures:
         from gradproof.reports import plots
 
-        plan += [("source", k, _JOB_COST.get(k, 1.0)) for k in plots.SOURCES if k not in sources]
-        plan += [(k, None, _JOB_COST[k]) for k in ("activations", "networks") if k not in sources]
+        plan += [("source", k, JOB_COST.get(k, 1.0)) for k in plots.SOURCES if k not in sources]
+        plan += [(k, None, JOB_COST[k]) for k in ("activations", "networks") if k not in sources]
     return sorted(_paired(plan), key=lambda job: -job[2])
 
 
-# Topics whose derivation runs an experiment that a report-level source runs too, with the
-# same settings (xavier's measured erratum, reports/errata.py, and the initialisation figure).
-_SHARED_RUNS = {"init": ("xavier",)}
-
-
 def _paired(plan: list) -> list:
-    """``plan`` with each source of :data:`_SHARED_RUNS` and the bundle of its topics made one
+    """``plan`` with each source of :data:`gradproof.reports.schedule_hints.SHARED_RUNS` and the bundle of its topics made one
     ``source+topics`` job, so that their common experiment runs once (:func:`_runs_shared`)."""
     out = list(plan)
-    for source, names in _SHARED_RUNS.items():
+    for source, names in SHARED_RUNS.items():
         src = next((job for job in out if job[:2] == ("source", source)), None)
         bundle = next((job for job in out if job[0] == "topics" and set(names) & set(job[1])), None)
         if src is not None and bundle is not None:
@@ -333,34 +329,8 @@ def _paired(plan: list) -> list:
     return out
 
 
-# For scheduling only (a wrong figure costs time, never changes a result): rough CPU seconds
-# of each job in a worker, read from `gradproof report --no-cache --timings` (the CPU column).
-_JOB_COST = {"training": 4.4, "init": 4.7, "regularisation": 1.8, "activations": 0.9, "networks": 0.05}
-# a topic (derive + verify + render views): by category, and for the topics far from their category's figure
-_TOPIC_COST = {
-    "neuron": 0.15,
-    "layer": 0.28,
-    "activation": 0.18,
-    "loss": 0.1,
-    "fused": 0.4,
-    "penalty": 0.12,
-    "model": 0.6,
-    "mle": 0.25,
-    "map": 0.4,
-    "closed_form": 0.3,
-    "identity": 0.12,
-    "init": 0.5,
-    "vanishing_gradient": 1.2,
-    "logistic_regression": 1.0,
-    "linear_regression": 0.2,
-    "ridge": 0.45,
-    "softmax": 0.3,
-    "he": 0.17,
-}
-
-
 def _topic_cost(topic) -> float:
-    return _TOPIC_COST.get(topic.name, _TOPIC_COST.get(topic.category, 0.2))
+    return TOPIC_COST.get(topic.name, TOPIC_COST.get(topic.category, 0.2))
 
 
 def _lane() -> str:

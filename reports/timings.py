@@ -151,7 +151,8 @@ class Timeline:
         stages = self.stages()
         if stages:
             lines.append(
-                "stages, summed over processes: " + _pairs(dict(sorted(stages.items(), key=lambda kv: -kv[1])))
+                "stages, summed over processes (a topic's: CPU; the files': wall): "
+                + _pairs(dict(sorted(stages.items(), key=lambda kv: -kv[1])))
             )
         cpu: dict[str, float] = {}
         for s in self.spans:
