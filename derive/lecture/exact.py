@@ -68,7 +68,8 @@ _SYMENGINE_DIFFERENTIATES = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh, sp.sin, 
 
 
 def _symengine_can_differentiate(L) -> bool:
-    return all(type(f) in _SYMENGINE_DIFFERENTIATES for f in sp.sympify(L).atoms(sp.Function))
+    atoms = L.atoms(sp.Function) if isinstance(L, sp.Basic) else ()
+    return all(type(f) in _SYMENGINE_DIFFERENTIATES for f in atoms)
 
 
 def grad(L, M):
