@@ -23,7 +23,8 @@ def test_the_plan_holds_every_job_once_longest_first():
     topics = registry.topics()
     plan = build._plan(topics, {}, True, 2)
     names = _flat(plan)
-    assert sorted(names) == sorted(t.name for t in topics)  # each topic exactly once
+    # each built-in topic exactly once (a user topic another test registered is derived in the main process)
+    assert sorted(names) == sorted(t.name for t in topics if t.category != "user")
     costs = [cost for _, _, cost in plan]
     assert costs == sorted(costs, reverse=True) and all(c > 0 for c in costs)
     sources = [k for task, k, _ in plan if task == "source"] + [k[0] for task, k, _ in plan if task == "source+topics"]
