@@ -149,3 +149,10 @@ def test_bracketed_and_fraction_forms_read_as_written(text, same_as):
 def test_a_function_diff_does_not_know_is_refused_not_read_as_a_product():
     with pytest.raises(ReadError, match=r"softmax\(\.\.\.\) is not a function diff differentiates"):
         read("softmax(x)")
+
+
+def test_names_in_a_bracketed_divisor_product_are_scalars():
+    """``x^T A x / (2 m)``: m divides, so it is a scalar, as in ``/ m``."""
+    e = read("x^T A x / (2 m)")
+    assert names(e)["m"] == (1, 1) and e.shape == (1, 1)
+    assert names(read("x^T x / (a b)"))["b"] == (1, 1)

@@ -413,8 +413,13 @@ def _divisor_names(node):
             den = sub.right
             while isinstance(den, n.Group):
                 den = den.arg
-            if isinstance(den, n.Name) and not den.sub:
-                out.add(den.base.lstrip("\\"))
+            # a bare name, or a product of bare names and numbers (``/ (2 m)``): each name is a scalar
+            factors = n.juxt_factors(den) if isinstance(den, n.Mul) and den.op == "juxt" else [den]
+            names = [f for f in factors if isinstance(f, n.Name) and not f.sub]
+            if len(factors) > 1 and any(kind_of(f.base.lstrip("\\")) == "matrix" for f in names):
+                continue  # an upper-case name stays a matrix: ``X w / (A x)`` is a shape error
+            if len(names) + sum(isinstance(f, n.Num) for f in factors) == len(factors):
+                out.update(f.base.lstrip("\\") for f in names)
     return out
 
 
