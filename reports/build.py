@@ -282,9 +282,16 @@ def _is_fragment_of(name: str):
 
 
 def _stored_sections(selected, parts) -> dict[str, TopicSection]:
-    """The topics whose fragment is stored and authentic, by name."""
+    """The topics whose fragment is stored and authentic, by name.
+
+    The built-in topics' keys (:meth:`gradproof.reports.incremental.Keys.fragment`)
+    are computed only when a fragment made from this source may be stored.
+    """
     out = {}
+    builtin = any(t.category != "user" for t in selected) and parts.builtin_fragments_stored()
     for topic in selected:
+        if topic.category != "user" and not builtin:
+            continue  # none can be stored: no key is worth computing before the workers start
         sec = parts.load(parts.fragment(topic), TopicSection, _is_fragment_of(topic.name))
         if sec is not None:
             out[topic.name] = sec
@@ -462,6 +469,9 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
     if prepare is not None:
         with timeline.span("prepared to write (while the workers run)"):
             prepare()
+    if pooled and parts.on:
+        with timeline.span("part keys computed (while the workers run)"):
+            parts.prime()  # the fragments' keys, needed when the first result is stored
     for future in as_completed(futures):
         task, key = futures[future]
         result, spans = future.result()

@@ -83,6 +83,7 @@ def _hash_files(h, base: Path, files) -> None:
             h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
 
 
+@functools.cache
 def _distributions() -> str:
     """What the report runs on: gradproof's requirements and the ``digits`` extra's, transitively, as ``name==version``.
 
@@ -434,11 +435,11 @@ def _code_chains(names) -> list:
     Stored under a key of that code and the topics' names: a rerun, or an
     edit of a declaration file, reads it back instead of parsing the code.
     """
-    key = _digest("code chains", engine_hash(), environment(), *sorted(names))
+    key = _chains_key(names)
     if key in _CHAINS:
         return _CHAINS[key]
-    stored = cache.load_entry(key) if active() else None
-    if not isinstance(stored, list):
+    stored = _stored_chains(key)
+    if stored is None:
         code = _Code(names)
         stored = [(sorted(found), EVERYONE if f is None else code.chain(f)) for f, found in code.named()]
         if active():
@@ -448,6 +449,36 @@ def _code_chains(names) -> list:
 
 
 _CHAINS: dict[str, list] = {}  # this process's, by key (the code is read once per process, as environment() is)
+
+
+def _chains_key(names) -> str:
+    return _digest("code chains", engine_hash(), environment(), *sorted(set(names)))
+
+
+def _stored_chains(key: str) -> list | None:
+    """The code chains stored under ``key`` (kept for this process), or None."""
+    stored = cache.load_entry(key) if active() else None
+    if not isinstance(stored, list):
+        return None
+    _CHAINS[key] = stored
+    return stored
+
+
+def fragments_may_be_stored(names) -> bool:
+    """Whether a stored fragment of a built-in topic (``names``: every built-in topic) can be found at all.
+
+    Every such fragment's key is made from the code chains
+    (:func:`_code_chains`), which are stored before the first fragment
+    keyed by them; when they are not stored under this source's key (an
+    empty cache, a new source), no fragment of this source is either, and
+    looking one up would only cost the chains' parsing.  A lost or corrupt
+    chains entry makes every fragment rebuilt: wasted work, never a stale
+    part.
+    """
+    if not active():
+        return False
+    key = _chains_key(names)
+    return key in _CHAINS or _stored_chains(key) is not None
 
 
 def code_uses(names, texts: dict[str, str]) -> tuple[set[str], dict[str, set[str]]]:
@@ -535,6 +566,20 @@ class Keys:
         self.written: list[str] = []
         self.complete = True  # False once a part had no key: the run as a whole cannot be stored
 
+    def builtin_names(self) -> list[str]:
+        from gradproof.derive.lecture import registry
+
+        return [t.name for t in registry.topics() if t.category != "user"]
+
+    def builtin_fragments_stored(self) -> bool:
+        """Whether looking up built-in topics' fragments can find one (:func:`fragments_may_be_stored`)."""
+        return self.on and fragments_may_be_stored(self.builtin_names())
+
+    def prime(self) -> None:
+        """Compute the built-in topics' fragment keys now (e.g. while workers run), not at the first store."""
+        if self.on and self._builtin is None:
+            self._builtin = topic_digests(self.builtin_names())
+
     def fragment(self, topic) -> str | None:
         """A topic's fragment: its derivation's inputs, the verifying and rendering code."""
         if not self.on:
@@ -546,10 +591,7 @@ class Keys:
             # the name too: one spec file may declare several topics
             key = _digest("fragment", environment(), "user", topic.name, cache.topic_key(topic))
         else:
-            if self._builtin is None:
-                from gradproof.derive.lecture import registry
-
-                self._builtin = topic_digests(t.name for t in registry.topics() if t.category != "user")
+            self.prime()
             part = self._builtin.get(topic.name)
             key = None if part is None else _digest("fragment", environment(), part)
         self.complete = self.complete and key is not None
