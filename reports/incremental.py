@@ -231,9 +231,28 @@ _REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.re
 _DOOR_TEXTS = ("registry", "from gradproof import", "gradproof.derive import", "import gradproof\n")
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree):
+    """``tree`` and every statement in it, at any depth (plus ``except`` and ``case`` clauses).
+
+    Expressions are not entered: no statement is ever inside one, and they
+    are most of a tree's nodes.
+    """
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, _BLOCKS))
+
+
 def _opens_registry(tree) -> bool:
     """Whether a module imports the registry (or the API that derives by name), so it can reach any topic."""
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import) and any(a.name in _REGISTRY_DOORS for a in node.names):
             return True
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -246,7 +265,7 @@ def _docstrings(tree) -> set[int]:
     kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     return {
         id(n.body[0].value)
-        for n in ast.walk(tree)
+        for n in _statements(tree)
         if isinstance(n, kinds)
         and n.body
         and isinstance(n.body[0], ast.Expr)
@@ -283,7 +302,7 @@ def _units(tree):
 def _numeric_names(tree) -> set[str]:
     """Names a module imports from ``gradproof.numeric`` (which never imports ``derive``)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gradproof.numeric"):
             out |= {a.asname or a.name for a in node.names}
     return out
@@ -355,6 +374,7 @@ class _Code:
                 if p not in skip and "__pycache__" not in p.parts:
                     self.sources[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
         self._trees: dict[str, ast.Module] = {}
+        self._refs: dict[str, list] = {}
 
     def tree(self, rel: str) -> ast.Module:
         if rel not in self._trees:
@@ -399,11 +419,17 @@ class _Code:
         word = re.compile(rf"\b{re.escape(function)}\b")
         out = set()
         for rel, text in self.sources.items():
-            if word.search(text):
-                tree = self.tree(rel)
-                skip = _docstrings(tree) | _exports(tree)
-                out |= {key for key, node in _units(tree) if function in _references(node, skip)}
+            if function in text and word.search(text):
+                out |= {key for key, refs in self._unit_references(rel) if function in refs}
         return out
+
+    def _unit_references(self, rel: str) -> list:
+        """``(function or None, identifiers it refers to)`` for every unit of a module (computed once)."""
+        if rel not in self._refs:
+            tree = self.tree(rel)
+            skip = _docstrings(tree) | _exports(tree)
+            self._refs[rel] = [(key, _references(node, skip)) for key, node in _units(tree)]
+        return self._refs[rel]
 
 
 def _exports(tree) -> set[int]:
