@@ -92,21 +92,15 @@ def _distributions() -> str:
     Without an installed gradproof (a bare checkout), every distribution in
     the site folders stands in.
     """
-    from importlib import metadata
-
-    installed = {}
-    for dist in metadata.distributions():  # one scan of sys.path
-        name = _canonical(dist.metadata["Name"] or "")
-        installed.setdefault(name, dist)
-    if "gradproof" not in installed:
+    if _installed("gradproof") is None:
         return _site_listing()
     seen: dict[str, str] = {}
     todo = ["gradproof"]
     while todo:
         name = todo.pop()
-        if name in seen or name not in installed:
+        dist = None if name in seen else _installed(name)
+        if dist is None:
             continue  # absent is a state too: the key holds it by omission
-        dist = installed[name]
         seen[name] = dist.version
         for req in dist.requires or ():
             marker = req.partition(";")[2]
@@ -116,6 +110,61 @@ def _distributions() -> str:
             if found:
                 todo.append(_canonical(found.group(0)))
     return "\n".join(f"{n}=={v}" for n, v in sorted(seen.items()))
+
+
+class _Dist:
+    """An installed distribution's version and requirements, read from its ``.dist-info`` metadata headers."""
+
+    def __init__(self, folder: Path):
+        headers: list[str] = []
+        with open(folder / "METADATA", encoding="utf-8", errors="surrogateescape") as fh:
+            for line in fh:
+                if line in ("\n", "\r\n"):
+                    break  # the headers end at the first blank line; the description follows
+                if line[0] in " \t" and headers:
+                    headers[-1] += " " + line.strip()  # a folded header continues
+                else:
+                    headers.append(line.rstrip("\r\n"))
+        fields = [h.partition(":") for h in headers]
+        self.version = next((v.strip() for k, _, v in fields if k.lower() == "version"), None)
+        self.requires = [v.strip() for k, _, v in fields if k.lower() == "requires-dist"]
+
+
+def _installed(name: str):
+    """The distribution ``name`` as installed (the first on ``sys.path``), or None.
+
+    NOTE: looked up by name, so that only the distributions the report runs
+    on have their metadata read, not every installed one; a ``.dist-info``
+    folder's headers are read here (importing ``importlib.metadata`` costs
+    as much as reading them all), anything else through ``importlib.metadata``.
+    """
+    folders = _info_folders()
+    folder = folders.get(name)
+    if folder is not None and folder.name.endswith(".dist-info") and (folder / "METADATA").is_file():
+        dist = _Dist(folder)
+        if dist.version is not None:
+            return dist
+    from importlib import metadata
+
+    try:
+        return metadata.distribution(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+@functools.cache
+def _info_folders() -> dict[str, Path]:
+    """Canonical name -> the first ``*.dist-info`` / ``*.egg-info`` folder of that name on ``sys.path``."""
+    out: dict[str, Path] = {}
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith((".dist-info", ".egg-info")):
+                out.setdefault(_canonical(n.rpartition(".")[0].partition("-")[0]), Path(entry or ".") / n)
+    return out
 
 
 def _canonical(name: str) -> str:
