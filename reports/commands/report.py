@@ -113,7 +113,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         from gradproof.reports.build import select_topics, start_early
 
         if not names:  # the whole lecture: its SymPy-free figures start while the registry loads
-            with timeline.span("report-level jobs handed out (a worker forked)"):
+            with timeline.span("report-level parts looked up; SymPy-free ones not stored handed to a worker"):
                 early = start_early(parts)
         with timeline.span("registry loaded: SymPy imported, every topic declared"):
             n_topics = len(select_topics(names or None))
