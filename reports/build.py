@@ -217,16 +217,17 @@ class EarlyJobs:
             self.pool = None
 
 
-def start_early(parts) -> EarlyJobs | None:
+def start_early(parts) -> EarlyJobs:
     """Fork one worker and hand it the whole lecture's report-level jobs that need no SymPy and are not stored.
 
-    Call before the registry loads (the worker then starts without SymPy);
-    ``None`` when there is nothing to hand out.
+    Call before the registry loads (the worker then starts without SymPy).
+    The stored report-level parts, read here, are handed over too; with
+    nothing left to hand out no worker is forked.
     """
     sources = _stored_sources(parts)
     todo = [(task, key) for task, key in EARLY_JOBS if (key or task) not in sources]
     if not todo:
-        return None
+        return EarlyJobs(None, {}, sources)
     todo.sort(key=lambda job: -JOB_COST.get(job[1] or job[0], 1.0))  # longest first
     pool = _pool(1)
     try:

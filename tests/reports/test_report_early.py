@@ -53,3 +53,15 @@ def test_early_jobs_of_a_report_without_figures_are_stopped(monkeypatch):
     for p in procs:
         p.join(10)
         assert not p.is_alive()
+
+
+def test_with_every_early_part_stored_no_worker_is_forked(monkeypatch):
+    stored = {name: object() for name in ("init", "training", "regularisation", "networks", "activations")}
+    monkeypatch.setattr(build, "_stored_sources", lambda parts: stored)
+    early = build.start_early(incremental.Keys())
+    assert early.pool is None and early.tasks == set() and early.sources is stored
+    stored.pop("networks")
+    early = build.start_early(incremental.Keys())
+    assert early.tasks == {("networks", None)}
+    early.stop()
+    assert early.pool is None
