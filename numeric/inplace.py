@@ -65,39 +65,42 @@ import numpy as np
 __all__ = ["ACTIVATIONS", "LOSSES", "Buffers", "Plan"]
 
 
-# -- activations: forward(s, out) and backward(d, s, a, tmp), in place on d --------
+# -- activations: forward(a) in place on the pre-activations, backward(d, a, tmp) in place on d --
+#
+# Every backward reads only the forward output ``a`` (not the pre-activation), so the forward
+# overwrites its pre-activations: one buffer per hidden layer.
 
 
-def _tanh_forward(s, a):
-    np.tanh(s, a)
+def _tanh_forward(a):
+    np.tanh(a, a)
 
 
-def _tanh_backward(d, s, a, tmp):
+def _tanh_backward(d, a, tmp):
     np.multiply(a, a, tmp)
     np.subtract(1.0, tmp, tmp)  # 1 - a^2 = sech^2(s)
     np.multiply(d, tmp, d)
 
 
-def _sigmoid_forward(s, a):
-    np.multiply(s, 0.5, out=a)
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5  # (1 + tanh(s/2)) / 2: no exp, no overflow
+def _sigmoid_forward(a):
+    np.multiply(a, 0.5, a)
+    np.tanh(a, a)
+    np.multiply(a, 0.5, a)
+    np.add(a, 0.5, a)  # (1 + tanh(s/2)) / 2: no exp, no overflow
 
 
-def _sigmoid_backward(d, s, a, tmp):
-    np.subtract(1.0, a, out=tmp)
-    tmp *= a  # sigma (1 - sigma)
-    d *= tmp
+def _sigmoid_backward(d, a, tmp):
+    np.subtract(1.0, a, tmp)
+    np.multiply(tmp, a, tmp)  # sigma (1 - sigma)
+    np.multiply(d, tmp, d)
 
 
-def _relu_forward(s, a):
-    np.maximum(s, 0.0, out=a)
+def _relu_forward(a):
+    np.maximum(a, 0.0, out=a)
 
 
-def _relu_backward(d, s, a, tmp):
-    np.greater(s, 0.0, out=tmp)  # the indicator s > 0, as 0.0 / 1.0
-    d *= tmp
+def _relu_backward(d, a, tmp):
+    np.greater(a, 0.0, tmp)  # a = max(s, 0) > 0 exactly where s > 0: the indicator, as 0.0 / 1.0
+    np.multiply(d, tmp, d)
 
 
 # topic -> (forward, backward)
@@ -139,7 +142,10 @@ def _softmax_ce_delta(s, y, d, buf, c):
 
 
 def _sigmoid_bce_delta(s, y, d, buf, c):
-    _sigmoid_forward(s, d)
+    np.multiply(s, 0.5, d)
+    np.tanh(d, d)
+    np.multiply(d, 0.5, d)
+    np.add(d, 0.5, d)  # sigma(s), as _sigmoid_forward
     d -= y
     d *= c
 
@@ -166,12 +172,15 @@ MIN_ROWS_COLUMN_PASSES = 64
 
 
 class Buffers:
-    """Every intermediate of one batch size: pre-activations S, activations A, deltas D, scratch T,
+    """Every intermediate of one batch size: the batch with a column of ones ``Xa``, the hidden
+    layers' activations A (written over their pre-activations), the logits, deltas D, scratch T,
     a row vector, and vectors of ones for sums (over the batch, over the outputs) as products."""
 
-    def __init__(self, widths, m: int, dtype):
-        self.S = [np.empty((m, k), dtype) for k in widths]
+    def __init__(self, widths, n_in: int, m: int, dtype):
+        self.Xa = np.ones((m, n_in + 1), dtype)  # [X 1]: X W_1 + b_1 as one product [X 1] [W_1; b_1]
+        self.X = self.Xa[:, :n_in]
         self.A = [np.empty((m, k), dtype) for k in widths[:-1]]
+        self.logits = np.empty((m, widths[-1]), dtype)
         self.D = [np.empty((m, k), dtype) for k in widths]
         self.T = [np.empty((m, k), dtype) for k in widths[:-1]]
         self.row = np.empty((m, 1), dtype)
@@ -188,15 +197,50 @@ class Buffers:
         view = self._views.get(n)
         if view is None:
             view = object.__new__(Buffers)
-            for name in ("S", "A", "D", "T"):
+            for name in ("A", "D", "T"):
                 setattr(view, name, [a[:n] for a in getattr(self, name)])
-            view.row = self.row[:n]
-            view.row_flat = self.row_flat[:n]
-            view.ones_batch = self.ones_batch[:n]
+            for name in ("Xa", "X", "logits", "row", "row_flat", "ones_batch"):
+                setattr(view, name, getattr(self, name)[:n])
             view.ones_out = self.ones_out
             view.program = None
             self._views = {n: view}  # the last block's size: one at a time
         return view
+
+
+def joined(W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[W; b]``, the ``(n + 1) x k`` matrix whose last row is ``b``, as a view of the memory of both.
+
+    A network keeps each layer's bias right after its weights in one flat vector (``theta``, and
+    its gradient), so ``[X 1] [W; b] = X W + b`` is one product and ``[X 1]^T Delta`` writes
+    ``dL/dW`` and ``dL/db`` at once.  ``W`` and ``b`` must be such neighbours (else ValueError).
+    """
+    n, k = W.shape
+    base = W.base
+    if (
+        base is None
+        or b.base is not base
+        or base.ndim != 1
+        or not base.flags.c_contiguous
+        or not W.flags.c_contiguous
+        or b.shape != (k,)
+        or b.dtype != W.dtype
+        or b.ctypes.data != W.ctypes.data + W.nbytes
+    ):
+        raise ValueError("the bias must follow its weights in one flat vector")
+    at = (W.ctypes.data - base.ctypes.data) // W.itemsize
+    return base[at : at + (n + 1) * k].reshape(n + 1, k)
+
+
+def flat_like(layers) -> list:
+    """Fresh ``[(W, b), ...]`` shaped like ``layers``, views of one flat vector (each bias after its weights)."""
+    flat = np.empty(sum(W.size + b.size for W, b in layers), layers[0][0].dtype)
+    out, at = [], 0
+    for W, b in layers:
+        gW = flat[at : at + W.size].reshape(W.shape)
+        at += W.size
+        out.append((gW, flat[at : at + b.size]))
+        at += b.size
+    return out
 
 
 @dataclass
@@ -221,32 +265,35 @@ class Plan:
     def partial_grads(self, layers) -> list:
         """Scratch parameter messages, shaped like ``layers``: a later block's, before they are added."""
         if self._partial is None or [p[0].shape for p in self._partial] != [W.shape for W, _ in layers]:
-            self._partial = [(np.empty_like(W), np.empty_like(b)) for W, b in layers]
+            self._partial = flat_like(layers)
         return self._partial
 
-    def buffers(self, widths, m: int, dtype) -> Buffers:
+    def buffers(self, layers, m: int) -> Buffers:
         buf = self._buffers.get(m)
         if buf is None:
             if len(self._buffers) >= self.MAX_SIZES:
                 self._buffers.clear()
-            buf = self._buffers[m] = Buffers(widths, m, dtype)
+            W = layers[0][0]
+            buf = self._buffers[m] = Buffers([V.shape[1] for V, _ in layers], W.shape[0], m, W.dtype)
         return buf
 
 
 def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
-    """Forward and backward pass in place: writes ``c * dL/dparam`` into ``grads`` (views of one flat vector).
+    """Forward and backward pass in place: writes ``c * dL/dparam`` into ``grads``.
 
     ``layers`` is ``[(W, b), ...]``, ``grads`` ``[(gW, gb), ...]`` in the same
-    order; returns the data loss when ``loss_forward`` is given (the generated
-    loss, evaluated on the logits buffer).  A batch longer than
-    ``plan.chunk_rows`` goes through in blocks of rows: every row's messages
-    are its own until the parameter messages sum over rows, so each block's
-    sums are added up (and each block's mean loss weighted by its share of
-    the rows), while a block's intermediates stay in the processor's cache.
+    order, each a view of one flat vector with every bias right after its
+    weights (see :func:`joined`); returns the data loss when ``loss_forward``
+    is given (the generated loss, evaluated on the logits buffer).  A batch
+    longer than ``plan.chunk_rows`` goes through in blocks of rows: every
+    row's messages are its own until the parameter messages sum over rows,
+    so each block's sums are added up (and each block's mean loss weighted
+    by its share of the rows), while a block's intermediates stay in the
+    processor's cache.
     """
     m = X.shape[0]
     rows = min(m, plan.chunk_rows)
-    buf = _buffers(plan, layers, rows)
+    buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
         return _whole(plan, layers, grads, X, Y, c / m, loss_forward, buf)
     partial = plan.partial_grads(layers)
@@ -268,21 +315,20 @@ def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
 def _program(plan: Plan, layers, grads, buf: Buffers) -> tuple:
     """The whole-batch step's calls with their buffers bound, made once per batch size and parameter arrays.
 
-    ``(layers, grads, act, forward, backward)``: the calls of :func:`_forward` after the first
-    product ``X W_1`` and of :func:`_block` after the output delta, except ``X^T Delta_1``
-    (the calls that read the batch, or the step size, are made by :func:`_whole` itself).
-    The same calls on the same buffers as a block of rows, in an order that only moves
-    independent calls: the same numbers; at a batch of 32 the step then spends about a
-    tenth less time in the interpreter.
+    ``(layers, grads, act, forward, backward)``: the calls of :func:`_forward` after the batch is
+    copied into ``[X 1]``, and of :func:`_block` after the output delta; the same calls on the same
+    buffers as a block of rows, in an order that only moves independent calls: the very same numbers,
+    with less time in the interpreter.
     """
-    S, A, D, T = buf.S, buf.A, buf.D, buf.T
+    A, D, T = buf.A, buf.D, buf.T
     fwd, back = plan.act
     matmul, add, ones = np.matmul, np.add, buf.ones_batch
     last = len(layers) - 1
-    forward = [(add, (S[0], layers[0][1], S[0]))]
+    out = A + [buf.logits]
+    forward = [(matmul, (buf.Xa, joined(*layers[0]), out[0]))]
     for l in range(1, last + 1):
         W, b = layers[l]
-        forward += [(fwd, (S[l - 1], A[l - 1])), (matmul, (A[l - 1], W, S[l])), (add, (S[l], b, S[l]))]
+        forward += [(fwd, (A[l - 1],)), (matmul, (A[l - 1], W, out[l])), (add, (out[l], b, out[l]))]
     backward = []
     for l in range(last, 0, -1):
         gW, gb = grads[l]
@@ -290,9 +336,9 @@ def _program(plan: Plan, layers, grads, buf: Buffers) -> tuple:
             (matmul, (A[l - 1].T, D[l], gW)),
             (matmul, (ones, D[l], gb)),
             (matmul, (D[l], layers[l][0].T, D[l - 1])),
-            (back, (D[l - 1], S[l - 1], A[l - 1], T[l - 1])),
+            (back, (D[l - 1], A[l - 1], T[l - 1])),
         ]
-    backward.append((matmul, (ones, D[0], grads[0][1])))
+    backward.append((matmul, (buf.Xa.T, D[0], joined(*grads[0]))))
     return layers, grads, plan.act, forward, backward
 
 
@@ -301,16 +347,14 @@ def _whole(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers
     prog = buf.program
     if prog is None or prog[0] is not layers or prog[1] is not grads or prog[2] is not plan.act:
         prog = buf.program = _program(plan, layers, grads, buf)  # it keeps the lists: no id is reused
-    forward, backward = prog[3], prog[4]
-    S, D = buf.S, buf.D
-    np.matmul(X, layers[0][0], S[0])
-    for f, args in forward:
+    np.copyto(buf.X, X)
+    for f, args in prog[3]:
         f(*args)
-    loss = float(loss_forward(S[-1], Y)) if loss_forward is not None else None
-    plan.delta(S[-1], Y, D[-1], buf, c)
-    for f, args in backward:
+    logits = buf.logits
+    loss = float(loss_forward(logits, Y)) if loss_forward is not None else None
+    plan.delta(logits, Y, buf.D[-1], buf, c)
+    for f, args in prog[4]:
         f(*args)
-    np.matmul(X.T, D[0], grads[0][0])
     return loss
 
 
@@ -319,63 +363,51 @@ def _block(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers
     last = len(layers) - 1
     _forward(plan, layers, X, buf, n)
     part = buf.rows(n)
-    S, A, D, T = part.S, part.A, part.D, part.T
+    A, D, T = part.A, part.D, part.T
     back = plan.act[1]
-    loss = float(loss_forward(S[last], Y)) if loss_forward is not None else None
-    plan.delta(S[last], Y, D[last], part, c)
+    loss = float(loss_forward(part.logits, Y)) if loss_forward is not None else None
+    plan.delta(part.logits, Y, D[last], part, c)
     matmul, ones = np.matmul, part.ones_batch
     for l in range(last, 0, -1):
         gW, gb = grads[l]
         matmul(A[l - 1].T, D[l], gW)  # positional out: cheaper to call than out=
         matmul(ones, D[l], gb)  # the column sums, as a product (BLAS): faster than add.reduce
         matmul(D[l], layers[l][0].T, D[l - 1])
-        back(D[l - 1], S[l - 1], A[l - 1], T[l - 1])
-    gW, gb = grads[0]
-    matmul(X.T, D[0], gW)
-    matmul(ones, D[0], gb)
+        back(D[l - 1], A[l - 1], T[l - 1])
+    matmul(part.Xa.T, D[0], joined(*grads[0]))  # dL/dW_1 and dL/db_1 at once
     return loss
-
-
-def _buffers(plan: Plan, layers, rows: int) -> Buffers:
-    buf = plan._buffers.get(rows)
-    if buf is None:
-        buf = plan.buffers([W.shape[1] for W, _ in layers], rows, layers[0][0].dtype)
-    return buf
 
 
 def _forward(plan: Plan, layers, X, buf: Buffers, n: int) -> None:
     fwd = plan.act[0]
     matmul, add = np.matmul, np.add
-    last = len(layers) - 1
-    z = X
     part = buf.rows(n)
-    for l, (W, b) in enumerate(layers):
-        s = part.S[l]
-        matmul(z, W, s)
-        add(s, b, s)
-        if l < last:
-            a = part.A[l]
-            fwd(s, a)
-            z = a
+    out = part.A + [part.logits]
+    np.copyto(part.X, X)
+    matmul(part.Xa, joined(*layers[0]), out[0])
+    for l in range(1, len(layers)):
+        fwd(out[l - 1])
+        matmul(out[l - 1], layers[l][0], out[l])
+        add(out[l], layers[l][1], out[l])
 
 
 def logits(plan: Plan, layers, X):
     """The output-layer pre-activations (in the buffers, valid until the next call, when the batch is one block)."""
     m = X.shape[0]
     rows = min(m, plan.chunk_rows)
-    buf = _buffers(plan, layers, rows)
+    buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
         prog = buf.program
         if prog is not None and prog[0] is layers and prog[2] is plan.act:
-            np.matmul(X, layers[0][0], buf.S[0])
+            np.copyto(buf.X, X)
             for f, args in prog[3]:
                 f(*args)
         else:
             _forward(plan, layers, X, buf, m)
-        return buf.S[-1]
+        return buf.logits
     out = np.empty((m, layers[-1][0].shape[1]), layers[0][0].dtype)
     for start in range(0, m, rows):
         n = min(rows, m - start)
         _forward(plan, layers, X[start : start + n], buf, n)
-        out[start : start + n] = buf.S[-1][:n]
+        out[start : start + n] = buf.logits[:n]
     return out

@@ -421,6 +421,7 @@ class MLP(Network):
             and isinstance(X, np.ndarray)
             and isinstance(Y, np.ndarray)
             and X.ndim == 2
+            and X.shape[1] == self.sizes[0]
             and X.shape[0] > 0
             and X.dtype == self.theta.dtype
         )
@@ -530,7 +531,7 @@ def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
     rows = plan.chunk_rows
     # both ways a batch goes through: whole, and in blocks of rows (2 + 1 here) whose sums add up
     for plan.chunk_rows, how in ((rows, ""), (2, " (in blocks of rows)")):
-        grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
+        grads = inplace_mod.flat_like(net._wb)
         try:
             loss = inplace_mod.run(plan, net._wb, grads, X, Y, 1.0, net.loss_module.forward)
         finally:

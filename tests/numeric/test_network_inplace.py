@@ -91,7 +91,7 @@ def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
     net = MLP((4, 5, 3), seed=2)
     fwd, _ = inplace.ACTIVATIONS["tanh"]
 
-    def wrong_backward(d, s, a, tmp):
+    def wrong_backward(d, a, tmp):
         np.subtract(1.0, a, tmp)  # 1 - a instead of 1 - a^2
         d *= tmp
 
@@ -104,7 +104,7 @@ def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
 def test_a_wrong_variant_is_not_chosen(monkeypatch):
     fwd, _ = inplace.ACTIVATIONS["tanh"]
 
-    def wrong_backward(d, s, a, tmp):
+    def wrong_backward(d, a, tmp):
         d *= 2.0
 
     monkeypatch.setitem(inplace.ACTIVATIONS, "tanh", (fwd, wrong_backward))
@@ -168,7 +168,7 @@ def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, acti
 def test_row_maximum_column_by_column_is_the_row_maximum_and_softmax_stays_finite(m, K, scale, seed):
     rng = np.random.default_rng(seed)
     s = rng.standard_normal((m, K)) * scale
-    buf = inplace.Buffers([K], m, np.float64)
+    buf = inplace.Buffers([K], 1, m, np.float64)
     inplace._row_max(s, buf)
     assert np.array_equal(buf.row[:, 0], s.max(axis=1))
     y = np.eye(K)[rng.integers(0, K, m)]
@@ -270,10 +270,10 @@ def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(size
     whole = net._grad_flat.copy()
     assert plan._buffers[m].program is not None  # the program ran
     logits = inplace.logits(plan, net._wb, X).copy()
-    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
-    buf = inplace._buffers(plan, net._wb, m)
+    grads = inplace.flat_like(net._wb)
+    buf = plan.buffers(net._wb, m)
     assert inplace._block(plan, net._wb, grads, X, Y, 0.3 / m, lf, buf, m) == loss
-    assert np.array_equal(buf.S[-1], logits)
+    assert np.array_equal(buf.logits, logits)
     assert np.array_equal(np.concatenate([a.ravel() for pair in grads for a in pair]), whole)
 
 
@@ -283,6 +283,6 @@ def test_a_changed_variant_is_not_run_from_a_program_made_before():
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
     net.gradient(X, Y)  # makes the program of a batch of 6
     fwd, _ = inplace.ACTIVATIONS["tanh"]
-    net.inplace.act = (fwd, lambda d, s, a, tmp: d.__imul__(2.0))  # a planted fault
+    net.inplace.act = (fwd, lambda d, a, tmp: d.__imul__(2.0))  # a planted fault
     failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=("directional",)) if not r.passed}
     assert failed == {"dL/dW1", "dL/db1"}
