@@ -111,61 +111,44 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-# -- fused output losses: d = c * dL/dS (c = 1/m for the gradient, alpha/m for a step) --
+# -- fused output losses: dT = c * (dL/dS)^T (c = 1/m for the gradient, alpha/m for a step) --
 #
-# NumPy reduces along a short row (K = 10 classes) slowly, element by element: the row
-# maximum is taken column by column over the whole batch instead (K - 1 vectorised passes,
-# the same maximum), and row sums as a product with a vector of ones (BLAS).
+# The output layer is kept transposed, one column per row of the batch (K x m): the softmax's
+# reductions over the K classes then run down the columns, K - 1 vectorised passes over rows of
+# m numbers, where NumPy reduces along a short row of K numbers element by element.
 
 
-def _row_max(s, buf) -> None:
-    """Each row's maximum into ``buf.row``: either way exactly the same numbers (a maximum does not round)."""
-    m, K = s.shape
-    if K < 2 or K > MAX_COLUMN_PASSES or m < MIN_ROWS_COLUMN_PASSES:
-        np.maximum.reduce(s, 1, None, buf.row, True)
-        return
-    r = buf.row_flat
-    np.maximum(s[:, 0], s[:, 1], out=r)
-    for j in range(2, K):
-        np.maximum(r, s[:, j], out=r)
+def _softmax_ce_delta(sT, yT, dT, buf, c):
+    col = buf.col
+    np.maximum.reduce(sT, 0, None, col, True)  # each sample's largest logit (a maximum does not round)
+    np.subtract(sT, col, dT)
+    np.exp(dT, dT)
+    np.matmul(buf.ones_classes, dT, col)  # the sums over the classes, as a product (BLAS)
+    np.divide(dT, col, dT)  # P = softmax(S), shifted by each sample's maximum
+    np.subtract(dT, yT, dT)
+    np.multiply(dT, c, dT)
 
 
-def _softmax_ce_delta(s, y, d, buf, c):
-    _row_max(s, buf)
-    row = buf.row
-    np.subtract(s, row, d)
-    np.exp(d, d)
-    np.matmul(d, buf.ones_out, row)  # the row sums
-    np.divide(d, row, d)  # P = softmax(S), shifted by the row maximum
-    np.subtract(d, y, d)
-    np.multiply(d, c, d)
+def _sigmoid_bce_delta(sT, yT, dT, buf, c):
+    np.multiply(sT, 0.5, dT)
+    np.tanh(dT, dT)
+    np.multiply(dT, 0.5, dT)
+    np.add(dT, 0.5, dT)  # sigma(s), as _sigmoid_forward
+    np.subtract(dT, yT, dT)
+    np.multiply(dT, c, dT)
 
 
-def _sigmoid_bce_delta(s, y, d, buf, c):
-    np.multiply(s, 0.5, d)
-    np.tanh(d, d)
-    np.multiply(d, 0.5, d)
-    np.add(d, 0.5, d)  # sigma(s), as _sigmoid_forward
-    d -= y
-    d *= c
+def _mse_delta(sT, yT, dT, buf, c):
+    np.subtract(sT, yT, dT)
+    np.multiply(dT, 2.0 * c, dT)
 
 
-def _mse_delta(s, y, d, buf, c):
-    np.subtract(s, y, out=d)
-    d *= 2.0 * c
-
-
-# topic -> delta(s, y, d, buffers, c)
+# topic -> delta(sT, yT, dT, buffers, c), on the transposed output layer
 LOSSES: dict[str, Callable] = {
     "softmax_cross_entropy": _softmax_ce_delta,
     "sigmoid_bce": _sigmoid_bce_delta,
     "mse_multi": _mse_delta,
 }
-
-# Up to this many output columns, and from this many rows, the row maximum is taken column by
-# column (measured: faster from about 100 rows for 10 columns; slower for a few rows).
-MAX_COLUMN_PASSES = 32
-MIN_ROWS_COLUMN_PASSES = 64
 
 
 # -- buffers ---------------------------------------------------------------------
@@ -173,36 +156,41 @@ MIN_ROWS_COLUMN_PASSES = 64
 
 class Buffers:
     """Every intermediate of one batch size: the batch with a column of ones ``Xa``, the hidden
-    layers' activations A (written over their pre-activations), the logits, deltas D, scratch T,
-    a row vector, and vectors of ones for sums (over the batch, over the outputs) as products."""
+    layers' activations A (written over their pre-activations), their deltas D and scratch T, the
+    output layer's logits and delta transposed (``ZT``, ``DT``: K x m), and vectors of ones for
+    sums (over the batch, over the classes) as products."""
 
     def __init__(self, widths, n_in: int, m: int, dtype):
         self.Xa = np.ones((m, n_in + 1), dtype)  # [X 1]: X W_1 + b_1 as one product [X 1] [W_1; b_1]
         self.X = self.Xa[:, :n_in]
         self.A = [np.empty((m, k), dtype) for k in widths[:-1]]
-        self.logits = np.empty((m, widths[-1]), dtype)
-        self.D = [np.empty((m, k), dtype) for k in widths]
+        self.D = [np.empty((m, k), dtype) for k in widths[:-1]]
         self.T = [np.empty((m, k), dtype) for k in widths[:-1]]
-        self.row = np.empty((m, 1), dtype)
-        self.row_flat = self.row[:, 0]
+        self.ZT = np.empty((widths[-1], m), dtype)
+        self.DT = np.empty((widths[-1], m), dtype)
+        self.col = np.empty((1, m), dtype)
         self.ones_batch = np.ones(m, dtype)
-        self.ones_out = np.ones((widths[-1], 1), dtype)
+        self.ones_classes = np.ones((1, widths[-1]), dtype)
+        self.m = m
         self._views: dict = {}
-        self.program: tuple | None = None  # see _program
+        self.programs: dict = {}  # see program
+        self.last: tuple | None = None  # the program run last
 
     def rows(self, n: int) -> Buffers:
         """The buffers' first ``n`` rows, as buffers (views; the whole when ``n`` is their length)."""
-        if n == self.row.shape[0]:
+        if n == self.m:
             return self
         view = self._views.get(n)
         if view is None:
             view = object.__new__(Buffers)
             for name in ("A", "D", "T"):
                 setattr(view, name, [a[:n] for a in getattr(self, name)])
-            for name in ("Xa", "X", "logits", "row", "row_flat", "ones_batch"):
+            for name in ("Xa", "X", "ones_batch"):
                 setattr(view, name, getattr(self, name)[:n])
-            view.ones_out = self.ones_out
-            view.program = None
+            for name in ("ZT", "DT", "col"):
+                setattr(view, name, getattr(self, name)[:, :n])
+            view.ones_classes, view.m = self.ones_classes, n
+            view._views, view.programs, view.last = {}, {}, None
             self._views = {n: view}  # the last block's size: one at a time
         return view
 
@@ -295,14 +283,14 @@ def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
     rows = min(m, plan.chunk_rows)
     buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
-        return _whole(plan, layers, grads, X, Y, c / m, loss_forward, buf)
+        return program(plan, layers, grads, buf)(X, Y, c / m, loss_forward)
     partial = plan.partial_grads(layers)
     loss = 0.0 if loss_forward is not None else None
     add = np.add
     for start in range(0, m, rows):
         n = min(rows, m - start)
         into = grads if start == 0 else partial
-        part = _block(plan, layers, into, X[start : start + n], Y[start : start + n], c / m, loss_forward, buf, n)
+        part = program(plan, layers, into, buf.rows(n))(X[start : start + n], Y[start : start + n], c / m, loss_forward)
         if loss is not None:
             loss += part * (n / m)  # the loss is a mean over rows
         if start:
@@ -312,102 +300,96 @@ def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
     return loss
 
 
-def _program(plan: Plan, layers, grads, buf: Buffers) -> tuple:
-    """The whole-batch step's calls with their buffers bound, made once per batch size and parameter arrays.
+def program(plan: Plan, layers, grads, buf: Buffers) -> Callable:
+    """``step(X, Y, c, loss_forward, backward=True)`` for a batch of the buffers' size: made once per
+    batch size, parameter and gradient arrays and variants, every array bound (less time in the
+    interpreter).  ``c`` multiplies every parameter message; returns the data loss, or None.
+    With ``grads`` None, a forward pass only (call it with ``backward=False``)."""
+    got = buf.last
+    if got is not None and got[1] is layers and got[2] is grads and got[3] is plan.act and got[4] is plan.delta:
+        return got[0]
+    key = (id(layers), id(grads), id(plan.act), id(plan.delta))
+    got = buf.programs.get(key)
+    if got is None:
+        if len(buf.programs) >= 4:
+            buf.programs.clear()
+        got = buf.programs[key] = (_make(plan, layers, grads, buf), layers, grads, plan.act, plan.delta)  # ids kept
+    buf.last = got
+    return got[0]
 
-    ``(layers, grads, act, forward, backward)``: the calls of :func:`_forward` after the batch is
-    copied into ``[X 1]``, and of :func:`_block` after the output delta; the same calls on the same
-    buffers as a block of rows, in an order that only moves independent calls: the very same numbers,
-    with less time in the interpreter.
-    """
-    A, D, T = buf.A, buf.D, buf.T
+
+def _make(plan: Plan, layers, grads, buf: Buffers) -> Callable:
+    """The calls of one forward and backward pass, in order, with their arrays bound (see :func:`program`)."""
     fwd, back = plan.act
-    matmul, add, ones = np.matmul, np.add, buf.ones_batch
+    delta, Xv, Xa, ZT, DT = plan.delta, buf.X, buf.Xa, buf.ZT, buf.DT
+    matmul, add, copyto, ones = np.matmul, np.add, np.copyto, buf.ones_batch
     last = len(layers) - 1
-    out = A + [buf.logits]
-    forward = [(matmul, (buf.Xa, joined(*layers[0]), out[0]))]
-    for l in range(1, last + 1):
-        W, b = layers[l]
-        forward += [(fwd, (A[l - 1],)), (matmul, (A[l - 1], W, out[l])), (add, (out[l], b, out[l]))]
-    backward = []
-    for l in range(last, 0, -1):
-        gW, gb = grads[l]
-        backward += [
-            (matmul, (A[l - 1].T, D[l], gW)),
-            (matmul, (ones, D[l], gb)),
-            (matmul, (D[l], layers[l][0].T, D[l - 1])),
-            (back, (D[l - 1], A[l - 1], T[l - 1])),
-        ]
-    backward.append((matmul, (buf.Xa.T, D[0], joined(*grads[0]))))
-    return layers, grads, plan.act, forward, backward
+    A, D, T = buf.A, buf.D, buf.T
+    first = joined(*layers[0])
+    # layers between the first and the output: (input, W, b, output); backward (input, delta, W, delta below, ...)
+    middle = [(A[l - 1], layers[l][0], layers[l][1], A[l]) for l in range(1, last)]
+    if grads is None:  # a forward pass only
+        grads = [(None, None)] * len(layers)
+        gfirst = None
+    else:
+        gfirst = joined(*grads[0])
+    middle_back = [
+        (A[l - 1], D[l], layers[l][0].T, D[l - 1], T[l - 1], grads[l][0], grads[l][1]) for l in range(last - 1, 0, -1)
+    ]
+    if last:
+        W, b = layers[last]
+        gW, gb = grads[last]
+        A_out, WT, bc, D_out, T_out = A[last - 1], W.T, b[:, None], D[last - 1], T[last - 1]
+        D0 = D[0]
+    else:
+        D0 = DT.T
 
+    def step(X, Y, c, loss_forward, backward=True):
+        copyto(Xv, X)
+        if last:
+            matmul(Xa, first, A[0])
+            for z, W_, b_, out in middle:
+                fwd(z)
+                matmul(z, W_, out)
+                add(out, b_, out)
+            fwd(A_out)
+            matmul(WT, A_out.T, ZT)  # the output layer transposed: (A W)^T = W^T A^T
+            add(ZT, bc, ZT)
+        else:
+            matmul(first.T, Xa.T, ZT)
+        if not backward:
+            return None
+        loss = float(loss_forward(ZT.T, Y)) if loss_forward is not None else None
+        delta(ZT, Y.T, DT, buf, c)
+        if last:
+            matmul(A_out.T, DT.T, gW)
+            matmul(DT, ones, gb)  # the sums over the batch, as a product (BLAS): faster than add.reduce
+            matmul(DT.T, WT, D_out)
+            back(D_out, A_out, T_out)
+            for z, d, WT_, d_in, t, gW_, gb_ in middle_back:
+                matmul(z.T, d, gW_)
+                matmul(ones, d, gb_)
+                matmul(d, WT_, d_in)
+                back(d_in, z, t)
+        matmul(Xa.T, D0, gfirst)  # dL/dW_1 and dL/db_1 at once
+        return loss
 
-def _whole(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers):
-    """The whole batch as one block, through its :func:`_program`; ``c`` already divided by the batch size."""
-    prog = buf.program
-    if prog is None or prog[0] is not layers or prog[1] is not grads or prog[2] is not plan.act:
-        prog = buf.program = _program(plan, layers, grads, buf)  # it keeps the lists: no id is reused
-    np.copyto(buf.X, X)
-    for f, args in prog[3]:
-        f(*args)
-    logits = buf.logits
-    loss = float(loss_forward(logits, Y)) if loss_forward is not None else None
-    plan.delta(logits, Y, buf.D[-1], buf, c)
-    for f, args in prog[4]:
-        f(*args)
-    return loss
-
-
-def _block(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers, n: int):
-    """One block of ``n`` rows (the first ``n`` rows of the buffers); ``c`` already divided by the whole batch."""
-    last = len(layers) - 1
-    _forward(plan, layers, X, buf, n)
-    part = buf.rows(n)
-    A, D, T = part.A, part.D, part.T
-    back = plan.act[1]
-    loss = float(loss_forward(part.logits, Y)) if loss_forward is not None else None
-    plan.delta(part.logits, Y, D[last], part, c)
-    matmul, ones = np.matmul, part.ones_batch
-    for l in range(last, 0, -1):
-        gW, gb = grads[l]
-        matmul(A[l - 1].T, D[l], gW)  # positional out: cheaper to call than out=
-        matmul(ones, D[l], gb)  # the column sums, as a product (BLAS): faster than add.reduce
-        matmul(D[l], layers[l][0].T, D[l - 1])
-        back(D[l - 1], A[l - 1], T[l - 1])
-    matmul(part.Xa.T, D[0], joined(*grads[0]))  # dL/dW_1 and dL/db_1 at once
-    return loss
-
-
-def _forward(plan: Plan, layers, X, buf: Buffers, n: int) -> None:
-    fwd = plan.act[0]
-    matmul, add = np.matmul, np.add
-    part = buf.rows(n)
-    out = part.A + [part.logits]
-    np.copyto(part.X, X)
-    matmul(part.Xa, joined(*layers[0]), out[0])
-    for l in range(1, len(layers)):
-        fwd(out[l - 1])
-        matmul(out[l - 1], layers[l][0], out[l])
-        add(out[l], layers[l][1], out[l])
+    return step
 
 
 def logits(plan: Plan, layers, X):
-    """The output-layer pre-activations (in the buffers, valid until the next call, when the batch is one block)."""
+    """The output-layer pre-activations, ``m x K`` (a view of the buffers, valid until the next call, when the
+    batch is one block)."""
     m = X.shape[0]
     rows = min(m, plan.chunk_rows)
     buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
-        prog = buf.program
-        if prog is not None and prog[0] is layers and prog[2] is plan.act:
-            np.copyto(buf.X, X)
-            for f, args in prog[3]:
-                f(*args)
-        else:
-            _forward(plan, layers, X, buf, m)
-        return buf.logits
+        program(plan, layers, None, buf)(X, None, 0.0, None, False)
+        return buf.ZT.T
     out = np.empty((m, layers[-1][0].shape[1]), layers[0][0].dtype)
     for start in range(0, m, rows):
         n = min(rows, m - start)
-        _forward(plan, layers, X[start : start + n], buf, n)
-        out[start : start + n] = buf.logits[:n]
+        part = buf.rows(n)
+        program(plan, layers, None, part)(X[start : start + n], None, 0.0, None, False)
+        out[start : start + n] = part.ZT.T
     return out

@@ -160,24 +160,22 @@ def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, acti
 
 @settings(max_examples=60, deadline=None)
 @given(
-    m=st.sampled_from([1, 2, 5, 63, 64, 65, 130]),  # both sides of MIN_ROWS_COLUMN_PASSES
+    m=st.sampled_from([1, 2, 5, 63, 64, 65, 130]),
     K=st.integers(1, 40),
     scale=st.sampled_from([1.0, 1e3, 1e300]),
     seed=st.integers(0, 2**16),
 )
-def test_row_maximum_column_by_column_is_the_row_maximum_and_softmax_stays_finite(m, K, scale, seed):
+def test_softmax_delta_on_the_transposed_output_is_the_softmax_and_stays_finite(m, K, scale, seed):
     rng = np.random.default_rng(seed)
     s = rng.standard_normal((m, K)) * scale
     buf = inplace.Buffers([K], 1, m, np.float64)
-    inplace._row_max(s, buf)
-    assert np.array_equal(buf.row[:, 0], s.max(axis=1))
     y = np.eye(K)[rng.integers(0, K, m)]
-    d = np.empty_like(s)
-    inplace._softmax_ce_delta(s, y, d, buf, 1.0 / m)
+    dT = np.empty((K, m))
+    inplace._softmax_ce_delta(np.ascontiguousarray(s.T), y.T, dT, buf, 1.0 / m)
     shifted = np.exp(s - s.max(axis=1, keepdims=True))
     want = (shifted / shifted.sum(axis=1, keepdims=True) - y) / m
-    assert np.all(np.isfinite(d))
-    np.testing.assert_allclose(d, want, rtol=1e-12, atol=1e-15)
+    assert np.all(np.isfinite(dT))
+    np.testing.assert_allclose(dT.T, want, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -259,8 +257,11 @@ def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype
     output=st.sampled_from(["softmax", "sigmoid", "linear"]),
     seed=st.integers(0, 2**16),
 )
-def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(sizes, m, activation, output, seed):
-    # _whole runs the same calls on the same buffers as _block, bound once: the very same numbers
+def test_a_program_writes_only_the_gradient_it_was_made_for_and_its_logits_are_the_forward_pass(
+    sizes, m, activation, output, seed
+):
+    # programs are kept per batch size and arrays: one made for the network's gradient vector must
+    # not be run for another, and the forward-only program gives the logits of the step's forward pass
     rng = np.random.default_rng(seed)
     net = MLP(tuple(sizes), activation=activation, output=output, seed=seed)
     net.theta[...] = rng.standard_normal(net.theta.shape)
@@ -268,13 +269,15 @@ def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(size
     plan, lf = net.inplace, net.loss_module.forward
     loss = inplace.run(plan, net._wb, net._gwb, X, Y, 0.3, lf)
     whole = net._grad_flat.copy()
-    assert plan._buffers[m].program is not None  # the program ran
-    logits = inplace.logits(plan, net._wb, X).copy()
-    grads = inplace.flat_like(net._wb)
-    buf = plan.buffers(net._wb, m)
-    assert inplace._block(plan, net._wb, grads, X, Y, 0.3 / m, lf, buf, m) == loss
-    assert np.array_equal(buf.logits, logits)
-    assert np.array_equal(np.concatenate([a.ravel() for pair in grads for a in pair]), whole)
+    assert plan._buffers[m].programs  # the program ran
+    other = inplace.flat_like(net._wb)
+    net._grad_flat[...] = 0.0
+    assert inplace.run(plan, net._wb, other, X, Y, 0.3, lf) == loss
+    assert np.array_equal(np.concatenate([a.ravel() for pair in other for a in pair]), whole)
+    assert not net._grad_flat.any()  # the first program's gradient vector was left alone
+    logits = inplace.logits(plan, net._wb, X)
+    np.testing.assert_allclose(logits, net.forward(X), rtol=1e-12, atol=1e-12)
+    assert lf(logits, Y) == loss
 
 
 def test_a_changed_variant_is_not_run_from_a_program_made_before():
