@@ -3,25 +3,40 @@
 The generated modules return fresh arrays: readable, and what the gradient
 checks prove.  A training loop calls them thousands of times, so for the
 network runtime this module holds *in-place variants* of the messages an
-MLP passes, one per generated topic: every intermediate (pre-activations,
-activations, deltas) lives in a buffer allocated once per batch size, every
-parameter message is written by ``out=`` straight into one flat gradient
-vector laid out like ``theta``, and a gradient-descent step is fused: the
-step size rides on the output delta (``alpha (P - Y) / m`` instead of
-``(P - Y) / m``), so every parameter message arrives already scaled and the
-whole update is one subtraction ``theta -= g`` over the flat vector.  A
-batch of more than ``Plan.chunk_rows`` (512) rows goes through in blocks of
-rows, the blocks' parameter messages added up: every row's messages are its
-own until they are summed over the rows, and a block's intermediates stay in
-the processor's cache (at the lecture's full batch of 1797 rows the step
-then takes about half the time of the whole batch at once).  A batch of one
-block runs through a *program* made once per batch size: the same calls on
-the same buffers, bound in a list, so a small batch spends less time in the
-interpreter (the very same numbers as a block).  A step (without its loss
-value or a penalty, which the generated modules compute) makes no temporary
-larger than NumPy's own iteration buffer of 8192 elements, below glibc's
-mmap threshold (128 KiB), so it faults in no fresh pages whatever the
-process did before.
+MLP passes, one per generated topic: every intermediate lives in a buffer
+allocated once per batch size, every parameter message is written straight
+into one flat gradient vector laid out like ``theta``, and a
+gradient-descent step is fused: the step size rides on the output delta
+(``alpha (P - Y) / m`` instead of ``(P - Y) / m``), so every parameter
+message arrives already scaled and the whole update is one subtraction
+``theta -= g`` over the flat vector.
+
+At a batch of 32 a step is a score of NumPy calls on small arrays, so the
+number of calls and of passes over memory is what costs:
+
+* each layer's bias follows its weights in ``theta``, so ``[W_1; b_1]`` is
+  one matrix: the batch is copied into ``[X 1]`` (a column of ones) and
+  ``[X 1] [W_1; b_1] = X W_1 + b_1`` is one product, ``[X 1]^T Delta_1``
+  writes ``dL/dW_1`` and ``dL/db_1`` at once (no bias addition, no sum over
+  the batch);
+* a hidden activation overwrites its pre-activation (every backward below
+  needs only the activation), one buffer per hidden layer;
+* the output layer runs transposed, one column per sample (``S^T = W^T
+  A^T``): the softmax's maximum and sum over the classes then run down the
+  columns, vectorised over the batch, where NumPy reduces a short row of 10
+  numbers element by element;
+* each batch size's pass is one closure with every array bound
+  (:func:`program`).
+
+A batch of more than ``Plan.chunk_rows`` (512) rows goes through in blocks
+of rows, the blocks' parameter messages added up: every row's messages are
+its own until they are summed over the rows, and a block's intermediates
+stay in the processor's cache (at the lecture's full batch of 1797 rows the
+step then takes about half the time of the whole batch at once).  A step
+(without its loss value or a penalty, which the generated modules compute)
+makes no temporary larger than NumPy's own iteration buffer of 8192
+elements, below glibc's mmap threshold (128 KiB), so it faults in no fresh
+pages whatever the process did before.
 
 An in-place variant is used only when it is *chosen automatically* and
 *verified*: the network's modules must be the generated modules of their
@@ -31,22 +46,22 @@ the in-place gradient and loss must agree with the generated modules' on a
 seeded probe batch at the network's own weights (float64: 1e-10, float32:
 1e-4, relative to the largest entry), both whole and in blocks of 2 rows.
 Otherwise the network runs the generated modules as they are and
-:attr:`Plan.reason` says why.  The
-network's gradient checks (``MLP.check``) then run through whichever path
-the network trains with, so the in-place path is proved by finite
-differences like the generated one.
+:attr:`Plan.reason` says why.  The network's gradient checks
+(``MLP.check``) then run through whichever path the network trains with,
+so the in-place path is proved by finite differences like the generated
+one.
 
 Where a variant differs from the generated code it is in the form of the
 same derivative, never in the mathematics: ``tanh' = 1 - a^2`` from the
 forward output ``a`` (the generated module computes ``sech^2(s)`` from
 ``s``: the same value, without the cancellation at large ``|s|`` where
-``1 - a^2`` loses its relative, not its absolute, accuracy), and
-``sigma(s) = (1 + tanh(s/2)) / 2``, which never overflows.  Sums over the
-batch (the bias gradients) and along a row (the softmax's normaliser) are
-products with a vector of ones, which BLAS runs several times faster than
-NumPy's reduction along a short axis, and the softmax's row maximum (its
-shift) is taken column by column: the same maximum, the sums equal up to
-rounding (the probe's tolerance above covers it).
+``1 - a^2`` loses its relative, not its absolute, accuracy), ``relu'`` as
+``a > 0`` (exactly where ``s > 0``), and ``sigma(s) = (1 + tanh(s/2)) /
+2``, which never overflows.  Sums over the batch (the bias gradients) and
+over the classes (the softmax's normaliser) are products with a vector of
+ones, which BLAS runs several times faster than NumPy's reduction along a
+short axis; a product or sum taken this way rounds in another order than
+the generated code's, within the probe's tolerance.
 
 >>> import numpy as np
 >>> from gradproof.numeric.network import MLP
