@@ -80,20 +80,21 @@ import numpy as np
 __all__ = ["ACTIVATIONS", "LOSSES", "Buffers", "Plan"]
 
 
-# -- activations: forward(a) in place on the pre-activations, backward(d, a, tmp) in place on d --
+# -- activations: forward(a) in place on the pre-activations, backward(d, a) in place on d --
 #
 # Every backward reads only the forward output ``a`` (not the pre-activation), so the forward
-# overwrites its pre-activations: one buffer per hidden layer.
+# overwrites its pre-activations, and the backward, the last to read ``a``, overwrites ``a`` with
+# the derivative: one buffer per hidden layer, no scratch.
 
 
 def _tanh_forward(a):
     np.tanh(a, a)
 
 
-def _tanh_backward(d, a, tmp):
-    np.multiply(a, a, tmp)
-    np.subtract(1.0, tmp, tmp)  # 1 - a^2 = sech^2(s)
-    np.multiply(d, tmp, d)
+def _tanh_backward(d, a):
+    np.multiply(a, a, a)
+    np.subtract(1.0, a, a)  # 1 - a^2 = sech^2(s)
+    np.multiply(d, a, d)
 
 
 def _sigmoid_forward(a):
@@ -103,19 +104,19 @@ def _sigmoid_forward(a):
     np.add(a, 0.5, a)  # (1 + tanh(s/2)) / 2: no exp, no overflow
 
 
-def _sigmoid_backward(d, a, tmp):
-    np.subtract(1.0, a, tmp)
-    np.multiply(tmp, a, tmp)  # sigma (1 - sigma)
-    np.multiply(d, tmp, d)
+def _sigmoid_backward(d, a):
+    np.multiply(d, a, d)
+    np.subtract(1.0, a, a)
+    np.multiply(d, a, d)  # d sigma (1 - sigma)
 
 
 def _relu_forward(a):
     np.maximum(a, 0.0, out=a)
 
 
-def _relu_backward(d, a, tmp):
-    np.greater(a, 0.0, tmp)  # a = max(s, 0) > 0 exactly where s > 0: the indicator, as 0.0 / 1.0
-    np.multiply(d, tmp, d)
+def _relu_backward(d, a):
+    np.greater(a, 0.0, a)  # a = max(s, 0) > 0 exactly where s > 0: the indicator, as 0.0 / 1.0
+    np.multiply(d, a, d)
 
 
 # topic -> (forward, backward)
@@ -171,7 +172,7 @@ LOSSES: dict[str, Callable] = {
 
 class Buffers:
     """Every intermediate of one batch size: the batch with a column of ones ``Xa``, the hidden
-    layers' activations A (written over their pre-activations), their deltas D and scratch T, the
+    layers' activations A (written over their pre-activations, then over their derivatives), their deltas D, the
     output layer's logits and delta transposed (``ZT``, ``DT``: K x m), and vectors of ones for
     sums (over the batch, over the classes) as products."""
 
@@ -180,7 +181,6 @@ class Buffers:
         self.X = self.Xa[:, :n_in]
         self.A = [np.empty((m, k), dtype) for k in widths[:-1]]
         self.D = [np.empty((m, k), dtype) for k in widths[:-1]]
-        self.T = [np.empty((m, k), dtype) for k in widths[:-1]]
         self.ZT = np.empty((widths[-1], m), dtype)
         self.DT = np.empty((widths[-1], m), dtype)
         self.col = np.empty((1, m), dtype)
@@ -198,7 +198,7 @@ class Buffers:
         view = self._views.get(n)
         if view is None:
             view = object.__new__(Buffers)
-            for name in ("A", "D", "T"):
+            for name in ("A", "D"):
                 setattr(view, name, [a[:n] for a in getattr(self, name)])
             for name in ("Xa", "X", "ones_batch"):
                 setattr(view, name, getattr(self, name)[:n])
@@ -339,7 +339,7 @@ def _make(plan: Plan, layers, grads, buf: Buffers) -> Callable:
     delta, Xv, Xa, ZT, DT = plan.delta, buf.X, buf.Xa, buf.ZT, buf.DT
     matmul, add, copyto, ones = np.matmul, np.add, np.copyto, buf.ones_batch
     last = len(layers) - 1
-    A, D, T = buf.A, buf.D, buf.T
+    A, D = buf.A, buf.D
     first = joined(*layers[0])
     # layers between the first and the output: (input, W, b, output); backward (input, delta, W, delta below, ...)
     middle = [(A[l - 1], layers[l][0], layers[l][1], A[l]) for l in range(1, last)]
@@ -348,13 +348,11 @@ def _make(plan: Plan, layers, grads, buf: Buffers) -> Callable:
         gfirst = None
     else:
         gfirst = joined(*grads[0])
-    middle_back = [
-        (A[l - 1], D[l], layers[l][0].T, D[l - 1], T[l - 1], grads[l][0], grads[l][1]) for l in range(last - 1, 0, -1)
-    ]
+    middle_back = [(A[l - 1], D[l], layers[l][0].T, D[l - 1], grads[l][0], grads[l][1]) for l in range(last - 1, 0, -1)]
     if last:
         W, b = layers[last]
         gW, gb = grads[last]
-        A_out, WT, bc, D_out, T_out = A[last - 1], W.T, b[:, None], D[last - 1], T[last - 1]
+        A_out, WT, bc, D_out = A[last - 1], W.T, b[:, None], D[last - 1]
         D0 = D[0]
     else:
         D0 = DT.T
@@ -380,12 +378,12 @@ def _make(plan: Plan, layers, grads, buf: Buffers) -> Callable:
             matmul(A_out.T, DT.T, gW)
             matmul(DT, ones, gb)  # the sums over the batch, as a product (BLAS): faster than add.reduce
             matmul(DT.T, WT, D_out)
-            back(D_out, A_out, T_out)
-            for z, d, WT_, d_in, t, gW_, gb_ in middle_back:
+            back(D_out, A_out)  # the last read of A_out: it now holds the derivative
+            for z, d, WT_, d_in, gW_, gb_ in middle_back:
                 matmul(z.T, d, gW_)
                 matmul(ones, d, gb_)
                 matmul(d, WT_, d_in)
-                back(d_in, z, t)
+                back(d_in, z)
         matmul(Xa.T, D0, gfirst)  # dL/dW_1 and dL/db_1 at once
         return loss
 
