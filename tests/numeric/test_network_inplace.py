@@ -289,3 +289,25 @@ def test_a_changed_variant_is_not_run_from_a_program_made_before():
     net.inplace.act = (fwd, lambda d, a: d.__imul__(2.0))  # a planted fault
     failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=("directional",)) if not r.passed}
     assert failed == {"dL/dW1", "dL/db1"}
+
+
+def test_a_batch_with_the_wrong_number_of_columns_is_refused_not_broadcast():
+    # the in-place path copies the batch into [X 1]: a one-column batch must not be spread over every column
+    rng = np.random.default_rng(14)
+    net = MLP((3, 4, 2), seed=0)
+    before = net.theta.copy()
+    X, Y = rng.standard_normal((5, 1)), _targets("softmax", rng, 5, 2)
+    with pytest.raises(ValueError):
+        net.step(X, Y, 0.1)
+    assert np.array_equal(net.theta, before)
+
+
+def test_the_bias_joins_its_weights_only_where_it_follows_them_in_memory():
+    flat = np.arange(10.0)
+    W, b = flat[:6].reshape(2, 3), flat[6:9]
+    Wb = inplace.joined(W, b)
+    assert Wb.shape == (3, 3) and np.shares_memory(Wb, flat) and np.array_equal(Wb[2], b)
+    with pytest.raises(ValueError):
+        inplace.joined(W, flat[7:10])  # one number apart
+    with pytest.raises(ValueError):
+        inplace.joined(W, b.copy())  # another array
