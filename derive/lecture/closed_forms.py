@@ -26,7 +26,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import grad, hessian, same, substitute, zero
+from gradproof.derive.lecture.exact import grad, hessian, same, substitute, to_symengine, to_symengine_matrix
 from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.stats import (
     Builder,
@@ -40,6 +40,7 @@ from gradproof.derive.lecture.stats import (
     to_mexpr,
 )
 from gradproof.derive.output.printing import to_latex, to_text
+from gradproof.derive.proof.zero import EXPAND_ONLY, exact_zero
 
 m, n = sp.symbols("m n", positive=True, integer=True)
 lam = sp.Symbol("lambda", positive=True)
@@ -184,10 +185,12 @@ def _ls_results(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
 LAM_R = sp.Rational(3, 7)
 
 
-def _explicit_ls_loss(Xv, yv, wv, with_ridge: bool):
-    r = yv - Xv * wv
-    out = (r.T * r)[0]
-    return out + lam * (wv.T * wv)[0] if with_ridge else out
+def _explicit_ls_loss(Xv, yv, wv, with_ridge: bool, lam_value=lam):
+    """The explicit loss, built on SymEngine (the oracle differentiates it there)."""
+    X_, y_, w_ = (to_symengine_matrix(a) for a in (Xv, yv, wv))
+    r = y_ - X_ * w_
+    out = (r.T * r)[0, 0]
+    return out + to_symengine(lam_value) * (w_.T * w_)[0, 0] if with_ridge else out
 
 
 def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
@@ -213,7 +216,7 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
 
     def stationary(Xv):
         w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, {**DIMS, lam: LAM_R})
-        g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge).subs(lam, LAM_R), we), we, w_star)
+        g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge, LAM_R), we), we, w_star)
         return same(g, sp.zeros(N1, 1))
 
     B.prove(
@@ -244,32 +247,54 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
     B.prove_claims(compare, SIZES + " (random rational X, symbolic y" + (", lambda = 3/7)" if with_ridge else ")"))
 
 
+def quadratic_form_identity(hess, env) -> tuple[bool, str]:
+    """``v^T H v = 2(|Xv|^2 + lambda |v|^2)`` for the Hessian ``hess`` at the explicit ``X`` of ``env``.
+
+    Both sides are polynomials in the entries of ``X``, ``v`` and ``lambda``:
+    the products are taken and expanded on SymEngine, where a difference that
+    expands to 0 is an identity and any other is not (:data:`EXPAND_ONLY`).
+    """
+    Hv = to_symengine_matrix(mx.evaluate(hess, env, DIMS))
+    v = to_symengine_matrix(symbolic_matrix("v", N1, 1, real=True))
+    Xv = to_symengine_matrix(env["X"]) * v
+    quad = (v.T * Hv * v)[0, 0]
+    ok = exact_zero(quad - 2 * ((Xv.T * Xv)[0, 0] + to_symengine(lam) * (v.T * v)[0, 0]), strategy=EXPAND_ONLY)
+    return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
+
+
+def ridge_regularises(Xd: sp.Matrix) -> tuple[bool, str]:
+    """``det(X^T X) = 0`` and ``det(X^T X + lambda I) > 0`` for every ``lambda > 0``, ``X = Xd`` rational.
+
+    ``det(lambda I + G) = det(lambda I - (-G))`` is the characteristic
+    polynomial of ``-G`` in ``lambda`` (computed over the rationals): with
+    non-negative coefficients and a positive leading one it is positive for
+    ``lambda > 0``.
+    """
+    G = Xd.T * Xd
+    if G.det() != 0:
+        return False, "X^T X of the rank-deficient X is not singular"
+    poly = (-G).charpoly(lam)
+    coeffs = poly.all_coeffs()
+    if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
+        return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
+    return True, ""
+
+
 def _ridge_proofs(B: Builder, hess, Xr, stationary, env) -> None:
-    v = symbolic_matrix("v", N1, 1, real=True)
-    Xe = env["X"]
-
-    def positive_definite():
-        Hv = mx.evaluate(hess, env, DIMS)
-        quad = (v.T * Hv * v)[0]
-        Xv = Xe * v
-        ok = zero(quad - 2 * ((Xv.T * Xv)[0] + lam * (v.T * v)[0]))
-        return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
-
-    B.prove("hessian", "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0", SIZES, positive_definite)
+    B.prove(
+        "hessian",
+        "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0",
+        SIZES,
+        lambda: quadratic_form_identity(hess, env),
+    )
     # The lecture's "L2 improves numerical stability": X with a repeated
     # column has a singular X^T X, yet the ridge system stays solvable.
     Xd = Xr.copy()
     Xd[:, N1 - 1] = Xd[:, 1]
 
     def rank_deficient():
-        G = Xd.T * Xd
-        if G.det() != 0:
-            return False, "X^T X of the rank-deficient X is not singular"
-        poly = sp.Poly((G + lam * sp.eye(N1)).det(), lam)
-        coeffs = poly.all_coeffs()
-        if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
-            return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
-        return stationary(Xd)
+        ok, detail = ridge_regularises(Xd)
+        return stationary(Xd) if ok else (False, detail)
 
     B.prove(
         "solution",

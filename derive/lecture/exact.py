@@ -48,7 +48,19 @@ from gradproof.derive.proof.zero import EXPAND_FIRST, exact_zero, load_symengine
 same = same_entries
 zero = functools.partial(exact_zero, strategy=EXPAND_FIRST)
 
-__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "to_symengine", "zero"]
+__all__ = [
+    "grad",
+    "hessian",
+    "limit_in",
+    "math",
+    "same",
+    "substitute",
+    "tanh_limit",
+    "tanh_m",
+    "to_symengine",
+    "to_symengine_matrix",
+    "zero",
+]
 
 
 def math(text: str, latex: str) -> Label:
@@ -99,6 +111,13 @@ def hessian(L, v):
     xs = [to_symengine(v[i]) for i in range(len(v))]
     first = [se.diff(Ls, x) for x in xs]
     return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
+
+
+def to_symengine_matrix(A):
+    """A SymPy matrix as a SymEngine ``DenseMatrix``, entry by entry."""
+    return load_symengine().DenseMatrix(
+        A.rows, A.cols, [to_symengine(A[r, c]) for r in range(A.rows) for c in range(A.cols)]
+    )
 
 
 def substitute(A, old, new):
