@@ -47,3 +47,32 @@ def test_ridge_determinant_is_the_characteristic_polynomial():
     direct = sp.expand((G + cf.lam * sp.eye(cf.N1)).det())
     assert (-G).charpoly(cf.lam).all_coeffs() == sp.Poly(direct, cf.lam).all_coeffs()
     assert G.det() == 0 and cf.ridge_regularises(Xd) == (True, "")
+
+
+def test_sigma2_loss_unbounded_at_both_ends_and_planted_losses_rejected():
+    from gradproof.derive.lecture import mle
+
+    m, sigma, rss = mle.m, mle.sigma, mle.RSS
+    log_term = m / 2 * sp.log(2 * sp.pi * sigma**2)
+    assert mle.unbounded_at_both_ends(log_term + rss / (2 * sigma**2))
+    for wrong in (
+        log_term - rss / (2 * sigma**2),  # -oo at 0+
+        -log_term + rss / (2 * sigma**2),  # -oo at oo
+        rss / (2 * sigma**2),  # 0 at oo
+        m * sp.log(sigma) + rss / sigma - m * sigma,  # -oo at oo: the terms' limits are oo and -oo
+    ):
+        assert not mle.unbounded_at_both_ends(wrong)
+
+
+def test_limit_by_terms_agrees_with_sympy():
+    from gradproof.derive.lecture.exact import limit_by_terms
+
+    x = sp.Symbol("x", positive=True)
+    for expr, point in (
+        (sp.log(x) + 1 / x**2, sp.oo),
+        (sp.log(x) - x, sp.oo),  # oo - oo: the whole sum's limit
+        (sp.sin(x) + x, sp.oo),  # sin has no limit
+        (sp.sin(x) / x + 3, sp.oo),
+        (sp.log(x) + 1 / x, 0),
+    ):
+        assert limit_by_terms(expr, x, point) == sp.limit(expr, x, point)
