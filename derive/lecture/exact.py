@@ -120,6 +120,14 @@ def to_symengine_matrix(A):
     )
 
 
+def to_sympy_matrix(A, symbols) -> sp.Matrix:
+    """A SymEngine matrix back in SymPy, its symbols matched by name to ``symbols``
+    (SymEngine drops assumptions: ``w_1`` real comes back as the same real ``w_1``)."""
+    by_name = {sp.Symbol(x.name): x for x in symbols}
+    cells = [sp.sympify(A[r, c], strict=True).xreplace(by_name) for r in range(A.rows) for c in range(A.cols)]
+    return sp.Matrix(A.rows, A.cols, cells)
+
+
 def substitute(A, old, new):
     """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
     se = load_symengine()

@@ -76,3 +76,34 @@ def test_limit_by_terms_agrees_with_sympy():
         (sp.log(x) + 1 / x, 0),
     ):
         assert limit_by_terms(expr, x, point) == sp.limit(expr, x, point)
+
+
+def _logistic_loss(Xv, yv, wv, lib=sp):
+    sv = Xv * wv
+    return sum((yv[i, 0] * lib.log(1 + lib.exp(-sv[i, 0])) for i in range(Xv.rows)), lib.Integer(0))
+
+
+def _squared_loss(Xv, yv, wv, lib=sp):
+    r = yv - Xv * wv
+    return sum((r[i, 0] ** 2 for i in range(Xv.rows)), lib.Integer(0))
+
+
+def test_hessian_varies_for_logistic_loss_not_for_a_quadratic_one():
+    rng = random.Random(7)
+    Xr = random_rational_matrix(rng, 2, 3)
+    yr = sp.Matrix([1, 1])
+    w = symbolic_matrix("w", 3, 1, real=True)
+    assert cf.hessian_varies(_logistic_loss, Xr, yr, w) == (True, "")
+    ok, detail = cf.hessian_varies(_squared_loss, Xr, yr, w)  # affine gradient: planted "no closed form"
+    assert not ok and "did not change" in detail
+
+
+def test_to_sympy_matrix_round_trip_keeps_assumptions():
+    from gradproof.derive.lecture.exact import to_symengine_matrix, to_sympy_matrix
+
+    w = symbolic_matrix("w", 2, 1, real=True)
+    A = sp.Matrix([[w[0] ** 2 + 3, sp.exp(w[1])], [sp.Rational(1, 3), w[0] * w[1]]])
+    back = to_sympy_matrix(to_symengine_matrix(A), list(w))
+    assert back.shape == A.shape and back == A
+    assert all(x.is_real for x in back.free_symbols)
+    assert to_sympy_matrix(to_symengine_matrix(A), []) != A  # the symbols come back without assumptions
