@@ -107,3 +107,23 @@ def test_to_sympy_matrix_round_trip_keeps_assumptions():
     assert back.shape == A.shape and back == A
     assert all(x.is_real for x in back.free_symbols)
     assert to_sympy_matrix(to_symengine_matrix(A), []) != A  # the symbols come back without assumptions
+
+
+def test_taylor_polynomial_is_the_series_and_rejects_planted_expansions():
+    from gradproof.derive.lecture.exact import taylor_polynomial
+    from gradproof.derive.lecture.functions import explicit, sigmoid
+
+    s = sp.Symbol("s", real=True)
+    for f in (explicit(sigmoid(s)), sp.tanh(s), sp.exp(2 * s) * sp.cos(s), sp.log(1 + s) / (2 - s)):
+        assert sp.expand(taylor_polynomial(f, s, 5) - sp.series(f, s, 0, 5).removeO()) == 0
+    sig = taylor_polynomial(explicit(sigmoid(s)), s, 5)
+    for wrong in (sp.Rational(1, 2) + s / 4 - s**3 / 24, sp.Rational(1, 2) + s / 2 - s**3 / 48, s / 4 - s**3 / 48):
+        assert sp.expand(sig - wrong) != 0
+    assert taylor_polynomial(sp.sin(s) / s, s, 3).has(sp.nan)  # undefined at 0 by substitution: never equal
+
+
+def test_linear_near_zero_still_proves():
+    from gradproof.derive.lecture.registry import derive
+
+    d = derive("linear_near_zero")
+    assert d.passed and len([p for p in d.proofs if p.key == "sigmoid"]) == 1
