@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 import functools
+import random
 
 import sympy as sp
 
@@ -68,9 +69,9 @@ def math(text: str, latex: str) -> Label:
     return Label(text, latex)
 
 
-def tanh_m(A: sp.Matrix) -> sp.Matrix:
-    """``tanh`` entry by entry."""
-    return A.applyfunc(sp.tanh)
+def tanh_m(A):
+    """``tanh`` entry by entry (of a SymPy or a SymEngine matrix)."""
+    return A.applyfunc(sp.tanh if isinstance(A, sp.MatrixBase) else load_symengine().tanh)
 
 
 # Functions SymEngine differentiates itself.  A function it does not know (gradproof's
@@ -126,6 +127,24 @@ def to_sympy_matrix(A, symbols) -> sp.Matrix:
     by_name = {sp.Symbol(x.name): x for x in symbols}
     cells = [sp.sympify(A[r, c], strict=True).xreplace(by_name) for r in range(A.rows) for c in range(A.cols)]
     return sp.Matrix(A.rows, A.cols, cells)
+
+
+def differs_at_a_point(A, B, seed: int = 0) -> bool:
+    """``True`` when some entry of ``A - B`` is clearly non-zero at one random rational point.
+
+    Every symbol gets a random rational in ``[1/9, 9]`` (the same for every
+    entry) and each difference is evaluated to 30 digits (SymEngine's MPFR
+    arithmetic, 100 bits): a value above
+    ``1e-10`` (far above the rounding error) proves that ``A`` and ``B``
+    differ as functions.  ``False`` proves nothing (the point may be a
+    root); the checks that use this expect ``True``.
+    """
+    se = load_symengine()
+    diffs = [to_symengine(A[r, c]) - to_symengine(B[r, c]) for r in range(A.rows) for c in range(A.cols)]
+    names = sorted({x for d in diffs for x in d.free_symbols}, key=str)
+    rng = random.Random(seed)
+    point = {x: se.Rational(rng.randint(1, 9), rng.randint(1, 9)) for x in names}
+    return any(abs(float(d.subs(point).n(100, real=True))) > 1e-10 for d in diffs)  # 100 bits: 30 digits
 
 
 def substitute(A, old, new):

@@ -127,3 +127,51 @@ def test_linear_near_zero_still_proves():
 
     d = derive("linear_near_zero")
     assert d.passed and len([p for p in d.proofs if p.key == "sigmoid"]) == 1
+
+
+def _rnn(T=3, M=2, H=2):
+    import symengine as se
+
+    from gradproof.derive.lecture.exact import tanh_m, to_symengine_matrix
+
+    xs = [to_symengine_matrix(symbolic_matrix(f"x{t}", M, H, real=True)) for t in range(T)]
+    V = to_symengine_matrix(symbolic_matrix("v", H, H, real=True))
+    Gs = [to_symengine_matrix(symbolic_matrix(f"g{t}", M, H, real=True)) for t in range(T)]
+    hs = [se.zeros(M, H)]
+    for t in range(T):
+        hs.append(tanh_m(xs[t] + hs[-1] * V))
+    L = sum((sum(Gs[t].multiply_elementwise(hs[t + 1])) for t in range(T)), se.Integer(0))
+    return se, xs, V, Gs, hs, L
+
+
+def _bptt_dv(se, V, Gs, hs, recurrent=True):
+    T, (M, H) = len(Gs), Gs[0].shape
+    ds, out = se.zeros(M, H), se.zeros(H, H)
+    for t in range(T, 0, -1):
+        dh = Gs[t - 1] + (ds * V.T if recurrent else se.zeros(M, H))
+        ds = dh.multiply_elementwise(se.ones(M, H) - hs[t].multiply_elementwise(hs[t]))
+        out = out + hs[t - 1].T * ds
+    return out
+
+
+def test_symengine_bptt_proved_and_a_planted_bptt_rejected():
+    from gradproof.derive.lecture.exact import differs_at_a_point, grad, same
+
+    se, xs, V, Gs, hs, L = _rnn()
+    oracle = grad(L, symbolic_matrix("v", 2, 2, real=True))
+    assert same(_bptt_dv(se, V, Gs, hs), oracle) is True
+    wrong = _bptt_dv(se, V, Gs, hs, recurrent=False)  # the message through the next step dropped
+    assert same(wrong, oracle) is not True
+    assert differs_at_a_point(wrong, oracle)
+    assert not differs_at_a_point(_bptt_dv(se, V, Gs, hs), oracle)  # equal functions never differ
+
+
+def test_differs_at_a_point_sympy_and_symengine_entries():
+    from gradproof.derive.lecture.exact import differs_at_a_point, to_symengine_matrix
+
+    x, y = sp.symbols("x y", real=True)
+    A = sp.Matrix([[sp.tanh(x + y) ** 2, x * y]])
+    same_fn = sp.Matrix([[1 - 1 / sp.cosh(x + y) ** 2, y * x]])
+    assert not differs_at_a_point(A, same_fn)
+    assert differs_at_a_point(A, sp.Matrix([[sp.tanh(x + y) ** 2, x * y + sp.Rational(1, 10**6)]]))
+    assert differs_at_a_point(to_symengine_matrix(A), sp.Matrix([[sp.tanh(x) ** 2, x * y]]))
