@@ -175,3 +175,17 @@ def test_differs_at_a_point_sympy_and_symengine_entries():
     assert not differs_at_a_point(A, same_fn)
     assert differs_at_a_point(A, sp.Matrix([[sp.tanh(x + y) ** 2, x * y + sp.Rational(1, 10**6)]]))
     assert differs_at_a_point(to_symengine_matrix(A), sp.Matrix([[sp.tanh(x) ** 2, x * y]]))
+
+
+def test_network_proofs_fail_against_a_planted_derivative(monkeypatch):
+    # the derivative of 2 L for that of L: every composed message must be rejected
+    from gradproof.derive.lecture import proofs_networks as pn
+    from gradproof.derive.lecture.registry import get
+
+    real_grad = pn.grad
+    monkeypatch.setattr(pn, "grad", lambda L, P: real_grad(2 * L, P))
+    for name, key in (("dag_reuse", "grad:W"), ("rnn_bptt", "grad:V")):
+        d = get(name).build(get(name))
+        assert not d.passed
+        first = next(p for p in d.proofs if p.key == key)
+        assert not first.passed and "SymEngine's derivative" in first.check
