@@ -222,6 +222,18 @@ def taylor_polynomial(expr, s: sp.Symbol, order: int) -> sp.Expr:
     return sp.expand(out)
 
 
+def derivative_positive(f, s: sp.Symbol) -> bool:
+    """Whether SymPy's assumptions show ``df/ds > 0`` for every real ``s``, once the derivative
+    is written in exponentials and factored (``exp(s)/(exp(s) + 1)**2``: a positive
+    numerator over a square).  ``False`` when they cannot show it.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> derivative_positive(sp.tanh(s / 2) / 2, s), derivative_positive(-sp.tanh(s), s)
+    (True, False)
+    """
+    return bool(sp.factor(sp.diff(f, s).rewrite(sp.exp)).is_positive)
+
+
 def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:
     """:func:`limit_in` for polynomials in ``tanh(s)``."""
     return limit_in(expr, sp.tanh, s, sign)

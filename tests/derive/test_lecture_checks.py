@@ -189,3 +189,13 @@ def test_network_proofs_fail_against_a_planted_derivative(monkeypatch):
         assert not d.passed
         first = next(p for p in d.proofs if p.key == key)
         assert not first.passed and "SymEngine's derivative" in first.check
+
+
+def test_derivative_positive_rejects_planted_functions():
+    from gradproof.derive.lecture.exact import derivative_positive
+
+    s = sp.Symbol("s", real=True)
+    assert derivative_positive(sp.tanh(s / 2) / 2, s)
+    assert derivative_positive(1 / (1 + sp.exp(-s)), s)
+    for wrong in (-sp.tanh(s / 2) / 2, sp.tanh(s / 2) ** 2, sp.sin(s), sp.exp(-s)):
+        assert not derivative_positive(wrong, s)
