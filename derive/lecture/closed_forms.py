@@ -23,7 +23,8 @@ import functools
 import random
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions.special import Identity
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.exact import (
@@ -81,7 +82,44 @@ def _term_gradient(term):
     # when the term does not contain w; such a term contributes 0.
     if not term.has(w):
         return None
-    return sp.diff(term, w)
+    got = scalar_term_gradient(term, w)
+    return got if got is not None else sp.diff(term, w)
+
+
+def scalar_term_gradient(term, v):
+    """``d term / d v`` for a scalar ``c a^T v``, ``c v^T a`` or ``c v^T A v`` (``v`` a column
+    vector, ``a``, ``A`` products of matrices free of ``v``): ``c a``, ``c a`` and
+    ``c A v + c A^T v`` (``2 c A v`` for a symmetric ``A``); ``None`` for any other term.
+
+    The rules of matrix calculus the lecture states, the same results as
+    SymPy's matrix-symbol ``diff`` without its tensor-array machinery.
+
+    >>> scalar_term_gradient(w.T * X.T * X * w, w), scalar_term_gradient(-2 * y.T * X * w, w)
+    (2*X.T*X*w, -2*X.T*y)
+    """
+    if getattr(term, "shape", None) != (1, 1):
+        return None
+    if isinstance(term, MatMul):
+        coeff, mats = term.as_coeff_matrices()
+    elif isinstance(term, MatrixExpr):
+        coeff, mats = sp.Integer(1), [term]
+    else:
+        return None
+    if coeff.has(v):
+        return None
+    left, right = mats[0] == v.T, mats[-1] == v
+    middle = mats[int(left) : len(mats) - int(right)]
+    if any(f.has(v) for f in middle) or not (left or right) or (left and right and len(mats) < 2):
+        return None
+    if left and right:
+        A = MatMul(*middle).doit() if middle else Identity(v.shape[0])
+        At = Transpose(A).doit()
+        if At == A:
+            return (2 * coeff * A * v).doit() if middle else (2 * coeff * v).doit()
+        return (coeff * A * v + coeff * At * v).doit()
+    if right:  # c a^T v with a^T = middle
+        return (coeff * Transpose(MatMul(*middle)).doit()).doit()
+    return (coeff * MatMul(*middle)).doit()
 
 
 def _least_squares_like(topic, with_ridge: bool):

@@ -199,3 +199,28 @@ def test_derivative_positive_rejects_planted_functions():
     assert derivative_positive(1 / (1 + sp.exp(-s)), s)
     for wrong in (-sp.tanh(s / 2) / 2, sp.tanh(s / 2) ** 2, sp.sin(s), sp.exp(-s)):
         assert not derivative_positive(wrong, s)
+
+
+def test_scalar_term_gradient_is_sympys_matrix_derivative():
+    from sympy.matrices.expressions import MatrixSymbol
+
+    w, X, y, lam = cf.w, cf.X, cf.y, cf.lam
+    B = MatrixSymbol("B", cf.n + 1, cf.n + 1)  # not symmetric
+    a = MatrixSymbol("a", cf.n + 1, 1)
+    for term in (
+        w.T * X.T * X * w,
+        -3 * w.T * B * w,
+        w.T * B.T * B * w,
+        lam * w.T * w,
+        -2 * y.T * X * w,
+        w.T * X.T * y,
+        sp.Rational(5, 2) * a.T * w,
+        w.T * a,
+        w.T * B * a,
+    ):
+        got = cf.scalar_term_gradient(term, w)
+        assert got is not None, term
+        assert sp.srepr(got) == sp.srepr(sp.diff(term, w)), term
+    assert cf.scalar_term_gradient(X * w, w) is None  # not a scalar
+    assert cf.scalar_term_gradient(y.T * y, w) is None  # no w at either end
+    assert cf.scalar_term_gradient(w.T * B * w * lam * w.T * w, w) is None  # w inside
