@@ -224,3 +224,19 @@ def test_scalar_term_gradient_is_sympys_matrix_derivative():
     assert cf.scalar_term_gradient(X * w, w) is None  # not a scalar
     assert cf.scalar_term_gradient(y.T * y, w) is None  # no w at either end
     assert cf.scalar_term_gradient(w.T * B * w * lam * w.T * w, w) is None  # w inside
+
+
+def test_relu_second_moment_halves_the_variance_and_a_planted_third_fails():
+    from gradproof.derive.lecture import init_variance as iv
+    from gradproof.derive.lecture import moments
+    from gradproof.derive.lecture.stats import is_zero
+
+    assert is_zero(iv._uniform_half())
+    t = sp.Symbol("t", real=True)
+    U = moments.uniform("s_u", iv._a)
+    half_moment = iv._relu_second_moment(1 / (2 * iv._a), t, iv._a)
+    assert not is_zero(half_moment - moments.variance(U.symbol, [U]) / 3)
+    sig = sp.Symbol("sigma_s", positive=True)
+    gauss = sp.exp(-(t**2) / (2 * sig**2)) / (sig * sp.sqrt(2 * sp.pi))
+    assert iv._relu_second_moment(gauss, t, sp.oo) == sig**2 / 2
+    assert iv._single_power(sig**2 / 2) and not iv._single_power(sig**2 * t**2)
