@@ -29,6 +29,9 @@ class PdfError(Exception):
 
 # pdflatex reruns until the files it reads back (.aux, .out, .toc) come out unchanged; as latexmk, at most this often
 MAX_PASSES = 5
+# pdfTeX's option for a pass whose PDF nobody reads: it typesets (and writes the .aux) as usual,
+# but neither reads the figures nor embeds the fonts nor writes the PDF
+DRAFT = "-draftmode"
 
 
 def latex_engine() -> tuple[list[str] | None, str]:
@@ -49,6 +52,7 @@ class Compiled:
     pdf: Path
     aux: dict[str, bytes]
     passes: int
+    drafts: int = 0  # of the passes, those run in draft mode (no PDF written)
 
 
 def compile_pdf(outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None) -> Path:
@@ -69,8 +73,10 @@ def compile_document(outdir: Path, tex_name: str = "report.tex", seed: dict[str,
     ``.out``, ``.toc``, ...) are the ones it read, at most :data:`MAX_PASSES`
     times; so the PDF is typeset from a fixed point of its own cross
     references.  Starting from ``seed``, an earlier version's files, an edit
-    that moves no reference costs one pass; starting from nothing, two.  The
-    fixed point, and so the PDF, is the same.
+    that moves no reference costs one pass; starting from nothing, two, the
+    first in draft mode (:data:`DRAFT`: a pass that reads no auxiliary file
+    is never the last, so its PDF is not written).  The fixed point, and so
+    the PDF, is the same.
     """
     cmd, why = latex_engine()
     if cmd is None:
@@ -87,19 +93,22 @@ def compile_document(outdir: Path, tex_name: str = "report.tex", seed: dict[str,
                 (Path(work) / name).write_bytes(data)
         # A fixed date makes pdfTeX's output reproducible too.
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
-        aux, passes = _aux_files(work, inputs, stem), 0
+        aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
         while passes < MAX_PASSES:
-            _pass(cmd + [tex_name], work, env, outdir, stem, tex_name)
-            passes += 1
+            # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux):
+            # it runs in draft mode, typesetting without reading the figures or writing the PDF
+            draft = [DRAFT] if not aux and not passes else []
+            _pass(cmd[:1] + draft + cmd[1:] + [tex_name], work, env, outdir, stem, tex_name)
+            passes, drafts = passes + 1, drafts + bool(draft)
             written = _aux_files(work, inputs, stem)
-            if _read_back(written) == _read_back(aux):
+            if _read_back(written) == _read_back(aux) and not draft:
                 aux = written
                 break  # the fixed point: another pass would read what this one read
             aux = written
         pdf = outdir / f"{stem}.pdf"
         write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())
         write_atomic(outdir / f"{stem}.log", (Path(work) / f"{stem}.log").read_bytes())
-    return Compiled(pdf, aux, passes)
+    return Compiled(pdf, aux, passes, drafts)
 
 
 def _is_aux_name(name: str, stem: str) -> bool:
