@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from gradproof.reports.writing import MAX_PASSES, compile_document, compile_pdf
+from gradproof.reports.writing import MAX_PASSES, PdfError, compile_document, compile_pdf
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,14 @@ def test_a_document_that_writes_no_auxiliary_file_still_ends_with_a_pdf(need_too
     assert (result.passes, result.drafts, result.aux) == (2, 1, {})
     text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, check=True).stdout.decode()
     assert "Nothing to read back." in text
+
+
+def test_a_compile_copies_the_figures_it_is_told_of(pdf, tmp_path):
+    """report.tex compiles before the companion's figure exists: it is given its own figures, and needs each."""
+    names = [f"{fig.name}.pdf" for fig in pdf["report"].figures]
+    assert len(names) >= 2
+    folder = _folder(pdf["out"], tmp_path / "named", "report.tex")
+    with pytest.raises(PdfError, match=re.escape(names[0])):
+        compile_document(folder, "report.tex", figures=names[1:])
+    assert compile_document(folder, "report.tex", figures=names).passes == 2
+    assert _outputs(folder) == _outputs(pdf["out"])
