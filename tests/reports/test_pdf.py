@@ -184,3 +184,19 @@ def test_a_compile_copies_the_figures_it_is_told_of(pdf, tmp_path):
         compile_document(folder, "report.tex", figures=names[1:])
     assert compile_document(folder, "report.tex", figures=names).passes == 2
     assert _outputs(folder) == _outputs(pdf["out"])
+
+
+def test_a_failure_after_the_compile_started_waits_for_pdflatex(toy, need_tools, tmp_path, monkeypatch):
+    """report.tex compiles while the rest is written: when that fails, pdflatex has ended before the error leaves."""
+    need_tools("pdflatex")
+    from gradproof.reports import writing
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writing, "_write_html", broken)
+    with pytest.raises(OSError, match="disk full"):
+        writing.write_report(toy, tmp_path, ("html", "latex", "pdf"))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert "report.pdf" in left, "the compile that had started ran to its end"
+    assert not [n for n in left if n.startswith(".")], "no scratch folder is left behind"
