@@ -29,6 +29,9 @@ class PdfError(Exception):
 
 # pdflatex reruns until the files it reads back (.aux, .out, .toc) come out unchanged; as latexmk, at most this often
 MAX_PASSES = 5
+# pdfTeX's option for a pass whose PDF nobody reads: it typesets (and writes the .aux) as usual,
+# but neither reads the figures nor embeds the fonts nor writes the PDF
+DRAFT = "-draftmode"
 
 
 def latex_engine() -> tuple[list[str] | None, str]:
@@ -49,6 +52,7 @@ class Compiled:
     pdf: Path
     aux: dict[str, bytes]
     passes: int
+    drafts: int = 0  # of the passes, those run in draft mode (no PDF written)
 
 
 def compile_pdf(outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None) -> Path:
@@ -62,15 +66,22 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex", seed: dict[str, byte
     return compile_document(outdir, tex_name, seed).pdf
 
 
-def compile_document(outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None) -> Compiled:
+def compile_document(
+    outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None, figures: list[str] | None = None
+) -> Compiled:
     """:func:`compile_pdf`, with the auxiliary files and the number of pdflatex passes.
+
+    ``figures`` names the figures beside the .tex that it includes (default:
+    every ``fig-*.pdf`` there).
 
     pdflatex runs until the files a pass writes for the next (``.aux``,
     ``.out``, ``.toc``, ...) are the ones it read, at most :data:`MAX_PASSES`
     times; so the PDF is typeset from a fixed point of its own cross
     references.  Starting from ``seed``, an earlier version's files, an edit
-    that moves no reference costs one pass; starting from nothing, two.  The
-    fixed point, and so the PDF, is the same.
+    that moves no reference costs one pass; starting from nothing, two, the
+    first in draft mode (:data:`DRAFT`: a pass that reads no auxiliary file
+    is never the last, so its PDF is not written).  The fixed point, and so
+    the PDF, is the same.
     """
     cmd, why = latex_engine()
     if cmd is None:
@@ -79,27 +90,37 @@ def compile_document(outdir: Path, tex_name: str = "report.tex", seed: dict[str,
     stem = Path(tex_name).stem
     with tempfile.TemporaryDirectory(prefix=".gradproof-pdf-", dir=outdir) as work:
         shutil.copy2(outdir / tex_name, Path(work) / tex_name)
-        for fig in outdir.glob("fig-*.pdf"):
-            shutil.copy2(fig, Path(work) / fig.name)
+        for fig in _figure_names(outdir, figures):
+            shutil.copy2(outdir / fig, Path(work) / fig)
         inputs = set(os.listdir(work))
         for name, data in (seed or {}).items():
             if _is_aux_name(name, stem) and name not in inputs:
                 (Path(work) / name).write_bytes(data)
         # A fixed date makes pdfTeX's output reproducible too.
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
-        aux, passes = _aux_files(work, inputs, stem), 0
+        aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
         while passes < MAX_PASSES:
-            _pass(cmd + [tex_name], work, env, outdir, stem, tex_name)
-            passes += 1
+            # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux):
+            # it runs in draft mode, typesetting without reading the figures or writing the PDF
+            draft = [DRAFT] if not aux and not passes else []
+            _pass(cmd[:1] + draft + cmd[1:] + [tex_name], work, env, outdir, stem, tex_name)
+            passes, drafts = passes + 1, drafts + bool(draft)
             written = _aux_files(work, inputs, stem)
-            if _read_back(written) == _read_back(aux):
+            if _read_back(written) == _read_back(aux) and not draft:
                 aux = written
                 break  # the fixed point: another pass would read what this one read
             aux = written
         pdf = outdir / f"{stem}.pdf"
         write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())
         write_atomic(outdir / f"{stem}.log", (Path(work) / f"{stem}.log").read_bytes())
-    return Compiled(pdf, aux, passes)
+    return Compiled(pdf, aux, passes, drafts)
+
+
+def _figure_names(outdir: Path, figures: list[str] | None) -> list[str]:
+    """``figures``, or every ``fig-*.pdf`` in ``outdir``, sorted."""
+    if figures is None:
+        return sorted(p.name for p in outdir.glob("fig-*.pdf"))
+    return sorted(figures)
 
 
 def _is_aux_name(name: str, stem: str) -> bool:
@@ -190,15 +211,16 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
     ``parts`` (a :class:`gradproof.reports.incremental.Keys`, optional) reads
     back the activation plot and any PDF whose ``.tex`` and figures were
     compiled before, and stores new ones.  The ``.tex`` files are written
-    first, so that pdflatex runs while the HTML is rendered.
+    first, so that pdflatex runs while the HTML is rendered; report.tex's
+    compile starts as soon as it and its figures are written, the
+    companion's when it is.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     result, tex = WriteResult(), WriteResult()
     if "latex" in formats or "pdf" in formats:
         _write_latex(report, outdir, tex, progress)
-    companion = _write_companion(report, outdir, formats, tex, progress, parts)
-    pdfs = None
+    pdfs: list[_Compiling] = []
     if "pdf" in formats:
         cmd, why = latex_engine()
         if cmd is None:
@@ -206,27 +228,39 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
         else:
             if progress:
                 progress.note("report.pdf (pdflatex)")
-            pdfs = _Compiling(outdir, ["report.tex"] + (["companion.tex"] if companion else []), parts)
-    if "html" in formats:
-        from gradproof.reports.render_html import render_html
-
-        t0 = time.perf_counter()
-        if progress:
-            progress.note("index.html")
-        path = outdir / "index.html"
-        write_atomic(path, render_html(report))
-        result.files.append(path)
-        result.timings["html"] = time.perf_counter() - t0
-        if progress:
-            progress.advance("index.html")
+            pdfs.append(_Compiling(outdir, ["report.tex"], parts, [f"{fig.name}.pdf" for fig in report.figures]))
+    try:
+        if _write_companion(report, outdir, formats, tex, progress, parts) and pdfs:
+            pdfs.append(_Compiling(outdir, ["companion.tex"], parts))
+        if "html" in formats:
+            _write_html(report, outdir, result, progress)
+    except Exception:
+        for compiling in pdfs:  # every pdflatex has ended before the folder is dropped
+            compiling.join()
+        raise
     result.files += tex.files  # in the order they are listed: index.html, the .tex files, the PDFs
     result.timings.update(tex.timings)
-    if pdfs is not None:
-        result.files += pdfs.wait()
-        result.timings["pdf"] = pdfs.seconds
+    for compiling in pdfs:  # the first failure, once every compile has ended
+        result.files += compiling.wait()
+    if pdfs:  # from the first compile's start to the last one's end
+        result.timings["pdf"] = max(c.ended for c in pdfs) - pdfs[0].started
     if "pdf" in formats and progress:
         progress.advance("report.pdf")
     return result
+
+
+def _write_html(report: Report, outdir: Path, result: WriteResult, progress=None) -> None:
+    from gradproof.reports.render_html import render_html
+
+    t0 = time.perf_counter()
+    if progress:
+        progress.note("index.html")
+    path = outdir / "index.html"
+    write_atomic(path, render_html(report))
+    result.files.append(path)
+    result.timings["html"] = time.perf_counter() - t0
+    if progress:
+        progress.advance("index.html")
 
 
 def _write_latex(report: Report, outdir: Path, result: WriteResult, progress=None) -> None:
@@ -254,21 +288,23 @@ class _Compiling:
     (the guarded launcher kills pdflatex when this process ends).
     """
 
-    def __init__(self, outdir: Path, texs: list[str], parts=None):
+    def __init__(self, outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None):
         import threading
 
         self.outcome: list | BaseException = []
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, args=(outdir, texs, parts), daemon=True)
+        self.started = self.ended = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, args=(outdir, texs, parts, figures), daemon=True)
         self._thread.start()
 
-    def _run(self, outdir, texs, parts) -> None:
-        t0 = time.perf_counter()
+    def _run(self, outdir, texs, parts, figures) -> None:
         try:
-            self.outcome = compile_pdfs(outdir, texs, parts)
+            self.outcome = compile_pdfs(outdir, texs, parts, figures)
         except BaseException as err:  # re-raised by wait(), in the caller's thread
             self.outcome = err
-        self.seconds = time.perf_counter() - t0
+        self.ended = time.perf_counter()
+
+    def join(self) -> None:
+        self._thread.join()
 
     def wait(self) -> list[Path]:
         self._thread.join()
@@ -285,7 +321,7 @@ def _is_seed(obj) -> bool:
     return all(isinstance(k, str) and isinstance(v, bytes) for k, v in obj.items())
 
 
-def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
+def compile_pdfs(outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None) -> list[Path]:
     """Each ``.tex`` of ``outdir`` as a PDF beside it: read back when the same input was compiled before,
     else compiled, the documents side by side (one pdflatex per core).
 
@@ -293,16 +329,19 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
     beside it and the TeX engine; the auxiliary files of its last pass are
     stored too, under a key of the output folder and the file's name, and
     seed the next compile of that document there (:func:`compile_document`).
-    The first failure raises :class:`PdfError` once every compile has ended.
+    ``figures`` names the figures the documents include (default: every
+    ``fig-*.pdf`` beside them).  The first failure raises :class:`PdfError`
+    once every compile has ended.
     """
     from gradproof.reports import incremental
 
     cmd, _ = latex_engine()
-    figures = {p.name: p.read_bytes() for p in sorted(outdir.glob("fig-*.pdf"))}
+    names = _figure_names(outdir, figures)
+    figs = {name: (outdir / name).read_bytes() for name in names}
     keys, seeds, todo = {}, {}, []
     for tex in texs:
         stem = Path(tex).stem
-        keys[tex] = incremental.pdf_key((outdir / tex).read_bytes(), figures, cmd) if parts is not None else None
+        keys[tex] = incremental.pdf_key((outdir / tex).read_bytes(), figs, cmd) if parts is not None else None
         hit = parts.load(keys[tex], dict, _is_compiled) if parts is not None else None
         if hit is None:
             todo.append(tex)
@@ -312,7 +351,7 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
             write_atomic(outdir / f"{stem}.log", hit["log"])
     # NOTE: a seed is read without being recorded as a part: it decides no byte of the output
     found = {tex: incremental.load_seed(seeds[tex], _is_seed) for tex in todo}
-    outcomes = _compile_side_by_side(outdir, todo, found)
+    outcomes = _compile_side_by_side(outdir, todo, found, names)
     for tex in todo:
         if isinstance(outcomes[tex], BaseException):
             raise outcomes[tex]
@@ -325,7 +364,7 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None) -> list[Path]:
     return [outdir / f"{Path(tex).stem}.pdf" for tex in texs]
 
 
-def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = None) -> dict:
+def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = None, figures=None) -> dict:
     """:func:`compile_document` on each file, the first here and the others in threads; outcome or exception
     per file.
 
@@ -340,7 +379,7 @@ def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = No
 
     def run(tex: str) -> None:
         try:
-            outcomes[tex] = compile_document(outdir, tex, seeds.get(tex))
+            outcomes[tex] = compile_document(outdir, tex, seeds.get(tex), figures)
         except Exception as err:  # re-raised by the caller, in the order of the files
             outcomes[tex] = err
 

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from gradproof.reports.writing import MAX_PASSES, compile_document, compile_pdf
+from gradproof.reports.writing import MAX_PASSES, PdfError, compile_document, compile_pdf
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +123,10 @@ def compiled(pdf, tmp_path_factory):
 def test_a_cold_compile_stops_at_the_fixed_point(compiled, pdf):
     first = compiled["first"]
     assert first.passes == 2, "from nothing: one pass writes the cross references, one reads them"
+    assert first.drafts == 1, "the pass that reads nothing is not the last: it writes no PDF"
     assert _outputs(compiled["base"] / "first") == _outputs(pdf["out"]), "the same .tex gives the same bytes"
     again = compile_document(compiled["base"] / "first", "report.tex", first.aux)
-    assert again.passes == 1 and again.aux == first.aux
+    assert again.passes == 1 and again.drafts == 0 and again.aux == first.aux
     assert _outputs(compiled["base"] / "first") == _outputs(pdf["out"])
 
 
@@ -160,3 +161,42 @@ def test_a_seed_that_moves_references_costs_passes_never_bytes(compiled, pdf):
     assert 2 <= result.passes <= MAX_PASSES
     assert _outputs(folder) == _outputs(base / "cold")
     assert not (base / "escape.aux").exists() and not (folder / "escape.aux").exists()
+
+
+def test_a_document_that_writes_no_auxiliary_file_still_ends_with_a_pdf(need_tools, tmp_path):
+    """``\\nofiles``: the draft pass writes nothing to read back, so a full pass follows it and writes the PDF."""
+    need_tools("pdflatex", "pdftotext")
+    (tmp_path / "plain.tex").write_text(
+        "\\documentclass{article}\\nofiles\\begin{document}Nothing to read back.\\end{document}\n", encoding="utf-8"
+    )
+    result = compile_document(tmp_path, "plain.tex")
+    assert (result.passes, result.drafts, result.aux) == (2, 1, {})
+    text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, check=True).stdout.decode()
+    assert "Nothing to read back." in text
+
+
+def test_a_compile_copies_the_figures_it_is_told_of(pdf, tmp_path):
+    """report.tex compiles before the companion's figure exists: it is given its own figures, and needs each."""
+    names = [f"{fig.name}.pdf" for fig in pdf["report"].figures]
+    assert len(names) >= 2
+    folder = _folder(pdf["out"], tmp_path / "named", "report.tex")
+    with pytest.raises(PdfError, match=re.escape(names[0])):
+        compile_document(folder, "report.tex", figures=names[1:])
+    assert compile_document(folder, "report.tex", figures=names).passes == 2
+    assert _outputs(folder) == _outputs(pdf["out"])
+
+
+def test_a_failure_after_the_compile_started_waits_for_pdflatex(toy, need_tools, tmp_path, monkeypatch):
+    """report.tex compiles while the rest is written: when that fails, pdflatex has ended before the error leaves."""
+    need_tools("pdflatex")
+    from gradproof.reports import writing
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writing, "_write_html", broken)
+    with pytest.raises(OSError, match="disk full"):
+        writing.write_report(toy, tmp_path, ("html", "latex", "pdf"))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert "report.pdf" in left, "the compile that had started ran to its end"
+    assert not [n for n in left if n.startswith(".")], "no scratch folder is left behind"
