@@ -39,6 +39,7 @@ __all__ = [
     "compare",
     "decide_zero",
     "exact_zero",
+    "gradient",
     "mark_claimed",
     "prove_claim",
     "prove_index_claim",
@@ -108,6 +109,34 @@ def instantiate(e, dims, sub, extra=None):
     if extra:
         e = e.xreplace(extra)
     return e
+
+
+def gradient(L, X: sp.Matrix) -> sp.Matrix:
+    """SymPy's ``diff(L, x)`` for every entry ``x`` of ``X``: the oracle of the proofs.
+
+    A sum's derivative is the sum of its terms' derivatives (what SymPy's
+    ``Add`` computes); a term free of ``x`` contributes 0, so each entry
+    differentiates only the terms that contain it -- the same expression as
+    ``diff(L, x)``, without visiting every sample's terms for every entry.
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> gradient(x**2 + sp.exp(x * y) + y, sp.Matrix([[x, y]]))
+    Matrix([[y*exp(x*y) + 2*x, x*exp(x*y) + 1]])
+    """
+    L = sp.sympify(L, strict=True)
+    if not L.is_Add:
+        return X.applyfunc(lambda x: sp.diff(L, x))
+    holding: dict = {}
+    for t in L.args:
+        for x in t.free_symbols:
+            holding.setdefault(x, []).append(t)
+
+    def entry(x):
+        if not x.is_Symbol:
+            return sp.diff(L, x)
+        return sp.Add(*[t.diff(x) for t in holding.get(x, ())])
+
+    return X.applyfunc(entry)
 
 
 # What ``doit`` evaluates besides sums: an instance holding one is left to ``doit``.

@@ -31,7 +31,7 @@ from gradproof.derive.engine.indexform import (
 from gradproof.derive.engine.matrixform import Binding, Translator
 from gradproof.derive.engine.notation import a_, m, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.derive.proof.prove import Session
+from gradproof.derive.proof.prove import Session, gradient
 
 # The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
 NAME = "loss"
@@ -166,7 +166,7 @@ def prove(topic, d, sizes=None):
         ps.extra_env[decl.output.matrix] = sp.Matrix(Z.rows, Z.cols, lambda a, b: outputs[(a, b)])
     res = {r.key: r for r in d.results}
     ps.compare_matrix(sp.Matrix([[L]]), res["loss"].matrix, "loss")
-    expected = Z.applyfunc(lambda x: sp.diff(L, x))
+    expected = gradient(L, Z)
     # the one-hot constraint is exact here: the targets are explicit one-hot rows
     backward = res["backward"]
     got = sp.zeros(*Z.shape)
