@@ -163,7 +163,11 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     every point is taken as zero; if no point can be evaluated, the answer
     is undecided -- never a failure of a true identity.
     """
-    d = fn.explicit(sp.sympify(d, strict=True))
+    d = sp.sympify(d, strict=True)
+    if d == 0:
+        return ZERO
+    # one traversal to see whether any lecture function is there to rewrite
+    d = fn.explicit(d) if d.has(*fn.ALL) else d
     if d == 0:
         return ZERO
     if d.has(*_PIECEWISE):
