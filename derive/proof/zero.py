@@ -277,17 +277,22 @@ def _field_zero(d: sp.Expr) -> bool:
     if d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False
     gens: dict = {}
+    # exp(c u) -> [(c, exp(u))], once per distinct exponential (a sum repeats them)
+    factors: dict = {}
+    seen: set = set()
     stack = [d]
     while stack:
         e = stack.pop()
-        if e.is_Rational:
+        if e.is_Rational or e in seen:
             continue
+        seen.add(e)
         if e.is_Add or e.is_Mul:
             stack.extend(e.args)
         elif e.is_Pow and e.exp.is_Integer:
             stack.append(e.base)
         elif isinstance(e, sp.exp):
-            gens.update((sp.exp(t), None) for _, t in _exp_factors(e))
+            factors[e] = [(k, sp.exp(t)) for k, t in _exp_factors(e)]
+            gens.update((g, None) for _, g in factors[e])
         else:
             gens.setdefault(e, None)
     if not gens:
@@ -308,7 +313,7 @@ def _field_zero(d: sp.Expr) -> bool:
         elif e.is_Mul:
             r = _Fraction.product([image(a) for a in e.args])
         elif isinstance(e, sp.exp):
-            r = _Fraction.product([images[sp.exp(t)].power(k) for k, t in _exp_factors(e)])
+            r = _Fraction.product([images[g].power(k) for k, g in factors[e]])
         else:  # an integer power
             r = image(e.base).power(int(e.exp))
         memo[e] = r
