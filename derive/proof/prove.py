@@ -26,7 +26,15 @@ import sympy as sp
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Proof
 from gradproof.derive.engine.notation import K, m, n
-from gradproof.derive.proof.zero import NONZERO, PROBE_POINTS, UNDECIDED, ZERO, decide_zero, exact_zero
+from gradproof.derive.proof.zero import (
+    NONZERO,
+    PROBE_POINTS,
+    UNDECIDED,
+    ZERO,
+    decide_zero,
+    exact_zero,
+    simplifies_to_zero,
+)
 
 __all__ = [
     "NONZERO",
@@ -394,7 +402,7 @@ def prove_index_claim(claim, d, size: int = 3) -> Proof:
     )
     for values in product(range(size), repeat=len(idx)):
         e = diff.xreplace(dict(zip(idx, values))).doit()
-        if sp.simplify(e) != 0:
+        if not simplifies_to_zero(e):
             return Proof(
                 key,
                 "claim (index form)",

@@ -208,6 +208,45 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     return _probe_zero(d0, rng or random.Random(0))
 
 
+def simplifies_to_zero(d) -> bool:
+    """Whether ``sp.simplify(d) == 0``, at the cost of ``cancel`` where that decides.
+
+    A rational function of plain symbols with rational coefficients is zero
+    exactly when ``cancel`` makes it 0, and ``simplify`` then answers 0 (its
+    candidates include ``cancel``'s result, and it keeps the shortest): the
+    same answer, without ``simplify``'s other rewrites.  Anything else (a
+    function, a root, a sum, an indexed entry) goes to ``simplify`` itself.
+
+    >>> y, z = sp.symbols("y z", real=True)
+    >>> simplifies_to_zero(y / z + (1 - y) / z - 1 / z)
+    True
+    >>> simplifies_to_zero(sp.exp(y) * sp.exp(-y) - 1), simplifies_to_zero(y / z - 1)
+    (True, False)
+    """
+    d = sp.sympify(d, strict=True)
+    if d == 0:
+        return True
+    if _is_polynomial_fraction(d):
+        return sp.cancel(sp.together(d)) == 0
+    return sp.simplify(d) == 0
+
+
+def _is_polynomial_fraction(d) -> bool:
+    """Built of symbols and rational numbers by sums, products and integer powers only."""
+    stack = [d]
+    while stack:
+        e = stack.pop()
+        if e.is_Add or e.is_Mul:
+            stack.extend(e.args)
+        elif e.is_Pow:
+            if not e.exp.is_Integer:
+                return False
+            stack.append(e.base)
+        elif not (e.is_Rational or isinstance(e, sp.Symbol)):
+            return False
+    return True
+
+
 def _is_rational_function(d) -> bool:
     """A rational function of its symbols with rational coefficients (what ``cancel`` decides)."""
     for a in sp.preorder_traversal(d):
