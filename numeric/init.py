@@ -72,4 +72,6 @@ def initialise(
         return np.full(shape, value, dtype=dtype)
     n_in = shape[0]
     n_out = shape[1] if len(shape) > 1 else 1
-    return (rng.standard_normal(shape) * std(name, n_in, n_out, sigma0)).astype(dtype)
+    w = rng.standard_normal(shape)
+    w *= std(name, n_in, n_out, sigma0)  # in place: the same numbers as a product, without a second array
+    return w.astype(dtype, copy=False)

@@ -110,5 +110,13 @@ def test_monte_carlo_checks_pass_with_margin_on_other_seeds(seed):
         assert rec.max_rel_error <= rec.tolerance / 2, (rec.check, rec.max_rel_error)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_he_check_passes_on_every_seed_and_catches_a_rule_off_by_a_tenth(seed):
+    (rec,) = sc.check_he(seed)
+    assert rec.passed and rec.max_rel_error <= 0.3, rec.check
+    assert not sc.check_he(seed, var_rule=lambda n_in: 2.2 / n_in)[0].passed
+    assert not sc.check_he(seed, var_rule=lambda n_in: 1.8 / n_in)[0].passed
+
+
 def test_xavier_catches_a_rule_off_by_a_quarter():
     assert not sc.check_xavier(0, var_rule=lambda n_in, n_out: 1.25 / n_in)[0].passed
