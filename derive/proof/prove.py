@@ -128,8 +128,9 @@ def gradient(L, X: sp.Matrix) -> sp.Matrix:
     ``diff(L, x)``, without visiting every sample's terms for every entry.
 
     >>> x, y = sp.symbols("x y", real=True)
-    >>> gradient(x**2 + sp.exp(x * y) + y, sp.Matrix([[x, y]]))
-    Matrix([[y*exp(x*y) + 2*x, x*exp(x*y) + 1]])
+    >>> L = x**2 + sp.exp(x * y) + y
+    >>> gradient(L, sp.Matrix([[x, y]])) == sp.Matrix([[2 * x + y * sp.exp(x * y), x * sp.exp(x * y) + 1]])
+    True
     """
     L = sp.sympify(L, strict=True)
     if not L.is_Add:
