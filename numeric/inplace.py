@@ -3,25 +3,40 @@
 The generated modules return fresh arrays: readable, and what the gradient
 checks prove.  A training loop calls them thousands of times, so for the
 network runtime this module holds *in-place variants* of the messages an
-MLP passes, one per generated topic: every intermediate (pre-activations,
-activations, deltas) lives in a buffer allocated once per batch size, every
-parameter message is written by ``out=`` straight into one flat gradient
-vector laid out like ``theta``, and a gradient-descent step is fused: the
-step size rides on the output delta (``alpha (P - Y) / m`` instead of
-``(P - Y) / m``), so every parameter message arrives already scaled and the
-whole update is one subtraction ``theta -= g`` over the flat vector.  A
-batch of more than ``Plan.chunk_rows`` (512) rows goes through in blocks of
-rows, the blocks' parameter messages added up: every row's messages are its
-own until they are summed over the rows, and a block's intermediates stay in
-the processor's cache (at the lecture's full batch of 1797 rows the step
-then takes about half the time of the whole batch at once).  A batch of one
-block runs through a *program* made once per batch size: the same calls on
-the same buffers, bound in a list, so a small batch spends less time in the
-interpreter (the very same numbers as a block).  A step (without its loss
-value or a penalty, which the generated modules compute) makes no temporary
-larger than NumPy's own iteration buffer of 8192 elements, below glibc's
-mmap threshold (128 KiB), so it faults in no fresh pages whatever the
-process did before.
+MLP passes, one per generated topic: every intermediate lives in a buffer
+allocated once per batch size, every parameter message is written straight
+into one flat gradient vector laid out like ``theta``, and a
+gradient-descent step is fused: the step size rides on the output delta
+(``alpha (P - Y) / m`` instead of ``(P - Y) / m``), so every parameter
+message arrives already scaled and the whole update is one subtraction
+``theta -= g`` over the flat vector.
+
+At a batch of 32 a step is a score of NumPy calls on small arrays, so the
+number of calls and of passes over memory is what costs:
+
+* each layer's bias follows its weights in ``theta``, so ``[W_1; b_1]`` is
+  one matrix: the batch is copied into ``[X 1]`` (a column of ones) and
+  ``[X 1] [W_1; b_1] = X W_1 + b_1`` is one product, ``[X 1]^T Delta_1``
+  writes ``dL/dW_1`` and ``dL/db_1`` at once (no bias addition, no sum over
+  the batch);
+* a hidden activation overwrites its pre-activation (every backward below
+  needs only the activation), one buffer per hidden layer;
+* the output layer runs transposed, one column per sample (``S^T = W^T
+  A^T``): the softmax's maximum and sum over the classes then run down the
+  columns, vectorised over the batch, where NumPy reduces a short row of 10
+  numbers element by element;
+* each batch size's pass is one closure with every array bound
+  (:func:`program`).
+
+A batch of more than ``Plan.chunk_rows`` (512) rows goes through in blocks
+of rows, the blocks' parameter messages added up: every row's messages are
+its own until they are summed over the rows, and a block's intermediates
+stay in the processor's cache (at the lecture's full batch of 1797 rows the
+step then takes about half the time of the whole batch at once).  A step
+(without its loss value or a penalty, which the generated modules compute)
+makes no temporary larger than NumPy's own iteration buffer of 8192
+elements, below glibc's mmap threshold (128 KiB), so it faults in no fresh
+pages whatever the process did before.
 
 An in-place variant is used only when it is *chosen automatically* and
 *verified*: the network's modules must be the generated modules of their
@@ -31,22 +46,22 @@ the in-place gradient and loss must agree with the generated modules' on a
 seeded probe batch at the network's own weights (float64: 1e-10, float32:
 1e-4, relative to the largest entry), both whole and in blocks of 2 rows.
 Otherwise the network runs the generated modules as they are and
-:attr:`Plan.reason` says why.  The
-network's gradient checks (``MLP.check``) then run through whichever path
-the network trains with, so the in-place path is proved by finite
-differences like the generated one.
+:attr:`Plan.reason` says why.  The network's gradient checks
+(``MLP.check``) then run through whichever path the network trains with,
+so the in-place path is proved by finite differences like the generated
+one.
 
 Where a variant differs from the generated code it is in the form of the
 same derivative, never in the mathematics: ``tanh' = 1 - a^2`` from the
 forward output ``a`` (the generated module computes ``sech^2(s)`` from
 ``s``: the same value, without the cancellation at large ``|s|`` where
-``1 - a^2`` loses its relative, not its absolute, accuracy), and
-``sigma(s) = (1 + tanh(s/2)) / 2``, which never overflows.  Sums over the
-batch (the bias gradients) and along a row (the softmax's normaliser) are
-products with a vector of ones, which BLAS runs several times faster than
-NumPy's reduction along a short axis, and the softmax's row maximum (its
-shift) is taken column by column: the same maximum, the sums equal up to
-rounding (the probe's tolerance above covers it).
+``1 - a^2`` loses its relative, not its absolute, accuracy), ``relu'`` as
+``a > 0`` (exactly where ``s > 0``), and ``sigma(s) = (1 + tanh(s/2)) /
+2``, which never overflows.  Sums over the batch (the bias gradients) and
+over the classes (the softmax's normaliser) are products with a vector of
+ones, which BLAS runs several times faster than NumPy's reduction along a
+short axis; a product or sum taken this way rounds in another order than
+the generated code's, within the probe's tolerance.
 
 >>> import numpy as np
 >>> from gradproof.numeric.network import MLP
@@ -65,39 +80,43 @@ import numpy as np
 __all__ = ["ACTIVATIONS", "LOSSES", "Buffers", "Plan"]
 
 
-# -- activations: forward(s, out) and backward(d, s, a, tmp), in place on d --------
+# -- activations: forward(a) in place on the pre-activations, backward(d, a) in place on d --
+#
+# Every backward reads only the forward output ``a`` (not the pre-activation), so the forward
+# overwrites its pre-activations, and the backward, the last to read ``a``, overwrites ``a`` with
+# the derivative: one buffer per hidden layer, no scratch.
 
 
-def _tanh_forward(s, a):
-    np.tanh(s, a)
+def _tanh_forward(a):
+    np.tanh(a, a)
 
 
-def _tanh_backward(d, s, a, tmp):
-    np.multiply(a, a, tmp)
-    np.subtract(1.0, tmp, tmp)  # 1 - a^2 = sech^2(s)
-    np.multiply(d, tmp, d)
+def _tanh_backward(d, a):
+    np.multiply(a, a, a)
+    np.subtract(1.0, a, a)  # 1 - a^2 = sech^2(s)
+    np.multiply(d, a, d)
 
 
-def _sigmoid_forward(s, a):
-    np.multiply(s, 0.5, out=a)
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5  # (1 + tanh(s/2)) / 2: no exp, no overflow
+def _sigmoid_forward(a):
+    np.multiply(a, 0.5, a)
+    np.tanh(a, a)
+    np.multiply(a, 0.5, a)
+    np.add(a, 0.5, a)  # (1 + tanh(s/2)) / 2: no exp, no overflow
 
 
-def _sigmoid_backward(d, s, a, tmp):
-    np.subtract(1.0, a, out=tmp)
-    tmp *= a  # sigma (1 - sigma)
-    d *= tmp
+def _sigmoid_backward(d, a):
+    np.multiply(d, a, d)
+    np.subtract(1.0, a, a)
+    np.multiply(d, a, d)  # d sigma (1 - sigma)
 
 
-def _relu_forward(s, a):
-    np.maximum(s, 0.0, out=a)
+def _relu_forward(a):
+    np.maximum(a, 0.0, out=a)
 
 
-def _relu_backward(d, s, a, tmp):
-    np.greater(s, 0.0, out=tmp)  # the indicator s > 0, as 0.0 / 1.0
-    d *= tmp
+def _relu_backward(d, a):
+    np.greater(a, 0.0, a)  # a = max(s, 0) > 0 exactly where s > 0: the indicator, as 0.0 / 1.0
+    np.multiply(d, a, d)
 
 
 # topic -> (forward, backward)
@@ -108,95 +127,123 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-# -- fused output losses: d = c * dL/dS (c = 1/m for the gradient, alpha/m for a step) --
+# -- fused output losses: dT = c * (dL/dS)^T (c = 1/m for the gradient, alpha/m for a step) --
 #
-# NumPy reduces along a short row (K = 10 classes) slowly, element by element: the row
-# maximum is taken column by column over the whole batch instead (K - 1 vectorised passes,
-# the same maximum), and row sums as a product with a vector of ones (BLAS).
+# The output layer is kept transposed, one column per row of the batch (K x m): the softmax's
+# reductions over the K classes then run down the columns, K - 1 vectorised passes over rows of
+# m numbers, where NumPy reduces along a short row of K numbers element by element.
 
 
-def _row_max(s, buf) -> None:
-    """Each row's maximum into ``buf.row``: either way exactly the same numbers (a maximum does not round)."""
-    m, K = s.shape
-    if K < 2 or K > MAX_COLUMN_PASSES or m < MIN_ROWS_COLUMN_PASSES:
-        np.maximum.reduce(s, 1, None, buf.row, True)
-        return
-    r = buf.row_flat
-    np.maximum(s[:, 0], s[:, 1], out=r)
-    for j in range(2, K):
-        np.maximum(r, s[:, j], out=r)
+def _softmax_ce_delta(sT, yT, dT, buf, c):
+    col = buf.col
+    np.maximum.reduce(sT, 0, None, col, True)  # each sample's largest logit (a maximum does not round)
+    np.subtract(sT, col, dT)
+    np.exp(dT, dT)
+    np.matmul(buf.ones_classes, dT, col)  # the sums over the classes, as a product (BLAS)
+    np.divide(dT, col, dT)  # P = softmax(S), shifted by each sample's maximum
+    np.subtract(dT, yT, dT)
+    np.multiply(dT, c, dT)
 
 
-def _softmax_ce_delta(s, y, d, buf, c):
-    _row_max(s, buf)
-    row = buf.row
-    np.subtract(s, row, d)
-    np.exp(d, d)
-    np.matmul(d, buf.ones_out, row)  # the row sums
-    np.divide(d, row, d)  # P = softmax(S), shifted by the row maximum
-    np.subtract(d, y, d)
-    np.multiply(d, c, d)
+def _sigmoid_bce_delta(sT, yT, dT, buf, c):
+    np.multiply(sT, 0.5, dT)
+    np.tanh(dT, dT)
+    np.multiply(dT, 0.5, dT)
+    np.add(dT, 0.5, dT)  # sigma(s), as _sigmoid_forward
+    np.subtract(dT, yT, dT)
+    np.multiply(dT, c, dT)
 
 
-def _sigmoid_bce_delta(s, y, d, buf, c):
-    _sigmoid_forward(s, d)
-    d -= y
-    d *= c
+def _mse_delta(sT, yT, dT, buf, c):
+    np.subtract(sT, yT, dT)
+    np.multiply(dT, 2.0 * c, dT)
 
 
-def _mse_delta(s, y, d, buf, c):
-    np.subtract(s, y, out=d)
-    d *= 2.0 * c
-
-
-# topic -> delta(s, y, d, buffers, c)
+# topic -> delta(sT, yT, dT, buffers, c), on the transposed output layer
 LOSSES: dict[str, Callable] = {
     "softmax_cross_entropy": _softmax_ce_delta,
     "sigmoid_bce": _sigmoid_bce_delta,
     "mse_multi": _mse_delta,
 }
 
-# Up to this many output columns, and from this many rows, the row maximum is taken column by
-# column (measured: faster from about 100 rows for 10 columns; slower for a few rows).
-MAX_COLUMN_PASSES = 32
-MIN_ROWS_COLUMN_PASSES = 64
-
 
 # -- buffers ---------------------------------------------------------------------
 
 
 class Buffers:
-    """Every intermediate of one batch size: pre-activations S, activations A, deltas D, scratch T,
-    a row vector, and vectors of ones for sums (over the batch, over the outputs) as products."""
+    """Every intermediate of one batch size: the batch with a column of ones ``Xa``, the hidden
+    layers' activations A (written over their pre-activations, then over their derivatives), their deltas D, the
+    output layer's logits and delta transposed (``ZT``, ``DT``: K x m), and vectors of ones for
+    sums (over the batch, over the classes) as products."""
 
-    def __init__(self, widths, m: int, dtype):
-        self.S = [np.empty((m, k), dtype) for k in widths]
+    def __init__(self, widths, n_in: int, m: int, dtype):
+        self.Xa = np.ones((m, n_in + 1), dtype)  # [X 1]: X W_1 + b_1 as one product [X 1] [W_1; b_1]
+        self.X = self.Xa[:, :n_in]
         self.A = [np.empty((m, k), dtype) for k in widths[:-1]]
-        self.D = [np.empty((m, k), dtype) for k in widths]
-        self.T = [np.empty((m, k), dtype) for k in widths[:-1]]
-        self.row = np.empty((m, 1), dtype)
-        self.row_flat = self.row[:, 0]
+        self.D = [np.empty((m, k), dtype) for k in widths[:-1]]
+        self.ZT = np.empty((widths[-1], m), dtype)
+        self.DT = np.empty((widths[-1], m), dtype)
+        self.col = np.empty((1, m), dtype)
         self.ones_batch = np.ones(m, dtype)
-        self.ones_out = np.ones((widths[-1], 1), dtype)
+        self.ones_classes = np.ones((1, widths[-1]), dtype)
+        self.m = m
         self._views: dict = {}
-        self.program: tuple | None = None  # see _program
+        self.programs: dict = {}  # see program
+        self.last: tuple | None = None  # the program run last
 
     def rows(self, n: int) -> Buffers:
         """The buffers' first ``n`` rows, as buffers (views; the whole when ``n`` is their length)."""
-        if n == self.row.shape[0]:
+        if n == self.m:
             return self
         view = self._views.get(n)
         if view is None:
             view = object.__new__(Buffers)
-            for name in ("S", "A", "D", "T"):
+            for name in ("A", "D"):
                 setattr(view, name, [a[:n] for a in getattr(self, name)])
-            view.row = self.row[:n]
-            view.row_flat = self.row_flat[:n]
-            view.ones_batch = self.ones_batch[:n]
-            view.ones_out = self.ones_out
-            view.program = None
+            for name in ("Xa", "X", "ones_batch"):
+                setattr(view, name, getattr(self, name)[:n])
+            for name in ("ZT", "DT", "col"):
+                setattr(view, name, getattr(self, name)[:, :n])
+            view.ones_classes, view.m = self.ones_classes, n
+            view._views, view.programs, view.last = {}, {}, None
             self._views = {n: view}  # the last block's size: one at a time
         return view
+
+
+def joined(W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[W; b]``, the ``(n + 1) x k`` matrix whose last row is ``b``, as a view of the memory of both.
+
+    A network keeps each layer's bias right after its weights in one flat vector (``theta``, and
+    its gradient), so ``[X 1] [W; b] = X W + b`` is one product and ``[X 1]^T Delta`` writes
+    ``dL/dW`` and ``dL/db`` at once.  ``W`` and ``b`` must be such neighbours (else ValueError).
+    """
+    n, k = W.shape
+    base = W.base
+    if (
+        base is None
+        or b.base is not base
+        or base.ndim != 1
+        or not base.flags.c_contiguous
+        or not W.flags.c_contiguous
+        or b.shape != (k,)
+        or b.dtype != W.dtype
+        or b.ctypes.data != W.ctypes.data + W.nbytes
+    ):
+        raise ValueError("the bias must follow its weights in one flat vector")
+    at = (W.ctypes.data - base.ctypes.data) // W.itemsize
+    return base[at : at + (n + 1) * k].reshape(n + 1, k)
+
+
+def flat_like(layers) -> list:
+    """Fresh ``[(W, b), ...]`` shaped like ``layers``, views of one flat vector (each bias after its weights)."""
+    flat = np.empty(sum(W.size + b.size for W, b in layers), layers[0][0].dtype)
+    out, at = [], 0
+    for W, b in layers:
+        gW = flat[at : at + W.size].reshape(W.shape)
+        at += W.size
+        out.append((gW, flat[at : at + b.size]))
+        at += b.size
+    return out
 
 
 @dataclass
@@ -221,41 +268,44 @@ class Plan:
     def partial_grads(self, layers) -> list:
         """Scratch parameter messages, shaped like ``layers``: a later block's, before they are added."""
         if self._partial is None or [p[0].shape for p in self._partial] != [W.shape for W, _ in layers]:
-            self._partial = [(np.empty_like(W), np.empty_like(b)) for W, b in layers]
+            self._partial = flat_like(layers)
         return self._partial
 
-    def buffers(self, widths, m: int, dtype) -> Buffers:
+    def buffers(self, layers, m: int) -> Buffers:
         buf = self._buffers.get(m)
         if buf is None:
             if len(self._buffers) >= self.MAX_SIZES:
                 self._buffers.clear()
-            buf = self._buffers[m] = Buffers(widths, m, dtype)
+            W = layers[0][0]
+            buf = self._buffers[m] = Buffers([V.shape[1] for V, _ in layers], W.shape[0], m, W.dtype)
         return buf
 
 
 def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
-    """Forward and backward pass in place: writes ``c * dL/dparam`` into ``grads`` (views of one flat vector).
+    """Forward and backward pass in place: writes ``c * dL/dparam`` into ``grads``.
 
     ``layers`` is ``[(W, b), ...]``, ``grads`` ``[(gW, gb), ...]`` in the same
-    order; returns the data loss when ``loss_forward`` is given (the generated
-    loss, evaluated on the logits buffer).  A batch longer than
-    ``plan.chunk_rows`` goes through in blocks of rows: every row's messages
-    are its own until the parameter messages sum over rows, so each block's
-    sums are added up (and each block's mean loss weighted by its share of
-    the rows), while a block's intermediates stay in the processor's cache.
+    order, each a view of one flat vector with every bias right after its
+    weights (see :func:`joined`); returns the data loss when ``loss_forward``
+    is given (the generated loss, evaluated on the logits buffer).  A batch
+    longer than ``plan.chunk_rows`` goes through in blocks of rows: every
+    row's messages are its own until the parameter messages sum over rows,
+    so each block's sums are added up (and each block's mean loss weighted
+    by its share of the rows), while a block's intermediates stay in the
+    processor's cache.
     """
     m = X.shape[0]
     rows = min(m, plan.chunk_rows)
-    buf = _buffers(plan, layers, rows)
+    buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
-        return _whole(plan, layers, grads, X, Y, c / m, loss_forward, buf)
+        return program(plan, layers, grads, buf)(X, Y, c / m, loss_forward)
     partial = plan.partial_grads(layers)
     loss = 0.0 if loss_forward is not None else None
     add = np.add
     for start in range(0, m, rows):
         n = min(rows, m - start)
         into = grads if start == 0 else partial
-        part = _block(plan, layers, into, X[start : start + n], Y[start : start + n], c / m, loss_forward, buf, n)
+        part = program(plan, layers, into, buf.rows(n))(X[start : start + n], Y[start : start + n], c / m, loss_forward)
         if loss is not None:
             loss += part * (n / m)  # the loss is a mean over rows
         if start:
@@ -265,117 +315,94 @@ def run(plan: Plan, layers, grads, X, Y, c: float, loss_forward=None):
     return loss
 
 
-def _program(plan: Plan, layers, grads, buf: Buffers) -> tuple:
-    """The whole-batch step's calls with their buffers bound, made once per batch size and parameter arrays.
+def program(plan: Plan, layers, grads, buf: Buffers) -> Callable:
+    """``step(X, Y, c, loss_forward, backward=True)`` for a batch of the buffers' size: made once per
+    batch size, parameter and gradient arrays and variants, every array bound (less time in the
+    interpreter).  ``c`` multiplies every parameter message; returns the data loss, or None.
+    With ``grads`` None, a forward pass only (call it with ``backward=False``)."""
+    got = buf.last
+    if got is not None and got[1] is layers and got[2] is grads and got[3] is plan.act and got[4] is plan.delta:
+        return got[0]
+    key = (id(layers), id(grads), id(plan.act), id(plan.delta))
+    got = buf.programs.get(key)
+    if got is None:
+        if len(buf.programs) >= 4:
+            buf.programs.clear()
+        got = buf.programs[key] = (_make(plan, layers, grads, buf), layers, grads, plan.act, plan.delta)  # ids kept
+    buf.last = got
+    return got[0]
 
-    ``(layers, grads, act, forward, backward)``: the calls of :func:`_forward` after the first
-    product ``X W_1`` and of :func:`_block` after the output delta, except ``X^T Delta_1``
-    (the calls that read the batch, or the step size, are made by :func:`_whole` itself).
-    The same calls on the same buffers as a block of rows, in an order that only moves
-    independent calls: the same numbers; at a batch of 32 the step then spends about a
-    tenth less time in the interpreter.
-    """
-    S, A, D, T = buf.S, buf.A, buf.D, buf.T
+
+def _make(plan: Plan, layers, grads, buf: Buffers) -> Callable:
+    """The calls of one forward and backward pass, in order, with their arrays bound (see :func:`program`)."""
     fwd, back = plan.act
-    matmul, add, ones = np.matmul, np.add, buf.ones_batch
+    delta, Xv, Xa, ZT, DT = plan.delta, buf.X, buf.Xa, buf.ZT, buf.DT
+    matmul, add, copyto, ones = np.matmul, np.add, np.copyto, buf.ones_batch
     last = len(layers) - 1
-    forward = [(add, (S[0], layers[0][1], S[0]))]
-    for l in range(1, last + 1):
-        W, b = layers[l]
-        forward += [(fwd, (S[l - 1], A[l - 1])), (matmul, (A[l - 1], W, S[l])), (add, (S[l], b, S[l]))]
-    backward = []
-    for l in range(last, 0, -1):
-        gW, gb = grads[l]
-        backward += [
-            (matmul, (A[l - 1].T, D[l], gW)),
-            (matmul, (ones, D[l], gb)),
-            (matmul, (D[l], layers[l][0].T, D[l - 1])),
-            (back, (D[l - 1], S[l - 1], A[l - 1], T[l - 1])),
-        ]
-    backward.append((matmul, (ones, D[0], grads[0][1])))
-    return layers, grads, plan.act, forward, backward
+    A, D = buf.A, buf.D
+    first = joined(*layers[0])
+    # layers between the first and the output: (input, W, b, output); backward (input, delta, W, delta below, ...)
+    middle = [(A[l - 1], layers[l][0], layers[l][1], A[l]) for l in range(1, last)]
+    if grads is None:  # a forward pass only
+        grads = [(None, None)] * len(layers)
+        gfirst = None
+    else:
+        gfirst = joined(*grads[0])
+    middle_back = [(A[l - 1], D[l], layers[l][0].T, D[l - 1], grads[l][0], grads[l][1]) for l in range(last - 1, 0, -1)]
+    if last:
+        W, b = layers[last]
+        gW, gb = grads[last]
+        A_out, WT, bc, D_out = A[last - 1], W.T, b[:, None], D[last - 1]
+        D0 = D[0]
+    else:
+        D0 = DT.T
 
+    def step(X, Y, c, loss_forward, backward=True):
+        copyto(Xv, X)
+        if last:
+            matmul(Xa, first, A[0])
+            for z, W_, b_, out in middle:
+                fwd(z)
+                matmul(z, W_, out)
+                add(out, b_, out)
+            fwd(A_out)
+            matmul(WT, A_out.T, ZT)  # the output layer transposed: (A W)^T = W^T A^T
+            add(ZT, bc, ZT)
+        else:
+            matmul(first.T, Xa.T, ZT)
+        if not backward:
+            return None
+        loss = float(loss_forward(ZT.T, Y)) if loss_forward is not None else None
+        delta(ZT, Y.T, DT, buf, c)
+        if last:
+            matmul(A_out.T, DT.T, gW)
+            matmul(DT, ones, gb)  # the sums over the batch, as a product (BLAS): faster than add.reduce
+            matmul(DT.T, WT, D_out)
+            back(D_out, A_out)  # the last read of A_out: it now holds the derivative
+            for z, d, WT_, d_in, gW_, gb_ in middle_back:
+                matmul(z.T, d, gW_)
+                matmul(ones, d, gb_)
+                matmul(d, WT_, d_in)
+                back(d_in, z)
+        matmul(Xa.T, D0, gfirst)  # dL/dW_1 and dL/db_1 at once
+        return loss
 
-def _whole(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers):
-    """The whole batch as one block, through its :func:`_program`; ``c`` already divided by the batch size."""
-    prog = buf.program
-    if prog is None or prog[0] is not layers or prog[1] is not grads or prog[2] is not plan.act:
-        prog = buf.program = _program(plan, layers, grads, buf)  # it keeps the lists: no id is reused
-    forward, backward = prog[3], prog[4]
-    S, D = buf.S, buf.D
-    np.matmul(X, layers[0][0], S[0])
-    for f, args in forward:
-        f(*args)
-    loss = float(loss_forward(S[-1], Y)) if loss_forward is not None else None
-    plan.delta(S[-1], Y, D[-1], buf, c)
-    for f, args in backward:
-        f(*args)
-    np.matmul(X.T, D[0], grads[0][0])
-    return loss
-
-
-def _block(plan: Plan, layers, grads, X, Y, c: float, loss_forward, buf: Buffers, n: int):
-    """One block of ``n`` rows (the first ``n`` rows of the buffers); ``c`` already divided by the whole batch."""
-    last = len(layers) - 1
-    _forward(plan, layers, X, buf, n)
-    part = buf.rows(n)
-    S, A, D, T = part.S, part.A, part.D, part.T
-    back = plan.act[1]
-    loss = float(loss_forward(S[last], Y)) if loss_forward is not None else None
-    plan.delta(S[last], Y, D[last], part, c)
-    matmul, ones = np.matmul, part.ones_batch
-    for l in range(last, 0, -1):
-        gW, gb = grads[l]
-        matmul(A[l - 1].T, D[l], gW)  # positional out: cheaper to call than out=
-        matmul(ones, D[l], gb)  # the column sums, as a product (BLAS): faster than add.reduce
-        matmul(D[l], layers[l][0].T, D[l - 1])
-        back(D[l - 1], S[l - 1], A[l - 1], T[l - 1])
-    gW, gb = grads[0]
-    matmul(X.T, D[0], gW)
-    matmul(ones, D[0], gb)
-    return loss
-
-
-def _buffers(plan: Plan, layers, rows: int) -> Buffers:
-    buf = plan._buffers.get(rows)
-    if buf is None:
-        buf = plan.buffers([W.shape[1] for W, _ in layers], rows, layers[0][0].dtype)
-    return buf
-
-
-def _forward(plan: Plan, layers, X, buf: Buffers, n: int) -> None:
-    fwd = plan.act[0]
-    matmul, add = np.matmul, np.add
-    last = len(layers) - 1
-    z = X
-    part = buf.rows(n)
-    for l, (W, b) in enumerate(layers):
-        s = part.S[l]
-        matmul(z, W, s)
-        add(s, b, s)
-        if l < last:
-            a = part.A[l]
-            fwd(s, a)
-            z = a
+    return step
 
 
 def logits(plan: Plan, layers, X):
-    """The output-layer pre-activations (in the buffers, valid until the next call, when the batch is one block)."""
+    """The output-layer pre-activations, ``m x K`` (a view of the buffers, valid until the next call, when the
+    batch is one block)."""
     m = X.shape[0]
     rows = min(m, plan.chunk_rows)
-    buf = _buffers(plan, layers, rows)
+    buf = plan._buffers.get(rows) or plan.buffers(layers, rows)
     if rows == m:
-        prog = buf.program
-        if prog is not None and prog[0] is layers and prog[2] is plan.act:
-            np.matmul(X, layers[0][0], buf.S[0])
-            for f, args in prog[3]:
-                f(*args)
-        else:
-            _forward(plan, layers, X, buf, m)
-        return buf.S[-1]
+        program(plan, layers, None, buf)(X, None, 0.0, None, False)
+        return buf.ZT.T
     out = np.empty((m, layers[-1][0].shape[1]), layers[0][0].dtype)
     for start in range(0, m, rows):
         n = min(rows, m - start)
-        _forward(plan, layers, X[start : start + n], buf, n)
-        out[start : start + n] = buf.S[-1][:n]
+        part = buf.rows(n)
+        program(plan, layers, None, part)(X[start : start + n], None, 0.0, None, False)
+        out[start : start + n] = part.ZT.T
     return out

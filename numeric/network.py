@@ -416,12 +416,16 @@ class MLP(Network):
 
     def _fast(self, X, Y) -> bool:
         """The in-place path applies: it was verified, and the batch is a plain array in the network's dtype."""
+        if not (self.inplace.active and isinstance(X, np.ndarray) and isinstance(Y, np.ndarray)):
+            return False
+        sx, sy = X.shape, Y.shape
         return (
-            self.inplace.active
-            and isinstance(X, np.ndarray)
-            and isinstance(Y, np.ndarray)
-            and X.ndim == 2
-            and X.shape[0] > 0
+            len(sx) == 2
+            and len(sy) == 2
+            and sx[1] == self.sizes[0]
+            and sy[1] == self.sizes[-1]
+            and sx[0] == sy[0]
+            and sx[0] > 0
             and X.dtype == self.theta.dtype
         )
 
@@ -435,7 +439,14 @@ class MLP(Network):
         if not self._fast(inputs, targets):
             return super().step(inputs, targets, alpha, with_loss=with_loss)
         lf = self.loss_module.forward if with_loss else None
-        loss = inplace_mod.run(self.inplace, self._wb, self._gwb, inputs, targets, alpha, lf)
+        plan, m = self.inplace, inputs.shape[0]
+        if m <= plan.chunk_rows and (self.penalty is None or self.lam == 0.0):
+            # the common case, with the fewest calls in between: one block, no penalty
+            buf = plan._buffers.get(m) or plan.buffers(self._wb, m)
+            loss = inplace_mod.program(plan, self._wb, self._gwb, buf)(inputs, targets, alpha / m, lf)
+            np.subtract(self.theta, self._grad_flat, self.theta)  # theta <- theta - alpha grad, one pass
+            return loss
+        loss = inplace_mod.run(plan, self._wb, self._gwb, inputs, targets, alpha, lf)
         if self.penalty is not None and self.lam != 0.0:
             for key in self._penalised:
                 W = self.params[key]
@@ -443,7 +454,7 @@ class MLP(Network):
                 g += alpha * self.penalty.backward(W, lam=self.lam)
                 if with_loss:
                     loss += float(self.penalty.forward(W, lam=self.lam))
-        np.subtract(self.theta, self._grad_flat, out=self.theta)  # theta <- theta - alpha grad, one pass
+        np.subtract(self.theta, self._grad_flat, self.theta)
         return loss
 
     def _kinked_inputs(self, X):
@@ -530,7 +541,7 @@ def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
     rows = plan.chunk_rows
     # both ways a batch goes through: whole, and in blocks of rows (2 + 1 here) whose sums add up
     for plan.chunk_rows, how in ((rows, ""), (2, " (in blocks of rows)")):
-        grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
+        grads = inplace_mod.flat_like(net._wb)
         try:
             loss = inplace_mod.run(plan, net._wb, grads, X, Y, 1.0, net.loss_module.forward)
         finally:

@@ -190,6 +190,57 @@ def select_topics(names: list[str] | None = None) -> list:
     return sorted(chosen.values(), key=lambda t: order.get(t.name, len(order)))
 
 
+# Report-level jobs that import neither SymPy nor the registry (measured: numeric/ and plotting only)
+EARLY_JOBS = (("source", "training"), ("source", "regularisation"), ("networks", None), ("activations", None))
+
+
+class EarlyJobs:
+    """The report-level jobs handed to a worker forked before this process loads the registry.
+
+    Loading the registry (SymPy and every declaration) takes this process
+    about half a second, during which the other core would idle; these jobs
+    need neither, so a worker forked before it runs them meanwhile.
+    :func:`build_report` takes their results (and the worker) over; until
+    then :meth:`stop` ends them.
+    """
+
+    def __init__(self, pool, futures: dict, sources: dict):
+        self.pool, self.futures, self.sources = pool, futures, sources
+
+    @property
+    def tasks(self) -> set:
+        return set(self.futures.values())
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            _kill_pool(self.pool)
+            self.pool = None
+
+
+def start_early(parts) -> EarlyJobs:
+    """Fork one worker and hand it the whole lecture's report-level jobs that need no SymPy and are not stored.
+
+    Call before the registry loads (the worker then starts without SymPy).
+    The stored report-level parts, read here, are handed over too; with
+    nothing left to hand out no worker is forked.
+    """
+    sources = _stored_sources(parts)
+    todo = [(task, key) for task, key in EARLY_JOBS if (key or task) not in sources]
+    if not todo:
+        return EarlyJobs(None, {}, sources)
+    todo.sort(key=lambda job: -JOB_COST.get(job[1] or job[0], 1.0))  # longest first
+    pool = _pool(1)
+    try:
+        from gradproof.derive.support.lifetime import signals_deferred
+
+        with signals_deferred():  # the worker is forked here; a signal lands after the fork
+            futures = {pool.submit(_job, task, key): (task, key) for task, key in todo}
+    except BaseException:
+        _kill_pool(pool)
+        raise
+    return EarlyJobs(pool, futures, sources)
+
+
 def build_report(
     names: list[str] | None = None,
     progress=None,
@@ -198,6 +249,7 @@ def build_report(
     parts=None,
     timeline=None,
     prepare: Callable[[], None] | None = None,
+    early: EarlyJobs | None = None,
 ) -> Report:
     """Derive, verify and collect every selected topic, plus the report-level parts.
 
@@ -219,27 +271,37 @@ def build_report(
     ``timeline`` (a :class:`gradproof.reports.timings.Timeline`, optional)
     receives every span of work, the workers' included; ``prepare`` (optional)
     runs here while the workers run (e.g. compiling the templates the report
-    will be written with).
+    will be written with); ``early`` (from :func:`start_early`, whole lecture
+    only) holds report-level jobs already running, whose results and worker
+    are taken over here.
     """
     from gradproof.reports import incremental
     from gradproof.reports.timings import Timeline
 
     timeline = Timeline() if timeline is None else timeline
-    with timeline.span("registry: the selected topics"):
-        selected = select_topics(names)  # unknown names raise before any work starts
-    figures = not names if figures is None else figures
-    jobs = default_jobs() if jobs is None else max(1, int(jobs))
-    parts = incremental.Keys() if parts is None else parts
-    with timeline.span("stored parts read back"):
-        stored = _stored_sections(selected, parts)
-        sources = _stored_sources(parts) if figures else {}
-    plan = _plan([t for t in selected if t.name not in stored], sources, figures, jobs)
-    pool = _pool(min(jobs, len(plan))) if plan else None
+    pool = None
     try:
+        with timeline.span("registry: the selected topics"):
+            selected = select_topics(names)  # unknown names raise before any work starts
+        figures = not names if figures is None else figures
+        jobs = default_jobs() if jobs is None else max(1, int(jobs))
+        parts = incremental.Keys() if parts is None else parts
+        if early is not None and not figures:
+            early.stop()  # report-level jobs of a report without the figures: not wanted
+            early = None
+        with timeline.span("stored parts read back"):
+            stored = _stored_sections(selected, parts)
+            sources = (early.sources if early is not None else _stored_sources(parts)) if figures else {}
+        started = early.tasks if early is not None else set()
+        plan = _plan([t for t in selected if t.name not in stored], sources, figures, jobs)
+        plan = [job for job in plan if (job[0], job[1]) not in started]
+        pool = _pool(min(jobs, len(plan))) if plan else None
         from gradproof.derive.support.lifetime import signals_deferred
 
         with signals_deferred():  # the workers are forked here; a signal lands after the fork
             futures = {pool.submit(_job, task, key): (task, key) for task, key, _ in plan}
+        if early is not None:
+            futures.update(early.futures)
         built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
         report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
@@ -248,10 +310,14 @@ def build_report(
         if pool is not None:
             _kill_pool(pool)
             pool = None
+        if early is not None:
+            early.stop()
         raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if early is not None and early.pool is not None:
+            early.pool.shutdown(wait=True, cancel_futures=True)
     report.timeline = timeline
     report.timings = timeline.stages()
     return report
@@ -282,9 +348,16 @@ def _is_fragment_of(name: str):
 
 
 def _stored_sections(selected, parts) -> dict[str, TopicSection]:
-    """The topics whose fragment is stored and authentic, by name."""
+    """The topics whose fragment is stored and authentic, by name.
+
+    The built-in topics' keys (:meth:`gradproof.reports.incremental.Keys.fragment`)
+    are computed only when a fragment made from this source may be stored.
+    """
     out = {}
+    builtin = any(t.category != "user" for t in selected) and parts.builtin_fragments_stored()
     for topic in selected:
+        if topic.category != "user" and not builtin:
+            continue  # none can be stored: no key is worth computing before the workers start
         sec = parts.load(parts.fragment(topic), TopicSection, _is_fragment_of(topic.name))
         if sec is not None:
             out[topic.name] = sec
@@ -462,6 +535,9 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
     if prepare is not None:
         with timeline.span("prepared to write (while the workers run)"):
             prepare()
+    if pooled and parts.on:
+        with timeline.span("part keys computed (while the workers run)"):
+            parts.prime()  # the fragments' keys, needed when the first result is stored
     for future in as_completed(futures):
         task, key = futures[future]
         result, spans = future.result()

@@ -83,6 +83,7 @@ def _hash_files(h, base: Path, files) -> None:
             h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
 
 
+@functools.cache
 def _distributions() -> str:
     """What the report runs on: gradproof's requirements and the ``digits`` extra's, transitively, as ``name==version``.
 
@@ -91,21 +92,15 @@ def _distributions() -> str:
     Without an installed gradproof (a bare checkout), every distribution in
     the site folders stands in.
     """
-    from importlib import metadata
-
-    installed = {}
-    for dist in metadata.distributions():  # one scan of sys.path
-        name = _canonical(dist.metadata["Name"] or "")
-        installed.setdefault(name, dist)
-    if "gradproof" not in installed:
+    if _installed("gradproof") is None:
         return _site_listing()
     seen: dict[str, str] = {}
     todo = ["gradproof"]
     while todo:
         name = todo.pop()
-        if name in seen or name not in installed:
+        dist = None if name in seen else _installed(name)
+        if dist is None:
             continue  # absent is a state too: the key holds it by omission
-        dist = installed[name]
         seen[name] = dist.version
         for req in dist.requires or ():
             marker = req.partition(";")[2]
@@ -115,6 +110,61 @@ def _distributions() -> str:
             if found:
                 todo.append(_canonical(found.group(0)))
     return "\n".join(f"{n}=={v}" for n, v in sorted(seen.items()))
+
+
+class _Dist:
+    """An installed distribution's version and requirements, read from its ``.dist-info`` metadata headers."""
+
+    def __init__(self, folder: Path):
+        headers: list[str] = []
+        with open(folder / "METADATA", encoding="utf-8", errors="surrogateescape") as fh:
+            for line in fh:
+                if line in ("\n", "\r\n"):
+                    break  # the headers end at the first blank line; the description follows
+                if line[0] in " \t" and headers:
+                    headers[-1] += " " + line.strip()  # a folded header continues
+                else:
+                    headers.append(line.rstrip("\r\n"))
+        fields = [h.partition(":") for h in headers]
+        self.version = next((v.strip() for k, _, v in fields if k.lower() == "version"), None)
+        self.requires = [v.strip() for k, _, v in fields if k.lower() == "requires-dist"]
+
+
+def _installed(name: str):
+    """The distribution ``name`` as installed (the first on ``sys.path``), or None.
+
+    NOTE: looked up by name, so that only the distributions the report runs
+    on have their metadata read, not every installed one; a ``.dist-info``
+    folder's headers are read here (importing ``importlib.metadata`` costs
+    as much as reading them all), anything else through ``importlib.metadata``.
+    """
+    folders = _info_folders()
+    folder = folders.get(name)
+    if folder is not None and folder.name.endswith(".dist-info") and (folder / "METADATA").is_file():
+        dist = _Dist(folder)
+        if dist.version is not None:
+            return dist
+    from importlib import metadata
+
+    try:
+        return metadata.distribution(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+@functools.cache
+def _info_folders() -> dict[str, Path]:
+    """Canonical name -> the first ``*.dist-info`` / ``*.egg-info`` folder of that name on ``sys.path``."""
+    out: dict[str, Path] = {}
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith((".dist-info", ".egg-info")):
+                out.setdefault(_canonical(n.rpartition(".")[0].partition("-")[0]), Path(entry or ".") / n)
+    return out
 
 
 def _canonical(name: str) -> str:
@@ -230,9 +280,28 @@ _REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.re
 _DOOR_TEXTS = ("registry", "from gradproof import", "gradproof.derive import", "import gradproof\n")
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree):
+    """``tree`` and every statement in it, at any depth (plus ``except`` and ``case`` clauses).
+
+    Expressions are not entered: no statement is ever inside one, and they
+    are most of a tree's nodes.
+    """
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, _BLOCKS))
+
+
 def _opens_registry(tree) -> bool:
     """Whether a module imports the registry (or the API that derives by name), so it can reach any topic."""
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import) and any(a.name in _REGISTRY_DOORS for a in node.names):
             return True
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -245,7 +314,7 @@ def _docstrings(tree) -> set[int]:
     kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     return {
         id(n.body[0].value)
-        for n in ast.walk(tree)
+        for n in _statements(tree)
         if isinstance(n, kinds)
         and n.body
         and isinstance(n.body[0], ast.Expr)
@@ -282,7 +351,7 @@ def _units(tree):
 def _numeric_names(tree) -> set[str]:
     """Names a module imports from ``gradproof.numeric`` (which never imports ``derive``)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gradproof.numeric"):
             out |= {a.asname or a.name for a in node.names}
     return out
@@ -354,6 +423,7 @@ class _Code:
                 if p not in skip and "__pycache__" not in p.parts:
                     self.sources[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
         self._trees: dict[str, ast.Module] = {}
+        self._refs: dict[str, list] = {}
 
     def tree(self, rel: str) -> ast.Module:
         if rel not in self._trees:
@@ -398,11 +468,17 @@ class _Code:
         word = re.compile(rf"\b{re.escape(function)}\b")
         out = set()
         for rel, text in self.sources.items():
-            if word.search(text):
-                tree = self.tree(rel)
-                skip = _docstrings(tree) | _exports(tree)
-                out |= {key for key, node in _units(tree) if function in _references(node, skip)}
+            if function in text and word.search(text):
+                out |= {key for key, refs in self._unit_references(rel) if function in refs}
         return out
+
+    def _unit_references(self, rel: str) -> list:
+        """``(function or None, identifiers it refers to)`` for every unit of a module (computed once)."""
+        if rel not in self._refs:
+            tree = self.tree(rel)
+            skip = _docstrings(tree) | _exports(tree)
+            self._refs[rel] = [(key, _references(node, skip)) for key, node in _units(tree)]
+        return self._refs[rel]
 
 
 def _exports(tree) -> set[int]:
@@ -434,11 +510,11 @@ def _code_chains(names) -> list:
     Stored under a key of that code and the topics' names: a rerun, or an
     edit of a declaration file, reads it back instead of parsing the code.
     """
-    key = _digest("code chains", engine_hash(), environment(), *sorted(names))
+    key = _chains_key(names)
     if key in _CHAINS:
         return _CHAINS[key]
-    stored = cache.load_entry(key) if active() else None
-    if not isinstance(stored, list):
+    stored = _stored_chains(key)
+    if stored is None:
         code = _Code(names)
         stored = [(sorted(found), EVERYONE if f is None else code.chain(f)) for f, found in code.named()]
         if active():
@@ -448,6 +524,36 @@ def _code_chains(names) -> list:
 
 
 _CHAINS: dict[str, list] = {}  # this process's, by key (the code is read once per process, as environment() is)
+
+
+def _chains_key(names) -> str:
+    return _digest("code chains", engine_hash(), environment(), *sorted(set(names)))
+
+
+def _stored_chains(key: str) -> list | None:
+    """The code chains stored under ``key`` (kept for this process), or None."""
+    stored = cache.load_entry(key) if active() else None
+    if not isinstance(stored, list):
+        return None
+    _CHAINS[key] = stored
+    return stored
+
+
+def fragments_may_be_stored(names) -> bool:
+    """Whether a stored fragment of a built-in topic (``names``: every built-in topic) can be found at all.
+
+    Every such fragment's key is made from the code chains
+    (:func:`_code_chains`), which are stored before the first fragment
+    keyed by them; when they are not stored under this source's key (an
+    empty cache, a new source), no fragment of this source is either, and
+    looking one up would only cost the chains' parsing.  A lost or corrupt
+    chains entry makes every fragment rebuilt: wasted work, never a stale
+    part.
+    """
+    if not active():
+        return False
+    key = _chains_key(names)
+    return key in _CHAINS or _stored_chains(key) is not None
 
 
 def code_uses(names, texts: dict[str, str]) -> tuple[set[str], dict[str, set[str]]]:
@@ -535,6 +641,20 @@ class Keys:
         self.written: list[str] = []
         self.complete = True  # False once a part had no key: the run as a whole cannot be stored
 
+    def builtin_names(self) -> list[str]:
+        from gradproof.derive.lecture import registry
+
+        return [t.name for t in registry.topics() if t.category != "user"]
+
+    def builtin_fragments_stored(self) -> bool:
+        """Whether looking up built-in topics' fragments can find one (:func:`fragments_may_be_stored`)."""
+        return self.on and fragments_may_be_stored(self.builtin_names())
+
+    def prime(self) -> None:
+        """Compute the built-in topics' fragment keys now (e.g. while workers run), not at the first store."""
+        if self.on and self._builtin is None:
+            self._builtin = topic_digests(self.builtin_names())
+
     def fragment(self, topic) -> str | None:
         """A topic's fragment: its derivation's inputs, the verifying and rendering code."""
         if not self.on:
@@ -546,10 +666,7 @@ class Keys:
             # the name too: one spec file may declare several topics
             key = _digest("fragment", environment(), "user", topic.name, cache.topic_key(topic))
         else:
-            if self._builtin is None:
-                from gradproof.derive.lecture import registry
-
-                self._builtin = topic_digests(t.name for t in registry.topics() if t.category != "user")
+            self.prime()
             part = self._builtin.get(topic.name)
             key = None if part is None else _digest("fragment", environment(), part)
         self.complete = self.complete and key is not None

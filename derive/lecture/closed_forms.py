@@ -23,10 +23,19 @@ import functools
 import random
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions.special import Identity
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import grad, hessian, same, substitute, zero
+from gradproof.derive.lecture.exact import (
+    grad,
+    hessian,
+    same,
+    substitute,
+    to_symengine,
+    to_symengine_matrix,
+    to_sympy_matrix,
+)
 from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.stats import (
     Builder,
@@ -40,6 +49,7 @@ from gradproof.derive.lecture.stats import (
     to_mexpr,
 )
 from gradproof.derive.output.printing import to_latex, to_text
+from gradproof.derive.proof.zero import EXPAND_ONLY, exact_zero, load_symengine
 
 m, n = sp.symbols("m n", positive=True, integer=True)
 lam = sp.Symbol("lambda", positive=True)
@@ -72,7 +82,44 @@ def _term_gradient(term):
     # when the term does not contain w; such a term contributes 0.
     if not term.has(w):
         return None
-    return sp.diff(term, w)
+    got = scalar_term_gradient(term, w)
+    return got if got is not None else sp.diff(term, w)
+
+
+def scalar_term_gradient(term, v):
+    """``d term / d v`` for a scalar ``c a^T v``, ``c v^T a`` or ``c v^T A v`` (``v`` a column
+    vector, ``a``, ``A`` products of matrices free of ``v``): ``c a``, ``c a`` and
+    ``c A v + c A^T v`` (``2 c A v`` for a symmetric ``A``); ``None`` for any other term.
+
+    The rules of matrix calculus the lecture states, the same results as
+    SymPy's matrix-symbol ``diff`` without its tensor-array machinery.
+
+    >>> scalar_term_gradient(w.T * X.T * X * w, w), scalar_term_gradient(-2 * y.T * X * w, w)
+    (2*X.T*X*w, -2*X.T*y)
+    """
+    if getattr(term, "shape", None) != (1, 1):
+        return None
+    if isinstance(term, MatMul):
+        coeff, mats = term.as_coeff_matrices()
+    elif isinstance(term, MatrixExpr):
+        coeff, mats = sp.Integer(1), [term]
+    else:
+        return None
+    if coeff.has(v):
+        return None
+    left, right = mats[0] == v.T, mats[-1] == v
+    middle = mats[int(left) : len(mats) - int(right)]
+    if any(f.has(v) for f in middle) or not (left or right) or (left and right and len(mats) < 2):
+        return None
+    if left and right:
+        A = MatMul(*middle).doit() if middle else Identity(v.shape[0])
+        At = Transpose(A).doit()
+        if At == A:
+            return (2 * coeff * A * v).doit() if middle else (2 * coeff * v).doit()
+        return (coeff * A * v + coeff * At * v).doit()
+    if right:  # c a^T v with a^T = middle
+        return (coeff * Transpose(MatMul(*middle)).doit()).doit()
+    return (coeff * MatMul(*middle)).doit()
 
 
 def _least_squares_like(topic, with_ridge: bool):
@@ -184,10 +231,12 @@ def _ls_results(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
 LAM_R = sp.Rational(3, 7)
 
 
-def _explicit_ls_loss(Xv, yv, wv, with_ridge: bool):
-    r = yv - Xv * wv
-    out = (r.T * r)[0]
-    return out + lam * (wv.T * wv)[0] if with_ridge else out
+def _explicit_ls_loss(Xv, yv, wv, with_ridge: bool, lam_value=lam):
+    """The explicit loss, built on SymEngine (the oracle differentiates it there)."""
+    X_, y_, w_ = (to_symengine_matrix(a) for a in (Xv, yv, wv))
+    r = y_ - X_ * w_
+    out = (r.T * r)[0, 0]
+    return out + to_symengine(lam_value) * (w_.T * w_)[0, 0] if with_ridge else out
 
 
 def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
@@ -213,7 +262,7 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
 
     def stationary(Xv):
         w_star = mx.evaluate(sol, {"X": Xv, "y": ye}, {**DIMS, lam: LAM_R})
-        g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge).subs(lam, LAM_R), we), we, w_star)
+        g = substitute(grad(_explicit_ls_loss(Xv, ye, we, with_ridge, LAM_R), we), we, w_star)
         return same(g, sp.zeros(N1, 1))
 
     B.prove(
@@ -244,32 +293,54 @@ def _ls_proofs(B: Builder, with_ridge: bool, grad_m, sol, hess) -> None:
     B.prove_claims(compare, SIZES + " (random rational X, symbolic y" + (", lambda = 3/7)" if with_ridge else ")"))
 
 
+def quadratic_form_identity(hess, env) -> tuple[bool, str]:
+    """``v^T H v = 2(|Xv|^2 + lambda |v|^2)`` for the Hessian ``hess`` at the explicit ``X`` of ``env``.
+
+    Both sides are polynomials in the entries of ``X``, ``v`` and ``lambda``:
+    the products are taken and expanded on SymEngine, where a difference that
+    expands to 0 is an identity and any other is not (:data:`EXPAND_ONLY`).
+    """
+    Hv = to_symengine_matrix(mx.evaluate(hess, env, DIMS))
+    v = to_symengine_matrix(symbolic_matrix("v", N1, 1, real=True))
+    Xv = to_symengine_matrix(env["X"]) * v
+    quad = (v.T * Hv * v)[0, 0]
+    ok = exact_zero(quad - 2 * ((Xv.T * Xv)[0, 0] + to_symengine(lam) * (v.T * v)[0, 0]), strategy=EXPAND_ONLY)
+    return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
+
+
+def ridge_regularises(Xd: sp.Matrix) -> tuple[bool, str]:
+    """``det(X^T X) = 0`` and ``det(X^T X + lambda I) > 0`` for every ``lambda > 0``, ``X = Xd`` rational.
+
+    ``det(lambda I + G) = det(lambda I - (-G))`` is the characteristic
+    polynomial of ``-G`` in ``lambda`` (computed over the rationals): with
+    non-negative coefficients and a positive leading one it is positive for
+    ``lambda > 0``.
+    """
+    G = Xd.T * Xd
+    if G.det() != 0:
+        return False, "X^T X of the rank-deficient X is not singular"
+    poly = (-G).charpoly(lam)
+    coeffs = poly.all_coeffs()
+    if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
+        return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
+    return True, ""
+
+
 def _ridge_proofs(B: Builder, hess, Xr, stationary, env) -> None:
-    v = symbolic_matrix("v", N1, 1, real=True)
-    Xe = env["X"]
-
-    def positive_definite():
-        Hv = mx.evaluate(hess, env, DIMS)
-        quad = (v.T * Hv * v)[0]
-        Xv = Xe * v
-        ok = zero(quad - 2 * ((Xv.T * Xv)[0] + lam * (v.T * v)[0]))
-        return ok, "" if ok else "v^T H v is not 2(|Xv|^2 + lambda |v|^2)"
-
-    B.prove("hessian", "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0", SIZES, positive_definite)
+    B.prove(
+        "hessian",
+        "exact: v^T H v = 2(|Xv|^2 + lambda |v|^2), positive for v != 0",
+        SIZES,
+        lambda: quadratic_form_identity(hess, env),
+    )
     # The lecture's "L2 improves numerical stability": X with a repeated
     # column has a singular X^T X, yet the ridge system stays solvable.
     Xd = Xr.copy()
     Xd[:, N1 - 1] = Xd[:, 1]
 
     def rank_deficient():
-        G = Xd.T * Xd
-        if G.det() != 0:
-            return False, "X^T X of the rank-deficient X is not singular"
-        poly = sp.Poly((G + lam * sp.eye(N1)).det(), lam)
-        coeffs = poly.all_coeffs()
-        if not all(c >= 0 for c in coeffs) or coeffs[0] <= 0:
-            return False, f"det(X^T X + lambda I) = {poly.as_expr()} may vanish for lambda > 0"
-        return stationary(Xd)
+        ok, detail = ridge_regularises(Xd)
+        return stationary(Xd) if ok else (False, detail)
 
     B.prove(
         "solution",
@@ -352,6 +423,19 @@ def build_logistic_no_closed_form(topic):
     return B.freeze()
 
 
+def hessian_varies(explicit_loss, Xr, yr, w) -> tuple[bool, str]:
+    """Whether the Hessian of ``explicit_loss(X, y, w)`` (built with ``lib=`` SymEngine) differs
+    between ``w = 0`` and ``w = 1``: an affine gradient has a constant Jacobian."""
+    se = load_symengine()
+    H = hessian(explicit_loss(*map(to_symengine_matrix, (Xr, yr, w)), lib=se), w)
+    at = [to_sympy_matrix(substitute(H, w, sp.Matrix([k] * w.rows)), ()) for k in (0, 1)]
+    # Proving two numbers unequal needs no simplification: evaluate the
+    # difference to 30 digits, far above its rounding error.
+    gap = max(abs(sp.N(a - b, 30)) for a, b in zip(*at))
+    differs = bool(gap > sp.Float("1e-10"))
+    return differs, "" if differs else "Hessian did not change with w"
+
+
 def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
     B.prove(
         "per_sample",
@@ -371,11 +455,18 @@ def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
         symbolic_matrix("w", NL + 1, 1, real=True),
     )
 
-    def explicit_loss(Xv, yv, wv):
+    def explicit_loss(Xv, yv, wv, lib=sp):
+        # lib: SymPy, or SymEngine (which differentiates logs and exponentials itself)
         sv = Xv * wv
         return sum(
-            -(yv[i] * sp.log(1 / (1 + sp.exp(-sv[i]))) + (1 - yv[i]) * sp.log(1 - 1 / (1 + sp.exp(-sv[i]))))
-            for i in range(Xv.rows)
+            (
+                -(
+                    yv[i, 0] * lib.log(1 / (1 + lib.exp(-sv[i, 0])))
+                    + (1 - yv[i, 0]) * lib.log(1 - 1 / (1 + lib.exp(-sv[i, 0])))
+                )
+                for i in range(Xv.rows)
+            ),
+            lib.Integer(0),
         )
 
     def gradient_exact():
@@ -385,19 +476,10 @@ def _prove_no_closed_form(B: Builder, grad_m, dl, s, yy) -> None:
     B.prove("gradient", "exact: matrix form vs scalar differentiation", sizes_l, gradient_exact)
 
     def not_affine():
-        # An affine gradient has a constant Jacobian; compare it at two points.
         rng = random.Random(7)
         Xr = random_rational_matrix(rng, ML, NL + 1)
         yr = sp.Matrix([rng.randint(0, 1) for _ in range(ML)])
-        g = gradient(explicit_loss(Xr, yr, we), we)
-        H = g.jacobian(list(we))
-        H0 = H.subs(dict.fromkeys(we, 0))
-        H1 = H.subs(dict.fromkeys(we, 1))
-        # Proving two numbers unequal needs no simplification: evaluate the
-        # difference to 30 digits, far above its rounding error.
-        gap = max(abs(sp.N(a - b, 30)) for a, b in zip(H0, H1))
-        differs = bool(gap > sp.Float("1e-10"))
-        return differs, "" if differs else "Hessian did not change with w"
+        return hessian_varies(explicit_loss, Xr, yr, we)
 
     B.prove(
         "gradient",

@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 import functools
+import random
 
 import sympy as sp
 
@@ -48,7 +49,19 @@ from gradproof.derive.proof.zero import EXPAND_FIRST, exact_zero, load_symengine
 same = same_entries
 zero = functools.partial(exact_zero, strategy=EXPAND_FIRST)
 
-__all__ = ["grad", "hessian", "limit_in", "math", "same", "substitute", "tanh_limit", "tanh_m", "to_symengine", "zero"]
+__all__ = [
+    "grad",
+    "hessian",
+    "limit_in",
+    "math",
+    "same",
+    "substitute",
+    "tanh_limit",
+    "tanh_m",
+    "to_symengine",
+    "to_symengine_matrix",
+    "zero",
+]
 
 
 def math(text: str, latex: str) -> Label:
@@ -56,9 +69,9 @@ def math(text: str, latex: str) -> Label:
     return Label(text, latex)
 
 
-def tanh_m(A: sp.Matrix) -> sp.Matrix:
-    """``tanh`` entry by entry."""
-    return A.applyfunc(sp.tanh)
+def tanh_m(A):
+    """``tanh`` entry by entry (of a SymPy or a SymEngine matrix)."""
+    return A.applyfunc(sp.tanh if isinstance(A, sp.MatrixBase) else load_symengine().tanh)
 
 
 # Functions SymEngine differentiates itself.  A function it does not know (gradproof's
@@ -101,6 +114,39 @@ def hessian(L, v):
     return se.DenseMatrix(len(xs), len(xs), [se.diff(f, x) for f in first for x in xs])
 
 
+def to_symengine_matrix(A):
+    """A SymPy matrix as a SymEngine ``DenseMatrix``, entry by entry."""
+    return load_symengine().DenseMatrix(
+        A.rows, A.cols, [to_symengine(A[r, c]) for r in range(A.rows) for c in range(A.cols)]
+    )
+
+
+def to_sympy_matrix(A, symbols) -> sp.Matrix:
+    """A SymEngine matrix back in SymPy, its symbols matched by name to ``symbols``
+    (SymEngine drops assumptions: ``w_1`` real comes back as the same real ``w_1``)."""
+    by_name = {sp.Symbol(x.name): x for x in symbols}
+    cells = [sp.sympify(A[r, c], strict=True).xreplace(by_name) for r in range(A.rows) for c in range(A.cols)]
+    return sp.Matrix(A.rows, A.cols, cells)
+
+
+def differs_at_a_point(A, B, seed: int = 0) -> bool:
+    """``True`` when some entry of ``A - B`` is clearly non-zero at one random rational point.
+
+    Every symbol gets a random rational in ``[1/9, 9]`` (the same for every
+    entry) and each difference is evaluated to 30 digits (SymEngine's MPFR
+    arithmetic, 100 bits): a value above
+    ``1e-10`` (far above the rounding error) proves that ``A`` and ``B``
+    differ as functions.  ``False`` proves nothing (the point may be a
+    root); the checks that use this expect ``True``.
+    """
+    se = load_symengine()
+    diffs = [to_symengine(A[r, c]) - to_symengine(B[r, c]) for r in range(A.rows) for c in range(A.cols)]
+    names = sorted({x for d in diffs for x in d.free_symbols}, key=str)
+    rng = random.Random(seed)
+    point = {x: se.Rational(rng.randint(1, 9), rng.randint(1, 9)) for x in names}
+    return any(abs(float(d.subs(point).n(100, real=True))) > 1e-10 for d in diffs)  # 100 bits: 30 digits
+
+
 def substitute(A, old, new):
     """``A`` with each entry of the matrix ``old`` replaced by the matching entry of ``new``."""
     se = load_symengine()
@@ -132,6 +178,60 @@ def limit_in(expr, f, s: sp.Symbol, sign: int) -> sp.Expr:
     if s in poly.free_symbols:
         raise ValueError(f"{expr} is not a polynomial in {f(s)}")
     return sp.expand(poly.as_expr().subs(t, _at_infinity(f, s, sign)))
+
+
+def limit_by_terms(expr, x: sp.Symbol, point, direction: str = "+") -> sp.Expr:
+    """``lim expr`` as ``x -> point``, by the limit laws where they apply.
+
+    The limit of a sum is the sum of its terms' limits when every one exists
+    in the extended reals and they are not ``+oo`` and ``-oo`` together; in
+    any other case (an indeterminate ``oo - oo``, a term without a limit)
+    SymPy takes the limit of the whole sum.  The terms' limits are much
+    cheaper than the sum's: SymPy's series machinery is not needed for them.
+
+    >>> x = sp.Symbol("x", positive=True)
+    >>> limit_by_terms(sp.log(x) + 1 / x**2, x, sp.oo), limit_by_terms(sp.log(x) - x, x, sp.oo)
+    (oo, -oo)
+    """
+    terms = sp.Add.make_args(expr)
+    if len(terms) > 1:
+        parts = [sp.limit(t, x, point, direction) for t in terms]
+        if all(p.is_extended_real for p in parts) and not (sp.oo in parts and -sp.oo in parts):
+            return sp.Add(*parts)
+    return sp.limit(expr, x, point, direction)
+
+
+def taylor_polynomial(expr, s: sp.Symbol, order: int) -> sp.Expr:
+    """``series(expr, s, 0, order).removeO()`` for ``expr`` analytic at 0, from its derivatives:
+    ``sum_k expr^(k)(0) / k! s^k`` for ``k < order``, expanded.
+
+    The same polynomial as SymPy's series, computed without its series
+    machinery (which takes tens of times longer on ``1/(1 + exp(-s))``).  A
+    derivative that is undefined at 0 by substitution (a removable
+    singularity such as ``sin(s)/s``) gives ``nan`` terms: a comparison with
+    it fails, it never passes wrongly.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> taylor_polynomial(1 / (1 + sp.exp(-s)), s, 5)
+    -s**3/48 + s/4 + 1/2
+    """
+    out, d = sp.Integer(0), sp.sympify(expr, strict=True)
+    for k in range(order):
+        out += d.subs(s, 0) / sp.factorial(k) * s**k
+        d = sp.diff(d, s)
+    return sp.expand(out)
+
+
+def derivative_positive(f, s: sp.Symbol) -> bool:
+    """Whether SymPy's assumptions show ``df/ds > 0`` for every real ``s``, once the derivative
+    is written in exponentials and factored (``exp(s)/(exp(s) + 1)**2``: a positive
+    numerator over a square).  ``False`` when they cannot show it.
+
+    >>> s = sp.Symbol("s", real=True)
+    >>> derivative_positive(sp.tanh(s / 2) / 2, s), derivative_positive(-sp.tanh(s), s)
+    (True, False)
+    """
+    return bool(sp.factor(sp.diff(f, s).rewrite(sp.exp)).is_positive)
 
 
 def tanh_limit(expr, s: sp.Symbol, sign: int) -> sp.Expr:

@@ -322,11 +322,21 @@ def build_he(topic):
 def _relu_second_moment(density, t, upper):
     """``E(max(0, s)^2)``: the ReLU keeps s^2 on s > 0 only, so integrate
     ``t^2`` against the density of s over (0, upper), where its support ends."""
-    return sp.simplify(sp.integrate(t**2 * density, (t, 0, upper)))
+    moment = sp.integrate(t**2 * density, (t, 0, upper))
+    return moment if _single_power(moment) else sp.simplify(moment)
+
+
+def _single_power(e) -> bool:
+    """``c x^p`` (rational ``c``, ``p``, one symbol ``x``): nothing for ``simplify`` to shorten."""
+    factors = sp.Mul.make_args(e)
+    powers = [f for f in factors if not f.is_Rational]
+    return len(powers) <= 1 and all(
+        f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Rational) for f in powers
+    )
 
 
 def _uniform_half():
     # The halving does not depend on the Gaussian: any symmetric law gives it.
     t = sp.Symbol("t", real=True)
     U = moments.uniform("s_u", _a)
-    return sp.simplify(_relu_second_moment(1 / (2 * _a), t, _a) - moments.variance(U.symbol, [U]) / 2)
+    return _relu_second_moment(1 / (2 * _a), t, _a) - moments.variance(U.symbol, [U]) / 2  # is_zero decides it

@@ -20,7 +20,7 @@ import functools
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import zero
+from gradproof.derive.lecture.exact import limit_by_terms, zero
 from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.stats import Builder, gradient, matrices_equal, prose
 
@@ -211,6 +211,19 @@ def build_mle_gaussian(topic):
     return B.freeze()
 
 
+def unbounded_at_both_ends(nll) -> bool:
+    """``L(sigma) -> +oo`` as ``sigma -> 0+`` and as ``sigma -> oo``.
+
+    ``L`` is expanded first (``log(2 pi sigma^2) = log 2 + log pi + 2 log sigma``,
+    valid for ``sigma > 0`` without forcing).  At ``0+`` its terms tend to
+    ``+oo`` and ``-oo``: SymPy takes the limit of the sum; at ``oo`` each
+    term's limit is taken and added by the limit laws where they apply
+    (:func:`gradproof.derive.lecture.exact.limit_by_terms`).
+    """
+    split = sp.expand(nll)
+    return sp.limit(split, sigma, 0, "+") == sp.oo and limit_by_terms(split, sigma, sp.oo) == sp.oo
+
+
 def build_mle_sigma2(topic):
     """The MLE of the noise variance: sigma^2 = RSS / m, with sigma > 0."""
     B = Builder(topic)
@@ -257,7 +270,7 @@ def build_mle_sigma2(topic):
         "sigma2",
         "exact: L -> oo at both ends of (0, oo)",
         "symbolic m, RSS > 0",
-        lambda: sp.limit(nll, sigma, 0, "+") == sp.oo and sp.limit(nll, sigma, sp.oo) == sp.oo,
+        lambda: unbounded_at_both_ends(nll),
     )
 
     def in_variance():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from gradproof.derive.lecture.exact import math
+from gradproof.derive.lecture.exact import derivative_positive, math
 from gradproof.derive.lecture.exact import same as _same  # noqa: F401 -- the comparison, for callers
 from gradproof.derive.lecture.functions import explicit
 from gradproof.derive.lecture.proofs_activations import (
@@ -451,7 +451,7 @@ def build_sigmoid_forms(topic):
         "decision",
         "exact: d/ds tanh(s/2)/2 > 0 and tanh(0) = 0",
         "scalar",
-        lambda: bool(sp.simplify(sp.diff(sp.tanh(s / 2) / 2, s).rewrite(sp.exp)).is_positive) and sp.tanh(0) == 0,
+        lambda: derivative_positive(sp.tanh(s / 2) / 2, s) and sp.tanh(0) == 0,
     )
     one_minus = 1 / (sp.exp(s) + 1)
     B.step(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
-from gradproof.derive.lecture.exact import limit_in, math, tanh_limit, zero
+from gradproof.derive.lecture.exact import limit_in, math, tanh_limit, taylor_polynomial, zero
 from gradproof.derive.lecture.functions import explicit, sigmoid
 from gradproof.derive.lecture.stats import Builder, is_zero, symbolic_matrix
 
@@ -85,7 +85,7 @@ def build_activation_bounds(topic):
 def build_linear_near_zero(topic):
     """sigma(s) = 1/2 + s/4 - s^3/48 + O(s^5) and tanh(s) = s - s^3/3 + O(s^5)."""
     B = Builder(topic)
-    ser_sig = sp.series(explicit(sigmoid(s)), s, 0, 5).removeO()
+    ser_sig = taylor_polynomial(explicit(sigmoid(s)), s, 5)  # sigma is analytic at 0
     ser_tanh = sp.series(sp.tanh(s), s, 0, 5).removeO()
     B.step(
         "Taylor series of 1/(1 + exp(-s)) at 0",

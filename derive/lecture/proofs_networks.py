@@ -23,8 +23,19 @@ import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture import moments
-from gradproof.derive.lecture.exact import grad, math, same, substitute, tanh_limit, tanh_m, zero
+from gradproof.derive.lecture.exact import (
+    differs_at_a_point,
+    grad,
+    math,
+    same,
+    substitute,
+    tanh_limit,
+    tanh_m,
+    to_symengine_matrix,
+    zero,
+)
 from gradproof.derive.lecture.stats import Builder, is_zero, symbolic_matrix
+from gradproof.derive.proof.zero import load_symengine
 
 s = sp.Symbol("s", real=True)
 alpha = sp.Symbol("alpha", positive=True)
@@ -167,7 +178,7 @@ def _prove_mlp(B, layers, fw, msg, grads, sce) -> None:
         "delta^1",
         "exact: dropping the tanh factor of layer 2 is caught (the proof can fail)",
         label,
-        lambda: same(env["Delta^3"] * env["W^1"].T, grad(L_G, env["Z^1"])) is not True,
+        lambda: differs_at_a_point(env["Delta^3"] * env["W^1"].T, grad(L_G, env["Z^1"])),
     )
 
 
@@ -180,6 +191,39 @@ def _upper_grad(l, layers, fw, env, G):
             local[f"Z^{k + 1}"] = mx.evaluate(fw[k + 1], local)
     L = sum(G[r, c] * local["Z^6"][r, c] for r in range(G.rows) for c in range(G.cols))
     return substitute(grad(L, zl), zl, env[f"Z^{l}"])
+
+
+def _prove_dag_reuse(B) -> None:
+    """The two uses' messages against SymEngine's derivative; the network is built on SymEngine."""
+    se = load_symengine()
+    M, N = 2, 3
+    X = to_symengine_matrix(symbolic_matrix("x", M, N, real=True))
+    W_sympy = symbolic_matrix("w", N, N, real=True)
+    W = to_symengine_matrix(W_sympy)
+    G = to_symengine_matrix(symbolic_matrix("g", M, N, real=True))
+    S1 = X * W
+    H1 = tanh_m(S1)
+    S2 = H1 * W
+    H2 = tanh_m(S2)
+    L = sum(G.multiply_elementwise(H2))
+    one = se.ones(M, N)
+    D2 = G.multiply_elementwise(one - H2.multiply_elementwise(H2))
+    D1 = (D2 * W.T).multiply_elementwise(one - H1.multiply_elementwise(H1))
+    total = X.T * D1 + H1.T * D2
+    oracle = grad(L, W_sympy)
+    label = f"m={M}, n={N}"
+    B.prove(
+        "grad:W",
+        "exact: sum of the two uses' messages = SymEngine's derivative (top message G)",
+        label,
+        lambda: same(total, oracle),
+    )
+    B.prove(
+        "grad:W",
+        "exact: either use alone is not the gradient (the proof can fail)",
+        label,
+        lambda: differs_at_a_point(X.T * D1, oracle) and differs_at_a_point(H1.T * D2, oracle),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -269,27 +313,28 @@ def build_rnn_bptt(topic):
 def _prove_bptt(B) -> None:
     """BPTT exactly as the steps state, against the derivative of the unrolled network."""
     T, M, N, H, KK = 3, 2, 2, 2, 2
-    xs = [symbolic_matrix(f"x{t}", M, N, real=True) for t in range(1, T + 1)]
-    U = symbolic_matrix("u", N, H, real=True)
-    V = symbolic_matrix("v", H, H, real=True)
-    W = symbolic_matrix("w", H, KK, real=True)
-    bb = sp.Matrix(1, H, lambda r, c: sp.Symbol(f"b_{c + 1}", real=True))
-    Gs = [symbolic_matrix(f"g{t}", M, KK, real=True) for t in range(1, T + 1)]
-    ones = sp.ones(M, 1)
-    hs = [sp.zeros(M, H)]
+    se = load_symengine()  # the network and BPTT's messages are built on SymEngine (arithmetic only)
+    xs = [to_symengine_matrix(symbolic_matrix(f"x{t}", M, N, real=True)) for t in range(1, T + 1)]
+    U = to_symengine_matrix(symbolic_matrix("u", N, H, real=True))
+    V = to_symengine_matrix(symbolic_matrix("v", H, H, real=True))
+    W = to_symengine_matrix(symbolic_matrix("w", H, KK, real=True))
+    bb = se.DenseMatrix(1, H, [se.Symbol(f"b_{c + 1}") for c in range(H)])
+    Gs = [to_symengine_matrix(symbolic_matrix(f"g{t}", M, KK, real=True)) for t in range(1, T + 1)]
+    ones = se.ones(M, 1)
+    hs = [se.zeros(M, H)]
     for t in range(T):
         hs.append(tanh_m(xs[t] * U + hs[-1] * V + ones * bb))
-    L = sum(sum(Gs[t].multiply_elementwise(hs[t + 1] * W)) for t in range(T))
+    L = sum((sum(Gs[t].multiply_elementwise(hs[t + 1] * W)) for t in range(T)), se.Integer(0))
     # BPTT, exactly as the steps state
     ds = [None] * (T + 2)
-    ds[T + 1] = sp.zeros(M, H)
+    ds[T + 1] = se.zeros(M, H)
     for t in range(T, 0, -1):
-        dh = Gs[t - 1] * W.T + (ds[t + 1] * V.T if t < T else sp.zeros(M, H))
-        ds[t] = dh.multiply_elementwise(sp.ones(M, H) - hs[t].multiply_elementwise(hs[t]))
-    gW = sum((hs[t].T * Gs[t - 1] for t in range(1, T + 1)), sp.zeros(H, KK))
-    gV = sum((hs[t - 1].T * ds[t] for t in range(1, T + 1)), sp.zeros(H, H))
-    gU = sum((xs[t - 1].T * ds[t] for t in range(1, T + 1)), sp.zeros(N, H))
-    gb = sum((ones.T * ds[t] for t in range(1, T + 1)), sp.zeros(1, H))
+        dh = Gs[t - 1] * W.T + (ds[t + 1] * V.T if t < T else se.zeros(M, H))
+        ds[t] = dh.multiply_elementwise(se.ones(M, H) - hs[t].multiply_elementwise(hs[t]))
+    gW = sum((hs[t].T * Gs[t - 1] for t in range(1, T + 1)), se.zeros(H, KK))
+    gV = sum((hs[t - 1].T * ds[t] for t in range(1, T + 1)), se.zeros(H, H))
+    gU = sum((xs[t - 1].T * ds[t] for t in range(1, T + 1)), se.zeros(N, H))
+    gb = sum((ones.T * ds[t] for t in range(1, T + 1)), se.zeros(1, H))
     label = f"T={T}, m={M}, n={N}, H={H}, K={KK}"
     for key, mine, P in (("grad:W", gW, W), ("grad:V", gV, V), ("grad:U", gU, U), ("grad:b", gb, bb)):
         B.prove(
@@ -302,7 +347,7 @@ def _prove_bptt(B) -> None:
         "grad:V",
         "exact: the last step's term alone is not the gradient (the proof can fail)",
         label,
-        lambda: same(hs[T - 1].T * ds[T], grad(L, V)) is not True,
+        lambda: differs_at_a_point(hs[T - 1].T * ds[T], grad(L, V)),
     )
 
 
@@ -353,32 +398,7 @@ def build_dag_reuse(topic):
             r"\mathbf{X}^{\top}\boldsymbol{\Delta}^{S^1} + (\mathbf{H}^{1})^{\top}\boldsymbol{\Delta}^{S^2}",
         ),
     )
-    M, N = 2, 3
-    X = symbolic_matrix("x", M, N, real=True)
-    W = symbolic_matrix("w", N, N, real=True)
-    G = symbolic_matrix("g", M, N, real=True)
-    S1 = X * W
-    H1 = tanh_m(S1)
-    S2 = H1 * W
-    H2 = tanh_m(S2)
-    L = sum(G.multiply_elementwise(H2))
-    one = sp.ones(M, N)
-    D2 = G.multiply_elementwise(one - H2.multiply_elementwise(H2))
-    D1 = (D2 * W.T).multiply_elementwise(one - H1.multiply_elementwise(H1))
-    total = X.T * D1 + H1.T * D2
-    label = f"m={M}, n={N}"
-    B.prove(
-        "grad:W",
-        "exact: sum of the two uses' messages = SymEngine's derivative (top message G)",
-        label,
-        lambda: same(total, grad(L, W)),
-    )
-    B.prove(
-        "grad:W",
-        "exact: either use alone is not the gradient (the proof can fail)",
-        label,
-        lambda: same(X.T * D1, grad(L, W)) is not True and same(H1.T * D2, grad(L, W)) is not True,
-    )
+    _prove_dag_reuse(B)
     B.notes.append(
         "The generated DAG runtime adds the messages of a reused module; it is checked numerically as network:dag."
     )

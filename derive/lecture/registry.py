@@ -121,19 +121,54 @@ def _load() -> None:
     if _LOADED:
         return
     _LOADED = True
-    before = set(_REGISTRY)
     for mod in _DECLARATION_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as err:
-            # A declaration file not written yet is simply absent; any other
-            # missing module is a real error.
-            if err.name != mod:
-                raise
-    _DECLARED.update({n: t for n, t in _REGISTRY.items() if t.category != "user" and n not in before})
+        _load_module(mod)
+
+
+_IMPORTED: set[str] = set()  # the declaration files imported so far
+
+
+def _load_module(mod: str) -> None:
+    """Import one declaration file and record the topics it declared (their text is in the cache's source hash)."""
+    if mod in _IMPORTED:
+        return
+    _IMPORTED.add(mod)
+    before = set(_REGISTRY)
+    try:
+        importlib.import_module(mod)
+    except ModuleNotFoundError as err:
+        # A declaration file not written yet is simply absent; any other
+        # missing module is a real error.
+        if err.name != mod:
+            raise
+    new = {n: t for n, t in _REGISTRY.items() if t.category != "user" and n not in before}
+    _DECLARED.update(new)
     from gradproof.derive.support import cache
 
-    cache.declare(_DECLARED.values())
+    cache.declare(new.values())
+
+
+def _load_declaring(name: str) -> None:
+    """Import only the declaration files that quote ``name``, in the lecture's order, until it is registered.
+
+    NOTE: ``gradproof derive TOPIC`` needs one topic (and those its derivation
+    derives, looked up the same way), not every declaration; a name no file
+    declares loads them all, so that the error suggests from every topic.
+    """
+    from importlib.util import find_spec
+
+    for mod in _DECLARATION_MODULES:
+        if name in _REGISTRY:
+            return
+        spec = find_spec(mod)
+        if spec is None or not spec.origin:
+            continue
+        with open(spec.origin, encoding="utf-8") as fh:
+            text = fh.read()
+        if f'"{name}"' in text or f"'{name}'" in text:
+            _load_module(mod)
+    if name not in _REGISTRY:
+        _load()
 
 
 def topics(category: str | None = None) -> list[Topic]:
@@ -157,7 +192,8 @@ class UnknownTopic(KeyError):
 
 
 def get(name: str) -> Topic:
-    _load()
+    if not _LOADED and name not in _REGISTRY:
+        _load_declaring(name)
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -264,6 +300,7 @@ def schedule(names) -> list[tuple]:
     >>> [b for b in schedule(["sigmoid", "multinomial_logistic_regression", "linear", "softmax"]) if len(b) > 1]
     [('linear', 'softmax', 'multinomial_logistic_regression')]
     """
+    _load()  # every declaration: a topic's uses are found among the registered topics
     names = list(dict.fromkeys(names))
     wanted = set(names)
     group = {n: n for n in names}  # union-find over "derives the other"

@@ -107,15 +107,24 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         except _Refused as err:
             return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
+    parts = incremental.Keys()
+    early = None
     try:
-        from gradproof.reports.build import select_topics
+        from gradproof.reports.build import select_topics, start_early
 
+        if not names:  # the whole lecture: its SymPy-free figures start while the registry loads
+            with timeline.span("report-level parts looked up; SymPy-free ones not stored handed to a worker"):
+                early = start_early(parts)
         with timeline.span("registry loaded: SymPy imported, every topic declared"):
             n_topics = len(select_topics(names or None))
-    except UnknownTopic as err:
-        raise CLIError(str(err), 2) from None
-    if n_topics == 0:
-        raise CLIError("no topic is registered yet: nothing to report", 1)
+        if n_topics == 0:
+            raise CLIError("no topic is registered yet: nothing to report", 1)
+    except BaseException as err:
+        if early is not None:
+            early.stop()
+        if isinstance(err, UnknownTopic):
+            raise CLIError(str(err), 2) from None
+        raise
     # one step per topic, the figures (whole lecture only), then each file written
     steps = (
         n_topics
@@ -127,7 +136,6 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
     from gradproof.derive.support.atomic import OutputError, OutputFolder
 
     pdf_error = None
-    parts = incremental.Keys()
     try:
         # built beside the folder, swapped in when complete; locked against a second run
         with (
@@ -135,8 +143,14 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
             Bar(steps, "report") as bar,
         ):
             report = build_report(
-                names or None, progress=bar, parts=parts, timeline=timeline, prepare=_preparer(formats, not names)
+                names or None,
+                progress=bar,
+                parts=parts,
+                timeline=timeline,
+                prepare=_preparer(formats, not names),
+                early=early,
             )
+            early = None  # the build took its worker over
             try:
                 with timeline.span("files written") as stages:
                     written = write_report(report, folder.path, formats, progress=bar, parts=parts)
@@ -152,6 +166,9 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
     except OSError as err:
         # the output folder, not a check, failed: bad input (exit 2)
         raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+    finally:
+        if early is not None:  # the build never started (e.g. the output folder refused)
+            early.stop()
     if pdf_error is not None:
         raise CLIError(str(pdf_error).replace(str(folder.path), str(folder.target)), 1)
     written.files = [folder.final(p) for p in written.files]

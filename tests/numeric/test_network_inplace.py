@@ -91,9 +91,9 @@ def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
     net = MLP((4, 5, 3), seed=2)
     fwd, _ = inplace.ACTIVATIONS["tanh"]
 
-    def wrong_backward(d, s, a, tmp):
-        np.subtract(1.0, a, tmp)  # 1 - a instead of 1 - a^2
-        d *= tmp
+    def wrong_backward(d, a):
+        np.subtract(1.0, a, a)  # 1 - a instead of 1 - a^2
+        d *= a
 
     net.inplace.act = (fwd, wrong_backward)
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
@@ -104,7 +104,7 @@ def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
 def test_a_wrong_variant_is_not_chosen(monkeypatch):
     fwd, _ = inplace.ACTIVATIONS["tanh"]
 
-    def wrong_backward(d, s, a, tmp):
+    def wrong_backward(d, a):
         d *= 2.0
 
     monkeypatch.setitem(inplace.ACTIVATIONS, "tanh", (fwd, wrong_backward))
@@ -160,24 +160,22 @@ def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, acti
 
 @settings(max_examples=60, deadline=None)
 @given(
-    m=st.sampled_from([1, 2, 5, 63, 64, 65, 130]),  # both sides of MIN_ROWS_COLUMN_PASSES
+    m=st.sampled_from([1, 2, 5, 63, 64, 65, 130]),
     K=st.integers(1, 40),
     scale=st.sampled_from([1.0, 1e3, 1e300]),
     seed=st.integers(0, 2**16),
 )
-def test_row_maximum_column_by_column_is_the_row_maximum_and_softmax_stays_finite(m, K, scale, seed):
+def test_softmax_delta_on_the_transposed_output_is_the_softmax_and_stays_finite(m, K, scale, seed):
     rng = np.random.default_rng(seed)
     s = rng.standard_normal((m, K)) * scale
-    buf = inplace.Buffers([K], m, np.float64)
-    inplace._row_max(s, buf)
-    assert np.array_equal(buf.row[:, 0], s.max(axis=1))
+    buf = inplace.Buffers([K], 1, m, np.float64)
     y = np.eye(K)[rng.integers(0, K, m)]
-    d = np.empty_like(s)
-    inplace._softmax_ce_delta(s, y, d, buf, 1.0 / m)
+    dT = np.empty((K, m))
+    inplace._softmax_ce_delta(np.ascontiguousarray(s.T), y.T, dT, buf, 1.0 / m)
     shifted = np.exp(s - s.max(axis=1, keepdims=True))
     want = (shifted / shifted.sum(axis=1, keepdims=True) - y) / m
-    assert np.all(np.isfinite(d))
-    np.testing.assert_allclose(d, want, rtol=1e-12, atol=1e-15)
+    assert np.all(np.isfinite(dT))
+    np.testing.assert_allclose(dT.T, want, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -259,8 +257,11 @@ def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype
     output=st.sampled_from(["softmax", "sigmoid", "linear"]),
     seed=st.integers(0, 2**16),
 )
-def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(sizes, m, activation, output, seed):
-    # _whole runs the same calls on the same buffers as _block, bound once: the very same numbers
+def test_a_program_writes_only_the_gradient_it_was_made_for_and_its_logits_are_the_forward_pass(
+    sizes, m, activation, output, seed
+):
+    # programs are kept per batch size and arrays: one made for the network's gradient vector must
+    # not be run for another, and the forward-only program gives the logits of the step's forward pass
     rng = np.random.default_rng(seed)
     net = MLP(tuple(sizes), activation=activation, output=output, seed=seed)
     net.theta[...] = rng.standard_normal(net.theta.shape)
@@ -268,13 +269,15 @@ def test_the_whole_batch_program_computes_exactly_what_a_block_of_rows_does(size
     plan, lf = net.inplace, net.loss_module.forward
     loss = inplace.run(plan, net._wb, net._gwb, X, Y, 0.3, lf)
     whole = net._grad_flat.copy()
-    assert plan._buffers[m].program is not None  # the program ran
-    logits = inplace.logits(plan, net._wb, X).copy()
-    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in net._wb]
-    buf = inplace._buffers(plan, net._wb, m)
-    assert inplace._block(plan, net._wb, grads, X, Y, 0.3 / m, lf, buf, m) == loss
-    assert np.array_equal(buf.S[-1], logits)
-    assert np.array_equal(np.concatenate([a.ravel() for pair in grads for a in pair]), whole)
+    assert plan._buffers[m].programs  # the program ran
+    other = inplace.flat_like(net._wb)
+    net._grad_flat[...] = 0.0
+    assert inplace.run(plan, net._wb, other, X, Y, 0.3, lf) == loss
+    assert np.array_equal(np.concatenate([a.ravel() for pair in other for a in pair]), whole)
+    assert not net._grad_flat.any()  # the first program's gradient vector was left alone
+    logits = inplace.logits(plan, net._wb, X)
+    np.testing.assert_allclose(logits, net.forward(X), rtol=1e-12, atol=1e-12)
+    assert lf(logits, Y) == loss
 
 
 def test_a_changed_variant_is_not_run_from_a_program_made_before():
@@ -283,6 +286,28 @@ def test_a_changed_variant_is_not_run_from_a_program_made_before():
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
     net.gradient(X, Y)  # makes the program of a batch of 6
     fwd, _ = inplace.ACTIVATIONS["tanh"]
-    net.inplace.act = (fwd, lambda d, s, a, tmp: d.__imul__(2.0))  # a planted fault
+    net.inplace.act = (fwd, lambda d, a: d.__imul__(2.0))  # a planted fault
     failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=("directional",)) if not r.passed}
     assert failed == {"dL/dW1", "dL/db1"}
+
+
+def test_a_batch_with_the_wrong_number_of_columns_is_refused_not_broadcast():
+    # the in-place path copies the batch into [X 1]: a one-column batch must not be spread over every column
+    rng = np.random.default_rng(14)
+    net = MLP((3, 4, 2), seed=0)
+    before = net.theta.copy()
+    X, Y = rng.standard_normal((5, 1)), _targets("softmax", rng, 5, 2)
+    with pytest.raises(ValueError):
+        net.step(X, Y, 0.1)
+    assert np.array_equal(net.theta, before)
+
+
+def test_the_bias_joins_its_weights_only_where_it_follows_them_in_memory():
+    flat = np.arange(10.0)
+    W, b = flat[:6].reshape(2, 3), flat[6:9]
+    Wb = inplace.joined(W, b)
+    assert Wb.shape == (3, 3) and np.shares_memory(Wb, flat) and np.array_equal(Wb[2], b)
+    with pytest.raises(ValueError):
+        inplace.joined(W, flat[7:10])  # one number apart
+    with pytest.raises(ValueError):
+        inplace.joined(W, b.copy())  # another array
