@@ -14,8 +14,9 @@ import sympy as sp
 
 from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.engine.derivation import Derivation, Label, Step
-from gradproof.derive.engine.matrixform import Binding
+from gradproof.derive.engine.matrixform import Binding, shortest
 from gradproof.derive.engine.notation import Arg, ModuleDeclaration, m, s_
+from gradproof.derive.proof.zero import simplifies_to_zero
 
 # ---------------------------------------------------------------------------
 # Index-form clean-up
@@ -223,7 +224,7 @@ def readable_map(e):
     if isinstance(e, mx.Map):
         body = sp.sympify(e.expr, strict=True)
         nicer = common_denominator(body)
-        if nicer != body and sp.count_ops(nicer) <= sp.count_ops(body) and sp.simplify(nicer - body) == 0:
+        if nicer != body and sp.count_ops(nicer) <= sp.count_ops(body) and simplifies_to_zero(nicer - body):
             return replace(e, expr=nicer)
     return e
 
@@ -231,7 +232,7 @@ def readable_map(e):
 def tidy(e: sp.Expr) -> sp.Expr:
     e, held = _hold_roots(e)
     cands = [e, sp.factor_terms(e), sp.factor_terms(sp.expand(e))]
-    return _release(min(cands, key=lambda x: (sp.count_ops(x), len(str(x)))), held)
+    return _release(shortest(cands), held)
 
 
 # ---------------------------------------------------------------------------

@@ -352,6 +352,8 @@ def _collect(e: E) -> E:
     """
     import sympy as sp
 
+    from gradproof.derive.engine.matrixform import shortest
+
     best_out, best_len = e, len(text(e))
     for sums in (False, True):
         atoms: dict = {}
@@ -360,7 +362,7 @@ def _collect(e: E) -> E:
         fac = sp.factor(s)
         if fac.as_coeff_Mul()[0] in (1, -1):  # keep 2 a + 2 b as written in the cookbook, not 2 (a + b)
             cands.append(fac)
-        best = min(cands, key=lambda c: (sp.count_ops(c), len(str(c))))
+        best = shortest(cands)
         back = {v: k for k, v in atoms.items()}
         try:
             if best.free_symbols <= set(back):

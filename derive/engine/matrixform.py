@@ -491,8 +491,25 @@ def _tidy(body):
     """Factor an elementwise body the way the lecture writes it."""
     f = sp.factor_terms(sp.together(sp.expand(body)))
     g = sp.factor(body)
-    cands = [g, f, body]
-    return min(cands, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return shortest([g, f, body])
+
+
+def shortest(cands: list):
+    """The first candidate with the fewest operations, ties broken by the shorter text.
+
+    What ``min(cands, key=(count_ops, len(str)))`` picks, printing a
+    candidate only when its count of operations ties with the best.
+
+    >>> x, y, z = sp.symbols("x y z")
+    >>> shortest([x * y + x * z, x * (y + z)])
+    x*(y + z)
+    >>> shortest([x * (y + 1), x * y + x])  # two operations each: the shorter text
+    x*y + x
+    """
+    ops = [sp.count_ops(e) for e in cands]
+    fewest = min(ops)
+    tied = [e for e, k in zip(cands, ops) if k == fewest]
+    return tied[0] if len(tied) == 1 else min(tied, key=lambda e: len(str(e)))
 
 
 def _contract_dummy(atoms, dummies: set, d, row_vector: bool) -> bool:

@@ -163,7 +163,11 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     every point is taken as zero; if no point can be evaluated, the answer
     is undecided -- never a failure of a true identity.
     """
-    d = fn.explicit(sp.sympify(d, strict=True))
+    d = sp.sympify(d, strict=True)
+    if d == 0:
+        return ZERO
+    # one traversal to see whether any lecture function is there to rewrite
+    d = fn.explicit(d) if d.has(*fn.ALL) else d
     if d == 0:
         return ZERO
     if d.has(*_PIECEWISE):
@@ -202,6 +206,45 @@ def decide_zero(d: sp.Expr, rng: random.Random | None = None):
     if _is_rational_function(d):
         return NONZERO  # cancel decides rational functions exactly
     return _probe_zero(d0, rng or random.Random(0))
+
+
+def simplifies_to_zero(d) -> bool:
+    """Whether ``sp.simplify(d) == 0``, at the cost of ``cancel`` where that decides.
+
+    A rational function of plain symbols with rational coefficients is zero
+    exactly when ``cancel`` makes it 0, and ``simplify`` then answers 0 (its
+    candidates include ``cancel``'s result, and it keeps the shortest): the
+    same answer, without ``simplify``'s other rewrites.  Anything else (a
+    function, a root, a sum, an indexed entry) goes to ``simplify`` itself.
+
+    >>> y, z = sp.symbols("y z", real=True)
+    >>> simplifies_to_zero(y / z + (1 - y) / z - 1 / z)
+    True
+    >>> simplifies_to_zero(sp.exp(y) * sp.exp(-y) - 1), simplifies_to_zero(y / z - 1)
+    (True, False)
+    """
+    d = sp.sympify(d, strict=True)
+    if d == 0:
+        return True
+    if _is_polynomial_fraction(d):
+        return sp.cancel(sp.together(d)) == 0
+    return sp.simplify(d) == 0
+
+
+def _is_polynomial_fraction(d) -> bool:
+    """Built of symbols and rational numbers by sums, products and integer powers only."""
+    stack = [d]
+    while stack:
+        e = stack.pop()
+        if e.is_Add or e.is_Mul:
+            stack.extend(e.args)
+        elif e.is_Pow:
+            if not e.exp.is_Integer:
+                return False
+            stack.append(e.base)
+        elif not (e.is_Rational or isinstance(e, sp.Symbol)):
+            return False
+    return True
 
 
 def _is_rational_function(d) -> bool:
@@ -273,17 +316,22 @@ def _field_zero(d: sp.Expr) -> bool:
     if d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False
     gens: dict = {}
+    # exp(c u) -> [(c, exp(u))], once per distinct exponential (a sum repeats them)
+    factors: dict = {}
+    seen: set = set()
     stack = [d]
     while stack:
         e = stack.pop()
-        if e.is_Rational:
+        if e.is_Rational or e in seen:
             continue
+        seen.add(e)
         if e.is_Add or e.is_Mul:
             stack.extend(e.args)
         elif e.is_Pow and e.exp.is_Integer:
             stack.append(e.base)
         elif isinstance(e, sp.exp):
-            gens.update((sp.exp(t), None) for _, t in _exp_factors(e))
+            factors[e] = [(k, sp.exp(t)) for k, t in _exp_factors(e)]
+            gens.update((g, None) for _, g in factors[e])
         else:
             gens.setdefault(e, None)
     if not gens:
@@ -304,7 +352,7 @@ def _field_zero(d: sp.Expr) -> bool:
         elif e.is_Mul:
             r = _Fraction.product([image(a) for a in e.args])
         elif isinstance(e, sp.exp):
-            r = _Fraction.product([images[sp.exp(t)].power(k) for k, t in _exp_factors(e)])
+            r = _Fraction.product([images[g].power(k) for k, g in factors[e]])
         else:  # an integer power
             r = image(e.base).power(int(e.exp))
         memo[e] = r

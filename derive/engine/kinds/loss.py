@@ -31,7 +31,8 @@ from gradproof.derive.engine.indexform import (
 from gradproof.derive.engine.matrixform import Binding, Translator
 from gradproof.derive.engine.notation import a_, m, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.derive.proof.prove import Session
+from gradproof.derive.proof.prove import Session, gradient
+from gradproof.derive.proof.zero import simplifies_to_zero
 
 # The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
 NAME = "loss"
@@ -134,7 +135,7 @@ def _local_derivative(dv: Deriver, ell, entry, lhs):
         dv.step("name the forward output", lhs, renamed, decl.output.note)
     simpler = tidy(sp.simplify(renamed)) if renamed.has(sp.exp) else tidy(renamed)
     over_one = common_denominator(simpler)
-    if sp.count_ops(over_one) < sp.count_ops(simpler) and sp.simplify(over_one - simpler) == 0:
+    if sp.count_ops(over_one) < sp.count_ops(simpler) and simplifies_to_zero(over_one - simpler):
         simpler = over_one
     if simpler != renamed:
         dv.step("over a common denominator" if simpler is over_one else "simplify", lhs, simpler)
@@ -166,7 +167,7 @@ def prove(topic, d, sizes=None):
         ps.extra_env[decl.output.matrix] = sp.Matrix(Z.rows, Z.cols, lambda a, b: outputs[(a, b)])
     res = {r.key: r for r in d.results}
     ps.compare_matrix(sp.Matrix([[L]]), res["loss"].matrix, "loss")
-    expected = Z.applyfunc(lambda x: sp.diff(L, x))
+    expected = gradient(L, Z)
     # the one-hot constraint is exact here: the targets are explicit one-hot rows
     backward = res["backward"]
     got = sp.zeros(*Z.shape)

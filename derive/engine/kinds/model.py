@@ -27,7 +27,7 @@ from gradproof.derive.engine.indexform import clean, tidy
 from gradproof.derive.engine.matrixform import Binding, Translator, scale
 from gradproof.derive.engine.notation import K, a_, c_, m, n, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.derive.proof.prove import SIZES, Session, instantiate, per_sample_subs
+from gradproof.derive.proof.prove import SIZES, Session, gradient, instantiate, per_sample_subs
 
 # The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
 NAME = "model"
@@ -325,7 +325,7 @@ def prove(topic, d, sizes=None):
     env = {"X": X, nm.param: W, "Y" if nm.vector else "y": Y, decl.output_matrix: prediction}
     text = f"m={rows}, n={sizes['n']}" + (f", K={classes}" if nm.vector else "")
     ps = Session(sizes, env, sizes_text=text)
-    oracle = {"forward": prediction, f"grad:{nm.param}": W.applyfunc(lambda w: sp.diff(L, w))}
+    oracle = {"forward": prediction, f"grad:{nm.param}": gradient(L, W)}
     res = {r.key: r for r in d.results}
     ps.compare_matrix(prediction, res["forward"].matrix, "forward")
     ps.compare_matrix(sp.Matrix([[L]]), res["loss"].matrix, "loss")

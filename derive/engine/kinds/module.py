@@ -30,7 +30,7 @@ from gradproof.derive.engine.indexform import (
 from gradproof.derive.engine.matrixform import Translator
 from gradproof.derive.engine.notation import a_, c_, j_, m, s_
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.derive.proof.prove import Session
+from gradproof.derive.proof.prove import Session, gradient
 
 # The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
 NAME = "module"
@@ -198,10 +198,10 @@ def prove(topic, d, sizes=None):
     ps.compare_matrix(F, res["forward"].matrix, "forward")
     Z = ps.env[decl.arg("input")[0].matrix]
     _prove_jacobian(ps, res["jacobian"].index, F, Z)
-    oracle = {"forward": F, "backward": Z.applyfunc(lambda x: sp.diff(L, x))}
+    oracle = {"forward": F, "backward": gradient(L, Z)}
     _prove_message(ps, res["backward"], oracle["backward"], F, D, lambda a, c: {a_: c}, rows_are_samples=True)
     for p in decl.arg("param"):
-        oracle[f"grad:{p.name}"] = ps.env[p.matrix].applyfunc(lambda x: sp.diff(L, x))
+        oracle[f"grad:{p.name}"] = gradient(L, ps.env[p.matrix])
         entry = (lambda a, c: {a_: a, c_: c}) if len(p.dims) == 2 else (lambda a, c: {c_: max(a, c)})
         _prove_message(ps, res[f"grad:{p.name}"], oracle[f"grad:{p.name}"], F, D, entry)
     return ps, oracle

@@ -21,7 +21,7 @@ from gradproof.derive.engine.kinds.loss import scalar_and_gradient
 from gradproof.derive.engine.matrixform import Binding, Translator
 from gradproof.derive.engine.notation import a_, c_
 from gradproof.derive.output.codegen_numpy.emitter import Function
-from gradproof.derive.proof.prove import Session
+from gradproof.derive.proof.prove import Session, gradient
 
 # The kind's name: the generated module's KIND, as numeric/kinds.py spells it.
 NAME = "penalty"
@@ -78,7 +78,7 @@ def prove(topic, d, sizes=None):
     value = ps.instantiate(ps.decl.forward(ps.bases, None), sub)
     res = {r.key: r for r in d.results}
     ps.compare_matrix(sp.Matrix([[value]]), res["penalty"].matrix, "penalty")
-    expected = W.applyfunc(lambda x: sp.diff(value, x))
+    expected = gradient(value, W)
     grad = res[f"grad:{w.name}"]
     got = sp.zeros(*W.shape)
     for a in range(W.rows):
