@@ -210,6 +210,10 @@ def derive(name_or_topic) -> Any:
     """Derive a topic (cached per process): returns a frozen Derivation."""
     topic = name_or_topic if isinstance(name_or_topic, Topic) else get(name_or_topic)
     if topic.name not in _CACHE or _CACHE[topic.name][0] is not topic:
+        # str() of a result's matrix prints through the text printer, which registers itself when its
+        # module is imported: a derivation read from the disk cache must print as a fresh one does,
+        # whichever declaration files this process happened to import
+        from gradproof.derive.output import printing  # noqa: F401
         from gradproof.derive.support import cache  # on disk, across runs (derive/support/cache.py)
 
         _CACHE[topic.name] = (topic, _carrying_source(topic, cache.fetch(topic, topic.build)))

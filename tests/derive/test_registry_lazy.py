@@ -50,3 +50,27 @@ def test_one_topic_looked_up_alone_is_the_topic_of_the_whole_registry(name, monk
 def test_an_unknown_name_still_suggests_from_every_topic(monkeypatch):
     got = _lazy("glorott", monkeypatch)
     assert got["loaded"] and "unknown topic 'glorott'" in got["error"] and "glorot" in got["error"]
+
+
+PRINT_RESULTS = """
+import json, sys
+import gradproof
+d = gradproof.derive(sys.argv[1])
+print(json.dumps([[r.key, str(r.matrix), str(r.index)] for r in d.results]))
+"""
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "sigmoid"])
+def test_a_result_read_from_the_disk_cache_prints_as_a_fresh_one(name, tmp_path, monkeypatch):
+    """str() of a result's matrix goes through the text printer even when no declaration file imported it."""
+    monkeypatch.delenv("GRADPROOF_NO_CACHE", raising=False)
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path / "cache"))
+
+    def run() -> list:
+        out = subprocess.run([sys.executable, "-c", PRINT_RESULTS, name], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    fresh, cached = run(), run()
+    assert any((tmp_path / "cache").rglob("*")), "the first run stored nothing"
+    assert cached == fresh
+    assert not any("Map(expr=" in m or "Sym(" in m for _, m, _ in cached), cached
