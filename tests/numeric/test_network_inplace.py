@@ -138,14 +138,18 @@ def test_a_batch_in_another_dtype_takes_the_generated_path():
     assert lf == lp and all(np.array_equal(gf[k], gp[k]) for k in fast.keys)
 
 
-@settings(max_examples=25, deadline=None)
-@given(
+# Any small MLP: widths, batch size, hidden activation, output loss, and the seed of its data.
+ANY_NETWORK = dict(
     sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5),
     m=st.integers(1, 9),
     activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
     output=st.sampled_from(["softmax", "sigmoid", "linear"]),
     seed=st.integers(0, 2**16),
 )
+
+
+@settings(max_examples=25, deadline=None)
+@given(**ANY_NETWORK)
 def test_in_place_gradient_equals_the_generated_one_for_any_shape(sizes, m, activation, output, seed):
     rng = np.random.default_rng(seed)
     fast, plain = _pair(tuple(sizes), activation, output)
@@ -250,13 +254,7 @@ def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype
 
 
 @settings(max_examples=20, deadline=None)
-@given(
-    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5),
-    m=st.integers(1, 9),
-    activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
-    output=st.sampled_from(["softmax", "sigmoid", "linear"]),
-    seed=st.integers(0, 2**16),
-)
+@given(**ANY_NETWORK)
 def test_a_program_writes_only_the_gradient_it_was_made_for_and_its_logits_are_the_forward_pass(
     sizes, m, activation, output, seed
 ):
