@@ -246,12 +246,21 @@ def render_html(report, figure) -> str:
 
 
 def render_latex(report, figure) -> str:
-    """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it."""
+    """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it.
+
+    It compiles in one pass from nothing (no label read back from the
+    ``.aux``): the figures are numbered here, in the order LaTeX numbers
+    them, and the other slides link to the first by its named target.
+    """
     from gradproof.derive.output.render import erratum_view
     from gradproof.reports.render_latex import _env
 
     slides, summary, titles = _view(report)
+    figures = 0
     for s in slides:
+        if s["plot"] and figure is not None:
+            figures += 1
+            s["plot"] = figures  # the figure's number: the slides' only figure environments
         for it in s["items"]:
             it["text"] = statement_latex(it["tex"] or "", it["text"])
             it["errata"] = [erratum_view(e, "latex") for e in it["errata"]]  # formulas as maths, as in the report
@@ -260,5 +269,13 @@ def render_latex(report, figure) -> str:
     return (
         _env()
         .get_template("companion.tex.j2")
-        .render(slides=slides, summary=summary, titles=titles, report=report, figure=figure, statuses=coverage)
+        .render(
+            slides=slides,
+            summary=summary,
+            titles=titles,
+            report=report,
+            figure=figure,
+            statuses=coverage,
+            plotted=1 if figures else 0,
+        )
     )

@@ -94,10 +94,30 @@ def prepare() -> None:
     _code_formatter().get_style_defs()
 
 
+def chunk_rows(tables: list[int]) -> int:
+    r"""The longtable chunk size that typesets each of ``tables`` (their body row counts) in one chunk.
+
+    longtable counts the rows (``\\``) since the head (``\endhead``) and
+    closes a chunk when the count reaches the chunk size, so one more than
+    the longest table's rows holds each whole (never less than 20, the
+    size older longtables default to).
+    """
+    return max([20, *(n + 1 for n in tables)])
+
+
 def render_latex(report) -> str:
-    """The whole report as a LaTeX document (a string)."""
+    """The whole report as a LaTeX document (a string).
+
+    It compiles in one pdflatex pass from nothing (see
+    :data:`gradproof.reports.writing.ONE_PASS`): its links go to named
+    targets, the one section number in its text is counted here, and the
+    long tables' chunk size is :func:`chunk_rows` of the tables it holds.
+    """
     sections = [section_view(s) for s in report.sections]
     errata = [dict(e, topic=s["name"], topic_title=tex_text(s["title"])) for s in sections for e in s.get("errata", [])]
+    closed_form_records = report.closed_form_records()
+    tables = [len(sections), len(closed_form_records), len(report.experiment_records)]
+    tables += [len(s["records"]) for s in sections]
     return (
         _env()
         .get_template("report.tex.j2")
@@ -107,7 +127,10 @@ def render_latex(report) -> str:
             sections=sections,
             figures=report.figures,
             unavailable=report.unavailable,
-            closed_form_records=report.closed_form_records(),
+            closed_form_records=closed_form_records,
+            chunk_rows=chunk_rows(tables),
+            # the errata are the first numbered section of the report, when there are any
+            errata_number=1,
             experiment_records=report.experiment_records,
             failures=report.failures,
             code_style=_code_formatter().get_style_defs(),

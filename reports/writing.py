@@ -32,6 +32,10 @@ MAX_PASSES = 5
 # pdfTeX's option for a pass whose PDF nobody reads: it typesets (and writes the .aux) as usual,
 # but neither reads the figures nor embeds the fonts nor writes the PDF
 DRAFT = "-draftmode"
+# A line of its own in a preamble (report.tex, companion.tex): the document reads nothing back from its .aux
+# but what a reference there would put (\newlabel ...); its links go to named targets, every long table is
+# set in one chunk, and nothing uses the page total. See :func:`_settled`.
+ONE_PASS = "% gradproof: one pass"
 
 
 def latex_engine() -> tuple[list[str] | None, str]:
@@ -99,14 +103,16 @@ def compile_document(
         # A fixed date makes pdfTeX's output reproducible too.
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
         aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
+        one_pass = declares_one_pass((Path(work) / tex_name).read_bytes())
         while passes < MAX_PASSES:
-            # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux):
-            # it runs in draft mode, typesetting without reading the figures or writing the PDF
-            draft = [DRAFT] if not aux and not passes else []
+            # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux) unless
+            # the document declares that what it writes there changes nothing: else it runs in draft mode,
+            # typesetting without reading the figures or writing the PDF
+            draft = [DRAFT] if not aux and not passes and not one_pass else []
             _pass(cmd[:1] + draft + cmd[1:] + [tex_name], work, env, outdir, stem, tex_name)
             passes, drafts = passes + 1, drafts + bool(draft)
             written = _aux_files(work, inputs, stem)
-            if _read_back(written) == _read_back(aux) and not draft:
+            if _settled(written, aux, one_pass) and not draft:
                 aux = written
                 break  # the fixed point: another pass would read what this one read
             aux = written
@@ -160,6 +166,97 @@ def _inert(line: bytes, opened: set[str]) -> bool:
         return True
     found = _WRITEFILE.match(text)
     return bool(found) and found.group(1) not in opened
+
+
+def declares_one_pass(tex: bytes) -> bool:
+    """Whether the preamble of ``tex`` holds the line :data:`ONE_PASS`."""
+    head = tex.split(b"\\begin{document}", 1)[0]
+    return any(line.rstrip() == ONE_PASS.encode() for line in head.splitlines())
+
+
+def _settled(written: dict[str, bytes], read: dict[str, bytes], one_pass: bool = False) -> bool:
+    """Whether a pass that read ``read`` and wrote ``written`` typeset what the next pass would: its PDF is final.
+
+    Any document: when :func:`_read_back` of both is the same.  A document
+    that declares :data:`ONE_PASS` also leaves out of both the ``.aux``
+    entries that :func:`_fixed` finds inert for it (an ``.aux`` left empty
+    is as good as none); so its first pass from nothing is final when it
+    wrote no label (:func:`_fixed` argues the rest).
+    """
+    if not one_pass:
+        return _read_back(written) == _read_back(read)
+
+    def effect(files: dict[str, bytes]) -> dict[str, bytes]:  # an .aux left empty reads as no .aux at all
+        return {n: d for n, d in _read_back(_unfixed(files, read)).items() if d.strip() or not n.endswith(".aux")}
+
+    return effect(written) == effect(read)
+
+
+def _unfixed(files: dict[str, bytes], read: dict[str, bytes]) -> dict[str, bytes]:
+    """``files`` without the ``.aux`` entries that are inert for a one-pass document that read ``read``."""
+    out = dict(files)
+    for name, data in files.items():
+        if name.endswith(".aux"):
+            tables = {m.group(1) for e in _entries(read.get(name, b"")) if (m := _LT_WIDTHS.fullmatch(e))}
+            out[name] = b"\n".join(e for e in _entries(data) if not _fixed(e, tables))
+    return out
+
+
+def _entries(data: bytes) -> list[bytes]:
+    """An ``.aux`` as whole entries: lines joined until their braces balance."""
+    out, lines, depth = [], [], 0
+    for line in data.split(b"\n"):
+        lines.append(line)
+        depth += line.count(b"{") - line.count(b"}")
+        if depth <= 0:
+            out.append(b"\n".join(lines))
+            lines, depth = [], 0
+    if lines:
+        out.append(b"\n".join(lines))
+    return out
+
+
+# a long table's column widths: \LT@entry{chunk}{width} per column, chunk the one that set the width
+_LT_WIDTHS = re.compile(rb"\\gdef \\(LT@[ivxlcdm]+) \{(?:\\LT@entry\s*\{\d+\}\{-?[\d.]+pt\})+\}")
+_LT_ONE_CHUNK = re.compile(rb"\\LT@entry\s*\{1\}")
+# what hyperref and bookmark write first in every .aux: no-op definitions of commands they define themselves
+# before the .aux is read, and code for a run without hyperref; and the page total, which nothing here uses
+_HEADER = re.compile(
+    rb"\\relax ?|\\providecommand\\[A-Za-z@]+(?:\[\d\])?\{(?:\\AtBeginDocument)?\}"
+    rb"|\\global\\let\\hyper@last\\relax ?|\\gdef\\HyperFirstAtBeginDocument#1\{#1\}"
+    rb"|\\HyperFirstAtBeginDocument\{\\ifx\\hyper@anchor\\@undefined\n"
+    rb"\\global\\let\\oldnewlabel\\newlabel\n"
+    rb"\\gdef\\newlabel#1#2\{\\newlabelxx\{#1\}#2\}\n"
+    rb"\\gdef\\newlabelxx#1#2#3#4#5#6\{\\oldnewlabel\{#1\}\{\{#2\}\{#3\}\}\}\n"
+    rb"\\AtEndDocument\{\\ifx\\hyper@anchor\\@undefined\n"
+    rb"\\let\\newlabel\\oldnewlabel\n"
+    rb"\\fi\}\n"
+    rb"\\fi\}"
+    rb"|\\gdef \\@abspage@last\{\d+\}"
+)
+
+
+def _fixed(entry: bytes, tables: set[bytes]) -> bool:
+    """An ``.aux`` entry of a one-pass document that the next pass reads to no effect, the pass having read
+    the long tables ``tables``.
+
+    hyperref's and bookmark's opening lines (:data:`_HEADER`) define what
+    those packages, loaded, have defined already, and the page total is
+    unused.  A long table's widths: longtable sets the rows of a chunk at
+    the widths it read, except those set by that chunk itself (numbered 1
+    and up within the table), and writes the widest of each column with the
+    chunk it came from.  A table the pass read no widths for, whose widths
+    all came from its first chunk, was set at the natural widths of that
+    chunk; the next pass reads them and, in the same first chunk, again
+    sets that chunk's natural widths: nothing moves.  A table the pass read
+    widths for compares them as any entry does.  A label is never inert.
+    """
+    if _HEADER.fullmatch(entry):
+        return True
+    table = _LT_WIDTHS.fullmatch(entry)
+    if table is None or table.group(1) in tables:
+        return False
+    return len(_LT_ONE_CHUNK.findall(entry)) == entry.count(b"\\LT@entry")
 
 
 def _aux_files(work: str, inputs: set[str], stem: str) -> dict[str, bytes]:
