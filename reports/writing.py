@@ -86,6 +86,11 @@ def compile_document(
     first in draft mode (:data:`DRAFT`: a pass that reads no auxiliary file
     is never the last, so its PDF is not written).  The fixed point, and so
     the PDF, is the same.
+
+    A document that declares :data:`ONE_PASS` (report.tex, companion.tex)
+    is compiled from nothing, ``seed`` or not, and its first pass is a full
+    one: it is the last when it wrote nothing the next pass would act on
+    (:func:`_settled`), else the passes go on as for any document.
     """
     cmd, why = latex_engine()
     if cmd is None:
@@ -97,13 +102,14 @@ def compile_document(
         for fig in _figure_names(outdir, figures):
             shutil.copy2(outdir / fig, Path(work) / fig)
         inputs = set(os.listdir(work))
-        for name, data in (seed or {}).items():
+        # a one-pass document starts from nothing, seed or not: so its log reads the same however it was reached
+        one_pass = declares_one_pass((Path(work) / tex_name).read_bytes())
+        for name, data in ({} if one_pass else seed or {}).items():
             if _is_aux_name(name, stem) and name not in inputs:
                 (Path(work) / name).write_bytes(data)
         # A fixed date makes pdfTeX's output reproducible too.
         env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
         aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
-        one_pass = declares_one_pass((Path(work) / tex_name).read_bytes())
         while passes < MAX_PASSES:
             # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux) unless
             # the document declares that what it writes there changes nothing: else it runs in draft mode,
@@ -242,14 +248,17 @@ def _fixed(entry: bytes, tables: set[bytes]) -> bool:
 
     hyperref's and bookmark's opening lines (:data:`_HEADER`) define what
     those packages, loaded, have defined already, and the page total is
-    unused.  A long table's widths: longtable sets the rows of a chunk at
-    the widths it read, except those set by that chunk itself (numbered 1
-    and up within the table), and writes the widest of each column with the
-    chunk it came from.  A table the pass read no widths for, whose widths
-    all came from its first chunk, was set at the natural widths of that
-    chunk; the next pass reads them and, in the same first chunk, again
-    sets that chunk's natural widths: nothing moves.  A table the pass read
-    widths for compares them as any entry does.  A label is never inert.
+    unused.  A long table's widths: longtable sets each chunk of rows (its
+    head is a chunk of its own, the first) at least as wide as the widths
+    known when the chunk starts (read from the ``.aux``, widened by the
+    chunks before), except for the widths that chunk itself set, and
+    writes the widest of each column with the number of the chunk it came
+    from.  A table the pass read no widths for, whose widths all came from
+    its first chunk, had that chunk at its natural widths and every later
+    one at those widths; the next pass reads them and sets each chunk the
+    same way: nothing moves.  Any later chunk's width moves what came
+    before it, so it counts, as do widths the pass read (compared as any
+    entry).  A label is never inert.
     """
     if _HEADER.fullmatch(entry):
         return True

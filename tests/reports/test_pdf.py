@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from gradproof.reports.writing import MAX_PASSES, PdfError, compile_document, compile_pdf
+from gradproof.reports.writing import MAX_PASSES, ONE_PASS, PdfError, compile_document, compile_pdf
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,8 @@ def compiled(pdf, tmp_path_factory):
 
 def test_a_cold_compile_stops_at_the_fixed_point(compiled, pdf):
     first = compiled["first"]
-    assert first.passes == 2, "from nothing: one pass writes the cross references, one reads them"
-    assert first.drafts == 1, "the pass that reads nothing is not the last: it writes no PDF"
+    # from nothing: report.tex reads nothing back that its first pass wrote (test_pdf_one_pass.py)
+    assert (first.passes, first.drafts) == (1, 0)
     assert _outputs(compiled["base"] / "first") == _outputs(pdf["out"]), "the same .tex gives the same bytes"
     again = compile_document(compiled["base"] / "first", "report.tex", first.aux)
     assert again.passes == 1 and again.drafts == 0 and again.aux == first.aux
@@ -151,16 +151,29 @@ def test_the_bookmarks_follow_the_edit_in_one_pass(compiled, need_tools):
     assert re.search(r"<item[^>]*>Glorot initialisation: Var\(w\) = 2/\(n_in \+ n_out\) \(edited\)</item>", outline)
 
 
+def _undeclared(text: str) -> str:
+    """report.tex as any other document: without the line that lets it settle in one pass."""
+    assert ONE_PASS + "\n" in text
+    return _retitle(text.replace(ONE_PASS + "\n", ""))
+
+
 def test_a_seed_that_moves_references_costs_passes_never_bytes(compiled, pdf):
     """A seed from another document (its labels, table widths and pages all wrong) still ends at the cold result."""
     base = compiled["base"]
     wrong = {"report.aux": compiled["first"].aux["report.aux"].replace(b"pt}", b"9pt}").replace(b"}{1", b"}{7")}
+    wrong["report.aux"] += b"\\newlabel{topic:glorot}{{7}{77}{}{section.7}{}}\n"
     wrong["../escape.aux"] = b"never written outside the scratch folder"
-    folder = _folder(pdf["out"], base / "wrong-seed", "report.tex", _retitle)
+    cold = compile_document(_folder(pdf["out"], base / "undeclared-cold", "report.tex", _undeclared), "report.tex")
+    assert (cold.passes, cold.drafts) == (2, 1)
+    folder = _folder(pdf["out"], base / "wrong-seed", "report.tex", _undeclared)
     result = compile_document(folder, "report.tex", wrong)
-    assert 2 <= result.passes <= MAX_PASSES
-    assert _outputs(folder) == _outputs(base / "cold")
+    assert 2 <= result.passes <= MAX_PASSES and result.drafts == 0
+    assert _outputs(folder) == _outputs(base / "undeclared-cold")
     assert not (base / "escape.aux").exists() and not (folder / "escape.aux").exists()
+    # a one-pass document starts from nothing, whatever it is seeded with
+    folder = _folder(pdf["out"], base / "wrong-seed-declared", "report.tex", _retitle)
+    assert compile_document(folder, "report.tex", wrong).passes == 1
+    assert _outputs(folder) == _outputs(base / "cold")
 
 
 def test_a_document_that_writes_no_auxiliary_file_still_ends_with_a_pdf(need_tools, tmp_path):
@@ -182,7 +195,7 @@ def test_a_compile_copies_the_figures_it_is_told_of(pdf, tmp_path):
     folder = _folder(pdf["out"], tmp_path / "named", "report.tex")
     with pytest.raises(PdfError, match=re.escape(names[0])):
         compile_document(folder, "report.tex", figures=names[1:])
-    assert compile_document(folder, "report.tex", figures=names).passes == 2
+    assert compile_document(folder, "report.tex", figures=names).passes == 1
     assert _outputs(folder) == _outputs(pdf["out"])
 
 
