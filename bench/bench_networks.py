@@ -17,8 +17,10 @@ more than half the calls lose the processor (``--deschedule`` shows it)::
 Scenarios:
 * a gradient-descent step of the lecture MLP 64-128-10 (tanh, softmax +
   cross-entropy) at batch 32 and at full batch 1797 (the digits), float64
-  and float32: the network on its in-place variants (the default, see
-  gradproof.numeric.inplace), the same network on the generated modules as
+  and float32: the network as it chooses its step (the default: compiled,
+  gradproof.numeric.ckernel, up to its crossover batch, else the in-place
+  variants of gradproof.numeric.inplace), each of those two on its own (when a
+  compiler is present), the same network on the generated modules as
   emitted (``inplace=False``), hand-written NumPy with buffers and without,
   and, when installed (the ``[bench]`` extra), a ``jax.jit`` step (parameters
   donated) and a PyTorch eager step; a peer that is not installed is named
@@ -99,8 +101,9 @@ def _pair(net: MLP, loss: str) -> HandwrittenMLP:
 
 
 def _twin(net: MLP, **kw) -> MLP:
-    """The same network (same weights) running the generated modules as emitted: no in-place variants."""
-    twin = MLP(net.sizes, activation=net.activation, output=net.output, dtype=net.theta.dtype, inplace=False, **kw)
+    """The same network (same weights), by default running the generated modules as emitted (no in-place variants)."""
+    kw.setdefault("inplace", False)
+    twin = MLP(net.sizes, activation=net.activation, output=net.output, dtype=net.theta.dtype, **kw)
     twin.theta[...] = net.theta
     return twin
 
@@ -195,8 +198,18 @@ def contenders_for(
         twin.theta[...] = net.theta
     if not net.inplace.active:
         raise SystemExit(f"{title}: the in-place path is not active: {net.inplace.reason}")
-    contenders = {
-        "generated, in-place variants": lambda: net.step(X, Y, alpha),
+    contenders = {"generated (chosen automatically)": lambda: net.step(X, Y, alpha)}
+    if net.inplace.kernel is not None:  # each variant on its own too, reaching the same weights
+        compiled = _twin(net, keep_memory=keep_memory, compiled=True, inplace=True)
+        compiled.inplace.kernel_rows = max(compiled.inplace.kernel_rows, X.shape[0])
+        numpy_twin = _twin(net, keep_memory=keep_memory, compiled=False, inplace=True)
+        for name, other in (("generated, compiled step", compiled), ("generated, in-place NumPy", numpy_twin)):
+            diff = _same_step(net, other, X, Y, alpha)
+            if diff > tol:
+                raise SystemExit(f"{title}: the chosen step and the {name} disagree by {diff:.2e}")
+            other.theta[...] = net.theta
+            contenders[name] = (lambda o: lambda: o.step(X, Y, alpha))(other)
+    contenders |= {
         "generated, as emitted": lambda: twin.step(X, Y, alpha),
         "hand-written (buffers)": lambda: hand.step(X, Y, alpha),
     }
@@ -283,7 +296,7 @@ LECTURE = [
 
 # --fresh: contender key -> its name in the tables
 FRESH = {
-    "inplace": "generated, in-place variants",
+    "inplace": "generated (chosen automatically)",
     "emitted": "generated, as emitted",
     "buffers": "hand-written (buffers)",
     "plain": "hand-written (plain)",

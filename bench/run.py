@@ -716,7 +716,7 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
             )
     for res in results.get("s", []):
         by = {r["contender"]: r for r in res["rows"]}
-        gen = by.get("generated, in-place variants")
+        gen = by.get("generated (chosen automatically)")
         if gen is None:
             continue
         out.append((f"{res['title']}: generated <= 1.0x hand-written", gen["ratio"] <= 1.0, f"{gen['ratio']:.2f}x"))

@@ -387,6 +387,7 @@ class Bound:
         self.sizes = np.array(sizes, dtype=np.intc)
         self.L, self.K = len(sizes) - 1, sizes[-1]
         self._per_m: dict = {}
+        self._last: tuple | None = None
 
     def _for(self, m: int):
         got = self._per_m.get(m)
@@ -407,10 +408,16 @@ class Bound:
         ``X`` (m x n_0) and ``Y`` (m x K) must be C-contiguous in the kernel's dtype (the caller checks).
         Returns the logits buffer (m x K; overwritten by the next call of this batch size).
         """
-        base, after, _, logits = self._for(X.shape[0])
-        y = Y.ctypes.data if Y is not None else None
-        self.kernel._fn(*base, X.ctypes.data, y, self.kernel._scalar(c), *after, mode)
-        return logits
+        last = self._last
+        if last is None or last[0] is not X or last[1] is not Y:
+            # the arguments of this batch, kept while it comes back (a training loop's batch does:
+            # reading an array's address costs more than the call); its buffers are held with them
+            got = self._for(X.shape[0])
+            base, after, _, logits = got
+            args = (*base, X.ctypes.data, None if Y is None else Y.ctypes.data)
+            last = self._last = (X, Y, args, after, logits, got)
+        self.kernel._fn(*last[2], c, *last[3], mode)
+        return last[4]
 
 
 def build(activation: str, loss: str, dtype) -> Kernel:
