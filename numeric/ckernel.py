@@ -51,6 +51,9 @@ ENV_CACHE = "GRADPROOF_CACHE_DIR"
 
 # Batches of at most this many rows run compiled (measured crossover: docs/compiled-step.md).
 MAX_ROWS = 64
+# A kernel not in the cache yet is compiled (about a second) once a network has taken this many
+# steps of at most MAX_ROWS rows: a training loop, not a few steps of a check or an example.
+BUILD_AFTER = 1000
 
 # activation -> (forward on z in place, derivative factor multiplied into d from the output a)
 ACTIVATIONS = {
@@ -307,21 +310,10 @@ class BuildError(RuntimeError):
 
 def compile_cached(src: str) -> Path:
     """The shared object of ``src``, from the cache or compiled into it (atomically); BuildError on failure."""
-    cc = compiler()
-    if cc is None:
-        raise BuildError("no C compiler (gcc) on PATH")
-    try:
-        version = _version(cc)
-    except (OSError, subprocess.SubprocessError) as err:
-        raise BuildError(f"{cc} --version failed: {err}") from None
-    key = hashlib.sha256("\0".join((src, version, " ".join(FLAGS + LIBS), _cpu_flags())).encode()).hexdigest()[:32]
-    folder = kernel_dir()
-    so, check = folder / f"step-{key}.so", folder / f"step-{key}.sha256"
-    try:
-        if so.is_file() and check.is_file() and check.read_text().strip() == _digest(so):
-            return so
-    except OSError:
-        pass  # unreadable: rebuilt below
+    so, check = _cache_paths(src)
+    if _intact(so, check):
+        return so
+    folder, cc = so.parent, compiler()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
@@ -418,6 +410,37 @@ class Bound:
             last = self._last = (X, Y, args, after, logits, got)
         self.kernel._fn(*last[2], c, *last[3], mode)
         return last[4]
+
+
+def _cache_paths(src: str) -> tuple[Path, Path]:
+    """The object and checksum paths of ``src`` for the compiler on PATH (BuildError without one)."""
+    cc = compiler()
+    if cc is None:
+        raise BuildError("no C compiler (gcc) on PATH")
+    try:
+        version = _version(cc)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise BuildError(f"{cc} --version failed: {err}") from None
+    key = hashlib.sha256("\0".join((src, version, " ".join(FLAGS + LIBS), _cpu_flags())).encode()).hexdigest()[:32]
+    folder = kernel_dir()
+    return folder / f"step-{key}.so", folder / f"step-{key}.sha256"
+
+
+def _intact(so: Path, check: Path) -> bool:
+    try:
+        return so.is_file() and check.is_file() and check.read_text().strip() == _digest(so)
+    except OSError:
+        return False
+
+
+def cached(activation, loss, dtype) -> bool:
+    """Whether the kernel for these names is compiled and intact in the cache (never compiles)."""
+    if activation not in ACTIVATIONS or loss not in LOSSES or np.dtype(dtype) not in TYPES:
+        return False
+    try:
+        return _intact(*_cache_paths(source(activation, loss, dtype)))
+    except BuildError:
+        return False
 
 
 def build(activation: str, loss: str, dtype) -> Kernel:

@@ -294,6 +294,11 @@ class MLP(Network):
     step agrees with the generated modules and with finite differences;
     ``compiled=False`` (or ``GRADPROOF_COMPILED=0``, unless ``compiled=True``)
     switches it off, and ``inplace.compiled_reason`` says which runs and why.
+    A kernel not yet in the cache is compiled after ``ckernel.BUILD_AFTER``
+    small-batch steps (at once with ``compiled=True``).  The compiled step
+    serves ``step`` and ``gradient(copy=False)``; ``loss``, ``gradient`` and
+    ``check`` stay on the NumPy path, so what they report never depends on
+    whether a compiler is present.
     """
 
     def __init__(
@@ -443,8 +448,17 @@ class MLP(Network):
 
     def _kernel(self, X, Y):
         """The verified compiled step when it applies to this batch (after :meth:`_fast`), else None."""
-        kernel = self.inplace.kernel
-        if kernel is None or X.shape[0] > self.inplace.kernel_rows:
+        plan = self.inplace
+        kernel = plan.kernel
+        if kernel is None:
+            if plan.kernel_pending and X.shape[0] <= ckernel.MAX_ROWS:
+                plan.kernel_pending -= 1  # a small batch: one step closer to building the kernel
+                if not plan.kernel_pending:
+                    _attach_kernel(self, True)
+                    kernel = plan.kernel
+            if kernel is None:
+                return None
+        if X.shape[0] > plan.kernel_rows:
             return None
         if not (X.flags.c_contiguous and Y.flags.c_contiguous and Y.dtype == X.dtype):
             return None
@@ -452,9 +466,6 @@ class MLP(Network):
 
     def _data_loss(self, X, Y) -> float:
         if self._fast(X, Y):
-            kernel = self._kernel(X, Y)
-            if kernel is not None:
-                return float(self.loss_module.forward(kernel.run(X, None, 0.0, 0), Y))
             return float(self.loss_module.forward(inplace_mod.logits(self.inplace, self._wb, X), Y))
         return float(self.loss_module.forward(self.forward(X), Y))
 
@@ -495,14 +506,6 @@ class MLP(Network):
 
     def _loss_and_grads(self, X, Y, need_loss):
         if self._fast(X, Y):
-            kernel = self._kernel(X, Y)
-            if kernel is not None:
-                logits = kernel.run(X, Y, 1.0 / X.shape[0], 1)
-                loss = float(self.loss_module.forward(logits, Y)) if need_loss else None
-                flat = self._grad_flat.copy()
-                return loss, {
-                    k: flat[at : at + v.size].reshape(shape) for k, (at, shape, v) in self._grad_views.items()
-                }
             lf = self.loss_module.forward if need_loss else None
             loss = inplace_mod.run(self.inplace, self._wb, self._gwb, X, Y, 1.0, lf)
             flat = self._grad_flat.copy()  # the caller owns its gradient; the buffer is reused
@@ -605,6 +608,14 @@ def _attach_kernel(net: MLP, compiled: bool | None) -> None:
         plan.compiled_reason = "compiled step switched off"
         return
     act, loss = getattr(net.activation, "TOPIC", None), getattr(net.loss_module, "TOPIC", None)
+    if compiled is None and not ckernel.cached(act, loss, net.theta.dtype):
+        # compiling costs about a second: worth it for a training loop, not for a few steps
+        plan.kernel_pending = ckernel.BUILD_AFTER
+        plan.compiled_reason = (
+            f"NumPy step until {ckernel.BUILD_AFTER} steps of at most {ckernel.MAX_ROWS} rows; then the compiled"
+            " step is built, verified and cached"
+        )
+        return
     try:
         bound = ckernel.build(act, loss, net.theta.dtype).bind(net.sizes, net.theta, net._grad_flat)
     except (ckernel.BuildError, ValueError) as err:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradproof.numeric import ckernel, gradcheck
+from gradproof.numeric import ckernel, gradcheck, network
 from gradproof.numeric.network import MLP
 
 
@@ -34,7 +34,7 @@ def _compiled(net):
     seed=st.integers(0, 2**16),
 )
 def test_compiled_step_equals_the_numpy_step_for_any_small_mlp(sizes, m, activation, output, dtype, seed):
-    net = MLP(sizes, activation=activation, output=output, seed=seed, dtype=dtype)
+    net = MLP(sizes, activation=activation, output=output, seed=seed, dtype=dtype, compiled=True)
     ref = MLP(sizes, activation=activation, output=output, seed=seed, dtype=dtype, compiled=False)
     _compiled(net)
     assert ref.inplace.kernel is None and ref.inplace.active
@@ -42,7 +42,7 @@ def test_compiled_step_equals_the_numpy_step_for_any_small_mlp(sizes, m, activat
     X = rng.standard_normal((m, sizes[0])).astype(dtype)
     Y = _targets(output, rng, m, sizes[-1], dtype)
     rtol = 1e-10 if dtype == np.float64 else 1e-4
-    la, ga = net.gradient(X, Y)
+    la, ga = net.gradient(X, Y, copy=False)  # the compiled step's gradient
     lb, gb = ref.gradient(X, Y)
     assert la == pytest.approx(lb, rel=rtol, abs=rtol)
     for k in net.keys:
@@ -59,7 +59,7 @@ def test_compiled_step_equals_the_numpy_step_for_any_small_mlp(sizes, m, activat
 
 def test_the_lecture_mlp_runs_compiled_at_batch_32_and_on_numpy_above_the_crossover(monkeypatch):
     rng = np.random.default_rng(1)
-    net = MLP((64, 128, 10), seed=0)
+    net = MLP((64, 128, 10), seed=0, compiled=True)
     kernel = _compiled(net)
     calls = []
     real = type(kernel).run
@@ -73,19 +73,54 @@ def test_the_lecture_mlp_runs_compiled_at_batch_32_and_on_numpy_above_the_crosso
     assert calls == [32]
 
 
-def test_the_checks_run_through_the_compiled_step_and_catch_a_planted_fault(monkeypatch):
+def test_what_the_checks_report_does_not_depend_on_the_compiled_step():
     rng = np.random.default_rng(2)
-    net = MLP((4, 6, 3), seed=1)
-    _compiled(net)
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
-    assert gradcheck.all_passed(net.check(X, Y, methods=("central", "directional")))
-    # forced past the probe: a kernel with 1 - a instead of 1 - a^2 must fail the finite differences
+    on, off = MLP((4, 6, 3), seed=1, compiled=True), MLP((4, 6, 3), seed=1, compiled=False)
+    _compiled(on)
+    a, b = on.check(X, Y, methods=("central", "directional")), off.check(X, Y, methods=("central", "directional"))
+    assert gradcheck.all_passed(a) and a == b
+    assert on.loss(X, Y) == off.loss(X, Y)
+    assert all(np.array_equal(g, h) for g, h in zip(on.gradient(X, Y)[1].values(), off.gradient(X, Y)[1].values()))
+
+
+def test_a_kernel_not_in_the_cache_is_built_after_a_training_loops_first_steps(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ckernel, "BUILD_AFTER", 5)
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((8, 4)), _targets("linear", rng, 8, 2)
+    net = MLP((4, 5, 2), output="linear", seed=0)
+    ref = MLP((4, 5, 2), output="linear", seed=0, compiled=False)
+    assert net.inplace.kernel is None and "until 5 steps" in net.inplace.compiled_reason
+    big_X, big_Y = rng.standard_normal((ckernel.MAX_ROWS + 1, 4)), _targets("linear", rng, ckernel.MAX_ROWS + 1, 2)
+    for _ in range(3):
+        net.step(big_X, big_Y, 0.01), ref.step(big_X, big_Y, 0.01)  # large batches do not count
+    for _ in range(5):
+        assert net.inplace.kernel is None
+        net.step(X, Y, 0.1), ref.step(X, Y, 0.1)
+    kernel = _compiled(net)
+    for _ in range(3):
+        net.step(X, Y, 0.1), ref.step(X, Y, 0.1)
+    np.testing.assert_allclose(net.theta, ref.theta, rtol=1e-12, atol=1e-14)
+    assert ckernel.cached("tanh", "mse_multi", np.float64) and list(tmp_path.glob("kernels/step-*.so"))
+    again = MLP((4, 5, 2), output="linear", seed=0)  # now in the cache: compiled from construction
+    assert again.inplace.kernel is not None and again.inplace.kernel is not kernel
+
+
+def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
+    # the construction probe is what keeps a wrong kernel out: forced past it, the step is wrong
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    net, ref = MLP((4, 6, 3), seed=1, compiled=True), MLP((4, 6, 3), seed=1, compiled=False)
     fwd, _ = ckernel.ACTIVATIONS["tanh"]
     monkeypatch.setitem(ckernel.ACTIVATIONS, "tanh", (fwd, "d[t] *= 1 - a[t];"))
     wrong = ckernel.build("tanh", "softmax_cross_entropy", np.float64)
+    ok, detail = network._probe_kernel(ref, wrong.bind(ref.sizes, ref.theta, ref._grad_flat), "softmax_cross_entropy")
+    assert not ok and "dL/dW1" in detail
     net.inplace.kernel = wrong.bind(net.sizes, net.theta, net._grad_flat)
-    failed = {r.check.split(": ")[-1] for r in net.check(X, Y, methods=("central",)) if not r.passed}
-    assert failed == {"dL/dW1", "dL/db1"}
+    net.step(X, Y, 0.5), ref.step(X, Y, 0.5)
+    assert not np.allclose(net.params["W1"], ref.params["W1"], rtol=1e-6)
+    np.testing.assert_allclose(net.params["W2"], ref.params["W2"], rtol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +136,7 @@ def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
     monkeypatch.setattr(ckernel, "source", lambda *a: plant(real(*a)))
     assert plant(real("tanh", loss, np.float64)) != real("tanh", loss, np.float64)
     output = {"softmax_cross_entropy": "softmax", "mse_multi": "linear", "sigmoid_bce": "sigmoid"}[loss]
-    net = MLP((4, 5, 3), output=output, seed=0)
+    net = MLP((4, 5, 3), output=output, seed=0, compiled=True)
     assert net.inplace.kernel is None
     assert "disagrees" in net.inplace.compiled_reason
     assert net.inplace.active  # the NumPy step runs, correctly
@@ -113,7 +148,7 @@ def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
 def test_without_a_compiler_the_numpy_step_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no gcc here
     monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path / "cache"))
-    net = MLP((4, 5, 3), seed=0)
+    net = MLP((4, 5, 3), seed=0, compiled=True)
     assert net.inplace.kernel is None and net.inplace.active
     assert "no C compiler" in net.inplace.compiled_reason
     rng = np.random.default_rng(4)
@@ -128,7 +163,7 @@ def test_a_failed_compilation_is_one_line_and_the_numpy_step_runs(monkeypatch, t
     monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
     real = ckernel.source
     monkeypatch.setattr(ckernel, "source", lambda *a: real(*a) + "\nthis is not C;\n")
-    net = MLP((4, 5, 3), seed=0)
+    net = MLP((4, 5, 3), seed=0, compiled=True)
     assert net.inplace.kernel is None and net.inplace.active
     reason = net.inplace.compiled_reason
     assert "gcc failed" in reason and "\n" not in reason
@@ -148,7 +183,8 @@ def test_a_corrupt_cached_kernel_is_ignored_and_rebuilt(monkeypatch, tmp_path):
     so.with_suffix(".sha256").write_text("0" * 64)  # a checksum that does not match: rebuilt, never loaded
     assert ckernel.compile_cached(src) == so
     assert so.read_bytes() == good and ckernel._digest(so) == so.with_suffix(".sha256").read_text().strip()
-    net = MLP((3, 4, 2), activation="relu", output="linear", seed=0, dtype=np.float32)
+    assert ckernel.cached("relu", "mse_multi", np.float32)
+    net = MLP((3, 4, 2), activation="relu", output="linear", seed=0, dtype=np.float32)  # from the cache
     _compiled(net)
 
 
@@ -159,7 +195,7 @@ def test_the_switches(monkeypatch):
     _compiled(MLP((4, 5, 3), seed=0, compiled=True))
     monkeypatch.delenv("GRADPROOF_COMPILED")
     assert MLP((4, 5, 3), seed=0, compiled=False).inplace.kernel is None
-    _compiled(MLP((4, 5, 3), seed=0))
+    _compiled(MLP((4, 5, 3), seed=0))  # in the cache now: chosen automatically
 
 
 def test_only_names_from_the_fixed_tables_reach_the_source():
