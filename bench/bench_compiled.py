@@ -131,7 +131,7 @@ def versus_base(base: str, rounds: int, n32: int, n1797: int) -> list[str]:
         for r in range(rounds):
             for name in ("base", "this") if r % 2 == 0 else ("this", "base"):
                 env = dict(os.environ, PYTHONPATH=links[name], OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-                code = _CHILD.format(bench=HERE, sizes=SIZES, n32=n32, n1797=n1797)
+                code = _CHILD.format(bench=os.path.join(trees[name], "bench"), sizes=SIZES, n32=n32, n1797=n1797)
                 done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
                 if done.returncode != 0:
                     raise SystemExit(f"{name}: {done.stderr.strip().splitlines()[-1]}")
