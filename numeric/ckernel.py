@@ -342,7 +342,8 @@ class Kernel:
         self.path, self.dtype, self.activation, self.loss = path, np.dtype(dtype), activation, loss
         try:
             lib = ctypes.CDLL(str(path))
-        except OSError as err:
+            lib.gp_step, lib.gp_work_size  # noqa: B018 -- both present, or not our kernel
+        except (OSError, AttributeError) as err:
             raise BuildError(f"cannot load {path.name}: {err}") from None
         ptr, i32 = ctypes.c_void_p, ctypes.c_int
         scalar = ctypes.c_double if self.dtype == np.float64 else ctypes.c_float

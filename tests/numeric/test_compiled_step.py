@@ -207,3 +207,13 @@ def test_only_names_from_the_fixed_tables_reach_the_source():
     assert net.inplace.kernel is None
     with pytest.raises(ValueError):
         ckernel.build("tanh", "mse_multi", np.float64).bind((3, 0, 2), np.zeros(5), np.zeros(5))
+
+
+def test_a_shared_object_that_is_not_a_kernel_is_refused():
+    import ctypes.util
+    from pathlib import Path
+
+    libm = ctypes.util.find_library("m")
+    assert libm
+    with pytest.raises(ckernel.BuildError, match="cannot load"):
+        ckernel.Kernel(Path(libm), np.float64, "tanh", "mse_multi")
