@@ -20,16 +20,19 @@ whose checksum does not match is never loaded, but rebuilt.
 The arithmetic is the in-place variants' (``tanh' = 1 - a^2``, ``sigma(s) =
 (1 + tanh(s/2)) / 2``, ``relu' = [a > 0]``, the softmax shifted by each row's
 maximum); products are register-tiled loops the compiler vectorises, ``tanh``
-and ``exp`` glibc's vector versions (libmvec).  No ``-ffast-math``: sums are
-reassociated only where the source says so (``omp simd``), so the kernel
-differs from NumPy by rounding alone, which the network's construction-time
-probe bounds (float64: 1e-10, float32: 1e-4, relative).
+and ``exp`` glibc's vector versions (libmvec).  No ``-ffast-math``: every sum
+runs in the order of its loop (a product's terms one ``k`` after another, as
+fused multiply-adds), so the kernel differs from NumPy (whose BLAS sums in
+blocks) by rounding alone, which the network's construction-time probe bounds
+(float64: 1e-10, float32: 1e-4, relative).
 
 A network uses the kernel only when it was built and passed that probe, for
 batches of at most :data:`MAX_ROWS` rows (above it BLAS's blocked products
-win), unless ``GRADPROOF_COMPILED=0`` or ``MLP(..., compiled=False)``.  No
+win), unless ``GRADPROOF_COMPILED=0`` or ``MLP(..., compiled=False)``.  A
+kernel not in the cache is compiled once the network has taken
+:data:`BUILD_AFTER` such steps (at construction with ``compiled=True``).  No
 compiler, a failed compilation or a failed probe leave the network on NumPy,
-with :attr:`Plan.compiled_reason` saying why.
+with ``Plan.compiled_reason`` saying why.
 """
 
 from __future__ import annotations
@@ -44,7 +47,20 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "LOSSES", "MAX_ROWS", "Kernel", "build", "enabled", "source"]
+__all__ = [
+    "ACTIVATIONS",
+    "BUILD_AFTER",
+    "LOSSES",
+    "MAX_ROWS",
+    "Bound",
+    "BuildError",
+    "Kernel",
+    "build",
+    "cached",
+    "compile_cached",
+    "enabled",
+    "source",
+]
 
 ENV_SWITCH = "GRADPROOF_COMPILED"
 ENV_CACHE = "GRADPROOF_CACHE_DIR"
