@@ -450,6 +450,28 @@ def _intact(so: Path, check: Path) -> bool:
         return False
 
 
+def clear() -> int:
+    """Remove every compiled kernel, its checksum and any build left half-done; returns how many kernels went.
+
+    Other files in the folder are left alone.
+    """
+    n = 0
+    try:
+        names = list(kernel_dir().iterdir())
+    except FileNotFoundError:
+        return 0
+    for p in names:
+        if p.name.startswith(".build-") and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith("step-") and p.suffix in (".so", ".sha256"):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            n += p.suffix == ".so"
+    return n
+
+
 def cached(activation, loss, dtype) -> bool:
     """Whether the kernel for these names is compiled and intact in the cache (never compiles)."""
     if activation not in ACTIVATIONS or loss not in LOSSES or np.dtype(dtype) not in TYPES:
