@@ -17,8 +17,10 @@ more than half the calls lose the processor (``--deschedule`` shows it)::
 Scenarios:
 * a gradient-descent step of the lecture MLP 64-128-10 (tanh, softmax +
   cross-entropy) at batch 32 and at full batch 1797 (the digits), float64
-  and float32: the network on its in-place variants (the default, see
-  gradproof.numeric.inplace), the same network on the generated modules as
+  and float32: the network as it chooses its step (the default: compiled,
+  gradproof.numeric.ckernel, up to its crossover batch, else the in-place
+  variants of gradproof.numeric.inplace), each of those two on its own (when a
+  compiler is present), the same network on the generated modules as
   emitted (``inplace=False``), hand-written NumPy with buffers and without,
   and, when installed (the ``[bench]`` extra), a ``jax.jit`` step (parameters
   donated) and a PyTorch eager step; a peer that is not installed is named
@@ -53,7 +55,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from handwritten import HandwrittenMLP, naive_step
 
-from gradproof.numeric import digits
+from gradproof.numeric import ckernel, digits
 from gradproof.numeric.network import MLP
 
 
@@ -98,9 +100,29 @@ def _pair(net: MLP, loss: str) -> HandwrittenMLP:
     return HandwrittenMLP(Ws, bs, loss=loss)
 
 
+def cache_kernels(notes: list | None = None) -> None:
+    """Compile the lecture MLP's kernels into the cache now (a network then takes its compiled step from
+    construction, as it does on a machine that has trained before), noting the compile time or why not."""
+    for dtype in (np.float64, np.float32):
+        t0 = time.process_time()
+        try:
+            if ckernel.cached("tanh", "softmax_cross_entropy", dtype):
+                continue
+            ckernel.build("tanh", "softmax_cross_entropy", dtype)
+        except ckernel.BuildError as err:
+            if notes is not None:
+                notes.append(f"no compiled step: {err}")
+            return
+        if notes is not None:
+            notes.append(
+                f"compiled step ({np.dtype(dtype).name}) compiled into the cache: {time.process_time() - t0:.2f} s CPU"
+            )
+
+
 def _twin(net: MLP, **kw) -> MLP:
-    """The same network (same weights) running the generated modules as emitted: no in-place variants."""
-    twin = MLP(net.sizes, activation=net.activation, output=net.output, dtype=net.theta.dtype, inplace=False, **kw)
+    """The same network (same weights), by default running the generated modules as emitted (no in-place variants)."""
+    kw.setdefault("inplace", False)
+    twin = MLP(net.sizes, activation=net.activation, output=net.output, dtype=net.theta.dtype, **kw)
     twin.theta[...] = net.theta
     return twin
 
@@ -195,8 +217,18 @@ def contenders_for(
         twin.theta[...] = net.theta
     if not net.inplace.active:
         raise SystemExit(f"{title}: the in-place path is not active: {net.inplace.reason}")
-    contenders = {
-        "generated, in-place variants": lambda: net.step(X, Y, alpha),
+    contenders = {"generated (chosen automatically)": lambda: net.step(X, Y, alpha)}
+    if net.inplace.kernel is not None:  # each variant on its own too, reaching the same weights
+        compiled = _twin(net, keep_memory=keep_memory, compiled=True, inplace=True)
+        compiled.inplace.kernel_rows = max(compiled.inplace.kernel_rows, X.shape[0])
+        numpy_twin = _twin(net, keep_memory=keep_memory, compiled=False, inplace=True)
+        for name, other in (("generated, compiled step", compiled), ("generated, in-place NumPy", numpy_twin)):
+            diff = _same_step(net, other, X, Y, alpha)
+            if diff > tol:
+                raise SystemExit(f"{title}: the chosen step and the {name} disagree by {diff:.2e}")
+            other.theta[...] = net.theta
+            contenders[name] = (lambda o: lambda: o.step(X, Y, alpha))(other)
+    contenders |= {
         "generated, as emitted": lambda: twin.step(X, Y, alpha),
         "hand-written (buffers)": lambda: hand.step(X, Y, alpha),
     }
@@ -283,7 +315,7 @@ LECTURE = [
 
 # --fresh: contender key -> its name in the tables
 FRESH = {
-    "inplace": "generated, in-place variants",
+    "inplace": "generated (chosen automatically)",
     "emitted": "generated, as emitted",
     "buffers": "hand-written (buffers)",
     "plain": "hand-written (plain)",
@@ -303,6 +335,7 @@ def _child(key: str, dtype, m: int, reps: int, warmup: int) -> dict:
     X, Y = X[:m], Y[:m]
     alpha = 1e-3
     generated = key in ("inplace", "emitted")
+    cache_kernels()
     net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0, dtype=dtype, keep_memory=generated)
     title = f"{FRESH[key]}, batch {m}, {np.dtype(dtype).name}"
     notes: list = []
@@ -451,6 +484,7 @@ def main(argv=None) -> int:
     load_start = os.getloadavg()[0]
 
     for dtype in (np.float64, np.float32):
+        cache_kernels(notes)
         net = MLP((64, 128, 10), activation="tanh", output="softmax", seed=0, dtype=dtype)
         Xd, Yd = _lecture_data(dtype)
         for dt, m, reps, warmup in LECTURE:

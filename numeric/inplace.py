@@ -254,6 +254,11 @@ class Plan:
     reason: str
     act: tuple[Callable, Callable] | None = None
     delta: Callable | None = None
+    # the compiled step (gradproof.numeric.ckernel), verified, for batches of at most kernel_rows rows
+    kernel: object | None = None
+    compiled_reason: str = "no compiled step: the in-place variants do not run"
+    kernel_rows: int = 0
+    kernel_pending: int = 0  # small-batch steps left before the kernel is built (0: not waiting)
 
     # Batch sizes keep their buffers; a few are kept (a last, smaller batch of an epoch).
     MAX_SIZES = 4

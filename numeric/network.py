@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from gradproof.numeric import gradcheck, memory
+from gradproof.numeric import ckernel, gradcheck, memory
 from gradproof.numeric import inplace as inplace_mod
 from gradproof.numeric.init import initialise
 
@@ -288,7 +288,17 @@ class MLP(Network):
     variants of :mod:`gradproof.numeric.inplace` when its modules are the
     generated ones and the variants agree with them on a probe;
     :attr:`inplace` (a :class:`~gradproof.numeric.inplace.Plan`) says
-    whether they run and why.
+    whether they run and why.  On that path, batches of at most
+    ``inplace.kernel_rows`` rows run through a compiled step
+    (:mod:`gradproof.numeric.ckernel`) when a C compiler is present and the
+    step agrees with the generated modules and with finite differences;
+    ``compiled=False`` (or ``GRADPROOF_COMPILED=0``, unless ``compiled=True``)
+    switches it off, and ``inplace.compiled_reason`` says which runs and why.
+    A kernel not yet in the cache is compiled after ``ckernel.BUILD_AFTER``
+    small-batch steps (at once with ``compiled=True``).  The compiled step
+    serves ``step`` and ``gradient(copy=False)``; ``loss``, ``gradient`` and
+    ``check`` stay on the NumPy path, so what they report never depends on
+    whether a compiler is present.
     """
 
     def __init__(
@@ -308,6 +318,7 @@ class MLP(Network):
         modules: Mapping[str, Any] | None = None,
         keep_memory: bool = True,
         inplace: bool = True,
+        compiled: bool | None = None,
     ):
         super().__init__(modules, penalty, lam, keep_memory)
         if len(sizes) < 2:
@@ -372,6 +383,8 @@ class MLP(Network):
         self.inplace = (
             _inplace_plan(self, modules) if inplace else inplace_mod.Plan(False, "in-place variants switched off")
         )
+        if self.inplace.active:
+            _attach_kernel(self, compiled)
 
     def forward(self, X: np.ndarray, *, keep: bool = False):
         """The logits (output-layer pre-activations); with ``keep``, also every forward message."""
@@ -409,6 +422,10 @@ class MLP(Network):
     def gradient(self, inputs, targets, *, with_loss: bool = True, copy: bool = True):
         """``(L, {key: dL/dkey})``; with ``copy=False`` the arrays may be views of a buffer the next call reuses."""
         if not copy and self._fast(inputs, targets) and (self.penalty is None or self.lam == 0.0):
+            kernel = self._kernel(inputs, targets)
+            if kernel is not None:
+                logits = kernel.run(inputs, targets, 1.0 / inputs.shape[0], 1)
+                return (float(self.loss_module.forward(logits, targets)) if with_loss else None), self._grad_dict
             lf = self.loss_module.forward if with_loss else None
             loss = inplace_mod.run(self.inplace, self._wb, self._gwb, inputs, targets, 1.0, lf)
             return loss, self._grad_dict
@@ -429,6 +446,24 @@ class MLP(Network):
             and X.dtype == self.theta.dtype
         )
 
+    def _kernel(self, X, Y):
+        """The verified compiled step when it applies to this batch (after :meth:`_fast`), else None."""
+        plan = self.inplace
+        kernel = plan.kernel
+        if kernel is None:
+            if plan.kernel_pending and X.shape[0] <= ckernel.MAX_ROWS:
+                plan.kernel_pending -= 1  # a small batch: one step closer to building the kernel
+                if not plan.kernel_pending:
+                    _attach_kernel(self, True)
+                    kernel = plan.kernel
+            if kernel is None:
+                return None
+        if X.shape[0] > plan.kernel_rows:
+            return None
+        if not (X.flags.c_contiguous and Y.flags.c_contiguous and Y.dtype == X.dtype):
+            return None
+        return kernel
+
     def _data_loss(self, X, Y) -> float:
         if self._fast(X, Y):
             return float(self.loss_module.forward(inplace_mod.logits(self.inplace, self._wb, X), Y))
@@ -438,8 +473,13 @@ class MLP(Network):
         """One gradient-descent step, in place; on the in-place path the update is fused (see :mod:`.inplace`)."""
         if not self._fast(inputs, targets):
             return super().step(inputs, targets, alpha, with_loss=with_loss)
-        lf = self.loss_module.forward if with_loss else None
         plan, m = self.inplace, inputs.shape[0]
+        if self.penalty is None or self.lam == 0.0:
+            kernel = self._kernel(inputs, targets)
+            if kernel is not None:  # the compiled step: gradient and update in one call
+                logits = kernel.run(inputs, targets, alpha / m, 2)
+                return float(self.loss_module.forward(logits, targets)) if with_loss else None
+        lf = self.loss_module.forward if with_loss else None
         if m <= plan.chunk_rows and (self.penalty is None or self.lam == 0.0):
             # the common case, with the fewest calls in between: one block, no penalty
             buf = plan._buffers.get(m) or plan.buffers(self._wb, m)
@@ -524,18 +564,21 @@ def _inplace_plan(net: MLP, modules) -> inplace_mod.Plan:
 PROBE_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
 
 
+def _probe_targets(rng, loss_topic: str, m: int, K: int, dtype) -> np.ndarray:
+    if loss_topic == "softmax_cross_entropy":
+        return np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    if loss_topic == "sigmoid_bce":
+        return rng.integers(0, 2, (m, K)).astype(dtype)
+    return rng.standard_normal((m, K)).astype(dtype)
+
+
 def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
     """Loss and every gradient of both paths on a seeded batch of 3 at the network's own weights."""
     rng = np.random.default_rng(20260)
     dtype = net.theta.dtype
     m, n, K = 3, net.sizes[0], net.sizes[-1]
     X = rng.standard_normal((m, n)).astype(dtype)
-    if loss_topic == "softmax_cross_entropy":
-        Y = np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
-    elif loss_topic == "sigmoid_bce":
-        Y = rng.integers(0, 2, (m, K)).astype(dtype)
-    else:
-        Y = rng.standard_normal((m, K)).astype(dtype)
+    Y = _probe_targets(rng, loss_topic, m, K, dtype)
     ref_loss, ref = net._generated_loss_and_grads(X, Y, True)
     tol = PROBE_TOLERANCE[dtype]
     rows = plan.chunk_rows
@@ -556,6 +599,88 @@ def _probe(net: MLP, plan, loss_topic: str) -> tuple[bool, str]:
                 if not err <= tol:
                     return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}{how}"
     return True, ""
+
+
+def _attach_kernel(net: MLP, compiled: bool | None) -> None:
+    """Build the compiled step for ``net`` (verified on a probe) and attach it to its in-place plan, or say why not."""
+    plan = net.inplace
+    if compiled is False or (compiled is None and not ckernel.enabled()):
+        plan.compiled_reason = "compiled step switched off"
+        return
+    act, loss = getattr(net.activation, "TOPIC", None), getattr(net.loss_module, "TOPIC", None)
+    if compiled is None and not ckernel.cached(act, loss, net.theta.dtype):
+        # compiling costs about a second: worth it for a training loop, not for a few steps
+        plan.kernel_pending = ckernel.BUILD_AFTER
+        plan.compiled_reason = (
+            f"NumPy step until {ckernel.BUILD_AFTER} steps of at most {ckernel.MAX_ROWS} rows; then the compiled"
+            " step is built, verified and cached"
+        )
+        return
+    try:
+        bound = ckernel.build(act, loss, net.theta.dtype).bind(net.sizes, net.theta, net._grad_flat)
+    except (ckernel.BuildError, ValueError) as err:
+        plan.compiled_reason = f"NumPy step: {err}"
+        return
+    ok, detail = _probe_kernel(net, bound, loss)
+    if not ok:
+        plan.compiled_reason = f"NumPy step: the compiled step disagrees: {detail}"
+        return
+    plan.kernel, plan.kernel_rows = bound, ckernel.MAX_ROWS
+    plan.compiled_reason = (
+        f"compiled step for batches of up to {ckernel.MAX_ROWS} rows: agrees with the generated modules"
+        " and with finite differences"
+    )
+
+
+# central-difference agreement of the compiled step's gradient along its own direction
+KERNEL_FD = {np.dtype(np.float64): (1e-4, 1e-6), np.dtype(np.float32): (3e-2, 2e-2)}  # (step, relative tolerance)
+
+
+def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
+    """The compiled step against the generated modules on a seeded batch (every tile path: 4 + 2 rows), its update,
+    then (smooth activations) its gradient against central differences of its own loss along the gradient; the
+    network's weights restored."""
+    rng = np.random.default_rng(20261)
+    dtype = net.theta.dtype
+    m, K = 6, net.sizes[-1]
+    X = rng.standard_normal((m, net.sizes[0])).astype(dtype)
+    Y = _probe_targets(rng, loss_topic, m, K, dtype)
+    ref_loss, ref = net._generated_loss_and_grads(X, Y, True)
+    tol = PROBE_TOLERANCE[dtype]
+    saved, grad = net.theta.copy(), net._grad_flat
+    try:
+        loss = float(net.loss_module.forward(bound.run(X, Y, 1.0 / m, 1), Y))
+        if abs(loss - ref_loss) > tol * max(1.0, abs(ref_loss)):
+            return False, f"loss {loss!r} vs {ref_loss!r}"
+        for key, (_, _, view) in net._grad_views.items():
+            want = np.asarray(ref[key])
+            scale = max(float(np.max(np.abs(want), initial=0.0)), np.finfo(dtype).tiny)
+            err = float(np.max(np.abs(view - want), initial=0.0)) / scale
+            if not err <= tol:
+                return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
+        g = grad.astype(np.float64)
+        bound.run(X, Y, 1.0 / m, 2)  # the update: theta - grad, the one subtraction NumPy's step makes
+        if not np.array_equal(net.theta, saved - grad):
+            return False, "its update is not theta - alpha grad"
+        net.theta[...] = saved
+        norm = float(np.linalg.norm(g))
+        if norm == 0.0 or getattr(net.activation, "KINKS", ()):
+            # a difference quotient may straddle a kink (ReLU at 0): there the agreement with the
+            # generated modules decides, and MLP.check takes kink-aware differences through this step
+            return True, ""
+        h, ftol = KERNEL_FD[dtype]
+        v = (g / norm).astype(dtype)
+        losses = []
+        for sign in (1.0, -1.0):
+            net.theta[...] = saved + (sign * h) * v
+            losses.append(float(net.loss_module.forward(bound.run(X, None, 0.0, 0), Y)))
+        fd = (losses[0] - losses[1]) / (2 * h)
+        exact = float(np.dot(g, v.astype(np.float64)))
+        if abs(fd - exact) > ftol * abs(exact):
+            return False, f"directional derivative {exact:.6g} vs central difference {fd:.6g}"
+        return True, ""
+    finally:
+        net.theta[...] = saved
 
 
 def _params_only_backward(module) -> Callable:

@@ -22,8 +22,13 @@ def cmd_cache(args) -> int:
     folder = cache.cache_dir()
     try:
         if args.action == "clear":
+            from gradproof.numeric import ckernel
+
             n = cache.clear()
             print(f"removed {n} entr{'y' if n == 1 else 'ies'} from {folder}")
+            folder = ckernel.kernel_dir()
+            k = ckernel.clear()
+            print(f"removed {k} compiled step{'' if k == 1 else 's'} from {folder}")
             return 0
         facts = cache.info()
     except OSError as err:

@@ -580,9 +580,17 @@ def test_cache_info_and_clear(folder, tmp_path):
     assert info["entries"] == 2 and info["bytes"] == sum(p.stat().st_size for p in entries(folder))
     text = gradproof("cache", "info", env=env).stdout
     assert f"path:    {folder}" in text and "entries: 2" in text
+    kernels = folder / "kernels"  # compiled training steps live beside the entries (numeric/ckernel.py)
+    (kernels / ".build-x").mkdir(parents=True)
+    for name in ("step-ab.so", "step-ab.sha256", "step-cd.so", "mine.so"):
+        (kernels / name).write_bytes(b"x")
     r = gradproof("cache", "clear", env=env)
-    assert r.returncode == 0 and r.stdout.strip() == f"removed 2 entries from {folder}"
-    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    assert r.returncode == 0 and r.stdout.splitlines() == [
+        f"removed 2 entries from {folder}",
+        f"removed 2 compiled steps from {kernels}",
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["kernels", "notes.txt"]
+    assert sorted(p.name for p in kernels.iterdir()) == ["mine.so"]
     code = (
         "import sys; from gradproof.reports.cli import main\nrc = main(['cache', 'info'])\n"
         "assert rc == 0 and 'sympy' not in sys.modules"

@@ -75,7 +75,7 @@ def test_gradient_returns_arrays_the_caller_owns_unless_asked_for_the_buffer():
 
 def test_the_checks_run_through_the_in_place_path(monkeypatch):
     rng = np.random.default_rng(8)
-    net = MLP((4, 5, 3), seed=1)
+    net = MLP((4, 5, 3), seed=1, compiled=False)
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
     calls = []
     real = inplace.run
@@ -88,7 +88,7 @@ def test_the_checks_run_through_the_in_place_path(monkeypatch):
 def test_a_wrong_in_place_variant_is_caught_by_the_network_check(method):
     # forced past the probe, a planted fault in a variant must still fail the finite-difference check
     rng = np.random.default_rng(9)
-    net = MLP((4, 5, 3), seed=2)
+    net = MLP((4, 5, 3), seed=2, compiled=False)
     fwd, _ = inplace.ACTIVATIONS["tanh"]
 
     def wrong_backward(d, a):
@@ -214,7 +214,7 @@ def test_blocks_that_do_not_add_up_are_not_chosen(monkeypatch):
         return real_run(plan, layers, grads, *a, **kw)
 
     monkeypatch.setattr(inplace, "run", run)
-    net = MLP((4, 5, 3), seed=0)
+    net = MLP((4, 5, 3), seed=0, compiled=False)
     assert not net.inplace.active
     assert "in blocks of rows" in net.inplace.reason
 
@@ -236,7 +236,7 @@ def test_an_in_place_step_makes_no_temporary_large_enough_to_page_fault(m, dtype
     Y = _targets("softmax", rng, m, 10, dtype)
     peaks = {}
     for inplace_path in (True, False):
-        net = MLP((64, 128, 10), seed=0, dtype=dtype, keep_memory=False, inplace=inplace_path)
+        net = MLP((64, 128, 10), seed=0, dtype=dtype, keep_memory=False, inplace=inplace_path, compiled=False)
         net.step(X, Y, 0.1)  # the first step allocates the buffers
         tracemalloc.start()
         try:
@@ -261,7 +261,7 @@ def test_a_program_writes_only_the_gradient_it_was_made_for_and_its_logits_are_t
     # programs are kept per batch size and arrays: one made for the network's gradient vector must
     # not be run for another, and the forward-only program gives the logits of the step's forward pass
     rng = np.random.default_rng(seed)
-    net = MLP(tuple(sizes), activation=activation, output=output, seed=seed)
+    net = MLP(tuple(sizes), activation=activation, output=output, seed=seed, compiled=False)
     net.theta[...] = rng.standard_normal(net.theta.shape)
     X, Y = rng.standard_normal((m, sizes[0])), _targets(output, rng, m, sizes[-1])
     plan, lf = net.inplace, net.loss_module.forward
@@ -280,7 +280,7 @@ def test_a_program_writes_only_the_gradient_it_was_made_for_and_its_logits_are_t
 
 def test_a_changed_variant_is_not_run_from_a_program_made_before():
     rng = np.random.default_rng(13)
-    net = MLP((4, 5, 3), seed=0)
+    net = MLP((4, 5, 3), seed=0, compiled=False)
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
     net.gradient(X, Y)  # makes the program of a batch of 6
     fwd, _ = inplace.ACTIVATIONS["tanh"]

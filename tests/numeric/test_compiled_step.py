@@ -1,0 +1,219 @@
+"""The compiled training step: chosen only when built and verified, equal to the NumPy step, proved by the checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradproof.numeric import ckernel, gradcheck, network
+from gradproof.numeric.network import MLP
+
+
+def _targets(output, rng, m, K, dtype=np.float64):
+    if output == "softmax":
+        return np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
+    if output == "sigmoid":
+        return (rng.random((m, K)) < 0.5).astype(dtype)
+    return rng.standard_normal((m, K)).astype(dtype)
+
+
+def _compiled(net):
+    assert net.inplace.kernel is not None, net.inplace.compiled_reason
+    return net.inplace.kernel
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+    m=st.integers(1, 13),
+    activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
+    output=st.sampled_from(["softmax", "sigmoid", "linear"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_step_equals_the_numpy_step_for_any_small_mlp(sizes, m, activation, output, dtype, seed):
+    net = MLP(sizes, activation=activation, output=output, seed=seed, dtype=dtype, compiled=True)
+    ref = MLP(sizes, activation=activation, output=output, seed=seed, dtype=dtype, compiled=False)
+    _compiled(net)
+    assert ref.inplace.kernel is None and ref.inplace.active
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    Y = _targets(output, rng, m, sizes[-1], dtype)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    la, ga = net.gradient(X, Y, copy=False)  # the compiled step's gradient
+    lb, gb = ref.gradient(X, Y)
+    assert la == pytest.approx(lb, rel=rtol, abs=rtol)
+    for k in net.keys:
+        scale = max(float(np.max(np.abs(gb[k]))), 1e-30)
+        assert float(np.max(np.abs(ga[k] - gb[k]))) / scale <= rtol, k
+    for _ in range(3):
+        a = net.step(X, Y, 0.2, with_loss=True)
+        b = ref.step(X, Y, 0.2, with_loss=True)
+        assert a == pytest.approx(b, rel=rtol, abs=rtol)
+    scale = float(np.max(np.abs(ref.theta)))
+    assert float(np.max(np.abs(net.theta - ref.theta))) <= 10 * rtol * scale
+    assert net.loss(X, Y) == pytest.approx(ref.loss(X, Y), rel=rtol, abs=rtol)
+
+
+def test_the_lecture_mlp_runs_compiled_at_batch_32_and_on_numpy_above_the_crossover(monkeypatch):
+    rng = np.random.default_rng(1)
+    net = MLP((64, 128, 10), seed=0, compiled=True)
+    kernel = _compiled(net)
+    calls = []
+    real = type(kernel).run
+    monkeypatch.setattr(type(kernel), "run", lambda self, *a: calls.append(a[0].shape[0]) or real(self, *a))
+    for m in (32, ckernel.MAX_ROWS + 1):
+        X, Y = rng.standard_normal((m, 64)), _targets("softmax", rng, m, 10)
+        net.step(X, Y, 0.1)
+    assert calls == [32]
+    X, Y = rng.standard_normal((32, 64)), _targets("softmax", rng, 32, 10)
+    net.step(np.asfortranarray(X), Y, 0.1)  # not C-contiguous: the NumPy step
+    assert calls == [32]
+
+
+def test_what_the_checks_report_does_not_depend_on_the_compiled_step():
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    on, off = MLP((4, 6, 3), seed=1, compiled=True), MLP((4, 6, 3), seed=1, compiled=False)
+    _compiled(on)
+    a, b = on.check(X, Y, methods=("central", "directional")), off.check(X, Y, methods=("central", "directional"))
+    assert gradcheck.all_passed(a) and a == b
+    assert on.loss(X, Y) == off.loss(X, Y)
+    assert all(np.array_equal(g, h) for g, h in zip(on.gradient(X, Y)[1].values(), off.gradient(X, Y)[1].values()))
+
+
+def test_a_kernel_not_in_the_cache_is_built_after_a_training_loops_first_steps(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ckernel, "BUILD_AFTER", 5)
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((8, 4)), _targets("linear", rng, 8, 2)
+    net = MLP((4, 5, 2), output="linear", seed=0)
+    ref = MLP((4, 5, 2), output="linear", seed=0, compiled=False)
+    assert net.inplace.kernel is None and "until 5 steps" in net.inplace.compiled_reason
+    big_X, big_Y = rng.standard_normal((ckernel.MAX_ROWS + 1, 4)), _targets("linear", rng, ckernel.MAX_ROWS + 1, 2)
+    for _ in range(3):
+        net.step(big_X, big_Y, 0.01), ref.step(big_X, big_Y, 0.01)  # large batches do not count
+    for _ in range(5):
+        assert net.inplace.kernel is None
+        net.step(X, Y, 0.1), ref.step(X, Y, 0.1)
+    kernel = _compiled(net)
+    for _ in range(3):
+        net.step(X, Y, 0.1), ref.step(X, Y, 0.1)
+    np.testing.assert_allclose(net.theta, ref.theta, rtol=1e-12, atol=1e-14)
+    assert ckernel.cached("tanh", "mse_multi", np.float64) and list(tmp_path.glob("kernels/step-*.so"))
+    again = MLP((4, 5, 2), output="linear", seed=0)  # now in the cache: compiled from construction
+    assert again.inplace.kernel is not None and again.inplace.kernel is not kernel
+
+
+def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
+    # the construction probe is what keeps a wrong kernel out: forced past it, the step is wrong
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    net, ref = MLP((4, 6, 3), seed=1, compiled=True), MLP((4, 6, 3), seed=1, compiled=False)
+    fwd, _ = ckernel.ACTIVATIONS["tanh"]
+    monkeypatch.setitem(ckernel.ACTIVATIONS, "tanh", (fwd, "d[t] *= 1 - a[t];"))
+    wrong = ckernel.build("tanh", "softmax_cross_entropy", np.float64)
+    ok, detail = network._probe_kernel(ref, wrong.bind(ref.sizes, ref.theta, ref._grad_flat), "softmax_cross_entropy")
+    assert not ok and "dL/dW1" in detail
+    net.inplace.kernel = wrong.bind(net.sizes, net.theta, net._grad_flat)
+    net.step(X, Y, 0.5), ref.step(X, Y, 0.5)
+    assert not np.allclose(net.params["W1"], ref.params["W1"], rtol=1e-6)
+    np.testing.assert_allclose(net.params["W2"], ref.params["W2"], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "loss, plant",
+    [
+        ("softmax_cross_entropy", lambda s: s.replace("(d[j] / sum - y[j]) * c", "(y[j] - d[j] / sum) * c")),
+        ("mse_multi", lambda s: s.replace("gb[l][j] = 0;", "gb[l][j] = 1;")),
+        ("sigmoid_bce", lambda s: s.replace("if (mode == 2) {", "if (mode == 2) {\n    theta[0] += 1;")),
+    ],
+)
+def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
+    real = ckernel.source
+    monkeypatch.setattr(ckernel, "source", lambda *a: plant(real(*a)))
+    assert plant(real("tanh", loss, np.float64)) != real("tanh", loss, np.float64)
+    output = {"softmax_cross_entropy": "softmax", "mse_multi": "linear", "sigmoid_bce": "sigmoid"}[loss]
+    net = MLP((4, 5, 3), output=output, seed=0, compiled=True)
+    assert net.inplace.kernel is None
+    assert "disagrees" in net.inplace.compiled_reason
+    assert net.inplace.active  # the NumPy step runs, correctly
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((6, 4)), _targets(output, rng, 6, 3)
+    assert gradcheck.all_passed(net.check(X, Y, methods=("directional",)))
+
+
+def test_without_a_compiler_the_numpy_step_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no gcc here
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path / "cache"))
+    net = MLP((4, 5, 3), seed=0, compiled=True)
+    assert net.inplace.kernel is None and net.inplace.active
+    assert "no C compiler" in net.inplace.compiled_reason
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    before = net.loss(X, Y)
+    for _ in range(20):
+        net.step(X, Y, 0.5)
+    assert net.loss(X, Y) < before
+
+
+def test_a_failed_compilation_is_one_line_and_the_numpy_step_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    real = ckernel.source
+    monkeypatch.setattr(ckernel, "source", lambda *a: real(*a) + "\nthis is not C;\n")
+    net = MLP((4, 5, 3), seed=0, compiled=True)
+    assert net.inplace.kernel is None and net.inplace.active
+    reason = net.inplace.compiled_reason
+    assert "gcc failed" in reason and "\n" not in reason
+    assert not list(tmp_path.glob("kernels/*.so")) and not list(tmp_path.glob("kernels/.build-*"))
+
+
+def test_a_corrupt_cached_kernel_is_ignored_and_rebuilt(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    src = ckernel.source("relu", "mse_multi", np.float32)
+    so = ckernel.compile_cached(src)
+    good = so.read_bytes()
+    assert so.parent == tmp_path / "kernels" and so.with_suffix(".sha256").is_file()
+    assert ckernel.compile_cached(src) == so and so.read_bytes() == good  # from the cache
+    so.write_bytes(b"\x7fELF not a shared object")
+    assert ckernel.compile_cached(src) == so
+    assert so.read_bytes() == good and ckernel._digest(so) == so.with_suffix(".sha256").read_text().strip()
+    so.with_suffix(".sha256").write_text("0" * 64)  # a checksum that does not match: rebuilt, never loaded
+    assert ckernel.compile_cached(src) == so
+    assert so.read_bytes() == good and ckernel._digest(so) == so.with_suffix(".sha256").read_text().strip()
+    assert ckernel.cached("relu", "mse_multi", np.float32)
+    net = MLP((3, 4, 2), activation="relu", output="linear", seed=0, dtype=np.float32)  # from the cache
+    _compiled(net)
+
+
+def test_the_switches(monkeypatch):
+    monkeypatch.setenv("GRADPROOF_COMPILED", "0")
+    off = MLP((4, 5, 3), seed=0)
+    assert off.inplace.kernel is None and off.inplace.compiled_reason == "compiled step switched off"
+    _compiled(MLP((4, 5, 3), seed=0, compiled=True))
+    monkeypatch.delenv("GRADPROOF_COMPILED")
+    assert MLP((4, 5, 3), seed=0, compiled=False).inplace.kernel is None
+    _compiled(MLP((4, 5, 3), seed=0))  # in the cache now: chosen automatically
+
+
+def test_only_names_from_the_fixed_tables_reach_the_source():
+    with pytest.raises(KeyError):
+        ckernel.source('tanh); system("rm -rf /"', "mse_multi", np.float64)
+    with pytest.raises(ckernel.BuildError):
+        ckernel.build("leaky_relu", "mse_multi", np.float64)
+    net = MLP((3, 4, 2), activation="leaky_relu")
+    assert net.inplace.kernel is None
+    with pytest.raises(ValueError):
+        ckernel.build("tanh", "mse_multi", np.float64).bind((3, 0, 2), np.zeros(5), np.zeros(5))
+
+
+def test_a_shared_object_that_is_not_a_kernel_is_refused():
+    import ctypes.util
+    from pathlib import Path
+
+    libm = ctypes.util.find_library("m")
+    assert libm
+    with pytest.raises(ckernel.BuildError, match="cannot load"):
+        ckernel.Kernel(Path(libm), np.float64, "tanh", "mse_multi")
