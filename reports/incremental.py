@@ -599,11 +599,22 @@ def _runs_for(chain, statements):
     return topics
 
 
+def declaration_texts() -> dict[str, str]:
+    """The declaration files' texts, by path inside the package."""
+    return {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
+
+
+def declarations_digest(texts: dict[str, str] | None = None) -> str:
+    """A digest of the declaration files' texts (read now unless given): what a process declared its topics from."""
+    texts = declaration_texts() if texts is None else texts
+    return _digest("declarations", *(p for name in sorted(texts) for p in (name, texts[name])))
+
+
 def topic_digests(names, texts: dict[str, str] | None = None) -> dict[str, str]:
     """Per built-in topic, a digest of everything in ``derive/`` that can decide its derivation."""
     names = sorted(set(names))
     if texts is None:
-        texts = {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
+        texts = declaration_texts()
     owned, shared = declaration_parts(texts, names)
     everyone, uses = code_uses(names, texts) if names else (set(), {})
     # a topic that code every topic may run names is everyone's dependency: its declaration is shared
@@ -625,6 +636,60 @@ def _quotes(piece: str, name: str) -> bool:
     return f'"{name}"' in piece or f"'{name}'" in piece
 
 
+# -- Before the registry loads: which built-in topics a run will build --------------------------------
+
+
+def _names_key() -> str:
+    # not keyed by the declaration files: an edit of one still finds the names the last run declared
+    return _digest("built-in topic names", engine_hash(), environment())
+
+
+def _remembered_names() -> tuple[str, ...] | None:
+    names = cache.load_entry(_names_key()) if active() else None
+    if isinstance(names, tuple) and all(isinstance(n, str) for n in names):
+        return names
+    return None
+
+
+def remember_names(names) -> None:
+    """Keep the built-in topics' names for the next run, which guesses its work from them (:func:`predict_builds`)."""
+    names = tuple(sorted(set(names)))
+    if active() and _remembered_names() != names:
+        cache.store_entry(_names_key(), names)
+
+
+def predict_builds(wanted=None) -> list[str] | None:
+    """The built-in topics (of ``wanted``, or all) whose fragment is not stored, guessed without SymPy or the registry.
+
+    The guess takes the built-in topics' names from the last run on this
+    code (:func:`remember_names`; the declaration files may have changed
+    since) and looks for the fragments their keys name, by the entries'
+    presence alone.  It decides only where the work starts, never what is
+    reused: a topic guessed wrongly either way is read back or built once
+    the registry has loaded, as without a guess.  ``None`` when nothing can
+    be guessed (the cache off or empty, a new code, a first run).
+    """
+    names = _remembered_names()
+    if names is None or not fragments_may_be_stored(names):
+        return None
+    digests = topic_digests(names)
+    env = environment()
+    todo = [n for n in dict.fromkeys(wanted or names) if n in digests]
+    return [n for n in todo if not _present(_fragment_key(env, digests[n]))]
+
+
+def _present(key: str) -> bool:
+    """Whether an entry is stored under ``key`` (not whether it authenticates: :meth:`Keys.load` checks that)."""
+    try:
+        return (cache.cache_dir() / (key + cache.SUFFIX)).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _fragment_key(env: str, part: str) -> str:
+    return _digest("fragment", env, part)
+
+
 # -- Keys of the parts -----------------------------------------------------------------------------
 
 
@@ -640,6 +705,7 @@ class Keys:
         self.read: list[str] = []
         self.written: list[str] = []
         self.complete = True  # False once a part had no key: the run as a whole cannot be stored
+        self.declarations: str | None = None  # the digest of the declaration files the keys were made from
 
     def builtin_names(self) -> list[str]:
         from gradproof.derive.lecture import registry
@@ -653,7 +719,10 @@ class Keys:
     def prime(self) -> None:
         """Compute the built-in topics' fragment keys now (e.g. while workers run), not at the first store."""
         if self.on and self._builtin is None:
-            self._builtin = topic_digests(self.builtin_names())
+            texts, names = declaration_texts(), self.builtin_names()
+            self._builtin = topic_digests(names, texts)
+            self.declarations = declarations_digest(texts)
+            remember_names(names)
 
     def fragment(self, topic) -> str | None:
         """A topic's fragment: its derivation's inputs, the verifying and rendering code."""
@@ -668,7 +737,7 @@ class Keys:
         else:
             self.prime()
             part = self._builtin.get(topic.name)
-            key = None if part is None else _digest("fragment", environment(), part)
+            key = None if part is None else _fragment_key(environment(), part)
         self.complete = self.complete and key is not None
         return key
 
