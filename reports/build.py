@@ -207,8 +207,9 @@ class EarlyJobs:
     then :meth:`stop` ends them.
     """
 
-    def __init__(self, pool, futures: dict, sources: dict, topics: tuple = ()):
+    def __init__(self, pool, futures: dict, sources: dict, topics: tuple = (), declarations: str | None = None):
         self.pool, self.futures, self.sources, self.topics = pool, futures, sources, tuple(topics)
+        self.declarations = declarations  # the declaration files' digest before the fork (warm_start)
 
     @property
     def tasks(self) -> set:
@@ -233,15 +234,38 @@ def early_topics(names) -> tuple[str, ...]:
     return tuple(names) if cost <= EARLY_TOPICS_BUDGET else ()
 
 
-def start_early(parts, topics=(), figures: bool = True) -> EarlyJobs:
+def warm_start(topics) -> str:
+    """Load, before the early worker is forked, what it needs to build ``topics`` and this process needs too.
+
+    Looking each topic up declares only the files that declare it
+    (:func:`gradproof.derive.lecture.registry.get`): SymPy and what those
+    files import are loaded once, here, and the worker shares them; this
+    process declares the other files once it has forked.  Returns the digest
+    of the declaration files read before any was imported
+    (:func:`gradproof.reports.incremental.declarations_digest`).
+    """
+    from gradproof.derive.lecture import registry
+    from gradproof.reports import incremental
+
+    before = incremental.declarations_digest()
+    for name in topics:
+        try:
+            registry.get(name)
+        except registry.UnknownTopic:
+            continue  # no longer declared (every file is declared now): skipped by the worker too
+    return before
+
+
+def start_early(parts, topics=(), figures: bool = True, declarations: str | None = None) -> EarlyJobs:
     """Fork one worker and hand it ``topics`` and, with ``figures`` (the whole lecture), the report-level jobs
     that need no SymPy and are not stored.
 
     Call before the registry loads.  The worker derives ``topics`` (built-in
     topics' names, see :func:`early_topics`) first, declaring only the files
-    that declare them; the report-level jobs need no SymPy.  The stored
-    report-level parts, read here, are handed over too; with nothing to hand
-    out no worker is forked.
+    that declare them (if :func:`warm_start`, whose result is
+    ``declarations``, has not); the report-level jobs need no SymPy.  The
+    stored report-level parts, read here, are handed over too; with nothing
+    to hand out no worker is forked.
     """
     sources = _stored_sources(parts) if figures else {}
     todo = [(task, key) for task, key in EARLY_JOBS if (key or task) not in sources] if figures else []
@@ -259,7 +283,7 @@ def start_early(parts, topics=(), figures: bool = True) -> EarlyJobs:
     except BaseException:
         _kill_pool(pool)
         raise
-    return EarlyJobs(pool, futures, sources, topics)
+    return EarlyJobs(pool, futures, sources, topics, declarations)
 
 
 def build_report(
@@ -326,7 +350,8 @@ def build_report(
             futures = {pool.submit(_job, task, key): (task, key) for task, key, _ in plan}
         if early is not None:
             futures.update(early.futures)
-        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
+        declared = early.declarations if early is not None else None
+        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare, declared)
         report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
             _report_level(report, sources, level, parts, progress)
@@ -542,18 +567,20 @@ def _early_topics_job(names: tuple) -> tuple[tuple[str, list[TopicSection]], lis
         except registry.UnknownTopic:
             continue  # no longer declared: the report will not ask for it
     verify = _verifier()
-    first = Span(_lane(), "SymPy imported, the topics' declarations", t0, now(), time.process_time() - c0)
+    first = Span(_lane(), "the topics looked up, the verifier loaded", t0, now(), time.process_time() - c0)
     sections, spans = _topics_job(tuple(found), verify)
     return (incremental.declarations_digest(), sections), [first, *spans]
 
 
-def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) -> tuple[dict, dict]:
+def _gather(selected, stored, futures, parts, progress, timeline, prepare=None, declared=None) -> tuple[dict, dict]:
     """Every section not stored, by name, and the report-level jobs' results, by ``(task, key)``.
 
     This process builds the topics no worker builds (user topics; every topic
     without workers) while the workers run, then takes each job's result as it
     ends: its sections are stored at once, so only the last job's are left
-    for the end.
+    for the end.  The early worker's topics are stored only when the
+    declaration files they were declared from (``declared``, read before the
+    fork, and the worker's own reading after) are those the keys were made from.
     """
     from concurrent.futures import as_completed
 
@@ -599,10 +626,11 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
             level["source", key[0]], result = result
         if task == "early topics":
             seen, result = result
-            if parts.on and seen != parts.declarations:  # a declaration file changed meanwhile: use, never store
+            same = seen == parts.declarations and declared in (None, parts.declarations)
+            if parts.on and not same:  # a declaration file changed meanwhile: used, never stored
                 parts.complete = False
             for sec in result:
-                keep(sec, store=seen == parts.declarations)
+                keep(sec, store=same)
         elif task in ("topics", "source+topics"):
             for sec in result:
                 keep(sec)

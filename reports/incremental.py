@@ -224,8 +224,41 @@ def engine_hash() -> str:
 # -- Built-in topics: which statements declare which topic ------------------------------------------
 
 
-def _binds_nothing(stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt))
+@functools.lru_cache(maxsize=16)
+def _scanned(fname: str, text: str) -> tuple[tuple, str | None]:
+    """A declaration file's top-level statements, read once per text.
+
+    Each statement is ``(piece, binds nothing, its strings, what it refers
+    to)``: its text from the end of the statement before (comments and
+    blank lines included, prefixed with ``fname``), whether it is a bare
+    expression binding no name, every string constant in it, and the
+    identifiers it refers to (:func:`_references`).  Then the text after the
+    last statement, or None.
+    """
+    tree = ast.parse(text)
+    skip = _docstrings(tree)
+    data = text.encode("utf-8")  # ast's columns count UTF-8 bytes
+    offsets = _line_offsets(data)
+    out, start = [], 0
+    for stmt in tree.body:
+        end = offsets[stmt.end_lineno - 1] + stmt.end_col_offset
+        piece = f"{fname}\0{data[start:end].decode('utf-8')}"
+        start = end
+        walrus, strings, refs = False, set(), set()
+        for n in ast.walk(stmt):  # one walk for the three (a declaration file is read on every run)
+            if isinstance(n, ast.Name):
+                refs.add(n.id)
+            elif isinstance(n, ast.Attribute):
+                refs.add(n.attr)
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+                strings.add(n.value)
+                if id(n) not in skip:
+                    refs.add(n.value)
+            elif isinstance(n, ast.NamedExpr):
+                walrus = True
+        out.append((piece, isinstance(stmt, ast.Expr) and not walrus, frozenset(strings), frozenset(refs)))
+    tail = f"{fname}\0{data[start:].decode('utf-8')}" if start < len(data) else None
+    return tuple(out), tail
 
 
 def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]], list[str]]:
@@ -245,21 +278,15 @@ def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]
     owned: dict[str, list[str]] = {n: [] for n in names}
     shared: list[str] = []
     for fname, text in sorted(texts.items()):
-        tree = ast.parse(text)
-        data = text.encode("utf-8")  # ast's columns count UTF-8 bytes
-        offsets = _line_offsets(data)
-        start = 0
-        for stmt in tree.body:
-            end = offsets[stmt.end_lineno - 1] + stmt.end_col_offset
-            piece = f"{fname}\0{data[start:end].decode('utf-8')}"
-            start = end
-            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
+        statements, tail = _scanned(fname, text)
+        for piece, binds_nothing, strings, _ in statements:
+            mentioned = strings & names if binds_nothing else set()
             for n in sorted(mentioned):
                 owned[n].append(piece)
             if not mentioned:
                 shared.append(piece)
-        if start < len(data):
-            shared.append(f"{fname}\0{data[start:].decode('utf-8')}")
+        if tail is not None:
+            shared.append(tail)
     return owned, shared
 
 
@@ -270,10 +297,6 @@ def _line_offsets(data: bytes) -> list[int]:
         offsets.append(pos)
         pos += len(line)
     return offsets + [pos]
-
-
-def _constants(stmt) -> set[str]:
-    return {n.value for n in ast.walk(stmt) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
 _REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.registry")
@@ -566,12 +589,9 @@ def code_uses(names, texts: dict[str, str]) -> tuple[set[str], dict[str, set[str
     """
     names = set(names)
     statements = []  # per declaration statement: what it refers to, and its topics (or EVERYONE)
-    for text in texts.values():
-        tree = ast.parse(text)
-        skip = _docstrings(tree)
-        for stmt in tree.body:
-            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
-            statements.append((_references(stmt, skip), mentioned or EVERYONE))
+    for fname, text in texts.items():
+        for _, binds_nothing, strings, refs in _scanned(fname, text)[0]:
+            statements.append((refs, (strings & names if binds_nothing else set()) or EVERYONE))
     everyone: set[str] = set()
     uses: dict[str, set[str]] = {}
     for found, chain in _code_chains(names):

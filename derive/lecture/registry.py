@@ -171,49 +171,6 @@ def _load_declaring(name: str) -> None:
         _load()
 
 
-def import_declaration_imports() -> None:
-    """Import what the declaration files import (SymPy, the engine, the builders), declaring nothing.
-
-    NOTE: a process forked after this declares only the topics it needs
-    (:func:`get` imports just the files that declare them) and shares the
-    rest of the start-up with this one, which may go on to declare every
-    topic.  The imports are read from the files' syntax: ``import X`` and
-    ``from X import Y`` (``X.Y`` when ``Y`` is a module) at any depth.
-    """
-    import ast
-    from importlib.util import find_spec
-
-    for mod in _DECLARATION_MODULES:
-        spec = find_spec(mod)
-        if mod in _IMPORTED or spec is None or not spec.origin:
-            continue
-        with open(spec.origin, encoding="utf-8") as fh:
-            tree = ast.parse(fh.read())
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    _import_quietly(alias.name)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                parent = _import_quietly(node.module)
-                for alias in node.names:
-                    if parent is not None and not hasattr(parent, alias.name):
-                        _import_quietly(f"{node.module}.{alias.name}")
-    # a declared topic's claims are read when it is made: the reader's parser is loaded once per process
-    from gradproof.derive.reading.grammar import parser
-
-    parser()
-
-
-def _import_quietly(name: str):
-    """The module ``name`` imported, or None when there is none (the declaration file's own import says why)."""
-    if name in _DECLARATION_MODULES:
-        return None  # declaring is :func:`_load_module`'s job
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
 def topics(category: str | None = None) -> list[Topic]:
     """Every registered topic in the lecture's order."""
     _load()

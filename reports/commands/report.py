@@ -129,19 +129,18 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
     parts = incremental.Keys()
     early = None
     try:
-        from gradproof.reports.build import early_topics, select_topics, start_early
+        from gradproof.reports.build import early_topics, select_topics, start_early, warm_start
 
         with timeline.span("topics to build guessed (no SymPy, no registry)"):
             guessed = early_topics(incremental.predict_builds(names) or ())
-        if guessed:  # the worker shares them: it then declares only the topics it builds
-            from gradproof.derive.lecture.registry import import_declaration_imports
-
-            with timeline.span("SymPy and what the declarations import loaded, nothing declared"):
-                import_declaration_imports()
+        declared = None
+        if guessed:  # what the worker needs and this process needs too: loaded once, before the fork
+            with timeline.span("SymPy imported, the guessed topics declared (shared with the worker)"):
+                declared = warm_start(guessed)
         if not names or guessed:
             # started while the registry loads: the whole lecture's SymPy-free figures, a few topics to build
             with timeline.span("parts not stored handed to a worker: SymPy-free figures, the topics guessed"):
-                early = start_early(parts, guessed, figures=not names)
+                early = start_early(parts, guessed, figures=not names, declarations=declared)
         with timeline.span("registry loaded: SymPy imported, every topic declared"):
             n_topics = len(select_topics(names or None))
         if n_topics == 0:

@@ -33,7 +33,7 @@ FORMATS = "html,latex,pdf" if latex_engine()[0] else "html,latex"
 GLOROT_TITLE = 'title="Glorot initialisation: Var(w) = 2/(n_in + n_out)"'
 GLOROT_CLAIM = 'Claim("var_w", "Var(w) = 2/(n_in + n_out)")'
 RELU_TITLE = '    "relu",\n    "Rectified linear unit",\n'
-EARLY = "SymPy imported, the topics' declarations"
+EARLY = "the topics looked up, the verifier loaded"
 SPAN = re.compile(r"^(parent|worker \d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(.*)$", re.M)
 
 
