@@ -196,3 +196,85 @@ def test_an_edit_that_breaks_a_claim_fails_that_topic_as_a_cold_run_does(lab):
         assert lab.report()[0] == 1, "a failed topic was stored as if it had passed"
     finally:
         lab.undo("derive/lecture/topics_stats.py", before)
+
+
+# -- The guess and the early worker, in this process ------------------------------------------------
+
+
+def _edited_texts(texts: dict[str, str], old: str, new: str) -> dict[str, str]:
+    (name,) = [n for n, text in texts.items() if old in text]
+    return dict(texts, **{name: texts[name].replace(old, new)})
+
+
+def test_the_guess_names_the_topics_an_edit_rebuilds(tmp_path, monkeypatch):
+    from gradproof.derive.lecture import registry
+
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GRADPROOF_NO_CACHE", raising=False)
+    assert incremental.predict_builds() is None, "nothing remembered yet: no guess"
+    parts = incremental.Keys()
+    for topic in registry.topics():
+        if topic.category != "user":
+            parts.save(parts.fragment(topic), "present")  # the guess looks at presence only
+    assert incremental.predict_builds() == []
+    texts = incremental.declaration_texts()
+    edited = _edited_texts(texts, GLOROT_TITLE, GLOROT_TITLE[:-1] + ' (edited)"')
+    monkeypatch.setattr(incremental, "declaration_texts", lambda: edited)
+    assert incremental.predict_builds() == ["glorot"]
+    assert incremental.predict_builds(["relu", "glorot", "not_a_topic"]) == ["glorot"]
+    assert incremental.predict_builds(["relu"]) == []
+    edited = _edited_texts(texts, RELU_TITLE, RELU_TITLE.replace("unit", "unit (edited)"))
+    monkeypatch.setattr(incremental, "declaration_texts", lambda: edited)
+    assert set(incremental.predict_builds()) == {"relu", "relu_properties"}
+    monkeypatch.setenv("GRADPROOF_NO_CACHE", "1")
+    assert incremental.predict_builds() is None, "--no-cache reads nothing, not even to guess"
+
+
+def test_few_guessed_topics_go_early_and_many_do_not(monkeypatch):
+    from gradproof.reports import build
+
+    monkeypatch.setenv("GRADPROOF_JOBS", "2")
+    assert build.early_topics(["glorot"]) == ("glorot",)
+    assert build.early_topics(["relu"] * 100) == ()
+    monkeypatch.setenv("GRADPROOF_JOBS", "1")
+    assert build.early_topics(["glorot"]) == (), "one worker: the topics are built in the main process"
+
+
+def _lanes(report) -> dict[str, str]:
+    return {s.label.split()[1]: s.lane for s in report.timeline.spans if s.label.startswith("topic ")}
+
+
+def test_a_report_with_early_topics_is_the_report_without(monkeypatch):
+    from gradproof.reports import build
+
+    monkeypatch.setenv("GRADPROOF_NO_CACHE", "1")
+    early = build.start_early(incremental.Keys(), ("glorot", "not_a_topic"), figures=False)
+    with_early = build.build_report(["relu", "glorot"], figures=False, jobs=2, early=early)
+    labels = [(s.lane, s.label) for s in with_early.timeline.spans]
+    worker = next(lane for lane, label in labels if label == EARLY)
+    assert _lanes(with_early)["glorot"] == worker
+    assert _lanes(with_early)["relu"] != worker, "relu was not guessed: built by a worker forked later"
+    plain = build.build_report(["relu", "glorot"], figures=False, jobs=2)
+    assert [s.name for s in with_early.sections] == ["relu", "glorot"]
+    assert [s.views for s in with_early.sections] == [s.views for s in plain.sections]
+    assert [s.records for s in with_early.sections] == [s.records for s in plain.sections]
+
+
+def test_a_topic_built_early_but_stored_after_all_is_read_back(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from gradproof.reports import build
+
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GRADPROOF_NO_CACHE", raising=False)
+    first = build.build_report(["relu"], figures=False, jobs=1)
+    parts = incremental.Keys()
+    assert first.passed
+    key = parts.fragment(build.select_topics(["relu"])[0])
+    stored = cache.load_entry(key)
+    planted = replace(stored, views=dict(stored.views, html=dict(stored.views["html"], title="PLANTED")))
+    cache.store_entry(key, planted)  # what the run must show: the stored part, not the worker's
+    early = build.start_early(parts, ("relu",), figures=False)
+    report = build.build_report(["relu"], figures=False, jobs=2, parts=parts, early=early)
+    assert report.sections[0].views["html"]["title"] == "PLANTED"
+    assert parts.written == [] and key in parts.read
