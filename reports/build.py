@@ -226,11 +226,16 @@ class EarlyJobs:
 EARLY_TOPICS_BUDGET = 1.0
 
 
-def early_topics(names) -> tuple[str, ...]:
-    """``names`` (topics guessed to be built) if they are few enough for the early worker, else none."""
+def early_topics(names, categories: dict[str, str] | None = None) -> tuple[str, ...]:
+    """``names`` (topics guessed to be built) if they are few enough for the early worker, else none.
+
+    ``categories`` (a name's category, :func:`gradproof.reports.incremental.remembered_topics`)
+    refine the estimate of their cost.
+    """
     if default_jobs() < 2:
         return ()  # one worker: the topics are built in this process
-    cost = sum(TOPIC_COST.get(n, 0.3) for n in names)
+    categories = categories or {}
+    cost = sum(TOPIC_COST.get(n, TOPIC_COST.get(categories.get(n, ""), 0.3)) for n in names)
     return tuple(names) if cost <= EARLY_TOPICS_BUDGET else ()
 
 

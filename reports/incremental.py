@@ -664,33 +664,35 @@ def _names_key() -> str:
     return _digest("built-in topic names", engine_hash(), environment())
 
 
-def _remembered_names() -> tuple[str, ...] | None:
-    names = cache.load_entry(_names_key()) if active() else None
-    if isinstance(names, tuple) and all(isinstance(n, str) for n in names):
-        return names
-    return None
+def remembered_topics() -> dict[str, str]:
+    """The built-in topics the last run on this code declared, each with its category (empty when none)."""
+    topics = cache.load_entry(_names_key()) if active() else None
+    if isinstance(topics, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in topics.items()):
+        return topics
+    return {}
 
 
-def remember_names(names) -> None:
-    """Keep the built-in topics' names for the next run, which guesses its work from them (:func:`predict_builds`)."""
-    names = tuple(sorted(set(names)))
-    if active() and _remembered_names() != names:
-        cache.store_entry(_names_key(), names)
+def remember_topics(categories: dict[str, str]) -> None:
+    """Keep the built-in topics' names and categories for the next run, which guesses its work from them
+    (:func:`predict_builds`)."""
+    categories = dict(sorted(categories.items()))
+    if active() and remembered_topics() != categories:
+        cache.store_entry(_names_key(), categories)
 
 
 def predict_builds(wanted=None) -> list[str] | None:
     """The built-in topics (of ``wanted``, or all) whose fragment is not stored, guessed without SymPy or the registry.
 
     The guess takes the built-in topics' names from the last run on this
-    code (:func:`remember_names`; the declaration files may have changed
+    code (:func:`remember_topics`; the declaration files may have changed
     since) and looks for the fragments their keys name, by the entries'
     presence alone.  It decides only where the work starts, never what is
     reused: a topic guessed wrongly either way is read back or built once
     the registry has loaded, as without a guess.  ``None`` when nothing can
     be guessed (the cache off or empty, a new code, a first run).
     """
-    names = _remembered_names()
-    if names is None or not fragments_may_be_stored(names):
+    names = tuple(remembered_topics())
+    if not names or not fragments_may_be_stored(names):
         return None
     digests = topic_digests(names)
     env = environment()
@@ -728,9 +730,12 @@ class Keys:
         self.declarations: str | None = None  # the digest of the declaration files the keys were made from
 
     def builtin_names(self) -> list[str]:
+        return list(self._builtin_categories())
+
+    def _builtin_categories(self) -> dict[str, str]:
         from gradproof.derive.lecture import registry
 
-        return [t.name for t in registry.topics() if t.category != "user"]
+        return {t.name: t.category for t in registry.topics() if t.category != "user"}
 
     def builtin_fragments_stored(self) -> bool:
         """Whether looking up built-in topics' fragments can find one (:func:`fragments_may_be_stored`)."""
@@ -739,10 +744,10 @@ class Keys:
     def prime(self) -> None:
         """Compute the built-in topics' fragment keys now (e.g. while workers run), not at the first store."""
         if self.on and self._builtin is None:
-            texts, names = declaration_texts(), self.builtin_names()
-            self._builtin = topic_digests(names, texts)
+            texts, categories = declaration_texts(), self._builtin_categories()
+            self._builtin = topic_digests(categories, texts)
             self.declarations = declarations_digest(texts)
-            remember_names(names)
+            remember_topics(categories)
 
     def fragment(self, topic) -> str | None:
         """A topic's fragment: its derivation's inputs, the verifying and rendering code."""

@@ -132,7 +132,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         from gradproof.reports.build import early_topics, select_topics, start_early, warm_start
 
         with timeline.span("topics to build guessed (no SymPy, no registry)"):
-            guessed = early_topics(incremental.predict_builds(names) or ())
+            guessed = early_topics(incremental.predict_builds(names) or (), incremental.remembered_topics())
         declared = None
         if guessed:  # what the worker needs and this process needs too: loaded once, before the fork
             with timeline.span("SymPy imported, the guessed topics declared (shared with the worker)"):
