@@ -195,17 +195,21 @@ EARLY_JOBS = (("source", "training"), ("source", "regularisation"), ("networks",
 
 
 class EarlyJobs:
-    """The report-level jobs handed to a worker forked before this process loads the registry.
+    """The jobs handed to a worker forked before this process loads the registry.
 
     Loading the registry (SymPy and every declaration) takes this process
-    about half a second, during which the other core would idle; these jobs
-    need neither, so a worker forked before it runs them meanwhile.
+    about a second, during which the other core would idle.  A worker forked
+    before it runs meanwhile: the whole lecture's report-level jobs that
+    need neither, and the topics whose fragments are not stored when they
+    are few (an edited topic: the worker declares and derives them while
+    this process loads the registry and reads the other fragments back).
     :func:`build_report` takes their results (and the worker) over; until
     then :meth:`stop` ends them.
     """
 
-    def __init__(self, pool, futures: dict, sources: dict):
-        self.pool, self.futures, self.sources = pool, futures, sources
+    def __init__(self, pool, futures: dict, sources: dict, topics: tuple = (), declarations: str | None = None):
+        self.pool, self.futures, self.sources, self.topics = pool, futures, sources, tuple(topics)
+        self.declarations = declarations  # the declaration files' digest before the fork (warm_start)
 
     @property
     def tasks(self) -> set:
@@ -217,18 +221,64 @@ class EarlyJobs:
             self.pool = None
 
 
-def start_early(parts) -> EarlyJobs:
-    """Fork one worker and hand it the whole lecture's report-level jobs that need no SymPy and are not stored.
+# Topics handed to the early worker when their estimated CPU seconds (schedule_hints.TOPIC_COST) add up to
+# at most this; more are shared out over every worker once the registry has loaded, as in a cold run
+EARLY_TOPICS_BUDGET = 1.0
 
-    Call before the registry loads (the worker then starts without SymPy).
-    The stored report-level parts, read here, are handed over too; with
-    nothing left to hand out no worker is forked.
+
+def early_topics(names, categories: dict[str, str] | None = None) -> tuple[str, ...]:
+    """``names`` (topics guessed to be built) if they are few enough for the early worker, else none.
+
+    ``categories`` (a name's category, :func:`gradproof.reports.incremental.remembered_topics`)
+    refine the estimate of their cost.
     """
-    sources = _stored_sources(parts)
-    todo = [(task, key) for task, key in EARLY_JOBS if (key or task) not in sources]
+    if default_jobs() < 2:
+        return ()  # one worker: the topics are built in this process
+    categories = categories or {}
+    cost = sum(TOPIC_COST.get(n, TOPIC_COST.get(categories.get(n, ""), 0.3)) for n in names)
+    return tuple(names) if cost <= EARLY_TOPICS_BUDGET else ()
+
+
+def warm_start(topics) -> str:
+    """Load, before the early worker is forked, what it needs to build ``topics`` and this process needs too.
+
+    Looking each topic up declares only the files that declare it
+    (:func:`gradproof.derive.lecture.registry.get`): SymPy and what those
+    files import are loaded once, here, and the worker shares them; this
+    process declares the other files once it has forked.  Returns the digest
+    of the declaration files read before any was imported
+    (:func:`gradproof.reports.incremental.declarations_digest`).
+    """
+    from gradproof.derive.lecture import registry
+    from gradproof.reports import incremental
+
+    before = incremental.declarations_digest()
+    for name in topics:
+        try:
+            registry.get(name)
+        except registry.UnknownTopic:
+            continue  # no longer declared (every file is declared now): skipped by the worker too
+    return before
+
+
+def start_early(parts, topics=(), figures: bool = True, declarations: str | None = None) -> EarlyJobs:
+    """Fork one worker and hand it ``topics`` and, with ``figures`` (the whole lecture), the report-level jobs
+    that need no SymPy and are not stored.
+
+    Call before the registry loads.  The worker derives ``topics`` (built-in
+    topics' names, see :func:`early_topics`) first, declaring only the files
+    that declare them (if :func:`warm_start`, whose result is
+    ``declarations``, has not); the report-level jobs need no SymPy.  The
+    stored report-level parts, read here, are handed over too; with nothing
+    to hand out no worker is forked.
+    """
+    sources = _stored_sources(parts) if figures else {}
+    todo = [(task, key) for task, key in EARLY_JOBS if (key or task) not in sources] if figures else []
+    todo.sort(key=lambda job: -JOB_COST.get(job[1] or job[0], 1.0))  # longest first
+    if topics:
+        todo.insert(0, ("early topics", tuple(topics)))
     if not todo:
         return EarlyJobs(None, {}, sources)
-    todo.sort(key=lambda job: -JOB_COST.get(job[1] or job[0], 1.0))  # longest first
     pool = _pool(1)
     try:
         from gradproof.derive.support.lifetime import signals_deferred
@@ -238,7 +288,7 @@ def start_early(parts) -> EarlyJobs:
     except BaseException:
         _kill_pool(pool)
         raise
-    return EarlyJobs(pool, futures, sources)
+    return EarlyJobs(pool, futures, sources, topics, declarations)
 
 
 def build_report(
@@ -286,14 +336,17 @@ def build_report(
         figures = not names if figures is None else figures
         jobs = default_jobs() if jobs is None else max(1, int(jobs))
         parts = incremental.Keys() if parts is None else parts
-        if early is not None and not figures:
+        if early is not None and not figures and not early.topics:
             early.stop()  # report-level jobs of a report without the figures: not wanted
             early = None
         with timeline.span("stored parts read back"):
             stored = _stored_sections(selected, parts)
-            sources = (early.sources if early is not None else _stored_sources(parts)) if figures else {}
+            sources = (
+                (early.sources if early is not None and early.sources else _stored_sources(parts)) if figures else {}
+            )
         started = early.tasks if early is not None else set()
-        plan = _plan([t for t in selected if t.name not in stored], sources, figures, jobs)
+        taken = set(early.topics) if early is not None else set()
+        plan = _plan([t for t in selected if t.name not in stored and t.name not in taken], sources, figures, jobs)
         plan = [job for job in plan if (job[0], job[1]) not in started]
         pool = _pool(min(jobs, len(plan))) if plan else None
         from gradproof.derive.support.lifetime import signals_deferred
@@ -302,7 +355,8 @@ def build_report(
             futures = {pool.submit(_job, task, key): (task, key) for task, key, _ in plan}
         if early is not None:
             futures.update(early.futures)
-        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare)
+        declared = early.declarations if early is not None else None
+        built, level = _gather(selected, stored, futures, parts, progress, timeline, prepare, declared)
         report = Report(sections=[stored.get(t.name) or built[t.name] for t in selected])
         if figures:
             _report_level(report, sources, level, parts, progress)
@@ -416,6 +470,8 @@ def _job(task: str, key) -> tuple[object, list]:
 
     if task == "topics":
         return _topics_job(key)
+    if task == "early topics":
+        return _early_topics_job(key)
     if task == "source+topics":
         with _runs_shared():
             outcome, spans = _job("source", key[0])
@@ -470,7 +526,7 @@ def _runs_shared():
         experiments.initialisation_experiment = real
 
 
-def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
+def _topics_job(names: tuple, verify=None) -> tuple[list[TopicSection], list]:
     """Worker side: derive, verify and render a bundle of registry topics to plain data.
 
     The bundle lists each topic after the topics its derivation derives, so
@@ -480,7 +536,7 @@ def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
     from gradproof.derive.lecture import registry
     from gradproof.reports.timings import Span, now
 
-    verify = _verifier()
+    verify = _verifier() if verify is None else verify
     sections, spans = [], []
     for name in names:
         t0, c0 = now(), time.process_time()
@@ -493,13 +549,43 @@ def _topics_job(names: tuple) -> tuple[list[TopicSection], list]:
     return sections, spans
 
 
-def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) -> tuple[dict, dict]:
+def _early_topics_job(names: tuple) -> tuple[tuple[str, list[TopicSection]], list]:
+    """Worker side: :func:`_topics_job` on the registered topics among ``names``, declared lazily.
+
+    Only the declaration files that declare them (and the topics their
+    derivations derive) are imported.  In one process each derivation
+    happens once whatever the order.  The result carries the digest of the
+    declaration files as read once they were imported
+    (:func:`gradproof.reports.incremental.declarations_digest`), so that a
+    file changed meanwhile never stores a fragment under another text's key.
+    """
+    from gradproof.reports.timings import Span, now
+
+    t0, c0 = now(), time.process_time()
+    from gradproof.derive.lecture import registry
+    from gradproof.reports import incremental
+
+    found = []
+    for name in names:
+        try:
+            found.append(registry.get(name).name)
+        except registry.UnknownTopic:
+            continue  # no longer declared: the report will not ask for it
+    verify = _verifier()
+    first = Span(_lane(), "the topics looked up, the verifier loaded", t0, now(), time.process_time() - c0)
+    sections, spans = _topics_job(tuple(found), verify)
+    return (incremental.declarations_digest(), sections), [first, *spans]
+
+
+def _gather(selected, stored, futures, parts, progress, timeline, prepare=None, declared=None) -> tuple[dict, dict]:
     """Every section not stored, by name, and the report-level jobs' results, by ``(task, key)``.
 
     This process builds the topics no worker builds (user topics; every topic
     without workers) while the workers run, then takes each job's result as it
     ends: its sections are stored at once, so only the last job's are left
-    for the end.
+    for the end.  The early worker's topics are stored only when the
+    declaration files they were declared from (``declared``, read before the
+    fork, and the worker's own reading after) are those the keys were made from.
     """
     from concurrent.futures import as_completed
 
@@ -507,13 +593,16 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
     pooled = {
         n
         for task, key in futures.values()
-        for n in (key if task == "topics" else key[1] if task == "source+topics" else ())
+        for n in (key if task in ("topics", "early topics") else key[1] if task == "source+topics" else ())
+        if n in by_name and n not in stored
     }
     sections, level = {}, {}
 
-    def keep(sec: TopicSection) -> None:
+    def keep(sec: TopicSection, store: bool = True) -> None:
+        if sec.name not in pooled or sec.name in sections:
+            return  # built early but read back after all, or not in this report
         sections[sec.name] = sec
-        if not sec.error:  # a failure to run may be passing trouble: built afresh next time
+        if not sec.error and store:  # a failure to run may be passing trouble: built afresh next time
             parts.save(parts.fragment(by_name[sec.name]), sec)
         if progress:
             progress.advance(sec.name)
@@ -526,12 +615,7 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
         elif topic.name not in pooled:
             if progress:
                 progress.note(topic.name)
-            with timeline.span(f"topic {topic.name}") as timings:
-                sec = build_section(topic, verify, timings)
-                t1 = time.process_time()
-                sec = rendered(sec)
-                timings["render views"] = time.process_time() - t1
-            keep(sec)
+            sections[topic.name] = _built_here(topic, verify, timeline, parts, progress)
     if prepare is not None:
         with timeline.span("prepared to write (while the workers run)"):
             prepare()
@@ -545,12 +629,36 @@ def _gather(selected, stored, futures, parts, progress, timeline, prepare=None) 
             timeline.add(span)
         if task == "source+topics":
             level["source", key[0]], result = result
-        if task in ("topics", "source+topics"):
+        if task == "early topics":
+            seen, result = result
+            same = seen == parts.declarations and declared in (None, parts.declarations)
+            if parts.on and not same:  # a declaration file changed meanwhile: used, never stored
+                parts.complete = False
+            for sec in result:
+                keep(sec, store=same)
+        elif task in ("topics", "source+topics"):
             for sec in result:
                 keep(sec)
         else:
             level[task, key] = result
+    for topic in selected:  # guessed for the early worker, and no longer declared there: built here
+        if topic.name not in stored and topic.name not in sections:
+            sections[topic.name] = _built_here(topic, _verifier(), timeline, parts, progress)
     return sections, level
+
+
+def _built_here(topic, verify, timeline, parts, progress) -> TopicSection:
+    """One topic derived, verified and rendered in this process, and stored."""
+    with timeline.span(f"topic {topic.name}") as timings:
+        sec = build_section(topic, verify, timings)
+        t1 = time.process_time()
+        sec = rendered(sec)
+        timings["render views"] = time.process_time() - t1
+    if not sec.error:
+        parts.save(parts.fragment(topic), sec)
+    if progress:
+        progress.advance(sec.name)
+    return sec
 
 
 def _source_names() -> tuple[str, ...]:

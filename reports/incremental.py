@@ -224,8 +224,41 @@ def engine_hash() -> str:
 # -- Built-in topics: which statements declare which topic ------------------------------------------
 
 
-def _binds_nothing(stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt))
+@functools.lru_cache(maxsize=16)
+def _scanned(fname: str, text: str) -> tuple[tuple, str | None]:
+    """A declaration file's top-level statements, read once per text.
+
+    Each statement is ``(piece, binds nothing, its strings, what it refers
+    to)``: its text from the end of the statement before (comments and
+    blank lines included, prefixed with ``fname``), whether it is a bare
+    expression binding no name, every string constant in it, and the
+    identifiers it refers to (:func:`_references`).  Then the text after the
+    last statement, or None.
+    """
+    tree = ast.parse(text)
+    skip = _docstrings(tree)
+    data = text.encode("utf-8")  # ast's columns count UTF-8 bytes
+    offsets = _line_offsets(data)
+    out, start = [], 0
+    for stmt in tree.body:
+        end = offsets[stmt.end_lineno - 1] + stmt.end_col_offset
+        piece = f"{fname}\0{data[start:end].decode('utf-8')}"
+        start = end
+        walrus, strings, refs = False, set(), set()
+        for n in ast.walk(stmt):  # one walk for the three (a declaration file is read on every run)
+            if isinstance(n, ast.Name):
+                refs.add(n.id)
+            elif isinstance(n, ast.Attribute):
+                refs.add(n.attr)
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+                strings.add(n.value)
+                if id(n) not in skip:
+                    refs.add(n.value)
+            elif isinstance(n, ast.NamedExpr):
+                walrus = True
+        out.append((piece, isinstance(stmt, ast.Expr) and not walrus, frozenset(strings), frozenset(refs)))
+    tail = f"{fname}\0{data[start:].decode('utf-8')}" if start < len(data) else None
+    return tuple(out), tail
 
 
 def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]], list[str]]:
@@ -245,21 +278,15 @@ def declaration_parts(texts: dict[str, str], names) -> tuple[dict[str, list[str]
     owned: dict[str, list[str]] = {n: [] for n in names}
     shared: list[str] = []
     for fname, text in sorted(texts.items()):
-        tree = ast.parse(text)
-        data = text.encode("utf-8")  # ast's columns count UTF-8 bytes
-        offsets = _line_offsets(data)
-        start = 0
-        for stmt in tree.body:
-            end = offsets[stmt.end_lineno - 1] + stmt.end_col_offset
-            piece = f"{fname}\0{data[start:end].decode('utf-8')}"
-            start = end
-            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
+        statements, tail = _scanned(fname, text)
+        for piece, binds_nothing, strings, _ in statements:
+            mentioned = strings & names if binds_nothing else set()
             for n in sorted(mentioned):
                 owned[n].append(piece)
             if not mentioned:
                 shared.append(piece)
-        if start < len(data):
-            shared.append(f"{fname}\0{data[start:].decode('utf-8')}")
+        if tail is not None:
+            shared.append(tail)
     return owned, shared
 
 
@@ -270,10 +297,6 @@ def _line_offsets(data: bytes) -> list[int]:
         offsets.append(pos)
         pos += len(line)
     return offsets + [pos]
-
-
-def _constants(stmt) -> set[str]:
-    return {n.value for n in ast.walk(stmt) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
 _REGISTRY_DOORS = ("gradproof", "gradproof.derive", "gradproof.derive.lecture.registry")
@@ -566,12 +589,9 @@ def code_uses(names, texts: dict[str, str]) -> tuple[set[str], dict[str, set[str
     """
     names = set(names)
     statements = []  # per declaration statement: what it refers to, and its topics (or EVERYONE)
-    for text in texts.values():
-        tree = ast.parse(text)
-        skip = _docstrings(tree)
-        for stmt in tree.body:
-            mentioned = _constants(stmt) & names if _binds_nothing(stmt) else set()
-            statements.append((_references(stmt, skip), mentioned or EVERYONE))
+    for fname, text in texts.items():
+        for _, binds_nothing, strings, refs in _scanned(fname, text)[0]:
+            statements.append((refs, (strings & names if binds_nothing else set()) or EVERYONE))
     everyone: set[str] = set()
     uses: dict[str, set[str]] = {}
     for found, chain in _code_chains(names):
@@ -599,11 +619,22 @@ def _runs_for(chain, statements):
     return topics
 
 
+def declaration_texts() -> dict[str, str]:
+    """The declaration files' texts, by path inside the package."""
+    return {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
+
+
+def declarations_digest(texts: dict[str, str] | None = None) -> str:
+    """A digest of the declaration files' texts (read now unless given): what a process declared its topics from."""
+    texts = declaration_texts() if texts is None else texts
+    return _digest("declarations", *(p for name in sorted(texts) for p in (name, texts[name])))
+
+
 def topic_digests(names, texts: dict[str, str] | None = None) -> dict[str, str]:
     """Per built-in topic, a digest of everything in ``derive/`` that can decide its derivation."""
     names = sorted(set(names))
     if texts is None:
-        texts = {p.relative_to(root()).as_posix(): p.read_text(encoding="utf-8") for p in _declaration_files()}
+        texts = declaration_texts()
     owned, shared = declaration_parts(texts, names)
     everyone, uses = code_uses(names, texts) if names else (set(), {})
     # a topic that code every topic may run names is everyone's dependency: its declaration is shared
@@ -625,6 +656,62 @@ def _quotes(piece: str, name: str) -> bool:
     return f'"{name}"' in piece or f"'{name}'" in piece
 
 
+# -- Before the registry loads: which built-in topics a run will build --------------------------------
+
+
+def _names_key() -> str:
+    # not keyed by the declaration files: an edit of one still finds the names the last run declared
+    return _digest("built-in topic names", engine_hash(), environment())
+
+
+def remembered_topics() -> dict[str, str]:
+    """The built-in topics the last run on this code declared, each with its category (empty when none)."""
+    topics = cache.load_entry(_names_key()) if active() else None
+    if isinstance(topics, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in topics.items()):
+        return topics
+    return {}
+
+
+def remember_topics(categories: dict[str, str]) -> None:
+    """Keep the built-in topics' names and categories for the next run, which guesses its work from them
+    (:func:`predict_builds`)."""
+    categories = dict(sorted(categories.items()))
+    if active() and remembered_topics() != categories:
+        cache.store_entry(_names_key(), categories)
+
+
+def predict_builds(wanted=None) -> list[str] | None:
+    """The built-in topics (of ``wanted``, or all) whose fragment is not stored, guessed without SymPy or the registry.
+
+    The guess takes the built-in topics' names from the last run on this
+    code (:func:`remember_topics`; the declaration files may have changed
+    since) and looks for the fragments their keys name, by the entries'
+    presence alone.  It decides only where the work starts, never what is
+    reused: a topic guessed wrongly either way is read back or built once
+    the registry has loaded, as without a guess.  ``None`` when nothing can
+    be guessed (the cache off or empty, a new code, a first run).
+    """
+    names = tuple(remembered_topics())
+    if not names or not fragments_may_be_stored(names):
+        return None
+    digests = topic_digests(names)
+    env = environment()
+    todo = [n for n in dict.fromkeys(wanted or names) if n in digests]
+    return [n for n in todo if not _present(_fragment_key(env, digests[n]))]
+
+
+def _present(key: str) -> bool:
+    """Whether an entry is stored under ``key`` (not whether it authenticates: :meth:`Keys.load` checks that)."""
+    try:
+        return (cache.cache_dir() / (key + cache.SUFFIX)).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _fragment_key(env: str, part: str) -> str:
+    return _digest("fragment", env, part)
+
+
 # -- Keys of the parts -----------------------------------------------------------------------------
 
 
@@ -640,11 +727,15 @@ class Keys:
         self.read: list[str] = []
         self.written: list[str] = []
         self.complete = True  # False once a part had no key: the run as a whole cannot be stored
+        self.declarations: str | None = None  # the digest of the declaration files the keys were made from
 
     def builtin_names(self) -> list[str]:
+        return list(self._builtin_categories())
+
+    def _builtin_categories(self) -> dict[str, str]:
         from gradproof.derive.lecture import registry
 
-        return [t.name for t in registry.topics() if t.category != "user"]
+        return {t.name: t.category for t in registry.topics() if t.category != "user"}
 
     def builtin_fragments_stored(self) -> bool:
         """Whether looking up built-in topics' fragments can find one (:func:`fragments_may_be_stored`)."""
@@ -653,7 +744,10 @@ class Keys:
     def prime(self) -> None:
         """Compute the built-in topics' fragment keys now (e.g. while workers run), not at the first store."""
         if self.on and self._builtin is None:
-            self._builtin = topic_digests(self.builtin_names())
+            texts, categories = declaration_texts(), self._builtin_categories()
+            self._builtin = topic_digests(categories, texts)
+            self.declarations = declarations_digest(texts)
+            remember_topics(categories)
 
     def fragment(self, topic) -> str | None:
         """A topic's fragment: its derivation's inputs, the verifying and rendering code."""
@@ -668,7 +762,7 @@ class Keys:
         else:
             self.prime()
             part = self._builtin.get(topic.name)
-            key = None if part is None else _digest("fragment", environment(), part)
+            key = None if part is None else _fragment_key(environment(), part)
         self.complete = self.complete and key is not None
         return key
 
