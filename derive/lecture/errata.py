@@ -62,8 +62,10 @@ def map_prior_exponent() -> Erratum:
     ok_prod = sp.simplify(prod - right) == 0
     # exp(-w^T w / (2 sigma_0^2)) is the product of its one-axis factors (what ok_prod proves) and it is
     # positive, so its integral over R^n is the product of one-dimensional integrals (Tonelli): SymPy
-    # integrates one axis at a time, a fraction of the cost of its n-dimensional integral, same value
-    axes = sp.Mul(*[sp.integrate(sp.exp(-(x**2) / (2 * s0**2)), (x, -sp.oo, sp.oo)) for x in w])
+    # integrates one axis at a time, a fraction of the cost of its n-dimensional integral, same value.
+    # manual=True: SymPy's rule-based integrator gives the same sqrt(2) sqrt(pi) sigma_0 as its default
+    # Meijer-G route, without building the Meijer-G lookup table (a fifth of a second per process)
+    axes = sp.Mul(*[sp.integrate(sp.exp(-(x**2) / (2 * s0**2)), (x, -sp.oo, sp.oo), manual=True) for x in w])
     mass_slide = sp.simplify(c_slide * axes)
     mass_right = sp.simplify(c_right * axes)
     ok = ok_prod and sp.simplify(mass_right - 1) == 0 and sp.simplify(mass_slide - 1) != 0
