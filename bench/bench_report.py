@@ -3,8 +3,10 @@
 Each side -- "after", the gradproof this script belongs to, and optionally
 "before", another revision of it (``--before REF``, unpacked with
 ``git archive``) -- is copied into a scratch folder with a cache folder of
-its own, and ``gradproof report`` (the whole lecture, HTML + LaTeX + PDF)
-runs there in fresh processes:
+its own, and byte-compiled as an installed package is (pip compiles every
+module at install time, so no run below pays for it); then ``gradproof
+report`` (the whole lecture, HTML + LaTeX + PDF) runs there in fresh
+processes:
 
     cold      --no-cache: nothing read or written
     first     into an empty cache
@@ -57,6 +59,11 @@ def _unpack(ref: str, dest: Path) -> None:
     dest.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], check=True, capture_output=True).stdout
     subprocess.run(["tar", "x", "-C", str(dest)], input=archive, check=True)
+
+
+def _byte_compile(package: Path) -> None:
+    """Compile every module of the copy, as ``pip install`` does: the timed runs then read bytecode."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
 
 
 def _title_literal(tree_root: Path, topic: str) -> tuple[Path, int, int]:
@@ -157,6 +164,7 @@ def main() -> int:
             _unpack(args.before, root / "gradproof")
         else:
             _copy_package(REPO, root / "gradproof")
+        _byte_compile(root / "gradproof")
         sides.append({"name": name, "root": root, "cache": scratch / f"{name}-cache", "out": {}, "rows": {}})
     try:
         for scenario in scenarios:
