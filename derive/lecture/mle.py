@@ -23,6 +23,7 @@ from gradproof.derive.engine import mexpr as mx
 from gradproof.derive.lecture.exact import limit_by_terms, zero
 from gradproof.derive.lecture.functions import sigmoid
 from gradproof.derive.lecture.stats import Builder, gradient, matrices_equal, prose
+from gradproof.derive.proof.prove import written_out
 
 m, n, K = sp.symbols("m n K", positive=True, integer=True)
 i, j, c, k = sp.symbols("i j c k", positive=True, integer=True)
@@ -71,7 +72,7 @@ def _explicit_at(expr, m_: int, n_: int, k_: int):
     # One expression is instantiated by several proofs of a topic (and topics share
     # likelihoods): SymPy expressions are immutable, so each is computed once.
     # The sizes are free symbols (never summation variables): a structural replacement is the substitution.
-    return expr.xreplace({m: m_, n: n_, K: k_}).doit()
+    return written_out(expr.xreplace({m: m_, n: n_, K: k_}))
 
 
 def _explicit_matrices(with_bias=False):

@@ -188,6 +188,59 @@ def expand_sums(e):
     return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
 
 
+def expand_products(e):
+    """``e`` with every product over explicit integer bounds written out factor by factor.
+
+    ``Product(f, (i, a, b))`` becomes ``f[i:=a] * ... * f[i:=b]`` (the first
+    limit innermost, as SymPy nests them), the factors' own products written
+    out first: the ``Mul`` that ``doit`` builds for such bounds, without its
+    renaming of the index and its search for a closed form.  ``None`` when a
+    product's bounds are not explicit integers with ``b >= a - 1``, or when
+    a sum or product inside binds one of its indices again (a structural
+    replacement would reach the inner, bound one): ``doit`` decides then.
+
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> x = sp.IndexedBase("x")
+    >>> expand_products(sp.Product(sp.exp(x[i]), (i, 1, 3)))
+    exp(x[1])*exp(x[2])*exp(x[3])
+    >>> expand_products(sp.Product(sp.Sum(x[i], (i, 1, 2)), (i, 1, 2))) is None
+    True
+    """
+    if not e.args:
+        return e
+    if isinstance(e, sp.Product):
+        if any(not (a.is_Integer and b.is_Integer) or b < a - 1 for _, a, b in e.limits):
+            return None
+        inner = set().union(*(x.variables for x in e.function.atoms(sp.Sum, sp.Product)))
+        if inner & set(e.variables):
+            return None
+        out = expand_products(e.function)
+        for i, a, b in e.limits if out is not None else ():
+            out = sp.Mul(*[out.xreplace({i: sp.Integer(v)}) for v in range(int(a), int(b) + 1)])
+        return out
+    args = [expand_products(x) for x in e.args]
+    if any(x is None for x in args):
+        return None
+    return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
+
+
+def written_out(e):
+    """The value of ``e.doit()``, its closed sums and products over explicit bounds written out
+    term by term (:func:`expand_products`, :func:`expand_sums`); ``doit`` decides whatever else.
+
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> y = sp.IndexedBase("y")
+    >>> e = sp.Product(sp.exp(-sp.Sum(y[i, j] ** 2, (j, 0, 1))) / 2, (i, 1, 2))
+    >>> written_out(e) == e.doit()
+    True
+    """
+    p = expand_products(e) if e.has(sp.Product) else e
+    if p is None:
+        return e.doit()
+    q = expand_sums(p) if p.has(sp.Sum) else p
+    return p.doit() if q is None or q.has(*_UNEVALUATED) else q
+
+
 class Session:
     """One derivation's exact proof: explicit instances, the proofs recorded so far.
 

@@ -59,3 +59,20 @@ def test_same_inputs_for_every_rule_and_deterministic():
     assert a["runs"]["gaussian sigma_0=1"]["weight_std"] == pytest.approx(
         100 * a["runs"]["gaussian sigma_0=0.01"]["weight_std"]
     )
+
+
+def test_message_in_is_the_generated_linear_message_to_the_bit():
+    from gradproof.numeric.experiments import message_in
+    from gradproof.numeric.network import load
+
+    rng = np.random.default_rng(7)
+    D, Z, W = rng.standard_normal((9, 5)), rng.standard_normal((9, 6)), rng.standard_normal((6, 5))
+    linear = load("linear")
+    assert np.array_equal(message_in(linear, D, Z, W), linear.backward(D, Z, W=W)[0])
+
+    class Scaled:  # another linear module: its own backward decides the message
+        @staticmethod
+        def backward(delta, z, W):
+            return 2 * (delta @ W.T), {"W": z.T @ delta}
+
+    assert np.array_equal(message_in(Scaled, D, Z, W), 2 * (D @ W.T))
