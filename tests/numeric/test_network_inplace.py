@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from batches import targets as _targets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradproof.numeric import gradcheck, inplace
 from gradproof.numeric.network import MLP
-
-
-def _targets(output, rng, m, K, dtype=np.float64):
-    if output == "softmax":
-        return np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
-    if output == "sigmoid":
-        return (rng.random((m, K)) < 0.5).astype(dtype)
-    return rng.standard_normal((m, K)).astype(dtype)
 
 
 def _pair(sizes, activation, output, dtype=np.float64, **kw):

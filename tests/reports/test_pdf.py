@@ -7,10 +7,10 @@ test; otherwise it skips with the reason.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
+from texfolders import tex_folder
 
 from gradproof.reports.writing import MAX_PASSES, ONE_PASS, PdfError, compile_document, compile_pdf
 
@@ -90,15 +90,6 @@ def test_notebook_latex_of_every_topic_compiles(need_tools, tmp_path):
 # -- Seeded compiles: the auxiliary files of an earlier compile, and the fixed point --------------------
 
 
-def _folder(src, dest, tex: str, edit=None):
-    dest.mkdir()
-    text = (src / tex).read_text(encoding="utf-8")
-    (dest / tex).write_text(edit(text) if edit else text, encoding="utf-8")
-    for fig in src.glob("fig-*.pdf"):
-        shutil.copy2(fig, dest / fig.name)
-    return dest
-
-
 def _retitle(text: str) -> str:
     """A topic's title edited, as a lecturer would: in its section, the summary table and the bookmarks."""
     title = "Glorot initialisation: Var(w) = 2/(n\\_in + n\\_out)"
@@ -114,9 +105,9 @@ def _outputs(folder, stem="report"):
 def compiled(pdf, tmp_path_factory):
     """report.tex cold; the retitled report.tex cold, and seeded with the first compile's files."""
     base = tmp_path_factory.mktemp("seeded")
-    first = compile_document(_folder(pdf["out"], base / "first", "report.tex"), "report.tex")
-    cold = compile_document(_folder(pdf["out"], base / "cold", "report.tex", _retitle), "report.tex")
-    seeded = compile_document(_folder(pdf["out"], base / "seeded", "report.tex", _retitle), "report.tex", first.aux)
+    first = compile_document(tex_folder(pdf["out"], base / "first", "report.tex"), "report.tex")
+    cold = compile_document(tex_folder(pdf["out"], base / "cold", "report.tex", _retitle), "report.tex")
+    seeded = compile_document(tex_folder(pdf["out"], base / "seeded", "report.tex", _retitle), "report.tex", first.aux)
     return {"base": base, "first": first, "cold": cold, "seeded": seeded}
 
 
@@ -163,15 +154,15 @@ def test_a_seed_that_moves_references_costs_passes_never_bytes(compiled, pdf):
     wrong = {"report.aux": compiled["first"].aux["report.aux"].replace(b"pt}", b"9pt}").replace(b"}{1", b"}{7")}
     wrong["report.aux"] += b"\\newlabel{topic:glorot}{{7}{77}{}{section.7}{}}\n"
     wrong["../escape.aux"] = b"never written outside the scratch folder"
-    cold = compile_document(_folder(pdf["out"], base / "undeclared-cold", "report.tex", _undeclared), "report.tex")
+    cold = compile_document(tex_folder(pdf["out"], base / "undeclared-cold", "report.tex", _undeclared), "report.tex")
     assert (cold.passes, cold.drafts) == (2, 1)
-    folder = _folder(pdf["out"], base / "wrong-seed", "report.tex", _undeclared)
+    folder = tex_folder(pdf["out"], base / "wrong-seed", "report.tex", _undeclared)
     result = compile_document(folder, "report.tex", wrong)
     assert 2 <= result.passes <= MAX_PASSES and result.drafts == 0
     assert _outputs(folder) == _outputs(base / "undeclared-cold")
     assert not (base / "escape.aux").exists() and not (folder / "escape.aux").exists()
     # a one-pass document starts from nothing, whatever it is seeded with
-    folder = _folder(pdf["out"], base / "wrong-seed-declared", "report.tex", _retitle)
+    folder = tex_folder(pdf["out"], base / "wrong-seed-declared", "report.tex", _retitle)
     assert compile_document(folder, "report.tex", wrong).passes == 1
     assert _outputs(folder) == _outputs(base / "cold")
 
@@ -192,7 +183,7 @@ def test_a_compile_copies_the_figures_it_is_told_of(pdf, tmp_path):
     """report.tex compiles before the companion's figure exists: it is given its own figures, and needs each."""
     names = [f"{fig.name}.pdf" for fig in pdf["report"].figures]
     assert len(names) >= 2
-    folder = _folder(pdf["out"], tmp_path / "named", "report.tex")
+    folder = tex_folder(pdf["out"], tmp_path / "named", "report.tex")
     with pytest.raises(PdfError, match=re.escape(names[0])):
         compile_document(folder, "report.tex", figures=names[1:])
     assert compile_document(folder, "report.tex", figures=names).passes == 1
