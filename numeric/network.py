@@ -628,7 +628,7 @@ def _attach_kernel(net: MLP, compiled: bool | None) -> None:
     plan.kernel, plan.kernel_rows = bound, ckernel.MAX_ROWS
     plan.compiled_reason = (
         f"compiled step for batches of up to {ckernel.MAX_ROWS} rows: agrees with the generated modules"
-        " and with finite differences"
+        + (f" (no finite differences: {detail})" if detail else " and with finite differences")
     )
 
 
@@ -639,7 +639,8 @@ KERNEL_FD = {np.dtype(np.float64): (1e-4, 1e-6), np.dtype(np.float32): (3e-2, 2e
 def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
     """The compiled step against the generated modules on a seeded batch (every tile path: 4 + 2 rows), its update,
     then (smooth activations) its gradient against central differences of its own loss along the gradient; the
-    network's weights restored."""
+    network's weights restored.  ``(True, why)`` when the differences were not taken, ``(False, what)`` on a
+    disagreement."""
     rng = np.random.default_rng(20261)
     dtype = net.theta.dtype
     m, K = 6, net.sizes[-1]
@@ -664,10 +665,12 @@ def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
             return False, "its update is not theta - alpha grad"
         net.theta[...] = saved
         norm = float(np.linalg.norm(g))
-        if norm == 0.0 or getattr(net.activation, "KINKS", ()):
+        if norm == 0.0:
+            return True, "the probe's gradient is zero"
+        if getattr(net.activation, "KINKS", ()):
             # a difference quotient may straddle a kink (ReLU at 0): there the agreement with the
             # generated modules decides, and MLP.check takes kink-aware differences through this step
-            return True, ""
+            return True, "a difference may straddle the activation's kink"
         h, ftol = KERNEL_FD[dtype]
         v = (g / norm).astype(dtype)
         losses = []

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from batches import targets as _targets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradproof.numeric import ckernel, gradcheck, network
 from gradproof.numeric.network import MLP
-
-
-def _targets(output, rng, m, K, dtype=np.float64):
-    if output == "softmax":
-        return np.eye(K, dtype=dtype)[rng.integers(0, K, m)]
-    if output == "sigmoid":
-        return (rng.random((m, K)) < 0.5).astype(dtype)
-    return rng.standard_normal((m, K)).astype(dtype)
 
 
 def _compiled(net):
@@ -217,3 +210,13 @@ def test_a_shared_object_that_is_not_a_kernel_is_refused():
     assert libm
     with pytest.raises(ckernel.BuildError, match="cannot load"):
         ckernel.Kernel(Path(libm), np.float64, "tanh", "mse_multi")
+
+
+@pytest.mark.parametrize("activation, with_differences", [("tanh", True), ("sigmoid", True), ("relu", False)], ids=str)
+def test_the_reason_names_only_the_checks_the_kernel_passed(activation, with_differences):
+    """A kinked activation skips the central difference at construction: the reason must not claim it."""
+    net = MLP((4, 5, 3), activation=activation, seed=0, compiled=True)
+    reason = _compiled(net) and net.inplace.compiled_reason
+    assert "agrees with the generated modules" in reason
+    assert ("and with finite differences" in reason) == with_differences
+    assert ("no finite differences: a difference may straddle the activation's kink" in reason) != with_differences
