@@ -112,12 +112,8 @@ def _quick_exit() -> None:
 
 
 def _build(args, formats, specs, memo_key, start, timeline) -> int:
-    from gradproof.derive.lecture.registry import UnknownTopic
-    from gradproof.reports import incremental
-    from gradproof.reports.build import build_report
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
     from gradproof.reports.commands.topics import load_specs
-    from gradproof.reports.console import Bar
-    from gradproof.reports.writing import PdfError, write_report
 
     with timeline.span("spec files and expressions read"):
         user = [t.name for t in load_specs(specs)]
@@ -126,10 +122,33 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         except _Refused as err:
             return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
+    try:
+        # built beside the folder, swapped in when complete; locked against a second run.  Opened before the
+        # registry loads: the PDFs' first pdflatex passes start in it while SymPy is imported
+        with OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder:
+            return _build_into(folder, args, formats, names, memo_key, start, timeline)
+    except OutputError as err:
+        raise CLIError(str(err), 2) from None
+    except OSError as err:
+        # the output folder, not a check, failed: bad input (exit 2)
+        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+
+
+def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
+    from gradproof.derive.lecture.registry import UnknownTopic
+    from gradproof.reports import incremental
+    from gradproof.reports.build import build_report
+    from gradproof.reports.console import Bar
+    from gradproof.reports.writing import EarlyPasses, PdfError, start_early_passes, write_report
+
     parts = incremental.Keys()
-    early = None
+    early, passes = None, EarlyPasses()
     try:
         from gradproof.reports.build import early_topics, select_topics, start_early, warm_start
+
+        if "pdf" in formats:  # a companion for the whole lecture only
+            with timeline.span("pdflatex started on the preambles (it waits for the rest)"):
+                start_early_passes(folder.path, ["report.tex"] + ["companion.tex"] * (not names), passes)
 
         with timeline.span("topics to build guessed (no SymPy, no registry)"):
             guessed = early_topics(incremental.predict_builds(names) or (), incremental.remembered_topics())
@@ -146,6 +165,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         if n_topics == 0:
             raise CLIError("no topic is registered yet: nothing to report", 1)
     except BaseException as err:
+        passes.close()
         if early is not None:
             early.stop()
         if isinstance(err, UnknownTopic):
@@ -159,15 +179,9 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         + ("latex" in formats or "pdf" in formats)
         + ("pdf" in formats)
     )
-    from gradproof.derive.support.atomic import OutputError, OutputFolder
-
     pdf_error = None
     try:
-        # built beside the folder, swapped in when complete; locked against a second run
-        with (
-            OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
-            Bar(steps, "report") as bar,
-        ):
+        with Bar(steps, "report") as bar:
             report = build_report(
                 names or None,
                 progress=bar,
@@ -179,7 +193,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
             early = None  # the build took its worker over
             try:
                 with timeline.span("files written") as stages:
-                    written = write_report(report, folder.path, formats, progress=bar, parts=parts)
+                    written = write_report(report, folder.path, formats, progress=bar, parts=parts, early=passes)
                     stages.update(written.timings)
             except PdfError as err:
                 pdf_error = err  # the HTML, the .tex and pdflatex's log are still published
@@ -187,13 +201,9 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
                 _store_output(memo_key, folder.path, written, len(report.sections), parts)
             with timeline.span("output folder committed"):
                 folder.commit()
-    except OutputError as err:
-        raise CLIError(str(err), 2) from None
-    except OSError as err:
-        # the output folder, not a check, failed: bad input (exit 2)
-        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
     finally:
-        if early is not None:  # the build never started (e.g. the output folder refused)
+        passes.close()  # every early pass ended, its work folder gone (write_report closed those it was given)
+        if early is not None:  # the build never started
             early.stop()
     if pdf_error is not None:
         raise CLIError(str(pdf_error).replace(str(folder.path), str(folder.target)), 1)
