@@ -36,6 +36,9 @@ from pathlib import Path
 
 # how long a blocked write or wait looks again whether pdflatex still runs (seconds)
 _POLL = 0.05
+# the priority (nice value) of the early passes after the first: report.tex's pass is the run's last step,
+# the companion's is shorter and runs beside it
+LATER_NICE = 10
 
 
 class Unusable(Exception):
@@ -62,13 +65,15 @@ class EarlyPass:
         self.done = False  # finish() ran to the end: the work folder holds the whole document
 
     @classmethod
-    def start(cls, parent: Path, tex_name: str, prefix: bytes, cmd: list[str], env: dict) -> EarlyPass:
+    def start(cls, parent: Path, tex_name: str, prefix: bytes, cmd: list[str], env: dict, nice: int = 0) -> EarlyPass:
         """A work folder made in ``parent``, its ``tex_name`` a pipe holding ``prefix``, pdflatex started on it.
 
         ``cmd`` is the pass's command without the file name; it must not
         look for a ``%&format`` first line (``-no-parse-first-line``), which
-        would read the pipe once before the pass does.  Raises ``OSError``
-        (nothing left behind) when the pipe or the process cannot be made.
+        would read the pipe once before the pass does.  ``nice`` (optional)
+        lowers pdflatex's scheduling priority by that much (``nice -n``),
+        which changes no byte it writes.  Raises ``OSError`` (nothing left
+        behind) when the pipe or the process cannot be made.
         """
         from gradproof.derive.support.lifetime import guarded_command
 
@@ -83,8 +88,9 @@ class EarlyPass:
                 raise OSError("the preamble does not fit in the pipe's buffer")
             early.out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by close())
             early.started = time.monotonic()
+            niced = ["nice", "-n", str(nice)] if nice and shutil.which("nice") else []
             early.proc = subprocess.Popen(
-                guarded_command([*cmd, tex_name]),
+                guarded_command([*niced, *cmd, tex_name]),
                 cwd=work,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -233,16 +239,19 @@ class EarlyPasses:
     def start(self, parent: Path, prefixes: dict[str, bytes], cmd: list[str], env: dict) -> list[str]:
         """Start a pass for each file name of ``prefixes`` in a work folder in ``parent``; the names started.
 
-        A pass that cannot be started is left out (its document is compiled
-        the regular way).  Call from the main thread, which lives as long as
-        the run (the launcher's guard follows the thread that started it).
+        The first runs at this process's priority; the others at a lower one
+        (:data:`LATER_NICE`), so that on a busy machine they take what the
+        run and the first pass leave.  A pass that cannot be started is left
+        out (its document is compiled the regular way).  Call from the main
+        thread, which lives as long as the run (the launcher's guard follows
+        the thread that started it).
         """
         from gradproof.derive.support.lifetime import signals_deferred
 
-        for name, prefix in prefixes.items():
+        for k, (name, prefix) in enumerate(prefixes.items()):
             with signals_deferred():  # a stop lands once the pass is held here, so close() ends it
                 try:
-                    early = EarlyPass.start(parent, name, prefix, cmd, env)
+                    early = EarlyPass.start(parent, name, prefix, cmd, env, nice=LATER_NICE if k else 0)
                 except OSError:
                     continue
                 with self._lock:

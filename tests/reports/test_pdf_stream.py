@@ -275,3 +275,35 @@ def test_a_report_run_compiles_through_its_early_passes(tmp_path, need_tools, mo
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
     assert not [n for n in os.listdir(out) if n.startswith(".gradproof-pdf")]
     assert not _running_in(tmp_path)
+
+
+def test_no_early_pass_for_a_stored_output_html_alone_or_without_pipes(tmp_path, need_tools, monkeypatch):
+    """An unchanged rerun publishes the stored folder and starts no pdflatex; nor does a run without a PDF,
+    nor a platform without named pipes (the regular compile then)."""
+    need_tools("pdflatex")
+    from gradproof.reports import cli as cli_main
+    from gradproof.reports import pdf_stream
+
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRADPROOF_NO_CACHE", raising=False)
+    started = []
+    real = pdf_stream.EarlyPass.start.__func__
+
+    def start(cls, parent, tex_name, *args, **kwargs):
+        started.append(tex_name)
+        return real(cls, parent, tex_name, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_stream.EarlyPass, "start", classmethod(start))
+    out = tmp_path / "r"
+    run = ["report", "affine", "-o", str(out), "--format", "latex,pdf"]
+    assert cli_main.main(run) == 0 and started == ["report.tex"]
+    pdf = (out / "report.pdf").read_bytes()
+    assert cli_main.main(run) == 0 and started == ["report.tex"], "the rerun started no pdflatex"
+    assert (out / "report.pdf").read_bytes() == pdf
+    assert cli_main.main(["report", "affine", "-o", str(tmp_path / "h"), "--format", "html", "--no-cache"]) == 0
+    assert started == ["report.tex"]
+    assert "-no-parse-first-line" in latex_engine()[0], "every pass reads the main file once"
+    monkeypatch.delattr(os, "mkfifo")
+    assert start_early_passes(tmp_path, TEXS)._passes == {} and started == ["report.tex"]
+    assert cli_main.main([*run[:2], "-o", str(tmp_path / "nofifo"), *run[4:], "--no-cache"]) == 0
+    assert (tmp_path / "nofifo" / "report.pdf").read_bytes() == pdf and started == ["report.tex"]
