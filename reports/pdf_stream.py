@@ -29,6 +29,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,6 +37,8 @@ from pathlib import Path
 
 # how long a blocked write or wait looks again whether pdflatex still runs (seconds)
 _POLL = 0.05
+# how often, once the document is written, it looks whether pdflatex has read it all (seconds)
+_DRAIN = 0.01
 # the priority (nice value) of the early passes after the first: report.tex's pass is the run's last step,
 # the companion's is shorter and runs beside it
 LATER_NICE = 10
@@ -144,7 +147,15 @@ class EarlyPass:
                     rest = rest[os.write(self.fd, rest) :]
                 except BlockingIOError:
                     continue
-        os.close(self.fd)  # pdflatex reads to the end of the document, then the end of the file
+        # Closing the last end a writer holds discards what the pipe still holds: before pdflatex has opened
+        # it (a short document written whole into the buffer), that would be the document. So wait until
+        # pdflatex has read it all (or ended); it then reads the end of the file.
+        while _unread(self.fd) and not self._exited():
+            if time.monotonic() > deadline:
+                self._kill()
+                raise subprocess.TimeoutExpired(self.proc.args, timeout)
+            _sleep_until_exit(self.proc.pid, _DRAIN)
+        os.close(self.fd)
         self.fd = None
         code = self._wait(deadline, timeout)
         if rest and code not in (0, 1):
@@ -208,6 +219,16 @@ class EarlyPass:
     def __exit__(self, *exc) -> bool:
         self.close()
         return False
+
+
+def _unread(fd: int) -> int:
+    """How many bytes the pipe ``fd`` holds, written and not yet read."""
+    import fcntl
+    import termios
+
+    buf = bytearray(4)
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return int.from_bytes(buf, sys.byteorder)
 
 
 def _sleep_until_exit(pid: int, seconds: float) -> None:

@@ -114,6 +114,30 @@ def test_a_streamed_compile_gives_the_regular_bytes(lecture, tex, tmp_path):
     assert not _scratch(folder) and not _running_in(folder)
 
 
+def test_a_short_document_written_before_pdflatex_opened_the_pipe(tmp_path, need_tools, monkeypatch):
+    """Planted: the whole document fits in the pipe and is written at once, while pdflatex still starts up;
+    the pipe is not closed under it (that would drop the document and leave pdflatex waiting)."""
+    need_tools("pdflatex")
+    from gradproof.reports import writing
+
+    monkeypatch.setattr(writing, "PASS_TIMEOUT", 60)  # a regression fails here instead of hanging
+    text = latex_preamble("companion.tex") + "A short document.\n\\end{document}\n"
+    regular = tmp_path / "regular"
+    regular.mkdir()
+    (regular / "short.tex").write_text(text, encoding="utf-8")
+    compile_document(regular, "short.tex")
+    folder = tmp_path / "streamed"
+    folder.mkdir()
+    passes = EarlyPasses()
+    passes.start(folder, {"short.tex": latex_preamble("companion.tex").encode()}, latex_engine()[0], _tex_env())
+    (folder / "short.tex").write_text(text, encoding="utf-8")
+    early = passes.take("short.tex")
+    assert compile_document(folder, "short.tex", early=early).passes == 1
+    assert early.done
+    assert _outputs(folder, "short") == _outputs(regular, "short")
+    assert not _scratch(folder) and not _running_in(folder)
+
+
 def test_a_document_that_does_not_start_with_the_prefix_is_compiled_the_regular_way(lecture, tmp_path):
     expected = _regular(lecture, tmp_path / "regular", "report.tex")
     folder = tex_folder(lecture, tmp_path / "other", "report.tex")
