@@ -169,7 +169,12 @@ class EarlyPass:
 
     def _exited(self) -> bool:
         """Whether pdflatex's launcher has ended (not reaped: :meth:`_wait` takes its CPU seconds)."""
-        return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        if self.proc.returncode is not None:
+            return True
+        try:
+            return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:  # reaped elsewhere (Popen.poll)
+            return True
 
     def _wait(self, deadline: float, timeout: float) -> int:
         """Reap the pass (its CPU seconds into ``cpu``); kill it at ``deadline``."""

@@ -76,7 +76,7 @@ def start_early_passes(outdir, tex_names, passes: EarlyPasses | None = None) -> 
 
     passes = EarlyPasses() if passes is None else passes
     cmd, _ = latex_engine()
-    if cmd is None or not hasattr(os, "mkfifo"):
+    if cmd is None or not all(hasattr(os, f) for f in ("mkfifo", "waitid", "wait4")):
         return passes
     prefixes = {name: latex_preamble(name).encode("utf-8") for name in tex_names}
     prefixes = {name: data for name, data in prefixes.items() if declares_one_pass(data)}

@@ -205,6 +205,7 @@ def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
         passes.close()  # every early pass ended, its work folder gone (write_report closed those it was given)
         if early is not None:  # the build never started
             early.stop()
+        _pdflatex_spans(timeline, passes)
     if pdf_error is not None:
         raise CLIError(str(pdf_error).replace(str(folder.path), str(folder.target)), 1)
     written.files = [folder.final(p) for p in written.files]
@@ -221,6 +222,16 @@ def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1
+
+
+def _pdflatex_spans(timeline, passes) -> None:
+    """Each early pdflatex pass that a compile took: from the rest of its document fed to its end (before,
+    it read the preamble and waited); its CPU seconds are the whole pass's."""
+    from gradproof.reports.timings import PROGRAM, Span
+
+    for k, e in enumerate(sorted(passes.finished, key=lambda e: e.started), 1):
+        label = f"{e.tex_name}: the rest fed (started on its preamble at {e.started - timeline.origin:.2f} s)"
+        timeline.add(Span(f"{PROGRAM}{k}", label, e.fed, e.ended, e.cpu))
 
 
 def _preparer(formats, whole_lecture: bool):

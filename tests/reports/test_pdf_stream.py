@@ -279,8 +279,9 @@ def test_a_run_stopped_before_the_body_leaves_no_pdflatex(tmp_path, need_tools):
         reap_group(p.pid)
 
 
-def test_a_report_run_compiles_through_its_early_passes(tmp_path, need_tools, monkeypatch):
-    """The command takes the passes it started (both fed and finished), and the folder keeps no work folder."""
+def test_a_report_run_compiles_through_its_early_passes(tmp_path, need_tools, monkeypatch, capsys):
+    """The command takes the pass it started (fed and finished), the folder keeps no work folder, and
+    ``--timings`` shows the pass in a lane of its own."""
     need_tools("pdflatex")
     from gradproof.reports import cli as cli_main
     from gradproof.reports import pdf_stream
@@ -294,8 +295,11 @@ def test_a_report_run_compiles_through_its_early_passes(tmp_path, need_tools, mo
 
     monkeypatch.setattr(pdf_stream.EarlyPass, "finish", finish)
     out = tmp_path / "r"
-    assert cli_main.main(["report", "affine", "-o", str(out), "--format", "latex,pdf", "--no-cache"]) == 0
+    assert cli_main.main(["report", "affine", "-o", str(out), "--format", "latex,pdf", "--no-cache", "--timings"]) == 0
     assert seen == ["report.tex"]
+    err = capsys.readouterr().err
+    assert re.search(r"^pdflatex1 .* report\.tex: the rest fed \(started on its preamble at [\d.]+ s\)$", err, re.M)
+    assert re.search(r"^pdflatex1 [.#]+$", err, re.M) and not re.search(r"^worker \d+ .*report\.tex", err, re.M)
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
     assert not [n for n in os.listdir(out) if n.startswith(".gradproof-pdf")]
     assert not _running_in(tmp_path)
