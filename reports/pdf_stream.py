@@ -66,6 +66,7 @@ class EarlyPass:
         self.started = self.fed = self.ended = time.monotonic()
         self.cpu = 0.0
         self.done = False  # finish() ran to the end: the work folder holds the whole document
+        self.feeding = threading.Event()  # set once the rest is being written, or the pass is closed
 
     @classmethod
     def start(cls, parent: Path, tex_name: str, prefix: bytes, cmd: list[str], env: dict, nice: int = 0) -> EarlyPass:
@@ -136,6 +137,7 @@ class EarlyPass:
             )
         deadline = time.monotonic() + timeout
         self.fed = time.monotonic()
+        self.feeding.set()
         rest = memoryview(source)[len(self.prefix) :]
         while rest and not self._exited():
             if time.monotonic() > deadline:
@@ -209,6 +211,7 @@ class EarlyPass:
 
     def close(self) -> None:
         """Kill pdflatex if it runs, close the pipe and remove the work folder (again: nothing happens)."""
+        self.feeding.set()
         self._kill()
         if self.fd is not None:
             os.close(self.fd)
@@ -283,6 +286,11 @@ class EarlyPasses:
                 with self._lock:
                     self._passes[name] = early
         return sorted(self._passes)
+
+    def get(self, tex_name: str) -> EarlyPass | None:
+        """The pass started for ``tex_name`` and not yet taken (it stays here)."""
+        with self._lock:
+            return self._passes.get(tex_name)
 
     def take(self, tex_name: str) -> EarlyPass | None:
         """The pass started for ``tex_name``, now the caller's to finish and close (``None``: none)."""

@@ -415,7 +415,9 @@ def _write_report(report: Report, outdir: Path, formats, progress, parts, early)
             if progress:
                 progress.note("report.pdf (pdflatex)")
             figures = [f"{fig.name}.pdf" for fig in report.figures]
+            first = early.get("report.tex") if early is not None else None
             pdfs.append(_Compiling(outdir, ["report.tex"], parts, figures, early))
+            pdfs[0].wait_feeding(first)
     try:
         if _write_companion(report, outdir, formats, tex, progress, parts) and pdfs:
             pdfs.append(_Compiling(outdir, ["companion.tex"], parts, early=early))
@@ -490,6 +492,15 @@ class _Compiling:
         except BaseException as err:  # re-raised by wait(), in the caller's thread
             self.outcome = err
         self.ended = time.perf_counter()
+
+    def wait_feeding(self, early: EarlyPass | None, timeout: float = 0.5) -> None:
+        """Wait (at most ``timeout`` seconds) until the compile feeds ``early``, its early pass, the rest of the
+        document (or ends it): the few steps before (the PDF's key, the figures copied) then need not share the
+        interpreter with what this thread renders next, and pdflatex starts on the body sooner."""
+        deadline = time.monotonic() + timeout
+        while early is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            if early.feeding.wait(0.005):
+                return
 
     def join(self) -> None:
         self._thread.join()
