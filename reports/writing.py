@@ -147,7 +147,8 @@ def compile_document(
     source = (outdir / tex_name).read_bytes()
     if early is not None:
         with early:  # pdflatex ended and the work folder removed, whatever happens
-            if early.fits(source, cmd):
+            # (a document that declares one pass has a full first pass from nothing: the one started early)
+            if early.fits(source, cmd) and declares_one_pass(source):
                 try:
                     return _compile_in(early.work, outdir, tex_name, source, seed, figures, cmd, early)
                 except Unusable:
