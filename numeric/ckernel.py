@@ -69,7 +69,7 @@ ENV_SWITCH = "GRADPROOF_COMPILED"
 ENV_CACHE = "GRADPROOF_CACHE_DIR"
 
 # Batches of at most this many rows run compiled (measured crossover: docs/compiled-step.md).
-MAX_ROWS = 64
+MAX_ROWS = 512
 # A kernel not in the cache yet is compiled (about a second) once a network has taken this many
 # steps of at most MAX_ROWS rows: a training loop, not a few steps of a check or an example.
 BUILD_AFTER = 1000
