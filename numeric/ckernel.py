@@ -163,7 +163,7 @@ typedef T V __attribute__((vector_size(64), aligned(sizeof(T))));
 
 /* RB rows from row i, columns j0 .. j0 + JB: C = [bias +] sum_k A(r, k) B[k, :]; A(r, k) = A[r sa + k sk] */
 INL void tile(const int RB, int i, int j0, int kk, const T *restrict A, long sa, long sk, const T *restrict B,
-              long ldb, const T *restrict bias, T *restrict C, long ldc) {
+              long ldb, const T *restrict bias, T *restrict C, long ldc, int minus) {
   V acc[RB][2];
   for (int r = 0; r < RB; r++) {
     acc[r][0] = bias ? *(const V *)(bias + j0) : (V){0};
@@ -179,23 +179,30 @@ INL void tile(const int RB, int i, int j0, int kk, const T *restrict A, long sa,
     }
   }
   for (int r = 0; r < RB; r++) {
-    *(V *)(C + (i + r) * ldc + j0) = acc[r][0];
-    *(V *)(C + (i + r) * ldc + j0 + VL) = acc[r][1];
+    T *c = C + (i + r) * ldc + j0;
+    if (minus) { /* C -= the product, one subtraction per entry (the update theta - grad) */
+      *(V *)c -= acc[r][0];
+      *(V *)(c + VL) -= acc[r][1];
+    } else {
+      *(V *)c = acc[r][0];
+      *(V *)(c + VL) = acc[r][1];
+    }
   }
 }
 
-/* C (m x n, n a multiple of JB) = A (m x kk) B (kk x n) [+ bias]: 8 rows at a time, then 4, then the rest */
+/* C (m x n, n a multiple of JB) = A (m x kk) B (kk x n) [+ bias], or with minus C -= A B: 8 rows at a time,
+   then 4, then the rest */
 static void gemm(int m, int kk, int n, const T *restrict A, long sa, long sk, const T *restrict B, long ldb,
-                 const T *restrict bias, T *restrict C, long ldc) {
+                 const T *restrict bias, T *restrict C, long ldc, int minus) {
   int i = 0;
   for (; i + 8 <= m; i += 8)
-    for (int j0 = 0; j0 < n; j0 += JB) tile(8, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc);
+    for (int j0 = 0; j0 < n; j0 += JB) tile(8, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
   for (; i + 4 <= m; i += 4)
-    for (int j0 = 0; j0 < n; j0 += JB) tile(4, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc);
+    for (int j0 = 0; j0 < n; j0 += JB) tile(4, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
   for (int j0 = 0; j0 < n; j0 += JB) {
-    if (m - i == 3) tile(3, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc);
-    if (m - i == 2) tile(2, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc);
-    if (m - i == 1) tile(1, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc);
+    if (m - i == 3) tile(3, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
+    if (m - i == 2) tile(2, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
+    if (m - i == 1) tile(1, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
   }
 }
 
@@ -225,8 +232,9 @@ long gp_work_size(int L, const int *sizes, int m) {
   return n;
 }
 
-/* mode 0: the logits only; 1: also c dL/dtheta into grad; 2: also theta -= grad.  The workspace must
-   start zeroed (its padding columns stay finite) and hold gp_work_size elements. */
+/* mode 0: the logits only; 1: also c dL/dtheta into grad; 2: theta -= c dL/dtheta instead, the weights'
+   part subtracted as it is computed and never stored (grad then holds the biases' part only).  The
+   workspace must start zeroed (its padding columns stay finite) and hold gp_work_size elements. */
 void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restrict Y, T c, T *restrict theta,
              T *restrict grad, T *restrict work, T *restrict logits, int mode) {
   T *Wp[L + 1], *bp[L + 1], *WT[L + 1], *gWp[L + 1], *Z[L + 1], *D[L + 1], *W[L + 1], *b[L + 1], *gW[L + 1],
@@ -255,7 +263,7 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
       for (int j = 0; j < n1; j++) bp[l][j] = b[l][j];
       Wl = Wp[l], bl = bp[l];
     }
-    gemm(m, n0, p1, A, lda, 1, Wl, p1, bl, Z[l], p1);
+    gemm(m, n0, p1, A, lda, 1, Wl, p1, bl, Z[l], p1, 0);
     if (l < L) activate(Z[l], (long)m * p1);
     A = Z[l], lda = p1;
   }
@@ -266,16 +274,31 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
       for (int j = 0; j < K; j++) logits[(long)i * K + j] = Z[L][i * pK + j];
   if (mode == 0) return;
   delta(m, K, Z[L], pK, Y, c, D[L], pK);
-  /* backward: dL/dW_l = A_{l-1}^T D_l, dL/db_l = sum_i D_l, D_{l-1} = (D_l W_l^T) act'(A_{l-1}) */
+  /* backward: D_{l-1} = (D_l W_l^T) act'(A_{l-1}) first, while W_l is the step's own; then
+     dL/dW_l = A_{l-1}^T D_l and dL/db_l = sum_i D_l, stored or (mode 2) subtracted from theta */
+  int minus = mode == 2;
   for (int l = L; l >= 1; l--) {
     int n0 = sizes[l - 1], n1 = sizes[l], p1 = padded(n1), p0 = padded(n0);
+    if (l > 1) {
+      for (int k = 0; k < n0; k++) /* W_l^T, rows padded */
+        for (int j = 0; j < n1; j++) WT[l][(long)j * p0 + k] = W[l][(long)k * n1 + j];
+      gemm(m, n1, p0, D[l], p1, 1, WT[l], p0, 0, D[l - 1], p0, 0);
+      derivative(D[l - 1], Z[l - 1], (long)m * p0);
+    }
     const T *Ain = l > 1 ? Z[l - 1] : X;
     long ldin = l > 1 ? p0 : n0;
-    T *g = p1 != n1 ? gWp[l] : gW[l];
-    gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, g, p1);
-    if (p1 != n1)
+    if (p1 != n1) { /* into the padded copy, then out of it */
+      T *g = gWp[l];
+      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, g, p1, 0);
+      T *out = minus ? W[l] : gW[l];
       for (int k = 0; k < n0; k++)
-        for (int j = 0; j < n1; j++) gW[l][(long)k * n1 + j] = g[(long)k * p1 + j];
+        for (int j = 0; j < n1; j++) {
+          long t = (long)k * n1 + j;
+          out[t] = minus ? out[t] - g[(long)k * p1 + j] : g[(long)k * p1 + j];
+        }
+    } else {
+      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, minus ? W[l] : gW[l], p1, minus);
+    }
     for (int j = 0; j < n1; j++) gb[l][j] = 0;
     for (int i = 0; i < m; i++) {
       const T *restrict d = D[l] + (long)i * p1;
@@ -283,15 +306,8 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
 #pragma omp simd
       for (int j = 0; j < n1; j++) s[j] += d[j];
     }
-    if (l == 1) break;
-    for (int k = 0; k < n0; k++) /* W_l^T, rows padded */
-      for (int j = 0; j < n1; j++) WT[l][(long)j * p0 + k] = W[l][(long)k * n1 + j];
-    gemm(m, n1, p0, D[l], p1, 1, WT[l], p0, 0, D[l - 1], p0);
-    derivative(D[l - 1], Z[l - 1], (long)m * p0);
-  }
-  if (mode == 2) {
-#pragma omp simd
-    for (long t = 0; t < P; t++) theta[t] -= grad[t];
+    if (minus)
+      for (int j = 0; j < n1; j++) b[l][j] -= gb[l][j];
   }
 }
 """
@@ -466,7 +482,9 @@ class Bound:
         return got
 
     def run(self, X: np.ndarray, Y: np.ndarray | None, c: float, mode: int) -> np.ndarray:
-        """Mode 0: the logits; 1: also ``c dL/dtheta`` into the gradient vector; 2: also ``theta -= grad``.
+        """Mode 0: the logits; 1: also ``c dL/dtheta`` into the gradient vector; 2: ``theta -= c dL/dtheta``
+        instead (each weight's entry subtracted as the product computes it, never stored: the gradient
+        vector is left holding only its biases' part).
 
         ``X`` (m x n_0) and ``Y`` (m x K) must be C-contiguous in the kernel's dtype (the caller checks).
         Returns the logits buffer (m x K; overwritten by the next call of this batch size).

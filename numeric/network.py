@@ -659,9 +659,9 @@ def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
             err = float(np.max(np.abs(view - want), initial=0.0)) / scale
             if not err <= tol:
                 return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
-        g = grad.astype(np.float64)
+        g, want = grad.astype(np.float64), saved - grad
         bound.run(X, Y, 1.0 / m, 2)  # the update: theta - grad, the one subtraction NumPy's step makes
-        if not np.array_equal(net.theta, saved - grad):
+        if not np.array_equal(net.theta, want):
             return False, "its update is not theta - alpha grad"
         net.theta[...] = saved
         norm = float(np.linalg.norm(g))

@@ -121,7 +121,10 @@ def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
     [
         ("softmax_cross_entropy", lambda s: s.replace("(d[j] / sum - y[j]) * c", "(y[j] - d[j] / sum) * c")),
         ("mse_multi", lambda s: s.replace("gb[l][j] = 0;", "gb[l][j] = 1;")),
-        ("sigmoid_bce", lambda s: s.replace("if (mode == 2) {", "if (mode == 2) {\n    theta[0] += 1;")),
+        ("sigmoid_bce", lambda s: s.replace("int minus = mode == 2;", "int minus = mode == 2;\n  theta[0] += minus;")),
+        # the update fused into the product: a sign flipped where the weights are subtracted as computed
+        ("softmax_cross_entropy", lambda s: s.replace("*(V *)c -= acc[r][0];", "*(V *)c += acc[r][0];")),
+        ("mse_multi", lambda s: s.replace("out[t] - g[(long)k * p1 + j]", "out[t] + g[(long)k * p1 + j]")),
     ],
 )
 def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
@@ -129,7 +132,8 @@ def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
     monkeypatch.setattr(ckernel, "source", lambda *a: plant(real(*a)))
     assert plant(real("tanh", loss, np.float64)) != real("tanh", loss, np.float64)
     output = {"softmax_cross_entropy": "softmax", "mse_multi": "linear", "sigmoid_bce": "sigmoid"}[loss]
-    net = MLP((4, 5, 3), output=output, seed=0, compiled=True)
+    # 16 hidden units fill whole float64 tiles (the update fused into the product); 3 outputs are padded
+    net = MLP((4, 16, 3), output=output, seed=0, compiled=True)
     assert net.inplace.kernel is None
     assert "disagrees" in net.inplace.compiled_reason
     assert net.inplace.active  # the NumPy step runs, correctly
