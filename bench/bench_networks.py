@@ -59,22 +59,47 @@ from gradproof.numeric import ckernel, digits
 from gradproof.numeric.network import MLP
 
 
+def balanced_orders(n: int) -> list[list[int]]:
+    """Orders of ``n`` contenders in which each one directly follows every other equally often.
+
+    Rotating one order (A B C, B C A, C A B) does not do that: each
+    contender keeps the same predecessor.  These are the rows of a balanced
+    Latin square (Williams): the first row is 0, 1, n-1, 2, n-2, ...; row
+    ``r`` adds ``r`` to every entry, modulo ``n``; for odd ``n`` the
+    reversed rows follow.  Within the rows every ordered pair of distinct
+    contenders is adjacent exactly once (odd ``n``: twice).
+
+    >>> balanced_orders(4)
+    [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
+    """
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(x + r) % n for x in first] for r in range(n)]
+    return rows + [row[::-1] for row in rows] if n % 2 else rows
+
+
 def interleaved(contenders: dict, reps: int, warmup: int, clock: str = "wall") -> dict:
     """Run the contenders in turn, ``warmup + reps`` rounds; the per-call times of the timed rounds.
 
-    Each round starts one contender later (A B C, B C A, C A B, ...): a call
-    pays for what the call before it left in the caches and the scheduler
-    (JAX's and PyTorch's runtimes leave much), so every contender follows
-    every other equally often.  ``clock`` is ``"wall"``, ``"cpu"`` (the
-    process's CPU time, every thread) or ``"both"`` (name -> ``{"cpu": [...],
-    "wall": [...]}``)."""
+    A call pays for what the call before it left in the caches and the
+    scheduler, so the rounds take the orders of :func:`balanced_orders` in
+    turn: every contender follows every other equally often (over each
+    full cycle of orders).  ``clock`` is ``"wall"``, ``"cpu"`` (the process's
+    CPU time, every thread) or ``"both"`` (name -> ``{"cpu": [...], "wall":
+    [...]}``)."""
     cpu = {name: [] for name in contenders}
     wall = {name: [] for name in contenders}
-    order = list(contenders.items())
+    items = list(contenders.items())
+    orders = balanced_orders(len(items))
     perf, proc = time.perf_counter, time.process_time
     for r in range(warmup + reps):
-        k = r % len(order)
-        for name, fn in order[k:] + order[:k]:
+        for i in orders[r % len(orders)]:
+            name, fn = items[i]
             c0, t0 = proc(), perf()
             fn()
             t1, c1 = perf(), proc()

@@ -72,15 +72,19 @@ CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
     """Call the contenders in turn, ``warmup + reps`` rounds; per-call wall times of the timed rounds.
 
-    Each round starts one contender later (A B C, B C A, C A B, ...), so every
-    contender follows every other equally often: a call pays for what the call
-    before it left in the caches (JAX's and PyTorch's runtimes leave much)."""
+    A call pays for what the call before it left in the caches (JAX's and
+    PyTorch's runtimes leave much), so the rounds take the orders of
+    ``bench_networks.balanced_orders`` in turn: every contender follows every
+    other equally often."""
+    from bench_networks import balanced_orders
+
     times = {name: [] for name in contenders}
     clock = time.perf_counter
-    order = list(contenders.items())
+    items = list(contenders.items())
+    orders = balanced_orders(len(items))
     for r in range(warmup + reps):
-        k = r % len(order)
-        for name, fn in order[k:] + order[:k]:
+        for i in orders[r % len(orders)]:
+            name, fn = items[i]
             t0 = clock()
             fn()
             dt = clock() - t0
