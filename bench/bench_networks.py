@@ -1,8 +1,11 @@
 """Benchmark: networks built from generated code vs hand-written NumPy.
 
-The contenders of each scenario run interleaved in one process (A B C, B C
-A, ...) after a warm-up; then each contender of the lecture scenarios runs
-alone in fresh processes of its own, in turn.  Every call is timed in CPU
+The contenders of each scenario run in one process: a training step's
+contenders each in blocks of its own (call after call, as a training loop
+calls it), the blocks taking turns; the other scenarios' contenders
+interleaved call by call, in balanced orders; both after a warm-up.  Then
+each contender of the lecture scenarios runs alone in fresh processes of its
+own, in turn.  Every call is timed in CPU
 time (``time.process_time``: the process's, every thread) and in wall time;
 ratios are of CPU medians, because on a loaded machine the wall median of a
 call of a few milliseconds jumps by the other processes' time slices once
@@ -280,27 +283,32 @@ def _same_naive_step(net: MLP, Ws, bs, X, Y, alpha, loss) -> float:
 
 
 def step_times(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes=None, clock="wall") -> dict:
-    """:func:`step_scenario`'s per-call times of each contender (name -> list of seconds; see :func:`interleaved`)."""
+    """:func:`step_scenario`'s per-call times of each contender (name -> list of seconds).
+
+    Every contender runs in blocks of its own, call after call as a training
+    loop calls its step, so that each call finds what its own previous call
+    left in the caches, and no contender pays for another's (JAX's and
+    PyTorch's runtimes also keep working after a call returns).  The blocks
+    take turns, four rounds in the orders of :func:`balanced_orders`, so that
+    a change of load reaches every contender alike; each block starts with
+    warm-up calls that are not timed.
+    """
     contenders, peers = contenders_for(title, net, hand, X, Y, alpha, naive, notes)
-    if not peers:
-        return interleaved(contenders, reps, warmup, clock)
-    # A peer's runtime (XLA's and PyTorch's thread pools) keeps working after its call returns
-    # and slows whatever runs next: the NumPy contenders are interleaved among themselves, and
-    # each peer runs in blocks of its own, the blocks taking turns.
-    times: dict = {name: [] for name in list(contenders) + list(peers)}
-    blocks = 4
-    for b in range(blocks):
-        n = reps // blocks + (1 if b < reps % blocks else 0)
-        groups = [contenders] + [{name: fn} for name, fn in peers.items()]
-        for group in groups[b % len(groups) :] + groups[: b % len(groups)]:
-            got = interleaved(group, n, warmup if b == 0 else max(1, warmup // 4), clock)
-            for name, t in got.items():
-                if clock == "both":
-                    times[name] = times[name] or {"cpu": [], "wall": []}
-                    times[name]["cpu"] += t["cpu"]
-                    times[name]["wall"] += t["wall"]
-                else:
-                    times[name] += t
+    items = list({**contenders, **peers}.items())
+    orders = balanced_orders(len(items))
+    times: dict = {name: None for name, _ in items}
+    rounds = 4
+    for b in range(rounds):
+        n = reps // rounds + (1 if b < reps % rounds else 0)
+        for i in orders[b % len(orders)]:
+            name, fn = items[i]
+            got = interleaved({name: fn}, n, warmup if b == 0 else max(1, warmup // 4), clock)[name]
+            if clock == "both":
+                times[name] = times[name] or {"cpu": [], "wall": []}
+                times[name]["cpu"] += got["cpu"]
+                times[name]["wall"] += got["wall"]
+            else:
+                times[name] = (times[name] or []) + got
     return times
 
 
