@@ -1,8 +1,11 @@
 """Benchmark: networks built from generated code vs hand-written NumPy.
 
-The contenders of each scenario run interleaved in one process (A B C, B C
-A, ...) after a warm-up; then each contender of the lecture scenarios runs
-alone in fresh processes of its own, in turn.  Every call is timed in CPU
+The contenders of each scenario run in one process: a training step's
+contenders each in blocks of its own (call after call, as a training loop
+calls it), the blocks taking turns; the other scenarios' contenders
+interleaved call by call, in balanced orders; both after a warm-up.  Then
+each contender of the lecture scenarios runs alone in fresh processes of its
+own, in turn.  Every call is timed in CPU
 time (``time.process_time``: the process's, every thread) and in wall time;
 ratios are of CPU medians, because on a loaded machine the wall median of a
 call of a few milliseconds jumps by the other processes' time slices once
@@ -59,22 +62,47 @@ from gradproof.numeric import ckernel, digits
 from gradproof.numeric.network import MLP
 
 
+def balanced_orders(n: int) -> list[list[int]]:
+    """Orders of ``n`` contenders in which each one directly follows every other equally often.
+
+    Rotating one order (A B C, B C A, C A B) does not do that: each
+    contender keeps the same predecessor.  These are the rows of a balanced
+    Latin square (Williams): the first row is 0, 1, n-1, 2, n-2, ...; row
+    ``r`` adds ``r`` to every entry, modulo ``n``; for odd ``n`` the
+    reversed rows follow.  Within the rows every ordered pair of distinct
+    contenders is adjacent exactly once (odd ``n``: twice).
+
+    >>> balanced_orders(4)
+    [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
+    """
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(x + r) % n for x in first] for r in range(n)]
+    return rows + [row[::-1] for row in rows] if n % 2 else rows
+
+
 def interleaved(contenders: dict, reps: int, warmup: int, clock: str = "wall") -> dict:
     """Run the contenders in turn, ``warmup + reps`` rounds; the per-call times of the timed rounds.
 
-    Each round starts one contender later (A B C, B C A, C A B, ...): a call
-    pays for what the call before it left in the caches and the scheduler
-    (JAX's and PyTorch's runtimes leave much), so every contender follows
-    every other equally often.  ``clock`` is ``"wall"``, ``"cpu"`` (the
-    process's CPU time, every thread) or ``"both"`` (name -> ``{"cpu": [...],
-    "wall": [...]}``)."""
+    A call pays for what the call before it left in the caches and the
+    scheduler, so the rounds take the orders of :func:`balanced_orders` in
+    turn: every contender follows every other equally often (over each
+    full cycle of orders).  ``clock`` is ``"wall"``, ``"cpu"`` (the process's
+    CPU time, every thread) or ``"both"`` (name -> ``{"cpu": [...], "wall":
+    [...]}``)."""
     cpu = {name: [] for name in contenders}
     wall = {name: [] for name in contenders}
-    order = list(contenders.items())
+    items = list(contenders.items())
+    orders = balanced_orders(len(items))
     perf, proc = time.perf_counter, time.process_time
     for r in range(warmup + reps):
-        k = r % len(order)
-        for name, fn in order[k:] + order[:k]:
+        for i in orders[r % len(orders)]:
+            name, fn = items[i]
             c0, t0 = proc(), perf()
             fn()
             t1, c1 = perf(), proc()
@@ -255,27 +283,32 @@ def _same_naive_step(net: MLP, Ws, bs, X, Y, alpha, loss) -> float:
 
 
 def step_times(title, net, hand, X, Y, alpha, reps, warmup, naive=True, notes=None, clock="wall") -> dict:
-    """:func:`step_scenario`'s per-call times of each contender (name -> list of seconds; see :func:`interleaved`)."""
+    """:func:`step_scenario`'s per-call times of each contender (name -> list of seconds).
+
+    Every contender runs in blocks of its own, call after call as a training
+    loop calls its step, so that each call finds what its own previous call
+    left in the caches, and no contender pays for another's (JAX's and
+    PyTorch's runtimes also keep working after a call returns).  The blocks
+    take turns, four rounds in the orders of :func:`balanced_orders`, so that
+    a change of load reaches every contender alike; each block starts with
+    warm-up calls that are not timed.
+    """
     contenders, peers = contenders_for(title, net, hand, X, Y, alpha, naive, notes)
-    if not peers:
-        return interleaved(contenders, reps, warmup, clock)
-    # A peer's runtime (XLA's and PyTorch's thread pools) keeps working after its call returns
-    # and slows whatever runs next: the NumPy contenders are interleaved among themselves, and
-    # each peer runs in blocks of its own, the blocks taking turns.
-    times: dict = {name: [] for name in list(contenders) + list(peers)}
-    blocks = 4
-    for b in range(blocks):
-        n = reps // blocks + (1 if b < reps % blocks else 0)
-        groups = [contenders] + [{name: fn} for name, fn in peers.items()]
-        for group in groups[b % len(groups) :] + groups[: b % len(groups)]:
-            got = interleaved(group, n, warmup if b == 0 else max(1, warmup // 4), clock)
-            for name, t in got.items():
-                if clock == "both":
-                    times[name] = times[name] or {"cpu": [], "wall": []}
-                    times[name]["cpu"] += t["cpu"]
-                    times[name]["wall"] += t["wall"]
-                else:
-                    times[name] += t
+    items = list({**contenders, **peers}.items())
+    orders = balanced_orders(len(items))
+    times: dict = {name: None for name, _ in items}
+    rounds = 4
+    for b in range(rounds):
+        n = reps // rounds + (1 if b < reps % rounds else 0)
+        for i in orders[b % len(orders)]:
+            name, fn = items[i]
+            got = interleaved({name: fn}, n, warmup if b == 0 else max(1, warmup // 4), clock)[name]
+            if clock == "both":
+                times[name] = times[name] or {"cpu": [], "wall": []}
+                times[name]["cpu"] += got["cpu"]
+                times[name]["wall"] += got["wall"]
+            else:
+                times[name] = (times[name] or []) + got
     return times
 
 

@@ -34,9 +34,12 @@ Cases:
     every row's verdict compared between the two; then one warm check at a
     time over the bank (bench/bench_grade.py).
 
-Method: the contenders of a case run interleaved in one process (A B C, B C A,
-C A B ...), after a warm-up; the table gives medians of many repetitions and
-ratios to hand-written NumPy.  Every contender's gradient is first compared
+Method: the contenders of a case run in one process after a warm-up:
+interleaved call by call in balanced orders (each contender follows every
+other equally often), except the training steps of case (s), where each
+contender runs in blocks of its own, call after call as a training loop
+calls it, the blocks taking turns; the table gives medians of many
+repetitions and ratios to hand-written NumPy.  Every contender's gradient is first compared
 with gradproof's: a contender computing something else would be rejected,
 not timed.  BLAS, OpenMP, PyTorch and XLA run ``--threads`` threads (default
 1: stable figures on a shared machine).  A peer that is not installed is
@@ -72,15 +75,19 @@ CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 def interleaved(contenders: dict, reps: int, warmup: int) -> dict:
     """Call the contenders in turn, ``warmup + reps`` rounds; per-call wall times of the timed rounds.
 
-    Each round starts one contender later (A B C, B C A, C A B, ...), so every
-    contender follows every other equally often: a call pays for what the call
-    before it left in the caches (JAX's and PyTorch's runtimes leave much)."""
+    A call pays for what the call before it left in the caches (JAX's and
+    PyTorch's runtimes leave much), so the rounds take the orders of
+    ``bench_networks.balanced_orders`` in turn: every contender follows every
+    other equally often."""
+    from bench_networks import balanced_orders
+
     times = {name: [] for name in contenders}
     clock = time.perf_counter
-    order = list(contenders.items())
+    items = list(contenders.items())
+    orders = balanced_orders(len(items))
     for r in range(warmup + reps):
-        k = r % len(order)
-        for name, fn in order[k:] + order[:k]:
+        for i in orders[r % len(orders)]:
+            name, fn = items[i]
             t0 = clock()
             fn()
             dt = clock() - t0
@@ -837,9 +844,12 @@ into a virtual environment first); do not edit by hand: rerun the command
 (it rewrites the sections up to "What is measured" and keeps the others,
 which other benchmark scripts' figures fill).
 
-Every case runs its contenders interleaved in one process (A B C, B C A, ...)
-after a warm-up; the figures are medians of wall times, and ratios are to
-hand-written NumPy in the same run.  Before timing, every contender's
+Every case runs its contenders in one process after a warm-up: interleaved
+call by call in balanced orders (each contender follows every other equally
+often), except the training steps of case (s), where each contender runs in
+blocks of its own, call after call as a training loop calls it, the blocks
+taking turns.  The figures are medians of wall times (case (s): of CPU
+times), and ratios are to hand-written NumPy in the same run.  Before timing, every contender's
 gradient is compared with gradproof's (float64: 1e-9, float32: 2e-4
 relative). JAX runs on arrays already on its device and its compile time
 is reported apart. Timings on a shared machine are noisy: compare ratios

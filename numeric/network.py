@@ -111,7 +111,7 @@ class Network(abc.ABC):
         """Place the named initial arrays in one flat vector and keep views of it."""
         total = sum(a.size for _, a in arrays)
         dtype = np.result_type(*[a.dtype for _, a in arrays]) if arrays else np.float64
-        self.theta = np.empty(total, dtype=dtype)
+        self.theta = memory.aligned_empty(total, dtype)  # whole vector loads stay within cache lines
         self.keys, self.params, self._tmp = [], {}, {}
         at = 0
         for key, a in arrays:
@@ -370,7 +370,7 @@ class MLP(Network):
             # backward(delta, s, out) -> (delta_in, grads), called directly when it can be
             self._act_backward = fast_back if fast_back is not None else (lambda d, s, out: act.backward(d, s))
         # The flat gradient vector the in-place path writes into (views per parameter, like theta).
-        self._grad_flat = np.empty_like(self.theta)
+        self._grad_flat = memory.aligned_empty(self.theta.size, self.theta.dtype)
         self._grad_views = {}
         at = 0
         for key in self.keys:
@@ -637,13 +637,13 @@ KERNEL_FD = {np.dtype(np.float64): (1e-4, 1e-6), np.dtype(np.float32): (3e-2, 2e
 
 
 def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
-    """The compiled step against the generated modules on a seeded batch (every tile path: 4 + 2 rows), its update,
+    """The compiled step against the generated modules on a seeded batch (every tile path: 8 + 4 + 2 rows), its update,
     then (smooth activations) its gradient against central differences of its own loss along the gradient; the
     network's weights restored.  ``(True, why)`` when the differences were not taken, ``(False, what)`` on a
     disagreement."""
     rng = np.random.default_rng(20261)
     dtype = net.theta.dtype
-    m, K = 6, net.sizes[-1]
+    m, K = 14, net.sizes[-1]
     X = rng.standard_normal((m, net.sizes[0])).astype(dtype)
     Y = _probe_targets(rng, loss_topic, m, K, dtype)
     ref_loss, ref = net._generated_loss_and_grads(X, Y, True)
@@ -659,9 +659,9 @@ def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
             err = float(np.max(np.abs(view - want), initial=0.0)) / scale
             if not err <= tol:
                 return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
-        g = grad.astype(np.float64)
+        g, want = grad.astype(np.float64), saved - grad
         bound.run(X, Y, 1.0 / m, 2)  # the update: theta - grad, the one subtraction NumPy's step makes
-        if not np.array_equal(net.theta, saved - grad):
+        if not np.array_equal(net.theta, want):
             return False, "its update is not theta - alpha grad"
         net.theta[...] = saved
         norm = float(np.linalg.norm(g))

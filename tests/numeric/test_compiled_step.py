@@ -121,7 +121,10 @@ def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
     [
         ("softmax_cross_entropy", lambda s: s.replace("(d[j] / sum - y[j]) * c", "(y[j] - d[j] / sum) * c")),
         ("mse_multi", lambda s: s.replace("gb[l][j] = 0;", "gb[l][j] = 1;")),
-        ("sigmoid_bce", lambda s: s.replace("if (mode == 2) {", "if (mode == 2) {\n    theta[0] += 1;")),
+        ("sigmoid_bce", lambda s: s.replace("int minus = mode == 2;", "int minus = mode == 2;\n  theta[0] += minus;")),
+        # the update fused into the product: a sign flipped where the weights are subtracted as computed
+        ("softmax_cross_entropy", lambda s: s.replace("*(V *)c -= acc[r][0];", "*(V *)c += acc[r][0];")),
+        ("mse_multi", lambda s: s.replace("out[t] - g[(long)k * p1 + j]", "out[t] + g[(long)k * p1 + j]")),
     ],
 )
 def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
@@ -129,7 +132,8 @@ def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
     monkeypatch.setattr(ckernel, "source", lambda *a: plant(real(*a)))
     assert plant(real("tanh", loss, np.float64)) != real("tanh", loss, np.float64)
     output = {"softmax_cross_entropy": "softmax", "mse_multi": "linear", "sigmoid_bce": "sigmoid"}[loss]
-    net = MLP((4, 5, 3), output=output, seed=0, compiled=True)
+    # 16 hidden units fill whole float64 tiles (the update fused into the product); 3 outputs are padded
+    net = MLP((4, 16, 3), output=output, seed=0, compiled=True)
     assert net.inplace.kernel is None
     assert "disagrees" in net.inplace.compiled_reason
     assert net.inplace.active  # the NumPy step runs, correctly
@@ -220,3 +224,51 @@ def test_the_reason_names_only_the_checks_the_kernel_passed(activation, with_dif
     assert "agrees with the generated modules" in reason
     assert ("and with finite differences" in reason) == with_differences
     assert ("no finite differences: a difference may straddle the activation's kink" in reason) != with_differences
+
+
+def _tanh_through_the_kernel(x: np.ndarray, n: int = 16) -> np.ndarray:
+    """tanh of each value as the float64 kernel computes it: identity weights and biases of -0 around the hidden
+    layer make the logits the hidden activations themselves (products by 1 and sums with -0 are exact, and keep
+    a -0).  With ``n`` > 1 the values must be finite (inf times an off-diagonal 0 is NaN)."""
+    net = MLP((n, n, n), activation="tanh", output="linear", seed=0, compiled=True)
+    kernel = _compiled(net)
+    net.theta[...] = -0.0
+    for key in ("W1", "W2"):
+        net.params[key][...] = np.eye(n)
+    rows = np.ascontiguousarray(np.resize(x, (-(-x.size // n), n)))
+    out = []
+    for at in range(0, rows.shape[0], ckernel.MAX_ROWS):
+        block = np.ascontiguousarray(rows[at : at + ckernel.MAX_ROWS])
+        out.append(kernel.run(block, None, 0.0, 0).copy())
+    return np.concatenate(out).ravel()[: x.size]
+
+
+def test_the_float64_kernels_tanh_is_within_two_ulp_of_the_exact_value():
+    mpmath = pytest.importorskip("mpmath")  # SymPy's own dependency, always there with gradproof
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [
+            rng.uniform(-1e-8, 1e-8, 500),
+            rng.uniform(-0.6, 0.6, 4000),
+            rng.uniform(-4, 4, 4000),
+            rng.uniform(-25, 25, 1000),
+            10.0 ** rng.uniform(-300, 1.5, 1000) * rng.choice([-1.0, 1.0], 1000),
+            # where the reduction's k steps, tanh rounds to 1, and the cap
+            np.log(2) / 2 * np.arange(-40, 41),
+            [5e-324, -5e-324, 2.2e-308, 19.0, 19.1, 20.0, 20.5, 710.0, -1e308],
+        ]
+    )
+    got = _tanh_through_the_kernel(x)
+    mpmath.mp.prec = 113
+    exact = np.array([float(mpmath.tanh(mpmath.mpf(float(v)))) for v in x])
+    ulps = np.abs(got - exact) / np.spacing(np.abs(exact))
+    assert float(ulps.max()) <= 2.0, (x[ulps.argmax()], got[ulps.argmax()], exact[ulps.argmax()])
+    assert np.mean(ulps) < 0.5  # mostly correctly rounded, not merely within the bound
+
+
+def test_the_float64_kernels_tanh_keeps_the_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan])
+    got = _tanh_through_the_kernel(x, n=1)
+    want = np.tanh(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got[:2]), [False, True])  # tanh(-0) is -0

@@ -283,3 +283,25 @@ def test_rnn_trains_by_gradient_descent_on_stacked_arrays():
         rnn.step(X, Y, 0.05)
     assert rnn.loss(X, Y) < 0.5 * before
     assert rnn.outputs(X).shape == (6, 16, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [0, 1, 7, 9610, 100_003])
+def test_aligned_empty_starts_on_a_cache_line_and_is_a_plain_vector(n, dtype):
+    got = [memory.aligned_empty(n, dtype) for _ in range(8)]  # several, so that not every one is aligned by luck
+    for a in got:
+        assert a.shape == (n,) and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert a.ctypes.data % memory.ALIGN == 0
+        assert a[1:].base is a  # the base of its views, as np.empty's (inplace.joined relies on it)
+
+
+def test_aligned_empty_refuses_an_alignment_that_splits_an_element():
+    with pytest.raises(ValueError):
+        memory.aligned_empty(4, np.float64, align=12)
+
+
+def test_a_networks_parameter_and_gradient_vectors_start_on_a_cache_line():
+    for seed in range(6):
+        net = MLP((5, 7, 3), seed=seed, compiled=False)
+        assert net.theta.ctypes.data % memory.ALIGN == 0
+        assert net._grad_flat.ctypes.data % memory.ALIGN == 0
