@@ -146,12 +146,15 @@ def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
     try:
         from gradproof.reports.build import early_topics, select_topics, start_early, warm_start
 
-        if "pdf" in formats:  # a companion for the whole lecture only
-            with timeline.span("pdflatex started on the preambles (it waits for the rest)"):
-                start_early_passes(folder.path, ["report.tex"] + ["companion.tex"] * (not names), passes)
-
         with timeline.span("topics to build guessed (no SymPy, no registry)"):
-            guessed = early_topics(incremental.predict_builds(names) or (), incremental.remembered_topics())
+            predicted = incremental.predict_builds(names)
+            guessed = early_topics(predicted or (), incremental.remembered_topics())
+        if "pdf" in formats:
+            # the companion (whole lecture only) too when nothing is stored; after an edit its text, which
+            # shows few topics' results, is mostly unchanged and its PDF read back
+            texs = ["report.tex"] + ["companion.tex"] * (not names and predicted is None)
+            with timeline.span("pdflatex started on the preambles (it waits for the rest)"):
+                start_early_passes(folder.path, texs, passes)
         declared = None
         if guessed:  # what the worker needs and this process needs too: loaded once, before the fork
             with timeline.span("SymPy imported, the guessed topics declared (shared with the worker)"):
