@@ -206,9 +206,9 @@ class _Stored:
     def __init__(self):
         self.parts = {}
 
-    def load(self, key, kind, check):
+    def load(self, key, expected, check):
         obj = self.parts.get(key)
-        return obj if isinstance(obj, kind) and check(obj) else None
+        return obj if isinstance(obj, expected) and check(obj) else None
 
     def save(self, key, obj):
         self.parts[key] = obj
