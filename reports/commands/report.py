@@ -228,11 +228,11 @@ def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
 
 
 def _pdflatex_spans(timeline, passes) -> None:
-    """Each early pdflatex pass that a compile took: from the rest of its document fed to its end (before,
-    it read the preamble and waited); its CPU seconds are the whole pass's."""
+    """Each early pdflatex pass that was a compile's first pass: from the rest of its document fed to its end
+    (before, it read the preamble and waited); its CPU seconds are the whole pass's."""
     from gradproof.reports.timings import PROGRAM, Span
 
-    for k, e in enumerate(sorted(passes.finished, key=lambda e: e.started), 1):
+    for k, e in enumerate(sorted((e for e in passes.finished if e.done), key=lambda e: e.started), 1):
         label = f"{e.tex_name}: the rest fed (started on its preamble at {e.started - timeline.origin:.2f} s)"
         timeline.add(Span(f"{PROGRAM}{k}", label, e.fed, e.ended, e.cpu))
 
