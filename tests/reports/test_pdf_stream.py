@@ -182,6 +182,30 @@ def test_an_early_pass_that_was_killed_is_not_used(lecture, tmp_path):
     assert not _scratch(folder) and not _running_in(folder)
 
 
+def test_a_streamed_document_that_needs_more_passes_gets_them_from_the_whole_file(lecture, tmp_path):
+    """Planted: a reference read back from the .aux; the passes after the streamed one read the regular file."""
+
+    def edit(text: str) -> str:
+        return text.replace("\\section*{Summary}", "\\label{sum}See page~\\pageref{sum}.\n\\section*{Summary}", 1)
+
+    regular = tex_folder(lecture, tmp_path / "regular", "report.tex", edit)
+    passes = compile_document(regular, "report.tex").passes
+    assert passes >= 2
+    folder = tex_folder(lecture, tmp_path / "streamed", "report.tex", edit)
+    early = _started(folder, "report.tex").take("report.tex")
+    assert compile_document(folder, "report.tex", early=early).passes == passes
+    assert early.done
+    assert _outputs(folder, "report") == _outputs(regular, "report")
+    assert not _scratch(folder) and not _running_in(folder)
+
+
+def test_no_early_pass_without_pdflatex(tmp_path, monkeypatch):
+    from gradproof.reports import writing
+
+    monkeypatch.setattr(writing.shutil, "which", lambda name: None)
+    assert start_early_passes(tmp_path, TEXS)._passes == {} and os.listdir(tmp_path) == []
+
+
 def test_a_latex_error_in_the_body_is_the_regular_error(lecture, tmp_path):
     def edit(text: str) -> str:
         return text.replace("\\section*{Summary}", "\\undefinedcommandinthebody\n\\section*{Summary}", 1)
