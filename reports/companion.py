@@ -248,12 +248,15 @@ def render_html(report, figure) -> str:
 def render_latex(report, figure) -> str:
     """companion.tex: compiles with pdflatex; the plot is ``fig-activations.pdf`` beside it.
 
+    Its preamble is :func:`gradproof.reports.render_latex.latex_preamble`
+    (``"companion.tex"``), the same for every report; the body follows.
+
     It compiles in one pass from nothing (no label read back from the
     ``.aux``): the figures are numbered here, in the order LaTeX numbers
     them, and the other slides link to the first by its named target.
     """
     from gradproof.derive.output.render import erratum_view
-    from gradproof.reports.render_latex import _env
+    from gradproof.reports.render_latex import _env, latex_preamble
 
     slides, summary, titles = _view(report)
     figures = 0
@@ -266,7 +269,7 @@ def render_latex(report, figure) -> str:
             it["errata"] = [erratum_view(e, "latex") for e in it["errata"]]  # formulas as maths, as in the report
             if it["formula"]:
                 it["formula"] = it["formula"]["latex"]
-    return (
+    return latex_preamble("companion.tex") + (
         _env()
         .get_template("companion.tex.j2")
         .render(

@@ -16,11 +16,28 @@ from __future__ import annotations
 
 from functools import cache
 
-from gradproof.derive.output.render import derivation_view
 from gradproof.derive.output.tex import tex_identifier, tex_text
 from gradproof.reports.paths import template_dir
 
 TEMPLATES = template_dir()
+# Each document's preamble, everything up to and including its \begin{document} line: a file of its own,
+# the same for every report (nothing in it is computed from one), put before the rendered body
+PREAMBLES = {"report.tex": "report_preamble.tex", "companion.tex": "companion_preamble.tex"}
+
+
+@cache
+def latex_preamble(tex_name: str = "report.tex") -> str:
+    r"""The text every ``tex_name`` (``report.tex`` or ``companion.tex``) starts with, known before any
+    report exists: its preamble up to and including the ``\begin{document}`` line.
+
+    It needs neither a report nor SymPy nor Jinja2, so that pdflatex can be
+    started on it while the report is still being derived
+    (:class:`gradproof.reports.writing.EarlyPass`).
+
+    >>> latex_preamble().endswith("\\begin{document}\n") and "\\VAR" not in latex_preamble()
+    True
+    """
+    return (TEMPLATES / PREAMBLES[tex_name]).read_text(encoding="utf-8")
 
 
 @cache
@@ -70,6 +87,8 @@ def section_view(sec) -> dict:
     """
     if sec.views is not None:  # rendered in a worker process
         return sec.views["latex"]
+    from gradproof.derive.output.render import derivation_view  # SymPy: not needed for latex_preamble
+
     view = {
         "name": sec.name,
         "title": sec.title,
@@ -106,19 +125,21 @@ def chunk_rows(tables: list[int]) -> int:
 
 
 def render_latex(report) -> str:
-    """The whole report as a LaTeX document (a string).
+    """The whole report as a LaTeX document (a string): :func:`latex_preamble`, then the body.
 
     It compiles in one pdflatex pass from nothing (see
     :data:`gradproof.reports.writing.ONE_PASS`): its links go to named
     targets, the one section number in its text is counted here, and the
-    long tables' chunk size is :func:`chunk_rows` of the tables it holds.
+    long tables' chunk size is :func:`chunk_rows` of the tables it holds
+    (set at the top of the body: the preamble holds nothing computed from
+    the report).
     """
     sections = [section_view(s) for s in report.sections]
     errata = [dict(e, topic=s["name"], topic_title=tex_text(s["title"])) for s in sections for e in s.get("errata", [])]
     closed_form_records = report.closed_form_records()
     tables = [len(sections), len(closed_form_records), len(report.experiment_records)]
     tables += [len(s["records"]) for s in sections]
-    return (
+    return latex_preamble("report.tex") + (
         _env()
         .get_template("report.tex.j2")
         .render(

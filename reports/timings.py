@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 PARENT = "parent"
+# a lane named so is an external program's run (its own name is shown), not a worker
+PROGRAM = "pdflatex"
 
 
 def now() -> float:
@@ -83,11 +85,13 @@ class Timeline:
             self.spans.append(Span(lane, label, t0, now(), time.process_time() - c0, tuple(parts.items())))
 
     def lanes(self) -> dict[str, str]:
-        """Each lane's display name: the parent, then the workers numbered by first appearance."""
+        """Each lane's display name: the parent, then the workers numbered by first appearance (a
+        :data:`PROGRAM` lane keeps its own name)."""
         names = {PARENT: PARENT}
         for s in sorted(self.spans, key=lambda s: s.start):
             if s.lane not in names:
-                names[s.lane] = f"worker {len(names)}"
+                workers = sum(1 for lane in names if lane != PARENT and not lane.startswith(PROGRAM))
+                names[s.lane] = s.lane if s.lane.startswith(PROGRAM) else f"worker {workers + 1}"
         return names
 
     def chart(self, width: int = 72, now: float | None = None) -> str:
@@ -109,7 +113,7 @@ class Timeline:
 
     def idle(self) -> dict[str, float]:
         """Each worker's idle seconds between the first worker's start and the last worker's end."""
-        work = [s for s in self.spans if s.lane != PARENT]
+        work = [s for s in self.spans if s.lane != PARENT and not s.lane.startswith(PROGRAM)]
         if not work:
             return {}
         first, last = min(s.start for s in work), max(s.end for s in work)
@@ -117,7 +121,7 @@ class Timeline:
         return {
             names[lane]: (last - first) - sum(s.wall for s in work if s.lane == lane)
             for lane in names
-            if lane != PARENT
+            if lane != PARENT and not lane.startswith(PROGRAM)
         }
 
     def stages(self) -> dict[str, float]:

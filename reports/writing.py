@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gradproof.derive.support.atomic import write_atomic
 from gradproof.reports.document import Report
+from gradproof.reports.pdf_stream import EarlyPass, EarlyPasses, Unusable
 
 FORMATS = ("html", "latex", "pdf")
 
@@ -29,6 +30,8 @@ class PdfError(Exception):
 
 # pdflatex reruns until the files it reads back (.aux, .out, .toc) come out unchanged; as latexmk, at most this often
 MAX_PASSES = 5
+# a pass that runs longer than this (seconds) is killed
+PASS_TIMEOUT = 300
 # pdfTeX's option for a pass whose PDF nobody reads: it typesets (and writes the .aux) as usual,
 # but neither reads the figures nor embeds the fonts nor writes the PDF
 DRAFT = "-draftmode"
@@ -42,11 +45,43 @@ def latex_engine() -> tuple[list[str] | None, str]:
     """The command that compiles a .tex file to PDF (one pass), or ``None`` and why not.
 
     pdflatex itself: :func:`compile_pdf` reruns it to the fixed point, as
-    latexmk would, without latexmk's own start-up.
+    latexmk would, without latexmk's own start-up.  ``-no-parse-first-line``:
+    web2c TeX otherwise opens the main file once before the pass to look for
+    a ``%&format`` first line, which would eat the first bytes of an early
+    pass's pipe (:class:`EarlyPass`); every pass runs the same command, so
+    that the PDF's key and the log are one thing however it was compiled.
     """
     if shutil.which("pdflatex") is None:
         return None, "pdflatex not found (install TeX Live, e.g. Debian's texlive-latex-base texlive-latex-recommended)"
-    return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"], ""
+    return ["pdflatex", "-no-parse-first-line", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"], ""
+
+
+def _tex_env() -> dict:
+    """pdflatex's environment: a fixed date makes pdfTeX's output reproducible too."""
+    return dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
+
+
+def start_early_passes(outdir, tex_names, passes: EarlyPasses | None = None) -> EarlyPasses:
+    """pdflatex started now on each of ``tex_names`` (``report.tex``, ``companion.tex``) in a work folder in
+    ``outdir``, fed its preamble (:func:`gradproof.reports.render_latex.latex_preamble`) while the report is
+    still being derived; :func:`write_report` (``early=``) feeds each the rest.  They are held in
+    ``passes`` (made here when not given), which is returned.
+
+    None is started where the early pass cannot be had (no ``os.mkfifo``,
+    no pdflatex) or would not be a compile's first pass (a preamble that
+    does not declare :data:`ONE_PASS`, whose first pass may read a seed or
+    run in draft mode).  Close ``passes`` when the run ends, however it ends.
+    """
+    from gradproof.reports.render_latex import latex_preamble
+
+    passes = EarlyPasses() if passes is None else passes
+    cmd, _ = latex_engine()
+    if cmd is None or not all(hasattr(os, f) for f in ("mkfifo", "waitid", "wait4")):
+        return passes
+    prefixes = {name: latex_preamble(name).encode("utf-8") for name in tex_names}
+    prefixes = {name: data for name, data in prefixes.items() if declares_one_pass(data)}
+    passes.start(Path(outdir).resolve(), prefixes, cmd, _tex_env())
+    return passes
 
 
 @dataclass
@@ -71,7 +106,11 @@ def compile_pdf(outdir: Path, tex_name: str = "report.tex", seed: dict[str, byte
 
 
 def compile_document(
-    outdir: Path, tex_name: str = "report.tex", seed: dict[str, bytes] | None = None, figures: list[str] | None = None
+    outdir: Path,
+    tex_name: str = "report.tex",
+    seed: dict[str, bytes] | None = None,
+    figures: list[str] | None = None,
+    early: EarlyPass | None = None,
 ) -> Compiled:
     """:func:`compile_pdf`, with the auxiliary files and the number of pdflatex passes.
 
@@ -91,40 +130,66 @@ def compile_document(
     is compiled from nothing, ``seed`` or not, and its first pass is a full
     one: it is the last when it wrote nothing the next pass would act on
     (:func:`_settled`), else the passes go on as for any document.
+
+    ``early`` (optional, see :func:`start_early_passes`) is a pass started
+    on the document's first bytes in a work folder of its own: when the
+    ``.tex`` starts with them, it is fed the rest and is the first pass,
+    in its folder; else (or when it ended early) it is killed and the
+    compile runs as without it.  Either way the PDF and the log are the
+    same bytes.
     """
     cmd, why = latex_engine()
     if cmd is None:
+        if early is not None:
+            early.close()
         raise FileNotFoundError(why)
     outdir = Path(outdir).resolve()
-    stem = Path(tex_name).stem
+    source = (outdir / tex_name).read_bytes()
+    if early is not None:
+        with early:  # pdflatex ended and the work folder removed, whatever happens
+            # (a document that declares one pass has a full first pass from nothing: the one started early)
+            if early.fits(source, cmd) and declares_one_pass(source):
+                try:
+                    return _compile_in(early.work, outdir, tex_name, source, seed, figures, cmd, early)
+                except Unusable:
+                    pass  # the regular way below, from nothing
     with tempfile.TemporaryDirectory(prefix=".gradproof-pdf-", dir=outdir) as work:
         shutil.copy2(outdir / tex_name, Path(work) / tex_name)
-        for fig in _figure_names(outdir, figures):
-            shutil.copy2(outdir / fig, Path(work) / fig)
-        inputs = set(os.listdir(work))
-        # a one-pass document starts from nothing, seed or not: so its log reads the same however it was reached
-        one_pass = declares_one_pass((Path(work) / tex_name).read_bytes())
-        for name, data in ({} if one_pass else seed or {}).items():
-            if _is_aux_name(name, stem) and name not in inputs:
-                (Path(work) / name).write_bytes(data)
-        # A fixed date makes pdfTeX's output reproducible too.
-        env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
-        aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
-        while passes < MAX_PASSES:
-            # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux) unless
-            # the document declares that what it writes there changes nothing: else it runs in draft mode,
-            # typesetting without reading the figures or writing the PDF
-            draft = [DRAFT] if not aux and not passes and not one_pass else []
+        return _compile_in(Path(work), outdir, tex_name, source, seed, figures, cmd)
+
+
+def _compile_in(work: Path, outdir: Path, tex_name: str, source: bytes, seed, figures, cmd, early=None) -> Compiled:
+    """:func:`compile_document` in ``work``, which holds ``tex_name`` (``early``: its first pass's pipe)."""
+    stem = Path(tex_name).stem
+    for fig in _figure_names(outdir, figures):
+        shutil.copy2(outdir / fig, work / fig)
+    inputs = set(os.listdir(work))
+    # a one-pass document starts from nothing, seed or not: so its log reads the same however it was reached
+    one_pass = declares_one_pass(source)
+    for name, data in ({} if one_pass else seed or {}).items():
+        if _is_aux_name(name, stem) and name not in inputs:
+            (work / name).write_bytes(data)
+    env = _tex_env()
+    aux, passes, drafts = _aux_files(work, inputs, stem), 0, 0
+    while passes < MAX_PASSES:
+        # a first pass that reads no auxiliary file is not the last (a LaTeX pass writes an .aux) unless
+        # the document declares that what it writes there changes nothing: else it runs in draft mode,
+        # typesetting without reading the figures or writing the PDF
+        draft = [DRAFT] if not aux and not passes and not one_pass else []
+        if early is not None and not passes and not draft:
+            code, out = early.finish(source, timeout=PASS_TIMEOUT)  # the same pass, its input streamed
+            _check_pass(code, out, work, outdir, stem, tex_name)
+        else:
             _pass(cmd[:1] + draft + cmd[1:] + [tex_name], work, env, outdir, stem, tex_name)
-            passes, drafts = passes + 1, drafts + bool(draft)
-            written = _aux_files(work, inputs, stem)
-            if _settled(written, aux, one_pass) and not draft:
-                aux = written
-                break  # the fixed point: another pass would read what this one read
+        passes, drafts = passes + 1, drafts + bool(draft)
+        written = _aux_files(work, inputs, stem)
+        if _settled(written, aux, one_pass) and not draft:
             aux = written
-        pdf = outdir / f"{stem}.pdf"
-        write_atomic(pdf, (Path(work) / f"{stem}.pdf").read_bytes())
-        write_atomic(outdir / f"{stem}.log", (Path(work) / f"{stem}.log").read_bytes())
+            break  # the fixed point: another pass would read what this one read
+        aux = written
+    pdf = outdir / f"{stem}.pdf"
+    write_atomic(pdf, (work / f"{stem}.pdf").read_bytes())
+    write_atomic(outdir / f"{stem}.log", (work / f"{stem}.log").read_bytes())
     return Compiled(pdf, aux, passes, drafts)
 
 
@@ -268,7 +333,7 @@ def _fixed(entry: bytes, tables: set[bytes]) -> bool:
     return len(_LT_ONE_CHUNK.findall(entry)) == entry.count(b"\\LT@entry")
 
 
-def _aux_files(work: str, inputs: set[str], stem: str) -> dict[str, bytes]:
+def _aux_files(work, inputs: set[str], stem: str) -> dict[str, bytes]:
     return {
         n: (Path(work) / n).read_bytes()
         for n in sorted(os.listdir(work))
@@ -276,7 +341,7 @@ def _aux_files(work: str, inputs: set[str], stem: str) -> dict[str, bytes]:
     }
 
 
-def _pass(cmd: list[str], work: str, env: dict, outdir: Path, stem: str, tex_name: str) -> None:
+def _pass(cmd: list[str], work, env: dict, outdir: Path, stem: str, tex_name: str) -> None:
     """One pdflatex run; on failure the log is kept beside the .tex and :class:`PdfError` raised."""
     from gradproof.derive.support.lifetime import run_guarded
 
@@ -288,11 +353,16 @@ def _pass(cmd: list[str], work: str, env: dict, outdir: Path, stem: str, tex_nam
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        timeout=300,
+        timeout=PASS_TIMEOUT,
     )
-    if proc.returncode != 0:
+    _check_pass(proc.returncode, proc.stdout, work, outdir, stem, tex_name)
+
+
+def _check_pass(code: int, stdout: bytes, work, outdir: Path, stem: str, tex_name: str) -> None:
+    """A pass that exited with ``code``: on failure the log is kept beside the .tex and :class:`PdfError` raised."""
+    if code != 0:
         log = Path(work) / f"{stem}.log"
-        text = log.read_text(encoding="latin-1") if log.exists() else proc.stdout.decode("latin-1")
+        text = log.read_text(encoding="latin-1") if log.exists() else stdout.decode("latin-1")
         if log.exists():
             shutil.copy2(log, outdir / f"{stem}.log")
         first = next(
@@ -311,7 +381,7 @@ class WriteResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=None) -> WriteResult:
+def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=None, early=None) -> WriteResult:
     """Render ``report`` into ``outdir``: index.html, report.tex (+ figures), report.pdf.
 
     ``parts`` (a :class:`gradproof.reports.incremental.Keys`, optional) reads
@@ -319,9 +389,20 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
     compiled before, and stores new ones.  The ``.tex`` files are written
     first, so that pdflatex runs while the HTML is rendered; report.tex's
     compile starts as soon as it and its figures are written, the
-    companion's when it is.
+    companion's when it is.  ``early`` (optional, from
+    :func:`start_early_passes` on ``outdir``) holds pdflatex passes already
+    started on the documents' preambles: each compile takes its own as its
+    first pass (:func:`compile_document`); when this returns, every one has
+    ended and its work folder is gone.
     """
-    outdir = Path(outdir)
+    try:
+        return _write_report(report, Path(outdir), formats, progress, parts, early)
+    finally:
+        if early is not None:
+            early.close()  # those not taken: a document not compiled, or read back
+
+
+def _write_report(report: Report, outdir: Path, formats, progress, parts, early) -> WriteResult:
     outdir.mkdir(parents=True, exist_ok=True)
     result, tex = WriteResult(), WriteResult()
     if "latex" in formats or "pdf" in formats:
@@ -334,10 +415,13 @@ def write_report(report: Report, outdir, formats=FORMATS, progress=None, parts=N
         else:
             if progress:
                 progress.note("report.pdf (pdflatex)")
-            pdfs.append(_Compiling(outdir, ["report.tex"], parts, [f"{fig.name}.pdf" for fig in report.figures]))
+            figures = [f"{fig.name}.pdf" for fig in report.figures]
+            first = early.get("report.tex") if early is not None else None
+            pdfs.append(_Compiling(outdir, ["report.tex"], parts, figures, early))
+            pdfs[0].wait_feeding(first)
     try:
         if _write_companion(report, outdir, formats, tex, progress, parts) and pdfs:
-            pdfs.append(_Compiling(outdir, ["companion.tex"], parts))
+            pdfs.append(_Compiling(outdir, ["companion.tex"], parts, early=early))
         if "html" in formats:
             _write_html(report, outdir, result, progress)
     except Exception:
@@ -394,20 +478,30 @@ class _Compiling:
     (the guarded launcher kills pdflatex when this process ends).
     """
 
-    def __init__(self, outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None):
+    def __init__(self, outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None, early=None):
         import threading
 
         self.outcome: list | BaseException = []
         self.started = self.ended = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, args=(outdir, texs, parts, figures), daemon=True)
+        args = (outdir, texs, parts, figures, early)
+        self._thread = threading.Thread(target=self._run, args=args, daemon=True)
         self._thread.start()
 
-    def _run(self, outdir, texs, parts, figures) -> None:
+    def _run(self, outdir, texs, parts, figures, early) -> None:
         try:
-            self.outcome = compile_pdfs(outdir, texs, parts, figures)
+            self.outcome = compile_pdfs(outdir, texs, parts, figures, early)
         except BaseException as err:  # re-raised by wait(), in the caller's thread
             self.outcome = err
         self.ended = time.perf_counter()
+
+    def wait_feeding(self, early: EarlyPass | None, timeout: float = 0.5) -> None:
+        """Wait (at most ``timeout`` seconds) until the compile feeds ``early``, its early pass, the rest of the
+        document (or ends it): the few steps before (the PDF's key, the figures copied) then need not share the
+        interpreter with what this thread renders next, and pdflatex starts on the body sooner."""
+        deadline = time.monotonic() + timeout
+        while early is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            if early.feeding.wait(0.005):
+                return
 
     def join(self) -> None:
         self._thread.join()
@@ -427,7 +521,9 @@ def _is_seed(obj) -> bool:
     return all(isinstance(k, str) and isinstance(v, bytes) for k, v in obj.items())
 
 
-def compile_pdfs(outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None) -> list[Path]:
+def compile_pdfs(
+    outdir: Path, texs: list[str], parts=None, figures: list[str] | None = None, early: EarlyPasses | None = None
+) -> list[Path]:
     """Each ``.tex`` of ``outdir`` as a PDF beside it: read back when the same input was compiled before,
     else compiled, the documents side by side (one pdflatex per core).
 
@@ -437,7 +533,9 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None, figures: list[str] |
     seed the next compile of that document there (:func:`compile_document`).
     ``figures`` names the figures the documents include (default: every
     ``fig-*.pdf`` beside them).  The first failure raises :class:`PdfError`
-    once every compile has ended.
+    once every compile has ended.  ``early`` (optional) holds passes started
+    on the documents' preambles (:func:`start_early_passes`): a compile takes
+    its document's, a PDF read back ends it.
     """
     from gradproof.reports import incremental
 
@@ -453,11 +551,13 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None, figures: list[str] |
             todo.append(tex)
             seeds[tex] = incremental.aux_key(tex, cmd) if parts is not None else None
         else:
+            if early is not None:
+                early.drop(tex)  # read back: no pdflatex runs for it
             write_atomic(outdir / f"{stem}.pdf", hit["pdf"])
             write_atomic(outdir / f"{stem}.log", hit["log"])
     # NOTE: a seed is read without being recorded as a part: it decides no byte of the output
     found = {tex: incremental.load_seed(seeds[tex], _is_seed) for tex in todo}
-    outcomes = _compile_side_by_side(outdir, todo, found, names)
+    outcomes = _compile_side_by_side(outdir, todo, found, names, early)
     for tex in todo:
         if isinstance(outcomes[tex], BaseException):
             raise outcomes[tex]
@@ -470,7 +570,7 @@ def compile_pdfs(outdir: Path, texs: list[str], parts=None, figures: list[str] |
     return [outdir / f"{Path(tex).stem}.pdf" for tex in texs]
 
 
-def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = None, figures=None) -> dict:
+def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = None, figures=None, early=None) -> dict:
     """:func:`compile_document` on each file, the first here and the others in threads; outcome or exception
     per file.
 
@@ -485,7 +585,8 @@ def _compile_side_by_side(outdir: Path, texs: list[str], seeds: dict | None = No
 
     def run(tex: str) -> None:
         try:
-            outcomes[tex] = compile_document(outdir, tex, seeds.get(tex), figures)
+            started = early.take(tex) if early is not None else None
+            outcomes[tex] = compile_document(outdir, tex, seeds.get(tex), figures, started)
         except Exception as err:  # re-raised by the caller, in the order of the files
             outcomes[tex] = err
 

@@ -112,12 +112,8 @@ def _quick_exit() -> None:
 
 
 def _build(args, formats, specs, memo_key, start, timeline) -> int:
-    from gradproof.derive.lecture.registry import UnknownTopic
-    from gradproof.reports import incremental
-    from gradproof.reports.build import build_report
+    from gradproof.derive.support.atomic import OutputError, OutputFolder
     from gradproof.reports.commands.topics import load_specs
-    from gradproof.reports.console import Bar
-    from gradproof.reports.writing import PdfError, write_report
 
     with timeline.span("spec files and expressions read"):
         user = [t.name for t in load_specs(specs)]
@@ -126,13 +122,39 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         except _Refused as err:
             return err.code
     names = list(args.topics) + [n for n in user if n not in args.topics]
+    try:
+        # built beside the folder, swapped in when complete; locked against a second run.  Opened before the
+        # registry loads: the PDFs' first pdflatex passes start in it while SymPy is imported
+        with OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder:
+            return _build_into(folder, args, formats, names, memo_key, start, timeline)
+    except OutputError as err:
+        raise CLIError(str(err), 2) from None
+    except OSError as err:
+        # the output folder, not a check, failed: bad input (exit 2)
+        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
+
+
+def _build_into(folder, args, formats, names, memo_key, start, timeline) -> int:
+    from gradproof.derive.lecture.registry import UnknownTopic
+    from gradproof.reports import incremental
+    from gradproof.reports.build import build_report
+    from gradproof.reports.console import Bar
+    from gradproof.reports.writing import EarlyPasses, PdfError, start_early_passes, write_report
+
     parts = incremental.Keys()
-    early = None
+    early, passes = None, EarlyPasses()
     try:
         from gradproof.reports.build import early_topics, select_topics, start_early, warm_start
 
         with timeline.span("topics to build guessed (no SymPy, no registry)"):
-            guessed = early_topics(incremental.predict_builds(names) or (), incremental.remembered_topics())
+            predicted = incremental.predict_builds(names)
+            guessed = early_topics(predicted or (), incremental.remembered_topics())
+        if "pdf" in formats:
+            # the companion (whole lecture only) too when nothing is stored; after an edit its text, which
+            # shows few topics' results, is mostly unchanged and its PDF read back
+            texs = ["report.tex"] + ["companion.tex"] * (not names and predicted is None)
+            with timeline.span("pdflatex started on the preambles (it waits for the rest)"):
+                start_early_passes(folder.path, texs, passes)
         declared = None
         if guessed:  # what the worker needs and this process needs too: loaded once, before the fork
             with timeline.span("SymPy imported, the guessed topics declared (shared with the worker)"):
@@ -146,6 +168,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         if n_topics == 0:
             raise CLIError("no topic is registered yet: nothing to report", 1)
     except BaseException as err:
+        passes.close()
         if early is not None:
             early.stop()
         if isinstance(err, UnknownTopic):
@@ -159,15 +182,9 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
         + ("latex" in formats or "pdf" in formats)
         + ("pdf" in formats)
     )
-    from gradproof.derive.support.atomic import OutputError, OutputFolder
-
     pdf_error = None
     try:
-        # built beside the folder, swapped in when complete; locked against a second run
-        with (
-            OutputFolder(args.output, command="report", follow_symlinks=args.follow_symlinks) as folder,
-            Bar(steps, "report") as bar,
-        ):
+        with Bar(steps, "report") as bar:
             report = build_report(
                 names or None,
                 progress=bar,
@@ -179,7 +196,7 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
             early = None  # the build took its worker over
             try:
                 with timeline.span("files written") as stages:
-                    written = write_report(report, folder.path, formats, progress=bar, parts=parts)
+                    written = write_report(report, folder.path, formats, progress=bar, parts=parts, early=passes)
                     stages.update(written.timings)
             except PdfError as err:
                 pdf_error = err  # the HTML, the .tex and pdflatex's log are still published
@@ -187,14 +204,11 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
                 _store_output(memo_key, folder.path, written, len(report.sections), parts)
             with timeline.span("output folder committed"):
                 folder.commit()
-    except OutputError as err:
-        raise CLIError(str(err), 2) from None
-    except OSError as err:
-        # the output folder, not a check, failed: bad input (exit 2)
-        raise CLIError(f"cannot write the report into {args.output}: {err.strerror or err}", 2) from None
     finally:
-        if early is not None:  # the build never started (e.g. the output folder refused)
+        passes.close()  # every early pass ended, its work folder gone (write_report closed those it was given)
+        if early is not None:  # the build never started
             early.stop()
+        _pdflatex_spans(timeline, passes)
     if pdf_error is not None:
         raise CLIError(str(pdf_error).replace(str(folder.path), str(folder.target)), 1)
     written.files = [folder.final(p) for p in written.files]
@@ -211,6 +225,16 @@ def _build(args, formats, specs, memo_key, start, timeline) -> int:
     for f in report.failures:
         print(f"  FAIL {f}", file=sys.stderr)
     return 1
+
+
+def _pdflatex_spans(timeline, passes) -> None:
+    """Each early pdflatex pass that was a compile's first pass: from the rest of its document fed to its end
+    (before, it read the preamble and waited); its CPU seconds are the whole pass's."""
+    from gradproof.reports.timings import PROGRAM, Span
+
+    for k, e in enumerate(sorted((e for e in passes.finished if e.done), key=lambda e: e.started), 1):
+        label = f"{e.tex_name}: the rest fed (started on its preamble at {e.started - timeline.origin:.2f} s)"
+        timeline.add(Span(f"{PROGRAM}{k}", label, e.fed, e.ended, e.cpu))
 
 
 def _preparer(formats, whole_lecture: bool):
