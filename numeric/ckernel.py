@@ -81,17 +81,37 @@ ACTIVATIONS = {
     "relu": ("z[t] = z[t] > 0 ? z[t] : 0;", "d[t] = a[t] > 0 ? d[t] : 0;"),
 }
 
-# loss -> the body filling row i of the output delta d (K entries) from logits s and targets y, times c
+# loss -> (what runs over the whole block first, the body filling row i of the output delta d (K
+# entries) from logits s and targets y, times c).  The softmax takes every exponential of the block in
+# one vectorised loop (rows of ldd entries: the padding columns get exp(0) and are never read back)
 LOSSES = {
-    "softmax_cross_entropy": """
-    T mx = s[0], sum = 0;
+    "softmax_cross_entropy": (
+        """
+  for (int i = 0; i < m; i++) {
+    const T *restrict s = S + i * lds;
+    T *restrict d = D + i * ldd, mx = s[0];
     for (int j = 1; j < K; j++) mx = s[j] > mx ? s[j] : mx;
-    for (int j = 0; j < K; j++) { d[j] = EXP(s[j] - mx); sum += d[j]; }
+    for (int j = 0; j < K; j++) d[j] = s[j] - mx;
+    for (int j = K; j < ldd; j++) d[j] = 0;
+  }
+#pragma omp simd
+  for (long t = 0; t < m * ldd; t++) D[t] = EXP(D[t]);""",
+        """
+    T sum = 0;
+    (void)s; /* the block's loop above read the logits */
+    for (int j = 0; j < K; j++) sum += d[j];
     for (int j = 0; j < K; j++) d[j] = (d[j] / sum - y[j]) * c;""",
-    "sigmoid_bce": """
+    ),
+    "sigmoid_bce": (
+        "",
+        """
     for (int j = 0; j < K; j++) d[j] = ((TANH(s[j] * (T)0.5) * (T)0.5 + (T)0.5) - y[j]) * c;""",
-    "mse_multi": """
+    ),
+    "mse_multi": (
+        "",
+        """
     for (int j = 0; j < K; j++) d[j] = (s[j] - y[j]) * (2 * c);""",
+    ),
 }
 
 # tanh in double precision, inline: glibc's vector tanh is a call per 8 values and a third of the
@@ -216,7 +236,7 @@ static void derivative(T *restrict d, const T *restrict a, long count) {
   for (long t = 0; t < count; t++) @ACT_BACK@
 }
 
-static void delta(int m, int K, const T *restrict S, long lds, const T *restrict Y, T c, T *restrict D, long ldd) {
+static void delta(int m, int K, const T *restrict S, long lds, const T *restrict Y, T c, T *restrict D, long ldd) {@LOSS_BLOCK@
   for (int i = 0; i < m; i++) {
     const T *restrict s = S + i * lds, *restrict y = Y + (long)i * K;
     T *restrict d = D + i * ldd;@LOSS_BODY@
@@ -325,7 +345,8 @@ def source(activation: str, loss: str, dtype) -> str:
         ("@TANH_DEF@", tanh_def),
         ("@ACT_FWD@", forward),
         ("@ACT_BACK@", back),
-        ("@LOSS_BODY@", LOSSES[loss]),
+        ("@LOSS_BLOCK@", LOSSES[loss][0]),
+        ("@LOSS_BODY@", LOSSES[loss][1]),
         ("@ACT@", activation),
         ("@LOSS@", loss),
         ("@TANH@", tanh),
