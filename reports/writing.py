@@ -161,9 +161,11 @@ def compile_document(
 def _compile_in(work: Path, outdir: Path, tex_name: str, source: bytes, seed, figures, cmd, early=None) -> Compiled:
     """:func:`compile_document` in ``work``, which holds ``tex_name`` (``early``: its first pass's pipe)."""
     stem = Path(tex_name).stem
-    for fig in _figure_names(outdir, figures):
+    names = _figure_names(outdir, figures)
+    for fig in names:
         shutil.copy2(outdir / fig, work / fig)
-    inputs = set(os.listdir(work))
+    # named, not listed: an early pass has written its .aux's start already, which is no input
+    inputs = {tex_name, *names}
     # a one-pass document starts from nothing, seed or not: so its log reads the same however it was reached
     one_pass = declares_one_pass(source)
     for name, data in ({} if one_pass else seed or {}).items():

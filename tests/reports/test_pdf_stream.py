@@ -92,7 +92,12 @@ def _started(folder: Path, tex: str, prefix: str | None = None) -> EarlyPasses:
     else:
         passes.start(folder, {tex: prefix.encode()}, latex_engine()[0], _tex_env())
     assert passes._passes, "the pass started"
-    time.sleep(0.3)  # pdflatex reads the preamble and waits
+    early = passes._passes[tex]
+    aux = early.work / f"{Path(tex).stem}.aux"
+    deadline = time.monotonic() + 60
+    while not aux.exists() and time.monotonic() < deadline:  # \begin{document} opens it: the preamble is read
+        time.sleep(0.02)
+    assert aux.exists(), "pdflatex read the preamble and waits for the rest"
     return passes
 
 
