@@ -22,16 +22,25 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "gradproof.reports.cli", *args]
 
 
-def start(args: list[str]) -> subprocess.Popen:
+def run_env() -> dict:
+    """The environment of a command run by a test: PYTHONPATH names the folder this gradproof is imported from."""
+    import gradproof
+
+    here = str(Path(gradproof.__file__).parent.parent)
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
+def start(args: list[str], cwd: Path = ROOT) -> subprocess.Popen:
+    """``args`` in a session of its own (its processes found by it), running this gradproof."""
     return subprocess.Popen(
         args,
-        cwd=ROOT,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=run_env(),
     )
 
 

@@ -14,12 +14,11 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from faultlib import cli, reap_group, survivors_after
+from faultlib import cli, reap_group, start, survivors_after
 from texfolders import tex_folder
 
 from gradproof.reports.render_latex import latex_preamble
@@ -60,14 +59,6 @@ def _running_in(folder: Path) -> list[int]:
         if state not in ("Z", "X") and cwd.startswith(str(folder) + "/") and "/.gradproof-pdf-" in cwd:
             found.append(int(entry))
     return found
-
-
-def _env() -> dict:
-    """The environment of a command run by a test: PYTHONPATH names the folder this gradproof is imported from."""
-    import gradproof
-
-    here = str(Path(gradproof.__file__).parent.parent)
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])]))
 
 
 def _outputs(folder: Path, stem: str) -> tuple[bytes, bytes]:
@@ -281,17 +272,7 @@ def test_a_run_stopped_before_the_body_leaves_no_pdflatex(sig, tmp_path, need_to
     need_tools("pdflatex")
     out = tmp_path / "r"
     args = cli("report", "affine", "relu", "-o", str(out), "--format", "html,pdf", "--no-cache")
-    # a session of its own (its processes found by it); this gradproof, as the test process imports it
-    p = subprocess.Popen(
-        args,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env=_env(),
-    )
+    p = start(args, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while not _running_in(tmp_path) and time.monotonic() < deadline and p.poll() is None:
