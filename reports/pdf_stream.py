@@ -140,9 +140,7 @@ class EarlyPass:
         self.feeding.set()
         rest = memoryview(source)[len(self.prefix) :]
         while rest and not self._exited():
-            if time.monotonic() > deadline:
-                self._kill()
-                raise subprocess.TimeoutExpired(self.proc.args, timeout)
+            self._expire(deadline, timeout)
             _, ready, _ = select.select([], [self.fd], [], _POLL)
             if ready:
                 try:
@@ -153,9 +151,7 @@ class EarlyPass:
         # it (a short document written whole into the buffer), that would be the document. So wait until
         # pdflatex has read it all (or ended); it then reads the end of the file.
         while _unread(self.fd) and not self._exited():
-            if time.monotonic() > deadline:
-                self._kill()
-                raise subprocess.TimeoutExpired(self.proc.args, timeout)
+            self._expire(deadline, timeout)
             _sleep_until_exit(self.proc.pid, _DRAIN)
         os.close(self.fd)
         self.fd = None
@@ -185,14 +181,18 @@ class EarlyPass:
             got, status, usage = os.wait4(pid, os.WNOHANG)
             if got:
                 break
-            if time.monotonic() > deadline:
-                self._kill()
-                raise subprocess.TimeoutExpired(self.proc.args, timeout)
+            self._expire(deadline, timeout)
             _sleep_until_exit(pid, _POLL)
         self.ended = time.monotonic()
         self.cpu = usage.ru_utime + usage.ru_stime  # the launcher and pdflatex, which it waited for
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         return self.proc.returncode
+
+    def _expire(self, deadline: float, timeout: float) -> None:
+        """Past ``deadline``: kill the pass and raise ``subprocess.TimeoutExpired`` (``timeout`` seconds)."""
+        if time.monotonic() > deadline:
+            self._kill()
+            raise subprocess.TimeoutExpired(self.proc.args, timeout)
 
     def _kill(self) -> None:
         """End pdflatex and its launcher (the launcher leads a process group of its own) and reap them."""
