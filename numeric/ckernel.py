@@ -330,6 +330,22 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
       for (int j = 0; j < n1; j++) b[l][j] -= gb[l][j];
   }
 }
+
+/* gp_step with its arguments in one struct: what Python calls (a call's arguments cost more to pass than
+   one pointer; the struct is filled once per batch and only c and mode change between calls) */
+typedef struct {
+  int L;
+  const int *sizes;
+  int m;
+  const T *X, *Y;
+  T c;
+  T *theta, *grad, *work, *logits;
+  int mode;
+} gp_args;
+
+void gp_call(const gp_args *a) {
+  gp_step(a->L, a->sizes, a->m, a->X, a->Y, a->c, a->theta, a->grad, a->work, a->logits, a->mode);
+}
 """
 
 
@@ -453,14 +469,29 @@ class Kernel:
             raise BuildError(f"cannot load {path.name}: {err}") from None
         ptr, i32 = ctypes.c_void_p, ctypes.c_int
         scalar = ctypes.c_double if self.dtype == np.float64 else ctypes.c_float
-        fn = lib.gp_step
-        fn.argtypes = [i32, ptr, i32, ptr, ptr, scalar, ptr, ptr, ptr, ptr, i32]
-        fn.restype = None
+
+        class Args(ctypes.Structure):  # gp_args, field for field
+            _fields_ = [
+                ("L", i32),
+                ("sizes", ptr),
+                ("m", i32),
+                ("X", ptr),
+                ("Y", ptr),
+                ("c", scalar),
+                ("theta", ptr),
+                ("grad", ptr),
+                ("work", ptr),
+                ("logits", ptr),
+                ("mode", i32),
+            ]
+
+        call = lib.gp_call
+        call.argtypes = [ptr]
+        call.restype = None
         size = lib.gp_work_size
         size.argtypes = [i32, ptr, i32]
         size.restype = ctypes.c_long
-        self._fn, self._size, self._scalar, self._lib = fn, size, scalar, lib
-        self._work: dict = {}
+        self._call, self._size, self._Args, self._lib = call, size, Args, lib
 
     def bind(self, sizes, theta: np.ndarray, grad: np.ndarray) -> Bound:
         """The kernel for one network: its sizes, parameter and gradient vectors (C-contiguous, this dtype)."""
@@ -489,6 +520,7 @@ class Bound:
         self._last: tuple | None = None
 
     def _for(self, m: int):
+        """The workspace and logits buffer of batches of ``m`` rows (kept for the last few sizes)."""
         got = self._per_m.get(m)
         if got is None:
             if len(self._per_m) >= self.MAX_SIZES:
@@ -496,10 +528,7 @@ class Bound:
             k = self.kernel
             work = memory.aligned_empty(int(k._size(self.L, self.sizes.ctypes.data, m)), k.dtype)
             work[...] = 0
-            logits = np.empty((m, self.K), k.dtype)
-            base = (self.L, self.sizes.ctypes.data, m)
-            after = (self.theta.ctypes.data, self.grad.ctypes.data, work.ctypes.data, logits.ctypes.data)
-            got = self._per_m[m] = (base, after, work, logits)
+            got = self._per_m[m] = (work, np.empty((m, self.K), k.dtype))
         return got
 
     def run(self, X: np.ndarray, Y: np.ndarray | None, c: float, mode: int) -> np.ndarray:
@@ -512,13 +541,30 @@ class Bound:
         """
         last = self._last
         if last is None or last[0] is not X or last[1] is not Y:
-            # the arguments of this batch, kept while it comes back (a training loop's batch does:
+            # the call's arguments for this batch, kept while it comes back (a training loop's batch does:
             # reading an array's address costs more than the call); its buffers are held with them
-            got = self._for(X.shape[0])
-            base, after, _, logits = got
-            args = (*base, X.ctypes.data, None if Y is None else Y.ctypes.data)
-            last = self._last = (X, Y, args, after, logits, got)
-        self.kernel._fn(*last[2], c, *last[3], mode)
+            m = X.shape[0]
+            work, logits = self._for(m)
+            args = self.kernel._Args(
+                self.L,
+                self.sizes.ctypes.data,
+                m,
+                X.ctypes.data,
+                None if Y is None else Y.ctypes.data,
+                c,
+                self.theta.ctypes.data,
+                self.grad.ctypes.data,
+                work.ctypes.data,
+                logits.ctypes.data,
+                mode,
+            )
+            last = self._last = (X, Y, args, ctypes.addressof(args), logits, work, [c, mode])
+        else:
+            now = last[6]
+            if c != now[0] or mode != now[1]:
+                args = last[2]
+                args.c, args.mode = now[0], now[1] = c, mode
+        self.kernel._call(last[3])
         return last[4]
 
 
