@@ -307,7 +307,17 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
     }
     const T *Ain = l > 1 ? Z[l - 1] : X;
     long ldin = l > 1 ? p0 : n0;
-    if (p1 != n1) { /* into the padded copy, then out of it */
+    if (p1 != n1 && ldin == p0 && (long)n1 * p0 < (long)n0 * p1) {
+      /* a narrow layer (the output's few columns): its transpose D_l^T A_{l-1} has no padded columns to
+         compute, into WT (free again: the message above is done), then out of it */
+      T *g = WT[l], *out = minus ? W[l] : gW[l];
+      gemm(n1, m, p0, D[l], 1, p1, Ain, ldin, 0, g, p0, 0);
+      for (int k = 0; k < n0; k++)
+        for (int j = 0; j < n1; j++) {
+          long t = (long)k * n1 + j;
+          out[t] = minus ? out[t] - g[(long)j * p0 + k] : g[(long)j * p0 + k];
+        }
+    } else if (p1 != n1) { /* into the padded copy, then out of it */
       T *g = gWp[l];
       gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, g, p1, 0);
       T *out = minus ? W[l] : gW[l];
@@ -520,7 +530,9 @@ class Bound:
         self._last: tuple | None = None
 
     def _for(self, m: int):
-        """The workspace and logits buffer of batches of ``m`` rows (kept for the last few sizes)."""
+        """The call of batches of ``m`` rows: its argument struct (every pointer but the batch's filled
+        in), the struct's address, its workspace and logits buffer, and the ``[c, mode]`` it holds (kept
+        for the last few sizes)."""
         got = self._per_m.get(m)
         if got is None:
             if len(self._per_m) >= self.MAX_SIZES:
@@ -528,7 +540,11 @@ class Bound:
             k = self.kernel
             work = memory.aligned_empty(int(k._size(self.L, self.sizes.ctypes.data, m)), k.dtype)
             work[...] = 0
-            got = self._per_m[m] = (work, np.empty((m, self.K), k.dtype))
+            logits = np.empty((m, self.K), k.dtype)
+            args = k._Args(self.L, self.sizes.ctypes.data, m, None, None, 0.0)
+            args.theta, args.grad = self.theta.ctypes.data, self.grad.ctypes.data
+            args.work, args.logits = work.ctypes.data, logits.ctypes.data
+            got = self._per_m[m] = (args, ctypes.addressof(args), work, logits, [0.0, 0])
         return got
 
     def run(self, X: np.ndarray, Y: np.ndarray | None, c: float, mode: int) -> np.ndarray:
@@ -541,31 +557,26 @@ class Bound:
         """
         last = self._last
         if last is None or last[0] is not X or last[1] is not Y:
-            # the call's arguments for this batch, kept while it comes back (a training loop's batch does:
-            # reading an array's address costs more than the call); its buffers are held with them
-            m = X.shape[0]
-            work, logits = self._for(m)
-            args = self.kernel._Args(
-                self.L,
-                self.sizes.ctypes.data,
-                m,
-                X.ctypes.data,
-                None if Y is None else Y.ctypes.data,
-                c,
-                self.theta.ctypes.data,
-                self.grad.ctypes.data,
-                work.ctypes.data,
-                logits.ctypes.data,
-                mode,
-            )
-            last = self._last = (X, Y, args, ctypes.addressof(args), logits, work, [c, mode])
-        else:
-            now = last[6]
-            if c != now[0] or mode != now[1]:
-                args = last[2]
-                args.c, args.mode = now[0], now[1] = c, mode
-        self.kernel._call(last[3])
-        return last[4]
+            # the batch's addresses go into its size's struct, and the batch is kept while it comes back
+            # (a training loop's batch does): its struct is then called as it stands
+            got = self._for(X.shape[0])
+            args = got[0]
+            args.X, args.Y = _address(X), None if Y is None else _address(Y)
+            last = self._last = (X, Y, got)
+        args, address, _, logits, now = last[2]
+        if c != now[0] or mode != now[1]:
+            args.c, args.mode = now[0], now[1] = c, mode
+        self.kernel._call(address)
+        return logits
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element: through the buffer protocol when the array is
+    writable (a quarter of the cost of ``a.ctypes.data``), else through NumPy's ctypes view."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.ctypes.data
 
 
 def _cache_paths(src: str) -> tuple[Path, Path]:

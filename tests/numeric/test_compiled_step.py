@@ -116,24 +116,40 @@ def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
     np.testing.assert_allclose(net.params["W2"], ref.params["W2"], rtol=1e-10)
 
 
+# 16 hidden units fill whole float64 tiles (the update fused into the product); 3 outputs are narrow (their
+# weight gradient computed transposed); 5 hidden units after 4 inputs take the padded copy
+WHOLE, PADDED = (4, 16, 3), (4, 5, 3)
+
+
 @pytest.mark.parametrize(
-    "loss, plant",
+    "loss, sizes, plant",
     [
-        ("softmax_cross_entropy", lambda s: s.replace("(d[j] / sum - y[j]) * c", "(y[j] - d[j] / sum) * c")),
-        ("mse_multi", lambda s: s.replace("gb[l][j] = 0;", "gb[l][j] = 1;")),
-        ("sigmoid_bce", lambda s: s.replace("int minus = mode == 2;", "int minus = mode == 2;\n  theta[0] += minus;")),
+        ("softmax_cross_entropy", WHOLE, lambda s: s.replace("(d[j] / sum - y[j]) * c", "(y[j] - d[j] / sum) * c")),
+        ("mse_multi", WHOLE, lambda s: s.replace("gb[l][j] = 0;", "gb[l][j] = 1;")),
+        (
+            "sigmoid_bce",
+            WHOLE,
+            lambda s: s.replace("int minus = mode == 2;", "int minus = mode == 2;\n  theta[0] += minus;"),
+        ),
         # the update fused into the product: a sign flipped where the weights are subtracted as computed
-        ("softmax_cross_entropy", lambda s: s.replace("*(V *)c -= acc[r][0];", "*(V *)c += acc[r][0];")),
-        ("mse_multi", lambda s: s.replace("out[t] - g[(long)k * p1 + j]", "out[t] + g[(long)k * p1 + j]")),
+        ("softmax_cross_entropy", WHOLE, lambda s: s.replace("*(V *)c -= acc[r][0];", "*(V *)c += acc[r][0];")),
+        # ... or copied out of the padded product, or out of the narrow layer's transposed one
+        ("mse_multi", PADDED, lambda s: s.replace("out[t] - g[(long)k * p1 + j]", "out[t] + g[(long)k * p1 + j]")),
+        ("mse_multi", WHOLE, lambda s: s.replace("out[t] - g[(long)j * p0 + k]", "out[t] + g[(long)j * p0 + k]")),
+        # the narrow layer's transposed product reading its message untransposed
+        (
+            "softmax_cross_entropy",
+            WHOLE,
+            lambda s: s.replace("gemm(n1, m, p0, D[l], 1, p1,", "gemm(n1, m, p0, D[l], p1, 1,"),
+        ),
     ],
 )
-def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, plant):
+def test_a_wrong_kernel_is_not_chosen(monkeypatch, loss, sizes, plant):
     real = ckernel.source
     monkeypatch.setattr(ckernel, "source", lambda *a: plant(real(*a)))
     assert plant(real("tanh", loss, np.float64)) != real("tanh", loss, np.float64)
     output = {"softmax_cross_entropy": "softmax", "mse_multi": "linear", "sigmoid_bce": "sigmoid"}[loss]
-    # 16 hidden units fill whole float64 tiles (the update fused into the product); 3 outputs are padded
-    net = MLP((4, 16, 3), output=output, seed=0, compiled=True)
+    net = MLP(sizes, output=output, seed=0, compiled=True)
     assert net.inplace.kernel is None
     assert "disagrees" in net.inplace.compiled_reason
     assert net.inplace.active  # the NumPy step runs, correctly
