@@ -74,11 +74,11 @@ MAX_ROWS = 512
 # steps of at most MAX_ROWS rows: a training loop, not a few steps of a check or an example.
 BUILD_AFTER = 1000
 
-# activation -> (forward on z in place, derivative factor multiplied into d from the output a)
+# activation -> (forward on z[t] in place, the derivative at the output a multiplied into d: whole vectors V)
 ACTIVATIONS = {
-    "tanh": ("z[t] = TANH(z[t]);", "d[t] *= 1 - a[t] * a[t];"),
-    "sigmoid": ("z[t] = (TANH(z[t] * (T)0.5) * (T)0.5) + (T)0.5;", "d[t] = d[t] * a[t] * (1 - a[t]);"),
-    "relu": ("z[t] = z[t] > 0 ? z[t] : 0;", "d[t] = a[t] > 0 ? d[t] : 0;"),
+    "tanh": ("z[t] = TANH(z[t]);", "d *= 1 - a * a;"),
+    "sigmoid": ("z[t] = (TANH(z[t] * (T)0.5) * (T)0.5) + (T)0.5;", "d = d * a * (1 - a);"),
+    "relu": ("z[t] = z[t] > 0 ? z[t] : 0;", "d = (V)((M)d & (a > 0));"),
 }
 
 # loss -> (what runs over the whole block first, the body filling row i of the output delta d (K
@@ -179,11 +179,19 @@ static int padded(int n) { return (n + JB - 1) / JB * JB; }
 /* 64-byte vectors (GCC's vector extension: the compiler keeps a tile's accumulators in registers);
    aligned to one element only, so they load from any element */
 typedef T V __attribute__((vector_size(64), aligned(sizeof(T))));
+typedef __typeof__((V){0} > 0) M; /* a comparison's mask: integers of T's width, all ones where it holds */
 #define VL ((int)(64 / sizeof(T)))
 
-/* RB rows from row i, columns j0 .. j0 + JB: C = [bias +] sum_k A(r, k) B[k, :]; A(r, k) = A[r sa + k sk] */
+/* the activation's derivative at a (its output) times d, on whole vectors */
+INL V deriv(V d, V a) {
+  @ACT_BACK@
+  return d;
+}
+
+/* RB rows from row i, columns j0 .. j0 + JB: C = [bias +] sum_k A(r, k) B[k, :]; A(r, k) = A[r sa + k sk];
+   with act (a layer's outputs, laid out as C) each entry times the activation's derivative there */
 INL void tile(const int RB, int i, int j0, int kk, const T *restrict A, long sa, long sk, const T *restrict B,
-              long ldb, const T *restrict bias, T *restrict C, long ldc, int minus) {
+              long ldb, const T *restrict bias, T *restrict C, long ldc, int minus, const T *restrict act) {
   V acc[RB][2];
   for (int r = 0; r < RB; r++) {
     acc[r][0] = bias ? *(const V *)(bias + j0) : (V){0};
@@ -203,6 +211,10 @@ INL void tile(const int RB, int i, int j0, int kk, const T *restrict A, long sa,
     if (minus) { /* C -= the product, one subtraction per entry (the update theta - grad) */
       *(V *)c -= acc[r][0];
       *(V *)(c + VL) -= acc[r][1];
+    } else if (act) {
+      const T *a = act + (i + r) * ldc + j0;
+      *(V *)c = deriv(acc[r][0], *(const V *)a);
+      *(V *)(c + VL) = deriv(acc[r][1], *(const V *)(a + VL));
     } else {
       *(V *)c = acc[r][0];
       *(V *)(c + VL) = acc[r][1];
@@ -210,30 +222,25 @@ INL void tile(const int RB, int i, int j0, int kk, const T *restrict A, long sa,
   }
 }
 
-/* C (m x n, n a multiple of JB) = A (m x kk) B (kk x n) [+ bias], or with minus C -= A B: 8 rows at a time,
-   then 4, then the rest */
+/* C (m x n, n a multiple of JB) = A (m x kk) B (kk x n) [+ bias], or with minus C -= A B, or with act
+   C = (A B) act'(act): 8 rows at a time, then 4, then the rest */
 static void gemm(int m, int kk, int n, const T *restrict A, long sa, long sk, const T *restrict B, long ldb,
-                 const T *restrict bias, T *restrict C, long ldc, int minus) {
+                 const T *restrict bias, T *restrict C, long ldc, int minus, const T *restrict act) {
   int i = 0;
   for (; i + 8 <= m; i += 8)
-    for (int j0 = 0; j0 < n; j0 += JB) tile(8, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
+    for (int j0 = 0; j0 < n; j0 += JB) tile(8, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus, act);
   for (; i + 4 <= m; i += 4)
-    for (int j0 = 0; j0 < n; j0 += JB) tile(4, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
+    for (int j0 = 0; j0 < n; j0 += JB) tile(4, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus, act);
   for (int j0 = 0; j0 < n; j0 += JB) {
-    if (m - i == 3) tile(3, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
-    if (m - i == 2) tile(2, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
-    if (m - i == 1) tile(1, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus);
+    if (m - i == 3) tile(3, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus, act);
+    if (m - i == 2) tile(2, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus, act);
+    if (m - i == 1) tile(1, i, j0, kk, A, sa, sk, B, ldb, bias, C, ldc, minus, act);
   }
 }
 
 static void activate(T *restrict z, long count) {
 #pragma omp simd
   for (long t = 0; t < count; t++) @ACT_FWD@
-}
-
-static void derivative(T *restrict d, const T *restrict a, long count) {
-#pragma omp simd
-  for (long t = 0; t < count; t++) @ACT_BACK@
 }
 
 static void delta(int m, int K, const T *restrict S, long lds, const T *restrict Y, T c, T *restrict D, long ldd) {@LOSS_BLOCK@
@@ -283,7 +290,7 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
       for (int j = 0; j < n1; j++) bp[l][j] = b[l][j];
       Wl = Wp[l], bl = bp[l];
     }
-    gemm(m, n0, p1, A, lda, 1, Wl, p1, bl, Z[l], p1, 0);
+    gemm(m, n0, p1, A, lda, 1, Wl, p1, bl, Z[l], p1, 0, 0);
     if (l < L) activate(Z[l], (long)m * p1);
     A = Z[l], lda = p1;
   }
@@ -300,10 +307,9 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
   for (int l = L; l >= 1; l--) {
     int n0 = sizes[l - 1], n1 = sizes[l], p1 = padded(n1), p0 = padded(n0);
     if (l > 1) {
-      for (int k = 0; k < n0; k++) /* W_l^T, rows padded */
-        for (int j = 0; j < n1; j++) WT[l][(long)j * p0 + k] = W[l][(long)k * n1 + j];
-      gemm(m, n1, p0, D[l], p1, 1, WT[l], p0, 0, D[l - 1], p0, 0);
-      derivative(D[l - 1], Z[l - 1], (long)m * p0);
+      for (int j = 0; j < n1; j++) /* W_l^T, rows padded */
+        for (int k = 0; k < n0; k++) WT[l][(long)j * p0 + k] = W[l][(long)k * n1 + j];
+      gemm(m, n1, p0, D[l], p1, 1, WT[l], p0, 0, D[l - 1], p0, 0, Z[l - 1]);
     }
     const T *Ain = l > 1 ? Z[l - 1] : X;
     long ldin = l > 1 ? p0 : n0;
@@ -311,15 +317,16 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
       /* a narrow layer (the output's few columns): its transpose D_l^T A_{l-1} has no padded columns to
          compute, into WT (free again: the message above is done), then out of it */
       T *g = WT[l], *out = minus ? W[l] : gW[l];
-      gemm(n1, m, p0, D[l], 1, p1, Ain, ldin, 0, g, p0, 0);
-      for (int k = 0; k < n0; k++)
-        for (int j = 0; j < n1; j++) {
-          long t = (long)k * n1 + j;
-          out[t] = minus ? out[t] - g[(long)j * p0 + k] : g[(long)j * p0 + k];
-        }
+      gemm(n1, m, p0, D[l], 1, p1, Ain, ldin, 0, g, p0, 0, 0);
+      if (minus)
+        for (int k = 0; k < n0; k++)
+          for (int j = 0; j < n1; j++) out[(long)k * n1 + j] -= g[(long)j * p0 + k];
+      else
+        for (int k = 0; k < n0; k++)
+          for (int j = 0; j < n1; j++) out[(long)k * n1 + j] = g[(long)j * p0 + k];
     } else if (p1 != n1) { /* into the padded copy, then out of it */
       T *g = gWp[l];
-      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, g, p1, 0);
+      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, g, p1, 0, 0);
       T *out = minus ? W[l] : gW[l];
       for (int k = 0; k < n0; k++)
         for (int j = 0; j < n1; j++) {
@@ -327,7 +334,7 @@ void gp_step(int L, const int *sizes, int m, const T *restrict X, const T *restr
           out[t] = minus ? out[t] - g[(long)k * p1 + j] : g[(long)k * p1 + j];
         }
     } else {
-      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, minus ? W[l] : gW[l], p1, minus);
+      gemm(n0, m, p1, Ain, 1, ldin, D[l], p1, 0, minus ? W[l] : gW[l], p1, minus, 0);
     }
     for (int j = 0; j < n1; j++) gb[l][j] = 0;
     for (int i = 0; i < m; i++) {
@@ -385,7 +392,16 @@ def source(activation: str, loss: str, dtype) -> str:
 
 # -- compiling ----------------------------------------------------------------------
 
-FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-fPIC", "-shared", "-ffp-contract=fast")
+FLAGS = (
+    "-O3",
+    "-march=native",
+    "-fno-math-errno",
+    "-fopenmp-simd",
+    "-fPIC",
+    "-shared",
+    "-ffp-contract=fast",
+    "-fno-tree-loop-distribute-patterns",  # short copy loops stay loops, not a memcpy call per row
+)
 LIBS = ("-lmvec", "-lm")
 
 

@@ -106,7 +106,7 @@ def test_a_planted_fault_past_the_probe_makes_the_step_differ(monkeypatch):
     X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
     net, ref = MLP((4, 6, 3), seed=1, compiled=True), MLP((4, 6, 3), seed=1, compiled=False)
     fwd, _ = ckernel.ACTIVATIONS["tanh"]
-    monkeypatch.setitem(ckernel.ACTIVATIONS, "tanh", (fwd, "d[t] *= 1 - a[t];"))
+    monkeypatch.setitem(ckernel.ACTIVATIONS, "tanh", (fwd, "d *= 1 - a;"))
     wrong = ckernel.build("tanh", "softmax_cross_entropy", np.float64)
     ok, detail = network._probe_kernel(ref, wrong.bind(ref.sizes, ref.theta, ref._grad_flat), "softmax_cross_entropy")
     assert not ok and "dL/dW1" in detail
@@ -135,7 +135,11 @@ WHOLE, PADDED = (4, 16, 3), (4, 5, 3)
         ("softmax_cross_entropy", WHOLE, lambda s: s.replace("*(V *)c -= acc[r][0];", "*(V *)c += acc[r][0];")),
         # ... or copied out of the padded product, or out of the narrow layer's transposed one
         ("mse_multi", PADDED, lambda s: s.replace("out[t] - g[(long)k * p1 + j]", "out[t] + g[(long)k * p1 + j]")),
-        ("mse_multi", WHOLE, lambda s: s.replace("out[t] - g[(long)j * p0 + k]", "out[t] + g[(long)j * p0 + k]")),
+        (
+            "mse_multi",
+            WHOLE,
+            lambda s: s.replace("out[(long)k * n1 + j] -= g[(long)j", "out[(long)k * n1 + j] += g[(long)j"),
+        ),
         # the narrow layer's transposed product reading its message untransposed
         (
             "softmax_cross_entropy",
