@@ -43,6 +43,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -404,6 +405,94 @@ FLAGS = (
 )
 LIBS = ("-lmvec", "-lm")
 
+# The Python front, compiled into the same object when the interpreter's headers are there: one call with the
+# batch as it is (the buffer protocol checks its shape, element type and layout and gives its address), a
+# fraction of what reading two addresses through NumPy and calling through ctypes costs.  It returns False
+# for a batch it does not take, and the caller then goes the general way.
+_FRONT_HEAD = "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n"
+_FRONT = r"""
+/* the Python front: step(args, X, Y, c, mode) -> whether it ran (args: a gp_args's address, X and Y filled
+   in from the batch; X m x sizes[0] and Y m x sizes[L], C-contiguous, of element type T) */
+static int gp_view(PyObject *o, Py_buffer *b, Py_ssize_t rows, Py_ssize_t cols) {
+  if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+    PyErr_Clear();
+    return 0;
+  }
+  const char *f = b->format;
+  if (b->ndim == 2 && b->shape[0] == rows && b->shape[1] == cols && b->itemsize == (Py_ssize_t)sizeof(T) && f &&
+      f[0] == @FORMAT@ && f[1] == 0)
+    return 1;
+  PyBuffer_Release(b);
+  return 0;
+}
+
+static PyObject *gp_front_step(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  (void)self;
+  if (n != 5) {
+    PyErr_SetString(PyExc_TypeError, "step(args, X, Y, c, mode) takes 5 arguments");
+    return NULL;
+  }
+  const gp_args *base = PyLong_AsVoidPtr(args[0]);
+  if (base == NULL) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "no argument struct");
+    return NULL;
+  }
+  double c = PyFloat_AsDouble(args[3]);
+  if (c == -1.0 && PyErr_Occurred()) return NULL;
+  long mode = PyLong_AsLong(args[4]);
+  if (mode == -1 && PyErr_Occurred()) return NULL;
+  if (mode < 0 || mode > 2) {
+    PyErr_SetString(PyExc_ValueError, "mode must be 0, 1 or 2");
+    return NULL;
+  }
+  gp_args a = *base;
+  Py_buffer bx, by;
+  int has_y = args[2] != Py_None;
+  if (!has_y && mode != 0) Py_RETURN_FALSE;
+  if (!gp_view(args[1], &bx, a.m, a.sizes[0])) Py_RETURN_FALSE;
+  if (has_y && !gp_view(args[2], &by, a.m, a.sizes[a.L])) {
+    PyBuffer_Release(&bx);
+    Py_RETURN_FALSE;
+  }
+  a.X = bx.buf;
+  a.Y = has_y ? by.buf : NULL;
+  a.c = (T)c;
+  a.mode = (int)mode;
+  Py_BEGIN_ALLOW_THREADS
+  gp_call(&a);
+  Py_END_ALLOW_THREADS
+  if (has_y) PyBuffer_Release(&by);
+  PyBuffer_Release(&bx);
+  Py_RETURN_TRUE;
+}
+
+static PyMethodDef gp_front_methods[] = {
+    {"step", (PyCFunction)(void (*)(void))gp_front_step, METH_FASTCALL, "step(args, X, Y, c, mode) -> bool"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef gp_front_def = {
+    PyModuleDef_HEAD_INIT, "gp_front", NULL, 0, gp_front_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit_gp_front(void) { return PyModuleDef_Init(&gp_front_def); }
+"""
+
+
+def python_include() -> str | None:
+    """The folder of the running interpreter's ``Python.h``, or None (then the kernel has no Python front)."""
+    import sysconfig
+
+    folder = sysconfig.get_paths().get("include")
+    return folder if folder and os.path.isfile(os.path.join(folder, "Python.h")) else None
+
+
+def _unit(src: str) -> tuple[str, tuple[str, ...]]:
+    """What is compiled for ``src``, and the flags it adds: the kernel, with the Python front when it can be."""
+    include = python_include()
+    if include is None or ("typedef double T;" not in src and "typedef float T;" not in src):
+        return src, ()
+    fmt = "'d'" if "typedef double T;" in src else "'f'"
+    return _FRONT_HEAD + src + _FRONT.replace("@FORMAT@", fmt), ("-I", include)
+
 
 def enabled() -> bool:
     """False when ``GRADPROOF_COMPILED`` is 0 / false / no / off."""
@@ -466,9 +555,10 @@ def compile_cached(src: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
             c_file, out = Path(tmp) / "step.c", Path(tmp) / "step.so"
-            c_file.write_text(src)
+            text, extra = _unit(src)
+            c_file.write_text(text)
             done = subprocess.run(
-                [cc, *FLAGS, "-o", str(out), str(c_file), *LIBS], capture_output=True, text=True, timeout=300
+                [cc, *FLAGS, *extra, "-o", str(out), str(c_file), *LIBS], capture_output=True, text=True, timeout=300
             )
             if done.returncode != 0:
                 first = (done.stderr.strip().splitlines() or ["no message"])[0]
@@ -481,6 +571,19 @@ def compile_cached(src: str) -> Path:
     except (OSError, subprocess.SubprocessError) as err:
         raise BuildError(f"cannot build the compiled step: {err}") from None
     return so
+
+
+def _load_front(path: Path):
+    """The Python front's ``step`` from a kernel's object (None when it does not load: the ctypes call remains)."""
+    from importlib import machinery, util
+
+    try:
+        loader = machinery.ExtensionFileLoader("gp_front", str(path))
+        module = util.module_from_spec(util.spec_from_loader("gp_front", loader))
+        loader.exec_module(module)
+        return module.step
+    except (ImportError, AttributeError, OSError):
+        return None
 
 
 class Kernel:
@@ -518,6 +621,7 @@ class Kernel:
         size.argtypes = [i32, ptr, i32]
         size.restype = ctypes.c_long
         self._call, self._size, self._Args, self._lib = call, size, Args, lib
+        self.front = _load_front(path) if hasattr(lib, "PyInit_gp_front") else None
 
     def bind(self, sizes, theta: np.ndarray, grad: np.ndarray) -> Bound:
         """The kernel for one network: its sizes, parameter and gradient vectors (C-contiguous, this dtype)."""
@@ -544,6 +648,23 @@ class Bound:
         self.L, self.K = len(sizes) - 1, sizes[-1]
         self._per_m: dict = {}
         self._last: tuple | None = None
+        self.front = kernel.front
+
+    def take(self, X, Y, alpha: float, mode: int, rows: int) -> np.ndarray | None:
+        """``run(X, Y, alpha / m, mode)`` through the Python front when it takes the batch as it is (2-D,
+        C-contiguous, of this network's widths and dtype, of 1 to ``rows`` rows): the logits buffer; else
+        None (no front, or another batch: the caller goes the general way)."""
+        front = self.front
+        if front is None:
+            return None
+        try:
+            m = len(X)
+        except TypeError:
+            return None
+        if not 0 < m <= rows:
+            return None
+        got = self._per_m.get(m) or self._for(m)
+        return got[3] if front(got[1], X, Y, alpha / m, mode) else None
 
     def _for(self, m: int):
         """The call of batches of ``m`` rows: its argument struct (every pointer but the batch's filled
@@ -604,7 +725,9 @@ def _cache_paths(src: str) -> tuple[Path, Path]:
         version = _version(cc)
     except (OSError, subprocess.SubprocessError) as err:
         raise BuildError(f"{cc} --version failed: {err}") from None
-    key = hashlib.sha256("\0".join((src, version, " ".join(FLAGS + LIBS), _cpu_flags())).encode()).hexdigest()[:32]
+    text, extra = _unit(src)  # the front ties an object to this interpreter: its version is in the key too
+    parts = (text, version, " ".join(FLAGS + extra + LIBS), _cpu_flags(), sys.version if extra else "")
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
     folder = kernel_dir()
     return folder / f"step-{key}.so", folder / f"step-{key}.sha256"
 

@@ -494,6 +494,18 @@ class MLP(Network):
 
     def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
         """One gradient-descent step, in place; on the in-place path the update is fused (see :mod:`.inplace`)."""
+        plan = self.inplace
+        bound = plan.kernel
+        if (
+            bound is not None
+            and bound.front is not None
+            and type(inputs) is np.ndarray
+            and type(targets) is np.ndarray
+            and (self.penalty is None or self.lam == 0.0)
+        ):  # the compiled step through its Python front, which checks the batch itself
+            logits = bound.take(inputs, targets, alpha, 2, plan.kernel_rows)
+            if logits is not None:
+                return float(self.loss_module.forward(logits, targets)) if with_loss else None
         kernel = self._compiled_now(inputs, targets)
         if kernel is not None:  # the compiled step: gradient and update in one call
             logits = kernel.run(inputs, targets, alpha / inputs.shape[0], 2)
@@ -687,7 +699,12 @@ def _probe_kernel(net: MLP, bound, loss_topic: str) -> tuple[bool, str]:
             if not err <= tol:
                 return False, f"dL/d{key}: relative difference {err:.1e} > {tol:.0e}"
         g, want = grad.astype(np.float64), saved - grad
-        bound.run(X, Y, 1.0 / m, 2)  # the update: theta - grad, the one subtraction NumPy's step makes
+        # the update: theta - grad, the one subtraction NumPy's step makes; through the Python front when
+        # there is one, as MLP.step calls it
+        if bound.front is None:
+            bound.run(X, Y, 1.0 / m, 2)
+        elif bound.take(X, Y, 1.0, 2, m) is None:
+            return False, "its Python front refused the probe's batch"
         if not np.array_equal(net.theta, want):
             return False, "its update is not theta - alpha grad"
         net.theta[...] = saved

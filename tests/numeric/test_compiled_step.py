@@ -54,9 +54,7 @@ def test_the_lecture_mlp_runs_compiled_at_batch_32_and_on_numpy_above_the_crosso
     rng = np.random.default_rng(1)
     net = MLP((64, 128, 10), seed=0, compiled=True)
     kernel = _compiled(net)
-    calls = []
-    real = type(kernel).run
-    monkeypatch.setattr(type(kernel), "run", lambda self, *a: calls.append(a[0].shape[0]) or real(self, *a))
+    calls = _spy(monkeypatch, kernel)
     for m in (32, ckernel.MAX_ROWS + 1):
         X, Y = rng.standard_normal((m, 64)), _targets("softmax", rng, m, 10)
         net.step(X, Y, 0.1)
@@ -64,6 +62,123 @@ def test_the_lecture_mlp_runs_compiled_at_batch_32_and_on_numpy_above_the_crosso
     X, Y = rng.standard_normal((32, 64)), _targets("softmax", rng, 32, 10)
     net.step(np.asfortranarray(X), Y, 0.1)  # not C-contiguous: the NumPy step
     assert calls == [32]
+
+
+def _spy(monkeypatch, kernel) -> list:
+    """The row counts of the batches the kernel ran on, through its ctypes call or its Python front."""
+    calls: list = []
+    real = kernel.run
+    monkeypatch.setattr(kernel, "run", lambda *a: calls.append(a[0].shape[0]) or real(*a))
+    front = kernel.front
+    if front is not None:
+
+        def spy(args, X, Y, c, mode):
+            ran = front(args, X, Y, c, mode)
+            if ran:
+                calls.append(X.shape[0])
+            return ran
+
+        monkeypatch.setattr(kernel, "front", spy)
+    return calls
+
+
+def test_the_python_front_is_built_where_the_interpreters_headers_are():
+    kernel = _compiled(MLP((4, 6, 3), seed=0, compiled=True))
+    assert (kernel.front is not None) == (ckernel.python_include() is not None)
+
+
+def _batches(rng, n_in, K):
+    """Batches the front takes (fresh, repeated, of every tile path's row count, read-only) and batches it
+    leaves to the general way (Fortran order, another dtype or byte order, the wrong width, 1-D, a list, a
+    view with strides), each with whether the compiled step should run it."""
+    X, Y = rng.standard_normal((32, n_in)), _targets("softmax", rng, 32, K)
+    ro = rng.standard_normal((5, n_in))
+    ro.flags.writeable = False
+    out = [(X, Y, True), (X, Y, True), (X.copy(), Y.copy(), True)]
+    out += [(rng.standard_normal((m, n_in)), _targets("softmax", rng, m, K), True) for m in (1, 3, 8, 14, 512)]
+    out += [(ro, _targets("softmax", rng, 5, K), True)]
+    out += [
+        (np.asfortranarray(rng.standard_normal((6, n_in))), _targets("softmax", rng, 6, K), False),
+        (rng.standard_normal((6, n_in)).astype(np.float32), _targets("softmax", rng, 6, K), False),
+        (rng.standard_normal((6, n_in)).astype(">f8"), _targets("softmax", rng, 6, K), False),
+        (rng.standard_normal((6, n_in + 1))[:, :n_in], _targets("softmax", rng, 6, K), False),
+        (rng.standard_normal((12, n_in))[::2], _targets("softmax", rng, 6, K), False),
+        (rng.standard_normal((513, n_in)), _targets("softmax", rng, 513, K), False),
+    ]
+    return out
+
+
+def test_the_python_front_steps_exactly_as_the_ctypes_call(monkeypatch):
+    if ckernel.python_include() is None:
+        pytest.skip("no Python.h for this interpreter: the kernel has no Python front to compare")
+    rng = np.random.default_rng(7)
+    a, b = MLP((5, 16, 4), seed=3, compiled=True), MLP((5, 16, 4), seed=3, compiled=True)
+    ka, kb = _compiled(a), _compiled(b)
+    assert ka.front is not None
+    kb.front = None  # b calls through ctypes
+    calls = _spy(monkeypatch, ka)
+    for k, (X, Y, compiled) in enumerate(_batches(rng, 5, 4)):
+        before = len(calls)
+        la, lb = a.step(X, Y, 0.3, with_loss=True), b.step(X, Y, 0.3, with_loss=True)
+        assert la == lb, k
+        np.testing.assert_array_equal(a.theta, b.theta, err_msg=f"batch {k}")
+        assert len(calls) == before + compiled, k
+    np.testing.assert_array_equal(a._grad_flat, b._grad_flat)
+
+
+def test_the_python_front_refuses_what_is_not_a_step(monkeypatch):
+    if ckernel.python_include() is None:
+        pytest.skip("no Python.h for this interpreter: the kernel has no Python front")
+    net = MLP((3, 4, 2), seed=0, compiled=True)
+    bound = _compiled(net)
+    args = bound._for(2)[1]
+    X, Y = np.zeros((2, 3)), np.zeros((2, 2))
+    theta = net.theta.copy()
+    assert bound.front(args, X, None, 0.1, 2) is False  # a step needs its targets
+    assert bound.front(args, X[:1], Y[:1], 0.1, 2) is False  # not the struct's row count
+    assert bound.front(args, [[0.0] * 3] * 2, Y, 0.1, 2) is False  # no buffer
+    with pytest.raises(ValueError):
+        bound.front(args, X, Y, 0.1, 3)
+    with pytest.raises(TypeError):
+        bound.front(args, X, Y, 0.1)
+    with pytest.raises(ValueError):
+        bound.front(0, X, Y, 0.1, 2)
+    np.testing.assert_array_equal(net.theta, theta)  # nothing ran
+    assert bound.front(args, X, None, 0.0, 0) is True  # the logits alone
+    np.testing.assert_array_equal(net.theta, theta)
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda s: s.replace("a.c = (T)c;", "a.c = (T)-c;"),  # the step's sign
+        lambda s: s.replace("a.mode = (int)mode;", "a.mode = 1;"),  # the gradient, never the update
+    ],
+)
+def test_a_wrong_python_front_is_not_chosen(monkeypatch, tmp_path, plant):
+    if ckernel.python_include() is None:
+        pytest.skip("no Python.h for this interpreter: the kernel has no Python front")
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    assert plant(ckernel._FRONT) != ckernel._FRONT
+    monkeypatch.setattr(ckernel, "_FRONT", plant(ckernel._FRONT))
+    net = MLP((4, 16, 3), seed=0, compiled=True)
+    assert net.inplace.kernel is None
+    assert "disagrees" in net.inplace.compiled_reason
+
+
+def test_without_the_interpreters_headers_the_kernel_is_called_through_ctypes(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ckernel, "python_include", lambda: None)
+    net, ref = MLP((4, 6, 3), seed=2, compiled=True), MLP((4, 6, 3), seed=2, compiled=False)
+    kernel = _compiled(net)
+    assert kernel.front is None
+    calls = _spy(monkeypatch, kernel)
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((6, 4)), _targets("softmax", rng, 6, 3)
+    for _ in range(3):
+        assert net.step(X, Y, 0.2, with_loss=True) == pytest.approx(ref.step(X, Y, 0.2, with_loss=True), rel=1e-10)
+    assert calls == [6, 6, 6]
+    np.testing.assert_allclose(net.theta, ref.theta, rtol=1e-9, atol=1e-12)
 
 
 def test_what_the_checks_report_does_not_depend_on_the_compiled_step():
