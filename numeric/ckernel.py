@@ -4,8 +4,10 @@ At a batch of 32 the in-place NumPy step (:mod:`gradproof.numeric.inplace`) is
 a score of NumPy calls on small arrays, and the time between them is what it
 costs.  This module writes the same step -- forward pass, the fused output
 delta, every parameter message, the update ``theta -= alpha grad`` -- as one C
-function, compiles it with the system's C compiler and calls it through
-:mod:`ctypes` (no copies: pointers to the network's own arrays).
+function, compiles it with the system's C compiler and calls it on the
+network's own arrays (no copies): through a Python front compiled into the
+same object where the interpreter's headers are (the batch read through the
+buffer protocol), else through :mod:`ctypes` with one struct argument.
 
 What reaches the C source is fixed text chosen by name from the tables below
 (an activation, an output loss, a float type); the layer sizes are integers
