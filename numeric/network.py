@@ -469,29 +469,6 @@ class MLP(Network):
             return float(self.loss_module.forward(inplace_mod.logits(self.inplace, self._wb, X), Y))
         return float(self.loss_module.forward(self.forward(X), Y))
 
-    def _compiled_now(self, X, Y):
-        """The compiled step's kernel when this batch takes it as it stands, else None: the conditions of
-        :meth:`_fast` and :meth:`_kernel` (no penalty, a plain C-contiguous batch of this network's
-        widths and dtype, of at most ``kernel_rows`` rows), checked in one pass for a training loop's
-        every call; anything else goes the general way, which checks again."""
-        plan = self.inplace
-        kernel = plan.kernel
-        if kernel is None or type(X) is not np.ndarray or type(Y) is not np.ndarray:
-            return None
-        sx, sy, sizes = X.shape, Y.shape, self.sizes
-        if (
-            len(sx) == 2
-            and len(sy) == 2
-            and 0 < sx[0] == sy[0] <= plan.kernel_rows
-            and sx[1] == sizes[0]
-            and sy[1] == sizes[-1]
-            and (self.penalty is None or self.lam == 0.0)
-        ):
-            dt, dx, dy = self.theta.dtype, X.dtype, Y.dtype
-            if (dx is dt or dx == dt) and (dy is dt or dy == dt) and X.flags.c_contiguous and Y.flags.c_contiguous:
-                return kernel
-        return None
-
     def step(self, inputs, targets, alpha: float, *, with_loss: bool = False):
         """One gradient-descent step, in place; on the in-place path the update is fused (see :mod:`.inplace`)."""
         plan = self.inplace
@@ -506,10 +483,6 @@ class MLP(Network):
             logits = bound.take(inputs, targets, alpha, 2, plan.kernel_rows)
             if logits is not None:
                 return float(self.loss_module.forward(logits, targets)) if with_loss else None
-        kernel = self._compiled_now(inputs, targets)
-        if kernel is not None:  # the compiled step: gradient and update in one call
-            logits = kernel.run(inputs, targets, alpha / inputs.shape[0], 2)
-            return float(self.loss_module.forward(logits, targets)) if with_loss else None
         if not self._fast(inputs, targets):
             return super().step(inputs, targets, alpha, with_loss=with_loss)
         plan, m = self.inplace, inputs.shape[0]
